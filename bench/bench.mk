@@ -1,0 +1,1 @@
+# bench/: see the module README or header for what lives here.

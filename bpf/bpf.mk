@@ -1,0 +1,1 @@
+# bpf/: see the module README or header for what lives here.

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The subcommands of netpollsim. Each lives in its own cli/cmd_*.c and is the only place where
+ * the modules it needs meet (sim, traces, bpf, ui). Every command takes (argc, argv) with
+ * argv[0] the subcommand's name, prints its errors to stderr and returns the exit status.
+ */
+#ifndef NPS_CLI_CLI_H
+#define NPS_CLI_CLI_H
+
+int cmd_run(int argc, char **argv);	  /* cli/cmd_run.c: run a scenario */
+int cmd_scenarios(int argc, char **argv); /* cli/cmd_run.c: list the scenarios */
+int cmd_check(int argc, char **argv);	  /* cli/cmd_check.c: validate a trace */
+int cmd_replay(int argc, char **argv);	  /* cli/cmd_replay.c: replay a trace */
+int cmd_export(int argc, char **argv);	  /* cli/cmd_export.c: convert a trace */
+int cmd_trace(int argc, char **argv);	  /* cli/cmd_trace.c: kernel view of any process */
+
+/* Exit statuses shared by the commands. */
+#define NPS_EXIT_OK	     0
+#define NPS_EXIT_FAIL	     1	 /* the operation failed (bad trace, violations, ...) */
+#define NPS_EXIT_USAGE	     2	 /* bad command line */
+#define NPS_EXIT_INTERRUPTED 130 /* SIGINT/SIGTERM ended a run; everything was flushed */
+
+#endif /* NPS_CLI_CLI_H */

@@ -1,0 +1,1 @@
+# sim/: the Go runtime model (filled in as it lands).

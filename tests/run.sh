@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runs every test binary (Criterion) and test script given on the command line and prints one
+# line per suite. Exits non-zero if any failed. Criterion runs each test in its own process with
+# its own timeout; scripts get TEST_TIMEOUT seconds (default 300) before they are killed.
+set -u
+fail=0
+for t in "$@"; do
+	start=$(date +%s)
+	case "$t" in
+	*.sh) timeout -k 10 "${TEST_TIMEOUT:-300}" bash "$t" >"${t%.sh}.log" 2>&1; rc=$? ; log="${t%.sh}.log" ;;
+	*) log="$t.log"; "$t" --jobs=2 --short-filename >"$log" 2>&1; rc=$? ;;
+	esac
+	secs=$(( $(date +%s) - start ))
+	if [ $rc -eq 0 ]; then
+		printf '  PASS    %-40s %4ss  [%s]\n' "$(basename "$t")" "$secs" "${VARIANT:-rel}"
+		grep -h -E '^\[====\] Synthesis|^skipped:' "$log" | sed 's/^/          /'
+	else
+		printf '  FAIL    %-40s %4ss  [%s] (rc=%d, log: %s)\n' "$(basename "$t")" "$secs" "${VARIANT:-rel}" "$rc" "$log"
+		tail -n 40 "$log" | sed 's/^/          | /'
+		fail=1
+	fi
+done
+exit $fail

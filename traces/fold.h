@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fold: one function that turns a time-ordered stream of struct nps_event into the state
+ * netpollsim shows: every pollDesc (rg/wg, deadlines, closing, registration), every goroutine
+ * (status, why it waits, on which fd), every M and P, the kernel's epoll interest set, and the
+ * counters of the summary. The dashboard, the checker, the narrator and the exporter all use it,
+ * so that they can never disagree about what a trace means.
+ *
+ * Besides updating state, fold_apply judges each event against netpoll's rules (spec section
+ * 4.4 and the rules listed in docs/trace-format.md) and reports what it sees as verdicts:
+ * FOLD_NOTE for the races Go handles on purpose (readiness before park, readiness between the
+ * pdWait announce and the commit, deadline or close while parked), FOLD_VIOLATION for anything
+ * Go would never do. After a "lost" event the fold cannot trust what it knows, so it resyncs:
+ * each entity's next event is taken as the truth and no violation is reported for it.
+ *
+ * Pure C: no I/O, no allocation on the per-event path except when a table grows.
+ */
+#ifndef NPS_TRACES_FOLD_H
+#define NPS_TRACES_FOLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "traces/event.h"
+
+enum fold_level {
+	FOLD_OK = 0,
+	FOLD_NOTE = 1,	    /* a race Go handles on purpose: worth showing, not an error */
+	FOLD_VIOLATION = 2, /* a rule broken: the trace (or the engine) is wrong */
+};
+
+struct fold_verdict {
+	int level;	    /* enum fold_level */
+	const char *rule;   /* stable short id, e.g. "pd-transition", "double-add" */
+	uint64_t prev_pos;  /* the caller's position of the earlier event involved, 0 if none */
+	char text[240];	    /* one sentence for a human: what happened and why it matters */
+};
+
+/* One pollDesc as last seen (keyed by its address; a new incarnation replaces the old). */
+struct fold_pd {
+	uint64_t pd;	    /* address */
+	int32_t fd;	    /* current fd, -1 after free */
+	uint32_t seq;	    /* fdseq */
+	uint64_t rg, wg;    /* NPS_PDV_* values */
+	uint64_t rg_ts, wg_ts; /* ts of the last change of each */
+	uint64_t rg_pos, wg_pos; /* caller's position of that change */
+	int64_t rd, wd;	    /* deadlines as last published */
+	uint16_t info;	    /* atomicInfo low bits */
+	bool open;	    /* between pd_open and pd_free */
+	bool registered;    /* netpollopen succeeded and no netpollclose yet */
+	bool closing;	    /* evicted */
+	bool resync;	    /* state unknown after a loss: next event is taken as truth */
+	uint64_t parks, readies, timeouts, closes; /* counters */
+};
+
+/* One goroutine. */
+struct fold_g {
+	uint64_t goid;
+	uint8_t status;	    /* enum nps_gstatus */
+	uint8_t reason;	    /* enum nps_waitreason when waiting */
+	char mode;	    /* 'r'/'w' when waiting on a pollDesc */
+	bool resync;
+	uint64_t pd;	    /* pollDesc waited on (IO wait) */
+	int32_t fd;	    /* its fd, -1 */
+	int16_t m, p;	    /* where it runs / last ran */
+	uint64_t since;	    /* ts of the last status change */
+	uint64_t wakes_io, wakes_timeout, wakes_close, wakes_other; /* why it was readied */
+};
+
+/* One M (OS thread). */
+struct fold_m {
+	int16_t id;
+	uint32_t tid;
+	int16_t p;	    /* P held, -1 */
+	uint64_t curg;	    /* goid running, 0 */
+	bool spinning;
+	bool parked;	    /* in stopm */
+	bool polling;	    /* between netpoll_begin and netpoll_end */
+	int32_t waitms;	    /* of the current netpoll */
+	uint64_t netpoll_id; /* of the current/last netpoll */
+	uint64_t since;
+};
+
+/* One P. */
+struct fold_p {
+	int16_t id;
+	int16_t m;	    /* M holding it, -1 */
+	bool idle;
+	uint64_t since;
+};
+
+/* One entry of the kernel's epoll interest set (from kernel epoll_ctl events). */
+struct fold_interest {
+	int32_t epfd, fd;
+	uint32_t events;
+	uint64_t data;
+	uint64_t since;
+};
+
+enum fold_wake_cause {
+	FOLD_WAKE_IO = 0,	/* netpollready */
+	FOLD_WAKE_TIMEOUT,	/* netpolldeadlineimpl */
+	FOLD_WAKE_CLOSE,	/* poll_runtime_pollUnblock */
+	FOLD_WAKE_SETDEADLINE,	/* poll_runtime_pollSetDeadline with a past time */
+	FOLD_WAKE_OTHER,	/* sleep, semaphores, ... */
+	FOLD_WAKE__COUNT,
+};
+
+struct fold_stats {
+	uint64_t events;		  /* events applied */
+	uint64_t by_kind[NPS_EV__COUNT];  /* per enum nps_kind */
+	uint64_t lost[3];		  /* per enum nps_src (index 1 sim, 2 kernel) */
+	uint64_t wakes[FOLD_WAKE__COUNT]; /* goroutine wake-ups by cause */
+	uint64_t netpolls, netpolls_blocking, netpoll_events;
+	uint64_t epoll_waits;		  /* kernel epoll_wait returns */
+	uint64_t breaks;		  /* netpollBreak calls that wrote */
+	uint64_t pds_open, pds_free;	  /* pollDescs in use / on the free list */
+	uint64_t goroutines_live;	  /* not dead */
+	uint64_t goroutines_total;
+	uint64_t notes, violations;	  /* verdicts given */
+	uint64_t fidelity_checked, fidelity_ok; /* kernel ready entries matched to runtime changes */
+};
+
+struct nps_fold {
+	struct fold_pd *pds;
+	size_t npds, cap_pds;
+	struct fold_g *gs;
+	size_t ngs, cap_gs;
+	struct fold_m *ms;
+	size_t nms, cap_ms;
+	struct fold_p *ps;
+	size_t nps, cap_ps;
+	struct fold_interest *interest;
+	size_t ninterest, cap_interest;
+	struct fold_stats st;
+	uint64_t first_ts, last_ts;
+	void *priv;		/* implementation detail (indexes, pending kernel events) */
+};
+
+/* Initialise an empty fold; fold_fini frees it (NULL-safe). 0 or -ENOMEM. */
+int fold_init(struct nps_fold *f);
+void fold_fini(struct nps_fold *f);
+
+/*
+ * Apply one event. pos is the caller's position for the event (a trace line number, or an event
+ * index) and is only echoed back in later verdicts. Writes at most max verdicts to out and
+ * returns how many it wrote (0 when the event is unremarkable), or -ENOMEM.
+ */
+int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
+	       struct fold_verdict *out, int max);
+
+/* Lookups; NULL when unknown. */
+const struct fold_pd *fold_find_pd(const struct nps_fold *f, uint64_t pd);
+const struct fold_pd *fold_find_fd(const struct nps_fold *f, int32_t fd); /* open pd of fd */
+const struct fold_g *fold_find_g(const struct nps_fold *f, uint64_t goid);
+const struct fold_m *fold_find_m(const struct nps_fold *f, int16_t m);
+
+#endif /* NPS_TRACES_FOLD_H */

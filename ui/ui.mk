@@ -1,0 +1,1 @@
+# ui/: see the module README or header for what lives here.
