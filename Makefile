@@ -61,6 +61,13 @@ CFLAGS := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -I. -I$(B)/ge
 LDFLAGS := $(SAN_CFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS := -lpthread -lm
 
+# lib_rule(name, sources): $(B)/libnps_<name>.a from the module's objects.
+define lib_rule
+$(B)/libnps_$(1).a: $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(2)))
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+
 # Module fragments add their sources to these and define their own targets.
 LIBS :=
 TEST_BINS :=
@@ -84,12 +91,6 @@ $(B)/obj/%.o: %.S
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# lib_rule(name, sources): $(B)/libnps_<name>.a from the module's objects.
-define lib_rule
-$(B)/libnps_$(1).a: $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(2)))
-	$$(call msg,AR,$$@)
-	$$(Q)rm -f $$@ && ar rcs $$@ $$^
-endef
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
