@@ -74,6 +74,7 @@ TEST_BINS :=
 TEST_SCRIPTS :=
 BENCH_BINS :=
 include traces/traces.mk
+include traces/stream.mk
 include sim/sim.mk
 include bpf/bpf.mk
 include ui/ui.mk

@@ -5,4 +5,4 @@ CLI_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(cli_SRCS))
 
 $(B)/netpollsim: $(CLI_OBJS) $(CLI_LIBS) $(LIBS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(CLI_LIBS) $(LIBS) $(CJSON_LIBS) $(CURSES_LIBS) $(CLI_EXTRA_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) -Wl,--start-group $(CLI_LIBS) $(LIBS) -Wl,--end-group $(CJSON_LIBS) $(CURSES_LIBS) $(CLI_EXTRA_LIBS) $(LDLIBS)

@@ -443,8 +443,9 @@ struct nps_ev_throw {
 
 struct nps_ev_lost {
 	nps_u64 count;	/* events lost here */
+	nps_u64 since;	/* ts of the first of them (the event's own ts is when the loss ended) */
 	nps_u8 source;	/* enum nps_src whose events were lost */
-	nps_u8 _pad[23];
+	nps_u8 _pad[15];
 };
 
 #define NPS_NOTE_LEN 32

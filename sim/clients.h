@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* The scenarios' client threads (sim/clients.c): blocking sockets, outside the runtime. */
+#ifndef NPS_SIM_CLIENTS_H
+#define NPS_SIM_CLIENTS_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+/* A blocking TCP socket connected to 127.0.0.1:port (rcvbuf > 0 sets SO_RCVBUF first). */
+int client_connect(int port, int rcvbuf);
+int client_send_all(int fd, const void *buf, size_t n); /* 0 or -errno */
+int client_recv_all(int fd, void *buf, size_t n);	 /* 0, or -errno (-ECONNRESET at EOF) */
+void client_sleep_ms(int ms);
+
+struct clients {
+	pthread_t *threads;
+	int n;
+};
+/* Start n threads running fn(args + i * argsize). 0 or -errno (the ones started keep running). */
+int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, size_t argsize);
+void clients_join(struct clients *c);
+
+#endif /* NPS_SIM_CLIENTS_H */

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: MIT
+/*
+ * internal/poll on the simulated runtime. Go: internal/poll/fd_unix.go (Init, Read, Write,
+ * Accept, Close, destroy), fd_mutex.go (fdMutex), fd_poll_runtime.go (the pollDesc wrapper and
+ * its error conversion), fd_posix.go (deadlines). The I/O loops try the syscall first and wait
+ * on the poller only after EAGAIN; prepareRead/prepareWrite (pollReset) come before the first
+ * attempt; EINTR is retried; a zero-byte Read makes no syscall.
+ */
+#include "sim/fd.h"
+
+#include "sim/net.h"
+#include "sim/runtime.h"
+#include "sim/sim.h"
+#include "sim/trace.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define maxRW (1 << 30)
+
+void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
+
+/* ---- fdMutex: Go's bit layout ---- */
+
+#define mutexClosed  (1ULL << 0)
+#define mutexRLock   (1ULL << 1)
+#define mutexWLock   (1ULL << 2)
+#define mutexRef     (1ULL << 3)
+#define mutexRefMask (((1ULL << 20) - 1) << 3)
+#define mutexRWait   (1ULL << 23)
+#define mutexRMask   (((1ULL << 20) - 1) << 23)
+#define mutexWWait   (1ULL << 43)
+#define mutexWMask   (((1ULL << 20) - 1) << 43)
+
+static const char overflowMsg[] =
+	"too many concurrent operations on a single file or socket (max 1048575)";
+
+_Noreturn static void fd_panic(const char *msg)
+{
+	fprintf(stderr, "panic: %s\n", msg);
+	throw(msg);
+}
+
+static bool fdmu_incref(struct fdMutex *mu)
+{
+	for (;;) {
+		uint64_t old = atomic_load(&mu->state);
+		if (old & mutexClosed)
+			return false;
+		uint64_t new = old + mutexRef;
+		if ((new & mutexRefMask) == 0)
+			fd_panic(overflowMsg);
+		if (atomic_compare_exchange_weak(&mu->state, &old, new))
+			return true;
+	}
+}
+
+static bool fdmu_increfAndClose(struct fdMutex *mu)
+{
+	for (;;) {
+		uint64_t old = atomic_load(&mu->state);
+		if (old & mutexClosed)
+			return false;
+		/* Mark as closed and acquire a reference. */
+		uint64_t new = (old | mutexClosed) + mutexRef;
+		if ((new & mutexRefMask) == 0)
+			fd_panic(overflowMsg);
+		/* Remove all read and write waiters. */
+		new &= ~(mutexRMask | mutexWMask);
+		if (atomic_compare_exchange_weak(&mu->state, &old, new)) {
+			/* Wake all read and write waiters; they will observe the closed flag. */
+			while (old & mutexRMask) {
+				old -= mutexRWait;
+				semrelease1(&mu->rsema, false);
+			}
+			while (old & mutexWMask) {
+				old -= mutexWWait;
+				semrelease1(&mu->wsema, false);
+			}
+			return true;
+		}
+	}
+}
+
+/* Drop a reference; true when this was the last one of a closed fd (caller destroys it). */
+static bool fdmu_decref(struct fdMutex *mu)
+{
+	for (;;) {
+		uint64_t old = atomic_load(&mu->state);
+		if ((old & mutexRefMask) == 0)
+			fd_panic("inconsistent poll.fdMutex");
+		uint64_t new = old - mutexRef;
+		if (atomic_compare_exchange_weak(&mu->state, &old, new))
+			return (new & (mutexClosed | mutexRefMask)) == mutexClosed;
+	}
+}
+
+static bool fdmu_rwlock(struct fdMutex *mu, bool read)
+{
+	uint64_t mutexBit = read ? mutexRLock : mutexWLock;
+	uint64_t mutexWait = read ? mutexRWait : mutexWWait;
+	uint64_t mutexMask = read ? mutexRMask : mutexWMask;
+	uint32_t *mutexSema = read ? &mu->rsema : &mu->wsema;
+	for (;;) {
+		uint64_t old = atomic_load(&mu->state);
+		if (old & mutexClosed)
+			return false;
+		uint64_t new;
+		if ((old & mutexBit) == 0) {
+			/* Lock is free, acquire it. */
+			new = (old | mutexBit) + mutexRef;
+			if ((new & mutexRefMask) == 0)
+				fd_panic(overflowMsg);
+		} else {
+			/* Wait for lock. */
+			new = old + mutexWait;
+			if ((new & mutexMask) == 0)
+				fd_panic(overflowMsg);
+		}
+		if (atomic_compare_exchange_weak(&mu->state, &old, new)) {
+			if ((old & mutexBit) == 0)
+				return true;
+			semacquire1(mutexSema, NPS_WR_SEMACQUIRE);
+			/* The signaller has subtracted mutexWait. */
+		}
+	}
+}
+
+static bool fdmu_rwunlock(struct fdMutex *mu, bool read)
+{
+	uint64_t mutexBit = read ? mutexRLock : mutexWLock;
+	uint64_t mutexWait = read ? mutexRWait : mutexWWait;
+	uint64_t mutexMask = read ? mutexRMask : mutexWMask;
+	uint32_t *mutexSema = read ? &mu->rsema : &mu->wsema;
+	for (;;) {
+		uint64_t old = atomic_load(&mu->state);
+		if ((old & mutexBit) == 0 || (old & mutexRefMask) == 0)
+			fd_panic("inconsistent poll.fdMutex");
+		/* Drop lock, drop reference and wake read waiter if present. */
+		uint64_t new = (old & ~mutexBit) - mutexRef;
+		if (old & mutexMask)
+			new -= mutexWait;
+		if (atomic_compare_exchange_weak(&mu->state, &old, new)) {
+			if (old & mutexMask)
+				semrelease1(mutexSema, false);
+			return (new & (mutexClosed | mutexRefMask)) == mutexClosed;
+		}
+	}
+}
+
+/* ---- errors ---- */
+
+static int errClosing(const struct FD *fd)
+{
+	return fd->isFile ? -NPS_EFILECLOSING : -NPS_ECLOSING;
+}
+
+/* Go's convertErr: pollErr* -> internal/poll error. */
+static int convertErr(int res, const struct FD *fd)
+{
+	switch (res) {
+	case pollNoError:
+		return 0;
+	case pollErrClosing:
+		return errClosing(fd);
+	case pollErrTimeout:
+		return -NPS_ETIMEOUT;
+	case pollErrNotPollable:
+		return -NPS_ENOTPOLLABLE;
+	}
+	fprintf(stderr, "unreachable: %d\n", res);
+	fd_panic("unreachable");
+}
+
+/* Log an error an FD method returns to the program. */
+static int fd_error(struct FD *fd, int err, uint8_t fn)
+{
+	uint8_t code;
+	switch (-err) {
+	case NPS_ECLOSING:
+	case NPS_EFILECLOSING:
+		code = NPS_FDERR_CLOSING;
+		break;
+	case NPS_ETIMEOUT:
+		code = NPS_FDERR_TIMEOUT;
+		break;
+	case NPS_ENOTPOLLABLE:
+		code = NPS_FDERR_NOTPOLLABLE;
+		break;
+	case NPS_EOF:
+		code = NPS_FDERR_EOF;
+		break;
+	case NPS_ENODEADLINE:
+		code = NPS_FDERR_NODEADLINE;
+		break;
+	default:
+		code = NPS_FDERR_ERRNO;
+	}
+	trace_fderr(getm(), fd->Sysfd, code, code == NPS_FDERR_ERRNO ? -err : 0, fn);
+	return err;
+}
+
+/* ---- the pollDesc wrapper (fd_poll_runtime.go) ---- */
+
+static int pd_init(struct FD *fd)
+{
+	poll_runtime_pollServerInit(); /* serverInit.Do(runtime_pollServerInit) */
+	int errno_;
+	struct pollDesc *ctx = poll_runtime_pollOpen((uintptr_t)fd->Sysfd, &errno_);
+	if (errno_ != 0)
+		return -errno_;
+	fd->pd.runtimeCtx = ctx;
+	return 0;
+}
+
+static int pd_prepare(struct FD *fd, int mode)
+{
+	if (!fd->pd.runtimeCtx)
+		return 0;
+	return convertErr(poll_runtime_pollReset(fd->pd.runtimeCtx, mode), fd);
+}
+
+static int pd_wait(struct FD *fd, int mode)
+{
+	if (!fd->pd.runtimeCtx)
+		return -NPS_EUNSUPPORTED;
+	return convertErr(poll_runtime_pollWait(fd->pd.runtimeCtx, mode), fd);
+}
+
+static void pd_evict(struct FD *fd)
+{
+	if (fd->pd.runtimeCtx)
+		poll_runtime_pollUnblock(fd->pd.runtimeCtx);
+}
+
+static void pd_close(struct FD *fd)
+{
+	if (!fd->pd.runtimeCtx)
+		return;
+	poll_runtime_pollClose(fd->pd.runtimeCtx);
+	fd->pd.runtimeCtx = NULL;
+}
+
+/* ---- FD ---- */
+
+int FD_Init(struct FD *fd, const char *net, bool pollable)
+{
+	if (net && strcmp(net, "file") == 0)
+		fd->isFile = true;
+	if (!pollable) {
+		fd->isBlocking = 1;
+		return 0;
+	}
+	int err = pd_init(fd);
+	if (err) {
+		/* If we could not initialize the runtime poller, assume we are using blocking mode. */
+		fd->isBlocking = 1;
+	}
+	return err;
+}
+
+/* Close the fd once nobody uses it (the last reference of a closed FD runs this). */
+static int FD_destroy(struct FD *fd)
+{
+	/*
+	 * Poller may want to unregister fd in readiness notification mechanism, so this must be
+	 * executed before closing the fd.
+	 */
+	pd_close(fd);
+	int r = close(fd->Sysfd);
+	int err = r == 0 ? 0 : -errno;
+	trace_syscall(getm(), fd->Sysfd, NPS_SYS_CLOSE, r == 0 ? 0 : err, 0, NPS_FN_FD_DESTROY);
+	fd->Sysfd = -1;
+	semrelease1(&fd->csema, false);
+	return err;
+}
+
+static int fd_decref(struct FD *fd)
+{
+	if (fdmu_decref(&fd->fdmu))
+		return FD_destroy(fd);
+	return 0;
+}
+
+static void fd_readUnlock(struct FD *fd)
+{
+	if (fdmu_rwunlock(&fd->fdmu, true))
+		FD_destroy(fd);
+}
+
+static void fd_writeUnlock(struct FD *fd)
+{
+	if (fdmu_rwunlock(&fd->fdmu, false))
+		FD_destroy(fd);
+}
+
+int FD_Close(struct FD *fd)
+{
+	if (!fdmu_increfAndClose(&fd->fdmu))
+		return fd_error(fd, errClosing(fd), NPS_FN_FD_CLOSE);
+	/*
+	 * Unblock any I/O. Once it all unblocks and returns, so that it cannot touch fd any more,
+	 * the last reference runs destroy.
+	 */
+	pd_evict(fd);
+	/* The call to decref will call destroy if there are no other references. */
+	int err = fd_decref(fd);
+	/*
+	 * Wait until the descriptor is closed. If this was the only reference, it is already
+	 * closed. Only wait if the file has not been set to blocking mode.
+	 */
+	if (fd->isBlocking == 0)
+		semacquire1(&fd->csema, NPS_WR_SEMACQUIRE);
+	return err;
+}
+
+ssize_t FD_Read(struct FD *fd, void *p, size_t n)
+{
+	if (!fdmu_rwlock(&fd->fdmu, true))
+		return fd_error(fd, errClosing(fd), NPS_FN_FD_READ);
+	ssize_t ret;
+	if (n == 0) {
+		/* No syscall, no readiness wait: Go returns (0, nil) at once. */
+		ret = 0;
+		goto out;
+	}
+	int err = pd_prepare(fd, 'r');
+	if (err) {
+		ret = fd_error(fd, err, NPS_FN_FD_READ);
+		goto out;
+	}
+	if (fd->IsStream && n > maxRW)
+		n = maxRW;
+	for (;;) {
+		ssize_t r;
+		do
+			r = read(fd->Sysfd, p, n);
+		while (r < 0 && errno == EINTR); /* ignoringEINTRIO */
+		int e = r < 0 ? errno : 0;
+		trace_syscall(getm(), fd->Sysfd, NPS_SYS_READ, r < 0 ? -e : r, n, NPS_FN_FD_READ);
+		if (r < 0) {
+			if (e == EAGAIN && fd->pd.runtimeCtx) {
+				if (testHookAfterEAGAIN)
+					testHookAfterEAGAIN(fd, 'r');
+				err = pd_wait(fd, 'r');
+				if (err == 0)
+					continue;
+				ret = fd_error(fd, err, NPS_FN_FD_READ);
+				goto out;
+			}
+			ret = fd_error(fd, -e, NPS_FN_FD_READ);
+			goto out;
+		}
+		if (r == 0 && fd->ZeroReadIsEOF) {
+			ret = fd_error(fd, -NPS_EOF, NPS_FN_FD_READ);
+			goto out;
+		}
+		ret = r;
+		goto out;
+	}
+out:
+	fd_readUnlock(fd);
+	return ret;
+}
+
+ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
+{
+	if (written)
+		*written = 0;
+	if (!fdmu_rwlock(&fd->fdmu, false))
+		return fd_error(fd, errClosing(fd), NPS_FN_FD_WRITE);
+	ssize_t ret;
+	int err = pd_prepare(fd, 'w');
+	if (err) {
+		ret = fd_error(fd, err, NPS_FN_FD_WRITE);
+		goto out;
+	}
+	size_t nn = 0;
+	for (;;) {
+		size_t max = n;
+		if (fd->IsStream && max - nn > maxRW)
+			max = nn + maxRW;
+		ssize_t r;
+		do
+			r = write(fd->Sysfd, (const char *)p + nn, max - nn);
+		while (r < 0 && errno == EINTR);
+		int e = r < 0 ? errno : 0;
+		trace_syscall(getm(), fd->Sysfd, NPS_SYS_WRITE, r < 0 ? -e : r, max - nn,
+			      NPS_FN_FD_WRITE);
+		if (r > 0)
+			nn += (size_t)r;
+		if (written)
+			*written = nn;
+		if (nn == n) {
+			ret = (ssize_t)nn;
+			goto out;
+		}
+		if (e == EAGAIN && fd->pd.runtimeCtx) {
+			err = pd_wait(fd, 'w');
+			if (err == 0)
+				continue;
+			ret = fd_error(fd, err, NPS_FN_FD_WRITE);
+			goto out;
+		}
+		if (e) {
+			ret = fd_error(fd, -e, NPS_FN_FD_WRITE);
+			goto out;
+		}
+		if (r == 0) {
+			ret = fd_error(fd, -NPS_EUNEXPECTEDEOF, NPS_FN_FD_WRITE);
+			goto out;
+		}
+	}
+out:
+	fd_writeUnlock(fd);
+	return ret;
+}
+
+int FD_Accept(struct FD *fd)
+{
+	if (!fdmu_rwlock(&fd->fdmu, true))
+		return fd_error(fd, errClosing(fd), NPS_FN_FD_ACCEPT);
+	int ret;
+	int err = pd_prepare(fd, 'r');
+	if (err) {
+		ret = fd_error(fd, err, NPS_FN_FD_ACCEPT);
+		goto out;
+	}
+	for (;;) {
+		int s = accept4(fd->Sysfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int e = s < 0 ? errno : 0;
+		trace_syscall(getm(), fd->Sysfd, NPS_SYS_ACCEPT4, s < 0 ? -e : s, 0, NPS_FN_FD_ACCEPT);
+		if (s >= 0) {
+			ret = s;
+			goto out;
+		}
+		switch (e) {
+		case EINTR:
+			continue;
+		case EAGAIN:
+			if (fd->pd.runtimeCtx) {
+				err = pd_wait(fd, 'r');
+				if (err == 0)
+					continue;
+				ret = fd_error(fd, err, NPS_FN_FD_ACCEPT);
+				goto out;
+			}
+			break;
+		case ECONNABORTED:
+			/* A connection was reset before we accepted it: take the next one. */
+			continue;
+		}
+		ret = fd_error(fd, -e, NPS_FN_FD_ACCEPT);
+		goto out;
+	}
+out:
+	fd_readUnlock(fd);
+	return ret;
+}
+
+int FD_WaitWrite(struct FD *fd)
+{
+	return pd_wait(fd, 'w');
+}
+
+int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
+{
+	int64_t d = 0;
+	if (t != 0) {
+		d = t - nanotime();
+		if (d == 0)
+			d = -1; /* don't confuse deadline right now with no deadline */
+	}
+	if (!fdmu_incref(&fd->fdmu))
+		return fd_error(fd, errClosing(fd), NPS_FN_SETDEADLINEIMPL);
+	int ret = 0;
+	if (!fd->pd.runtimeCtx)
+		ret = fd_error(fd, -NPS_ENODEADLINE, NPS_FN_SETDEADLINEIMPL);
+	else
+		poll_runtime_pollSetDeadline(fd->pd.runtimeCtx, d, mode);
+	fd_decref(fd);
+	return ret;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The internal/poll layer (Go: internal/poll/fd_unix.go, fd_mutex.go, fd_poll_runtime.go): an
+ * FD wraps a non-blocking fd with the fdMutex that admits one reader and one writer at a time
+ * (which is what guarantees a single waiter per pollDesc mode) and counts references so that
+ * Close can wake blocked I/O and close the fd only when the last user is gone.
+ */
+#ifndef NPS_SIM_FD_H
+#define NPS_SIM_FD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pollDesc;
+
+struct fdMutex {
+	_Atomic uint64_t state; /* closed bit, rlock, wlock, refs, rwait, wwait (Go's layout) */
+	uint32_t rsema;
+	uint32_t wsema;
+};
+
+struct FD {
+	struct fdMutex fdmu;	/* serialises Read/Write, counts references */
+	int Sysfd;		/* the OS fd; -1 after destroy */
+	struct {
+		struct pollDesc *runtimeCtx; /* NULL: not pollable */
+	} pd;
+	uint32_t csema;		/* released by destroy; Close waits on it */
+	uint32_t isBlocking;	/* 1: blocking mode, the poller is not used */
+	bool IsStream;		/* SOCK_STREAM */
+	bool ZeroReadIsEOF;	/* a 0-byte read means EOF */
+	bool isFile;		/* created by "os" (errors say "file") */
+};
+
+int FD_Init(struct FD *fd, const char *net, bool pollable);
+ssize_t FD_Read(struct FD *fd, void *p, size_t n);
+/* Write all of p; returns n, or a negative error with *written (may be NULL) bytes written. */
+ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written);
+int FD_Accept(struct FD *fd);	/* the new fd, or a negative error */
+int FD_Close(struct FD *fd);
+int FD_WaitWrite(struct FD *fd); /* used by connect */
+int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+'w' */
+
+/*
+ * Test hook (like Go's testHook variables): called by Read after a syscall returned EAGAIN and
+ * before the goroutine waits on the poller. The ready-before-park lesson uses it to let
+ * readiness arrive in exactly that window.
+ */
+extern void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
+
+#endif /* NPS_SIM_FD_H */

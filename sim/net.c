@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TCP over IPv4 on the simulated runtime, doing what Go's net package does at the syscall
+ * level (spec section 9): sockets are created non-blocking and close-on-exec; Listen reads
+ * /proc/sys/net/core/somaxconn through a pollable file first (so that file, as in Go, is the
+ * poller's first user), then SO_REUSEADDR, bind, listen, and registers the socket with the
+ * poller; accepted and dialed sockets get TCP_NODELAY and 15 s keepalives. Go: net/sock_posix.go,
+ * net/fd_unix.go (connect), net/sockopt_*.go, net/tcpsockopt_unix.go, net/sock_linux.go.
+ *
+ * SIMPLIFICATION: IPv4 only, "IP:PORT" addresses, no name resolution, no contexts.
+ */
+#include "sim/net.h"
+
+#include "sim/fd.h"
+#include "sim/runtime.h"
+#include "sim/sim.h"
+#include "sim/trace.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct netconn {
+	struct FD pfd;
+};
+
+struct netlistener {
+	struct FD pfd;
+	int port;
+};
+
+const char *nps_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "";
+	case NPS_ECLOSING:
+		return "use of closed network connection";
+	case NPS_ETIMEOUT:
+		return "i/o timeout";
+	case NPS_ENOTPOLLABLE:
+		return "not pollable";
+	case NPS_EOF:
+		return "EOF";
+	case NPS_ENODEADLINE:
+		return "file type does not support deadline";
+	case NPS_EUNSUPPORTED:
+		return "waiting for unsupported file type";
+	case NPS_EUNEXPECTEDEOF:
+		return "unexpected EOF";
+	case NPS_EFILECLOSING:
+		return "use of closed file";
+	}
+	return strerror(err);
+}
+
+static int parse_addr(const char *addr, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		return -EINVAL;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* sysSocket: socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0) (net/sock_cloexec.go) */
+static int sysSocket(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err = s < 0 ? -errno : 0;
+	trace_syscall(getm(), s, NPS_SYS_SOCKET, s < 0 ? err : s, 0, NPS_FN_NONE);
+	return s < 0 ? err : s;
+}
+
+static void fd_setup_stream(struct FD *fd, int s)
+{
+	memset(fd, 0, sizeof(*fd));
+	fd->Sysfd = s;
+	fd->IsStream = true;
+	fd->ZeroReadIsEOF = true;
+}
+
+/*
+ * maxListenerBacklog (net/sock_linux.go): read somaxconn with package os, once. The file is
+ * opened like every os file: non-blocking and registered with the poller (on Linux os does not
+ * pre-filter by file type), read, closed: an ADD and a DEL before the listener's own ADD.
+ */
+static int listenerBacklog_v = -1;
+static pthread_once_t listenerBacklog_once = PTHREAD_ONCE_INIT;
+static void maxListenerBacklog(void)
+{
+	int backlog = SOMAXCONN;
+	int f = open("/proc/sys/net/core/somaxconn", O_RDONLY | O_CLOEXEC);
+	if (f >= 0) {
+		struct FD fd = { 0 };
+		fd.Sysfd = f;
+		fd.ZeroReadIsEOF = true;
+		/* os.newFile: registered with netpoll, so put the file into non-blocking mode. */
+		if (FD_Init(&fd, "file", true) == 0)
+			fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
+		char buf[64];
+		size_t got = 0;
+		for (;;) {
+			ssize_t n = FD_Read(&fd, buf + got, sizeof(buf) - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			if (got >= sizeof(buf) - 1)
+				break;
+		}
+		buf[got] = '\0';
+		FD_Close(&fd);
+		long v = strtol(buf, NULL, 10);
+		if (v > 0) {
+			/* Linux stores the backlog in a uint16 before 4.1 (Go caps it the same way). */
+			backlog = v > 65535 ? 65535 : (int)v;
+		}
+	}
+	listenerBacklog_v = backlog;
+}
+
+int net_listen(const char *addr, struct netlistener **out)
+{
+	struct sockaddr_in sa;
+	int err = parse_addr(addr, &sa);
+	if (err)
+		return err;
+	int s = sysSocket();
+	if (s < 0)
+		return s;
+	pthread_once(&listenerBacklog_once, maxListenerBacklog);
+	struct netlistener *l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(s);
+		return -ENOMEM;
+	}
+	int one = 1;
+	/* setDefaultListenerSockopts: SO_REUSEADDR, so a restarted server can rebind. */
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s, listenerBacklog_v) != 0) {
+		err = -errno;
+		close(s);
+		free(l);
+		return err;
+	}
+	fd_setup_stream(&l->pfd, s);
+	err = FD_Init(&l->pfd, "tcp", true);
+	if (err) {
+		close(s);
+		free(l);
+		return err;
+	}
+	socklen_t len = sizeof(sa);
+	getsockname(s, (struct sockaddr *)&sa, &len);
+	l->port = ntohs(sa.sin_port);
+	*out = l;
+	return 0;
+}
+
+int listener_port(const struct netlistener *l)
+{
+	return l->port;
+}
+
+int listener_fd(const struct netlistener *l)
+{
+	return l->pfd.Sysfd;
+}
+
+/* Options net sets on every TCP connection: Nagle off, keepalive every 15 s (Go 1.22 order). */
+static void setDefaultConnSockopts(int s)
+{
+	int one = 1, secs = 15;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	getsockname(s, (struct sockaddr *)&sa, &len);
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof(secs));
+	setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
+}
+
+int net_accept(struct netlistener *l, struct netconn **out)
+{
+	int s = FD_Accept(&l->pfd);
+	if (s < 0)
+		return s;
+	struct netconn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(s);
+		return -ENOMEM;
+	}
+	fd_setup_stream(&c->pfd, s);
+	int err = FD_Init(&c->pfd, "tcp", true);
+	if (err) {
+		close(s);
+		free(c);
+		return err;
+	}
+	setDefaultConnSockopts(s);
+	*out = c;
+	return 0;
+}
+
+int listener_close(struct netlistener *l)
+{
+	return FD_Close(&l->pfd);
+}
+
+void listener_free(struct netlistener *l)
+{
+	free(l);
+}
+
+/* netFD.connect (net/fd_unix.go): connect, then wait for writability and read SO_ERROR. */
+static int netfd_connect(struct netconn *c, const struct sockaddr_in *sa)
+{
+	int s = c->pfd.Sysfd;
+	int r = connect(s, (const struct sockaddr *)sa, sizeof(*sa));
+	int e = r < 0 ? errno : 0;
+	trace_syscall(getm(), s, NPS_SYS_CONNECT, -e, 0, NPS_FN_CONNECT);
+	switch (e) {
+	case EINPROGRESS:
+	case EALREADY:
+	case EINTR:
+		break;
+	case 0:
+	case EISCONN:
+		return FD_Init(&c->pfd, "tcp", true);
+	default:
+		return -e;
+	}
+	int err = FD_Init(&c->pfd, "tcp", true);
+	if (err)
+		return err;
+	for (;;) {
+		/*
+		 * Performing multiple connect system calls on a non-blocking socket under Unix
+		 * variants does not necessarily result in earlier errors being returned. Instead,
+		 * once runtime-integrated network poller tells us that the socket is ready, get the
+		 * SO_ERROR socket option to see if the connection succeeded or failed.
+		 */
+		err = FD_WaitWrite(&c->pfd);
+		if (err)
+			return err;
+		int nerr = 0;
+		socklen_t len = sizeof(nerr);
+		if (getsockopt(s, SOL_SOCKET, SO_ERROR, &nerr, &len) != 0)
+			return -errno;
+		switch (nerr) {
+		case EINPROGRESS:
+		case EALREADY:
+		case EINTR:
+			continue;
+		case EISCONN:
+			return 0;
+		case 0: {
+			struct sockaddr_in peer;
+			socklen_t plen = sizeof(peer);
+			if (getpeername(s, (struct sockaddr *)&peer, &plen) == 0)
+				return 0;
+			continue;
+		}
+		default:
+			return -nerr;
+		}
+	}
+}
+
+int net_dial(const char *addr, struct netconn **out)
+{
+	struct sockaddr_in sa;
+	int err = parse_addr(addr, &sa);
+	if (err)
+		return err;
+	int s = sysSocket();
+	if (s < 0)
+		return s;
+	struct netconn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(s);
+		return -ENOMEM;
+	}
+	fd_setup_stream(&c->pfd, s);
+	err = netfd_connect(c, &sa);
+	if (err) {
+		if (c->pfd.pd.runtimeCtx) {
+			FD_Close(&c->pfd);
+		} else {
+			close(s);
+		}
+		free(c);
+		return err;
+	}
+	setDefaultConnSockopts(s);
+	*out = c;
+	return 0;
+}
+
+ssize_t conn_read(struct netconn *c, void *buf, size_t n)
+{
+	return FD_Read(&c->pfd, buf, n);
+}
+
+ssize_t conn_write(struct netconn *c, const void *buf, size_t n)
+{
+	return FD_Write(&c->pfd, buf, n, NULL);
+}
+
+ssize_t conn_write_partial(struct netconn *c, const void *buf, size_t n, size_t *written)
+{
+	return FD_Write(&c->pfd, buf, n, written);
+}
+
+struct FD *conn_pfd(struct netconn *c)
+{
+	return &c->pfd;
+}
+
+int conn_close(struct netconn *c)
+{
+	return FD_Close(&c->pfd);
+}
+
+void conn_free(struct netconn *c)
+{
+	free(c);
+}
+
+int conn_fd(const struct netconn *c)
+{
+	return c->pfd.Sysfd;
+}
+
+int conn_set_deadline(struct netconn *c, int64_t t)
+{
+	return FD_SetDeadline(&c->pfd, t, 'r' + 'w');
+}
+
+int conn_set_read_deadline(struct netconn *c, int64_t t)
+{
+	return FD_SetDeadline(&c->pfd, t, 'r');
+}
+
+int conn_set_write_deadline(struct netconn *c, int64_t t)
+{
+	return FD_SetDeadline(&c->pfd, t, 'w');
+}

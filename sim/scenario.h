@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scenarios: small Go-style server programs that run on the simulated runtime, each with
+ * client threads that drive it (plain blocking sockets on 127.0.0.1, so the clients never
+ * appear as goroutines). Each scenario teaches one thing about netpoll; scenario_list() gives
+ * the one-line lesson of each.
+ */
+#ifndef NPS_SIM_SCENARIO_H
+#define NPS_SIM_SCENARIO_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sim_config;
+
+struct scenario_opts {
+	int clients;	       /* client threads (-1: the scenario's default) */
+	int rounds;	       /* round trips per client (-1: default) */
+	int64_t duration_ns;   /* stop after this long (0: when the clients are done) */
+	const char *listen;    /* "IP:PORT" to serve on (default 127.0.0.1:0) */
+	int msg_size;	       /* bytes per message (0: 64) */
+	uint64_t seed;	       /* client pacing */
+	_Atomic int *stop;     /* set by the caller (Ctrl-C): wind down and return */
+};
+
+/* What a run did, for the summary and the tests. */
+struct scenario_result {
+	uint64_t round_trips;	/* echo round trips completed by the clients */
+	uint64_t connections;	/* connections accepted */
+	int errors;		/* unexpected errors (each also printed to stderr) */
+	int reader_err;		/* the error the lesson's reader got (0 / -NPS_E... / -errno) */
+	int writer_err;		/* the error the lesson's writer got */
+	int port;		/* the port served */
+	int server_fd;		/* the lesson's connection fd on the server side (-1) */
+	uint64_t park_free_reads; /* ready-before-park: reads that consumed pdReady without parking */
+	char story[256];	/* what happened, in one or two sentences */
+};
+
+struct scenario {
+	const char *name;
+	const char *teaches;	/* one line: what it shows */
+	int clients, rounds;	/* defaults */
+	int procs;		/* GOMAXPROCS it is meant for (0: any) */
+	void (*main)(void *arg); /* the main goroutine; arg is struct scenario_run * */
+};
+
+/* The scenarios, NULL-terminated by name. */
+const struct scenario *scenario_list(int *n);
+const struct scenario *scenario_find(const char *name);
+
+/*
+ * Run sc on the simulated runtime (sim_run with cfg) and fill res. Returns 0, or -errno if the
+ * runtime could not start. Clients and server errors are counted in res->errors.
+ */
+int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
+		 const struct sim_config *cfg, struct scenario_result *res);
+
+#endif /* NPS_SIM_SCENARIO_H */

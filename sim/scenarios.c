@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The lessons: small Go-style servers on the simulated runtime, each driven by client threads,
+ * each showing one behaviour of netpoll (sim/scenario.h). They are written the way the same
+ * program would be written in Go (goroutine per connection, blocking-looking Read and Write),
+ * with notes in the event log so the narration can say what the clients are doing.
+ */
+#include "sim/scenario.h"
+
+#include "sim/clients.h"
+#include "sim/fd.h"
+#include "sim/net.h"
+#include "sim/runtime.h"
+#include "sim/sim.h"
+#include "sim/trace.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MS (1000LL * 1000)
+
+struct scenario_run {
+	const struct scenario *sc;
+	struct scenario_opts o;
+	struct scenario_result *res;
+	struct netlistener *l;
+	int port;
+	int64_t start, end;	      /* end: start + duration, 0 none */
+	struct clients clients;
+	void *client_args;
+	_Atomic uint64_t round_trips;
+	_Atomic int errors;
+	_Atomic int client_go;	      /* a lesson tells its client to act */
+	_Atomic int client_quit;      /* a lesson tells its client to close */
+	_Atomic int connected;	      /* clients connected so far (ordered lessons) */
+	struct waitgroup done;	      /* the goroutines main waits for */
+	struct waitgroup acceptor;
+	struct netconn *conn;	      /* the lesson's server-side connection */
+};
+
+struct client_arg {
+	struct scenario_run *r;
+	int idx;
+};
+
+static bool stopped(struct scenario_run *r)
+{
+	if (r->o.stop && atomic_load(r->o.stop))
+		return true;
+	return r->end && sim_now() >= r->end;
+}
+
+static void fail(struct scenario_run *r, const char *what, int err)
+{
+	atomic_fetch_add(&r->errors, 1);
+	fprintf(stderr, "netpollsim: %s: %s: %s\n", r->sc->name, what, nps_strerror(err));
+}
+
+/* Listen on the scenario's address and start the client threads. */
+static int serve_start(struct scenario_run *r, void *(*client)(void *))
+{
+	int err = net_listen(r->o.listen ? r->o.listen : "127.0.0.1:0", &r->l);
+	if (err) {
+		fail(r, "listen", err);
+		return err;
+	}
+	r->port = listener_port(r->l);
+	r->res->port = r->port;
+	if (!client || r->o.clients <= 0)
+		return 0;
+	struct client_arg *args = calloc((size_t)r->o.clients, sizeof(*args));
+	if (!args)
+		return -ENOMEM;
+	for (int i = 0; i < r->o.clients; i++) {
+		args[i].r = r;
+		args[i].idx = i + 1;
+	}
+	r->client_args = args;
+	err = clients_start(&r->clients, r->o.clients, client, args, sizeof(*args));
+	if (err)
+		fail(r, "starting client threads", err);
+	return err;
+}
+
+/* Accept one connection for a lesson (fails the run when it cannot). */
+static struct netconn *accept_one(struct scenario_run *r)
+{
+	struct netconn *c = NULL;
+	int err = net_accept(r->l, &c);
+	if (err) {
+		fail(r, "accept", err);
+		return NULL;
+	}
+	r->res->connections++;
+	r->res->server_fd = conn_fd(c);
+	return c;
+}
+
+/* ---------------- echo: goroutine per connection ---------------- */
+
+static void *echo_client(void *arg)
+{
+	struct client_arg *a = arg;
+	struct scenario_run *r = a->r;
+	int s = client_connect(r->port, 0);
+	if (s < 0) {
+		fail(r, "client connect", s);
+		return NULL;
+	}
+	sim_note("client %d connected", a->idx);
+	size_t len = (size_t)r->o.msg_size;
+	char *out = malloc(len), *in = malloc(len);
+	for (int i = 0; out && in && (r->o.rounds < 0 || i < r->o.rounds) && !stopped(r); i++) {
+		memset(out, 'a' + (a->idx + i) % 26, len);
+		if (r->o.rounds >= 0 && r->o.rounds <= 10)
+			sim_note("client %d sends %zu bytes", a->idx, len);
+		int err = client_send_all(s, out, len);
+		if (!err)
+			err = client_recv_all(s, in, len);
+		if (err) {
+			fail(r, "client round trip", err);
+			break;
+		}
+		if (memcmp(in, out, len) != 0) {
+			fail(r, "client got a different echo", EBADMSG);
+			break;
+		}
+		atomic_fetch_add(&r->round_trips, 1);
+	}
+	free(out);
+	free(in);
+	sim_note("client %d closes", a->idx);
+	close(s);
+	return NULL;
+}
+
+static void echo_handler(void *arg)
+{
+	struct scenario_run *r = ((void **)arg)[0];
+	struct netconn *c = ((void **)arg)[1];
+	free(arg);
+	char buf[1024];
+	for (;;) {
+		ssize_t n = conn_read(c, buf, sizeof(buf));
+		if (n < 0) {
+			if (n != -NPS_EOF && n != -ECONNRESET && n != -NPS_ECLOSING)
+				fail(r, "handler read", (int)n);
+			break;
+		}
+		ssize_t w = conn_write(c, buf, (size_t)n);
+		if (w < 0) {
+			if (w != -EPIPE && w != -ECONNRESET)
+				fail(r, "handler write", (int)w);
+			break;
+		}
+	}
+	conn_close(c);
+	conn_free(c);
+	if (r->o.clients > 0)
+		wg_done(&r->done);
+}
+
+static void echo_acceptor(void *arg)
+{
+	struct scenario_run *r = arg;
+	for (;;) {
+		struct netconn *c;
+		int err = net_accept(r->l, &c);
+		if (err == -NPS_ECLOSING)
+			break;
+		if (err) {
+			/* EMFILE and friends: Go's http server sleeps and retries; so do we. */
+			fail(r, "accept", err);
+			time_sleep(5 * MS);
+			continue;
+		}
+		r->res->connections++;
+		void **hargs = malloc(2 * sizeof(void *));
+		if (!hargs) {
+			conn_close(c);
+			conn_free(c);
+			continue;
+		}
+		hargs[0] = r;
+		hargs[1] = c;
+		go(echo_handler, hargs);
+	}
+	wg_done(&r->acceptor);
+}
+
+static void echo_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	if (r->o.clients > 0)
+		wg_add(&r->done, r->o.clients);
+	wg_add(&r->acceptor, 1);
+	if (serve_start(r, echo_client)) {
+		r->res->errors++;
+		return;
+	}
+	go(echo_acceptor, r);
+	if (r->o.clients > 0) {
+		/* Every client's connection ends with EOF, which ends its handler. */
+		wg_wait(&r->done);
+	} else {
+		/* Serving outside clients: until --duration or Ctrl-C. */
+		while (!stopped(r))
+			time_sleep(20 * MS);
+	}
+	listener_close(r->l);
+	wg_wait(&r->acceptor);
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "%llu connections served by one goroutine each; %llu round trips",
+		 (unsigned long long)r->res->connections,
+		 (unsigned long long)atomic_load(&r->round_trips));
+}
+
+/* ---------------- deadline: a read deadline expires ---------------- */
+
+static void *idle_client(void *arg)
+{
+	struct client_arg *a = arg;
+	struct scenario_run *r = a->r;
+	int s = client_connect(r->port, 0);
+	if (s < 0) {
+		fail(r, "client connect", s);
+		return NULL;
+	}
+	sim_note("client %d connects, sends nothing", a->idx);
+	while (!atomic_load(&r->client_quit) && !(r->o.stop && atomic_load(r->o.stop)))
+		client_sleep_ms(2);
+	sim_note("client %d closes", a->idx);
+	close(s);
+	return NULL;
+}
+
+static void deadline_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	if (serve_start(r, idle_client))
+		return;
+	struct netconn *c = accept_one(r);
+	if (c) {
+		sim_note("server: read deadline in 100 ms");
+		conn_set_read_deadline(c, sim_now() + 100 * MS);
+		char buf[64];
+		ssize_t n = conn_read(c, buf, sizeof(buf));
+		r->res->reader_err = n < 0 ? (int)n : 0;
+		if (n != -NPS_ETIMEOUT)
+			fail(r, "expected i/o timeout from Read", n < 0 ? (int)n : 0);
+		sim_note("server: Read returned: %s", n < 0 ? nps_strerror((int)n) : "data");
+		/* Clearing the deadline makes the connection usable again (Go: zero time.Time). */
+		conn_set_read_deadline(c, 0);
+		atomic_store(&r->client_quit, 1);
+		conn_close(c);
+		conn_free(c);
+	}
+	listener_close(r->l);
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "the idle reader was woken by its deadline timer and got '%s'",
+		 nps_strerror(r->res->reader_err));
+}
+
+/* ---------------- close: Close while a reader and a writer are parked ---------------- */
+
+static void close_reader(void *arg)
+{
+	struct scenario_run *r = arg;
+	char buf[64];
+	ssize_t n = conn_read(r->conn, buf, sizeof(buf));
+	r->res->reader_err = n < 0 ? (int)n : 0;
+	wg_done(&r->done);
+}
+
+static void close_writer(void *arg)
+{
+	struct scenario_run *r = arg;
+	/* More than the socket buffers hold: the writer parks on wg. */
+	size_t len = 8 << 20;
+	char *big = calloc(1, len);
+	size_t written = 0;
+	ssize_t n = big ? conn_write_partial(r->conn, big, len, &written) : -ENOMEM;
+	r->res->writer_err = n < 0 ? (int)n : 0;
+	free(big);
+	wg_done(&r->done);
+}
+
+/* Both sides parked: rg and wg hold goroutines (peeks at the runtime; a lesson may). */
+static bool both_parked(struct netconn *c)
+{
+	struct pollDesc *pd = conn_pfd(c)->pd.runtimeCtx;
+	return pd && atomic_load(&pd->rg) > pdWait && atomic_load(&pd->wg) > pdWait;
+}
+
+static void *close_client(void *arg)
+{
+	struct client_arg *a = arg;
+	struct scenario_run *r = a->r;
+	/* A small receive buffer so the server's writer fills it quickly. */
+	int s = client_connect(r->port, 4096);
+	if (s < 0) {
+		fail(r, "client connect", s);
+		return NULL;
+	}
+	sim_note("client %d connects, reads nothing", a->idx);
+	while (!atomic_load(&r->client_quit) && !(r->o.stop && atomic_load(r->o.stop)))
+		client_sleep_ms(2);
+	close(s);
+	return NULL;
+}
+
+static void close_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	if (serve_start(r, close_client))
+		return;
+	r->conn = accept_one(r);
+	if (r->conn) {
+		int sndbuf = 4096;
+		setsockopt(conn_fd(r->conn), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		wg_add(&r->done, 2);
+		go(close_reader, r);
+		go(close_writer, r);
+		int64_t deadline = sim_now() + 2000 * MS;
+		while (!both_parked(r->conn) && sim_now() < deadline && !stopped(r))
+			time_sleep(1 * MS);
+		if (!both_parked(r->conn))
+			fail(r, "reader and writer did not both park", ETIMEDOUT);
+		sim_note("main: Close while both are parked");
+		int err = conn_close(r->conn);
+		if (err)
+			fail(r, "close", err);
+		wg_wait(&r->done);
+		if (r->res->reader_err != -NPS_ECLOSING)
+			fail(r, "reader expected use of closed network connection", r->res->reader_err);
+		if (r->res->writer_err != -NPS_ECLOSING)
+			fail(r, "writer expected use of closed network connection", r->res->writer_err);
+		conn_free(r->conn);
+	}
+	atomic_store(&r->client_quit, 1);
+	listener_close(r->l);
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "Close woke the parked reader ('%s') and writer ('%s'); the fd left epoll "
+		 "(DEL) before close(2)",
+		 nps_strerror(r->res->reader_err), nps_strerror(r->res->writer_err));
+}
+
+/* ---------------- slow-reader: a writer parks on a full socket buffer ---------------- */
+
+#define SLOW_PAYLOAD (256 * 1024)
+
+static void *slow_client(void *arg)
+{
+	struct client_arg *a = arg;
+	struct scenario_run *r = a->r;
+	int s = client_connect(r->port, 4096);
+	if (s < 0) {
+		fail(r, "client connect", s);
+		return NULL;
+	}
+	sim_note("client %d reads 16 KiB every 10 ms", a->idx);
+	char *buf = malloc(16384);
+	size_t got = 0;
+	while (buf && got < SLOW_PAYLOAD && !(r->o.stop && atomic_load(r->o.stop))) {
+		client_sleep_ms(10);
+		ssize_t n = read(s, buf, 16384);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	free(buf);
+	if (got != SLOW_PAYLOAD)
+		fail(r, "slow client got fewer bytes than sent", EPIPE);
+	sim_note("client %d got %zu bytes, closes", a->idx, got);
+	close(s);
+	return NULL;
+}
+
+static void slow_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	if (serve_start(r, slow_client))
+		return;
+	struct netconn *c = accept_one(r);
+	if (c) {
+		int sndbuf = 4096;
+		setsockopt(conn_fd(c), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		char *payload = malloc(SLOW_PAYLOAD);
+		if (payload) {
+			memset(payload, 'x', SLOW_PAYLOAD);
+			sim_note("server writes 256 KiB at once");
+			ssize_t n = conn_write(c, payload, SLOW_PAYLOAD);
+			r->res->writer_err = n < 0 ? (int)n : 0;
+			if (n != SLOW_PAYLOAD)
+				fail(r, "write", n < 0 ? (int)n : EIO);
+			free(payload);
+		}
+		char b;
+		conn_read(c, &b, 1); /* wait for the client's close */
+		conn_close(c);
+		conn_free(c);
+	}
+	listener_close(r->l);
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "Write parked on wg each time the socket buffer filled; each EPOLLOUT edge "
+		 "from the client's reads woke it");
+}
+
+/* ---------------- ready-before-park ---------------- */
+
+static struct FD *rbp_fd;
+static struct scenario_run *rbp_run;
+static _Atomic int rbp_armed;
+
+/*
+ * Runs inside Read between the EAGAIN and the wait: let the client send now and hold this
+ * goroutine until another M's netpoll has turned rg into pdReady. netpollblock will then
+ * consume the notification instead of parking.
+ */
+static void rbp_hook(struct FD *fd, int mode)
+{
+	if (fd != rbp_fd || mode != 'r' || !atomic_exchange(&rbp_armed, 0))
+		return;
+	struct scenario_run *r = rbp_run;
+	sim_note("server: read got EAGAIN");
+	atomic_store(&r->client_go, 1);
+	struct pollDesc *pd = fd->pd.runtimeCtx;
+	int64_t deadline = sim_now() + 1000 * MS;
+	while (atomic_load(&pd->rg) != pdReady && sim_now() < deadline)
+		usleep(100); /* a busy goroutine: the M and P stay here */
+	if (atomic_load(&pd->rg) != pdReady) {
+		/* Nobody else polled (GOMAXPROCS=1): poll once, as findRunnable would. */
+		sim_note("no other M polls: lesson polls");
+		sim_netpoll_now();
+	}
+	if (atomic_load(&pd->rg) == pdReady)
+		r->res->park_free_reads++;
+}
+
+static void *rbp_client(void *arg)
+{
+	struct client_arg *a = arg;
+	struct scenario_run *r = a->r;
+	/* Connect in order, so that the server's first Accept is client 1's connection. */
+	while (atomic_load(&r->connected) != a->idx - 1 && !atomic_load(&r->client_quit))
+		client_sleep_ms(1);
+	int s = client_connect(r->port, 0);
+	atomic_fetch_add(&r->connected, 1);
+	if (s < 0) {
+		fail(r, "client connect", s);
+		return NULL;
+	}
+	if (a->idx == 1) {
+		while (!atomic_load(&r->client_go) && !atomic_load(&r->client_quit))
+			client_sleep_ms(1);
+		sim_note("client 1 sends 64 bytes");
+		char msg[64];
+		memset(msg, 'r', sizeof(msg));
+		if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
+			fail(r, "client round trip", EPIPE);
+	} else {
+		sim_note("client %d stays idle", a->idx);
+		while (!atomic_load(&r->client_quit))
+			client_sleep_ms(2);
+	}
+	close(s);
+	return NULL;
+}
+
+/* A goroutine parked on an idle connection keeps netpollWaiters > 0, so an idle M polls. */
+static void rbp_watcher(void *arg)
+{
+	struct netconn *c = arg;
+	char b;
+	conn_read(c, &b, 1);
+}
+
+static void rbp_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	r->o.clients = 2;
+	if (serve_start(r, rbp_client))
+		return;
+	struct netconn *c1 = accept_one(r), *c2 = accept_one(r);
+	if (c1 && c2) {
+		struct netconn *lesson = c1, *idle = c2;
+		go(rbp_watcher, idle);
+		time_sleep(20 * MS); /* let the watcher park and an M settle into netpoll */
+		rbp_fd = conn_pfd(lesson);
+		rbp_run = r;
+		atomic_store(&rbp_armed, 1);
+		testHookAfterEAGAIN = rbp_hook;
+		char buf[64];
+		ssize_t n = conn_read(lesson, buf, sizeof(buf));
+		testHookAfterEAGAIN = NULL;
+		if (n != 64)
+			fail(r, "read", n < 0 ? (int)n : EIO);
+		else
+			conn_write(lesson, buf, (size_t)n);
+		r->res->reader_err = n < 0 ? (int)n : 0;
+		atomic_store(&r->client_quit, 1);
+		conn_close(lesson);
+		conn_close(idle);
+		conn_free(lesson);
+	}
+	listener_close(r->l);
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "readiness arrived after EAGAIN but before the goroutine parked: netpollblock "
+		 "found pdReady and returned without parking (%llu time)",
+		 (unsigned long long)r->res->park_free_reads);
+}
+
+/* ---------------- accept-burst ---------------- */
+
+static void *burst_client(void *arg)
+{
+	struct client_arg *a = arg;
+	struct scenario_run *r = a->r;
+	/* Start together: every client waits for the go signal. */
+	while (!atomic_load(&r->client_go))
+		client_sleep_ms(1);
+	int s = client_connect(r->port, 0);
+	if (s < 0) {
+		fail(r, "client connect", s);
+		return NULL;
+	}
+	char msg[64];
+	memset(msg, 'b', sizeof(msg));
+	if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
+		fail(r, "client round trip", EPIPE);
+	else
+		atomic_fetch_add(&r->round_trips, 1);
+	close(s);
+	return NULL;
+}
+
+static void burst_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	wg_add(&r->done, r->o.clients);
+	wg_add(&r->acceptor, 1);
+	if (serve_start(r, burst_client))
+		return;
+	go(echo_acceptor, r);
+	time_sleep(10 * MS); /* the acceptor parks in Accept */
+	sim_note("%d clients connect at once", r->o.clients);
+	atomic_store(&r->client_go, 1);
+	wg_wait(&r->done);
+	listener_close(r->l);
+	wg_wait(&r->acceptor);
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "%llu connections arrived together; each EPOLLIN edge on the listener let "
+		 "Accept take every queued connection until EAGAIN",
+		 (unsigned long long)r->res->connections);
+}
+
+/* ---------------- break: a timer wakes the blocked poller ---------------- */
+
+static void break_reader(void *arg)
+{
+	struct scenario_run *r = arg;
+	char b[64];
+	ssize_t n = conn_read(r->conn, b, sizeof(b));
+	r->res->reader_err = n < 0 ? (int)n : 0;
+	wg_done(&r->done);
+}
+
+static void break_spinner(void *arg)
+{
+	struct scenario_run *r = arg;
+	/* Busy for 50 ms on one P while an idle M sleeps in netpoll(-1) on behalf of the reader. */
+	int64_t until = sim_now() + 50 * MS;
+	while (sim_now() < until)
+		;
+	sim_note("spinner: time.Sleep(20ms)");
+	time_sleep(20 * MS);
+	sim_note("spinner woke; client closes");
+	atomic_store(&r->client_quit, 1);
+	wg_done(&r->done);
+}
+
+static void break_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	if (serve_start(r, idle_client))
+		return;
+	r->conn = accept_one(r);
+	if (r->conn) {
+		wg_add(&r->done, 2);
+		go(break_reader, r);
+		go(break_spinner, r);
+		wg_wait(&r->done);
+		conn_close(r->conn);
+		conn_free(r->conn);
+	}
+	listener_close(r->l);
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "the M blocked in netpoll(-1) was woken by netpollBreak when time.Sleep added "
+		 "an earlier timer, and re-polled with the timer's timeout");
+}
+
+/* ---------------- the table ---------------- */
+
+static const struct scenario table[] = {
+	{ "echo", "goroutine per connection: rg goes nil -> wait -> G -> ready -> nil per read",
+	  2, 3, 0, echo_main },
+	{ "deadline", "a read deadline expires on an idle connection: rg G -> nil, i/o timeout",
+	  1, 0, 0, deadline_main },
+	{ "close", "Close while a reader and a writer are parked: both wake with ErrNetClosing",
+	  1, 0, 0, close_main },
+	{ "slow-reader", "a writer parks on wg when the socket buffer is full; EPOLLOUT wakes it",
+	  1, 0, 0, slow_main },
+	{ "ready-before-park",
+	  "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2,
+	  rbp_main },
+	{ "accept-burst",
+	  "many clients at once: one EPOLLIN edge, Accept loops until EAGAIN", 50, 1, 0,
+	  burst_main },
+	{ "break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0,
+	  2, break_main },
+};
+
+const struct scenario *scenario_list(int *n)
+{
+	*n = (int)(sizeof(table) / sizeof(table[0]));
+	return table;
+}
+
+const struct scenario *scenario_find(const char *name)
+{
+	int n;
+	const struct scenario *t = scenario_list(&n);
+	for (int i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
+		 const struct sim_config *cfg, struct scenario_result *res)
+{
+	struct scenario_run *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memset(res, 0, sizeof(*res));
+	res->server_fd = -1;
+	r->sc = sc;
+	r->res = res;
+	r->o = *o;
+	if (r->o.clients < 0)
+		r->o.clients = sc->clients;
+	if (r->o.rounds < 0 && sc->rounds > 0)
+		r->o.rounds = sc->rounds;
+	if (r->o.msg_size <= 0)
+		r->o.msg_size = 64;
+	r->start = sim_now();
+	r->end = o->duration_ns > 0 ? r->start + o->duration_ns : 0;
+	if (r->o.duration_ns > 0 && o->rounds < 0)
+		r->o.rounds = -1; /* with a duration, clients run until it ends */
+	int err = sim_run(cfg, sc->main, r);
+	/* Main returned: let lesson clients go, then wait for every client thread. */
+	atomic_store(&r->client_quit, 1);
+	atomic_store(&r->client_go, 1);
+	clients_join(&r->clients);
+	free(r->client_args);
+	res->round_trips = atomic_load(&r->round_trips);
+	res->errors += atomic_load(&r->errors);
+	free(r);
+	return err;
+}

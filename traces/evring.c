@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Event rings and their merge (traces/evring.h). The producer side is on the hot path of the
+ * simulated runtime: two atomic stores, one clock read, a 64-byte copy. The ordering argument
+ * for the merge watermark is written next to evmerge_drain().
+ */
+#include "traces/evring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t nps_nanotime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct evring *evring_new(unsigned order, int32_t id, uint8_t src)
+{
+	if (order < 4 || order > 24)
+		return NULL;
+	struct evring *r = aligned_alloc(64, sizeof(*r));
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->slots = aligned_alloc(64, sizeof(struct nps_event) << order);
+	if (!r->slots) {
+		free(r);
+		return NULL;
+	}
+	r->mask = (1U << order) - 1;
+	r->id = id;
+	r->src = src;
+	return r;
+}
+
+void evring_free(struct evring *r)
+{
+	if (!r)
+		return;
+	free(r->slots);
+	free(r);
+}
+
+static void stamp(struct nps_event *e, const struct evring *r, uint64_t ts, uint16_t kind)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts = ts;
+	e->kind = kind;
+	e->src = r->src;
+	e->m = (nps_s16)r->id;
+	e->p = -1;
+	e->fd = -1;
+}
+
+struct nps_event *evring_begin(struct evring *r, uint16_t kind)
+{
+	/*
+	 * Announce before reading the clock: a consumer that does not see inflight set knows this
+	 * event's timestamp will be later than its own clock read (see evmerge_drain).
+	 */
+	atomic_store_explicit(&r->inflight, 1, memory_order_seq_cst);
+	uint64_t ts = nps_nanotime();
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t cap = (uint64_t)r->mask + 1;
+
+	if (r->pending_lost && h - t + 1 < cap) {
+		/* Room for the loss report and this event: report the gap first. */
+		struct nps_event *l = &r->slots[h & r->mask];
+		stamp(l, r, ts, NPS_EV_LOST);
+		l->u.lost.count = r->pending_lost;
+		l->u.lost.since = r->pending_lost_ts;
+		l->u.lost.source = r->src;
+		r->pending_lost = 0;
+		h++;
+	}
+	if (r->pending_lost || h - t >= cap) {
+		if (!r->pending_lost++)
+			r->pending_lost_ts = ts;
+		atomic_fetch_add_explicit(&r->lost, 1, memory_order_relaxed);
+		atomic_store_explicit(&r->inflight, 0, memory_order_release);
+		return NULL;
+	}
+	r->wpos = h;
+	struct nps_event *e = &r->slots[h & r->mask];
+	stamp(e, r, ts, kind);
+	return e;
+}
+
+void evring_commit(struct evring *r)
+{
+	const struct nps_event *e = &r->slots[r->wpos & r->mask];
+	atomic_store_explicit(&r->last_ts, e->ts, memory_order_relaxed);
+	atomic_store_explicit(&r->head, r->wpos + 1, memory_order_release);
+	atomic_store_explicit(&r->inflight, 0, memory_order_release);
+}
+
+struct evmerge {
+	_Atomic(struct evring *) rings; /* lock-free push list */
+};
+
+struct evmerge *evmerge_new(void)
+{
+	return calloc(1, sizeof(struct evmerge));
+}
+
+void evmerge_free(struct evmerge *m)
+{
+	if (!m)
+		return;
+	struct evring *r = atomic_load(&m->rings);
+	while (r) {
+		struct evring *n = r->next;
+		evring_free(r);
+		r = n;
+	}
+	free(m);
+}
+
+void evmerge_add(struct evmerge *m, struct evring *r)
+{
+	struct evring *old = atomic_load(&m->rings);
+	do
+		r->next = old;
+	while (!atomic_compare_exchange_weak(&m->rings, &old, r));
+}
+
+/*
+ * Why the watermark is safe. The consumer reads the clock (t0), then each ring's inflight flag.
+ * A producer sets inflight (sequentially consistent store) before it reads the clock. If the
+ * consumer saw inflight == 0, the producer's store comes later in the total order, so its clock
+ * read comes after the consumer's: its timestamp is >= t0. If the consumer saw inflight == 1,
+ * the pending event's timestamp is >= that ring's last published timestamp. So no event still
+ * to be published can be older than min(t0, last_ts of the rings caught in flight), and every
+ * event up to that watermark can be released. The lfence keeps the CPU from reading the flags
+ * before the clock (rdtsc is not ordered with later loads).
+ */
+static uint64_t watermark(struct evmerge *m)
+{
+	uint64_t wm = nps_nanotime();
+#if defined(__x86_64__)
+	__asm__ __volatile__("lfence" ::: "memory");
+#endif
+	atomic_thread_fence(memory_order_seq_cst);
+	for (struct evring *r = atomic_load(&m->rings); r; r = r->next) {
+		if (atomic_load_explicit(&r->inflight, memory_order_seq_cst)) {
+			uint64_t l = atomic_load_explicit(&r->last_ts, memory_order_relaxed);
+			if (l < wm)
+				wm = l;
+		}
+	}
+	return wm;
+}
+
+int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto, evmerge_cb cb,
+		  void *ctx)
+{
+	uint64_t wm = final ? UINT64_MAX : watermark(m);
+	if (wm > limit)
+		wm = limit;
+	if (upto)
+		*upto = wm;
+	enum { MAXR = 256 };
+	struct evring *rs[MAXR];
+	uint64_t heads[MAXR];
+	int n = 0;
+
+	for (struct evring *r = atomic_load(&m->rings); r && n < MAXR; r = r->next) {
+		rs[n] = r;
+		heads[n] = atomic_load_explicit(&r->head, memory_order_acquire);
+		n++;
+	}
+	for (;;) {
+		int best = -1;
+		uint64_t best_ts = 0;
+		for (int i = 0; i < n; i++) {
+			uint64_t t = atomic_load_explicit(&rs[i]->tail, memory_order_relaxed);
+			if (t == heads[i])
+				continue;
+			uint64_t ts = rs[i]->slots[t & rs[i]->mask].ts;
+			if (best < 0 || ts < best_ts) {
+				best = i;
+				best_ts = ts;
+			}
+		}
+		if (best < 0 || best_ts > wm)
+			return 0;
+		struct evring *r = rs[best];
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		int rc = cb(ctx, &r->slots[t & r->mask]);
+		atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+		if (rc)
+			return rc;
+	}
+}
+
+uint64_t evmerge_lost(struct evmerge *m)
+{
+	uint64_t n = 0;
+	for (struct evring *r = atomic_load(&m->rings); r; r = r->next)
+		n += evring_lost(r);
+	return n;
+}
+
+uint64_t evmerge_pending(struct evmerge *m)
+{
+	uint64_t n = 0;
+	for (struct evring *r = atomic_load(&m->rings); r; r = r->next)
+		n += atomic_load(&r->head) - atomic_load(&r->tail);
+	return n;
+}

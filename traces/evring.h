@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event rings: the per-producer buffers of the event log, and the merge that turns them into
+ * one stream in timestamp order.
+ *
+ * Each producer (an M of the simulated runtime: one OS thread) owns one ring and writes to it
+ * with no lock: evring_begin() takes the timestamp and returns a slot, evring_commit()
+ * publishes it. A full ring never blocks the producer: the event is counted as lost, and the
+ * next event that fits is preceded by an NPS_EV_LOST event carrying the count and the time of
+ * the first loss, so losses appear in the stream where they happened.
+ *
+ * One consumer thread calls evmerge_drain(), which releases, across all rings, every event
+ * older than a watermark no producer can still undercut: the time at which the drain started,
+ * lowered to the last published timestamp of any producer caught between taking a timestamp
+ * and publishing. The merged output is therefore in timestamp order.
+ */
+#ifndef NPS_TRACES_EVRING_H
+#define NPS_TRACES_EVRING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "traces/event.h"
+
+struct evring {
+	/* producer side (one cache line) */
+	_Atomic uint64_t head;	   /* next slot to write; written by the producer only */
+	_Atomic uint32_t inflight; /* 1 between the timestamp and the publish */
+	uint32_t mask;		   /* slots - 1 */
+	_Atomic uint64_t last_ts;  /* ts of the last published event */
+	uint64_t pending_lost;	   /* events lost since the last NPS_EV_LOST written */
+	uint64_t pending_lost_ts;  /* ts of the first of them */
+	_Atomic uint64_t lost;	   /* total events lost (read by anyone) */
+	uint64_t wpos;		   /* slot reserved by evring_begin, published by evring_commit */
+	uint8_t _pad0[8];
+	/* consumer side */
+	_Atomic uint64_t tail;	   /* next slot to read; written by the consumer only */
+	uint8_t _pad1[56];
+	struct nps_event *slots;
+	struct evring *next;	   /* registry link (evmerge) */
+	int32_t id;		   /* producer id, for the lost events' m field */
+	uint8_t src;		   /* enum nps_src of its events */
+};
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t nps_nanotime(void);
+
+/* A ring of 2^order slots (order 4..24). NULL on ENOMEM. evring_free(NULL) is a no-op. */
+struct evring *evring_new(unsigned order, int32_t id, uint8_t src);
+void evring_free(struct evring *r);
+
+/*
+ * Reserve the next slot and stamp it: ts = now, kind, src, m = id; the rest zeroed (fd = -1,
+ * p = -1). Returns NULL (and counts a loss) when the ring is full. Must be followed by
+ * evring_commit() when non-NULL.
+ */
+struct nps_event *evring_begin(struct evring *r, uint16_t kind);
+void evring_commit(struct evring *r);
+
+/* Events lost by this ring so far. */
+static inline uint64_t evring_lost(const struct evring *r)
+{
+	return atomic_load_explicit(&r->lost, memory_order_relaxed);
+}
+
+/* The merge of several rings. Rings are added by any thread; drained by one consumer. */
+struct evmerge;
+
+struct evmerge *evmerge_new(void);
+void evmerge_free(struct evmerge *m); /* frees the rings too */
+void evmerge_add(struct evmerge *m, struct evring *r);
+
+/*
+ * Deliver, in timestamp order, every event that is safe to release and not after limit (all of
+ * them when final is true and limit is UINT64_MAX: call it so once every producer has stopped).
+ * *upto (may be NULL) gets the watermark used: every
+ * event at or before it has now been delivered, and no later drain will deliver an older one.
+ * cb returns 0 to go on; a non-zero return stops the drain and is returned. Returns 0 otherwise.
+ */
+typedef int (*evmerge_cb)(void *ctx, const struct nps_event *e);
+int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto, evmerge_cb cb,
+		  void *ctx);
+
+/* Totals over all rings: events lost, and events currently buffered. */
+uint64_t evmerge_lost(struct evmerge *m);
+uint64_t evmerge_pending(struct evmerge *m);
+
+#endif /* NPS_TRACES_EVRING_H */

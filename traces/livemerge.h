@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live merge: the simulated runtime's event rings (traces/evring.h) and the kernel events
+ * the BPF probes deliver, into one stream in timestamp order. Kernel events arrive in ring
+ * buffer order, which can differ slightly from timestamp order across CPUs, so they are held in
+ * a heap until the probes' consumer says how far it has drained; the runtime's events are held
+ * back until the kernel side has caught up with them.
+ *
+ * At equal timestamps kernel events come first and keep their arrival order, so an epoll_wait
+ * return and its ready entries always stay together.
+ */
+#ifndef NPS_TRACES_LIVEMERGE_H
+#define NPS_TRACES_LIVEMERGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "traces/evring.h"
+
+struct livemerge;
+
+/* kernel: false when no kernel events will come (the merge then follows the sim alone). */
+struct livemerge *livemerge_new(struct evmerge *sim, bool kernel);
+void livemerge_free(struct livemerge *lm);
+
+/* A kernel event, in ring order. 0 or -ENOMEM. */
+int livemerge_push_kernel(struct livemerge *lm, const struct nps_event *e);
+
+/* Every kernel event with ts <= upto has been pushed. */
+void livemerge_kernel_upto(struct livemerge *lm, uint64_t upto);
+
+/* Deliver what is safe (everything when final: all producers stopped). As evmerge_drain. */
+int livemerge_drain(struct livemerge *lm, bool final, evmerge_cb cb, void *ctx);
+
+#endif /* NPS_TRACES_LIVEMERGE_H */
