@@ -269,9 +269,15 @@ static int FD_destroy(struct FD *fd)
 	 * executed before closing the fd.
 	 */
 	pd_close(fd);
+	/*
+	 * Stamp the close before making it: once close(2) returns, another thread may get the same
+	 * fd number from accept4 and log it, and the log must show this close first.
+	 */
+	struct m *mp = getm();
+	struct nps_event *e = trace_syscall_begin(mp, fd->Sysfd);
 	int r = close(fd->Sysfd);
 	int err = r == 0 ? 0 : -errno;
-	trace_syscall(getm(), fd->Sysfd, NPS_SYS_CLOSE, r == 0 ? 0 : err, 0, NPS_FN_FD_DESTROY);
+	trace_syscall_end(mp, e, NPS_SYS_CLOSE, err, 0, NPS_FN_FD_DESTROY);
 	fd->Sysfd = -1;
 	semrelease1(&fd->csema, false);
 	return err;
@@ -335,11 +341,13 @@ ssize_t FD_Read(struct FD *fd, void *p, size_t n)
 		n = maxRW;
 	for (;;) {
 		ssize_t r;
+		struct m *mp = getm();
+		struct nps_event *ev = trace_syscall_begin(mp, fd->Sysfd);
 		do
 			r = read(fd->Sysfd, p, n);
 		while (r < 0 && errno == EINTR); /* ignoringEINTRIO */
 		int e = r < 0 ? errno : 0;
-		trace_syscall(getm(), fd->Sysfd, NPS_SYS_READ, r < 0 ? -e : r, n, NPS_FN_FD_READ);
+		trace_syscall_end(mp, ev, NPS_SYS_READ, r < 0 ? -e : r, n, NPS_FN_FD_READ);
 		if (r < 0) {
 			if (e == EAGAIN && fd->pd.runtimeCtx) {
 				if (testHookAfterEAGAIN)
@@ -383,12 +391,13 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 		if (fd->IsStream && max - nn > maxRW)
 			max = nn + maxRW;
 		ssize_t r;
+		struct m *mp = getm();
+		struct nps_event *ev = trace_syscall_begin(mp, fd->Sysfd);
 		do
 			r = write(fd->Sysfd, (const char *)p + nn, max - nn);
 		while (r < 0 && errno == EINTR);
 		int e = r < 0 ? errno : 0;
-		trace_syscall(getm(), fd->Sysfd, NPS_SYS_WRITE, r < 0 ? -e : r, max - nn,
-			      NPS_FN_FD_WRITE);
+		trace_syscall_end(mp, ev, NPS_SYS_WRITE, r < 0 ? -e : r, max - nn, NPS_FN_FD_WRITE);
 		if (r > 0)
 			nn += (size_t)r;
 		if (written)

@@ -47,7 +47,7 @@ static void trace_pd_state(struct pollDesc *pd, _Atomic uintptr_t *gpp, uintptr_
 			   uintptr_t to, uint8_t fn)
 {
 	struct m *mp = getm();
-	struct nps_event *e = traceEv(mp, NPS_EV_PD_STATE, (nps_s32)pd->fd);
+	struct nps_event *e = traceEv(mp, NPS_EV_PD_STATE, (nps_s32)pd_fd(pd));
 	if (!e)
 		return;
 	e->u.pd_state.pd = (nps_u64)(uintptr_t)pd;
@@ -90,12 +90,23 @@ static void pd_store(struct pollDesc *pd, _Atomic uintptr_t *gpp, uintptr_t new,
 	(void)pd_swap(pd, gpp, new, fn);
 }
 
+struct nps_event *trace_pd_begin(struct m *mp, uint16_t kind, struct pollDesc *pd)
+{
+	return traceEv(mp, kind, (nps_s32)pd_fd(pd));
+}
+
 void trace_pd(struct m *mp, uint16_t kind, struct pollDesc *pd, uint8_t mode, uint8_t fn,
 	      uint8_t sub)
 {
-	struct nps_event *e = traceEv(mp, kind, (nps_s32)pd->fd);
+	trace_pd_end(mp, trace_pd_begin(mp, kind, pd), pd, mode, fn, sub);
+}
+
+void trace_pd_end(struct m *mp, struct nps_event *e, struct pollDesc *pd, uint8_t mode, uint8_t fn,
+		  uint8_t sub)
+{
 	if (!e)
 		return;
+	e->fd = (nps_s32)pd_fd(pd);
 	e->sub = sub;
 	e->u.pd.pd = (nps_u64)(uintptr_t)pd;
 	e->u.pd.rd = pd->rd;
@@ -143,18 +154,20 @@ void setEventErr(struct pollDesc *pd, bool b, uintptr_t seq)
 	uint32_t xSeq = (x >> pollFDSeq) & pollFDSeqMask;
 	if (seq != 0 && xSeq != mSeq)
 		return;
-	bool changed = false;
+	if (((x & pollEventErr) != 0) == b)
+		return;
+	struct m *mp = getm();
+	struct nps_event *e = trace_pd_begin(mp, NPS_EV_PD_EVENTERR, pd);
 	while (((x & pollEventErr) != 0) != b) {
 		if (atomic_compare_exchange_weak(&pd->atomicInfo, &x, x ^ pollEventErr)) {
-			changed = true;
-			break;
+			trace_pd_end(mp, e, pd, 0, NPS_FN_SETEVENTERR, 0);
+			return;
 		}
 		xSeq = (x >> pollFDSeq) & pollFDSeqMask;
 		if (seq != 0 && xSeq != mSeq)
-			return;
+			break;
 	}
-	if (changed)
-		trace_pd(getm(), NPS_EV_PD_EVENTERR, pd, 0, NPS_FN_SETEVENTERR, 0);
+	traceCancel(mp, e);
 }
 
 /* ---- pollCache: Go's type-stable pollDesc memory ---- */
@@ -199,12 +212,14 @@ static void pollcache_free(struct pollDesc *pd)
 	 * recognised as stale once the descriptor is reused.
 	 */
 	lock(&pd->lock);
+	struct m *mp = getm();
+	struct nps_event *e = trace_pd_begin(mp, NPS_EV_PD_FREE, pd);
 	uintptr_t fdseq = atomic_load(&pd->fdseq);
 	fdseq = (fdseq + 1) & (((uintptr_t)1 << taggedPointerBits) - 1);
 	atomic_store(&pd->fdseq, fdseq);
 	publishInfo(pd);
+	trace_pd_end(mp, e, pd, 0, NPS_FN_POLLCACHE_FREE, 0);
 	unlock(&pd->lock);
-	trace_pd(getm(), NPS_EV_PD_FREE, pd, 0, NPS_FN_POLLCACHE_FREE, 0);
 
 	lock(&pollcache.lock);
 	pd->link = pollcache.first;
@@ -252,7 +267,7 @@ struct pollDesc *poll_runtime_pollOpen(uintptr_t fd, int *errno_out)
 	uintptr_t rg = atomic_load(&pd->rg);
 	if (rg != pdNil && rg != pdReady)
 		throwcode(NPS_THROW_BLOCKED_READ_FREE);
-	pd->fd = fd;
+	pd_setfd(pd, fd);
 	if (atomic_load(&pd->fdseq) == 0)
 		atomic_store(&pd->fdseq, 1);
 	pd->closing = false;
@@ -312,11 +327,16 @@ static int netpollcheckerr(struct pollDesc *pd, int32_t mode)
 	return pollNoError;
 }
 
-int netpollcheckerr_for_test(struct pollDesc *pd, int32_t mode);
 int netpollcheckerr_for_test(struct pollDesc *pd, int32_t mode)
 {
 	return netpollcheckerr(pd, mode);
 }
+
+/*
+ * Test hook (like Go's testHook variables): called by netpollblock right after it announced
+ * pdWait and before it re-checks errors and parks, so a test can act in that window.
+ */
+void (*testHookAfterAnnounce)(struct pollDesc *pd, int32_t mode);
 
 int poll_runtime_pollReset(struct pollDesc *pd, int mode)
 {
@@ -331,7 +351,7 @@ int poll_runtime_pollReset(struct pollDesc *pd, int mode)
 }
 
 /* Runs on g0 in park_m, after the goroutine is off its stack: CAS pdWait -> G. */
-static bool netpollblockcommit(struct g *gp, void *gpp_)
+bool netpollblockcommit(struct g *gp, void *gpp_)
 {
 	_Atomic uintptr_t *gpp = gpp_;
 	struct pollDesc *pd = (struct pollDesc *)(uintptr_t)getm()->waitpd;
@@ -350,7 +370,7 @@ static bool netpollblockcommit(struct g *gp, void *gpp_)
  * Returns true if IO is ready, or false if timed out or closed. waitio: wait only for completed
  * IO, ignore errors (Windows only in Go; always false here).
  */
-static bool netpollblock(struct pollDesc *pd, int32_t mode, bool waitio)
+bool netpollblock(struct pollDesc *pd, int32_t mode, bool waitio)
 {
 	_Atomic uintptr_t *gpp = mode == 'w' ? &pd->wg : &pd->rg;
 	/* Set the gpp semaphore to pdWait. */
@@ -370,6 +390,8 @@ static bool netpollblock(struct pollDesc *pd, int32_t mode, bool waitio)
 	 * runtime_pollUnblock/runtime_pollSetDeadline/deadlineimpl do the opposite: store to
 	 * closing/rd/wd, publishInfo, load of rg/wg.
 	 */
+	if (testHookAfterAnnounce)
+		testHookAfterAnnounce(pd, mode);
 	if (waitio || netpollcheckerr(pd, mode) == pollNoError) {
 		struct m *mp = getm();
 		mp->waitpd = (uint64_t)(uintptr_t)pd;
@@ -407,8 +429,8 @@ int poll_runtime_pollWait(struct pollDesc *pd, int mode)
  * Move gpp to pdReady (ioready) or pdNil (timeout, close) and return the parked G, if any.
  * delta gets -1 for each G taken off the semaphore. fn is the caller, for the event log.
  */
-static struct g *netpollunblock(struct pollDesc *pd, int32_t mode, bool ioready, int32_t *delta,
-				uint8_t fn)
+struct g *netpollunblock(struct pollDesc *pd, int32_t mode, bool ioready, int32_t *delta,
+			 uint8_t fn)
 {
 	_Atomic uintptr_t *gpp = mode == 'w' ? &pd->wg : &pd->rg;
 	for (;;) {
@@ -497,18 +519,20 @@ static void netpolldeadlineimpl(struct pollDesc *pd, uintptr_t seq, bool read, b
 		/* INVARIANT */
 		if (pd->rd <= 0 || pd->rt.f == NULL)
 			throwcode(NPS_THROW_INCONSISTENT_READ);
+		struct nps_event *e = trace_pd_begin(getm(), NPS_EV_PD_EXPIRE, pd);
 		pd->rd = -1;
 		publishInfo(pd);
-		trace_pd(getm(), NPS_EV_PD_EXPIRE, pd, 'r', NPS_FN_NETPOLLDEADLINEIMPL, 0);
+		trace_pd_end(getm(), e, pd, 'r', NPS_FN_NETPOLLDEADLINEIMPL, 0);
 		rg = netpollunblock(pd, 'r', false, &delta, NPS_FN_NETPOLLDEADLINEIMPL);
 	}
 	if (write) {
 		/* INVARIANT */
 		if (pd->wd <= 0 || (pd->wt.f == NULL && !read))
 			throwcode(NPS_THROW_INCONSISTENT_WRITE);
+		struct nps_event *e = trace_pd_begin(getm(), NPS_EV_PD_EXPIRE, pd);
 		pd->wd = -1;
 		publishInfo(pd);
-		trace_pd(getm(), NPS_EV_PD_EXPIRE, pd, 'w', NPS_FN_NETPOLLDEADLINEIMPL, 0);
+		trace_pd_end(getm(), e, pd, 'w', NPS_FN_NETPOLLDEADLINEIMPL, 0);
 		wg = netpollunblock(pd, 'w', false, &delta, NPS_FN_NETPOLLDEADLINEIMPL);
 	}
 	unlock(&pd->lock);
@@ -549,12 +573,13 @@ void poll_runtime_pollSetDeadline(struct pollDesc *pd, int64_t d, int mode)
 			       overflows, then set the deadline to the maximum possible value. */
 			d = INT64_MAX;
 	}
+	struct nps_event *e = trace_pd_begin(getm(), NPS_EV_PD_DEADLINE, pd);
 	if (mode == 'r' || mode == 'r' + 'w')
 		pd->rd = d;
 	if (mode == 'w' || mode == 'r' + 'w')
 		pd->wd = d;
 	publishInfo(pd);
-	trace_pd(getm(), NPS_EV_PD_DEADLINE, pd, (uint8_t)mode, NPS_FN_POLLSETDEADLINE, 0);
+	trace_pd_end(getm(), e, pd, (uint8_t)mode, NPS_FN_POLLSETDEADLINE, 0);
 	bool combo = pd->rd > 0 && pd->rd == pd->wd;
 	void (*rtf)(void *, uintptr_t) = combo ? netpollDeadline : netpollReadDeadline;
 	if (pd->rt.f == NULL) {
@@ -611,11 +636,12 @@ void poll_runtime_pollUnblock(struct pollDesc *pd)
 	/* INVARIANT */
 	if (pd->closing)
 		throwcode(NPS_THROW_UNBLOCK_CLOSING);
+	struct nps_event *e = trace_pd_begin(getm(), NPS_EV_PD_EVICT, pd);
 	pd->closing = true;
 	pd->rseq++;
 	pd->wseq++;
 	publishInfo(pd);
-	trace_pd(getm(), NPS_EV_PD_EVICT, pd, 0, NPS_FN_POLLUNBLOCK, 0);
+	trace_pd_end(getm(), e, pd, 0, NPS_FN_POLLUNBLOCK, 0);
 	int32_t delta = 0;
 	struct g *rg = netpollunblock(pd, 'r', false, &delta, NPS_FN_POLLUNBLOCK);
 	struct g *wg = netpollunblock(pd, 'w', false, &delta, NPS_FN_POLLUNBLOCK);
@@ -637,7 +663,6 @@ void poll_runtime_pollUnblock(struct pollDesc *pd)
 
 /* ---- numbers for summaries and tests ---- */
 
-void netpoll_cache_stats(uint64_t *inuse, uint64_t *freelist, uint64_t *blocks);
 void netpoll_cache_stats(uint64_t *inuse, uint64_t *freelist, uint64_t *blocks)
 {
 	*inuse = atomic_load(&pd_inuse);

@@ -26,7 +26,7 @@ static _Atomic uint64_t netpoll_calls, netpoll_breaks;
 _Static_assert(sizeof(struct epoll_event) == 12, "x86-64 epoll_event is packed: 12 bytes");
 
 /* Go's taggedPointerPack / pointer / tag for amd64 (runtime/tagptr_64bit.go). */
-static uint64_t taggedPointerPack(void *ptr, uintptr_t tag)
+uint64_t taggedPointerPack(void *ptr, uintptr_t tag)
 {
 	return ((uint64_t)(uintptr_t)ptr << (64 - addrBits)) |
 	       ((uint64_t)tag & ((1ULL << taggedPointerBits) - 1));
@@ -81,11 +81,10 @@ bool netpollIsPollDescriptor(uintptr_t fd)
 	return fd == (uintptr_t)epfd || fd == netpollBreakRd || fd == netpollBreakWr;
 }
 
-static void trace_ctl(uint16_t kind, uintptr_t fd, struct pollDesc *pd, int op, uint32_t events,
-		      uint64_t data, int ret)
+/* netpollopen/netpollclose are stamped before their epoll_ctl (see sim/trace.h). */
+static void trace_ctl(struct nps_event *e, int op, uint32_t events, uint64_t data, int ret,
+		      struct pollDesc *pd)
 {
-	struct m *mp = getm();
-	struct nps_event *e = traceEv(mp, kind, (nps_s32)fd);
 	if (!e)
 		return;
 	e->u.ctl.op = op;
@@ -94,7 +93,7 @@ static void trace_ctl(uint16_t kind, uintptr_t fd, struct pollDesc *pd, int op, 
 	e->u.ctl.epfd = epfd;
 	e->u.ctl.ret = ret;
 	e->u.ctl.pd = (nps_u64)(uintptr_t)pd;
-	traceCommit(mp);
+	traceCommit(getm());
 }
 
 uintptr_t netpollopen(uintptr_t fd, struct pollDesc *pd)
@@ -103,9 +102,10 @@ uintptr_t netpollopen(uintptr_t fd, struct pollDesc *pd)
 	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 	uint64_t tp = taggedPointerPack(pd, atomic_load(&pd->fdseq));
 	ev.data.u64 = tp;
+	struct nps_event *e = traceEv(getm(), NPS_EV_NETPOLLOPEN, (nps_s32)fd);
 	int r = epoll_ctl(epfd, EPOLL_CTL_ADD, (int)fd, &ev);
 	int err = r == 0 ? 0 : errno;
-	trace_ctl(NPS_EV_NETPOLLOPEN, fd, pd, EPOLL_CTL_ADD, ev.events, tp, -err);
+	trace_ctl(e, EPOLL_CTL_ADD, ev.events, tp, -err, pd);
 	return (uintptr_t)err;
 }
 
@@ -113,22 +113,27 @@ uintptr_t netpollclose(uintptr_t fd, struct pollDesc *pd)
 {
 	/* A non-NULL event for kernels before 2.6.9; its errno is ignored by the caller. */
 	struct epoll_event ev = { 0 };
+	struct nps_event *e = traceEv(getm(), NPS_EV_NETPOLLCLOSE, (nps_s32)fd);
 	int r = epoll_ctl(epfd, EPOLL_CTL_DEL, (int)fd, &ev);
 	int err = r == 0 ? 0 : errno;
-	trace_ctl(NPS_EV_NETPOLLCLOSE, fd, pd, EPOLL_CTL_DEL, 0, 0, -err);
+	trace_ctl(e, EPOLL_CTL_DEL, 0, 0, -err, pd);
 	return (uintptr_t)err;
 }
 
-static void trace_break(uint8_t result, uint8_t fn, int64_t when)
+/* Fill and commit a netpoll_break event begun before the pipe write (see sim/trace.h). */
+static void trace_break(struct nps_event *e, uint8_t result, uint8_t fn, int64_t when)
 {
-	struct m *mp = getm();
-	struct nps_event *e = traceEv(mp, NPS_EV_NETPOLL_BREAK, (nps_s32)netpollBreakWr);
 	if (!e)
 		return;
 	e->u.brk.result = result;
 	e->u.brk.fn = fn;
 	e->u.brk.when = when;
-	traceCommit(mp);
+	traceCommit(getm());
+}
+
+static struct nps_event *break_begin(void)
+{
+	return traceEv(getm(), NPS_EV_NETPOLL_BREAK, (nps_s32)netpollBreakWr);
 }
 
 /* Interrupt an M blocked in netpoll (Go's netpollBreak). fn/when: who asked, for the log. */
@@ -137,21 +142,25 @@ void netpollBreak(uint8_t fn, int64_t when)
 	/* Failing to cas indicates there is an in-flight wakeup, so we're done here. */
 	uint32_t zero = 0;
 	if (!atomic_compare_exchange_strong(&netpollWakeSig, &zero, 1)) {
-		trace_break(NPS_BRK_PENDING, fn, when);
+		trace_break(break_begin(), NPS_BRK_PENDING, fn, when);
 		return;
 	}
 	for (;;) {
 		char b = 0;
+		struct nps_event *e = break_begin();
 		ssize_t n = write((int)netpollBreakWr, &b, 1);
+		int err = n == 1 ? 0 : errno;
 		if (n == 1) {
 			atomic_fetch_add(&netpoll_breaks, 1);
-			trace_break(NPS_BRK_WROTE, fn, when);
+			trace_break(e, NPS_BRK_WROTE, fn, when);
 			return;
 		}
-		if (errno == EINTR)
+		if (err == EINTR) {
+			trace_break(e, NPS_BRK_PENDING, fn, when);
 			continue;
-		if (errno == EAGAIN) {
-			trace_break(NPS_BRK_EAGAIN, fn, when);
+		}
+		if (err == EAGAIN) {
+			trace_break(e, NPS_BRK_EAGAIN, fn, when);
 			return;
 		}
 		fprintf(stderr, "runtime: netpollBreak write failed with %d\n", errno);
@@ -181,7 +190,7 @@ static void trace_npev(uint64_t id, int index, const struct epoll_event *ev, str
 		       int32_t mode, uint8_t action)
 {
 	struct m *mp = getm();
-	int32_t fd = pd ? (int32_t)pd->fd : (int32_t)netpollBreakRd;
+	int32_t fd = pd ? pd_fd(pd) : (int32_t)netpollBreakRd;
 	struct nps_event *e = traceEv(mp, NPS_EV_NETPOLL_EVENT, fd);
 	if (!e)
 		return;
@@ -326,7 +335,6 @@ void netpoll_shutdown(void)
 	}
 }
 
-void netpoll_counts(uint64_t *calls, uint64_t *breaks);
 void netpoll_counts(uint64_t *calls, uint64_t *breaks)
 {
 	*calls = atomic_load(&netpoll_calls);

@@ -1548,9 +1548,6 @@ void sim_note(const char *fmt, ...)
 }
 
 
-void netpoll_cache_stats(uint64_t *inuse, uint64_t *freelist, uint64_t *blocks);
-void netpoll_counts(uint64_t *calls, uint64_t *breaks);
-
 void sim_stats(struct sim_stats *st)
 {
 	memset(st, 0, sizeof(*st));

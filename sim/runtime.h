@@ -138,7 +138,7 @@ enum {
 
 struct p {
 	int32_t id;
-	uint32_t status;		   /* _P*, under sched.lock or by its M */
+	_Atomic uint32_t status;	   /* _P*, by its M or under sched.lock; read racily by stealers */
 	struct p *link;			   /* sched.pidle */
 	uint32_t schedtick;		   /* incremented on every scheduler call */
 	struct m *m;			   /* M holding it, NULL when idle */
@@ -164,17 +164,17 @@ struct schedt {
 	_Atomic int64_t pollUntil;	/* when the blocked poller intends to wake; 0 = never */
 	struct mutex lock;
 	struct m *midle;		/* idle Ms waiting for work */
-	int32_t nmidle;
+	_Atomic int32_t nmidle;		/* written under lock; read racily by the event log */
 	int64_t mnext;			/* next M id */
 	struct p *pidle;		/* idle Ps */
 	_Atomic int32_t npidle;
 	_Atomic int32_t nmspinning;
 	_Atomic uint32_t needspinning;
-	struct gQueue runq;		/* global run queue */
-	int32_t runqsize;
+	struct gQueue runq;		/* global run queue, under lock */
+	_Atomic int32_t runqsize;	/* under lock; read racily as a hint, as Go does */
 	struct {
 		struct mutex lock;
-		struct g *stack;	/* dead Gs (with stacks) shared between Ps */
+		_Atomic(struct g *) stack; /* dead Gs (with stacks); read racily as a hint */
 		int32_t n;
 	} gFree;
 	struct note sysmonnote;
@@ -265,6 +265,21 @@ struct pollDesc {
 	struct pollDesc *self;	   /* storage for the timer argument (Go's makeArg) */
 };
 
+/*
+ * pd->fd for the event log. The log reads it from threads that do not own the pollDesc (a stale
+ * epoll event, a timer), while pollOpen may be giving the descriptor a new fd: Go never reads
+ * it there, so only the log needs the atomic access (pollOpen stores it with pd_setfd).
+ */
+static inline int32_t pd_fd(struct pollDesc *pd)
+{
+	return (int32_t)__atomic_load_n(&pd->fd, __ATOMIC_RELAXED);
+}
+
+static inline void pd_setfd(struct pollDesc *pd, uintptr_t fd)
+{
+	__atomic_store_n(&pd->fd, fd, __ATOMIC_RELAXED);
+}
+
 struct pollCache {
 	struct mutex lock;
 	struct pollDesc *first;
@@ -337,6 +352,17 @@ int poll_runtime_pollWait(struct pollDesc *pd, int mode);
 void poll_runtime_pollSetDeadline(struct pollDesc *pd, int64_t d, int mode);
 void poll_runtime_pollUnblock(struct pollDesc *pd);
 void poll_runtime_pollServerInit(void);
+
+/* used across sim/ files and by the tests (Go's export_test.go) */
+bool netpollblock(struct pollDesc *pd, int32_t mode, bool waitio);
+bool netpollblockcommit(struct g *gp, void *gpp);
+struct g *netpollunblock(struct pollDesc *pd, int32_t mode, bool ioready, int32_t *delta,
+			 uint8_t fn);
+int netpollcheckerr_for_test(struct pollDesc *pd, int32_t mode);
+uint64_t taggedPointerPack(void *ptr, uintptr_t tag);
+void netpoll_cache_stats(uint64_t *inuse, uint64_t *freelist, uint64_t *blocks);
+void netpoll_counts(uint64_t *calls, uint64_t *breaks);
+extern void (*testHookAfterAnnounce)(struct pollDesc *pd, int32_t mode);
 
 /* sema.c: Go: runtime/sema.go */
 void semacquire1(uint32_t *addr, uint8_t reason);

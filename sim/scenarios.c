@@ -488,6 +488,7 @@ static void rbp_main(void *arg)
 	struct netconn *c1 = accept_one(r), *c2 = accept_one(r);
 	if (c1 && c2) {
 		struct netconn *lesson = c1, *idle = c2;
+		r->res->server_fd = conn_fd(lesson);
 		go(rbp_watcher, idle);
 		time_sleep(20 * MS); /* let the watcher park and an M settle into netpoll */
 		rbp_fd = conn_pfd(lesson);
@@ -504,8 +505,9 @@ static void rbp_main(void *arg)
 		r->res->reader_err = n < 0 ? (int)n : 0;
 		atomic_store(&r->client_quit, 1);
 		conn_close(lesson);
-		conn_close(idle);
+		conn_close(idle); /* returns once the watcher's Read released the fd */
 		conn_free(lesson);
+		conn_free(idle);
 	}
 	listener_close(r->l);
 	snprintf(r->res->story, sizeof(r->res->story),
@@ -667,6 +669,7 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	atomic_store(&r->client_go, 1);
 	clients_join(&r->clients);
 	free(r->client_args);
+	listener_free(r->l);
 	res->round_trips = atomic_load(&r->round_trips);
 	res->errors += atomic_load(&r->errors);
 	free(r);

@@ -56,7 +56,7 @@ void trace_timer(struct m *mp, uint8_t op, struct timer *t)
 	} else if (t->arg) {
 		struct pollDesc *pd = t->arg;
 		e->u.timer.arg = (nps_u64)(uintptr_t)pd;
-		e->fd = (nps_s32)pd->fd;
+		e->fd = (nps_s32)pd_fd(pd);
 	}
 	traceCommit(mp);
 }
@@ -264,7 +264,7 @@ static void runOneTimer(struct p *pp, struct timer *t, int64_t now)
 			e->u.timer.arg = ((struct g *)arg)->goid;
 		} else {
 			e->u.timer.arg = (nps_u64)(uintptr_t)arg;
-			e->fd = (nps_s32)((struct pollDesc *)arg)->fd;
+			e->fd = (nps_s32)pd_fd((struct pollDesc *)arg);
 		}
 		traceCommit(mp);
 	}

@@ -38,6 +38,13 @@ static inline void traceCommit(struct m *mp)
 	evring_commit(mp->trace);
 }
 
+/* Drop an event begun with traceEv (it described a change that did not happen). */
+static inline void traceCancel(struct m *mp, struct nps_event *e)
+{
+	if (e)
+		evring_cancel(mp->trace);
+}
+
 /* The event-log value of pd.rg/wg: pdNil/pdReady/pdWait, or the G by goid. */
 static inline nps_u64 trace_pdv(uintptr_t v)
 {
@@ -61,7 +68,7 @@ static inline void trace_gstatus(struct m *mp, struct g *gp, uint32_t from, uint
 		e->u.gstatus.pd = mp->waitpd;
 		e->u.gstatus.mode = mp->waitmode;
 		if (mp->waitpd)
-			e->fd = (nps_s32)((struct pollDesc *)(uintptr_t)mp->waitpd)->fd;
+			e->fd = (nps_s32)pd_fd((struct pollDesc *)(uintptr_t)mp->waitpd);
 	}
 	traceCommit(mp);
 }
@@ -82,10 +89,21 @@ static inline void trace_sched(struct m *mp, uint8_t op, int32_t m2, int32_t p2,
 	traceCommit(mp);
 }
 
-static inline void trace_syscall(struct m *mp, int32_t fd, uint8_t op, int64_t ret, uint64_t count,
-				 uint8_t fn)
+/*
+ * Syscalls are stamped when their effect can first be seen by another thread, so that the log
+ * never shows an effect before its cause: a write, a close, an epoll_ctl or a break-pipe write
+ * is stamped before it is made (trace_syscall_begin, then trace_syscall_end with the result:
+ * the M emits nothing in between); a syscall that creates an fd (accept4, socket) is stamped
+ * after, when the fd exists (trace_syscall).
+ */
+static inline struct nps_event *trace_syscall_begin(struct m *mp, int32_t fd)
 {
-	struct nps_event *e = traceEv(mp, NPS_EV_SYSCALL, fd);
+	return traceEv(mp, NPS_EV_SYSCALL, fd);
+}
+
+static inline void trace_syscall_end(struct m *mp, struct nps_event *e, uint8_t op, int64_t ret,
+				     uint64_t count, uint8_t fn)
+{
 	if (!e)
 		return;
 	e->u.sys.op = op;
@@ -93,6 +111,12 @@ static inline void trace_syscall(struct m *mp, int32_t fd, uint8_t op, int64_t r
 	e->u.sys.count = count;
 	e->u.sys.fn = fn;
 	traceCommit(mp);
+}
+
+static inline void trace_syscall(struct m *mp, int32_t fd, uint8_t op, int64_t ret, uint64_t count,
+				 uint8_t fn)
+{
+	trace_syscall_end(mp, trace_syscall_begin(mp, fd), op, ret, count, fn);
 }
 
 static inline void trace_fderr(struct m *mp, int32_t fd, uint8_t err, int32_t errno_, uint8_t fn)
@@ -106,7 +130,14 @@ static inline void trace_fderr(struct m *mp, int32_t fd, uint8_t err, int32_t er
 	traceCommit(mp);
 }
 
-/* pd_open / pd_free / pd_evict / pd_deadline / pd_expire / pd_eventerr */
+/*
+ * pd_open / pd_free / pd_evict / pd_deadline / pd_expire / pd_eventerr. Like syscalls, these are
+ * stamped before the change others can observe (fdseq, atomicInfo) and filled in after it:
+ * trace_pd_begin, change, trace_pd_end, with no other event emitted in between.
+ */
+struct nps_event *trace_pd_begin(struct m *mp, uint16_t kind, struct pollDesc *pd);
+void trace_pd_end(struct m *mp, struct nps_event *e, struct pollDesc *pd, uint8_t mode, uint8_t fn,
+		  uint8_t sub);
 void trace_pd(struct m *mp, uint16_t kind, struct pollDesc *pd, uint8_t mode, uint8_t fn,
 	      uint8_t sub);
 void trace_timer(struct m *mp, uint8_t op, struct timer *t);

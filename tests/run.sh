@@ -5,6 +5,12 @@
 # its own timeout; scripts get TEST_TIMEOUT seconds (default 300) before they are killed.
 set -u
 fail=0
+# Sanitizer reports must fail the test that triggered them. Criterion's workers leave with
+# _Exit(0), which skips the end-of-process report, so stop at the first error instead.
+# die_after_fork=0: the throw tests fork a child from a Criterion worker that has threads.
+export TSAN_OPTIONS="halt_on_error=1:die_after_fork=0:second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1 ${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 ${UBSAN_OPTIONS:-}"
 for t in "$@"; do
 	start=$(date +%s)
 	case "$t" in

@@ -23,7 +23,8 @@ struct evring *evring_new(unsigned order, int32_t id, uint8_t src)
 {
 	if (order < 4 || order > 24)
 		return NULL;
-	struct evring *r = aligned_alloc(64, sizeof(*r));
+	/* aligned_alloc wants a size that is a multiple of the alignment */
+	struct evring *r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
 	if (!r)
 		return NULL;
 	memset(r, 0, sizeof(*r));
@@ -100,6 +101,16 @@ void evring_commit(struct evring *r)
 	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 
+void evring_cancel(struct evring *r)
+{
+	if (r->wpos != atomic_load_explicit(&r->head, memory_order_relaxed)) {
+		atomic_store_explicit(&r->last_ts, r->slots[(r->wpos - 1) & r->mask].ts,
+				      memory_order_relaxed);
+		atomic_store_explicit(&r->head, r->wpos, memory_order_release);
+	}
+	atomic_store_explicit(&r->inflight, 0, memory_order_release);
+}
+
 struct evmerge {
 	_Atomic(struct evring *) rings; /* lock-free push list */
 };
@@ -146,7 +157,9 @@ static uint64_t watermark(struct evmerge *m)
 #if defined(__x86_64__)
 	__asm__ __volatile__("lfence" ::: "memory");
 #endif
-	atomic_thread_fence(memory_order_seq_cst);
+	/* A full barrier (a locked RMW; TSan does not model atomic_thread_fence). */
+	static _Atomic uint64_t fence;
+	atomic_fetch_add_explicit(&fence, 1, memory_order_seq_cst);
 	for (struct evring *r = atomic_load(&m->rings); r; r = r->next) {
 		if (atomic_load_explicit(&r->inflight, memory_order_seq_cst)) {
 			uint64_t l = atomic_load_explicit(&r->last_ts, memory_order_relaxed);

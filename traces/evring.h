@@ -59,6 +59,9 @@ void evring_free(struct evring *r);
 struct nps_event *evring_begin(struct evring *r, uint16_t kind);
 void evring_commit(struct evring *r);
 
+/* Drop the event begun by evring_begin (a loss report written with it is still published). */
+void evring_cancel(struct evring *r);
+
 /* Events lost by this ring so far. */
 static inline uint64_t evring_lost(const struct evring *r)
 {
