@@ -18,6 +18,6 @@ int cmd_trace(int argc, char **argv);	  /* cli/cmd_trace.c: kernel view of any p
 #define NPS_EXIT_OK	     0
 #define NPS_EXIT_FAIL	     1	 /* the operation failed (bad trace, violations, ...) */
 #define NPS_EXIT_USAGE	     2	 /* bad command line */
-#define NPS_EXIT_INTERRUPTED 130 /* SIGINT/SIGTERM ended a run; everything was flushed */
+#define NPS_EXIT_INTERRUPTED 130 /* SIGINT ended a run (SIGTERM: 143, 128 + the signal) */
 
 #endif /* NPS_CLI_CLI_H */

@@ -1,13 +1,74 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the export command lands; it says so and fails. */
+/*
+ * `netpollsim export FILE --format chrome|jsonl [-o OUT]`: convert a trace for Perfetto /
+ * chrome://tracing, or rewrite it as canonical JSON Lines for jq (traces/export.h).
+ */
 #include "cli/cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "traces/export.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: netpollsim export FILE [--format chrome|jsonl] [-o OUT]\n\n"
+		"Convert a trace. chrome: one Chrome trace-event JSON document for\n"
+		"https://ui.perfetto.dev and chrome://tracing (a lane per pollDesc direction,\n"
+		"goroutine and M; flows from epoll to the woken goroutine). jsonl: the trace as\n"
+		"canonical JSON Lines, plain enough for jq.\n\n"
+		"options:\n"
+		"  -f, --format FMT   chrome (default) or jsonl\n"
+		"  -o, --output OUT   output file, - for stdout (default)\n"
+		"  -h, --help         this help\n\n"
+		"examples:\n"
+		"  netpollsim export echo.jsonl --format chrome -o echo.json\n"
+		"  netpollsim export echo.jsonl --format jsonl | jq 'select(.ev==\"pd_state\")'\n");
+}
 
 int cmd_export(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "netpollsim export: not implemented yet\n");
-	return NPS_EXIT_FAIL;
+	static const struct option opts[] = {
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	enum export_format fmt = EXPORT_CHROME;
+	const char *out = "-";
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "chrome-json") ||
+			    !strcmp(optarg, "perfetto"))
+				fmt = EXPORT_CHROME;
+			else if (!strcmp(optarg, "jsonl"))
+				fmt = EXPORT_JSONL;
+			else {
+				fprintf(stderr, "netpollsim export: unknown format (use chrome or "
+						"jsonl)\n");
+				return NPS_EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return NPS_EXIT_OK;
+		default:
+			usage(stderr);
+			return NPS_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "netpollsim export: give exactly one trace file\n");
+		usage(stderr);
+		return NPS_EXIT_USAGE;
+	}
+	return trace_export(argv[optind], out, fmt, stderr) ? NPS_EXIT_FAIL : NPS_EXIT_OK;
 }

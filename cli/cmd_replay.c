@@ -1,13 +1,197 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the replay command lands; it says so and fails. */
+/*
+ * `netpollsim replay FILE --no-ui [--narrate] [--speed X]`: read a trace back through the fold
+ * and print the same narration a live run prints (traces/narrate.h), then the summary. With
+ * --speed the events are paced in real time (X times faster); by default as fast as possible.
+ * SIGINT/SIGTERM stop the replay after the current event; the summary is still printed.
+ * The dashboard (ui/) is not part of this command yet: --no-ui is required.
+ */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "traces/fold.h"
+#include "traces/json.h"
+#include "traces/narrate.h"
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: netpollsim replay FILE --no-ui [--narrate] [--speed X]\n\n"
+		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
+		"options:\n"
+		"      --no-ui       print to the terminal (required until the dashboard lands)\n"
+		"      --narrate     one line per event that matters, with notes and violations\n"
+		"      --speed X     pace the events in real time, X times faster (default: as\n"
+		"                    fast as possible)\n"
+		"  -h, --help        this help\n\n"
+		"examples:\n"
+		"  netpollsim replay deadline.jsonl --no-ui --narrate\n"
+		"  netpollsim replay echo.jsonl --no-ui --narrate --speed 0.5\n");
+}
+
+/*
+ * Sleep until the event's time on the replay clock; false when a signal stopped it. Sleeps in
+ * slices of at most 50 ms so that a signal is seen promptly even where its delivery is deferred
+ * to the end of a blocking call (TSan does that).
+ */
+static bool pace(uint64_t rel_ns, double speed, const struct timespec *t0)
+{
+	double at = (double)rel_ns / speed;
+	if (at > 1e15)
+		at = 1e15;
+	uint64_t ns = (uint64_t)at;
+	uint64_t until = (uint64_t)t0->tv_sec * 1000000000u + (uint64_t)t0->tv_nsec + ns;
+	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uint64_t n = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		if (stop_sig)
+			return false;
+		if (n >= until)
+			return true;
+		uint64_t left = until - n < 50000000u ? until - n : 50000000u;
+		struct timespec d = {0, (long)left};
+		nanosleep(&d, NULL); /* EINTR or not: the loop looks again */
+	}
+}
+
+static int replay(const char *path, bool narrate, double speed)
+{
+	struct trace_reader *r = NULL;
+	struct nps_fold f;
+	struct nps_event e;
+	struct fold_verdict v[8];
+	struct timespec t0;
+	char line[1024];
+	int rc, status = NPS_EXIT_OK;
+	if (fold_init(&f)) {
+		fprintf(stderr, "netpollsim replay: out of memory\n");
+		return NPS_EXIT_FAIL;
+	}
+	rc = trace_reader_open(path, &r);
+	if (rc) {
+		fprintf(stderr, "%s\n", trace_reader_error(r));
+		trace_reader_close(r);
+		fold_fini(&f);
+		return NPS_EXIT_FAIL;
+	}
+	const struct trace_info *in = trace_reader_info(r);
+	if (narrate)
+		printf("replay of %s: %s, GOMAXPROCS %d, recorded %s on kernel %s\n",
+		       trace_reader_name(r), in->scenario, in->gomaxprocs,
+		       in->start[0] ? in->start : "?", in->kernel[0] ? in->kernel : "?");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t first = 0;
+	bool have_first = false;
+	while (!stop_sig && (rc = trace_reader_next(r, &e)) > 0) {
+		if (!have_first) {
+			first = e.ts;
+			have_first = true;
+		}
+		if (speed > 0 && !pace(e.ts > first ? e.ts - first : 0, speed, &t0))
+			break;
+		int n = fold_apply(&f, &e, trace_reader_line(r), v, 8);
+		if (n < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (!narrate)
+			continue;
+		if (narrate_event(&e, &f, in->mono_origin, line, sizeof(line)))
+			puts(line);
+		for (int i = 0; i < n; i++)
+			if (narrate_verdict(&v[i], line, sizeof(line)))
+				puts(line);
+	}
+	if (rc < 0) {
+		fflush(stdout);
+		fprintf(stderr, "%s\n",
+			rc == -ENOMEM ? "netpollsim replay: out of memory" : trace_reader_error(r));
+		status = NPS_EXIT_FAIL;
+	}
+	if (narrate)
+		putchar('\n');
+	narrate_summary(stdout, &f);
+	if (rc == 0 && !stop_sig && !in->has_footer)
+		printf("  the trace has no footer: it was cut short (the recording was killed?)\n");
+	if (stop_sig) {
+		printf("  replay interrupted by signal %d\n", (int)stop_sig);
+		status = NPS_EXIT_INTERRUPTED;
+	}
+	fflush(stdout);
+	trace_reader_close(r);
+	fold_fini(&f);
+	return status;
+}
 
 int cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "netpollsim replay: not implemented yet\n");
-	return NPS_EXIT_FAIL;
+	static const struct option opts[] = {
+	    {"no-ui", no_argument, NULL, 'U'},
+	    {"narrate", no_argument, NULL, 'n'},
+	    {"speed", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	bool no_ui = false, narrate = false;
+	double speed = 0;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'U':
+			no_ui = true;
+			break;
+		case 'n':
+			narrate = true;
+			break;
+		case 's': {
+			char *end;
+			speed = strtod(optarg, &end);
+			if (*end || !isfinite(speed) || speed <= 0 || speed > 1e9) {
+				fprintf(stderr,
+					"netpollsim replay: --speed wants a positive number "
+					"(1 = real time, 2 = twice as fast)\n");
+				return NPS_EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return NPS_EXIT_OK;
+		default:
+			usage(stderr);
+			return NPS_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "netpollsim replay: give exactly one trace file\n");
+		usage(stderr);
+		return NPS_EXIT_USAGE;
+	}
+	if (!no_ui) {
+		fprintf(stderr, "netpollsim replay: the dashboard is not part of this build yet: "
+				"add --no-ui\n");
+		return NPS_EXIT_USAGE;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return replay(argv[optind], narrate, speed);
 }

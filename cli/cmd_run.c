@@ -1,21 +1,600 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the run command lands; it says so and fails. */
+/*
+ * netpollsim run: a scenario on the simulated runtime, with the kernel's view when the probes
+ * can attach, narrated, recorded, summarised. Two threads: the runtime runs on its own thread
+ * (which becomes M0 and starts the other Ms), and this thread consumes the event stream: it
+ * merges the runtime's rings with the probes' ring buffer (traces/livemerge.h), folds every event
+ * (traces/fold.h), narrates it and writes it to the trace. Ctrl-C (SIGINT/SIGTERM) asks the
+ * scenario to wind down; everything recorded before the signal is flushed and the trace gets its
+ * footer. A second Ctrl-C, or a scenario that does not stop within 5 s, ends at once, still
+ * with every event drained so far written and the footer.
+ *
+ * netpollsim scenarios: the list of scenarios and their lessons.
+ */
 #include "cli/cli.h"
 
+#include "bpf/probes.h"
+#include "sim/scenario.h"
+#include "sim/sim.h"
+#include "traces/fold.h"
+#include "traces/json.h"
+#include "traces/livemerge.h"
+#include "traces/narrate.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct run_opts {
+	const char *scenario;
+	int procs;
+	int clients;
+	int rounds;
+	double duration;
+	uint64_t seed;
+	const char *listen;
+	const char *record;
+	int msg_size;
+	unsigned ring_order;
+	bool no_ui, narrate, no_bpf, no_events, quiet;
+};
+
+struct run_state {
+	struct run_opts o;
+	const struct scenario *sc;
+	struct sim_config cfg;
+	struct scenario_opts so;
+	struct scenario_result res;
+	int sim_err;
+	_Atomic int done;	    /* the runtime thread has finished */
+	_Atomic int stop;	    /* the scenario should wind down (Ctrl-C) */
+	struct evmerge *merge;
+	struct livemerge *lm;
+	struct probes *probes;
+	struct nps_fold fold;
+	struct trace_writer *tw;
+	FILE *narr;		    /* where narration goes: stdout, or stderr when the trace does */
+	uint64_t origin;
+	uint64_t events, violations, notes;
+	int write_err;
+	bool break_fds_set;
+};
+
+static volatile sig_atomic_t got_signal;   /* the last SIGINT/SIGTERM */
+static volatile sig_atomic_t signal_count;
+static _Atomic int *stop_flag;
+static struct run_state *throw_state;
+static _Atomic int throw_pending; /* a runtime thread threw: the consumer flushes, then 2 */
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	signal_count++;
+	if (stop_flag)
+		atomic_store(stop_flag, 1);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: netpollsim run [--scenario NAME] [OPTIONS]\n\n"
+		"Run a scenario on the simulated Go runtime (Go 1.22's netpoll and scheduler)\n"
+		"over real sockets on 127.0.0.1.\n\n"
+		"  -s, --scenario NAME   what to run (default: echo); 'netpollsim scenarios' lists them\n"
+		"  -p, --procs P         GOMAXPROCS (default: the scenario's, else the CPU count)\n"
+		"  -c, --clients N       client threads (default: the scenario's)\n"
+		"  -r, --rounds R        round trips per client (default: the scenario's)\n"
+		"  -d, --duration S      stop after S seconds (clients run until then)\n"
+		"      --seed N          seed of the scheduler's random choices\n"
+		"  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
+		"                        clients (nc, a load generator) until --duration or Ctrl-C\n"
+		"      --msg-size B      bytes per echo message (default 64)\n"
+		"  -o, --record FILE     write the trace (JSON Lines) to FILE, '-' for stdout\n"
+		"  -n, --narrate         print one line per event as it happens\n"
+		"      --no-ui           headless: no dashboard (narration and summary only)\n"
+		"      --no-bpf          do not attach the kernel probes\n"
+		"      --no-events       turn the event log off (benchmark baseline)\n"
+		"      --ring-order K    each M's event ring holds 2^K events (default 16)\n"
+		"  -q, --quiet           no summary\n"
+		"  -h, --help            this help\n\n"
+		"examples:\n"
+		"  netpollsim run --scenario deadline --no-ui --narrate\n"
+		"  netpollsim run --scenario echo --clients 50 --rounds 1000 --no-ui --record echo.jsonl\n"
+		"  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n"
+		"exit status: 0 ok, 1 the scenario or the checker failed, 2 usage, 130 interrupted\n");
+}
+
+static int bad_arg(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "netpollsim run: %s '%s': %s (see 'netpollsim run --help')\n", opt, val,
+		why);
+	return NPS_EXIT_USAGE;
+}
+
+static int parse_int(const char *opt, const char *s, long min, long max, long *v)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(s, &end, 10);
+	if (errno || end == s || *end || x < min || x > max) {
+		char why[64];
+		snprintf(why, sizeof(why), "expected an integer from %ld to %ld", min, max);
+		return bad_arg(opt, s, why);
+	}
+	*v = x;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+	enum { O_SEED = 256, O_NOUI, O_NOBPF, O_NOEVENTS, O_MSG, O_RING };
+	static const struct option longopts[] = {
+		{ "scenario", required_argument, NULL, 's' },
+		{ "procs", required_argument, NULL, 'p' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "record", required_argument, NULL, 'o' },
+		{ "narrate", no_argument, NULL, 'n' },
+		{ "no-ui", no_argument, NULL, O_NOUI },
+		{ "no-bpf", no_argument, NULL, O_NOBPF },
+		{ "no-events", no_argument, NULL, O_NOEVENTS },
+		{ "msg-size", required_argument, NULL, O_MSG },
+		{ "ring-order", required_argument, NULL, O_RING },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(o, 0, sizeof(*o));
+	o->scenario = "echo";
+	o->clients = -1;
+	o->rounds = -1;
+	optind = 1;
+	opterr = 0;
+	int c;
+	long v;
+	while ((c = getopt_long(argc, argv, ":s:p:c:r:d:l:o:nqh", longopts, NULL)) != -1) {
+		int rc = 0;
+		switch (c) {
+		case 's':
+			o->scenario = optarg;
+			break;
+		case 'p':
+			rc = parse_int("--procs", optarg, 1, 256, &v);
+			o->procs = (int)v;
+			break;
+		case 'c':
+			rc = parse_int("--clients", optarg, 0, 100000, &v);
+			o->clients = (int)v;
+			break;
+		case 'r':
+			rc = parse_int("--rounds", optarg, 0, 1000000000L, &v);
+			o->rounds = (int)v;
+			break;
+		case 'd': {
+			char *end;
+			o->duration = strtod(optarg, &end);
+			if (*end || end == optarg || !(o->duration > 0) || o->duration > 86400 * 7)
+				return bad_arg("--duration", optarg, "expected seconds, > 0");
+			break;
+		}
+		case O_SEED:
+			rc = parse_int("--seed", optarg, 0, __LONG_MAX__, &v);
+			o->seed = (uint64_t)v;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'o':
+			o->record = optarg;
+			break;
+		case 'n':
+			o->narrate = true;
+			break;
+		case O_NOUI:
+			o->no_ui = true;
+			break;
+		case O_NOBPF:
+			o->no_bpf = true;
+			break;
+		case O_NOEVENTS:
+			o->no_events = true;
+			break;
+		case O_MSG:
+			rc = parse_int("--msg-size", optarg, 1, 1 << 20, &v);
+			o->msg_size = (int)v;
+			break;
+		case O_RING:
+			rc = parse_int("--ring-order", optarg, 8, 24, &v);
+			o->ring_order = (unsigned)v;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case ':':
+			fprintf(stderr, "netpollsim run: %s needs a value\n", argv[optind - 1]);
+			return NPS_EXIT_USAGE;
+		default:
+			fprintf(stderr, "netpollsim run: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return NPS_EXIT_USAGE;
+		}
+		if (rc)
+			return rc;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netpollsim run: unexpected argument '%s' (see --help)\n",
+			argv[optind]);
+		return NPS_EXIT_USAGE;
+	}
+	if (o->no_events && (o->narrate || o->record))
+		return bad_arg("--no-events", "", "cannot narrate or record without events");
+	return 0;
+}
+
+/* ---- the consumer ---- */
+
+static void write_line(struct run_state *st, const char *line, size_t n)
+{
+	fwrite(line, 1, n, st->narr);
+	fputc('\n', st->narr);
+}
+
+static int consume(void *ctx, const struct nps_event *e)
+{
+	struct run_state *st = ctx;
+	struct fold_verdict v[4];
+	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
+	st->events++;
+	if (e->kind == NPS_EV_NETPOLLINIT && st->probes && !st->break_fds_set) {
+		probes_set_break_fds(st->probes, e->u.init.break_rd, e->u.init.break_wr);
+		st->break_fds_set = true;
+	}
+	if (st->o.narrate) {
+		char line[512];
+		size_t n = narrate_event(e, &st->fold, st->origin, line, sizeof(line));
+		if (n)
+			write_line(st, line, n);
+		for (int i = 0; i < nv; i++) {
+			n = narrate_verdict(&v[i], line, sizeof(line));
+			if (n)
+				write_line(st, line, n);
+		}
+	}
+	for (int i = 0; i < nv; i++) {
+		if (v[i].level == FOLD_VIOLATION) {
+			st->violations++;
+			if (!st->o.narrate) {
+				char line[512];
+				size_t n = narrate_verdict(&v[i], line, sizeof(line));
+				fprintf(stderr, "netpollsim run: %.*s\n", (int)n, line);
+			}
+		} else if (v[i].level == FOLD_NOTE) {
+			st->notes++;
+		}
+	}
+	if (st->tw && !st->write_err) {
+		int err = trace_writer_event(st->tw, e);
+		if (err) {
+			st->write_err = err;
+			fprintf(stderr, "netpollsim run: writing %s: %s\n", st->o.record,
+				strerror(-err));
+		}
+	}
+	return 0;
+}
+
+static void on_kernel_event(void *ctx, const struct nps_event *e)
+{
+	struct run_state *st = ctx;
+	if (livemerge_push_kernel(st->lm, e))
+		fprintf(stderr, "netpollsim run: out of memory holding kernel events\n");
+}
+
+/* Drain what is safe now; final: everything (the runtime has stopped). */
+static void drain(struct run_state *st, bool final)
+{
+	if (!st->merge)
+		return;
+	if (st->probes) {
+		if (final)
+			probes_detach(st->probes);
+		uint64_t t = (uint64_t)sim_now();
+		probes_poll(st->probes, 0, on_kernel_event, st);
+		/* Kernel events stamped more than 1 ms before the drain began have all arrived. */
+		livemerge_kernel_upto(st->lm, t > 1000000 ? t - 1000000 : 0);
+	}
+	livemerge_drain(st->lm, final, consume, st);
+	if (st->tw && !st->write_err) {
+		int err = trace_writer_flush(st->tw);
+		if (err)
+			st->write_err = err;
+	}
+	fflush(st->narr);
+}
+
+/* ---- the runtime thread ---- */
+
+static void *runtime_thread(void *arg)
+{
+	struct run_state *st = arg;
+	st->sim_err = scenario_run(st->sc, &st->so, &st->cfg, &st->res);
+	atomic_store(&st->done, 1);
+	return NULL;
+}
+
+/* A runtime throw: let the consumer write out everything, then the runtime exits with 2. */
+static void on_throw(const char *msg)
+{
+	(void)msg;
+	if (!throw_state)
+		return;
+	atomic_store(&throw_pending, 1);
+	for (int i = 0; i < 2000 && atomic_load(&throw_pending) != 2; i++)
+		usleep(1000);
+}
+
+static void finish_trace(struct run_state *st, int sig)
+{
+	if (!st->tw)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct trace_footer f = {
+		.interrupted = sig,
+		.wall_end_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
+		.lost_sim = st->fold.st.lost[NPS_SRC_SIM],
+		.lost_kernel = st->fold.st.lost[NPS_SRC_KERNEL],
+	};
+	int err = trace_writer_close(st->tw, &f);
+	st->tw = NULL;
+	if (err && !st->write_err) {
+		st->write_err = err;
+		fprintf(stderr, "netpollsim run: closing %s: %s\n", st->o.record, strerror(-err));
+	}
+}
+
+static void print_summary(struct run_state *st, bool interrupted)
+{
+	FILE *out = st->narr;
+	struct sim_stats ss;
+	sim_stats(&ss);
+	fprintf(out, "\n== %s (GOMAXPROCS %d)%s\n", st->sc->name, st->cfg.gomaxprocs,
+		interrupted ? " -- interrupted" : "");
+	if (st->res.story[0])
+		fprintf(out, "%s.\n", st->res.story);
+	if (st->merge)
+		narrate_summary(out, &st->fold);
+	fprintf(out,
+		"runtime: %llu goroutines, %llu Ms, pollCache %llu in use / %llu free "
+		"(%llu blocks of %llu), %llu netpoll calls, %llu netpollBreak writes\n",
+		(unsigned long long)ss.goroutines, (unsigned long long)ss.ms,
+		(unsigned long long)ss.pd_inuse, (unsigned long long)ss.pd_free,
+		(unsigned long long)ss.pd_blocks, (unsigned long long)ss.pd_per_block,
+		(unsigned long long)ss.netpolls, (unsigned long long)ss.breaks);
+	if (st->res.round_trips || !strcmp(st->sc->name, "echo"))
+		fprintf(out, "clients: %llu round trips over %llu connections\n",
+			(unsigned long long)st->res.round_trips,
+			(unsigned long long)st->res.connections);
+	if (st->probes) {
+		struct probes_stats ps;
+		probes_stats(st->probes, &ps);
+		double secs = (double)(ps.drain_ns - ps.attach_ns) / 1e9;
+		fprintf(out, "probes: %llu kernel events (%.0f/s), %llu lost, %llu wake-ups\n",
+			(unsigned long long)ps.produced, secs > 0 ? (double)ps.produced / secs : 0.0,
+			(unsigned long long)ps.lost, (unsigned long long)ps.wakeups);
+	}
+	if (st->res.errors)
+		fprintf(out, "errors: %d (see above)\n", st->res.errors);
+	if (st->tw || st->o.record)
+		fprintf(out, "trace: %s\n", st->o.record);
+}
+
+static int resolve_procs(const struct run_opts *o, const struct scenario *sc)
+{
+	if (o->procs > 0)
+		return o->procs;
+	if (sc->procs > 0)
+		return sc->procs;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+static int open_trace(struct run_state *st)
+{
+	char opts[512];
+	snprintf(opts, sizeof(opts),
+		 "{\"procs\":%d,\"clients\":%d,\"rounds\":%d,\"duration\":%g,\"seed\":%llu,"
+		 "\"msg_size\":%d,\"listen\":\"%s\"}",
+		 st->cfg.gomaxprocs, st->o.clients >= 0 ? st->o.clients : st->sc->clients,
+		 st->o.rounds >= 0 ? st->o.rounds : st->sc->rounds, st->o.duration,
+		 (unsigned long long)st->o.seed, st->o.msg_size ? st->o.msg_size : 64,
+		 st->o.listen ? st->o.listen : "127.0.0.1:0");
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	struct trace_header h = {
+		.scenario = st->sc->name,
+		.options_json = opts,
+		.gomaxprocs = st->cfg.gomaxprocs,
+		.go_version = "go1.22",
+		.kernel_view = st->probes != NULL,
+		.mono_origin = st->origin,
+		.wall_start_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec,
+	};
+	int err = trace_writer_open(st->o.record, &h, &st->tw);
+	if (err)
+		fprintf(stderr, "netpollsim run: cannot write trace '%s': %s\n", st->o.record,
+			strerror(-err));
+	return err;
+}
+
+static void attach_probes(struct run_state *st)
+{
+	if (st->o.no_bpf || st->o.no_events)
+		return;
+	struct probes_opts po = { .tgid = getpid() };
+	char why[256] = "";
+	int err = probes_open(&po, &st->probes, why, sizeof(why));
+	if (err) {
+		st->probes = NULL;
+		fprintf(stderr, "netpollsim: kernel view off: %s (runtime view only; --no-bpf hides "
+				"this line)\n",
+			why);
+	}
+}
 
 int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "netpollsim run: not implemented yet\n");
-	return NPS_EXIT_FAIL;
+	static struct run_state state;
+	struct run_state *st = &state;
+	int rc = parse_args(argc, argv, &st->o);
+	if (rc)
+		return rc < 0 ? NPS_EXIT_OK : rc;
+	st->sc = scenario_find(st->o.scenario);
+	if (!st->sc) {
+		fprintf(stderr, "netpollsim run: unknown scenario '%s'; 'netpollsim scenarios' "
+				"lists them\n",
+			st->o.scenario);
+		return NPS_EXIT_USAGE;
+	}
+	if (st->o.clients == 0 && !st->o.listen && strcmp(st->sc->name, "echo") == 0 &&
+	    st->o.duration <= 0) {
+		fprintf(stderr, "netpollsim run: --clients 0 serves outside clients: give --listen "
+				"IP:PORT (and --duration, or stop with Ctrl-C)\n");
+		return NPS_EXIT_USAGE;
+	}
+	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {
+		/* The dashboard is not part of this build yet: narrate in the terminal instead. */
+		fprintf(stderr, "netpollsim: no dashboard in this build yet; narrating instead "
+				"(--no-ui and --narrate choose explicitly)\n");
+		st->o.narrate = true;
+	}
+	st->narr = (st->o.record && strcmp(st->o.record, "-") == 0) ? stderr : stdout;
+
+	st->cfg.gomaxprocs = resolve_procs(&st->o, st->sc);
+	st->cfg.events = !st->o.no_events;
+	st->cfg.ring_order = st->o.ring_order;
+	st->cfg.seed = st->o.seed;
+	st->so = (struct scenario_opts){
+		.clients = st->o.clients,
+		.rounds = st->o.rounds,
+		.duration_ns = (int64_t)(st->o.duration * 1e9),
+		.listen = st->o.listen,
+		.msg_size = st->o.msg_size,
+		.seed = st->o.seed,
+		.stop = &st->stop,
+	};
+
+	if (fold_init(&st->fold)) {
+		fprintf(stderr, "netpollsim run: out of memory\n");
+		return NPS_EXIT_FAIL;
+	}
+	if (st->cfg.events) {
+		st->merge = evmerge_new();
+		if (!st->merge) {
+			fprintf(stderr, "netpollsim run: out of memory\n");
+			return NPS_EXIT_FAIL;
+		}
+		st->cfg.merge = st->merge;
+		attach_probes(st);
+		st->lm = livemerge_new(st->merge, st->probes != NULL);
+		if (!st->lm)
+			return NPS_EXIT_FAIL;
+	}
+	/* Time 0 of the narration and the trace: after the probes' set-up, as the run starts. */
+	st->origin = (uint64_t)sim_now();
+	if (st->o.record && open_trace(st))
+		return NPS_EXIT_FAIL;
+
+	stop_flag = &st->stop;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	throw_state = st;
+	sim_set_throw_hook(on_throw);
+
+	pthread_t rt;
+	if (pthread_create(&rt, NULL, runtime_thread, st) != 0) {
+		fprintf(stderr, "netpollsim run: cannot start the runtime thread\n");
+		return NPS_EXIT_FAIL;
+	}
+	uint64_t forced_at = 0;
+	bool forced = false;
+	for (;;) {
+		if (atomic_load(&st->done))
+			break;
+		if (atomic_load(&throw_pending) == 1) {
+			drain(st, true);
+			finish_trace(st, 0);
+			fflush(NULL);
+			atomic_store(&throw_pending, 2);
+			pause();
+		}
+		if (got_signal && !forced_at)
+			forced_at = (uint64_t)sim_now() + 5000000000ULL;
+		if (signal_count >= 2 || (forced_at && (uint64_t)sim_now() > forced_at)) {
+			forced = true;
+			break;
+		}
+		drain(st, false);
+		/*
+		 * Drain in batches every 2 ms: sooner would steal CPU from the runtime being
+		 * watched (the rings and the probes' ring buffer hold far more than 2 ms).
+		 */
+		usleep(2000);
+	}
+	if (!forced)
+		pthread_join(rt, NULL);
+	drain(st, !forced);
+	int sig = got_signal;
+	if (forced)
+		fprintf(stderr, "netpollsim run: the scenario did not stop; ending now\n");
+	if (!st->o.quiet)
+		print_summary(st, sig != 0);
+	finish_trace(st, sig);
+	probes_close(st->probes);
+	fflush(NULL);
+
+	if (sig || forced)
+		return sig == SIGTERM ? 128 + SIGTERM : NPS_EXIT_INTERRUPTED;
+	if (st->sim_err) {
+		fprintf(stderr, "netpollsim run: the runtime could not start: %s\n",
+			strerror(-st->sim_err));
+		return NPS_EXIT_FAIL;
+	}
+	if (st->res.errors || st->violations || st->write_err)
+		return NPS_EXIT_FAIL;
+	return NPS_EXIT_OK;
 }
 
 int cmd_scenarios(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "netpollsim scenarios: not implemented yet\n");
-	return NPS_EXIT_FAIL;
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: netpollsim scenarios\n\nList the scenarios 'netpollsim run "
+		       "--scenario NAME' runs, with what each one teaches.\n");
+		return NPS_EXIT_OK;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "netpollsim scenarios: unexpected argument '%s'\n", argv[1]);
+		return NPS_EXIT_USAGE;
+	}
+	int n;
+	const struct scenario *t = scenario_list(&n);
+	for (int i = 0; i < n; i++)
+		printf("%-18s %s\n", t[i].name, t[i].teaches);
+	return NPS_EXIT_OK;
 }

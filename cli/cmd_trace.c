@@ -1,13 +1,585 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the trace command lands; it says so and fails. */
+/*
+ * netpollsim trace --pid PID: the kernel's view alone, for any process (a Go server, nginx):
+ * its epoll_create1/epoll_ctl/epoll_wait family calls, decoded live, one line each, with the
+ * epoll interest set rebuilt from its epoll_ctl calls (seeded from /proc/PID/fdinfo for what
+ * was registered before we attached) and each ready entry's fd found in it. For a Go program the
+ * netpoll break pipe is recognised (the one pipe registered level-triggered for EPOLLIN alone)
+ * so that netpollBreak's write and netpoll's drain show up too. --record writes the events as a
+ * trace file (src "kernel") that replay/check/export read like any other.
+ *
+ * What it leaves out: the runtime's side (there is none to see in a foreign process: that is
+ * what `netpollsim run` adds), and processes that exec or fork after we attached (the tgid is
+ * fixed at load time).
+ */
 #include "cli/cli.h"
+#include "bpf/probes.h"
+#include "traces/join.h"
+#include "traces/json.h"
+#include "traces/names.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EPOLLERR_HUP 0x18U /* the kernel adds these to every registration */
+
+static volatile sig_atomic_t stop_sig;
+
+/* Where the human-readable output goes: stdout, or stderr when the trace is recorded to "-". */
+static FILE *human;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+struct trace_ctx {
+	struct nps_join *join;
+	struct trace_writer *w;
+	uint64_t origin; /* CLOCK_MONOTONIC ns, just before attaching */
+	bool quiet;
+	int werr; /* first writer error */
+	uint64_t events, waits, readies, ctls, lost;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: netpollsim trace --pid PID [--record FILE] [--duration S] [options]\n\n"
+	    "Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n\n"
+	    "  -p, --pid PID        the process to trace (any program: Go, nginx, ...)\n"
+	    "  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
+	    "  -d, --duration S     stop after S seconds (default: until Ctrl-C)\n"
+	    "      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
+	    "                       (default: found in /proc for a Go process; 'none' to skip)\n"
+	    "      --ring BYTES     ring buffer size (default 4 MiB)\n"
+	    "  -q, --quiet          no event lines: the interest set and the summary only\n"
+	    "  -v, --verbose        libbpf's messages (the verifier log on failure), and each\n"
+	    "                       probe's hits and run time in the summary\n\n"
+	    "examples:\n"
+	    "  netpollsim trace --pid $(pgrep -n myserver)\n"
+	    "  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n");
+}
+
+/* ---- /proc: the interest set before we attached, and Go's break pipe ---- */
+
+static int fd_link(int pid, int fd, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int fd_flags(int pid, int fd)
+{
+	char path[64], line[256];
+	unsigned flags = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "flags: %o", &flags) == 1)
+			break;
+	fclose(f);
+	return (int)flags;
+}
+
+struct seed {
+	int break_rd, break_wr, candidates;
+	int epfds, entries;
+};
+
+/* One epoll fd's registrations, from its fdinfo ("tfd: 7 events: 8000201d data: ..."). */
+static void seed_epoll(int pid, int epfd, struct nps_join *j, struct seed *s)
+{
+	char path[64], line[256], link[128], want[128];
+	unsigned events;
+	unsigned long long data;
+	int tfd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, epfd);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	s->epfds++;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3)
+			continue;
+		s->entries++;
+		join_interest_add(j, epfd, tfd, events, data);
+		/* Go's break fd: EPOLLIN alone, level-triggered (spec section 2.2). */
+		if ((events & ~EPOLLERR_HUP) != 0x1 || fd_link(pid, tfd, link, sizeof(link)))
+			continue;
+		if (!strcmp(link, "anon_inode:[eventfd]")) { /* Go 1.23+: one eventfd */
+			s->break_rd = s->break_wr = tfd;
+			s->candidates++;
+		} else if (!strncmp(link, "pipe:[", 6)) { /* Go <= 1.22: a pipe */
+			snprintf(want, sizeof(want), "%s", link);
+			DIR *d;
+			struct dirent *de;
+
+			snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+			d = opendir(path);
+			if (!d)
+				continue;
+			while ((de = readdir(d))) {
+				int fd = atoi(de->d_name);
+
+				if (de->d_name[0] == '.' || fd == tfd ||
+				    fd_link(pid, fd, link, sizeof(link)))
+					continue;
+				if (!strcmp(link, want) && (fd_flags(pid, fd) & 3) == 1) {
+					s->break_rd = tfd;
+					s->break_wr = fd;
+					s->candidates++;
+					break;
+				}
+			}
+			closedir(d);
+		}
+	}
+	fclose(f);
+}
+
+static void seed_from_proc(int pid, struct nps_join *j, struct seed *s)
+{
+	char path[64], link[128];
+	struct dirent *de;
+	DIR *d;
+
+	memset(s, 0, sizeof(*s));
+	s->break_rd = s->break_wr = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && !fd_link(pid, fd, link, sizeof(link)) &&
+		    !strcmp(link, "anon_inode:[eventpoll]"))
+			seed_epoll(pid, fd, j, s);
+	}
+	closedir(d);
+}
+
+/* GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPU count. */
+static int proc_gomaxprocs(int pid)
+{
+	char path[64], buf[65536];
+	size_t n;
+	FILE *f;
+	long v = sysconf(_SC_NPROCESSORS_ONLN);
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+			if (!strncmp(buf + i, "GOMAXPROCS=", 11) && atoi(buf + i + 11) > 0)
+				v = atoi(buf + i + 11);
+		fclose(f);
+	}
+	return v > 0 && v <= 32768 ? (int)v : 1;
+}
+
+/* ---- printing ---- */
+
+/* Go's tagged pollDesc pointer (spec section 1.5), shown for netpollopen's registrations. */
+static const char *go_data(uint64_t data, char *buf, size_t len)
+{
+	uint64_t pd = (uint64_t)(((int64_t)data >> 19) << 3);
+
+	snprintf(buf, len, "  (Go: pd 0x%" PRIx64 " fdseq %" PRIu64 ")", pd, data & 0x7ffff);
+	return buf;
+}
+
+static void print_event(const struct trace_ctx *t, const struct nps_event *e)
+{
+	char mask[160], extra[80] = "";
+	double rel = (double)((int64_t)(e->ts - t->origin)) / 1e9;
+
+	switch (e->kind) {
+	case NPS_EV_EPOLL_CREATE:
+		fprintf(human, "%12.6f tid %-7u epoll_create1(%s) = %d\n", rel, e->tid,
+		       e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0", e->u.create.ret);
+		break;
+	case NPS_EV_EPOLL_CTL: {
+		const char *op = nps_ctl_op_name(e->u.ctl.op);
+
+		if (e->u.ctl.op == NPS_EPOLL_CTL_DEL) {
+			fprintf(human, "%12.6f tid %-7u epoll_ctl(%d, DEL, %d) = %d\n", rel, e->tid,
+			       e->u.ctl.epfd, e->fd, e->u.ctl.ret);
+			break;
+		}
+		if (e->u.ctl.events == NPS_NETPOLL_EVENTS)
+			go_data(e->u.ctl.data, extra, sizeof(extra));
+		fprintf(human, "%12.6f tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %d%s\n", rel,
+		       e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
+		       nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)), e->u.ctl.data,
+		       e->u.ctl.ret, extra);
+		break;
+	}
+	case NPS_EV_EPOLL_WAIT: {
+		const char *name = nps_wait_sub_name(e->sub);
+
+		/* dur 0: the entry probe did not run, so the blocked time is unknown. */
+		if (!e->u.wait.dur)
+			snprintf(extra, sizeof(extra), "(entry not seen)");
+		else if (e->u.wait.dur < 1000000)
+			snprintf(extra, sizeof(extra), "after %.1f us",
+				 (double)e->u.wait.dur / 1e3);
+		else
+			snprintf(extra, sizeof(extra), "after %.3f ms",
+				 (double)e->u.wait.dur / 1e6);
+		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %d) = %d  %s\n", rel, e->tid,
+		       name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents,
+		       e->u.wait.timeout_ms, e->u.wait.ret, extra);
+		break;
+	}
+	case NPS_EV_EPOLL_READY:
+		if (e->fd >= 0)
+			snprintf(extra, sizeof(extra), "fd %d", e->fd);
+		else
+			snprintf(extra, sizeof(extra), "fd ?");
+		fprintf(human, "%12s                [%u] %-6s %s  data 0x%" PRIx64 "\n", "",
+		       e->u.ready.index, extra,
+		       nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask)),
+		       e->u.ready.data);
+		break;
+	case NPS_EV_SYSCALL:
+		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %" PRId64 "  %s\n", rel, e->tid,
+		       e->u.sys.op == NPS_SYS_WRITE ? "write" : "read", e->fd, e->u.sys.count,
+		       e->u.sys.ret,
+		       e->u.sys.op == NPS_SYS_WRITE ? "netpollBreak: wakes the poller"
+						    : "netpoll drains the break pipe");
+		break;
+	case NPS_EV_LOST:
+		fprintf(human, "%12.6f *** %" PRIu64 " kernel events lost (ring buffer full) since %+.6f\n",
+		       rel, e->u.lost.count,
+		       (double)((int64_t)(e->u.lost.since - t->origin)) / 1e9);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_event(void *ctx, const struct nps_event *ev)
+{
+	struct trace_ctx *t = ctx;
+	struct nps_event e = *ev;
+
+	join_apply(t->join, &e); /* on ENOMEM the event just stays unjoined */
+	t->events++;
+	t->waits += e.kind == NPS_EV_EPOLL_WAIT;
+	t->readies += e.kind == NPS_EV_EPOLL_READY;
+	t->ctls += e.kind == NPS_EV_EPOLL_CTL;
+	if (e.kind == NPS_EV_LOST)
+		t->lost += e.u.lost.count;
+	if (!t->quiet)
+		print_event(t, &e);
+	if (t->w && !t->werr)
+		t->werr = trace_writer_event(t->w, &e);
+}
+
+static void print_interest(struct nps_join *j, const char *title)
+{
+	struct join_interest *l;
+	char mask[160], extra[80];
+	size_t n = join_interest_list(j, NULL, 0);
+
+	fprintf(human, "%s: %zu registration%s\n", title, n, n == 1 ? "" : "s");
+	if (!n)
+		return;
+	l = calloc(n, sizeof(*l));
+	if (!l)
+		return;
+	n = join_interest_list(j, l, n);
+	fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
+	for (size_t i = 0; i < n; i++) {
+		uint32_t ev = l[i].events & (l[i].since ? ~0U : ~EPOLLERR_HUP);
+
+		extra[0] = '\0';
+		if (ev == NPS_NETPOLL_EVENTS)
+			go_data(l[i].data, extra, sizeof(extra));
+		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
+		       nps_epoll_mask_format(ev, mask, sizeof(mask)), l[i].data, extra);
+	}
+	free(l);
+}
+
+static void print_summary(const struct trace_ctx *t, struct probes *p, double secs, int verbose)
+{
+	struct probes_stats st;
+
+	probes_stats(p, &st);
+	fprintf(human, "kernel view: %" PRIu64 " events in %.1f s (%.0f/s): %" PRIu64
+	       " epoll_wait returns, "
+	       "%" PRIu64 " ready entries, %" PRIu64 " epoll_ctl\n",
+	       t->events, secs, secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, t->readies,
+	       t->ctls);
+	fprintf(human, "probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
+	       " (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
+	       st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
+	if (st.unmatched || st.exit_missed)
+		fprintf(human, "probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
+		       "unknown: in progress at attach, or the entry probe did not run), %" PRIu64
+		       " entries without their return\n",
+		       st.unmatched, st.exit_missed);
+	if (st.no_storage || st.read_fail || st.filtered)
+		fprintf(human, "probes: no task storage %" PRIu64 ", unreadable user memory %" PRIu64
+		       ", filtered %" PRIu64 "\n",
+		       st.no_storage, st.read_fail, st.filtered);
+	for (int i = 0; verbose && i < PROBES_NPROBES; i++)
+		fprintf(human, "  %-24s %10" PRIu64 " hits %10" PRIu64 " runs %8.0f ns/run %6.3f s\n",
+		       probes_probe_name(i), st.hits[i], st.run_cnt[i],
+		       st.run_cnt[i] ? (double)st.run_ns[i] / (double)st.run_cnt[i] : 0.0,
+		       (double)st.run_ns[i] / 1e9);
+}
 
 int cmd_trace(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "netpollsim trace: not implemented yet\n");
-	return NPS_EXIT_FAIL;
+	static const struct option longopts[] = {
+	    {"pid", required_argument, NULL, 'p'},
+	    {"record", required_argument, NULL, 'r'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"break", required_argument, NULL, 'b'},
+	    {"ring", required_argument, NULL, 'R'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct probes_opts o = {0};
+	struct trace_ctx t = {0};
+	struct probes *p = NULL;
+	const char *record = NULL, *brk = NULL;
+	double duration = 0;
+	char why[512], *end;
+	int c, rc = NPS_EXIT_FAIL, brd = -1, bwr = -1;
+	struct seed seed;
+
+	human = stdout;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:r:d:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v <= 0 || v > INT_MAX) {
+				fprintf(stderr, "netpollsim trace: --pid: not a process id: '%s'\n",
+					optarg);
+				return NPS_EXIT_USAGE;
+			}
+			o.tgid = (int)v;
+			break;
+		}
+		case 'r':
+			record = optarg;
+			break;
+		case 'd':
+			duration = strtod(optarg, &end);
+			if (*end || duration <= 0) {
+				fprintf(stderr,
+					"netpollsim trace: --duration: not a positive number "
+					"of seconds: '%s'\n",
+					optarg);
+				return NPS_EXIT_USAGE;
+			}
+			break;
+		case 'b':
+			brk = optarg;
+			if (strcmp(brk, "none") &&
+			    (sscanf(brk, "%d,%d", &brd, &bwr) != 2 || brd < 0 || bwr < 0)) {
+				fprintf(stderr,
+					"netpollsim trace: --break: expected RD,WR or none, got "
+					"'%s'\n",
+					brk);
+				return NPS_EXIT_USAGE;
+			}
+			break;
+		case 'R': {
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (*end || v == 0 || v > (1ULL << 30)) {
+				fprintf(stderr,
+					"netpollsim trace: --ring: bytes from 1 to 2^30, got "
+					"'%s'\n",
+					optarg);
+				return NPS_EXIT_USAGE;
+			}
+			o.ring_bytes = (size_t)v;
+			break;
+		}
+		case 'q':
+			t.quiet = true;
+			break;
+		case 'v':
+			o.verbose++;
+			o.prog_stats = 1; /* the probes' own run time in the summary */
+			break;
+		case 'h':
+			usage(stdout);
+			return NPS_EXIT_OK;
+		default:
+			usage(stderr);
+			return NPS_EXIT_USAGE;
+		}
+	}
+	if (optind < argc || !o.tgid) {
+		if (optind < argc)
+			fprintf(stderr, "netpollsim trace: unexpected argument '%s'\n",
+				argv[optind]);
+		else
+			fprintf(stderr, "netpollsim trace: --pid PID is required\n");
+		usage(stderr);
+		return NPS_EXIT_USAGE;
+	}
+	if (record && !strcmp(record, "-"))
+		human = stderr; /* stdout carries the trace */
+	if (kill(o.tgid, 0) && errno == ESRCH) {
+		fprintf(stderr, "netpollsim trace: no process %d\n", o.tgid);
+		return NPS_EXIT_FAIL;
+	}
+
+	t.join = join_new();
+	if (!t.join) {
+		fprintf(stderr, "netpollsim trace: out of memory\n");
+		return NPS_EXIT_FAIL;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	t.origin = mono_ns();
+	int err = probes_open(&o, &p, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "netpollsim trace: kernel view unavailable: %s\n", why);
+		goto cleanup;
+	}
+	/* After attaching: anything registered from now on is seen by the probes as well. */
+	seed_from_proc(o.tgid, t.join, &seed);
+	if (!brk && seed.candidates == 1) {
+		brd = seed.break_rd;
+		bwr = seed.break_wr;
+	}
+	if (brd >= 0 && probes_set_break_fds(p, brd, bwr) == 0 && !t.quiet)
+		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", brd, bwr,
+		       brk ? "--break" : "found in /proc: Go's netpollBreak pipe");
+	if (record) {
+		struct trace_header h = {
+		    .scenario = "trace",
+		    .gomaxprocs = proc_gomaxprocs(o.tgid),
+		    .kernel_view = 1,
+		    .mono_origin = t.origin,
+		};
+		struct timespec wall;
+		char opts[64];
+
+		snprintf(opts, sizeof(opts), "{\"pid\": %d}", o.tgid);
+		h.options_json = opts;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		h.wall_start_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec -
+				  (int64_t)(mono_ns() - t.origin);
+		err = trace_writer_open(record, &h, &t.w);
+		if (err) {
+			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-err));
+			goto cleanup;
+		}
+	}
+	/* Always said, -q or not: scripts wait for this line to know the probes are attached. */
+	struct probes_stats st;
+
+	probes_stats(p, &st);
+	fprintf(human, "tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s and the break "
+	       "pipe; Ctrl-C to stop\n",
+	       o.tgid, st.pwait2 ? ", epoll_pwait2" : "");
+	if (!t.quiet)
+		print_interest(t.join, "interest set at attach (from /proc fdinfo)");
+	fflush(human);
+
+	uint64_t attached = mono_ns();
+	uint64_t deadline = duration > 0 ? attached + (uint64_t)(duration * 1e9) : 0;
+	while (!stop_sig && (!deadline || mono_ns() < deadline)) {
+		err = probes_poll(p, 100, on_event, &t);
+		if (err < 0) {
+			fprintf(stderr, "netpollsim trace: reading the ring buffer: %s\n",
+				strerror(-err));
+			goto cleanup;
+		}
+		if (t.werr) {
+			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-t.werr));
+			goto cleanup;
+		}
+		if (!t.quiet)
+			fflush(human);
+		if (kill(o.tgid, 0) && errno == ESRCH) {
+			if (!t.quiet)
+				fprintf(human, "process %d exited\n", o.tgid);
+			break;
+		}
+	}
+	double secs = (double)(mono_ns() - attached) / 1e9;
+
+	probes_detach(p);
+	probes_poll(p, 0, on_event, &t);
+
+	print_interest(t.join, "interest set (rebuilt from epoll_ctl)");
+	print_summary(&t, p, secs, o.verbose);
+	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
+	rc = stop_sig ? NPS_EXIT_INTERRUPTED : NPS_EXIT_OK;
+
+cleanup:
+	if (t.w) {
+		struct probes_stats st;
+		struct trace_footer f = {.interrupted = stop_sig};
+		struct timespec wall;
+
+		probes_stats(p, &st);
+		clock_gettime(CLOCK_REALTIME, &wall);
+		f.wall_end_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec;
+		f.lost_kernel = st.lost;
+		err = trace_writer_close(t.w, &f);
+		if (err && rc != NPS_EXIT_FAIL) {
+			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-err));
+			rc = NPS_EXIT_FAIL;
+		}
+		if (!err && rc != NPS_EXIT_FAIL)
+			fprintf(human, "recorded: %s\n", record);
+	}
+	probes_close(p);
+	join_free(t.join);
+	return rc;
 }

@@ -373,6 +373,10 @@ out:
 	return ret;
 }
 
+/*
+ * SIMPLIFICATION: Go's Write returns (n, err); C returns one value, so a partial write with an
+ * error returns the error and reports the bytes written through *written.
+ */
 ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 {
 	if (written)

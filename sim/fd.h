@@ -43,9 +43,10 @@ int FD_WaitWrite(struct FD *fd); /* used by connect */
 int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+'w' */
 
 /*
- * Test hook (like Go's testHook variables): called by Read after a syscall returned EAGAIN and
- * before the goroutine waits on the poller. The ready-before-park lesson uses it to let
- * readiness arrive in exactly that window.
+ * SIMPLIFICATION: a hook Go does not have (Go's internal/poll has testHookDupCloseOnExec and
+ * the like, not this one): called by Read after a syscall returned EAGAIN and before the
+ * goroutine waits on the poller. The ready-before-park lesson uses it to let readiness arrive
+ * in exactly that window.
  */
 extern void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
 

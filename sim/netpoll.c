@@ -333,7 +333,8 @@ int netpollcheckerr_for_test(struct pollDesc *pd, int32_t mode)
 }
 
 /*
- * Test hook (like Go's testHook variables): called by netpollblock right after it announced
+ * SIMPLIFICATION: a test hook Go does not have (Go tests use their own testHook variables):
+ * called by netpollblock right after it announced
  * pdWait and before it re-checks errors and parks, so a test can act in that window.
  */
 void (*testHookAfterAnnounce)(struct pollDesc *pd, int32_t mode);
@@ -410,7 +411,7 @@ int poll_runtime_pollWait(struct pollDesc *pd, int mode)
 	int errcode = netpollcheckerr(pd, mode);
 	if (errcode != pollNoError)
 		return errcode;
-	/* SIMPLIFICATION-free: netpollarm is only for level-triggered back-ends (not Linux). */
+	/* Go calls netpollarm here only on level-triggered back-ends (Solaris, AIX, wasip1). */
 	while (!netpollblock(pd, mode, false)) {
 		errcode = netpollcheckerr(pd, mode);
 		if (errcode != pollNoError)
@@ -484,10 +485,19 @@ bool netpollAnyWaiters(void)
 	return atomic_load(&netpollWaiters) > 0;
 }
 
+/* Orders the log's waiters events as the changes happen (only while the log is on). */
+static _Atomic uint8_t waiters_tracelock;
+
 void netpollAdjustWaiters(int32_t delta, uint8_t fn)
 {
 	if (delta == 0)
 		return;
+	if (!nps_trace_on) {
+		atomic_fetch_add(&netpollWaiters, (uint32_t)delta);
+		return;
+	}
+	while (atomic_exchange_explicit(&waiters_tracelock, 1, memory_order_acquire))
+		__builtin_ia32_pause();
 	uint32_t v = atomic_fetch_add(&netpollWaiters, (uint32_t)delta) + (uint32_t)delta;
 	struct m *mp = getm();
 	struct nps_event *e = traceEv(mp, NPS_EV_WAITERS, -1);
@@ -497,6 +507,7 @@ void netpollAdjustWaiters(int32_t delta, uint8_t fn)
 		e->u.waiters.fn = fn;
 		traceCommit(mp);
 	}
+	atomic_store_explicit(&waiters_tracelock, 0, memory_order_release);
 }
 
 /* ---- deadlines ---- */

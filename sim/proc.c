@@ -61,6 +61,10 @@ int64_t sim_now(void)
 
 /* ---- fatal errors: Go: runtime/panic.go throw ---- */
 
+/*
+ * SIMPLIFICATION: Go prints "fatal error: <msg>" and a traceback of every goroutine and exits
+ * with status 2; here the message, the running goroutine's id, and the same status.
+ */
 _Noreturn void throw(const char *msg)
 {
 	int code = nps_throw_from_msg(msg);
@@ -867,6 +871,21 @@ uint64_t sim_goid(void)
 	return mp && mp->curg ? mp->curg->goid : 0;
 }
 
+/* Start up to n idle Ps with Ms to run what was just put on the global queue (injectglist's). */
+static void startIdle(int n)
+{
+	for (int i = 0; i < n; i++) {
+		lock(&sched.lock);
+		struct p *pp = pidlegetSpinning(0);
+		if (!pp) {
+			unlock(&sched.lock);
+			break;
+		}
+		startm(pp, false, true);
+		unlock(&sched.lock);
+	}
+}
+
 /*
  * Put a list of runnable Gs on run queues: on the global queue when this M has no P, else as
  * many as there are idle Ps on the global queue (starting those Ps) and the rest on the
@@ -895,17 +914,7 @@ void injectglist(struct gList *glist, uint8_t fn)
 		lock(&sched.lock);
 		globrunqputbatch(&q, qsize);
 		unlock(&sched.lock);
-		/* startIdle(qsize) */
-		for (int i = 0; i < qsize; i++) {
-			lock(&sched.lock);
-			struct p *ip = pidlegetSpinning(0);
-			if (!ip) {
-				unlock(&sched.lock);
-				break;
-			}
-			startm(ip, false, true);
-			unlock(&sched.lock);
-		}
+		startIdle(qsize);
 		return;
 	}
 	struct gQueue globq = { NULL, NULL };
@@ -916,16 +925,7 @@ void injectglist(struct gList *glist, uint8_t fn)
 		lock(&sched.lock);
 		globrunqputbatch(&globq, n);
 		unlock(&sched.lock);
-		for (int i = 0; i < n; i++) {
-			lock(&sched.lock);
-			struct p *ip = pidlegetSpinning(0);
-			if (!ip) {
-				unlock(&sched.lock);
-				break;
-			}
-			startm(ip, false, true);
-			unlock(&sched.lock);
-		}
+		startIdle(n);
 		qsize -= n;
 	}
 	if (q.head)
@@ -1045,6 +1045,8 @@ static inline bool exiting(void)
  * stealing from other Ps, and, when there is nothing, the blocking poll until the next timer
  * (at most one M at a time) or stopm. Returns NULL only when the runtime is exiting.
  * Go: runtime/proc.go findRunnable.
+ * SIMPLIFICATION: the GC steps (gcstopm, GC workers, idle mark work), the trace reader, the
+ * finalizer goroutine, runSafePointFn and cgo_yield are left out; the rest keeps Go's order.
  */
 static struct g *findRunnable(bool *inheritTime, bool *tryWakeP)
 {
@@ -1242,8 +1244,10 @@ static void execute(struct g *gp, bool inheritTime)
 }
 
 /*
- * One round of scheduler: find a runnable goroutine and execute it, forever. Go's schedule()
- * never returns because mcall resets g0's stack; here execute returns to this loop when the
+ * One round of scheduler: find a runnable goroutine and execute it, forever.
+ * SIMPLIFICATION: Go's schedule() never returns because mcall resets g0's stack and every
+ * mcall function ends by calling schedule() or execute() again; here execute returns to this
+ * loop when the
  * goroutine mcalls, and the mcall function (park_m, goexit0, gosched_m) says whether to
  * resume the same goroutine at once. Returns when the runtime exits.
  */
@@ -1355,10 +1359,22 @@ static void sysmon(void)
 
 /* ---- start and exit ---- */
 
+/* Name the thread after its M ("nps-M3", "nps-sysmon"), as top -H and gdb show it. */
+static void name_thread(struct m *mp)
+{
+	char name[16];
+	if (mp->mstartfn == sysmon)
+		snprintf(name, sizeof(name), "nps-sysmon");
+	else
+		snprintf(name, sizeof(name), "nps-M%lld", (long long)mp->id);
+	pthread_setname_np(pthread_self(), name);
+}
+
 static void *mstart(void *arg)
 {
 	struct m *mp = arg;
 	setm(mp);
+	name_thread(mp);
 	mp->procid = gettid();
 	g0_init(&mp->g0);
 	mp->gcur = &mp->g0;
@@ -1375,7 +1391,12 @@ static void *mstart(void *arg)
 	return NULL;
 }
 
-/* Main returned: stop every M (Go's exit(0) ends the process; here the runtime ends). */
+/*
+ * Main returned: stop every M.
+ * SIMPLIFICATION: Go's runtime.main calls exit(0) and the process ends with every goroutine;
+ * here the runtime winds down (Ms leave their loops, the epoll fd and pipe are closed) so the
+ * program that embeds it can print its summary and flush its trace.
+ */
 static void sim_exit(void)
 {
 	atomic_store(&sched.exiting, 1);
@@ -1482,6 +1503,8 @@ int sim_run(const struct sim_config *cfg, void (*main_fn)(void *), void *arg)
 	atomic_fetch_add(&nmcreated, 1);
 	setm(mp);
 	mp->procid = gettid();
+	if (mp->procid != getpid())
+		name_thread(mp); /* M0 on a thread of its own (not the process's main thread) */
 	g0_init(&mp->g0);
 	mp->gcur = &mp->g0;
 
@@ -1566,6 +1589,8 @@ void sim_stats(struct sim_stats *st)
  * A netpoll(0) from the current goroutine, its Gs injected into the run queues: what
  * findRunnable's non-blocking poll does, run at a point a lesson chooses. Returns the number of
  * goroutines readied.
+ * SIMPLIFICATION: Go has no such entry point; the ready-before-park lesson uses it only when
+ * GOMAXPROCS=1 leaves no other M to poll.
  */
 int sim_netpoll_now(void)
 {

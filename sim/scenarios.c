@@ -221,21 +221,26 @@ static void echo_main(void *arg)
 
 /* ---------------- deadline: a read deadline expires ---------------- */
 
-static void *idle_client(void *arg)
+/* A client that connects and sends nothing until the lesson lets it close. */
+static void *hold_client(struct client_arg *a, int rcvbuf, const char *what)
 {
-	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
-	int s = client_connect(r->port, 0);
+	int s = client_connect(r->port, rcvbuf);
 	if (s < 0) {
 		fail(r, "client connect", s);
 		return NULL;
 	}
-	sim_note("client %d connects, sends nothing", a->idx);
+	sim_note("client %d connects, %s", a->idx, what);
 	while (!atomic_load(&r->client_quit) && !(r->o.stop && atomic_load(r->o.stop)))
 		client_sleep_ms(2);
 	sim_note("client %d closes", a->idx);
 	close(s);
 	return NULL;
+}
+
+static void *idle_client(void *arg)
+{
+	return hold_client(arg, 0, "idle");
 }
 
 static void deadline_main(void *arg)
@@ -245,14 +250,14 @@ static void deadline_main(void *arg)
 		return;
 	struct netconn *c = accept_one(r);
 	if (c) {
-		sim_note("server: read deadline in 100 ms");
+		sim_note("read deadline: now + 100 ms");
 		conn_set_read_deadline(c, sim_now() + 100 * MS);
 		char buf[64];
 		ssize_t n = conn_read(c, buf, sizeof(buf));
 		r->res->reader_err = n < 0 ? (int)n : 0;
 		if (n != -NPS_ETIMEOUT)
 			fail(r, "expected i/o timeout from Read", n < 0 ? (int)n : 0);
-		sim_note("server: Read returned: %s", n < 0 ? nps_strerror((int)n) : "data");
+		sim_note("Read: %s", n < 0 ? nps_strerror((int)n) : "data");
 		/* Clearing the deadline makes the connection usable again (Go: zero time.Time). */
 		conn_set_read_deadline(c, 0);
 		atomic_store(&r->client_quit, 1);
@@ -298,19 +303,8 @@ static bool both_parked(struct netconn *c)
 
 static void *close_client(void *arg)
 {
-	struct client_arg *a = arg;
-	struct scenario_run *r = a->r;
 	/* A small receive buffer so the server's writer fills it quickly. */
-	int s = client_connect(r->port, 4096);
-	if (s < 0) {
-		fail(r, "client connect", s);
-		return NULL;
-	}
-	sim_note("client %d connects, reads nothing", a->idx);
-	while (!atomic_load(&r->client_quit) && !(r->o.stop && atomic_load(r->o.stop)))
-		client_sleep_ms(2);
-	close(s);
-	return NULL;
+	return hold_client(arg, 4096, "no reads");
 }
 
 static void close_main(void *arg)
@@ -330,7 +324,7 @@ static void close_main(void *arg)
 			time_sleep(1 * MS);
 		if (!both_parked(r->conn))
 			fail(r, "reader and writer did not both park", ETIMEDOUT);
-		sim_note("main: Close while both are parked");
+		sim_note("main: Close, both parked");
 		int err = conn_close(r->conn);
 		if (err)
 			fail(r, "close", err);
@@ -351,7 +345,7 @@ static void close_main(void *arg)
 
 /* ---------------- slow-reader: a writer parks on a full socket buffer ---------------- */
 
-#define SLOW_PAYLOAD (256 * 1024)
+#define SLOW_PAYLOAD (64 * 1024)
 
 static void *slow_client(void *arg)
 {
@@ -362,12 +356,12 @@ static void *slow_client(void *arg)
 		fail(r, "client connect", s);
 		return NULL;
 	}
-	sim_note("client %d reads 16 KiB every 10 ms", a->idx);
-	char *buf = malloc(16384);
+	sim_note("client %d: 4 KiB per 10 ms", a->idx);
+	char *buf = malloc(4096);
 	size_t got = 0;
 	while (buf && got < SLOW_PAYLOAD && !(r->o.stop && atomic_load(r->o.stop))) {
 		client_sleep_ms(10);
-		ssize_t n = read(s, buf, 16384);
+		ssize_t n = read(s, buf, 4096);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
@@ -375,7 +369,7 @@ static void *slow_client(void *arg)
 	free(buf);
 	if (got != SLOW_PAYLOAD)
 		fail(r, "slow client got fewer bytes than sent", EPIPE);
-	sim_note("client %d got %zu bytes, closes", a->idx, got);
+	sim_note("client %d got %zu B, closes", a->idx, got);
 	close(s);
 	return NULL;
 }
@@ -392,7 +386,7 @@ static void slow_main(void *arg)
 		char *payload = malloc(SLOW_PAYLOAD);
 		if (payload) {
 			memset(payload, 'x', SLOW_PAYLOAD);
-			sim_note("server writes 256 KiB at once");
+			sim_note("server writes 64 KiB at once");
 			ssize_t n = conn_write(c, payload, SLOW_PAYLOAD);
 			r->res->writer_err = n < 0 ? (int)n : 0;
 			if (n != SLOW_PAYLOAD)
@@ -434,7 +428,7 @@ static void rbp_hook(struct FD *fd, int mode)
 		usleep(100); /* a busy goroutine: the M and P stay here */
 	if (atomic_load(&pd->rg) != pdReady) {
 		/* Nobody else polled (GOMAXPROCS=1): poll once, as findRunnable would. */
-		sim_note("no other M polls: lesson polls");
+		sim_note("no M polls: lesson polls");
 		sim_netpoll_now();
 	}
 	if (atomic_load(&pd->rg) == pdReady)

@@ -14,7 +14,12 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1 ${UBSAN_OPTIONS:-}"
 for t in "$@"; do
 	start=$(date +%s)
 	case "$t" in
-	*.sh) timeout -k 10 "${TEST_TIMEOUT:-300}" bash "$t" >"${t%.sh}.log" 2>&1; rc=$? ; log="${t%.sh}.log" ;;
+	*.sh)
+		log="${B:-build}/tests/$(basename "${t%.sh}").log"
+		mkdir -p "$(dirname "$log")"
+		timeout -k 10 "${TEST_TIMEOUT:-300}" bash "$t" >"$log" 2>&1
+		rc=$?
+		;;
 	*) log="$t.log"; "$t" --jobs=2 --short-filename >"$log" 2>&1; rc=$? ;;
 	esac
 	secs=$(( $(date +%s) - start ))

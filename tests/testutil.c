@@ -6,7 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
+
+#ifdef NPS_ASAN
+/* Criterion's runner (not the code under test) leaks a few bytes now and then with --jobs=2. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libcriterion.so\n";
+}
+#endif
 
 const char *tu_build_dir(void)
 {
@@ -86,4 +98,217 @@ int tu_count_lines(const char *s, const char *needle)
 int tu_is_root(void)
 {
 	return geteuid() == 0;
+}
+
+/* ---- the simulated runtime in a test ---- */
+
+#include "sim/scenario.h"
+#include "sim/sim.h"
+#include "traces/evring.h"
+#include "traces/fold.h"
+#include "traces/names.h"
+
+#include <dirent.h>
+
+static int collect(void *ctx, const struct nps_event *e)
+{
+	struct tu_events *ev = ctx;
+	if (ev->n == ev->cap) {
+		size_t cap = ev->cap ? ev->cap * 2 : 4096;
+		struct nps_event *v = realloc(ev->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		ev->v = v;
+		ev->cap = cap;
+	}
+	ev->v[ev->n++] = *e;
+	return 0;
+}
+
+/* Drain the rings while the runtime runs (they are finite), then once more at the end. */
+struct drainer {
+	struct evmerge *m;
+	struct tu_events *ev;
+	_Atomic int stop;
+};
+
+static void *drain_thread(void *arg)
+{
+	struct drainer *d = arg;
+	while (!atomic_load(&d->stop)) {
+		evmerge_drain(d->m, false, UINT64_MAX, NULL, collect, d->ev);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static int with_events(struct tu_events *ev, int (*run)(struct sim_config *cfg, void *ctx),
+		       struct sim_config *cfg, void *ctx)
+{
+	if (!ev)
+		return run(cfg, ctx);
+	struct drainer d = { .m = evmerge_new(), .ev = ev };
+	cfg->events = true;
+	cfg->merge = d.m;
+	pthread_t t;
+	pthread_create(&t, NULL, drain_thread, &d);
+	int rc = run(cfg, ctx);
+	atomic_store(&d.stop, 1);
+	pthread_join(t, NULL);
+	evmerge_drain(d.m, true, UINT64_MAX, NULL, collect, ev);
+	evmerge_free(d.m);
+	return rc;
+}
+
+struct simrun_ctx {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static int run_fn(struct sim_config *cfg, void *ctx)
+{
+	struct simrun_ctx *c = ctx;
+	return sim_run(cfg, c->fn, c->arg);
+}
+
+int tu_sim_run(int procs, void (*fn)(void *), void *arg, struct tu_events *ev)
+{
+	struct sim_config cfg = { .gomaxprocs = procs, .seed = 1 };
+	struct simrun_ctx c = { fn, arg };
+	return with_events(ev, run_fn, &cfg, &c);
+}
+
+struct scen_ctx {
+	const struct scenario *sc;
+	struct scenario_opts o;
+	struct scenario_result *res;
+};
+
+static int run_scen(struct sim_config *cfg, void *ctx)
+{
+	struct scen_ctx *c = ctx;
+	return scenario_run(c->sc, &c->o, cfg, c->res);
+}
+
+int tu_scenario_run(const char *name, int procs, int clients, int rounds,
+		    struct scenario_result *res, struct tu_events *ev)
+{
+	struct scen_ctx c = { .sc = scenario_find(name), .res = res };
+	if (!c.sc)
+		return -ENOENT;
+	c.o.clients = clients;
+	c.o.rounds = rounds;
+	struct sim_config cfg = { .gomaxprocs = procs, .seed = 1 };
+	return with_events(ev, run_scen, &cfg, &c);
+}
+
+int tu_fold_violations(const struct tu_events *ev)
+{
+	struct nps_fold f;
+	if (fold_init(&f))
+		return -1;
+	int bad = 0;
+	for (size_t i = 0; i < ev->n; i++) {
+		struct fold_verdict v[4];
+		int nv = fold_apply(&f, &ev->v[i], i + 1, v, 4);
+		for (int k = 0; k < nv; k++) {
+			if (v[k].level == FOLD_VIOLATION) {
+				bad++;
+				fprintf(stderr, "violation at event %zu: %s: %s\n", i + 1,
+					v[k].rule, v[k].text);
+			}
+		}
+	}
+	fold_fini(&f);
+	return bad;
+}
+
+const char *tu_pd_history(const struct tu_events *ev, uint64_t pd, char mode)
+{
+	return tu_pd_history_seq(ev, pd, 0, mode);
+}
+
+const char *tu_pd_history_seq(const struct tu_events *ev, uint64_t pd, uint32_t seq, char mode)
+{
+	static char buf[8192];
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ev->n; i++) {
+		const struct nps_event *e = &ev->v[i];
+		if (e->kind != NPS_EV_PD_STATE || e->u.pd_state.pd != pd ||
+		    e->u.pd_state.mode != (nps_u8)mode || (seq && e->u.pd_state.seq != seq))
+			continue;
+		char a[32], b[32];
+		nps_pdv_format(e->u.pd_state.from, a, sizeof(a));
+		nps_pdv_format(e->u.pd_state.to, b, sizeof(b));
+		if (NPS_PDV_IS_G(e->u.pd_state.from))
+			strcpy(a, "G");
+		if (NPS_PDV_IS_G(e->u.pd_state.to))
+			strcpy(b, "G");
+		int n = used == 0 ? snprintf(buf, sizeof(buf), "%s>%s", a, b)
+				  : snprintf(buf + used, sizeof(buf) - used, ">%s", b);
+		if (n < 0 || (size_t)n >= sizeof(buf) - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+long tu_find(const struct tu_events *ev, size_t start, uint16_t kind,
+	     int (*pred)(const struct nps_event *e, void *ctx), void *ctx)
+{
+	for (size_t i = start; i < ev->n; i++)
+		if (ev->v[i].kind == kind && (!pred || pred(&ev->v[i], ctx)))
+			return (long)i;
+	return -1;
+}
+
+int tu_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+int tu_fork_capture(void (*fn)(void *), void *arg, char **err)
+{
+	int p[2];
+	if (pipe(p))
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], 2);
+		fn(arg);
+		_exit(0);
+	}
+	close(p[1]);
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while (buf && (n = read(p[0], buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 512) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(p[0]);
+	if (buf)
+		buf[len] = '\0';
+	*err = buf;
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }

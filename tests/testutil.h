@@ -31,3 +31,52 @@ int tu_count_lines(const char *s, const char *needle);
 int tu_is_root(void);
 
 #endif /* NPS_TESTS_TESTUTIL_H */
+
+/* ---- running the simulated runtime in a test ---- */
+
+#include <stdint.h>
+
+#include "traces/event.h"
+
+struct scenario_result;
+
+/* Every event a run produced, in stream order. */
+struct tu_events {
+	struct nps_event *v;
+	size_t n, cap;
+};
+
+/*
+ * Run fn(arg) as the main goroutine of the runtime (GOMAXPROCS procs) with the event log on,
+ * collect every event into ev (may be NULL: log off). Returns sim_run's result.
+ */
+int tu_sim_run(int procs, void (*fn)(void *), void *arg, struct tu_events *ev);
+
+/* Run scenario name likewise (clients/rounds -1: its defaults). */
+int tu_scenario_run(const char *name, int procs, int clients, int rounds,
+		    struct scenario_result *res, struct tu_events *ev);
+
+/* Fold all events; print each violation to stderr; return the number of violations. */
+int tu_fold_violations(const struct tu_events *ev);
+
+/*
+ * The history of pd.rg ('r') or pd.wg ('w') as "nil>wait>G>ready>nil" (G for any goroutine),
+ * from the pd_state events of pollDesc pd in ev, starting at the first change. Returns a static
+ * buffer.
+ */
+const char *tu_pd_history(const struct tu_events *ev, uint64_t pd, char mode);
+/* The same for one incarnation of pd (its fdseq). */
+const char *tu_pd_history_seq(const struct tu_events *ev, uint64_t pd, uint32_t seq, char mode);
+
+/* Index of the first event of kind at or after start that matches pred (NULL: any), or -1. */
+long tu_find(const struct tu_events *ev, size_t start, uint16_t kind,
+	     int (*pred)(const struct nps_event *e, void *ctx), void *ctx);
+
+/* Number of open file descriptors of this process. */
+int tu_open_fds(void);
+
+/*
+ * Run fn in a child process with stderr captured; return its exit status (128+sig if killed)
+ * and its stderr in *err (malloc'd).
+ */
+int tu_fork_capture(void (*fn)(void *), void *arg, char **err);

@@ -31,40 +31,42 @@ enum fold_level {
 };
 
 struct fold_verdict {
-	int level;	    /* enum fold_level */
-	const char *rule;   /* stable short id, e.g. "pd-transition", "double-add" */
-	uint64_t prev_pos;  /* the caller's position of the earlier event involved, 0 if none */
-	char text[240];	    /* one sentence for a human: what happened and why it matters */
+	int level;	   /* enum fold_level */
+	const char *rule;  /* stable short id, e.g. "pd-transition", "double-add" */
+	uint64_t prev_pos; /* the caller's position of the earlier event involved, 0 if none */
+	char text[240];	   /* one sentence for a human: what happened and why it matters */
 };
 
 /* One pollDesc as last seen (keyed by its address; a new incarnation replaces the old). */
 struct fold_pd {
-	uint64_t pd;	    /* address */
-	int32_t fd;	    /* current fd, -1 after free */
-	uint32_t seq;	    /* fdseq */
-	uint64_t rg, wg;    /* NPS_PDV_* values */
-	uint64_t rg_ts, wg_ts; /* ts of the last change of each */
+	uint64_t pd;		 /* address */
+	int32_t fd;		 /* current fd, -1 after free */
+	uint32_t seq;		 /* fdseq */
+	uint64_t rg, wg;	 /* NPS_PDV_* values */
+	uint64_t rg_ts, wg_ts;	 /* ts of the last change of each */
 	uint64_t rg_pos, wg_pos; /* caller's position of that change */
-	int64_t rd, wd;	    /* deadlines as last published */
-	uint16_t info;	    /* atomicInfo low bits */
-	bool open;	    /* between pd_open and pd_free */
-	bool registered;    /* netpollopen succeeded and no netpollclose yet */
-	bool closing;	    /* evicted */
-	bool resync;	    /* state unknown after a loss: next event is taken as truth */
+	int64_t rd, wd;		 /* deadlines as last published */
+	uint16_t info;		 /* atomicInfo low bits */
+	bool open;		 /* between pd_open and pd_free */
+	bool registered;	 /* netpollopen succeeded and no netpollclose yet */
+	bool closing;		 /* evicted */
+	bool resync;		 /* state unknown after a loss: next event is taken as truth */
 	uint64_t parks, readies, timeouts, closes; /* counters */
+	uint64_t rg_ready_from; /* the value the last netpollready on rg replaced */
+	uint64_t wg_ready_from; /* the same for wg */
 };
 
 /* One goroutine. */
 struct fold_g {
 	uint64_t goid;
-	uint8_t status;	    /* enum nps_gstatus */
-	uint8_t reason;	    /* enum nps_waitreason when waiting */
-	char mode;	    /* 'r'/'w' when waiting on a pollDesc */
+	uint8_t status; /* enum nps_gstatus */
+	uint8_t reason; /* enum nps_waitreason when waiting */
+	char mode;	/* 'r'/'w' when waiting on a pollDesc */
 	bool resync;
-	uint64_t pd;	    /* pollDesc waited on (IO wait) */
-	int32_t fd;	    /* its fd, -1 */
-	int16_t m, p;	    /* where it runs / last ran */
-	uint64_t since;	    /* ts of the last status change */
+	uint64_t pd;	/* pollDesc waited on (IO wait) */
+	int32_t fd;	/* its fd, -1 */
+	int16_t m, p;	/* where it runs / last ran */
+	uint64_t since; /* ts of the last status change */
 	uint64_t wakes_io, wakes_timeout, wakes_close, wakes_other; /* why it was readied */
 };
 
@@ -72,12 +74,12 @@ struct fold_g {
 struct fold_m {
 	int16_t id;
 	uint32_t tid;
-	int16_t p;	    /* P held, -1 */
-	uint64_t curg;	    /* goid running, 0 */
+	int16_t p;     /* P held, -1 */
+	uint64_t curg; /* goid running, 0 */
 	bool spinning;
-	bool parked;	    /* in stopm */
-	bool polling;	    /* between netpoll_begin and netpoll_end */
-	int32_t waitms;	    /* of the current netpoll */
+	bool parked;	     /* in stopm */
+	bool polling;	     /* between netpoll_begin and netpoll_end */
+	int32_t waitms;	     /* of the current netpoll */
 	uint64_t netpoll_id; /* of the current/last netpoll */
 	uint64_t since;
 };
@@ -85,7 +87,7 @@ struct fold_m {
 /* One P. */
 struct fold_p {
 	int16_t id;
-	int16_t m;	    /* M holding it, -1 */
+	int16_t m; /* M holding it, -1 */
 	bool idle;
 	uint64_t since;
 };
@@ -99,11 +101,11 @@ struct fold_interest {
 };
 
 enum fold_wake_cause {
-	FOLD_WAKE_IO = 0,	/* netpollready */
-	FOLD_WAKE_TIMEOUT,	/* netpolldeadlineimpl */
-	FOLD_WAKE_CLOSE,	/* poll_runtime_pollUnblock */
-	FOLD_WAKE_SETDEADLINE,	/* poll_runtime_pollSetDeadline with a past time */
-	FOLD_WAKE_OTHER,	/* sleep, semaphores, ... */
+	FOLD_WAKE_IO = 0,      /* netpollready */
+	FOLD_WAKE_TIMEOUT,     /* netpolldeadlineimpl */
+	FOLD_WAKE_CLOSE,       /* poll_runtime_pollUnblock */
+	FOLD_WAKE_SETDEADLINE, /* poll_runtime_pollSetDeadline with a past time */
+	FOLD_WAKE_OTHER,       /* sleep, semaphores, ... */
 	FOLD_WAKE__COUNT,
 };
 
@@ -113,13 +115,18 @@ struct fold_stats {
 	uint64_t lost[3];		  /* per enum nps_src (index 1 sim, 2 kernel) */
 	uint64_t wakes[FOLD_WAKE__COUNT]; /* goroutine wake-ups by cause */
 	uint64_t netpolls, netpolls_blocking, netpoll_events;
-	uint64_t epoll_waits;		  /* kernel epoll_wait returns */
-	uint64_t breaks;		  /* netpollBreak calls that wrote */
-	uint64_t pds_open, pds_free;	  /* pollDescs in use / on the free list */
-	uint64_t goroutines_live;	  /* not dead */
+	uint64_t epoll_waits;	     /* kernel epoll_wait returns */
+	uint64_t breaks;	     /* netpollBreak calls that wrote */
+	uint64_t pds_open, pds_free; /* pollDescs in use / on the free list */
+	uint64_t goroutines_live;    /* not dead */
 	uint64_t goroutines_total;
-	uint64_t notes, violations;	  /* verdicts given */
-	uint64_t fidelity_checked, fidelity_ok; /* kernel ready entries matched to runtime changes */
+	uint64_t notes, violations; /* verdicts given */
+	uint64_t fidelity_checked;  /* kernel ready entries matched to runtime changes */
+	uint64_t fidelity_ok;
+	uint64_t parked_io;	  /* goroutines waiting in IO wait now */
+	uint64_t fds_registered;  /* pollDescs registered with epoll now (netpollopen) */
+	uint64_t netpoll_waiters; /* netpollWaiters as last published (waiters events) */
+	uint64_t interest;	  /* kernel interest-set entries now */
 };
 
 struct nps_fold {
@@ -135,7 +142,7 @@ struct nps_fold {
 	size_t ninterest, cap_interest;
 	struct fold_stats st;
 	uint64_t first_ts, last_ts;
-	void *priv;		/* implementation detail (indexes, pending kernel events) */
+	void *priv; /* implementation detail (indexes, pending kernel events) */
 };
 
 /* Initialise an empty fold; fold_fini frees it (NULL-safe). 0 or -ENOMEM. */

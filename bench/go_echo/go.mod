@@ -1,0 +1,3 @@
+module netpollsim/bench/go_echo
+
+go 1.22

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A process that makes a known sequence of epoll calls, for the BPF probe tests
+ * (tests/test_bpf_probes.c) and for measuring the probes' cost. It logs every call it makes, with
+ * the arguments it passed and what it got back, one line each on stdout, so that a test can
+ * compare every field of every kernel event with what the program really did.
+ *
+ *   epoll_workload [-s] demo            the sequence below
+ *   epoll_workload [-s] [-c CPU] bench N K [M]
+ *                                      N x epoll_wait(timeout 0) with K fds ready; with -s and
+ *                                      M > 0, stop again and make M more calls
+ *
+ * -s: after the setup that must not be traced, print "stopped" and SIGSTOP ourselves, so that
+ * the tracer can attach (and learn the break pipe fds) before the traced part starts.
+ * -c CPU: run on that CPU only (the loss test needs every loss on one CPU's counter).
+ *
+ * demo: a break pipe like Go's (pipe2, O_NONBLOCK|O_CLOEXEC), epoll_create1, epoll_ctl ADD with
+ * Go's mask and tagged data, MOD, DEL (NULL event), a failing ADD, epoll_wait, epoll_pwait,
+ * epoll_pwait2 (1.25 s, 0.5 ms and 0 timeouts), a write/read of the break pipe, an EFAULT wait,
+ * a 20-entry and a 300-entry ready list (more than one ring-buffer record), a failing
+ * epoll_create1. Log lines:
+ *   pid P tid T | pipe rd R wr W | create flags F ret R | ctl epfd E op O fd F events X data D ret R
+ *   wait sub S epfd E maxevents M timeout T ret R | ready index I events X data D
+ *   write fd F count C ret R | read fd F count C ret R | bench n N k K | done
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MANY 300 /* more than two ring-buffer records of ready entries (bpf/netpoll.h) */
+
+static struct epoll_event evs[512];
+
+static int ret_of(long r)
+{
+	return r < 0 ? -errno : (int)r;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "epoll_workload: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int create1(int flags)
+{
+	int r = ret_of(epoll_create1(flags));
+
+	printf("create flags %d ret %d\n", flags, r);
+	return r;
+}
+
+static int ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = data};
+	int r = ret_of(epoll_ctl(epfd, op, fd, op == EPOLL_CTL_DEL ? NULL : &ev));
+
+	if (op == EPOLL_CTL_DEL)
+		events = 0, data = 0; /* nothing passed */
+	printf("ctl epfd %d op %d fd %d events %u data %llu ret %d\n", epfd, op, fd, events,
+	       (unsigned long long)data, r);
+	return r;
+}
+
+static void log_wait(int sub, int epfd, int maxevents, int timeout, int r,
+		     const struct epoll_event *out)
+{
+	printf("wait sub %d epfd %d maxevents %d timeout %d ret %d\n", sub, epfd, maxevents,
+	       timeout, r);
+	for (int i = 0; out && i < r; i++)
+		printf("ready index %d events %u data %llu\n", i, out[i].events,
+		       (unsigned long long)out[i].data.u64);
+}
+
+static int wait_(int epfd, int maxevents, int timeout)
+{
+	int r = ret_of(epoll_wait(epfd, evs, maxevents, timeout));
+
+	log_wait(0, epfd, maxevents, timeout, r, evs);
+	return r;
+}
+
+static int pwait(int epfd, int maxevents, int timeout)
+{
+	int r = ret_of(epoll_pwait(epfd, evs, maxevents, timeout, NULL));
+
+	log_wait(1, epfd, maxevents, timeout, r, evs);
+	return r;
+}
+
+/* glibc 2.36 has epoll_pwait2(), but calling the syscall keeps this independent of it. */
+static int pwait2(int epfd, int maxevents, long sec, long nsec, int shown_ms)
+{
+	struct timespec ts = {.tv_sec = sec, .tv_nsec = nsec};
+	int r = ret_of(syscall(SYS_epoll_pwait2, epfd, evs, maxevents, &ts, NULL, 8));
+
+	log_wait(2, epfd, maxevents, shown_ms, r, evs);
+	return r;
+}
+
+static void rw(int is_write, int fd, size_t count)
+{
+	char buf[16] = {0};
+	int r = ret_of(is_write ? write(fd, buf, count) : read(fd, buf, count));
+
+	printf("%s fd %d count %zu ret %d\n", is_write ? "write" : "read", fd, count, r);
+}
+
+static void stop_here(int stop)
+{
+	if (!stop)
+		return;
+	printf("stopped\n");
+	fflush(stdout);
+	raise(SIGSTOP);
+}
+
+static int demo(int stop)
+{
+	int brk[2], sp1[2], sp2[2], many[MANY], epfd, bad = 9999;
+	volatile uintptr_t badaddr = 8; /* mapped by nobody; volatile: gcc would object */
+
+	if (pipe2(brk, O_NONBLOCK | O_CLOEXEC) || socketpair(AF_UNIX, SOCK_STREAM, 0, sp1) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sp2))
+		die("setup");
+	for (int i = 0; i < MANY; i++)
+		if ((many[i] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+			die("eventfd");
+	printf("pipe rd %d wr %d\n", brk[0], brk[1]);
+	stop_here(stop);
+
+	epfd = create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		die("epoll_create1");
+	/* netpollinit's registration of the break pipe: level-triggered, untagged data. */
+	ctl(epfd, EPOLL_CTL_ADD, brk[0], EPOLLIN, 0x00000000005a1b2cULL);
+	ctl(epfd, EPOLL_CTL_ADD, sp1[0], EPOLLIN | EPOLLRDHUP, 0x1122334455667788ULL);
+	/* netpollopen's: EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, data = pd << 16 | fdseq. */
+	ctl(epfd, EPOLL_CTL_ADD, sp2[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+	    0x7ffaf8624e400002ULL);
+	ctl(epfd, EPOLL_CTL_ADD, bad, EPOLLIN, 1);
+	rw(1, sp1[1], 1);
+	wait_(epfd, 8, 1000);
+	ctl(epfd, EPOLL_CTL_MOD, sp1[0], EPOLLIN, 0xffffffff00000001ULL);
+	rw(1, brk[1], 1); /* netpollBreak */
+	pwait(epfd, 1, 500);
+	pwait2(epfd, 8, 1, 250000000, 1250);
+	rw(0, brk[0], 16); /* netpoll's drain */
+	ctl(epfd, EPOLL_CTL_DEL, sp1[0], 0, 0);
+	wait_(epfd, 8, 0);
+	pwait2(epfd, 8, 0, 500000, 1); /* 0.5 ms: shown rounded up, never as a poll */
+	pwait2(epfd, 8, 0, 0, 0);
+	rw(1, brk[1], 1);
+	{ /* the EFAULT case: something is ready, the array is not writable */
+		int r = ret_of(epoll_wait(epfd, (struct epoll_event *)badaddr, 8, 0));
+
+		log_wait(0, epfd, 8, 0, r, NULL);
+	}
+	rw(0, brk[0], 16);
+	for (int i = 0; i < MANY; i++)
+		ctl(epfd, EPOLL_CTL_ADD, many[i], EPOLLIN, 0xabc0000000000000ULL | (uint64_t)i);
+	pwait(epfd, 20, -1);
+	wait_(epfd, 512, 0);
+	create1(-1); /* EINVAL */
+	printf("done\n");
+	return 0;
+}
+
+static int bench(int stop, long n, int k, long m)
+{
+	int epfd, fds[64];
+	struct timespec t0, t1;
+
+	if (k < 0 || k > 64)
+		k = 64;
+	for (int i = 0; i < k; i++)
+		if ((fds[i] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+			die("eventfd");
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		die("epoll_create1");
+	for (int i = 0; i < k; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i};
+
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev))
+			die("epoll_ctl");
+	}
+	stop_here(stop);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long i = 0; i < n; i++)
+		if (epoll_wait(epfd, evs, 64, 0) != k)
+			die("epoll_wait");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (stop && m > 0) {
+		stop_here(stop);
+		for (long i = 0; i < m; i++)
+			if (epoll_wait(epfd, evs, 64, 0) != k)
+				die("epoll_wait");
+	}
+	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+	printf("bench n %ld k %d m %ld ns_per_call %.1f\n", n, k, stop ? m : 0,
+	       n ? ns / (double)n : 0.0);
+	printf("done\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int stop = 0, a = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (a < argc && !strcmp(argv[a], "-s")) {
+		stop = 1;
+		a++;
+	}
+	if (a + 1 < argc && !strcmp(argv[a], "-c")) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(atoi(argv[a + 1]), &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			die("sched_setaffinity");
+		a += 2;
+	}
+	printf("pid %d tid %d\n", (int)getpid(), (int)gettid());
+	if (a < argc && !strcmp(argv[a], "demo"))
+		return demo(stop);
+	if (a + 2 < argc && !strcmp(argv[a], "bench"))
+		return bench(stop, atol(argv[a + 1]), atoi(argv[a + 2]),
+			     a + 3 < argc ? atol(argv[a + 3]) : 0);
+	fprintf(stderr, "usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M]\n");
+	return 2;
+}

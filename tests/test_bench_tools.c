@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The benchmark tools work (bench/loadclient.c, bench/epoll_echo.c): end to end on 127.0.0.1,
+ * the epoll echo server returns exactly the bytes it was sent (64-byte messages and a
+ * multi-megabyte stream that forces its back-pressure path), the load client counts round trips
+ * exactly, notices a wrong echo, and names the problem when a port is refused, the open-file
+ * limit is too low, the server closes idle connections, or the command line is wrong. Only
+ * correctness: no assertion here depends on how fast anything runs (that is bench/run.sh's
+ * job). The programs are found in $BENCH_DIR (default build/bench, where bench/bench.mk builds
+ * them for every variant).
+ */
+#include "tests/testutil.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *bench_path(const char *prog)
+{
+	static char path[2][512];
+	static int i;
+	const char *dir = getenv("BENCH_DIR");
+
+	i ^= 1;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", dir && *dir ? dir : "build/bench", prog);
+	return path[i];
+}
+
+/* A running epoll_echo on 127.0.0.1, any free port. */
+struct echo_server {
+	pid_t pid;
+	int port;
+};
+
+/*
+ * Start epoll_echo and wait for its "listening on 127.0.0.1:PORT" line. The child gets
+ * PR_SET_PDEATHSIG so that a failed assertion (which ends this test's process) or a timeout
+ * takes the server down with it.
+ */
+static struct echo_server echo_start(void)
+{
+	const char *path = bench_path("epoll_echo");
+	struct echo_server s = { 0 };
+	char line[256] = "";
+	int pfd[2];
+
+	cr_assert_eq(access(path, X_OK), 0, "%s is not built (make %s)", path, path);
+	cr_assert_eq(pipe(pfd), 0);
+	s.pid = fork();
+	cr_assert_geq(s.pid, 0, "fork: %s", strerror(errno));
+	if (s.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(pfd[1], STDOUT_FILENO);
+		/* Nothing of Criterion's (its pipes to the runner) may live on in the server. */
+		close_range(3, ~0U, 0);
+		execl(path, path, "--listen", "127.0.0.1:0", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	FILE *f = fdopen(pfd[0], "r");
+	cr_assert(f && fgets(line, sizeof(line), f), "%s printed no 'listening on' line", path);
+	fclose(f);
+	cr_assert_eq(sscanf(line, "listening on 127.0.0.1:%d", &s.port), 1,
+		     "unexpected first line from %s: '%s'", path, line);
+	return s;
+}
+
+/* Stop the server with SIGTERM; it must exit 0 (a clean stop, summary on stderr). */
+static void echo_stop(struct echo_server *s)
+{
+	int st;
+
+	kill(s->pid, SIGTERM);
+	cr_assert_eq(waitpid(s->pid, &st, 0), s->pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "epoll_echo did not exit cleanly (0x%x)",
+		  st);
+}
+
+/* Run loadclient with args; returns its exit status and its stdout+stderr in *out. */
+static int client_run(const char *args, char **out)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s %s", bench_path("loadclient"), args);
+	return tu_run(cmd, 1, out);
+}
+
+/* The JSON object on the first line of s that starts with '{' and has "mode": mode. */
+static cJSON *json_line(const char *s, const char *mode)
+{
+	for (const char *p = s; p && *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (*p == '{') {
+			cJSON *j = cJSON_ParseWithLength(p, len);
+			cJSON *m = cJSON_GetObjectItem(j, "mode");
+			if (cJSON_IsString(m) && !strcmp(m->valuestring, mode))
+				return j;
+			cJSON_Delete(j);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+static double num(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(j, key);
+
+	cr_assert(cJSON_IsNumber(v), "no number '%s' in the JSON line", key);
+	return v->valuedouble;
+}
+
+/*
+ * Run loadclient against s with "--connect 127.0.0.1:PORT" and the options in opts; it must
+ * succeed and print a JSON result line of the given mode, which is returned (cJSON_Delete it).
+ */
+static cJSON *client_ok(const struct echo_server *s, const char *mode, const char *opts)
+{
+	char args[512], *out = NULL;
+
+	snprintf(args, sizeof(args), "--connect 127.0.0.1:%d %s", s->port, opts);
+	int rc = client_run(args, &out);
+	cr_assert_eq(rc, 0, "loadclient %s failed (%d): %s", args, rc, out);
+	cJSON *j = json_line(out, mode);
+	cr_assert(j, "no JSON result line in: %s", out);
+	free(out);
+	return j;
+}
+
+/* A port on 127.0.0.1 that nothing listens on (bound, then released). */
+static int closed_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static int dial(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
+		     strerror(errno));
+	return fd;
+}
+
+/*
+ * Count mode against a fresh epoll_echo: exactly conns * count round trips, each echo compared
+ * byte for byte by the client (a mismatch would be an error), no errors.
+ */
+static void count_run(const char *opts, int conns, int count, int threads, int size)
+{
+	struct echo_server s = echo_start();
+	cJSON *j = client_ok(&s, "count", opts);
+
+	cr_expect_eq(num(j, "round_trips"), conns * count, "%s", opts);
+	cr_expect_eq(num(j, "conns"), conns);
+	cr_expect_eq(num(j, "threads"), threads);
+	cr_expect_eq(num(j, "size"), size);
+	cr_expect_eq(num(j, "errors"), 0);
+	cJSON_Delete(j);
+	echo_stop(&s);
+}
+
+Test(bench_tools, count_mode_echoes_every_round_trip, .timeout = 30)
+{
+	count_run("--conns 8 --count 200", 8, 200, 1, 64);
+}
+
+/* 64 KiB messages arrive in pieces: partial reads and writes on both sides. */
+Test(bench_tools, threads_and_large_messages, .timeout = 30)
+{
+	count_run("--conns 6 --threads 2 --size 65536 --count 20", 6, 20, 2, 65536);
+}
+
+Test(bench_tools, timed_window_reports_all_fields, .timeout = 30)
+{
+	struct echo_server s = echo_start();
+	const char *keys[] = { "rt_per_s",   "conn_min_rt_per_s", "conn_max_rt_per_s",
+			       "client_cpu", "server_cpu",	  "other_cpu",
+			       "duration_s" };
+	char opts[128];
+
+	snprintf(opts, sizeof(opts), "--conns 3 --warmup 0 --duration 0.2 --server-pid %d",
+		 (int)s.pid);
+	cJSON *j = client_ok(&s, "echo", opts);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		cr_expect_geq(num(j, keys[i]), 0, "%s", keys[i]);
+	cr_expect_leq(num(j, "conn_min_rt_per_s"), num(j, "conn_max_rt_per_s"));
+	cr_expect(cJSON_IsArray(cJSON_GetObjectItem(j, "cpu_busy")));
+	cr_expect_eq(num(j, "errors"), 0);
+	cJSON_Delete(j);
+	echo_stop(&s);
+}
+
+Test(bench_tools, epoll_echo_returns_exact_bytes, .timeout = 30)
+{
+	struct echo_server s = echo_start();
+	unsigned char msg[64], back[64];
+	int fd = dial(s.port);
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)(i * 37 + 11);
+	for (int round = 0; round < 100; round++) {
+		msg[0] = (unsigned char)round;
+		if (write(fd, msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+			cr_assert_fail("write: %s", strerror(errno));
+		size_t got = 0;
+		while (got < sizeof(back)) {
+			ssize_t n = read(fd, back + got, sizeof(back) - got);
+			if (n <= 0)
+				cr_assert_fail("read: %s", n ? strerror(errno) : "EOF");
+			got += (size_t)n;
+		}
+		if (memcmp(msg, back, sizeof(msg)))
+			cr_assert_fail("echo %d differs from the message", round);
+	}
+	close(fd);
+	echo_stop(&s);
+}
+
+/*
+ * Write 8 MiB while reading the echo only when the socket is full: the server's writes come
+ * up short, it must keep the rest and stop reading until we drain (its back-pressure path),
+ * and every byte must still come back in order.
+ */
+Test(bench_tools, epoll_echo_streams_under_back_pressure, .timeout = 30)
+{
+	struct echo_server s = echo_start();
+	const size_t total = 8u << 20;
+	size_t sent = 0, got = 0;
+	unsigned char buf[65536];
+	int fd = dial(s.port);
+
+	while (got < total) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < total ? POLLOUT : 0) };
+		if (poll(&p, 1, 10000) <= 0)
+			cr_assert_fail("no progress at %zu/%zu bytes", got, total);
+		if ((p.revents & POLLOUT) && sent < total) {
+			size_t n = total - sent < sizeof(buf) ? total - sent : sizeof(buf);
+			for (size_t i = 0; i < n; i++)
+				buf[i] = (unsigned char)((sent + i) * 131 >> 3);
+			ssize_t w = send(fd, buf, n, MSG_DONTWAIT);
+			if (w <= 0 && errno != EAGAIN)
+				cr_assert_fail("send: %s", strerror(errno));
+			if (w > 0)
+				sent += (size_t)w;
+		}
+		if (p.revents & POLLIN) {
+			ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN))
+				cr_assert_fail("recv: %s", r ? strerror(errno) : "EOF");
+			/* One assertion per mismatch, not per byte: each is a message to Criterion. */
+			for (ssize_t i = 0; i < r; i++)
+				if (buf[i] != (unsigned char)((got + i) * 131 >> 3))
+					cr_assert_fail("byte %zu differs", got + (size_t)i);
+			if (r > 0)
+				got += (size_t)r;
+		}
+	}
+	close(fd);
+	echo_stop(&s);
+}
+
+/* A server that answers every 64-byte message with one wrong byte. */
+static void *bad_echo(void *arg)
+{
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	unsigned char m[64];
+	size_t got = 0;
+
+	while (fd >= 0 && got < sizeof(m)) {
+		ssize_t n = read(fd, m + got, sizeof(m) - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	m[40] ^= 0xff;
+	if (fd >= 0 && write(fd, m, sizeof(m)) == (ssize_t)sizeof(m))
+		shutdown(fd, SHUT_WR);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+Test(bench_tools, client_detects_a_wrong_echo, .timeout = 30)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	char args[128], *out = NULL;
+	pthread_t th;
+
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 4), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	cr_assert_eq(pthread_create(&th, NULL, bad_echo, &lfd), 0);
+	snprintf(args, sizeof(args), "--connect 127.0.0.1:%d --count 1", ntohs(sa.sin_port));
+	int rc = client_run(args, &out);
+	pthread_join(th, NULL);
+	close(lfd);
+	cr_expect_eq(rc, 1, "a wrong echo must fail the run (rc %d): %s", rc, out);
+	cr_expect(strstr(out, "differs from what was sent"), "no mismatch message in: %s", out);
+	cJSON *j = json_line(out, "count");
+	cr_assert(j, "no JSON result line in: %s", out);
+	cr_expect_eq(num(j, "errors"), 1);
+	cJSON_Delete(j);
+	free(out);
+}
+
+Test(bench_tools, refused_port_is_named, .timeout = 30)
+{
+	int port = closed_port();
+	char args[128], want[64], *out = NULL;
+
+	snprintf(args, sizeof(args), "--connect 127.0.0.1:%d --conns 2", port);
+	snprintf(want, sizeof(want), "127.0.0.1:%d", port);
+	int rc = client_run(args, &out);
+	cr_expect_eq(rc, 1);
+	cr_expect(strstr(out, want), "the address is not named: %s", out);
+	cr_expect(strstr(out, "refused"), "'refused' missing: %s", out);
+	cr_expect(strstr(out, "is the server running?"), "no hint: %s", out);
+	free(out);
+
+	snprintf(args, sizeof(args), "--connect 127.0.0.1:%d --probe --wait 0.1", port);
+	rc = client_run(args, &out);
+	cr_expect_eq(rc, 1, "a probe of a closed port must fail: %s", out);
+	free(out);
+}
+
+Test(bench_tools, too_few_file_descriptors_says_raise_ulimit, .timeout = 30)
+{
+	char cmd[512], *out = NULL;
+
+	/* dash's ulimit sets the soft and the hard limit: the client cannot raise it. */
+	snprintf(cmd, sizeof(cmd), "ulimit -n 64 && exec %s --connect 127.0.0.1:%d --conns 100",
+		 bench_path("loadclient"), closed_port());
+	int rc = tu_run(cmd, 1, &out);
+	cr_expect_eq(rc, 1, "rc %d: %s", rc, out);
+	cr_expect(strstr(out, "raise ulimit -n"), "no ulimit advice: %s", out);
+	free(out);
+}
+
+Test(bench_tools, idle_mode_holds_then_reports, .timeout = 30)
+{
+	struct echo_server s = echo_start();
+	char args[128], *out = NULL;
+
+	snprintf(args, sizeof(args), "--connect 127.0.0.1:%d --conns 20 --idle --hold 0.2", s.port);
+	int rc = client_run(args, &out);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, out);
+	cr_expect_eq(tu_count_lines(out, "\"state\":\"holding\""), 1, "%s", out);
+	cr_expect_eq(tu_count_lines(out, "\"closed_by_server\":0"), 1, "%s", out);
+	free(out);
+	echo_stop(&s);
+}
+
+Test(bench_tools, idle_mode_counts_connections_the_server_closed, .timeout = 30)
+{
+	struct echo_server s = echo_start();
+	char cmd[512], *out = NULL;
+
+	/* Kill the server once the client says it holds its connections: no guessing a delay. */
+	snprintf(cmd, sizeof(cmd),
+		 "%s --connect 127.0.0.1:%d --conns 5 --idle --hold 20 2>&1 | "
+		 "{ read -r first; echo \"$first\"; kill -TERM %d; cat; }",
+		 bench_path("loadclient"), s.port, (int)s.pid);
+	tu_run(cmd, 1, &out);
+	waitpid(s.pid, NULL, 0);
+	cr_expect_eq(tu_count_lines(out, "\"state\":\"holding\""), 1, "%s", out);
+	cr_expect_eq(tu_count_lines(out, "\"closed_by_server\":5"), 1, "%s", out);
+	cr_expect(strstr(out, "closed by the server"), "no message: %s", out);
+	free(out);
+}
+
+Test(bench_tools, bad_command_lines_are_usage_errors, .timeout = 30)
+{
+	char cmd[512], *out = NULL;
+
+	cr_expect_eq(client_run("--conns 5", &out), 2);
+	cr_expect(strstr(out, "--connect HOST:PORT is required"), "%s", out);
+	free(out);
+	cr_expect_eq(client_run("--connect nonsense", &out), 2);
+	cr_expect(strstr(out, "expected HOST:PORT"), "%s", out);
+	free(out);
+	cr_expect_eq(client_run("--connect 127.0.0.1:1 --conns many", &out), 2);
+	cr_expect(strstr(out, "--conns 'many'"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s --listen 127.0.0.1:99999", bench_path("epoll_echo"));
+	cr_expect_eq(tu_run(cmd, 1, &out), 2);
+	cr_expect(strstr(out, "bad port"), "%s", out);
+	free(out);
+}
+
+Test(bench_tools, epoll_echo_reports_a_busy_port, .timeout = 30)
+{
+	struct echo_server s = echo_start();
+	char cmd[512], *out = NULL;
+
+	snprintf(cmd, sizeof(cmd), "%s --listen 127.0.0.1:%d", bench_path("epoll_echo"), s.port);
+	cr_expect_eq(tu_run(cmd, 1, &out), 1);
+	cr_expect(strstr(out, "Address already in use"), "%s", out);
+	free(out);
+	echo_stop(&s);
+}

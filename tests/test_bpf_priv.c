@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Without privileges the probes cannot load, and the user must get one line saying which
+ * privilege is missing and what to do, not a libbpf error dump. As root the test drops to
+ * nobody with setpriv (no capabilities; CAP_BPF+CAP_PERFMON, which still cannot read tracefs;
+ * and CAP_BPF+CAP_PERFMON+CAP_DAC_READ_SEARCH, which is enough); as a normal user it checks the
+ * first case as it is. The library is checked directly too, in a child that drops to nobody.
+ */
+#include "bpf/probes.h"
+#include "tests/testutil.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOBODY "setpriv --reuid=65534 --regid=65534 --clear-groups "
+
+/* Run `netpollsim trace` on our own pid, prefixed by how to drop privileges; rc, output. */
+static int trace_as(const char *prefix, const char *opts, char **out)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s%s trace --pid %d --duration 0.3 %s", prefix, tu_netpollsim(),
+		 (int)getpid(), opts);
+	return tu_run(cmd, 1, out);
+}
+
+static void assert_one_line(const char *out, const char *reason, const char *hint)
+{
+	cr_assert_eq(tu_count_lines(out, ""), 1, "not one line:\n%s", out);
+	cr_assert(strstr(out, "netpollsim trace: kernel view unavailable: ") == out,
+		  "unexpected message:\n%s", out);
+	cr_assert(strstr(out, reason) != NULL, "no '%s' in:\n%s", reason, out);
+	cr_assert(strstr(out, hint) != NULL, "no hint '%s' in:\n%s", hint, out);
+	cr_assert(strstr(out, "libbpf") == NULL, "libbpf noise leaked:\n%s", out);
+	cr_assert(strstr(out, "RLIMIT_MEMLOCK") == NULL, "misleading memlock hint:\n%s", out);
+}
+
+/* The build directory must be reachable by nobody for setpriv to run the binary. */
+static void need_root_and_reachable(void)
+{
+	if (!tu_is_root()) {
+		printf("skipped: needs root\n");
+		cr_skip_test("needs root");
+	}
+	char *out = NULL;
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), NOBODY "test -x %s", tu_netpollsim());
+	if (tu_run(cmd, 1, &out) != 0) {
+		printf("skipped: %s is not reachable by nobody\n", tu_netpollsim());
+		free(out);
+		cr_skip_test("binary not reachable by nobody");
+	}
+	free(out);
+}
+
+Test(bpf_priv, nobody_gets_one_line, .timeout = 60)
+{
+	char *out = NULL;
+	int rc;
+
+	if (tu_is_root()) {
+		need_root_and_reachable();
+		rc = trace_as(NOBODY, "", &out);
+	} else {
+		rc = trace_as("", "", &out);
+	}
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	assert_one_line(out, "not root: ", "run as root");
+	free(out);
+}
+
+Test(bpf_priv, bpf_caps_without_tracefs_access, .timeout = 60)
+{
+	struct stat st;
+	char *out = NULL;
+
+	need_root_and_reachable();
+	/* Make tracefs present, so that the message is about reading it, not mounting it. */
+	if (stat("/sys/kernel/tracing/events", &st) != 0)
+		cr_assert_eq(mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL), 0,
+			     "mount tracefs: %s", strerror(errno));
+	if (stat("/sys/kernel/tracing", &st) == 0 && (st.st_mode & 0005)) {
+		printf("skipped: tracefs is world-readable here\n");
+		cr_skip_test("tracefs readable by all");
+	}
+	int rc =
+	    trace_as(NOBODY "--inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon ", "", &out);
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	assert_one_line(out, "tracefs not readable: ", "CAP_DAC_READ_SEARCH");
+	free(out);
+}
+
+Test(bpf_priv, bpf_caps_with_tracefs_access_work, .timeout = 60)
+{
+	char *out = NULL;
+
+	need_root_and_reachable();
+	int rc = trace_as(NOBODY "--inh-caps=+bpf,+perfmon,+dac_read_search "
+				 "--ambient-caps=+bpf,+perfmon,+dac_read_search ",
+			  "-q", &out);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert(strstr(out, "kernel view: ") != NULL, "no summary:\n%s", out);
+	free(out);
+}
+
+/* The library itself, in a child that became nobody: -EPERM and the same reason. */
+Test(bpf_priv, probes_open_as_nobody, .timeout = 60)
+{
+	int fds[2], status;
+	char why[512] = "";
+
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct probes_opts o = {.tgid = getpid()};
+		struct probes *p = (struct probes *)1;
+		char buf[512];
+
+		close(fds[0]);
+		if (geteuid() == 0 && (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+				       setresuid(65534, 65534, 65534)))
+			_exit(3);
+		int err = probes_open(&o, &p, buf, sizeof(buf));
+		if (write(fds[1], buf, strlen(buf)) < 0)
+			_exit(4);
+		_exit(err == -EPERM && p == NULL ? 0 : 1);
+	}
+	close(fds[1]);
+	ssize_t n = read(fds[0], why, sizeof(why) - 1);
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_geq(n, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "probes_open as nobody: status 0x%x, reason '%s'", status, why);
+	cr_assert(!strncmp(why, "not root: ", 10), "reason: '%s'", why);
+	cr_assert(strchr(why, '\n') == NULL, "reason is not one line: '%s'", why);
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `netpollsim check` as a user runs it: hand-made legal traces pass with the notes they should
+ * raise, each hand-made illegal trace (tests/data/traces/illegal, one rule broken once) fails
+ * with that rule at that line, and malformed files of every sort fail with file:line and the
+ * field, without crashing and without printing anything a terminal would act on.
+ */
+#include "tests/test_trace_util.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+Test(trace_check, legal_traces_pass, .timeout = 60)
+{
+	static const char *const legal[] = {"legal_read_wait", "legal_races", "legal_kernel",
+					    "legal_lost"};
+	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
+		char *out;
+		int rc = tt_np(&out, "check " TRACES "/%s.jsonl", legal[i]);
+		cr_assert_eq(rc, 0, "%s: rc %d\n%s", legal[i], rc, out);
+		cr_assert(strstr(out, ": legal: "), "%s", out);
+		cr_assert_eq(tu_count_lines(out, "error:"), 0, "%s", out);
+		free(out);
+	}
+}
+
+Test(trace_check, races_are_notes_not_errors, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "check " TRACES "/legal_races.jsonl");
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const notes[] = {
+	    "legal_races.jsonl:17: note: ready-before-park:",
+	    "legal_races.jsonl:23: note: ready-before-commit:",
+	    "legal_races.jsonl:26: note: commit-failed:",
+	    "legal_races.jsonl:39: note: deadline-while-parked:",
+	    "legal_races.jsonl:45: note: stale-event:",
+	    "legal_races.jsonl:58: note: close-while-parked:",
+	};
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
+		cr_assert(strstr(out, notes[i]), "missing '%s' in\n%s", notes[i], out);
+	cr_assert(strstr(out, "legal: 66 events, 6 note(s)"), "%s", out);
+	free(out);
+	rc = tt_np(&out, "check --quiet " TRACES "/legal_races.jsonl");
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(tu_count_lines(out, "note:"), 0, "%s", out);
+	free(out);
+}
+
+Test(trace_check, a_loss_resynchronises_instead_of_reporting, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "check " TRACES "/legal_lost.jsonl");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "legal_lost.jsonl:16: note: lost: 12 sim events lost here"), "%s",
+		  out);
+	free(out);
+}
+
+Test(trace_check, each_illegal_trace_fails_with_its_rule_and_line, .timeout = 120)
+{
+	size_t len;
+	char *exp = tt_slurp(TRACES "/illegal/EXPECTED", &len);
+	int cases = 0;
+	for (char *line = strtok(exp, "\n"); line; line = strtok(NULL, "\n")) {
+		char file[128], rule[64], want[300];
+		unsigned long at;
+		if (line[0] == '#' || sscanf(line, "%127s %63s %lu", file, rule, &at) != 3)
+			continue;
+		char *out;
+		int rc = tt_np(&out, "check --quiet " TRACES "/illegal/%s", file);
+		cr_assert_eq(rc, 1, "%s: exit %d\n%s", file, rc, out);
+		snprintf(want, sizeof(want), "%s:%lu: error: %s:", file, at, rule);
+		cr_assert(strstr(out, want), "%s: expected '%s' in\n%s", file, want, out);
+		cr_assert(strstr(out, ": ILLEGAL: "), "%s", out);
+		cr_assert(tt_terminal_safe(out, strlen(out)));
+		free(out);
+		cases++;
+	}
+	free(exp);
+	cr_assert_geq(cases, 29, "only %d illegal traces", cases);
+}
+
+Test(trace_check, a_violation_shows_the_event_and_the_earlier_line, .timeout = 30)
+{
+	char *out;
+	tt_np(&out, "check " TRACES "/illegal/double_add.jsonl");
+	cr_assert(strstr(out, "double_add.jsonl:8: error: double-add: fd 7 registered with epoll "
+			      "twice"),
+		  "%s", out);
+	cr_assert(strstr(out, "    event: {\"ts\":6500,\"src\":\"sim\",\"ev\":\"netpollopen\""),
+		  "%s", out);
+	cr_assert(strstr(out, "    earlier: " TRACES "/illegal/double_add.jsonl:7"), "%s", out);
+	free(out);
+}
+
+Test(trace_check, a_trace_without_footer_is_cut_short, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "check " TRACES "/truncated_no_footer.jsonl");
+	cr_assert_eq(rc, 1);
+	cr_assert(strstr(out, "error: no-footer: the trace has no footer: it was cut short after "
+			      "line 13"),
+		  "%s", out);
+	free(out);
+	rc = tt_np(&out, "check --allow-truncated " TRACES "/truncated_no_footer.jsonl");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "note: no-footer:"), "%s", out);
+	free(out);
+}
+
+Test(trace_check, a_file_killed_mid_line_reads_up_to_the_last_complete_line, .timeout = 30)
+{
+	size_t len;
+	char *t = tt_slurp(TRACES "/legal_read_wait.jsonl", &len);
+	/* cut in the middle of line 20, as a SIGKILL during a write would */
+	size_t cut = 0;
+	for (int nl = 0; cut < len && nl < 19; cut++)
+		nl += t[cut] == '\n';
+	cut += 25;
+	tt_spit(tt_tmp("killed.jsonl"), t, cut);
+	free(t);
+	char *out;
+	int rc = tt_np(&out, "check %s", tt_tmp("killed.jsonl"));
+	cr_assert_eq(rc, 1);
+	cr_assert(strstr(out, "note: truncated: the last line is incomplete"), "%s", out);
+	cr_assert(strstr(out, "error: no-footer: the trace has no footer: it was cut short after "
+			      "line 19"),
+		  "%s", out);
+	cr_assert(strstr(out, "18 events"), "%s", out);
+	free(out);
+}
+
+/* ---- malformed input ---- */
+
+#define HDR                                                                                        \
+	"{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"      \
+	"\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n"
+#define NOTE "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"ok\"}\n"
+
+struct malformed {
+	const char *name;
+	const char *text;
+	const char *want; /* in check's output */
+};
+
+static const struct malformed cases[] = {
+    {"bad_json", HDR NOTE "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"\n" NOTE,
+     "bad_json.jsonl:3: error: schema: not valid JSON"},
+    {"wrong_type",
+     HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_open\",\"fd\":\"7\",\"pd\":\"0x10\"}\n",
+     "wrong_type.jsonl:2: error: schema: field \"fd\": expected an integer, got a string"},
+    {"unknown_version",
+     "{\"format\":\"netpollsim-trace\",\"version\":99,\"scenario\":\"m\"}\n" NOTE,
+     "unknown_version.jsonl:1: error: schema: header: field \"version\": unsupported version "
+     "99"},
+    {"missing_field",
+     HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
+	 "\"mode\":\"r\",\"from\":\"nil\",\"fn\":\"netpollblock\"}\n",
+     "missing_field.jsonl:2: error: schema: field \"to\": missing"},
+    {"huge_number", HDR "{\"ts\":1e400,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
+     "huge_number.jsonl:2: error: schema: field \"ts\": expected an integer, got inf"},
+    {"huge_integer",
+     HDR "{\"ts\":123456789012345678901234567890,\"src\":\"sim\",\"ev\":\"note\",\"text\":"
+	 "\"x\"}\n",
+     "huge_integer.jsonl:2: error: schema: field \"ts\": 1.2345678901234568e+29 is too large"},
+    {"control_chars",
+     "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"\\u001b[2J\\u001b]0;pwn"
+     "\\u0007\",\"gomaxprocs\":1,\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n"
+     "{\"ts\":1,\"src\":\"sim\",\"ev\":\"\\u001b[31mred\\u009b0m\"}\n"
+     "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"\x1b[5mraw\x07\"}\n"
+     "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"\\u001b[1m\"}\n",
+     "control_chars.jsonl:2: error: schema: field \"ev\": unknown event kind "
+     "\\x1b[31mred\\xc2\\x9b0m"},
+    {"empty", "", "empty.jsonl: error: schema: empty file: no header line"},
+};
+
+static void check_malformed(const struct malformed *m)
+{
+	char file[64], *out;
+	snprintf(file, sizeof(file), "%s.jsonl", m->name);
+	const char *path = tt_tmp(file);
+	tt_spit(path, m->text, strlen(m->text));
+	char *dir = strdup(path);
+	*strrchr(dir, '/') = '\0';
+	char cmd[1200], np[512];
+	int rc;
+	cr_assert(realpath(tu_netpollsim(), np));
+	snprintf(cmd, sizeof(cmd), "cd %s && %s check %s", dir, np, file);
+	rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 1, "%s: check exit %d\n%s", m->name, rc, out);
+	cr_assert(strstr(out, m->want), "%s: expected '%s' in\n%s", m->name, m->want, out);
+	cr_assert(tt_terminal_safe(out, strlen(out)), "%s: unsafe output\n%s", m->name, out);
+	free(out);
+	/* replay and export stop with an error too, as safely */
+	snprintf(cmd, sizeof(cmd), "cd %s && %s replay %s --no-ui --narrate", dir, np, file);
+	rc = tu_run(cmd, 1, &out);
+	cr_assert(rc == 1, "%s: replay exit %d\n%s", m->name, rc, out);
+	cr_assert(strstr(out, file), "%s: replay names no file\n%s", m->name, out);
+	cr_assert(tt_terminal_safe(out, strlen(out)), "%s: unsafe replay output\n%s", m->name, out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "cd %s && %s export %s --format chrome -o %s.json", dir, np,
+		 file, m->name);
+	rc = tu_run(cmd, 1, &out);
+	cr_assert(rc == 1, "%s: export exit %d\n%s", m->name, rc, out);
+	cr_assert(tt_terminal_safe(out, strlen(out)));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s/%s.json", dir, m->name);
+	cr_assert_neq(access(cmd, F_OK), 0, "%s: a failed export left %s", m->name, cmd);
+	free(dir);
+}
+
+Test(trace_check, malformed_files_fail_with_file_line_and_field, .timeout = 120)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_malformed(&cases[i]);
+}
+
+Test(trace_check, control_characters_never_reach_the_terminal_in_narration, .timeout = 30)
+{
+	const char *t =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"\\u001b[2Jx\","
+	    "\"gomaxprocs\":1,\"go\":\"go1.22\\u009b\",\"kernel\":\"\\u0007\","
+	    "\"mono_origin_ns\":\"1000\"}\n"
+	    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"\\u001b]52;c;AAAA\\u0007\"}\n"
+	    "{\"footer\":true,\"events\":1,\"counts\":{\"note\":1},\"lost\":{}}\n";
+	tt_spit(tt_tmp("esc.jsonl"), t, strlen(t));
+	char *out;
+	int rc = tt_np(&out, "replay %s --no-ui --narrate", tt_tmp("esc.jsonl"));
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "note: \\x1b]52;c;AAAA\\x07"), "%s", out);
+	cr_assert(strstr(out, "\\x1b[2Jx"), "%s", out);
+	cr_assert(tt_terminal_safe(out, strlen(out)), "%s", out);
+	free(out);
+}
+
+Test(trace_check, a_binary_file_is_refused, .timeout = 30)
+{
+	static unsigned char bin[65536];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof(bin); i++) {
+		x = x * 1103515245u + 12345u;
+		bin[i] = (unsigned char)(x >> 16);
+	}
+	bin[3] = 0;
+	tt_spit(tt_tmp("blob.bin"), bin, sizeof(bin));
+	char *out;
+	int rc = tt_np(&out, "check %s", tt_tmp("blob.bin"));
+	cr_assert_eq(rc, 1);
+	cr_assert(strstr(out, "blob.bin:1: error: schema: header:"), "%s", out);
+	cr_assert(tt_terminal_safe(out, strlen(out)), "%s", out);
+	free(out);
+}
+
+Test(trace_check, a_100mb_line_is_refused_in_bounded_memory, .timeout = 120)
+{
+	const char *path = tt_tmp("huge_line.jsonl");
+	FILE *f = fopen(path, "wb");
+	cr_assert(f);
+	fputs(HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"", f);
+	static char chunk[1 << 20];
+	memset(chunk, 'A', sizeof(chunk));
+	for (int i = 0; i < 100; i++)
+		fwrite(chunk, 1, sizeof(chunk), f);
+	fputs("\"}\n" NOTE "{\"footer\":true,\"events\":1,\"counts\":{\"note\":1},\"lost\":{}}\n",
+	      f);
+	fclose(f);
+	char *out;
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "/usr/bin/time -f 'maxrss %%M KB' %s check %s", tu_netpollsim(),
+		 path);
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "huge_line.jsonl:2: error: schema: line longer than 1048576 bytes: "
+			      "skipped"),
+		  "%s", out);
+	cr_assert(strstr(out, ": ILLEGAL: 1 error(s)"), "the lines after it are read:\n%s", out);
+	const char *m = strstr(out, "maxrss ");
+	cr_assert(m, "%s", out);
+	long kb = atol(m + 7);
+	cr_assert_lt(kb, 64 * 1024, "check used %ld KB on a 100 MB line", kb);
+	free(out);
+}
+
+Test(trace_check, usage_errors, .timeout = 30)
+{
+	char *out;
+	cr_assert_eq(tt_np(&out, "check"), 2);
+	cr_assert(strstr(out, "no trace file given"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check --max-errors 0 x"), 2);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check --help"), 0);
+	cr_assert(strstr(out, "usage: netpollsim check"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check /nonexistent/trace.jsonl"), 1);
+	cr_assert(strstr(out, "/nonexistent/trace.jsonl: error: read: cannot open: No such file"),
+		  "%s", out);
+	free(out);
+}

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `netpollsim export`: the Chrome document obeys the rules Perfetto's JSON importer applies
+ * (shared/docs/peers.md section 4), checked here event by event: displayTimeUnit first, no \u
+ * escapes, known phases with their required fields, X slices that never overlap on a lane except
+ * by nesting, v2 flows whose every bind_id starts with flow_out and ends with flow_in,
+ * single-series counters, names and sort indices for every process and lane. The flow of a
+ * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips.
+ */
+#include "tests/test_trace_util.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <unistd.h>
+
+#include "traces/json.h"
+
+struct slice {
+	double ts, end;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	const struct slice *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->end > y->end ? -1 : x->end < y->end; /* the enclosing one first */
+}
+
+struct flowstep {
+	double ts;
+	bool in, out;
+	const char *name;
+};
+
+static int by_ts(const void *a, const void *b)
+{
+	const struct flowstep *x = a, *y = b;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+static bool has_meta(const cJSON *evs, const char *name, int pid, int tid)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, evs)
+	{
+		const cJSON *ph = cJSON_GetObjectItem(e, "ph"), *n = cJSON_GetObjectItem(e, "name");
+		const cJSON *p = cJSON_GetObjectItem(e, "pid"), *t = cJSON_GetObjectItem(e, "tid");
+		if (strcmp(ph->valuestring, "M") || strcmp(n->valuestring, name) ||
+		    p->valueint != pid)
+			continue;
+		if (tid < 0 || (t && t->valueint == tid))
+			return true;
+	}
+	return false;
+}
+
+/* Validate a Chrome trace document against Perfetto's rules; returns the parsed document. */
+static cJSON *validate_chrome(const char *path)
+{
+	size_t len;
+	char *text = tt_slurp(path, &len);
+	cr_assert(!strncmp(text, "{\"displayTimeUnit\":", 19), "%s: displayTimeUnit is not first",
+		  path);
+	cr_assert(!strstr(text, "\\u"), "%s: \\u escapes (old Perfetto tokenizers reject them)",
+		  path);
+	cr_assert(tt_terminal_safe(text, len));
+	cJSON *doc = cJSON_Parse(text);
+	free(text);
+	cr_assert(doc, "%s: not JSON", path);
+	cJSON *evs = cJSON_GetObjectItem(doc, "traceEvents");
+	cr_assert(cJSON_IsArray(evs));
+	int n = cJSON_GetArraySize(evs);
+	cr_assert_gt(n, 10);
+	struct {
+		int pid, tid;
+		struct slice s[4096];
+		int n;
+	} *lanes = calloc(256, sizeof(*lanes));
+	int nlanes = 0;
+	struct {
+		double id;
+		struct flowstep st[16];
+		int n;
+	} *flows = calloc(512, sizeof(*flows));
+	int nflows = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, evs)
+	{
+		const cJSON *ph = cJSON_GetObjectItem(e, "ph"),
+			    *pid = cJSON_GetObjectItem(e, "pid");
+		const cJSON *tid = cJSON_GetObjectItem(e, "tid"),
+			    *ts = cJSON_GetObjectItem(e, "ts");
+		const cJSON *name = cJSON_GetObjectItem(e, "name"),
+			    *args = cJSON_GetObjectItem(e, "args");
+		char *dump = cJSON_PrintUnformatted(e);
+		cr_assert(cJSON_IsString(ph) && strlen(ph->valuestring) == 1, "%s", dump);
+		cr_assert(cJSON_IsNumber(pid) && pid->valuedouble == floor(pid->valuedouble), "%s",
+			  dump);
+		cr_assert(cJSON_IsString(name) && *name->valuestring, "%s", dump);
+		char p = ph->valuestring[0];
+		cr_assert(strchr("XiCM", p), "unexpected phase: %s", dump);
+		if (p != 'M') {
+			cr_assert(cJSON_IsNumber(ts) && ts->valuedouble >= 0, "ts: %s", dump);
+			cr_assert(has_meta(evs, "process_name", pid->valueint, -1), "no name: %s",
+				  dump);
+			cr_assert(has_meta(evs, "process_sort_index", pid->valueint, -1), "%s",
+				  dump);
+		}
+		if (p == 'X' ||
+		    (p == 'i' && !strcmp(cJSON_GetObjectItem(e, "s")->valuestring, "t")))
+			cr_assert(
+			    has_meta(evs, "thread_name", pid->valueint, tid->valueint) &&
+				has_meta(evs, "thread_sort_index", pid->valueint, tid->valueint),
+			    "lane without name or sort index: %s", dump);
+		if (p == 'i') {
+			const cJSON *s = cJSON_GetObjectItem(e, "s");
+			cr_assert(cJSON_IsString(s) && strchr("gpt", s->valuestring[0]), "%s",
+				  dump);
+		}
+		if (p == 'C') {
+			cr_assert(cJSON_IsObject(args) && cJSON_GetArraySize(args) == 1 &&
+				      cJSON_IsNumber(args->child),
+				  "counters are single-series: %s", dump);
+		}
+		if (p == 'M') {
+			const char *mn = name->valuestring;
+			cr_assert(!strcmp(mn, "process_name") || !strcmp(mn, "thread_name") ||
+				      !strcmp(mn, "process_sort_index") ||
+				      !strcmp(mn, "thread_sort_index"),
+				  "%s", dump);
+			const cJSON *a = strstr(mn, "name")
+					     ? cJSON_GetObjectItem(args, "name")
+					     : cJSON_GetObjectItem(args, "sort_index");
+			cr_assert(a && (cJSON_IsString(a) || cJSON_IsNumber(a)), "%s", dump);
+		}
+		const cJSON *bind = cJSON_GetObjectItem(e, "bind_id");
+		if (bind) {
+			cr_assert_eq(p, 'X', "flows only on X slices (Catapult): %s", dump);
+			bool in = cJSON_IsTrue(cJSON_GetObjectItem(e, "flow_in"));
+			bool out = cJSON_IsTrue(cJSON_GetObjectItem(e, "flow_out"));
+			cr_assert(in || out, "flow_without_direction: %s", dump);
+			int f;
+			for (f = 0; f < nflows && flows[f].id != bind->valuedouble; f++)
+				;
+			if (f == nflows) {
+				cr_assert_lt(nflows, 512);
+				flows[nflows++].id = bind->valuedouble;
+			}
+			cr_assert_lt(flows[f].n, 16);
+			flows[f].st[flows[f].n++] =
+			    (struct flowstep){ts->valuedouble, in, out, name->valuestring};
+		}
+		if (p == 'X') {
+			const cJSON *dur = cJSON_GetObjectItem(e, "dur");
+			cr_assert(cJSON_IsNumber(dur) && dur->valuedouble >= 0, "dur: %s", dump);
+			int l;
+			for (l = 0; l < nlanes && (lanes[l].pid != pid->valueint ||
+						   lanes[l].tid != tid->valueint);
+			     l++)
+				;
+			if (l == nlanes) {
+				cr_assert_lt(nlanes, 256);
+				lanes[nlanes].pid = pid->valueint;
+				lanes[nlanes++].tid = tid->valueint;
+			}
+			cr_assert_lt(lanes[l].n, 4096);
+			lanes[l].s[lanes[l].n++] =
+			    (struct slice){ts->valuedouble, ts->valuedouble + dur->valuedouble};
+		}
+		free(dump);
+	}
+	/* slices on one lane nest or follow each other (else Perfetto moves them aside) */
+	for (int l = 0; l < nlanes; l++) {
+		struct slice *s = lanes[l].s, *stack[64];
+		int depth = 0;
+		qsort(s, (size_t)lanes[l].n, sizeof(*s), by_start);
+		for (int i = 0; i < lanes[l].n; i++) {
+			while (depth && stack[depth - 1]->end <= s[i].ts + 1e-6)
+				depth--;
+			if (depth)
+				cr_assert(s[i].end <= stack[depth - 1]->end + 1e-6,
+					  "%s: pid %d tid %d: slice [%.3f, %.3f] overlaps [%.3f, "
+					  "%.3f]",
+					  path, lanes[l].pid, lanes[l].tid, s[i].ts, s[i].end,
+					  stack[depth - 1]->ts, stack[depth - 1]->end);
+			cr_assert_lt(depth, 64);
+			stack[depth++] = &s[i];
+		}
+	}
+	/* every flow: out-only first, in-only last, both between */
+	for (int f = 0; f < nflows; f++) {
+		struct flowstep *st = flows[f].st;
+		int k = flows[f].n;
+		qsort(st, (size_t)k, sizeof(*st), by_ts);
+		cr_assert_geq(k, 2, "flow %g has one step", flows[f].id);
+		for (int i = 0; i < k; i++) {
+			bool first = i == 0, last = i == k - 1;
+			cr_assert(st[i].in == !first && st[i].out == !last,
+				  "flow %g step %d (%s): in %d out %d", flows[f].id, i, st[i].name,
+				  st[i].in, st[i].out);
+		}
+	}
+	free(lanes);
+	free(flows);
+	return doc;
+}
+
+/* The names of the slices of the flow that starts at a slice named first, in time order. */
+static int flow_from(cJSON *doc, const char *first, const char **names, int max)
+{
+	cJSON *evs = cJSON_GetObjectItem(doc, "traceEvents"), *e;
+	double id = -1;
+	cJSON_ArrayForEach(e, evs)
+	{
+		cJSON *b = cJSON_GetObjectItem(e, "bind_id");
+		if (b && !strcmp(cJSON_GetObjectItem(e, "name")->valuestring, first) &&
+		    !cJSON_GetObjectItem(e, "flow_in"))
+			id = b->valuedouble;
+	}
+	cr_assert_geq(id, 0, "no flow starts at '%s'", first);
+	struct flowstep st[16];
+	int n = 0;
+	cJSON_ArrayForEach(e, evs)
+	{
+		cJSON *b = cJSON_GetObjectItem(e, "bind_id");
+		if (b && b->valuedouble == id && n < 16)
+			st[n++] = (struct flowstep){cJSON_GetObjectItem(e, "ts")->valuedouble, 0, 0,
+						    cJSON_GetObjectItem(e, "name")->valuestring};
+	}
+	qsort(st, (size_t)n, sizeof(*st), by_ts);
+	for (int i = 0; i < n && i < max; i++)
+		names[i] = st[i].name;
+	return n;
+}
+
+static cJSON *export_chrome(const char *in, const char *name)
+{
+	char *out;
+	const char *path = tt_tmp(name);
+	int rc = tt_np(&out, "export %s --format chrome -o %s", in, path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "");
+	free(out);
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "jq empty %s", path);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0, "jq does not parse %s", path);
+	return validate_chrome(path);
+}
+
+Test(trace_export, chrome_documents_follow_perfettos_rules, .timeout = 120)
+{
+	static const char *const legal[] = {"legal_read_wait", "legal_races", "legal_kernel",
+					    "legal_lost", "truncated_no_footer"};
+	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
+		char in[256], out[64];
+		snprintf(in, sizeof(in), TRACES "/%s.jsonl", legal[i]);
+		snprintf(out, sizeof(out), "%s.json", legal[i]);
+		cJSON_Delete(export_chrome(in, out));
+	}
+}
+
+Test(trace_export, a_wake_up_is_one_flow_from_epoll_to_the_running_goroutine, .timeout = 60)
+{
+	const char *names[16];
+	cJSON *doc = export_chrome(TRACES "/legal_kernel.jsonl", "kernel.json");
+	int n = flow_from(doc, "ready fd 7", names, 16);
+	cr_assert_eq(n, 5);
+	static const char *const want[] = {"ready fd 7", "netpollready fd 7", "pdReady", "runnable",
+					   "running"};
+	for (int i = 0; i < 5; i++)
+		cr_assert_str_eq(names[i], want[i], "step %d", i);
+	cJSON_Delete(doc);
+	/* without the kernel view the flow starts at the runtime's netpoll */
+	doc = export_chrome(TRACES "/legal_read_wait.jsonl", "read_wait.json");
+	n = flow_from(doc, "netpollready fd 7", names, 16);
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(names[1], "pdReady");
+	cr_assert_str_eq(names[3], "running");
+	cJSON_Delete(doc);
+}
+
+Test(trace_export, lanes_counters_and_markers, .timeout = 60)
+{
+	cJSON *doc = export_chrome(TRACES "/legal_races.jsonl", "races.json");
+	char *text = cJSON_PrintUnformatted(doc);
+	static const char *const want[] = {
+	    "\"name\":\"thread_name\",\"pid\":1,\"tid\":",
+	    "\"args\":{\"name\":\"pd 0x7f0000001000 rg (fd 7)\"}",
+	    "\"args\":{\"name\":\"pd 0x7f0000001000 wg (fd 7)\"}",
+	    "\"args\":{\"name\":\"G5\"}",
+	    "\"args\":{\"name\":\"M1 (tid 101)\"}",
+	    "\"args\":{\"name\":\"pollDescs (rg/wg)\"}",
+	    "{\"ph\":\"X\",\"name\":\"G5\",\"cat\":\"pollDesc\"",
+	    "{\"ph\":\"X\",\"name\":\"pdWait\",\"cat\":\"pollDesc\"",
+	    "{\"ph\":\"X\",\"name\":\"IO wait fd 7 read\",\"cat\":\"goroutine\"",
+	    "{\"ph\":\"C\",\"name\":\"parked_goroutines\",\"pid\":5,\"tid\":0,\"ts\":8.9,"
+	    "\"args\":{\"value\":1}}",
+	    "\"name\":\"ready-before-park\"",
+	    "\"name\":\"netpoll #1 (0 ms)\",\"cat\":\"M\"",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert(strstr(text, want[i]), "missing %s", want[i]);
+	free(text);
+	cJSON_Delete(doc);
+	doc = export_chrome(TRACES "/illegal/pd_from.jsonl", "illegal.json");
+	text = cJSON_PrintUnformatted(doc);
+	cr_assert(strstr(text, "\"name\":\"ILLEGAL pd-from\""), "%s", text);
+	free(text);
+	cJSON_Delete(doc);
+	doc = export_chrome(TRACES "/legal_lost.jsonl", "lost.json");
+	text = cJSON_PrintUnformatted(doc);
+	cr_assert(strstr(text, "{\"ph\":\"i\",\"s\":\"g\",\"name\":\"lost 12 sim events\""), "%s",
+		  text);
+	free(text);
+	cJSON_Delete(doc);
+}
+
+static size_t read_all(const char *path, struct nps_event *out, size_t max)
+{
+	struct trace_reader *r;
+	size_t n = 0;
+	cr_assert_eq(trace_reader_open(path, &r), 0, "%s", trace_reader_error(r));
+	while (n < max && trace_reader_next(r, &out[n]) > 0)
+		n++;
+	trace_reader_close(r);
+	return n;
+}
+
+Test(trace_export, jsonl_round_trips_and_is_a_fixed_point, .timeout = 60)
+{
+	static struct nps_event a[256], b[256];
+	const char *once = tt_tmp("once.jsonl"), *twice = tt_tmp("twice.jsonl");
+	char *out;
+	cr_assert_eq(tt_np(&out, "export " TRACES "/legal_kernel.jsonl --format jsonl -o %s", once),
+		     0, "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", once, twice), 0, "%s", out);
+	free(out);
+	size_t na = read_all(TRACES "/legal_kernel.jsonl", a, 256);
+	size_t nb = read_all(once, b, 256);
+	cr_assert_eq(na, nb);
+	cr_assert_eq(memcmp(a, b, na * sizeof(a[0])), 0, "events changed on the way");
+	size_t l1, l2;
+	char *t1 = tt_slurp(once, &l1), *t2 = tt_slurp(twice, &l2);
+	cr_assert(l1 == l2 && !memcmp(t1, t2, l1), "export of an export differs");
+	cr_assert(strstr(t1, "\"ready\":[{\"fd\":7,\"events\":1,\"data\":\"0x7f00000010000001\"}]"),
+		  "%s", t1);
+	free(t1);
+	free(t2);
+	char *chk;
+	cr_assert_eq(tt_np(&chk, "check -q %s", once), 0, "%s", chk);
+	free(chk);
+	/* plain enough for jq, to stdout */
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd),
+		 "%s export " TRACES "/legal_kernel.jsonl --format jsonl | jq -c "
+		 "'select(.ev==\"pd_state\") | .to' | tr '\\n' ' '",
+		 tu_netpollsim());
+	cr_assert_eq(tu_run(cmd, 0, &out), 0);
+	cr_assert_str_eq(out, "\"wait\" \"G5\" \"ready\" \"nil\" ");
+	free(out);
+}
+
+Test(trace_export, usage_errors, .timeout = 30)
+{
+	char *out;
+	cr_assert_eq(tt_np(&out, "export " TRACES "/legal_kernel.jsonl --format svg"), 2);
+	cr_assert(strstr(out, "unknown format"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export"), 2);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export " TRACES "/legal_kernel.jsonl -o /nonexistent/x.json"), 1);
+	cr_assert(strstr(out, "cannot create /nonexistent/x.json"), "%s", out);
+	free(out);
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Recorded traces, end to end: `netpollsim run --record` interrupted by SIGINT, SIGTERM and
+ * SIGKILL leaves a readable trace (a footer that says interrupted, or none after SIGKILL); a
+ * recording read and written again is byte-identical; a live run's narration is the replay's;
+ * and every sample in traces/samples passes check and tells its scenario's story.
+ */
+#include "tests/test_trace_util.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+/* Run an echo scenario recording to path, send sig after secs; returns the exit status. */
+static int record_and_signal(const char *path, const char *sig, const char *secs, char **out)
+{
+	char cmd[1200];
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "timeout --preserve-status -s %s %s %s run --scenario echo --clients 1 --duration 60 "
+	    "--no-ui --no-bpf --record %s",
+	    sig, secs, tu_netpollsim(), path);
+	return tu_run(cmd, 1, out);
+}
+
+static void signal_case(const char *sig, int signo)
+{
+	char name[64], *out, *chk;
+	snprintf(name, sizeof(name), "sig%s.jsonl", sig);
+	const char *path = tt_tmp(name);
+	int rc = record_and_signal(path, sig, "0.7", &out);
+	cr_assert_eq(rc, 128 + signo, "exit %d after SIG%s\n%s", rc, sig, out);
+	free(out);
+	/* the footer says so, and its counts match the events: nothing recorded was lost */
+	rc = tt_np(&chk, "check --quiet %s", path);
+	cr_assert_eq(rc, 0, "%s", chk);
+	free(chk);
+	size_t len;
+	char *t = tt_slurp(path, &len);
+	char want[64];
+	snprintf(want, sizeof(want), "\"interrupted\":%d,\"signal\":\"SIG%s\"", signo, sig);
+	cr_assert(strstr(t, want), "no '%s' in the footer", want);
+	cr_assert_eq(t[len - 1], '\n');
+	free(t);
+	unlink(path);
+}
+
+Test(trace_record, sigint_flushes_and_writes_the_footer, .timeout = 120)
+{
+	signal_case("INT", SIGINT);
+}
+
+Test(trace_record, sigterm_flushes_and_writes_the_footer, .timeout = 120)
+{
+	signal_case("TERM", SIGTERM);
+}
+
+Test(trace_record, sigkill_leaves_a_trace_readable_up_to_its_last_line, .timeout = 120)
+{
+	const char *path = tt_tmp("sigkill.jsonl");
+	char *out;
+	int rc = record_and_signal(path, "KILL", "0.7", &out);
+	cr_assert_eq(rc, 128 + SIGKILL, "exit %d\n%s", rc, out);
+	free(out);
+	rc = tt_np(&out, "check --quiet %s", path);
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "error: no-footer: the trace has no footer: it was cut short"), "%s",
+		  out);
+	cr_assert_eq(tu_count_lines(out, "error:"), 1, "only the footer is missing:\n%s", out);
+	free(out);
+	rc = tt_np(&out, "check --quiet --allow-truncated %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	rc = tt_np(&out, "replay %s --no-ui", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "the trace has no footer"), "%s", out);
+	free(out);
+	unlink(path);
+}
+
+Test(trace_record, a_recording_read_and_written_again_is_identical, .timeout = 120)
+{
+	const char *rec = tt_tmp("rec.jsonl"), *again = tt_tmp("again.jsonl");
+	char *out;
+	int rc = tt_np(&out, "run --scenario close --no-ui --no-bpf --record %s", rec);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	rc = tt_np(&out, "export %s --format jsonl -o %s", rec, again);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	size_t l1, l2;
+	char *a = tt_slurp(rec, &l1), *b = tt_slurp(again, &l2);
+	cr_assert_gt(l1, 1000);
+	cr_assert(l1 == l2 && !memcmp(a, b, l1), "record → read → write changed the file");
+	free(a);
+	free(b);
+}
+
+Test(trace_record, a_live_run_narrates_what_the_replay_narrates, .timeout = 120)
+{
+	const char *rec = tt_tmp("narr.jsonl");
+	char *live, *replay;
+	int rc =
+	    tt_np(&live, "run --scenario deadline --no-ui --no-bpf --narrate --record %s", rec);
+	cr_assert_eq(rc, 0, "%s", live);
+	rc = tt_np(&replay, "replay %s --no-ui --narrate", rec);
+	cr_assert_eq(rc, 0, "%s", replay);
+	/* every narrated event line of the replay, in order, is a line of the live run */
+	const char *at = live;
+	int lines = 0;
+	for (char *l = strtok(replay, "\n"); l; l = strtok(NULL, "\n")) {
+		if (strncmp(l, "   ", 3) || !strchr("0123456789", l[3] == ' ' ? l[4] : l[3]))
+			continue;
+		const char *p = strstr(at, l);
+		cr_assert(p, "live run lacks (or has out of order) the replayed line\n%s", l);
+		at = p + strlen(l);
+		lines++;
+	}
+	cr_assert_gt(lines, 50);
+	free(live);
+	free(replay);
+}
+
+struct sample {
+	const char *name;
+	const char *story[5];
+};
+
+static const struct sample samples[] = {
+    {"echo", {"(G2 parks: IO wait)", "ready: I/O)", "note: client 1 sends 64 bytes"}},
+    {"deadline",
+     {"read deadline expired", "(deadline: G1 woken, gets i/o timeout)",
+      "note: deadline-while-parked", "returns \"i/o timeout\""}},
+    {"close",
+     {"closing: waiters are woken", "(close: G2 woken, gets use of closed network connection)",
+      "note: close-while-parked", "returns \"use of closed network connection\""}},
+    {"slow-reader",
+     {"wg pdNil → pdWait (G1 announces it will park)", "wg pdWait → G1 (G1 parks: IO wait)",
+      "wg G1 → pdReady (G1 ready: I/O)"}},
+    {"ready-before-park", {"(G1 takes the readiness: no park)", "note: ready-before-park"}},
+    {"accept-burst", {"note: 4 clients connect at once", "accept4(fd 4) = -EAGAIN"}},
+    {"break",
+     {"wake the poller: one byte to the break pipe", "break pipe readable: drain it",
+      "drained 1 byte(s) from the break pipe"}},
+};
+
+Test(trace_record, every_sample_passes_check_and_tells_its_story, .timeout = 120)
+{
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		const struct sample *s = &samples[i];
+		char *out;
+		int rc = tt_np(&out, "check --quiet traces/samples/%s.jsonl", s->name);
+		cr_assert_eq(rc, 0, "sample %s:\n%s", s->name, out);
+		free(out);
+		rc = tt_np(&out, "replay traces/samples/%s.jsonl --no-ui --narrate", s->name);
+		cr_assert_eq(rc, 0, "sample %s:\n%s", s->name, out);
+		const char *at = out;
+		for (int k = 0; k < 5 && s->story[k]; k++) {
+			const char *p = strstr(at, s->story[k]);
+			cr_assert(p,
+				  "sample %s: missing (or out of order) '%s' (regenerate with "
+				  "scripts/record_samples.sh?)",
+				  s->name, s->story[k]);
+			at = p;
+		}
+		free(out);
+	}
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `netpollsim replay FILE --no-ui --narrate` as a user reads it: the story of a read that has to
+ * wait, told in Go's words; the races as notes; the summary; --speed pacing in real time; Ctrl-C
+ * stopping a replay with its summary.
+ */
+#include "tests/test_trace_util.h"
+
+#include <time.h>
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Each of want[] appears in out, in this order. */
+static void assert_in_order(const char *out, const char *const *want, size_t n)
+{
+	const char *at = out;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = strstr(at, want[i]);
+		cr_assert(p, "missing (or out of order) '%s' in\n%s", want[i], out);
+		at = p + strlen(want[i]);
+	}
+}
+
+Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "replay " TRACES "/legal_read_wait.jsonl --no-ui --narrate");
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const story[] = {
+	    "   0.000010  M0 P0 G5       fd 7   (*FD).Read                   read(fd 7, 4096) = "
+	    "-EAGAIN",
+	    "   0.000011  M0 P0 G5       fd 7   netpollblock                 rg pdNil → pdWait (G5 "
+	    "announces it will park)",
+	    "park_m                       G5 running → waiting (IO wait on fd 7 read)",
+	    "   0.000013  M0 P0          fd 7   netpollblockcommit           rg pdWait → G5 (G5 "
+	    "parks: IO wait)",
+	    "netpoll #1 by findRunnable-block: epoll_pwait timeout -1 ms (blocks)",
+	    "netpoll #1: fd 7 EPOLLIN → read ready",
+	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
+	    "netpoll #1 returns: 1 event(s), 1 goroutine(s) ready, waiters -1",
+	    "findRunnable                 G5 waiting → runnable (runs next on this M)",
+	    "netpollblock                 rg pdReady → pdNil (G5 resumes: the readiness it was "
+	    "woken for)",
+	    "read(fd 7, 4096) = 5",
+	    "note: read 5 bytes",
+	    "poll_runtime_pollUnblock     fd 7 closing: waiters are woken",
+	    "netpollclose                 epoll_ctl(DEL, fd 7) = 0",
+	    "pollCache.free               pollDesc 0x7f0000001000 back on pollcache (fdseq now 2)",
+	    "summary: 32 events over 0.001035 s",
+	    "goroutines: 2 created, 1 live",
+	    "pollDescs: 0 in use, 1 free",
+	    "netpoll: 1 calls (1 blocking, 0 non-blocking), 1 events handled",
+	    "wake-ups: 1 I/O, 0 deadline, 0 close, 0 past SetDeadline, 1 other",
+	    "lost events: 0 sim, 0 kernel",
+	    "verdicts: 0 note(s), 0 violation(s)",
+	};
+	assert_in_order(out, story, sizeof(story) / sizeof(story[0]));
+	cr_assert_eq(tu_count_lines(out, "netpollblockcommit"), 1,
+		     "waiters events are not narrated:\n%s", out);
+	free(out);
+}
+
+Test(trace_replay, narrates_the_races_and_their_notes, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "replay " TRACES "/legal_races.jsonl --no-ui --narrate");
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const story[] = {
+	    "rg pdNil → pdReady (readiness kept for the next read)",
+	    "rg pdReady → pdNil (G5 takes the readiness: no park)",
+	    "            note: ready-before-park:",
+	    "rg pdWait → pdReady (readiness during the announce: the commit will fail)",
+	    "            note: ready-before-commit:",
+	    "G5 waiting → runnable",
+	    "            note: commit-failed:",
+	    "rg pdReady → pdNil (G5's commit failed: it takes the readiness)",
+	    "read deadline +0.001011s, write deadline none",
+	    "read deadline expired",
+	    "rg G5 → pdNil (deadline: G5 woken, gets i/o timeout)",
+	    "            note: deadline-while-parked:",
+	    "returns \"i/o timeout\"",
+	    "for an older incarnation (tag 7): ignored",
+	    "wg G6 → pdNil (close: G6 woken, gets use of closed network connection)",
+	    "returns \"use of closed network connection\"",
+	    "wake-ups: 1 I/O, 1 deadline, 1 close, 0 past SetDeadline, 0 other",
+	    "verdicts: 6 note(s), 0 violation(s)",
+	};
+	assert_in_order(out, story, sizeof(story) / sizeof(story[0]));
+	free(out);
+}
+
+Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "replay " TRACES "/legal_kernel.jsonl --no-ui --narrate");
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const story[] = {
+	    "tid 100        fd 7   [kernel] epoll_ctl           epoll_ctl(epfd 3, ADD, fd 7, "
+	    "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) = 0",
+	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1 ms) returned 1 after "
+	    "0.999 ms (netpoll #1)",
+	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
+	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
+	    "kernel: 1 epoll waits seen by the probes, 0 fds in the interest set",
+	};
+	assert_in_order(out, story, sizeof(story) / sizeof(story[0]));
+	free(out);
+}
+
+Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "replay " TRACES "/legal_read_wait.jsonl --no-ui");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(!strstr(out, "netpollblockcommit"), "%s", out);
+	cr_assert(strstr(out, "summary: 32 events"), "%s", out);
+	free(out);
+	rc = tt_np(&out, "replay " TRACES "/truncated_no_footer.jsonl --no-ui");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "the trace has no footer: it was cut short"), "%s", out);
+	free(out);
+}
+
+/* A legal trace whose two notes are span_ns apart. */
+static const char *paced_trace(const char *name, unsigned long long span_ns)
+{
+	char t[1024];
+	snprintf(
+	    t, sizeof(t),
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"p\",\"gomaxprocs\":1,"
+	    "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n"
+	    "{\"ts\":0,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"first\"}\n"
+	    "{\"ts\":%llu,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"second\"}\n"
+	    "{\"footer\":true,\"events\":2,\"counts\":{\"note\":2},\"lost\":{}}\n",
+	    span_ns);
+	const char *path = tt_tmp(name);
+	tt_spit(path, t, strlen(t));
+	return path;
+}
+
+Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
+{
+	const char *path = paced_trace("paced.jsonl", 400000000ULL);
+	char *out;
+	double t0 = now();
+	int rc = tt_np(&out, "replay %s --no-ui --narrate --speed 1", path);
+	double real = now() - t0;
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "note: second"), "%s", out);
+	cr_assert_geq(real, 0.38, "--speed 1 replayed 0.4 s of trace in %.3f s", real);
+	free(out);
+	t0 = now();
+	rc = tt_np(&out, "replay %s --no-ui --narrate --speed 4", path);
+	real = now() - t0;
+	cr_assert_eq(rc, 0);
+	cr_assert_geq(real, 0.095, "--speed 4 replayed 0.4 s of trace in %.3f s", real);
+	free(out);
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 0", path), 2);
+	cr_assert(strstr(out, "--speed wants a positive number"), "%s", out);
+	free(out);
+}
+
+Test(trace_replay, sigint_stops_the_replay_with_its_summary, .timeout = 60)
+{
+	const char *path = paced_trace("slow.jsonl", 600000000000ULL); /* ten minutes */
+	char cmd[1200], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "timeout --preserve-status -s INT 0.5 %s replay %s --no-ui --narrate --speed 1",
+		 tu_netpollsim(), path);
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 130, "exit %d\n%s", rc, out);
+	cr_assert(strstr(out, "note: first"), "%s", out);
+	cr_assert(!strstr(out, "note: second"), "%s", out);
+	cr_assert(strstr(out, "summary: 1 events"), "%s", out);
+	cr_assert(strstr(out, "replay interrupted by signal 2"), "%s", out);
+	free(out);
+}
+
+Test(trace_replay, usage_errors, .timeout = 30)
+{
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay " TRACES "/legal_read_wait.jsonl"), 2);
+	cr_assert(strstr(out, "add --no-ui"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "replay --no-ui"), 2);
+	free(out);
+	cr_assert_eq(tt_np(&out, "replay --help"), 0);
+	cr_assert(strstr(out, "usage: netpollsim replay FILE --no-ui"), "%s", out);
+	free(out);
+}

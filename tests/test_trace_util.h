@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the trace suites (tests/test_trace_*.c): files in the test's temporary
+ * directory, running the netpollsim binary with a formatted command line, and the check that
+ * nothing printed could change a terminal's state.
+ */
+#ifndef NPS_TESTS_TEST_TRACE_UTIL_H
+#define NPS_TESTS_TEST_TRACE_UTIL_H
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/testutil.h"
+
+#define TRACES "tests/data/traces"
+
+/* A path in this test process's temporary directory (a few kept alive at once). */
+static inline const char *tt_tmp(const char *name)
+{
+	static char p[8][600];
+	static int i;
+	i = (i + 1) % 8;
+	snprintf(p[i], sizeof(p[i]), "%s/%s", tu_tmpdir(), name);
+	return p[i];
+}
+
+static inline char *tt_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	cr_assert(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+static inline void tt_spit(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	cr_assert(f, "cannot create %s", path);
+	cr_assert_eq(fwrite(buf, 1, len, f), len);
+	fclose(f);
+}
+
+/* Run "netpollsim ARGS" (stderr merged into *out); returns the exit status. */
+__attribute__((format(printf, 2, 3))) static inline int tt_np(char **out, const char *fmt, ...)
+{
+	char args[4096], cmd[4700];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s", tu_netpollsim(), args);
+	return tu_run(cmd, 1, out);
+}
+
+/* No byte that a terminal would act on: C0 controls but newline, DEL, C1 (raw or UTF-8). */
+static inline bool tt_terminal_safe(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\n') || c == 0x7f ||
+		    (c >= 0x80 && c <= 0x9f &&
+		     (i == 0 || (unsigned char)s[i - 1] == 0xc2 || (unsigned char)s[i - 1] < 0x80)))
+			return false;
+	}
+	return true;
+}
+
+#endif /* NPS_TESTS_TEST_TRACE_UTIL_H */

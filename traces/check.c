@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The checker (traces/check.h). Every line it prints starts with file:line, then "error:" or
+ * "note:", the rule's id and one sentence; an error on an event is followed by the event itself
+ * (re-formatted and sanitised, so a hostile trace cannot reach the terminal) and the line of the
+ * earlier event involved, if any. The last line is the verdict.
+ */
+#include "traces/check.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "traces/fold.h"
+#include "traces/json.h"
+#include "traces/names.h"
+
+#define MAX_VERDICTS 8
+
+struct ck {
+	const struct check_opts *o;
+	FILE *out;
+	const char *name;
+	struct check_result r;
+	unsigned shown;
+};
+
+static bool show_error(struct ck *c)
+{
+	unsigned max = c->o->max_shown ? c->o->max_shown : 50;
+	c->r.errors++;
+	return c->shown++ < max;
+}
+
+static void print_event(struct ck *c, const struct nps_event *e, uint64_t origin)
+{
+	char line[TRACE_EVENT_MAX], safe[TRACE_EVENT_MAX];
+	if (trace_event_format(e, origin, line, sizeof(line)) < 0)
+		return;
+	trace_sanitize(line, strlen(line), safe, sizeof(safe));
+	fprintf(c->out, "    event: %s\n", safe);
+}
+
+static void report(struct ck *c, const struct fold_verdict *v, uint64_t line,
+		   const struct nps_event *e, uint64_t origin)
+{
+	char t[sizeof(v->text) * 4];
+	trace_sanitize(v->text, strnlen(v->text, sizeof(v->text)), t, sizeof(t));
+	if (v->level == FOLD_NOTE) {
+		c->r.notes++;
+		if (!c->o->quiet)
+			fprintf(c->out, "%s:%llu: note: %s: %s\n", c->name,
+				(unsigned long long)line, v->rule, t);
+		return;
+	}
+	c->r.violations++;
+	if (!show_error(c))
+		return;
+	fprintf(c->out, "%s:%llu: error: %s: %s\n", c->name, (unsigned long long)line, v->rule, t);
+	if (e)
+		print_event(c, e, origin);
+	if (v->prev_pos && v->prev_pos != line)
+		fprintf(c->out, "    earlier: %s:%llu\n", c->name, (unsigned long long)v->prev_pos);
+}
+
+__attribute__((format(printf, 4, 5))) static void file_error(struct ck *c, uint64_t line,
+							     const char *rule, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!show_error(c))
+		return;
+	if (line)
+		fprintf(c->out, "%s:%llu: error: %s: %s\n", c->name, (unsigned long long)line, rule,
+			msg);
+	else
+		fprintf(c->out, "%s: error: %s: %s\n", c->name, rule, msg);
+}
+
+/* The footer against what was read. */
+static void check_footer(struct ck *c, const struct trace_info *in, const struct nps_fold *f,
+			 uint64_t last_line)
+{
+	if (!in->has_footer) {
+		if (c->o->allow_truncated) {
+			c->r.notes++;
+			if (!c->o->quiet)
+				fprintf(c->out,
+					"%s: note: no-footer: the trace has no footer: it was cut "
+					"short after line %llu\n",
+					c->name, (unsigned long long)last_line);
+		} else {
+			file_error(c, 0, "no-footer",
+				   "the trace has no footer: it was cut short after line %llu (the "
+				   "recording was killed?); the events before are readable",
+				   (unsigned long long)last_line);
+		}
+		return;
+	}
+	if (in->footer_events != c->r.events)
+		file_error(c, in->footer_line, "footer-counts",
+			   "the footer counts %llu events but the file holds %llu",
+			   (unsigned long long)in->footer_events, (unsigned long long)c->r.events);
+	for (unsigned k = 1; k < NPS_EV__COUNT; k++)
+		if (nps_kind_name(k) && in->footer_counts[k] != f->st.by_kind[k])
+			file_error(c, in->footer_line, "footer-counts",
+				   "the footer counts %llu %s events but the file holds %llu",
+				   (unsigned long long)in->footer_counts[k], nps_kind_name(k),
+				   (unsigned long long)f->st.by_kind[k]);
+	for (unsigned s = 1; s <= 2; s++)
+		if (in->footer_lost[s] < f->st.lost[s])
+			file_error(
+			    c, in->footer_line, "footer-lost",
+			    "the footer says %llu %s events were lost but lost events add up "
+			    "to %llu",
+			    (unsigned long long)in->footer_lost[s], nps_src_name(s),
+			    (unsigned long long)f->st.lost[s]);
+	if (in->interrupted) {
+		c->r.notes++;
+		if (!c->o->quiet)
+			fprintf(c->out,
+				"%s:%llu: note: interrupted: the run was ended by signal %d; "
+				"everything before the footer was recorded\n",
+				c->name, (unsigned long long)in->footer_line, in->interrupted);
+	}
+}
+
+int trace_check(const char *path, const struct check_opts *opts, struct check_result *res)
+{
+	struct check_opts dflt = {0};
+	struct ck c = {opts ? opts : &dflt, NULL, NULL, {0}, 0};
+	struct trace_reader *r = NULL;
+	struct nps_fold f;
+	struct fold_verdict v[MAX_VERDICTS];
+	struct nps_event e;
+	uint64_t last_line = 1, errline;
+	int rc;
+	c.out = c.o->out ? c.o->out : stdout;
+	if (fold_init(&f))
+		return -ENOMEM;
+	rc = trace_reader_open(path, &r);
+	c.name = r ? trace_reader_name(r) : path;
+	if (rc) {
+		const char *msg = trace_reader_errmsg(r, &errline);
+		c.r.schema_errors++;
+		file_error(&c, errline, rc == -EINVAL || rc == -ENODATA ? "schema" : "read", "%s",
+			   msg);
+		goto done;
+	}
+	const struct trace_info *in = trace_reader_info(r);
+	for (;;) {
+		rc = trace_reader_next(r, &e);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			const char *msg = trace_reader_errmsg(r, &errline);
+			c.r.schema_errors++;
+			file_error(&c, errline, rc == -EINVAL ? "schema" : "read", "%s", msg);
+			if (rc != -EINVAL)
+				break;
+			continue;
+		}
+		c.r.events++;
+		last_line = trace_reader_line(r);
+		int n = fold_apply(&f, &e, last_line, v, MAX_VERDICTS);
+		if (n < 0) {
+			file_error(&c, last_line, "read", "out of memory");
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			report(&c, &v[i], last_line, &e, in->mono_origin);
+	}
+	if (in->truncated_line) {
+		c.r.truncated_line = true;
+		c.r.notes++;
+		if (!c.o->quiet)
+			fprintf(
+			    c.out,
+			    "%s: note: truncated: the last line is incomplete (cut short) and was "
+			    "ignored\n",
+			    c.name);
+	}
+	if (rc >= 0)
+		check_footer(&c, in, &f, last_line);
+	c.r.has_footer = in->has_footer;
+done:
+	if (c.shown > (c.o->max_shown ? c.o->max_shown : 50))
+		fprintf(c.out, "%s: %u more error(s) not shown\n", c.name,
+			c.shown - (c.o->max_shown ? c.o->max_shown : 50));
+	if (c.r.errors)
+		fprintf(c.out,
+			"%s: ILLEGAL: %llu error(s) (%llu violation(s), %llu unreadable line(s)), "
+			"%llu note(s), %llu events\n",
+			c.name, (unsigned long long)c.r.errors, (unsigned long long)c.r.violations,
+			(unsigned long long)c.r.schema_errors, (unsigned long long)c.r.notes,
+			(unsigned long long)c.r.events);
+	else
+		fprintf(c.out, "%s: legal: %llu events, %llu note(s)\n", c.name,
+			(unsigned long long)c.r.events, (unsigned long long)c.r.notes);
+	if (res)
+		*res = c.r;
+	trace_reader_close(r);
+	fold_fini(&f);
+	return c.r.errors ? 1 : 0;
+}

@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The exporters (traces/export.h). The Chrome exporter streams: it folds each event (the same
+ * fold as the checker and the narrator) and turns state changes into X slices, emitted when each
+ * slice ends, which is also when it is known whether a flow continues from it. A flow therefore
+ * carries flow_out only when its next step really exists, and every bind_id has a direction.
+ *
+ * Lanes (Chrome "threads") get process-wide unique tids, numbered as they appear, because
+ * Perfetto keys threads by tid alone and would split a tid reused across processes.
+ */
+#include "traces/export.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "traces/fold.h"
+#include "traces/json.h"
+#include "traces/names.h"
+
+enum {
+	PID_PD = 1,
+	PID_G,
+	PID_M,
+	PID_KERNEL,
+	PID_COUNTERS
+};
+static const char *const pid_names[] = {
+    [PID_PD] = "pollDescs (rg/wg)",	 [PID_G] = "goroutines",
+    [PID_M] = "Ms (OS threads)",	 [PID_KERNEL] = "kernel (eBPF)",
+    [PID_COUNTERS] = "netpoll counters",
+};
+static const char *const pid_cats[] = {
+    [PID_PD] = "pollDesc",   [PID_G] = "goroutine",	 [PID_M] = "M",
+    [PID_KERNEL] = "kernel", [PID_COUNTERS] = "counter",
+};
+
+#define KCHILD_MAX 256
+#define NCOUNTERS  4
+
+struct slice {
+	bool on;
+	bool fin, succ; /* flow_in; a next step consumed the flow (flow_out) */
+	uint64_t start;
+	uint64_t flow; /* bind_id, 0 none */
+	uint64_t pd;   /* netpoll child: the pollDesc it readies */
+	char name[64];
+	char args[256];
+};
+
+struct lane {
+	int idx, pid, tid;
+	long sort;
+	char name[96];
+	struct slice cur, child;
+};
+
+/* A kernel epoll_wait entry waiting to be matched with the runtime's netpoll_event. */
+struct kchild {
+	uint64_t ts, id, data;
+	uint32_t events, index;
+	int32_t fd;
+	int lane;
+};
+
+/* A flow waiting for its next step on a goroutine. */
+struct gin {
+	uint64_t flow;
+	int lane; /* the lane whose current slice holds the flow */
+};
+
+struct ex {
+	FILE *out;
+	uint64_t base;
+	bool any;
+	struct nps_fold f;
+	struct lane **lanes; /* each allocated apart: pointers stay valid as lanes are added */
+	size_t nlanes, cap_lanes;
+	int *pdl, *gl, *ml; /* lane index + 1, by fold index (pd: 2*index + side) */
+	size_t cap_pdl, cap_gl, cap_ml;
+	struct gin *gin; /* by fold g index */
+	size_t cap_gin;
+	struct {
+		uint32_t tid;
+		int lane;
+	} * kl;
+	size_t nkl, cap_kl;
+	struct kchild kc[KCHILD_MAX];
+	size_t nkc;
+	uint64_t next_flow;
+	uint64_t counters[NCOUNTERS];
+	bool counters_set;
+	int err;
+};
+
+static const char *const counter_names[NCOUNTERS] = {
+    "parked_goroutines",
+    "registered_fds",
+    "netpoll_waiters",
+    "lost_events",
+};
+
+/* ---- output ---- */
+
+__attribute__((format(printf, 2, 3))) static void emit(struct ex *x, const char *fmt, ...)
+{
+	va_list ap;
+	fputs(x->any ? ",\n" : "\n", x->out);
+	x->any = true;
+	va_start(ap, fmt);
+	vfprintf(x->out, fmt, ap);
+	va_end(ap);
+}
+
+/* Microseconds since the first event, 3 decimals (ns precision). */
+static const char *us(const struct ex *x, uint64_t ts, char *buf, size_t len)
+{
+	uint64_t rel = ts > x->base ? ts - x->base : 0;
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(rel / 1000),
+		 (unsigned long long)(rel % 1000));
+	return buf;
+}
+
+/* A JSON string body from trusted-or-sanitised text: quotes and backslashes escaped. */
+static void jcopy(char *dst, size_t len, const char *src)
+{
+	size_t o = 0;
+	for (; *src && o + 3 < len; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c == '"' || c == '\\')
+			dst[o++] = '\\';
+		dst[o++] = c < 0x20 ? '?' : (char)c;
+	}
+	dst[o] = '\0';
+}
+
+static void emit_slice(struct ex *x, const struct lane *l, const struct slice *s, uint64_t end)
+{
+	char a[32], b[32], flow[96] = "";
+	uint64_t start = s->start < x->base ? x->base : s->start;
+	uint64_t dur = end > start ? end - start : 0;
+	if (s->flow && (s->fin || s->succ))
+		snprintf(flow, sizeof(flow), ",\"bind_id\":%llu%s%s", (unsigned long long)s->flow,
+			 s->fin ? ",\"flow_in\":true" : "", s->succ ? ",\"flow_out\":true" : "");
+	emit(x,
+	     "{\"ph\":\"X\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%d,\"ts\":%s,"
+	     "\"dur\":%llu.%03llu,\"args\":{%s}%s}",
+	     s->name, pid_cats[l->pid], l->pid, l->tid, us(x, start, a, sizeof(a)),
+	     (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000), s->args, flow);
+	(void)b;
+}
+
+static void emit_instant(struct ex *x, const struct lane *l, uint64_t ts, const char *name,
+			 const char *args)
+{
+	char a[32];
+	if (l)
+		emit(x,
+		     "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%"
+		     "d,"
+		     "\"ts\":%s,\"args\":{%s}}",
+		     name, pid_cats[l->pid], l->pid, l->tid, us(x, ts, a, sizeof(a)), args);
+	else
+		emit(x,
+		     "{\"ph\":\"i\",\"s\":\"g\",\"name\":\"%s\",\"cat\":\"marker\",\"pid\":%d,"
+		     "\"tid\":0,"
+		     "\"ts\":%s,\"args\":{%s}}",
+		     name, PID_COUNTERS, us(x, ts, a, sizeof(a)), args);
+}
+
+/* ---- lanes ---- */
+
+static int *slot(int **arr, size_t *cap, size_t i)
+{
+	if (i >= *cap) {
+		size_t nc = *cap ? *cap : 64;
+		while (nc <= i)
+			nc *= 2;
+		int *n = realloc(*arr, nc * sizeof(int));
+		if (!n)
+			return NULL;
+		memset(n + *cap, 0, (nc - *cap) * sizeof(int));
+		*arr = n;
+		*cap = nc;
+	}
+	return &(*arr)[i];
+}
+
+static int lane_new(struct ex *x, int pid, long sort, const char *name)
+{
+	if (x->nlanes == x->cap_lanes) {
+		size_t nc = x->cap_lanes ? x->cap_lanes * 2 : 64;
+		struct lane **n = realloc(x->lanes, nc * sizeof(*n));
+		if (!n) {
+			x->err = -ENOMEM;
+			return -1;
+		}
+		x->lanes = n;
+		x->cap_lanes = nc;
+	}
+	struct lane *l = calloc(1, sizeof(*l));
+	if (!l) {
+		x->err = -ENOMEM;
+		return -1;
+	}
+	x->lanes[x->nlanes] = l;
+	l->idx = (int)x->nlanes;
+	l->pid = pid;
+	l->tid = (int)x->nlanes + 1;
+	l->sort = sort;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	return (int)x->nlanes++;
+}
+
+static struct lane *lane_at(struct ex *x, int i)
+{
+	return i >= 0 ? x->lanes[i] : NULL;
+}
+
+/* The lane of a fold entity: arr[idx] holds lane+1; created on first use. */
+static int lane_of(struct ex *x, int **arr, size_t *cap, size_t idx, int pid, long sort,
+		   const char *name)
+{
+	int *s = slot(arr, cap, idx);
+	if (!s) {
+		x->err = -ENOMEM;
+		return -1;
+	}
+	if (!*s) {
+		int l = lane_new(x, pid, sort, name);
+		if (l < 0)
+			return -1;
+		*s = l + 1;
+	}
+	return *s - 1;
+}
+
+static int pd_lane(struct ex *x, uint64_t pd, int side)
+{
+	const struct fold_pd *p = fold_find_pd(&x->f, pd);
+	char name[96];
+	if (!p)
+		return -1;
+	size_t i = (size_t)(p - x->f.pds);
+	snprintf(name, sizeof(name), "pd 0x%llx %s (fd %d)", (unsigned long long)pd,
+		 side ? "wg" : "rg", p->fd);
+	return lane_of(x, &x->pdl, &x->cap_pdl, 2 * i + (size_t)side, PID_PD, (long)(2 * i) + side,
+		       name);
+}
+
+static int g_lane(struct ex *x, uint64_t goid)
+{
+	const struct fold_g *g = fold_find_g(&x->f, goid);
+	char name[32];
+	if (!g)
+		return -1;
+	snprintf(name, sizeof(name), "G%llu", (unsigned long long)goid);
+	return lane_of(x, &x->gl, &x->cap_gl, (size_t)(g - x->f.gs), PID_G, (long)goid, name);
+}
+
+static int m_lane(struct ex *x, int16_t m)
+{
+	const struct fold_m *fm = m >= 0 ? fold_find_m(&x->f, m) : NULL;
+	char name[32];
+	if (!fm)
+		return -1;
+	snprintf(name, sizeof(name), "M%d", m);
+	return lane_of(x, &x->ml, &x->cap_ml, (size_t)(fm - x->f.ms), PID_M, m, name);
+}
+
+static int k_lane(struct ex *x, uint32_t tid)
+{
+	char name[32];
+	for (size_t i = 0; i < x->nkl; i++)
+		if (x->kl[i].tid == tid)
+			return x->kl[i].lane;
+	if (x->nkl == x->cap_kl) {
+		size_t nc = x->cap_kl ? x->cap_kl * 2 : 16;
+		void *n = realloc(x->kl, nc * sizeof(*x->kl));
+		if (!n) {
+			x->err = -ENOMEM;
+			return -1;
+		}
+		x->kl = n;
+		x->cap_kl = nc;
+	}
+	snprintf(name, sizeof(name), "tid %u", tid);
+	int l = lane_new(x, PID_KERNEL, tid, name);
+	if (l >= 0) {
+		x->kl[x->nkl].tid = tid;
+		x->kl[x->nkl++].lane = l;
+	}
+	return l;
+}
+
+static void child_end(struct ex *x, struct lane *l, uint64_t ts)
+{
+	if (l->child.on)
+		emit_slice(x, l, &l->child, ts);
+	l->child.on = false;
+}
+
+static void lane_end(struct ex *x, struct lane *l, uint64_t ts)
+{
+	if (!l)
+		return;
+	child_end(x, l, ts);
+	if (l->cur.on)
+		emit_slice(x, l, &l->cur, ts);
+	l->cur.on = false;
+}
+
+static struct slice *lane_begin(struct ex *x, struct lane *l, uint64_t ts, const char *name,
+				uint64_t flow, bool fin)
+{
+	lane_end(x, l, ts);
+	memset(&l->cur, 0, sizeof(l->cur));
+	l->cur.on = true;
+	l->cur.start = ts;
+	l->cur.flow = flow;
+	l->cur.fin = fin;
+	snprintf(l->cur.name, sizeof(l->cur.name), "%s", name);
+	return &l->cur;
+}
+
+/* ---- the kernel side ---- */
+
+static void kchild_emit(struct ex *x, size_t i, uint64_t flow)
+{
+	struct kchild *k = &x->kc[i];
+	struct lane *l = lane_at(x, k->lane);
+	struct slice s = {.on = true, .start = k->ts, .flow = flow, .succ = flow != 0};
+	char mask[160];
+	nps_epoll_mask_format(k->events, mask, sizeof(mask));
+	if (k->fd >= 0)
+		snprintf(s.name, sizeof(s.name), "ready fd %d", k->fd);
+	else
+		snprintf(s.name, sizeof(s.name), "ready[%u]", k->index);
+	snprintf(s.args, sizeof(s.args), "\"events\":\"%s\",\"data\":\"0x%llx\",\"index\":%u", mask,
+		 (unsigned long long)k->data, k->index);
+	if (l)
+		emit_slice(x, l, &s, k->ts);
+	x->kc[i] = x->kc[--x->nkc];
+}
+
+static void kchildren_flush(struct ex *x, int lane)
+{
+	for (size_t i = x->nkc; i-- > 0;)
+		if (lane < 0 || x->kc[i].lane == lane)
+			kchild_emit(x, i, 0);
+}
+
+static void on_kernel(struct ex *x, const struct nps_event *e)
+{
+	int li = k_lane(x, e->tid);
+	struct lane *l = lane_at(x, li);
+	char a[32], args[256], mask[160];
+	if (!l)
+		return;
+	if (e->kind == NPS_EV_EPOLL_WAIT) {
+		const struct nps_ev_wait *w = &e->u.wait;
+		struct slice s = {.on = true, .start = e->ts - w->dur};
+		kchildren_flush(x, li);
+		snprintf(s.name, sizeof(s.name), "%s",
+			 nps_wait_sub_name(e->sub) ? nps_wait_sub_name(e->sub) : "epoll_wait");
+		snprintf(s.args, sizeof(s.args),
+			 "\"epfd\":%d,\"maxevents\":%d,\"timeout_ms\":%d,\"n\":%d", w->epfd,
+			 w->maxevents, w->timeout_ms, w->ret);
+		if (!(w->id & NPS_KERNEL_ID_BIT))
+			snprintf(s.args + strlen(s.args), sizeof(s.args) - strlen(s.args),
+				 ",\"netpoll\":%llu", (unsigned long long)w->id);
+		emit_slice(x, l, &s, e->ts);
+	} else if (e->kind == NPS_EV_EPOLL_READY) {
+		if (x->nkc == KCHILD_MAX)
+			kchild_emit(x, 0, 0);
+		x->kc[x->nkc++] = (struct kchild){e->ts,
+						  e->u.ready.id,
+						  e->u.ready.data,
+						  e->u.ready.events,
+						  e->u.ready.index,
+						  e->fd,
+						  li};
+	} else if (e->kind == NPS_EV_EPOLL_CTL) {
+		char name[64];
+		nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask));
+		snprintf(name, sizeof(name), "epoll_ctl %s fd %d",
+			 nps_ctl_op_name(e->u.ctl.op) ? nps_ctl_op_name(e->u.ctl.op) : "?", e->fd);
+		snprintf(args, sizeof(args),
+			 "\"epfd\":%d,\"events\":\"%s\",\"data\":\"0x%llx\",\"ret\":%d",
+			 e->u.ctl.epfd, mask, (unsigned long long)e->u.ctl.data, e->u.ctl.ret);
+		emit_instant(x, l, e->ts, name, args);
+	}
+	(void)a;
+}
+
+/* ---- the runtime side ---- */
+
+static void on_pd_state(struct ex *x, const struct nps_event *e)
+{
+	const struct nps_ev_pd_state *s = &e->u.pd_state;
+	int side = s->mode == 'w';
+	struct lane *l = lane_at(x, pd_lane(x, s->pd, side));
+	char from[32], to[32];
+	uint64_t flow = 0;
+	bool fin = false;
+	if (!l)
+		return;
+	if (s->to == NPS_PDV_NIL) {
+		lane_end(x, l, e->ts);
+		return;
+	}
+	if (s->fn == NPS_FN_NETPOLLREADY) {
+		struct lane *m = lane_at(x, m_lane(x, e->m));
+		if (m && m->child.on && m->child.pd == s->pd && m->child.flow && !m->child.succ) {
+			flow = m->child.flow;
+			fin = true;
+			m->child.succ = true;
+		} else {
+			flow = ++x->next_flow;
+		}
+	}
+	nps_pdv_goname(s->from, from, sizeof(from));
+	nps_pdv_goname(s->to, to, sizeof(to));
+	struct slice *sl = lane_begin(x, l, e->ts, to, flow, fin);
+	snprintf(sl->args, sizeof(sl->args),
+		 "\"fd\":%d,\"seq\":%u,\"from\":\"%s\",\"to\":\"%s\",\"fn\":\"%s\"", e->fd, s->seq,
+		 from, to, nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?");
+	if (flow && NPS_PDV_IS_G(s->from)) {
+		const struct fold_g *g = fold_find_g(&x->f, NPS_PDV_GOID(s->from));
+		size_t gi = g ? (size_t)(g - x->f.gs) : 0;
+		if (g && gi >= x->cap_gin) {
+			size_t nc = x->cap_gin ? x->cap_gin : 64;
+			while (nc <= gi)
+				nc *= 2;
+			struct gin *n = realloc(x->gin, nc * sizeof(*n));
+			if (!n) {
+				x->err = -ENOMEM;
+				return;
+			}
+			memset(n + x->cap_gin, 0, (nc - x->cap_gin) * sizeof(*n));
+			x->gin = n;
+			x->cap_gin = nc;
+		}
+		if (g)
+			x->gin[gi] = (struct gin){flow, l->idx};
+	}
+}
+
+static struct gin *gin_of(struct ex *x, uint64_t goid)
+{
+	const struct fold_g *g = fold_find_g(&x->f, goid);
+	size_t gi = g ? (size_t)(g - x->f.gs) : SIZE_MAX;
+	return gi < x->cap_gin && x->gin[gi].flow ? &x->gin[gi] : NULL;
+}
+
+static void on_gstatus(struct ex *x, const struct nps_event *e)
+{
+	const struct nps_ev_gstatus *s = &e->u.gstatus;
+	int li = g_lane(x, s->goid);
+	struct lane *l = lane_at(x, li);
+	const struct fold_g *g = fold_find_g(&x->f, s->goid);
+	struct gin *in = gin_of(x, s->goid);
+	char name[64];
+	uint64_t flow = 0;
+	bool fin = false;
+	if (!l || !g)
+		return;
+	/* the M lane: running this G */
+	if (s->from == NPS_GRUNNING) {
+		struct lane *m = lane_at(x, m_lane(x, g->m));
+		char gname[32];
+		snprintf(gname, sizeof(gname), "G%llu", (unsigned long long)s->goid);
+		if (m && m->cur.on && !strcmp(m->cur.name, gname))
+			lane_end(x, m, e->ts);
+	}
+	if (s->to == NPS_GRUNNING && e->m >= 0) {
+		struct lane *m = lane_at(x, m_lane(x, e->m));
+		snprintf(name, sizeof(name), "G%llu", (unsigned long long)s->goid);
+		if (m)
+			snprintf(lane_begin(x, m, e->ts, name, 0, false)->args, sizeof(m->cur.args),
+				 "\"goid\":%llu,\"p\":%d", (unsigned long long)s->goid, e->p);
+	}
+	/* flows: pd ready → runnable → running */
+	if (in) {
+		struct lane *src = lane_at(x, in->lane);
+		bool live = src && src->cur.on && src->cur.flow == in->flow;
+		if (s->to == NPS_GRUNNABLE && live && src != l) {
+			src->cur.succ = true;
+			flow = in->flow;
+			fin = true;
+			in->lane = li;
+		} else if (s->to == NPS_GRUNNING && live && src == l) {
+			src->cur.succ = true;
+			flow = in->flow;
+			fin = true;
+			in->flow = 0;
+		} else {
+			in->flow = 0;
+		}
+	}
+	switch (s->to) {
+	case NPS_GRUNNING:
+		snprintf(name, sizeof(name), "running");
+		break;
+	case NPS_GRUNNABLE:
+		snprintf(name, sizeof(name), "runnable");
+		break;
+	case NPS_GSYSCALL:
+		snprintf(name, sizeof(name), "syscall");
+		break;
+	case NPS_GWAITING:
+		if (s->reason == NPS_WR_IOWAIT && g->fd >= 0)
+			snprintf(name, sizeof(name), "IO wait fd %d %s", g->fd,
+				 s->mode == 'w' ? "write" : "read");
+		else
+			snprintf(name, sizeof(name), "waiting: %s",
+				 nps_waitreason_name(s->reason) && *nps_waitreason_name(s->reason)
+				     ? nps_waitreason_name(s->reason)
+				     : "?");
+		break;
+	default:
+		lane_end(x, l, e->ts);
+		return;
+	}
+	struct slice *sl = lane_begin(x, l, e->ts, name, flow, fin);
+	snprintf(sl->args, sizeof(sl->args), "\"from\":\"%s\",\"fn\":\"%s\",\"m\":%d,\"p\":%d",
+		 nps_gstatus_name(s->from) ? nps_gstatus_name(s->from) : "?",
+		 nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?", e->m, e->p);
+}
+
+static void on_netpoll(struct ex *x, const struct nps_event *e)
+{
+	struct lane *l = lane_at(x, m_lane(x, e->m));
+	char name[64], mask[160];
+	if (!l)
+		return;
+	if (e->kind == NPS_EV_NETPOLL_BEGIN) {
+		const struct nps_ev_netpoll *n = &e->u.netpoll;
+		if (n->waitms < 0)
+			snprintf(name, sizeof(name), "netpoll #%llu (blocks)",
+				 (unsigned long long)n->id);
+		else
+			snprintf(name, sizeof(name), "netpoll #%llu (%d ms)",
+				 (unsigned long long)n->id, n->waitms);
+		struct slice *s = lane_begin(x, l, e->ts, name, 0, false);
+		snprintf(s->args, sizeof(s->args),
+			 "\"id\":%llu,\"delay\":%lld,\"waitms\":%d,\"caller\":\"%s\"",
+			 (unsigned long long)n->id, (long long)n->delay, n->waitms,
+			 nps_caller_name(n->caller) ? nps_caller_name(n->caller) : "?");
+		return;
+	}
+	if (e->kind == NPS_EV_NETPOLL_END) {
+		lane_end(x, l, e->ts);
+		return;
+	}
+	/* NETPOLL_EVENT: a child slice of the netpoll call */
+	const struct nps_ev_netpoll_event *n = &e->u.npev;
+	const struct fold_pd *p = n->pd ? fold_find_pd(&x->f, n->pd) : NULL;
+	child_end(x, l, e->ts);
+	memset(&l->child, 0, sizeof(l->child));
+	l->child.on = true;
+	l->child.start = e->ts;
+	l->child.pd = n->pd;
+	nps_epoll_mask_format(n->events, mask, sizeof(mask));
+	if (n->action == NPS_NPEV_READY) {
+		snprintf(l->child.name, sizeof(l->child.name), "netpollready fd %d",
+			 p ? p->fd : -1);
+		l->child.flow = ++x->next_flow;
+		for (size_t i = 0; i < x->nkc; i++)
+			if (!(n->id & NPS_KERNEL_ID_BIT) && x->kc[i].id == n->id &&
+			    x->kc[i].data == n->data) {
+				kchild_emit(x, i, l->child.flow);
+				l->child.fin = true;
+				break;
+			}
+	} else {
+		snprintf(l->child.name, sizeof(l->child.name), "%s",
+			 nps_npev_action_name(n->action) ? nps_npev_action_name(n->action) : "?");
+	}
+	snprintf(l->child.args, sizeof(l->child.args), "\"events\":\"%s\",\"data\":\"0x%llx\"",
+		 mask, (unsigned long long)n->data);
+}
+
+static void on_sched(struct ex *x, const struct nps_event *e)
+{
+	struct lane *l = lane_at(x, m_lane(x, e->m));
+	if (!l)
+		return;
+	if (e->u.sched.op == NPS_SCHED_STOPM)
+		lane_begin(x, l, e->ts, "idle (stopm)", 0, false);
+	else if ((e->u.sched.op == NPS_SCHED_MWAKE || e->u.sched.op == NPS_SCHED_MEXIT) &&
+		 l->cur.on && !strcmp(l->cur.name, "idle (stopm)"))
+		lane_end(x, l, e->ts);
+}
+
+static void on_marker(struct ex *x, const struct nps_event *e)
+{
+	char name[160], t[4 * NPS_NOTE_LEN + 1], args[160];
+	const char *msg;
+	switch (e->kind) {
+	case NPS_EV_LOST:
+		snprintf(name, sizeof(name), "lost %llu %s events",
+			 (unsigned long long)e->u.lost.count,
+			 nps_src_name(e->u.lost.source) ? nps_src_name(e->u.lost.source) : "?");
+		snprintf(args, sizeof(args), "\"lost\":%llu", (unsigned long long)e->u.lost.count);
+		emit_instant(x, NULL, e->ts, name, args);
+		break;
+	case NPS_EV_THROW:
+		msg = nps_throw_msg(e->u.thr.msg);
+		snprintf(name, sizeof(name), "fatal error: %s", msg ? msg : "?");
+		emit_instant(x, NULL, e->ts, name, "");
+		break;
+	case NPS_EV_NOTE:
+		trace_sanitize(e->u.note.text, strnlen(e->u.note.text, NPS_NOTE_LEN), t, sizeof(t));
+		jcopy(name, sizeof(name), t);
+		emit_instant(x, NULL, e->ts, name, "");
+		break;
+	case NPS_EV_NETPOLLOPEN:
+	case NPS_EV_NETPOLLCLOSE: {
+		const struct fold_pd *p =
+		    e->u.ctl.pd ? fold_find_pd(&x->f, e->u.ctl.pd) : fold_find_fd(&x->f, e->fd);
+		struct lane *l = p ? lane_at(x, pd_lane(x, p->pd, 0)) : NULL;
+		snprintf(name, sizeof(name), "epoll_ctl %s fd %d",
+			 nps_ctl_op_name(e->u.ctl.op) ? nps_ctl_op_name(e->u.ctl.op) : "?", e->fd);
+		snprintf(args, sizeof(args), "\"ret\":%d", e->u.ctl.ret);
+		if (l)
+			emit_instant(x, l, e->ts, name, args);
+		break;
+	}
+	}
+}
+
+static void on_verdicts(struct ex *x, const struct nps_event *e, const struct fold_verdict *v,
+			int n, uint64_t line)
+{
+	for (int i = 0; i < n; i++) {
+		char name[96], t[sizeof(v->text) * 4], args[sizeof(t) + 64];
+		trace_sanitize(v[i].text, strnlen(v[i].text, sizeof(v[i].text)), t, sizeof(t));
+		snprintf(args, sizeof(args), "\"line\":%llu,\"text\":\"", (unsigned long long)line);
+		jcopy(args + strlen(args), sizeof(args) - strlen(args) - 2, t);
+		strcat(args, "\"");
+		if (v[i].level == FOLD_VIOLATION) {
+			snprintf(name, sizeof(name), "ILLEGAL %s", v[i].rule);
+			emit_instant(x, NULL, e->ts, name, args);
+		} else if (e->kind == NPS_EV_PD_STATE) {
+			struct lane *l =
+			    lane_at(x, pd_lane(x, e->u.pd_state.pd, e->u.pd_state.mode == 'w'));
+			if (l)
+				emit_instant(x, l, e->ts, v[i].rule, args);
+		}
+	}
+}
+
+static void on_counters(struct ex *x, uint64_t ts)
+{
+	const struct fold_stats *s = &x->f.st;
+	uint64_t now[NCOUNTERS] = {s->parked_io, s->fds_registered, s->netpoll_waiters,
+				   s->lost[1] + s->lost[2]};
+	char a[32];
+	for (int i = 0; i < NCOUNTERS; i++) {
+		if (x->counters_set && now[i] == x->counters[i])
+			continue;
+		emit(x,
+		     "{\"ph\":\"C\",\"name\":\"%s\",\"pid\":%d,\"tid\":0,\"ts\":%s,"
+		     "\"args\":{\"value\":%llu}}",
+		     counter_names[i], PID_COUNTERS, us(x, ts, a, sizeof(a)),
+		     (unsigned long long)now[i]);
+		x->counters[i] = now[i];
+	}
+	x->counters_set = true;
+}
+
+static void on_event(struct ex *x, const struct nps_event *e, const struct fold_verdict *v, int n,
+		     uint64_t line)
+{
+	switch (e->kind) {
+	case NPS_EV_PD_STATE:
+		on_pd_state(x, e);
+		break;
+	case NPS_EV_GSTATUS:
+		on_gstatus(x, e);
+		break;
+	case NPS_EV_NETPOLL_BEGIN:
+	case NPS_EV_NETPOLL_END:
+	case NPS_EV_NETPOLL_EVENT:
+		on_netpoll(x, e);
+		break;
+	case NPS_EV_SCHED:
+		on_sched(x, e);
+		break;
+	case NPS_EV_EPOLL_WAIT:
+	case NPS_EV_EPOLL_READY:
+	case NPS_EV_EPOLL_CTL:
+		on_kernel(x, e);
+		break;
+	default:
+		on_marker(x, e);
+	}
+	on_verdicts(x, e, v, n, line);
+	on_counters(x, e->ts);
+}
+
+static void emit_metadata(struct ex *x)
+{
+	for (int p = PID_PD; p <= PID_COUNTERS; p++) {
+		emit(x,
+		     "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":\"%s\"}"
+		     "}",
+		     p, pid_names[p]);
+		emit(x,
+		     "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%d,\"args\":{\"sort_"
+		     "index\":%d}}",
+		     p, p);
+	}
+	for (size_t i = 0; i < x->nlanes; i++) {
+		const struct lane *l = x->lanes[i];
+		char name[128];
+		snprintf(name, sizeof(name), "%s", l->name);
+		if (l->pid == PID_M) {
+			for (size_t k = 0; k < x->f.nms; k++)
+				if (x->ml && k < x->cap_ml && x->ml[k] == (int)i + 1 &&
+				    x->f.ms[k].tid)
+					snprintf(name, sizeof(name), "%s (tid %u)", l->name,
+						 x->f.ms[k].tid);
+		}
+		emit(x,
+		     "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":{"
+		     "\"name\":"
+		     "\"%s\"}}",
+		     l->pid, l->tid, name);
+		emit(x,
+		     "{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%d,\"tid\":%d,\"args\":{"
+		     "\"sort_index\":%ld}}",
+		     l->pid, l->tid, l->sort);
+	}
+}
+
+static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
+{
+	struct ex x = {.out = out};
+	const struct trace_info *in = trace_reader_info(r);
+	struct nps_event e;
+	struct fold_verdict v[8];
+	char scen[200], go[80], kern[300];
+	int rc = 0;
+	if (fold_init(&x.f))
+		return -ENOMEM;
+	jcopy(scen, sizeof(scen), in->scenario);
+	jcopy(go, sizeof(go), in->go_version);
+	jcopy(kern, sizeof(kern), in->kernel);
+	fprintf(out,
+		"{\"displayTimeUnit\":\"ns\",\"otherData\":{\"source\":\"netpollsim\",\"scenario\":"
+		"\"%s\",\"go\":\"%s\",\"kernel\":\"%s\",\"gomaxprocs\":%d},\"traceEvents\":[",
+		scen, go, kern, in->gomaxprocs);
+	for (;;) {
+		rc = trace_reader_next(r, &e);
+		if (rc <= 0)
+			break;
+		if (!x.f.st.events)
+			x.base = e.ts;
+		int n = fold_apply(&x.f, &e, trace_reader_line(r), v, 8);
+		if (n < 0 || x.err) {
+			rc = -ENOMEM;
+			break;
+		}
+		on_event(&x, &e, v, n, trace_reader_line(r));
+	}
+	if (rc == 0) {
+		uint64_t end = x.f.last_ts;
+		kchildren_flush(&x, -1);
+		for (size_t i = 0; i < x.nlanes; i++)
+			lane_end(&x, x.lanes[i], end);
+		emit_metadata(&x);
+		fputs("\n]}\n", out);
+	} else {
+		fprintf(err, "%s\n",
+			rc == -ENOMEM ? "netpollsim export: out of memory" : trace_reader_error(r));
+	}
+	for (size_t i = 0; i < x.nlanes; i++)
+		free(x.lanes[i]);
+	free(x.lanes);
+	free(x.pdl);
+	free(x.gl);
+	free(x.ml);
+	free(x.gin);
+	free(x.kl);
+	fold_fini(&x.f);
+	return rc;
+}
+
+static int export_jsonl(struct trace_reader *r, const char *out, FILE *err)
+{
+	const struct trace_info *in = trace_reader_info(r);
+	struct trace_header h = {
+	    .scenario = in->scenario,
+	    .options_json = in->options_json[0] ? in->options_json : NULL,
+	    .gomaxprocs = in->gomaxprocs,
+	    .go_version = in->go_version,
+	    .kernel_view = in->kernel_view,
+	    .mono_origin = in->mono_origin,
+	    .wall_start_ns = in->wall_start_ns,
+	    .kernel = in->kernel[0] ? in->kernel : NULL,
+	};
+	struct trace_writer *w;
+	struct nps_event e;
+	int rc = trace_writer_open(out, &h, &w);
+	if (rc) {
+		fprintf(err, "netpollsim export: %s: %s\n", out, strerror(-rc));
+		return rc;
+	}
+	while ((rc = trace_reader_next(r, &e)) > 0)
+		if ((rc = trace_writer_event(w, &e)) < 0)
+			break;
+	if (rc < 0) {
+		if (rc == -EINVAL)
+			fprintf(err, "%s\n", trace_reader_error(r));
+		else
+			fprintf(err, "netpollsim export: %s\n", strerror(-rc));
+		trace_writer_abandon(w);
+		return rc;
+	}
+	if (in->has_footer) {
+		struct trace_footer ft = {in->interrupted, in->wall_end_ns, in->footer_lost[1],
+					  in->footer_lost[2]};
+		rc = trace_writer_close(w, &ft);
+	} else {
+		rc = trace_writer_abandon(w);
+	}
+	if (rc)
+		fprintf(err, "netpollsim export: %s: %s\n", out, strerror(-rc));
+	return rc;
+}
+
+int trace_export(const char *in, const char *out, enum export_format fmt, FILE *err)
+{
+	struct trace_reader *r = NULL;
+	char tmp[4096];
+	bool to_file = strcmp(out, "-") != 0;
+	int rc = trace_reader_open(in, &r);
+	if (rc) {
+		fprintf(err, "%s\n", trace_reader_error(r));
+		trace_reader_close(r);
+		return 1;
+	}
+	if (to_file &&
+	    snprintf(tmp, sizeof(tmp), "%s.tmp%d", out, (int)getpid()) >= (int)sizeof(tmp)) {
+		fprintf(err, "netpollsim export: output path too long\n");
+		trace_reader_close(r);
+		return 1;
+	}
+	if (fmt == EXPORT_JSONL) {
+		rc = export_jsonl(r, to_file ? tmp : "-", err);
+	} else {
+		FILE *o = to_file ? fopen(tmp, "we") : stdout;
+		if (!o) {
+			char safe[512];
+			trace_sanitize(out, strlen(out), safe, sizeof(safe));
+			fprintf(err, "netpollsim export: cannot create %s: %s\n", safe,
+				strerror(errno));
+			trace_reader_close(r);
+			return 1;
+		}
+		rc = export_chrome(r, o, err);
+		if (fflush(o) != 0 && !rc) {
+			fprintf(err, "netpollsim export: write failed: %s\n", strerror(errno));
+			rc = -EIO;
+		}
+		if (to_file && fclose(o) != 0 && !rc)
+			rc = -EIO;
+	}
+	trace_reader_close(r);
+	if (to_file) {
+		if (!rc && rename(tmp, out) != 0) {
+			fprintf(err, "netpollsim export: rename: %s\n", strerror(errno));
+			rc = -errno;
+		}
+		if (rc)
+			unlink(tmp);
+	}
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,1178 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fold (traces/fold.h): events in, state and verdicts out. It mirrors what Go's runtime
+ * holds (pollDesc rg/wg, goroutine status, Ms and Ps, netpollWaiters, the epoll interest set)
+ * and judges every event against the rules of docs/trace-format.md: spec section 4.4's
+ * transition table for rg/wg (Go: runtime/netpoll.go), Go's goroutine status changes
+ * (Go: runtime/proc.go), and fd registration (no I/O on an fd not registered, no double ADD, no
+ * close(2) of a registered fd).
+ *
+ * Lookups go through small open-addressing hash maps kept in priv, so a million-event trace
+ * folds in linear time. What it leaves out: the kernel join (matching epoll_wait entries to
+ * netpoll calls, issue 4) and the fidelity counters that come with it.
+ */
+#include "traces/fold.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "traces/names.h"
+
+#define TAG_MASK       ((1u << 19) - 1) /* taggedPointerBits on amd64 (spec section 1.5) */
+
+/* ---- a u64 → u32 open-addressing map (value 0 = absent) ---- */
+
+struct hmap {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, used;
+};
+
+static size_t hm_slot(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+static uint32_t hm_get(const struct hmap *h, uint64_t k)
+{
+	if (!h->cap)
+		return 0;
+	for (size_t i = hm_slot(k, h->cap);; i = (i + 1) & (h->cap - 1)) {
+		if (h->keys[i] == k && h->vals[i] != UINT32_MAX)
+			return h->vals[i];
+		if (!h->vals[i])
+			return 0;
+	}
+}
+
+static int hm_put(struct hmap *h, uint64_t k, uint32_t v);
+
+static int hm_grow(struct hmap *h)
+{
+	struct hmap n = {0};
+	n.cap = h->cap ? h->cap * 2 : 64;
+	n.keys = calloc(n.cap, sizeof(*n.keys));
+	n.vals = calloc(n.cap, sizeof(*n.vals));
+	if (!n.keys || !n.vals) {
+		free(n.keys);
+		free(n.vals);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->vals[i] && h->vals[i] != UINT32_MAX)
+			hm_put(&n, h->keys[i], h->vals[i]);
+	free(h->keys);
+	free(h->vals);
+	*h = n;
+	return 0;
+}
+
+/* v != 0; UINT32_MAX marks a deleted slot (hm_del). */
+static int hm_put(struct hmap *h, uint64_t k, uint32_t v)
+{
+	if ((h->used + 1) * 4 >= h->cap * 3 && hm_grow(h))
+		return -ENOMEM;
+	size_t i = hm_slot(k, h->cap);
+	for (;; i = (i + 1) & (h->cap - 1)) {
+		if (h->vals[i] && h->keys[i] == k)
+			break;
+		if (!h->vals[i]) {
+			h->used++;
+			break;
+		}
+	}
+	h->keys[i] = k;
+	h->vals[i] = v;
+	return 0;
+}
+
+static void hm_del(struct hmap *h, uint64_t k)
+{
+	if (!h->cap)
+		return;
+	for (size_t i = hm_slot(k, h->cap);; i = (i + 1) & (h->cap - 1)) {
+		if (!h->vals[i])
+			return;
+		if (h->keys[i] == k && h->vals[i] != UINT32_MAX) {
+			h->vals[i] = UINT32_MAX;
+			return;
+		}
+	}
+}
+
+static void hm_free(struct hmap *h)
+{
+	free(h->keys);
+	free(h->vals);
+}
+
+/* ---- private state ---- */
+
+/* What the fold keeps beside each public fold_pd. */
+struct pd_extra {
+	bool resync[2];	     /* per side: unknown after a loss until its next change */
+	uint8_t last_fn[2];  /* per side: fn of the last change */
+	bool was_registered; /* netpollopen succeeded in this incarnation */
+};
+
+struct g_extra {
+	uint64_t pos; /* caller's position of the last status change */
+};
+
+/* One fd as the FD layer uses it. */
+struct fd_state {
+	int32_t fd;
+	uint32_t pd1;	  /* index+1 of the open pollDesc, 0 none */
+	bool registered;  /* netpollopen succeeded, no netpollclose yet */
+	bool notpollable; /* netpollopen failed: blocking I/O is legal */
+	bool resync;	  /* unknown after a loss until its next ADD/DEL */
+	uint64_t reg_pos; /* position of the ADD */
+};
+
+struct fold_priv {
+	struct hmap pd_idx, g_idx, m_idx, p_idx, fd_idx, int_idx;
+	struct pd_extra *px; /* parallel to f->pds */
+	struct g_extra *gx;  /* parallel to f->gs */
+	struct fd_state *fds;
+	size_t nfds, cap_fds;
+	bool lost_any; /* a loss happened: new entities start in resync */
+	bool waiters_known;
+	uint64_t waiters_pos;
+};
+
+static struct fold_priv *priv(const struct nps_fold *f)
+{
+	return f->priv;
+}
+
+/* Grow an array to hold n+1 elements (and a parallel one, if any). */
+static int grow(void **arr, size_t *cap, size_t n, size_t size, void **par, size_t psize)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *a = realloc(*arr, nc * size);
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	if (par) {
+		void *p = realloc(*par, nc * psize);
+		if (!p)
+			return -ENOMEM;
+		memset((char *)p + *cap * psize, 0, (nc - *cap) * psize);
+		*par = p;
+	}
+	*cap = nc;
+	return 0;
+}
+
+int fold_init(struct nps_fold *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->priv = calloc(1, sizeof(struct fold_priv));
+	return f->priv ? 0 : -ENOMEM;
+}
+
+void fold_fini(struct nps_fold *f)
+{
+	if (!f)
+		return;
+	struct fold_priv *pv = priv(f);
+	if (pv) {
+		hm_free(&pv->pd_idx);
+		hm_free(&pv->g_idx);
+		hm_free(&pv->m_idx);
+		hm_free(&pv->p_idx);
+		hm_free(&pv->fd_idx);
+		hm_free(&pv->int_idx);
+		free(pv->px);
+		free(pv->gx);
+		free(pv->fds);
+		free(pv);
+	}
+	free(f->pds);
+	free(f->gs);
+	free(f->ms);
+	free(f->ps);
+	free(f->interest);
+	memset(f, 0, sizeof(*f));
+}
+
+/* ---- lookups ---- */
+
+const struct fold_pd *fold_find_pd(const struct nps_fold *f, uint64_t pd)
+{
+	uint32_t i = hm_get(&priv(f)->pd_idx, pd);
+	return i ? &f->pds[i - 1] : NULL;
+}
+
+static struct fd_state *fd_find(const struct nps_fold *f, int32_t fd)
+{
+	uint32_t i = fd >= 0 ? hm_get(&priv(f)->fd_idx, (uint64_t)fd) : 0;
+	return i ? &priv(f)->fds[i - 1] : NULL;
+}
+
+const struct fold_pd *fold_find_fd(const struct nps_fold *f, int32_t fd)
+{
+	const struct fd_state *s = fd_find(f, fd);
+	return s && s->pd1 ? &f->pds[s->pd1 - 1] : NULL;
+}
+
+const struct fold_g *fold_find_g(const struct nps_fold *f, uint64_t goid)
+{
+	uint32_t i = hm_get(&priv(f)->g_idx, goid);
+	return i ? &f->gs[i - 1] : NULL;
+}
+
+const struct fold_m *fold_find_m(const struct nps_fold *f, int16_t m)
+{
+	uint32_t i = hm_get(&priv(f)->m_idx, (uint64_t)(uint16_t)m);
+	return i ? &f->ms[i - 1] : NULL;
+}
+
+/* ---- creation ---- */
+
+static struct fold_pd *pd_get(struct nps_fold *f, uint64_t pd, bool create)
+{
+	struct fold_priv *pv = priv(f);
+	uint32_t i = hm_get(&pv->pd_idx, pd);
+	if (i || !create)
+		return i ? &f->pds[i - 1] : NULL;
+	if (grow((void **)&f->pds, &f->cap_pds, f->npds, sizeof(*f->pds), (void **)&pv->px,
+		 sizeof(*pv->px)) ||
+	    hm_put(&pv->pd_idx, pd, (uint32_t)f->npds + 1))
+		return NULL;
+	struct fold_pd *p = &f->pds[f->npds++];
+	memset(p, 0, sizeof(*p));
+	p->pd = pd;
+	p->fd = -1;
+	p->resync = pv->lost_any;
+	pv->px[f->npds - 1].resync[0] = pv->px[f->npds - 1].resync[1] = pv->lost_any;
+	return p;
+}
+
+static struct fold_g *g_get(struct nps_fold *f, uint64_t goid, bool create)
+{
+	struct fold_priv *pv = priv(f);
+	uint32_t i = hm_get(&pv->g_idx, goid);
+	if (i || !create)
+		return i ? &f->gs[i - 1] : NULL;
+	if (grow((void **)&f->gs, &f->cap_gs, f->ngs, sizeof(*f->gs), (void **)&pv->gx,
+		 sizeof(*pv->gx)) ||
+	    hm_put(&pv->g_idx, goid, (uint32_t)f->ngs + 1))
+		return NULL;
+	struct fold_g *g = &f->gs[f->ngs++];
+	memset(g, 0, sizeof(*g));
+	g->goid = goid;
+	g->status = NPS_GIDLE;
+	g->fd = -1;
+	g->m = g->p = -1;
+	g->resync = pv->lost_any;
+	return g;
+}
+
+static struct fold_m *m_get(struct nps_fold *f, int16_t id)
+{
+	struct fold_priv *pv = priv(f);
+	uint32_t i = hm_get(&pv->m_idx, (uint64_t)(uint16_t)id);
+	if (i)
+		return &f->ms[i - 1];
+	if (grow((void **)&f->ms, &f->cap_ms, f->nms, sizeof(*f->ms), NULL, 0) ||
+	    hm_put(&pv->m_idx, (uint64_t)(uint16_t)id, (uint32_t)f->nms + 1))
+		return NULL;
+	struct fold_m *m = &f->ms[f->nms++];
+	memset(m, 0, sizeof(*m));
+	m->id = id;
+	m->p = -1;
+	m->waitms = 0;
+	return m;
+}
+
+static struct fold_p *p_get(struct nps_fold *f, int16_t id)
+{
+	struct fold_priv *pv = priv(f);
+	uint32_t i = hm_get(&pv->p_idx, (uint64_t)(uint16_t)id);
+	if (i)
+		return &f->ps[i - 1];
+	if (grow((void **)&f->ps, &f->cap_ps, f->nps, sizeof(*f->ps), NULL, 0) ||
+	    hm_put(&pv->p_idx, (uint64_t)(uint16_t)id, (uint32_t)f->nps + 1))
+		return NULL;
+	struct fold_p *p = &f->ps[f->nps++];
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	p->m = -1;
+	return p;
+}
+
+static struct fd_state *fd_get(struct nps_fold *f, int32_t fd)
+{
+	struct fold_priv *pv = priv(f);
+	struct fd_state *s = fd_find(f, fd);
+	if (s || fd < 0)
+		return s;
+	if (grow((void **)&pv->fds, &pv->cap_fds, pv->nfds, sizeof(*pv->fds), NULL, 0) ||
+	    hm_put(&pv->fd_idx, (uint64_t)fd, (uint32_t)pv->nfds + 1))
+		return NULL;
+	s = &pv->fds[pv->nfds++];
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->resync = pv->lost_any;
+	return s;
+}
+
+/* ---- verdicts ---- */
+
+struct vctx {
+	struct fold_verdict *out;
+	int max, n;
+	struct nps_fold *f;
+};
+
+__attribute__((format(printf, 5, 6))) static void
+verdict(struct vctx *v, int level, const char *rule, uint64_t prev_pos, const char *fmt, ...)
+{
+	if (level == FOLD_NOTE)
+		v->f->st.notes++;
+	else
+		v->f->st.violations++;
+	if (v->n >= v->max)
+		return;
+	struct fold_verdict *o = &v->out[v->n++];
+	va_list ap;
+	o->level = level;
+	o->rule = rule;
+	o->prev_pos = prev_pos;
+	va_start(ap, fmt);
+	vsnprintf(o->text, sizeof(o->text), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- rg/wg: spec section 4.4 ---- */
+
+enum {
+	C_NIL = 1,
+	C_READY = 2,
+	C_WAIT = 4,
+	C_G = 8,
+	C_ANY = 15
+};
+
+static unsigned pdv_class(uint64_t v)
+{
+	if (NPS_PDV_IS_G(v))
+		return C_G;
+	return v == NPS_PDV_NIL	    ? C_NIL
+	       : v == NPS_PDV_READY ? C_READY
+	       : v == NPS_PDV_WAIT  ? C_WAIT
+				    : 0;
+}
+
+static const struct {
+	uint8_t fn, from, to;
+} legal[] = {
+    {NPS_FN_POLLOPEN, C_ANY, C_NIL},
+    {NPS_FN_POLLRESET, C_READY, C_NIL},
+    {NPS_FN_NETPOLLBLOCK, C_READY, C_NIL},
+    {NPS_FN_NETPOLLBLOCK, C_NIL, C_WAIT},
+    {NPS_FN_NETPOLLBLOCK, C_WAIT, C_NIL},
+    {NPS_FN_NETPOLLBLOCKCOMMIT, C_WAIT, C_G},
+    {NPS_FN_NETPOLLREADY, C_NIL | C_WAIT | C_G, C_READY},
+    {NPS_FN_NETPOLLDEADLINEIMPL, C_WAIT | C_G, C_NIL},
+    {NPS_FN_POLLUNBLOCK, C_WAIT | C_G, C_NIL},
+    {NPS_FN_POLLSETDEADLINE, C_WAIT | C_G, C_NIL},
+};
+
+static const char *class_names(unsigned c, char *buf, size_t len)
+{
+	static const char *const n[] = {"pdNil", "pdReady", "pdWait", "G"};
+	size_t o = 0;
+	buf[0] = '\0';
+	if (c == C_ANY)
+		return "any";
+	for (int i = 0; i < 4; i++)
+		if (c & (1u << i))
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "/" : "", n[i]);
+	return buf;
+}
+
+/* "netpollready may only make pdNil/pdWait/G → pdReady", or "... makes no rg/wg change". */
+static void legal_text(unsigned fn, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]) && o < len; i++) {
+		if (legal[i].fn != fn)
+			continue;
+		char a[40], b[40];
+		o += (size_t)snprintf(buf + o, len - o, "%s%s → %s", o ? ", " : "",
+				      class_names(legal[i].from, a, sizeof(a)),
+				      class_names(legal[i].to, b, sizeof(b)));
+	}
+	if (!o)
+		snprintf(buf, len, "none: %s never changes rg/wg",
+			 nps_fn_name(fn) ? nps_fn_name(fn) : "this function");
+}
+
+static bool pd_legal(unsigned fn, uint64_t from, uint64_t to)
+{
+	unsigned cf = pdv_class(from), ct = pdv_class(to);
+	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++)
+		if (legal[i].fn == fn && (legal[i].from & cf) && (legal[i].to & ct))
+			return true;
+	return false;
+}
+
+static const char *side_name(uint8_t mode)
+{
+	return mode == 'w' ? "wg" : "rg";
+}
+
+static void pd_set_open(struct nps_fold *f, struct fold_pd *p, bool open)
+{
+	if (p->open != open)
+		f->st.pds_open += open ? 1 : (uint64_t)-1;
+	p->open = open;
+	f->st.pds_free = f->npds - f->st.pds_open;
+}
+
+static void pd_set_registered(struct nps_fold *f, struct fold_pd *p, bool reg)
+{
+	if (p->registered != reg)
+		f->st.fds_registered += reg ? 1 : (uint64_t)-1;
+	p->registered = reg;
+}
+
+static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
+			   struct vctx *v)
+{
+	const struct nps_ev_pd_state *s = &e->u.pd_state;
+	struct fold_pd *p = pd_get(f, s->pd, true);
+	char a[32], b[32], c[160];
+	if (!p)
+		return;
+	struct pd_extra *px = &priv(f)->px[p - f->pds];
+	int side = s->mode == 'w';
+	uint64_t *cur = side ? &p->wg : &p->rg;
+	uint64_t *cts = side ? &p->wg_ts : &p->rg_ts;
+	uint64_t *cpos = side ? &p->wg_pos : &p->rg_pos;
+	const char *fn = nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?";
+	nps_pdv_goname(s->from, a, sizeof(a));
+	nps_pdv_goname(s->to, b, sizeof(b));
+
+	if (s->mode != 'r' && s->mode != 'w')
+		verdict(v, FOLD_VIOLATION, "pd-transition", 0,
+			"pd_state on fd %d: mode must be r or w", e->fd);
+	if (!pd_legal(s->fn, s->from, s->to)) {
+		legal_text(s->fn, c, sizeof(c));
+		verdict(v, FOLD_VIOLATION, "pd-transition", *cpos,
+			"pd fd %d %s: %s cannot move %s → %s (legal for %s: %s)", e->fd,
+			side_name(s->mode), fn, a, b, fn, c);
+	}
+	bool side_resync = p->resync && px->resync[side];
+	if (!side_resync) {
+		if (!p->open && !p->resync && s->fn == NPS_FN_NETPOLLREADY && s->to == NPS_PDV_READY)
+			/*
+			 * netpoll checked fdseq, then the fd was closed and its pollDesc freed before
+			 * netpollready ran: Go's window too. The next pollOpen resets the semaphore.
+			 */
+			verdict(v, FOLD_NOTE, "late-ready", *cpos,
+				"pd 0x%llx (fd %d) %s: readiness for an incarnation freed meanwhile "
+				"(harmless: the next pollOpen resets it)",
+				(unsigned long long)s->pd, e->fd, side_name(s->mode));
+		else if (!p->open && !p->resync)
+			verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
+				"pd 0x%llx (fd %d) %s changed while the pollDesc is not open "
+				"(no pd_open, or already freed)",
+				(unsigned long long)s->pd, e->fd, side_name(s->mode));
+		else if (*cur != s->from) {
+			char h[32];
+			verdict(v, FOLD_VIOLATION, "pd-from", *cpos,
+				"pd fd %d %s: %s says %s → %s but %s holds %s", e->fd,
+				side_name(s->mode), fn, a, b, side_name(s->mode),
+				nps_pdv_goname(*cur, h, sizeof(h)));
+		} else if (s->seq != p->seq)
+			verdict(v, FOLD_VIOLATION, "pd-seq", 0,
+				"pd fd %d %s: event carries fdseq %u but the pollDesc is at %u",
+				e->fd, side_name(s->mode), s->seq, p->seq);
+		if (p->open && !p->resync && e->fd != p->fd)
+			verdict(v, FOLD_VIOLATION, "pd-fd", 0,
+				"pd 0x%llx: event names fd %d but the pollDesc belongs to fd %d",
+				(unsigned long long)s->pd, e->fd, p->fd);
+	}
+
+	/* races Go handles on purpose */
+	if (s->fn == NPS_FN_NETPOLLREADY && s->from == NPS_PDV_WAIT)
+		verdict(v, FOLD_NOTE, "ready-before-commit", *cpos,
+			"fd %d %s: readiness arrived between the pdWait announce and the commit: "
+			"the commit fails and the goroutine resumes without parking",
+			e->fd, side_name(s->mode));
+	if (s->fn == NPS_FN_NETPOLLBLOCK && s->from == NPS_PDV_READY &&
+	    (side ? p->wg_ready_from : p->rg_ready_from) == NPS_PDV_NIL &&
+	    px->last_fn[side] == NPS_FN_NETPOLLREADY)
+		verdict(
+		    v, FOLD_NOTE, "ready-before-park", *cpos,
+		    "fd %d %s: readiness arrived before the goroutine parked: netpollblock takes "
+		    "it without parking",
+		    e->fd, side_name(s->mode));
+	if (s->to == NPS_PDV_NIL && (NPS_PDV_IS_G(s->from) || s->from == NPS_PDV_WAIT)) {
+		const char *what = s->fn == NPS_FN_NETPOLLDEADLINEIMPL ? "deadline-while-parked"
+				   : s->fn == NPS_FN_POLLUNBLOCK       ? "close-while-parked"
+				   : s->fn == NPS_FN_POLLSETDEADLINE   ? "deadline-while-parked"
+								       : NULL;
+		if (what)
+			verdict(v, FOLD_NOTE, what, *cpos, "fd %d %s: %s while %s %s: %s → pdNil",
+				e->fd, side_name(s->mode),
+				s->fn == NPS_FN_POLLUNBLOCK ? "close" : "deadline",
+				NPS_PDV_IS_G(s->from) ? a : "a goroutine",
+				NPS_PDV_IS_G(s->from) ? "is parked" : "announces", a);
+	}
+	if (s->fn == NPS_FN_NETPOLLBLOCKCOMMIT && NPS_PDV_IS_G(s->to)) {
+		const struct fold_g *g = fold_find_g(f, NPS_PDV_GOID(s->to));
+		if (g && !g->resync && (g->status != NPS_GWAITING || g->pd != s->pd))
+			verdict(
+			    v, FOLD_VIOLATION, "park-mismatch", 0,
+			    "fd %d %s: commit stores %s but that goroutine is not waiting on this "
+			    "pollDesc",
+			    e->fd, side_name(s->mode), b);
+		p->parks++;
+	}
+	if (s->to == NPS_PDV_READY) {
+		p->readies++;
+		*(side ? &p->wg_ready_from : &p->rg_ready_from) = s->from;
+	}
+	if (s->to == NPS_PDV_NIL && s->fn == NPS_FN_NETPOLLDEADLINEIMPL)
+		p->timeouts++;
+	if (s->to == NPS_PDV_NIL && s->fn == NPS_FN_POLLUNBLOCK)
+		p->closes++;
+	px->last_fn[side] = s->fn;
+	*cur = s->to;
+	*cts = e->ts;
+	*cpos = pos;
+	if (p->resync) { /* after a loss: this event is the truth about this side */
+		px->resync[side] = false;
+		if (!p->open)
+			pd_set_open(f, p, true);
+		p->fd = e->fd;
+		p->seq = s->seq;
+		p->resync = px->resync[0] || px->resync[1];
+	}
+}
+
+/* ---- pd lifecycle ---- */
+
+static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
+{
+	const struct nps_ev_pd *d = &e->u.pd;
+	struct fold_pd *p = pd_get(f, d->pd, true);
+	if (!p)
+		return;
+	struct pd_extra *px = &priv(f)->px[p - f->pds];
+	struct fd_state *fs = fd_get(f, e->fd);
+	char a[32], b[32];
+	bool rs = p->resync;
+	switch (e->kind) {
+	case NPS_EV_PD_OPEN:
+		if (p->open && !rs)
+			verdict(v, FOLD_VIOLATION, "pd-reopen", p->rg_pos,
+				"pd 0x%llx opened for fd %d while still open for fd %d",
+				(unsigned long long)d->pd, e->fd, p->fd);
+		if (!rs && (pdv_class(p->rg) & (C_WAIT | C_G) || pdv_class(p->wg) & (C_WAIT | C_G)))
+			verdict(v, FOLD_VIOLATION, "pd-open-blocked", 0,
+				"pd 0x%llx reused with rg %s, wg %s (Go throws \"runtime: blocked "
+				"read on free polldesc\")",
+				(unsigned long long)d->pd, nps_pdv_goname(p->rg, a, sizeof(a)),
+				nps_pdv_goname(p->wg, b, sizeof(b)));
+		pd_set_open(f, p, true);
+		p->fd = e->fd;
+		p->seq = d->seq;
+		p->closing = false;
+		pd_set_registered(f, p, false);
+		p->rd = p->wd = 0;
+		p->info = d->info;
+		px->was_registered = false;
+		if (fs) {
+			fs->pd1 = (uint32_t)(p - f->pds) + 1;
+			fs->notpollable = false;
+		}
+		break;
+	case NPS_EV_PD_FREE:
+		if (!p->open && !rs) {
+			verdict(v, FOLD_VIOLATION, "pd-double-free", 0,
+				"pd 0x%llx (fd %d) freed but it is not open",
+				(unsigned long long)d->pd, e->fd);
+		} else if (!rs) {
+			if (pdv_class(p->rg) & (C_WAIT | C_G) || pdv_class(p->wg) & (C_WAIT | C_G))
+				verdict(v, FOLD_VIOLATION, "pd-free-blocked", 0,
+					"pd fd %d freed with rg %s, wg %s (Go throws \"runtime: "
+					"blocked "
+					"read on closing polldesc\")",
+					e->fd, nps_pdv_goname(p->rg, a, sizeof(a)),
+					nps_pdv_goname(p->wg, b, sizeof(b)));
+			if (p->registered)
+				verdict(v, FOLD_VIOLATION, "pd-free-registered",
+					fs ? fs->reg_pos : 0,
+					"pd fd %d freed while still registered with epoll (no "
+					"netpollclose)",
+					e->fd);
+			if (px->was_registered && !p->closing)
+				verdict(
+				    v, FOLD_VIOLATION, "pd-free-unevicted", 0,
+				    "pd fd %d freed without poll_runtime_pollUnblock (Go throws "
+				    "\"runtime: close polldesc w/o unblock\")",
+				    e->fd);
+			if (((p->seq + 1) & TAG_MASK) != (d->seq & TAG_MASK))
+				verdict(v, FOLD_VIOLATION, "pd-seq", 0,
+					"pd fd %d: pollCache.free must bump fdseq %u to %u, not %u",
+					e->fd, p->seq, (p->seq + 1) & TAG_MASK, d->seq);
+		}
+		if (fs) {
+			if (!px->was_registered && !rs)
+				fs->notpollable = true; /* netpollopen failed: blocking mode */
+			fs->pd1 = 0;
+		}
+		pd_set_open(f, p, false);
+		pd_set_registered(f, p, false);
+		p->seq = d->seq;
+		p->fd = -1;
+		break;
+	case NPS_EV_PD_EVICT:
+		if (!p->open && !rs)
+			verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
+				"pd 0x%llx (fd %d) evicted but it is not open",
+				(unsigned long long)d->pd, e->fd);
+		p->closing = true;
+		p->info = d->info;
+		break;
+	case NPS_EV_PD_DEADLINE:
+		if (!p->open && !rs)
+			verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
+				"deadline set on pd 0x%llx (fd %d) which is not open",
+				(unsigned long long)d->pd, e->fd);
+		p->rd = d->rd;
+		p->wd = d->wd;
+		p->info = d->info;
+		break;
+	case NPS_EV_PD_EXPIRE:
+		if (e->sub == 1) {
+			verdict(v, FOLD_NOTE, "deadline-stale", 0,
+				"fd %d: a deadline timer fired for an older incarnation (seq "
+				"mismatch): nothing changes",
+				e->fd);
+			break;
+		}
+		p->rd = d->rd;
+		p->wd = d->wd;
+		p->info = d->info;
+		break;
+	case NPS_EV_PD_EVENTERR:
+		p->info = d->info;
+		break;
+	}
+	if (!rs)
+		return;
+	/* after a loss this event is the truth about the incarnation; rg/wg stay unknown until
+	 * their next change, except that a freed pollDesc holds no waiter */
+	if (e->kind == NPS_EV_PD_FREE) {
+		p->resync = px->resync[0] = px->resync[1] = false;
+		p->rg = p->wg = NPS_PDV_NIL;
+		return;
+	}
+	pd_set_open(f, p, true);
+	p->fd = e->fd;
+	p->seq = d->seq;
+}
+
+/* ---- registration ---- */
+
+static void apply_ctl(struct nps_fold *f, const struct nps_event *e, uint64_t pos, struct vctx *v)
+{
+	const struct nps_ev_ctl *c = &e->u.ctl;
+	if (e->kind == NPS_EV_EPOLL_CTL) {
+		/* the kernel's interest set */
+		struct fold_priv *pv = priv(f);
+		uint64_t key = (uint64_t)(uint32_t)c->epfd << 32 | (uint32_t)e->fd;
+		uint32_t i = hm_get(&pv->int_idx, key);
+		if (c->ret != 0)
+			return;
+		if (c->op == NPS_EPOLL_CTL_ADD) {
+			if (i) {
+				verdict(
+				    v, FOLD_VIOLATION, "double-add", 0,
+				    "kernel: epoll_ctl ADD of fd %d on epfd %d succeeded but it is "
+				    "already in the interest set",
+				    e->fd, c->epfd);
+				return;
+			}
+			if (grow((void **)&f->interest, &f->cap_interest, f->ninterest,
+				 sizeof(*f->interest), NULL, 0) ||
+			    hm_put(&pv->int_idx, key, (uint32_t)f->ninterest + 1))
+				return;
+			i = (uint32_t)++f->ninterest;
+			f->interest[i - 1].epfd = c->epfd;
+			f->interest[i - 1].fd = e->fd;
+			f->interest[i - 1].since = e->ts;
+		}
+		if (i && c->op == NPS_EPOLL_CTL_DEL) {
+			struct fold_interest *last = &f->interest[f->ninterest - 1];
+			hm_del(&pv->int_idx, key);
+			if (last != &f->interest[i - 1]) {
+				f->interest[i - 1] = *last;
+				hm_put(&pv->int_idx,
+				       (uint64_t)(uint32_t)last->epfd << 32 | (uint32_t)last->fd,
+				       i);
+			}
+			f->ninterest--;
+		} else if (i) {
+			f->interest[i - 1].events = c->events;
+			f->interest[i - 1].data = c->data;
+		}
+		f->st.interest = f->ninterest;
+		return;
+	}
+	/* the runtime's netpollopen / netpollclose */
+	struct fd_state *fs = fd_get(f, e->fd);
+	struct fold_pd *p = c->pd ? pd_get(f, c->pd, false) : NULL;
+	if (!p && fs && fs->pd1)
+		p = &f->pds[fs->pd1 - 1];
+	if (!fs)
+		return;
+	if (e->kind == NPS_EV_NETPOLLOPEN && c->ret == 0) {
+		if (fs->registered && !fs->resync)
+			verdict(v, FOLD_VIOLATION, "double-add", fs->reg_pos,
+				"fd %d registered with epoll twice (netpollopen ADD while already "
+				"registered)",
+				e->fd);
+		fs->registered = true;
+		fs->reg_pos = pos;
+		if (p) {
+			pd_set_registered(f, p, true);
+			priv(f)->px[p - f->pds].was_registered = true;
+		}
+	} else if (e->kind == NPS_EV_NETPOLLCLOSE) {
+		if (!fs->registered && !fs->resync)
+			verdict(v, FOLD_VIOLATION, "del-unregistered", 0,
+				"netpollclose (DEL) of fd %d which is not registered", e->fd);
+		fs->registered = false;
+		if (p)
+			pd_set_registered(f, p, false);
+	}
+	fs->resync = false;
+}
+
+static void apply_syscall(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
+{
+	const struct nps_ev_sys *s = &e->u.sys;
+	if (e->src != NPS_SRC_SIM || e->fd < 0)
+		return;
+	struct fd_state *fs = fd_get(f, e->fd);
+	if (!fs)
+		return;
+	bool io = s->op == NPS_SYS_READ || s->op == NPS_SYS_WRITE || s->op == NPS_SYS_ACCEPT4;
+	if (io && !fs->registered && !fs->notpollable && !fs->resync)
+		verdict(
+		    v, FOLD_VIOLATION, "io-unregistered", fs->reg_pos,
+		    "%s on fd %d which is not registered with epoll (no successful netpollopen)",
+		    nps_sys_op_name(s->op), e->fd);
+	if (s->op == NPS_SYS_CLOSE) {
+		if (fs->registered && !fs->resync)
+			verdict(
+			    v, FOLD_VIOLATION, "close-registered", fs->reg_pos,
+			    "close(2) of fd %d while it is still registered with epoll (Go does "
+			    "netpollclose first)",
+			    e->fd);
+		fs->notpollable = false;
+		fs->registered = false;
+	}
+}
+
+/* ---- goroutines ---- */
+
+static bool g_legal(unsigned from, unsigned to)
+{
+	static const uint8_t ok[][2] = {
+	    {NPS_GIDLE, NPS_GRUNNABLE},	   {NPS_GIDLE, NPS_GDEAD},
+	    {NPS_GDEAD, NPS_GRUNNABLE},	   {NPS_GRUNNABLE, NPS_GRUNNING},
+	    {NPS_GRUNNING, NPS_GWAITING},  {NPS_GRUNNING, NPS_GRUNNABLE},
+	    {NPS_GRUNNING, NPS_GDEAD},	   {NPS_GRUNNING, NPS_GSYSCALL},
+	    {NPS_GSYSCALL, NPS_GRUNNING},  {NPS_GSYSCALL, NPS_GRUNNABLE},
+	    {NPS_GWAITING, NPS_GRUNNABLE},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (ok[i][0] == from && ok[i][1] == to)
+			return true;
+	return false;
+}
+
+static enum fold_wake_cause wake_cause(unsigned fn)
+{
+	switch (fn) {
+	case NPS_FN_NETPOLLREADY:
+		return FOLD_WAKE_IO;
+	case NPS_FN_NETPOLLDEADLINEIMPL:
+		return FOLD_WAKE_TIMEOUT;
+	case NPS_FN_POLLUNBLOCK:
+		return FOLD_WAKE_CLOSE;
+	case NPS_FN_POLLSETDEADLINE:
+		return FOLD_WAKE_SETDEADLINE;
+	default:
+		return FOLD_WAKE_OTHER;
+	}
+}
+
+static void g_wake(struct nps_fold *f, struct fold_g *g, const struct nps_event *e, uint64_t pos,
+		   struct vctx *v)
+{
+	enum fold_wake_cause cause = FOLD_WAKE_OTHER;
+	if (g->reason == NPS_WR_IOWAIT && g->pd) {
+		struct fold_pd *p = pd_get(f, g->pd, false);
+		if (p) {
+			int side = g->mode == 'w';
+			uint64_t cur = side ? p->wg : p->rg;
+			if (cur == NPS_PDV_G(g->goid) && !p->resync && !g->resync)
+				verdict(
+				    v, FOLD_VIOLATION, "g-woken-still-parked",
+				    side ? p->wg_pos : p->rg_pos,
+				    "G%llu made runnable while pd fd %d %s still holds it (nobody "
+				    "ran netpollunblock)",
+				    (unsigned long long)g->goid, p->fd, side_name(g->mode));
+			cause = wake_cause(priv(f)->px[p - f->pds].last_fn[side]);
+		}
+		if (e->u.gstatus.fn == NPS_FN_PARK_M)
+			verdict(v, FOLD_NOTE, "commit-failed", pos,
+				"G%llu's netpollblockcommit failed (the pollDesc changed after the "
+				"announce): it resumes without parking",
+				(unsigned long long)g->goid);
+	}
+	f->st.wakes[cause]++;
+	uint64_t *w[] = {&g->wakes_io, &g->wakes_timeout, &g->wakes_close, &g->wakes_timeout,
+			 &g->wakes_other};
+	(*w[cause])++;
+}
+
+/* Keep goroutines_live and parked_io as g changes status (sign -1 before, +1 after). */
+static void g_count(struct nps_fold *f, const struct fold_g *g, int sign)
+{
+	uint64_t d = sign > 0 ? 1 : (uint64_t)-1;
+	if (g->status != NPS_GDEAD && g->status != NPS_GIDLE)
+		f->st.goroutines_live += d;
+	if (g->status == NPS_GWAITING && g->reason == NPS_WR_IOWAIT)
+		f->st.parked_io += d;
+}
+
+static void apply_gstatus(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
+			  struct vctx *v)
+{
+	const struct nps_ev_gstatus *s = &e->u.gstatus;
+	bool fresh = !fold_find_g(f, s->goid);
+	struct fold_g *g = g_get(f, s->goid, true);
+	if (!g)
+		return;
+	struct g_extra *gx = &priv(f)->gx[g - f->gs];
+	const char *fs = nps_gstatus_name(s->from) ? nps_gstatus_name(s->from) : "?";
+	const char *ts = nps_gstatus_name(s->to) ? nps_gstatus_name(s->to) : "?";
+	if (fresh)
+		f->st.goroutines_total++;
+	if (!g_legal(s->from, s->to))
+		verdict(v, FOLD_VIOLATION, "g-transition", gx->pos,
+			"G%llu: Go never changes a goroutine from %s to %s",
+			(unsigned long long)s->goid, fs, ts);
+	else if (fresh && !g->resync && s->from != NPS_GIDLE && s->from != NPS_GDEAD)
+		verdict(v, FOLD_VIOLATION, "g-unknown", 0,
+			"G%llu first appears %s → %s: a goroutine starts dead → runnable (newproc)",
+			(unsigned long long)s->goid, fs, ts);
+	else if (!fresh && !g->resync && g->status != s->from)
+		verdict(v, FOLD_VIOLATION, "g-from", gx->pos,
+			"G%llu: event says %s → %s but it is %s", (unsigned long long)s->goid, fs,
+			ts, nps_gstatus_name(g->status) ? nps_gstatus_name(g->status) : "?");
+
+	if (s->from == NPS_GWAITING && s->to == NPS_GRUNNABLE)
+		g_wake(f, g, e, pos, v);
+	if (g->status == NPS_GRUNNING && s->to != NPS_GRUNNING && g->m >= 0) {
+		struct fold_m *m = m_get(f, g->m);
+		if (m && m->curg == g->goid)
+			m->curg = 0;
+	}
+	if (s->to == NPS_GRUNNING && e->m >= 0) {
+		struct fold_m *m = m_get(f, e->m);
+		if (m && m->curg && m->curg != g->goid && !g->resync) {
+			const struct fold_g *o = fold_find_g(f, m->curg);
+			if (o && o->status == NPS_GRUNNING && !o->resync)
+				verdict(v, FOLD_VIOLATION, "m-busy", 0,
+					"G%llu starts running on M%d which is still running G%llu",
+					(unsigned long long)g->goid, e->m,
+					(unsigned long long)m->curg);
+		}
+		if (m)
+			m->curg = g->goid;
+		g->m = e->m;
+		g->p = e->p;
+	}
+	g_count(f, g, -1);
+	g->status = (uint8_t)s->to;
+	g->since = e->ts;
+	g->resync = false;
+	gx->pos = pos;
+	if (s->to == NPS_GWAITING) {
+		g->reason = s->reason;
+		g->pd = s->pd;
+		g->mode = (char)s->mode;
+		const struct fold_pd *p = s->pd ? fold_find_pd(f, s->pd) : NULL;
+		g->fd = p ? p->fd : -1;
+	} else {
+		g->reason = 0;
+		g->pd = 0;
+		g->mode = 0;
+		g->fd = -1;
+	}
+	g_count(f, g, +1);
+}
+
+/* ---- Ms, Ps, netpoll ---- */
+
+static void apply_sched(struct nps_fold *f, const struct nps_event *e)
+{
+	const struct nps_ev_sched *s = &e->u.sched;
+	struct fold_m *m = e->m >= 0 ? m_get(f, e->m) : NULL;
+	int16_t pid = s->p2 >= 0 ? s->p2 : e->p;
+	struct fold_p *p = pid >= 0 ? p_get(f, pid) : NULL;
+	switch (s->op) {
+	case NPS_SCHED_ACQUIREP:
+	case NPS_SCHED_MWAKE:
+		if (m) {
+			m->p = pid;
+			m->parked = false;
+			m->since = e->ts;
+		}
+		if (p) {
+			p->m = e->m;
+			p->idle = false;
+			p->since = e->ts;
+		}
+		break;
+	case NPS_SCHED_RELEASEP:
+		if (m)
+			m->p = -1;
+		if (p && p->m == e->m)
+			p->m = -1;
+		break;
+	case NPS_SCHED_PIDLEPUT:
+		if (p) {
+			p->idle = true;
+			p->m = -1;
+			p->since = e->ts;
+		}
+		break;
+	case NPS_SCHED_PIDLEGET:
+		if (p)
+			p->idle = false;
+		break;
+	case NPS_SCHED_NEWM:
+	case NPS_SCHED_STARTM:
+		if (s->m2 >= 0)
+			m_get(f, s->m2);
+		break;
+	case NPS_SCHED_STOPM:
+		if (m) {
+			m->parked = true;
+			m->since = e->ts;
+		}
+		break;
+	case NPS_SCHED_SPINNING:
+	case NPS_SCHED_UNSPIN:
+		if (m)
+			m->spinning = s->op == NPS_SCHED_SPINNING;
+		break;
+	default:
+		break;
+	}
+}
+
+static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
+{
+	const struct nps_ev_netpoll *n = &e->u.netpoll;
+	struct fold_m *m = e->m >= 0 ? m_get(f, e->m) : NULL;
+	if (!m)
+		return;
+	if (e->kind == NPS_EV_NETPOLL_BEGIN) {
+		if (m->polling && !priv(f)->lost_any)
+			verdict(v, FOLD_VIOLATION, "netpoll-unpaired", 0,
+				"M%d starts netpoll #%llu while netpoll #%llu has not returned",
+				e->m, (unsigned long long)n->id, (unsigned long long)m->netpoll_id);
+		m->polling = true;
+		m->waitms = n->waitms;
+		m->netpoll_id = n->id;
+		m->since = e->ts;
+		f->st.netpolls++;
+		if (n->waitms != 0)
+			f->st.netpolls_blocking++;
+	} else {
+		if ((!m->polling || m->netpoll_id != n->id) && !priv(f)->lost_any)
+			verdict(v, FOLD_VIOLATION, "netpoll-unpaired", 0,
+				"M%d: netpoll #%llu returns but it %s", e->m,
+				(unsigned long long)n->id,
+				m->polling ? "is in another netpoll call" : "never started");
+		m->polling = false;
+		m->since = e->ts;
+	}
+}
+
+static void apply_npev(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
+{
+	const struct nps_ev_netpoll_event *n = &e->u.npev;
+	f->st.netpoll_events++;
+	if (n->action == NPS_NPEV_STALE)
+		verdict(
+		    v, FOLD_NOTE, "stale-event", 0,
+		    "netpoll #%llu: epoll event for an older incarnation of pd 0x%llx (tag %u): "
+		    "ignored, as Go 1.21+ does",
+		    (unsigned long long)n->id, (unsigned long long)n->pd,
+		    (unsigned)(n->data & TAG_MASK));
+	const struct fold_pd *p = n->pd ? fold_find_pd(f, n->pd) : NULL;
+	if (!p || p->resync || !p->open)
+		return;
+	unsigned tag = (unsigned)(n->data & TAG_MASK);
+	if (n->action == NPS_NPEV_READY && tag != (p->seq & TAG_MASK))
+		verdict(v, FOLD_VIOLATION, "stale-applied", 0,
+			"netpoll #%llu applied an event with tag %u to fd %d whose fdseq is %u (a "
+			"stale event must be ignored)",
+			(unsigned long long)n->id, tag, p->fd, p->seq);
+	if (n->action == NPS_NPEV_STALE && tag == (p->seq & TAG_MASK))
+		verdict(v, FOLD_VIOLATION, "fresh-ignored", 0,
+			"netpoll #%llu ignored an event for fd %d as stale but its tag %u matches "
+			"fdseq",
+			(unsigned long long)n->id, p->fd, tag);
+}
+
+/*
+ * netpollWaiters is one atomic counter; the engine stamps each change in the order the changes
+ * happened (it serialises them while the log is on), so every change must follow from the last.
+ */
+static void apply_waiters(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
+			  struct vctx *v)
+{
+	struct fold_priv *pv = priv(f);
+	const struct nps_ev_waiters *w = &e->u.waiters;
+	if (pv->waiters_known && (int64_t)w->value - w->delta != (int64_t)f->st.netpoll_waiters)
+		verdict(v, FOLD_VIOLATION, "waiters-count", pv->waiters_pos,
+			"netpollWaiters: the change %+d -> %u does not follow from the value %llu",
+			w->delta, w->value, (unsigned long long)f->st.netpoll_waiters);
+	f->st.netpoll_waiters = w->value;
+	pv->waiters_known = true;
+	pv->waiters_pos = pos;
+}
+
+static void apply_lost(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
+{
+	struct fold_priv *pv = priv(f);
+	unsigned src = e->u.lost.source < 3 ? e->u.lost.source : 0;
+	f->st.lost[src] += e->u.lost.count;
+	verdict(v, FOLD_NOTE, "lost", 0,
+		"%llu %s events lost here: state is resynchronised from the next events",
+		(unsigned long long)e->u.lost.count,
+		nps_src_name(src) ? nps_src_name(src) : "unknown");
+	if (src != NPS_SRC_SIM)
+		return; /* kernel losses do not touch the runtime's state */
+	pv->lost_any = true;
+	pv->waiters_known = false;
+	for (size_t i = 0; i < f->npds; i++) {
+		f->pds[i].resync = true;
+		pv->px[i].resync[0] = pv->px[i].resync[1] = true;
+	}
+	for (size_t i = 0; i < f->ngs; i++)
+		f->gs[i].resync = true;
+	for (size_t i = 0; i < pv->nfds; i++)
+		pv->fds[i].resync = true;
+	for (size_t i = 0; i < f->nms; i++)
+		f->ms[i].polling = false;
+}
+
+int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
+	       struct fold_verdict *out, int max)
+{
+	struct vctx v = {out, out ? max : 0, 0, f};
+	size_t npds = f->npds;
+	if (f->st.events && e->ts < f->last_ts)
+		verdict(&v, FOLD_VIOLATION, "ts-order", 0,
+			"time goes backwards: %llu ns before the previous event",
+			(unsigned long long)(f->last_ts - e->ts));
+	if (!f->st.events)
+		f->first_ts = e->ts;
+	if (e->ts > f->last_ts || !f->st.events)
+		f->last_ts = e->ts;
+	f->st.events++;
+	if (e->kind < NPS_EV__COUNT)
+		f->st.by_kind[e->kind]++;
+	if (e->m >= 0 && e->src == NPS_SRC_SIM) {
+		struct fold_m *m = m_get(f, e->m);
+		if (!m)
+			return -ENOMEM;
+		if (e->tid)
+			m->tid = e->tid;
+	}
+	if (e->p >= 0 && e->src == NPS_SRC_SIM && !p_get(f, e->p))
+		return -ENOMEM;
+
+	switch (e->kind) {
+	case NPS_EV_PD_STATE:
+		apply_pd_state(f, e, pos, &v);
+		break;
+	case NPS_EV_PD_OPEN:
+	case NPS_EV_PD_FREE:
+	case NPS_EV_PD_EVICT:
+	case NPS_EV_PD_DEADLINE:
+	case NPS_EV_PD_EXPIRE:
+	case NPS_EV_PD_EVENTERR:
+		apply_pd(f, e, &v);
+		break;
+	case NPS_EV_GSTATUS:
+		apply_gstatus(f, e, pos, &v);
+		break;
+	case NPS_EV_NETPOLL_BEGIN:
+	case NPS_EV_NETPOLL_END:
+		apply_netpoll(f, e, &v);
+		break;
+	case NPS_EV_NETPOLL_EVENT:
+		apply_npev(f, e, &v);
+		break;
+	case NPS_EV_NETPOLL_BREAK:
+		if (e->u.brk.result == NPS_BRK_WROTE)
+			f->st.breaks++;
+		break;
+	case NPS_EV_WAITERS:
+		apply_waiters(f, e, pos, &v);
+		break;
+	case NPS_EV_NETPOLLOPEN:
+	case NPS_EV_NETPOLLCLOSE:
+	case NPS_EV_EPOLL_CTL:
+		apply_ctl(f, e, pos, &v);
+		break;
+	case NPS_EV_SCHED:
+		apply_sched(f, e);
+		break;
+	case NPS_EV_SYSCALL:
+		apply_syscall(f, e, &v);
+		break;
+	case NPS_EV_THROW: {
+		const char *msg = nps_throw_msg(e->u.thr.msg);
+		verdict(&v, FOLD_VIOLATION, "throw", 0, "fatal error: %s",
+			msg ? msg : "unknown throw");
+		break;
+	}
+	case NPS_EV_LOST:
+		apply_lost(f, e, &v);
+		break;
+	case NPS_EV_EPOLL_WAIT:
+		f->st.epoll_waits++;
+		break;
+	default:
+		break;
+	}
+	if (f->npds != npds)
+		f->st.pds_free = f->npds - f->st.pds_open;
+	return v.n;
+}

@@ -1,0 +1,2051 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Trace files in JSON Lines (traces/json.h, docs/trace-format.md). One table of field
+ * descriptors per event kind drives both directions: the writer formats each field straight into
+ * its buffer, the reader looks each one up in the cJSON object and checks its presence, type and
+ * range. A field therefore cannot be written under one name and read under another.
+ *
+ * Numbers: JSON readers (cJSON, jq, JavaScript) hold numbers as doubles, exact only up to 2^53.
+ * So 64-bit addresses and epoll data are hex strings, absolute times (ts, deadlines, timer whens)
+ * are written relative to the trace origin, and the reader refuses any integer beyond 2^53.
+ */
+#include "traces/json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "traces/names.h"
+
+#define N_OF(a)	   (sizeof(a) / sizeof((a)[0]))
+#define WBUF_FLUSH (64u << 10) /* the writer flushes once this much is buffered */
+#define WBUF_CAP   (WBUF_FLUSH + TRACE_EVENT_MAX + TRACE_READY_MAX * 160u)
+#define RBUF_CHUNK (64u << 10)
+#define MODE_RW	   ('r' + 'w')
+
+/* ---------------------------------------------------------------------------------------------
+ * Field descriptors
+ */
+
+enum ftype {
+	T_INT,	/* integer of size 1/2/4/8, F_SIGNED or not */
+	T_HEX,	/* u64 as "0x..." */
+	T_PDV,	/* pd.rg/wg value: "nil", "ready", "wait", "G12" */
+	T_MODE, /* 'r' / 'w' / 'r'+'w' as "r" / "w" / "rw" */
+	T_TIME, /* s64 CLOCK_MONOTONIC ns: relative to the origin when after it (alt key otherwise) */
+	T_NAME, /* small integer written as a name from a names.c table */
+	T_STR,	/* the note's char[32] */
+	T_KID,	/* epoll_wait id: "id" when joined, "kseq" (alt) for a kernel sequence */
+};
+
+enum fflag {
+	F_SIGNED = 1,
+	F_REQ = 2, /* always written, must be present */
+	F_OPT = 4, /* omitted when equal to dflt, dflt when absent */
+};
+
+struct fdesc {
+	const char *key;
+	const char *alt; /* T_TIME: key when the time is not after the origin; T_KID: "kseq" */
+	unsigned char type, off, size, flags;
+	signed char dflt;
+	const char *(*name)(unsigned);
+	int (*from)(const char *);
+};
+
+#define EV_OFF(m) ((unsigned char)__builtin_offsetof(struct nps_event, m))
+#define EV_SZ(m)  ((unsigned char)sizeof(((struct nps_event *)0)->m))
+#define INT(k, m, fl, d)                                                                           \
+	{                                                                                          \
+		.key = k, .type = T_INT, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,          \
+		.dflt = d                                                                          \
+	}
+#define TYP(k, t, m, fl)                                                                           \
+	{                                                                                          \
+		.key = k, .type = t, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl               \
+	}
+#define TIME(k, m, fl)                                                                             \
+	{                                                                                          \
+		.key = k, .alt = k "_abs", .type = T_TIME, .off = EV_OFF(m), .size = EV_SZ(m),     \
+		.flags = fl                                                                        \
+	}
+#define NAME(k, m, fl, tab)                                                                        \
+	{                                                                                          \
+		.key = k, .type = T_NAME, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,         \
+		.name = nps_##tab##_name, .from = nps_##tab##_from_name                            \
+	}
+#define KID(m)                                                                                     \
+	{                                                                                          \
+		.key = "id", .alt = "kseq", .type = T_KID, .off = EV_OFF(m), .size = 8,            \
+		.flags = F_REQ                                                                     \
+	}
+#define S_REQ (F_SIGNED | F_REQ)
+#define S_OPT (F_SIGNED | F_OPT)
+
+static const char *ctl_name(unsigned op)
+{
+	return nps_ctl_op_name((int)op);
+}
+
+static const char *throw_name(unsigned t)
+{
+	return t ? nps_throw_msg(t) : NULL;
+}
+
+#define nps_ctl_name	     ctl_name
+#define nps_ctl_from_name    nps_ctl_op_from_name
+#define nps_throwm_name	     throw_name
+#define nps_throwm_from_name nps_throw_from_msg
+
+/* Header fields every event may carry (ts, src and ev are handled apart). */
+static const struct fdesc hdr_fields[] = {
+    INT("m", m, S_OPT, -1),    INT("p", p, S_OPT, -1),	 INT("g", g, F_OPT, 0),
+    INT("tid", tid, F_OPT, 0), INT("fd", fd, S_OPT, -1),
+};
+static const struct fdesc sub_field = INT("sub", sub, F_OPT, 0);
+static const struct fdesc fd_required = INT("fd", fd, S_REQ, -1);
+
+static const struct fdesc f_pd_state[] = {
+    TYP("pd", T_HEX, u.pd_state.pd, F_REQ),	 INT("seq", u.pd_state.seq, F_REQ, 0),
+    TYP("mode", T_MODE, u.pd_state.mode, F_REQ), TYP("from", T_PDV, u.pd_state.from, F_REQ),
+    TYP("to", T_PDV, u.pd_state.to, F_REQ),	 NAME("fn", u.pd_state.fn, F_REQ, fn),
+};
+static const struct fdesc f_pd[] = {
+    TYP("pd", T_HEX, u.pd.pd, F_REQ),
+    INT("seq", u.pd.seq, F_OPT, 0),
+    TYP("mode", T_MODE, u.pd.mode, F_OPT),
+    TIME("rd", u.pd.rd, F_OPT),
+    TIME("wd", u.pd.wd, F_OPT),
+    INT("info", u.pd.info, F_OPT, 0),
+    NAME("fn", u.pd.fn, F_OPT, fn),
+};
+static const struct fdesc f_gstatus[] = {
+    INT("goid", u.gstatus.goid, F_REQ, 0),    NAME("from", u.gstatus.from, F_REQ, gstatus),
+    NAME("to", u.gstatus.to, F_REQ, gstatus), NAME("reason", u.gstatus.reason, F_OPT, waitreason),
+    NAME("fn", u.gstatus.fn, F_OPT, fn),      NAME("where", u.gstatus.where, F_OPT, where),
+    TYP("pd", T_HEX, u.gstatus.pd, F_OPT),    TYP("mode", T_MODE, u.gstatus.mode, F_OPT),
+    INT("wakep", u.gstatus.wakep, S_OPT, -1),
+};
+static const struct fdesc f_netpoll_begin[] = {
+    INT("id", u.netpoll.id, F_REQ, 0),	       INT("delay", u.netpoll.delay, S_REQ, 0),
+    INT("waitms", u.netpoll.waitms, S_REQ, 0), NAME("caller", u.netpoll.caller, F_OPT, caller),
+    INT("n", u.netpoll.n, S_OPT, 0),	       INT("ngs", u.netpoll.ngs, F_OPT, 0),
+    INT("delta", u.netpoll.delta, S_OPT, 0),   INT("eintr", u.netpoll.eintr, F_OPT, 0),
+};
+static const struct fdesc f_netpoll_end[] = {
+    INT("id", u.netpoll.id, F_REQ, 0),	       INT("delay", u.netpoll.delay, S_REQ, 0),
+    INT("waitms", u.netpoll.waitms, S_REQ, 0), NAME("caller", u.netpoll.caller, F_OPT, caller),
+    INT("n", u.netpoll.n, S_REQ, 0),	       INT("ngs", u.netpoll.ngs, F_REQ, 0),
+    INT("delta", u.netpoll.delta, S_REQ, 0),   INT("eintr", u.netpoll.eintr, F_OPT, 0),
+};
+static const struct fdesc f_npev[] = {
+    INT("id", u.npev.id, F_REQ, 0),	     TYP("data", T_HEX, u.npev.data, F_REQ),
+    TYP("pd", T_HEX, u.npev.pd, F_REQ),	     INT("events", u.npev.events, F_REQ, 0),
+    TYP("mode", T_MODE, u.npev.mode, F_OPT), NAME("action", u.npev.action, F_REQ, npev_action),
+    INT("index", u.npev.index, F_OPT, 0),
+};
+static const struct fdesc f_break[] = {
+    NAME("result", u.brk.result, F_REQ, break_result),
+    NAME("fn", u.brk.fn, F_OPT, fn),
+    TIME("when", u.brk.when, F_OPT),
+    INT("ret", u.brk.ret, S_OPT, 0),
+};
+static const struct fdesc f_drain[] = {
+    INT("ret", u.brk.ret, S_REQ, 0),
+    NAME("fn", u.brk.fn, F_OPT, fn),
+    NAME("result", u.brk.result, F_OPT, break_result),
+    TIME("when", u.brk.when, F_OPT),
+};
+static const struct fdesc f_waiters[] = {
+    INT("delta", u.waiters.delta, S_REQ, 0),
+    INT("value", u.waiters.value, F_REQ, 0),
+    NAME("fn", u.waiters.fn, F_OPT, fn),
+};
+static const struct fdesc f_simctl[] = {
+    NAME("op", u.ctl.op, F_SIGNED | F_REQ, ctl),
+    INT("epfd", u.ctl.epfd, S_OPT, 0),
+    INT("events", u.ctl.events, F_OPT, 0),
+    TYP("data", T_HEX, u.ctl.data, F_OPT),
+    INT("ret", u.ctl.ret, S_REQ, 0),
+    TYP("pd", T_HEX, u.ctl.pd, F_OPT),
+};
+static const struct fdesc f_epoll_ctl[] = {
+    NAME("op", u.ctl.op, F_SIGNED | F_REQ, ctl),
+    INT("epfd", u.ctl.epfd, S_REQ, 0),
+    INT("events", u.ctl.events, F_REQ, 0),
+    TYP("data", T_HEX, u.ctl.data, F_REQ),
+    INT("ret", u.ctl.ret, S_REQ, 0),
+    TYP("pd", T_HEX, u.ctl.pd, F_OPT),
+};
+static const struct fdesc f_sched[] = {
+    NAME("op", u.sched.op, F_REQ, sched_op), INT("spinning", u.sched.spinning, F_OPT, 0),
+    INT("m2", u.sched.m2, S_OPT, -1),	     INT("p2", u.sched.p2, S_OPT, -1),
+    INT("npidle", u.sched.npidle, F_OPT, 0), INT("nmspinning", u.sched.nmspinning, F_OPT, 0),
+    INT("nmidle", u.sched.nmidle, F_OPT, 0), INT("n", u.sched.n, S_OPT, 0),
+};
+static const struct fdesc f_timer[] = {
+    NAME("op", u.timer.op, F_REQ, timer_op), TIME("when", u.timer.when, F_OPT),
+    TYP("arg", T_HEX, u.timer.arg, F_OPT),   INT("seq", u.timer.seq, F_OPT, 0),
+    NAME("fn", u.timer.fn, F_OPT, fn),	     INT("tp", u.timer.tp, S_OPT, -1),
+};
+static const struct fdesc f_sysmon[] = {
+    NAME("op", u.sysmon.op, F_REQ, sysmon_op),
+    INT("sleep", u.sysmon.sleep, S_OPT, 0),
+    TIME("lastpoll", u.sysmon.lastpoll, F_OPT),
+    INT("idle", u.sysmon.idle, F_OPT, 0),
+};
+static const struct fdesc f_sys[] = {
+    NAME("op", u.sys.op, F_REQ, sys_op),
+    INT("ret", u.sys.ret, S_REQ, 0),
+    INT("count", u.sys.count, F_OPT, 0),
+    NAME("fn", u.sys.fn, F_OPT, fn),
+};
+static const struct fdesc f_fderr[] = {
+    NAME("err", u.fderr.err, F_REQ, fderr),
+    INT("errno", u.fderr.errno_, S_OPT, 0),
+    NAME("fn", u.fderr.fn, F_OPT, fn),
+};
+static const struct fdesc f_throw[] = {
+    NAME("msg", u.thr.msg, F_REQ, throwm),
+};
+static const struct fdesc f_lost[] = {
+    NAME("source", u.lost.source, F_REQ, src),
+    INT("count", u.lost.count, F_REQ, 0),
+    TIME("since", u.lost.since, F_OPT),
+};
+static const struct fdesc f_note[] = {
+    TYP("text", T_STR, u.note.text, F_REQ),
+};
+static const struct fdesc f_init[] = {
+    INT("epfd", u.init.epfd, S_REQ, 0),
+    INT("break_rd", u.init.break_rd, S_REQ, 0),
+    INT("break_wr", u.init.break_wr, S_REQ, 0),
+    TYP("break_data", T_HEX, u.init.break_data, F_OPT),
+};
+static const struct fdesc f_wait[] = {
+    NAME("syscall", sub, F_REQ, wait_sub),
+    KID(u.wait.id),
+    INT("epfd", u.wait.epfd, S_REQ, 0),
+    INT("maxevents", u.wait.maxevents, S_REQ, 0),
+    INT("timeout_ms", u.wait.timeout_ms, S_REQ, 0),
+    INT("n", u.wait.ret, S_REQ, 0),
+    INT("dur", u.wait.dur, F_OPT, 0),
+};
+static const struct fdesc f_ready[] = {
+    KID(u.ready.id),
+    TYP("data", T_HEX, u.ready.data, F_REQ),
+    INT("events", u.ready.events, F_REQ, 0),
+    INT("index", u.ready.index, F_OPT, 0),
+    INT("epfd", u.ready.epfd, S_OPT, 0),
+};
+/* One entry of an epoll_wait line's "ready" list: {"fd","events","data"} (+"index" if unusual). */
+static const struct fdesc f_ready_entry[] = {
+    INT("fd", fd, S_REQ, -1),
+    INT("events", u.ready.events, F_REQ, 0),
+    TYP("data", T_HEX, u.ready.data, F_REQ),
+};
+static const struct fdesc f_create[] = {
+    INT("flags", u.create.flags, S_OPT, 0),
+    INT("ret", u.create.ret, S_REQ, 0),
+};
+
+struct kdesc {
+	const struct fdesc *f;
+	unsigned char nf;
+	unsigned char need_fd; /* the header fd is a required field */
+	unsigned char own_sub; /* sub is one of the kind's fields (not the generic "sub") */
+};
+
+#define KD(arr, fd_, sub_)                                                                         \
+	{                                                                                          \
+		arr, (unsigned char)N_OF(arr), fd_, sub_                                           \
+	}
+static const struct kdesc kinds[NPS_EV__COUNT] = {
+    [NPS_EV_PD_STATE] = KD(f_pd_state, 1, 0),
+    [NPS_EV_PD_OPEN] = KD(f_pd, 1, 0),
+    [NPS_EV_PD_FREE] = KD(f_pd, 1, 0),
+    [NPS_EV_PD_EVICT] = KD(f_pd, 1, 0),
+    [NPS_EV_PD_DEADLINE] = KD(f_pd, 1, 0),
+    [NPS_EV_PD_EXPIRE] = KD(f_pd, 1, 0),
+    [NPS_EV_PD_EVENTERR] = KD(f_pd, 1, 0),
+    [NPS_EV_GSTATUS] = KD(f_gstatus, 0, 0),
+    [NPS_EV_NETPOLL_BEGIN] = KD(f_netpoll_begin, 0, 0),
+    [NPS_EV_NETPOLL_END] = KD(f_netpoll_end, 0, 0),
+    [NPS_EV_NETPOLL_EVENT] = KD(f_npev, 0, 0),
+    [NPS_EV_NETPOLL_BREAK] = KD(f_break, 0, 0),
+    [NPS_EV_NETPOLL_DRAIN] = KD(f_drain, 0, 0),
+    [NPS_EV_WAITERS] = KD(f_waiters, 0, 0),
+    [NPS_EV_NETPOLLOPEN] = KD(f_simctl, 1, 0),
+    [NPS_EV_NETPOLLCLOSE] = KD(f_simctl, 1, 0),
+    [NPS_EV_SCHED] = KD(f_sched, 0, 0),
+    [NPS_EV_TIMER] = KD(f_timer, 0, 0),
+    [NPS_EV_SYSMON] = KD(f_sysmon, 0, 0),
+    [NPS_EV_SYSCALL] = KD(f_sys, 1, 0),
+    [NPS_EV_FD_ERR] = KD(f_fderr, 0, 0),
+    [NPS_EV_THROW] = KD(f_throw, 0, 0),
+    [NPS_EV_LOST] = KD(f_lost, 0, 0),
+    [NPS_EV_NOTE] = KD(f_note, 0, 0),
+    [NPS_EV_NETPOLLINIT] = KD(f_init, 0, 0),
+    [NPS_EV_EPOLL_CTL] = KD(f_epoll_ctl, 1, 0),
+    [NPS_EV_EPOLL_WAIT] = KD(f_wait, 0, 1),
+    [NPS_EV_EPOLL_READY] = KD(f_ready, 0, 0),
+    [NPS_EV_EPOLL_CREATE] = KD(f_create, 0, 0),
+};
+
+static const struct kdesc *kind_desc(unsigned kind)
+{
+	return kind < NPS_EV__COUNT && kinds[kind].f ? &kinds[kind] : NULL;
+}
+
+/* Raw access to a field's bits (little-endian host: the same as the struct's). */
+static uint64_t field_get(const struct nps_event *e, const struct fdesc *d)
+{
+	const unsigned char *p = (const unsigned char *)e + d->off;
+	switch (d->size) {
+	case 1:
+		return d->flags & F_SIGNED ? (uint64_t)(int64_t) * (const int8_t *)p : *p;
+	case 2: {
+		uint16_t v;
+		memcpy(&v, p, 2);
+		return d->flags & F_SIGNED ? (uint64_t)(int64_t)(int16_t)v : v;
+	}
+	case 4: {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		return d->flags & F_SIGNED ? (uint64_t)(int64_t)(int32_t)v : v;
+	}
+	default: {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		return v;
+	}
+	}
+}
+
+static void field_set(struct nps_event *e, const struct fdesc *d, uint64_t v)
+{
+	unsigned char *p = (unsigned char *)e + d->off;
+	uint8_t v8 = (uint8_t)v;
+	uint16_t v16 = (uint16_t)v;
+	uint32_t v32 = (uint32_t)v;
+	switch (d->size) {
+	case 1:
+		memcpy(p, &v8, 1);
+		break;
+	case 2:
+		memcpy(p, &v16, 2);
+		break;
+	case 4:
+		memcpy(p, &v32, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+	}
+}
+
+/* Range of a T_INT/T_NAME field. */
+static void field_range(const struct fdesc *d, int64_t *lo, int64_t *hi)
+{
+	int bits = d->size * 8;
+	if (d->flags & F_SIGNED) {
+		*lo = bits >= 54 ? -TRACE_INT_MAX : -(1LL << (bits - 1));
+		*hi = bits >= 54 ? TRACE_INT_MAX : (1LL << (bits - 1)) - 1;
+	} else {
+		*lo = 0;
+		*hi = bits >= 54 ? TRACE_INT_MAX : (int64_t)((1ULL << bits) - 1);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Text safety
+ */
+
+size_t trace_sanitize(const char *s, size_t n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (!outlen)
+		return 0;
+	for (size_t i = 0; i < n && s; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char tmp[5];
+		size_t tl = 0;
+		size_t seq = 0;
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			tmp[tl++] = (char)c;
+		} else if (c == '\\') {
+			tmp[tl++] = '\\';
+			tmp[tl++] = '\\';
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			tmp[tl++] = '\\';
+			tmp[tl++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c >= 0xc2 && c <= 0xf4) {
+			/* a well-formed UTF-8 sequence passes, except C1 controls (U+0080..U+009F) */
+			seq = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+			bool ok = i + seq <= n && !(c == 0xc2 && (unsigned char)s[i + 1] < 0xa0);
+			for (size_t k = 1; ok && k < seq; k++)
+				ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+			if (ok && seq == 3)
+				ok = !(c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) &&
+				     !(c == 0xed && (unsigned char)s[i + 1] >= 0xa0);
+			if (ok && seq == 4)
+				ok = !(c == 0xf0 && (unsigned char)s[i + 1] < 0x90) &&
+				     !(c == 0xf4 && (unsigned char)s[i + 1] >= 0x90);
+			if (ok) {
+				memcpy(tmp, s + i, seq);
+				tl = seq;
+				i += seq - 1;
+			}
+		}
+		if (!tl) {
+			tmp[0] = '\\';
+			tmp[1] = 'x';
+			tmp[2] = hex[c >> 4];
+			tmp[3] = hex[c & 15];
+			tl = 4;
+		}
+		if (o + tl + 1 > outlen)
+			break;
+		memcpy(out + o, tmp, tl);
+		o += tl;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Formatting
+ */
+
+struct sbuf {
+	char *p, *end;
+};
+
+static inline void sb_mem(struct sbuf *b, const char *s, size_t n)
+{
+	if ((size_t)(b->end - b->p) < n) {
+		b->p = b->end + 1; /* overflow marker */
+		return;
+	}
+	memcpy(b->p, s, n);
+	b->p += n;
+}
+
+static inline void sb_ch(struct sbuf *b, char c)
+{
+	if (b->p < b->end)
+		*b->p++ = c;
+	else
+		b->p = b->end + 1;
+}
+
+/* A short NUL-terminated string (keys, names): byte by byte, no strlen. */
+static inline void sb_str(struct sbuf *b, const char *s)
+{
+	char *p = b->p;
+	while (*s && p < b->end)
+		*p++ = *s++;
+	b->p = *s ? b->end + 1 : p;
+}
+
+static void sb_u64(struct sbuf *b, uint64_t v)
+{
+	static const char d2[] =
+	    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	    "8081828384858687888990919293949596979899";
+	char tmp[24];
+	int i = 24;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		tmp[--i] = d2[2 * r + 1];
+		tmp[--i] = d2[2 * r];
+	}
+	if (v >= 10) {
+		tmp[--i] = d2[2 * v + 1];
+		tmp[--i] = d2[2 * v];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	sb_mem(b, tmp + i, (size_t)(24 - i));
+}
+
+static void sb_s64(struct sbuf *b, int64_t v)
+{
+	if (v < 0) {
+		sb_ch(b, '-');
+		sb_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		sb_u64(b, (uint64_t)v);
+	}
+}
+
+static void sb_hex(struct sbuf *b, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[20];
+	int i = 20;
+	do {
+		tmp[--i] = hex[v & 15];
+		v >>= 4;
+	} while (v);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	sb_mem(b, "\"", 1);
+	sb_mem(b, tmp + i, (size_t)(20 - i));
+	sb_mem(b, "\"", 1);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped; other bytes as they are. */
+static void sb_jstr(struct sbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	sb_mem(b, "\"", 1);
+	for (size_t i = 0; i < n && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			char t[2] = {'\\', (char)c};
+			sb_mem(b, t, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			char t[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			sb_mem(b, t, 6);
+		} else {
+			sb_mem(b, (const char *)&c, 1);
+		}
+	}
+	sb_mem(b, "\"", 1);
+}
+
+static inline void sb_key(struct sbuf *b, const char *key)
+{
+	sb_ch(b, ',');
+	sb_ch(b, '"');
+	sb_str(b, key);
+	sb_ch(b, '"');
+	sb_ch(b, ':');
+}
+
+/* "name" */
+static inline void sb_qstr(struct sbuf *b, const char *s)
+{
+	sb_ch(b, '"');
+	sb_str(b, s);
+	sb_ch(b, '"');
+}
+
+static const char *mode_text(uint64_t m)
+{
+	return m == 'r' ? "r" : m == 'w' ? "w" : m == MODE_RW ? "rw" : m == 0 ? "" : NULL;
+}
+
+static void put_field(struct sbuf *b, const struct nps_event *e, const struct fdesc *d,
+		      uint64_t origin)
+{
+	uint64_t v = field_get(e, d);
+	if ((d->flags & F_OPT) && v == (uint64_t)(int64_t)d->dflt)
+		return;
+	switch (d->type) {
+	case T_INT:
+		sb_key(b, d->key);
+		if (d->flags & F_SIGNED)
+			sb_s64(b, (int64_t)v);
+		else
+			sb_u64(b, v);
+		break;
+	case T_HEX:
+		sb_key(b, d->key);
+		sb_hex(b, v);
+		break;
+	case T_PDV: {
+		sb_key(b, d->key);
+		if (NPS_PDV_IS_G(v)) {
+			sb_ch(b, '"');
+			sb_ch(b, 'G');
+			sb_u64(b, NPS_PDV_GOID(v));
+			sb_ch(b, '"');
+		} else if (v > NPS_PDV_WAIT) {
+			sb_hex(b, v);
+		} else {
+			sb_qstr(b, v == NPS_PDV_NIL	? "nil"
+				   : v == NPS_PDV_READY ? "ready"
+							: "wait");
+		}
+		break;
+	}
+	case T_MODE: {
+		const char *t = mode_text(v);
+		sb_key(b, d->key);
+		if (t) {
+			sb_qstr(b, t);
+		} else {
+			sb_u64(b, v);
+		}
+		break;
+	}
+	case T_TIME: {
+		int64_t t = (int64_t)v;
+		if (t > 0 && (uint64_t)t > origin) {
+			sb_key(b, d->key);
+			sb_u64(b, (uint64_t)t - origin);
+		} else if (t > 0) {
+			sb_key(b, d->alt);
+			sb_u64(b, (uint64_t)t);
+		} else {
+			sb_key(b, d->key);
+			sb_s64(b, t);
+		}
+		break;
+	}
+	case T_NAME: {
+		const char *n = v <= 0xffff ? d->name((unsigned)v) : NULL;
+		sb_key(b, d->key);
+		if (n && *n) {
+			sb_qstr(b, n);
+		} else if (d->flags & F_SIGNED) {
+			sb_s64(b, (int64_t)v); /* unknown value: the reader will refuse it */
+		} else {
+			sb_u64(b, v);
+		}
+		break;
+	}
+	case T_STR:
+		sb_key(b, d->key);
+		sb_jstr(b, (const char *)e + d->off, d->size);
+		break;
+	case T_KID:
+		if (v & NPS_KERNEL_ID_BIT) {
+			sb_key(b, d->alt);
+			sb_u64(b, v & ~NPS_KERNEL_ID_BIT);
+		} else {
+			sb_key(b, d->key);
+			sb_u64(b, v);
+		}
+		break;
+	}
+}
+
+static void put_fields(struct sbuf *b, const struct nps_event *e, const struct fdesc *f, size_t n,
+		       uint64_t origin)
+{
+	for (size_t i = 0; i < n; i++)
+		put_field(b, e, &f[i], origin);
+}
+
+/* Everything of the line but the closing brace. */
+static void format_open(struct sbuf *b, const struct nps_event *e, uint64_t origin)
+{
+	const struct kdesc *k = kind_desc(e->kind);
+	const char *src = nps_src_name(e->src);
+	sb_str(b, "{\"ts\":");
+	sb_s64(b, (int64_t)(e->ts - origin));
+	sb_str(b, ",\"src\":");
+	if (src) {
+		sb_qstr(b, src);
+	} else {
+		sb_u64(b, e->src);
+	}
+	sb_str(b, ",\"ev\":");
+	if (k) {
+		sb_qstr(b, nps_kind_name(e->kind));
+	} else {
+		sb_u64(b, e->kind);
+	}
+	for (size_t i = 0; i < N_OF(hdr_fields); i++)
+		if (!(k && k->need_fd && hdr_fields[i].off == fd_required.off))
+			put_field(b, e, &hdr_fields[i], origin);
+	if (k && k->need_fd)
+		put_field(b, e, &fd_required, origin);
+	if (!k || !k->own_sub)
+		put_field(b, e, &sub_field, origin);
+	if (k)
+		put_fields(b, e, k->f, k->nf, origin);
+	else
+		for (int i = 0; i < 4; i++) {
+			sb_key(b, i == 0 ? "raw0" : i == 1 ? "raw1" : i == 2 ? "raw2" : "raw3");
+			sb_hex(b, e->u.raw[i]);
+		}
+}
+
+int trace_event_format(const struct nps_event *e, uint64_t origin, char *buf, size_t len)
+{
+	struct sbuf b = {buf, buf + len};
+	format_open(&b, e, origin);
+	if (e->kind == NPS_EV_EPOLL_WAIT)
+		sb_str(&b, ",\"ready\":[]");
+	sb_mem(&b, "}", 1);
+	if (b.p > b.end || b.p == b.end)
+		return -ENOSPC;
+	*b.p = '\0';
+	return (int)(b.p - buf);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Writer
+ */
+
+struct trace_writer {
+	int fd;
+	bool own_fd;
+	int err; /* sticky -errno */
+	uint64_t origin;
+	char *buf;
+	size_t len;
+	uint64_t counts[NPS_EV__COUNT];
+	uint64_t total;
+	uint64_t lost[3];
+	bool has_wait; /* an epoll_wait waiting for its ready entries */
+	struct nps_event wait;
+	size_t nready, want;
+	struct nps_event ready[TRACE_READY_MAX];
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int wr_flush_buf(struct trace_writer *w)
+{
+	if (w->err)
+		return w->err;
+	int r = write_all(w->fd, w->buf, w->len);
+	w->len = 0;
+	if (r)
+		w->err = r;
+	return r;
+}
+
+static void count_event(struct trace_writer *w, const struct nps_event *e)
+{
+	if (e->kind < NPS_EV__COUNT)
+		w->counts[e->kind]++;
+	w->total++;
+	if (e->kind == NPS_EV_LOST && e->u.lost.source < 3)
+		w->lost[e->u.lost.source] += e->u.lost.count;
+}
+
+/* Append one line for e (and, for an epoll_wait, its ready entries). */
+static int wr_line(struct trace_writer *w, const struct nps_event *e, const struct nps_event *rd,
+		   size_t nrd)
+{
+	struct sbuf b = {w->buf + w->len, w->buf + WBUF_CAP - 1};
+	format_open(&b, e, w->origin);
+	if (e->kind == NPS_EV_EPOLL_WAIT) {
+		sb_str(&b, ",\"ready\":[");
+		for (size_t i = 0; i < nrd; i++) {
+			sb_str(&b, i ? ",{\"fd\":" : "{\"fd\":");
+			sb_s64(&b, rd[i].fd);
+			put_fields(&b, &rd[i], f_ready_entry + 1, N_OF(f_ready_entry) - 1,
+				   w->origin);
+			if (rd[i].u.ready.index != i) {
+				sb_key(&b, "index");
+				sb_u64(&b, rd[i].u.ready.index);
+			}
+			sb_mem(&b, "}", 1);
+		}
+		sb_mem(&b, "]", 1);
+	}
+	sb_mem(&b, "}\n", 2);
+	if (b.p > b.end)
+		return w->err = -EOVERFLOW;
+	w->len = (size_t)(b.p - w->buf);
+	count_event(w, e);
+	for (size_t i = 0; i < nrd; i++)
+		count_event(w, &rd[i]);
+	if (w->len >= WBUF_FLUSH)
+		return wr_flush_buf(w);
+	return 0;
+}
+
+static int wr_pending(struct trace_writer *w)
+{
+	if (!w->has_wait)
+		return 0;
+	w->has_wait = false;
+	return wr_line(w, &w->wait, w->ready, w->nready);
+}
+
+/* Will the reader rebuild e exactly from an entry of wait's "ready" list? */
+static bool ready_fits(const struct nps_event *wait, const struct nps_event *e)
+{
+	struct nps_event x = *e;
+	x.fd = -1;
+	x.u.ready.index = 0;
+	x.u.ready.data = 0;
+	x.u.ready.events = 0;
+	struct nps_event y = {.ts = wait->ts,
+			      .g = wait->g,
+			      .tid = wait->tid,
+			      .fd = -1,
+			      .kind = NPS_EV_EPOLL_READY,
+			      .m = wait->m,
+			      .p = wait->p,
+			      .src = wait->src,
+			      .sub = wait->sub};
+	y.u.ready.id = wait->u.wait.id;
+	y.u.ready.epfd = wait->u.wait.epfd;
+	return !memcmp(&x, &y, sizeof(x));
+}
+
+int trace_writer_event(struct trace_writer *w, const struct nps_event *e)
+{
+	if (!w || !e)
+		return -EINVAL;
+	if (w->err)
+		return w->err;
+	if (e->kind == NPS_EV_EPOLL_READY && w->has_wait && w->nready < w->want &&
+	    ready_fits(&w->wait, e)) {
+		w->ready[w->nready++] = *e;
+		return w->nready == w->want ? wr_pending(w) : 0;
+	}
+	int r = wr_pending(w);
+	if (r)
+		return r;
+	if (e->kind == NPS_EV_EPOLL_WAIT && e->u.wait.ret > 0) {
+		w->wait = *e;
+		w->has_wait = true;
+		w->nready = 0;
+		w->want = (size_t)e->u.wait.ret < TRACE_READY_MAX ? (size_t)e->u.wait.ret
+								  : TRACE_READY_MAX;
+		return 0;
+	}
+	return wr_line(w, e, NULL, 0);
+}
+
+int trace_writer_flush(struct trace_writer *w)
+{
+	if (!w)
+		return -EINVAL;
+	int r = wr_pending(w);
+	return r ? r : wr_flush_buf(w);
+}
+
+uint64_t trace_writer_count(const struct trace_writer *w)
+{
+	return w ? w->total : 0;
+}
+
+static void iso_time(int64_t ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(ns / 1000000000);
+	struct tm tm;
+	if (ns <= 0 || !gmtime_r(&s, &tm)) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09lldZ", (long long)(ns % 1000000000));
+}
+
+static int emit_json(struct trace_writer *w, cJSON *obj)
+{
+	char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
+	cJSON_Delete(obj);
+	if (!s)
+		return -ENOMEM;
+	size_t n = strlen(s);
+	int r = 0;
+	if (w->len + n + 1 >= WBUF_CAP)
+		r = wr_flush_buf(w);
+	if (!r && n + 1 >= WBUF_CAP)
+		r = -E2BIG;
+	if (!r) {
+		memcpy(w->buf + w->len, s, n);
+		w->buf[w->len + n] = '\n';
+		w->len += n + 1;
+		r = wr_flush_buf(w);
+	}
+	free(s);
+	return r;
+}
+
+static void add_ns_string(cJSON *o, const char *key, uint64_t v)
+{
+	char tmp[24];
+	snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+	cJSON_AddStringToObject(o, key, tmp);
+}
+
+static cJSON *header_json(const struct trace_header *h)
+{
+	cJSON *o = cJSON_CreateObject(), *opts = NULL;
+	struct utsname u;
+	char when[48];
+	if (h->options_json) {
+		opts = cJSON_Parse(h->options_json);
+		if (!cJSON_IsObject(opts)) {
+			cJSON_Delete(opts);
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	cJSON_AddStringToObject(o, "format", TRACE_FORMAT);
+	cJSON_AddNumberToObject(o, "version", TRACE_VERSION);
+	cJSON_AddStringToObject(o, "scenario", h->scenario ? h->scenario : "");
+	cJSON_AddItemToObject(o, "options", opts ? opts : cJSON_CreateObject());
+	cJSON_AddNumberToObject(o, "gomaxprocs", h->gomaxprocs);
+	cJSON_AddStringToObject(o, "go", h->go_version ? h->go_version : "go1.22");
+	cJSON_AddStringToObject(o, "kernel",
+				h->kernel	 ? h->kernel
+				: uname(&u) == 0 ? u.release
+						 : "unknown");
+	cJSON_AddBoolToObject(o, "kernel_view", h->kernel_view != 0);
+	cJSON_AddStringToObject(o, "clock", "CLOCK_MONOTONIC");
+	add_ns_string(o, "mono_origin_ns", h->mono_origin);
+	iso_time(h->wall_start_ns, when, sizeof(when));
+	cJSON_AddStringToObject(o, "start", when);
+	add_ns_string(o, "start_ns", (uint64_t)h->wall_start_ns);
+	cJSON_AddStringToObject(o, "writer", "netpollsim");
+	return o;
+}
+
+int trace_writer_open_fd(int fd, const struct trace_header *h, struct trace_writer **out)
+{
+	*out = NULL;
+	if (fd < 0 || !h)
+		return -EINVAL;
+	struct trace_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->buf = malloc(WBUF_CAP);
+	if (!w->buf) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->fd = fd;
+	w->origin = h->mono_origin;
+	cJSON *hj = header_json(h);
+	int r = hj ? emit_json(w, hj) : -EINVAL;
+	if (r) {
+		free(w->buf);
+		free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+int trace_writer_open(const char *path, const struct trace_header *h, struct trace_writer **out)
+{
+	*out = NULL;
+	if (!path)
+		return -EINVAL;
+	if (!strcmp(path, "-"))
+		return trace_writer_open_fd(STDOUT_FILENO, h, out);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int r = trace_writer_open_fd(fd, h, out);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	(*out)->own_fd = true;
+	return 0;
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case 1:
+		return "SIGHUP";
+	case 2:
+		return "SIGINT";
+	case 15:
+		return "SIGTERM";
+	default:
+		return NULL;
+	}
+}
+
+static int wr_release(struct trace_writer *w, int r)
+{
+	/* no fsync: what write(2) returned is in the page cache and survives SIGKILL */
+	if (w->own_fd && close(w->fd) < 0 && !r)
+		r = -errno;
+	free(w->buf);
+	free(w);
+	return r;
+}
+
+int trace_writer_abandon(struct trace_writer *w)
+{
+	return w ? wr_release(w, trace_writer_flush(w)) : 0;
+}
+
+int trace_writer_close(struct trace_writer *w, const struct trace_footer *f)
+{
+	if (!w)
+		return 0;
+	int r = trace_writer_flush(w);
+	if (!r) {
+		struct trace_footer none = {0};
+		if (!f)
+			f = &none;
+		cJSON *o = cJSON_CreateObject(), *c = cJSON_AddObjectToObject(o, "counts");
+		cJSON *l;
+		char when[48];
+		cJSON_AddBoolToObject(o, "footer", 1);
+		cJSON_AddNumberToObject(o, "events", (double)w->total);
+		for (unsigned k = 0; k < NPS_EV__COUNT; k++)
+			if (w->counts[k] && nps_kind_name(k))
+				cJSON_AddNumberToObject(c, nps_kind_name(k), (double)w->counts[k]);
+		l = cJSON_AddObjectToObject(o, "lost");
+		cJSON_AddNumberToObject(
+		    l, "sim", (double)(f->lost_sim > w->lost[1] ? f->lost_sim : w->lost[1]));
+		cJSON_AddNumberToObject(
+		    l, "kernel",
+		    (double)(f->lost_kernel > w->lost[2] ? f->lost_kernel : w->lost[2]));
+		cJSON_AddNumberToObject(o, "interrupted", f->interrupted);
+		if (f->interrupted && signal_name(f->interrupted))
+			cJSON_AddStringToObject(o, "signal", signal_name(f->interrupted));
+		iso_time(f->wall_end_ns, when, sizeof(when));
+		cJSON_AddStringToObject(o, "end", when);
+		add_ns_string(o, "end_ns", (uint64_t)f->wall_end_ns);
+		r = emit_json(w, o);
+	}
+	return wr_release(w, r);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Name lookups: one hashed index over every names.c table the descriptors use, built once.
+ */
+
+#define NAME_SLOTS 1024
+
+static struct {
+	const char *(*tab)(unsigned);
+	const char *name;
+	int value;
+} name_index[NAME_SLOTS];
+static pthread_once_t name_once = PTHREAD_ONCE_INIT;
+
+static uint32_t name_hash(const void *tab, const char *s)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)((uintptr_t)tab >> 4);
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void name_add(const char *(*tab)(unsigned))
+{
+	for (unsigned v = 0; v < 256; v++) {
+		const char *n = tab(v);
+		if (!n || !*n)
+			continue;
+		uint32_t i = name_hash((const void *)tab, n) & (NAME_SLOTS - 1);
+		while (name_index[i].name)
+			if (name_index[i].tab == tab && !strcmp(name_index[i].name, n))
+				break; /* a duplicate name: the first value wins, as in names.c */
+			else
+				i = (i + 1) & (NAME_SLOTS - 1);
+		if (!name_index[i].name)
+			name_index[i] = (typeof(name_index[0])){tab, n, (int)v};
+	}
+}
+
+static void name_build(void)
+{
+	const char *(*const tabs[])(unsigned) = {
+	    nps_kind_name,	nps_src_name,	      nps_fn_name,
+	    nps_gstatus_name,	nps_waitreason_name,  nps_where_name,
+	    nps_caller_name,	nps_npev_action_name, nps_break_result_name,
+	    ctl_name,		nps_sched_op_name,    nps_timer_op_name,
+	    nps_sysmon_op_name, nps_sys_op_name,      nps_fderr_name,
+	    nps_wait_sub_name,	throw_name,
+	};
+	for (size_t t = 0; t < N_OF(tabs); t++)
+		name_add(tabs[t]);
+}
+
+/* The value of name in the table behind tab, -1 when unknown. */
+static int name_lookup(const char *(*tab)(unsigned), const char *name)
+{
+	pthread_once(&name_once, name_build);
+	uint32_t i = name_hash((const void *)tab, name) & (NAME_SLOTS - 1);
+	for (; name_index[i].name; i = (i + 1) & (NAME_SLOTS - 1))
+		if (name_index[i].tab == tab && !strcmp(name_index[i].name, name))
+			return name_index[i].value;
+	return -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Parsing one event line
+ */
+
+struct perr {
+	char *buf;
+	size_t len;
+};
+
+__attribute__((format(printf, 2, 3))) static int perr_set(struct perr *pe, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pe->buf, pe->len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static const char *json_type(const cJSON *j)
+{
+	if (cJSON_IsNumber(j))
+		return "a number";
+	if (cJSON_IsString(j))
+		return "a string";
+	if (cJSON_IsBool(j))
+		return "a boolean";
+	if (cJSON_IsNull(j))
+		return "null";
+	if (cJSON_IsArray(j))
+		return "an array";
+	return "an object";
+}
+
+/* A short, safe rendering of a string value for messages. */
+static const char *quote(const char *s, char *tmp, size_t len)
+{
+	size_t n = strlen(s);
+	trace_sanitize(s, n > 40 ? 40 : n, tmp, len - 4);
+	if (n > 40)
+		strcat(tmp, "...");
+	return tmp;
+}
+
+static int get_int(const cJSON *j, const char *key, int64_t lo, int64_t hi, int64_t *v,
+		   struct perr *pe)
+{
+	if (!cJSON_IsNumber(j))
+		return perr_set(pe, "field \"%s\": expected an integer, got %s", key, json_type(j));
+	double d = j->valuedouble;
+	if (!isfinite(d) || d != floor(d))
+		return perr_set(pe, "field \"%s\": expected an integer, got %g", key, d);
+	if (d > (double)TRACE_INT_MAX || d < -(double)TRACE_INT_MAX)
+		return perr_set(
+		    pe, "field \"%s\": %.17g is too large (integers are exact up to 2^53)", key, d);
+	if ((int64_t)d < lo || (int64_t)d > hi)
+		return perr_set(pe, "field \"%s\": %lld is out of range [%lld, %lld]", key,
+				(long long)d, (long long)lo, (long long)hi);
+	*v = (int64_t)d;
+	return 0;
+}
+
+static int parse_hex(const char *s, uint64_t *v)
+{
+	if (s[0] != '0' || s[1] != 'x' || !s[2])
+		return -1;
+	uint64_t x = 0;
+	int nd = 0;
+	for (const char *c = s + 2; *c; c++, nd++) {
+		int d = *c >= '0' && *c <= '9'	 ? *c - '0'
+			: *c >= 'a' && *c <= 'f' ? *c - 'a' + 10
+			: *c >= 'A' && *c <= 'F' ? *c - 'A' + 10
+						 : -1;
+		if (d < 0 || nd >= 16)
+			return -1;
+		x = x << 4 | (uint64_t)d;
+	}
+	*v = x;
+	return 0;
+}
+
+/*
+ * The member named key, searched from *cur on (then from the start): the writer puts members in
+ * descriptor order, so the next one is nearly always the one asked for. First match wins, as
+ * with cJSON_GetObjectItemCaseSensitive.
+ */
+static const cJSON *member(const cJSON *o, const char *key, const cJSON **cur)
+{
+	const cJSON *start = *cur ? *cur : o->child;
+	for (const cJSON *j = start; j; j = j->next)
+		if (j->string && j->string[0] == key[0] && !strcmp(j->string, key)) {
+			/* a duplicate before start would win with cJSON: look there too */
+			for (const cJSON *k = o->child; k != start; k = k->next)
+				if (k->string && k->string[0] == key[0] && !strcmp(k->string, key))
+					return k;
+			*cur = j->next;
+			return j;
+		}
+	for (const cJSON *j = o->child; j != start; j = j->next)
+		if (j->string && j->string[0] == key[0] && !strcmp(j->string, key))
+			return j;
+	return NULL;
+}
+
+static int get_field(const cJSON *o, const struct fdesc *d, uint64_t origin, struct nps_event *e,
+		     struct perr *pe, const cJSON **cur)
+{
+	const cJSON *j = member(o, d->key, cur);
+	const char *key = d->key;
+	char tmp[64];
+	int64_t lo, hi, iv;
+	uint64_t v = 0;
+	if (!j && d->alt && (d->type == T_TIME || d->type == T_KID)) {
+		j = member(o, d->alt, cur);
+		key = d->alt;
+	}
+	if (!j) {
+		if (d->flags & F_REQ)
+			return perr_set(pe, "field \"%s\": missing", d->key);
+		field_set(e, d, (uint64_t)(int64_t)d->dflt);
+		return 0;
+	}
+	switch (d->type) {
+	case T_INT:
+		field_range(d, &lo, &hi);
+		if (get_int(j, key, lo, hi, &iv, pe))
+			return -EINVAL;
+		v = (uint64_t)iv;
+		break;
+	case T_HEX:
+		if (!cJSON_IsString(j) || parse_hex(j->valuestring, &v))
+			return perr_set(
+			    pe, "field \"%s\": expected a hex string like \"0x7f00\", got %s", key,
+			    cJSON_IsString(j) ? quote(j->valuestring, tmp, sizeof(tmp))
+					      : json_type(j));
+		break;
+	case T_PDV:
+		if (!cJSON_IsString(j) ||
+		    (nps_pdv_parse(j->valuestring, &v) && parse_hex(j->valuestring, &v)))
+			return perr_set(pe,
+					"field \"%s\": expected \"nil\", \"ready\", \"wait\" or "
+					"\"G<goid>\", got %s",
+					key,
+					cJSON_IsString(j) ? quote(j->valuestring, tmp, sizeof(tmp))
+							  : json_type(j));
+		break;
+	case T_MODE:
+		if (cJSON_IsString(j)) {
+			const char *s = j->valuestring;
+			if (!strcmp(s, "r"))
+				v = 'r';
+			else if (!strcmp(s, "w"))
+				v = 'w';
+			else if (!strcmp(s, "rw"))
+				v = MODE_RW;
+			else if (!*s)
+				v = 0;
+			else
+				return perr_set(
+				    pe, "field \"%s\": expected \"r\", \"w\" or \"rw\", got %s",
+				    key, quote(s, tmp, sizeof(tmp)));
+		} else {
+			if (get_int(j, key, 0, 255, &iv, pe))
+				return -EINVAL;
+			v = (uint64_t)iv;
+		}
+		break;
+	case T_TIME:
+		if (get_int(j, key, -TRACE_INT_MAX, TRACE_INT_MAX, &iv, pe))
+			return -EINVAL;
+		if (key == d->alt && iv <= 0)
+			return perr_set(pe, "field \"%s\": must be positive", key);
+		v = key == d->alt || iv <= 0 ? (uint64_t)iv : origin + (uint64_t)iv;
+		break;
+	case T_NAME: {
+		if (!cJSON_IsString(j))
+			return perr_set(pe, "field \"%s\": expected a name, got %s", key,
+					json_type(j));
+		int x = name_lookup(d->name, j->valuestring);
+		field_range(d, &lo, &hi);
+		if (x < 0 || x > hi)
+			return perr_set(pe, "field \"%s\": unknown value %s", key,
+					quote(j->valuestring, tmp, sizeof(tmp)));
+		v = (uint64_t)x;
+		break;
+	}
+	case T_STR: {
+		if (!cJSON_IsString(j))
+			return perr_set(pe, "field \"%s\": expected a string, got %s", key,
+					json_type(j));
+		size_t n = strlen(j->valuestring);
+		if (n > d->size)
+			return perr_set(pe, "field \"%s\": longer than %u bytes", key, d->size);
+		memset((char *)e + d->off, 0, d->size);
+		memcpy((char *)e + d->off, j->valuestring, n);
+		return 0;
+	}
+	case T_KID:
+		if (get_int(j, key, 0, TRACE_INT_MAX, &iv, pe))
+			return -EINVAL;
+		v = (uint64_t)iv | (key == d->alt ? NPS_KERNEL_ID_BIT : 0);
+		break;
+	}
+	field_set(e, d, v);
+	return 0;
+}
+
+static int get_fields(const cJSON *o, const struct fdesc *f, size_t n, uint64_t origin,
+		      struct nps_event *e, struct perr *pe, const cJSON **cur)
+{
+	for (size_t i = 0; i < n; i++)
+		if (get_field(o, &f[i], origin, e, pe, cur))
+			return -EINVAL;
+	return 0;
+}
+
+static int parse_ready(const cJSON *arr, const struct nps_event *w, struct nps_event *ready,
+		       size_t max, size_t *nready, struct perr *pe)
+{
+	size_t i = 0;
+	const cJSON *it;
+	if (!cJSON_IsArray(arr))
+		return perr_set(pe, "field \"ready\": expected an array, got %s", json_type(arr));
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (i >= max)
+			return perr_set(pe, "field \"ready\": more than %zu entries", max);
+		if (!cJSON_IsObject(it))
+			return perr_set(pe, "field \"ready[%zu]\": expected an object", i);
+		struct nps_event *r = &ready[i];
+		memset(r, 0, sizeof(*r));
+		r->ts = w->ts;
+		r->g = w->g;
+		r->tid = w->tid;
+		r->m = w->m;
+		r->p = w->p;
+		r->src = w->src;
+		r->sub = w->sub;
+		r->kind = NPS_EV_EPOLL_READY;
+		r->u.ready.id = w->u.wait.id;
+		r->u.ready.epfd = w->u.wait.epfd;
+		r->u.ready.index = (uint32_t)i;
+		char sub[200];
+		const cJSON *cur = NULL;
+		int rc = get_fields(it, f_ready_entry, N_OF(f_ready_entry), 0, r, pe, &cur);
+		const cJSON *ix = cJSON_GetObjectItemCaseSensitive(it, "index");
+		int64_t iv;
+		if (!rc && ix && !get_int(ix, "index", 0, UINT32_MAX, &iv, pe))
+			r->u.ready.index = (uint32_t)iv;
+		else if (!rc && ix)
+			rc = -EINVAL;
+		if (rc) {
+			snprintf(sub, sizeof(sub), "%s", pe->buf);
+			return perr_set(pe, "ready[%zu]: %s", i, sub);
+		}
+		i++;
+	}
+	*nready = i;
+	return 0;
+}
+
+static int parse_obj(const cJSON *o, uint64_t origin, struct nps_event *e, struct nps_event *ready,
+		     size_t ready_max, size_t *nready, struct perr *pe)
+{
+	const cJSON *j, *cur = NULL;
+	char tmp[64];
+	int64_t iv;
+	memset(e, 0, sizeof(*e));
+	if (nready)
+		*nready = 0;
+	j = member(o, "ev", &cur);
+	if (!j)
+		return perr_set(pe, "field \"ev\": missing");
+	if (!cJSON_IsString(j))
+		return perr_set(pe, "field \"ev\": expected a kind name, got %s", json_type(j));
+	int kind = name_lookup(nps_kind_name, j->valuestring);
+	const struct kdesc *k = kind > 0 ? kind_desc((unsigned)kind) : NULL;
+	if (!k)
+		return perr_set(pe, "field \"ev\": unknown event kind %s",
+				quote(j->valuestring, tmp, sizeof(tmp)));
+	e->kind = (uint16_t)kind;
+	cur = NULL;
+	j = member(o, "ts", &cur);
+	if (!j)
+		return perr_set(pe, "field \"ts\": missing");
+	if (get_int(j, "ts", -TRACE_INT_MAX, TRACE_INT_MAX, &iv, pe))
+		return -EINVAL;
+	e->ts = origin + (uint64_t)iv;
+	j = member(o, "src", &cur);
+	if (!j)
+		return perr_set(pe, "field \"src\": missing");
+	int src = cJSON_IsString(j) ? name_lookup(nps_src_name, j->valuestring) : -1;
+	if (src <= 0)
+		return perr_set(pe, "field \"src\": expected \"sim\" or \"kernel\", got %s",
+				cJSON_IsString(j) ? quote(j->valuestring, tmp, sizeof(tmp))
+						  : json_type(j));
+	e->src = (uint8_t)src;
+	j = member(o, "ev", &cur); /* the cursor after "ev": the header fields follow */
+	for (size_t i = 0; i < N_OF(hdr_fields); i++) {
+		const struct fdesc *d = k->need_fd && hdr_fields[i].off == fd_required.off
+					    ? &fd_required
+					    : &hdr_fields[i];
+		if (get_field(o, d, origin, e, pe, &cur))
+			return -EINVAL;
+	}
+	if (!k->own_sub && get_field(o, &sub_field, origin, e, pe, &cur))
+		return -EINVAL;
+	if (get_fields(o, k->f, k->nf, origin, e, pe, &cur))
+		return -EINVAL;
+	if (kind == NPS_EV_EPOLL_WAIT) {
+		j = member(o, "ready", &cur);
+		if (!j)
+			return perr_set(pe, "field \"ready\": missing");
+		if (cJSON_GetArraySize(j) > 0 && !ready)
+			return perr_set(pe, "field \"ready\": entries not expected here");
+		if (parse_ready(j, e, ready, ready_max, nready, pe))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parse a line as one JSON object, nothing after it but white space. */
+static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
+{
+	const char *end = NULL;
+	for (size_t i = 0; i < len; i++)
+		if (line[i] == '\0') {
+			perr_set(pe, "contains a NUL byte at column %zu (a binary file?)", i + 1);
+			return NULL;
+		}
+	cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	if (!o) {
+		const char *at = cJSON_GetErrorPtr();
+		size_t col = at && at >= line && at <= line + len ? (size_t)(at - line) + 1 : 0;
+		perr_set(pe, "not valid JSON (column %zu)", col);
+		return NULL;
+	}
+	while (end && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
+		end++;
+	if (end && end < line + len) {
+		cJSON_Delete(o);
+		perr_set(pe, "not valid JSON: text after the object (column %zu)",
+			 (size_t)(end - line) + 1);
+		return NULL;
+	}
+	if (!cJSON_IsObject(o)) {
+		perr_set(pe, "expected a JSON object, got %s", json_type(o));
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The fast path: the exact subset the writer produces, parsed into cJSON nodes on the stack
+ */
+
+#define FAST_MEMBERS 48
+#define FAST_TEXT    2048
+
+struct fast {
+	cJSON root;
+	cJSON m[FAST_MEMBERS];
+	char text[FAST_TEXT]; /* keys and string values, NUL-terminated */
+};
+
+/*
+ * Parse line as a flat JSON object whose keys and string values are printable ASCII without
+ * escapes, whose numbers are canonical integers of at most 15 digits, and whose only array is
+ * an empty one. Returns the root, or NULL when the line is anything else: the caller then hands
+ * it to cJSON, which gives the same result on this subset (tests and fuzz_reader check it) and
+ * the real error message outside it.
+ */
+static const cJSON *fast_parse(const char *line, size_t len, struct fast *f)
+{
+	const char *p = line, *end = line + len;
+	size_t used = 0;
+	int n = 0;
+	memset(&f->root, 0, sizeof(f->root));
+	f->root.type = cJSON_Object;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end || *p++ != '{')
+		return NULL;
+	if (p < end && *p == '}') {
+		p++;
+		goto tail;
+	}
+	for (;;) {
+		cJSON *m = &f->m[n];
+		if (n == FAST_MEMBERS || p == end || *p != '"')
+			return NULL;
+		memset(m, 0, sizeof(*m));
+		/* key, then value if it is a string: copy into text */
+		for (int pass = 0; pass < 2; pass++) {
+			const char *q = ++p;
+			while (p < end && *p != '"') {
+				if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e ||
+				    *p == '\\')
+					return NULL;
+				p++;
+			}
+			if (p == end || used + (size_t)(p - q) + 1 > FAST_TEXT)
+				return NULL;
+			char *t = f->text + used;
+			memcpy(t, q, (size_t)(p - q));
+			t[p - q] = '\0';
+			used += (size_t)(p - q) + 1;
+			p++;
+			if (pass == 0) {
+				m->string = t;
+				if (p == end || *p++ != ':')
+					return NULL;
+				if (p < end && *p == '"')
+					continue;
+				break;
+			}
+			m->type = cJSON_String;
+			m->valuestring = t;
+		}
+		if (!m->type) {
+			if (p + 1 < end && p[0] == '[' && p[1] == ']') {
+				m->type = cJSON_Array;
+				p += 2;
+			} else {
+				const char *q = p;
+				bool neg = p < end && *p == '-';
+				int64_t v = 0;
+				if (neg)
+					p++;
+				if (p == end || *p < '0' || *p > '9' ||
+				    (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9'))
+					return NULL;
+				while (p < end && *p >= '0' && *p <= '9') {
+					if (p - q > 15)
+						return NULL;
+					v = v * 10 + (*p++ - '0');
+				}
+				if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+					return NULL;
+				m->type = cJSON_Number;
+				m->valuedouble = (double)(neg ? -v : v);
+				m->valueint = v > INT32_MAX ? (neg ? INT32_MIN : INT32_MAX)
+							    : (int)(neg ? -v : v);
+			}
+		}
+		if (n) {
+			f->m[n - 1].next = m;
+			m->prev = &f->m[n - 1];
+		}
+		n++;
+		if (p == end)
+			return NULL;
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p++ != '}')
+			return NULL;
+		break;
+	}
+tail:
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	if (p != end)
+		return NULL;
+	if (n) {
+		f->root.child = &f->m[0];
+		f->m[0].prev = &f->m[n - 1];
+	}
+	return &f->root;
+}
+
+int trace_event_parse_slow(const char *line, size_t len, uint64_t origin, struct nps_event *e,
+			   struct nps_event *ready, size_t ready_max, size_t *nready, char *err,
+			   size_t errlen)
+{
+	struct perr pe = {err, errlen};
+	size_t dummy;
+	cJSON *o = parse_line(line, len, &pe);
+	if (!o)
+		return -EINVAL;
+	int r = parse_obj(o, origin, e, ready, ready_max, nready ? nready : &dummy, &pe);
+	cJSON_Delete(o);
+	return r;
+}
+
+int trace_event_parse(const char *line, size_t len, uint64_t origin, struct nps_event *e,
+		      struct nps_event *ready, size_t ready_max, size_t *nready, char *err,
+		      size_t errlen)
+{
+	struct perr pe = {err, errlen};
+	size_t dummy;
+	struct fast f;
+	const cJSON *o = memchr(line, '\0', len) ? NULL : fast_parse(line, len, &f);
+	if (o && cJSON_GetObjectItemCaseSensitive(o, "ev"))
+		return parse_obj(o, origin, e, ready, ready_max, nready ? nready : &dummy, &pe);
+	return trace_event_parse_slow(line, len, origin, e, ready, ready_max, nready, err, errlen);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Reader
+ */
+
+struct trace_reader {
+	int fd;
+	bool own_fd;
+	const unsigned char *mem;
+	size_t memlen, mempos;
+	char *buf;
+	size_t cap, start, end;
+	bool eof;
+	uint64_t lineno;  /* lines consumed so far */
+	uint64_t ev_line; /* line of the last event returned */
+	bool after_footer;
+	char name[256];
+	char err[1024];
+	char errmsg[520]; /* err without its "file:line: " */
+	uint64_t errline;
+	struct trace_info info;
+	struct nps_event ready[TRACE_READY_MAX];
+	size_t nready, iready;
+};
+
+__attribute__((format(printf, 3, 4))) static int rd_err(struct trace_reader *r, uint64_t line,
+							const char *fmt, ...)
+{
+	char *msg = r->errmsg;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(r->errmsg), fmt, ap);
+	va_end(ap);
+	r->errline = line;
+	if (line)
+		snprintf(r->err, sizeof(r->err), "%s:%llu: %s", r->name, (unsigned long long)line,
+			 msg);
+	else
+		snprintf(r->err, sizeof(r->err), "%s: %s", r->name, msg);
+	return -EINVAL;
+}
+
+/* More bytes into buf[end..cap). 0 at EOF, >0 bytes read, -errno. */
+static ssize_t rd_fill(struct trace_reader *r)
+{
+	size_t room = r->cap - r->end;
+	if (r->mem) {
+		size_t n = r->memlen - r->mempos;
+		if (n > room)
+			n = room;
+		if (n > RBUF_CHUNK)
+			n = RBUF_CHUNK;
+		memcpy(r->buf + r->end, r->mem + r->mempos, n);
+		r->mempos += n;
+		r->end += n;
+		return (ssize_t)n;
+	}
+	for (;;) {
+		ssize_t n = read(r->fd, r->buf + r->end, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		r->end += (size_t)n;
+		return n;
+	}
+}
+
+/*
+ * The next line: 1 with line and len set (no newline), 0 at EOF, -E2BIG when the line is longer than
+ * TRACE_LINE_MAX (skipped without keeping it), -errno on I/O errors. A last line without its
+ * newline is returned too, with *complete false.
+ */
+static int rd_line(struct trace_reader *r, const char **line, size_t *len, bool *complete)
+{
+	size_t scan = r->start;
+	bool skipping = false;
+	for (;;) {
+		char *nl = memchr(r->buf + scan, '\n', r->end - scan);
+		if (nl) {
+			r->lineno++;
+			if (skipping) {
+				r->start = (size_t)(nl - r->buf) + 1;
+				return -E2BIG;
+			}
+			*line = r->buf + r->start;
+			*len = (size_t)(nl - *line);
+			*complete = true;
+			r->start = (size_t)(nl - r->buf) + 1;
+			return 1;
+		}
+		if (r->eof) {
+			if (r->start == r->end)
+				return 0;
+			r->lineno++;
+			*line = r->buf + r->start;
+			*len = r->end - r->start;
+			*complete = false;
+			r->start = r->end;
+			return skipping ? -E2BIG : 1;
+		}
+		if (!skipping && r->end - r->start > TRACE_LINE_MAX)
+			skipping = true;
+		if (skipping) {
+			r->start = r->end = 0; /* drop what we have: constant memory */
+		} else if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		if (r->end == r->cap) {
+			size_t ncap = r->cap * 2 > TRACE_LINE_MAX + RBUF_CHUNK + 1
+					  ? TRACE_LINE_MAX + RBUF_CHUNK + 1
+					  : r->cap * 2;
+			char *nb = realloc(r->buf, ncap);
+			if (!nb)
+				return -ENOMEM;
+			r->buf = nb;
+			r->cap = ncap;
+		}
+		scan = r->end;
+		ssize_t n = rd_fill(r);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			r->eof = true;
+	}
+}
+
+static bool blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+static int get_ns_string(const cJSON *o, const char *key, bool req, uint64_t *v, struct perr *pe)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+	char tmp[64];
+	if (!j)
+		return req ? perr_set(pe, "field \"%s\": missing", key) : 0;
+	const char *s = cJSON_IsString(j) ? j->valuestring : NULL;
+	uint64_t x = 0;
+	if (!s || !*s || strlen(s) > 20)
+		goto bad;
+	for (const char *c = s; *c; c++) {
+		if (*c < '0' || *c > '9' || x > (UINT64_MAX - 9) / 10)
+			goto bad;
+		x = x * 10 + (uint64_t)(*c - '0');
+	}
+	*v = x;
+	return 0;
+bad:
+	return perr_set(pe, "field \"%s\": expected a string of decimal digits (ns), got %s", key,
+			s ? quote(s, tmp, sizeof(tmp)) : json_type(j));
+}
+
+static int get_text(const cJSON *o, const char *key, bool req, char *out, size_t len,
+		    struct perr *pe)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!j)
+		return req ? perr_set(pe, "field \"%s\": missing", key) : 0;
+	if (!cJSON_IsString(j))
+		return perr_set(pe, "field \"%s\": expected a string, got %s", key, json_type(j));
+	trace_sanitize(j->valuestring, strlen(j->valuestring), out, len);
+	return 0;
+}
+
+static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "format");
+	char tmp[64];
+	int64_t iv;
+	struct trace_info *in = &r->info;
+	if (!cJSON_IsString(j) || strcmp(j->valuestring, TRACE_FORMAT))
+		return perr_set(pe,
+				"field \"format\": not a netpollsim trace (the first line must be "
+				"{\"format\":\"" TRACE_FORMAT "\",...}), got %s",
+				cJSON_IsString(j) ? quote(j->valuestring, tmp, sizeof(tmp))
+				: j		  ? json_type(j)
+						  : "no such field");
+	j = cJSON_GetObjectItemCaseSensitive(o, "version");
+	if (!j)
+		return perr_set(pe, "field \"version\": missing");
+	if (get_int(j, "version", 0, TRACE_INT_MAX, &iv, pe))
+		return -EINVAL;
+	if (iv != TRACE_VERSION)
+		return perr_set(
+		    pe,
+		    "field \"version\": unsupported version %lld (this netpollsim reads "
+		    "version %d)",
+		    (long long)iv, TRACE_VERSION);
+	in->version = (int)iv;
+	if (get_text(o, "scenario", true, in->scenario, sizeof(in->scenario), pe) ||
+	    get_text(o, "go", true, in->go_version, sizeof(in->go_version), pe) ||
+	    get_text(o, "kernel", false, in->kernel, sizeof(in->kernel), pe) ||
+	    get_text(o, "start", false, in->start, sizeof(in->start), pe))
+		return -EINVAL;
+	j = cJSON_GetObjectItemCaseSensitive(o, "gomaxprocs");
+	if (!j)
+		return perr_set(pe, "field \"gomaxprocs\": missing");
+	if (get_int(j, "gomaxprocs", 1, 1 << 15, &iv, pe))
+		return -EINVAL;
+	in->gomaxprocs = (int)iv;
+	j = cJSON_GetObjectItemCaseSensitive(o, "kernel_view");
+	in->kernel_view = cJSON_IsTrue(j);
+	if (j && !cJSON_IsBool(j))
+		return perr_set(pe, "field \"kernel_view\": expected a boolean, got %s",
+				json_type(j));
+	j = cJSON_GetObjectItemCaseSensitive(o, "options");
+	if (j && !cJSON_IsObject(j))
+		return perr_set(pe, "field \"options\": expected an object, got %s", json_type(j));
+	char *opts = j ? cJSON_PrintUnformatted(j) : NULL;
+	snprintf(in->options_json, sizeof(in->options_json), "%s",
+		 opts && strlen(opts) < sizeof(in->options_json) ? opts : "{}");
+	free(opts);
+	uint64_t ws = 0;
+	if (get_ns_string(o, "mono_origin_ns", true, &in->mono_origin, pe) ||
+	    get_ns_string(o, "start_ns", false, &ws, pe))
+		return -EINVAL;
+	in->wall_start_ns = (int64_t)ws;
+	return 0;
+}
+
+static int parse_footer(struct trace_reader *r, const cJSON *o, struct perr *pe)
+{
+	struct trace_info *in = &r->info;
+	const cJSON *j, *it;
+	int64_t iv;
+	char tmp[64];
+	j = cJSON_GetObjectItemCaseSensitive(o, "events");
+	if (!j)
+		return perr_set(pe, "field \"events\": missing");
+	if (get_int(j, "events", 0, TRACE_INT_MAX, &iv, pe))
+		return -EINVAL;
+	in->footer_events = (uint64_t)iv;
+	j = cJSON_GetObjectItemCaseSensitive(o, "counts");
+	if (!cJSON_IsObject(j))
+		return perr_set(pe, "field \"counts\": expected an object, got %s",
+				j ? json_type(j) : "nothing");
+	cJSON_ArrayForEach(it, j)
+	{
+		int k = nps_kind_from_name(it->string);
+		if (k <= 0)
+			return perr_set(pe, "field \"counts\": unknown event kind %s",
+					quote(it->string, tmp, sizeof(tmp)));
+		if (get_int(it, "counts", 0, TRACE_INT_MAX, &iv, pe))
+			return -EINVAL;
+		in->footer_counts[k] = (uint64_t)iv;
+	}
+	j = cJSON_GetObjectItemCaseSensitive(o, "lost");
+	if (!cJSON_IsObject(j))
+		return perr_set(pe, "field \"lost\": expected an object, got %s",
+				j ? json_type(j) : "nothing");
+	for (int s = 1; s <= 2; s++) {
+		it = cJSON_GetObjectItemCaseSensitive(j, nps_src_name((unsigned)s));
+		if (it &&
+		    get_int(it, s == 1 ? "lost.sim" : "lost.kernel", 0, TRACE_INT_MAX, &iv, pe))
+			return -EINVAL;
+		in->footer_lost[s] = it ? (uint64_t)iv : 0;
+	}
+	j = cJSON_GetObjectItemCaseSensitive(o, "interrupted");
+	if (j && get_int(j, "interrupted", 0, 128, &iv, pe))
+		return -EINVAL;
+	in->interrupted = j ? (int)iv : 0;
+	uint64_t we = 0;
+	if (get_ns_string(o, "end_ns", false, &we, pe))
+		return -EINVAL;
+	in->wall_end_ns = (int64_t)we;
+	in->has_footer = true;
+	in->footer_line = r->lineno;
+	return 0;
+}
+
+static int reader_init(struct trace_reader *r, const char *name)
+{
+	r->cap = RBUF_CHUNK * 2;
+	r->buf = malloc(r->cap);
+	if (!r->buf)
+		return -ENOMEM;
+	trace_sanitize(name, strlen(name), r->name, sizeof(r->name));
+	const char *line;
+	size_t len;
+	bool complete;
+	int rc = rd_line(r, &line, &len, &complete);
+	if (rc == 0) {
+		rd_err(r, 0, "empty file: no header line");
+		return -ENODATA;
+	}
+	if (rc == -E2BIG)
+		return rd_err(r, 1, "line longer than %u bytes (not a trace?)", TRACE_LINE_MAX);
+	if (rc < 0) {
+		rd_err(r, 0, "read failed: %s", strerror(-rc));
+		return rc;
+	}
+	char msg[400];
+	struct perr pe = {msg, sizeof(msg)};
+	cJSON *o = parse_line(line, len, &pe);
+	if (!o)
+		return rd_err(r, 1, "header: %s", msg);
+	rc = parse_header(r, o, &pe);
+	cJSON_Delete(o);
+	if (rc)
+		return rd_err(r, 1, "header: %s", msg);
+	if (!complete)
+		r->info.truncated_line = true;
+	return 0;
+}
+
+int trace_reader_open_mem(const void *buf, size_t len, const char *name, struct trace_reader **out)
+{
+	struct trace_reader *r = calloc(1, sizeof(*r));
+	*out = r;
+	if (!r)
+		return -ENOMEM;
+	r->fd = -1;
+	r->mem = buf;
+	r->memlen = len;
+	return reader_init(r, name ? name : "<memory>");
+}
+
+int trace_reader_open(const char *path, struct trace_reader **out)
+{
+	struct trace_reader *r = calloc(1, sizeof(*r));
+	*out = r;
+	if (!r)
+		return -ENOMEM;
+	if (!strcmp(path, "-")) {
+		r->fd = STDIN_FILENO;
+		return reader_init(r, "<stdin>");
+	}
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int e = errno;
+		trace_sanitize(path, strlen(path), r->name, sizeof(r->name));
+		rd_err(r, 0, "cannot open: %s", strerror(e));
+		return -e;
+	}
+	r->own_fd = true;
+	return reader_init(r, path);
+}
+
+int trace_reader_next(struct trace_reader *r, struct nps_event *e)
+{
+	if (r->iready < r->nready) {
+		*e = r->ready[r->iready++];
+		return 1;
+	}
+	for (;;) {
+		const char *line;
+		size_t len;
+		bool complete;
+		int rc = rd_line(r, &line, &len, &complete);
+		if (rc == 0)
+			return 0;
+		if (rc == -E2BIG)
+			return rd_err(r, r->lineno, "line longer than %u bytes: skipped",
+				      TRACE_LINE_MAX);
+		if (rc < 0) {
+			rd_err(r, r->lineno, "read failed: %s", strerror(-rc));
+			return rc;
+		}
+		if (blank(line, len))
+			continue;
+		char msg[400];
+		struct perr pe = {msg, sizeof(msg)};
+		struct fast fp;
+		const cJSON *fo =
+		    r->after_footer || memchr(line, '\0', len) ? NULL : fast_parse(line, len, &fp);
+		const cJSON *fcur = NULL;
+		if (fo && member(fo, "ev", &fcur)) {
+			r->nready = r->iready = 0;
+			rc = parse_obj(fo, r->info.mono_origin, e, r->ready, TRACE_READY_MAX,
+				       &r->nready, &pe);
+			if (rc) {
+				r->nready = 0;
+				return rd_err(r, r->lineno, "%s", msg);
+			}
+			r->ev_line = r->lineno;
+			return 1;
+		}
+		cJSON *o = parse_line(line, len, &pe);
+		if (!o) {
+			if (!complete) {
+				r->info.truncated_line = true;
+				return 0;
+			}
+			return rd_err(r, r->lineno, "%s", msg);
+		}
+		if (r->after_footer) {
+			cJSON_Delete(o);
+			return rd_err(r, r->lineno, "data after the footer (line %llu)",
+				      (unsigned long long)r->info.footer_line);
+		}
+		const cJSON *cur = NULL;
+		bool is_event = member(o, "ev", &cur) != NULL;
+		if (!is_event && cJSON_GetObjectItemCaseSensitive(o, "format")) {
+			cJSON_Delete(o);
+			return rd_err(r, r->lineno,
+				      "a second header (traces cannot be concatenated)");
+		}
+		if (!is_event && cJSON_GetObjectItemCaseSensitive(o, "footer")) {
+			rc = parse_footer(r, o, &pe);
+			cJSON_Delete(o);
+			if (rc)
+				return rd_err(r, r->lineno, "footer: %s", msg);
+			r->after_footer = true;
+			continue;
+		}
+		r->nready = r->iready = 0;
+		rc = parse_obj(o, r->info.mono_origin, e, r->ready, TRACE_READY_MAX, &r->nready,
+			       &pe);
+		cJSON_Delete(o);
+		if (rc) {
+			r->nready = 0;
+			return rd_err(r, r->lineno, "%s", msg);
+		}
+		r->ev_line = r->lineno;
+		return 1;
+	}
+}
+
+const struct trace_info *trace_reader_info(const struct trace_reader *r)
+{
+	return &r->info;
+}
+
+const char *trace_reader_name(const struct trace_reader *r)
+{
+	return r->name;
+}
+
+uint64_t trace_reader_line(const struct trace_reader *r)
+{
+	return r->ev_line;
+}
+
+const char *trace_reader_error(const struct trace_reader *r)
+{
+	return r ? r->err : "out of memory";
+}
+
+const char *trace_reader_errmsg(const struct trace_reader *r, uint64_t *line)
+{
+	if (line)
+		*line = r ? r->errline : 0;
+	return r ? r->errmsg : "out of memory";
+}
+
+void trace_reader_close(struct trace_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd && r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	free(r);
+}

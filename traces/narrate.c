@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The narrator (traces/narrate.h): turns one event plus the fold's context into one line of
+ * text, in Go's vocabulary (pdReady, pdWait, netpollblockcommit, ...). Kernel events are
+ * narrated as the syscalls they are; once the kernel join (issue 4) sets their id to the netpoll
+ * call's, the epoll_wait line names that call, so the reader can follow "epoll_pwait returned
+ * fd 7 IN" to "rg G12 → pdReady" to "G12 runnable".
+ */
+#include "traces/narrate.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "traces/json.h"
+#include "traces/names.h"
+
+struct out {
+	char *p;
+	size_t len, n;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	if (o->n + 1 >= o->len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(o->p + o->n, o->len - o->n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		o->n += (size_t)w < o->len - o->n ? (size_t)w : o->len - o->n - 1;
+}
+
+static const char *str_or(const char *s, const char *dflt)
+{
+	return s && *s ? s : dflt;
+}
+
+static const char *fn_of(unsigned fn)
+{
+	return str_or(nps_fn_name(fn), "?");
+}
+
+static const char *side(uint8_t mode)
+{
+	return mode == 'w' ? "wg" : "rg";
+}
+
+static const char *dir(uint8_t mode)
+{
+	return mode == 'w' ? "write" : mode == 'r' ? "read" : "read+write";
+}
+
+/* A CLOCK_MONOTONIC time as seconds since the origin. */
+static void put_when(struct out *o, int64_t t, uint64_t origin)
+{
+	int64_t rel = (int64_t)((uint64_t)t - origin);
+	put(o, "%s%lld.%06llds", rel < 0 ? "-" : "+",
+	    (long long)((rel < 0 ? -rel : rel) / 1000000000),
+	    (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000));
+}
+
+static void put_deadline(struct out *o, const char *what, int64_t d, uint64_t origin)
+{
+	put(o, "%s ", what);
+	if (d == 0)
+		put(o, "none");
+	else if (d < 0)
+		put(o, "expired");
+	else
+		put_when(o, d, origin);
+}
+
+static void put_ret(struct out *o, int64_t ret)
+{
+	if (ret >= 0) {
+		put(o, "= %lld", (long long)ret);
+	} else {
+		const char *n = ret > -4096 ? strerrorname_np((int)-ret) : NULL;
+		put(o, "= -%s", str_or(n, "E?"));
+	}
+}
+
+static void pd_state_text(struct out *o, const struct nps_event *e, const struct nps_fold *f)
+{
+	const struct fold_pd *p = fold_find_pd(f, e->u.pd_state.pd);
+	uint64_t ready_from = !p			  ? NPS_PDV_NIL
+			      : e->u.pd_state.mode == 'w' ? p->wg_ready_from
+							  : p->rg_ready_from;
+	const struct nps_ev_pd_state *s = &e->u.pd_state;
+	char a[32], b[32], g[32];
+	nps_pdv_goname(s->from, a, sizeof(a));
+	nps_pdv_goname(s->to, b, sizeof(b));
+	snprintf(g, sizeof(g), "G%llu", (unsigned long long)e->g);
+	put(o, "%s %s → %s", side(s->mode), a, b);
+	const char *gn = NPS_PDV_IS_G(s->from) ? a
+			 : NPS_PDV_IS_G(s->to) ? b
+			 : e->g		       ? g
+					       : "the goroutine";
+	switch (s->fn) {
+	case NPS_FN_NETPOLLBLOCKCOMMIT:
+		put(o, " (%s parks: IO wait)", b);
+		break;
+	case NPS_FN_NETPOLLBLOCK:
+		if (s->to == NPS_PDV_WAIT)
+			put(o, " (%s announces it will park)", gn);
+		else if (s->from == NPS_PDV_READY && NPS_PDV_IS_G(ready_from))
+			put(o, " (%s resumes: the readiness it was woken for)", gn);
+		else if (s->from == NPS_PDV_READY && ready_from == NPS_PDV_WAIT)
+			put(o, " (%s's commit failed: it takes the readiness)", gn);
+		else if (s->from == NPS_PDV_READY)
+			put(o, " (%s takes the readiness: no park)", gn);
+		else
+			put(o, " (%s does not park: an error is pending)", gn);
+		break;
+	case NPS_FN_NETPOLLREADY:
+		if (NPS_PDV_IS_G(s->from))
+			put(o, " (%s ready: I/O)", a);
+		else if (s->from == NPS_PDV_WAIT)
+			put(o, " (readiness during the announce: the commit will fail)");
+		else
+			put(o, " (readiness kept for the next %s)", dir(s->mode));
+		break;
+	case NPS_FN_NETPOLLDEADLINEIMPL:
+	case NPS_FN_POLLSETDEADLINE:
+		put(o, " (deadline: %s woken, gets i/o timeout)", gn);
+		break;
+	case NPS_FN_POLLUNBLOCK:
+		put(o, " (close: %s woken, gets use of closed network connection)", gn);
+		break;
+	case NPS_FN_POLLRESET:
+		put(o, " (stale readiness dropped before the %s)", dir(s->mode));
+		break;
+	case NPS_FN_POLLOPEN:
+		put(o, " (new incarnation)");
+		break;
+	default:
+		break;
+	}
+}
+
+static void gstatus_text(struct out *o, const struct nps_event *e, const struct nps_fold *f)
+{
+	const struct nps_ev_gstatus *s = &e->u.gstatus;
+	const char *from = str_or(nps_gstatus_name(s->from), "?");
+	const char *to = str_or(nps_gstatus_name(s->to), "?");
+	if (s->to == NPS_GRUNNABLE && (s->from == NPS_GDEAD || s->from == NPS_GIDLE)) {
+		put(o, "G%llu created", (unsigned long long)s->goid);
+		return;
+	}
+	put(o, "G%llu %s → %s", (unsigned long long)s->goid, from, to);
+	if (s->to == NPS_GWAITING) {
+		const struct fold_pd *p = s->pd ? fold_find_pd(f, s->pd) : NULL;
+		put(o, " (%s", str_or(nps_waitreason_name(s->reason), "waiting"));
+		if (p)
+			put(o, " on fd %d %s", p->fd, dir(s->mode));
+		put(o, ")");
+	} else if (s->to == NPS_GRUNNABLE && s->where != NPS_RQ_NONE) {
+		put(o, " (%s", str_or(nps_where_name(s->where), "?"));
+		if (s->wakep >= 0 && s->where != NPS_RQ_GLOBAL)
+			put(o, " of P%d", s->wakep);
+		put(o, ")");
+	} else if (s->to == NPS_GRUNNABLE) {
+		put(o, " (runs next on this M)");
+	} else if (s->to == NPS_GDEAD) {
+		put(o, " (exits)");
+	}
+}
+
+static void sched_text(struct out *o, const struct nps_event *e)
+{
+	const struct nps_ev_sched *s = &e->u.sched;
+	switch (s->op) {
+	case NPS_SCHED_ACQUIREP:
+		put(o, "M%d takes P%d", e->m, s->p2);
+		break;
+	case NPS_SCHED_RELEASEP:
+		put(o, "M%d gives up P%d", e->m, s->p2);
+		break;
+	case NPS_SCHED_STARTM:
+		put(o, "start M%d for P%d%s", s->m2, s->p2, s->spinning ? " (spinning)" : "");
+		break;
+	case NPS_SCHED_NEWM:
+		put(o, "new OS thread for M%d", s->m2);
+		break;
+	case NPS_SCHED_STOPM:
+		put(o, "M%d sleeps (idle Ms %u)", e->m, s->nmidle);
+		break;
+	case NPS_SCHED_MWAKE:
+		put(o, "M%d wakes with P%d", e->m, s->p2);
+		break;
+	case NPS_SCHED_HANDOFFP:
+		put(o, "hand off P%d", s->p2);
+		break;
+	case NPS_SCHED_WAKEP:
+		put(o, "idle P%d for a spinning M", s->p2);
+		break;
+	case NPS_SCHED_SPINNING:
+		put(o, "M%d spins looking for work", e->m);
+		break;
+	case NPS_SCHED_UNSPIN:
+		put(o, "M%d stops spinning", e->m);
+		break;
+	case NPS_SCHED_STEAL:
+		put(o, "M%d steals %lld goroutine(s) from P%d", e->m, (long long)s->n, s->p2);
+		break;
+	case NPS_SCHED_LASTPOLL:
+		put(o, "M%d becomes the blocking poller (sched.lastpoll = 0)", e->m);
+		break;
+	case NPS_SCHED_MEXIT:
+		put(o, "M%d exits", e->m);
+		break;
+	default:
+		put(o, "%s", str_or(nps_sched_op_name(s->op), "sched"));
+	}
+}
+
+static void pd_text(struct out *o, const struct nps_event *e, uint64_t origin)
+{
+	const struct nps_ev_pd *d = &e->u.pd;
+	switch (e->kind) {
+	case NPS_EV_PD_OPEN:
+		put(o, "pollDesc 0x%llx for fd %d (fdseq %u%s)", (unsigned long long)d->pd, e->fd,
+		    d->seq, e->sub == 1 ? ", fresh pollCache block" : "");
+		break;
+	case NPS_EV_PD_FREE:
+		put(o, "pollDesc 0x%llx back on pollcache (fdseq now %u)",
+		    (unsigned long long)d->pd, d->seq);
+		break;
+	case NPS_EV_PD_EVICT:
+		put(o, "fd %d closing: waiters are woken", e->fd);
+		break;
+	case NPS_EV_PD_DEADLINE:
+		put_deadline(o, "read deadline", d->rd, origin);
+		put_deadline(o, ", write deadline", d->wd, origin);
+		break;
+	case NPS_EV_PD_EXPIRE:
+		if (e->sub == 1)
+			put(o, "stale deadline timer (seq mismatch): nothing changes");
+		else
+			put(o, "%s deadline expired", dir(d->mode));
+		break;
+	case NPS_EV_PD_EVENTERR:
+		put(o, "eventErr %s (info 0x%x)", d->info & 2 ? "set" : "cleared", d->info);
+		break;
+	}
+}
+
+static void netpoll_text(struct out *o, const struct nps_event *e)
+{
+	const struct nps_ev_netpoll *n = &e->u.netpoll;
+	const char *who = str_or(nps_caller_name(n->caller), "?");
+	if (e->kind == NPS_EV_NETPOLL_BEGIN) {
+		put(o, "netpoll #%llu by %s: epoll_pwait timeout %d ms%s",
+		    (unsigned long long)n->id, who, n->waitms,
+		    n->waitms < 0    ? " (blocks)"
+		    : n->waitms == 0 ? " (non-blocking)"
+				     : "");
+		return;
+	}
+	put(o, "netpoll #%llu returns: %d event(s), %u goroutine(s) ready",
+	    (unsigned long long)n->id, n->n, n->ngs);
+	if (n->delta)
+		put(o, ", waiters %+d", n->delta);
+	if (n->eintr)
+		put(o, " (EINTR)");
+}
+
+static void npev_text(struct out *o, const struct nps_event *e, const struct nps_fold *f)
+{
+	const struct nps_ev_netpoll_event *n = &e->u.npev;
+	char mask[160];
+	const struct fold_pd *p = n->pd ? fold_find_pd(f, n->pd) : NULL;
+	nps_epoll_mask_format(n->events, mask, sizeof(mask));
+	put(o, "netpoll #%llu: ", (unsigned long long)n->id);
+	switch (n->action) {
+	case NPS_NPEV_READY:
+		put(o, "fd %d %s → %s ready", p ? p->fd : -1, mask, dir(n->mode));
+		break;
+	case NPS_NPEV_STALE:
+		put(o, "%s for an older incarnation (tag %u): ignored", mask,
+		    (unsigned)(n->data & ((1u << 19) - 1)));
+		break;
+	case NPS_NPEV_BREAK_DRAIN:
+		put(o, "break pipe readable: drain it");
+		break;
+	case NPS_NPEV_BREAK_LEAVE:
+		put(o, "break pipe readable: left for the blocking poll");
+		break;
+	default:
+		put(o, "%s skipped (%s)", mask, str_or(nps_npev_action_name(n->action), "?"));
+	}
+}
+
+static void kernel_text(struct out *o, const struct nps_event *e)
+{
+	char mask[160];
+	switch (e->kind) {
+	case NPS_EV_EPOLL_CTL:
+		nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask));
+		put(o, "epoll_ctl(epfd %d, %s, fd %d, %s) ", e->u.ctl.epfd,
+		    str_or(nps_ctl_op_name(e->u.ctl.op), "?"), e->fd, mask);
+		put_ret(o, e->u.ctl.ret);
+		break;
+	case NPS_EV_EPOLL_WAIT: {
+		const struct nps_ev_wait *w = &e->u.wait;
+		put(o, "%s(epfd %d, %d, %d ms) returned %d after %llu.%03llu ms",
+		    str_or(nps_wait_sub_name(e->sub), "epoll_wait"), w->epfd, w->maxevents,
+		    w->timeout_ms, w->ret, (unsigned long long)(w->dur / 1000000),
+		    (unsigned long long)(w->dur / 1000 % 1000));
+		if (!(w->id & NPS_KERNEL_ID_BIT))
+			put(o, " (netpoll #%llu)", (unsigned long long)w->id);
+		break;
+	}
+	case NPS_EV_EPOLL_READY:
+		nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask));
+		put(o, "  ready[%u]: ", e->u.ready.index);
+		if (e->fd >= 0)
+			put(o, "fd %d ", e->fd);
+		put(o, "%s (data 0x%llx)", mask, (unsigned long long)e->u.ready.data);
+		break;
+	case NPS_EV_EPOLL_CREATE:
+		put(o, "epoll_create1(0x%x) ", (unsigned)e->u.create.flags);
+		put_ret(o, e->u.create.ret);
+		break;
+	}
+}
+
+static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
+{
+	char mask[160];
+	switch (e->kind) {
+	case NPS_EV_NETPOLL_BREAK:
+		put(o, "%s",
+		    e->u.brk.result == NPS_BRK_WROTE ? "wake the poller: one byte to the break pipe"
+		    : e->u.brk.result == NPS_BRK_PENDING ? "a wake-up is already in flight"
+							 : "break pipe full: a wake-up is pending");
+		break;
+	case NPS_EV_NETPOLL_DRAIN:
+		put(o, "drained %lld byte(s) from the break pipe", (long long)e->u.brk.ret);
+		break;
+	case NPS_EV_NETPOLLOPEN:
+	case NPS_EV_NETPOLLCLOSE:
+		nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask));
+		put(o, "epoll_ctl(%s, fd %d", str_or(nps_ctl_op_name(e->u.ctl.op), "?"), e->fd);
+		if (e->kind == NPS_EV_NETPOLLOPEN)
+			put(o, ", %s", mask);
+		put(o, ") ");
+		put_ret(o, e->u.ctl.ret);
+		if (e->kind == NPS_EV_NETPOLLOPEN && e->u.ctl.ret)
+			put(o, ": fd stays in blocking mode");
+		break;
+	case NPS_EV_TIMER:
+		put(o, "%s timer ", str_or(nps_timer_op_name(e->u.timer.op), "?"));
+		if (e->u.timer.when)
+			put_when(o, e->u.timer.when, origin);
+		if (e->u.timer.tp >= 0)
+			put(o, " on P%d", e->u.timer.tp);
+		break;
+	case NPS_EV_SYSMON:
+		if (e->u.sysmon.op == NPS_SYSMON_WAKE)
+			put(o, "sysmon wakes (slept %lld us)", (long long)e->u.sysmon.sleep);
+		else if (e->u.sysmon.op == NPS_SYSMON_POLL)
+			put(o, "sysmon: no poll for 10 ms, netpoll(0)");
+		else
+			put(o, "sysmon: all Ps idle, deep sleep");
+		break;
+	case NPS_EV_SYSCALL:
+		put(o, "%s(fd %d", str_or(nps_sys_op_name(e->u.sys.op), "?"), e->fd);
+		if (e->u.sys.count)
+			put(o, ", %llu", (unsigned long long)e->u.sys.count);
+		put(o, ") ");
+		put_ret(o, e->u.sys.ret);
+		break;
+	case NPS_EV_FD_ERR:
+		put(o, "returns \"%s\"", str_or(nps_fderr_name(e->u.fderr.err), "?"));
+		if (e->u.fderr.err == NPS_FDERR_ERRNO)
+			put(o, " (%s)", str_or(strerrorname_np(e->u.fderr.errno_), "E?"));
+		break;
+	case NPS_EV_THROW:
+		put(o, "fatal error: %s", str_or(nps_throw_msg(e->u.thr.msg), "?"));
+		break;
+	case NPS_EV_LOST:
+		put(o, "LOST %llu %s event(s)", (unsigned long long)e->u.lost.count,
+		    str_or(nps_src_name(e->u.lost.source), "?"));
+		break;
+	case NPS_EV_NOTE: {
+		char t[4 * NPS_NOTE_LEN + 1];
+		size_t n = strnlen(e->u.note.text, NPS_NOTE_LEN);
+		trace_sanitize(e->u.note.text, n, t, sizeof(t));
+		put(o, "note: %s", t);
+		break;
+	}
+	case NPS_EV_NETPOLLINIT:
+		put(o, "epoll instance epfd %d, break pipe %d ← %d", e->u.init.epfd,
+		    e->u.init.break_rd, e->u.init.break_wr);
+		break;
+	}
+}
+
+/* The Go function column. */
+static const char *fn_column(const struct nps_event *e)
+{
+	switch (e->kind) {
+	case NPS_EV_PD_STATE:
+		return fn_of(e->u.pd_state.fn);
+	case NPS_EV_PD_OPEN:
+		return "poll_runtime_pollOpen";
+	case NPS_EV_PD_FREE:
+		return "pollCache.free";
+	case NPS_EV_PD_EVICT:
+		return "poll_runtime_pollUnblock";
+	case NPS_EV_PD_DEADLINE:
+		return "poll_runtime_pollSetDeadline";
+	case NPS_EV_PD_EXPIRE:
+		return "netpolldeadlineimpl";
+	case NPS_EV_PD_EVENTERR:
+		return "pollDesc.setEventErr";
+	case NPS_EV_GSTATUS:
+		return fn_of(e->u.gstatus.fn);
+	case NPS_EV_NETPOLL_BEGIN:
+	case NPS_EV_NETPOLL_END:
+	case NPS_EV_NETPOLL_EVENT:
+	case NPS_EV_NETPOLL_DRAIN:
+		return "netpoll";
+	case NPS_EV_NETPOLL_BREAK:
+		return "netpollBreak";
+	case NPS_EV_NETPOLLOPEN:
+		return "netpollopen";
+	case NPS_EV_NETPOLLCLOSE:
+		return "netpollclose";
+	case NPS_EV_SCHED:
+		return str_or(nps_sched_op_name(e->u.sched.op), "sched");
+	case NPS_EV_TIMER:
+		return e->u.timer.fn ? fn_of(e->u.timer.fn) : "timer";
+	case NPS_EV_SYSMON:
+		return "sysmon";
+	case NPS_EV_SYSCALL:
+		return e->u.sys.fn ? fn_of(e->u.sys.fn) : "syscall";
+	case NPS_EV_FD_ERR:
+		return e->u.fderr.fn ? fn_of(e->u.fderr.fn) : "internal/poll";
+	case NPS_EV_THROW:
+		return "throw";
+	case NPS_EV_NETPOLLINIT:
+		return "netpollinit";
+	case NPS_EV_EPOLL_CTL:
+		return "[kernel] epoll_ctl";
+	case NPS_EV_EPOLL_WAIT:
+	case NPS_EV_EPOLL_READY:
+		return e->sub == NPS_WAIT_EPOLL_PWAIT2	? "[kernel] epoll_pwait2"
+		       : e->sub == NPS_WAIT_EPOLL_PWAIT ? "[kernel] epoll_pwait"
+							: "[kernel] epoll_wait";
+	case NPS_EV_EPOLL_CREATE:
+		return "[kernel] epoll_create1";
+	default:
+		return "";
+	}
+}
+
+size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64_t origin,
+		     char *buf, size_t len)
+{
+	struct out o = {buf, len, 0};
+	char who[48] = "", fd[16] = "";
+	size_t wn = 0;
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	if (e->kind == NPS_EV_WAITERS ||
+	    (e->kind == NPS_EV_SCHED &&
+	     (e->u.sched.op == NPS_SCHED_PIDLEPUT || e->u.sched.op == NPS_SCHED_PIDLEGET)) ||
+	    e->kind >= NPS_EV__COUNT || !nps_kind_name(e->kind))
+		return 0;
+	if (e->src == NPS_SRC_KERNEL) {
+		wn += (size_t)snprintf(who, sizeof(who), "tid %u", e->tid);
+	} else {
+		if (e->m >= 0)
+			wn += (size_t)snprintf(who + wn, sizeof(who) - wn, "M%d ", e->m);
+		if (e->p >= 0)
+			wn += (size_t)snprintf(who + wn, sizeof(who) - wn, "P%d ", e->p);
+		if (e->g)
+			wn += (size_t)snprintf(who + wn, sizeof(who) - wn, "G%llu ",
+					       (unsigned long long)e->g);
+		if (wn)
+			who[wn - 1] = '\0';
+	}
+	if (e->fd >= 0 && e->kind != NPS_EV_EPOLL_READY)
+		snprintf(fd, sizeof(fd), "fd %d", e->fd);
+	int64_t rel = (int64_t)(e->ts - origin);
+	put(&o, "%s%3lld.%06lld  %-14s %-6s %-28s ", rel < 0 ? "-" : " ",
+	    (long long)((rel < 0 ? -rel : rel) / 1000000000),
+	    (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000), who, fd, fn_column(e));
+	switch (e->kind) {
+	case NPS_EV_PD_STATE:
+		pd_state_text(&o, e, f);
+		break;
+	case NPS_EV_PD_OPEN:
+	case NPS_EV_PD_FREE:
+	case NPS_EV_PD_EVICT:
+	case NPS_EV_PD_DEADLINE:
+	case NPS_EV_PD_EXPIRE:
+	case NPS_EV_PD_EVENTERR:
+		pd_text(&o, e, origin);
+		break;
+	case NPS_EV_GSTATUS:
+		gstatus_text(&o, e, f);
+		break;
+	case NPS_EV_NETPOLL_BEGIN:
+	case NPS_EV_NETPOLL_END:
+		netpoll_text(&o, e);
+		break;
+	case NPS_EV_NETPOLL_EVENT:
+		npev_text(&o, e, f);
+		break;
+	case NPS_EV_SCHED:
+		sched_text(&o, e);
+		break;
+	case NPS_EV_EPOLL_CTL:
+	case NPS_EV_EPOLL_WAIT:
+	case NPS_EV_EPOLL_READY:
+	case NPS_EV_EPOLL_CREATE:
+		kernel_text(&o, e);
+		break;
+	default:
+		misc_text(&o, e, origin);
+	}
+	/* trim trailing blanks */
+	while (o.n && buf[o.n - 1] == ' ')
+		buf[--o.n] = '\0';
+	return o.n;
+}
+
+size_t narrate_verdict(const struct fold_verdict *v, char *buf, size_t len)
+{
+	struct out o = {buf, len, 0};
+	char t[sizeof(v->text) * 4];
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	trace_sanitize(v->text, strnlen(v->text, sizeof(v->text)), t, sizeof(t));
+	put(&o, "            %s: %s: %s", v->level == FOLD_VIOLATION ? "VIOLATION" : "note",
+	    v->rule ? v->rule : "?", t);
+	return o.n;
+}
+
+void narrate_summary(FILE *out, const struct nps_fold *f)
+{
+	const struct fold_stats *s = &f->st;
+	uint64_t dur = f->last_ts - f->first_ts;
+	uint64_t waiting = 0, runnable = 0, running = 0;
+	for (size_t i = 0; i < f->ngs; i++) {
+		waiting += f->gs[i].status == NPS_GWAITING;
+		runnable += f->gs[i].status == NPS_GRUNNABLE;
+		running += f->gs[i].status == NPS_GRUNNING;
+	}
+	fprintf(out, "summary: %llu events over %llu.%06llu s\n", (unsigned long long)s->events,
+		(unsigned long long)(dur / 1000000000),
+		(unsigned long long)(dur % 1000000000 / 1000));
+	fprintf(out,
+		"  goroutines: %llu created, %llu live (%llu running, %llu runnable, %llu waiting, "
+		"%llu of them in IO wait)\n",
+		(unsigned long long)s->goroutines_total, (unsigned long long)s->goroutines_live,
+		(unsigned long long)running, (unsigned long long)runnable,
+		(unsigned long long)waiting, (unsigned long long)s->parked_io);
+	fprintf(out, "  pollDescs: %llu in use, %llu free (%llu registered with epoll)\n",
+		(unsigned long long)s->pds_open, (unsigned long long)s->pds_free,
+		(unsigned long long)s->fds_registered);
+	fprintf(out,
+		"  netpoll: %llu calls (%llu blocking, %llu non-blocking), %llu events handled, "
+		"%llu netpollBreak wake-ups\n",
+		(unsigned long long)s->netpolls, (unsigned long long)s->netpolls_blocking,
+		(unsigned long long)(s->netpolls - s->netpolls_blocking),
+		(unsigned long long)s->netpoll_events, (unsigned long long)s->breaks);
+	fprintf(out,
+		"  kernel: %llu epoll waits seen by the probes, %llu fds in the interest set\n",
+		(unsigned long long)s->epoll_waits, (unsigned long long)s->interest);
+	fprintf(out,
+		"  wake-ups: %llu I/O, %llu deadline, %llu close, %llu past SetDeadline, %llu "
+		"other\n",
+		(unsigned long long)s->wakes[FOLD_WAKE_IO],
+		(unsigned long long)s->wakes[FOLD_WAKE_TIMEOUT],
+		(unsigned long long)s->wakes[FOLD_WAKE_CLOSE],
+		(unsigned long long)s->wakes[FOLD_WAKE_SETDEADLINE],
+		(unsigned long long)s->wakes[FOLD_WAKE_OTHER]);
+	fprintf(out, "  lost events: %llu sim, %llu kernel\n", (unsigned long long)s->lost[1],
+		(unsigned long long)s->lost[2]);
+	fprintf(out, "  verdicts: %llu note(s), %llu violation(s)\n", (unsigned long long)s->notes,
+		(unsigned long long)s->violations);
+}
