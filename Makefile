@@ -62,10 +62,12 @@ LDFLAGS := $(SAN_CFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS := -lpthread -lm
 
 # lib_rule(name, sources): $(B)/libnps_<name>.a from the module's objects.
+# The archive also depends on the build files, so that a source moved in or out of a module is
+# noticed even when its object is older than the archive.
 define lib_rule
-$(B)/libnps_$(1).a: $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(2)))
+$(B)/libnps_$(1).a: $(patsubst %.c,$(B)/obj/%.o,$(patsubst %.S,$(B)/obj/%.o,$(2))) Makefile $(wildcard */*.mk)
 	$$(call msg,AR,$$@)
-	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 endef
 
 # Module fragments add their sources to these and define their own targets.

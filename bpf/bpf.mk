@@ -69,8 +69,3 @@ TEST_DEPS += $(B)/tests/epoll_workload
 $(eval $(call lib_rule,bpf,$(bpf_SRCS)))
 LIBS += $(B)/libnps_bpf.a
 
-# traces/join.c: links kernel events to the runtime's (owned with bpf/, built as its own library
-# so that traces/traces.mk needs no change; it may move into libnps_traces.a).
-join_SRCS := traces/join.c
-$(eval $(call lib_rule,join,$(join_SRCS)))
-LIBS += $(B)/libnps_join.a

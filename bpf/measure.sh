@@ -4,6 +4,8 @@
 # `make all build/tests/epoll_workload build/bench/loadclient build/bench/go_echo`:
 #
 #   bpf/measure.sh [ROUNDS]        (default 5 rounds; every mode runs once per round)
+#   TRACE_OPTS="--break none" bpf/measure.sh     (the same without the break-pipe probes)
+#   SKIP_CALLS=1 bpf/measure.sh                  (the echo part only)
 #
 # 1. epoll_wait(timeout 0) returning one ready fd, 10^6 calls (tests/epoll_workload bench):
 #    no probes / probes attached to another process (the tgid filter) / probes on this process.
@@ -31,7 +33,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # Start a tracer on pid $1 in the background; wait until it is attached.
 trace_start() {
-	"$NPS" trace --pid "$1" -q >"$tmp/trace.out" 2>&1 &
+	"$NPS" trace --pid "$1" -q ${TRACE_OPTS:-} >"$tmp/trace.out" 2>&1 &
 	tracer=$!
 	until grep -q '^tracing pid' "$tmp/trace.out" 2>/dev/null; do
 		kill -0 $tracer 2>/dev/null || { cat "$tmp/trace.out" >&2; exit 1; }
@@ -62,16 +64,20 @@ bench_call() { # $1: mode none|other|self
 	esac
 }
 
-echo "== epoll_wait(timeout 0, 1 ready fd), ns per call, median of $ROUNDS"
-declare -A calls
-for r in $(seq "$ROUNDS"); do
-	for m in none other self; do calls[$m]+="$(bench_call $m) "; done
-done
-for m in none other self; do
-	printf '  %-6s %s ns   (rounds: %s)\n' $m "$(echo ${calls[$m]} | tr ' ' '\n' | median)" "${calls[$m]}"
-done
+if [ -z "${SKIP_CALLS:-}" ]; then
+	echo "== epoll_wait(timeout 0, 1 ready fd), ns per call, median of $ROUNDS"
+	declare -A calls
+	for r in $(seq "$ROUNDS"); do
+		for m in none other self; do calls[$m]+="$(bench_call $m) "; done
+	done
+	for m in none other self; do
+		printf '  %-6s %s ns   (rounds: %s)\n' $m "$(echo ${calls[$m]} | tr ' ' '\n' | median)" \
+			"${calls[$m]}"
+	done
+fi
 
-echo "== Go echo server, 50 connections, 64-byte messages, round trips/s, median of $ROUNDS"
+echo "== Go echo server, 50 connections, 64-byte messages, round trips/s, median of $ROUNDS" \
+	"${TRACE_OPTS:+(trace $TRACE_OPTS)}"
 "$GOECHO" >"$tmp/echo.out" 2>&1 & srv=$!
 until grep -q 'listening on' "$tmp/echo.out" 2>/dev/null; do sleep 0.05; done
 addr=$(awk '/listening on/ {print $3}' "$tmp/echo.out")

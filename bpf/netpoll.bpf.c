@@ -103,8 +103,9 @@ static __always_inline struct nps_bpf_cpu *cpu_slot(void)
 }
 
 /*
- * Per-CPU, yet atomic: where syscall tracepoints run preemptible (kernels before 6.13 and their
- * backports differ), another of these programs can run on this CPU in the middle of ours.
+ * Per-CPU, yet atomic: the perf syscall path runs these programs with preemption disabled here,
+ * but where BPF programs only disable migration (PREEMPT_RT), another of them can run on this
+ * CPU in the middle of ours, and the counters must stay exact (delivered + lost = produced).
  */
 static __always_inline void stat_add(struct nps_bpf_cpu *c, __u32 i, __u64 n)
 {

@@ -17,6 +17,7 @@
 #include "sim/scenario.h"
 #include "sim/sim.h"
 #include "traces/fold.h"
+#include "traces/join.h"
 #include "traces/json.h"
 #include "traces/livemerge.h"
 #include "traces/narrate.h"
@@ -58,6 +59,7 @@ struct run_state {
 	struct evmerge *merge;
 	struct livemerge *lm;
 	struct probes *probes;
+	struct nps_join *join;	    /* links kernel events to the netpoll calls that made them */
 	struct nps_fold fold;
 	struct trace_writer *tw;
 	FILE *narr;		    /* where narration goes: stdout, or stderr when the trace does */
@@ -252,9 +254,13 @@ static void write_line(struct run_state *st, const char *line, size_t n)
 	fputc('\n', st->narr);
 }
 
-static int consume(void *ctx, const struct nps_event *e)
+static int consume(void *ctx, const struct nps_event *ev)
 {
 	struct run_state *st = ctx;
+	struct nps_event joined = *ev;
+	struct nps_event *e = &joined;
+	if (st->join)
+		join_apply(st->join, e);
 	struct fold_verdict v[4];
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
 	st->events++;
@@ -311,10 +317,8 @@ static void drain(struct run_state *st, bool final)
 	if (st->probes) {
 		if (final)
 			probes_detach(st->probes);
-		uint64_t t = (uint64_t)sim_now();
 		probes_poll(st->probes, 0, on_kernel_event, st);
-		/* Kernel events stamped more than 1 ms before the drain began have all arrived. */
-		livemerge_kernel_upto(st->lm, t > 1000000 ? t - 1000000 : 0);
+		livemerge_kernel_upto(st->lm, probes_drained_upto(st->probes));
 	}
 	livemerge_drain(st->lm, final, consume, st);
 	if (st->tw && !st->write_err) {
@@ -510,7 +514,8 @@ int cmd_run(int argc, char **argv)
 		st->cfg.merge = st->merge;
 		attach_probes(st);
 		st->lm = livemerge_new(st->merge, st->probes != NULL);
-		if (!st->lm)
+		st->join = st->probes ? join_new() : NULL;
+		if (!st->lm || (st->probes && !st->join))
 			return NPS_EXIT_FAIL;
 	}
 	/* Time 0 of the narration and the trace: after the probes' set-up, as the run starts. */
@@ -567,6 +572,7 @@ int cmd_run(int argc, char **argv)
 		print_summary(st, sig != 0);
 	finish_trace(st, sig);
 	probes_close(st->probes);
+	join_free(st->join);
 	fflush(NULL);
 
 	if (sig || forced)

@@ -232,22 +232,23 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CREATE:
 		fprintf(human, "%12.6f tid %-7u epoll_create1(%s) = %d\n", rel, e->tid,
-		       e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0", e->u.create.ret);
+			e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0", e->u.create.ret);
 		break;
 	case NPS_EV_EPOLL_CTL: {
 		const char *op = nps_ctl_op_name(e->u.ctl.op);
 
 		if (e->u.ctl.op == NPS_EPOLL_CTL_DEL) {
 			fprintf(human, "%12.6f tid %-7u epoll_ctl(%d, DEL, %d) = %d\n", rel, e->tid,
-			       e->u.ctl.epfd, e->fd, e->u.ctl.ret);
+				e->u.ctl.epfd, e->fd, e->u.ctl.ret);
 			break;
 		}
 		if (e->u.ctl.events == NPS_NETPOLL_EVENTS)
 			go_data(e->u.ctl.data, extra, sizeof(extra));
-		fprintf(human, "%12.6f tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %d%s\n", rel,
-		       e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
-		       nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)), e->u.ctl.data,
-		       e->u.ctl.ret, extra);
+		fprintf(human,
+			"%12.6f tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %d%s\n", rel,
+			e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
+			nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)), e->u.ctl.data,
+			e->u.ctl.ret, extra);
 		break;
 	}
 	case NPS_EV_EPOLL_WAIT: {
@@ -263,8 +264,8 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 			snprintf(extra, sizeof(extra), "after %.3f ms",
 				 (double)e->u.wait.dur / 1e6);
 		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %d) = %d  %s\n", rel, e->tid,
-		       name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents,
-		       e->u.wait.timeout_ms, e->u.wait.ret, extra);
+			name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents,
+			e->u.wait.timeout_ms, e->u.wait.ret, extra);
 		break;
 	}
 	case NPS_EV_EPOLL_READY:
@@ -273,21 +274,22 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 		else
 			snprintf(extra, sizeof(extra), "fd ?");
 		fprintf(human, "%12s                [%u] %-6s %s  data 0x%" PRIx64 "\n", "",
-		       e->u.ready.index, extra,
-		       nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask)),
-		       e->u.ready.data);
+			e->u.ready.index, extra,
+			nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask)),
+			e->u.ready.data);
 		break;
 	case NPS_EV_SYSCALL:
-		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %" PRId64 "  %s\n", rel, e->tid,
-		       e->u.sys.op == NPS_SYS_WRITE ? "write" : "read", e->fd, e->u.sys.count,
-		       e->u.sys.ret,
-		       e->u.sys.op == NPS_SYS_WRITE ? "netpollBreak: wakes the poller"
-						    : "netpoll drains the break pipe");
+		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %" PRId64 "  %s\n", rel,
+			e->tid, e->u.sys.op == NPS_SYS_WRITE ? "write" : "read", e->fd,
+			e->u.sys.count, e->u.sys.ret,
+			e->u.sys.op == NPS_SYS_WRITE ? "netpollBreak: wakes the poller"
+						     : "netpoll drains the break pipe");
 		break;
 	case NPS_EV_LOST:
-		fprintf(human, "%12.6f *** %" PRIu64 " kernel events lost (ring buffer full) since %+.6f\n",
-		       rel, e->u.lost.count,
-		       (double)((int64_t)(e->u.lost.since - t->origin)) / 1e9);
+		fprintf(
+		    human,
+		    "%12.6f *** %" PRIu64 " kernel events lost (ring buffer full) since %+.6f\n",
+		    rel, e->u.lost.count, (double)((int64_t)(e->u.lost.since - t->origin)) / 1e9);
 		break;
 	default:
 		break;
@@ -333,7 +335,7 @@ static void print_interest(struct nps_join *j, const char *title)
 		if (ev == NPS_NETPOLL_EVENTS)
 			go_data(l[i].data, extra, sizeof(extra));
 		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
-		       nps_epoll_mask_format(ev, mask, sizeof(mask)), l[i].data, extra);
+			nps_epoll_mask_format(ev, mask, sizeof(mask)), l[i].data, extra);
 	}
 	free(l);
 }
@@ -343,28 +345,33 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, double se
 	struct probes_stats st;
 
 	probes_stats(p, &st);
-	fprintf(human, "kernel view: %" PRIu64 " events in %.1f s (%.0f/s): %" PRIu64
-	       " epoll_wait returns, "
-	       "%" PRIu64 " ready entries, %" PRIu64 " epoll_ctl\n",
-	       t->events, secs, secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, t->readies,
-	       t->ctls);
-	fprintf(human, "probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
-	       " (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
-	       st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
+	fprintf(human,
+		"kernel view: %" PRIu64 " events in %.1f s (%.0f/s): %" PRIu64
+		" epoll_wait returns, "
+		"%" PRIu64 " ready entries, %" PRIu64 " epoll_ctl\n",
+		t->events, secs, secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, t->readies,
+		t->ctls);
+	fprintf(human,
+		"probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
+		" (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
+		st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
 	if (st.unmatched || st.exit_missed)
-		fprintf(human, "probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
-		       "unknown: in progress at attach, or the entry probe did not run), %" PRIu64
-		       " entries without their return\n",
-		       st.unmatched, st.exit_missed);
+		fprintf(human,
+			"probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
+			"unknown: in progress at attach, or the entry probe did not run), %" PRIu64
+			" entries without their return\n",
+			st.unmatched, st.exit_missed);
 	if (st.no_storage || st.read_fail || st.filtered)
-		fprintf(human, "probes: no task storage %" PRIu64 ", unreadable user memory %" PRIu64
-		       ", filtered %" PRIu64 "\n",
-		       st.no_storage, st.read_fail, st.filtered);
+		fprintf(human,
+			"probes: no task storage %" PRIu64 ", unreadable user memory %" PRIu64
+			", filtered %" PRIu64 "\n",
+			st.no_storage, st.read_fail, st.filtered);
 	for (int i = 0; verbose && i < PROBES_NPROBES; i++)
-		fprintf(human, "  %-24s %10" PRIu64 " hits %10" PRIu64 " runs %8.0f ns/run %6.3f s\n",
-		       probes_probe_name(i), st.hits[i], st.run_cnt[i],
-		       st.run_cnt[i] ? (double)st.run_ns[i] / (double)st.run_cnt[i] : 0.0,
-		       (double)st.run_ns[i] / 1e9);
+		fprintf(human,
+			"  %-24s %10" PRIu64 " hits %10" PRIu64 " runs %8.0f ns/run %6.3f s\n",
+			probes_probe_name(i), st.hits[i], st.run_cnt[i],
+			st.run_cnt[i] ? (double)st.run_ns[i] / (double)st.run_cnt[i] : 0.0,
+			(double)st.run_ns[i] / 1e9);
 }
 
 int cmd_trace(int argc, char **argv)
@@ -497,7 +504,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (brd >= 0 && probes_set_break_fds(p, brd, bwr) == 0 && !t.quiet)
 		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", brd, bwr,
-		       brk ? "--break" : "found in /proc: Go's netpollBreak pipe");
+			brk ? "--break" : "found in /proc: Go's netpollBreak pipe");
 	if (record) {
 		struct trace_header h = {
 		    .scenario = "trace",
@@ -523,9 +530,10 @@ int cmd_trace(int argc, char **argv)
 	struct probes_stats st;
 
 	probes_stats(p, &st);
-	fprintf(human, "tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s and the break "
-	       "pipe; Ctrl-C to stop\n",
-	       o.tgid, st.pwait2 ? ", epoll_pwait2" : "");
+	fprintf(human,
+		"tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s and the break "
+		"pipe; Ctrl-C to stop\n",
+		o.tgid, st.pwait2 ? ", epoll_pwait2" : "");
 	if (!t.quiet)
 		print_interest(t.join, "interest set at attach (from /proc fdinfo)");
 	fflush(human);

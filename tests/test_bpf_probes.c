@@ -52,6 +52,18 @@ struct workload {
 	char log[256];
 };
 
+/* The running workload, killed by kill_workload() even when an assertion fails. */
+static pid_t workload_pid;
+
+static void kill_workload(void)
+{
+	if (workload_pid > 0 && kill(workload_pid, SIGKILL) == 0)
+		waitpid(workload_pid, NULL, 0);
+	workload_pid = 0;
+}
+
+TestSuite(bpf_probes, .fini = kill_workload);
+
 /* Start epoll_workload with args after "-s"; returns when it has stopped itself. */
 static void workload_start(struct workload *w, const char *name, char *const args[])
 {
@@ -64,7 +76,7 @@ static void workload_start(struct workload *w, const char *name, char *const arg
 	for (; args[i - 2] && i < 15; i++)
 		argv[i] = args[i - 2];
 	argv[i] = NULL;
-	w->pid = fork();
+	w->pid = workload_pid = fork();
 	cr_assert_geq(w->pid, 0, "fork: %s", strerror(errno));
 	if (w->pid == 0) {
 		int fd = open(w->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);

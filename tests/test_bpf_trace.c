@@ -149,7 +149,17 @@ static void echo_round_trips(int port, int n)
 	close(s);
 }
 
-Test(bpf_trace, go_echo_server, .timeout = 300)
+/* The server and the tracer, killed by kill_children() even when an assertion fails. */
+static pid_t children[2];
+
+static void kill_children(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (children[i] > 0 && kill(children[i], SIGKILL) == 0)
+			waitpid(children[i], NULL, 0);
+}
+
+Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 {
 	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out;
 	struct stat st;
@@ -183,14 +193,14 @@ Test(bpf_trace, go_echo_server, .timeout = 300)
 	snprintf(trout, sizeof(trout), "%s/trace.out", dir);
 	snprintf(rec, sizeof(rec), "%s/kernel.jsonl", dir);
 	setenv("GOMAXPROCS", "2", 1);
-	pid_t sp = spawn((char *[]){srv, NULL}, srvout);
+	pid_t sp = children[0] = spawn((char *[]){srv, NULL}, srvout);
 	out = wait_for(srvout, "port ", sp);
 	cr_assert_eq(sscanf(strstr(out, "port "), "port %d", &port), 1);
 	free(out);
 
 	char pidarg[16];
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)sp);
-	pid_t tp = spawn(
+	pid_t tp = children[1] = spawn(
 	    (char *[]){(char *)tu_netpollsim(), "trace", "--pid", pidarg, "--record", rec, NULL},
 	    trout);
 	free(wait_for(trout, "interest set at attach", tp));
@@ -204,8 +214,9 @@ Test(bpf_trace, go_echo_server, .timeout = 300)
 	    300000); /* let the second DEL arrive too; the assertions below do not depend on it */
 	kill(tp, SIGINT);
 	cr_assert_eq(waitpid(tp, &status, 0), tp);
-	kill(sp, SIGKILL);
-	waitpid(sp, NULL, 0);
+	children[1] = 0;
+	kill_children();
+	children[0] = 0;
 	out = slurp(trout);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130,
 		  "trace did not end as interrupted (status 0x%x):\n%s", status, out);

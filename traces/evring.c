@@ -189,26 +189,36 @@ int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto,
 		n++;
 	}
 	for (;;) {
+		/* The ring with the oldest next event, and the next oldest of the others. */
 		int best = -1;
-		uint64_t best_ts = 0;
+		uint64_t best_ts = 0, second_ts = UINT64_MAX;
 		for (int i = 0; i < n; i++) {
 			uint64_t t = atomic_load_explicit(&rs[i]->tail, memory_order_relaxed);
 			if (t == heads[i])
 				continue;
 			uint64_t ts = rs[i]->slots[t & rs[i]->mask].ts;
 			if (best < 0 || ts < best_ts) {
+				if (best >= 0)
+					second_ts = best_ts;
 				best = i;
 				best_ts = ts;
+			} else if (ts < second_ts) {
+				second_ts = ts;
 			}
 		}
 		if (best < 0 || best_ts > wm)
 			return 0;
+		/* Deliver a run from that ring while it stays the oldest (most of a drain). */
 		struct evring *r = rs[best];
+		uint64_t limit = second_ts < wm ? second_ts : wm;
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		int rc = cb(ctx, &r->slots[t & r->mask]);
-		atomic_store_explicit(&r->tail, t + 1, memory_order_release);
-		if (rc)
-			return rc;
+		do {
+			int rc = cb(ctx, &r->slots[t & r->mask]);
+			t++;
+			atomic_store_explicit(&r->tail, t, memory_order_release);
+			if (rc)
+				return rc;
+		} while (t != heads[best] && r->slots[t & r->mask].ts <= limit);
 	}
 }
 

@@ -29,6 +29,8 @@ struct hmap {
 	uint64_t *keys;
 	uint32_t *vals;
 	size_t cap, used;
+	uint64_t last_k; /* one-entry cache: consecutive events mostly name the same M, P, pd, G */
+	uint32_t last_v; /* 0: empty */
 };
 
 static size_t hm_slot(uint64_t k, size_t cap)
@@ -39,13 +41,18 @@ static size_t hm_slot(uint64_t k, size_t cap)
 	return (size_t)k & (cap - 1);
 }
 
-static uint32_t hm_get(const struct hmap *h, uint64_t k)
+static uint32_t hm_get(struct hmap *h, uint64_t k)
 {
+	if (h->last_v && h->last_k == k)
+		return h->last_v;
 	if (!h->cap)
 		return 0;
 	for (size_t i = hm_slot(k, h->cap);; i = (i + 1) & (h->cap - 1)) {
-		if (h->keys[i] == k && h->vals[i] != UINT32_MAX)
+		if (h->keys[i] == k && h->vals[i] != UINT32_MAX) {
+			h->last_k = k;
+			h->last_v = h->vals[i];
 			return h->vals[i];
+		}
 		if (!h->vals[i])
 			return 0;
 	}
@@ -89,6 +96,8 @@ static int hm_put(struct hmap *h, uint64_t k, uint32_t v)
 	}
 	h->keys[i] = k;
 	h->vals[i] = v;
+	h->last_k = k;
+	h->last_v = v;
 	return 0;
 }
 
@@ -101,6 +110,8 @@ static void hm_del(struct hmap *h, uint64_t k)
 			return;
 		if (h->keys[i] == k && h->vals[i] != UINT32_MAX) {
 			h->vals[i] = UINT32_MAX;
+			if (h->last_k == k)
+				h->last_v = 0;
 			return;
 		}
 	}
@@ -136,7 +147,9 @@ struct fd_state {
 };
 
 struct fold_priv {
-	struct hmap pd_idx, g_idx, m_idx, p_idx, fd_idx, int_idx;
+	struct hmap pd_idx, g_idx, fd_idx, int_idx;
+	/* Ms and Ps are numbered from 0 (int16): index them directly; value = slot + 1, 0 none */
+	uint32_t m_idx[1 << 15], p_idx[1 << 15];
 	struct pd_extra *px; /* parallel to f->pds */
 	struct g_extra *gx;  /* parallel to f->gs */
 	struct fd_state *fds;
@@ -187,8 +200,6 @@ void fold_fini(struct nps_fold *f)
 	if (pv) {
 		hm_free(&pv->pd_idx);
 		hm_free(&pv->g_idx);
-		hm_free(&pv->m_idx);
-		hm_free(&pv->p_idx);
 		hm_free(&pv->fd_idx);
 		hm_free(&pv->int_idx);
 		free(pv->px);
@@ -232,7 +243,7 @@ const struct fold_g *fold_find_g(const struct nps_fold *f, uint64_t goid)
 
 const struct fold_m *fold_find_m(const struct nps_fold *f, int16_t m)
 {
-	uint32_t i = hm_get(&priv(f)->m_idx, (uint64_t)(uint16_t)m);
+	uint32_t i = m >= 0 ? priv(f)->m_idx[m] : 0;
 	return i ? &f->ms[i - 1] : NULL;
 }
 
@@ -280,12 +291,14 @@ static struct fold_g *g_get(struct nps_fold *f, uint64_t goid, bool create)
 static struct fold_m *m_get(struct nps_fold *f, int16_t id)
 {
 	struct fold_priv *pv = priv(f);
-	uint32_t i = hm_get(&pv->m_idx, (uint64_t)(uint16_t)id);
+	if (id < 0)
+		return NULL;
+	uint32_t i = pv->m_idx[id];
 	if (i)
 		return &f->ms[i - 1];
-	if (grow((void **)&f->ms, &f->cap_ms, f->nms, sizeof(*f->ms), NULL, 0) ||
-	    hm_put(&pv->m_idx, (uint64_t)(uint16_t)id, (uint32_t)f->nms + 1))
+	if (grow((void **)&f->ms, &f->cap_ms, f->nms, sizeof(*f->ms), NULL, 0))
 		return NULL;
+	pv->m_idx[id] = (uint32_t)f->nms + 1;
 	struct fold_m *m = &f->ms[f->nms++];
 	memset(m, 0, sizeof(*m));
 	m->id = id;
@@ -297,12 +310,14 @@ static struct fold_m *m_get(struct nps_fold *f, int16_t id)
 static struct fold_p *p_get(struct nps_fold *f, int16_t id)
 {
 	struct fold_priv *pv = priv(f);
-	uint32_t i = hm_get(&pv->p_idx, (uint64_t)(uint16_t)id);
+	if (id < 0)
+		return NULL;
+	uint32_t i = pv->p_idx[id];
 	if (i)
 		return &f->ps[i - 1];
-	if (grow((void **)&f->ps, &f->cap_ps, f->nps, sizeof(*f->ps), NULL, 0) ||
-	    hm_put(&pv->p_idx, (uint64_t)(uint16_t)id, (uint32_t)f->nps + 1))
+	if (grow((void **)&f->ps, &f->cap_ps, f->nps, sizeof(*f->ps), NULL, 0))
 		return NULL;
+	pv->p_idx[id] = (uint32_t)f->nps + 1;
 	struct fold_p *p = &f->ps[f->nps++];
 	memset(p, 0, sizeof(*p));
 	p->id = id;
@@ -461,8 +476,9 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	uint64_t *cts = side ? &p->wg_ts : &p->rg_ts;
 	uint64_t *cpos = side ? &p->wg_pos : &p->rg_pos;
 	const char *fn = nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?";
-	nps_pdv_goname(s->from, a, sizeof(a));
-	nps_pdv_goname(s->to, b, sizeof(b));
+	/* The names are formatted only when a verdict needs them: this is the hot path. */
+#define FROM nps_pdv_goname(s->from, a, sizeof(a))
+#define TO nps_pdv_goname(s->to, b, sizeof(b))
 
 	if (s->mode != 'r' && s->mode != 'w')
 		verdict(v, FOLD_VIOLATION, "pd-transition", 0,
@@ -471,7 +487,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 		legal_text(s->fn, c, sizeof(c));
 		verdict(v, FOLD_VIOLATION, "pd-transition", *cpos,
 			"pd fd %d %s: %s cannot move %s → %s (legal for %s: %s)", e->fd,
-			side_name(s->mode), fn, a, b, fn, c);
+			side_name(s->mode), fn, FROM, TO, fn, c);
 	}
 	bool side_resync = p->resync && px->resync[side];
 	if (!side_resync) {
@@ -493,7 +509,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 			char h[32];
 			verdict(v, FOLD_VIOLATION, "pd-from", *cpos,
 				"pd fd %d %s: %s says %s → %s but %s holds %s", e->fd,
-				side_name(s->mode), fn, a, b, side_name(s->mode),
+				side_name(s->mode), fn, FROM, TO, side_name(s->mode),
 				nps_pdv_goname(*cur, h, sizeof(h)));
 		} else if (s->seq != p->seq)
 			verdict(v, FOLD_VIOLATION, "pd-seq", 0,
@@ -528,8 +544,8 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 			verdict(v, FOLD_NOTE, what, *cpos, "fd %d %s: %s while %s %s: %s → pdNil",
 				e->fd, side_name(s->mode),
 				s->fn == NPS_FN_POLLUNBLOCK ? "close" : "deadline",
-				NPS_PDV_IS_G(s->from) ? a : "a goroutine",
-				NPS_PDV_IS_G(s->from) ? "is parked" : "announces", a);
+				NPS_PDV_IS_G(s->from) ? FROM : "a goroutine",
+				NPS_PDV_IS_G(s->from) ? "is parked" : "announces", FROM);
 	}
 	if (s->fn == NPS_FN_NETPOLLBLOCKCOMMIT && NPS_PDV_IS_G(s->to)) {
 		const struct fold_g *g = fold_find_g(f, NPS_PDV_GOID(s->to));
@@ -538,7 +554,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 			    v, FOLD_VIOLATION, "park-mismatch", 0,
 			    "fd %d %s: commit stores %s but that goroutine is not waiting on this "
 			    "pollDesc",
-			    e->fd, side_name(s->mode), b);
+			    e->fd, side_name(s->mode), TO);
 		p->parks++;
 	}
 	if (s->to == NPS_PDV_READY) {
@@ -561,6 +577,8 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 		p->seq = s->seq;
 		p->resync = px->resync[0] || px->resync[1];
 	}
+#undef FROM
+#undef TO
 }
 
 /* ---- pd lifecycle ---- */
