@@ -122,7 +122,7 @@ demo: setup
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/netpollsim/samples
 	install -m 0755 build/netpollsim $(DESTDIR)$(PREFIX)/bin/netpollsim
-	install -m 0644 traces/samples/*.jsonl $(DESTDIR)$(PREFIX)/share/netpollsim/samples/ 2>/dev/null || true
+	install -m 0644 traces/samples/*.jsonl $(DESTDIR)$(PREFIX)/share/netpollsim/samples/
 
 clean:
 	rm -rf build

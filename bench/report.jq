@@ -120,7 +120,8 @@ else empty end),
 	($procs[] as $p
 		| (["event log (--no-events vs on)", "noevents", "plain", 0.90],
 		   ["recording (--record vs not)", "plain", "record", 0.90],
-		   ["eBPF probes (on vs --no-bpf)", "plain", "probes", 0.95]) as [$name, $base, $with, $t]
+		   ["eBPF probes (on vs --no-bpf)", "plain", "probes", 0.95],
+		   ["eBPF probes + break-pipe probes (--bpf-break on)", "plain", "probes-break", 0.95]) as [$name, $base, $with, $t]
 		| cost($base; $p) as $b | cost($with; $p) as $w
 		| "| \($name) | \($p) | \($b | commas) | \($w | commas) | \(ratio($w; $b) | f2) | ≥ \($t | f2) | \(verdict(ratio($w; $b); ">="; $t)) |"),
 	(runs("costs"; "sim"; "probes") | select(length > 0)

@@ -152,7 +152,8 @@ sim_argv() { # port procs seconds variant record_file
 	plain) SIM_ARGV+=(--no-bpf) ;;
 	noevents) SIM_ARGV+=(--no-bpf --no-events) ;;
 	record) SIM_ARGV+=(--no-bpf --record "$5") ;;
-	probes) ;;
+	probes) ;; # the default: epoll probes; the break-pipe probes only when narrating/recording
+	probes-break) SIM_ARGV+=(--bpf-break on) ;;
 	esac
 }
 SIM_HELP=$([ -x "$NPS" ] && "$NPS" run --help 2>&1)
@@ -365,8 +366,9 @@ section_echo() {
 section_costs() {
 	local variants=() v why r p rec
 	echo "== costs: event log, recording, probes at c=$COST_CONNS" >&2
-	declare -A need=([plain]=--no-bpf [noevents]=--no-events [record]=--record [probes]=--no-bpf)
-	for v in noevents plain record probes; do
+	declare -A need=([plain]=--no-bpf [noevents]=--no-events [record]=--record [probes]=--no-bpf
+		[probes-break]=--bpf-break)
+	for v in noevents plain record probes probes-break; do
 		why=$(sim_missing "${need[$v]}")
 		if [ -n "$why" ]; then
 			skip costs sim "$v" "$why"

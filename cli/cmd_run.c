@@ -44,6 +44,7 @@ struct run_opts {
 	const char *record;
 	int msg_size;
 	unsigned ring_order;
+	int bpf_break;		/* -1 auto (with --narrate, --record or the UI), 0 off, 1 on */
 	bool no_ui, narrate, no_bpf, no_events, quiet;
 };
 
@@ -102,6 +103,9 @@ static void usage(FILE *out)
 		"  -n, --narrate         print one line per event as it happens\n"
 		"      --no-ui           headless: no dashboard (narration and summary only)\n"
 		"      --no-bpf          do not attach the kernel probes\n"
+		"      --bpf-break=WHEN  trace reads and writes of the netpoll break pipe from the\n"
+		"                        kernel side: auto (when narrating or recording), on, off.\n"
+		"                        These probes see every read and write on the machine.\n"
 		"      --no-events       turn the event log off (benchmark baseline)\n"
 		"      --ring-order K    each M's event ring holds 2^K events (default 16)\n"
 		"  -q, --quiet           no summary\n"
@@ -136,7 +140,7 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *v
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-	enum { O_SEED = 256, O_NOUI, O_NOBPF, O_NOEVENTS, O_MSG, O_RING };
+	enum { O_SEED = 256, O_NOUI, O_NOBPF, O_NOEVENTS, O_MSG, O_RING, O_BREAK };
 	static const struct option longopts[] = {
 		{ "scenario", required_argument, NULL, 's' },
 		{ "procs", required_argument, NULL, 'p' },
@@ -152,6 +156,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "no-events", no_argument, NULL, O_NOEVENTS },
 		{ "msg-size", required_argument, NULL, O_MSG },
 		{ "ring-order", required_argument, NULL, O_RING },
+		{ "bpf-break", required_argument, NULL, O_BREAK },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -160,6 +165,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	o->scenario = "echo";
 	o->clients = -1;
 	o->rounds = -1;
+	o->bpf_break = -1;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -219,6 +225,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			rc = parse_int("--ring-order", optarg, 8, 24, &v);
 			o->ring_order = (unsigned)v;
 			break;
+		case O_BREAK:
+			if (!strcmp(optarg, "auto"))
+				o->bpf_break = -1;
+			else if (!strcmp(optarg, "on"))
+				o->bpf_break = 1;
+			else if (!strcmp(optarg, "off"))
+				o->bpf_break = 0;
+			else
+				return bad_arg("--bpf-break", optarg, "expected auto, on or off");
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -264,7 +280,7 @@ static int consume(void *ctx, const struct nps_event *ev)
 	struct fold_verdict v[4];
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
 	st->events++;
-	if (e->kind == NPS_EV_NETPOLLINIT && st->probes && !st->break_fds_set) {
+	if (e->kind == NPS_EV_NETPOLLINIT && st->probes && !st->break_fds_set && st->o.bpf_break) {
 		probes_set_break_fds(st->probes, e->u.init.break_rd, e->u.init.break_wr);
 		st->break_fds_set = true;
 	}
@@ -486,6 +502,8 @@ int cmd_run(int argc, char **argv)
 		st->o.narrate = true;
 	}
 	st->narr = (st->o.record && strcmp(st->o.record, "-") == 0) ? stderr : stdout;
+	if (st->o.bpf_break < 0)
+		st->o.bpf_break = st->o.narrate || st->o.record;
 
 	st->cfg.gomaxprocs = resolve_procs(&st->o, st->sc);
 	st->cfg.events = !st->o.no_events;

@@ -55,6 +55,8 @@ enum fflag {
 
 struct fdesc {
 	const char *key;
+	const char *pfx;  /* ,"key": as written (the formatter copies it whole) */
+	unsigned char plen;
 	const char *alt; /* T_TIME: key when the time is not after the origin; T_KID: "kseq" */
 	unsigned char type, off, size, flags;
 	signed char dflt;
@@ -64,28 +66,29 @@ struct fdesc {
 
 #define EV_OFF(m) ((unsigned char)__builtin_offsetof(struct nps_event, m))
 #define EV_SZ(m)  ((unsigned char)sizeof(((struct nps_event *)0)->m))
+#define PFX(k) .pfx = ",\"" k "\":", .plen = sizeof(",\"" k "\":") - 1
 #define INT(k, m, fl, d)                                                                           \
 	{                                                                                          \
-		.key = k, .type = T_INT, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,          \
+		.key = k, PFX(k), .type = T_INT, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,          \
 		.dflt = d                                                                          \
 	}
 #define TYP(k, t, m, fl)                                                                           \
 	{                                                                                          \
-		.key = k, .type = t, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl               \
+		.key = k, PFX(k), .type = t, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl               \
 	}
 #define TIME(k, m, fl)                                                                             \
 	{                                                                                          \
-		.key = k, .alt = k "_abs", .type = T_TIME, .off = EV_OFF(m), .size = EV_SZ(m),     \
+		.key = k, PFX(k), .alt = k "_abs", .type = T_TIME, .off = EV_OFF(m), .size = EV_SZ(m),     \
 		.flags = fl                                                                        \
 	}
 #define NAME(k, m, fl, tab)                                                                        \
 	{                                                                                          \
-		.key = k, .type = T_NAME, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,         \
+		.key = k, PFX(k), .type = T_NAME, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,         \
 		.name = nps_##tab##_name, .from = nps_##tab##_from_name                            \
 	}
 #define KID(m)                                                                                     \
 	{                                                                                          \
-		.key = "id", .alt = "kseq", .type = T_KID, .off = EV_OFF(m), .size = 8,            \
+		.key = "id", PFX("id"), .alt = "kseq", .type = T_KID, .off = EV_OFF(m), .size = 8,            \
 		.flags = F_REQ                                                                     \
 	}
 #define S_REQ (F_SIGNED | F_REQ)
@@ -448,13 +451,10 @@ static inline void sb_ch(struct sbuf *b, char c)
 		b->p = b->end + 1;
 }
 
-/* A short NUL-terminated string (keys, names): byte by byte, no strlen. */
+/* A NUL-terminated string (keys, names). */
 static inline void sb_str(struct sbuf *b, const char *s)
 {
-	char *p = b->p;
-	while (*s && p < b->end)
-		*p++ = *s++;
-	b->p = *s ? b->end + 1 : p;
+	sb_mem(b, s, strlen(s));
 }
 
 static void sb_u64(struct sbuf *b, uint64_t v)
@@ -463,21 +463,32 @@ static void sb_u64(struct sbuf *b, uint64_t v)
 	    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	    "8081828384858687888990919293949596979899";
-	char tmp[24];
-	int i = 24;
+	if ((size_t)(b->end - b->p) < 20) {
+		b->p = b->end + 1;
+		return;
+	}
+	if (v < 10) { /* most fields: m, p, seq, small fds */
+		*b->p++ = (char)('0' + v);
+		return;
+	}
+	/* Count the digits, then write them from the right, two at a time. */
+	unsigned n = 1;
+	for (uint64_t t = v; t >= 10; t /= 10)
+		n++;
+	char *end = b->p + n, *q = end;
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
-		tmp[--i] = d2[2 * r + 1];
-		tmp[--i] = d2[2 * r];
+		q -= 2;
+		memcpy(q, d2 + 2 * r, 2);
 	}
 	if (v >= 10) {
-		tmp[--i] = d2[2 * v + 1];
-		tmp[--i] = d2[2 * v];
+		q -= 2;
+		memcpy(q, d2 + 2 * v, 2);
 	} else {
-		tmp[--i] = (char)('0' + v);
+		*--q = (char)('0' + v);
 	}
-	sb_mem(b, tmp + i, (size_t)(24 - i));
+	b->p = end;
 }
 
 static void sb_s64(struct sbuf *b, int64_t v)
@@ -538,9 +549,21 @@ static inline void sb_key(struct sbuf *b, const char *key)
 /* "name" */
 static inline void sb_qstr(struct sbuf *b, const char *s)
 {
-	sb_ch(b, '"');
-	sb_str(b, s);
-	sb_ch(b, '"');
+	size_t n = strlen(s);
+	if ((size_t)(b->end - b->p) < n + 2) {
+		b->p = b->end + 1;
+		return;
+	}
+	*b->p++ = '"';
+	memcpy(b->p, s, n);
+	b->p += n;
+	*b->p++ = '"';
+}
+
+/* The field's ,"key": prefix. */
+static inline void sb_pfx(struct sbuf *b, const struct fdesc *d)
+{
+	sb_mem(b, d->pfx, d->plen);
 }
 
 static const char *mode_text(uint64_t m)
@@ -556,18 +579,18 @@ static void put_field(struct sbuf *b, const struct nps_event *e, const struct fd
 		return;
 	switch (d->type) {
 	case T_INT:
-		sb_key(b, d->key);
+		sb_pfx(b, d);
 		if (d->flags & F_SIGNED)
 			sb_s64(b, (int64_t)v);
 		else
 			sb_u64(b, v);
 		break;
 	case T_HEX:
-		sb_key(b, d->key);
+		sb_pfx(b, d);
 		sb_hex(b, v);
 		break;
 	case T_PDV: {
-		sb_key(b, d->key);
+		sb_pfx(b, d);
 		if (NPS_PDV_IS_G(v)) {
 			sb_ch(b, '"');
 			sb_ch(b, 'G');
@@ -584,7 +607,7 @@ static void put_field(struct sbuf *b, const struct nps_event *e, const struct fd
 	}
 	case T_MODE: {
 		const char *t = mode_text(v);
-		sb_key(b, d->key);
+		sb_pfx(b, d);
 		if (t) {
 			sb_qstr(b, t);
 		} else {
@@ -595,20 +618,20 @@ static void put_field(struct sbuf *b, const struct nps_event *e, const struct fd
 	case T_TIME: {
 		int64_t t = (int64_t)v;
 		if (t > 0 && (uint64_t)t > origin) {
-			sb_key(b, d->key);
+			sb_pfx(b, d);
 			sb_u64(b, (uint64_t)t - origin);
 		} else if (t > 0) {
 			sb_key(b, d->alt);
 			sb_u64(b, (uint64_t)t);
 		} else {
-			sb_key(b, d->key);
+			sb_pfx(b, d);
 			sb_s64(b, t);
 		}
 		break;
 	}
 	case T_NAME: {
 		const char *n = v <= 0xffff ? d->name((unsigned)v) : NULL;
-		sb_key(b, d->key);
+		sb_pfx(b, d);
 		if (n && *n) {
 			sb_qstr(b, n);
 		} else if (d->flags & F_SIGNED) {
@@ -619,7 +642,7 @@ static void put_field(struct sbuf *b, const struct nps_event *e, const struct fd
 		break;
 	}
 	case T_STR:
-		sb_key(b, d->key);
+		sb_pfx(b, d);
 		sb_jstr(b, (const char *)e + d->off, d->size);
 		break;
 	case T_KID:
@@ -627,7 +650,7 @@ static void put_field(struct sbuf *b, const struct nps_event *e, const struct fd
 			sb_key(b, d->alt);
 			sb_u64(b, v & ~NPS_KERNEL_ID_BIT);
 		} else {
-			sb_key(b, d->key);
+			sb_pfx(b, d);
 			sb_u64(b, v);
 		}
 		break;
