@@ -124,6 +124,13 @@ static int replay(const char *path, bool narrate, double speed)
 			rc == -ENOMEM ? "netpollsim replay: out of memory" : trace_reader_error(r));
 		status = NPS_EXIT_FAIL;
 	}
+	if (rc == 0 && !stop_sig && in->has_footer) {
+		/* A complete trace: judge what its end leaves owed (an epoll_ctl never shown). */
+		int n = fold_end(&f, v, 8);
+		for (int i = 0; narrate && i < n; i++)
+			if (narrate_verdict(&v[i], line, sizeof(line)))
+				puts(line);
+	}
 	if (narrate)
 		putchar('\n');
 	narrate_summary(stdout, &f);

@@ -584,6 +584,19 @@ int cmd_run(int argc, char **argv)
 		pthread_join(rt, NULL);
 	drain(st, !forced);
 	int sig = got_signal;
+	if (!forced && st->merge) {
+		/* Everything was drained: judge what the end leaves owed. */
+		struct fold_verdict v[8];
+		int n = fold_end(&st->fold, v, 8);
+		for (int i = 0; i < n; i++) {
+			char line[512];
+			size_t len = narrate_verdict(&v[i], line, sizeof(line));
+			if (v[i].level == FOLD_VIOLATION)
+				st->violations++;
+			if (len && (st->o.narrate || v[i].level == FOLD_VIOLATION))
+				fprintf(st->o.narrate ? st->narr : stderr, "%.*s\n", (int)len, line);
+		}
+	}
 	if (forced)
 		fprintf(stderr, "netpollsim run: the scenario did not stop; ending now\n");
 	if (!st->o.quiet)

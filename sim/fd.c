@@ -198,7 +198,7 @@ static int fd_error(struct FD *fd, int err, uint8_t fn)
 	default:
 		code = NPS_FDERR_ERRNO;
 	}
-	trace_fderr(getm(), fd->Sysfd, code, code == NPS_FDERR_ERRNO ? -err : 0, fn);
+	trace_fderr(getm(), fd->logfd, code, code == NPS_FDERR_ERRNO ? -err : 0, fn);
 	return err;
 }
 
@@ -247,6 +247,7 @@ static void pd_close(struct FD *fd)
 
 int FD_Init(struct FD *fd, const char *net, bool pollable)
 {
+	fd->logfd = fd->Sysfd;
 	if (net && strcmp(net, "file") == 0)
 		fd->isFile = true;
 	if (!pollable) {

@@ -23,6 +23,9 @@ struct fdMutex {
 struct FD {
 	struct fdMutex fdmu;	/* serialises Read/Write, counts references */
 	int Sysfd;		/* the OS fd; -1 after destroy */
+	int logfd;		/* the fd number for the event log, set by Init and never changed:
+				 * goroutines that lost the race to Close still log which fd it was,
+				 * without reading Sysfd (destroy writes it) */
 	struct {
 		struct pollDesc *runtimeCtx; /* NULL: not pollable */
 	} pd;

@@ -20,15 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NEED_ROOT()                                                                                \
-	do {                                                                                       \
-		if (!tu_is_root()) {                                                               \
-			printf("skipped: needs root\n");                                           \
-			fflush(stdout);                                                            \
-			cr_skip_test("needs root");                                                \
-		}                                                                                  \
-	} while (0)
-
 struct evvec {
 	struct nps_event *v;
 	size_t n, cap;

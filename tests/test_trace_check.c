@@ -2,7 +2,8 @@
 /*
  * `netpollsim check` as a user runs it: hand-made legal traces pass with the notes they should
  * raise, each hand-made illegal trace (tests/data/traces/illegal, one rule broken once) fails
- * with that rule at that line, and malformed files of every sort fail with file:line and the
+ * with that rule at that line, kernel and runtime are checked against each other only when the
+ * trace holds the kernel's view, and malformed files of every sort fail with file:line and the
  * field, without crashing and without printing anything a terminal would act on.
  */
 #include "tests/test_trace_util.h"
@@ -12,8 +13,9 @@
 
 Test(trace_check, legal_traces_pass, .timeout = 60)
 {
-	static const char *const legal[] = {"legal_read_wait", "legal_races", "legal_kernel",
-					    "legal_lost"};
+	static const char *const legal[] = {"legal_read_wait",	  "legal_races",
+					    "legal_kernel",	  "legal_lost",
+					    "legal_kernel_agree", "legal_kernel_off"};
 	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
 		char *out;
 		int rc = tt_np(&out, "check " TRACES "/%s.jsonl", legal[i]);
@@ -78,7 +80,106 @@ Test(trace_check, each_illegal_trace_fails_with_its_rule_and_line, .timeout = 12
 		cases++;
 	}
 	free(exp);
-	cr_assert_geq(cases, 29, "only %d illegal traces", cases);
+	cr_assert_geq(cases, 41, "only %d illegal traces", cases);
+}
+
+Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "check " TRACES "/legal_kernel_agree.jsonl");
+	cr_assert_eq(rc, 0, "%s", out);
+	/* every ready entry, ready list and epoll_ctl judged, and all of them agree */
+	cr_assert(strstr(out,
+			 "legal: 81 events, 1 note(s), kernel/runtime agreement: fidelity 3 of "
+			 "3, ready lists 5 of 5, epoll_ctl 5 of 5"),
+		  "%s", out);
+	free(out);
+	rc = tt_np(&out, "replay " TRACES "/legal_kernel_agree.jsonl --no-ui");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "kernel/runtime agreement: 3 of 3 ready events produced the expected "
+			      "pollDesc change, 1 of 1 goroutines they woke were made runnable"),
+		  "%s", out);
+	cr_assert(strstr(out,
+			 "kernel/runtime joins: 5 of 5 epoll_wait ready lists match netpoll, "
+			 "5 of 5 netpollopen/netpollclose match the kernel's epoll_ctl, 1 epoll "
+			 "waits not linked to a netpoll call"),
+		  "%s", out);
+	free(out);
+}
+
+Test(trace_check, a_kernel_loss_cancels_what_the_kernel_owed, .timeout = 30)
+{
+	char *out;
+	/* fd 9's ADD is in the loss: the probes report it before the thread's next kernel event */
+	int rc = tt_np(&out, "check " TRACES "/legal_kernel_agree.jsonl");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "legal_kernel_agree.jsonl:53: note: lost: 1 kernel events lost here"),
+		  "%s", out);
+	cr_assert(!strstr(out, "kernel-add-missing"), "%s", out);
+	free(out);
+}
+
+Test(trace_check, no_agreement_verdict_without_kernel_events, .timeout = 30)
+{
+	char *out;
+	/* the probes were off: not a word about the kernel, whatever the runtime did */
+	static const char *const off[] = {"legal_kernel_off", "legal_read_wait", "legal_races"};
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		int rc = tt_np(&out, "check " TRACES "/%s.jsonl", off[i]);
+		cr_assert_eq(rc, 0, "%s: %s", off[i], out);
+		cr_assert(!strstr(out, "kernel/runtime"), "%s", out);
+		free(out);
+	}
+	/* a header that says the probes ran, but no kernel event in the file: still nothing */
+	size_t len;
+	char *t = tt_slurp(TRACES "/legal_kernel_off.jsonl", &len);
+	char *at = strstr(t, "\"kernel_view\":false");
+	cr_assert(at);
+	const char *path = tt_tmp("view_on_no_events.jsonl");
+	FILE *f = fopen(path, "wb");
+	cr_assert(f);
+	fprintf(f, "%.*s\"kernel_view\":true%s", (int)(at - t), t,
+		at + strlen("\"kernel_view\":false"));
+	fclose(f);
+	free(t);
+	int rc = tt_np(&out, "check %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(!strstr(out, "kernel/runtime"), "%s", out);
+	free(out);
+	rc = tt_np(&out, "replay %s --no-ui", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(!strstr(out, "kernel/runtime"), "%s", out);
+	free(out);
+}
+
+Test(trace_check, a_missing_kernel_call_names_the_runtime_call_it_belongs_to, .timeout = 30)
+{
+	char *out;
+	/* found at the thread's next kernel event: reported there, with the netpollopen's line */
+	tt_np(&out, "check " TRACES "/illegal/kernel_add_missing.jsonl");
+	cr_assert(strstr(out,
+			 "kernel_add_missing.jsonl:13: error: kernel-add-missing: netpollopen "
+			 "of fd 7: the kernel shows no epoll_ctl ADD from thread 100 (its next "
+			 "call the kernel saw is epoll_ctl ADD of fd 8)"),
+		  "%s", out);
+	cr_assert(strstr(out, "    earlier: " TRACES "/illegal/kernel_add_missing.jsonl:10"), "%s",
+		  out);
+	free(out);
+	/* still owed when the trace ends: reported at the netpollclose itself */
+	tt_np(&out, "check " TRACES "/illegal/kernel_del_missing_end.jsonl");
+	cr_assert(strstr(out, "kernel_del_missing_end.jsonl:69: error: kernel-del-missing: "
+			      "netpollclose of fd 8: the kernel shows no epoll_ctl DEL from thread "
+			      "101 before the fd is closed (the trace ends without it)"),
+		  "%s", out);
+	cr_assert(strstr(out, "epoll_ctl 4 of 5"), "%s", out);
+	free(out);
+	/* a lost wake-up: the woken goroutine is still waiting when its M polls again */
+	tt_np(&out, "check " TRACES "/illegal/fidelity_lost_wakeup.jsonl");
+	cr_assert(strstr(out, "error: fidelity: G5 was taken from fd 7 rg by netpollready (netpoll "
+			      "#2, kernel ready[0]) but is still waiting when M0 polls again "
+			      "(netpoll #4): a lost wake-up"),
+		  "%s", out);
+	free(out);
 }
 
 Test(trace_check, a_violation_shows_the_event_and_the_earlier_line, .timeout = 30)

@@ -15,17 +15,6 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Each of want[] appears in out, in this order. */
-static void assert_in_order(const char *out, const char *const *want, size_t n)
-{
-	const char *at = out;
-	for (size_t i = 0; i < n; i++) {
-		const char *p = strstr(at, want[i]);
-		cr_assert(p, "missing (or out of order) '%s' in\n%s", want[i], out);
-		at = p + strlen(want[i]);
-	}
-}
-
 Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 {
 	char *out;
@@ -59,7 +48,7 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "lost events: 0 sim, 0 kernel",
 	    "verdicts: 0 note(s), 0 violation(s)",
 	};
-	assert_in_order(out, story, sizeof(story) / sizeof(story[0]));
+	TT_IN_ORDER(out, story);
 	cr_assert_eq(tu_count_lines(out, "netpollblockcommit"), 1,
 		     "waiters events are not narrated:\n%s", out);
 	free(out);
@@ -90,7 +79,7 @@ Test(trace_replay, narrates_the_races_and_their_notes, .timeout = 30)
 	    "wake-ups: 1 I/O, 1 deadline, 1 close, 0 past SetDeadline, 0 other",
 	    "verdicts: 6 note(s), 0 violation(s)",
 	};
-	assert_in_order(out, story, sizeof(story) / sizeof(story[0]));
+	TT_IN_ORDER(out, story);
 	free(out);
 }
 
@@ -108,7 +97,7 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
 	    "kernel: 1 epoll waits seen by the probes, 0 fds in the interest set",
 	};
-	assert_in_order(out, story, sizeof(story) / sizeof(story[0]));
+	TT_IN_ORDER(out, story);
 	free(out);
 }
 

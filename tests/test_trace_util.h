@@ -65,6 +65,18 @@ __attribute__((format(printf, 2, 3))) static inline int tt_np(char **out, const 
 	return tu_run(cmd, 1, out);
 }
 
+/* Each of want[n] appears in out, in this order. */
+static inline void tt_assert_in_order(const char *out, const char *const *want, size_t n)
+{
+	const char *at = out;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = strstr(at, want[i]);
+		cr_assert(p, "missing (or out of order): '%s' in\n%s", want[i], out);
+		at = p + strlen(want[i]);
+	}
+}
+#define TT_IN_ORDER(out, arr) tt_assert_in_order((out), (arr), sizeof(arr) / sizeof((arr)[0]))
+
 /* No byte that a terminal would act on: C0 controls but newline, DEL, C1 (raw or UTF-8). */
 static inline bool tt_terminal_safe(const char *s, size_t len)
 {

@@ -30,6 +30,19 @@ int tu_count_lines(const char *s, const char *needle);
 /* Is the process root (CAP_SYS_ADMIN / uid 0)? */
 int tu_is_root(void);
 
+/*
+ * In a Criterion test that needs root: as anyone else, say "skipped: needs root" (tests/run.sh
+ * shows it) and skip, so the test counts as skipped, not passed.
+ */
+#define NEED_ROOT()                                                                                \
+	do {                                                                                       \
+		if (!tu_is_root()) {                                                               \
+			printf("skipped: needs root\n");                                           \
+			fflush(stdout);                                                            \
+			cr_skip_test("needs root");                                                \
+		}                                                                                  \
+	} while (0)
+
 #endif /* NPS_TESTS_TESTUTIL_H */
 
 /* ---- running the simulated runtime in a test ---- */

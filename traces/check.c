@@ -3,7 +3,8 @@
  * The checker (traces/check.h). Every line it prints starts with file:line, then "error:" or
  * "note:", the rule's id and one sentence; an error on an event is followed by the event itself
  * (re-formatted and sanitised, so a hostile trace cannot reach the terminal) and the line of the
- * earlier event involved, if any. The last line is the verdict.
+ * earlier event involved, if any. The last line is the verdict, with the kernel/runtime agreement
+ * ("fidelity N of N") when the trace holds the kernel's view.
  */
 #include "traces/check.h"
 
@@ -129,6 +130,22 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 	}
 }
 
+/* ", kernel/runtime agreement: fidelity 12 of 12, ..." for the verdict line, "" without it. */
+static void agreement(const struct nps_fold *f, char *buf, size_t len)
+{
+	const struct fold_stats *s = &f->st;
+	if (!s->kernel_events) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, len,
+		 ", kernel/runtime agreement: fidelity %llu of %llu, ready lists %llu of %llu, "
+		 "epoll_ctl %llu of %llu",
+		 (unsigned long long)s->fidelity_ok, (unsigned long long)s->fidelity_checked,
+		 (unsigned long long)s->lists_ok, (unsigned long long)s->lists_checked,
+		 (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked);
+}
+
 int trace_check(const char *path, const struct check_opts *opts, struct check_result *res)
 {
 	struct check_opts dflt = {0};
@@ -137,6 +154,7 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 	struct nps_fold f;
 	struct fold_verdict v[MAX_VERDICTS];
 	struct nps_event e;
+	char agree[160] = "";
 	uint64_t last_line = 1, errline;
 	int rc;
 	c.out = c.o->out ? c.o->out : stdout;
@@ -152,6 +170,8 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 		goto done;
 	}
 	const struct trace_info *in = trace_reader_info(r);
+	if (in->kernel_view)
+		fold_set_kernel_view(&f);
 	for (;;) {
 		rc = trace_reader_next(r, &e);
 		if (rc == 0)
@@ -184,23 +204,31 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 			    "ignored\n",
 			    c.name);
 	}
+	if (rc >= 0 && in->has_footer) {
+		/* a complete trace: what the kernel still owed is missing (reported where owed) */
+		int n = fold_end(&f, v, MAX_VERDICTS);
+		for (int i = 0; i < n; i++)
+			report(&c, &v[i], v[i].prev_pos ? v[i].prev_pos : last_line, NULL,
+			       in->mono_origin);
+	}
 	if (rc >= 0)
 		check_footer(&c, in, &f, last_line);
 	c.r.has_footer = in->has_footer;
 done:
+	agreement(&f, agree, sizeof(agree));
 	if (c.shown > (c.o->max_shown ? c.o->max_shown : 50))
 		fprintf(c.out, "%s: %u more error(s) not shown\n", c.name,
 			c.shown - (c.o->max_shown ? c.o->max_shown : 50));
 	if (c.r.errors)
 		fprintf(c.out,
 			"%s: ILLEGAL: %llu error(s) (%llu violation(s), %llu unreadable line(s)), "
-			"%llu note(s), %llu events\n",
+			"%llu note(s), %llu events%s\n",
 			c.name, (unsigned long long)c.r.errors, (unsigned long long)c.r.violations,
 			(unsigned long long)c.r.schema_errors, (unsigned long long)c.r.notes,
-			(unsigned long long)c.r.events);
+			(unsigned long long)c.r.events, agree);
 	else
-		fprintf(c.out, "%s: legal: %llu events, %llu note(s)\n", c.name,
-			(unsigned long long)c.r.events, (unsigned long long)c.r.notes);
+		fprintf(c.out, "%s: legal: %llu events, %llu note(s)%s\n", c.name,
+			(unsigned long long)c.r.events, (unsigned long long)c.r.notes, agree);
 	if (res)
 		*res = c.r;
 	trace_reader_close(r);

@@ -83,7 +83,8 @@ enum nps_kind {
 	NPS_EV_FD_ERR = 21,
 	/* sim: a fatal runtime error; the process is about to abort [u.throw] */
 	NPS_EV_THROW = 22,
-	/* sim or kernel: events were lost at this point [u.lost] */
+	/* sim or kernel: events were lost at this point [u.lost; sub=1: a loss has begun here and
+	 * its count comes with a later lost event (count 0 in this one)] */
 	NPS_EV_LOST = 23,
 	/* sim: a scenario's note for the narration [u.note] */
 	NPS_EV_NOTE = 24,
@@ -94,7 +95,8 @@ enum nps_kind {
 	/* kernel: epoll_wait/epoll_pwait/epoll_pwait2 returned [u.wait; sub = NPS_WAIT_*]; its
 	 * ready list follows as u.wait.ret NPS_EV_EPOLL_READY events with the same id */
 	NPS_EV_EPOLL_WAIT = 33,
-	/* kernel: one entry of an epoll_wait ready list [fd (-1 until joined), u.ready] */
+	/* kernel: one entry of an epoll_wait ready list [fd (-1 until joined), u.ready; sub is 0:
+	 * the syscall is its EPOLL_WAIT's sub] */
 	NPS_EV_EPOLL_READY = 34,
 	/* kernel: epoll_create1 returned [u.create] */
 	NPS_EV_EPOLL_CREATE = 35,

@@ -78,11 +78,14 @@ struct nps_event *evring_begin(struct evring *r, uint16_t kind)
 		l->u.lost.since = r->pending_lost_ts;
 		l->u.lost.source = r->src;
 		r->pending_lost = 0;
+		r->reported = true; /* loss_since is cleared once the report is published */
 		h++;
 	}
 	if (r->pending_lost || h - t >= cap) {
-		if (!r->pending_lost++)
+		if (!r->pending_lost++) {
 			r->pending_lost_ts = ts;
+			atomic_store_explicit(&r->loss_since, ts, memory_order_release);
+		}
 		atomic_fetch_add_explicit(&r->lost, 1, memory_order_relaxed);
 		atomic_store_explicit(&r->inflight, 0, memory_order_release);
 		return NULL;
@@ -93,26 +96,37 @@ struct nps_event *evring_begin(struct evring *r, uint16_t kind)
 	return e;
 }
 
+/*
+ * Publish the slots before head. A loss report among them ends its loss: loss_since is cleared
+ * only now, after the head store, so a consumer that reads loss_since == 0 and then head finds
+ * the report (evmerge_drain).
+ */
+static void publish(struct evring *r, uint64_t head)
+{
+	atomic_store_explicit(&r->last_ts, r->slots[(head - 1) & r->mask].ts, memory_order_relaxed);
+	atomic_store_explicit(&r->head, head, memory_order_release);
+	if (r->reported) {
+		r->reported = false;
+		atomic_store_explicit(&r->loss_since, 0, memory_order_release);
+	}
+}
+
 void evring_commit(struct evring *r)
 {
-	const struct nps_event *e = &r->slots[r->wpos & r->mask];
-	atomic_store_explicit(&r->last_ts, e->ts, memory_order_relaxed);
-	atomic_store_explicit(&r->head, r->wpos + 1, memory_order_release);
+	publish(r, r->wpos + 1);
 	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 
 void evring_cancel(struct evring *r)
 {
-	if (r->wpos != atomic_load_explicit(&r->head, memory_order_relaxed)) {
-		atomic_store_explicit(&r->last_ts, r->slots[(r->wpos - 1) & r->mask].ts,
-				      memory_order_relaxed);
-		atomic_store_explicit(&r->head, r->wpos, memory_order_release);
-	}
+	if (r->wpos != atomic_load_explicit(&r->head, memory_order_relaxed))
+		publish(r, r->wpos);
 	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 
 struct evmerge {
 	_Atomic(struct evring *) rings; /* lock-free push list */
+	uint64_t last;			/* consumer: ts of the last event delivered */
 };
 
 struct evmerge *evmerge_new(void)
@@ -170,33 +184,119 @@ static uint64_t watermark(struct evmerge *m)
 	return wm;
 }
 
+/* Queue the start of a loss for announcement, once. False when the queue is full. */
+static bool note_loss(struct evring *r, uint64_t since)
+{
+	if (since <= r->noted)
+		return true;
+	if (r->nannounce == sizeof(r->announce) / sizeof(r->announce[0]))
+		return false;
+	r->announce[r->nannounce++] = since;
+	r->noted = since;
+	return true;
+}
+
+/*
+ * Find the losses of ring r not yet announced, oldest first: the reports in the slots published
+ * since the last drain, then the loss still going on (loss_since, read before head: if it was
+ * cleared, its report is before head). A loss that starts after the watermark read is later than
+ * the watermark (the producer sets inflight before reading the clock), so every loss older than
+ * the watermark is found here, before anything younger than it is delivered.
+ *
+ * A producer that gets one free slot at a time loses, reports and loses again many times per
+ * drain; when the queue is full, the search stops and returns the start of the first loss it
+ * could not queue: nothing at or after it may be delivered in this drain. Otherwise UINT64_MAX.
+ */
+static uint64_t find_losses(struct evring *r, uint64_t since, uint64_t head)
+{
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	if (r->scanned > t)
+		t = r->scanned;
+	uint64_t stop = UINT64_MAX;
+	/* A report is published after the loss count it reports: no count, no report to look for. */
+	if (evring_lost(r)) {
+		for (; t != head; t++) {
+			const struct nps_event *e = &r->slots[t & r->mask];
+			if (e->kind == NPS_EV_LOST && !note_loss(r, e->u.lost.since)) {
+				stop = e->u.lost.since;
+				break;
+			}
+		}
+	}
+	r->scanned = t;
+	if (since && t == head && !note_loss(r, since))
+		stop = since;
+	return stop;
+}
+
+/*
+ * The final drain: the producers have stopped, some while losing. Their losses were announced;
+ * deliver the counts they never had room to write, after everything else.
+ */
+static int report_losses(struct evmerge *m, struct evring **rs, int n, evmerge_cb cb, void *ctx)
+{
+	for (int i = 0; i < n; i++) {
+		struct evring *r = rs[i];
+		/* loss_since first: pending_lost is the producer's, read only once it is losing */
+		if (!atomic_load_explicit(&r->loss_since, memory_order_acquire) || !r->pending_lost)
+			continue;
+		struct nps_event l;
+		stamp(&l, r, m->last > r->pending_lost_ts ? m->last : r->pending_lost_ts,
+		      NPS_EV_LOST);
+		l.u.lost.count = r->pending_lost;
+		l.u.lost.since = r->pending_lost_ts;
+		l.u.lost.source = r->src;
+		r->pending_lost = 0;
+		atomic_store_explicit(&r->loss_since, 0, memory_order_relaxed);
+		m->last = l.ts;
+		int rc = cb(ctx, &l);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto, evmerge_cb cb,
 		  void *ctx)
 {
 	uint64_t wm = final ? UINT64_MAX : watermark(m);
 	if (wm > limit)
 		wm = limit;
-	if (upto)
-		*upto = wm;
-	enum { MAXR = 256 };
+	enum {
+		MAXR = 256
+	};
 	struct evring *rs[MAXR];
 	uint64_t heads[MAXR];
+	uint64_t last = m->last;
 	int n = 0;
 
 	for (struct evring *r = atomic_load(&m->rings); r && n < MAXR; r = r->next) {
 		rs[n] = r;
+		/* loss_since before head (find_losses), head before the slots */
+		uint64_t since = atomic_load_explicit(&r->loss_since, memory_order_acquire);
 		heads[n] = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (since || r->scanned != heads[n]) {
+			uint64_t stop = find_losses(r, since, heads[n]);
+			if (stop != UINT64_MAX && stop <= wm)
+				wm = stop - 1;
+		}
 		n++;
 	}
+	if (upto)
+		*upto = wm;
 	for (;;) {
 		/* The ring with the oldest next event, and the next oldest of the others. */
 		int best = -1;
 		uint64_t best_ts = 0, second_ts = UINT64_MAX;
 		for (int i = 0; i < n; i++) {
-			uint64_t t = atomic_load_explicit(&rs[i]->tail, memory_order_relaxed);
-			if (t == heads[i])
+			struct evring *r = rs[i];
+			uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+			uint64_t ts = t != heads[i] ? r->slots[t & r->mask].ts : UINT64_MAX;
+			/* A loss comes after what the ring wrote before it, before what it wrote after. */
+			if (r->nannounce && r->announce[0] < ts)
+				ts = r->announce[0];
+			else if (t == heads[i])
 				continue;
-			uint64_t ts = rs[i]->slots[t & rs[i]->mask].ts;
 			if (best < 0 || ts < best_ts) {
 				if (best >= 0)
 					second_ts = best_ts;
@@ -207,19 +307,46 @@ int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto,
 			}
 		}
 		if (best < 0 || best_ts > wm)
-			return 0;
-		/* Deliver a run from that ring while it stays the oldest (most of a drain). */
+			break;
 		struct evring *r = rs[best];
-		uint64_t limit = second_ts < wm ? second_ts : wm;
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		if (r->nannounce &&
+		    (t == heads[best] || r->announce[0] < r->slots[t & r->mask].ts)) {
+			struct nps_event a;
+			stamp(&a, r, r->announce[0], NPS_EV_LOST);
+			a.sub = 1; /* the loss has begun; its count comes when the ring has room */
+			a.u.lost.since = r->announce[0];
+			a.u.lost.source = r->src;
+			last = a.ts;
+			memmove(r->announce, r->announce + 1,
+				--r->nannounce * sizeof(r->announce[0]));
+			int rc = cb(ctx, &a);
+			if (rc) {
+				m->last = last;
+				return rc;
+			}
+			continue;
+		}
+		/*
+		 * Deliver a run from that ring while it stays the oldest (most of a drain), stopping
+		 * before its own next loss.
+		 */
+		uint64_t lim = second_ts < wm ? second_ts : wm;
+		if (r->nannounce && r->announce[0] - 1 < lim)
+			lim = r->announce[0] - 1;
 		do {
+			last = r->slots[t & r->mask].ts;
 			int rc = cb(ctx, &r->slots[t & r->mask]);
 			t++;
 			atomic_store_explicit(&r->tail, t, memory_order_release);
-			if (rc)
+			if (rc) {
+				m->last = last;
 				return rc;
-		} while (t != heads[best] && r->slots[t & r->mask].ts <= limit);
+			}
+		} while (t != heads[best] && r->slots[t & r->mask].ts <= lim);
 	}
+	m->last = last;
+	return wm == UINT64_MAX ? report_losses(m, rs, n, cb, ctx) : 0;
 }
 
 uint64_t evmerge_lost(struct evmerge *m)

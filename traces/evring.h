@@ -9,6 +9,11 @@
  * next event that fits is preceded by an NPS_EV_LOST event carrying the count and the time of
  * the first loss, so losses appear in the stream where they happened.
  *
+ * The consumer does not wait for that report to learn of a loss: as soon as a ring starts losing,
+ * evmerge_drain() announces it with an NPS_EV_LOST of count 0 (sub 1) at the time of the first
+ * loss, before any later event of another ring, so that what is folded after it is not checked
+ * against a history with a hole in it.
+ *
  * One consumer thread calls evmerge_drain(), which releases, across all rings, every event
  * older than a watermark no producer can still undercut: the time at which the drain started,
  * lowered to the last published timestamp of any producer caught between taking a timestamp
@@ -26,22 +31,26 @@
 
 struct evring {
 	/* producer side (one cache line) */
-	_Atomic uint64_t head;	   /* next slot to write; written by the producer only */
-	_Atomic uint32_t inflight; /* 1 between the timestamp and the publish */
-	uint32_t mask;		   /* slots - 1 */
-	_Atomic uint64_t last_ts;  /* ts of the last published event */
-	uint64_t pending_lost;	   /* events lost since the last NPS_EV_LOST written */
-	uint64_t pending_lost_ts;  /* ts of the first of them */
-	_Atomic uint64_t lost;	   /* total events lost (read by anyone) */
-	uint64_t wpos;		   /* slot reserved by evring_begin, published by evring_commit */
-	uint8_t _pad0[8];
-	/* consumer side */
-	_Atomic uint64_t tail;	   /* next slot to read; written by the consumer only */
-	uint8_t _pad1[56];
+	_Atomic uint64_t head;	     /* next slot to write; written by the producer only */
+	_Atomic uint32_t inflight;   /* 1 between the timestamp and the publish */
+	uint32_t mask;		     /* slots - 1 */
+	_Atomic uint64_t last_ts;    /* ts of the last published event */
+	uint64_t pending_lost;	     /* events lost since the last NPS_EV_LOST written */
+	uint64_t pending_lost_ts;    /* ts of the first of them */
+	_Atomic uint64_t lost;	     /* total events lost (read by anyone) */
+	uint64_t wpos;		     /* slot reserved by evring_begin, published by evring_commit */
+	bool reported;		     /* a loss report is among the slots to publish */
+	_Atomic uint64_t loss_since; /* ts of the first loss not yet reported in the ring, 0 none */
+	/* consumer side (its own cache line) */
+	_Alignas(64) _Atomic uint64_t tail; /* next slot to read; written by the consumer only */
+	uint64_t scanned;      /* consumer: slots before this were searched for loss reports */
+	uint64_t noted;	       /* consumer: the latest loss start queued for announcement */
+	uint64_t announce[16]; /* consumer: loss starts to announce, oldest first */
+	uint32_t nannounce;
 	struct nps_event *slots;
-	struct evring *next;	   /* registry link (evmerge) */
-	int32_t id;		   /* producer id, for the lost events' m field */
-	uint8_t src;		   /* enum nps_src of its events */
+	struct evring *next; /* registry link (evmerge) */
+	int32_t id;	     /* producer id, for the lost events' m field */
+	uint8_t src;	     /* enum nps_src of its events */
 };
 
 /* CLOCK_MONOTONIC in ns. */
@@ -77,7 +86,8 @@ void evmerge_add(struct evmerge *m, struct evring *r);
 
 /*
  * Deliver, in timestamp order, every event that is safe to release and not after limit (all of
- * them when final is true and limit is UINT64_MAX: call it so once every producer has stopped).
+ * them when final is true and limit is UINT64_MAX: call it so once every producer has stopped;
+ * it then also reports, last, the losses the producers never had room to report).
  * *upto (may be NULL) gets the watermark used: every
  * event at or before it has now been delivered, and no later drain will deliver an older one.
  * cb returns 0 to go on; a non-zero return stops the drain and is returned. Returns 0 otherwise.

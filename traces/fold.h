@@ -13,6 +13,12 @@
  * Go would never do. After a "lost" event the fold cannot trust what it knows, so it resyncs:
  * each entity's next event is taken as the truth and no violation is reported for it.
  *
+ * When the stream holds the kernel's view (the BPF probes' events, joined to the netpoll calls
+ * by traces/join.h), the fold also checks that the two views agree: every netpollopen and
+ * netpollclose has its epoll_ctl in the kernel, every epoll_wait return joined to a netpoll call
+ * lists what that call handled, and every ready entry made the pollDesc change netpollready
+ * must make ("fidelity"). A stream without kernel events gets none of these verdicts.
+ *
  * Pure C: no I/O, no allocation on the per-event path except when a table grows.
  */
 #ifndef NPS_TRACES_FOLD_H
@@ -98,6 +104,7 @@ struct fold_interest {
 	uint32_t events;
 	uint64_t data;
 	uint64_t since;
+	bool resync; /* a kernel loss may hide this entry's last epoll_ctl: no double-add for it */
 };
 
 enum fold_wake_cause {
@@ -127,6 +134,13 @@ struct fold_stats {
 	uint64_t fds_registered;  /* pollDescs registered with epoll now (netpollopen) */
 	uint64_t netpoll_waiters; /* netpollWaiters as last published (waiters events) */
 	uint64_t interest;	  /* kernel interest-set entries now */
+	/* kernel/runtime agreement (all 0 without kernel events) */
+	uint64_t kernel_events;		  /* events from the probes (src kernel) */
+	uint64_t fidelity_wakes_checked;  /* Gs netpollready took for a kernel entry, then judged */
+	uint64_t fidelity_wakes_ok;	  /* of those, made runnable by their next status change */
+	uint64_t ctl_checked, ctl_ok;	  /* netpollopen/netpollclose judged against the kernel */
+	uint64_t lists_checked, lists_ok; /* joined epoll_wait ready lists judged against netpoll */
+	uint64_t waits_unjoined; /* kernel epoll_wait returns not linked to a netpoll call */
 };
 
 struct nps_fold {
@@ -156,6 +170,55 @@ void fold_fini(struct nps_fold *f);
  */
 int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	       struct fold_verdict *out, int max);
+
+/*
+ * The stream comes from a run whose probes were attached (a trace header's "kernel_view"): the
+ * kernel/runtime agreement rules apply from the first event. Without this call they apply from
+ * the first kernel event, which in a live run precedes every netpollopen (netpollinit's own
+ * epoll_create1 and epoll_ctl come first).
+ */
+void fold_set_kernel_view(struct nps_fold *f);
+
+/*
+ * The end of the stream: judge what was still owed (an epoll_ctl the kernel never showed, the
+ * thread having made no epoll call since). Call it only for a complete stream (a trace with its
+ * footer, a run that drained everything): a stream cut short may simply have lost the rest.
+ * Returns the number of verdicts written to out (at most max); their prev_pos names the event
+ * they are about.
+ */
+int fold_end(struct nps_fold *f, struct fold_verdict *out, int max);
+
+/*
+ * How a kernel ready entry reached the runtime, for the narration of the causal chain
+ * ("epoll_pwait returned fd 7 IN → pd fd 7 rg: G12 → ready → G12 runnable on P0").
+ */
+struct fold_chain {
+	uint64_t netpoll_id; /* the netpoll call that handled the entry */
+	uint64_t from;	     /* the rg/wg value netpollready replaced (NPS_PDV_*) */
+	int32_t fd;	     /* the fd the kernel returned */
+	uint32_t events;     /* the entry's epoll mask */
+	uint32_t index;	     /* its position in the ready list */
+	uint8_t sub;	     /* enum nps_wait_sub: the epoll call that returned it */
+	uint8_t mode;	     /* 'r' (rg) or 'w' (wg): the side netpollready changed */
+};
+
+/*
+ * The kernel ready entry netpoll is handling for pollDesc pd (between its netpoll_event and the
+ * next one), if the last change of its mode side was made for it. False otherwise.
+ */
+bool fold_chain_pd(const struct nps_fold *f, uint64_t pd, uint8_t mode, struct fold_chain *out);
+
+/*
+ * The chain that ended with goroutine goid made runnable by its last status change: the kernel
+ * entry whose netpollready took it from rg/wg. False when its last change was anything else.
+ */
+bool fold_chain_g(const struct nps_fold *f, uint64_t goid, struct fold_chain *out);
+
+/*
+ * The syscall (enum nps_wait_sub) of the epoll_wait return a kernel EPOLL_READY entry belongs
+ * to: the probes stamp it on the wait only, and the entries follow their wait in the stream.
+ */
+unsigned fold_ready_sub(const struct nps_fold *f, const struct nps_event *ready);
 
 /* Lookups; NULL when unknown. */
 const struct fold_pd *fold_find_pd(const struct nps_fold *f, uint64_t pd);

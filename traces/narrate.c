@@ -2,9 +2,11 @@
 /*
  * The narrator (traces/narrate.h): turns one event plus the fold's context into one line of
  * text, in Go's vocabulary (pdReady, pdWait, netpollblockcommit, ...). Kernel events are
- * narrated as the syscalls they are; once the kernel join (issue 4) sets their id to the netpoll
- * call's, the epoll_wait line names that call, so the reader can follow "epoll_pwait returned
- * fd 7 IN" to "rg G12 → pdReady" to "G12 runnable".
+ * narrated as the syscalls they are; once the join (traces/join.h) has set their id to the
+ * netpoll call's, the epoll_wait line names that call, netpollready's line names the kernel
+ * entry it serves, and the line of the goroutine made runnable tells the whole causal chain:
+ * "epoll_pwait returned fd 7 IN → pd fd 7 rg: G12 → ready → G12 runnable on P0" (the fold
+ * keeps the links: fold_chain_pd, fold_chain_g).
  */
 #include "traces/narrate.h"
 
@@ -81,6 +83,28 @@ static void put_ret(struct out *o, int64_t ret)
 	}
 }
 
+/* An epoll mask the short way the chain reads: "IN|OUT|RDHUP". */
+static const char *mask_short(uint32_t events, char *buf, size_t len)
+{
+	char full[160];
+	size_t n = 0;
+	nps_epoll_mask_format(events, full, sizeof(full));
+	for (const char *s = full; *s && n + 1 < len; s++) {
+		if (!strncmp(s, "EPOLL", 5))
+			s += 5;
+		buf[n++] = *s;
+		if (!*s)
+			break;
+	}
+	buf[n < len ? n : len - 1] = '\0';
+	return buf;
+}
+
+static const char *wait_name(uint8_t sub)
+{
+	return str_or(nps_wait_sub_name(sub), "epoll_wait");
+}
+
 static void pd_state_text(struct out *o, const struct nps_event *e, const struct nps_fold *f)
 {
 	const struct fold_pd *p = fold_find_pd(f, e->u.pd_state.pd);
@@ -113,14 +137,20 @@ static void pd_state_text(struct out *o, const struct nps_event *e, const struct
 		else
 			put(o, " (%s does not park: an error is pending)", gn);
 		break;
-	case NPS_FN_NETPOLLREADY:
+	case NPS_FN_NETPOLLREADY: {
+		struct fold_chain ch;
+		char m[160];
 		if (NPS_PDV_IS_G(s->from))
 			put(o, " (%s ready: I/O)", a);
 		else if (s->from == NPS_PDV_WAIT)
 			put(o, " (readiness during the announce: the commit will fail)");
 		else
 			put(o, " (readiness kept for the next %s)", dir(s->mode));
+		if (fold_chain_pd(f, s->pd, s->mode, &ch))
+			put(o, " ← %s ready[%u] fd %d %s", wait_name(ch.sub), ch.index, ch.fd,
+			    mask_short(ch.events, m, sizeof(m)));
 		break;
+	}
 	case NPS_FN_NETPOLLDEADLINEIMPL:
 	case NPS_FN_POLLSETDEADLINE:
 		put(o, " (deadline: %s woken, gets i/o timeout)", gn);
@@ -164,6 +194,22 @@ static void gstatus_text(struct out *o, const struct nps_event *e, const struct 
 		put(o, " (runs next on this M)");
 	} else if (s->to == NPS_GDEAD) {
 		put(o, " (exits)");
+	}
+	struct fold_chain ch;
+	if (s->to == NPS_GRUNNABLE && fold_chain_g(f, s->goid, &ch)) {
+		/* the end of the chain the kernel started: tell it whole */
+		char m[160], v[32];
+		int16_t p = s->where == NPS_RQ_NONE	? e->p
+			    : s->where == NPS_RQ_GLOBAL ? -1
+							: s->wakep;
+		put(o, ": %s returned fd %d %s → pd fd %d %s: %s → ready → G%llu runnable",
+		    wait_name(ch.sub), ch.fd, mask_short(ch.events, m, sizeof(m)), ch.fd,
+		    side(ch.mode), nps_pdv_format(ch.from, v, sizeof(v)),
+		    (unsigned long long)s->goid);
+		if (p >= 0)
+			put(o, " on P%d", p);
+		else if (s->where == NPS_RQ_GLOBAL)
+			put(o, " on the global run queue");
 	}
 }
 
@@ -304,10 +350,19 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 		break;
 	case NPS_EV_EPOLL_WAIT: {
 		const struct nps_ev_wait *w = &e->u.wait;
-		put(o, "%s(epfd %d, %d, %d ms) returned %d after %llu.%03llu ms",
-		    str_or(nps_wait_sub_name(e->sub), "epoll_wait"), w->epfd, w->maxevents,
-		    w->timeout_ms, w->ret, (unsigned long long)(w->dur / 1000000),
-		    (unsigned long long)(w->dur / 1000 % 1000));
+		const char *err = w->ret < 0 && w->ret > -4096 ? strerrorname_np(-w->ret) : NULL;
+		put(o, "%s(epfd %d, %d, %d ms) returned ", wait_name(e->sub), w->epfd, w->maxevents,
+		    w->timeout_ms);
+		if (w->ret >= 0)
+			put(o, "%d", w->ret);
+		else
+			put(o, "-%s", str_or(err, "E?"));
+		/* dur 0: the probe missed the syscall's entry (docs/kernel-view.md) */
+		if (w->dur)
+			put(o, " after %llu.%03llu ms", (unsigned long long)(w->dur / 1000000),
+			    (unsigned long long)(w->dur / 1000 % 1000));
+		else
+			put(o, " (blocked time unknown)");
 		if (!(w->id & NPS_KERNEL_ID_BIT))
 			put(o, " (netpoll #%llu)", (unsigned long long)w->id);
 		break;
@@ -398,9 +453,10 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 	}
 }
 
-/* The Go function column. */
-static const char *fn_column(const struct nps_event *e)
+/* The Go function column (the kernel's syscall for kernel events). */
+static const char *fn_column(const struct nps_event *e, const struct nps_fold *f)
 {
+	unsigned sub = e->kind == NPS_EV_EPOLL_READY ? fold_ready_sub(f, e) : e->sub;
 	switch (e->kind) {
 	case NPS_EV_PD_STATE:
 		return fn_of(e->u.pd_state.fn);
@@ -447,9 +503,9 @@ static const char *fn_column(const struct nps_event *e)
 		return "[kernel] epoll_ctl";
 	case NPS_EV_EPOLL_WAIT:
 	case NPS_EV_EPOLL_READY:
-		return e->sub == NPS_WAIT_EPOLL_PWAIT2	? "[kernel] epoll_pwait2"
-		       : e->sub == NPS_WAIT_EPOLL_PWAIT ? "[kernel] epoll_pwait"
-							: "[kernel] epoll_wait";
+		return sub == NPS_WAIT_EPOLL_PWAIT2  ? "[kernel] epoll_pwait2"
+		       : sub == NPS_WAIT_EPOLL_PWAIT ? "[kernel] epoll_pwait"
+						     : "[kernel] epoll_wait";
 	case NPS_EV_EPOLL_CREATE:
 		return "[kernel] epoll_create1";
 	default:
@@ -489,7 +545,7 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	int64_t rel = (int64_t)(e->ts - origin);
 	put(&o, "%s%3lld.%06lld  %-14s %-6s %-28s ", rel < 0 ? "-" : " ",
 	    (long long)((rel < 0 ? -rel : rel) / 1000000000),
-	    (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000), who, fd, fn_column(e));
+	    (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000), who, fd, fn_column(e, f));
 	switch (e->kind) {
 	case NPS_EV_PD_STATE:
 		pd_state_text(&o, e, f);
@@ -582,6 +638,23 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		(unsigned long long)s->wakes[FOLD_WAKE_CLOSE],
 		(unsigned long long)s->wakes[FOLD_WAKE_SETDEADLINE],
 		(unsigned long long)s->wakes[FOLD_WAKE_OTHER]);
+	if (s->kernel_events) {
+		fprintf(
+		    out,
+		    "  kernel/runtime agreement: %llu of %llu ready events produced the expected "
+		    "pollDesc change, %llu of %llu goroutines they woke were made runnable\n",
+		    (unsigned long long)s->fidelity_ok, (unsigned long long)s->fidelity_checked,
+		    (unsigned long long)s->fidelity_wakes_ok,
+		    (unsigned long long)s->fidelity_wakes_checked);
+		fprintf(
+		    out,
+		    "  kernel/runtime joins: %llu of %llu epoll_wait ready lists match netpoll, "
+		    "%llu of %llu netpollopen/netpollclose match the kernel's epoll_ctl, %llu "
+		    "epoll waits not linked to a netpoll call\n",
+		    (unsigned long long)s->lists_ok, (unsigned long long)s->lists_checked,
+		    (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked,
+		    (unsigned long long)s->waits_unjoined);
+	}
 	fprintf(out, "  lost events: %llu sim, %llu kernel\n", (unsigned long long)s->lost[1],
 		(unsigned long long)s->lost[2]);
 	fprintf(out, "  verdicts: %llu note(s), %llu violation(s)\n", (unsigned long long)s->notes,

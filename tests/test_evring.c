@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * traces/evring.c: the merged stream is in timestamp order, nothing is lost silently, and a
+ * ring's loss is announced where it began, before any younger event of another ring, whether
+ * the rings are drained while they fill (real producer threads) or in the worst interleaving
+ * (a producer that gets one free slot at a time, losing and reporting many times per drain).
+ */
+#include "traces/evring.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	MAXEV = 1 << 20,
+	NRING = 4
+};
+
+/* What the consumer saw, checked as it arrives. */
+struct seen {
+	uint64_t n, last_ts;
+	uint64_t per_ring[NRING];   /* ordinary events delivered */
+	uint64_t next_seq[NRING];   /* the g (sequence number) expected next, at least */
+	uint64_t open_since[NRING]; /* the announced loss not yet reported, 0 none */
+	uint64_t announced[NRING], reported[NRING], lost[NRING];
+	uint64_t stop_after;  /* stop the drain after this many events (0: never) */
+	void (*hook)(void *); /* called after each event (a producer acting mid-drain) */
+	void *hook_arg;
+};
+
+static int take(void *ctx, const struct nps_event *e)
+{
+	struct seen *s = ctx;
+	cr_assert_geq(
+	    e->ts, s->last_ts, "event %lu (%s%s, ring %d) goes back in time: %lu after %lu",
+	    (unsigned long)s->n, e->kind == NPS_EV_LOST ? "lost" : "event",
+	    e->sub ? " announced" : "", e->m, (unsigned long)e->ts, (unsigned long)s->last_ts);
+	s->last_ts = e->ts;
+	s->n++;
+	int r = e->m;
+	cr_assert(r >= 0 && r < NRING, "an event names ring %d", r);
+	if (e->kind == NPS_EV_LOST && e->sub == 1) {
+		cr_assert_eq(e->u.lost.count, 0, "an announcement carries no count");
+		cr_assert_eq(e->ts, e->u.lost.since,
+			     "an announcement is stamped when the loss began");
+		cr_assert_eq(s->open_since[r], 0, "ring %d: two announcements without a report", r);
+		s->open_since[r] = e->u.lost.since;
+		s->announced[r]++;
+	} else if (e->kind == NPS_EV_LOST) {
+		cr_assert_neq(s->open_since[r], 0, "ring %d: a loss reported but never announced",
+			      r);
+		cr_assert_eq(e->u.lost.since, s->open_since[r],
+			     "ring %d: the report is for another loss than the one announced", r);
+		cr_assert_gt(e->u.lost.count, 0);
+		s->open_since[r] = 0;
+		s->reported[r]++;
+		s->lost[r] += e->u.lost.count;
+	} else {
+		cr_assert_eq(s->open_since[r], 0,
+			     "ring %d: an event delivered while its loss was still unreported", r);
+		cr_assert_geq((uint64_t)e->g, s->next_seq[r], "ring %d: events out of ring order",
+			      r);
+		s->next_seq[r] = (uint64_t)e->g + 1;
+		s->per_ring[r]++;
+	}
+	if (s->hook)
+		s->hook(s->hook_arg);
+	return s->stop_after && s->n >= s->stop_after;
+}
+
+/* One event into r; false when it was lost. g is the producer's sequence number. */
+static bool put(struct evring *r, uint64_t *seq)
+{
+	struct nps_event *e = evring_begin(r, NPS_EV_NOTE);
+	uint64_t g = (*seq)++;
+	if (!e)
+		return false;
+	e->g = (int64_t)g;
+	evring_commit(r);
+	return true;
+}
+
+Test(evring, loss_is_announced_before_younger_events_of_other_rings, .timeout = 10)
+{
+	struct evmerge *m = evmerge_new();
+	struct evring *a = evring_new(4, 0, NPS_SRC_SIM), *b = evring_new(4, 1, NPS_SRC_SIM);
+	evmerge_add(m, a);
+	evmerge_add(m, b);
+	uint64_t sa = 0, sb = 0;
+	for (int i = 0; i < 16; i++)
+		cr_assert(put(a, &sa), "ring a has 16 slots");
+	cr_assert_not(put(a, &sa), "the 17th event of a full ring is lost");
+	cr_assert_not(put(a, &sa));
+	cr_assert(put(b, &sb));
+	cr_assert_eq(evring_lost(a), 2);
+
+	struct seen s = {0};
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.per_ring[0], 16);
+	cr_assert_eq(s.announced[0], 1, "the loss is announced before the report is written");
+	cr_assert_eq(s.per_ring[1], 1, "b's younger event follows the announcement");
+	cr_assert_neq(s.open_since[0], 0);
+
+	/* a has room again: its next event brings the count first */
+	cr_assert(put(a, &sa));
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.reported[0], 1);
+	cr_assert_eq(s.lost[0], 2, "the report counts both lost events");
+	cr_assert_eq(s.per_ring[0], 17);
+	evmerge_free(m);
+}
+
+struct trickle {
+	struct evring *a, *b;
+	uint64_t sa, sb;
+	uint64_t produced_a;
+};
+
+/*
+ * Run inside the consumer's callback: each time the consumer frees a slot, ring a writes its
+ * report and one event, then loses again; ring b writes one event. Every loss begins and is
+ * reported between two scans of the ring, many times per drain.
+ */
+static void trickle_step(void *arg)
+{
+	struct trickle *t = arg;
+	if (t->produced_a >= 400)
+		return;
+	for (int i = 0; i < 3; i++) {
+		put(t->a, &t->sa);
+		t->produced_a++;
+	}
+	put(t->b, &t->sb);
+}
+
+Test(evring, many_losses_between_drains_stay_in_order, .timeout = 10)
+{
+	struct evmerge *m = evmerge_new();
+	struct trickle t = {0};
+	t.a = evring_new(6, 0, NPS_SRC_SIM); /* 64 slots: ~32 losses per drain */
+	t.b = evring_new(12, 1, NPS_SRC_SIM);
+	evmerge_add(m, t.a);
+	evmerge_add(m, t.b);
+	while (put(t.a, &t.sa))
+		t.produced_a++;
+	t.produced_a++;
+
+	struct seen s = {.hook = trickle_step, .hook_arg = &t};
+	for (int i = 0; i < 200 && (evmerge_pending(m) || s.open_since[0]); i++)
+		cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(evmerge_drain(m, true, UINT64_MAX, NULL, take, &s), 0);
+
+	cr_assert_gt(s.reported[0], 16,
+		     "more loss episodes (%lu) than the announcement queue holds",
+		     (unsigned long)s.reported[0]);
+	cr_assert_eq(s.announced[0], s.reported[0], "every loss announced and reported");
+	cr_assert_eq(s.open_since[0], 0, "the final drain reports the last loss");
+	cr_assert_eq(s.lost[0], evring_lost(t.a), "reports add up to the ring's lost count");
+	cr_assert_eq(s.per_ring[0] + s.lost[0], t.sa, "every event of a delivered or counted");
+	cr_assert_eq(s.per_ring[1] + evring_lost(t.b), t.sb);
+	evmerge_free(m);
+}
+
+struct producer {
+	struct evring *r;
+	uint64_t n, seq;
+	_Atomic bool *go;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	while (!atomic_load(p->go))
+		;
+	for (uint64_t i = 0; i < p->n; i++)
+		put(p->r, &p->seq);
+	return NULL;
+}
+
+/* Real threads writing faster than the consumer drains small rings. */
+Test(evring, concurrent_producers_merge_in_order_and_count_every_loss, .timeout = 60)
+{
+	struct evmerge *m = evmerge_new();
+	struct producer p[3];
+	pthread_t th[3];
+	_Atomic bool go = false;
+	for (int i = 0; i < 3; i++) {
+		p[i] = (struct producer){evring_new(8, i, NPS_SRC_SIM), 100000, 0, &go};
+		evmerge_add(m, p[i].r);
+		cr_assert_eq(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+	}
+	struct seen s = {0};
+	atomic_store(&go, true);
+	for (int i = 0; i < 2000; i++)
+		cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(evmerge_drain(m, true, UINT64_MAX, NULL, take, &s), 0);
+
+	uint64_t lost = 0;
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(s.per_ring[i] + s.lost[i], p[i].n,
+			     "ring %d: %lu delivered + %lu reported lost != %lu written", i,
+			     (unsigned long)s.per_ring[i], (unsigned long)s.lost[i],
+			     (unsigned long)p[i].n);
+		cr_assert_eq(s.lost[i], evring_lost(p[i].r));
+		cr_assert_eq(s.announced[i], s.reported[i]);
+		lost += s.lost[i];
+	}
+	cr_assert_eq(lost, evmerge_lost(m));
+	evmerge_free(m);
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Kernel and runtime agree: a scenario run with the BPF probes attached records both views of
+ * the same process in one trace, and `netpollsim check` holds them against each other (every
+ * netpollopen/netpollclose has its epoll_ctl, every epoll_wait return joined to the netpoll call
+ * that made it lists what that call handled, every ready entry made the pollDesc change
+ * netpollready must make). Here, as a user would: the echo, close and break scenarios recorded
+ * with the probes pass check, with fidelity N of N in the summary and the verdict line, every
+ * kernel epoll_wait linked to its netpoll call, kernel and runtime events in one time order;
+ * the DEL before the close and the break pipe's write and drain seen from the kernel side. The
+ * recorded sample traces/samples/echo-kernel.jsonl and a hand-made trace show the causal chain
+ * told in words. The runs need root (as a normal user they say "skipped: needs root").
+ */
+#include "tests/test_trace_util.h"
+#include "traces/json.h"
+
+/* A whole trace in memory, in file order. */
+struct trace {
+	struct nps_event *v;
+	size_t n;
+	int kernel_view;
+};
+
+static void trace_load(const char *path, struct trace *t)
+{
+	struct trace_reader *r = NULL;
+	struct nps_event e;
+	size_t cap = 0;
+	int rc = trace_reader_open(path, &r);
+	cr_assert_eq(rc, 0, "%s: %s", path, r ? trace_reader_error(r) : "cannot open");
+	memset(t, 0, sizeof(*t));
+	t->kernel_view = trace_reader_info(r)->kernel_view;
+	while ((rc = trace_reader_next(r, &e)) == 1) {
+		if (t->n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			t->v = realloc(t->v, cap * sizeof(*t->v));
+			cr_assert(t->v);
+		}
+		t->v[t->n++] = e;
+	}
+	cr_assert_eq(rc, 0, "%s: %s", path, trace_reader_error(r));
+	trace_reader_close(r);
+}
+
+/* Index of the netpoll_begin (dir -1, searching back) or netpoll_end (dir 1) of call id. */
+static long netpoll_edge(const struct trace *t, size_t from, uint64_t id, int dir)
+{
+	uint16_t kind = dir < 0 ? NPS_EV_NETPOLL_BEGIN : NPS_EV_NETPOLL_END;
+	for (long i = (long)from; i >= 0 && (size_t)i < t->n; i += dir)
+		if (t->v[i].kind == kind && t->v[i].u.netpoll.id == id)
+			return i;
+	return -1;
+}
+
+/*
+ * What every trace recorded with the probes must show: kernel events, each kernel epoll_wait
+ * joined to a netpoll call and placed inside it (after its netpoll_begin, before its
+ * netpoll_end), all in one non-decreasing time order. Returns the number of kernel events.
+ */
+static size_t assert_joined_and_ordered(const char *name, const struct trace *t)
+{
+	size_t kernel = 0, waits = 0, sim = 0;
+	cr_assert(t->kernel_view, "%s: the header says the probes did not run", name);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct nps_event *e = &t->v[i];
+		if (i)
+			cr_assert_geq(e->ts, t->v[i - 1].ts, "%s: event %zu goes back in time",
+				      name, i + 1);
+		if (e->src != NPS_SRC_KERNEL) {
+			sim++;
+			continue;
+		}
+		kernel++;
+		if (e->kind != NPS_EV_EPOLL_WAIT)
+			continue;
+		waits++;
+		uint64_t id = e->u.wait.id;
+		cr_assert_eq(id & NPS_KERNEL_ID_BIT, 0,
+			     "%s: event %zu: an epoll_wait return not linked to a netpoll call",
+			     name, i + 1);
+		/* one stream, not two: the kernel's return sits inside the call that made it */
+		long b = netpoll_edge(t, i, id, -1), end = netpoll_edge(t, i, id, 1);
+		cr_assert(b >= 0 && end >= 0, "%s: event %zu: netpoll #%llu is not around it", name,
+			  i + 1, (unsigned long long)id);
+		cr_assert_eq(t->v[b].tid, e->tid, "%s: event %zu: another thread's netpoll", name,
+			     i + 1);
+	}
+	cr_assert_gt(kernel, 0, "%s: no kernel event", name);
+	cr_assert_gt(waits, 0, "%s: no kernel epoll_wait", name);
+	cr_assert_gt(sim, 0, "%s: no runtime event", name);
+	return kernel;
+}
+
+/* "label N of M": N, asserting N == M >= least. */
+static unsigned long all_of(const char *out, const char *label, unsigned long least)
+{
+	const char *p = strstr(out, label);
+	unsigned long n = 0, m = 0;
+	cr_assert(p, "no '%s' in\n%s", label, out);
+	cr_assert_eq(sscanf(p + strlen(label), "%lu of %lu", &n, &m), 2, "%s", p);
+	cr_assert_eq(n, m, "%s: %lu of %lu\n%s", label, n, m, out);
+	cr_assert_geq(n, least, "%s: nothing was checked\n%s", label, out);
+	return n;
+}
+
+/*
+ * check FILE: legal, with every kernel/runtime comparison agreeing, and at least `ready` ready
+ * events judged for fidelity.
+ */
+static void assert_check_agrees(const char *path, unsigned long ready)
+{
+	char *out;
+	int rc = tt_np(&out, "check --quiet %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	all_of(out, "kernel/runtime agreement: fidelity ", ready);
+	all_of(out, "ready lists ", 1);
+	all_of(out, "epoll_ctl ", 1);
+	free(out);
+}
+
+/*
+ * Run a scenario with the probes on (the default as root; skipped otherwise), recorded, and
+ * load the trace into t; at least `ready` ready events must have been judged. Returns what the
+ * run printed (malloc'd).
+ */
+static char *run_recorded(const char *scenario, const char *opts, unsigned long ready,
+			  struct trace *t)
+{
+	char file[64], *out;
+	NEED_ROOT();
+	snprintf(file, sizeof(file), "%s-kernel.jsonl", scenario);
+	const char *path = tt_tmp(file);
+	int rc = tt_np(&out, "run --scenario %s --no-ui %s --record %s", scenario, opts, path);
+	cr_assert_eq(rc, 0, "%s: exit %d\n%s", scenario, rc, out);
+	cr_assert(!strstr(out, "kernel view off"), "%s: the probes did not attach\n%s", scenario,
+		  out);
+	/* the live summary counts the same agreement */
+	all_of(out, "kernel/runtime agreement: ", ready);
+	/* a scenario may wake nobody through I/O (close wakes its goroutines by closing) */
+	all_of(out, "ready events produced the expected pollDesc change, ", 0);
+	assert_check_agrees(path, ready);
+	trace_load(path, t);
+	assert_joined_and_ordered(scenario, t);
+	return out;
+}
+
+Test(kernel_agree, echo_with_the_probes_agrees, .timeout = 120)
+{
+	struct trace t;
+	char *out = run_recorded("echo", "--narrate", 1, &t);
+	/* the chain, told live: the kernel's return → the pollDesc → the goroutine runnable */
+	cr_assert(strstr(out, "[kernel] epoll_pwait"), "%s", out);
+	cr_assert(strstr(out, "← epoll_pwait ready[0] fd "), "%s", out);
+	cr_assert(strstr(out, ": epoll_pwait returned fd "), "%s", out);
+	cr_assert(strstr(out, "→ ready → G"), "%s", out);
+	cr_assert_eq(tu_count_lines(out, "VIOLATION"), 0, "%s", out);
+	free(out);
+	free(t.v);
+}
+
+/* Index of the first event at or after i of this kind, src, fd (-2: any) and tid (0: any). */
+static long find(const struct trace *t, size_t i, uint16_t kind, uint8_t src, int32_t fd,
+		 uint32_t tid)
+{
+	for (; i < t->n; i++) {
+		const struct nps_event *e = &t->v[i];
+		if (e->kind == kind && e->src == src && (fd == -2 || e->fd == fd) &&
+		    (!tid || e->tid == tid))
+			return (long)i;
+	}
+	return -1;
+}
+
+Test(kernel_agree, close_shows_the_del_before_the_close, .timeout = 120)
+{
+	struct trace t;
+	/* its goroutines are woken by the close: epoll may report no readiness at all */
+	free(run_recorded("close", "", 0, &t));
+	int closes = 0;
+	for (long i = 0; (i = find(&t, (size_t)i, NPS_EV_NETPOLLCLOSE, NPS_SRC_SIM, -2, 0)) >= 0;
+	     i++) {
+		const struct nps_event *c = &t.v[i];
+		long del = find(&t, (size_t)i + 1, NPS_EV_EPOLL_CTL, NPS_SRC_KERNEL, c->fd, c->tid);
+		long cl = find(&t, (size_t)i + 1, NPS_EV_SYSCALL, NPS_SRC_SIM, c->fd, c->tid);
+		cr_assert_geq(del, 0, "netpollclose of fd %d: no kernel epoll_ctl", c->fd);
+		cr_assert_eq(t.v[del].u.ctl.op, NPS_EPOLL_CTL_DEL);
+		cr_assert_eq(t.v[del].u.ctl.ret, 0);
+		cr_assert_geq(cl, 0, "fd %d is never closed", c->fd);
+		cr_assert_eq(t.v[cl].u.sys.op, NPS_SYS_CLOSE);
+		cr_assert_lt(del, cl, "fd %d: the kernel's DEL comes after close(2)", c->fd);
+		closes++;
+	}
+	cr_assert_geq(closes, 2, "only %d netpollclose", closes);
+	free(t.v);
+}
+
+Test(kernel_agree, break_pipe_write_and_drain_seen_from_the_kernel, .timeout = 120)
+{
+	struct trace t;
+	free(run_recorded("break", "", 0, &t));
+	long init = find(&t, 0, NPS_EV_NETPOLLINIT, NPS_SRC_SIM, -2, 0);
+	cr_assert_geq(init, 0);
+	int32_t rd = t.v[init].u.init.break_rd, wr = t.v[init].u.init.break_wr;
+	/* netpollBreak's write(2), as the kernel saw it */
+	long w = find(&t, 0, NPS_EV_SYSCALL, NPS_SRC_KERNEL, wr, 0);
+	cr_assert_geq(w, 0, "no kernel write on the break pipe (fd %d)", wr);
+	cr_assert_eq(t.v[w].u.sys.op, NPS_SYS_WRITE);
+	cr_assert_eq(t.v[w].u.sys.ret, 1);
+	cr_assert_geq(find(&t, 0, NPS_EV_NETPOLL_BREAK, NPS_SRC_SIM, -2, t.v[w].tid), 0);
+	/* the blocking poll that drains it: its read(2) between the break-drain and the drain */
+	int drains = 0;
+	for (long r = 0; (r = find(&t, (size_t)r, NPS_EV_SYSCALL, NPS_SRC_KERNEL, rd, 0)) >= 0;
+	     r++) {
+		cr_assert_eq(t.v[r].u.sys.op, NPS_SYS_READ);
+		cr_assert_geq(t.v[r].u.sys.ret, 1);
+		long d = find(&t, (size_t)r + 1, NPS_EV_NETPOLL_DRAIN, NPS_SRC_SIM, rd, t.v[r].tid);
+		cr_assert_geq(d, 0, "the kernel's read of the break pipe has no netpoll drain");
+		cr_assert_eq(t.v[d].u.brk.ret, t.v[r].u.sys.ret);
+		drains++;
+	}
+	cr_assert_geq(drains, 1, "no kernel read on the break pipe (fd %d)", rd);
+	free(t.v);
+}
+
+/* ---- without root: what was recorded with the probes ---- */
+
+Test(kernel_agree, the_kernel_sample_agrees, .timeout = 60)
+{
+	const char *path = "traces/samples/echo-kernel.jsonl";
+	struct trace t;
+	assert_check_agrees(path, 1);
+	trace_load(path, &t);
+	assert_joined_and_ordered(path, &t);
+	free(t.v);
+	char *out;
+	int rc = tt_np(&out, "replay %s --no-ui --narrate", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	all_of(out, "kernel/runtime agreement: ", 1);
+	cr_assert(strstr(out, "→ ready → G"), "no causal chain told in\n%s", out);
+	cr_assert(strstr(out, "[kernel] epoll_pwait           ready[0]: fd "), "%s", out);
+	free(out);
+}
+
+Test(kernel_agree, the_chain_is_told_in_words, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "replay " TRACES "/legal_kernel_agree.jsonl --no-ui --narrate");
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const story[] = {
+	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1 ms) returned -EINTR (blocked "
+	    "time unknown) (netpoll #2)",
+	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1 ms) returned 2 after 0.500 "
+	    "ms "
+	    "(netpoll #2)",
+	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
+	    "netpollready                 rg G5 → pdReady (G5 ready: I/O) ← epoll_pwait ready[0] "
+	    "fd "
+	    "7 IN",
+	    "netpollready                 rg pdNil → pdReady (readiness kept for the next read) ← "
+	    "epoll_pwait ready[1] fd 8 IN|OUT",
+	    "findRunnable                 G5 waiting → runnable (runs next on this M): epoll_pwait "
+	    "returned fd 7 IN → pd fd 7 rg: G5 → ready → G5 runnable on P0",
+	    "kernel/runtime agreement: 3 of 3 ready events produced the expected pollDesc change",
+	};
+	TT_IN_ORDER(out, story);
+	cr_assert(tt_terminal_safe(out, strlen(out)));
+	free(out);
+}
