@@ -13,11 +13,12 @@ BENCH_LDFLAGS := $(EXTRA_LDFLAGS)
 BENCH_COMMON := bench/benchutil.c bench/benchutil.h
 GO ?= /usr/lib/go-1.22/bin/go
 
-BENCH_BINS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/go_echo
-TEST_DEPS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo
+BENCH_BINS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/go_echo \
+	$(BENCH_OUT)/sysloop
+TEST_DEPS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/sysloop
 
-# Compile and link in one step: two small programs, one shared helper file.
-$(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo: $(BENCH_OUT)/%: bench/%.c $(BENCH_COMMON)
+# Compile and link in one step: small programs, one shared helper file.
+$(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/sysloop: $(BENCH_OUT)/%: bench/%.c $(BENCH_COMMON)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(BENCH_LDFLAGS) -o $@ $< bench/benchutil.c -lpthread

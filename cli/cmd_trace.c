@@ -502,7 +502,8 @@ int cmd_trace(int argc, char **argv)
 		brd = seed.break_rd;
 		bwr = seed.break_wr;
 	}
-	if (brd >= 0 && probes_set_break_fds(p, brd, bwr) == 0 && !t.quiet)
+	bool break_on = brd >= 0 && probes_set_break_fds(p, brd, bwr) == 0;
+	if (break_on && !t.quiet)
 		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", brd, bwr,
 			brk ? "--break" : "found in /proc: Go's netpollBreak pipe");
 	if (record) {
@@ -531,9 +532,9 @@ int cmd_trace(int argc, char **argv)
 
 	probes_stats(p, &st);
 	fprintf(human,
-		"tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s and the break "
-		"pipe; Ctrl-C to stop\n",
-		o.tgid, st.pwait2 ? ", epoll_pwait2" : "");
+		"tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s%s; Ctrl-C to "
+		"stop\n",
+		o.tgid, st.pwait2 ? ", epoll_pwait2" : "", break_on ? " and the break pipe" : "");
 	if (!t.quiet)
 		print_interest(t.join, "interest set at attach (from /proc fdinfo)");
 	fflush(human);

@@ -426,3 +426,20 @@ Test(bench_tools, epoll_echo_reports_a_busy_port, .timeout = 30)
 	free(out);
 	echo_stop(&s);
 }
+
+/* sysloop (bench/probe_tax.sh's probe) prints two positive per-call costs, and refuses N <= 0. */
+Test(bench_tools, sysloop_prices_a_system_call, .timeout = 30)
+{
+	char cmd[512], *out = NULL;
+	double g = 0, r = 0;
+
+	snprintf(cmd, sizeof(cmd), "%s 20000", bench_path("sysloop"));
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_eq(sscanf(out, "{\"getppid_ns\":%lf,\"read_ns\":%lf}", &g, &r), 2, "%s", out);
+	cr_expect(g > 0 && r > 0, "%s", out); /* measured, so not judged: only present */
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s 0", bench_path("sysloop"));
+	cr_expect_eq(tu_run(cmd, 1, &out), 2);
+	cr_expect(strstr(out, "usage: sysloop"), "%s", out);
+	free(out);
+}
