@@ -18,6 +18,12 @@ int cmd_trace(int argc, char **argv);	  /* cli/cmd_trace.c: kernel view of any p
 #define NPS_EXIT_OK	     0
 #define NPS_EXIT_FAIL	     1	 /* the operation failed (bad trace, violations, ...) */
 #define NPS_EXIT_USAGE	     2	 /* bad command line */
-#define NPS_EXIT_INTERRUPTED 130 /* SIGINT ended a run (SIGTERM: 143, 128 + the signal) */
+#define NPS_EXIT_INTERRUPTED 130 /* SIGINT ended a run (any signal: 128 + the signal) */
+
+/*
+ * Catch every signal that would end the process (cli/signals.c says which), so that the
+ * command can stop cleanly: handler only records the signal. SIGPIPE is ignored.
+ */
+void cli_catch_stop_signals(void (*handler)(int));
 
 #endif /* NPS_CLI_CLI_H */

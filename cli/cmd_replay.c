@@ -138,7 +138,7 @@ static int replay(const char *path, bool narrate, double speed)
 		printf("  the trace has no footer: it was cut short (the recording was killed?)\n");
 	if (stop_sig) {
 		printf("  replay interrupted by signal %d\n", (int)stop_sig);
-		status = NPS_EXIT_INTERRUPTED;
+		status = 128 + stop_sig;
 	}
 	fflush(stdout);
 	trace_reader_close(r);
@@ -196,9 +196,6 @@ int cmd_replay(int argc, char **argv)
 				"add --no-ui\n");
 		return NPS_EXIT_USAGE;
 	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_stop_signals(on_signal);
 	return replay(argv[optind], narrate, speed);
 }

@@ -70,7 +70,7 @@ struct run_state {
 	bool break_fds_set;
 };
 
-static volatile sig_atomic_t got_signal;   /* the last SIGINT/SIGTERM */
+static volatile sig_atomic_t got_signal;   /* the last stop signal (cli_catch_stop_signals) */
 static volatile sig_atomic_t signal_count;
 static _Atomic int *stop_flag;
 static struct run_state *throw_state;
@@ -542,11 +542,7 @@ int cmd_run(int argc, char **argv)
 		return NPS_EXIT_FAIL;
 
 	stop_flag = &st->stop;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_catch_stop_signals(on_signal);
 	throw_state = st;
 	sim_set_throw_hook(on_throw);
 
@@ -607,7 +603,7 @@ int cmd_run(int argc, char **argv)
 	fflush(NULL);
 
 	if (sig || forced)
-		return sig == SIGTERM ? 128 + SIGTERM : NPS_EXIT_INTERRUPTED;
+		return sig ? 128 + sig : NPS_EXIT_INTERRUPTED;
 	if (st->sim_err) {
 		fprintf(stderr, "netpollsim run: the runtime could not start: %s\n",
 			strerror(-st->sim_err));

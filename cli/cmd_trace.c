@@ -484,11 +484,7 @@ int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "netpollsim trace: out of memory\n");
 		return NPS_EXIT_FAIL;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_stop_signals(on_signal);
 
 	t.origin = mono_ns();
 	int err = probes_open(&o, &p, why, sizeof(why));
@@ -568,7 +564,7 @@ int cmd_trace(int argc, char **argv)
 	print_interest(t.join, "interest set (rebuilt from epoll_ctl)");
 	print_summary(&t, p, secs, o.verbose);
 	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
-	rc = stop_sig ? NPS_EXIT_INTERRUPTED : NPS_EXIT_OK;
+	rc = stop_sig ? 128 + stop_sig : NPS_EXIT_OK;
 
 cleanup:
 	if (t.w) {

@@ -40,6 +40,7 @@ uint8_t timer_fn_id(void (*f)(void *, uintptr_t))
 	return NPS_FN_NONE;
 }
 
+/* Called with the timer's P's timersLock held (or t in no heap): t cannot run meanwhile. */
 void trace_timer(struct m *mp, uint8_t op, struct timer *t)
 {
 	struct nps_event *e = traceEv(mp, NPS_EV_TIMER, -1);
@@ -174,8 +175,8 @@ void addtimer(struct timer *t)
 	struct p *pp = mp->p;
 	lock(&pp->timersLock);
 	doaddtimer(pp, t);
+	trace_timer(mp, NPS_TIMER_ADD, t); /* under the lock: another M may run t at once */
 	unlock(&pp->timersLock);
-	trace_timer(mp, NPS_TIMER_ADD, t);
 	wakeNetPoller(t->when);
 }
 
@@ -184,10 +185,10 @@ bool deltimer(struct timer *t)
 	struct p *pp = lock_timer(t);
 	if (!pp)
 		return false; /* already run, running, or never added */
+	trace_timer(getm(), NPS_TIMER_DEL, t); /* while t still names its P */
 	dodeltimer(pp, t);
 	atomic_store(&t->status, timerFree);
 	unlock(&pp->timersLock);
-	trace_timer(getm(), NPS_TIMER_DEL, t);
 	return true;
 }
 
@@ -213,8 +214,8 @@ bool modtimer(struct timer *t, int64_t when, int64_t period, void (*f)(void *, u
 		siftupTimer(pp, t->idx);
 		siftdownTimer(pp, t->idx);
 		updateTimer0When(pp);
-		unlock(&pp->timersLock);
 		trace_timer(mp, NPS_TIMER_MOD, t);
+		unlock(&pp->timersLock);
 		if (when < old)
 			wakeNetPoller(when);
 	} else {
@@ -223,8 +224,8 @@ bool modtimer(struct timer *t, int64_t when, int64_t period, void (*f)(void *, u
 		pp = mp->p;
 		lock(&pp->timersLock);
 		doaddtimer(pp, t);
-		unlock(&pp->timersLock);
 		trace_timer(mp, NPS_TIMER_ADD, t);
+		unlock(&pp->timersLock);
 		wakeNetPoller(when);
 	}
 	return pending;

@@ -15,7 +15,8 @@ Test(trace_check, legal_traces_pass, .timeout = 60)
 {
 	static const char *const legal[] = {"legal_read_wait",	  "legal_races",
 					    "legal_kernel",	  "legal_lost",
-					    "legal_kernel_agree", "legal_kernel_off"};
+					    "legal_kernel_agree", "legal_kernel_off",
+					    "legal_waiters_wrap"};
 	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
 		char *out;
 		int rc = tt_np(&out, "check " TRACES "/%s.jsonl", legal[i]);
@@ -24,6 +25,21 @@ Test(trace_check, legal_traces_pass, .timeout = 60)
 		cr_assert_eq(tu_count_lines(out, "error:"), 0, "%s", out);
 		free(out);
 	}
+}
+
+/*
+ * Go's netpollWaiters is a Uint32 that a wake-up on another M can take below zero before the
+ * parking M's +1: a note, not an error; the same numbers out of order are an error.
+ */
+Test(trace_check, a_wrapped_waiters_counter_is_a_note, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "check " TRACES "/legal_waiters_wrap.jsonl");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "legal_waiters_wrap.jsonl:21: note: waiters-wrapped: netpollWaiters "
+			      "wrapped below zero (0 - 1)"),
+		  "%s", out);
+	free(out);
 }
 
 Test(trace_check, races_are_notes_not_errors, .timeout = 30)

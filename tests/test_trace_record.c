@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Recorded traces, end to end: `netpollsim run --record` interrupted by SIGINT, SIGTERM and
- * SIGKILL leaves a readable trace (a footer that says interrupted, or none after SIGKILL); a
+ * Recorded traces, end to end: `netpollsim run --record` interrupted by SIGINT, SIGTERM, SIGHUP,
+ * SIGUSR1 and SIGKILL leaves a readable trace (a footer that says interrupted, or none after
+ * SIGKILL), and SIGHUP under nohup does not interrupt it; a
  * recording read and written again is byte-identical; a live run's narration is the replay's;
  * and every sample in traces/samples passes check and tells its scenario's story.
  */
@@ -52,6 +53,42 @@ Test(trace_record, sigint_flushes_and_writes_the_footer, .timeout = 120)
 Test(trace_record, sigterm_flushes_and_writes_the_footer, .timeout = 120)
 {
 	signal_case("TERM", SIGTERM);
+}
+
+/* A closed terminal, or a batch system's signal: the same clean end as Ctrl-C. */
+Test(trace_record, sighup_flushes_and_writes_the_footer, .timeout = 120)
+{
+	signal_case("HUP", SIGHUP);
+}
+
+Test(trace_record, sigusr1_flushes_and_writes_the_footer, .timeout = 120)
+{
+	signal_case("USR1", SIGUSR1);
+}
+
+/* Under nohup, SIGHUP stays ignored: the run goes on to its end and says it was not cut. */
+Test(trace_record, nohup_keeps_sighup_ignored, .timeout = 120)
+{
+	const char *path = tt_tmp("nohup.jsonl");
+	char cmd[1200], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -s HUP 0.5 nohup %s run --scenario echo --clients 0 --listen 127.0.0.1:0 "
+		 "--duration 1.5 --no-ui --no-bpf --record %s",
+		 tu_netpollsim(), path);
+	int rc = tu_run(cmd, 1, &out);
+	/* timeout says 124 when its signal was sent; the program itself ran to its end */
+	cr_assert_eq(rc, 124, "exit %d\n%s", rc, out);
+	cr_assert(strstr(out, "interrupted") == NULL, "%s", out);
+	free(out);
+	size_t len;
+	char *t = tt_slurp(path, &len);
+	cr_assert(strstr(t, "\"footer\":true"), "no footer");
+	cr_assert(strstr(t, "\"interrupted\":0,"), "the footer says the run was interrupted");
+	free(t);
+	rc = tt_np(&out, "check --quiet %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	unlink(path);
 }
 
 Test(trace_record, sigkill_leaves_a_trace_readable_up_to_its_last_line, .timeout = 120)

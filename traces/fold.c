@@ -1186,16 +1186,24 @@ static void apply_npev(struct nps_fold *f, const struct nps_event *e, uint64_t p
 /*
  * netpollWaiters is one atomic counter; the engine stamps each change in the order the changes
  * happened (it serialises them while the log is on), so every change must follow from the last.
+ * It is a Uint32 in Go, and it can wrap below zero for a moment: netpollblockcommit's +1 comes
+ * after its CAS to the G, so a netpoll on another M can wake that G and apply its -1 first.
  */
 static void apply_waiters(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 			  struct vctx *v)
 {
 	struct fold_priv *pv = priv(f);
 	const struct nps_ev_waiters *w = &e->u.waiters;
-	if (pv->waiters_known && (int64_t)w->value - w->delta != (int64_t)f->st.netpoll_waiters)
+	uint32_t before = (uint32_t)f->st.netpoll_waiters;
+	if (pv->waiters_known && w->value - (uint32_t)w->delta != before)
 		verdict(v, FOLD_VIOLATION, "waiters-count", pv->waiters_pos,
-			"netpollWaiters: the change %+d -> %u does not follow from the value %llu",
-			w->delta, w->value, (unsigned long long)f->st.netpoll_waiters);
+			"netpollWaiters: the change %+d -> %u does not follow from the value %u",
+			w->delta, w->value, before);
+	else if (pv->waiters_known && w->delta < 0 && w->value > before)
+		verdict(v, FOLD_NOTE, "waiters-wrapped", pos,
+			"netpollWaiters wrapped below zero (%u - %d): a wake-up's -1 came before the "
+			"+1 of the netpollblockcommit that parked the G; the +1 follows",
+			before, -w->delta);
 	f->st.netpoll_waiters = w->value;
 	pv->waiters_known = true;
 	pv->waiters_pos = pos;
@@ -1925,6 +1933,11 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	case NPS_EV_NETPOLL_BREAK:
 		if (e->u.brk.result == NPS_BRK_WROTE)
 			f->st.breaks++;
+		break;
+	case NPS_EV_NETPOLLINIT:
+		/* netpollGenericInit comes before any goroutine can wait: netpollWaiters is 0 */
+		f->st.netpoll_waiters = 0;
+		priv(f)->waiters_known = true;
 		break;
 	case NPS_EV_WAITERS:
 		apply_waiters(f, e, pos, &v);

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -987,18 +988,17 @@ int trace_writer_open(const char *path, const struct trace_header *h, struct tra
 	return 0;
 }
 
-static const char *signal_name(int sig)
+/* "SIGHUP", "SIGRTMIN+3": the footer's name for the signal that ended the run (NULL if none). */
+static const char *signal_name(int sig, char *buf, size_t len)
 {
-	switch (sig) {
-	case 1:
-		return "SIGHUP";
-	case 2:
-		return "SIGINT";
-	case 15:
-		return "SIGTERM";
-	default:
+	const char *a = sigabbrev_np(sig);
+	if (a)
+		snprintf(buf, len, "SIG%s", a);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
 		return NULL;
-	}
+	return buf;
 }
 
 static int wr_release(struct trace_writer *w, int r)
@@ -1040,8 +1040,9 @@ int trace_writer_close(struct trace_writer *w, const struct trace_footer *f)
 		    l, "kernel",
 		    (double)(f->lost_kernel > w->lost[2] ? f->lost_kernel : w->lost[2]));
 		cJSON_AddNumberToObject(o, "interrupted", f->interrupted);
-		if (f->interrupted && signal_name(f->interrupted))
-			cJSON_AddStringToObject(o, "signal", signal_name(f->interrupted));
+		char name[32];
+		if (f->interrupted && signal_name(f->interrupted, name, sizeof(name)))
+			cJSON_AddStringToObject(o, "signal", name);
 		iso_time(f->wall_end_ns, when, sizeof(when));
 		cJSON_AddStringToObject(o, "end", when);
 		add_ns_string(o, "end_ns", (uint64_t)f->wall_end_ns);
