@@ -501,6 +501,9 @@ int cmd_run(int argc, char **argv)
 				"(--no-ui and --narrate choose explicitly)\n");
 		st->o.narrate = true;
 	}
+	/* From here on a stop signal ends the run cleanly (even one during the probes' set-up). */
+	stop_flag = &st->stop;
+	cli_catch_stop_signals(on_signal);
 	st->narr = (st->o.record && strcmp(st->o.record, "-") == 0) ? stderr : stdout;
 	if (st->o.bpf_break < 0)
 		st->o.bpf_break = st->o.narrate || st->o.record;
@@ -541,8 +544,6 @@ int cmd_run(int argc, char **argv)
 	if (st->o.record && open_trace(st))
 		return NPS_EXIT_FAIL;
 
-	stop_flag = &st->stop;
-	cli_catch_stop_signals(on_signal);
 	throw_state = st;
 	sim_set_throw_hook(on_throw);
 

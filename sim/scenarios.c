@@ -70,6 +70,16 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 	}
 	r->port = listener_port(r->l);
 	r->res->port = r->port;
+	if (client && r->o.clients <= 0) {
+		/* Outside clients: they need the port (":0" picks one). Said once the socket listens. */
+		const char *a = r->o.listen ? r->o.listen : "127.0.0.1:0";
+		const char *colon = strrchr(a, ':');
+		int hl = colon ? (int)(colon - a) : (int)strlen(a);
+		fprintf(stderr, "netpollsim: serving %s on %.*s:%d (nc, wrk, a load client); Ctrl-C "
+				"to stop\n",
+			r->sc->name, hl, a, r->port);
+		trace_note("serving on %.*s:%d", hl, a, r->port);
+	}
 	if (!client || r->o.clients <= 0)
 		return 0;
 	struct client_arg *args = calloc((size_t)r->o.clients, sizeof(*args));

@@ -130,14 +130,23 @@ Test(cli, ctrl_c_ends_a_serving_run_with_its_summary)
 		      "0", "--no-ui", "--no-bpf", "--duration", "60", (char *)NULL);
 		_exit(127);
 	}
-	usleep(500 * 1000);
+	/* Ctrl-C once it says where it serves (the port it picked), as a user would. */
+	char buf[8192] = "";
+	for (int i = 0; i < 600 && !strstr(buf, "serving echo on 127.0.0.1:"); i++) {
+		usleep(50 * 1000);
+		FILE *f = fopen(log, "r");
+		if (f) {
+			buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+			fclose(f);
+		}
+	}
+	cr_assert(strstr(buf, "serving echo on 127.0.0.1:"), "no 'serving' line: %s", buf);
 	kill(pid, SIGINT);
 	int st;
 	waitpid(pid, &st, 0);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "exit status %d", WEXITSTATUS(st));
 	FILE *f = fopen(log, "r");
 	cr_assert_not_null(f);
-	char buf[8192];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
 	fclose(f);

@@ -11,15 +11,22 @@
 #include <signal.h>
 #include <unistd.h>
 
-/* Run an echo scenario recording to path, send sig after secs; returns the exit status. */
+/*
+ * Run an echo scenario recording to path; once the trace has its header line and secs more have
+ * passed, send sig. Returns the exit status. The run is the shell's foreground command (exec:
+ * it keeps the shell's pid), so it gets SIGINT and SIGQUIT as from a terminal, which a
+ * background job of a non-interactive shell would ignore; waiting for the header keeps a slow
+ * (sanitized, loaded) start from being signalled before it has begun.
+ */
 static int record_and_signal(const char *path, const char *sig, const char *secs, char **out)
 {
-	char cmd[1200];
-	snprintf(
-	    cmd, sizeof(cmd),
-	    "timeout --preserve-status -s %s %s %s run --scenario echo --clients 1 --duration 60 "
-	    "--no-ui --no-bpf --record %s",
-	    sig, secs, tu_netpollsim(), path);
+	char cmd[1600];
+	snprintf(cmd, sizeof(cmd),
+		 "( i=0; until head -n 1 %s 2>/dev/null | grep -q '}$'; do i=$((i+1)); "
+		 "[ $i -gt 600 ] && exit; sleep 0.05; done; sleep %s; kill -s %s $$ ) "
+		 ">/dev/null 2>&1 & "
+		 "exec %s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf --record %s",
+		 path, secs, sig, tu_netpollsim(), path);
 	return tu_run(cmd, 1, out);
 }
 
