@@ -46,7 +46,7 @@ int bench_parse_addr(const char *prog, const char *s, struct sockaddr_in *sa)
 		return 0;
 
 	/* Not a dotted address: let the resolver try (e.g. "localhost"). */
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc || !res) {
@@ -83,8 +83,7 @@ int bench_parse_seconds(const char *prog, const char *opt, const char *s, double
 	return 0;
 }
 
-int bench_parse_count(const char *prog, const char *opt, const char *s, long lo, long hi,
-		      long *out)
+int bench_parse_count(const char *prog, const char *opt, const char *s, long lo, long hi, long *out)
 {
 	char *end;
 
@@ -112,11 +111,11 @@ long bench_raise_nofile(const char *prog, long need)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (need > 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < need) {
-		fprintf(stderr,
-			"%s: %ld file descriptors are needed but the limit is %lu (hard limit %lu): "
-			"raise ulimit -n (as root: ulimit -Hn %ld; ulimit -n %ld)\n",
-			prog, need, (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max, need,
-			need);
+		fprintf(
+		    stderr,
+		    "%s: %ld file descriptors are needed but the limit is %lu (hard limit %lu): "
+		    "raise ulimit -n (as root: ulimit -Hn %ld; ulimit -n %ld)\n",
+		    prog, need, (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max, need, need);
 		return -EMFILE;
 	}
 	return rl.rlim_cur == RLIM_INFINITY ? 1L << 30 : (long)rl.rlim_cur;
@@ -132,7 +131,7 @@ double bench_now(void)
 
 int bench_sleep_until(double t)
 {
-	struct timespec ts = { .tv_sec = (time_t)t };
+	struct timespec ts = {.tv_sec = (time_t)t};
 
 	ts.tv_nsec = (long)((t - ts.tv_sec) * 1e9);
 	if (ts.tv_nsec >= 1000000000L) {

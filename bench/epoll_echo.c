@@ -37,27 +37,28 @@ struct pending {
 
 struct server {
 	int epfd;
-	int lfd;		/* listening socket */
-	int sfd;		/* signalfd: SIGINT/SIGTERM end the loop */
-	struct pending *pend;	/* indexed by fd */
-	size_t npend;		/* entries in pend */
-	unsigned long accepted; /* connections accepted so far */
+	int lfd;		  /* listening socket */
+	int sfd;		  /* signalfd: SIGINT/SIGTERM end the loop */
+	struct pending *pend;	  /* indexed by fd */
+	size_t npend;		  /* entries in pend */
+	unsigned long accepted;	  /* connections accepted so far */
 	unsigned long long bytes; /* bytes echoed */
-	bool emfile_said;	/* the EMFILE advice was printed once */
+	bool emfile_said;	  /* the EMFILE advice was printed once */
 	unsigned char buf[BUF_SIZE];
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: " PROG " [--listen HOST:PORT]\n\n"
-		"A plain single-threaded edge-triggered epoll echo server (the benchmark ceiling).\n"
-		"Prints 'listening on HOST:PORT' on stdout when ready; SIGINT/SIGTERM stop it and\n"
-		"print a one-line summary on stderr.\n\n"
-		"  -l, --listen HOST:PORT   address to listen on (default 127.0.0.1:0, any free port)\n"
-		"  -h, --help               this text\n\n"
-		"example:\n"
-		"  " PROG " --listen 127.0.0.1:8080\n");
+	fprintf(
+	    out,
+	    "usage: " PROG " [--listen HOST:PORT]\n\n"
+	    "A plain single-threaded edge-triggered epoll echo server (the benchmark ceiling).\n"
+	    "Prints 'listening on HOST:PORT' on stdout when ready; SIGINT/SIGTERM stop it and\n"
+	    "print a one-line summary on stderr.\n\n"
+	    "  -l, --listen HOST:PORT   address to listen on (default 127.0.0.1:0, any free port)\n"
+	    "  -h, --help               this text\n\n"
+	    "example:\n"
+	    "  " PROG " --listen 127.0.0.1:8080\n");
 }
 
 static int listen_on(const struct sockaddr_in *sa, struct sockaddr_in *bound)
@@ -83,7 +84,7 @@ static void conn_close(struct server *s, int fd)
 {
 	if ((size_t)fd < s->npend) {
 		free(s->pend[fd].data);
-		s->pend[fd] = (struct pending){ 0 };
+		s->pend[fd] = (struct pending){0};
 	}
 	close(fd); /* the last reference: the kernel drops it from the epoll set */
 }
@@ -146,7 +147,7 @@ static int pending_flush(struct server *s, int fd)
 	if (pd->off < pd->len)
 		return 1;
 	free(pd->data);
-	*pd = (struct pending){ 0 };
+	*pd = (struct pending){0};
 	return 0;
 }
 
@@ -218,8 +219,8 @@ static void accept_all(struct server *s)
 			return;
 		}
 		struct epoll_event ev = {
-			.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-			.data.fd = fd,
+		    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		    .data.fd = fd,
 		};
 		if (bench_sock_tune(fd) || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			fprintf(stderr, PROG ": setting up connection fd %d: %s\n", fd,
@@ -234,11 +235,11 @@ static void accept_all(struct server *s)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"listen", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	static struct server s = { .epfd = -1, .lfd = -1, .sfd = -1 };
+	static struct server s = {.epfd = -1, .lfd = -1, .sfd = -1};
 	struct sockaddr_in sa, bound;
 	const char *listen_addr = "127.0.0.1:0";
 	struct epoll_event evs[128];
@@ -278,8 +279,8 @@ int main(int argc, char **argv)
 	}
 	s.epfd = epoll_create1(EPOLL_CLOEXEC);
 	s.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	struct epoll_event lev = { .events = EPOLLIN | EPOLLET, .data.fd = s.lfd };
-	struct epoll_event sev = { .events = EPOLLIN, .data.fd = s.sfd };
+	struct epoll_event lev = {.events = EPOLLIN | EPOLLET, .data.fd = s.lfd};
+	struct epoll_event sev = {.events = EPOLLIN, .data.fd = s.sfd};
 	if (s.epfd < 0 || s.sfd < 0 || epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.lfd, &lev) ||
 	    epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.sfd, &sev)) {
 		fprintf(stderr, PROG ": setting up epoll: %s\n", strerror(errno));
@@ -304,8 +305,8 @@ int main(int argc, char **argv)
 				conn_event(&s, evs[i].data.fd, evs[i].events);
 		}
 	}
-	fprintf(stderr, PROG ": stopped: %lu connections accepted, %llu bytes echoed\n",
-		s.accepted, s.bytes);
+	fprintf(stderr, PROG ": stopped: %lu connections accepted, %llu bytes echoed\n", s.accepted,
+		s.bytes);
 	rc = 0;
 cleanup:
 	for (size_t fd = 0; fd < s.npend; fd++)

@@ -40,7 +40,12 @@
 #define MAX_ERR_PRINTS	5    /* per run: the rest are only counted */
 #define MAX_CPUS	256  /* CPUs reported in cpu_busy */
 
-enum mode { MODE_ECHO, MODE_COUNT, MODE_IDLE, MODE_PROBE };
+enum mode {
+	MODE_ECHO,
+	MODE_COUNT,
+	MODE_IDLE,
+	MODE_PROBE
+};
 
 struct opts {
 	struct sockaddr_in addr; /* server */
@@ -61,13 +66,13 @@ struct opts {
 /* One connection's state; owned by exactly one worker thread. */
 struct conn {
 	int fd;
-	uint32_t id;	   /* index, written into every message */
-	uint64_t seq;	   /* round trips completed */
-	uint64_t mark;	   /* seq when the measured window opened */
-	size_t woff;	   /* bytes of the current message written */
-	size_t roff;	   /* bytes of its echo read */
-	bool want_out;	   /* EPOLLOUT armed because a write came up short */
-	bool done;	   /* no more messages will be sent */
+	uint32_t id;	    /* index, written into every message */
+	uint64_t seq;	    /* round trips completed */
+	uint64_t mark;	    /* seq when the measured window opened */
+	size_t woff;	    /* bytes of the current message written */
+	size_t roff;	    /* bytes of its echo read */
+	bool want_out;	    /* EPOLLOUT armed because a write came up short */
+	bool done;	    /* no more messages will be sent */
 	unsigned char *msg; /* the message in flight (size bytes), then its echo (size bytes) */
 };
 
@@ -98,59 +103,70 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: " PROG " --connect HOST:PORT [OPTIONS]\n\n"
-		"Closed-loop echo load: each connection writes a message, reads the echo, checks it,\n"
-		"repeats. Prints one JSON line with the result.\n\n"
-		"  -a, --connect HOST:PORT   the echo server (IPv4)\n"
-		"  -c, --conns N             connections (default 1)\n"
-		"  -s, --size BYTES          message size (default 64)\n"
-		"  -t, --threads N           event-loop threads sharing the connections (default 1)\n"
-		"  -w, --warmup S            seconds before the measured window (default 1)\n"
-		"  -d, --duration S          seconds of the measured window (default 3)\n"
-		"  -n, --count N             instead of a window: exactly N round trips per connection\n"
-		"      --idle                open the connections and hold them silent until SIGINT or\n"
-		"                            SIGTERM (or --hold S); prints a JSON line when all are up\n"
-		"      --hold S              with --idle: stop by itself after S seconds\n"
-		"      --probe               connect once and exit 0 (use with --wait)\n"
-		"      --wait S              retry a refused first connect for up to S seconds\n"
-		"      --spin                poll without sleeping (epoll_wait timeout 0): a client\n"
-		"                            the server never has to wake, at the price of a full CPU\n"
-		"      --server-pid PID      also report the server's CPU use over the window\n"
-		"  -h, --help                this text\n\n"
-		"examples:\n"
-		"  " PROG " --connect 127.0.0.1:8080 --conns 50 --warmup 1 --duration 3\n"
-		"  " PROG " --connect 127.0.0.1:8080 --conns 10000 --idle\n"
-		"  " PROG " --connect 127.0.0.1:8080 --probe --wait 10\n\n"
-		"exit status: 0 ok, 1 a connection failed or an echo was wrong, 2 bad usage,\n"
-		"130 interrupted.\n");
+	fprintf(
+	    out,
+	    "usage: " PROG " --connect HOST:PORT [OPTIONS]\n\n"
+	    "Closed-loop echo load: each connection writes a message, reads the echo, checks it,\n"
+	    "repeats. Prints one JSON line with the result.\n\n"
+	    "  -a, --connect HOST:PORT   the echo server (IPv4)\n"
+	    "  -c, --conns N             connections (default 1)\n"
+	    "  -s, --size BYTES          message size (default 64)\n"
+	    "  -t, --threads N           event-loop threads sharing the connections (default 1)\n"
+	    "  -w, --warmup S            seconds before the measured window (default 1)\n"
+	    "  -d, --duration S          seconds of the measured window (default 3)\n"
+	    "  -n, --count N             instead of a window: exactly N round trips per "
+	    "connection\n"
+	    "      --idle                open the connections and hold them silent until SIGINT "
+	    "or\n"
+	    "                            SIGTERM (or --hold S); prints a JSON line when all are "
+	    "up\n"
+	    "      --hold S              with --idle: stop by itself after S seconds\n"
+	    "      --probe               connect once and exit 0 (use with --wait)\n"
+	    "      --wait S              retry a refused first connect for up to S seconds\n"
+	    "      --spin                poll without sleeping (epoll_wait timeout 0): a client\n"
+	    "                            the server never has to wake, at the price of a full CPU\n"
+	    "      --server-pid PID      also report the server's CPU use over the window\n"
+	    "  -h, --help                this text\n\n"
+	    "examples:\n"
+	    "  " PROG " --connect 127.0.0.1:8080 --conns 50 --warmup 1 --duration 3\n"
+	    "  " PROG " --connect 127.0.0.1:8080 --conns 10000 --idle\n"
+	    "  " PROG " --connect 127.0.0.1:8080 --probe --wait 10\n\n"
+	    "exit status: 0 ok, 1 a connection failed or an echo was wrong, 2 bad usage,\n"
+	    "130 interrupted.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_IDLE = 256, OPT_HOLD, OPT_PROBE, OPT_WAIT, OPT_SPIN, OPT_SERVER_PID };
+	enum {
+		OPT_IDLE = 256,
+		OPT_HOLD,
+		OPT_PROBE,
+		OPT_WAIT,
+		OPT_SPIN,
+		OPT_SERVER_PID
+	};
 	static const struct option longopts[] = {
-		{ "connect", required_argument, NULL, 'a' },
-		{ "conns", required_argument, NULL, 'c' },
-		{ "size", required_argument, NULL, 's' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "idle", no_argument, NULL, OPT_IDLE },
-		{ "hold", required_argument, NULL, OPT_HOLD },
-		{ "probe", no_argument, NULL, OPT_PROBE },
-		{ "wait", required_argument, NULL, OPT_WAIT },
-		{ "spin", no_argument, NULL, OPT_SPIN },
-		{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"connect", required_argument, NULL, 'a'},
+	    {"conns", required_argument, NULL, 'c'},
+	    {"size", required_argument, NULL, 's'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"idle", no_argument, NULL, OPT_IDLE},
+	    {"hold", required_argument, NULL, OPT_HOLD},
+	    {"probe", no_argument, NULL, OPT_PROBE},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"spin", no_argument, NULL, OPT_SPIN},
+	    {"server-pid", required_argument, NULL, OPT_SERVER_PID},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *addr = NULL;
 	int c, rc = 0;
 
-	*o = (struct opts){ .mode = MODE_ECHO, .conns = 1, .threads = 1, .size = 64,
-			    .warmup = 1, .duration = 3 };
+	*o = (struct opts){
+	    .mode = MODE_ECHO, .conns = 1, .threads = 1, .size = 64, .warmup = 1, .duration = 3};
 	while (!rc && (c = getopt_long(argc, argv, "a:c:s:t:w:d:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -228,7 +244,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
  * done so the run goes on with the others; the result is reported as failed at the end.
  */
 static void conn_fail(struct worker *w, struct conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void conn_fail(struct worker *w, struct conn *c, const char *fmt, ...)
 {
 	char msg[200];
@@ -275,7 +291,7 @@ static int conn_open(const struct sockaddr_in *sa, double retry_until)
 		if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) && errno != EINPROGRESS)
 			err = errno;
 		if (!err) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
 			double deadline = bench_now() + CONNECT_TIMEOUT;
 			int n;
 
@@ -339,7 +355,7 @@ static void msg_fill(unsigned char *msg, size_t size, uint32_t id, uint64_t seq)
 
 static int conn_arm_out(struct worker *w, struct conn *c, bool on)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c };
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
 
 	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev))
 		return -errno;
@@ -433,7 +449,7 @@ static void *worker_run(void *arg)
 	bool measuring = false;
 
 	for (size_t i = 0; i < w->n; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->conns[i] };
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->conns[i]};
 
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->conns[i].fd, &ev))
 			conn_fail(w, &w->conns[i], "epoll_ctl: %s", strerror(errno));
@@ -496,8 +512,8 @@ static double proc_cpu_seconds(long pid)
 	buf[n] = '\0';
 	/* Field 2 (comm) may hold spaces and ')': parse from the last ')'. */
 	char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-			 &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -518,10 +534,10 @@ static double cpu_seconds(void)
  * a CPU's busy share is the better sign of saturation when each side has its own CPU.
  */
 struct cpu_sample {
-	double t;			 /* CLOCK_MONOTONIC s */
-	double self;			 /* our CPU seconds so far */
-	double server;			 /* the server's, or -1 */
-	int ncpu;			 /* CPUs read from /proc/stat */
+	double t;			    /* CLOCK_MONOTONIC s */
+	double self;			    /* our CPU seconds so far */
+	double server;			    /* the server's, or -1 */
+	int ncpu;			    /* CPUs read from /proc/stat */
 	unsigned long long busy[MAX_CPUS];  /* jiffies not idle nor iowait */
 	unsigned long long total[MAX_CPUS]; /* all jiffies */
 	unsigned long long tasks;	    /* user + nice + system jiffies, all CPUs */
@@ -535,13 +551,13 @@ static void proc_stat_read(struct cpu_sample *cs)
 	cs->ncpu = 0;
 	cs->tasks = 0;
 	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long v[8] = { 0 }, total = 0;
+		unsigned long long v[8] = {0}, total = 0;
 		unsigned cpu;
 
 		if (strncmp(line, "cpu", 3) || !isdigit((unsigned char)line[3]))
 			continue;
-		if (sscanf(line + 3, "%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
-			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5 ||
+		if (sscanf(line + 3, "%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0],
+			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5 ||
 		    cpu >= MAX_CPUS)
 			continue;
 		for (int i = 0; i < 8; i++)
@@ -667,8 +683,11 @@ static int workers_init(const struct opts *o, struct worker *ws, struct conn *co
 		long n = o->conns / o->threads + (t < o->conns % o->threads);
 		struct worker *w = &ws[t];
 
-		*w = (struct worker){ .o = o, .conns = conns + first, .n = (size_t)n,
-				      .t_warm = t_warm, .t_end = t_end };
+		*w = (struct worker){.o = o,
+				     .conns = conns + first,
+				     .n = (size_t)n,
+				     .t_warm = t_warm,
+				     .t_end = t_end};
 		for (long i = 0; i < n; i++)
 			conns[first + i].msg = bufs + (size_t)(first + i) * 2 * (size_t)o->size;
 		first += n;
@@ -766,13 +785,13 @@ static int run_idle(const struct opts *o)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	struct epoll_event sev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = NULL};
 	if (epfd < 0 || sfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &sev)) {
 		fprintf(stderr, PROG ": setting up epoll/signalfd: %s\n", strerror(errno));
 		goto close_conns;
 	}
 	for (long i = 0; i < o->conns; i++) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = &conns[i] };
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = &conns[i]};
 
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, conns[i].fd, &ev)) {
 			fprintf(stderr, PROG ": epoll_ctl: %s%s\n", strerror(errno),
@@ -854,7 +873,7 @@ static int run_probe(const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	if (parse_opts(argc, argv, &o))
 		return 2;

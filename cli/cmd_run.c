@@ -44,7 +44,7 @@ struct run_opts {
 	const char *record;
 	int msg_size;
 	unsigned ring_order;
-	int bpf_break;		/* -1 auto (with --narrate, --record or the UI), 0 off, 1 on */
+	int bpf_break; /* -1 auto (with --narrate, --record or the UI), 0 off, 1 on */
 	bool no_ui, narrate, no_bpf, no_events, quiet;
 };
 
@@ -55,22 +55,22 @@ struct run_state {
 	struct scenario_opts so;
 	struct scenario_result res;
 	int sim_err;
-	_Atomic int done;	    /* the runtime thread has finished */
-	_Atomic int stop;	    /* the scenario should wind down (Ctrl-C) */
+	_Atomic int done; /* the runtime thread has finished */
+	_Atomic int stop; /* the scenario should wind down (Ctrl-C) */
 	struct evmerge *merge;
 	struct livemerge *lm;
 	struct probes *probes;
-	struct nps_join *join;	    /* links kernel events to the netpoll calls that made them */
+	struct nps_join *join; /* links kernel events to the netpoll calls that made them */
 	struct nps_fold fold;
 	struct trace_writer *tw;
-	FILE *narr;		    /* where narration goes: stdout, or stderr when the trace does */
+	FILE *narr; /* where narration goes: stdout, or stderr when the trace does */
 	uint64_t origin;
 	uint64_t events, violations, notes;
 	int write_err;
 	bool break_fds_set;
 };
 
-static volatile sig_atomic_t got_signal;   /* the last stop signal (cli_catch_stop_signals) */
+static volatile sig_atomic_t got_signal; /* the last stop signal (cli_catch_stop_signals) */
 static volatile sig_atomic_t signal_count;
 static _Atomic int *stop_flag;
 static struct run_state *throw_state;
@@ -86,35 +86,38 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: netpollsim run [--scenario NAME] [OPTIONS]\n\n"
-		"Run a scenario on the simulated Go runtime (Go 1.22's netpoll and scheduler)\n"
-		"over real sockets on 127.0.0.1.\n\n"
-		"  -s, --scenario NAME   what to run (default: echo); 'netpollsim scenarios' lists them\n"
-		"  -p, --procs P         GOMAXPROCS (default: the scenario's, else the CPU count)\n"
-		"  -c, --clients N       client threads (default: the scenario's)\n"
-		"  -r, --rounds R        round trips per client (default: the scenario's)\n"
-		"  -d, --duration S      stop after S seconds (clients run until then)\n"
-		"      --seed N          seed of the scheduler's random choices\n"
-		"  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
-		"                        clients (nc, a load generator) until --duration or Ctrl-C\n"
-		"      --msg-size B      bytes per echo message (default 64)\n"
-		"  -o, --record FILE     write the trace (JSON Lines) to FILE, '-' for stdout\n"
-		"  -n, --narrate         print one line per event as it happens\n"
-		"      --no-ui           headless: no dashboard (narration and summary only)\n"
-		"      --no-bpf          do not attach the kernel probes\n"
-		"      --bpf-break=WHEN  trace reads and writes of the netpoll break pipe from the\n"
-		"                        kernel side: auto (when narrating or recording), on, off.\n"
-		"                        These probes see every read and write on the machine.\n"
-		"      --no-events       turn the event log off (benchmark baseline)\n"
-		"      --ring-order K    each M's event ring holds 2^K events (default 16)\n"
-		"  -q, --quiet           no summary\n"
-		"  -h, --help            this help\n\n"
-		"examples:\n"
-		"  netpollsim run --scenario deadline --no-ui --narrate\n"
-		"  netpollsim run --scenario echo --clients 50 --rounds 1000 --no-ui --record echo.jsonl\n"
-		"  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n"
-		"exit status: 0 ok, 1 the scenario or the checker failed, 2 usage, 130 interrupted\n");
+	fprintf(
+	    out,
+	    "usage: netpollsim run [--scenario NAME] [OPTIONS]\n\n"
+	    "Run a scenario on the simulated Go runtime (Go 1.22's netpoll and scheduler)\n"
+	    "over real sockets on 127.0.0.1.\n\n"
+	    "  -s, --scenario NAME   what to run (default: echo); 'netpollsim scenarios' lists "
+	    "them\n"
+	    "  -p, --procs P         GOMAXPROCS (default: the scenario's, else the CPU count)\n"
+	    "  -c, --clients N       client threads (default: the scenario's)\n"
+	    "  -r, --rounds R        round trips per client (default: the scenario's)\n"
+	    "  -d, --duration S      stop after S seconds (clients run until then)\n"
+	    "      --seed N          seed of the scheduler's random choices\n"
+	    "  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
+	    "                        clients (nc, a load generator) until --duration or Ctrl-C\n"
+	    "      --msg-size B      bytes per echo message (default 64)\n"
+	    "  -o, --record FILE     write the trace (JSON Lines) to FILE, '-' for stdout\n"
+	    "  -n, --narrate         print one line per event as it happens\n"
+	    "      --no-ui           headless: no dashboard (narration and summary only)\n"
+	    "      --no-bpf          do not attach the kernel probes\n"
+	    "      --bpf-break=WHEN  trace reads and writes of the netpoll break pipe from the\n"
+	    "                        kernel side: auto (when narrating or recording), on, off.\n"
+	    "                        These probes see every read and write on the machine.\n"
+	    "      --no-events       turn the event log off (benchmark baseline)\n"
+	    "      --ring-order K    each M's event ring holds 2^K events (default 16)\n"
+	    "  -q, --quiet           no summary\n"
+	    "  -h, --help            this help\n\n"
+	    "examples:\n"
+	    "  netpollsim run --scenario deadline --no-ui --narrate\n"
+	    "  netpollsim run --scenario echo --clients 50 --rounds 1000 --no-ui --record "
+	    "echo.jsonl\n"
+	    "  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n"
+	    "exit status: 0 ok, 1 the scenario or the checker failed, 2 usage, 130 interrupted\n");
 }
 
 static int bad_arg(const char *opt, const char *val, const char *why)
@@ -140,26 +143,34 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *v
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-	enum { O_SEED = 256, O_NOUI, O_NOBPF, O_NOEVENTS, O_MSG, O_RING, O_BREAK };
+	enum {
+		O_SEED = 256,
+		O_NOUI,
+		O_NOBPF,
+		O_NOEVENTS,
+		O_MSG,
+		O_RING,
+		O_BREAK
+	};
 	static const struct option longopts[] = {
-		{ "scenario", required_argument, NULL, 's' },
-		{ "procs", required_argument, NULL, 'p' },
-		{ "clients", required_argument, NULL, 'c' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "record", required_argument, NULL, 'o' },
-		{ "narrate", no_argument, NULL, 'n' },
-		{ "no-ui", no_argument, NULL, O_NOUI },
-		{ "no-bpf", no_argument, NULL, O_NOBPF },
-		{ "no-events", no_argument, NULL, O_NOEVENTS },
-		{ "msg-size", required_argument, NULL, O_MSG },
-		{ "ring-order", required_argument, NULL, O_RING },
-		{ "bpf-break", required_argument, NULL, O_BREAK },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"scenario", required_argument, NULL, 's'},
+	    {"procs", required_argument, NULL, 'p'},
+	    {"clients", required_argument, NULL, 'c'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"seed", required_argument, NULL, O_SEED},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"record", required_argument, NULL, 'o'},
+	    {"narrate", no_argument, NULL, 'n'},
+	    {"no-ui", no_argument, NULL, O_NOUI},
+	    {"no-bpf", no_argument, NULL, O_NOBPF},
+	    {"no-events", no_argument, NULL, O_NOEVENTS},
+	    {"msg-size", required_argument, NULL, O_MSG},
+	    {"ring-order", required_argument, NULL, O_RING},
+	    {"bpf-break", required_argument, NULL, O_BREAK},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->scenario = "echo";
@@ -373,10 +384,10 @@ static void finish_trace(struct run_state *st, int sig)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct trace_footer f = {
-		.interrupted = sig,
-		.wall_end_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
-		.lost_sim = st->fold.st.lost[NPS_SRC_SIM],
-		.lost_kernel = st->fold.st.lost[NPS_SRC_KERNEL],
+	    .interrupted = sig,
+	    .wall_end_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
+	    .lost_sim = st->fold.st.lost[NPS_SRC_SIM],
+	    .lost_kernel = st->fold.st.lost[NPS_SRC_KERNEL],
 	};
 	int err = trace_writer_close(st->tw, &f);
 	st->tw = NULL;
@@ -413,8 +424,9 @@ static void print_summary(struct run_state *st, bool interrupted)
 		probes_stats(st->probes, &ps);
 		double secs = (double)(ps.drain_ns - ps.attach_ns) / 1e9;
 		fprintf(out, "probes: %llu kernel events (%.0f/s), %llu lost, %llu wake-ups\n",
-			(unsigned long long)ps.produced, secs > 0 ? (double)ps.produced / secs : 0.0,
-			(unsigned long long)ps.lost, (unsigned long long)ps.wakeups);
+			(unsigned long long)ps.produced,
+			secs > 0 ? (double)ps.produced / secs : 0.0, (unsigned long long)ps.lost,
+			(unsigned long long)ps.wakeups);
 	}
 	if (st->res.errors)
 		fprintf(out, "errors: %d (see above)\n", st->res.errors);
@@ -445,13 +457,13 @@ static int open_trace(struct run_state *st)
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);
 	struct trace_header h = {
-		.scenario = st->sc->name,
-		.options_json = opts,
-		.gomaxprocs = st->cfg.gomaxprocs,
-		.go_version = "go1.22",
-		.kernel_view = st->probes != NULL,
-		.mono_origin = st->origin,
-		.wall_start_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec,
+	    .scenario = st->sc->name,
+	    .options_json = opts,
+	    .gomaxprocs = st->cfg.gomaxprocs,
+	    .go_version = "go1.22",
+	    .kernel_view = st->probes != NULL,
+	    .mono_origin = st->origin,
+	    .wall_start_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec,
 	};
 	int err = trace_writer_open(st->o.record, &h, &st->tw);
 	if (err)
@@ -464,13 +476,14 @@ static void attach_probes(struct run_state *st)
 {
 	if (st->o.no_bpf || st->o.no_events)
 		return;
-	struct probes_opts po = { .tgid = getpid() };
+	struct probes_opts po = {.tgid = getpid()};
 	char why[256] = "";
 	int err = probes_open(&po, &st->probes, why, sizeof(why));
 	if (err) {
 		st->probes = NULL;
-		fprintf(stderr, "netpollsim: kernel view off: %s (runtime view only; --no-bpf hides "
-				"this line)\n",
+		fprintf(stderr,
+			"netpollsim: kernel view off: %s (runtime view only; --no-bpf hides "
+			"this line)\n",
 			why);
 	}
 }
@@ -484,8 +497,9 @@ int cmd_run(int argc, char **argv)
 		return rc < 0 ? NPS_EXIT_OK : rc;
 	st->sc = scenario_find(st->o.scenario);
 	if (!st->sc) {
-		fprintf(stderr, "netpollsim run: unknown scenario '%s'; 'netpollsim scenarios' "
-				"lists them\n",
+		fprintf(stderr,
+			"netpollsim run: unknown scenario '%s'; 'netpollsim scenarios' "
+			"lists them\n",
 			st->o.scenario);
 		return NPS_EXIT_USAGE;
 	}
@@ -513,13 +527,13 @@ int cmd_run(int argc, char **argv)
 	st->cfg.ring_order = st->o.ring_order;
 	st->cfg.seed = st->o.seed;
 	st->so = (struct scenario_opts){
-		.clients = st->o.clients,
-		.rounds = st->o.rounds,
-		.duration_ns = (int64_t)(st->o.duration * 1e9),
-		.listen = st->o.listen,
-		.msg_size = st->o.msg_size,
-		.seed = st->o.seed,
-		.stop = &st->stop,
+	    .clients = st->o.clients,
+	    .rounds = st->o.rounds,
+	    .duration_ns = (int64_t)(st->o.duration * 1e9),
+	    .listen = st->o.listen,
+	    .msg_size = st->o.msg_size,
+	    .seed = st->o.seed,
+	    .stop = &st->stop,
 	};
 
 	if (fold_init(&st->fold)) {
@@ -591,7 +605,8 @@ int cmd_run(int argc, char **argv)
 			if (v[i].level == FOLD_VIOLATION)
 				st->violations++;
 			if (len && (st->o.narrate || v[i].level == FOLD_VIOLATION))
-				fprintf(st->o.narrate ? st->narr : stderr, "%.*s\n", (int)len, line);
+				fprintf(st->o.narrate ? st->narr : stderr, "%.*s\n", (int)len,
+					line);
 		}
 	}
 	if (forced)

@@ -13,12 +13,12 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{ "run", cmd_run, "run a scenario on the simulated Go runtime (live or headless)" },
-	{ "scenarios", cmd_scenarios, "list the scenarios and what each one teaches" },
-	{ "check", cmd_check, "validate a recorded trace against netpoll's rules" },
-	{ "replay", cmd_replay, "replay a recorded trace (narration, pacing)" },
-	{ "export", cmd_export, "convert a trace for Perfetto / chrome://tracing or jq" },
-	{ "trace", cmd_trace, "show the kernel's epoll view of any process (eBPF)" },
+    {"run", cmd_run, "run a scenario on the simulated Go runtime (live or headless)"},
+    {"scenarios", cmd_scenarios, "list the scenarios and what each one teaches"},
+    {"check", cmd_check, "validate a recorded trace against netpoll's rules"},
+    {"replay", cmd_replay, "replay a recorded trace (narration, pacing)"},
+    {"export", cmd_export, "convert a trace for Perfetto / chrome://tracing or jq"},
+    {"trace", cmd_trace, "show the kernel's epoll view of any process (eBPF)"},
 };
 
 static void usage(FILE *out)
@@ -27,11 +27,12 @@ static void usage(FILE *out)
 		     "Go's network poller, re-implemented in C and shown at work.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(out, "\n'netpollsim COMMAND --help' shows a command's options.\n"
-		     "examples:\n"
-		     "  netpollsim run --scenario echo\n"
-		     "  netpollsim run --scenario deadline --no-ui --narrate --record deadline.jsonl\n"
-		     "  netpollsim replay deadline.jsonl --no-ui --narrate\n");
+	fprintf(out,
+		"\n'netpollsim COMMAND --help' shows a command's options.\n"
+		"examples:\n"
+		"  netpollsim run --scenario echo\n"
+		"  netpollsim run --scenario deadline --no-ui --narrate --record deadline.jsonl\n"
+		"  netpollsim replay deadline.jsonl --no-ui --narrate\n");
 }
 
 int main(int argc, char **argv)

@@ -18,7 +18,7 @@
 void cli_catch_stop_signals(void (*handler)(int))
 {
 	static const int stop[] = {
-	    SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,   SIGALRM,
+	    SIGHUP,    SIGINT,	SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,   SIGALRM,
 	    SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGPWR,  SIGSTKFLT, SIGIO,
 	};
 	struct sigaction sa = {.sa_handler = handler};

@@ -25,7 +25,7 @@ int client_connect(int port, int rcvbuf)
 		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	int one = 1;
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	while (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		if (errno == EINTR)
@@ -69,7 +69,7 @@ int client_recv_all(int fd, void *buf, size_t n)
 
 void client_sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -85,7 +85,8 @@ int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, siz
 	/* Small stacks: a benchmark may run hundreds of clients. */
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (int i = 0; i < n; i++) {
-		int err = pthread_create(&c->threads[i], &attr, fn, (char *)args + (size_t)i * argsize);
+		int err =
+		    pthread_create(&c->threads[i], &attr, fn, (char *)args + (size_t)i * argsize);
 		if (err) {
 			pthread_attr_destroy(&attr);
 			return -err;

@@ -9,7 +9,7 @@
 /* A blocking TCP socket connected to 127.0.0.1:port (rcvbuf > 0 sets SO_RCVBUF first). */
 int client_connect(int port, int rcvbuf);
 int client_send_all(int fd, const void *buf, size_t n); /* 0 or -errno */
-int client_recv_all(int fd, void *buf, size_t n);	 /* 0, or -errno (-ECONNRESET at EOF) */
+int client_recv_all(int fd, void *buf, size_t n);	/* 0, or -errno (-ECONNRESET at EOF) */
 void client_sleep_ms(int ms);
 
 struct clients {

@@ -35,7 +35,7 @@ void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
 #define mutexWMask   (((1ULL << 20) - 1) << 43)
 
 static const char overflowMsg[] =
-	"too many concurrent operations on a single file or socket (max 1048575)";
+    "too many concurrent operations on a single file or socket (max 1048575)";
 
 _Noreturn static void fd_panic(const char *msg)
 {
@@ -50,7 +50,7 @@ static bool fdmu_incref(struct fdMutex *mu)
 		if (old & mutexClosed)
 			return false;
 		uint64_t new = old + mutexRef;
-		if ((new & mutexRefMask) == 0)
+		if ((new &mutexRefMask) == 0)
 			fd_panic(overflowMsg);
 		if (atomic_compare_exchange_weak(&mu->state, &old, new))
 			return true;
@@ -65,7 +65,7 @@ static bool fdmu_increfAndClose(struct fdMutex *mu)
 			return false;
 		/* Mark as closed and acquire a reference. */
 		uint64_t new = (old | mutexClosed) + mutexRef;
-		if ((new & mutexRefMask) == 0)
+		if ((new &mutexRefMask) == 0)
 			fd_panic(overflowMsg);
 		/* Remove all read and write waiters. */
 		new &= ~(mutexRMask | mutexWMask);
@@ -93,7 +93,7 @@ static bool fdmu_decref(struct fdMutex *mu)
 			fd_panic("inconsistent poll.fdMutex");
 		uint64_t new = old - mutexRef;
 		if (atomic_compare_exchange_weak(&mu->state, &old, new))
-			return (new & (mutexClosed | mutexRefMask)) == mutexClosed;
+			return (new &(mutexClosed | mutexRefMask)) == mutexClosed;
 	}
 }
 
@@ -111,12 +111,12 @@ static bool fdmu_rwlock(struct fdMutex *mu, bool read)
 		if ((old & mutexBit) == 0) {
 			/* Lock is free, acquire it. */
 			new = (old | mutexBit) + mutexRef;
-			if ((new & mutexRefMask) == 0)
+			if ((new &mutexRefMask) == 0)
 				fd_panic(overflowMsg);
 		} else {
 			/* Wait for lock. */
 			new = old + mutexWait;
-			if ((new & mutexMask) == 0)
+			if ((new &mutexMask) == 0)
 				fd_panic(overflowMsg);
 		}
 		if (atomic_compare_exchange_weak(&mu->state, &old, new)) {
@@ -145,7 +145,7 @@ static bool fdmu_rwunlock(struct fdMutex *mu, bool read)
 		if (atomic_compare_exchange_weak(&mu->state, &old, new)) {
 			if (old & mutexMask)
 				semrelease1(mutexSema, false);
-			return (new & (mutexClosed | mutexRefMask)) == mutexClosed;
+			return (new &(mutexClosed | mutexRefMask)) == mutexClosed;
 		}
 	}
 }
@@ -445,7 +445,8 @@ int FD_Accept(struct FD *fd)
 	for (;;) {
 		int s = accept4(fd->Sysfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		int e = s < 0 ? errno : 0;
-		trace_syscall(getm(), fd->Sysfd, NPS_SYS_ACCEPT4, s < 0 ? -e : s, 0, NPS_FN_FD_ACCEPT);
+		trace_syscall(getm(), fd->Sysfd, NPS_SYS_ACCEPT4, s < 0 ? -e : s, 0,
+			      NPS_FN_FD_ACCEPT);
 		if (s >= 0) {
 			ret = s;
 			goto out;

@@ -21,28 +21,28 @@ struct fdMutex {
 };
 
 struct FD {
-	struct fdMutex fdmu;	/* serialises Read/Write, counts references */
-	int Sysfd;		/* the OS fd; -1 after destroy */
-	int logfd;		/* the fd number for the event log, set by Init and never changed:
+	struct fdMutex fdmu; /* serialises Read/Write, counts references */
+	int Sysfd;	     /* the OS fd; -1 after destroy */
+	int logfd;	     /* the fd number for the event log, set by Init and never changed:
 				 * goroutines that lost the race to Close still log which fd it was,
 				 * without reading Sysfd (destroy writes it) */
 	struct {
 		struct pollDesc *runtimeCtx; /* NULL: not pollable */
 	} pd;
-	uint32_t csema;		/* released by destroy; Close waits on it */
-	uint32_t isBlocking;	/* 1: blocking mode, the poller is not used */
-	bool IsStream;		/* SOCK_STREAM */
-	bool ZeroReadIsEOF;	/* a 0-byte read means EOF */
-	bool isFile;		/* created by "os" (errors say "file") */
+	uint32_t csema;	     /* released by destroy; Close waits on it */
+	uint32_t isBlocking; /* 1: blocking mode, the poller is not used */
+	bool IsStream;	     /* SOCK_STREAM */
+	bool ZeroReadIsEOF;  /* a 0-byte read means EOF */
+	bool isFile;	     /* created by "os" (errors say "file") */
 };
 
 int FD_Init(struct FD *fd, const char *net, bool pollable);
 ssize_t FD_Read(struct FD *fd, void *p, size_t n);
 /* Write all of p; returns n, or a negative error with *written (may be NULL) bytes written. */
 ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written);
-int FD_Accept(struct FD *fd);	/* the new fd, or a negative error */
+int FD_Accept(struct FD *fd); /* the new fd, or a negative error */
 int FD_Close(struct FD *fd);
-int FD_WaitWrite(struct FD *fd); /* used by connect */
+int FD_WaitWrite(struct FD *fd);			/* used by connect */
 int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+'w' */
 
 /*

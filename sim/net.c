@@ -113,7 +113,7 @@ static void maxListenerBacklog(void)
 	int backlog = SOMAXCONN;
 	int f = open("/proc/sys/net/core/somaxconn", O_RDONLY | O_CLOEXEC);
 	if (f >= 0) {
-		struct FD fd = { 0 };
+		struct FD fd = {0};
 		fd.Sysfd = f;
 		fd.ZeroReadIsEOF = true;
 		/* os.newFile: registered with netpoll, so put the file into non-blocking mode. */

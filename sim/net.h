@@ -21,14 +21,14 @@
 
 /* internal/poll's errors (negated when returned). */
 enum {
-	NPS_ECLOSING = 4097,	 /* ErrNetClosing: "use of closed network connection" */
-	NPS_ETIMEOUT = 4098,	 /* ErrDeadlineExceeded: "i/o timeout" */
-	NPS_ENOTPOLLABLE = 4099, /* ErrNotPollable: "not pollable" */
-	NPS_EOF = 4100,		 /* io.EOF */
-	NPS_ENODEADLINE = 4101,	 /* ErrNoDeadline: "file type does not support deadline" */
-	NPS_EUNSUPPORTED = 4102, /* "waiting for unsupported file type" */
+	NPS_ECLOSING = 4097,	   /* ErrNetClosing: "use of closed network connection" */
+	NPS_ETIMEOUT = 4098,	   /* ErrDeadlineExceeded: "i/o timeout" */
+	NPS_ENOTPOLLABLE = 4099,   /* ErrNotPollable: "not pollable" */
+	NPS_EOF = 4100,		   /* io.EOF */
+	NPS_ENODEADLINE = 4101,	   /* ErrNoDeadline: "file type does not support deadline" */
+	NPS_EUNSUPPORTED = 4102,   /* "waiting for unsupported file type" */
 	NPS_EUNEXPECTEDEOF = 4103, /* io.ErrUnexpectedEOF */
-	NPS_EFILECLOSING = 4104, /* ErrFileClosing: "use of closed file" */
+	NPS_EFILECLOSING = 4104,   /* ErrFileClosing: "use of closed file" */
 };
 
 /* Go's text for an error code (positive or negative); "" for 0. */

@@ -189,7 +189,8 @@ static struct pollDesc *pollcache_alloc(bool *fresh)
 			throw("runtime: cannot allocate memory");
 		memset(mem, 0, pollBlockSize);
 		for (size_t i = 0; i < n; i++) {
-			struct pollDesc *pd = (struct pollDesc *)(mem + i * sizeof(struct pollDesc));
+			struct pollDesc *pd =
+			    (struct pollDesc *)(mem + i * sizeof(struct pollDesc));
 			pd->link = pollcache.first;
 			pollcache.first = pd;
 		}

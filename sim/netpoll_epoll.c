@@ -18,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int32_t epfd = -1; /* epoll descriptor */
+int32_t epfd = -1;			  /* epoll descriptor */
 uintptr_t netpollBreakRd, netpollBreakWr; /* for netpollBreak */
 _Atomic uint32_t netpollWakeSig;	  /* used to avoid duplicate calls of netpollBreak */
 static _Atomic uint64_t netpoll_calls, netpoll_breaks;
@@ -56,7 +56,7 @@ void netpollinit(void)
 		fprintf(stderr, "runtime: pipe failed with %d\n", errno);
 		throwcode(NPS_THROW_PIPE);
 	}
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	/* The break fd's data is the address of netpollBreakRd, untagged. Level-triggered. */
 	ev.data.u64 = (uint64_t)(uintptr_t)&netpollBreakRd;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &ev) != 0) {
@@ -112,7 +112,7 @@ uintptr_t netpollopen(uintptr_t fd, struct pollDesc *pd)
 uintptr_t netpollclose(uintptr_t fd, struct pollDesc *pd)
 {
 	/* A non-NULL event for kernels before 2.6.9; its errno is ignored by the caller. */
-	struct epoll_event ev = { 0 };
+	struct epoll_event ev = {0};
 	struct nps_event *e = traceEv(getm(), NPS_EV_NETPOLLCLOSE, (nps_s32)fd);
 	int r = epoll_ctl(epfd, EPOLL_CTL_DEL, (int)fd, &ev);
 	int err = r == 0 ? 0 : errno;
@@ -220,7 +220,7 @@ static int32_t count_gs(const struct gList *l)
  */
 struct gList netpoll(int64_t delay, int32_t *deltap, uint8_t caller)
 {
-	struct gList toRun = { NULL };
+	struct gList toRun = {NULL};
 	*deltap = 0;
 	if (epfd == -1)
 		return toRun;
@@ -286,7 +286,7 @@ retry:
 				trace_npev(id, (int)i, ev, NULL, 0, NPS_NPEV_BREAK_DRAIN);
 				struct m *mp = getm();
 				struct nps_event *e =
-					traceEv(mp, NPS_EV_NETPOLL_DRAIN, (nps_s32)netpollBreakRd);
+				    traceEv(mp, NPS_EV_NETPOLL_DRAIN, (nps_s32)netpollBreakRd);
 				if (e) {
 					e->u.brk.ret = r;
 					e->u.brk.fn = NPS_FN_NETPOLL;

@@ -239,7 +239,7 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t)
 	batch[n] = gp;
 	for (uint32_t i = 0; i < n; i++)
 		batch[i]->schedlink = batch[i + 1];
-	struct gQueue q = { batch[0], batch[n] };
+	struct gQueue q = {batch[0], batch[n]};
 	lock(&sched.lock);
 	globrunqputbatch(&q, (int32_t)(n + 1));
 	unlock(&sched.lock);
@@ -314,9 +314,8 @@ static struct g *runqget(struct p *pp, bool *inheritTime)
 			return NULL;
 		}
 		struct g *gp = atomic_load_explicit(&pp->runq[h % RUNQ_SIZE], memory_order_relaxed);
-		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + 1,
-							    memory_order_release,
-							    memory_order_relaxed)) {
+		if (atomic_compare_exchange_strong_explicit(
+			&pp->runqhead, &h, h + 1, memory_order_release, memory_order_relaxed)) {
 			*inheritTime = false;
 			return gp;
 		}
@@ -342,7 +341,8 @@ static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batc
 					 */
 					if (pp->status == _Prunning)
 						usleep(3);
-					if (!atomic_compare_exchange_strong(&pp->runnext, &next, NULL))
+					if (!atomic_compare_exchange_strong(&pp->runnext, &next,
+									    NULL))
 						continue;
 					atomic_store(&batch[batchHead % RUNQ_SIZE], next);
 					return 1;
@@ -356,9 +356,8 @@ static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batc
 			struct g *gp = atomic_load(&pp->runq[(h + i) % RUNQ_SIZE]);
 			atomic_store(&batch[(batchHead + i) % RUNQ_SIZE], gp);
 		}
-		if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
-							    memory_order_release,
-							    memory_order_relaxed))
+		if (atomic_compare_exchange_strong_explicit(
+			&pp->runqhead, &h, h + n, memory_order_release, memory_order_relaxed))
 			return n;
 	}
 }
@@ -907,7 +906,7 @@ void injectglist(struct gList *glist, uint8_t fn)
 		casgstatus_where(gp, _Gwaiting, _Grunnable, fn, where,
 				 where == NPS_RQ_LOCAL ? pp->id : -1);
 	}
-	struct gQueue q = { head, tail };
+	struct gQueue q = {head, tail};
 	glist->head = NULL;
 
 	if (!pp) {
@@ -917,7 +916,7 @@ void injectglist(struct gList *glist, uint8_t fn)
 		startIdle(qsize);
 		return;
 	}
-	struct gQueue globq = { NULL, NULL };
+	struct gQueue globq = {NULL, NULL};
 	int n;
 	for (n = 0; n < npidle && q.head; n++)
 		gQueue_pushBack(&globq, gQueue_pop(&q));
@@ -1511,7 +1510,7 @@ int sim_run(const struct sim_config *cfg, void (*main_fn)(void *), void *arg)
 	atomic_store(&sched.lastpoll, nanotime());
 	procresize(gomaxprocs);
 
-	struct main_arg ma = { main_fn, arg };
+	struct main_arg ma = {main_fn, arg};
 	newproc(runtime_main, &ma);
 	mainStarted = true;
 	schedule();
@@ -1569,7 +1568,6 @@ void sim_note(const char *fmt, ...)
 	va_end(ap);
 	trace_note("%s", text);
 }
-
 
 void sim_stats(struct sim_stats *st)
 {

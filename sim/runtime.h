@@ -66,17 +66,17 @@ struct gobuf {
 };
 
 struct g {
-	struct gobuf sched;	      /* saved sp while not running; owned by whoever runs it next */
-	uint64_t goid;		      /* constant from newproc; 0 for g0 */
+	struct gobuf sched; /* saved sp while not running; owned by whoever runs it next */
+	uint64_t goid;	    /* constant from newproc; 0 for g0 */
 	_Atomic uint32_t atomicstatus; /* _G*, changed by casgstatus */
-	uint8_t waitreason;	      /* enum nps_waitreason, set by gopark */
-	bool dying;		      /* goexit: its stack's fake frames can be dropped (ASan) */
-	struct g *schedlink;	      /* run queue / gList / gQueue link */
-	struct m *m;		      /* M running it, NULL when not running */
-	void (*startfn)(void *);      /* the function go() started */
+	uint8_t waitreason;	       /* enum nps_waitreason, set by gopark */
+	bool dying;		       /* goexit: its stack's fake frames can be dropped (ASan) */
+	struct g *schedlink;	       /* run queue / gList / gQueue link */
+	struct m *m;		       /* M running it, NULL when not running */
+	void (*startfn)(void *);       /* the function go() started */
 	void *startarg;
-	struct timer *timer;	      /* timeSleep's timer, allocated on first sleep */
-	void *param;		      /* passed by a waker (semaphores) */
+	struct timer *timer; /* timeSleep's timer, allocated on first sleep */
+	void *param;	     /* passed by a waker (semaphores) */
 	/* semaphore wait queue (Go's sudog, folded into g: one wait at a time) */
 	struct g *waitlink;
 	void *semaaddr;
@@ -85,8 +85,8 @@ struct g {
 	size_t stack_size;
 	void *stack_map;
 	size_t map_size;
-	void *tsan_fiber;	      /* TSan fiber of this stack */
-	void *asan_fake;	      /* ASan fake stack saved across a switch */
+	void *tsan_fiber; /* TSan fiber of this stack */
+	void *asan_fake;  /* ASan fake stack saved across a switch */
 };
 
 /* An intrusive LIFO list of Gs through schedlink (Go's gList). */
@@ -101,29 +101,29 @@ struct gQueue {
 /* ---- Ms and Ps ---- */
 
 struct m {
-	struct g g0;		      /* the scheduler's context, on the thread's own stack */
-	struct g *curg;		      /* the user G assigned to this M, NULL in the scheduler */
-	struct g *gcur;		      /* whichever g executes now: &g0 or curg */
+	struct g g0;	/* the scheduler's context, on the thread's own stack */
+	struct g *curg; /* the user G assigned to this M, NULL in the scheduler */
+	struct g *gcur; /* whichever g executes now: &g0 or curg */
 	int64_t id;
-	struct p *p;		      /* attached P, NULL when idle or polling */
-	struct p *nextp;	      /* P handed over by startm */
-	bool spinning;		      /* looking for work (counted in sched.nmspinning) */
+	struct p *p;	 /* attached P, NULL when idle or polling */
+	struct p *nextp; /* P handed over by startm */
+	bool spinning;	 /* looking for work (counted in sched.nmspinning) */
 	bool issysmon;
-	struct note park;	      /* stopm sleeps here */
-	struct m *schedlink;	      /* sched.midle */
-	struct m *alllink;	      /* allm */
-	void (*mstartfn)(void);	      /* run first by a new M (mspinning, sysmon) */
+	struct note park;	/* stopm sleeps here */
+	struct m *schedlink;	/* sched.midle */
+	struct m *alllink;	/* allm */
+	void (*mstartfn)(void); /* run first by a new M (mspinning, sysmon) */
 	/* gopark's hand-off to park_m, on g0 */
 	bool (*waitunlockf)(struct g *, void *);
 	void *waitlock;
-	uint64_t waitpd;	      /* tracing: pollDesc of an IO wait */
-	uint8_t waitmode;	      /* tracing: 'r'/'w' of an IO wait */
+	uint64_t waitpd;  /* tracing: pollDesc of an IO wait */
+	uint8_t waitmode; /* tracing: 'r'/'w' of an IO wait */
 	/* mcall: what g0 runs after the user G switched to it */
 	struct g *(*mcallfn)(struct g *);
-	pid_t procid;		      /* OS thread id */
+	pid_t procid; /* OS thread id */
 	pthread_t thread;
-	struct evring *trace;	      /* this M's event ring, NULL when the event log is off */
-	uint64_t cheaprand;	      /* per-M random state (steal order) */
+	struct evring *trace; /* this M's event ring, NULL when the event log is off */
+	uint64_t cheaprand;   /* per-M random state (steal order) */
 };
 
 enum {
@@ -138,40 +138,40 @@ enum {
 
 struct p {
 	int32_t id;
-	_Atomic uint32_t status;	   /* _P*, by its M or under sched.lock; read racily by stealers */
-	struct p *link;			   /* sched.pidle */
-	uint32_t schedtick;		   /* incremented on every scheduler call */
-	struct m *m;			   /* M holding it, NULL when idle */
-	_Atomic uint32_t runqhead;	   /* local run queue: lock-free, Go's algorithm */
+	_Atomic uint32_t status;   /* _P*, by its M or under sched.lock; read racily by stealers */
+	struct p *link;		   /* sched.pidle */
+	uint32_t schedtick;	   /* incremented on every scheduler call */
+	struct m *m;		   /* M holding it, NULL when idle */
+	_Atomic uint32_t runqhead; /* local run queue: lock-free, Go's algorithm */
 	_Atomic uint32_t runqtail;
 	_Atomic(struct g *) runq[RUNQ_SIZE];
-	_Atomic(struct g *) runnext;	   /* G to run next, ahead of runq */
+	_Atomic(struct g *) runnext; /* G to run next, ahead of runq */
 	struct {
-		struct g *head;		   /* dead Gs with stacks, for reuse */
+		struct g *head; /* dead Gs with stacks, for reuse */
 		int32_t n;
 	} gFree;
-	struct mutex timersLock;	   /* protects timers */
-	struct timer **timers;		   /* min-heap on when */
+	struct mutex timersLock; /* protects timers */
+	struct timer **timers;	 /* min-heap on when */
 	int32_t ntimers, timerscap;
-	_Atomic int64_t timer0When;	   /* when of timers[0], 0 if none */
+	_Atomic int64_t timer0When; /* when of timers[0], 0 if none */
 	_Atomic uint32_t numTimers;
 };
 
 /* Go's schedt, the global scheduler state. */
 struct schedt {
 	_Atomic uint64_t goidgen;
-	_Atomic int64_t lastpoll;	/* time of the last netpoll; 0 = an M is blocked in netpoll */
-	_Atomic int64_t pollUntil;	/* when the blocked poller intends to wake; 0 = never */
+	_Atomic int64_t lastpoll;  /* time of the last netpoll; 0 = an M is blocked in netpoll */
+	_Atomic int64_t pollUntil; /* when the blocked poller intends to wake; 0 = never */
 	struct mutex lock;
-	struct m *midle;		/* idle Ms waiting for work */
-	_Atomic int32_t nmidle;		/* written under lock; read racily by the event log */
-	int64_t mnext;			/* next M id */
-	struct p *pidle;		/* idle Ps */
+	struct m *midle;	/* idle Ms waiting for work */
+	_Atomic int32_t nmidle; /* written under lock; read racily by the event log */
+	int64_t mnext;		/* next M id */
+	struct p *pidle;	/* idle Ps */
 	_Atomic int32_t npidle;
 	_Atomic int32_t nmspinning;
 	_Atomic uint32_t needspinning;
-	struct gQueue runq;		/* global run queue, under lock */
-	_Atomic int32_t runqsize;	/* under lock; read racily as a hint, as Go does */
+	struct gQueue runq;	  /* global run queue, under lock */
+	_Atomic int32_t runqsize; /* under lock; read racily as a hint, as Go does */
 	struct {
 		struct mutex lock;
 		_Atomic(struct g *) stack; /* dead Gs (with stacks); read racily as a hint */
@@ -179,7 +179,7 @@ struct schedt {
 	} gFree;
 	struct note sysmonnote;
 	_Atomic bool sysmonwait;
-	_Atomic uint32_t exiting;	/* set when main returns: Ms leave their loops */
+	_Atomic uint32_t exiting; /* set when main returns: Ms leave their loops */
 };
 
 extern struct schedt sched;
@@ -200,16 +200,16 @@ void pMask_clear(struct pMask *pm, int32_t id);
 /* ---- timers: Go: runtime/time.go (1.22 fields; see sim/time.c for the model) ---- */
 
 struct timer {
-	struct p *pp;			/* heap holding it, NULL when not in a heap */
+	struct p *pp; /* heap holding it, NULL when not in a heap */
 	int64_t when;
 	int64_t period;
 	void (*f)(void *arg, uintptr_t seq); /* "armed" for pollDesc timers means f != NULL */
 	void *arg;
-	int32_t idx;			/* position in pp->timers, -1 when not in a heap */
+	int32_t idx; /* position in pp->timers, -1 when not in a heap */
 	uint32_t _pad;
 	uintptr_t seq;
 	int64_t nextwhen;
-	_Atomic uint32_t status;	/* 0: not in a heap, 1: in a heap, 2: running */
+	_Atomic uint32_t status; /* 0: not in a heap, 1: in a heap, 2: running */
 	uint32_t _pad2;
 };
 
@@ -244,25 +244,25 @@ enum {
 #define taggedPointerBits (64 - addrBits + 3)
 
 struct pollDesc {
-	struct pollDesc *link;	   /* in pollcache, protected by pollcache.lock */
-	uintptr_t fd;		   /* constant for pollDesc usage lifetime */
-	_Atomic uintptr_t fdseq;   /* protects against stale pollDesc */
+	struct pollDesc *link;	     /* in pollcache, protected by pollcache.lock */
+	uintptr_t fd;		     /* constant for pollDesc usage lifetime */
+	_Atomic uintptr_t fdseq;     /* protects against stale pollDesc */
 	_Atomic uint32_t atomicInfo; /* atomic pollInfo */
 	uint32_t _pad0;
-	_Atomic uintptr_t rg;	   /* pdReady, pdWait, G waiting for read or pdNil */
-	_Atomic uintptr_t wg;	   /* pdReady, pdWait, G waiting for write or pdNil */
-	struct mutex lock;	   /* protects the following fields */
+	_Atomic uintptr_t rg; /* pdReady, pdWait, G waiting for read or pdNil */
+	_Atomic uintptr_t wg; /* pdReady, pdWait, G waiting for write or pdNil */
+	struct mutex lock;    /* protects the following fields */
 	bool closing;
 	_Atomic uint8_t tracelock; /* orders this pd's events in the log (sim only; Go's padding) */
 	uint8_t _pad1[2];
-	uint32_t user;		   /* user settable cookie (unused on Linux) */
-	uintptr_t rseq;		   /* protects from stale read timers */
-	struct timer rt;	   /* read deadline timer (set if rt.f != NULL) */
-	int64_t rd;		   /* read deadline (a nanotime in the future, -1 when expired) */
-	uintptr_t wseq;		   /* protects from stale write timers */
-	struct timer wt;	   /* write deadline timer */
-	int64_t wd;		   /* write deadline */
-	struct pollDesc *self;	   /* storage for the timer argument (Go's makeArg) */
+	uint32_t user;	       /* user settable cookie (unused on Linux) */
+	uintptr_t rseq;	       /* protects from stale read timers */
+	struct timer rt;       /* read deadline timer (set if rt.f != NULL) */
+	int64_t rd;	       /* read deadline (a nanotime in the future, -1 when expired) */
+	uintptr_t wseq;	       /* protects from stale write timers */
+	struct timer wt;       /* write deadline timer */
+	int64_t wd;	       /* write deadline */
+	struct pollDesc *self; /* storage for the timer argument (Go's makeArg) */
 };
 
 /*
@@ -297,7 +297,7 @@ extern _Atomic uint32_t netpollWaiters;
 /* ---- functions shared inside sim/ ---- */
 
 /* proc.c */
-struct m *getm(void);		/* the current M (TLS read, never cached across a park) */
+struct m *getm(void); /* the current M (TLS read, never cached across a park) */
 int64_t nanotime(void);
 _Noreturn void throw(const char *msg);
 _Noreturn void throwcode(unsigned code); /* enum nps_throw: Go's message for it */

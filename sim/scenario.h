@@ -15,33 +15,34 @@
 struct sim_config;
 
 struct scenario_opts {
-	int clients;	       /* client threads (-1: the scenario's default) */
-	int rounds;	       /* round trips per client (-1: default) */
-	int64_t duration_ns;   /* stop after this long (0: when the clients are done) */
-	const char *listen;    /* "IP:PORT" to serve on (default 127.0.0.1:0) */
-	int msg_size;	       /* bytes per message (0: 64) */
-	uint64_t seed;	       /* client pacing */
-	_Atomic int *stop;     /* set by the caller (Ctrl-C): wind down and return */
+	int clients;	     /* client threads (-1: the scenario's default) */
+	int rounds;	     /* round trips per client (-1: default) */
+	int64_t duration_ns; /* stop after this long (0: when the clients are done) */
+	const char *listen;  /* "IP:PORT" to serve on (default 127.0.0.1:0) */
+	int msg_size;	     /* bytes per message (0: 64) */
+	uint64_t seed;	     /* client pacing */
+	_Atomic int *stop;   /* set by the caller (Ctrl-C): wind down and return */
 };
 
 /* What a run did, for the summary and the tests. */
 struct scenario_result {
-	uint64_t round_trips;	/* echo round trips completed by the clients */
-	uint64_t connections;	/* connections accepted */
-	int errors;		/* unexpected errors (each also printed to stderr) */
-	int reader_err;		/* the error the lesson's reader got (0 / -NPS_E... / -errno) */
-	int writer_err;		/* the error the lesson's writer got */
-	int port;		/* the port served */
-	int server_fd;		/* the lesson's connection fd on the server side (-1) */
-	uint64_t park_free_reads; /* ready-before-park: reads that consumed pdReady without parking */
-	char story[256];	/* what happened, in one or two sentences */
+	uint64_t round_trips; /* echo round trips completed by the clients */
+	uint64_t connections; /* connections accepted */
+	int errors;	      /* unexpected errors (each also printed to stderr) */
+	int reader_err;	      /* the error the lesson's reader got (0 / -NPS_E... / -errno) */
+	int writer_err;	      /* the error the lesson's writer got */
+	int port;	      /* the port served */
+	int server_fd;	      /* the lesson's connection fd on the server side (-1) */
+	uint64_t
+	    park_free_reads; /* ready-before-park: reads that consumed pdReady without parking */
+	char story[256];     /* what happened, in one or two sentences */
 };
 
 struct scenario {
 	const char *name;
-	const char *teaches;	/* one line: what it shows */
-	int clients, rounds;	/* defaults */
-	int procs;		/* GOMAXPROCS it is meant for (0: any) */
+	const char *teaches;	 /* one line: what it shows */
+	int clients, rounds;	 /* defaults */
+	int procs;		 /* GOMAXPROCS it is meant for (0: any) */
 	void (*main)(void *arg); /* the main goroutine; arg is struct scenario_run * */
 };
 

@@ -29,17 +29,17 @@ struct scenario_run {
 	struct scenario_result *res;
 	struct netlistener *l;
 	int port;
-	int64_t start, end;	      /* end: start + duration, 0 none */
+	int64_t start, end; /* end: start + duration, 0 none */
 	struct clients clients;
 	void *client_args;
 	_Atomic uint64_t round_trips;
 	_Atomic int errors;
-	_Atomic int client_go;	      /* a lesson tells its client to act */
-	_Atomic int client_quit;      /* a lesson tells its client to close */
-	_Atomic int connected;	      /* clients connected so far (ordered lessons) */
-	struct waitgroup done;	      /* the goroutines main waits for */
+	_Atomic int client_go;	 /* a lesson tells its client to act */
+	_Atomic int client_quit; /* a lesson tells its client to close */
+	_Atomic int connected;	 /* clients connected so far (ordered lessons) */
+	struct waitgroup done;	 /* the goroutines main waits for */
 	struct waitgroup acceptor;
-	struct netconn *conn;	      /* the lesson's server-side connection */
+	struct netconn *conn; /* the lesson's server-side connection */
 };
 
 struct client_arg {
@@ -75,8 +75,9 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 		const char *a = r->o.listen ? r->o.listen : "127.0.0.1:0";
 		const char *colon = strrchr(a, ':');
 		int hl = colon ? (int)(colon - a) : (int)strlen(a);
-		fprintf(stderr, "netpollsim: serving %s on %.*s:%d (nc, wrk, a load client); Ctrl-C "
-				"to stop\n",
+		fprintf(stderr,
+			"netpollsim: serving %s on %.*s:%d (nc, wrk, a load client); Ctrl-C "
+			"to stop\n",
 			r->sc->name, hl, a, r->port);
 		trace_note("serving on %.*s:%d", hl, a, r->port);
 	}
@@ -340,9 +341,11 @@ static void close_main(void *arg)
 			fail(r, "close", err);
 		wg_wait(&r->done);
 		if (r->res->reader_err != -NPS_ECLOSING)
-			fail(r, "reader expected use of closed network connection", r->res->reader_err);
+			fail(r, "reader expected use of closed network connection",
+			     r->res->reader_err);
 		if (r->res->writer_err != -NPS_ECLOSING)
-			fail(r, "writer expected use of closed network connection", r->res->writer_err);
+			fail(r, "writer expected use of closed network connection",
+			     r->res->writer_err);
 		conn_free(r->conn);
 	}
 	atomic_store(&r->client_quit, 1);
@@ -612,22 +615,20 @@ static void break_main(void *arg)
 /* ---------------- the table ---------------- */
 
 static const struct scenario table[] = {
-	{ "echo", "goroutine per connection: rg goes nil -> wait -> G -> ready -> nil per read",
-	  2, 3, 0, echo_main },
-	{ "deadline", "a read deadline expires on an idle connection: rg G -> nil, i/o timeout",
-	  1, 0, 0, deadline_main },
-	{ "close", "Close while a reader and a writer are parked: both wake with ErrNetClosing",
-	  1, 0, 0, close_main },
-	{ "slow-reader", "a writer parks on wg when the socket buffer is full; EPOLLOUT wakes it",
-	  1, 0, 0, slow_main },
-	{ "ready-before-park",
-	  "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2,
-	  rbp_main },
-	{ "accept-burst",
-	  "many clients at once: one EPOLLIN edge, Accept loops until EAGAIN", 50, 1, 0,
-	  burst_main },
-	{ "break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0,
-	  2, break_main },
+    {"echo", "goroutine per connection: rg goes nil -> wait -> G -> ready -> nil per read", 2, 3, 0,
+     echo_main},
+    {"deadline", "a read deadline expires on an idle connection: rg G -> nil, i/o timeout", 1, 0, 0,
+     deadline_main},
+    {"close", "Close while a reader and a writer are parked: both wake with ErrNetClosing", 1, 0, 0,
+     close_main},
+    {"slow-reader", "a writer parks on wg when the socket buffer is full; EPOLLOUT wakes it", 1, 0,
+     0, slow_main},
+    {"ready-before-park",
+     "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2, rbp_main},
+    {"accept-burst", "many clients at once: one EPOLLIN edge, Accept loops until EAGAIN", 50, 1, 0,
+     burst_main},
+    {"break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0, 2,
+     break_main},
 };
 
 const struct scenario *scenario_list(int *n)

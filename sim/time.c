@@ -20,7 +20,11 @@
 
 #define maxWhen INT64_MAX
 
-enum { timerFree = 0, timerInHeap = 1, timerRunning = 2 };
+enum {
+	timerFree = 0,
+	timerInHeap = 1,
+	timerRunning = 2
+};
 
 void netpollReadDeadline(void *arg, uintptr_t seq);
 void netpollWriteDeadline(void *arg, uintptr_t seq);
@@ -184,7 +188,7 @@ bool deltimer(struct timer *t)
 {
 	struct p *pp = lock_timer(t);
 	if (!pp)
-		return false; /* already run, running, or never added */
+		return false;		       /* already run, running, or never added */
 	trace_timer(getm(), NPS_TIMER_DEL, t); /* while t still names its P */
 	dodeltimer(pp, t);
 	atomic_store(&t->status, timerFree);

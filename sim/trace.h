@@ -51,8 +51,8 @@ static inline nps_u64 trace_pdv(uintptr_t v)
 	return v <= pdWait ? (nps_u64)v : NPS_PDV_G(((struct g *)v)->goid);
 }
 
-static inline void trace_gstatus(struct m *mp, struct g *gp, uint32_t from, uint32_t to,
-				 uint8_t fn, uint8_t where, int32_t wherep)
+static inline void trace_gstatus(struct m *mp, struct g *gp, uint32_t from, uint32_t to, uint8_t fn,
+				 uint8_t where, int32_t wherep)
 {
 	struct nps_event *e = traceEv(mp, NPS_EV_GSTATUS, -1);
 	if (!e)

@@ -52,7 +52,7 @@ struct echo_server {
 static struct echo_server echo_start(void)
 {
 	const char *path = bench_path("epoll_echo");
-	struct echo_server s = { 0 };
+	struct echo_server s = {0};
 	char line[256] = "";
 	int pfd[2];
 
@@ -144,7 +144,7 @@ static cJSON *client_ok(const struct echo_server *s, const char *mode, const cha
 /* A port on 127.0.0.1 that nothing listens on (bound, then released). */
 static int closed_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -157,8 +157,9 @@ static int closed_port(void)
 
 static int dial(int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((unsigned short)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	cr_assert_geq(fd, 0);
@@ -199,9 +200,8 @@ Test(bench_tools, threads_and_large_messages, .timeout = 30)
 Test(bench_tools, timed_window_reports_all_fields, .timeout = 30)
 {
 	struct echo_server s = echo_start();
-	const char *keys[] = { "rt_per_s",   "conn_min_rt_per_s", "conn_max_rt_per_s",
-			       "client_cpu", "server_cpu",	  "other_cpu",
-			       "duration_s" };
+	const char *keys[] = {"rt_per_s",   "conn_min_rt_per_s", "conn_max_rt_per_s", "client_cpu",
+			      "server_cpu", "other_cpu",	 "duration_s"};
 	char opts[128];
 
 	snprintf(opts, sizeof(opts), "--conns 3 --warmup 0 --duration 0.2 --server-pid %d",
@@ -256,7 +256,7 @@ Test(bench_tools, epoll_echo_streams_under_back_pressure, .timeout = 30)
 	int fd = dial(s.port);
 
 	while (got < total) {
-		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < total ? POLLOUT : 0) };
+		struct pollfd p = {.fd = fd, .events = POLLIN | (sent < total ? POLLOUT : 0)};
 		if (poll(&p, 1, 10000) <= 0)
 			cr_assert_fail("no progress at %zu/%zu bytes", got, total);
 		if ((p.revents & POLLOUT) && sent < total) {
@@ -308,7 +308,7 @@ static void *bad_echo(void *arg)
 
 Test(bench_tools, client_detects_a_wrong_echo, .timeout = 30)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 	char args[128], *out = NULL;

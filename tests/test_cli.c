@@ -28,7 +28,7 @@ static int np(const char *args, char **out)
 
 Test(cli, help_for_every_command)
 {
-	static const char *cmds[] = { "run", "scenarios", "check", "replay", "export", "trace" };
+	static const char *cmds[] = {"run", "scenarios", "check", "replay", "export", "trace"};
 	char *out = NULL;
 	cr_assert_eq(np("--help", &out), 0);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -39,7 +39,8 @@ Test(cli, help_for_every_command)
 		snprintf(args, sizeof(args), "%s --help", cmds[i]);
 		int st = np(args, &out);
 		cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
-		cr_assert(strstr(out, "usage: netpollsim"), "%s prints a usage line: %s", args, out);
+		cr_assert(strstr(out, "usage: netpollsim"), "%s prints a usage line: %s", args,
+			  out);
 		free(out);
 	}
 }
@@ -60,14 +61,14 @@ Test(cli, bad_run_options_name_the_problem)
 	static const struct {
 		const char *args, *says;
 	} cases[] = {
-		{ "run --scenario nope", "unknown scenario 'nope'" },
-		{ "run --procs 0", "--procs '0': expected an integer from 1 to 256" },
-		{ "run --clients many", "--clients 'many'" },
-		{ "run --duration -3", "--duration '-3'" },
-		{ "run --bogus", "unknown option '--bogus'" },
-		{ "run --record", "--record needs a value" },
-		{ "run --clients 0", "--clients 0 serves outside clients" },
-		{ "run extra", "unexpected argument 'extra'" },
+	    {"run --scenario nope", "unknown scenario 'nope'"},
+	    {"run --procs 0", "--procs '0': expected an integer from 1 to 256"},
+	    {"run --clients many", "--clients 'many'"},
+	    {"run --duration -3", "--duration '-3'"},
+	    {"run --bogus", "unknown option '--bogus'"},
+	    {"run --record", "--record needs a value"},
+	    {"run --clients 0", "--clients 0 serves outside clients"},
+	    {"run extra", "unexpected argument 'extra'"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out = NULL;
@@ -90,8 +91,9 @@ Test(cli, check_names_a_missing_file)
 
 Test(cli, scenarios_each_say_what_they_teach)
 {
-	static const char *names[] = { "echo",	    "deadline",	    "close", "slow-reader",
-				       "ready-before-park", "accept-burst", "break" };
+	static const char *names[] = {"echo",	     "deadline",	  "close",
+				      "slow-reader", "ready-before-park", "accept-burst",
+				      "break"};
 	char *out = NULL;
 	cr_assert_eq(np("scenarios", &out), 0);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -157,10 +159,11 @@ Test(cli, make_install_honours_prefix_and_destdir)
 {
 	char cmd[1024], *out = NULL;
 	const char *dest = tu_tmpdir();
-	snprintf(cmd, sizeof(cmd),
-		 "make --no-print-directory -s install PREFIX=/opt/nps DESTDIR=%s/root >/dev/null && "
-		 "cd %s/root && find . -type f | sort",
-		 dest, dest);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "make --no-print-directory -s install PREFIX=/opt/nps DESTDIR=%s/root >/dev/null && "
+	    "cd %s/root && find . -type f | sort",
+	    dest, dest);
 	int st = tu_run(cmd, 1, &out);
 	cr_assert_eq(st, 0, "%s: %s", cmd, out);
 	cr_assert(strstr(out, "./opt/nps/bin/netpollsim\n"), "%s", out);

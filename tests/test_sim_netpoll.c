@@ -32,7 +32,7 @@
 static void tcp_pair(int *a, int *b)
 {
 	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	cr_assert(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	socklen_t len = sizeof(sa);
@@ -49,11 +49,11 @@ static void tcp_pair(int *a, int *b)
 static struct {
 	int a, b;
 	struct pollDesc *pd;
-	int rc;		   /* poll_runtime_pollWait's result */
-	bool ok;	   /* netpollblock's result */
-	int hook_action;   /* what the after-announce hook does */
+	int rc;		 /* poll_runtime_pollWait's result */
+	bool ok;	 /* netpollblock's result */
+	int hook_action; /* what the after-announce hook does */
 	struct waitgroup wg;
-	struct g fake;	   /* a stand-in G for the corruption test */
+	struct g fake; /* a stand-in G for the corruption test */
 	uint64_t goid;
 } T;
 
@@ -75,7 +75,7 @@ static void setup_pair(void)
 /* netpollready as netpoll would run it, with the woken goroutines put on run queues. */
 static void make_ready(struct pollDesc *pd, int mode)
 {
-	struct gList list = { NULL };
+	struct gList list = {NULL};
 	int32_t delta = netpollready(&list, pd, mode);
 	injectglist(&list, NPS_FN_INJECTGLIST);
 	netpollAdjustWaiters(delta, NPS_FN_NETPOLL);
@@ -212,7 +212,12 @@ Test(sim_netpoll, park_then_io_ready)
 }
 
 /* The after-announce window: readiness, a past deadline, or a close arrives there. */
-enum { HOOK_READY = 1, HOOK_DEADLINE, HOOK_CLOSE, HOOK_CORRUPT };
+enum {
+	HOOK_READY = 1,
+	HOOK_DEADLINE,
+	HOOK_CLOSE,
+	HOOK_CORRUPT
+};
 
 static void announce_hook(struct pollDesc *pd, int32_t mode)
 {
@@ -611,7 +616,7 @@ static void main_stale(void *arg)
 	 * another socket with that tagged data and make it readable.
 	 */
 	tcp_pair(&other_a, &other_b);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
 	ev.data.u64 = taggedPointerPack(T.pd, seq - 1 ? seq - 1 : 0x7FFFF);
 	cr_assert_eq(epoll_ctl(epfd, EPOLL_CTL_ADD, other_a, &ev), 0);
 	start_waiter();
@@ -646,17 +651,17 @@ static const struct {
 	int64_t delay;
 	int32_t waitms;
 } waitms_table[] = {
-	{ -1, -1 },
-	{ -123456789, -1 },
-	{ 0, 0 },
-	{ 1, 1 },
-	{ 999999, 1 },
-	{ 1000000, 1 },
-	{ 1999999, 1 },
-	{ 2500000, 2 },
-	{ 999999999999999LL, 999999999 },
-	{ 1000000000000000LL, 1000000000 },
-	{ INT64_MAX, 1000000000 },
+    {-1, -1},
+    {-123456789, -1},
+    {0, 0},
+    {1, 1},
+    {999999, 1},
+    {1000000, 1},
+    {1999999, 1},
+    {2500000, 2},
+    {999999999999999LL, 999999999},
+    {1000000000000000LL, 1000000000},
+    {INT64_MAX, 1000000000},
 };
 
 static void main_waitms(void *arg)
@@ -704,14 +709,14 @@ static void main_checkerr(void *arg)
 		uint32_t bits;
 		int r, w;
 	} rows[] = {
-		{ 0, pollNoError, pollNoError },
-		{ pollEventErr, pollErrNotPollable, pollNoError },
-		{ pollExpiredReadDeadline, pollErrTimeout, pollNoError },
-		{ pollExpiredWriteDeadline, pollNoError, pollErrTimeout },
-		{ pollExpiredReadDeadline | pollEventErr, pollErrTimeout, pollNoError },
-		{ pollClosing | pollExpiredReadDeadline | pollExpiredWriteDeadline | pollEventErr,
-		  pollErrClosing, pollErrClosing },
-		{ pollClosing, pollErrClosing, pollErrClosing },
+	    {0, pollNoError, pollNoError},
+	    {pollEventErr, pollErrNotPollable, pollNoError},
+	    {pollExpiredReadDeadline, pollErrTimeout, pollNoError},
+	    {pollExpiredWriteDeadline, pollNoError, pollErrTimeout},
+	    {pollExpiredReadDeadline | pollEventErr, pollErrTimeout, pollNoError},
+	    {pollClosing | pollExpiredReadDeadline | pollExpiredWriteDeadline | pollEventErr,
+	     pollErrClosing, pollErrClosing},
+	    {pollClosing, pollErrClosing, pollErrClosing},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		atomic_store(&pd->atomicInfo, seqbits | rows[i].bits);

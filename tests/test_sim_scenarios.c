@@ -235,9 +235,8 @@ Test(sim_scenarios, thousand_connections_leave_no_trace)
 	cr_assert_eq(fds_after, fds_before, "open fds %d -> %d", fds_before, fds_after);
 	cr_assert_eq(inuse_after, inuse_before, "pollDescs in use %llu -> %llu",
 		     (unsigned long long)inuse_before, (unsigned long long)inuse_after);
-	cr_assert_eq(free_after, free_before,
-		     "pollCache free list %llu -> %llu", (unsigned long long)free_before,
-		     (unsigned long long)free_after);
+	cr_assert_eq(free_after, free_before, "pollCache free list %llu -> %llu",
+		     (unsigned long long)free_before, (unsigned long long)free_after);
 }
 
 /* ---- every scenario's recorded trace passes the checker ---- */

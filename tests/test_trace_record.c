@@ -21,12 +21,13 @@
 static int record_and_signal(const char *path, const char *sig, const char *secs, char **out)
 {
 	char cmd[1600];
-	snprintf(cmd, sizeof(cmd),
-		 "( i=0; until head -n 1 %s 2>/dev/null | grep -q '}$'; do i=$((i+1)); "
-		 "[ $i -gt 600 ] && exit; sleep 0.05; done; sleep %s; kill -s %s $$ ) "
-		 ">/dev/null 2>&1 & "
-		 "exec %s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf --record %s",
-		 path, secs, sig, tu_netpollsim(), path);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "( i=0; until head -n 1 %s 2>/dev/null | grep -q '}$'; do i=$((i+1)); "
+	    "[ $i -gt 600 ] && exit; sleep 0.05; done; sleep %s; kill -s %s $$ ) "
+	    ">/dev/null 2>&1 & "
+	    "exec %s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf --record %s",
+	    path, secs, sig, tu_netpollsim(), path);
 	return tu_run(cmd, 1, out);
 }
 

@@ -147,7 +147,7 @@ static int with_events(struct tu_events *ev, int (*run)(struct sim_config *cfg, 
 {
 	if (!ev)
 		return run(cfg, ctx);
-	struct drainer d = { .m = evmerge_new(), .ev = ev };
+	struct drainer d = {.m = evmerge_new(), .ev = ev};
 	cfg->events = true;
 	cfg->merge = d.m;
 	pthread_t t;
@@ -173,8 +173,8 @@ static int run_fn(struct sim_config *cfg, void *ctx)
 
 int tu_sim_run(int procs, void (*fn)(void *), void *arg, struct tu_events *ev)
 {
-	struct sim_config cfg = { .gomaxprocs = procs, .seed = 1 };
-	struct simrun_ctx c = { fn, arg };
+	struct sim_config cfg = {.gomaxprocs = procs, .seed = 1};
+	struct simrun_ctx c = {fn, arg};
 	return with_events(ev, run_fn, &cfg, &c);
 }
 
@@ -193,12 +193,12 @@ static int run_scen(struct sim_config *cfg, void *ctx)
 int tu_scenario_run(const char *name, int procs, int clients, int rounds,
 		    struct scenario_result *res, struct tu_events *ev)
 {
-	struct scen_ctx c = { .sc = scenario_find(name), .res = res };
+	struct scen_ctx c = {.sc = scenario_find(name), .res = res};
 	if (!c.sc)
 		return -ENOENT;
 	c.o.clients = clients;
 	c.o.rounds = rounds;
-	struct sim_config cfg = { .gomaxprocs = procs, .seed = 1 };
+	struct sim_config cfg = {.gomaxprocs = procs, .seed = 1};
 	return with_events(ev, run_scen, &cfg, &c);
 }
 

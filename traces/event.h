@@ -104,12 +104,12 @@ enum nps_kind {
 };
 
 /* Value of pd.rg / pd.wg in an event: pdNil, pdReady, pdWait, or the parked G (by goid). */
-#define NPS_PDV_NIL   0ULL
-#define NPS_PDV_READY 1ULL
-#define NPS_PDV_WAIT  2ULL
-#define NPS_PDV_GBIT  (1ULL << 63)
+#define NPS_PDV_NIL	0ULL
+#define NPS_PDV_READY	1ULL
+#define NPS_PDV_WAIT	2ULL
+#define NPS_PDV_GBIT	(1ULL << 63)
 #define NPS_PDV_G(goid) (NPS_PDV_GBIT | (nps_u64)(goid))
-#define NPS_PDV_IS_G(v) (((v) & NPS_PDV_GBIT) != 0)
+#define NPS_PDV_IS_G(v) (((v)&NPS_PDV_GBIT) != 0)
 #define NPS_PDV_GOID(v) ((v) & ~NPS_PDV_GBIT)
 
 /*
@@ -118,70 +118,70 @@ enum nps_kind {
  */
 enum nps_fn {
 	NPS_FN_NONE = 0,
-	NPS_FN_POLLOPEN,	/* poll_runtime_pollOpen */
-	NPS_FN_POLLCLOSE,	/* poll_runtime_pollClose */
-	NPS_FN_POLLRESET,	/* poll_runtime_pollReset */
-	NPS_FN_POLLWAIT,	/* poll_runtime_pollWait */
-	NPS_FN_POLLUNBLOCK,	/* poll_runtime_pollUnblock */
-	NPS_FN_POLLSETDEADLINE, /* poll_runtime_pollSetDeadline */
-	NPS_FN_NETPOLLBLOCK,	/* netpollblock */
-	NPS_FN_NETPOLLBLOCKCOMMIT, /* netpollblockcommit */
-	NPS_FN_NETPOLLUNBLOCK,	/* netpollunblock */
-	NPS_FN_NETPOLLREADY,	/* netpollready */
-	NPS_FN_NETPOLLDEADLINEIMPL, /* netpolldeadlineimpl */
-	NPS_FN_NETPOLLGOREADY,	/* netpollgoready */
-	NPS_FN_NETPOLL,		/* netpoll */
-	NPS_FN_NETPOLLBREAK,	/* netpollBreak */
-	NPS_FN_NETPOLLINIT,	/* netpollinit */
-	NPS_FN_NETPOLLOPEN,	/* netpollopen */
-	NPS_FN_NETPOLLCLOSE,	/* netpollclose */
-	NPS_FN_POLLCACHE_ALLOC, /* pollCache.alloc */
-	NPS_FN_POLLCACHE_FREE,	/* pollCache.free */
-	NPS_FN_SETEVENTERR,	/* pollDesc.setEventErr */
+	NPS_FN_POLLOPEN,	     /* poll_runtime_pollOpen */
+	NPS_FN_POLLCLOSE,	     /* poll_runtime_pollClose */
+	NPS_FN_POLLRESET,	     /* poll_runtime_pollReset */
+	NPS_FN_POLLWAIT,	     /* poll_runtime_pollWait */
+	NPS_FN_POLLUNBLOCK,	     /* poll_runtime_pollUnblock */
+	NPS_FN_POLLSETDEADLINE,	     /* poll_runtime_pollSetDeadline */
+	NPS_FN_NETPOLLBLOCK,	     /* netpollblock */
+	NPS_FN_NETPOLLBLOCKCOMMIT,   /* netpollblockcommit */
+	NPS_FN_NETPOLLUNBLOCK,	     /* netpollunblock */
+	NPS_FN_NETPOLLREADY,	     /* netpollready */
+	NPS_FN_NETPOLLDEADLINEIMPL,  /* netpolldeadlineimpl */
+	NPS_FN_NETPOLLGOREADY,	     /* netpollgoready */
+	NPS_FN_NETPOLL,		     /* netpoll */
+	NPS_FN_NETPOLLBREAK,	     /* netpollBreak */
+	NPS_FN_NETPOLLINIT,	     /* netpollinit */
+	NPS_FN_NETPOLLOPEN,	     /* netpollopen */
+	NPS_FN_NETPOLLCLOSE,	     /* netpollclose */
+	NPS_FN_POLLCACHE_ALLOC,	     /* pollCache.alloc */
+	NPS_FN_POLLCACHE_FREE,	     /* pollCache.free */
+	NPS_FN_SETEVENTERR,	     /* pollDesc.setEventErr */
 	NPS_FN_NETPOLLADJUSTWAITERS, /* netpollAdjustWaiters */
-	NPS_FN_GOPARK,		/* gopark */
-	NPS_FN_PARK_M,		/* park_m */
-	NPS_FN_GOREADY,		/* goready */
-	NPS_FN_READY,		/* ready */
-	NPS_FN_INJECTGLIST,	/* injectglist */
-	NPS_FN_EXECUTE,		/* execute */
-	NPS_FN_NEWPROC,		/* newproc */
-	NPS_FN_GOEXIT0,		/* goexit0 */
-	NPS_FN_GOSCHED_M,	/* gosched_m */
-	NPS_FN_FINDRUNNABLE,	/* findRunnable */
-	NPS_FN_SCHEDULE,	/* schedule */
-	NPS_FN_SYSMON,		/* sysmon */
-	NPS_FN_STEALWORK,	/* stealWork */
-	NPS_FN_WAKEP,		/* wakep */
-	NPS_FN_STARTM,		/* startm */
-	NPS_FN_STOPM,		/* stopm */
-	NPS_FN_HANDOFFP,	/* handoffp */
-	NPS_FN_ACQUIREP,	/* acquirep */
-	NPS_FN_RELEASEP,	/* releasep */
-	NPS_FN_NEWM,		/* newm */
-	NPS_FN_WAKENETPOLLER,	/* wakeNetPoller */
-	NPS_FN_ADDTIMER,	/* addtimer */
-	NPS_FN_MODTIMER,	/* modtimer */
-	NPS_FN_DELTIMER,	/* deltimer */
-	NPS_FN_RUNONETIMER,	/* runOneTimer */
-	NPS_FN_CHECKTIMERS,	/* checkTimers */
-	NPS_FN_NETPOLLREADDEADLINE, /* netpollReadDeadline */
+	NPS_FN_GOPARK,		     /* gopark */
+	NPS_FN_PARK_M,		     /* park_m */
+	NPS_FN_GOREADY,		     /* goready */
+	NPS_FN_READY,		     /* ready */
+	NPS_FN_INJECTGLIST,	     /* injectglist */
+	NPS_FN_EXECUTE,		     /* execute */
+	NPS_FN_NEWPROC,		     /* newproc */
+	NPS_FN_GOEXIT0,		     /* goexit0 */
+	NPS_FN_GOSCHED_M,	     /* gosched_m */
+	NPS_FN_FINDRUNNABLE,	     /* findRunnable */
+	NPS_FN_SCHEDULE,	     /* schedule */
+	NPS_FN_SYSMON,		     /* sysmon */
+	NPS_FN_STEALWORK,	     /* stealWork */
+	NPS_FN_WAKEP,		     /* wakep */
+	NPS_FN_STARTM,		     /* startm */
+	NPS_FN_STOPM,		     /* stopm */
+	NPS_FN_HANDOFFP,	     /* handoffp */
+	NPS_FN_ACQUIREP,	     /* acquirep */
+	NPS_FN_RELEASEP,	     /* releasep */
+	NPS_FN_NEWM,		     /* newm */
+	NPS_FN_WAKENETPOLLER,	     /* wakeNetPoller */
+	NPS_FN_ADDTIMER,	     /* addtimer */
+	NPS_FN_MODTIMER,	     /* modtimer */
+	NPS_FN_DELTIMER,	     /* deltimer */
+	NPS_FN_RUNONETIMER,	     /* runOneTimer */
+	NPS_FN_CHECKTIMERS,	     /* checkTimers */
+	NPS_FN_NETPOLLREADDEADLINE,  /* netpollReadDeadline */
 	NPS_FN_NETPOLLWRITEDEADLINE, /* netpollWriteDeadline */
-	NPS_FN_NETPOLLDEADLINE, /* netpollDeadline */
-	NPS_FN_GOROUTINEREADY,	/* goroutineReady */
-	NPS_FN_TIMESLEEP,	/* timeSleep */
-	NPS_FN_RESETFORSLEEP,	/* resetForSleep */
-	NPS_FN_SEMACQUIRE,	/* semacquire1 */
-	NPS_FN_SEMRELEASE,	/* semrelease1 */
-	NPS_FN_FD_INIT,		/* (*FD).Init */
-	NPS_FN_FD_READ,		/* (*FD).Read */
-	NPS_FN_FD_WRITE,	/* (*FD).Write */
-	NPS_FN_FD_ACCEPT,	/* (*FD).Accept */
-	NPS_FN_FD_CLOSE,	/* (*FD).Close */
-	NPS_FN_FD_DESTROY,	/* (*FD).destroy */
-	NPS_FN_SETDEADLINEIMPL, /* setDeadlineImpl */
-	NPS_FN_CONNECT,		/* (*netFD).connect */
-	NPS_FN_MAIN,		/* main: the scenario's main goroutine */
+	NPS_FN_NETPOLLDEADLINE,	     /* netpollDeadline */
+	NPS_FN_GOROUTINEREADY,	     /* goroutineReady */
+	NPS_FN_TIMESLEEP,	     /* timeSleep */
+	NPS_FN_RESETFORSLEEP,	     /* resetForSleep */
+	NPS_FN_SEMACQUIRE,	     /* semacquire1 */
+	NPS_FN_SEMRELEASE,	     /* semrelease1 */
+	NPS_FN_FD_INIT,		     /* (*FD).Init */
+	NPS_FN_FD_READ,		     /* (*FD).Read */
+	NPS_FN_FD_WRITE,	     /* (*FD).Write */
+	NPS_FN_FD_ACCEPT,	     /* (*FD).Accept */
+	NPS_FN_FD_CLOSE,	     /* (*FD).Close */
+	NPS_FN_FD_DESTROY,	     /* (*FD).destroy */
+	NPS_FN_SETDEADLINEIMPL,	     /* setDeadlineImpl */
+	NPS_FN_CONNECT,		     /* (*netFD).connect */
+	NPS_FN_MAIN,		     /* main: the scenario's main goroutine */
 	NPS_FN__COUNT,
 };
 
@@ -208,35 +208,35 @@ enum nps_waitreason {
 
 /* Where ready/injectglist/newproc put a runnable G. */
 enum nps_runq_where {
-	NPS_RQ_NONE = 0,	/* not queued: returned to the caller to run directly */
-	NPS_RQ_RUNNEXT,		/* the P's runnext slot */
-	NPS_RQ_LOCAL,		/* the P's local run queue */
-	NPS_RQ_GLOBAL,		/* sched.runq */
+	NPS_RQ_NONE = 0, /* not queued: returned to the caller to run directly */
+	NPS_RQ_RUNNEXT,	 /* the P's runnext slot */
+	NPS_RQ_LOCAL,	 /* the P's local run queue */
+	NPS_RQ_GLOBAL,	 /* sched.runq */
 };
 
 /* Who called netpoll (u.netpoll.caller). */
 enum nps_netpoll_caller {
-	NPS_NPC_FINDRUNNABLE = 1,	/* findRunnable's non-blocking poll */
-	NPS_NPC_FINDRUNNABLE_BLOCK,	/* findRunnable's blocking poll (the one poller M) */
-	NPS_NPC_SYSMON,			/* sysmon's 10 ms rule */
-	NPS_NPC_OTHER,			/* a scenario hook (documented where used) */
+	NPS_NPC_FINDRUNNABLE = 1,   /* findRunnable's non-blocking poll */
+	NPS_NPC_FINDRUNNABLE_BLOCK, /* findRunnable's blocking poll (the one poller M) */
+	NPS_NPC_SYSMON,		    /* sysmon's 10 ms rule */
+	NPS_NPC_OTHER,		    /* a scenario hook (documented where used) */
 };
 
 /* What netpoll did with one returned epoll event (u.netpoll_event.action). */
 enum nps_npev_action {
-	NPS_NPEV_READY = 1,	/* tag matched: setEventErr + netpollready */
-	NPS_NPEV_STALE,		/* tag != pd.fdseq: ignored */
-	NPS_NPEV_BREAK_DRAIN,	/* the break pipe, drained (blocking poll) */
-	NPS_NPEV_BREAK_LEAVE,	/* the break pipe, left for a blocking poll (delay == 0) */
-	NPS_NPEV_ZERO,		/* events == 0: skipped */
-	NPS_NPEV_NOMODE,	/* no r/w bit: skipped */
+	NPS_NPEV_READY = 1,   /* tag matched: setEventErr + netpollready */
+	NPS_NPEV_STALE,	      /* tag != pd.fdseq: ignored */
+	NPS_NPEV_BREAK_DRAIN, /* the break pipe, drained (blocking poll) */
+	NPS_NPEV_BREAK_LEAVE, /* the break pipe, left for a blocking poll (delay == 0) */
+	NPS_NPEV_ZERO,	      /* events == 0: skipped */
+	NPS_NPEV_NOMODE,      /* no r/w bit: skipped */
 };
 
 /* netpollBreak's outcome (u.brk.result). */
 enum nps_break_result {
-	NPS_BRK_WROTE = 1,	/* wrote one byte to the pipe */
-	NPS_BRK_PENDING,	/* netpollWakeSig CAS failed: a wake-up is already in flight */
-	NPS_BRK_EAGAIN,		/* pipe full: a wake-up is certainly pending */
+	NPS_BRK_WROTE = 1, /* wrote one byte to the pipe */
+	NPS_BRK_PENDING,   /* netpollWakeSig CAS failed: a wake-up is already in flight */
+	NPS_BRK_EAGAIN,	   /* pipe full: a wake-up is certainly pending */
 };
 
 /* Scheduler operations (u.sched.op). m2/p2 name the other M/P involved. */
@@ -254,8 +254,8 @@ enum nps_sched_op {
 	NPS_SCHED_SPINNING,	/* this M became spinning */
 	NPS_SCHED_UNSPIN,	/* this M stopped spinning */
 	NPS_SCHED_STEAL,	/* stole Gs from P p2 (count in n) */
-	NPS_SCHED_LASTPOLL,	/* sched.lastpoll swap: this M became the poller (n = pollUntil ms) */
-	NPS_SCHED_MEXIT,	/* this M's thread ends (runtime shutdown) */
+	NPS_SCHED_LASTPOLL, /* sched.lastpoll swap: this M became the poller (n = pollUntil ms) */
+	NPS_SCHED_MEXIT,    /* this M's thread ends (runtime shutdown) */
 };
 
 /* Timer operations (u.timer.op). */
@@ -268,9 +268,9 @@ enum nps_timer_op {
 
 /* sysmon steps (u.sysmon.op). */
 enum nps_sysmon_op {
-	NPS_SYSMON_WAKE = 1,	/* woke from usleep(delay) */
-	NPS_SYSMON_POLL,	/* the 10 ms rule fired: netpoll(0) follows */
-	NPS_SYSMON_SLEEP,	/* all Ps idle: deep sleep on sysmonnote until the next timer */
+	NPS_SYSMON_WAKE = 1, /* woke from usleep(delay) */
+	NPS_SYSMON_POLL,     /* the 10 ms rule fired: netpoll(0) follows */
+	NPS_SYSMON_SLEEP,    /* all Ps idle: deep sleep on sysmonnote until the next timer */
 };
 
 /* Syscalls named by NPS_EV_SYSCALL (u.sys.op). */
@@ -286,12 +286,12 @@ enum nps_sys_op {
 
 /* Errors the FD layer returns (u.fderr.err), internal/poll's. */
 enum nps_fd_errcode {
-	NPS_FDERR_CLOSING = 1,	/* ErrNetClosing: "use of closed network connection" */
-	NPS_FDERR_TIMEOUT,	/* ErrDeadlineExceeded: "i/o timeout" */
-	NPS_FDERR_NOTPOLLABLE,	/* ErrNotPollable: "not pollable" */
-	NPS_FDERR_EOF,		/* io.EOF */
-	NPS_FDERR_ERRNO,	/* a syscall error (errno in u.fderr.errno) */
-	NPS_FDERR_NODEADLINE,	/* ErrNoDeadline: "file type does not support deadline" */
+	NPS_FDERR_CLOSING = 1, /* ErrNetClosing: "use of closed network connection" */
+	NPS_FDERR_TIMEOUT,     /* ErrDeadlineExceeded: "i/o timeout" */
+	NPS_FDERR_NOTPOLLABLE, /* ErrNotPollable: "not pollable" */
+	NPS_FDERR_EOF,	       /* io.EOF */
+	NPS_FDERR_ERRNO,       /* a syscall error (errno in u.fderr.errno) */
+	NPS_FDERR_NODEADLINE,  /* ErrNoDeadline: "file type does not support deadline" */
 };
 
 /* The epoll syscall an NPS_EV_EPOLL_WAIT came from (header sub). */
@@ -315,35 +315,36 @@ enum nps_wait_sub {
 /* ---- payloads: each at most 32 bytes ---- */
 
 struct nps_ev_pd_state {
-	nps_u64 pd;	/* pollDesc address */
-	nps_u64 from;	/* NPS_PDV_* value before */
-	nps_u64 to;	/* NPS_PDV_* value after */
-	nps_u32 seq;	/* pd.fdseq */
-	nps_u8 mode;	/* 'r' (rg) or 'w' (wg) */
-	nps_u8 fn;	/* enum nps_fn: the Go function that made the change */
+	nps_u64 pd;   /* pollDesc address */
+	nps_u64 from; /* NPS_PDV_* value before */
+	nps_u64 to;   /* NPS_PDV_* value after */
+	nps_u32 seq;  /* pd.fdseq */
+	nps_u8 mode;  /* 'r' (rg) or 'w' (wg) */
+	nps_u8 fn;    /* enum nps_fn: the Go function that made the change */
 	nps_u16 _pad;
 };
 
 struct nps_ev_pd {
-	nps_u64 pd;	/* pollDesc address */
-	nps_s64 rd;	/* read deadline after the change: 0 none, >0 ns (CLOCK_MONOTONIC), <0 expired */
-	nps_s64 wd;	/* write deadline, same encoding */
-	nps_u32 seq;	/* pd.fdseq */
-	nps_u8 mode;	/* 'r', 'w' or 'r'+'w' (233) where it applies */
-	nps_u8 fn;	/* enum nps_fn */
-	nps_u16 info;	/* low 16 bits of pd.atomicInfo after the change (pollClosing...) */
+	nps_u64 pd; /* pollDesc address */
+	nps_s64
+	    rd; /* read deadline after the change: 0 none, >0 ns (CLOCK_MONOTONIC), <0 expired */
+	nps_s64 wd;   /* write deadline, same encoding */
+	nps_u32 seq;  /* pd.fdseq */
+	nps_u8 mode;  /* 'r', 'w' or 'r'+'w' (233) where it applies */
+	nps_u8 fn;    /* enum nps_fn */
+	nps_u16 info; /* low 16 bits of pd.atomicInfo after the change (pollClosing...) */
 };
 
 struct nps_ev_gstatus {
-	nps_u64 goid;	/* the goroutine whose status changed */
-	nps_u64 pd;	/* IO wait: the pollDesc it parks on; else 0 */
-	nps_u32 from;	/* enum nps_gstatus */
-	nps_u32 to;	/* enum nps_gstatus */
-	nps_u8 reason;	/* enum nps_waitreason (to == waiting) */
-	nps_u8 fn;	/* enum nps_fn: who changed it */
-	nps_u8 where;	/* enum nps_runq_where (to == runnable) */
-	nps_u8 mode;	/* IO wait: 'r' or 'w' */
-	nps_s32 wakep;	/* the P whose queue got it, -1 none */
+	nps_u64 goid;  /* the goroutine whose status changed */
+	nps_u64 pd;    /* IO wait: the pollDesc it parks on; else 0 */
+	nps_u32 from;  /* enum nps_gstatus */
+	nps_u32 to;    /* enum nps_gstatus */
+	nps_u8 reason; /* enum nps_waitreason (to == waiting) */
+	nps_u8 fn;     /* enum nps_fn: who changed it */
+	nps_u8 where;  /* enum nps_runq_where (to == runnable) */
+	nps_u8 mode;   /* IO wait: 'r' or 'w' */
+	nps_s32 wakep; /* the P whose queue got it, -1 none */
 };
 
 struct nps_ev_netpoll {
@@ -369,17 +370,17 @@ struct nps_ev_netpoll_event {
 };
 
 struct nps_ev_break {
-	nps_s64 when;	/* NETPOLL_BREAK: the timer time that asked for it (0 unknown) */
-	nps_s64 ret;	/* NETPOLL_DRAIN: bytes read from the pipe */
-	nps_u8 result;	/* NETPOLL_BREAK: enum nps_break_result */
-	nps_u8 fn;	/* caller: wakeNetPoller or findRunnable */
+	nps_s64 when;  /* NETPOLL_BREAK: the timer time that asked for it (0 unknown) */
+	nps_s64 ret;   /* NETPOLL_DRAIN: bytes read from the pipe */
+	nps_u8 result; /* NETPOLL_BREAK: enum nps_break_result */
+	nps_u8 fn;     /* caller: wakeNetPoller or findRunnable */
 	nps_u8 _pad[14];
 };
 
 struct nps_ev_waiters {
-	nps_s32 delta;	/* added to netpollWaiters */
-	nps_u32 value;	/* netpollWaiters after */
-	nps_u8 fn;	/* caller */
+	nps_s32 delta; /* added to netpollWaiters */
+	nps_u32 value; /* netpollWaiters after */
+	nps_u8 fn;     /* caller */
 	nps_u8 _pad[23];
 };
 
@@ -387,66 +388,66 @@ struct nps_ev_ctl {
 	nps_u64 data;	/* epoll_event.data */
 	nps_u32 events; /* epoll_event.events */
 	nps_s32 epfd;
-	nps_s32 op;	/* NPS_EPOLL_CTL_* */
-	nps_s32 ret;	/* 0 or -errno */
-	nps_u64 pd;	/* sim: the pollDesc (kernel: 0) */
+	nps_s32 op;  /* NPS_EPOLL_CTL_* */
+	nps_s32 ret; /* 0 or -errno */
+	nps_u64 pd;  /* sim: the pollDesc (kernel: 0) */
 };
 
 struct nps_ev_sched {
-	nps_u8 op;	/* enum nps_sched_op */
+	nps_u8 op;	 /* enum nps_sched_op */
 	nps_u8 spinning; /* the M's spinning flag after */
-	nps_s16 m2;	/* the other M, -1 none */
-	nps_s16 p2;	/* the P, -1 none */
+	nps_s16 m2;	 /* the other M, -1 none */
+	nps_s16 p2;	 /* the P, -1 none */
 	nps_u16 _pad;
-	nps_u32 npidle; /* sched.npidle after */
+	nps_u32 npidle;	    /* sched.npidle after */
 	nps_u32 nmspinning; /* sched.nmspinning after */
-	nps_u32 nmidle; /* sched.nmidle after */
+	nps_u32 nmidle;	    /* sched.nmidle after */
 	nps_u32 _pad2;
-	nps_s64 n;	/* op-specific count */
+	nps_s64 n; /* op-specific count */
 };
 
 struct nps_ev_timer {
-	nps_s64 when;	/* ns, CLOCK_MONOTONIC */
-	nps_u64 arg;	/* the pollDesc (deadline timers) or goid (sleep) */
-	nps_u64 seq;	/* the seq the timer carries */
-	nps_u8 op;	/* enum nps_timer_op */
-	nps_u8 fn;	/* the callback: netpollReadDeadline... or goroutineReady */
-	nps_s16 tp;	/* the P whose heap holds it */
+	nps_s64 when; /* ns, CLOCK_MONOTONIC */
+	nps_u64 arg;  /* the pollDesc (deadline timers) or goid (sleep) */
+	nps_u64 seq;  /* the seq the timer carries */
+	nps_u8 op;    /* enum nps_timer_op */
+	nps_u8 fn;    /* the callback: netpollReadDeadline... or goroutineReady */
+	nps_s16 tp;   /* the P whose heap holds it */
 	nps_u32 _pad;
 };
 
 struct nps_ev_sysmon {
-	nps_s64 sleep;	/* SLEEP: ns it will sleep; WAKE: the usleep delay in us */
+	nps_s64 sleep;	  /* SLEEP: ns it will sleep; WAKE: the usleep delay in us */
 	nps_s64 lastpoll; /* sched.lastpoll seen */
-	nps_u32 idle;	/* idle rounds */
-	nps_u8 op;	/* enum nps_sysmon_op */
+	nps_u32 idle;	  /* idle rounds */
+	nps_u8 op;	  /* enum nps_sysmon_op */
 	nps_u8 _pad[11];
 };
 
 struct nps_ev_sys {
-	nps_s64 ret;	/* return value, -errno on error */
-	nps_u64 count;	/* bytes asked for (read/write), 0 otherwise */
-	nps_u8 op;	/* enum nps_sys_op */
-	nps_u8 fn;	/* the FD method that made it */
+	nps_s64 ret;   /* return value, -errno on error */
+	nps_u64 count; /* bytes asked for (read/write), 0 otherwise */
+	nps_u8 op;     /* enum nps_sys_op */
+	nps_u8 fn;     /* the FD method that made it */
 	nps_u8 _pad[14];
 };
 
 struct nps_ev_fderr {
-	nps_s32 errno_;	/* NPS_FDERR_ERRNO: the errno */
+	nps_s32 errno_; /* NPS_FDERR_ERRNO: the errno */
 	nps_u8 err;	/* enum nps_fd_errcode */
 	nps_u8 fn;	/* the FD method returning it */
 	nps_u8 _pad[26];
 };
 
 struct nps_ev_throw {
-	nps_u16 msg;	/* index into nps_throw_msgs (traces/names.c) */
+	nps_u16 msg; /* index into nps_throw_msgs (traces/names.c) */
 	nps_u8 _pad[30];
 };
 
 struct nps_ev_lost {
-	nps_u64 count;	/* events lost here */
-	nps_u64 since;	/* ts of the first of them (the event's own ts is when the loss ended) */
-	nps_u8 source;	/* enum nps_src whose events were lost */
+	nps_u64 count; /* events lost here */
+	nps_u64 since; /* ts of the first of them (the event's own ts is when the loss ended) */
+	nps_u8 source; /* enum nps_src whose events were lost */
 	nps_u8 _pad[15];
 };
 
@@ -456,7 +457,7 @@ struct nps_ev_note {
 };
 
 struct nps_ev_init {
-	nps_s32 epfd;	/* epoll_create1 result */
+	nps_s32 epfd;	  /* epoll_create1 result */
 	nps_s32 break_rd; /* netpollBreakRd */
 	nps_s32 break_wr; /* netpollBreakWr */
 	nps_u32 _pad;
@@ -465,12 +466,12 @@ struct nps_ev_init {
 };
 
 struct nps_ev_wait {
-	nps_u64 id;	/* joined netpoll id, or NPS_KERNEL_ID_BIT|kernel sequence */
-	nps_u64 dur;	/* ns between syscall entry and exit */
+	nps_u64 id;  /* joined netpoll id, or NPS_KERNEL_ID_BIT|kernel sequence */
+	nps_u64 dur; /* ns between syscall entry and exit */
 	nps_s32 epfd;
 	nps_s32 maxevents;
 	nps_s32 timeout_ms; /* -1 block; pwait2: from the timespec (-1 for NULL) */
-	nps_s32 ret;	/* events returned, or -errno */
+	nps_s32 ret;	    /* events returned, or -errno */
 };
 
 struct nps_ev_ready {
@@ -483,21 +484,21 @@ struct nps_ev_ready {
 };
 
 struct nps_ev_create {
-	nps_s32 flags;	/* epoll_create1 flags */
-	nps_s32 ret;	/* the epoll fd or -errno */
+	nps_s32 flags; /* epoll_create1 flags */
+	nps_s32 ret;   /* the epoll fd or -errno */
 	nps_u8 _pad[24];
 };
 
 struct nps_event {
-	nps_u64 ts;	/* CLOCK_MONOTONIC ns (bpf_ktime_get_ns on the kernel side) */
-	nps_u64 g;	/* goid running on this M when emitted, 0 for none/g0/kernel */
-	nps_u32 tid;	/* OS thread id */
-	nps_s32 fd;	/* the fd concerned, -1 none */
-	nps_u16 kind;	/* enum nps_kind */
-	nps_s16 m;	/* M id, -1 unknown */
-	nps_s16 p;	/* P id, -1 none */
-	nps_u8 src;	/* enum nps_src */
-	nps_u8 sub;	/* kind-specific subtype (documented with the kind) */
+	nps_u64 ts;   /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns on the kernel side) */
+	nps_u64 g;    /* goid running on this M when emitted, 0 for none/g0/kernel */
+	nps_u32 tid;  /* OS thread id */
+	nps_s32 fd;   /* the fd concerned, -1 none */
+	nps_u16 kind; /* enum nps_kind */
+	nps_s16 m;    /* M id, -1 unknown */
+	nps_s16 p;    /* P id, -1 none */
+	nps_u8 src;   /* enum nps_src */
+	nps_u8 sub;   /* kind-specific subtype (documented with the kind) */
 	union {
 		struct nps_ev_pd_state pd_state;
 		struct nps_ev_pd pd;

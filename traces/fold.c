@@ -25,7 +25,7 @@
 
 #include "traces/names.h"
 
-#define TAG_MASK       ((1u << 19) - 1) /* taggedPointerBits on amd64 (spec section 1.5) */
+#define TAG_MASK ((1u << 19) - 1) /* taggedPointerBits on amd64 (spec section 1.5) */
 
 /* ---- a u64 → u32 open-addressing map (value 0 = absent) ---- */
 
@@ -579,7 +579,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	const char *fn = nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?";
 	/* The names are formatted only when a verdict needs them: this is the hot path. */
 #define FROM nps_pdv_goname(s->from, a, sizeof(a))
-#define TO nps_pdv_goname(s->to, b, sizeof(b))
+#define TO   nps_pdv_goname(s->to, b, sizeof(b))
 
 	if (s->mode != 'r' && s->mode != 'w')
 		verdict(v, FOLD_VIOLATION, "pd-transition", 0,
@@ -592,15 +592,17 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	}
 	bool side_resync = p->resync && px->resync[side];
 	if (!side_resync) {
-		if (!p->open && !p->resync && s->fn == NPS_FN_NETPOLLREADY && s->to == NPS_PDV_READY)
+		if (!p->open && !p->resync && s->fn == NPS_FN_NETPOLLREADY &&
+		    s->to == NPS_PDV_READY)
 			/*
 			 * netpoll checked fdseq, then the fd was closed and its pollDesc freed before
 			 * netpollready ran: Go's window too. The next pollOpen resets the semaphore.
 			 */
-			verdict(v, FOLD_NOTE, "late-ready", *cpos,
-				"pd 0x%llx (fd %d) %s: readiness for an incarnation freed meanwhile "
-				"(harmless: the next pollOpen resets it)",
-				(unsigned long long)s->pd, e->fd, side_name(s->mode));
+			verdict(
+			    v, FOLD_NOTE, "late-ready", *cpos,
+			    "pd 0x%llx (fd %d) %s: readiness for an incarnation freed meanwhile "
+			    "(harmless: the next pollOpen resets it)",
+			    (unsigned long long)s->pd, e->fd, side_name(s->mode));
 		else if (!p->open && !p->resync)
 			verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
 				"pd 0x%llx (fd %d) %s changed while the pollDesc is not open "
@@ -1200,10 +1202,11 @@ static void apply_waiters(struct nps_fold *f, const struct nps_event *e, uint64_
 			"netpollWaiters: the change %+d -> %u does not follow from the value %u",
 			w->delta, w->value, before);
 	else if (pv->waiters_known && w->delta < 0 && w->value > before)
-		verdict(v, FOLD_NOTE, "waiters-wrapped", pos,
-			"netpollWaiters wrapped below zero (%u - %d): a wake-up's -1 came before the "
-			"+1 of the netpollblockcommit that parked the G; the +1 follows",
-			before, -w->delta);
+		verdict(
+		    v, FOLD_NOTE, "waiters-wrapped", pos,
+		    "netpollWaiters wrapped below zero (%u - %d): a wake-up's -1 came before the "
+		    "+1 of the netpollblockcommit that parked the G; the +1 follows",
+		    before, -w->delta);
 	f->st.netpoll_waiters = w->value;
 	pv->waiters_known = true;
 	pv->waiters_pos = pos;

@@ -56,7 +56,7 @@ enum fflag {
 
 struct fdesc {
 	const char *key;
-	const char *pfx;  /* ,"key": as written (the formatter copies it whole) */
+	const char *pfx; /* ,"key": as written (the formatter copies it whole) */
 	unsigned char plen;
 	const char *alt; /* T_TIME: key when the time is not after the origin; T_KID: "kseq" */
 	unsigned char type, off, size, flags;
@@ -67,29 +67,29 @@ struct fdesc {
 
 #define EV_OFF(m) ((unsigned char)__builtin_offsetof(struct nps_event, m))
 #define EV_SZ(m)  ((unsigned char)sizeof(((struct nps_event *)0)->m))
-#define PFX(k) .pfx = ",\"" k "\":", .plen = sizeof(",\"" k "\":") - 1
+#define PFX(k)	  .pfx = ",\"" k "\":", .plen = sizeof(",\"" k "\":") - 1
 #define INT(k, m, fl, d)                                                                           \
 	{                                                                                          \
-		.key = k, PFX(k), .type = T_INT, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,          \
+		.key = k, PFX(k), .type = T_INT, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,  \
 		.dflt = d                                                                          \
 	}
 #define TYP(k, t, m, fl)                                                                           \
 	{                                                                                          \
-		.key = k, PFX(k), .type = t, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl               \
+		.key = k, PFX(k), .type = t, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl       \
 	}
 #define TIME(k, m, fl)                                                                             \
 	{                                                                                          \
-		.key = k, PFX(k), .alt = k "_abs", .type = T_TIME, .off = EV_OFF(m), .size = EV_SZ(m),     \
-		.flags = fl                                                                        \
+		.key = k, PFX(k), .alt = k "_abs", .type = T_TIME, .off = EV_OFF(m),               \
+		.size = EV_SZ(m), .flags = fl                                                      \
 	}
 #define NAME(k, m, fl, tab)                                                                        \
 	{                                                                                          \
-		.key = k, PFX(k), .type = T_NAME, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl,         \
+		.key = k, PFX(k), .type = T_NAME, .off = EV_OFF(m), .size = EV_SZ(m), .flags = fl, \
 		.name = nps_##tab##_name, .from = nps_##tab##_from_name                            \
 	}
 #define KID(m)                                                                                     \
 	{                                                                                          \
-		.key = "id", PFX("id"), .alt = "kseq", .type = T_KID, .off = EV_OFF(m), .size = 8,            \
+		.key = "id", PFX("id"), .alt = "kseq", .type = T_KID, .off = EV_OFF(m), .size = 8, \
 		.flags = F_REQ                                                                     \
 	}
 #define S_REQ (F_SIGNED | F_REQ)

@@ -38,143 +38,143 @@ static int index_of(const char *const *tab, unsigned n, const char *name)
 	}
 
 static const char *const kind_names[NPS_EV__COUNT] = {
-	[NPS_EV_PD_STATE] = "pd_state",
-	[NPS_EV_PD_OPEN] = "pd_open",
-	[NPS_EV_PD_FREE] = "pd_free",
-	[NPS_EV_PD_EVICT] = "pd_evict",
-	[NPS_EV_PD_DEADLINE] = "pd_deadline",
-	[NPS_EV_PD_EXPIRE] = "pd_expire",
-	[NPS_EV_PD_EVENTERR] = "pd_eventerr",
-	[NPS_EV_GSTATUS] = "gstatus",
-	[NPS_EV_NETPOLL_BEGIN] = "netpoll_begin",
-	[NPS_EV_NETPOLL_END] = "netpoll_end",
-	[NPS_EV_NETPOLL_EVENT] = "netpoll_event",
-	[NPS_EV_NETPOLL_BREAK] = "netpoll_break",
-	[NPS_EV_NETPOLL_DRAIN] = "netpoll_drain",
-	[NPS_EV_WAITERS] = "waiters",
-	[NPS_EV_NETPOLLOPEN] = "netpollopen",
-	[NPS_EV_NETPOLLCLOSE] = "netpollclose",
-	[NPS_EV_SCHED] = "sched",
-	[NPS_EV_TIMER] = "timer",
-	[NPS_EV_SYSMON] = "sysmon",
-	[NPS_EV_SYSCALL] = "syscall",
-	[NPS_EV_FD_ERR] = "fd_err",
-	[NPS_EV_THROW] = "throw",
-	[NPS_EV_LOST] = "lost",
-	[NPS_EV_NOTE] = "note",
-	[NPS_EV_NETPOLLINIT] = "netpollinit",
-	[NPS_EV_EPOLL_CTL] = "epoll_ctl",
-	[NPS_EV_EPOLL_WAIT] = "epoll_wait",
-	[NPS_EV_EPOLL_READY] = "epoll_ready",
-	[NPS_EV_EPOLL_CREATE] = "epoll_create",
+    [NPS_EV_PD_STATE] = "pd_state",
+    [NPS_EV_PD_OPEN] = "pd_open",
+    [NPS_EV_PD_FREE] = "pd_free",
+    [NPS_EV_PD_EVICT] = "pd_evict",
+    [NPS_EV_PD_DEADLINE] = "pd_deadline",
+    [NPS_EV_PD_EXPIRE] = "pd_expire",
+    [NPS_EV_PD_EVENTERR] = "pd_eventerr",
+    [NPS_EV_GSTATUS] = "gstatus",
+    [NPS_EV_NETPOLL_BEGIN] = "netpoll_begin",
+    [NPS_EV_NETPOLL_END] = "netpoll_end",
+    [NPS_EV_NETPOLL_EVENT] = "netpoll_event",
+    [NPS_EV_NETPOLL_BREAK] = "netpoll_break",
+    [NPS_EV_NETPOLL_DRAIN] = "netpoll_drain",
+    [NPS_EV_WAITERS] = "waiters",
+    [NPS_EV_NETPOLLOPEN] = "netpollopen",
+    [NPS_EV_NETPOLLCLOSE] = "netpollclose",
+    [NPS_EV_SCHED] = "sched",
+    [NPS_EV_TIMER] = "timer",
+    [NPS_EV_SYSMON] = "sysmon",
+    [NPS_EV_SYSCALL] = "syscall",
+    [NPS_EV_FD_ERR] = "fd_err",
+    [NPS_EV_THROW] = "throw",
+    [NPS_EV_LOST] = "lost",
+    [NPS_EV_NOTE] = "note",
+    [NPS_EV_NETPOLLINIT] = "netpollinit",
+    [NPS_EV_EPOLL_CTL] = "epoll_ctl",
+    [NPS_EV_EPOLL_WAIT] = "epoll_wait",
+    [NPS_EV_EPOLL_READY] = "epoll_ready",
+    [NPS_EV_EPOLL_CREATE] = "epoll_create",
 };
 NAME_TABLE(kind, kind_names)
 
 static const char *const fn_names[NPS_FN__COUNT] = {
-	[NPS_FN_POLLOPEN] = "poll_runtime_pollOpen",
-	[NPS_FN_POLLCLOSE] = "poll_runtime_pollClose",
-	[NPS_FN_POLLRESET] = "poll_runtime_pollReset",
-	[NPS_FN_POLLWAIT] = "poll_runtime_pollWait",
-	[NPS_FN_POLLUNBLOCK] = "poll_runtime_pollUnblock",
-	[NPS_FN_POLLSETDEADLINE] = "poll_runtime_pollSetDeadline",
-	[NPS_FN_NETPOLLBLOCK] = "netpollblock",
-	[NPS_FN_NETPOLLBLOCKCOMMIT] = "netpollblockcommit",
-	[NPS_FN_NETPOLLUNBLOCK] = "netpollunblock",
-	[NPS_FN_NETPOLLREADY] = "netpollready",
-	[NPS_FN_NETPOLLDEADLINEIMPL] = "netpolldeadlineimpl",
-	[NPS_FN_NETPOLLGOREADY] = "netpollgoready",
-	[NPS_FN_NETPOLL] = "netpoll",
-	[NPS_FN_NETPOLLBREAK] = "netpollBreak",
-	[NPS_FN_NETPOLLINIT] = "netpollinit",
-	[NPS_FN_NETPOLLOPEN] = "netpollopen",
-	[NPS_FN_NETPOLLCLOSE] = "netpollclose",
-	[NPS_FN_POLLCACHE_ALLOC] = "pollCache.alloc",
-	[NPS_FN_POLLCACHE_FREE] = "pollCache.free",
-	[NPS_FN_SETEVENTERR] = "pollDesc.setEventErr",
-	[NPS_FN_NETPOLLADJUSTWAITERS] = "netpollAdjustWaiters",
-	[NPS_FN_GOPARK] = "gopark",
-	[NPS_FN_PARK_M] = "park_m",
-	[NPS_FN_GOREADY] = "goready",
-	[NPS_FN_READY] = "ready",
-	[NPS_FN_INJECTGLIST] = "injectglist",
-	[NPS_FN_EXECUTE] = "execute",
-	[NPS_FN_NEWPROC] = "newproc",
-	[NPS_FN_GOEXIT0] = "goexit0",
-	[NPS_FN_GOSCHED_M] = "gosched_m",
-	[NPS_FN_FINDRUNNABLE] = "findRunnable",
-	[NPS_FN_SCHEDULE] = "schedule",
-	[NPS_FN_SYSMON] = "sysmon",
-	[NPS_FN_STEALWORK] = "stealWork",
-	[NPS_FN_WAKEP] = "wakep",
-	[NPS_FN_STARTM] = "startm",
-	[NPS_FN_STOPM] = "stopm",
-	[NPS_FN_HANDOFFP] = "handoffp",
-	[NPS_FN_ACQUIREP] = "acquirep",
-	[NPS_FN_RELEASEP] = "releasep",
-	[NPS_FN_NEWM] = "newm",
-	[NPS_FN_WAKENETPOLLER] = "wakeNetPoller",
-	[NPS_FN_ADDTIMER] = "addtimer",
-	[NPS_FN_MODTIMER] = "modtimer",
-	[NPS_FN_DELTIMER] = "deltimer",
-	[NPS_FN_RUNONETIMER] = "runOneTimer",
-	[NPS_FN_CHECKTIMERS] = "checkTimers",
-	[NPS_FN_NETPOLLREADDEADLINE] = "netpollReadDeadline",
-	[NPS_FN_NETPOLLWRITEDEADLINE] = "netpollWriteDeadline",
-	[NPS_FN_NETPOLLDEADLINE] = "netpollDeadline",
-	[NPS_FN_GOROUTINEREADY] = "goroutineReady",
-	[NPS_FN_TIMESLEEP] = "timeSleep",
-	[NPS_FN_RESETFORSLEEP] = "resetForSleep",
-	[NPS_FN_SEMACQUIRE] = "semacquire1",
-	[NPS_FN_SEMRELEASE] = "semrelease1",
-	[NPS_FN_FD_INIT] = "(*FD).Init",
-	[NPS_FN_FD_READ] = "(*FD).Read",
-	[NPS_FN_FD_WRITE] = "(*FD).Write",
-	[NPS_FN_FD_ACCEPT] = "(*FD).Accept",
-	[NPS_FN_FD_CLOSE] = "(*FD).Close",
-	[NPS_FN_FD_DESTROY] = "(*FD).destroy",
-	[NPS_FN_SETDEADLINEIMPL] = "setDeadlineImpl",
-	[NPS_FN_CONNECT] = "(*netFD).connect",
-	[NPS_FN_MAIN] = "main",
+    [NPS_FN_POLLOPEN] = "poll_runtime_pollOpen",
+    [NPS_FN_POLLCLOSE] = "poll_runtime_pollClose",
+    [NPS_FN_POLLRESET] = "poll_runtime_pollReset",
+    [NPS_FN_POLLWAIT] = "poll_runtime_pollWait",
+    [NPS_FN_POLLUNBLOCK] = "poll_runtime_pollUnblock",
+    [NPS_FN_POLLSETDEADLINE] = "poll_runtime_pollSetDeadline",
+    [NPS_FN_NETPOLLBLOCK] = "netpollblock",
+    [NPS_FN_NETPOLLBLOCKCOMMIT] = "netpollblockcommit",
+    [NPS_FN_NETPOLLUNBLOCK] = "netpollunblock",
+    [NPS_FN_NETPOLLREADY] = "netpollready",
+    [NPS_FN_NETPOLLDEADLINEIMPL] = "netpolldeadlineimpl",
+    [NPS_FN_NETPOLLGOREADY] = "netpollgoready",
+    [NPS_FN_NETPOLL] = "netpoll",
+    [NPS_FN_NETPOLLBREAK] = "netpollBreak",
+    [NPS_FN_NETPOLLINIT] = "netpollinit",
+    [NPS_FN_NETPOLLOPEN] = "netpollopen",
+    [NPS_FN_NETPOLLCLOSE] = "netpollclose",
+    [NPS_FN_POLLCACHE_ALLOC] = "pollCache.alloc",
+    [NPS_FN_POLLCACHE_FREE] = "pollCache.free",
+    [NPS_FN_SETEVENTERR] = "pollDesc.setEventErr",
+    [NPS_FN_NETPOLLADJUSTWAITERS] = "netpollAdjustWaiters",
+    [NPS_FN_GOPARK] = "gopark",
+    [NPS_FN_PARK_M] = "park_m",
+    [NPS_FN_GOREADY] = "goready",
+    [NPS_FN_READY] = "ready",
+    [NPS_FN_INJECTGLIST] = "injectglist",
+    [NPS_FN_EXECUTE] = "execute",
+    [NPS_FN_NEWPROC] = "newproc",
+    [NPS_FN_GOEXIT0] = "goexit0",
+    [NPS_FN_GOSCHED_M] = "gosched_m",
+    [NPS_FN_FINDRUNNABLE] = "findRunnable",
+    [NPS_FN_SCHEDULE] = "schedule",
+    [NPS_FN_SYSMON] = "sysmon",
+    [NPS_FN_STEALWORK] = "stealWork",
+    [NPS_FN_WAKEP] = "wakep",
+    [NPS_FN_STARTM] = "startm",
+    [NPS_FN_STOPM] = "stopm",
+    [NPS_FN_HANDOFFP] = "handoffp",
+    [NPS_FN_ACQUIREP] = "acquirep",
+    [NPS_FN_RELEASEP] = "releasep",
+    [NPS_FN_NEWM] = "newm",
+    [NPS_FN_WAKENETPOLLER] = "wakeNetPoller",
+    [NPS_FN_ADDTIMER] = "addtimer",
+    [NPS_FN_MODTIMER] = "modtimer",
+    [NPS_FN_DELTIMER] = "deltimer",
+    [NPS_FN_RUNONETIMER] = "runOneTimer",
+    [NPS_FN_CHECKTIMERS] = "checkTimers",
+    [NPS_FN_NETPOLLREADDEADLINE] = "netpollReadDeadline",
+    [NPS_FN_NETPOLLWRITEDEADLINE] = "netpollWriteDeadline",
+    [NPS_FN_NETPOLLDEADLINE] = "netpollDeadline",
+    [NPS_FN_GOROUTINEREADY] = "goroutineReady",
+    [NPS_FN_TIMESLEEP] = "timeSleep",
+    [NPS_FN_RESETFORSLEEP] = "resetForSleep",
+    [NPS_FN_SEMACQUIRE] = "semacquire1",
+    [NPS_FN_SEMRELEASE] = "semrelease1",
+    [NPS_FN_FD_INIT] = "(*FD).Init",
+    [NPS_FN_FD_READ] = "(*FD).Read",
+    [NPS_FN_FD_WRITE] = "(*FD).Write",
+    [NPS_FN_FD_ACCEPT] = "(*FD).Accept",
+    [NPS_FN_FD_CLOSE] = "(*FD).Close",
+    [NPS_FN_FD_DESTROY] = "(*FD).destroy",
+    [NPS_FN_SETDEADLINEIMPL] = "setDeadlineImpl",
+    [NPS_FN_CONNECT] = "(*netFD).connect",
+    [NPS_FN_MAIN] = "main",
 };
 NAME_TABLE(fn, fn_names)
 
 static const char *const gstatus_names[] = {
-	[NPS_GIDLE] = "idle",	  [NPS_GRUNNABLE] = "runnable", [NPS_GRUNNING] = "running",
-	[NPS_GSYSCALL] = "syscall", [NPS_GWAITING] = "waiting",	[NPS_GDEAD] = "dead",
+    [NPS_GIDLE] = "idle",	[NPS_GRUNNABLE] = "runnable", [NPS_GRUNNING] = "running",
+    [NPS_GSYSCALL] = "syscall", [NPS_GWAITING] = "waiting",   [NPS_GDEAD] = "dead",
 };
 NAME_TABLE(gstatus, gstatus_names)
 
 static const char *const waitreason_names[NPS_WR__COUNT] = {
-	[NPS_WR_ZERO] = "",
-	[NPS_WR_IOWAIT] = "IO wait",
-	[NPS_WR_SLEEP] = "sleep",
-	[NPS_WR_SEMACQUIRE] = "semacquire",
-	[NPS_WR_WAITGROUP] = "sync.WaitGroup.Wait",
-	[NPS_WR_SELECT_NO_CASES] = "select (no cases)",
+    [NPS_WR_ZERO] = "",
+    [NPS_WR_IOWAIT] = "IO wait",
+    [NPS_WR_SLEEP] = "sleep",
+    [NPS_WR_SEMACQUIRE] = "semacquire",
+    [NPS_WR_WAITGROUP] = "sync.WaitGroup.Wait",
+    [NPS_WR_SELECT_NO_CASES] = "select (no cases)",
 };
 NAME_TABLE(waitreason, waitreason_names)
 
 static const char *const throw_msgs[NPS_THROW__COUNT] = {
-	[NPS_THROW_BLOCKED_WRITE_FREE] = "runtime: blocked write on free polldesc",
-	[NPS_THROW_BLOCKED_READ_FREE] = "runtime: blocked read on free polldesc",
-	[NPS_THROW_CLOSE_WO_UNBLOCK] = "runtime: close polldesc w/o unblock",
-	[NPS_THROW_BLOCKED_WRITE_CLOSING] = "runtime: blocked write on closing polldesc",
-	[NPS_THROW_BLOCKED_READ_CLOSING] = "runtime: blocked read on closing polldesc",
-	[NPS_THROW_UNBLOCK_CLOSING] = "runtime: unblock on closing polldesc",
-	[NPS_THROW_DOUBLE_WAIT] = "runtime: double wait",
-	[NPS_THROW_CORRUPTED] = "runtime: corrupted polldesc",
-	[NPS_THROW_INCONSISTENT_READ] = "runtime: inconsistent read deadline",
-	[NPS_THROW_INCONSISTENT_WRITE] = "runtime: inconsistent write deadline",
-	[NPS_THROW_NETPOLLINIT] = "runtime: netpollinit failed",
-	[NPS_THROW_PIPE] = "runtime: pipe failed",
-	[NPS_THROW_EPOLLCTL] = "runtime: epollctl failed",
-	[NPS_THROW_BREAK_WRITE] = "runtime: netpollBreak write failed",
-	[NPS_THROW_NETPOLL] = "runtime: netpoll failed",
-	[NPS_THROW_BREAK_UNEXPECTED] = "runtime: netpoll: break fd ready for something unexpected",
-	[NPS_THROW_UNUSED] = "runtime: unused",
-	[NPS_THROW_NETPOLL_WITH_P] = "findrunnable: netpoll with p",
-	[NPS_THROW_NETPOLL_WITH_SPINNING] = "findrunnable: netpoll with spinning",
-	[NPS_THROW_OTHER] = "runtime: internal error",
+    [NPS_THROW_BLOCKED_WRITE_FREE] = "runtime: blocked write on free polldesc",
+    [NPS_THROW_BLOCKED_READ_FREE] = "runtime: blocked read on free polldesc",
+    [NPS_THROW_CLOSE_WO_UNBLOCK] = "runtime: close polldesc w/o unblock",
+    [NPS_THROW_BLOCKED_WRITE_CLOSING] = "runtime: blocked write on closing polldesc",
+    [NPS_THROW_BLOCKED_READ_CLOSING] = "runtime: blocked read on closing polldesc",
+    [NPS_THROW_UNBLOCK_CLOSING] = "runtime: unblock on closing polldesc",
+    [NPS_THROW_DOUBLE_WAIT] = "runtime: double wait",
+    [NPS_THROW_CORRUPTED] = "runtime: corrupted polldesc",
+    [NPS_THROW_INCONSISTENT_READ] = "runtime: inconsistent read deadline",
+    [NPS_THROW_INCONSISTENT_WRITE] = "runtime: inconsistent write deadline",
+    [NPS_THROW_NETPOLLINIT] = "runtime: netpollinit failed",
+    [NPS_THROW_PIPE] = "runtime: pipe failed",
+    [NPS_THROW_EPOLLCTL] = "runtime: epollctl failed",
+    [NPS_THROW_BREAK_WRITE] = "runtime: netpollBreak write failed",
+    [NPS_THROW_NETPOLL] = "runtime: netpoll failed",
+    [NPS_THROW_BREAK_UNEXPECTED] = "runtime: netpoll: break fd ready for something unexpected",
+    [NPS_THROW_UNUSED] = "runtime: unused",
+    [NPS_THROW_NETPOLL_WITH_P] = "findrunnable: netpoll with p",
+    [NPS_THROW_NETPOLL_WITH_SPINNING] = "findrunnable: netpoll with spinning",
+    [NPS_THROW_OTHER] = "runtime: internal error",
 };
 
 const char *nps_throw_msg(unsigned t)
@@ -187,94 +187,97 @@ int nps_throw_from_msg(const char *msg)
 	return index_of(throw_msgs, N_OF(throw_msgs), msg);
 }
 
-static const char *const src_names[] = { [NPS_SRC_SIM] = "sim", [NPS_SRC_KERNEL] = "kernel" };
+static const char *const src_names[] = {[NPS_SRC_SIM] = "sim", [NPS_SRC_KERNEL] = "kernel"};
 NAME_TABLE(src, src_names)
 
 static const char *const where_names[] = {
-	[NPS_RQ_NONE] = "none",
-	[NPS_RQ_RUNNEXT] = "runnext",
-	[NPS_RQ_LOCAL] = "local",
-	[NPS_RQ_GLOBAL] = "global",
+    [NPS_RQ_NONE] = "none",
+    [NPS_RQ_RUNNEXT] = "runnext",
+    [NPS_RQ_LOCAL] = "local",
+    [NPS_RQ_GLOBAL] = "global",
 };
 NAME_TABLE(where, where_names)
 
 static const char *const caller_names[] = {
-	[NPS_NPC_FINDRUNNABLE] = "findRunnable",
-	[NPS_NPC_FINDRUNNABLE_BLOCK] = "findRunnable-block",
-	[NPS_NPC_SYSMON] = "sysmon",
-	[NPS_NPC_OTHER] = "other",
+    [NPS_NPC_FINDRUNNABLE] = "findRunnable",
+    [NPS_NPC_FINDRUNNABLE_BLOCK] = "findRunnable-block",
+    [NPS_NPC_SYSMON] = "sysmon",
+    [NPS_NPC_OTHER] = "other",
 };
 NAME_TABLE(caller, caller_names)
 
 static const char *const npev_action_names[] = {
-	[NPS_NPEV_READY] = "ready",	    [NPS_NPEV_STALE] = "stale",
-	[NPS_NPEV_BREAK_DRAIN] = "break-drain", [NPS_NPEV_BREAK_LEAVE] = "break-leave",
-	[NPS_NPEV_ZERO] = "zero",	    [NPS_NPEV_NOMODE] = "nomode",
+    [NPS_NPEV_READY] = "ready",
+    [NPS_NPEV_STALE] = "stale",
+    [NPS_NPEV_BREAK_DRAIN] = "break-drain",
+    [NPS_NPEV_BREAK_LEAVE] = "break-leave",
+    [NPS_NPEV_ZERO] = "zero",
+    [NPS_NPEV_NOMODE] = "nomode",
 };
 NAME_TABLE(npev_action, npev_action_names)
 
 static const char *const break_result_names[] = {
-	[NPS_BRK_WROTE] = "wrote",
-	[NPS_BRK_PENDING] = "pending",
-	[NPS_BRK_EAGAIN] = "eagain",
+    [NPS_BRK_WROTE] = "wrote",
+    [NPS_BRK_PENDING] = "pending",
+    [NPS_BRK_EAGAIN] = "eagain",
 };
 NAME_TABLE(break_result, break_result_names)
 
 static const char *const sched_op_names[] = {
-	[NPS_SCHED_ACQUIREP] = "acquirep", [NPS_SCHED_RELEASEP] = "releasep",
-	[NPS_SCHED_PIDLEPUT] = "pidleput", [NPS_SCHED_PIDLEGET] = "pidleget",
-	[NPS_SCHED_STARTM] = "startm",	   [NPS_SCHED_NEWM] = "newm",
-	[NPS_SCHED_STOPM] = "stopm",	   [NPS_SCHED_MWAKE] = "mwake",
-	[NPS_SCHED_HANDOFFP] = "handoffp", [NPS_SCHED_WAKEP] = "wakep",
-	[NPS_SCHED_SPINNING] = "spinning", [NPS_SCHED_UNSPIN] = "unspin",
-	[NPS_SCHED_STEAL] = "steal",	   [NPS_SCHED_LASTPOLL] = "lastpoll",
-	[NPS_SCHED_MEXIT] = "mexit",
+    [NPS_SCHED_ACQUIREP] = "acquirep", [NPS_SCHED_RELEASEP] = "releasep",
+    [NPS_SCHED_PIDLEPUT] = "pidleput", [NPS_SCHED_PIDLEGET] = "pidleget",
+    [NPS_SCHED_STARTM] = "startm",     [NPS_SCHED_NEWM] = "newm",
+    [NPS_SCHED_STOPM] = "stopm",       [NPS_SCHED_MWAKE] = "mwake",
+    [NPS_SCHED_HANDOFFP] = "handoffp", [NPS_SCHED_WAKEP] = "wakep",
+    [NPS_SCHED_SPINNING] = "spinning", [NPS_SCHED_UNSPIN] = "unspin",
+    [NPS_SCHED_STEAL] = "steal",       [NPS_SCHED_LASTPOLL] = "lastpoll",
+    [NPS_SCHED_MEXIT] = "mexit",
 };
 NAME_TABLE(sched_op, sched_op_names)
 
 static const char *const timer_op_names[] = {
-	[NPS_TIMER_ADD] = "add",
-	[NPS_TIMER_MOD] = "mod",
-	[NPS_TIMER_DEL] = "del",
-	[NPS_TIMER_RUN] = "run",
+    [NPS_TIMER_ADD] = "add",
+    [NPS_TIMER_MOD] = "mod",
+    [NPS_TIMER_DEL] = "del",
+    [NPS_TIMER_RUN] = "run",
 };
 NAME_TABLE(timer_op, timer_op_names)
 
 static const char *const sysmon_op_names[] = {
-	[NPS_SYSMON_WAKE] = "wake",
-	[NPS_SYSMON_POLL] = "poll",
-	[NPS_SYSMON_SLEEP] = "sleep",
+    [NPS_SYSMON_WAKE] = "wake",
+    [NPS_SYSMON_POLL] = "poll",
+    [NPS_SYSMON_SLEEP] = "sleep",
 };
 NAME_TABLE(sysmon_op, sysmon_op_names)
 
 static const char *const sys_op_names[] = {
-	[NPS_SYS_READ] = "read",       [NPS_SYS_WRITE] = "write",   [NPS_SYS_ACCEPT4] = "accept4",
-	[NPS_SYS_CONNECT] = "connect", [NPS_SYS_CLOSE] = "close",   [NPS_SYS_SOCKET] = "socket",
-	[NPS_SYS_LISTEN] = "listen",
+    [NPS_SYS_READ] = "read",	   [NPS_SYS_WRITE] = "write", [NPS_SYS_ACCEPT4] = "accept4",
+    [NPS_SYS_CONNECT] = "connect", [NPS_SYS_CLOSE] = "close", [NPS_SYS_SOCKET] = "socket",
+    [NPS_SYS_LISTEN] = "listen",
 };
 NAME_TABLE(sys_op, sys_op_names)
 
 static const char *const fderr_names[] = {
-	[NPS_FDERR_CLOSING] = "use of closed network connection",
-	[NPS_FDERR_TIMEOUT] = "i/o timeout",
-	[NPS_FDERR_NOTPOLLABLE] = "not pollable",
-	[NPS_FDERR_EOF] = "EOF",
-	[NPS_FDERR_ERRNO] = "errno",
-	[NPS_FDERR_NODEADLINE] = "file type does not support deadline",
+    [NPS_FDERR_CLOSING] = "use of closed network connection",
+    [NPS_FDERR_TIMEOUT] = "i/o timeout",
+    [NPS_FDERR_NOTPOLLABLE] = "not pollable",
+    [NPS_FDERR_EOF] = "EOF",
+    [NPS_FDERR_ERRNO] = "errno",
+    [NPS_FDERR_NODEADLINE] = "file type does not support deadline",
 };
 NAME_TABLE(fderr, fderr_names)
 
 static const char *const wait_sub_names[] = {
-	[NPS_WAIT_EPOLL_WAIT] = "epoll_wait",
-	[NPS_WAIT_EPOLL_PWAIT] = "epoll_pwait",
-	[NPS_WAIT_EPOLL_PWAIT2] = "epoll_pwait2",
+    [NPS_WAIT_EPOLL_WAIT] = "epoll_wait",
+    [NPS_WAIT_EPOLL_PWAIT] = "epoll_pwait",
+    [NPS_WAIT_EPOLL_PWAIT2] = "epoll_pwait2",
 };
 NAME_TABLE(wait_sub, wait_sub_names)
 
 static const char *const ctl_op_names[] = {
-	[NPS_EPOLL_CTL_ADD] = "ADD",
-	[NPS_EPOLL_CTL_DEL] = "DEL",
-	[NPS_EPOLL_CTL_MOD] = "MOD",
+    [NPS_EPOLL_CTL_ADD] = "ADD",
+    [NPS_EPOLL_CTL_DEL] = "DEL",
+    [NPS_EPOLL_CTL_MOD] = "MOD",
 };
 
 const char *nps_ctl_op_name(int op)
@@ -301,13 +304,13 @@ static const char *pdv_text(nps_u64 v, char *buf, unsigned long len, const char 
 
 const char *nps_pdv_format(nps_u64 v, char *buf, unsigned long len)
 {
-	static const char *const names[3] = { "nil", "ready", "wait" };
+	static const char *const names[3] = {"nil", "ready", "wait"};
 	return pdv_text(v, buf, len, names, "G%llu");
 }
 
 const char *nps_pdv_goname(nps_u64 v, char *buf, unsigned long len)
 {
-	static const char *const names[3] = { "pdNil", "pdReady", "pdWait" };
+	static const char *const names[3] = {"pdNil", "pdReady", "pdWait"};
 	return pdv_text(v, buf, len, names, "G%llu");
 }
 
@@ -342,11 +345,11 @@ const char *nps_epoll_mask_format(nps_u32 mask, char *buf, unsigned long len)
 		nps_u32 bit;
 		const char *name;
 	} bits[] = {
-		{ 0x001, "EPOLLIN" },	  { 0x002, "EPOLLPRI" },     { 0x004, "EPOLLOUT" },
-		{ 0x008, "EPOLLERR" },	  { 0x010, "EPOLLHUP" },     { 0x040, "EPOLLRDNORM" },
-		{ 0x080, "EPOLLRDBAND" }, { 0x100, "EPOLLWRNORM" },  { 0x200, "EPOLLWRBAND" },
-		{ 0x400, "EPOLLMSG" },	  { 0x2000, "EPOLLRDHUP" },  { 1U << 28, "EPOLLEXCLUSIVE" },
-		{ 1U << 29, "EPOLLWAKEUP" }, { 1U << 30, "EPOLLONESHOT" }, { 1U << 31, "EPOLLET" },
+	    {0x001, "EPOLLIN"},	       {0x002, "EPOLLPRI"},	   {0x004, "EPOLLOUT"},
+	    {0x008, "EPOLLERR"},       {0x010, "EPOLLHUP"},	   {0x040, "EPOLLRDNORM"},
+	    {0x080, "EPOLLRDBAND"},    {0x100, "EPOLLWRNORM"},	   {0x200, "EPOLLWRBAND"},
+	    {0x400, "EPOLLMSG"},       {0x2000, "EPOLLRDHUP"},	   {1U << 28, "EPOLLEXCLUSIVE"},
+	    {1U << 29, "EPOLLWAKEUP"}, {1U << 30, "EPOLLONESHOT"}, {1U << 31, "EPOLLET"},
 	};
 	unsigned long used = 0;
 	nps_u32 rest = mask;

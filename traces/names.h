@@ -13,44 +13,44 @@
 /* Fatal errors the model raises, with Go's exact messages (spec section 4.8). */
 enum nps_throw {
 	NPS_THROW_NONE = 0,
-	NPS_THROW_BLOCKED_WRITE_FREE,	/* runtime: blocked write on free polldesc */
-	NPS_THROW_BLOCKED_READ_FREE,	/* runtime: blocked read on free polldesc */
-	NPS_THROW_CLOSE_WO_UNBLOCK,	/* runtime: close polldesc w/o unblock */
+	NPS_THROW_BLOCKED_WRITE_FREE,	 /* runtime: blocked write on free polldesc */
+	NPS_THROW_BLOCKED_READ_FREE,	 /* runtime: blocked read on free polldesc */
+	NPS_THROW_CLOSE_WO_UNBLOCK,	 /* runtime: close polldesc w/o unblock */
 	NPS_THROW_BLOCKED_WRITE_CLOSING, /* runtime: blocked write on closing polldesc */
-	NPS_THROW_BLOCKED_READ_CLOSING, /* runtime: blocked read on closing polldesc */
-	NPS_THROW_UNBLOCK_CLOSING,	/* runtime: unblock on closing polldesc */
-	NPS_THROW_DOUBLE_WAIT,		/* runtime: double wait */
-	NPS_THROW_CORRUPTED,		/* runtime: corrupted polldesc */
-	NPS_THROW_INCONSISTENT_READ,	/* runtime: inconsistent read deadline */
-	NPS_THROW_INCONSISTENT_WRITE,	/* runtime: inconsistent write deadline */
-	NPS_THROW_NETPOLLINIT,		/* runtime: netpollinit failed */
-	NPS_THROW_PIPE,			/* runtime: pipe failed */
-	NPS_THROW_EPOLLCTL,		/* runtime: epollctl failed */
-	NPS_THROW_BREAK_WRITE,		/* runtime: netpollBreak write failed */
-	NPS_THROW_NETPOLL,		/* runtime: netpoll failed */
-	NPS_THROW_BREAK_UNEXPECTED,	/* runtime: netpoll: break fd ready for something unexpected */
-	NPS_THROW_UNUSED,		/* runtime: unused */
-	NPS_THROW_NETPOLL_WITH_P,	/* findrunnable: netpoll with p */
+	NPS_THROW_BLOCKED_READ_CLOSING,	 /* runtime: blocked read on closing polldesc */
+	NPS_THROW_UNBLOCK_CLOSING,	 /* runtime: unblock on closing polldesc */
+	NPS_THROW_DOUBLE_WAIT,		 /* runtime: double wait */
+	NPS_THROW_CORRUPTED,		 /* runtime: corrupted polldesc */
+	NPS_THROW_INCONSISTENT_READ,	 /* runtime: inconsistent read deadline */
+	NPS_THROW_INCONSISTENT_WRITE,	 /* runtime: inconsistent write deadline */
+	NPS_THROW_NETPOLLINIT,		 /* runtime: netpollinit failed */
+	NPS_THROW_PIPE,			 /* runtime: pipe failed */
+	NPS_THROW_EPOLLCTL,		 /* runtime: epollctl failed */
+	NPS_THROW_BREAK_WRITE,		 /* runtime: netpollBreak write failed */
+	NPS_THROW_NETPOLL,		 /* runtime: netpoll failed */
+	NPS_THROW_BREAK_UNEXPECTED, /* runtime: netpoll: break fd ready for something unexpected */
+	NPS_THROW_UNUSED,	    /* runtime: unused */
+	NPS_THROW_NETPOLL_WITH_P,   /* findrunnable: netpoll with p */
 	NPS_THROW_NETPOLL_WITH_SPINNING, /* findrunnable: netpoll with spinning */
-	NPS_THROW_OTHER,		/* any other runtime throw (scheduler invariants) */
+	NPS_THROW_OTHER,		 /* any other runtime throw (scheduler invariants) */
 	NPS_THROW__COUNT,
 };
 
-const char *nps_kind_name(unsigned kind);	/* "pd_state"; NULL if unknown */
+const char *nps_kind_name(unsigned kind); /* "pd_state"; NULL if unknown */
 int nps_kind_from_name(const char *name);
-const char *nps_fn_name(unsigned fn);		/* "netpollready"; NULL if unknown */
+const char *nps_fn_name(unsigned fn); /* "netpollready"; NULL if unknown */
 int nps_fn_from_name(const char *name);
-const char *nps_gstatus_name(unsigned st);	/* "runnable"; NULL if unknown */
+const char *nps_gstatus_name(unsigned st); /* "runnable"; NULL if unknown */
 int nps_gstatus_from_name(const char *name);
-const char *nps_waitreason_name(unsigned wr);	/* "IO wait"; NULL if unknown */
+const char *nps_waitreason_name(unsigned wr); /* "IO wait"; NULL if unknown */
 int nps_waitreason_from_name(const char *name);
-const char *nps_throw_msg(unsigned t);		/* "runtime: double wait"; NULL if unknown */
+const char *nps_throw_msg(unsigned t); /* "runtime: double wait"; NULL if unknown */
 int nps_throw_from_msg(const char *msg);
-const char *nps_src_name(unsigned src);		/* "sim" / "kernel" */
+const char *nps_src_name(unsigned src); /* "sim" / "kernel" */
 int nps_src_from_name(const char *name);
-const char *nps_where_name(unsigned w);		/* "runnext", "local", "global", "none" */
+const char *nps_where_name(unsigned w); /* "runnext", "local", "global", "none" */
 int nps_where_from_name(const char *name);
-const char *nps_caller_name(unsigned c);	/* netpoll callers */
+const char *nps_caller_name(unsigned c); /* netpoll callers */
 int nps_caller_from_name(const char *name);
 const char *nps_npev_action_name(unsigned a);
 int nps_npev_action_from_name(const char *name);
@@ -64,11 +64,11 @@ const char *nps_sysmon_op_name(unsigned op);
 int nps_sysmon_op_from_name(const char *name);
 const char *nps_sys_op_name(unsigned op);
 int nps_sys_op_from_name(const char *name);
-const char *nps_fderr_name(unsigned e);		/* "i/o timeout" ... */
+const char *nps_fderr_name(unsigned e); /* "i/o timeout" ... */
 int nps_fderr_from_name(const char *name);
-const char *nps_ctl_op_name(int op);		/* "ADD", "DEL", "MOD" */
+const char *nps_ctl_op_name(int op); /* "ADD", "DEL", "MOD" */
 int nps_ctl_op_from_name(const char *name);
-const char *nps_wait_sub_name(unsigned sub);	/* "epoll_wait", "epoll_pwait", "epoll_pwait2" */
+const char *nps_wait_sub_name(unsigned sub); /* "epoll_wait", "epoll_pwait", "epoll_pwait2" */
 int nps_wait_sub_from_name(const char *name);
 
 /*
