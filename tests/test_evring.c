@@ -162,6 +162,35 @@ Test(evring, many_losses_between_drains_stay_in_order, .timeout = 10)
 	evmerge_free(m);
 }
 
+/* The final drain finds more losses than the queue holds at once: it still delivers them all. */
+Test(evring, final_drain_delivers_past_a_full_announcement_queue, .timeout = 10)
+{
+	struct evmerge *m = evmerge_new();
+	struct trickle t = {0};
+	t.a = evring_new(6, 0, NPS_SRC_SIM);
+	t.b = evring_new(12, 1, NPS_SRC_SIM);
+	evmerge_add(m, t.a);
+	evmerge_add(m, t.b);
+	while (put(t.a, &t.sa))
+		t.produced_a++;
+	t.produced_a++;
+
+	/* One drain during which a loses and reports ~30 times, all after the drain's scan. */
+	struct seen s = {.hook = trickle_step, .hook_arg = &t};
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	s.hook = NULL;
+	uint64_t before = s.reported[0];
+	cr_assert_eq(evmerge_drain(m, true, UINT64_MAX, NULL, take, &s), 0);
+
+	cr_assert_gt(s.reported[0] - before, 16, "the final drain met %lu losses, not more than 16",
+		     (unsigned long)(s.reported[0] - before));
+	cr_assert_eq(evmerge_pending(m), 0, "the final drain left events behind");
+	cr_assert_eq(s.announced[0], s.reported[0]);
+	cr_assert_eq(s.per_ring[0] + s.lost[0], t.sa, "every event of a delivered or counted");
+	cr_assert_eq(s.per_ring[1], t.sb);
+	evmerge_free(m);
+}
+
 struct producer {
 	struct evring *r;
 	uint64_t n, seq;

@@ -259,9 +259,11 @@ static int report_losses(struct evmerge *m, struct evring **rs, int n, evmerge_c
 int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto, evmerge_cb cb,
 		  void *ctx)
 {
+again:;
 	uint64_t wm = final ? UINT64_MAX : watermark(m);
 	if (wm > limit)
 		wm = limit;
+	bool held = false; /* wm lowered to a loss the queue could not take */
 	enum {
 		MAXR = 256
 	};
@@ -277,8 +279,10 @@ int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto,
 		heads[n] = atomic_load_explicit(&r->head, memory_order_acquire);
 		if (since || r->scanned != heads[n]) {
 			uint64_t stop = find_losses(r, since, heads[n]);
-			if (stop != UINT64_MAX && stop <= wm)
+			if (stop != UINT64_MAX && stop <= wm) {
 				wm = stop - 1;
+				held = true;
+			}
 		}
 		n++;
 	}
@@ -346,6 +350,9 @@ int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto,
 		} while (t != heads[best] && r->slots[t & r->mask].ts <= lim);
 	}
 	m->last = last;
+	/* A final drain delivers everything: the queue has room again, take the next losses. */
+	if (final && held)
+		goto again;
 	return wm == UINT64_MAX ? report_losses(m, rs, n, cb, ctx) : 0;
 }
 
