@@ -214,12 +214,20 @@ static void pollcache_free(struct pollDesc *pd)
 	 */
 	lock(&pd->lock);
 	struct m *mp = getm();
+	/*
+	 * Under the trace lock: an rg/wg change another M logs meanwhile (a late netpollready)
+	 * is stamped wholly before this free, with the old fdseq, or wholly after, with the new.
+	 */
+	if (nps_trace_on)
+		pd_tracelock(pd);
 	struct nps_event *e = trace_pd_begin(mp, NPS_EV_PD_FREE, pd);
 	uintptr_t fdseq = atomic_load(&pd->fdseq);
 	fdseq = (fdseq + 1) & (((uintptr_t)1 << taggedPointerBits) - 1);
 	atomic_store(&pd->fdseq, fdseq);
 	publishInfo(pd);
 	trace_pd_end(mp, e, pd, 0, NPS_FN_POLLCACHE_FREE, 0);
+	if (nps_trace_on)
+		pd_traceunlock(pd);
 	unlock(&pd->lock);
 
 	lock(&pollcache.lock);
