@@ -93,6 +93,16 @@ static int sysSocket(void)
 	return s < 0 ? err : s;
 }
 
+/*
+ * The start of Go's socket() (net/sock_posix.go), shared by listen and dial: resolve the
+ * address, then make the socket. Returns it, or -errno.
+ */
+static int socket_for(const char *addr, struct sockaddr_in *sa)
+{
+	int err = parse_addr(addr, sa);
+	return err ? err : sysSocket();
+}
+
 static void fd_setup_stream(struct FD *fd, int s)
 {
 	memset(fd, 0, sizeof(*fd));
@@ -143,10 +153,7 @@ static void maxListenerBacklog(void)
 int net_listen(const char *addr, struct netlistener **out)
 {
 	struct sockaddr_in sa;
-	int err = parse_addr(addr, &sa);
-	if (err)
-		return err;
-	int s = sysSocket();
+	int s = socket_for(addr, &sa);
 	if (s < 0)
 		return s;
 	pthread_once(&listenerBacklog_once, maxListenerBacklog);
@@ -159,13 +166,13 @@ int net_listen(const char *addr, struct netlistener **out)
 	/* setDefaultListenerSockopts: SO_REUSEADDR, so a restarted server can rebind. */
 	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s, listenerBacklog_v) != 0) {
-		err = -errno;
+		int err = -errno;
 		close(s);
 		free(l);
 		return err;
 	}
 	fd_setup_stream(&l->pfd, s);
-	err = FD_Init(&l->pfd, "tcp", true);
+	int err = FD_Init(&l->pfd, "tcp", true);
 	if (err) {
 		close(s);
 		free(l);
@@ -291,10 +298,7 @@ static int netfd_connect(struct netconn *c, const struct sockaddr_in *sa)
 int net_dial(const char *addr, struct netconn **out)
 {
 	struct sockaddr_in sa;
-	int err = parse_addr(addr, &sa);
-	if (err)
-		return err;
-	int s = sysSocket();
+	int s = socket_for(addr, &sa);
 	if (s < 0)
 		return s;
 	struct netconn *c = calloc(1, sizeof(*c));
@@ -303,7 +307,7 @@ int net_dial(const char *addr, struct netconn **out)
 		return -ENOMEM;
 	}
 	fd_setup_stream(&c->pfd, s);
-	err = netfd_connect(c, &sa);
+	int err = netfd_connect(c, &sa);
 	if (err) {
 		if (c->pfd.pd.runtimeCtx) {
 			FD_Close(&c->pfd);
