@@ -9,9 +9,11 @@
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/test_trace_util.h"
 #include "traces/json.h"
@@ -270,6 +272,65 @@ Test(trace_json, writer_and_reader_round_trip_a_file, .timeout = 60)
 	for (unsigned k = 0; k < NPS_EV__COUNT; k++)
 		cr_assert_eq(info->footer_counts[k], counted[k], "count of %s",
 			     nps_kind_name(k) ? nps_kind_name(k) : "?");
+	trace_reader_close(r);
+}
+
+static void assert_same_file(const char *a, const char *b, const char *when)
+{
+	size_t la, lb;
+	char *ta = tt_slurp(a, &la), *tb = tt_slurp(b, &lb);
+	cr_assert_eq(la, lb, "%s: %zu bytes written to a path, %zu to a borrowed fd", when, la, lb);
+	cr_assert(la > 0 && ta[la - 1] == '\n', "%s: the file ends mid-line", when);
+	cr_assert(!memcmp(ta, tb, la), "%s: the files differ", when);
+	free(ta);
+	free(tb);
+}
+
+/*
+ * A path the writer opens itself is written in aligned blocks with O_DIRECT where the file system
+ * allows it, the tail through the page cache (json.c, wr_flush_buf). After every flush, small or
+ * past the direct threshold, the file must hold exactly the lines written so far, the same bytes
+ * as a writer on a borrowed fd (which never writes directly) produces.
+ */
+Test(trace_json, a_path_holds_every_line_after_each_flush_direct_or_not, .timeout = 120)
+{
+	static struct nps_event in[30000];
+	size_t n = make_stream(in, 30000);
+	const char *pa = tt_tmp("direct.jsonl"), *pb = tt_tmp("borrowed.jsonl");
+	struct trace_header h = {.scenario = "d", .gomaxprocs = 1, .mono_origin = ORIGIN};
+	int fd = open(pb, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert(fd >= 0);
+	struct trace_writer *wa, *wb;
+	cr_assert_eq(trace_writer_open(pa, &h, &wa), 0);
+	cr_assert_eq(trace_writer_open_fd(fd, &h, &wb), 0);
+	/* batches below and above the 64 KiB direct threshold and the 512 KiB buffer */
+	static const size_t batch[] = {1, 3, 700, 2, 6000, 150, 11000, 1, 480, 9000};
+	size_t i = 0;
+	for (size_t b = 0; i < n; b++) {
+		for (size_t k = 0; k < batch[b % (sizeof(batch) / sizeof(batch[0]))] && i < n;
+		     k++, i++) {
+			cr_assert_eq(trace_writer_event(wa, &in[i]), 0);
+			cr_assert_eq(trace_writer_event(wb, &in[i]), 0);
+		}
+		cr_assert_eq(trace_writer_flush(wa), 0);
+		cr_assert_eq(trace_writer_flush(wb), 0);
+		char when[64];
+		snprintf(when, sizeof(when), "after %zu events", i);
+		assert_same_file(pa, pb, when);
+	}
+	struct trace_footer ft = {.interrupted = 15, .wall_end_ns = 1795334401000000000LL};
+	cr_assert_eq(trace_writer_close(wa, &ft), 0);
+	cr_assert_eq(trace_writer_close(wb, &ft), 0);
+	close(fd);
+	assert_same_file(pa, pb, "after close");
+	struct trace_reader *r;
+	struct nps_event e;
+	cr_assert_eq(trace_reader_open(pa, &r), 0, "%s", trace_reader_error(r));
+	size_t got = 0;
+	while (trace_reader_next(r, &e) > 0)
+		got++;
+	cr_assert_eq(got, n);
+	cr_assert(trace_reader_info(r)->has_footer);
 	trace_reader_close(r);
 }
 

@@ -52,6 +52,9 @@ struct trace_writer;
 /*
  * Create (truncate) path, or use stdout for "-", and write the header line. The header is on disk
  * (write(2) done) when this returns. 0 or -errno (-EINVAL: options_json is not a JSON object).
+ * A regular file opened here is written in whole aligned blocks with O_DIRECT when a flush has
+ * enough new text (64 KiB) and the file system allows it, the rest through the page cache: the
+ * file still ends with the last complete line after every flush.
  */
 int trace_writer_open(const char *path, const struct trace_header *h, struct trace_writer **out);
 
@@ -59,7 +62,7 @@ int trace_writer_open(const char *path, const struct trace_header *h, struct tra
 int trace_writer_open_fd(int fd, const struct trace_header *h, struct trace_writer **out);
 
 /*
- * Append one event. Buffered: the line is written by a later flush (automatic when 64 KiB are
+ * Append one event. Buffered: the line is written by a later flush (automatic when 512 KiB are
  * buffered). Every event becomes one whole line, except EPOLL_READY entries that follow their
  * EPOLL_WAIT with the same id: they become its "ready" list. 0 or -errno of a failed write.
  * Not thread-safe: one writer thread (the merge consumer).
