@@ -275,6 +275,23 @@ Test(trace_json, writer_and_reader_round_trip_a_file, .timeout = 60)
 	trace_reader_close(r);
 }
 
+/* The formatter's integers are hand-made (json.c, u64_put): every length, as printf writes it. */
+Test(trace_json, integers_of_every_length_format_as_printf_does, .timeout = 10)
+{
+	uint64_t p = 1;
+	for (int k = 0; k < 20; k++, p *= 10) {
+		uint64_t vals[] = {p - 1, p, p + 1, p * 3 + 7, k == 19 ? UINT64_MAX : p * 10 - 1};
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			struct nps_event e = make_event(NPS_EV_NETPOLL_BEGIN, 1);
+			e.u.netpoll.id = vals[i];
+			char line[TRACE_EVENT_MAX], want[48];
+			cr_assert_gt(trace_event_format(&e, ORIGIN, line, sizeof(line)), 0);
+			snprintf(want, sizeof(want), "\"id\":%llu,", (unsigned long long)vals[i]);
+			cr_assert(strstr(line, want), "%s not in %s", want, line);
+		}
+	}
+}
+
 static void assert_same_file(const char *a, const char *b, const char *when)
 {
 	size_t la, lb;
