@@ -14,14 +14,23 @@ BENCH_COMMON := bench/benchutil.c bench/benchutil.h
 GO ?= /usr/lib/go-1.22/bin/go
 
 BENCH_BINS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/go_echo \
-	$(BENCH_OUT)/sysloop
-TEST_DEPS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/sysloop
+	$(BENCH_OUT)/sysloop $(BENCH_OUT)/tracewrite
+TEST_DEPS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/sysloop \
+	$(BENCH_OUT)/tracewrite
 
 # Compile and link in one step: small programs, one shared helper file.
 $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/sysloop: $(BENCH_OUT)/%: bench/%.c $(BENCH_COMMON)
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(BENCH_LDFLAGS) -o $@ $< bench/benchutil.c -lpthread
+
+# The trace writer on its own: built from the writer's sources, optimised, whatever the VARIANT.
+TRACEWRITE_SRCS := bench/tracewrite.c bench/benchutil.c traces/json.c traces/names.c
+$(BENCH_OUT)/tracewrite: $(TRACEWRITE_SRCS) $(BENCH_COMMON) $(wildcard traces/*.h)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) $(CJSON_CFLAGS) $(BENCH_LDFLAGS) -o $@ $(TRACEWRITE_SRCS) \
+		$(CJSON_LIBS) -lpthread -lm
 
 # The Go server: Debian's Go 1.22, its caches under build/ too, no toolchain download
 # (GOTOOLCHAIN=local), no cgo (a pure-Go binary: the network path is the same either way).

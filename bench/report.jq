@@ -173,5 +173,8 @@ else empty end),
 		  (if $cs == null or $rs == null then null else ($cs + $rs) * $k end) as $sum
 		  | "Targets, for \($m.trace_events) events: check + replay ≤ 2 s: \(verdict($sum; "<="; 2)) (\($sum | f2) s); ≤ 300 MB: \(verdict($rss | if . == null then null else . / 1024 end; "<="; 300)).",
 		  (if ([$t[] | .check_rc, .replay_rc] | any(. != 0)) then "", "**The checker or the replay failed on the trace** (exit status above): see the run's log." else empty end)),
+	([$runs[] | select(.section == "writer") | good] | select(length > 0) as $w
+		| "",
+		  "The trace writer alone on the same events (bench/tracewrite, medians): \($w | median_of(.bytes_per_event) | f2) bytes and \($w | median_of(.format_ns) | f2) ns of formatting an event; writing \($w[0].mb) MB to a new file costs the kernel \($w | median_of(.pagecache_sys_ns) | f2) ns an event through the page cache, \($w | median_of(.direct_sys_ns) | f2) ns with direct writes (what `run --record` uses for big flushes)."),
 	notes("trace")
 else empty end)

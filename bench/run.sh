@@ -113,6 +113,7 @@ TMP=$(mktemp -d /tmp/nps-bench.XXXXXX) || die "mktemp failed"
 # must neither break it nor mix two versions of a program in one report.
 mkdir -p "$TMP/bin" && cp "$BIN/loadclient" "$BIN/epoll_echo" "$BIN/go_echo" "$TMP/bin/" ||
 	die "cannot copy the benchmark programs to $TMP/bin"
+[ -x "$BIN/tracewrite" ] && cp "$BIN/tracewrite" "$TMP/bin/" # optional: the trace section says
 BIN=$TMP/bin
 if [ -x "$NPS" ]; then
 	cp "$NPS" "$TMP/bin/netpollsim" && NPS=$TMP/bin/netpollsim
@@ -507,6 +508,15 @@ section_trace() {
 			check_s="$cs" check_rss_kb="$cm" check_rc="$crc" \
 			replay_s="$ps" replay_rss_kb="$pm" replay_rc="$prc" jq_s="$bs" jq_rss_kb="$bm"
 		echo "  ok      trace-r$r: check ${cs}s $((cm / 1024)) MB (rc $crc), replay ${ps}s $((pm / 1024)) MB (rc $prc); jq parse ${bs}s" >&2
+		# The writer alone on the same events: formatting, and the kernel's part of writing
+		# 512 MB to a new file through the page cache and with direct writes (tracewrite.c).
+		local tw
+		if [ -x "$BIN/tracewrite" ] && tw=$("$BIN/tracewrite" "$big" --repeat 5 --dir "$TMP" --mb 512); then
+			record "$tw" section=writer server=sim round="$r"
+			echo "  ok      writer-r$r: $tw" >&2
+		else
+			skip trace sim writer "$BIN/tracewrite failed or is missing (make $BIN/tracewrite)"
+		fi
 	done
 }
 

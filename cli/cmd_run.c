@@ -349,7 +349,8 @@ static void drain(struct run_state *st, bool final)
 	}
 	livemerge_drain(st->lm, final, consume, st);
 	if (st->tw && !st->write_err) {
-		int err = trace_writer_flush(st->tw);
+		/* bulk: a fast recording keeps its last partial block for the next drain */
+		int err = final ? trace_writer_flush(st->tw) : trace_writer_flush_bulk(st->tw);
 		if (err)
 			st->write_err = err;
 	}

@@ -443,3 +443,42 @@ Test(bench_tools, sysloop_prices_a_system_call, .timeout = 30)
 	cr_expect(strstr(out, "usage: sysloop"), "%s", out);
 	free(out);
 }
+
+/*
+ * tracewrite (the trace writer alone) reads every event of a sample trace, writes a new file in
+ * the directory it is given and removes it again, and refuses a bad argument.
+ */
+Test(bench_tools, tracewrite_times_the_writer_on_a_trace, .timeout = 60)
+{
+	char cmd[1024], *out = NULL;
+	double bpe = 0, fmt = 0, pc = 0, di = 0;
+	unsigned long n = 0;
+	long mb = 0;
+	const char *dir = tu_tmpdir();
+
+	snprintf(cmd, sizeof(cmd), "%s traces/samples/echo.jsonl --repeat 2 --dir %s --mb 4",
+		 bench_path("tracewrite"), dir);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_eq(sscanf(out,
+			    "{\"events\":%lu,\"bytes_per_event\":%lf,\"format_ns\":%lf,\"mb\":%ld,"
+			    "\"pagecache_sys_ns\":%lf,\"direct_sys_ns\":%lf}",
+			    &n, &bpe, &fmt, &mb, &pc, &di),
+		     6, "%s", out);
+	/* every event of the sample: its footer counts them */
+	char *text = NULL;
+	snprintf(cmd, sizeof(cmd), "tail -n 1 traces/samples/echo.jsonl | jq -r .events");
+	cr_assert_eq(tu_run(cmd, 1, &text), 0, "%s", text);
+	cr_expect_eq(n, strtoul(text, NULL, 10), "%s / %s", out, text);
+	cr_expect(bpe > 20 && fmt > 0 && mb == 4, "%s", out); /* measured, so not judged */
+	free(text);
+	free(out);
+	/* its files are gone */
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c tracewrite-", dir);
+	cr_expect_neq(tu_run(cmd, 1, &out), 0, "left behind: %s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s traces/samples/echo.jsonl --repeat 0",
+		 bench_path("tracewrite"));
+	cr_expect_eq(tu_run(cmd, 1, &out), 2);
+	cr_expect(strstr(out, "usage: tracewrite"), "%s", out);
+	free(out);
+}

@@ -974,17 +974,20 @@ static void wr_shift(struct trace_writer *w, size_t n)
 }
 
 /*
- * Everything buffered into the file. A regular file the writer opened itself is written in
- * whole aligned blocks with O_DIRECT when there is enough new text, and the rest through the
- * page cache, so that the file always ends with the last complete line written (SIGKILL loses
- * nothing flushed). The buffer keeps that unaligned tail, already in the file, so that the next
- * direct write starts on an aligned offset and rewrites it whole. Why direct: on a VM whose
- * memory the host backs on first touch (this machine), every new page-cache page costs
- * microseconds, and copying a fast recording (~200 MB/s) into the page cache took a quarter of
- * a CPU, the largest part of what recording cost (docs/performance.md). If the file system
- * refuses a direct write, the writer stays with the page cache from then on.
+ * What is buffered into the file. A regular file the writer opened itself is written in whole
+ * aligned blocks with O_DIRECT when there is enough new text, the rest through the page cache.
+ * The buffer keeps the unaligned tail, so that the next direct write starts on an aligned offset
+ * (rewriting the tail whole if it was written meanwhile). all: the tail too, so the file ends
+ * with the last complete line; otherwise (bulk, the run's flush every 2 ms) a direct write
+ * leaves the tail, less than a block, for the next flush: writing it through the page cache
+ * each time, then invalidating it at the next direct write, cost as much as the direct write.
+ * Why direct: on a VM whose memory the host backs on first touch (this machine), every new
+ * page-cache page costs microseconds, and copying a fast recording (~200 MB/s) into the page
+ * cache took a quarter of a CPU, the largest part of what recording cost
+ * (docs/performance.md). If the file system refuses a direct write, the writer stays with the
+ * page cache from then on.
  */
-static int wr_flush_buf(struct trace_writer *w)
+static int wr_flush_buf(struct trace_writer *w, bool all)
 {
 	if (w->err)
 		return w->err;
@@ -999,6 +1002,8 @@ static int wr_flush_buf(struct trace_writer *w)
 			if (w->synced < n)
 				w->synced = n;
 			wr_shift(w, n);
+			if (!all)
+				return 0;
 		}
 	}
 	if (!r && w->len > w->synced)
@@ -1049,7 +1054,7 @@ static int wr_line(struct trace_writer *w, const struct nps_event *e, const stru
 	for (size_t i = 0; i < nrd; i++)
 		count_event(w, &rd[i]);
 	if (w->len >= WBUF_FLUSH)
-		return wr_flush_buf(w);
+		return wr_flush_buf(w, false);
 	return 0;
 }
 
@@ -1108,12 +1113,22 @@ int trace_writer_event(struct trace_writer *w, const struct nps_event *e)
 	return wr_line(w, e, NULL, 0);
 }
 
-int trace_writer_flush(struct trace_writer *w)
+static int wr_flush(struct trace_writer *w, bool all)
 {
 	if (!w)
 		return -EINVAL;
 	int r = wr_pending(w);
-	return r ? r : wr_flush_buf(w);
+	return r ? r : wr_flush_buf(w, all);
+}
+
+int trace_writer_flush(struct trace_writer *w)
+{
+	return wr_flush(w, true);
+}
+
+int trace_writer_flush_bulk(struct trace_writer *w)
+{
+	return wr_flush(w, false);
 }
 
 uint64_t trace_writer_count(const struct trace_writer *w)
@@ -1142,14 +1157,14 @@ static int emit_json(struct trace_writer *w, cJSON *obj)
 	size_t n = strlen(s);
 	int r = 0;
 	if (w->len + n + 1 >= WBUF_CAP)
-		r = wr_flush_buf(w);
+		r = wr_flush_buf(w, true);
 	if (!r && w->len + n + 1 >= WBUF_CAP)
 		r = -E2BIG;
 	if (!r) {
 		memcpy(w->buf + w->len, s, n);
 		w->buf[w->len + n] = '\n';
 		w->len += n + 1;
-		r = wr_flush_buf(w);
+		r = wr_flush_buf(w, true);
 	}
 	free(s);
 	return r;

@@ -54,7 +54,7 @@ struct trace_writer;
  * (write(2) done) when this returns. 0 or -errno (-EINVAL: options_json is not a JSON object).
  * A regular file opened here is written in whole aligned blocks with O_DIRECT when a flush has
  * enough new text (64 KiB) and the file system allows it, the rest through the page cache: the
- * file still ends with the last complete line after every flush.
+ * file ends with the last complete line after every trace_writer_flush.
  */
 int trace_writer_open(const char *path, const struct trace_header *h, struct trace_writer **out);
 
@@ -71,6 +71,13 @@ int trace_writer_event(struct trace_writer *w, const struct nps_event *e);
 
 /* write(2) everything buffered so far, a pending epoll_wait line included. 0 or -errno. */
 int trace_writer_flush(struct trace_writer *w);
+
+/*
+ * The same for a writer that flushes often (run: every 2 ms), except that after a direct write
+ * the last partial block (< 4 KiB) may stay buffered until the next flush: the file may then end
+ * mid-line, and is still readable up to its last complete line. 0 or -errno.
+ */
+int trace_writer_flush_bulk(struct trace_writer *w);
 
 /* Flush, write the footer, close the file (not stdout/a borrowed fd). NULL-safe. 0 or -errno. */
 int trace_writer_close(struct trace_writer *w, const struct trace_footer *f);
