@@ -23,7 +23,9 @@ pid=$!
 build/bench/loadclient --connect "127.0.0.1:$port" --probe --wait 60 >/dev/null 2>&1 ||
 	{ echo "callgrind: the server did not start:" >&2; cat "$OUT/run.log" >&2; exit 1; }
 build/bench/loadclient --connect "127.0.0.1:$port" --conns "$CONNS" --count "$ROUNDS" >/dev/null
-kill -INT "$pid"
+# TERM, not INT: a background job of a script starts with SIGINT ignored, and netpollsim keeps
+# an ignored signal ignored (as nohup expects)
+kill -TERM "$pid"
 wait "$pid"
 rt=$((CONNS * ROUNDS))
 ann() { callgrind_annotate --inclusive=yes "$OUT/cg.out" 2>/dev/null; }

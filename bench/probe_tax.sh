@@ -23,7 +23,7 @@ sleep 100000 &
 VICTIM=$!
 TR=""
 cleanup() {
-	[ -n "$TR" ] && kill -INT "$TR" 2>/dev/null
+	[ -n "$TR" ] && kill -TERM "$TR" 2>/dev/null
 	kill "$VICTIM" 2>/dev/null
 	wait 2>/dev/null
 	rm -f "$LOG"
@@ -42,7 +42,9 @@ attach() { # start the probes on the sleeping process; wait until they say they 
 	echo "probe_tax: the probes did not attach: $(cat "$LOG")" >&2
 	exit 1
 }
-detach() { kill -INT "$TR"; wait "$TR" 2>/dev/null; TR=""; }
+# TERM, not INT: a background job of a script starts with SIGINT ignored, and netpollsim keeps
+# an ignored signal ignored (as nohup expects)
+detach() { kill -TERM "$TR"; wait "$TR" 2>/dev/null; TR=""; }
 
 declare -A G R
 for _ in $(seq "$ROUNDS"); do
