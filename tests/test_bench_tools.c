@@ -49,6 +49,16 @@ struct echo_server {
  * PR_SET_PDEATHSIG so that a failed assertion (which ends this test's process) or a timeout
  * takes the server down with it.
  */
+/* prog ARGS is refused: exit status 2 and a message that contains what. */
+static void expect_refused(const char *prog, const char *args, const char *what)
+{
+	char cmd[1024], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "%s %s", bench_path(prog), args);
+	cr_expect_eq(tu_run(cmd, 1, &out), 2, "%s", cmd);
+	cr_expect(strstr(out, what), "%s: %s", cmd, out);
+	free(out);
+}
+
 static struct echo_server echo_start(void)
 {
 	const char *path = bench_path("epoll_echo");
@@ -398,21 +408,10 @@ Test(bench_tools, idle_mode_counts_connections_the_server_closed, .timeout = 30)
 
 Test(bench_tools, bad_command_lines_are_usage_errors, .timeout = 30)
 {
-	char cmd[512], *out = NULL;
-
-	cr_expect_eq(client_run("--conns 5", &out), 2);
-	cr_expect(strstr(out, "--connect HOST:PORT is required"), "%s", out);
-	free(out);
-	cr_expect_eq(client_run("--connect nonsense", &out), 2);
-	cr_expect(strstr(out, "expected HOST:PORT"), "%s", out);
-	free(out);
-	cr_expect_eq(client_run("--connect 127.0.0.1:1 --conns many", &out), 2);
-	cr_expect(strstr(out, "--conns 'many'"), "%s", out);
-	free(out);
-	snprintf(cmd, sizeof(cmd), "%s --listen 127.0.0.1:99999", bench_path("epoll_echo"));
-	cr_expect_eq(tu_run(cmd, 1, &out), 2);
-	cr_expect(strstr(out, "bad port"), "%s", out);
-	free(out);
+	expect_refused("loadclient", "--conns 5", "--connect HOST:PORT is required");
+	expect_refused("loadclient", "--connect nonsense", "expected HOST:PORT");
+	expect_refused("loadclient", "--connect 127.0.0.1:1 --conns many", "--conns 'many'");
+	expect_refused("epoll_echo", "--listen 127.0.0.1:99999", "bad port");
 }
 
 Test(bench_tools, epoll_echo_reports_a_busy_port, .timeout = 30)
@@ -438,10 +437,7 @@ Test(bench_tools, sysloop_prices_a_system_call, .timeout = 30)
 	cr_assert_eq(sscanf(out, "{\"getppid_ns\":%lf,\"read_ns\":%lf}", &g, &r), 2, "%s", out);
 	cr_expect(g > 0 && r > 0, "%s", out); /* measured, so not judged: only present */
 	free(out);
-	snprintf(cmd, sizeof(cmd), "%s 0", bench_path("sysloop"));
-	cr_expect_eq(tu_run(cmd, 1, &out), 2);
-	cr_expect(strstr(out, "usage: sysloop"), "%s", out);
-	free(out);
+	expect_refused("sysloop", "0", "usage: sysloop");
 }
 
 /*
@@ -476,9 +472,5 @@ Test(bench_tools, tracewrite_times_the_writer_on_a_trace, .timeout = 60)
 	snprintf(cmd, sizeof(cmd), "ls %s | grep -c tracewrite-", dir);
 	cr_expect_neq(tu_run(cmd, 1, &out), 0, "left behind: %s", out);
 	free(out);
-	snprintf(cmd, sizeof(cmd), "%s traces/samples/echo.jsonl --repeat 0",
-		 bench_path("tracewrite"));
-	cr_expect_eq(tu_run(cmd, 1, &out), 2);
-	cr_expect(strstr(out, "usage: tracewrite"), "%s", out);
-	free(out);
+	expect_refused("tracewrite", "traces/samples/echo.jsonl --repeat 0", "usage: tracewrite");
 }
