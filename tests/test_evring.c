@@ -134,17 +134,25 @@ static void trickle_step(void *arg)
 	put(t->b, &t->sb);
 }
 
-Test(evring, many_losses_between_drains_stay_in_order, .timeout = 10)
+/* A merge of ring a (64 slots, filled until it loses: ~32 losses per drain) and ring b. */
+static struct evmerge *trickle_start(struct trickle *t)
 {
 	struct evmerge *m = evmerge_new();
+	t->a = evring_new(6, 0, NPS_SRC_SIM);
+	t->b = evring_new(12, 1, NPS_SRC_SIM);
+	cr_assert(m && t->a && t->b);
+	evmerge_add(m, t->a);
+	evmerge_add(m, t->b);
+	while (put(t->a, &t->sa))
+		t->produced_a++;
+	t->produced_a++;
+	return m;
+}
+
+Test(evring, many_losses_between_drains_stay_in_order, .timeout = 10)
+{
 	struct trickle t = {0};
-	t.a = evring_new(6, 0, NPS_SRC_SIM); /* 64 slots: ~32 losses per drain */
-	t.b = evring_new(12, 1, NPS_SRC_SIM);
-	evmerge_add(m, t.a);
-	evmerge_add(m, t.b);
-	while (put(t.a, &t.sa))
-		t.produced_a++;
-	t.produced_a++;
+	struct evmerge *m = trickle_start(&t);
 
 	struct seen s = {.hook = trickle_step, .hook_arg = &t};
 	for (int i = 0; i < 200 && (evmerge_pending(m) || s.open_since[0]); i++)
@@ -165,15 +173,8 @@ Test(evring, many_losses_between_drains_stay_in_order, .timeout = 10)
 /* The final drain finds more losses than the queue holds at once: it still delivers them all. */
 Test(evring, final_drain_delivers_past_a_full_announcement_queue, .timeout = 10)
 {
-	struct evmerge *m = evmerge_new();
 	struct trickle t = {0};
-	t.a = evring_new(6, 0, NPS_SRC_SIM);
-	t.b = evring_new(12, 1, NPS_SRC_SIM);
-	evmerge_add(m, t.a);
-	evmerge_add(m, t.b);
-	while (put(t.a, &t.sa))
-		t.produced_a++;
-	t.produced_a++;
+	struct evmerge *m = trickle_start(&t);
 
 	/* One drain during which a loses and reports ~30 times, all after the drain's scan. */
 	struct seen s = {.hook = trickle_step, .hook_arg = &t};
