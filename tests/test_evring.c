@@ -134,7 +134,11 @@ static void trickle_step(void *arg)
 	put(t->b, &t->sb);
 }
 
-/* A merge of ring a (64 slots, filled until it loses: ~32 losses per drain) and ring b. */
+/*
+ * A merge of ring a (64 slots, filled until it loses: ~32 losses per drain) and ring b, their
+ * events interleaved: the consumer hands slots back once per run of one ring, so each of a's
+ * runs is one event long and frees one slot.
+ */
 static struct evmerge *trickle_start(struct trickle *t)
 {
 	struct evmerge *m = evmerge_new();
@@ -143,8 +147,10 @@ static struct evmerge *trickle_start(struct trickle *t)
 	cr_assert(m && t->a && t->b);
 	evmerge_add(m, t->a);
 	evmerge_add(m, t->b);
-	while (put(t->a, &t->sa))
+	while (put(t->a, &t->sa)) {
 		t->produced_a++;
+		put(t->b, &t->sb);
+	}
 	t->produced_a++;
 	return m;
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Event rings and their merge (traces/evring.h). The producer side is on the hot path of the
- * simulated runtime: two atomic stores, one clock read, a 64-byte copy. The ordering argument
- * for the merge watermark is written next to evmerge_drain().
+ * simulated runtime: one clock read, a 64-byte slot, and stores to the producer's own cache
+ * line (one of them sequentially consistent); it reads the consumer's line only when its ring
+ * looks full. The ordering argument for the merge watermark is written next to
+ * evmerge_drain().
  */
 #include "traces/evring.h"
 
@@ -67,9 +69,17 @@ struct nps_event *evring_begin(struct evring *r, uint16_t kind)
 	atomic_store_explicit(&r->inflight, 1, memory_order_seq_cst);
 	uint64_t ts = nps_nanotime();
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
 	uint64_t cap = (uint64_t)r->mask + 1;
 
+	/* The common case: no loss to report, and room by the tail already seen. */
+	if (__builtin_expect(!r->pending_lost && h - r->tail_seen < cap, 1)) {
+		r->wpos = h;
+		struct nps_event *e = &r->slots[h & r->mask];
+		stamp(e, r, ts, kind);
+		return e;
+	}
+	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t t = r->tail_seen;
 	if (r->pending_lost && h - t + 1 < cap) {
 		/* Room for the loss report and this event: report the gap first. */
 		struct nps_event *l = &r->slots[h & r->mask];
@@ -338,16 +348,22 @@ again:;
 		uint64_t lim = second_ts < wm ? second_ts : wm;
 		if (r->nannounce && r->announce[0] - 1 < lim)
 			lim = r->announce[0] - 1;
+		/*
+		 * The slots are handed back once per run, not per event: the producer reads tail
+		 * only when its ring looks full, and a store per event would keep moving this
+		 * cache line between the two CPUs.
+		 */
+		int rc;
 		do {
 			last = r->slots[t & r->mask].ts;
-			int rc = cb(ctx, &r->slots[t & r->mask]);
+			rc = cb(ctx, &r->slots[t & r->mask]);
 			t++;
-			atomic_store_explicit(&r->tail, t, memory_order_release);
-			if (rc) {
-				m->last = last;
-				return rc;
-			}
-		} while (t != heads[best] && r->slots[t & r->mask].ts <= lim);
+		} while (!rc && t != heads[best] && r->slots[t & r->mask].ts <= lim);
+		atomic_store_explicit(&r->tail, t, memory_order_release);
+		if (rc) {
+			m->last = last;
+			return rc;
+		}
 	}
 	m->last = last;
 	/* A final drain delivers everything: the queue has room again, take the next losses. */

@@ -39,6 +39,9 @@ struct evring {
 	uint64_t pending_lost_ts;    /* ts of the first of them */
 	_Atomic uint64_t lost;	     /* total events lost (read by anyone) */
 	uint64_t wpos;		     /* slot reserved by evring_begin, published by evring_commit */
+	uint64_t tail_seen;	     /* the consumer's tail as last read: re-read only when it
+					says the ring is full, so the producer does not pull the
+					consumer's cache line across CPUs on every event */
 	bool reported;		     /* a loss report is among the slots to publish */
 	_Atomic uint64_t loss_since; /* ts of the first loss not yet reported in the ring, 0 none */
 	/* consumer side (its own cache line) */

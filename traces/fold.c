@@ -18,6 +18,7 @@
 #include "traces/fold.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,8 +262,12 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size, void **par, size
 	return 0;
 }
 
+static void legal_build(void);
+static pthread_once_t legal_once = PTHREAD_ONCE_INIT;
+
 int fold_init(struct nps_fold *f)
 {
+	pthread_once(&legal_once, legal_build);
 	memset(f, 0, sizeof(*f));
 	f->priv = calloc(1, sizeof(struct fold_priv));
 	return f->priv ? 0 : -ENOMEM;
@@ -369,14 +374,10 @@ static struct fold_g *g_get(struct nps_fold *f, uint64_t goid, bool create)
 	return g;
 }
 
-static struct fold_m *m_get(struct nps_fold *f, int16_t id)
+/* The M and P tables are indexed directly; only a first sight takes the slow path. */
+static __attribute__((noinline)) struct fold_m *m_new(struct nps_fold *f, int16_t id)
 {
 	struct fold_priv *pv = priv(f);
-	if (id < 0)
-		return NULL;
-	uint32_t i = pv->m_idx[id];
-	if (i)
-		return &f->ms[i - 1];
 	if (grow((void **)&f->ms, &f->cap_ms, f->nms, sizeof(*f->ms), NULL, 0))
 		return NULL;
 	pv->m_idx[id] = (uint32_t)f->nms + 1;
@@ -388,14 +389,17 @@ static struct fold_m *m_get(struct nps_fold *f, int16_t id)
 	return m;
 }
 
-static struct fold_p *p_get(struct nps_fold *f, int16_t id)
+static inline struct fold_m *m_get(struct nps_fold *f, int16_t id)
 {
-	struct fold_priv *pv = priv(f);
 	if (id < 0)
 		return NULL;
-	uint32_t i = pv->p_idx[id];
-	if (i)
-		return &f->ps[i - 1];
+	uint32_t i = priv(f)->m_idx[id];
+	return i ? &f->ms[i - 1] : m_new(f, id);
+}
+
+static __attribute__((noinline)) struct fold_p *p_new(struct nps_fold *f, int16_t id)
+{
+	struct fold_priv *pv = priv(f);
 	if (grow((void **)&f->ps, &f->cap_ps, f->nps, sizeof(*f->ps), NULL, 0))
 		return NULL;
 	pv->p_idx[id] = (uint32_t)f->nps + 1;
@@ -404,6 +408,14 @@ static struct fold_p *p_get(struct nps_fold *f, int16_t id)
 	p->id = id;
 	p->m = -1;
 	return p;
+}
+
+static inline struct fold_p *p_get(struct nps_fold *f, int16_t id)
+{
+	if (id < 0)
+		return NULL;
+	uint32_t i = priv(f)->p_idx[id];
+	return i ? &f->ps[i - 1] : p_new(f, id);
 }
 
 static struct fd_state *fd_get(struct nps_fold *f, int32_t fd)
@@ -534,13 +546,39 @@ static void legal_text(unsigned fn, char *buf, size_t len)
 			 nps_fn_name(fn) ? nps_fn_name(fn) : "this function");
 }
 
+/*
+ * legal[] as one mask per function, bit 4 * from + to over the classes' bit numbers: the
+ * check runs on every pd_state event, the table above stays the one to read.
+ */
+static uint16_t legal_mask[256]; /* built once, by fold_init */
+
+static void legal_build(void)
+{
+	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++)
+		for (unsigned a = 0; a < 4; a++)
+			for (unsigned b = 0; b < 4; b++)
+				if ((legal[i].from >> a & 1) && (legal[i].to >> b & 1))
+					legal_mask[legal[i].fn] |= (uint16_t)(1u << (4 * a + b));
+}
+
 static bool pd_legal(unsigned fn, uint64_t from, uint64_t to)
 {
 	unsigned cf = pdv_class(from), ct = pdv_class(to);
-	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++)
-		if (legal[i].fn == fn && (legal[i].from & cf) && (legal[i].to & ct))
-			return true;
-	return false;
+	if (!cf || !ct || fn > 255)
+		return false;
+	return legal_mask[fn] >> (4 * __builtin_ctz(cf) + __builtin_ctz(ct)) & 1;
+}
+
+static const char *fnname(unsigned fn)
+{
+	const char *n = nps_fn_name(fn);
+	return n ? n : "?";
+}
+
+static const char *gname(unsigned status)
+{
+	const char *n = nps_gstatus_name(status);
+	return n ? n : "?";
 }
 
 static const char *side_name(uint8_t mode)
@@ -576,8 +614,8 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	uint64_t *cur = side ? &p->wg : &p->rg;
 	uint64_t *cts = side ? &p->wg_ts : &p->rg_ts;
 	uint64_t *cpos = side ? &p->wg_pos : &p->rg_pos;
-	const char *fn = nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?";
 	/* The names are formatted only when a verdict needs them: this is the hot path. */
+#define FN   fnname(s->fn)
 #define FROM nps_pdv_goname(s->from, a, sizeof(a))
 #define TO   nps_pdv_goname(s->to, b, sizeof(b))
 
@@ -588,7 +626,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 		legal_text(s->fn, c, sizeof(c));
 		verdict(v, FOLD_VIOLATION, "pd-transition", *cpos,
 			"pd fd %d %s: %s cannot move %s → %s (legal for %s: %s)", e->fd,
-			side_name(s->mode), fn, FROM, TO, fn, c);
+			side_name(s->mode), FN, FROM, TO, FN, c);
 	}
 	bool side_resync = p->resync && px->resync[side];
 	if (!side_resync) {
@@ -612,7 +650,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 			char h[32];
 			verdict(v, FOLD_VIOLATION, "pd-from", *cpos,
 				"pd fd %d %s: %s says %s → %s but %s holds %s", e->fd,
-				side_name(s->mode), fn, FROM, TO, side_name(s->mode),
+				side_name(s->mode), FN, FROM, TO, side_name(s->mode),
 				nps_pdv_goname(*cur, h, sizeof(h)));
 		} else if (s->seq != p->seq)
 			verdict(v, FOLD_VIOLATION, "pd-seq", 0,
@@ -682,6 +720,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 		p->seq = s->seq;
 		p->resync = px->resync[0] || px->resync[1];
 	}
+#undef FN
 #undef FROM
 #undef TO
 }
@@ -923,18 +962,19 @@ static void apply_syscall(struct nps_fold *f, const struct nps_event *e, struct 
 
 static bool g_legal(unsigned from, unsigned to)
 {
-	static const uint8_t ok[][2] = {
-	    {NPS_GIDLE, NPS_GRUNNABLE},	   {NPS_GIDLE, NPS_GDEAD},
-	    {NPS_GDEAD, NPS_GRUNNABLE},	   {NPS_GRUNNABLE, NPS_GRUNNING},
-	    {NPS_GRUNNING, NPS_GWAITING},  {NPS_GRUNNING, NPS_GRUNNABLE},
-	    {NPS_GRUNNING, NPS_GDEAD},	   {NPS_GRUNNING, NPS_GSYSCALL},
-	    {NPS_GSYSCALL, NPS_GRUNNING},  {NPS_GSYSCALL, NPS_GRUNNABLE},
-	    {NPS_GWAITING, NPS_GRUNNABLE},
+#define TO(s) (1u << (s))
+	/* for each status, the statuses Go moves a goroutine to from it */
+	static const uint8_t next[8] = {
+	    [NPS_GIDLE] = TO(NPS_GRUNNABLE) | TO(NPS_GDEAD),
+	    [NPS_GDEAD] = TO(NPS_GRUNNABLE),
+	    [NPS_GRUNNABLE] = TO(NPS_GRUNNING),
+	    [NPS_GRUNNING] =
+		TO(NPS_GWAITING) | TO(NPS_GRUNNABLE) | TO(NPS_GDEAD) | TO(NPS_GSYSCALL),
+	    [NPS_GSYSCALL] = TO(NPS_GRUNNING) | TO(NPS_GRUNNABLE),
+	    [NPS_GWAITING] = TO(NPS_GRUNNABLE),
 	};
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (ok[i][0] == from && ok[i][1] == to)
-			return true;
-	return false;
+#undef TO
+	return from < 8 && to < 8 && (next[from] >> to & 1);
 }
 
 static enum fold_wake_cause wake_cause(unsigned fn)
@@ -1002,8 +1042,6 @@ static void apply_gstatus(struct nps_fold *f, const struct nps_event *e, uint64_
 	if (!g)
 		return;
 	struct g_extra *gx = &priv(f)->gx[g - f->gs];
-	const char *fs = nps_gstatus_name(s->from) ? nps_gstatus_name(s->from) : "?";
-	const char *ts = nps_gstatus_name(s->to) ? nps_gstatus_name(s->to) : "?";
 	if (fresh)
 		f->st.goroutines_total++;
 	if (gx->chain_state)
@@ -1011,15 +1049,15 @@ static void apply_gstatus(struct nps_fold *f, const struct nps_event *e, uint64_
 	if (!g_legal(s->from, s->to))
 		verdict(v, FOLD_VIOLATION, "g-transition", gx->pos,
 			"G%llu: Go never changes a goroutine from %s to %s",
-			(unsigned long long)s->goid, fs, ts);
+			(unsigned long long)s->goid, gname(s->from), gname(s->to));
 	else if (fresh && !g->resync && s->from != NPS_GIDLE && s->from != NPS_GDEAD)
 		verdict(v, FOLD_VIOLATION, "g-unknown", 0,
 			"G%llu first appears %s → %s: a goroutine starts dead → runnable (newproc)",
-			(unsigned long long)s->goid, fs, ts);
+			(unsigned long long)s->goid, gname(s->from), gname(s->to));
 	else if (!fresh && !g->resync && g->status != s->from)
 		verdict(v, FOLD_VIOLATION, "g-from", gx->pos,
-			"G%llu: event says %s → %s but it is %s", (unsigned long long)s->goid, fs,
-			ts, nps_gstatus_name(g->status) ? nps_gstatus_name(g->status) : "?");
+			"G%llu: event says %s → %s but it is %s", (unsigned long long)s->goid,
+			gname(s->from), gname(s->to), gname(g->status));
 
 	if (s->from == NPS_GWAITING && s->to == NPS_GRUNNABLE)
 		g_wake(f, g, e, pos, v);
@@ -1675,9 +1713,8 @@ static void fid_wake(struct nps_fold *f, struct fold_g *g, struct g_extra *gx,
 		"G%llu was taken from fd %d %s by netpollready (netpoll #%llu, kernel ready[%u]) "
 		"but its next status change is %s → %s: netpoll's caller must make it runnable",
 		(unsigned long long)g->goid, gx->chain.fd, side_name(gx->chain.mode),
-		(unsigned long long)gx->chain.netpoll_id, gx->chain.index,
-		nps_gstatus_name(s->from) ? nps_gstatus_name(s->from) : "?",
-		nps_gstatus_name(s->to) ? nps_gstatus_name(s->to) : "?");
+		(unsigned long long)gx->chain.netpoll_id, gx->chain.index, gname(s->from),
+		gname(s->to));
 }
 
 /*
@@ -1706,9 +1743,8 @@ static void wake_overdue(struct nps_fold *f, const struct nps_event *e, struct v
 			"ready[%u]) but is still %s when M%d polls again (netpoll #%llu): a lost "
 			"wake-up",
 			(unsigned long long)g->goid, gx->chain.fd, side_name(gx->chain.mode),
-			(unsigned long long)gx->chain.netpoll_id, gx->chain.index,
-			nps_gstatus_name(g->status) ? nps_gstatus_name(g->status) : "?", e->m,
-			(unsigned long long)e->u.netpoll.id);
+			(unsigned long long)gx->chain.netpoll_id, gx->chain.index, gname(g->status),
+			e->m, (unsigned long long)e->u.netpoll.id);
 	}
 }
 
