@@ -14,13 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-uint64_t nps_nanotime(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 struct evring *evring_new(unsigned order, int32_t id, uint8_t src)
 {
 	if (order < 4 || order > 24)
@@ -49,41 +42,17 @@ void evring_free(struct evring *r)
 	free(r);
 }
 
-static void stamp(struct nps_event *e, const struct evring *r, uint64_t ts, uint16_t kind)
+/* evring_begin past its common case: a loss to report first, or a ring that looks full. */
+struct nps_event *evring_begin_slow(struct evring *r, uint16_t kind, uint64_t ts)
 {
-	memset(e, 0, sizeof(*e));
-	e->ts = ts;
-	e->kind = kind;
-	e->src = r->src;
-	e->m = (nps_s16)r->id;
-	e->p = -1;
-	e->fd = -1;
-}
-
-struct nps_event *evring_begin(struct evring *r, uint16_t kind)
-{
-	/*
-	 * Announce before reading the clock: a consumer that does not see inflight set knows this
-	 * event's timestamp will be later than its own clock read (see evmerge_drain).
-	 */
-	atomic_store_explicit(&r->inflight, 1, memory_order_seq_cst);
-	uint64_t ts = nps_nanotime();
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t cap = (uint64_t)r->mask + 1;
-
-	/* The common case: no loss to report, and room by the tail already seen. */
-	if (__builtin_expect(!r->pending_lost && h - r->tail_seen < cap, 1)) {
-		r->wpos = h;
-		struct nps_event *e = &r->slots[h & r->mask];
-		stamp(e, r, ts, kind);
-		return e;
-	}
 	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
 	uint64_t t = r->tail_seen;
 	if (r->pending_lost && h - t + 1 < cap) {
 		/* Room for the loss report and this event: report the gap first. */
 		struct nps_event *l = &r->slots[h & r->mask];
-		stamp(l, r, ts, NPS_EV_LOST);
+		evring_stamp(l, r, ts, NPS_EV_LOST);
 		l->u.lost.count = r->pending_lost;
 		l->u.lost.since = r->pending_lost_ts;
 		l->u.lost.source = r->src;
@@ -102,35 +71,32 @@ struct nps_event *evring_begin(struct evring *r, uint16_t kind)
 	}
 	r->wpos = h;
 	struct nps_event *e = &r->slots[h & r->mask];
-	stamp(e, r, ts, kind);
+	evring_stamp(e, r, ts, kind);
 	return e;
 }
 
 /*
- * Publish the slots before head. A loss report among them ends its loss: loss_since is cleared
- * only now, after the head store, so a consumer that reads loss_since == 0 and then head finds
- * the report (evmerge_drain).
+ * A loss report was published (by evring_commit or evring_cancel) and so ends its loss:
+ * loss_since is cleared only now, after the head store, so a consumer that reads
+ * loss_since == 0 and then head finds the report (evmerge_drain).
  */
-static void publish(struct evring *r, uint64_t head)
+void evring_reported(struct evring *r)
 {
-	atomic_store_explicit(&r->last_ts, r->slots[(head - 1) & r->mask].ts, memory_order_relaxed);
-	atomic_store_explicit(&r->head, head, memory_order_release);
-	if (r->reported) {
-		r->reported = false;
-		atomic_store_explicit(&r->loss_since, 0, memory_order_release);
-	}
-}
-
-void evring_commit(struct evring *r)
-{
-	publish(r, r->wpos + 1);
-	atomic_store_explicit(&r->inflight, 0, memory_order_release);
+	r->reported = false;
+	atomic_store_explicit(&r->loss_since, 0, memory_order_release);
 }
 
 void evring_cancel(struct evring *r)
 {
-	if (r->wpos != atomic_load_explicit(&r->head, memory_order_relaxed))
-		publish(r, r->wpos);
+	/* Publish what came before the cancelled slot: a loss report written with it. */
+	uint64_t h = r->wpos;
+	if (h != atomic_load_explicit(&r->head, memory_order_relaxed)) {
+		atomic_store_explicit(&r->last_ts, r->slots[(h - 1) & r->mask].ts,
+				      memory_order_relaxed);
+		atomic_store_explicit(&r->head, h, memory_order_release);
+		if (r->reported)
+			evring_reported(r);
+	}
 	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 
@@ -251,8 +217,8 @@ static int report_losses(struct evmerge *m, struct evring **rs, int n, evmerge_c
 		if (!atomic_load_explicit(&r->loss_since, memory_order_acquire) || !r->pending_lost)
 			continue;
 		struct nps_event l;
-		stamp(&l, r, m->last > r->pending_lost_ts ? m->last : r->pending_lost_ts,
-		      NPS_EV_LOST);
+		evring_stamp(&l, r, m->last > r->pending_lost_ts ? m->last : r->pending_lost_ts,
+			     NPS_EV_LOST);
 		l.u.lost.count = r->pending_lost;
 		l.u.lost.since = r->pending_lost_ts;
 		l.u.lost.source = r->src;
@@ -327,7 +293,7 @@ again:;
 		if (r->nannounce &&
 		    (t == heads[best] || r->announce[0] < r->slots[t & r->mask].ts)) {
 			struct nps_event a;
-			stamp(&a, r, r->announce[0], NPS_EV_LOST);
+			evring_stamp(&a, r, r->announce[0], NPS_EV_LOST);
 			a.sub = 1; /* the loss has begun; its count comes when the ring has room */
 			a.u.lost.since = r->announce[0];
 			a.u.lost.source = r->src;

@@ -26,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 #include "traces/event.h"
 
@@ -57,7 +59,12 @@ struct evring {
 };
 
 /* CLOCK_MONOTONIC in ns. */
-uint64_t nps_nanotime(void);
+static inline uint64_t nps_nanotime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 /* A ring of 2^order slots (order 4..24). NULL on ENOMEM. evring_free(NULL) is a no-op. */
 struct evring *evring_new(unsigned order, int32_t id, uint8_t src);
@@ -68,8 +75,8 @@ void evring_free(struct evring *r);
  * p = -1). Returns NULL (and counts a loss) when the ring is full. Must be followed by
  * evring_commit() when non-NULL.
  */
-struct nps_event *evring_begin(struct evring *r, uint16_t kind);
-void evring_commit(struct evring *r);
+static inline struct nps_event *evring_begin(struct evring *r, uint16_t kind);
+static inline void evring_commit(struct evring *r);
 
 /* Drop the event begun by evring_begin (a loss report written with it is still published). */
 void evring_cancel(struct evring *r);
@@ -78,6 +85,52 @@ void evring_cancel(struct evring *r);
 static inline uint64_t evring_lost(const struct evring *r)
 {
 	return atomic_load_explicit(&r->lost, memory_order_relaxed);
+}
+
+/*
+ * The producer's path, inline: it runs for every event of the runtime. The slow paths (a loss
+ * to report or to count, a ring that looks full) are in evring.c.
+ */
+static inline void evring_stamp(struct nps_event *e, const struct evring *r, uint64_t ts,
+				uint16_t kind)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts = ts;
+	e->kind = kind;
+	e->src = r->src;
+	e->m = (nps_s16)r->id;
+	e->p = -1;
+	e->fd = -1;
+}
+
+struct nps_event *evring_begin_slow(struct evring *r, uint16_t kind, uint64_t ts);
+void evring_reported(struct evring *r);
+
+static inline struct nps_event *evring_begin(struct evring *r, uint16_t kind)
+{
+	/*
+	 * Announce before reading the clock: a consumer that does not see inflight set knows this
+	 * event's timestamp will be later than its own clock read (see evmerge_drain).
+	 */
+	atomic_store_explicit(&r->inflight, 1, memory_order_seq_cst);
+	uint64_t ts = nps_nanotime();
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	/* The common case: no loss to report, and room by the tail already seen. */
+	if (__builtin_expect(r->pending_lost || h - r->tail_seen > r->mask, 0))
+		return evring_begin_slow(r, kind, ts);
+	r->wpos = h;
+	struct nps_event *e = &r->slots[h & r->mask];
+	evring_stamp(e, r, ts, kind);
+	return e;
+}
+
+static inline void evring_commit(struct evring *r)
+{
+	atomic_store_explicit(&r->last_ts, r->slots[r->wpos & r->mask].ts, memory_order_relaxed);
+	atomic_store_explicit(&r->head, r->wpos + 1, memory_order_release);
+	if (__builtin_expect(r->reported, 0))
+		evring_reported(r);
+	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 
 /* The merge of several rings. Rings are added by any thread; drained by one consumer. */
