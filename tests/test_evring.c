@@ -3,7 +3,8 @@
  * traces/evring.c: the merged stream is in timestamp order, nothing is lost silently, and a
  * ring's loss is announced where it began, before any younger event of another ring, whether
  * the rings are drained while they fill (real producer threads) or in the worst interleaving
- * (a producer that gets one free slot at a time, losing and reporting many times per drain).
+ * (a producer that gets one free slot at a time, losing and reporting many times per drain);
+ * and a consumer that drains a full ring slowly gives slots back as it goes.
  */
 #include "traces/evring.h"
 
@@ -195,6 +196,47 @@ Test(evring, final_drain_delivers_past_a_full_announcement_queue, .timeout = 10)
 	cr_assert_eq(s.announced[0], s.reported[0]);
 	cr_assert_eq(s.per_ring[0] + s.lost[0], t.sa, "every event of a delivered or counted");
 	cr_assert_eq(s.per_ring[1], t.sb);
+	evmerge_free(m);
+}
+
+struct refill {
+	struct evring *r;
+	uint64_t seq, taken, put, lost;
+};
+
+/* Run inside the consumer's callback: after each event taken, the producer tries one more. */
+static void refill_step(void *arg)
+{
+	struct refill *f = arg;
+	f->taken++;
+	if (put(f->r, &f->seq))
+		f->put++;
+	else
+		f->lost++;
+}
+
+/*
+ * A consumer too slow for its producer (narrating to a terminal) drains a full ring in one long
+ * run: the producer gets slots back during the run, in batches, not only when the run ends.
+ */
+Test(evring, a_long_run_hands_slots_back_as_it_goes, .timeout = 10)
+{
+	struct evmerge *m = evmerge_new();
+	struct refill f = {.r = evring_new(10, 0, NPS_SRC_SIM)};
+	cr_assert(m && f.r);
+	evmerge_add(m, f.r);
+	while (put(f.r, &f.seq))
+		;
+	uint64_t lost_at_start = evring_lost(f.r);
+
+	/* stop when the 1,024 events that filled the ring have been taken */
+	struct seen s = {.hook = refill_step, .hook_arg = &f, .stop_after = 1024};
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 1);
+	cr_assert_eq(f.taken, 1024);
+	cr_assert_geq(f.put, 512,
+		      "the producer got %lu slots back while 1,024 were taken (lost %lu)",
+		      (unsigned long)f.put, (unsigned long)f.lost);
+	cr_assert_eq(evring_lost(f.r) - lost_at_start, f.lost, "every failed put is counted");
 	evmerge_free(m);
 }
 

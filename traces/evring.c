@@ -315,15 +315,19 @@ again:;
 		if (r->nannounce && r->announce[0] - 1 < lim)
 			lim = r->announce[0] - 1;
 		/*
-		 * The slots are handed back once per run, not per event: the producer reads tail
-		 * only when its ring looks full, and a store per event would keep moving this
-		 * cache line between the two CPUs.
+		 * The slots are handed back every 256 events and at the end of the run, not per
+		 * event: the producer reads tail only when its ring looks full, and a store per
+		 * event would keep moving this cache line between the two CPUs. Not only at the
+		 * end either: a slow consumer (narrating to a terminal) on a full ring would make
+		 * the producer lose for the whole run.
 		 */
 		int rc;
 		do {
 			last = r->slots[t & r->mask].ts;
 			rc = cb(ctx, &r->slots[t & r->mask]);
 			t++;
+			if (!(t & 255))
+				atomic_store_explicit(&r->tail, t, memory_order_release);
 		} while (!rc && t != heads[best] && r->slots[t & r->mask].ts <= lim);
 		atomic_store_explicit(&r->tail, t, memory_order_release);
 		if (rc) {
