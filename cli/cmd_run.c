@@ -284,10 +284,14 @@ static void write_line(struct run_state *st, const char *line, size_t n)
 static int consume(void *ctx, const struct nps_event *ev)
 {
 	struct run_state *st = ctx;
-	struct nps_event joined = *ev;
-	struct nps_event *e = &joined;
-	if (st->join)
-		join_apply(st->join, e);
+	/* Only the kernel's events are changed by the join: no copy without probes. */
+	struct nps_event joined;
+	const struct nps_event *e = ev;
+	if (st->join) {
+		joined = *ev;
+		join_apply(st->join, &joined);
+		e = &joined;
+	}
 	struct fold_verdict v[4];
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
 	st->events++;
