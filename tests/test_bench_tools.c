@@ -474,3 +474,49 @@ Test(bench_tools, tracewrite_times_the_writer_on_a_trace, .timeout = 60)
 	free(out);
 	expect_refused("tracewrite", "traces/samples/echo.jsonl --repeat 0", "usage: tracewrite");
 }
+
+/*
+ * bench/report.jq turns raw results into the costs table: on hand-made rounds with known
+ * throughputs, the ratio of medians, the paired ratio (median of the per-round ratios), the
+ * count of rounds at target and the verdict are the ones worked out by hand.
+ */
+Test(bench_tools, report_counts_the_rounds_at_target, .timeout = 30)
+{
+	const char *dir = tu_tmpdir();
+	char path[512], cmd[1024], *out = NULL;
+	snprintf(path, sizeof(path), "%s/meta.json", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fputs("{\"section\":\"meta\",\"ncpu\":\"2\",\"cost_conns\":\"50\",\"cost_procs\":\"1\","
+	      "\"max_other\":\"0.2\"}\n",
+	      f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/runs.jsonl", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	/* per-round ratios plain/noevents: 0.95, 0.85, 0.92; record/plain: 0.80, 1.00, 0.87 */
+	static const double noev[] = {100000, 100000, 100000}, plain[] = {95000, 85000, 92000},
+			    rec[] = {76000, 85000, 80040};
+	for (int r = 0; r < 3; r++) {
+		const char *var[] = {"noevents", "plain", "record"};
+		const double *rt[] = {noev, plain, rec};
+		for (int v = 0; v < 3; v++)
+			fprintf(f,
+				"{\"section\":\"costs\",\"server\":\"sim\",\"variant\":\"%s\","
+				"\"procs\":1,\"round\":%d,\"rt_per_s\":%.0f,\"other_cpu\":0}\n",
+				var[v], r + 1, rt[v][r]);
+	}
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "jq -r -s -f bench/report.jq --argjson secs 1 %s/meta.json %s/runs.jsonl", dir,
+		 dir);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_expect(strstr(out, "| event log (--no-events vs on) | 1 | 100,000 | 92,000 | 0.92 | "
+			      "0.92 | 2 of 3 | ≥ 0.90 | met |"),
+		  "%s", out);
+	/* medians 80,040 / 92,000 = 0.87; per round 0.80, 1.00, 0.87 */
+	cr_expect(strstr(out, "| recording (--record vs not) | 1 | 92,000 | 80,040 | 0.87 | 0.87 | "
+			      "1 of 3 | ≥ 0.90 | **missed** |"),
+		  "%s", out);
+	free(out);
+}
