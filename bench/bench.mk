@@ -14,9 +14,9 @@ BENCH_COMMON := bench/benchutil.c bench/benchutil.h
 GO ?= /usr/lib/go-1.22/bin/go
 
 BENCH_BINS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/go_echo \
-	$(BENCH_OUT)/sysloop $(BENCH_OUT)/tracewrite
+	$(BENCH_OUT)/sysloop $(BENCH_OUT)/tracewrite $(BENCH_OUT)/eventcost
 TEST_DEPS += $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/sysloop \
-	$(BENCH_OUT)/tracewrite
+	$(BENCH_OUT)/tracewrite $(BENCH_OUT)/eventcost
 
 # Compile and link in one step: small programs, one shared helper file.
 $(BENCH_OUT)/loadclient $(BENCH_OUT)/epoll_echo $(BENCH_OUT)/sysloop: $(BENCH_OUT)/%: bench/%.c $(BENCH_COMMON)
@@ -31,6 +31,13 @@ $(BENCH_OUT)/tracewrite: $(TRACEWRITE_SRCS) $(BENCH_COMMON) $(wildcard traces/*.
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(CJSON_CFLAGS) $(BENCH_LDFLAGS) -o $@ $(TRACEWRITE_SRCS) \
 		$(CJSON_LIBS) -lpthread -lm
+
+# One event of the log, and its clock read: built from the rings' sources, optimised.
+EVENTCOST_SRCS := bench/eventcost.c bench/benchutil.c traces/evring.c
+$(BENCH_OUT)/eventcost: $(EVENTCOST_SRCS) $(BENCH_COMMON) $(wildcard traces/*.h)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) $(BENCH_LDFLAGS) -o $@ $(EVENTCOST_SRCS) -lpthread
 
 # The Go server: Debian's Go 1.22, its caches under build/ too, no toolchain download
 # (GOTOOLCHAIN=local), no cgo (a pure-Go binary: the network path is the same either way).

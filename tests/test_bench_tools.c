@@ -4,7 +4,9 @@
  * the epoll echo server returns exactly the bytes it was sent (64-byte messages and a
  * multi-megabyte stream that forces its back-pressure path), the load client counts round trips
  * exactly, notices a wrong echo, and names the problem when a port is refused, the open-file
- * limit is too low, the server closes idle connections, or the command line is wrong. Only
+ * limit is too low, the server closes idle connections, or the command line is wrong. The
+ * smaller tools (sysloop, tracewrite, eventcost) measure and print every figure they promise,
+ * and bench/report.jq's costs table adds up on hand-made results. Only
  * correctness: no assertion here depends on how fast anything runs (that is bench/run.sh's
  * job). The programs are found in $BENCH_DIR (default build/bench, where bench/bench.mk builds
  * them for every variant).
@@ -519,4 +521,30 @@ Test(bench_tools, report_counts_the_rounds_at_target, .timeout = 30)
 			      "1 of 3 | ≥ 0.90 | **missed** |"),
 		  "%s", out);
 	free(out);
+}
+
+/* eventcost prices an event and its clock read: every figure measured, and bad options refused. */
+Test(bench_tools, eventcost_prices_an_event_and_its_clock, .timeout = 60)
+{
+	char cmd[512], *out = NULL;
+	long n = 0;
+	double ev = 0, clk = 0, sclk = 0, tsc = -1;
+
+	snprintf(cmd, sizeof(cmd), "%s --events 100000 --repeat 2", bench_path("eventcost"));
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_eq(
+	    sscanf(out,
+		   "{\"events\":%ld,\"event_ns\":%lf,\"clock_ns\":%lf,\"store_clock_ns\":%lf,"
+		   "\"store_tsc_ns\":%lf}",
+		   &n, &ev, &clk, &sclk, &tsc),
+	    5, "%s", out);
+	cr_expect_eq(n, 100000, "%s", out);
+	/* measured, so not judged: only that each was measured */
+	cr_expect(ev > 0 && clk > 0 && sclk > 0, "%s", out);
+#if defined(__x86_64__)
+	cr_expect(tsc > 0, "%s", out);
+#endif
+	free(out);
+	expect_refused("eventcost", "--events 10", "--events");
+	expect_refused("eventcost", "--repeat", "usage: eventcost");
 }
