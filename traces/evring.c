@@ -76,7 +76,7 @@ struct nps_event *evring_begin_slow(struct evring *r, uint16_t kind, uint64_t ts
 }
 
 /*
- * A loss report was published (by evring_commit or evring_cancel) and so ends its loss:
+ * A loss report was published (evring_publish) and so ends its loss:
  * loss_since is cleared only now, after the head store, so a consumer that reads
  * loss_since == 0 and then head finds the report (evmerge_drain).
  */
@@ -89,14 +89,8 @@ void evring_reported(struct evring *r)
 void evring_cancel(struct evring *r)
 {
 	/* Publish what came before the cancelled slot: a loss report written with it. */
-	uint64_t h = r->wpos;
-	if (h != atomic_load_explicit(&r->head, memory_order_relaxed)) {
-		atomic_store_explicit(&r->last_ts, r->slots[(h - 1) & r->mask].ts,
-				      memory_order_relaxed);
-		atomic_store_explicit(&r->head, h, memory_order_release);
-		if (r->reported)
-			evring_reported(r);
-	}
+	if (r->wpos != atomic_load_explicit(&r->head, memory_order_relaxed))
+		evring_publish(r, r->wpos);
 	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 

@@ -124,12 +124,18 @@ static inline struct nps_event *evring_begin(struct evring *r, uint16_t kind)
 	return e;
 }
 
-static inline void evring_commit(struct evring *r)
+/* Publish the slots before head (evring_commit, evring_cancel). */
+static inline void evring_publish(struct evring *r, uint64_t head)
 {
-	atomic_store_explicit(&r->last_ts, r->slots[r->wpos & r->mask].ts, memory_order_relaxed);
-	atomic_store_explicit(&r->head, r->wpos + 1, memory_order_release);
+	atomic_store_explicit(&r->last_ts, r->slots[(head - 1) & r->mask].ts, memory_order_relaxed);
+	atomic_store_explicit(&r->head, head, memory_order_release);
 	if (__builtin_expect(r->reported, 0))
 		evring_reported(r);
+}
+
+static inline void evring_commit(struct evring *r)
+{
+	evring_publish(r, r->wpos + 1);
 	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 

@@ -388,7 +388,7 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		char name[64];
 		nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask));
 		snprintf(name, sizeof(name), "epoll_ctl %s fd %d",
-			 nps_ctl_op_name(e->u.ctl.op) ? nps_ctl_op_name(e->u.ctl.op) : "?", e->fd);
+			 nps_or_q(nps_ctl_op_name(e->u.ctl.op)), e->fd);
 		snprintf(args, sizeof(args),
 			 "\"epfd\":%d,\"events\":\"%s\",\"data\":\"0x%llx\",\"ret\":%d",
 			 e->u.ctl.epfd, mask, (unsigned long long)e->u.ctl.data, e->u.ctl.ret);
@@ -428,7 +428,7 @@ static void on_pd_state(struct ex *x, const struct nps_event *e)
 	struct slice *sl = lane_begin(x, l, e->ts, to, flow, fin);
 	snprintf(sl->args, sizeof(sl->args),
 		 "\"fd\":%d,\"seq\":%u,\"from\":\"%s\",\"to\":\"%s\",\"fn\":\"%s\"", e->fd, s->seq,
-		 from, to, nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?");
+		 from, to, nps_or_q(nps_fn_name(s->fn)));
 	if (flow && NPS_PDV_IS_G(s->from)) {
 		const struct fold_g *g = fold_find_g(&x->f, NPS_PDV_GOID(s->from));
 		size_t gi = g ? (size_t)(g - x->f.gs) : 0;
@@ -528,8 +528,7 @@ static void on_gstatus(struct ex *x, const struct nps_event *e)
 	}
 	struct slice *sl = lane_begin(x, l, e->ts, name, flow, fin);
 	snprintf(sl->args, sizeof(sl->args), "\"from\":\"%s\",\"fn\":\"%s\",\"m\":%d,\"p\":%d",
-		 nps_gstatus_name(s->from) ? nps_gstatus_name(s->from) : "?",
-		 nps_fn_name(s->fn) ? nps_fn_name(s->fn) : "?", e->m, e->p);
+		 nps_or_q(nps_gstatus_name(s->from)), nps_or_q(nps_fn_name(s->fn)), e->m, e->p);
 }
 
 static void on_netpoll(struct ex *x, const struct nps_event *e)
@@ -550,7 +549,7 @@ static void on_netpoll(struct ex *x, const struct nps_event *e)
 		snprintf(s->args, sizeof(s->args),
 			 "\"id\":%llu,\"delay\":%lld,\"waitms\":%d,\"caller\":\"%s\"",
 			 (unsigned long long)n->id, (long long)n->delay, n->waitms,
-			 nps_caller_name(n->caller) ? nps_caller_name(n->caller) : "?");
+			 nps_or_q(nps_caller_name(n->caller)));
 		return;
 	}
 	if (e->kind == NPS_EV_NETPOLL_END) {
@@ -579,7 +578,7 @@ static void on_netpoll(struct ex *x, const struct nps_event *e)
 			}
 	} else {
 		snprintf(l->child.name, sizeof(l->child.name), "%s",
-			 nps_npev_action_name(n->action) ? nps_npev_action_name(n->action) : "?");
+			 nps_or_q(nps_npev_action_name(n->action)));
 	}
 	snprintf(l->child.args, sizeof(l->child.args), "\"events\":\"%s\",\"data\":\"0x%llx\"",
 		 mask, (unsigned long long)n->data);
@@ -605,7 +604,7 @@ static void on_marker(struct ex *x, const struct nps_event *e)
 	case NPS_EV_LOST:
 		snprintf(name, sizeof(name), "lost %llu %s events",
 			 (unsigned long long)e->u.lost.count,
-			 nps_src_name(e->u.lost.source) ? nps_src_name(e->u.lost.source) : "?");
+			 nps_or_q(nps_src_name(e->u.lost.source)));
 		snprintf(args, sizeof(args), "\"lost\":%llu", (unsigned long long)e->u.lost.count);
 		emit_instant(x, NULL, e->ts, name, args);
 		break;
@@ -625,7 +624,7 @@ static void on_marker(struct ex *x, const struct nps_event *e)
 		    e->u.ctl.pd ? fold_find_pd(&x->f, e->u.ctl.pd) : fold_find_fd(&x->f, e->fd);
 		struct lane *l = p ? lane_at(x, pd_lane(x, p->pd, 0)) : NULL;
 		snprintf(name, sizeof(name), "epoll_ctl %s fd %d",
-			 nps_ctl_op_name(e->u.ctl.op) ? nps_ctl_op_name(e->u.ctl.op) : "?", e->fd);
+			 nps_or_q(nps_ctl_op_name(e->u.ctl.op)), e->fd);
 		snprintf(args, sizeof(args), "\"ret\":%d", e->u.ctl.ret);
 		if (l)
 			emit_instant(x, l, e->ts, name, args);

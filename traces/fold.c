@@ -569,18 +569,6 @@ static bool pd_legal(unsigned fn, uint64_t from, uint64_t to)
 	return legal_mask[fn] >> (4 * __builtin_ctz(cf) + __builtin_ctz(ct)) & 1;
 }
 
-static const char *fnname(unsigned fn)
-{
-	const char *n = nps_fn_name(fn);
-	return n ? n : "?";
-}
-
-static const char *gname(unsigned status)
-{
-	const char *n = nps_gstatus_name(status);
-	return n ? n : "?";
-}
-
 static const char *side_name(uint8_t mode)
 {
 	return mode == 'w' ? "wg" : "rg";
@@ -615,7 +603,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	uint64_t *cts = side ? &p->wg_ts : &p->rg_ts;
 	uint64_t *cpos = side ? &p->wg_pos : &p->rg_pos;
 	/* The names are formatted only when a verdict needs them: this is the hot path. */
-#define FN   fnname(s->fn)
+#define FN   nps_or_q(nps_fn_name(s->fn))
 #define FROM nps_pdv_goname(s->from, a, sizeof(a))
 #define TO   nps_pdv_goname(s->to, b, sizeof(b))
 
@@ -1049,15 +1037,18 @@ static void apply_gstatus(struct nps_fold *f, const struct nps_event *e, uint64_
 	if (!g_legal(s->from, s->to))
 		verdict(v, FOLD_VIOLATION, "g-transition", gx->pos,
 			"G%llu: Go never changes a goroutine from %s to %s",
-			(unsigned long long)s->goid, gname(s->from), gname(s->to));
+			(unsigned long long)s->goid, nps_or_q(nps_gstatus_name(s->from)),
+			nps_or_q(nps_gstatus_name(s->to)));
 	else if (fresh && !g->resync && s->from != NPS_GIDLE && s->from != NPS_GDEAD)
 		verdict(v, FOLD_VIOLATION, "g-unknown", 0,
 			"G%llu first appears %s → %s: a goroutine starts dead → runnable (newproc)",
-			(unsigned long long)s->goid, gname(s->from), gname(s->to));
+			(unsigned long long)s->goid, nps_or_q(nps_gstatus_name(s->from)),
+			nps_or_q(nps_gstatus_name(s->to)));
 	else if (!fresh && !g->resync && g->status != s->from)
 		verdict(v, FOLD_VIOLATION, "g-from", gx->pos,
 			"G%llu: event says %s → %s but it is %s", (unsigned long long)s->goid,
-			gname(s->from), gname(s->to), gname(g->status));
+			nps_or_q(nps_gstatus_name(s->from)), nps_or_q(nps_gstatus_name(s->to)),
+			nps_or_q(nps_gstatus_name(g->status)));
 
 	if (s->from == NPS_GWAITING && s->to == NPS_GRUNNABLE)
 		g_wake(f, g, e, pos, v);
@@ -1302,8 +1293,8 @@ static void kernel_call(const struct nps_event *e, char *buf, size_t len)
 			: e->kind == NPS_EV_SYSCALL ? nps_sys_op_name(e->u.sys.op)
 						    : nps_kind_name(e->kind);
 	if (e->kind == NPS_EV_EPOLL_CTL)
-		snprintf(buf, len, "epoll_ctl %s of fd %d",
-			 nps_ctl_op_name(e->u.ctl.op) ? nps_ctl_op_name(e->u.ctl.op) : "?", e->fd);
+		snprintf(buf, len, "epoll_ctl %s of fd %d", nps_or_q(nps_ctl_op_name(e->u.ctl.op)),
+			 e->fd);
 	else if (e->kind == NPS_EV_SYSCALL)
 		snprintf(buf, len, "%s on fd %d", n ? n : "?", e->fd);
 	else
@@ -1713,8 +1704,8 @@ static void fid_wake(struct nps_fold *f, struct fold_g *g, struct g_extra *gx,
 		"G%llu was taken from fd %d %s by netpollready (netpoll #%llu, kernel ready[%u]) "
 		"but its next status change is %s → %s: netpoll's caller must make it runnable",
 		(unsigned long long)g->goid, gx->chain.fd, side_name(gx->chain.mode),
-		(unsigned long long)gx->chain.netpoll_id, gx->chain.index, gname(s->from),
-		gname(s->to));
+		(unsigned long long)gx->chain.netpoll_id, gx->chain.index,
+		nps_or_q(nps_gstatus_name(s->from)), nps_or_q(nps_gstatus_name(s->to)));
 }
 
 /*
@@ -1743,8 +1734,9 @@ static void wake_overdue(struct nps_fold *f, const struct nps_event *e, struct v
 			"ready[%u]) but is still %s when M%d polls again (netpoll #%llu): a lost "
 			"wake-up",
 			(unsigned long long)g->goid, gx->chain.fd, side_name(gx->chain.mode),
-			(unsigned long long)gx->chain.netpoll_id, gx->chain.index, gname(g->status),
-			e->m, (unsigned long long)e->u.netpoll.id);
+			(unsigned long long)gx->chain.netpoll_id, gx->chain.index,
+			nps_or_q(nps_gstatus_name(g->status)), e->m,
+			(unsigned long long)e->u.netpoll.id);
 	}
 }
 
@@ -1768,7 +1760,7 @@ static void kw_npev(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 			    "netpoll handled entry [%u] (%s) but the kernel's %s returned "
 			    "%d entries",
 			    n->index, nps_epoll_mask_format(n->events, a, sizeof(a)),
-			    nps_wait_sub_name(k->sub) ? nps_wait_sub_name(k->sub) : "?", k->ret);
+			    nps_or_q(nps_wait_sub_name(k->sub)), k->ret);
 		return;
 	}
 	if (x->events != n->events || x->data != n->data) {
@@ -1795,7 +1787,7 @@ static void kw_end(struct nps_fold *f, const struct nps_event *e, struct vctx *v
 		return;
 	if (k->fid)
 		fid_close(f, k, v);
-	const char *call = nps_wait_sub_name(k->sub) ? nps_wait_sub_name(k->sub) : "?";
+	const char *call = nps_or_q(nps_wait_sub_name(k->sub));
 	f->st.lists_checked++;
 	if (n->n != k->ret)
 		list_mismatch(k, v, "netpoll says %s returned %d but the kernel's returned %d",

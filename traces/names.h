@@ -39,6 +39,12 @@ enum nps_throw {
 const char *nps_kind_name(unsigned kind); /* "pd_state"; NULL if unknown */
 int nps_kind_from_name(const char *name);
 const char *nps_fn_name(unsigned fn); /* "netpollready"; NULL if unknown */
+
+/* A name from the functions here, or "?" for a code that has none (read from a damaged file). */
+static inline const char *nps_or_q(const char *name)
+{
+	return name ? name : "?";
+}
 int nps_fn_from_name(const char *name);
 const char *nps_gstatus_name(unsigned st); /* "runnable"; NULL if unknown */
 int nps_gstatus_from_name(const char *name);
