@@ -284,13 +284,17 @@ static void write_line(struct run_state *st, const char *line, size_t n)
 static int consume(void *ctx, const struct nps_event *ev)
 {
 	struct run_state *st = ctx;
-	/* Only the kernel's events are changed by the join: no copy without probes. */
+	/* Only the kernel's events are changed by the join: the runtime's are not copied. */
 	struct nps_event joined;
 	const struct nps_event *e = ev;
 	if (st->join) {
-		joined = *ev;
-		join_apply(st->join, &joined);
-		e = &joined;
+		if (ev->src == NPS_SRC_KERNEL) {
+			joined = *ev;
+			join_apply(st->join, &joined);
+			e = &joined;
+		} else {
+			join_learn(st->join, ev);
+		}
 	}
 	struct fold_verdict v[4];
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);

@@ -291,10 +291,13 @@ static int apply_kernel(struct nps_join *j, struct nps_event *e)
 
 int join_apply(struct nps_join *j, struct nps_event *e)
 {
+	return e->src == NPS_SRC_KERNEL ? apply_kernel(j, e) : join_learn(j, e);
+}
+
+int join_learn(struct nps_join *j, const struct nps_event *e)
+{
 	struct jslot *t;
 
-	if (e->src == NPS_SRC_KERNEL)
-		return apply_kernel(j, e);
 	if (e->src != NPS_SRC_SIM)
 		return 0;
 	if (e->kind == NPS_EV_NETPOLLINIT) {

@@ -56,6 +56,12 @@ void join_free(struct nps_join *j);
 int join_apply(struct nps_join *j, struct nps_event *e);
 
 /*
+ * join_apply for an event the join only learns from and never changes (anything not from the
+ * kernel), so the caller needs no copy of it. 0, or -ENOMEM.
+ */
+int join_learn(struct nps_join *j, const struct nps_event *e);
+
+/*
  * Seed the interest set with a registration made before tracing began (for example read from
  * /proc/PID/fdinfo). 0 or -ENOMEM.
  */
