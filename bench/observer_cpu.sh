@@ -4,7 +4,8 @@
 # thread of `netpollsim run`) under the echo load, apart from the runtime's Ms. Pinned as
 # bench/run.sh's costs section pins: the server on CPU 0, then its observer and the load client
 # on CPU 1. For each round and variant it prints the observer's user and system ticks (1/100 s)
-# over a WINDOW-second slice of the load, and the load's round trips per second.
+# over a WINDOW-second slice of the load, the load's round trips per second, and what the two
+# make: the observer's CPU time per round trip.
 #
 #   bench/observer_cpu.sh [ROUNDS] [VARIANT...]   variants: plain (no recording, the default
 #                                                 run), record (to a new file), null (to
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.." || exit 1
 ROUNDS=${1:-3}
 shift || true
 VARIANTS=${*:-plain record null}
-NPS=build/netpollsim
+NPS=${NPS:-build/netpollsim} # NPS=path/to/another/build compares builds
 LC=build/bench/loadclient
 WINDOW=3.6
 for f in "$NPS" "$LC"; do
@@ -51,6 +52,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		kill -TERM "$pid"
 		wait "$pid" 2>/dev/null
 		rm -f "$TMP/t.jsonl"
-		echo "round $r $v: observer user $((u1 - u0)) system $((s1 - s0)) ticks in ${WINDOW} s; $(jq -r '.rt_per_s | floor' "$TMP/lc.json") round trips/s"
+		rt=$(jq -r '.rt_per_s | floor' "$TMP/lc.json")
+		# a tick is 10 ms: the observer's CPU per round trip, in ns
+		per=$(awk -v t=$((u1 - u0 + s1 - s0)) -v w="$WINDOW" -v rt="$rt" \
+			'BEGIN { printf "%.0f", (rt > 0 ? t * 1e7 / w / rt : 0) }')
+		echo "round $r $v: observer user $((u1 - u0)) system $((s1 - s0)) ticks in ${WINDOW} s; $rt round trips/s; observer $per ns per round trip"
 	done
 done
