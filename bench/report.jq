@@ -31,6 +31,12 @@ def cell_fmt: if length == 0 then "—"
 	else (median_of(.rt_per_s) | commas) + (map(.rt_per_s) | spread
 		| if . == null then "" else " ±\(. / 2 * 100 | round)%" end) end;
 
+# The ratio a/b of each round that ran both (same round: back to back), and how many of those
+# ratios meet a target ("8 of 15"): how far a verdict near the line can be trusted.
+def round_ratios($a; $b): [$a[] as $x | $b[] | select(.round == $x.round and .rt_per_s > 0)
+	| $x.rt_per_s / .rt_per_s];
+def at_target($t): "\([.[] | select(. >= $t)] | length) of \(length)";
+
 (.[] | select(.section == "meta")) as $m
 | [.[] | select(.section != "meta")] as $runs
 | ($m.ncpu | tonumber) as $ncpu
@@ -89,14 +95,11 @@ def cell_fmt: if length == 0 then "—"
 		| ($s | median_of(.rt_per_s)) as $sm
 		| "| \($c) | \($p) | \($e | cell_fmt) | \($g | cell_fmt) | \(if ($s | length) == 0 then "pending" else ($s | cell_fmt) end) | \(ratio($sm; $gm) | f2) | \(ratio($sm; $em) | f2) | \(ratio($gm; $em) | f2) |"),
 	"",
-	# "k of n rounds": the rounds whose own ratio (same round, back to back) meets the target.
-	def at_target($a; $b; $t): [$a[] as $x | $b[] | select(.round == $x.round and .rt_per_s > 0)
-		| $x.rt_per_s / .rt_per_s] | "\([.[] | select(. >= $t)] | length) of \(length) rounds";
 	"Targets at c=50: " + ([$procs[] as $p
 		| echo("sim"; 50; $p) as $s | echo("go"; 50; $p) as $g | echo("epoll"; 50; $p) as $e
 		| ratio($s | median_of(.rt_per_s); $g | median_of(.rt_per_s)) as $sg
 		| ratio($s | median_of(.rt_per_s); $e | median_of(.rt_per_s)) as $se
-		| "P=\($p): sim/Go ≥ 1.0 \(verdict($sg; ">="; 1.0)) (\(at_target($s; $g; 1.0))), sim/epoll ≥ 0.8 \(verdict($se; ">="; 0.8)) (\(at_target($s; $e; 0.8)))"] | join("; ")) + ".",
+		| "P=\($p): sim/Go ≥ 1.0 \(verdict($sg; ">="; 1.0)) (\(round_ratios($s; $g) | at_target(1.0)) rounds), sim/epoll ≥ 0.8 \(verdict($se; ">="; 0.8)) (\(round_ratios($s; $e) | at_target(0.8)) rounds)"] | join("; ")) + ".",
 	"",
 	"Load client self-check (medians). Process CPU: the process's own user + system time, in CPUs;",
 	"CPU busy: the share of its pinned CPUs that was busy in the window, softirq included (on",
@@ -116,13 +119,10 @@ else empty end),
 (if has("costs") then
 	($m.cost_procs | nums) as $procs | ($m.cost_conns | tonumber) as $c
 	| def cost($v; $p): [runs("costs"; "sim"; $v)[] | select(.procs == $p)] | median_of(.rt_per_s);
-	# The median of the per-round ratios: each round runs every variant back to back, so a slow
-	# phase of the machine that spans a round cancels out of its ratio.
-	# "Rounds at target" counts the rounds whose own ratio meets the target: how far a verdict
-	# near the line can be trusted.
-	def pairs($base; $with; $p): [runs("costs"; "sim"; $base)[] | select(.procs == $p)] as $b
-		| [runs("costs"; "sim"; $with)[] | select(.procs == $p) | . as $w
-		   | $b[] | select(.round == $w.round and .rt_per_s > 0) | $w.rt_per_s / .rt_per_s];
+	# Paired: the median of the per-round ratios. Each round runs every variant back to back,
+	# so a slow phase of the machine that spans a round cancels out of its ratio.
+	def pairs($base; $with; $p): round_ratios([runs("costs"; "sim"; $with)[] | select(.procs == $p)];
+		[runs("costs"; "sim"; $base)[] | select(.procs == $p)]);
 	"",
 	"## Costs of observing the sim (echo at c=\($c), same rounds)",
 	"",
@@ -134,7 +134,7 @@ else empty end),
 		   ["eBPF probes (on vs --no-bpf)", "plain", "probes", 0.95],
 		   ["eBPF probes + break-pipe probes (--bpf-break on)", "plain", "probes-break", 0.95]) as [$name, $base, $with, $t]
 		| cost($base; $p) as $b | cost($with; $p) as $w | pairs($base; $with; $p) as $r
-		| "| \($name) | \($p) | \($b | commas) | \($w | commas) | \(ratio($w; $b) | f2) | \($r | median | f2) | \([$r[] | select(. >= $t)] | length) of \($r | length) | ≥ \($t | f2) | \(verdict(ratio($w; $b); ">="; $t)) |"),
+		| "| \($name) | \($p) | \($b | commas) | \($w | commas) | \(ratio($w; $b) | f2) | \($r | median | f2) | \($r | at_target($t)) | ≥ \($t | f2) | \(verdict(ratio($w; $b); ">="; $t)) |"),
 	(runs("costs"; "sim"; "probes") | select(length > 0)
 		| map(select(.lost_kernel != null) | .lost_sim + .lost_kernel) as $lost
 		| "| lost events with the probes on (default rings), worst run | \($procs | join(",")) | | \(if $lost == [] then "unknown (no exit summary)" else ($lost | max | tostring) end) | | | | 0 | \(verdict($lost | max; "<="; 0)) |"),
