@@ -1058,6 +1058,15 @@ static void apply_gstatus(struct nps_fold *f, const struct nps_event *e, uint64_
 			m->curg = 0;
 	}
 	if (s->to == NPS_GRUNNING && e->m >= 0) {
+		/*
+		 * A goroutine running here is not running on the M it was last seen on: after a
+		 * loss that M may still name it (the events that took it off were lost).
+		 */
+		if (g->m >= 0 && g->m != e->m) {
+			struct fold_m *old = m_get(f, g->m);
+			if (old && old->curg == g->goid)
+				old->curg = 0;
+		}
 		struct fold_m *m = m_get(f, e->m);
 		if (m && m->curg && m->curg != g->goid && !g->resync) {
 			const struct fold_g *o = fold_find_g(f, m->curg);
