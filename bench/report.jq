@@ -36,6 +36,22 @@ def cell_fmt: if length == 0 then "—"
 def round_ratios($a; $b): [$a[] as $x | $b[] | select(.round == $x.round and .rt_per_s > 0)
 	| $x.rt_per_s / .rt_per_s];
 def at_target($t): "\([.[] | select(. >= $t)] | length) of \(length)";
+# Where the median of the per-round ratios lies, without assuming how they are distributed
+# (order statistics, as the sign test): the narrowest [x(k), x(n+1-k)] of the sorted ratios
+# whose confidence, 1 - 2 P(B <= k-1) with B ~ Binomial(n, 1/2), reaches 95 %; with too few
+# rounds for that, [min, max] and its lower confidence. null under 2 rounds.
+def median_interval: map(select(type == "number")) | sort as $s | ($s | length) as $n
+	| if $n < 2 then null else
+	  [foreach range(0; $n + 1) as $i (1; if $i == 0 then 1 else . * ($n - $i + 1) / $i end)
+	   | . / pow(2; $n)] as $pmf
+	  | [range(1; ($n / 2 | floor) + 1) as $k | {k: $k, conf: (1 - 2 * ($pmf[0:$k] | add))}] as $c
+	  | (([$c[] | select(.conf >= 0.95)] | last) // $c[0]) as $b
+	  | {lo: $s[$b.k - 1], hi: $s[$n - $b.k], conf: $b.conf} end;
+def interval_fmt: if . == null then "—" else "\(.lo | f2)-\(.hi | f2) (\(.conf | pct))" end;
+# The verdict the interval allows: the target is met or missed only when the whole interval is
+# on one side of it; otherwise this run cannot tell ("at the line").
+def interval_verdict($t): if . == null then "pending" elif .lo >= $t then "met"
+	elif .hi < $t then "**missed**" else "at the line" end;
 
 (.[] | select(.section == "meta")) as $m
 | [.[] | select(.section != "meta")] as $runs
@@ -77,7 +93,7 @@ def at_target($t): "\([.[] | select(. >= $t)] | length) of \(length)";
 "# netpollsim benchmarks",
 "",
 "- date \($m.date), commit \($m.rev), \($m.ncpu) × \($m.cpu), kernel \($m.kernel), Go \($m.go)",
-"- command: `\($m.cmd)` (took \($secs / 60 | . * 10 | round / 10) min)",
+"- command: `\($m.cmd)`\(if $secs > 0 then " (took \($secs / 60 | . * 10 | round / 10) min)" else "" end)",
 "- \($m.rounds) rounds, each server started fresh per run; load client warm-up \($m.warmup) s, window \($m.duration) s\(if $m.client_args != "" then ", client options `" + $m.client_args + "`" else "" end); a run is repeated (up to \($m.retries)×) when other processes used more than \($m.max_other) CPUs in its window; load average at the start \($m.load1)",
 "- pinning: GOMAXPROCS 1 and epoll: \($m.pin1); GOMAXPROCS 2: \($m.pin2)",
 "- figures are medians over the rounds; ± is half the spread (max − min) / median; ratios are ratios of medians",
@@ -99,7 +115,8 @@ def at_target($t): "\([.[] | select(. >= $t)] | length) of \(length)";
 		| echo("sim"; 50; $p) as $s | echo("go"; 50; $p) as $g | echo("epoll"; 50; $p) as $e
 		| ratio($s | median_of(.rt_per_s); $g | median_of(.rt_per_s)) as $sg
 		| ratio($s | median_of(.rt_per_s); $e | median_of(.rt_per_s)) as $se
-		| "P=\($p): sim/Go ≥ 1.0 \(verdict($sg; ">="; 1.0)) (\(round_ratios($s; $g) | at_target(1.0)) rounds), sim/epoll ≥ 0.8 \(verdict($se; ">="; 0.8)) (\(round_ratios($s; $e) | at_target(0.8)) rounds)"] | join("; ")) + ".",
+		| def target($r; $t): "\($r | at_target($t)) rounds; per round \($r | median_interval | interval_fmt): \($r | median_interval | interval_verdict($t))";
+		"P=\($p): sim/Go ≥ 1.0 \(verdict($sg; ">="; 1.0)) (\(target(round_ratios($s; $g); 1.0))), sim/epoll ≥ 0.8 \(verdict($se; ">="; 0.8)) (\(target(round_ratios($s; $e); 0.8)))"] | join("; ")) + ".",
 	"",
 	"Load client self-check (medians). Process CPU: the process's own user + system time, in CPUs;",
 	"CPU busy: the share of its pinned CPUs that was busy in the window, softirq included (on",
@@ -126,18 +143,22 @@ else empty end),
 	"",
 	"## Costs of observing the sim (echo at c=\($c), same rounds)",
 	"",
-	"| cost | procs | without (rt/s) | with (rt/s) | with/without | paired | rounds at target | target | verdict |",
-	"|---|---:|---:|---:|---:|---:|---:|---:|---|",
+	"Paired: the median of the per-round ratios; its interval holds that median with the confidence",
+	"given (order statistics); the verdict by the interval is \"at the line\" when the target is inside it.",
+	"",
+	"| cost | procs | without (rt/s) | with (rt/s) | with/without | paired | paired interval | rounds at target | target | verdict | by the interval |",
+	"|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
 	($procs[] as $p
 		| (["event log (--no-events vs on)", "noevents", "plain", 0.90],
 		   ["recording (--record vs not)", "plain", "record", 0.90],
 		   ["eBPF probes (on vs --no-bpf)", "plain", "probes", 0.95],
 		   ["eBPF probes + break-pipe probes (--bpf-break on)", "plain", "probes-break", 0.95]) as [$name, $base, $with, $t]
 		| cost($base; $p) as $b | cost($with; $p) as $w | pairs($base; $with; $p) as $r
-		| "| \($name) | \($p) | \($b | commas) | \($w | commas) | \(ratio($w; $b) | f2) | \($r | median | f2) | \($r | at_target($t)) | ≥ \($t | f2) | \(verdict(ratio($w; $b); ">="; $t)) |"),
+		| ($r | median_interval) as $i
+		| "| \($name) | \($p) | \($b | commas) | \($w | commas) | \(ratio($w; $b) | f2) | \($r | median | f2) | \($i | interval_fmt) | \($r | at_target($t)) | ≥ \($t | f2) | \(verdict(ratio($w; $b); ">="; $t)) | \($i | interval_verdict($t)) |"),
 	(runs("costs"; "sim"; "probes") | select(length > 0)
 		| map(select(.lost_kernel != null) | .lost_sim + .lost_kernel) as $lost
-		| "| lost events with the probes on (default rings), worst run | \($procs | join(",")) | | \(if $lost == [] then "unknown (no exit summary)" else ($lost | max | tostring) end) | | | | 0 | \(verdict($lost | max; "<="; 0)) |"),
+		| "| lost events with the probes on (default rings), worst run | \($procs | join(",")) | | \(if $lost == [] then "unknown (no exit summary)" else ($lost | max | tostring) end) | | | | | 0 | \(verdict($lost | max; "<="; 0)) | |"),
 	notes("costs")
 else empty end),
 

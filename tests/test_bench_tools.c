@@ -6,7 +6,8 @@
  * exactly, notices a wrong echo, and names the problem when a port is refused, the open-file
  * limit is too low, the server closes idle connections, or the command line is wrong. The
  * smaller tools (sysloop, tracewrite, eventcost) measure and print every figure they promise,
- * and bench/report.jq's costs table adds up on hand-made results. Only
+ * and bench/report.jq's tables (and bench/pool.sh's, over several runs) add up on hand-made
+ * results. Only
  * correctness: no assertion here depends on how fast anything runs (that is bench/run.sh's
  * job). The programs are found in $BENCH_DIR (default build/bench, where bench/bench.mk builds
  * them for every variant).
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -477,31 +479,32 @@ Test(bench_tools, tracewrite_times_the_writer_on_a_trace, .timeout = 60)
 	expect_refused("tracewrite", "traces/samples/echo.jsonl --repeat 0", "usage: tracewrite");
 }
 
-/* Three rounds of one kind of run: its server and variant, and its round trips/s per round. */
+/* Rounds of one kind of run: its server and variant, and its round trips/s per round. */
 struct rounds {
 	const char *server, *variant;
-	double rt[3];
+	double rt[15];
 };
 
 /*
- * The report bench/report.jq makes of hand-made results: meta for one cell (c=50, P=1), then
- * three rounds of each of the three kinds of run in section. Returns what it printed (free it).
+ * Hand-made results in dir, as bench/run.sh writes them: meta for one cell (c=50, P=1), then
+ * n rounds of each of the three kinds of run in section.
  */
-static char *report_on(const char *section, const struct rounds k[3])
+static void write_results(const char *dir, const char *section, const struct rounds k[3], int n)
 {
-	const char *dir = tu_tmpdir();
-	char path[512], cmd[1024], *out = NULL;
+	char path[512];
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
 	FILE *f = fopen(path, "w");
 	cr_assert(f);
-	fputs("{\"section\":\"meta\",\"ncpu\":\"2\",\"conns\":\"50\",\"procs\":\"1\","
-	      "\"cost_conns\":\"50\",\"cost_procs\":\"1\",\"max_other\":\"0.2\"}\n",
-	      f);
+	fprintf(f,
+		"{\"section\":\"meta\",\"ncpu\":\"2\",\"conns\":\"50\",\"procs\":\"1\","
+		"\"cost_conns\":\"50\",\"cost_procs\":\"1\",\"max_other\":\"0.2\","
+		"\"rounds\":\"%d\"}\n",
+		n);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/runs.jsonl", dir);
 	f = fopen(path, "w");
 	cr_assert(f);
-	for (int r = 0; r < 3; r++)
+	for (int r = 0; r < n; r++)
 		for (int i = 0; i < 3; i++)
 			fprintf(f,
 				"{\"section\":\"%s\",\"server\":\"%s\",\"variant\":\"%s\","
@@ -511,6 +514,14 @@ static char *report_on(const char *section, const struct rounds k[3])
 				"\"conn_min_rt_per_s\":1,\"conn_max_rt_per_s\":1}\n",
 				section, k[i].server, k[i].variant, r + 1, k[i].rt[r]);
 	fclose(f);
+}
+
+/* The report bench/report.jq makes of write_results' results. Returns what it printed. */
+static char *report_on(const char *section, const struct rounds k[3], int n)
+{
+	const char *dir = tu_tmpdir();
+	char cmd[1024], *out = NULL;
+	write_results(dir, section, k, n);
 	snprintf(cmd, sizeof(cmd),
 		 "jq -r -s -f bench/report.jq --argjson secs 1 %s/meta.json %s/runs.jsonl", dir,
 		 dir);
@@ -531,13 +542,14 @@ Test(bench_tools, report_counts_the_rounds_at_target, .timeout = 30)
 	    {"sim", "plain", {95000, 85000, 92000}},
 	    {"sim", "record", {76000, 85000, 80040}},
 	};
-	char *out = report_on("costs", k);
+	char *out = report_on("costs", k, 3);
+	/* three rounds: the interval is the lowest to the highest ratio, at 1 - 2/8 = 75 % */
 	cr_expect(strstr(out, "| event log (--no-events vs on) | 1 | 100,000 | 92,000 | 0.92 | "
-			      "0.92 | 2 of 3 | ≥ 0.90 | met |"),
+			      "0.92 | 0.85-0.95 (75%) | 2 of 3 | ≥ 0.90 | met | at the line |"),
 		  "%s", out);
 	/* medians 80,040 / 92,000 = 0.87; per round 0.80, 1.00, 0.87 */
 	cr_expect(strstr(out, "| recording (--record vs not) | 1 | 92,000 | 80,040 | 0.87 | 0.87 | "
-			      "1 of 3 | ≥ 0.90 | **missed** |"),
+			      "0.80-1.00 (75%) | 1 of 3 | ≥ 0.90 | **missed** | at the line |"),
 		  "%s", out);
 	free(out);
 }
@@ -551,10 +563,86 @@ Test(bench_tools, report_counts_the_echo_rounds_at_target, .timeout = 30)
 	    {"go", "plain", {95238, 100000, 100000}},
 	    {"epoll", "plain", {120000, 120000, 120000}},
 	};
-	char *out = report_on("echo", k);
-	cr_expect(strstr(out, "Targets at c=50: P=1: sim/Go ≥ 1.0 met (2 of 3 rounds), sim/epoll ≥ "
-			      "0.8 met (2 of 3 rounds)."),
+	char *out = report_on("echo", k, 3);
+	cr_expect(strstr(out, "Targets at c=50: P=1: sim/Go ≥ 1.0 met (2 of 3 rounds; per round "
+			      "0.90-1.10 (75%): at the line), sim/epoll ≥ 0.8 met (2 of 3 rounds; "
+			      "per round 0.75-0.92 (75%): at the line)."),
 		  "%s", out);
+	free(out);
+}
+
+/*
+ * With 15 rounds the interval is the 4th to the 12th of the sorted per-round ratios
+ * (1 - 2 P(B <= 3) = 1 - 2 * 576/32768 = 96 %), and it decides only when the target lies
+ * outside it.
+ */
+Test(bench_tools, report_gives_the_interval_of_the_paired_ratio, .timeout = 30)
+{
+	/*
+	 * plain/noevents per round: 0.80 0.85 0.86 0.87 0.88 0.89 0.90 0.91 0.92 0.93 0.94 0.95 0.96
+	 * 0.97 0.98 (shuffled below): the 4th is 0.87, the 12th 0.95, the median 0.91, and 9 of them
+	 * are 0.90 or more. record/plain:
+	 * 0.70 0.71 ... 0.84, all under 0.90: missed even at its highest (the 12th, 0.81).
+	 */
+	static const double plain[15] = {88000, 97000, 80000, 93000, 85000, 91000, 96000, 86000,
+					 98000, 87000, 90000, 94000, 89000, 95000, 92000};
+	struct rounds k[3] = {
+	    {"sim", "noevents", {0}}, {"sim", "plain", {0}}, {"sim", "record", {0}}};
+	for (int r = 0; r < 15; r++) {
+		k[0].rt[r] = 100000;
+		k[1].rt[r] = plain[r];
+		/* record/plain = 0.70 + r/100, in round order */
+		k[2].rt[r] = plain[r] * (70 + r) / 100;
+	}
+	char *out = report_on("costs", k, 15);
+	cr_expect(strstr(out, "| 0.91 | 0.87-0.95 (96%) | 9 of 15 | ≥ 0.90 | met | at the line |"),
+		  "%s", out);
+	cr_expect(
+	    strstr(out, "| 0.77 | 0.73-0.81 (96%) | 0 of 15 | ≥ 0.90 | **missed** | **missed** |"),
+	    "%s", out);
+	free(out);
+}
+
+/*
+ * bench/pool.sh reports over two runs as over one: the rounds of both count, and each round is
+ * paired only with its own run's variants (round 1 of the second run has other throughputs than
+ * round 1 of the first).
+ */
+Test(bench_tools, pool_reports_over_the_rounds_of_several_runs, .timeout = 30)
+{
+	/* plain/noevents: 0.95, 0.85, 0.92 in the first run; 0.91, 0.80, 0.99 in the second */
+	static const struct rounds a[3] = {
+	    {"sim", "noevents", {100000, 100000, 100000}},
+	    {"sim", "plain", {95000, 85000, 92000}},
+	    {"sim", "record", {90000, 80000, 90000}},
+	};
+	static const struct rounds b[3] = {
+	    {"sim", "noevents", {200000, 200000, 100000}},
+	    {"sim", "plain", {182000, 160000, 99000}},
+	    {"sim", "record", {180000, 150000, 95000}},
+	};
+	char d1[512], d2[512], cmd[1200], *out = NULL;
+	snprintf(d1, sizeof(d1), "%s/run1", tu_tmpdir());
+	snprintf(d2, sizeof(d2), "%s/run2", tu_tmpdir());
+	cr_assert(mkdir(d1, 0700) == 0 && mkdir(d2, 0700) == 0);
+	write_results(d1, "costs", a, 3);
+	write_results(d2, "costs", b, 3);
+	snprintf(cmd, sizeof(cmd), "bench/pool.sh %s %s", d1, d2);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_expect(strstr(out, "- 3+3 rounds"), "%s", out);
+	/*
+	 * six ratios 0.80 0.85 0.91 0.92 0.95 0.99: median 0.915; with six rounds the interval is
+	 * the 1st to the 6th (1 - 2/64 = 97 %). The medians: 100,000 without, 97,000 with ((95,000
+	 * + 99,000) / 2).
+	 */
+	cr_expect(strstr(out, "| event log (--no-events vs on) | 1 | 100,000 | 97,000 | 0.97 | "
+			      "0.92 | 0.80-0.99 (97%) | 4 of 6 | ≥ 0.90 |"),
+		  "%s", out);
+	free(out);
+
+	snprintf(cmd, sizeof(cmd), "bench/pool.sh %s /nonexistent", d1);
+	cr_expect_eq(tu_run(cmd, 1, &out), 2, "%s", out);
+	cr_expect(strstr(out, "/nonexistent: not a results directory"), "%s", out);
 	free(out);
 }
 
