@@ -70,6 +70,16 @@ static bool pace(uint64_t rel_ns, double speed, const struct timespec *t0)
 	}
 }
 
+/* The first failed write to stdout (a full disk, a closed pipe), 0 none: said at the end. */
+static int out_errno;
+
+/* One narrated line; a failed write is kept, and once stdout failed nothing more is tried. */
+static void out_line(const char *line)
+{
+	if (!out_errno && puts(line) == EOF)
+		out_errno = errno ? errno : EIO;
+}
+
 static int replay(const char *path, bool narrate, double speed)
 {
 	struct trace_reader *r = NULL;
@@ -113,10 +123,12 @@ static int replay(const char *path, bool narrate, double speed)
 		if (!narrate)
 			continue;
 		if (narrate_event(&e, &f, in->mono_origin, line, sizeof(line)))
-			puts(line);
+			out_line(line);
 		for (int i = 0; i < n; i++)
 			if (narrate_verdict(&v[i], line, sizeof(line)))
-				puts(line);
+				out_line(line);
+		if (out_errno == EPIPE)
+			break; /* the reader went away: nobody reads the rest */
 	}
 	if (rc < 0) {
 		fflush(stdout);
@@ -129,7 +141,7 @@ static int replay(const char *path, bool narrate, double speed)
 		int n = fold_end(&f, v, 8);
 		for (int i = 0; narrate && i < n; i++)
 			if (narrate_verdict(&v[i], line, sizeof(line)))
-				puts(line);
+				out_line(line);
 	}
 	if (narrate)
 		putchar('\n');
@@ -140,7 +152,14 @@ static int replay(const char *path, bool narrate, double speed)
 		printf("  replay interrupted by signal %d\n", (int)stop_sig);
 		status = 128 + stop_sig;
 	}
-	fflush(stdout);
+	if (fflush(stdout) && !out_errno)
+		out_errno = errno ? errno : EIO;
+	if (out_errno) {
+		/* a closed pipe ends the replay as SIGPIPE would have; any other failure is an error */
+		fprintf(stderr, "netpollsim replay: writing to stdout: %s\n", strerror(out_errno));
+		if (status == NPS_EXIT_OK)
+			status = out_errno == EPIPE ? 128 + SIGPIPE : NPS_EXIT_FAIL;
+	}
 	trace_reader_close(r);
 	fold_fini(&f);
 	return status;

@@ -12,6 +12,7 @@
  * netpollsim scenarios: the list of scenarios and their lessons.
  */
 #include "cli/cli.h"
+#include "cli/out.h"
 
 #include "bpf/probes.h"
 #include "sim/scenario.h"
@@ -22,10 +23,12 @@
 #include "traces/livemerge.h"
 #include "traces/narrate.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +66,13 @@ struct run_state {
 	struct nps_join *join; /* links kernel events to the netpoll calls that made them */
 	struct nps_fold fold;
 	struct trace_writer *tw;
-	FILE *narr; /* where narration goes: stdout, or stderr when the trace does */
+	struct cli_out narr; /* where narration goes: stdout, or stderr when the trace does */
+	struct cli_out err;  /* messages once the run is under way (stderr), as patient */
+	bool narr_reported;  /* its failure was said */
+	int pipe_sig;	     /* SIGPIPE when an output's reader went away: the run ends as if so */
 	uint64_t origin;
+	uint64_t
+	    forced_at; /* after a stop signal: when the run ends even if the scenario has not */
 	uint64_t events, violations, notes;
 	int write_err;
 	bool break_fds_set;
@@ -117,14 +125,37 @@ static void usage(FILE *out)
 	    "  netpollsim run --scenario echo --clients 50 --rounds 1000 --no-ui --record "
 	    "echo.jsonl\n"
 	    "  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n"
-	    "exit status: 0 ok, 1 the scenario or the checker failed, 2 usage, 130 interrupted\n");
+	    "exit status: 0 ok, 1 the scenario, the checker or an output failed, 2 usage,\n"
+	    "128 + N when signal N ended it (130: Ctrl-C; 141: its reader went away)\n");
 }
 
 static int bad_arg(const char *opt, const char *val, const char *why)
 {
-	fprintf(stderr, "netpollsim run: %s '%s': %s (see 'netpollsim run --help')\n", opt, val,
+	char shown[256]; /* what the user typed, with any control character made visible */
+	trace_sanitize(val, strlen(val), shown, sizeof(shown));
+	fprintf(stderr, "netpollsim run: %s '%s': %s (see 'netpollsim run --help')\n", opt, shown,
 		why);
 	return NPS_EXIT_USAGE;
+}
+
+/* --listen IP:PORT: an IPv4 address and a port 0..65535 (0: the kernel picks one). */
+static int check_listen(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a;
+	size_t iplen = colon ? (size_t)(colon - v) : 0;
+	if (!colon || iplen == 0 || iplen >= sizeof(ip))
+		return bad_arg("--listen", v, "expected IPv4:PORT, e.g. 127.0.0.1:9000");
+	memcpy(ip, v, iplen);
+	ip[iplen] = '\0';
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return bad_arg("--listen", v, "not an IPv4 address (only IPv4 is served)");
+	const char *port = colon + 1;
+	size_t n = strspn(port, "0123456789");
+	if (n == 0 || port[n] || n > 5 || atoi(port) > 65535)
+		return bad_arg("--listen", v, "the port must be a number from 0 to 65535");
+	return 0;
 }
 
 static int parse_int(const char *opt, const char *s, long min, long max, long *v)
@@ -212,6 +243,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'l':
 			o->listen = optarg;
+			rc = check_listen(optarg);
 			break;
 		case 'o':
 			o->record = optarg;
@@ -268,8 +300,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			argv[optind]);
 		return NPS_EXIT_USAGE;
 	}
-	if (o->no_events && (o->narrate || o->record))
-		return bad_arg("--no-events", "", "cannot narrate or record without events");
+	if (o->no_events && (o->narrate || o->record)) {
+		fprintf(stderr,
+			"netpollsim run: --no-events: there is nothing to %s without events\n",
+			o->narrate ? "narrate" : "record");
+		return NPS_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -277,8 +313,72 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 
 static void write_line(struct run_state *st, const char *line, size_t n)
 {
-	fwrite(line, 1, n, st->narr);
-	fputc('\n', st->narr);
+	cli_out_line(&st->narr, line, n);
+}
+
+/*
+ * How long an output write may still wait for its reader: as long as it takes until a stop
+ * signal, then until the run's forced end (5 s after the first, none after a second).
+ */
+static int out_patience(void *ctx)
+{
+	struct run_state *st = ctx;
+	if (!got_signal)
+		return -1;
+	if (signal_count >= 2)
+		return 0;
+	uint64_t now = (uint64_t)sim_now();
+	if (!st->forced_at)
+		st->forced_at = now + 5000000000ULL;
+	return now >= st->forced_at ? 0 : (int)((st->forced_at - now) / 1000000 + 1);
+}
+
+/*
+ * A message once the run is under way. Through st->err, not stdio: when stderr is the same
+ * stalled pipe as the narration (`2>&1 | less`), a message must not hold a stopped run either.
+ */
+__attribute__((format(printf, 2, 3))) static void say(struct run_state *st, const char *fmt, ...)
+{
+	char line[640];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	cli_out_line(&st->err, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	cli_out_flush(&st->err);
+}
+
+/* An output's reader went away (EPIPE): the run winds down as SIGPIPE would have ended it. */
+static void reader_gone(struct run_state *st)
+{
+	st->pipe_sig = SIGPIPE;
+	atomic_store(&st->stop, 1);
+}
+
+/* The trace could not be written: say it once; the file stays valid up to its last line. */
+static void trace_failed(struct run_state *st, const char *doing, int err)
+{
+	if (st->write_err)
+		return;
+	st->write_err = err;
+	say(st, "netpollsim run: %s %s: %s (the trace ends at its last complete line)", doing,
+	    st->o.record, strerror(-err));
+	if (err == -EPIPE)
+		reader_gone(st);
+}
+
+/* Write the narration buffered so far; its failure is said once. */
+static void flush_narration(struct run_state *st)
+{
+	if (!cli_out_flush(&st->narr) || st->narr_reported)
+		return;
+	st->narr_reported = true;
+	say(st, "netpollsim run: narration to %s stopped: %s", st->narr.what,
+	    cli_out_why(&st->narr));
+	if (st->narr.err == EPIPE)
+		reader_gone(st);
 }
 
 static int consume(void *ctx, const struct nps_event *ev)
@@ -320,7 +420,7 @@ static int consume(void *ctx, const struct nps_event *ev)
 			if (!st->o.narrate) {
 				char line[512];
 				size_t n = narrate_verdict(&v[i], line, sizeof(line));
-				fprintf(stderr, "netpollsim run: %.*s\n", (int)n, line);
+				say(st, "netpollsim run: %.*s", (int)n, line);
 			}
 		} else if (v[i].level == FOLD_NOTE) {
 			st->notes++;
@@ -328,11 +428,8 @@ static int consume(void *ctx, const struct nps_event *ev)
 	}
 	if (st->tw && !st->write_err) {
 		int err = trace_writer_event(st->tw, e);
-		if (err) {
-			st->write_err = err;
-			fprintf(stderr, "netpollsim run: writing %s: %s\n", st->o.record,
-				strerror(-err));
-		}
+		if (err)
+			trace_failed(st, "writing", err);
 	}
 	return 0;
 }
@@ -341,7 +438,7 @@ static void on_kernel_event(void *ctx, const struct nps_event *e)
 {
 	struct run_state *st = ctx;
 	if (livemerge_push_kernel(st->lm, e))
-		fprintf(stderr, "netpollsim run: out of memory holding kernel events\n");
+		say(st, "netpollsim run: out of memory holding kernel events");
 }
 
 /* Drain what is safe now; final: everything (the runtime has stopped). */
@@ -360,9 +457,9 @@ static void drain(struct run_state *st, bool final)
 		/* bulk: a fast recording keeps its last partial block for the next drain */
 		int err = final ? trace_writer_flush(st->tw) : trace_writer_flush_bulk(st->tw);
 		if (err)
-			st->write_err = err;
+			trace_failed(st, "writing", err);
 	}
-	fflush(st->narr);
+	flush_narration(st);
 }
 
 /* ---- the runtime thread ---- */
@@ -400,15 +497,12 @@ static void finish_trace(struct run_state *st, int sig)
 	};
 	int err = trace_writer_close(st->tw, &f);
 	st->tw = NULL;
-	if (err && !st->write_err) {
-		st->write_err = err;
-		fprintf(stderr, "netpollsim run: closing %s: %s\n", st->o.record, strerror(-err));
-	}
+	if (err)
+		trace_failed(st, "closing", err);
 }
 
-static void print_summary(struct run_state *st, bool interrupted)
+static void summarise(struct run_state *st, FILE *out, bool interrupted)
 {
-	FILE *out = st->narr;
 	struct sim_stats ss;
 	sim_stats(&ss);
 	fprintf(out, "\n== %s (GOMAXPROCS %d)%s\n", st->sc->name, st->cfg.gomaxprocs,
@@ -439,8 +533,27 @@ static void print_summary(struct run_state *st, bool interrupted)
 	}
 	if (st->res.errors)
 		fprintf(out, "errors: %d (see above)\n", st->res.errors);
-	if (st->tw || st->o.record)
-		fprintf(out, "trace: %s\n", st->o.record);
+	if (st->o.record)
+		fprintf(out, "trace: %s%s%s%s\n", st->o.record,
+			st->write_err ? " (incomplete: " : "",
+			st->write_err ? strerror(-st->write_err) : "", st->write_err ? ")" : "");
+}
+
+/* The summary goes where the narration goes, after it. */
+static void print_summary(struct run_state *st, bool interrupted)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem) {
+		fprintf(stderr, "netpollsim run: out of memory for the summary\n");
+		return;
+	}
+	summarise(st, mem, interrupted);
+	if (fclose(mem) == 0)
+		cli_out_text(&st->narr, text, len);
+	free(text);
+	flush_narration(st);
 }
 
 static int resolve_procs(const struct run_opts *o, const struct scenario *sc)
@@ -527,7 +640,11 @@ int cmd_run(int argc, char **argv)
 	/* From here on a stop signal ends the run cleanly (even one during the probes' set-up). */
 	stop_flag = &st->stop;
 	cli_catch_stop_signals(on_signal);
-	st->narr = (st->o.record && strcmp(st->o.record, "-") == 0) ? stderr : stdout;
+	if (st->o.record && strcmp(st->o.record, "-") == 0)
+		cli_out_init(&st->narr, STDERR_FILENO, "stderr", out_patience, st);
+	else
+		cli_out_init(&st->narr, STDOUT_FILENO, "stdout", out_patience, st);
+	cli_out_init(&st->err, STDERR_FILENO, "stderr", out_patience, st);
 	if (st->o.bpf_break < 0)
 		st->o.bpf_break = st->o.narrate || st->o.record;
 
@@ -575,7 +692,6 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "netpollsim run: cannot start the runtime thread\n");
 		return NPS_EXIT_FAIL;
 	}
-	uint64_t forced_at = 0;
 	bool forced = false;
 	for (;;) {
 		if (atomic_load(&st->done))
@@ -587,9 +703,9 @@ int cmd_run(int argc, char **argv)
 			atomic_store(&throw_pending, 2);
 			pause();
 		}
-		if (got_signal && !forced_at)
-			forced_at = (uint64_t)sim_now() + 5000000000ULL;
-		if (signal_count >= 2 || (forced_at && (uint64_t)sim_now() > forced_at)) {
+		if (got_signal && !st->forced_at)
+			st->forced_at = (uint64_t)sim_now() + 5000000000ULL;
+		if (signal_count >= 2 || (st->forced_at && (uint64_t)sim_now() > st->forced_at)) {
 			forced = true;
 			break;
 		}
@@ -603,7 +719,8 @@ int cmd_run(int argc, char **argv)
 	if (!forced)
 		pthread_join(rt, NULL);
 	drain(st, !forced);
-	int sig = got_signal;
+	/* a signal, or SIGPIPE's part when an output's reader went away */
+	int sig = got_signal ? got_signal : st->pipe_sig;
 	if (!forced && st->merge) {
 		/* Everything was drained: judge what the end leaves owed. */
 		struct fold_verdict v[8];
@@ -613,15 +730,17 @@ int cmd_run(int argc, char **argv)
 			size_t len = narrate_verdict(&v[i], line, sizeof(line));
 			if (v[i].level == FOLD_VIOLATION)
 				st->violations++;
-			if (len && (st->o.narrate || v[i].level == FOLD_VIOLATION))
-				fprintf(st->o.narrate ? st->narr : stderr, "%.*s\n", (int)len,
-					line);
+			if (len && st->o.narrate)
+				write_line(st, line, len);
+			else if (len && v[i].level == FOLD_VIOLATION)
+				say(st, "%.*s", (int)len, line);
 		}
 	}
 	if (forced)
-		fprintf(stderr, "netpollsim run: the scenario did not stop; ending now\n");
+		say(st, "netpollsim run: the scenario did not stop; ending now");
 	if (!st->o.quiet)
 		print_summary(st, sig != 0);
+	flush_narration(st);
 	finish_trace(st, sig);
 	probes_close(st->probes);
 	join_free(st->join);
@@ -634,7 +753,7 @@ int cmd_run(int argc, char **argv)
 			strerror(-st->sim_err));
 		return NPS_EXIT_FAIL;
 	}
-	if (st->res.errors || st->violations || st->write_err)
+	if (st->res.errors || st->violations || st->write_err || st->narr_reported)
 		return NPS_EXIT_FAIL;
 	return NPS_EXIT_OK;
 }

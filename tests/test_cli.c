@@ -69,6 +69,12 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --record", "--record needs a value"},
 	    {"run --clients 0", "--clients 0 serves outside clients"},
 	    {"run extra", "unexpected argument 'extra'"},
+	    {"run --listen nonsense", "--listen 'nonsense': expected IPv4:PORT"},
+	    {"run --listen 127.0.0.1:99999", "the port must be a number from 0 to 65535"},
+	    {"run --listen 127.0.0.1:", "'127.0.0.1:': the port must be a number"},
+	    {"run --listen localhost:9000", "not an IPv4 address"},
+	    {"run --no-events --narrate",
+	     "--no-events: there is nothing to narrate without events"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out = NULL;

@@ -9,6 +9,7 @@
 #include "tests/test_trace_util.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -120,6 +121,114 @@ Test(trace_record, sigkill_leaves_a_trace_readable_up_to_its_last_line, .timeout
 	cr_assert(strstr(out, "the trace has no footer"), "%s", out);
 	free(out);
 	unlink(path);
+}
+
+/*
+ * An output whose reader went away: the run winds down as SIGPIPE would have ended it, says
+ * which output failed, and the trace still gets its footer (the narration's reader here, `head`).
+ */
+Test(trace_record, a_closed_narration_pipe_ends_the_run_as_sigpipe, .timeout = 120)
+{
+	const char *path = tt_tmp("epipe.jsonl"), *err = tt_tmp("epipe.err"),
+		   *rcf = tt_tmp("epipe.rc");
+	char cmd[1600], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "{ %s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf --narrate "
+		 "--record %s 2>%s; echo $? >%s; } | head -n 3 >/dev/null",
+		 tu_netpollsim(), path, err, rcf);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	char *rc = tt_slurp(rcf, NULL), *msg = tt_slurp(err, NULL);
+	cr_expect_str_eq(rc, "141\n", "stderr:\n%s", msg);
+	cr_expect(strstr(msg, "netpollsim run: narration to stdout stopped: Broken pipe"), "%s",
+		  msg);
+	free(rc);
+	free(msg);
+	cr_assert_eq(tt_np(&out, "check --quiet %s", path), 0, "%s", out);
+	free(out);
+	char *t = tt_slurp(path, NULL);
+	cr_expect(strstr(t, "\"interrupted\":13,\"signal\":\"SIGPIPE\""), "footer: %s",
+		  strrchr(t, '{'));
+	free(t);
+}
+
+/* The same for a trace recorded to stdout (`--record -`) whose reader went away. */
+Test(trace_record, a_closed_trace_pipe_ends_the_run_as_sigpipe, .timeout = 120)
+{
+	const char *err = tt_tmp("tpipe.err"), *rcf = tt_tmp("tpipe.rc");
+	char cmd[1600], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "{ %s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf "
+		 "--record - 2>%s; echo $? >%s; } | head -c 1000 >/dev/null",
+		 tu_netpollsim(), err, rcf);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	char *rc = tt_slurp(rcf, NULL), *msg = tt_slurp(err, NULL);
+	cr_expect_str_eq(rc, "141\n", "stderr:\n%s", msg);
+	cr_expect(strstr(msg, "netpollsim run: writing -: Broken pipe"), "%s", msg);
+	cr_expect(strstr(msg, "trace: - (incomplete: Broken pipe)"), "%s", msg);
+	free(rc);
+	free(msg);
+}
+
+/*
+ * A reader that stopped reading (`| less` left idle) cannot hold a run that was asked to stop:
+ * the narration waits for it until the run's forced end (5 s after the stop), then is cut, and
+ * the trace gets its footer. Without the cut the run stays blocked in write(2) until the
+ * test's timeout.
+ */
+Test(trace_record, a_stalled_narration_reader_cannot_hold_a_stopped_run, .timeout = 120)
+{
+	const char *path = tt_tmp("stall.jsonl"), *fifo = tt_tmp("stall.fifo");
+	char cmd[2000], *out;
+	unlink(fifo);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "sleep 300 <%s & reader=$!; "
+		 "%s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf --narrate "
+		 "--record %s >%s 2>&1 & run=$!; "
+		 "i=0; until head -n 1 %s 2>/dev/null | grep -q '}$'; do i=$((i+1)); "
+		 "[ $i -gt 600 ] && break; sleep 0.05; done; sleep 1; "
+		 "kill -TERM $run; wait $run; echo \"rc=$?\"; kill $reader",
+		 fifo, tu_netpollsim(), path, fifo, path);
+	tu_run(cmd, 1, &out);
+	cr_expect(strstr(out, "rc=143"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check --quiet %s", path), 0, "%s", out);
+	free(out);
+	char *t = tt_slurp(path, NULL);
+	cr_expect(strstr(t, "\"signal\":\"SIGTERM\""), "footer: %s", strrchr(t, '{'));
+	free(t);
+}
+
+/* A full file system: said once, where it happens; the run goes on and exits 1. */
+Test(trace_record, a_full_disk_is_said_and_the_trace_stays_readable, .timeout = 120)
+{
+	NEED_ROOT();
+	char dir[600], cmd[1600], *out;
+	snprintf(dir, sizeof(dir), "%s/small", tu_tmpdir());
+	mkdir(dir, 0700);
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=128k nps-test %s", dir);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd),
+		 "%s run --scenario echo --clients 4 --rounds 2000 --no-ui --no-bpf --record "
+		 "%s/full.jsonl",
+		 tu_netpollsim(), dir);
+	int rc = tu_run(cmd, 1, &out);
+	cr_expect_eq(rc, 1, "%s", out);
+	cr_expect_eq(tu_count_lines(out, "No space left on device (the trace ends at its last "
+					 "complete line)"),
+		     1, "%s", out);
+	cr_expect(strstr(out, "/full.jsonl (incomplete: No space left on device)"), "%s", out);
+	free(out);
+	int chk = tt_np(&out, "check --quiet --allow-truncated %s/full.jsonl", dir);
+	char *um;
+	snprintf(cmd, sizeof(cmd), "umount %s", dir);
+	tu_run(cmd, 1, &um);
+	free(um);
+	cr_expect_eq(chk, 0, "%s", out);
+	free(out);
 }
 
 Test(trace_record, a_recording_read_and_written_again_is_identical, .timeout = 120)

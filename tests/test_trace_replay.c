@@ -182,3 +182,17 @@ Test(trace_replay, usage_errors, .timeout = 30)
 	cr_assert(strstr(out, "usage: netpollsim replay FILE --no-ui"), "%s", out);
 	free(out);
 }
+
+/* A narration that cannot be written (a full device) is an error that says why, not exit 0. */
+Test(trace_replay, a_failed_write_is_said_and_fails, .timeout = 30)
+{
+	char cmd[700], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "{ %s replay traces/samples/echo.jsonl --no-ui --narrate >/dev/full; }",
+		 tu_netpollsim());
+	int rc = tu_run(cmd, 1, &out); /* stderr to the pipe, stdout to /dev/full */
+	cr_expect_eq(rc, 1, "%s", out);
+	cr_expect(strstr(out, "netpollsim replay: writing to stdout: No space left on device"),
+		  "%s", out);
+	free(out);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The narration's output (run, replay): lines buffered and written with write(2) to a file
+ * descriptor, not through stdio, for two reasons.
+ *  - A failed write is seen where it happens and kept (the first errno), so the command can say
+ *    "writing the narration to stdout: No space left on device" and exit non-zero; stdio would
+ *    only set an error flag that nobody reads.
+ *  - A reader that stopped reading (`| less` left idle) cannot hold a command that was asked to
+ *    stop: once the patience callback gives a deadline, each write waits for room (poll) at
+ *    most until then, in pieces a pipe takes whole (PIPE_BUF), and the rest of the narration is
+ *    cut. Before that, a slow reader slows the narration down, as any pipe does.
+ */
+#ifndef NPS_CLI_OUT_H
+#define NPS_CLI_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_OUT_BUF 65536
+
+struct cli_out {
+	int fd;
+	const char *what; /* for messages: "stdout", "stderr" */
+	/* ms a blocked write may still wait (0: give up now), or -1: no hurry (block). NULL: -1 */
+	int (*patience)(void *ctx);
+	void *ctx;
+	int err;	  /* the first write's errno (EPIPE: the reader is gone), 0 none */
+	bool cut;	  /* the reader did not take the narration within the patience given */
+	uint64_t dropped; /* lines not written because of err or cut */
+	size_t len;
+	char buf[CLI_OUT_BUF];
+};
+
+void cli_out_init(struct cli_out *o, int fd, const char *what, int (*patience)(void *ctx),
+		  void *ctx);
+/* One line (a newline is added). Lines after an error or a cut are counted, not written. */
+void cli_out_line(struct cli_out *o, const char *s, size_t n);
+/* Text that may hold several lines (a summary). Counted as one line when dropped. */
+void cli_out_text(struct cli_out *o, const char *s, size_t n);
+/* Write what is buffered. Returns o->err, or EAGAIN when the rest was cut. */
+int cli_out_flush(struct cli_out *o);
+/* Why the output failed, for a message: "No space left on device", "not read in time". */
+const char *cli_out_why(const struct cli_out *o);
+
+#endif /* NPS_CLI_OUT_H */
