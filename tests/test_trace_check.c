@@ -65,6 +65,18 @@ Test(trace_check, races_are_notes_not_errors, .timeout = 30)
 	free(out);
 }
 
+/* `check TRACES/file` exits rc and prints want (and not absent, unless NULL). */
+static void check_says(const char *file, int rc, const char *want, const char *absent)
+{
+	char *out;
+	int got = tt_np(&out, "check " TRACES "/%s", file);
+	cr_assert_eq(got, rc, "%s: exit %d\n%s", file, got, out);
+	cr_assert(strstr(out, want), "%s: expected '%s' in\n%s", file, want, out);
+	cr_assert(!absent || !strstr(out, absent), "%s: unexpected '%s' in\n%s", file, absent, out);
+	cr_assert(tt_terminal_safe(out, strlen(out)), "%s", out);
+	free(out);
+}
+
 /*
  * netpoll checked fdseq, then fd 7 was closed and its pollDesc freed before netpollready ran:
  * Go's window, a note. A change on a pollDesc never opened, or on a freed one that is not that
@@ -73,42 +85,26 @@ Test(trace_check, races_are_notes_not_errors, .timeout = 30)
 Test(trace_check, a_late_netpollready_is_a_note_any_other_change_on_a_closed_pd_an_error,
      .timeout = 30)
 {
-	char *out;
-	int rc = tt_np(&out, "check " TRACES "/legal_late_ready.jsonl");
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "legal_late_ready.jsonl:15: note: late-ready: pd 0x7f0000001000 (fd "
-			      "7) rg: readiness for an incarnation freed meanwhile"),
-		  "%s", out);
-	free(out);
-	rc = tt_np(&out, "check " TRACES "/illegal/pd_not_open_never.jsonl");
-	cr_assert_eq(rc, 1, "%s", out);
-	cr_assert(strstr(out, "pd_not_open_never.jsonl:17: error: pd-not-open: pd 0x7f0000009000 "
-			      "(fd 9) rg changed by netpollready but the pollDesc was never opened "
-			      "(no pd_open)"),
-		  "%s", out);
-	cr_assert(!strstr(out, "late-ready"), "%s", out);
-	free(out);
-	rc = tt_np(&out, "check " TRACES "/illegal/pd_not_open_freed.jsonl");
-	cr_assert_eq(rc, 1, "%s", out);
-	cr_assert(strstr(out, "pd_not_open_freed.jsonl:15: error: pd-not-open: pd 0x7f0000001000 "
-			      "(fd 7) rg changed by netpollready after the pollDesc was freed, and "
-			      "not as a late netpollready: the event says G77 → pdReady but rg "
-			      "holds pdNil"),
-		  "%s", out);
-	cr_assert(!strstr(out, "late-ready"), "%s", out);
-	free(out);
+	check_says("legal_late_ready.jsonl", 0,
+		   "legal_late_ready.jsonl:15: note: late-ready: pd 0x7f0000001000 (fd 7) rg: "
+		   "readiness for an incarnation freed meanwhile",
+		   NULL);
+	check_says("illegal/pd_not_open_never.jsonl", 1,
+		   "pd_not_open_never.jsonl:17: error: pd-not-open: pd 0x7f0000009000 (fd 9) rg "
+		   "changed by netpollready but the pollDesc was never opened (no pd_open)",
+		   "late-ready");
+	check_says("illegal/pd_not_open_freed.jsonl", 1,
+		   "pd_not_open_freed.jsonl:15: error: pd-not-open: pd 0x7f0000001000 (fd 7) rg "
+		   "changed by netpollready after the pollDesc was freed, and not as a late "
+		   "netpollready: the event says G77 → pdReady but rg holds pdNil",
+		   "late-ready");
 }
 
 /* netpollready says pdWait → pdReady but rg holds G5 (committed): no "the commit fails" note */
 Test(trace_check, a_wrong_from_tells_no_race, .timeout = 30)
 {
-	char *out;
-	int rc = tt_np(&out, "check " TRACES "/illegal/pd_from.jsonl");
-	cr_assert_eq(rc, 1, "%s", out);
-	cr_assert(strstr(out, "pd_from.jsonl:19: error: pd-from:"), "%s", out);
-	cr_assert(!strstr(out, "ready-before-commit"), "%s", out);
-	cr_assert(strstr(out, "0 note(s)"), "%s", out);
-	free(out);
+	check_says("illegal/pd_from.jsonl", 1,
+		   "pd_from.jsonl:19: error: pd-from:", "ready-before-commit");
 }
 
 Test(trace_check, a_loss_resynchronises_instead_of_reporting, .timeout = 30)
