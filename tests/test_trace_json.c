@@ -473,6 +473,14 @@ static const char *const agree_lines[] = {
     "[]",
     "{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"n\":-9007199254740992}",
     "{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":70000}",
+    "{\"ts\":-5000000000,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"hi\"}",
+    "{\"ts\":-5000000001,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"hi\"}",
+    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\\u0000b\"}",
+    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\\\\u0000b\"}",
+    "{\"ts\":5,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
+    "\"mode\":114,\"from\":\"G05\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
+    "{\"ts\":5,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
+    "\"mode\":\"r\",\"from\":\"0x10\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
 };
 
 Test(trace_json, fast_path_and_cjson_agree, .timeout = 10)

@@ -542,10 +542,13 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	}
 	if (e->fd >= 0 && e->kind != NPS_EV_EPOLL_READY)
 		snprintf(fd, sizeof(fd), "fd %d", e->fd);
+	/* seconds since the origin, the sign next to the digits: "   0.003000", "  -0.003000" */
 	int64_t rel = (int64_t)(e->ts - origin);
-	put(&o, "%s%3lld.%06lld  %-14s %-6s %-28s ", rel < 0 ? "-" : " ",
-	    (long long)((rel < 0 ? -rel : rel) / 1000000000),
-	    (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000), who, fd, fn_column(e, f));
+	char when[32];
+	snprintf(when, sizeof(when), "%s%lld.%06lld", rel < 0 ? "-" : "",
+		 (long long)((rel < 0 ? -rel : rel) / 1000000000),
+		 (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000));
+	put(&o, "%11s  %-14s %-6s %-28s ", when, who, fd, fn_column(e, f));
 	switch (e->kind) {
 	case NPS_EV_PD_STATE:
 		pd_state_text(&o, e, f);
