@@ -25,9 +25,9 @@
 Test(trace_check, legal_traces_pass, .timeout = 60)
 {
 	static const char *const legal[] = {
-	    "legal_read_wait",	  "legal_races",	"legal_kernel",
-	    "legal_lost",	  "legal_kernel_agree", "legal_kernel_off",
-	    "legal_waiters_wrap", "legal_lost_moved",	"legal_late_ready"};
+	    "legal_read_wait",	  "legal_races",       "legal_kernel",	     "legal_lost",
+	    "legal_kernel_agree", "legal_kernel_off",  "legal_waiters_wrap", "legal_lost_moved",
+	    "legal_late_ready",	  "legal_kernel_reuse"};
 	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
 		char *out;
 		int rc = tt_np(&out, "check " TRACES "/%s.jsonl", legal[i]);
@@ -174,6 +174,22 @@ Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
 			 "waits not linked to a netpoll call"),
 		  "%s", out);
 	free(out);
+}
+
+/*
+ * A program that closes a registered fd without EPOLL_CTL_DEL (closing removes it from epoll)
+ * and gets the number back: the kernel's next ADD succeeds, which proves the fd was not in the
+ * set. A note, and the ADD is the registration from then on; the runtime's own double
+ * netpollopen stays an error (illegal/double_add.jsonl).
+ */
+Test(trace_check, a_kernel_add_after_close_without_del_is_no_double_add, .timeout = 30)
+{
+	check_says(TRACES "/legal_kernel_reuse.jsonl", 0,
+		   "legal_kernel_reuse.jsonl:5: note: closed-without-del: kernel: fd 4 was added "
+		   "to epfd 3 again without EPOLL_CTL_DEL: it was closed meanwhile",
+		   "double-add");
+	check_says(TRACES "/illegal/double_add.jsonl", 1,
+		   "double_add.jsonl:8: error: double-add: fd 7 registered with epoll twice", NULL);
 }
 
 Test(trace_check, a_kernel_loss_cancels_what_the_kernel_owed, .timeout = 30)

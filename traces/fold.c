@@ -894,16 +894,22 @@ static void apply_ctl(struct nps_fold *f, const struct nps_event *e, uint64_t po
 		uint32_t i = hm_get(&pv->int_idx, key);
 		if (c->ret != 0)
 			return;
-		if (c->op == NPS_EPOLL_CTL_ADD) {
-			if (i && !f->interest[i - 1].resync) {
-				verdict(
-				    v, FOLD_VIOLATION, "double-add", 0,
-				    "kernel: epoll_ctl ADD of fd %d on epfd %d succeeded but it is "
-				    "already in the interest set",
-				    e->fd, c->epfd);
-				return;
-			}
-		}
+		/*
+		 * The kernel refuses an ADD of a registered fd (EEXIST): one that succeeds proves
+		 * the fd was not in the set. Closing an fd's last reference removes it from epoll
+		 * without EPOLL_CTL_DEL (a Python selector closing a socket, say), and the fd number
+		 * comes back: this ADD is the truth, the old entry is replaced. Go never does it
+		 * (netpollclose before close), which the runtime's double-add rule checks.
+		 */
+		if (c->op == NPS_EPOLL_CTL_ADD && i && !f->interest[i - 1].resync)
+			verdict(
+			    v, FOLD_NOTE, "closed-without-del", 0,
+			    "kernel: fd %d was added to epfd %d again without EPOLL_CTL_DEL: it "
+			    "was closed meanwhile (which removes it from epoll) and the number "
+			    "reused",
+			    e->fd, c->epfd);
+		if (c->op == NPS_EPOLL_CTL_ADD && i)
+			f->interest[i - 1].since = e->ts;
 		if (c->op == NPS_EPOLL_CTL_ADD && !i) {
 			if (grow((void **)&f->interest, &f->cap_interest, f->ninterest,
 				 sizeof(*f->interest), NULL, 0) ||
