@@ -1085,8 +1085,7 @@ static bool ready_fits(const struct nps_event *wait, const struct nps_event *e)
 			      .kind = NPS_EV_EPOLL_READY,
 			      .m = wait->m,
 			      .p = wait->p,
-			      .src = wait->src,
-			      .sub = wait->sub};
+			      .src = wait->src}; /* sub 0: an entry's syscall is its wait's sub */
 	y.u.ready.id = wait->u.wait.id;
 	y.u.ready.epfd = wait->u.wait.epfd;
 	return !memcmp(&x, &y, sizeof(x));
@@ -1623,8 +1622,7 @@ static int parse_ready(const cJSON *arr, const struct nps_event *w, struct nps_e
 		r->m = w->m;
 		r->p = w->p;
 		r->src = w->src;
-		r->sub = w->sub;
-		r->kind = NPS_EV_EPOLL_READY;
+		r->kind = NPS_EV_EPOLL_READY; /* sub 0, as the probes send it (traces/event.h) */
 		r->u.ready.id = w->u.wait.id;
 		r->u.ready.epfd = w->u.wait.epfd;
 		r->u.ready.index = (uint32_t)i;
