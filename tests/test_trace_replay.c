@@ -101,6 +101,31 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	free(out);
 }
 
+/*
+ * Every kernel line carries [kernel] in the function column, the break pipe's read and write
+ * too; a DEL shows no mask (the kernel ignores it; CPython passes an uninitialised one).
+ */
+Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "replay " TRACES "/legal_kernel_agree.jsonl --no-ui --narrate");
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const agree[] = {
+	    "tid 100        fd 5   [kernel] write               write(fd 5, 1) = 1 by netpollBreak",
+	    "tid 101        fd 4   [kernel] read                read(fd 4, 16) = 1 by netpoll",
+	    "tid 100               [kernel] lost                LOST 1 kernel event(s)",
+	    "tid 100        fd 7   [kernel] epoll_ctl           epoll_ctl(epfd 3, DEL, fd 7) = 0\n",
+	};
+	TT_IN_ORDER(out, agree);
+	free(out);
+	rc = tt_np(&out, "replay " TRACES "/legal_kernel_reuse.jsonl --no-ui --narrate");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "[kernel] epoll_ctl           epoll_ctl(epfd 3, DEL, fd 4) = 0\n"),
+		  "%s", out);
+	cr_assert(!strstr(out, "0x5800"), "%s", out);
+	free(out);
+}
+
 Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 {
 	char *out;
