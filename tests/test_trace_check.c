@@ -7,15 +7,27 @@
  * field, without crashing and without printing anything a terminal would act on.
  */
 #include "tests/test_trace_util.h"
+#include "traces/json.h"
 
 #include <errno.h>
 #include <unistd.h>
 
+/* pieces of hand-made malformed files */
+#define HDR                                                                                        \
+	"{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"      \
+	"\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n"
+#define NOTE "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"ok\"}\n"
+#define PD_STATE(from, mode)                                                                       \
+	"{\"ts\":2,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x7f0000001000\","        \
+	"\"seq\":1," mode "," from ",\"to\":\"ready\",\"fn\":\"netpollready\"}\n"
+#define FOOTER_REST "\"events\":1,\"counts\":{\"note\":1},\"lost\":{}}\n"
+
 Test(trace_check, legal_traces_pass, .timeout = 60)
 {
 	static const char *const legal[] = {
-	    "legal_read_wait",	  "legal_races",      "legal_kernel",	    "legal_lost",
-	    "legal_kernel_agree", "legal_kernel_off", "legal_waiters_wrap", "legal_lost_moved"};
+	    "legal_read_wait",	  "legal_races",       "legal_kernel",	     "legal_lost",
+	    "legal_kernel_agree", "legal_kernel_off",  "legal_waiters_wrap", "legal_lost_moved",
+	    "legal_late_ready",	  "legal_kernel_reuse"};
 	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
 		char *out;
 		int rc = tt_np(&out, "check " TRACES "/%s.jsonl", legal[i]);
@@ -64,6 +76,48 @@ Test(trace_check, races_are_notes_not_errors, .timeout = 30)
 	free(out);
 }
 
+/* `check path` exits rc and prints want (and not absent, unless NULL). */
+static void check_says(const char *path, int rc, const char *want, const char *absent)
+{
+	char *out;
+	int got = tt_np(&out, "check %s", path);
+	cr_assert_eq(got, rc, "%s: exit %d\n%s", path, got, out);
+	cr_assert(strstr(out, want), "%s: expected '%s' in\n%s", path, want, out);
+	cr_assert(!absent || !strstr(out, absent), "%s: unexpected '%s' in\n%s", path, absent, out);
+	cr_assert(tt_terminal_safe(out, strlen(out)), "%s", out);
+	free(out);
+}
+
+/*
+ * netpoll checked fdseq, then fd 7 was closed and its pollDesc freed before netpollready ran:
+ * Go's window, a note. A change on a pollDesc never opened, or on a freed one that is not that
+ * race (another "from" than rg held), is pd-not-open (illegal/pd_not_open_*.jsonl, EXPECTED).
+ */
+Test(trace_check, a_late_netpollready_is_a_note_any_other_change_on_a_closed_pd_an_error,
+     .timeout = 30)
+{
+	check_says(TRACES "/legal_late_ready.jsonl", 0,
+		   "legal_late_ready.jsonl:15: note: late-ready: pd 0x7f0000001000 (fd 7) rg: "
+		   "readiness for an incarnation freed meanwhile",
+		   NULL);
+	check_says(TRACES "/illegal/pd_not_open_never.jsonl", 1,
+		   "pd_not_open_never.jsonl:17: error: pd-not-open: pd 0x7f0000009000 (fd 9) rg "
+		   "changed by netpollready but the pollDesc was never opened (no pd_open)",
+		   "late-ready");
+	check_says(TRACES "/illegal/pd_not_open_freed.jsonl", 1,
+		   "pd_not_open_freed.jsonl:15: error: pd-not-open: pd 0x7f0000001000 (fd 7) rg "
+		   "changed by netpollready after the pollDesc was freed, and not as a late "
+		   "netpollready: the event says G77 → pdReady but rg holds pdNil",
+		   "late-ready");
+}
+
+/* netpollready says pdWait → pdReady but rg holds G5 (committed): no "the commit fails" note */
+Test(trace_check, a_wrong_from_tells_no_race, .timeout = 30)
+{
+	check_says(TRACES "/illegal/pd_from.jsonl", 1,
+		   "pd_from.jsonl:19: error: pd-from:", "ready-before-commit");
+}
+
 Test(trace_check, a_loss_resynchronises_instead_of_reporting, .timeout = 30)
 {
 	char *out;
@@ -95,7 +149,7 @@ Test(trace_check, each_illegal_trace_fails_with_its_rule_and_line, .timeout = 12
 		cases++;
 	}
 	free(exp);
-	cr_assert_geq(cases, 41, "only %d illegal traces", cases);
+	cr_assert_geq(cases, 43, "only %d illegal traces", cases);
 }
 
 Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
@@ -120,6 +174,22 @@ Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
 			 "waits not linked to a netpoll call"),
 		  "%s", out);
 	free(out);
+}
+
+/*
+ * A program that closes a registered fd without EPOLL_CTL_DEL (closing removes it from epoll)
+ * and gets the number back: the kernel's next ADD succeeds, which proves the fd was not in the
+ * set. A note, and the ADD is the registration from then on; the runtime's own double
+ * netpollopen stays an error (illegal/double_add.jsonl).
+ */
+Test(trace_check, a_kernel_add_after_close_without_del_is_no_double_add, .timeout = 30)
+{
+	check_says(TRACES "/legal_kernel_reuse.jsonl", 0,
+		   "legal_kernel_reuse.jsonl:5: note: closed-without-del: kernel: fd 4 was added "
+		   "to epfd 3 again without EPOLL_CTL_DEL: it was closed meanwhile",
+		   "double-add");
+	check_says(TRACES "/illegal/double_add.jsonl", 1,
+		   "double_add.jsonl:8: error: double-add: fd 7 registered with epoll twice", NULL);
 }
 
 Test(trace_check, a_kernel_loss_cancels_what_the_kernel_owed, .timeout = 30)
@@ -210,6 +280,132 @@ Test(trace_check, a_violation_shows_the_event_and_the_earlier_line, .timeout = 3
 	free(out);
 }
 
+/*
+ * TRACES/src with the first "from" replaced by "to" (NULL: none), cut after its first keep
+ * lines (0: all), then tail_len bytes of tail: a file in the test's directory.
+ */
+static const char *variant(const char *src, const char *name, const char *from, const char *to,
+			   int keep, const char *tail, size_t tail_len)
+{
+	char p[256];
+	size_t len;
+	snprintf(p, sizeof(p), TRACES "/%s", src);
+	char *t = tt_slurp(p, &len);
+	const char *path = tt_tmp(name);
+	FILE *f = fopen(path, "wb");
+	cr_assert(f);
+	char *at = from ? strstr(t, from) : NULL;
+	cr_assert(!from || at, "%s has no %s", src, from);
+	size_t n = len;
+	for (int l = 0, i = 0; keep && (size_t)i < len; i++)
+		if (t[i] == '\n' && ++l == keep) {
+			n = (size_t)i + 1;
+			break;
+		}
+	if (at && (size_t)(at - t) < n) {
+		fwrite(t, 1, (size_t)(at - t), f);
+		fputs(to, f);
+		fwrite(at + strlen(from), 1, n - (size_t)(at - t) - strlen(from), f);
+	} else {
+		fwrite(t, 1, n, f);
+	}
+	if (tail_len)
+		fwrite(tail, 1, tail_len, f);
+	fclose(f);
+	free(t);
+	return path;
+}
+
+/* A line of n bytes (newline excluded) that reads as a note: the object, then blanks. */
+static char *long_note(size_t n)
+{
+	static const char obj[] = "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"long\"}";
+	char *l = malloc(n + 1);
+	cr_assert(l && n >= sizeof(obj) - 1);
+	memcpy(l, obj, sizeof(obj) - 1);
+	memset(l + sizeof(obj) - 1, ' ', n - (sizeof(obj) - 1));
+	l[n] = '\0';
+	return l;
+}
+
+/*
+ * An event before the origin is kept and ordered by its real time; one before CLOCK_MONOTONIC's
+ * zero (origin + ts wrapped around) is refused on its own line, not blamed on the lines after it.
+ */
+Test(trace_check, a_time_before_the_origin_is_ordered_one_before_zero_refused, .timeout = 30)
+{
+	char *out;
+	check_says(variant("legal_read_wait.jsonl", "before_origin.jsonl", "\"ts\":1017000,",
+			   "\"ts\":-2000000000,", 0, NULL, 0),
+		   1,
+		   "before_origin.jsonl:19: error: schema: field \"ts\": -2000000000 is before "
+		   "CLOCK_MONOTONIC's zero (the origin is 1000000000 ns: ts is at least "
+		   "-1000000000)\n",
+		   "ts-order");
+	/* 3 µs before the origin: legal, narrated as -0.000003 s */
+	const char *p = variant("legal_read_wait.jsonl", "early.jsonl", "\"ts\":1000,",
+				"\"ts\":-3000,", 0, NULL, 0);
+	check_says(p, 0, ": legal: 32 events", "error");
+	int rc = tt_np(&out, "replay %s --no-ui --narrate", p);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\n  -0.000003  M0 "), "%s", out);
+	cr_assert(strstr(out, "\n   0.000002  M0 P0 "), "%s", out);
+	free(out);
+}
+
+/* Docs: "Anything after the footer is an error", with or without a newline, however long. */
+Test(trace_check, anything_after_the_footer_is_an_error, .timeout = 60)
+{
+	check_says(variant("legal_read_wait.jsonl", "junk.jsonl", NULL, NULL, 0, "garbage", 7), 1,
+		   "junk.jsonl:35: error: schema: data after the footer (line 34)", "truncated");
+	size_t big = 3 * TRACE_LINE_MAX;
+	char *x = malloc(big);
+	memset(x, 'x', big);
+	check_says(variant("legal_read_wait.jsonl", "junk_long.jsonl", NULL, NULL, 0, x, big), 1,
+		   "junk_long.jsonl:35: error: schema: data after the footer: line longer than "
+		   "1048576 bytes: skipped",
+		   NULL);
+	/* the same line in place of the footer: reported, then the missing footer */
+	const char *p = variant("legal_read_wait.jsonl", "long_last.jsonl", NULL, NULL, 33, x, big);
+	free(x);
+	check_says(p, 1,
+		   "long_last.jsonl:34: error: schema: line longer than 1048576 bytes: skipped",
+		   NULL);
+	check_says(p, 1, "no-footer: the trace has no footer: it was cut short after line 34 ",
+		   NULL);
+}
+
+/* TRACE_LINE_MAX is exact: 1 MiB of line (newline excluded) is read, one byte more is not. */
+Test(trace_check, the_line_limit_is_exact, .timeout = 60)
+{
+	for (size_t extra = 0; extra <= 1; extra++) {
+		char *l = long_note(TRACE_LINE_MAX + extra);
+		const char *path = tt_tmp("limit.jsonl");
+		FILE *f = fopen(path, "wb");
+		cr_assert(f);
+		fprintf(f, HDR "%s\n{\"footer\":true," FOOTER_REST, l);
+		fclose(f);
+		free(l);
+		if (extra)
+			check_says(path, 1,
+				   "limit.jsonl:2: error: schema: line longer than 1048576 bytes: "
+				   "skipped",
+				   NULL);
+		else
+			check_says(path, 0, "limit.jsonl: legal: 1 events", NULL);
+	}
+}
+
+/* The missing footer counts the lines the file has, the unreadable ones too. */
+Test(trace_check, no_footer_names_the_last_line_read, .timeout = 30)
+{
+	const char *p =
+	    variant("legal_read_wait.jsonl", "bad2.jsonl", "\"ts\":1000,", "\"ts\":x,", 2, NULL, 0);
+	check_says(p, 1, "bad2.jsonl:2: error: schema: not valid JSON (column 7)", NULL);
+	check_says(p, 1, "no-footer: the trace has no footer: it was cut short after line 2 ",
+		   NULL);
+}
+
 Test(trace_check, a_trace_without_footer_is_cut_short, .timeout = 30)
 {
 	char *out;
@@ -249,11 +445,6 @@ Test(trace_check, a_file_killed_mid_line_reads_up_to_the_last_complete_line, .ti
 
 /* ---- malformed input ---- */
 
-#define HDR                                                                                        \
-	"{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"      \
-	"\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n"
-#define NOTE "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"ok\"}\n"
-
 struct malformed {
 	const char *name;
 	const char *text;
@@ -289,6 +480,40 @@ static const struct malformed cases[] = {
      "control_chars.jsonl:2: error: schema: field \"ev\": unknown event kind "
      "\\x1b[31mred\\xc2\\x9b0m"},
     {"empty", "", "empty.jsonl: error: schema: empty file: no header line"},
+    /* 2^53 + 1 reads as 2^53 in every JSON reader: not exact, refused */
+    {"ts_beyond_2_53",
+     HDR "{\"ts\":9007199254740993,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
+     "ts_beyond_2_53.jsonl:2: error: schema: field \"ts\": 9007199254740992 is too large "
+     "(integers must be within ±(2^53 - 1) to be exact in JSON)"},
+    /* before the origin is fine, before CLOCK_MONOTONIC's zero is not (it wrapped around) */
+    {"ts_before_zero", HDR NOTE "{\"ts\":-2000,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
+     "ts_before_zero.jsonl:3: error: schema: field \"ts\": -2000 is before CLOCK_MONOTONIC's "
+     "zero (the origin is 1000 ns: ts is at least -1000)"},
+    {"origin_too_large",
+     "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"
+     "\"go\":\"go1.22\",\"mono_origin_ns\":\"18446744073709551000\"}\n" NOTE,
+     "origin_too_large.jsonl:1: error: schema: header: field \"mono_origin_ns\": "
+     "18446744073709551000 is out of range [0, 9214364837600034815]"},
+    /* cJSON would end the string at the NUL and drop the rest silently */
+    {"nul_in_text",
+     HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\\u0000b\\u001b[2J\"}\n",
+     "nul_in_text.jsonl:2: error: schema: field \"text\": holds \\u0000 (column 42): a NUL "
+     "cannot be kept"},
+    {"pdv_hex", HDR PD_STATE("\"from\":\"0x10\"", "\"mode\":\"r\""),
+     "pdv_hex.jsonl:2: error: schema: field \"from\": expected \"nil\", \"ready\", \"wait\" or "
+     "\"G<goid>\", got 0x10"},
+    {"pdv_leading_zero", HDR PD_STATE("\"from\":\"G05\"", "\"mode\":\"r\""),
+     "pdv_leading_zero.jsonl:2: error: schema: field \"from\": expected \"nil\", \"ready\", "
+     "\"wait\" or \"G<goid>\", got G05"},
+    {"mode_number", HDR PD_STATE("\"from\":\"nil\"", "\"mode\":114"),
+     "mode_number.jsonl:2: error: schema: field \"mode\": expected \"r\" or \"w\", got a number"},
+    {"mode_rw", HDR PD_STATE("\"from\":\"nil\"", "\"mode\":\"rw\""),
+     "mode_rw.jsonl:2: error: schema: field \"mode\": expected \"r\" or \"w\", got rw"},
+    {"footer_false", HDR NOTE "{\"footer\":false," FOOTER_REST,
+     "footer_false.jsonl:3: error: schema: footer: field \"footer\": expected true, got false"},
+    /* no newline at the end: not an incomplete last line, data after the footer */
+    {"junk_after_footer", HDR NOTE "{\"footer\":true," FOOTER_REST "garbage",
+     "junk_after_footer.jsonl:4: error: schema: data after the footer (line 3)"},
 };
 
 static void check_malformed(const struct malformed *m)
@@ -409,8 +634,9 @@ Test(trace_check, usage_errors, .timeout = 30)
 	cr_assert_eq(tt_np(&out, "check --help"), 0);
 	cr_assert(strstr(out, "usage: netpollsim check"), "%s", out);
 	free(out);
+	/* a file that cannot be opened is not a trace with an unreadable line: one line says so */
 	cr_assert_eq(tt_np(&out, "check /nonexistent/trace.jsonl"), 1);
-	cr_assert(strstr(out, "/nonexistent/trace.jsonl: error: read: cannot open: No such file"),
-		  "%s", out);
+	cr_assert_str_eq(out, "/nonexistent/trace.jsonl: error: read: cannot open: No such file or "
+			      "directory\n");
 	free(out);
 }

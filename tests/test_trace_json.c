@@ -210,6 +210,7 @@ static size_t make_stream(struct nps_event *out, size_t max)
 		for (int r = 0; k == NPS_EV_EPOLL_WAIT && r < e.u.wait.ret && n < max; r++) {
 			struct nps_event re = e;
 			re.kind = NPS_EV_EPOLL_READY;
+			re.sub = 0; /* the probes stamp the syscall on the wait only */
 			re.fd = 10 + r;
 			memset(&re.u, 0, sizeof(re.u));
 			re.u.ready = (struct nps_ev_ready){
@@ -273,6 +274,54 @@ Test(trace_json, writer_and_reader_round_trip_a_file, .timeout = 60)
 		cr_assert_eq(info->footer_counts[k], counted[k], "count of %s",
 			     nps_kind_name(k) ? nps_kind_name(k) : "?");
 	trace_reader_close(r);
+}
+
+/*
+ * The probes send an epoll_pwait's entries with sub 0 (traces/event.h): they go into its
+ * "ready" list, no epoll_ready line (only plain epoll_wait, sub 0 too, was folded). An entry
+ * that does not fit (another thread) gets its own line; the reader takes both forms.
+ */
+Test(trace_json, every_epoll_syscall_gets_its_ready_list, .timeout = 30)
+{
+	for (unsigned sub = NPS_WAIT_EPOLL_WAIT; sub <= NPS_WAIT_EPOLL_PWAIT2; sub++) {
+		struct nps_event ev[4];
+		ev[0] = make_event(NPS_EV_EPOLL_WAIT, 0);
+		ev[0].sub = (uint8_t)sub;
+		ev[0].u.wait.ret = 3;
+		for (int i = 1; i <= 3; i++) {
+			ev[i] = make_event(NPS_EV_EPOLL_READY, 0);
+			ev[i].ts = ev[0].ts;
+			ev[i].fd = 40 + i;
+			ev[i].u.ready = (struct nps_ev_ready){
+			    ev[0].u.wait.id, PD << 16 | (unsigned)i, 1, (uint32_t)(i - 1), 3, 0};
+		}
+		ev[3].tid = 1; /* another thread's: its own line */
+		const char *path = tt_tmp("ready.jsonl");
+		struct trace_header h = {.scenario = "r", .gomaxprocs = 1, .mono_origin = ORIGIN};
+		struct trace_writer *w;
+		cr_assert_eq(trace_writer_open(path, &h, &w), 0);
+		for (int i = 0; i < 4; i++)
+			cr_assert_eq(trace_writer_event(w, &ev[i]), 0);
+		cr_assert_eq(trace_writer_close(w, NULL), 0);
+		char *text = tt_slurp(path, NULL);
+		char want[160];
+		snprintf(want, sizeof(want), "\"syscall\":\"%s\",", nps_wait_sub_name(sub));
+		cr_assert(strstr(text, want), "%s", text);
+		cr_assert(strstr(text, "\"ready\":[{\"fd\":41,\"events\":1,\"data\":"
+				       "\"0x7f00000010000001\"},{\"fd\":42,"),
+			  "%s: entries not in the list:\n%s", want, text);
+		cr_assert_eq(tu_count_lines(text, "\"ev\":\"epoll_ready\""), 1, "%s", text);
+		free(text);
+		struct trace_reader *r;
+		struct nps_event e;
+		cr_assert_eq(trace_reader_open(path, &r), 0);
+		for (int i = 0; i < 4; i++) {
+			cr_assert_eq(trace_reader_next(r, &e), 1, "%s", trace_reader_error(r));
+			assert_same(&ev[i], &e, want);
+		}
+		cr_assert_eq(trace_reader_next(r, &e), 0);
+		trace_reader_close(r);
+	}
 }
 
 /* The formatter's integers are hand-made (json.c, u64_put): every length, as printf writes it. */
@@ -473,6 +522,14 @@ static const char *const agree_lines[] = {
     "[]",
     "{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"n\":-9007199254740992}",
     "{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":70000}",
+    "{\"ts\":-5000000000,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"hi\"}",
+    "{\"ts\":-5000000001,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"hi\"}",
+    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\\u0000b\"}",
+    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\\\\u0000b\"}",
+    "{\"ts\":5,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
+    "\"mode\":114,\"from\":\"G05\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
+    "{\"ts\":5,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
+    "\"mode\":\"r\",\"from\":\"0x10\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
 };
 
 Test(trace_json, fast_path_and_cjson_agree, .timeout = 10)

@@ -164,10 +164,18 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 	c.name = r ? trace_reader_name(r) : path;
 	if (rc) {
 		const char *msg = trace_reader_errmsg(r, &errline);
-		c.r.schema_errors++;
-		file_error(&c, errline, rc == -EINVAL || rc == -ENODATA ? "schema" : "read", "%s",
-			   msg);
-		goto done;
+		bool schema = rc == -EINVAL || rc == -ENODATA;
+		file_error(&c, errline, schema ? "schema" : "read", "%s", msg);
+		if (schema) {
+			c.r.schema_errors++;
+			goto done;
+		}
+		/* cannot open or read the file: that one line says it all, no verdict */
+		if (res)
+			*res = c.r;
+		trace_reader_close(r);
+		fold_fini(&f);
+		return 1;
 	}
 	const struct trace_info *in = trace_reader_info(r);
 	if (in->kernel_view)
@@ -212,7 +220,7 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 			       in->mono_origin);
 	}
 	if (rc >= 0)
-		check_footer(&c, in, &f, last_line);
+		check_footer(&c, in, &f, trace_reader_lines(r));
 	c.r.has_footer = in->has_footer;
 done:
 	agreement(&f, agree, sizeof(agree));

@@ -135,6 +135,8 @@ struct pd_extra {
 	bool resync[2];	     /* per side: unknown after a loss until its next change */
 	uint8_t last_fn[2];  /* per side: fn of the last change */
 	bool was_registered; /* netpollopen succeeded in this incarnation */
+	bool freed;	     /* pd_free since its last pd_open (not merely never opened) */
+	int32_t freed_fd;    /* the fd it served when freed */
 };
 
 struct g_extra {
@@ -589,6 +591,58 @@ static void pd_set_registered(struct nps_fold *f, struct fold_pd *p, bool reg)
 	p->registered = reg;
 }
 
+/*
+ * An rg/wg change on a pollDesc that is not open. One is legal: netpoll checked fdseq, then the
+ * fd was closed and its pollDesc freed before netpollready ran (Go's window too; the next
+ * pollOpen resets the semaphore). Such a change names the incarnation just freed: its fd, the
+ * fdseq the free left (the engine stamps it under the lock pollCache.free bumps fdseq under),
+ * the value rg/wg held, and it comes from a netpoll call running on its M. Anything else is
+ * pd-not-open. Out of line: apply_pd_state is the hot path.
+ */
+static __attribute__((noinline)) void pd_not_open(struct nps_fold *f, const struct fold_pd *p,
+						  const struct pd_extra *px,
+						  const struct nps_event *e, uint64_t cur,
+						  uint64_t cpos, struct vctx *v)
+{
+	const struct nps_ev_pd_state *s = &e->u.pd_state;
+	const struct fold_m *m = fold_find_m(f, e->m);
+	char why[160] = "", a[32], b[32];
+	if (!px->freed) {
+		verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
+			"pd 0x%llx (fd %d) %s changed by %s but the pollDesc was never opened (no "
+			"pd_open)",
+			(unsigned long long)s->pd, e->fd, side_name(s->mode),
+			nps_or_q(nps_fn_name(s->fn)));
+		return;
+	}
+	if (s->fn != NPS_FN_NETPOLLREADY || s->to != NPS_PDV_READY)
+		snprintf(why, sizeof(why), "only netpollready may still make it pdReady");
+	else if (e->fd != px->freed_fd)
+		snprintf(why, sizeof(why), "the event names fd %d, the pollDesc served fd %d",
+			 e->fd, px->freed_fd);
+	else if (s->seq != p->seq)
+		snprintf(why, sizeof(why), "the event carries fdseq %u, the free left %u", s->seq,
+			 p->seq);
+	else if (s->from != cur)
+		snprintf(why, sizeof(why), "the event says %s → pdReady but %s holds %s",
+			 nps_pdv_goname(s->from, a, sizeof(a)), side_name(s->mode),
+			 nps_pdv_goname(cur, b, sizeof(b)));
+	else if (!(m && m->polling) && !priv(f)->lost_any)
+		snprintf(why, sizeof(why), "no netpoll call is running on M%d", e->m);
+	if (!why[0]) {
+		verdict(v, FOLD_NOTE, "late-ready", cpos,
+			"pd 0x%llx (fd %d) %s: readiness for an incarnation freed meanwhile "
+			"(harmless: the next pollOpen resets it)",
+			(unsigned long long)s->pd, e->fd, side_name(s->mode));
+		return;
+	}
+	verdict(v, FOLD_VIOLATION, "pd-not-open", cpos,
+		"pd 0x%llx (fd %d) %s changed by %s after the pollDesc was freed, and not as a "
+		"late netpollready: %s",
+		(unsigned long long)s->pd, e->fd, side_name(s->mode), nps_or_q(nps_fn_name(s->fn)),
+		why);
+}
+
 static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 			   struct vctx *v)
 {
@@ -618,22 +672,8 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	}
 	bool side_resync = p->resync && px->resync[side];
 	if (!side_resync) {
-		if (!p->open && !p->resync && s->fn == NPS_FN_NETPOLLREADY &&
-		    s->to == NPS_PDV_READY)
-			/*
-			 * netpoll checked fdseq, then the fd was closed and its pollDesc freed before
-			 * netpollready ran: Go's window too. The next pollOpen resets the semaphore.
-			 */
-			verdict(
-			    v, FOLD_NOTE, "late-ready", *cpos,
-			    "pd 0x%llx (fd %d) %s: readiness for an incarnation freed meanwhile "
-			    "(harmless: the next pollOpen resets it)",
-			    (unsigned long long)s->pd, e->fd, side_name(s->mode));
-		else if (!p->open && !p->resync)
-			verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
-				"pd 0x%llx (fd %d) %s changed while the pollDesc is not open "
-				"(no pd_open, or already freed)",
-				(unsigned long long)s->pd, e->fd, side_name(s->mode));
+		if (!p->open && !p->resync)
+			pd_not_open(f, p, px, e, *cur, *cpos, v);
 		else if (*cur != s->from) {
 			char h[32];
 			verdict(v, FOLD_VIOLATION, "pd-from", *cpos,
@@ -650,13 +690,15 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 				(unsigned long long)s->pd, e->fd, p->fd);
 	}
 
-	/* races Go handles on purpose */
-	if (s->fn == NPS_FN_NETPOLLREADY && s->from == NPS_PDV_WAIT)
+	/* races Go handles on purpose: told only when "from" is what rg/wg held (after a pd-from
+	 * error the event's story is not what happened) */
+	bool held = side_resync || *cur == s->from;
+	if (held && s->fn == NPS_FN_NETPOLLREADY && s->from == NPS_PDV_WAIT)
 		verdict(v, FOLD_NOTE, "ready-before-commit", *cpos,
 			"fd %d %s: readiness arrived between the pdWait announce and the commit: "
 			"the commit fails and the goroutine resumes without parking",
 			e->fd, side_name(s->mode));
-	if (s->fn == NPS_FN_NETPOLLBLOCK && s->from == NPS_PDV_READY &&
+	if (held && s->fn == NPS_FN_NETPOLLBLOCK && s->from == NPS_PDV_READY &&
 	    (side ? p->wg_ready_from : p->rg_ready_from) == NPS_PDV_NIL &&
 	    px->last_fn[side] == NPS_FN_NETPOLLREADY)
 		verdict(
@@ -664,7 +706,7 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 		    "fd %d %s: readiness arrived before the goroutine parked: netpollblock takes "
 		    "it without parking",
 		    e->fd, side_name(s->mode));
-	if (s->to == NPS_PDV_NIL && (NPS_PDV_IS_G(s->from) || s->from == NPS_PDV_WAIT)) {
+	if (held && s->to == NPS_PDV_NIL && (NPS_PDV_IS_G(s->from) || s->from == NPS_PDV_WAIT)) {
 		const char *what = s->fn == NPS_FN_NETPOLLDEADLINEIMPL ? "deadline-while-parked"
 				   : s->fn == NPS_FN_POLLUNBLOCK       ? "close-while-parked"
 				   : s->fn == NPS_FN_POLLSETDEADLINE   ? "deadline-while-parked"
@@ -745,6 +787,7 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 		p->rd = p->wd = 0;
 		p->info = d->info;
 		px->was_registered = false;
+		px->freed = false;
 		if (fs) {
 			fs->pd1 = (uint32_t)(p - f->pds) + 1;
 			fs->notpollable = false;
@@ -788,6 +831,8 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 		pd_set_open(f, p, false);
 		pd_set_registered(f, p, false);
 		p->seq = d->seq;
+		px->freed = true;
+		px->freed_fd = e->fd;
 		p->fd = -1;
 		break;
 	case NPS_EV_PD_EVICT:
@@ -849,16 +894,22 @@ static void apply_ctl(struct nps_fold *f, const struct nps_event *e, uint64_t po
 		uint32_t i = hm_get(&pv->int_idx, key);
 		if (c->ret != 0)
 			return;
-		if (c->op == NPS_EPOLL_CTL_ADD) {
-			if (i && !f->interest[i - 1].resync) {
-				verdict(
-				    v, FOLD_VIOLATION, "double-add", 0,
-				    "kernel: epoll_ctl ADD of fd %d on epfd %d succeeded but it is "
-				    "already in the interest set",
-				    e->fd, c->epfd);
-				return;
-			}
-		}
+		/*
+		 * The kernel refuses an ADD of a registered fd (EEXIST): one that succeeds proves
+		 * the fd was not in the set. Closing an fd's last reference removes it from epoll
+		 * without EPOLL_CTL_DEL (a Python selector closing a socket, say), and the fd number
+		 * comes back: this ADD is the truth, the old entry is replaced. Go never does it
+		 * (netpollclose before close), which the runtime's double-add rule checks.
+		 */
+		if (c->op == NPS_EPOLL_CTL_ADD && i && !f->interest[i - 1].resync)
+			verdict(
+			    v, FOLD_NOTE, "closed-without-del", 0,
+			    "kernel: fd %d was added to epfd %d again without EPOLL_CTL_DEL: it "
+			    "was closed meanwhile (which removes it from epoll) and the number "
+			    "reused",
+			    e->fd, c->epfd);
+		if (c->op == NPS_EPOLL_CTL_ADD && i)
+			f->interest[i - 1].since = e->ts;
 		if (c->op == NPS_EPOLL_CTL_ADD && !i) {
 			if (grow((void **)&f->interest, &f->cap_interest, f->ninterest,
 				 sizeof(*f->interest), NULL, 0) ||

@@ -104,7 +104,7 @@ struct fold_interest {
 	uint32_t events;
 	uint64_t data;
 	uint64_t since;
-	bool resync; /* a kernel loss may hide this entry's last epoll_ctl: no double-add for it */
+	bool resync; /* a kernel loss may hide this entry's last epoll_ctl: no note for its next */
 };
 
 enum fold_wake_cause {

@@ -55,6 +55,7 @@ enum fflag {
 	F_SIGNED = 1,
 	F_REQ = 2, /* always written, must be present */
 	F_OPT = 4, /* omitted when equal to dflt, dflt when absent */
+	F_RW = 8,  /* T_MODE: both sides ("rw") is a value too */
 };
 
 /*
@@ -163,7 +164,7 @@ static const struct fdesc f_pd_state[] = {
 static const struct fdesc f_pd[] = {
     TYP("pd", T_HEX, u.pd.pd, F_REQ),
     INT("seq", u.pd.seq, F_OPT, 0),
-    TYP("mode", T_MODE, u.pd.mode, F_OPT),
+    TYP("mode", T_MODE, u.pd.mode, F_OPT | F_RW),
     TIME("rd", u.pd.rd, F_OPT),
     TIME("wd", u.pd.wd, F_OPT),
     INT("info", u.pd.info, F_OPT, 0),
@@ -189,9 +190,12 @@ static const struct fdesc f_netpoll_end[] = {
     INT("delta", u.netpoll.delta, S_REQ, 0),   INT("eintr", u.netpoll.eintr, F_OPT, 0),
 };
 static const struct fdesc f_npev[] = {
-    INT("id", u.npev.id, F_REQ, 0),	     TYP("data", T_HEX, u.npev.data, F_REQ),
-    TYP("pd", T_HEX, u.npev.pd, F_REQ),	     INT("events", u.npev.events, F_REQ, 0),
-    TYP("mode", T_MODE, u.npev.mode, F_OPT), NAME("action", u.npev.action, F_REQ, npev_action),
+    INT("id", u.npev.id, F_REQ, 0),
+    TYP("data", T_HEX, u.npev.data, F_REQ),
+    TYP("pd", T_HEX, u.npev.pd, F_REQ),
+    INT("events", u.npev.events, F_REQ, 0),
+    TYP("mode", T_MODE, u.npev.mode, F_OPT | F_RW),
+    NAME("action", u.npev.action, F_REQ, npev_action),
     INT("index", u.npev.index, F_OPT, 0),
 };
 static const struct fdesc f_break[] = {
@@ -1081,8 +1085,7 @@ static bool ready_fits(const struct nps_event *wait, const struct nps_event *e)
 			      .kind = NPS_EV_EPOLL_READY,
 			      .m = wait->m,
 			      .p = wait->p,
-			      .src = wait->src,
-			      .sub = wait->sub};
+			      .src = wait->src}; /* sub 0: an entry's syscall is its wait's sub */
 	y.u.ready.id = wait->u.wait.id;
 	y.u.ready.epfd = wait->u.wait.epfd;
 	return !memcmp(&x, &y, sizeof(x));
@@ -1439,8 +1442,10 @@ static int get_int(const cJSON *j, const char *key, int64_t lo, int64_t hi, int6
 	if (!isfinite(d) || d != floor(d))
 		return perr_set(pe, "field \"%s\": expected an integer, got %g", key, d);
 	if (d > (double)TRACE_INT_MAX || d < -(double)TRACE_INT_MAX)
-		return perr_set(
-		    pe, "field \"%s\": %.17g is too large (integers are exact up to 2^53)", key, d);
+		return perr_set(pe,
+				"field \"%s\": %.17g is too large (integers must be within "
+				"±(2^53 - 1) to be exact in JSON)",
+				key, d);
 	if ((int64_t)d < lo || (int64_t)d > hi)
 		return perr_set(pe, "field \"%s\": %lld is out of range [%lld, %lld]", key,
 				(long long)d, (long long)lo, (long long)hi);
@@ -1523,8 +1528,7 @@ static int get_field(const cJSON *o, const struct fdesc *d, uint64_t origin, str
 					      : json_type(j));
 		break;
 	case T_PDV:
-		if (!cJSON_IsString(j) ||
-		    (nps_pdv_parse(j->valuestring, &v) && parse_hex(j->valuestring, &v)))
+		if (!cJSON_IsString(j) || nps_pdv_parse(j->valuestring, &v))
 			return perr_set(pe,
 					"field \"%s\": expected \"nil\", \"ready\", \"wait\" or "
 					"\"G<goid>\", got %s",
@@ -1532,27 +1536,22 @@ static int get_field(const cJSON *o, const struct fdesc *d, uint64_t origin, str
 					cJSON_IsString(j) ? quote(j->valuestring, tmp, sizeof(tmp))
 							  : json_type(j));
 		break;
-	case T_MODE:
-		if (cJSON_IsString(j)) {
-			const char *s = j->valuestring;
-			if (!strcmp(s, "r"))
-				v = 'r';
-			else if (!strcmp(s, "w"))
-				v = 'w';
-			else if (!strcmp(s, "rw"))
-				v = MODE_RW;
-			else if (!*s)
-				v = 0;
-			else
-				return perr_set(
-				    pe, "field \"%s\": expected \"r\", \"w\" or \"rw\", got %s",
-				    key, quote(s, tmp, sizeof(tmp)));
-		} else {
-			if (get_int(j, key, 0, 255, &iv, pe))
-				return -EINVAL;
-			v = (uint64_t)iv;
-		}
+	case T_MODE: {
+		/* a side ("r", "w"), or for F_RW both ("rw"); "" only where the field is optional */
+		const char *t = cJSON_IsString(j) ? j->valuestring : NULL;
+		v = !t			      ? 1
+		    : !strcmp(t, "r")	      ? 'r'
+		    : !strcmp(t, "w")	      ? 'w'
+		    : !strcmp(t, "rw")	      ? MODE_RW
+		    : !*t && d->flags & F_OPT ? 0
+					      : 1;
+		if (v == 1 || (v == MODE_RW && !(d->flags & F_RW)))
+			return perr_set(pe, "field \"%s\": expected %s, got %s", key,
+					d->flags & F_RW ? "\"r\", \"w\" or \"rw\""
+							: "\"r\" or \"w\"",
+					t ? quote(t, tmp, sizeof(tmp)) : json_type(j));
 		break;
+	}
 	case T_TIME:
 		if (get_int(j, key, -TRACE_INT_MAX, TRACE_INT_MAX, &iv, pe))
 			return -EINVAL;
@@ -1623,8 +1622,7 @@ static int parse_ready(const cJSON *arr, const struct nps_event *w, struct nps_e
 		r->m = w->m;
 		r->p = w->p;
 		r->src = w->src;
-		r->sub = w->sub;
-		r->kind = NPS_EV_EPOLL_READY;
+		r->kind = NPS_EV_EPOLL_READY; /* sub 0, as the probes send it (traces/event.h) */
 		r->u.ready.id = w->u.wait.id;
 		r->u.ready.epfd = w->u.wait.epfd;
 		r->u.ready.index = (uint32_t)i;
@@ -1673,6 +1671,13 @@ static int parse_obj(const cJSON *o, uint64_t origin, struct nps_event *e, struc
 		return perr_set(pe, "field \"ts\": missing");
 	if (get_int(j, "ts", -TRACE_INT_MAX, TRACE_INT_MAX, &iv, pe))
 		return -EINVAL;
+	/* before the origin is fine (negative), before CLOCK_MONOTONIC's zero is not */
+	if (iv < 0 && (uint64_t)-iv > origin)
+		return perr_set(pe,
+				"field \"ts\": %lld is before CLOCK_MONOTONIC's zero (the origin "
+				"is %llu ns: ts is at least -%llu)",
+				(long long)iv, (unsigned long long)origin,
+				(unsigned long long)origin);
 	e->ts = origin + (uint64_t)iv;
 	j = member(o, "src", &cur);
 	if (!j)
@@ -1707,6 +1712,42 @@ static int parse_obj(const cJSON *o, uint64_t origin, struct nps_event *e, struc
 	return 0;
 }
 
+/*
+ * A \u0000 escape in a JSON text (valid JSON: backslashes only occur inside strings): cJSON
+ * would end the string there and drop the rest silently. Sets its column and the key of the
+ * string that holds it ("" for a key or an array element); false when there is none.
+ */
+static bool nul_escape(const char *s, size_t n, size_t *col, char *key, size_t klen)
+{
+	const char *str = NULL;		   /* the open string's first byte */
+	const char *ks = NULL, *ke = NULL; /* the last string closed */
+	bool value = false;		   /* the open string follows "key": */
+	char prev = 0;			   /* the last byte outside strings but blanks */
+	for (size_t i = 0; i < n; i++) {
+		if (!str) {
+			if (s[i] == '"') {
+				str = s + i + 1;
+				value = prev == ':';
+			} else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') {
+				prev = s[i];
+			}
+		} else if (s[i] == '\\') {
+			if (i + 5 < n && !memcmp(s + i + 1, "u0000", 5)) {
+				*col = i + 1;
+				snprintf(key, klen, "%.*s", value && ks ? (int)(ke - ks) : 0, ks);
+				return true;
+			}
+			i++;
+		} else if (s[i] == '"') {
+			ks = str;
+			ke = s + i;
+			str = NULL;
+			prev = '"';
+		}
+	}
+	return false;
+}
+
 /* Parse a line as one JSON object, nothing after it but white space. */
 static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 {
@@ -1734,6 +1775,18 @@ static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 	if (!cJSON_IsObject(o)) {
 		perr_set(pe, "expected a JSON object, got %s", json_type(o));
 		cJSON_Delete(o);
+		return NULL;
+	}
+	size_t col;
+	char key[64], k[80];
+	if (memchr(line, '\\', len) && nul_escape(line, len, &col, key, sizeof(key))) {
+		cJSON_Delete(o);
+		if (key[0])
+			perr_set(pe,
+				 "field \"%s\": holds \\u0000 (column %zu): a NUL cannot be kept",
+				 quote(key, k, sizeof(k)), col);
+		else
+			perr_set(pe, "\\u0000 at column %zu: a NUL cannot be kept", col);
 		return NULL;
 	}
 	return o;
@@ -1955,36 +2008,25 @@ static ssize_t rd_fill(struct trace_reader *r)
 
 /*
  * The next line: 1 with line and len set (no newline), 0 at EOF, -E2BIG when the line is longer than
- * TRACE_LINE_MAX (skipped without keeping it), -errno on I/O errors. A last line without its
- * newline is returned too, with *complete false.
+ * TRACE_LINE_MAX bytes, newline excluded (skipped without keeping it), -errno on I/O errors. A
+ * last line without its newline is returned too, with *complete false.
  */
 static int rd_line(struct trace_reader *r, const char **line, size_t *len, bool *complete)
 {
 	size_t scan = r->start;
-	bool skipping = false;
+	bool skipping = false; /* over the limit: what was read of it is dropped */
 	for (;;) {
 		char *nl = memchr(r->buf + scan, '\n', r->end - scan);
-		if (nl) {
-			r->lineno++;
-			if (skipping) {
-				r->start = (size_t)(nl - r->buf) + 1;
-				return -E2BIG;
-			}
-			*line = r->buf + r->start;
-			*len = (size_t)(nl - *line);
-			*complete = true;
-			r->start = (size_t)(nl - r->buf) + 1;
-			return 1;
-		}
-		if (r->eof) {
-			if (r->start == r->end)
+		if (nl || r->eof) {
+			char *stop = nl ? nl : r->buf + r->end;
+			if (!nl && !skipping && r->start == r->end)
 				return 0;
 			r->lineno++;
 			*line = r->buf + r->start;
-			*len = r->end - r->start;
-			*complete = false;
-			r->start = r->end;
-			return skipping ? -E2BIG : 1;
+			*len = (size_t)(stop - *line);
+			*complete = nl != NULL;
+			r->start = nl ? (size_t)(nl - r->buf) + 1 : r->end;
+			return skipping || *len > TRACE_LINE_MAX ? -E2BIG : 1;
 		}
 		if (!skipping && r->end - r->start > TRACE_LINE_MAX)
 			skipping = true;
@@ -2108,6 +2150,13 @@ static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 	if (get_ns_string(o, "mono_origin_ns", true, &in->mono_origin, pe) ||
 	    get_ns_string(o, "start_ns", false, &ws, pe))
 		return -EINVAL;
+	if (in->mono_origin > TRACE_ORIGIN_MAX)
+		return perr_set(pe,
+				"field \"mono_origin_ns\": %llu is out of range [0, %llu] (every "
+				"time, origin plus ts, must fit a signed 64-bit CLOCK_MONOTONIC "
+				"value)",
+				(unsigned long long)in->mono_origin,
+				(unsigned long long)TRACE_ORIGIN_MAX);
 	in->wall_start_ns = (int64_t)ws;
 	return 0;
 }
@@ -2244,7 +2293,8 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 		if (rc == 0)
 			return 0;
 		if (rc == -E2BIG)
-			return rd_err(r, r->lineno, "line longer than %u bytes: skipped",
+			return rd_err(r, r->lineno, "%sline longer than %u bytes: skipped",
+				      r->after_footer ? "data after the footer: " : "",
 				      TRACE_LINE_MAX);
 		if (rc < 0) {
 			rd_err(r, r->lineno, "read failed: %s", strerror(-rc));
@@ -2252,11 +2302,13 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 		}
 		if (blank(line, len))
 			continue;
+		if (r->after_footer) /* whatever it is, complete or cut short */
+			return rd_err(r, r->lineno, "data after the footer (line %llu)",
+				      (unsigned long long)r->info.footer_line);
 		char msg[400];
 		struct perr pe = {msg, sizeof(msg)};
 		struct fast fp;
-		const cJSON *fo =
-		    r->after_footer || memchr(line, '\0', len) ? NULL : fast_parse(line, len, &fp);
+		const cJSON *fo = memchr(line, '\0', len) ? NULL : fast_parse(line, len, &fp);
 		const cJSON *fcur = NULL;
 		if (fo && member(fo, "ev", &fcur)) {
 			r->nready = r->iready = 0;
@@ -2277,11 +2329,6 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 			}
 			return rd_err(r, r->lineno, "%s", msg);
 		}
-		if (r->after_footer) {
-			cJSON_Delete(o);
-			return rd_err(r, r->lineno, "data after the footer (line %llu)",
-				      (unsigned long long)r->info.footer_line);
-		}
 		const cJSON *cur = NULL;
 		bool is_event = member(o, "ev", &cur) != NULL;
 		if (!is_event && cJSON_GetObjectItemCaseSensitive(o, "format")) {
@@ -2289,8 +2336,12 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 			return rd_err(r, r->lineno,
 				      "a second header (traces cannot be concatenated)");
 		}
-		if (!is_event && cJSON_GetObjectItemCaseSensitive(o, "footer")) {
-			rc = parse_footer(r, o, &pe);
+		const cJSON *ft = is_event ? NULL : cJSON_GetObjectItemCaseSensitive(o, "footer");
+		if (ft) {
+			rc = cJSON_IsTrue(ft)
+				 ? parse_footer(r, o, &pe)
+				 : perr_set(&pe, "field \"footer\": expected true, got %s",
+					    cJSON_IsFalse(ft) ? "false" : json_type(ft));
 			cJSON_Delete(o);
 			if (rc)
 				return rd_err(r, r->lineno, "footer: %s", msg);
@@ -2323,6 +2374,11 @@ const char *trace_reader_name(const struct trace_reader *r)
 uint64_t trace_reader_line(const struct trace_reader *r)
 {
 	return r->ev_line;
+}
+
+uint64_t trace_reader_lines(const struct trace_reader *r)
+{
+	return r->lineno - (r->info.truncated_line ? 1 : 0);
 }
 
 const char *trace_reader_error(const struct trace_reader *r)

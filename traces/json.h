@@ -19,12 +19,14 @@
 
 #include "traces/event.h"
 
-#define TRACE_FORMAT	"netpollsim-trace" /* the header's "format" */
-#define TRACE_VERSION	1		   /* the header's "version" this code reads and writes */
-#define TRACE_LINE_MAX	(1u << 20) /* longest line the reader accepts (bytes, newline excluded) */
-#define TRACE_EVENT_MAX 4096	   /* longest event line the writer can produce */
-#define TRACE_INT_MAX	9007199254740992LL /* 2^53: integers beyond it are not exact in JSON */
-#define TRACE_READY_MAX 1024		   /* ready entries one epoll_wait line carries at most */
+#define TRACE_FORMAT	 "netpollsim-trace" /* the header's "format" */
+#define TRACE_VERSION	 1		    /* the header's "version" this code reads and writes */
+#define TRACE_LINE_MAX	 (1u << 20) /* longest line the reader accepts (bytes, newline excluded) */
+/* The largest mono_origin_ns: the origin plus any relative time (up to 2^53) fits an int64. */
+#define TRACE_ORIGIN_MAX (9223372036854775807ULL - 9007199254740992ULL)
+#define TRACE_EVENT_MAX	 4096		    /* longest event line the writer can produce */
+#define TRACE_INT_MAX	 9007199254740991LL /* 2^53 - 1: larger integers are not exact in JSON */
+#define TRACE_READY_MAX	 1024		    /* ready entries one epoll_wait line carries at most */
 
 /* What the run command knows when it opens the trace (written as the header line). */
 struct trace_header {
@@ -139,8 +141,10 @@ int trace_reader_open_mem(const void *buf, size_t len, const char *name, struct 
 int trace_reader_next(struct trace_reader *r, struct nps_event *e);
 
 const struct trace_info *trace_reader_info(const struct trace_reader *r);
-const char *trace_reader_name(const struct trace_reader *r);  /* sanitised file name */
-uint64_t trace_reader_line(const struct trace_reader *r);     /* line of the last event returned */
+const char *trace_reader_name(const struct trace_reader *r); /* sanitised file name */
+uint64_t trace_reader_line(const struct trace_reader *r);    /* line of the last event returned */
+/* Lines read so far, an incomplete last line that was ignored (truncated_line) not counted. */
+uint64_t trace_reader_lines(const struct trace_reader *r);
 const char *trace_reader_error(const struct trace_reader *r); /* "file:line: field ...: what" */
 const char *trace_reader_errmsg(const struct trace_reader *r,
 				uint64_t *line); /* without file:line */

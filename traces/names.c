@@ -324,7 +324,7 @@ int nps_pdv_parse(const char *s, nps_u64 *v)
 		*v = NPS_PDV_READY;
 	else if (strcmp(s, "wait") == 0)
 		*v = NPS_PDV_WAIT;
-	else if (s[0] == 'G' && s[1] >= '0' && s[1] <= '9') {
+	else if (s[0] == 'G' && s[1] >= '1' && s[1] <= '9') { /* canonical: no leading zero */
 		unsigned long long id = 0;
 		for (const char *c = s + 1; *c; c++) {
 			if (*c < '0' || *c > '9' || id > (~0ULL >> 2) / 10)

@@ -343,9 +343,12 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 	char mask[160];
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CTL:
-		nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask));
-		put(o, "epoll_ctl(epfd %d, %s, fd %d, %s) ", e->u.ctl.epfd,
-		    str_or(nps_ctl_op_name(e->u.ctl.op), "?"), e->fd, mask);
+		put(o, "epoll_ctl(epfd %d, %s, fd %d", e->u.ctl.epfd,
+		    str_or(nps_ctl_op_name(e->u.ctl.op), "?"), e->fd);
+		/* DEL ignores its event (CPython passes an uninitialised one): no mask shown */
+		if (e->u.ctl.op != NPS_EPOLL_CTL_DEL)
+			put(o, ", %s", nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)));
+		put(o, ") ");
 		put_ret(o, e->u.ctl.ret);
 		break;
 	case NPS_EV_EPOLL_WAIT: {
@@ -426,6 +429,9 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 			put(o, ", %llu", (unsigned long long)e->u.sys.count);
 		put(o, ") ");
 		put_ret(o, e->u.sys.ret);
+		/* the kernel's view of the break pipe: who made the call, in Go's words */
+		if (e->src == NPS_SRC_KERNEL && e->u.sys.fn)
+			put(o, " by %s", fn_of(e->u.sys.fn));
 		break;
 	case NPS_EV_FD_ERR:
 		put(o, "returns \"%s\"", str_or(nps_fderr_name(e->u.fderr.err), "?"));
@@ -492,6 +498,10 @@ static const char *fn_column(const struct nps_event *e, const struct nps_fold *f
 	case NPS_EV_SYSMON:
 		return "sysmon";
 	case NPS_EV_SYSCALL:
+		if (e->src == NPS_SRC_KERNEL) /* the probes' read/write of the break pipe */
+			return e->u.sys.op == NPS_SYS_WRITE  ? "[kernel] write"
+			       : e->u.sys.op == NPS_SYS_READ ? "[kernel] read"
+							     : "[kernel] syscall";
 		return e->u.sys.fn ? fn_of(e->u.sys.fn) : "syscall";
 	case NPS_EV_FD_ERR:
 		return e->u.fderr.fn ? fn_of(e->u.fderr.fn) : "internal/poll";
@@ -508,6 +518,8 @@ static const char *fn_column(const struct nps_event *e, const struct nps_fold *f
 						     : "[kernel] epoll_wait";
 	case NPS_EV_EPOLL_CREATE:
 		return "[kernel] epoll_create1";
+	case NPS_EV_LOST:
+		return e->src == NPS_SRC_KERNEL ? "[kernel] lost" : "";
 	default:
 		return "";
 	}
@@ -542,10 +554,13 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	}
 	if (e->fd >= 0 && e->kind != NPS_EV_EPOLL_READY)
 		snprintf(fd, sizeof(fd), "fd %d", e->fd);
+	/* seconds since the origin, the sign next to the digits: "   0.003000", "  -0.003000" */
 	int64_t rel = (int64_t)(e->ts - origin);
-	put(&o, "%s%3lld.%06lld  %-14s %-6s %-28s ", rel < 0 ? "-" : " ",
-	    (long long)((rel < 0 ? -rel : rel) / 1000000000),
-	    (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000), who, fd, fn_column(e, f));
+	char when[32];
+	snprintf(when, sizeof(when), "%s%lld.%06lld", rel < 0 ? "-" : "",
+		 (long long)((rel < 0 ? -rel : rel) / 1000000000),
+		 (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000));
+	put(&o, "%11s  %-14s %-6s %-28s ", when, who, fd, fn_column(e, f));
 	switch (e->kind) {
 	case NPS_EV_PD_STATE:
 		pd_state_text(&o, e, f);
