@@ -5,12 +5,20 @@
  * escapes, known phases with their required fields, X slices that never overlap on a lane except
  * by nesting, v2 flows whose every bind_id starts with flow_out and ends with flow_in,
  * single-series counters, names and sort indices for every process and lane. The flow of a
- * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips.
+ * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips and
+ * writes valid UTF-8 without controls.
  */
 #include "tests/test_trace_util.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "traces/json.h"
@@ -373,4 +381,50 @@ Test(trace_export, usage_errors, .timeout = 30)
 	cr_assert_eq(tt_np(&out, "export " TRACES "/legal_kernel.jsonl -o /nonexistent/x.json"), 1);
 	cr_assert(strstr(out, "cannot create /nonexistent/x.json"), "%s", out);
 	free(out);
+}
+
+/* ---- jsonl: strings ---- */
+
+/* Is s valid UTF-8? */
+static bool utf8_valid(const char *path)
+{
+	char cmd[800];
+	snprintf(cmd, sizeof(cmd), "iconv -f UTF-8 -t UTF-8 %s > /dev/null", path);
+	return tu_run(cmd, 1, NULL) == 0;
+}
+
+Test(trace_export, jsonl_strings_are_valid_utf8_without_controls, .timeout = 30)
+{
+	static const char text[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"strs\",\"gomaxprocs\":1,"
+	    "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n"
+	    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"c1:\\u009b31m \\u0085 "
+	    "del:\\u007f\"}\n"
+	    "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"raw \xff\xfe end\"}\n";
+	const char *in = tt_tmp("strs.jsonl"), *once = tt_tmp("strs1.jsonl"),
+		   *twice = tt_tmp("strs2.jsonl"), *doc = tt_tmp("strs.json");
+	char *out;
+	tt_spit(in, text, strlen(text));
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", in, once), 0, "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", once, twice), 0, "%s", out);
+	free(out);
+	size_t l1, l2;
+	char *t1 = tt_slurp(once, &l1), *t2 = tt_slurp(twice, &l2);
+	cr_assert(utf8_valid(once), "%s", t1);
+	cr_assert(tt_terminal_safe(t1, l1), "%s", t1);
+	cr_assert(strstr(t1, "\"text\":\"c1:\\u009b31m \\u0085 del:\\u007f\"}\n"), "%s", t1);
+	/* an invalid byte is U+FFFD, as Go's encoding/json makes it; the narration says the same */
+	cr_assert(strstr(t1, "\"text\":\"raw \xef\xbf\xbd\xef\xbf\xbd end\"}\n"), "%s", t1);
+	cr_assert(l1 == l2 && !memcmp(t1, t2, l1), "export of an export differs:\n%s\n%s", t1, t2);
+	free(t1);
+	free(t2);
+	cr_assert_eq(tt_np(&out, "replay --no-ui --narrate %s", in), 0, "%s", out);
+	cr_assert(strstr(out, "note: raw \xef\xbf\xbd\xef\xbf\xbd end\n"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s -o %s", in, doc), 0, "%s", out);
+	free(out);
+	t1 = tt_slurp(doc, &l1);
+	cr_assert(strstr(t1, "\"name\":\"raw \xef\xbf\xbd\xef\xbf\xbd end\""), "%s", t1);
+	free(t1);
 }
