@@ -6,7 +6,9 @@
  * by nesting, v2 flows whose every bind_id starts with flow_out and ends with flow_in,
  * single-series counters, names and sort indices for every process and lane. The flow of a
  * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips and
- * writes valid UTF-8 without controls.
+ * writes valid UTF-8 without controls. The output: a
+ * regular file is replaced whole (keeping its mode), a symlink followed, a FIFO or device written
+ * in place, the input never overwritten, nothing left behind by a failure or a stop signal.
  */
 #include "tests/test_trace_util.h"
 
@@ -381,6 +383,226 @@ Test(trace_export, usage_errors, .timeout = 30)
 	cr_assert_eq(tt_np(&out, "export " TRACES "/legal_kernel.jsonl -o /nonexistent/x.json"), 1);
 	cr_assert(strstr(out, "cannot create /nonexistent/x.json"), "%s", out);
 	free(out);
+}
+
+/* ---- the output file ---- */
+
+#define SAMPLE "traces/samples/close.jsonl"
+
+/* The directory's entries that contain needle (a temporary file left behind), as one string. */
+static const char *entries_with(const char *dir, const char *needle)
+{
+	static char found[1024];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	found[0] = '\0';
+	cr_assert(d, "%s", dir);
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, needle) &&
+		    strlen(found) + strlen(e->d_name) + 2 < sizeof(found)) {
+			strcat(found, e->d_name);
+			strcat(found, " ");
+		}
+	closedir(d);
+	return found;
+}
+
+/* A new empty directory under the test's temporary one. */
+static const char *fresh_dir(const char *name)
+{
+	const char *dir = tt_tmp(name);
+	cr_assert_eq(mkdir(dir, 0755), 0, "%s: %s", dir, strerror(errno));
+	return dir;
+}
+
+static bool is_chrome(const char *path)
+{
+	char *t = tt_slurp(path, NULL);
+	bool ok = !strncmp(t, "{\"displayTimeUnit\":", 19) && strstr(t, "\n]}\n");
+	free(t);
+	return ok;
+}
+
+Test(trace_export, a_symlink_fifo_or_files_mode_stays_what_it_was, .timeout = 60)
+{
+	const char *dir = fresh_dir("kinds");
+	char p[4][700], *out;
+	struct stat st;
+	/* a regular file keeps its mode */
+	snprintf(p[0], sizeof(p[0]), "%s/mode.json", dir);
+	tt_spit(p[0], "old", 3);
+	cr_assert_eq(chmod(p[0], 0600), 0);
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o %s", p[0]), 0, "%s", out);
+	free(out);
+	cr_assert_eq(stat(p[0], &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+	cr_assert(is_chrome(p[0]));
+	/* a symlink stays a symlink; the file it names (here relative, in another directory, not
+	 * there yet) is written */
+	snprintf(p[1], sizeof(p[1]), "%s/sub", dir);
+	cr_assert_eq(mkdir(p[1], 0755), 0);
+	snprintf(p[1], sizeof(p[1]), "%s/sub/lnk.json", dir);
+	cr_assert_eq(symlink("../real.json", p[1]), 0);
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o %s", p[1]), 0, "%s", out);
+	free(out);
+	cr_assert_eq(lstat(p[1], &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced");
+	snprintf(p[2], sizeof(p[2]), "%s/real.json", dir);
+	cr_assert(is_chrome(p[2]));
+	/* a FIFO stays a FIFO, and its reader gets the trace */
+	snprintf(p[3], sizeof(p[3]), "%s/ofifo", dir);
+	cr_assert_eq(mkfifo(p[3], 0644), 0);
+	char cmd[2400];
+	snprintf(cmd, sizeof(cmd),
+		 "cat %s > %s/got.jsonl & %s export " SAMPLE " --format jsonl -o %s; wait", p[3],
+		 dir, tu_netpollsim(), p[3]);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	cr_assert_eq(stat(p[3], &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode), "the FIFO was replaced");
+	cr_assert_eq(tt_np(&out, "check -q %s/got.jsonl", dir), 0, "%s", out);
+	free(out);
+	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+	snprintf(cmd, sizeof(cmd), "%s/sub", dir);
+	cr_assert_str_eq(entries_with(cmd, ".tmp"), "");
+}
+
+Test(trace_export, a_device_is_written_in_place, .timeout = 30)
+{
+	if (!tu_is_root()) {
+		printf("skipped: needs root\n");
+		cr_skip_test("needs root");
+	}
+	const char *dir = fresh_dir("dev");
+	char null[700], full[700], *out;
+	struct stat st;
+	snprintf(null, sizeof(null), "%s/mydevnull", dir);
+	snprintf(full, sizeof(full), "%s/mydevfull", dir);
+	cr_assert_eq(mknod(null, S_IFCHR | 0666, makedev(1, 3)), 0, "%s", strerror(errno));
+	cr_assert_eq(mknod(full, S_IFCHR | 0666, makedev(1, 7)), 0, "%s", strerror(errno));
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o %s", null), 0, "%s", out);
+	cr_assert_str_eq(out, "");
+	free(out);
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " --format jsonl -o %s", null), 0, "%s", out);
+	free(out);
+	cr_assert_eq(stat(null, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3), "the device was replaced");
+	/* a write error names the output as given */
+	static const char *const fmts[] = {"chrome", "jsonl"};
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(tt_np(&out, "export " SAMPLE " --format %s -o %s", fmts[i], full), 1,
+			     "%s", out);
+		char want[800];
+		snprintf(want, sizeof(want),
+			 "netpollsim export: cannot write %s: No space left on device\n", full);
+		cr_assert_str_eq(out, want);
+		free(out);
+	}
+	cr_assert_eq(stat(full, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 7));
+	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+}
+
+Test(trace_export, the_input_is_never_the_output, .timeout = 60)
+{
+	const char *dir = fresh_dir("same");
+	char in[700], hard[700], soft[700], cmd[2400], *out;
+	size_t l0, l1;
+	char *orig = tt_slurp(SAMPLE, &l0);
+	snprintf(in, sizeof(in), "%s/in.jsonl", dir);
+	snprintf(hard, sizeof(hard), "%s/hard.jsonl", dir);
+	snprintf(soft, sizeof(soft), "%s/soft.jsonl", dir);
+	tt_spit(in, orig, l0);
+	cr_assert_eq(link(in, hard), 0);
+	cr_assert_eq(symlink("in.jsonl", soft), 0);
+	const char *const outs[] = {in, hard, soft};
+	for (int i = 0; i < 3; i++)
+		for (int f = 0; f < 2; f++) {
+			cr_assert_eq(tt_np(&out, "export %s --format %s -o %s", in,
+					   f ? "jsonl" : "chrome", outs[i]),
+				     1, "%s", out);
+			char want[1600];
+			snprintf(want, sizeof(want),
+				 "netpollsim export: %s is the same file as the input %s: refusing "
+				 "to overwrite the trace\n",
+				 outs[i], in);
+			cr_assert_str_eq(out, want);
+			free(out);
+		}
+	/* standard output appended to the input: it would read what it writes, forever */
+	snprintf(cmd, sizeof(cmd), "%s export %s --format jsonl 2>%s/err >> %s", tu_netpollsim(),
+		 in, dir, in);
+	cr_assert_eq(tu_run(cmd, 0, NULL), 1);
+	snprintf(cmd, sizeof(cmd), "%s/err", dir);
+	out = tt_slurp(cmd, NULL);
+	cr_assert(strstr(out, "standard output is the same file as the input"), "%s", out);
+	free(out);
+	char *now = tt_slurp(in, &l1);
+	cr_assert(l0 == l1 && !memcmp(orig, now, l0), "the input changed");
+	free(now);
+	free(orig);
+	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+}
+
+Test(trace_export, errors_name_the_output_as_given, .timeout = 30)
+{
+	char *out[2];
+	for (int f = 0; f < 2; f++) {
+		cr_assert_eq(tt_np(&out[f],
+				   "export " SAMPLE
+				   " --format %s -o 'nodir\x1b]0;TITLE\x07/x.jsonl'",
+				   f ? "jsonl" : "chrome"),
+			     1, "%s", out[f]);
+		cr_assert(tt_terminal_safe(out[f], strlen(out[f])), "%s", out[f]);
+	}
+	cr_assert_str_eq(out[0],
+			 "netpollsim export: cannot create nodir\\x1b]0;TITLE\\x07/x.jsonl: "
+			 "No such file or directory\n");
+	cr_assert_str_eq(out[1], out[0]);
+	free(out[0]);
+	free(out[1]);
+}
+
+/* Start `export FIFO -o OUT` on a FIFO that gives it a few lines, then stalls; signal it. */
+static void signal_a_stalled_export(int sig)
+{
+	const char *dir = fresh_dir(sig == SIGINT ? "killed_int" : "killed_term");
+	char fifo[700], dst[700];
+	snprintf(fifo, sizeof(fifo), "%s/in.fifo", dir);
+	snprintf(dst, sizeof(dst), "%s/killed.json", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL); /* as in a terminal, whatever the test runner does */
+		signal(SIGTERM, SIG_DFL);
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDERR_FILENO);
+		execl(tu_netpollsim(), "netpollsim", "export", fifo, "-o", dst, (char *)NULL);
+		_exit(127);
+	}
+	int w = open(fifo, O_WRONLY);
+	cr_assert_geq(w, 0);
+	size_t len;
+	char *text = tt_slurp(SAMPLE, &len);
+	char *third = strchr(strchr(strchr(text, '\n') + 1, '\n') + 1, '\n') + 1;
+	cr_assert_eq(write(w, text, (size_t)(third - text)), third - text);
+	free(text);
+	for (int i = 0; i < 500 && !*entries_with(dir, ".tmp"); i++)
+		usleep(10000);
+	cr_assert_neq(*entries_with(dir, ".tmp"), '\0', "no temporary file while exporting");
+	kill(pid, sig);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	close(w);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig, "status 0x%x", st);
+	cr_assert_str_eq(entries_with(dir, "killed"), "", "left behind");
+}
+
+Test(trace_export, a_stop_signal_leaves_no_file, .timeout = 30)
+{
+	signal_a_stalled_export(SIGTERM);
+	signal_a_stalled_export(SIGINT);
 }
 
 /* ---- jsonl: strings ---- */
