@@ -5,8 +5,8 @@
  * escapes, known phases with their required fields, X slices that never overlap on a lane except
  * by nesting, v2 flows whose every bind_id starts with flow_out and ends with flow_in,
  * single-series counters, names and sort indices for every process and lane. The flow of a
- * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips and
- * writes valid UTF-8 without controls. The output: a
+ * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips, keeps
+ * the header and footer as they were and writes valid UTF-8 without controls. The output: a
  * regular file is replaced whole (keeping its mode), a symlink followed, a FIFO or device written
  * in place, the input never overwritten, nothing left behind by a failure or a stop signal.
  */
@@ -605,7 +605,7 @@ Test(trace_export, a_stop_signal_leaves_no_file, .timeout = 30)
 	signal_a_stalled_export(SIGINT);
 }
 
-/* ---- jsonl: strings ---- */
+/* ---- jsonl: strings and the header and footer as they were ---- */
 
 /* Is s valid UTF-8? */
 static bool utf8_valid(const char *path)
@@ -649,4 +649,64 @@ Test(trace_export, jsonl_strings_are_valid_utf8_without_controls, .timeout = 30)
 	t1 = tt_slurp(doc, &l1);
 	cr_assert(strstr(t1, "\"name\":\"raw \xef\xbf\xbd\xef\xbf\xbd end\""), "%s", t1);
 	free(t1);
+}
+
+Test(trace_export, jsonl_copies_the_footer_as_it_was, .timeout = 60)
+{
+	static const char *const bad[][2] = {{"footer_counts", "footer-counts"},
+					     {"footer_lost", "footer-lost"}};
+	for (int i = 0; i < 2; i++) {
+		char in[256], name[64], *out;
+		snprintf(in, sizeof(in), TRACES "/illegal/%s.jsonl", bad[i][0]);
+		snprintf(name, sizeof(name), "%s.jsonl", bad[i][0]);
+		const char *x = tt_tmp(name);
+		cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", in, x), 0, "%s", out);
+		free(out);
+		cr_assert_eq(tt_np(&out, "check %s", x), 1, "%s", out);
+		cr_assert(strstr(out, bad[i][1]), "%s", out);
+		free(out);
+		size_t la, lb;
+		char *a = tt_slurp(in, &la), *b = tt_slurp(x, &lb);
+		const char *fa = strstr(a, "{\"footer\""), *fb = strstr(b, "{\"footer\"");
+		cr_assert(fa && fb, "%s", b);
+		cr_assert_str_eq(fb, fa);
+		free(a);
+		free(b);
+	}
+	/* no footer in, none out */
+	const char *x = tt_tmp("nofooter.jsonl");
+	char *out;
+	cr_assert_eq(
+	    tt_np(&out, "export " TRACES "/truncated_no_footer.jsonl --format jsonl -o %s", x), 0,
+	    "%s", out);
+	free(out);
+	char *b = tt_slurp(x, NULL);
+	cr_assert(!strstr(b, "\"footer\""), "%s", b);
+	free(b);
+}
+
+Test(trace_export, jsonl_copies_the_header_as_it_was, .timeout = 30)
+{
+	/* in the writer's form (controls as \u escapes, other characters as they are), not by
+	 * netpollsim, no kernel: an export must give it back byte for byte, every time */
+	static const char header[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"C:\\\\temp \\u001b[31m "
+	    "\\u0085 \\u007f "
+	    "\xc2\xa0\",\"options\":{\"path\":\"a\\\\b\",\"n\":1.5},\"gomaxprocs\":1,"
+	    "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\",\"writer\":\"handmade\"}\n";
+	static const char event[] = "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n";
+	const char *in = tt_tmp("hdr.jsonl"), *once = tt_tmp("hdr1.jsonl"),
+		   *twice = tt_tmp("hdr2.jsonl");
+	char text[sizeof(header) + sizeof(event)], *out;
+	snprintf(text, sizeof(text), "%s%s", header, event);
+	tt_spit(in, text, strlen(text));
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", in, once), 0, "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", once, twice), 0, "%s", out);
+	free(out);
+	char *t1 = tt_slurp(once, NULL), *t2 = tt_slurp(twice, NULL);
+	cr_assert_str_eq(t1, text);
+	cr_assert_str_eq(t2, text);
+	free(t1);
+	free(t2);
 }

@@ -802,23 +802,18 @@ static int out_error(FILE *err, const char *what, const char *name, int rc)
 	return rc;
 }
 
-/* The trace itself as canonical JSON Lines, with the input's footer (none if it had none). */
+/*
+ * The trace itself, canonical: the writer's lines for the events, the input's header and footer
+ * copied as they were (only written again in the writer's form), so that an export of an export
+ * is the same file and a wrong footer stays wrong for check to see. No footer in, none out.
+ */
 static int export_jsonl(struct trace_reader *r, int fd, const char *name, FILE *err)
 {
 	const struct trace_info *in = trace_reader_info(r);
-	struct trace_header h = {
-	    .scenario = in->scenario,
-	    .options_json = in->options_json[0] ? in->options_json : NULL,
-	    .gomaxprocs = in->gomaxprocs,
-	    .go_version = in->go_version,
-	    .kernel_view = in->kernel_view,
-	    .mono_origin = in->mono_origin,
-	    .wall_start_ns = in->wall_start_ns,
-	    .kernel = in->kernel[0] ? in->kernel : NULL,
-	};
+	struct trace_header h = {.mono_origin = in->mono_origin, .json = in->header_json};
 	struct trace_writer *w = NULL;
 	struct nps_event e;
-	int rc = trace_writer_open_fd(fd, &h, &w), rd = 0;
+	int rc = in->header_json ? trace_writer_open_fd(fd, &h, &w) : -ENOMEM, rd = 0;
 	while (!rc && (rd = trace_reader_next(r, &e)) > 0)
 		rc = trace_writer_event(w, &e);
 	if (!rc && rd < 0) {
@@ -826,13 +821,13 @@ static int export_jsonl(struct trace_reader *r, int fd, const char *name, FILE *
 		trace_writer_abandon(w);
 		return rd;
 	}
-	if (!rc && in->has_footer) {
-		struct trace_footer ft = {in->interrupted, in->wall_end_ns, in->footer_lost[1],
-					  in->footer_lost[2]};
+	struct trace_footer ft = {.json = in->footer_json}; /* read by now, at the end */
+	if (!rc && in->has_footer && ft.json) {
 		rc = trace_writer_close(w, &ft);
 	} else {
 		int ra = trace_writer_abandon(w);
-		rc = rc ? rc : ra;
+		if (!rc)
+			rc = in->has_footer ? -ENOMEM : ra; /* no copy of the footer: no memory */
 	}
 	return rc ? out_error(err, "write", name, rc) : 0;
 }

@@ -1255,18 +1255,27 @@ static void add_ns_string(cJSON *o, const char *key, uint64_t v)
 	cJSON_AddStringToObject(o, key, tmp);
 }
 
+/* A JSON object text as a cJSON object, NULL when it is none. */
+static cJSON *parse_object(const char *text)
+{
+	cJSON *o = cJSON_Parse(text);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 static cJSON *header_json(const struct trace_header *h)
 {
+	if (h->json)
+		return parse_object(h->json);
 	cJSON *o = cJSON_CreateObject(), *opts = NULL;
 	struct utsname u;
 	char when[48];
-	if (h->options_json) {
-		opts = cJSON_Parse(h->options_json);
-		if (!cJSON_IsObject(opts)) {
-			cJSON_Delete(opts);
-			cJSON_Delete(o);
-			return NULL;
-		}
+	if (h->options_json && !(opts = parse_object(h->options_json))) {
+		cJSON_Delete(o);
+		return NULL;
 	}
 	cJSON_AddStringToObject(o, "format", TRACE_FORMAT);
 	cJSON_AddNumberToObject(o, "version", TRACE_VERSION);
@@ -1379,7 +1388,10 @@ int trace_writer_close(struct trace_writer *w, const struct trace_footer *f)
 	if (!w)
 		return 0;
 	int r = trace_writer_flush(w);
-	if (!r) {
+	if (!r && f && f->json) {
+		cJSON *o = parse_object(f->json);
+		r = o ? emit_json(w, o) : -EINVAL;
+	} else if (!r) {
 		struct trace_footer none = {0};
 		if (!f)
 			f = &none;
@@ -2267,6 +2279,7 @@ static int reader_init(struct trace_reader *r, const char *name)
 	if (!o)
 		return rd_err(r, 1, "header: %s", msg);
 	rc = parse_header(r, o, &pe);
+	r->info.header_json = rc ? NULL : cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (rc)
 		return rd_err(r, 1, "header: %s", msg);
@@ -2369,6 +2382,7 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 		}
 		if (!is_event && cJSON_GetObjectItemCaseSensitive(o, "footer")) {
 			rc = parse_footer(r, o, &pe);
+			r->info.footer_json = rc ? NULL : cJSON_PrintUnformatted(o);
 			cJSON_Delete(o);
 			if (rc)
 				return rd_err(r, r->lineno, "footer: %s", msg);
@@ -2421,6 +2435,8 @@ void trace_reader_close(struct trace_reader *r)
 		return;
 	if (r->own_fd && r->fd >= 0)
 		close(r->fd);
+	free(r->info.header_json);
+	free(r->info.footer_json);
 	free(r->buf);
 	free(r);
 }
