@@ -6,8 +6,10 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "traces/export.h"
 
@@ -21,11 +23,33 @@ static void usage(FILE *out)
 		"canonical JSON Lines, plain enough for jq.\n\n"
 		"options:\n"
 		"  -f, --format FMT   chrome (default) or jsonl\n"
-		"  -o, --output OUT   output file, - for stdout (default)\n"
+		"  -o, --output OUT   output file, - for stdout (default); a file is replaced\n"
+		"                     when complete, a FIFO or device written to\n"
 		"  -h, --help         this help\n\n"
 		"examples:\n"
 		"  netpollsim export echo.jsonl --format chrome -o echo.json\n"
 		"  netpollsim export echo.jsonl --format jsonl | jq 'select(.ev==\"pd_state\")'\n");
+}
+
+/*
+ * A stop signal (Ctrl-C, kill) ends the export at once, also while it waits for input from a
+ * FIFO or a terminal: its temporary file is removed and the exit status is 128 + the signal.
+ */
+static void on_signal(int sig)
+{
+	static const char msg[] = "netpollsim export: interrupted by signal ";
+	char buf[sizeof(msg) + 4];
+	size_t n = sizeof(msg) - 1;
+	trace_export_interrupted();
+	memcpy(buf, msg, n);
+	if (sig >= 10)
+		buf[n++] = (char)('0' + sig / 10 % 10);
+	buf[n++] = (char)('0' + sig % 10);
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, n) < 0) {
+		/* nothing more to do */
+	}
+	_exit(128 + sig);
 }
 
 int cmd_export(int argc, char **argv)
@@ -70,5 +94,10 @@ int cmd_export(int argc, char **argv)
 		usage(stderr);
 		return NPS_EXIT_USAGE;
 	}
+	/* SIGPIPE keeps its disposition: `export ... | head` ends quietly, as before */
+	struct sigaction pipe;
+	sigaction(SIGPIPE, NULL, &pipe);
+	cli_catch_stop_signals(on_signal);
+	sigaction(SIGPIPE, &pipe, NULL);
 	return trace_export(argv[optind], out, fmt, stderr) ? NPS_EXIT_FAIL : NPS_EXIT_OK;
 }

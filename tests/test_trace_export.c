@@ -5,12 +5,22 @@
  * escapes, known phases with their required fields, X slices that never overlap on a lane except
  * by nesting, v2 flows whose every bind_id starts with flow_out and ends with flow_in,
  * single-series counters, names and sort indices for every process and lane. The flow of a
- * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips.
+ * wake-up is followed from epoll to the goroutine running. The jsonl export round-trips, keeps
+ * the header and footer as they were and writes valid UTF-8 without controls. The output: a
+ * regular file is replaced whole (keeping its mode), a symlink followed, a FIFO or device written
+ * in place, the input never overwritten, nothing left behind by a failure or a stop signal.
  */
 #include "tests/test_trace_util.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "traces/json.h"
@@ -373,4 +383,330 @@ Test(trace_export, usage_errors, .timeout = 30)
 	cr_assert_eq(tt_np(&out, "export " TRACES "/legal_kernel.jsonl -o /nonexistent/x.json"), 1);
 	cr_assert(strstr(out, "cannot create /nonexistent/x.json"), "%s", out);
 	free(out);
+}
+
+/* ---- the output file ---- */
+
+#define SAMPLE "traces/samples/close.jsonl"
+
+/* The directory's entries that contain needle (a temporary file left behind), as one string. */
+static const char *entries_with(const char *dir, const char *needle)
+{
+	static char found[1024];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	found[0] = '\0';
+	cr_assert(d, "%s", dir);
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, needle) &&
+		    strlen(found) + strlen(e->d_name) + 2 < sizeof(found)) {
+			strcat(found, e->d_name);
+			strcat(found, " ");
+		}
+	closedir(d);
+	return found;
+}
+
+/* A new empty directory under the test's temporary one. */
+static const char *fresh_dir(const char *name)
+{
+	const char *dir = tt_tmp(name);
+	cr_assert_eq(mkdir(dir, 0755), 0, "%s: %s", dir, strerror(errno));
+	return dir;
+}
+
+static bool is_chrome(const char *path)
+{
+	char *t = tt_slurp(path, NULL);
+	bool ok = !strncmp(t, "{\"displayTimeUnit\":", 19) && strstr(t, "\n]}\n");
+	free(t);
+	return ok;
+}
+
+Test(trace_export, a_symlink_fifo_or_files_mode_stays_what_it_was, .timeout = 60)
+{
+	const char *dir = fresh_dir("kinds");
+	char p[4][700], *out;
+	struct stat st;
+	/* a regular file keeps its mode */
+	snprintf(p[0], sizeof(p[0]), "%s/mode.json", dir);
+	tt_spit(p[0], "old", 3);
+	cr_assert_eq(chmod(p[0], 0600), 0);
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o %s", p[0]), 0, "%s", out);
+	free(out);
+	cr_assert_eq(stat(p[0], &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+	cr_assert(is_chrome(p[0]));
+	/* a symlink stays a symlink; the file it names (here relative, in another directory, not
+	 * there yet) is written */
+	snprintf(p[1], sizeof(p[1]), "%s/sub", dir);
+	cr_assert_eq(mkdir(p[1], 0755), 0);
+	snprintf(p[1], sizeof(p[1]), "%s/sub/lnk.json", dir);
+	cr_assert_eq(symlink("../real.json", p[1]), 0);
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o %s", p[1]), 0, "%s", out);
+	free(out);
+	cr_assert_eq(lstat(p[1], &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the symlink was replaced");
+	snprintf(p[2], sizeof(p[2]), "%s/real.json", dir);
+	cr_assert(is_chrome(p[2]));
+	/* a FIFO stays a FIFO, and its reader gets the trace */
+	snprintf(p[3], sizeof(p[3]), "%s/ofifo", dir);
+	cr_assert_eq(mkfifo(p[3], 0644), 0);
+	char cmd[2400];
+	snprintf(cmd, sizeof(cmd),
+		 "cat %s > %s/got.jsonl & %s export " SAMPLE " --format jsonl -o %s; wait", p[3],
+		 dir, tu_netpollsim(), p[3]);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	cr_assert_eq(stat(p[3], &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode), "the FIFO was replaced");
+	cr_assert_eq(tt_np(&out, "check -q %s/got.jsonl", dir), 0, "%s", out);
+	free(out);
+	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+	snprintf(cmd, sizeof(cmd), "%s/sub", dir);
+	cr_assert_str_eq(entries_with(cmd, ".tmp"), "");
+}
+
+Test(trace_export, a_device_is_written_in_place, .timeout = 30)
+{
+	if (!tu_is_root()) {
+		printf("skipped: needs root\n");
+		cr_skip_test("needs root");
+	}
+	const char *dir = fresh_dir("dev");
+	char null[700], full[700], *out;
+	struct stat st;
+	snprintf(null, sizeof(null), "%s/mydevnull", dir);
+	snprintf(full, sizeof(full), "%s/mydevfull", dir);
+	cr_assert_eq(mknod(null, S_IFCHR | 0666, makedev(1, 3)), 0, "%s", strerror(errno));
+	cr_assert_eq(mknod(full, S_IFCHR | 0666, makedev(1, 7)), 0, "%s", strerror(errno));
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o %s", null), 0, "%s", out);
+	cr_assert_str_eq(out, "");
+	free(out);
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " --format jsonl -o %s", null), 0, "%s", out);
+	free(out);
+	cr_assert_eq(stat(null, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3), "the device was replaced");
+	/* a write error names the output as given */
+	static const char *const fmts[] = {"chrome", "jsonl"};
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(tt_np(&out, "export " SAMPLE " --format %s -o %s", fmts[i], full), 1,
+			     "%s", out);
+		char want[800];
+		snprintf(want, sizeof(want),
+			 "netpollsim export: cannot write %s: No space left on device\n", full);
+		cr_assert_str_eq(out, want);
+		free(out);
+	}
+	cr_assert_eq(stat(full, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 7));
+	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+}
+
+Test(trace_export, the_input_is_never_the_output, .timeout = 60)
+{
+	const char *dir = fresh_dir("same");
+	char in[700], hard[700], soft[700], cmd[2400], *out;
+	size_t l0, l1;
+	char *orig = tt_slurp(SAMPLE, &l0);
+	snprintf(in, sizeof(in), "%s/in.jsonl", dir);
+	snprintf(hard, sizeof(hard), "%s/hard.jsonl", dir);
+	snprintf(soft, sizeof(soft), "%s/soft.jsonl", dir);
+	tt_spit(in, orig, l0);
+	cr_assert_eq(link(in, hard), 0);
+	cr_assert_eq(symlink("in.jsonl", soft), 0);
+	const char *const outs[] = {in, hard, soft};
+	for (int i = 0; i < 3; i++)
+		for (int f = 0; f < 2; f++) {
+			cr_assert_eq(tt_np(&out, "export %s --format %s -o %s", in,
+					   f ? "jsonl" : "chrome", outs[i]),
+				     1, "%s", out);
+			char want[1600];
+			snprintf(want, sizeof(want),
+				 "netpollsim export: %s is the same file as the input %s: refusing "
+				 "to overwrite the trace\n",
+				 outs[i], in);
+			cr_assert_str_eq(out, want);
+			free(out);
+		}
+	/* standard output appended to the input: it would read what it writes, forever */
+	snprintf(cmd, sizeof(cmd), "%s export %s --format jsonl 2>%s/err >> %s", tu_netpollsim(),
+		 in, dir, in);
+	cr_assert_eq(tu_run(cmd, 0, NULL), 1);
+	snprintf(cmd, sizeof(cmd), "%s/err", dir);
+	out = tt_slurp(cmd, NULL);
+	cr_assert(strstr(out, "standard output is the same file as the input"), "%s", out);
+	free(out);
+	char *now = tt_slurp(in, &l1);
+	cr_assert(l0 == l1 && !memcmp(orig, now, l0), "the input changed");
+	free(now);
+	free(orig);
+	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+}
+
+Test(trace_export, errors_name_the_output_as_given, .timeout = 30)
+{
+	char *out[2];
+	for (int f = 0; f < 2; f++) {
+		cr_assert_eq(tt_np(&out[f],
+				   "export " SAMPLE
+				   " --format %s -o 'nodir\x1b]0;TITLE\x07/x.jsonl'",
+				   f ? "jsonl" : "chrome"),
+			     1, "%s", out[f]);
+		cr_assert(tt_terminal_safe(out[f], strlen(out[f])), "%s", out[f]);
+	}
+	cr_assert_str_eq(out[0],
+			 "netpollsim export: cannot create nodir\\x1b]0;TITLE\\x07/x.jsonl: "
+			 "No such file or directory\n");
+	cr_assert_str_eq(out[1], out[0]);
+	free(out[0]);
+	free(out[1]);
+}
+
+/* Start `export FIFO -o OUT` on a FIFO that gives it a few lines, then stalls; signal it. */
+static void signal_a_stalled_export(int sig)
+{
+	const char *dir = fresh_dir(sig == SIGINT ? "killed_int" : "killed_term");
+	char fifo[700], dst[700];
+	snprintf(fifo, sizeof(fifo), "%s/in.fifo", dir);
+	snprintf(dst, sizeof(dst), "%s/killed.json", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL); /* as in a terminal, whatever the test runner does */
+		signal(SIGTERM, SIG_DFL);
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDERR_FILENO);
+		execl(tu_netpollsim(), "netpollsim", "export", fifo, "-o", dst, (char *)NULL);
+		_exit(127);
+	}
+	int w = open(fifo, O_WRONLY);
+	cr_assert_geq(w, 0);
+	size_t len;
+	char *text = tt_slurp(SAMPLE, &len);
+	char *third = strchr(strchr(strchr(text, '\n') + 1, '\n') + 1, '\n') + 1;
+	cr_assert_eq(write(w, text, (size_t)(third - text)), third - text);
+	free(text);
+	for (int i = 0; i < 500 && !*entries_with(dir, ".tmp"); i++)
+		usleep(10000);
+	cr_assert_neq(*entries_with(dir, ".tmp"), '\0', "no temporary file while exporting");
+	kill(pid, sig);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	close(w);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig, "status 0x%x", st);
+	cr_assert_str_eq(entries_with(dir, "killed"), "", "left behind");
+}
+
+Test(trace_export, a_stop_signal_leaves_no_file, .timeout = 30)
+{
+	signal_a_stalled_export(SIGTERM);
+	signal_a_stalled_export(SIGINT);
+}
+
+/* ---- jsonl: strings and the header and footer as they were ---- */
+
+/* Is s valid UTF-8? */
+static bool utf8_valid(const char *path)
+{
+	char cmd[800];
+	snprintf(cmd, sizeof(cmd), "iconv -f UTF-8 -t UTF-8 %s > /dev/null", path);
+	return tu_run(cmd, 1, NULL) == 0;
+}
+
+Test(trace_export, jsonl_strings_are_valid_utf8_without_controls, .timeout = 30)
+{
+	static const char text[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"strs\",\"gomaxprocs\":1,"
+	    "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n"
+	    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"c1:\\u009b31m \\u0085 "
+	    "del:\\u007f\"}\n"
+	    "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"raw \xff\xfe end\"}\n";
+	const char *in = tt_tmp("strs.jsonl"), *once = tt_tmp("strs1.jsonl"),
+		   *twice = tt_tmp("strs2.jsonl"), *doc = tt_tmp("strs.json");
+	char *out;
+	tt_spit(in, text, strlen(text));
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", in, once), 0, "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", once, twice), 0, "%s", out);
+	free(out);
+	size_t l1, l2;
+	char *t1 = tt_slurp(once, &l1), *t2 = tt_slurp(twice, &l2);
+	cr_assert(utf8_valid(once), "%s", t1);
+	cr_assert(tt_terminal_safe(t1, l1), "%s", t1);
+	cr_assert(strstr(t1, "\"text\":\"c1:\\u009b31m \\u0085 del:\\u007f\"}\n"), "%s", t1);
+	/* an invalid byte is U+FFFD, as Go's encoding/json makes it; the narration says the same */
+	cr_assert(strstr(t1, "\"text\":\"raw \xef\xbf\xbd\xef\xbf\xbd end\"}\n"), "%s", t1);
+	cr_assert(l1 == l2 && !memcmp(t1, t2, l1), "export of an export differs:\n%s\n%s", t1, t2);
+	free(t1);
+	free(t2);
+	cr_assert_eq(tt_np(&out, "replay --no-ui --narrate %s", in), 0, "%s", out);
+	cr_assert(strstr(out, "note: raw \xef\xbf\xbd\xef\xbf\xbd end\n"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s -o %s", in, doc), 0, "%s", out);
+	free(out);
+	t1 = tt_slurp(doc, &l1);
+	cr_assert(strstr(t1, "\"name\":\"raw \xef\xbf\xbd\xef\xbf\xbd end\""), "%s", t1);
+	free(t1);
+}
+
+Test(trace_export, jsonl_copies_the_footer_as_it_was, .timeout = 60)
+{
+	static const char *const bad[][2] = {{"footer_counts", "footer-counts"},
+					     {"footer_lost", "footer-lost"}};
+	for (int i = 0; i < 2; i++) {
+		char in[256], name[64], *out;
+		snprintf(in, sizeof(in), TRACES "/illegal/%s.jsonl", bad[i][0]);
+		snprintf(name, sizeof(name), "%s.jsonl", bad[i][0]);
+		const char *x = tt_tmp(name);
+		cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", in, x), 0, "%s", out);
+		free(out);
+		cr_assert_eq(tt_np(&out, "check %s", x), 1, "%s", out);
+		cr_assert(strstr(out, bad[i][1]), "%s", out);
+		free(out);
+		size_t la, lb;
+		char *a = tt_slurp(in, &la), *b = tt_slurp(x, &lb);
+		const char *fa = strstr(a, "{\"footer\""), *fb = strstr(b, "{\"footer\"");
+		cr_assert(fa && fb, "%s", b);
+		cr_assert_str_eq(fb, fa);
+		free(a);
+		free(b);
+	}
+	/* no footer in, none out */
+	const char *x = tt_tmp("nofooter.jsonl");
+	char *out;
+	cr_assert_eq(
+	    tt_np(&out, "export " TRACES "/truncated_no_footer.jsonl --format jsonl -o %s", x), 0,
+	    "%s", out);
+	free(out);
+	char *b = tt_slurp(x, NULL);
+	cr_assert(!strstr(b, "\"footer\""), "%s", b);
+	free(b);
+}
+
+Test(trace_export, jsonl_copies_the_header_as_it_was, .timeout = 30)
+{
+	/* in the writer's form (controls as \u escapes, other characters as they are), not by
+	 * netpollsim, no kernel: an export must give it back byte for byte, every time */
+	static const char header[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"C:\\\\temp \\u001b[31m "
+	    "\\u0085 \\u007f "
+	    "\xc2\xa0\",\"options\":{\"path\":\"a\\\\b\",\"n\":1.5},\"gomaxprocs\":1,"
+	    "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\",\"writer\":\"handmade\"}\n";
+	static const char event[] = "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n";
+	const char *in = tt_tmp("hdr.jsonl"), *once = tt_tmp("hdr1.jsonl"),
+		   *twice = tt_tmp("hdr2.jsonl");
+	char text[sizeof(header) + sizeof(event)], *out;
+	snprintf(text, sizeof(text), "%s%s", header, event);
+	tt_spit(in, text, strlen(text));
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", in, once), 0, "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", once, twice), 0, "%s", out);
+	free(out);
+	char *t1 = tt_slurp(once, NULL), *t2 = tt_slurp(twice, NULL);
+	cr_assert_str_eq(t1, text);
+	cr_assert_str_eq(t2, text);
+	free(t1);
+	free(t2);
 }

@@ -11,11 +11,15 @@
 #include "traces/export.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "traces/fold.h"
@@ -791,94 +795,214 @@ static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
 	return rc;
 }
 
-static int export_jsonl(struct trace_reader *r, const char *out, FILE *err)
+/* "netpollsim export: cannot write OUT: why" (what: create, write); returns rc, a -errno. */
+static int out_error(FILE *err, const char *what, const char *name, int rc)
+{
+	fprintf(err, "netpollsim export: cannot %s %s: %s\n", what, name, strerror(-rc));
+	return rc;
+}
+
+/*
+ * The trace itself, canonical: the writer's lines for the events, the input's header and footer
+ * copied as they were (only written again in the writer's form), so that an export of an export
+ * is the same file and a wrong footer stays wrong for check to see. No footer in, none out.
+ */
+static int export_jsonl(struct trace_reader *r, int fd, const char *name, FILE *err)
 {
 	const struct trace_info *in = trace_reader_info(r);
-	struct trace_header h = {
-	    .scenario = in->scenario,
-	    .options_json = in->options_json[0] ? in->options_json : NULL,
-	    .gomaxprocs = in->gomaxprocs,
-	    .go_version = in->go_version,
-	    .kernel_view = in->kernel_view,
-	    .mono_origin = in->mono_origin,
-	    .wall_start_ns = in->wall_start_ns,
-	    .kernel = in->kernel[0] ? in->kernel : NULL,
-	};
-	struct trace_writer *w;
+	struct trace_header h = {.mono_origin = in->mono_origin, .json = in->header_json};
+	struct trace_writer *w = NULL;
 	struct nps_event e;
-	int rc = trace_writer_open(out, &h, &w);
-	if (rc) {
-		fprintf(err, "netpollsim export: %s: %s\n", out, strerror(-rc));
-		return rc;
-	}
-	while ((rc = trace_reader_next(r, &e)) > 0)
-		if ((rc = trace_writer_event(w, &e)) < 0)
-			break;
-	if (rc < 0) {
-		if (rc == -EINVAL)
-			fprintf(err, "%s\n", trace_reader_error(r));
-		else
-			fprintf(err, "netpollsim export: %s\n", strerror(-rc));
+	int rc = in->header_json ? trace_writer_open_fd(fd, &h, &w) : -ENOMEM, rd = 0;
+	while (!rc && (rd = trace_reader_next(r, &e)) > 0)
+		rc = trace_writer_event(w, &e);
+	if (!rc && rd < 0) {
+		fprintf(err, "%s\n", trace_reader_error(r));
 		trace_writer_abandon(w);
-		return rc;
+		return rd;
 	}
-	if (in->has_footer) {
-		struct trace_footer ft = {in->interrupted, in->wall_end_ns, in->footer_lost[1],
-					  in->footer_lost[2]};
+	struct trace_footer ft = {.json = in->footer_json}; /* read by now, at the end */
+	if (!rc && in->has_footer && ft.json) {
 		rc = trace_writer_close(w, &ft);
 	} else {
-		rc = trace_writer_abandon(w);
+		int ra = trace_writer_abandon(w);
+		if (!rc)
+			rc = in->has_footer ? -ENOMEM : ra; /* no copy of the footer: no memory */
 	}
+	return rc ? out_error(err, "write", name, rc) : 0;
+}
+
+/* ---- the output ---- */
+
+/*
+ * The temporary file of the export in progress, for trace_export_interrupted() in a signal
+ * handler: created, renamed and removed with every signal blocked, so that tmp_live says
+ * exactly whether it exists.
+ */
+static char tmp_path[PATH_MAX];
+static volatile sig_atomic_t tmp_live;
+
+void trace_export_interrupted(void)
+{
+	if (tmp_live)
+		unlink(tmp_path);
+}
+
+static void signals_block(sigset_t *old)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, old);
+}
+
+struct dest {
+	int fd;
+	bool tmp;	     /* written to tmp_path, renamed over path when complete */
+	char path[PATH_MAX]; /* the regular file to replace or create (its symlinks followed) */
+	char name[512];	     /* the output as given, sanitised for messages */
+};
+
+/*
+ * path with the symbolic links of its last component followed, as open(2) follows them: the file
+ * a link names is the one to replace, and a dangling link names the one to create. 0 or -errno.
+ */
+static int follow_links(const char *path, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s", path) >= (int)len)
+		return -ENAMETOOLONG;
+	for (int hops = 0;; hops++) {
+		char to[PATH_MAX];
+		ssize_t n = readlink(buf, to, sizeof(to));
+		if (n < 0) /* EINVAL: not a link; ENOENT: nothing there (yet) */
+			return errno == EINVAL || errno == ENOENT ? 0 : -errno;
+		if (hops == 40)
+			return -ELOOP; /* as the kernel says after 40 */
+		const char *slash = strrchr(buf, '/');
+		size_t dir = to[0] == '/' || !slash ? 0 : (size_t)(slash - buf) + 1;
+		if ((size_t)n == sizeof(to) || dir + (size_t)n >= len)
+			return -ENAMETOOLONG;
+		memcpy(buf + dir, to, (size_t)n);
+		buf[dir + (size_t)n] = '\0';
+	}
+}
+
+/* The same regular file: writing one would destroy the other as it is read. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return S_ISREG(a->st_mode) && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * Open the output. A regular file, or a new one, is written to a temporary file beside it (beside
+ * the file a symlink names) with the mode and owner of the file it replaces, renamed over it when
+ * complete: a failed export leaves the old file, or none. Anything else (a FIFO, a character
+ * device such as /dev/null or /dev/stdout) is written in place: a rename would replace the node
+ * itself. The input is never the output: that would read what it writes, then replace the
+ * recording. 0, or 1 with the error printed.
+ */
+static int dest_open(struct dest *d, const char *out, const struct stat *in, const char *in_name,
+		     FILE *err)
+{
+	struct stat st;
+	sigset_t old;
+	bool std = !strcmp(out, "-");
+	if (std)
+		snprintf(d->name, sizeof(d->name), "standard output");
+	else
+		trace_sanitize(out, strlen(out), d->name, sizeof(d->name));
+	bool exists = (std ? fstat(STDOUT_FILENO, &st) : stat(out, &st)) == 0;
+	int rc = exists || errno == ENOENT ? 0 : -errno;
+	if (exists && same_file(in, &st)) {
+		fprintf(err,
+			"netpollsim export: %s is the same file as the input %s: refusing to "
+			"overwrite the trace\n",
+			d->name, in_name);
+		return 1;
+	}
+	if (std) {
+		d->fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (rc) {
+		/* stat's error */
+	} else if (exists && S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+	} else if (exists && !S_ISREG(st.st_mode)) {
+		d->fd = open(out, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		rc = d->fd < 0 ? -errno : 0;
+	} else {
+		rc = follow_links(out, d->path, sizeof(d->path));
+		if (!rc && snprintf(tmp_path, sizeof(tmp_path), "%s.tmp%d", d->path,
+				    (int)getpid()) >= (int)sizeof(tmp_path))
+			rc = -ENAMETOOLONG;
+		if (!rc) {
+			signals_block(&old);
+			d->fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+			rc = d->fd < 0 ? -errno : 0;
+			tmp_live = d->tmp = d->fd >= 0;
+			sigprocmask(SIG_SETMASK, &old, NULL);
+		}
+		/* the owner only where it may be given (root); the mode always */
+		if (!rc && exists && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+		    fchown(d->fd, st.st_uid, st.st_gid) != 0) {
+			/* the file becomes ours, as any new file would */
+		}
+		if (!rc && exists && fchmod(d->fd, st.st_mode & 07777) != 0)
+			rc = -errno;
+	}
+	return rc ? out_error(err, "create", d->name, rc) : 0;
+}
+
+/* Close the output (rc: the export failed); a complete temporary file replaces the file. */
+static int dest_close(struct dest *d, int rc, FILE *err)
+{
+	sigset_t old;
+	if (d->fd >= 0 && d->fd != STDOUT_FILENO && close(d->fd) != 0 && !rc)
+		rc = out_error(err, "write", d->name, -errno);
+	if (!d->tmp)
+		return rc;
+	signals_block(&old);
+	if (!rc && rename(tmp_path, d->path) != 0)
+		rc = out_error(err, "write", d->name, -errno);
 	if (rc)
-		fprintf(err, "netpollsim export: %s: %s\n", out, strerror(-rc));
+		unlink(tmp_path);
+	tmp_live = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 
 int trace_export(const char *in, const char *out, enum export_format fmt, FILE *err)
 {
 	struct trace_reader *r = NULL;
-	char tmp[4096];
-	bool to_file = strcmp(out, "-") != 0;
+	struct dest d = {.fd = -1};
+	struct stat ist = {0};
 	int rc = trace_reader_open(in, &r);
 	if (rc) {
 		fprintf(err, "%s\n", trace_reader_error(r));
 		trace_reader_close(r);
 		return 1;
 	}
-	if (to_file &&
-	    snprintf(tmp, sizeof(tmp), "%s.tmp%d", out, (int)getpid()) >= (int)sizeof(tmp)) {
-		fprintf(err, "netpollsim export: output path too long\n");
+	if (strcmp(in, "-") ? stat(in, &ist) : fstat(STDIN_FILENO, &ist))
+		ist.st_mode = 0;
+	if (dest_open(&d, out, &ist, trace_reader_name(r), err)) {
 		trace_reader_close(r);
+		dest_close(&d, -EINVAL, err);
 		return 1;
 	}
 	if (fmt == EXPORT_JSONL) {
-		rc = export_jsonl(r, to_file ? tmp : "-", err);
+		rc = export_jsonl(r, d.fd, d.name, err);
 	} else {
-		FILE *o = to_file ? fopen(tmp, "we") : stdout;
-		if (!o) {
-			char safe[512];
-			trace_sanitize(out, strlen(out), safe, sizeof(safe));
-			fprintf(err, "netpollsim export: cannot create %s: %s\n", safe,
-				strerror(errno));
-			trace_reader_close(r);
-			return 1;
+		FILE *o = d.fd == STDOUT_FILENO ? stdout : fdopen(d.fd, "w");
+		rc = o ? export_chrome(r, o, err) : out_error(err, "write", d.name, -errno);
+		errno = EIO; /* for a write error that ferror() alone remembers */
+		if (o && (fflush(o) != 0 || ferror(o)) && !rc)
+			rc = out_error(err, "write", d.name, -errno);
+		if (o && o != stdout) {
+			if (fclose(o) != 0 && !rc)
+				rc = out_error(err, "write", d.name, -errno);
+			d.fd = -1;
 		}
-		rc = export_chrome(r, o, err);
-		if (fflush(o) != 0 && !rc) {
-			fprintf(err, "netpollsim export: write failed: %s\n", strerror(errno));
-			rc = -EIO;
-		}
-		if (to_file && fclose(o) != 0 && !rc)
-			rc = -EIO;
 	}
 	trace_reader_close(r);
-	if (to_file) {
-		if (!rc && rename(tmp, out) != 0) {
-			fprintf(err, "netpollsim export: rename: %s\n", strerror(errno));
-			rc = -errno;
-		}
-		if (rc)
-			unlink(tmp);
-	}
-	return rc ? 1 : 0;
+	return dest_close(&d, rc, err) ? 1 : 0;
 }

@@ -23,10 +23,19 @@ enum export_format {
 };
 
 /*
- * Convert the trace at in ("-" = stdin) into out ("-" = stdout). A file output is written to a
- * temporary file beside it and renamed when complete, so a failed export leaves nothing behind.
- * Errors go to err (file:line and field). Returns 0, or 1 on failure.
+ * Convert the trace at in ("-" = stdin) into out ("-" = stdout). A regular file (or a new one) is
+ * written to a temporary file beside it (beside the file a symlink names), with the mode of the
+ * file it replaces, and renamed over it when complete, so a failed export leaves the old file or
+ * nothing; a FIFO or a device is written in place. out may not be the input file (also through
+ * a link). Errors go to err (file:line and field; the output as given, sanitised). Returns 0,
+ * or 1 on failure. One export at a time.
  */
 int trace_export(const char *in, const char *out, enum export_format fmt, FILE *err);
+
+/*
+ * Remove the temporary file of the export in progress, if any: for a signal handler that then
+ * ends the process (async-signal-safe).
+ */
+void trace_export_interrupted(void);
 
 #endif /* NPS_TRACES_EXPORT_H */

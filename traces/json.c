@@ -418,6 +418,57 @@ static void field_range(const struct fdesc *d, int64_t *lo, int64_t *hi)
  * Text safety
  */
 
+/*
+ * The length of the well-formed UTF-8 character at s (n bytes left): 1 for ASCII, 2 to 4, or 0
+ * when s[0] starts none (an invalid byte: overlong forms, surrogates and code points past
+ * U+10FFFF are invalid, as RFC 3629 says).
+ */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	size_t seq = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (seq > n)
+		return 0;
+	for (size_t k = 1; k < seq; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return seq;
+}
+
+/* A C1 control (U+0080..U+009F) encoded in UTF-8: c2 80..c2 9f. */
+static bool utf8_c1(const unsigned char *s, size_t seq)
+{
+	return seq == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+}
+
+/*
+ * s[0..n) as well-formed UTF-8 into out, whole characters only, at most cap bytes: each invalid
+ * byte becomes U+FFFD, as Go's encoding/json does with strings both ways. JSON text is UTF-8
+ * (RFC 8259), so this is what a string read from a trace holds and what the writer writes.
+ * Returns the length (out is not NUL-terminated).
+ */
+static size_t utf8_coerce(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		size_t seq = utf8_seq((const unsigned char *)s + i, n - i);
+		size_t len = seq ? seq : 3;
+		if (o + len > cap)
+			break;
+		memcpy(out + o, seq ? s + i : "\xef\xbf\xbd", len);
+		o += len;
+		i += seq ? seq : 1;
+	}
+	return o;
+}
+
 size_t trace_sanitize(const char *s, size_t n, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -428,7 +479,7 @@ size_t trace_sanitize(const char *s, size_t n, char *out, size_t outlen)
 		unsigned char c = (unsigned char)s[i];
 		char tmp[5];
 		size_t tl = 0;
-		size_t seq = 0;
+		size_t seq = c >= 0x80 ? utf8_seq((const unsigned char *)s + i, n - i) : 0;
 		if (c >= 0x20 && c < 0x7f && c != '\\') {
 			tmp[tl++] = (char)c;
 		} else if (c == '\\') {
@@ -437,23 +488,11 @@ size_t trace_sanitize(const char *s, size_t n, char *out, size_t outlen)
 		} else if (c == '\n' || c == '\t' || c == '\r') {
 			tmp[tl++] = '\\';
 			tmp[tl++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-		} else if (c >= 0xc2 && c <= 0xf4) {
+		} else if (seq && !utf8_c1((const unsigned char *)s + i, seq)) {
 			/* a well-formed UTF-8 sequence passes, except C1 controls (U+0080..U+009F) */
-			seq = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-			bool ok = i + seq <= n && !(c == 0xc2 && (unsigned char)s[i + 1] < 0xa0);
-			for (size_t k = 1; ok && k < seq; k++)
-				ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-			if (ok && seq == 3)
-				ok = !(c == 0xe0 && (unsigned char)s[i + 1] < 0xa0) &&
-				     !(c == 0xed && (unsigned char)s[i + 1] >= 0xa0);
-			if (ok && seq == 4)
-				ok = !(c == 0xf0 && (unsigned char)s[i + 1] < 0x90) &&
-				     !(c == 0xf4 && (unsigned char)s[i + 1] >= 0x90);
-			if (ok) {
-				memcpy(tmp, s + i, seq);
-				tl = seq;
-				i += seq - 1;
-			}
+			memcpy(tmp, s + i, seq);
+			tl = seq;
+			i += seq - 1;
 		}
 		if (!tl) {
 			tmp[0] = '\\';
@@ -618,21 +657,56 @@ static inline __attribute__((always_inline)) void sb_hex(struct sbuf *b, uint64_
 		b->p = hex_put(b->p, v);
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped; other bytes as they are. */
-static void jstr_sb(struct sbuf *b, const char *s, size_t n)
+/* \u00XX: a control character in a JSON string. */
+static void sb_u00(struct sbuf *b, unsigned cp)
 {
 	static const char hex[] = "0123456789abcdef";
+	char t[6] = {'\\', 'u', '0', '0', hex[(cp >> 4) & 15], hex[cp & 15]};
+	sb_mem(b, t, 6);
+}
+
+/*
+ * JSON text (or a string's body, quotes and C0 controls already escaped) made plain: DEL and
+ * the C1 controls as \u escapes, so that no line can change a terminal's state, invalid UTF-8
+ * as U+FFFD (utf8_coerce), everything else as it is. Bytes from 0x7f up only occur in strings,
+ * so whole cJSON output can go through here.
+ */
+static void sb_utf8(struct sbuf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		const unsigned char *c = (const unsigned char *)s + i;
+		size_t seq = utf8_seq(c, n - i);
+		if (*c == 0x7f || utf8_c1(c, seq))
+			sb_u00(b, seq == 2 ? c[1] : *c);
+		else if (seq)
+			sb_mem(b, s + i, seq);
+		else
+			sb_mem(b, "\xef\xbf\xbd", 3);
+		i += seq ? seq : 1;
+	}
+}
+
+/*
+ * A JSON string from a char[n] field: quotes, backslashes and controls escaped, valid UTF-8
+ * (invalid bytes as U+FFFD, still within n bytes once read back).
+ */
+static void jstr_sb(struct sbuf *b, const char *s, size_t n)
+{
+	char t[64];
+	size_t tn = utf8_coerce(s, strnlen(s, n), t, n < sizeof(t) ? n : sizeof(t));
 	sb_mem(b, "\"", 1);
-	for (size_t i = 0; i < n && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (size_t i = 0, k; i < tn; i = k) {
+		unsigned char c = (unsigned char)t[i];
+		k = i + 1;
 		if (c == '"' || c == '\\') {
-			char t[2] = {'\\', (char)c};
-			sb_mem(b, t, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			char t[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			sb_mem(b, t, 6);
+			char e[2] = {'\\', (char)c};
+			sb_mem(b, e, 2);
+		} else if (c < 0x20) {
+			sb_u00(b, c);
 		} else {
-			sb_mem(b, (const char *)&c, 1);
+			while (k < tn && (unsigned char)t[k] >= 0x20 && t[k] != '"' && t[k] != '\\')
+				k++;
+			sb_utf8(b, t + i, k - i);
 		}
 	}
 	sb_mem(b, "\"", 1);
@@ -1161,14 +1235,18 @@ static int emit_json(struct trace_writer *w, cJSON *obj)
 	int r = 0;
 	if (w->len + n + 1 >= WBUF_CAP)
 		r = wr_flush_buf(w, true);
-	if (!r && w->len + n + 1 >= WBUF_CAP)
-		r = -E2BIG;
 	if (!r) {
-		memcpy(w->buf + w->len, s, n);
-		w->buf[w->len + n] = '\n';
-		w->len += n + 1;
-		r = wr_flush_buf(w, true);
+		/* cJSON leaves DEL, C1 controls and invalid UTF-8 in strings as they are */
+		struct sbuf b = {w->buf + w->len, w->buf + WBUF_CAP - 1};
+		sb_utf8(&b, s, n);
+		sb_ch(&b, '\n');
+		if (b.p > b.end)
+			r = -E2BIG;
+		else
+			w->len = (size_t)(b.p - w->buf);
 	}
+	if (!r)
+		r = wr_flush_buf(w, true);
 	free(s);
 	return r;
 }
@@ -1180,18 +1258,27 @@ static void add_ns_string(cJSON *o, const char *key, uint64_t v)
 	cJSON_AddStringToObject(o, key, tmp);
 }
 
+/* A JSON object text as a cJSON object, NULL when it is none. */
+static cJSON *parse_object(const char *text)
+{
+	cJSON *o = cJSON_Parse(text);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 static cJSON *header_json(const struct trace_header *h)
 {
+	if (h->json)
+		return parse_object(h->json);
 	cJSON *o = cJSON_CreateObject(), *opts = NULL;
 	struct utsname u;
 	char when[48];
-	if (h->options_json) {
-		opts = cJSON_Parse(h->options_json);
-		if (!cJSON_IsObject(opts)) {
-			cJSON_Delete(opts);
-			cJSON_Delete(o);
-			return NULL;
-		}
+	if (h->options_json && !(opts = parse_object(h->options_json))) {
+		cJSON_Delete(o);
+		return NULL;
 	}
 	cJSON_AddStringToObject(o, "format", TRACE_FORMAT);
 	cJSON_AddNumberToObject(o, "version", TRACE_VERSION);
@@ -1304,7 +1391,10 @@ int trace_writer_close(struct trace_writer *w, const struct trace_footer *f)
 	if (!w)
 		return 0;
 	int r = trace_writer_flush(w);
-	if (!r) {
+	if (!r && f && f->json) {
+		cJSON *o = parse_object(f->json);
+		r = o ? emit_json(w, o) : -EINVAL;
+	} else if (!r) {
 		struct trace_footer none = {0};
 		if (!f)
 			f = &none;
@@ -1579,7 +1669,7 @@ static int get_field(const cJSON *o, const struct fdesc *d, uint64_t origin, str
 		if (n > d->size)
 			return perr_set(pe, "field \"%s\": longer than %u bytes", key, d->size);
 		memset((char *)e + d->off, 0, d->size);
-		memcpy((char *)e + d->off, j->valuestring, n);
+		utf8_coerce(j->valuestring, n, (char *)e + d->off, d->size);
 		return 0;
 	}
 	case T_KID:
@@ -2238,6 +2328,7 @@ static int reader_init(struct trace_reader *r, const char *name)
 	if (!o)
 		return rd_err(r, 1, "header: %s", msg);
 	rc = parse_header(r, o, &pe);
+	r->info.header_json = rc ? NULL : cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (rc)
 		return rd_err(r, 1, "header: %s", msg);
@@ -2342,6 +2433,7 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 				 ? parse_footer(r, o, &pe)
 				 : perr_set(&pe, "field \"footer\": expected true, got %s",
 					    cJSON_IsFalse(ft) ? "false" : json_type(ft));
+			r->info.footer_json = rc ? NULL : cJSON_PrintUnformatted(o);
 			cJSON_Delete(o);
 			if (rc)
 				return rd_err(r, r->lineno, "footer: %s", msg);
@@ -2399,6 +2491,8 @@ void trace_reader_close(struct trace_reader *r)
 		return;
 	if (r->own_fd && r->fd >= 0)
 		close(r->fd);
+	free(r->info.header_json);
+	free(r->info.footer_json);
 	free(r->buf);
 	free(r);
 }

@@ -38,6 +38,8 @@ struct trace_header {
 	uint64_t mono_origin;	  /* CLOCK_MONOTONIC ns: event ts are written relative to this */
 	int64_t wall_start_ns;	  /* CLOCK_REALTIME ns at the origin */
 	const char *kernel;	  /* host kernel release; NULL: this host's (uname) */
+	const char *json; /* a whole header object to write instead of the fields above (export:
+			     its input's, as it was); mono_origin must still be its origin */
 };
 
 /* What the run command knows when it closes the trace (written as the footer line). */
@@ -45,6 +47,8 @@ struct trace_footer {
 	int interrupted;		/* the signal that ended the run, 0 none */
 	int64_t wall_end_ns;		/* CLOCK_REALTIME ns at the end */
 	uint64_t lost_sim, lost_kernel; /* events lost by source; counts by kind are the writer's */
+	const char *json; /* a whole footer object to write instead of the writer's counts and the
+			     fields above (export: its input's, right or wrong, as it was) */
 };
 
 /* ---- writer ---- */
@@ -53,7 +57,8 @@ struct trace_writer;
 
 /*
  * Create (truncate) path, or use stdout for "-", and write the header line. The header is on disk
- * (write(2) done) when this returns. 0 or -errno (-EINVAL: options_json is not a JSON object).
+ * (write(2) done) when this returns. 0 or -errno (-EINVAL: options_json or json is not a JSON
+ * object).
  * A regular file opened here is written in whole aligned blocks with O_DIRECT when a flush has
  * enough new text (64 KiB) and the file system allows it, the rest through the page cache: the
  * file ends with the last complete line after every trace_writer_flush.
@@ -81,7 +86,10 @@ int trace_writer_flush(struct trace_writer *w);
  */
 int trace_writer_flush_bulk(struct trace_writer *w);
 
-/* Flush, write the footer, close the file (not stdout/a borrowed fd). NULL-safe. 0 or -errno. */
+/*
+ * Flush, write the footer, close the file (not stdout/a borrowed fd). NULL-safe. 0 or -errno
+ * (-EINVAL: f->json is not a JSON object).
+ */
 int trace_writer_close(struct trace_writer *w, const struct trace_footer *f);
 
 /* Flush and close without a footer (a copy of a trace that had none). NULL-safe. 0 or -errno. */
@@ -120,6 +128,9 @@ struct trace_info {
 	int64_t wall_end_ns;
 	uint64_t footer_line;
 	bool truncated_line; /* the file ends with an incomplete line (cut short) */
+	/* The header and the footer objects as read, compact JSON with their strings decoded (not
+	 * sanitised like the fields above): what export copies. NULL: no footer, or no memory. */
+	char *header_json, *footer_json;
 };
 
 struct trace_reader;
