@@ -13,7 +13,7 @@
  * while these run only for the syscalls we name. Exit probes read the arguments back from the
  * task's saved user registers (they are preserved across a system call), so only the wait
  * family needs an entry probe, for the time it blocked; that also keeps a call complete when
- * the kernel skipped its entry probe. What it leaves out: epoll_create (the old call, unused by
+ * it was in progress as tracing began. What it leaves out: epoll_create (the old call, unused by
  * Go since 1.21), close(2) of an epoll fd, and the signal masks of epoll_pwait.
  *
  * Record layout and loss reporting: bpf/netpoll.h.
@@ -42,6 +42,11 @@ const volatile __u64 wakeup_bytes = NPS_BPF_RING_DEFAULT / NPS_BPF_WAKEUP_DIVISO
  */
 volatile int break_rd = -1;
 volatile int break_wr = -1;
+/*
+ * 1 while tracing: set once every probe is attached, cleared before any is detached, so that
+ * entries and exits start and stop at the same instant (detaching takes tens of ms per probe).
+ */
+volatile int tracing = 0;
 volatile int self_epfd = -1;  /* the loader's own ring-buffer epoll fd, -1 when tracing another */
 volatile __u32 nexcluded = 0; /* entries in excluded_tids: skip the lookup when 0 */
 
@@ -115,7 +120,7 @@ static __always_inline void stat_add(struct nps_bpf_cpu *c, __u32 i, __u64 n)
 
 static __always_inline bool is_traced(__u64 pid_tgid)
 {
-	return (__u32)(pid_tgid >> 32) == targ_tgid;
+	return (__u32)(pid_tgid >> 32) == targ_tgid && tracing;
 }
 
 static __always_inline bool is_excluded(__u32 tid, int epfd)

@@ -431,7 +431,8 @@ static void print_summary(struct run_state *st, bool interrupted)
 	if (st->probes) {
 		struct probes_stats ps;
 		probes_stats(st->probes, &ps);
-		double secs = (double)(ps.drain_ns - ps.attach_ns) / 1e9;
+		uint64_t end = ps.stop_ns ? ps.stop_ns : ps.drain_ns; /* the probes' own span */
+		double secs = (double)(end - ps.attach_ns) / 1e9;
 		fprintf(out, "probes: %llu kernel events (%.0f/s), %llu lost, %llu wake-ups\n",
 			(unsigned long long)ps.produced,
 			secs > 0 ? (double)ps.produced / secs : 0.0, (unsigned long long)ps.lost,

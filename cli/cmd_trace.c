@@ -340,13 +340,14 @@ static void print_interest(struct nps_join *j, const char *title)
 	free(l);
 }
 
-static void print_summary(const struct trace_ctx *t, struct probes *p, double secs, int verbose)
+static void print_summary(const struct trace_ctx *t, struct probes *p, int verbose)
 {
 	struct probes_stats st;
 
 	probes_stats(p, &st);
+	double secs = (double)(st.stop_ns - st.attach_ns) / 1e9;
 	fprintf(human,
-		"kernel view: %" PRIu64 " events in %.1f s (%.0f/s): %" PRIu64
+		"kernel view: %" PRIu64 " events in %.3f s (%.0f/s): %" PRIu64
 		" epoll_wait returns, "
 		"%" PRIu64 " ready entries, %" PRIu64 " epoll_ctl\n",
 		t->events, secs, secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, t->readies,
@@ -358,7 +359,7 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, double se
 	if (st.unmatched || st.exit_missed)
 		fprintf(human,
 			"probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
-			"unknown: in progress at attach, or the entry probe did not run), %" PRIu64
+			"unknown: in progress when tracing began), %" PRIu64
 			" entries without their return\n",
 			st.unmatched, st.exit_missed);
 	if (st.no_storage || st.read_fail || st.filtered)
@@ -535,10 +536,17 @@ int cmd_trace(int argc, char **argv)
 		print_interest(t.join, "interest set at attach (from /proc fdinfo)");
 	fflush(human);
 
-	uint64_t attached = mono_ns();
-	uint64_t deadline = duration > 0 ? attached + (uint64_t)(duration * 1e9) : 0;
-	while (!stop_sig && (!deadline || mono_ns() < deadline)) {
-		err = probes_poll(p, 100, on_event, &t);
+	/* The trace's time span: from the probes' start (st.attach_ns) to their stop. */
+	uint64_t deadline = duration > 0 ? st.attach_ns + (uint64_t)(duration * 1e9) : 0;
+	while (!stop_sig) {
+		uint64_t now = mono_ns();
+		int timeout = 100; /* ms; shorter when the deadline is nearer */
+
+		if (deadline && now >= deadline)
+			break;
+		if (deadline && deadline - now < 100000000)
+			timeout = (int)((deadline - now + 999999) / 1000000);
+		err = probes_poll(p, timeout, on_event, &t);
 		if (err < 0) {
 			fprintf(stderr, "netpollsim trace: reading the ring buffer: %s\n",
 				strerror(-err));
@@ -556,13 +564,15 @@ int cmd_trace(int argc, char **argv)
 			break;
 		}
 	}
-	double secs = (double)(mono_ns() - attached) / 1e9;
-
+	/*
+	 * Every probe stops at once, before the slow detach: no wait's exit is left without its
+	 * entry and nothing is stamped after the stop, so the trace ends where it was asked to.
+	 */
 	probes_detach(p);
 	probes_poll(p, 0, on_event, &t);
 
 	print_interest(t.join, "interest set (rebuilt from epoll_ctl)");
-	print_summary(&t, p, secs, o.verbose);
+	print_summary(&t, p, o.verbose);
 	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
 	rc = stop_sig ? 128 + stop_sig : NPS_EXIT_OK;
 

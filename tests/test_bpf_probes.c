@@ -447,6 +447,46 @@ Test(bpf_probes, tiny_ring_counts_loss_exactly, .timeout = 60)
 	free(got.v);
 }
 
+/*
+ * probes_stop() stops every probe at once, before the slow detach: nothing is stamped after the
+ * stop (but by a probe already running, microseconds later), and no wait's exit is seen without
+ * its entry (the workload was stopped when the probes attached).
+ */
+Test(bpf_probes, stop_stops_every_probe_at_once, .timeout = 60)
+{
+	struct probes_stats st;
+	struct evvec got = {0};
+	struct workload w;
+	struct probes *p;
+
+	NEED_ROOT();
+	workload_start(&w, "stop", (char *[]){"bench", "1000000000", "1", NULL});
+	p = workload_probes(&w, 0);
+	cr_assert_eq(kill(w.pid, SIGCONT), 0);
+	for (int i = 0; i < 10; i++)
+		cr_assert_geq(probes_poll(p, 20, collect, &got), 0);
+	probes_stop(p);
+	probes_stats(p, &st);
+	cr_assert_gt(st.stop_ns, st.attach_ns);
+	size_t at_stop = got.n;
+	usleep(100000); /* the workload goes on calling epoll_wait */
+	cr_assert_eq(probes_detach(p), 0);
+	cr_assert_geq(probes_poll(p, 0, collect, &got), 0);
+	probes_stats(p, &st);
+	probes_close(p);
+	kill_workload();
+
+	cr_assert_gt(at_stop, 100, "the busy workload made %zu events", at_stop);
+	for (size_t i = 0; i < got.n; i++)
+		cr_assert_leq(got.v[i].ts, st.stop_ns + 1000000,
+			      "event %zu/%zu stamped %.3f ms after the stop", i, got.n,
+			      (double)(got.v[i].ts - st.stop_ns) / 1e6);
+	cr_assert_eq(st.unmatched, 0, "%llu returns without their entry",
+		     (unsigned long long)st.unmatched);
+	cr_assert_eq(st.delivered, st.produced);
+	free(got.v);
+}
+
 /* Losses that no later record can carry are reported by the final drain after detach. */
 Test(bpf_probes, loss_reported_after_detach, .timeout = 60)
 {

@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GO "/usr/lib/go-1.22/bin/go"
@@ -159,6 +161,75 @@ static void kill_children(void)
 			waitpid(children[i], NULL, 0);
 }
 
+/*
+ * tests/epoll_workload with -s and args (NULL-terminated): started, and stopped by itself after
+ * its set-up (the registrations a tracer finds in /proc). Its log goes to log (len bytes).
+ */
+static pid_t workload_start(const char *name, char *const args[], char *log, size_t len)
+{
+	char path[512];
+	char *argv[16] = {path, "-s"};
+	int i = 2;
+
+	snprintf(path, sizeof(path), "%s/tests/epoll_workload", tu_build_dir());
+	snprintf(log, len, "%s/%s.%d.log", tu_tmpdir(), name, (int)getpid());
+	for (; args[i - 2] && i < 15; i++)
+		argv[i] = args[i - 2];
+	argv[i] = NULL;
+	children[0] = spawn(argv, log);
+	free(wait_for(log, "stopped", children[0]));
+	return children[0];
+}
+
+/*
+ * Run `netpollsim trace` with args (NULL-terminated, after "trace"); once it says it is tracing,
+ * continue the stopped workload wl (0: none). Returns the tracer's exit status and its output
+ * (stdout and stderr) in *out; *secs: how long it ran, from start to exit (may be NULL).
+ */
+static int trace_run(char *const args[], pid_t wl, char **out, double *secs)
+{
+	char *argv[24] = {(char *)tu_netpollsim(), "trace"}, path[600];
+	struct timespec t0, t1;
+	int i = 2, status;
+
+	for (; args[i - 2] && i < 23; i++)
+		argv[i] = args[i - 2];
+	argv[i] = NULL;
+	snprintf(path, sizeof(path), "%s/trace.%d.out", tu_tmpdir(), (int)getpid());
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	children[1] = spawn(argv, path);
+	if (wl > 0) {
+		free(wait_for(path, "tracing pid", children[1]));
+		cr_assert_eq(kill(wl, SIGCONT), 0);
+	}
+	cr_assert_eq(waitpid(children[1], &status, 0), children[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	children[1] = 0;
+	*out = slurp(path);
+	if (secs)
+		*secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The ts of the first and last events of a recorded trace; the number of events. */
+static int record_span(const char *rec, uint64_t *first, uint64_t *last)
+{
+	struct trace_reader *r = NULL;
+	struct nps_event e;
+	int rc, n = 0;
+
+	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s: %s", rec,
+		     r ? trace_reader_error(r) : "open failed");
+	while ((rc = trace_reader_next(r, &e)) == 1) {
+		if (!n++)
+			*first = e.ts;
+		*last = e.ts;
+	}
+	cr_assert_eq(rc, 0, "%s", trace_reader_error(r));
+	trace_reader_close(r);
+	return n;
+}
+
 Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 {
 	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out;
@@ -285,5 +356,46 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	cr_assert_gt(ctls, 0);
 	cr_assert_gt(readies_fd, 0, "no ready entry for fd %d in %s", cfd, rec);
 	printf("trace of a Go echo server: %d events recorded\n", n);
+	free(out);
+}
+
+/*
+ * Every probe stops at once when the trace ends: no wait's exit is left without its entry in a
+ * tail stamped after the stop (the probes used to be detached one by one, about 80 ms each,
+ * entries first), and the summary's time span and rate are those of the events shown.
+ */
+Test(bpf_trace, ends_cleanly_at_its_duration, .timeout = 120, .fini = kill_children)
+{
+	char log[600], rec[600], pid[16], *out;
+	unsigned long long events;
+	double secs, rate;
+	uint64_t first = 0, last = 0;
+
+	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/busy.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t wl =
+	    workload_start("busy", (char *[]){"bench", "1000000000", "1", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "0.5", "-q", "--record", rec,
+				      "--break", "none", NULL},
+			   wl, &out, NULL);
+	kill_children();
+	children[0] = 0;
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	char *s = strstr(out, "kernel view: ");
+	cr_assert_not_null(s, "no summary:\n%s", out);
+	cr_assert_eq(sscanf(s, "kernel view: %llu events in %lf s (%lf/s)", &events, &secs, &rate),
+		     3, "summary: %.100s", s);
+	cr_assert(secs >= 0.5 && secs < 0.8, "a 0.5 s trace lasted %.3f s:\n%s", secs, out);
+	cr_assert_gt(events, 1000, "the busy workload made %llu events", events);
+	/* secs is printed to the ms: 0.3 % at most */
+	cr_assert_leq(fabs(rate * secs / (double)events - 1), 0.003,
+		      "rate %.0f for %llu events in %f s", rate, events, secs);
+	/* The workload was stopped at attach: every return has its entry. */
+	cr_assert_null(strstr(out, "without their entry"), "returns without entry:\n%s", out);
+	cr_assert_eq(record_span(rec, &first, &last), (int)events);
+	cr_assert_leq((double)(last - first) / 1e9, secs,
+		      "events span %.3f s, the trace %.3f s: a tail after the stop",
+		      (double)(last - first) / 1e9, secs);
 	free(out);
 }
