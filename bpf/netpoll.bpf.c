@@ -306,17 +306,24 @@ static __always_inline int wait_enter(__u32 probe, int epfd, __u64 uptr)
 
 /*
  * epoll_pwait2 takes a struct __kernel_timespec * (NULL: block). Shown in ms like the others,
- * rounded up so that a sub-millisecond wait never reads as a non-blocking poll (0). Unsigned
- * division only: clang 14 cannot emit signed division for BPF.
+ * rounded up so that a sub-millisecond wait never reads as a non-blocking poll (0). A timespec
+ * the kernel refuses (EINVAL: negative, or nanoseconds >= 1 s) or cannot read (EFAULT) is
+ * NPS_WAIT_TIMEOUT_INVALID, never -1 ("block"). Unsigned division only: clang 14 cannot emit
+ * signed division for BPF.
  */
-static __always_inline int timespec_ms(__u64 uts)
+static __always_inline int timespec_ms(struct nps_bpf_cpu *c, __u64 uts)
 {
 	struct __kernel_timespec ts;
 	__u64 v;
 
-	if (!uts || bpf_probe_read_user(&ts, sizeof(ts), (void *)uts) || ts.tv_sec < 0 ||
-	    ts.tv_nsec < 0)
+	if (!uts)
 		return -1;
+	if (bpf_probe_read_user(&ts, sizeof(ts), (void *)uts)) {
+		stat_add(c, NPS_STAT_READ_FAIL, 1);
+		return NPS_WAIT_TIMEOUT_INVALID;
+	}
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+		return NPS_WAIT_TIMEOUT_INVALID;
 	v = (__u64)ts.tv_sec * 1000 + ((__u64)ts.tv_nsec + 999999) / 1000000;
 	return v > 0x7fffffff ? 0x7fffffff : (int)v;
 }
@@ -366,7 +373,7 @@ static __always_inline int wait_exit(__u32 probe, __u8 sub, long ret)
 	e.u.wait.epfd = w.epfd;
 	e.u.wait.maxevents = maxevents;
 	if (sub == NPS_WAIT_EPOLL_PWAIT2)
-		e.u.wait.timeout_ms = timespec_ms(PT_REGS_PARM4_CORE_SYSCALL(regs));
+		e.u.wait.timeout_ms = timespec_ms(c, PT_REGS_PARM4_CORE_SYSCALL(regs));
 	else
 		e.u.wait.timeout_ms = (int)PT_REGS_PARM4_CORE_SYSCALL(regs);
 	e.u.wait.ret = (__s32)ret;

@@ -263,9 +263,13 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 		else
 			snprintf(extra, sizeof(extra), "after %.3f ms",
 				 (double)e->u.wait.dur / 1e6);
-		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %d) = %d  %s\n", rel, e->tid,
-			name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents,
-			e->u.wait.timeout_ms, e->u.wait.ret, extra);
+		char tmo[24] = "invalid timespec";
+
+		if (e->u.wait.timeout_ms != NPS_WAIT_TIMEOUT_INVALID)
+			snprintf(tmo, sizeof(tmo), "%d", e->u.wait.timeout_ms);
+		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %s) = %d  %s\n", rel, e->tid,
+			name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents, tmo,
+			e->u.wait.ret, extra);
 		break;
 	}
 	case NPS_EV_EPOLL_READY:

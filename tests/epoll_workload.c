@@ -32,6 +32,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -169,6 +170,7 @@ static int demo(int stop)
 	wait_(epfd, 8, 0);
 	pwait2(epfd, 8, 0, 500000, 1); /* 0.5 ms: shown rounded up, never as a poll */
 	pwait2(epfd, 8, 0, 0, 0);
+	pwait2(epfd, 8, -1, 0, INT_MIN); /* EINVAL: shown as invalid, never as -1 (block) */
 	rw(1, brk[1], 1);
 	{ /* the EFAULT case: something is ready, the array is not writable */
 		int r = ret_of(epoll_wait(epfd, (struct epoll_event *)badaddr, 8, 0));

@@ -399,3 +399,24 @@ Test(bpf_trace, ends_cleanly_at_its_duration, .timeout = 120, .fini = kill_child
 		      (double)(last - first) / 1e9, secs);
 	free(out);
 }
+
+/* An epoll_pwait2 timespec the kernel refuses ({-1, 0}: EINVAL) is not shown as -1 (block). */
+Test(bpf_trace, invalid_pwait2_timespec_is_shown_as_such, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], line[128], *out;
+	int epfd = -1;
+
+	NEED_ROOT();
+	pid_t wl = workload_start("demo", (char *[]){"demo", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "3", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	char *s = strstr(out, "epoll_create1(EPOLL_CLOEXEC) = ");
+	cr_assert_not_null(s, "no epoll_create1:\n%s", out);
+	cr_assert_eq(sscanf(s, "epoll_create1(EPOLL_CLOEXEC) = %d", &epfd), 1);
+	snprintf(line, sizeof(line), "epoll_pwait2(%d, 8, invalid timespec) = -22", epfd);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	snprintf(line, sizeof(line), "epoll_pwait2(%d, 8, -1)", epfd);
+	cr_assert_null(strstr(out, line), "an invalid timespec shown as -1:\n%s", out);
+	free(out);
+}

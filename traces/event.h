@@ -301,6 +301,13 @@ enum nps_wait_sub {
 	NPS_WAIT_EPOLL_PWAIT2 = 2,
 };
 
+/*
+ * u.wait.timeout_ms of an epoll_pwait2 whose timespec the kernel refuses: negative, nanoseconds
+ * of 1 s or more (EINVAL), or unreadable (EFAULT). Never a real timeout: epoll_pwait2 takes no
+ * milliseconds, and -1 stays "block" (a NULL timespec).
+ */
+#define NPS_WAIT_TIMEOUT_INVALID (-2147483647 - 1)
+
 /* epoll_ctl ops, as the kernel numbers them. */
 #define NPS_EPOLL_CTL_ADD 1
 #define NPS_EPOLL_CTL_DEL 2
@@ -470,7 +477,8 @@ struct nps_ev_wait {
 	nps_u64 dur; /* ns between syscall entry and exit */
 	nps_s32 epfd;
 	nps_s32 maxevents;
-	nps_s32 timeout_ms; /* -1 block; pwait2: from the timespec (-1 for NULL) */
+	nps_s32 timeout_ms; /* -1 block; pwait2: from the timespec (-1 for NULL,
+			     * NPS_WAIT_TIMEOUT_INVALID for one the kernel refuses) */
 	nps_s32 ret;	    /* events returned, or -errno */
 };
 
