@@ -16,6 +16,7 @@
 #include "bpf/probes.h"
 #include "traces/join.h"
 #include "traces/json.h"
+#include "traces/livemerge.h"
 #include "traces/names.h"
 
 #include <dirent.h>
@@ -33,6 +34,14 @@
 
 #define EPOLLERR_HUP 0x18U /* the kernel adds these to every registration */
 
+/*
+ * How long an event waits for the ones stamped before it on other CPUs: the probes' records
+ * arrive in ring order (reservation order across CPUs), not in timestamp order, so they are
+ * sorted (traces/livemerge.h) and delivered once the ring has been drained this long past their
+ * ts, on top of probes_drained_upto()'s PROBES_INFLIGHT_NS. Output lags by this plus a poll.
+ */
+#define TRACE_REORDER_NS 10000000ULL
+
 static volatile sig_atomic_t stop_sig;
 
 /* Where the human-readable output goes: stdout, or stderr when the trace is recorded to "-". */
@@ -45,11 +54,14 @@ static void on_signal(int sig)
 
 struct trace_ctx {
 	struct nps_join *join;
+	struct livemerge *lm; /* kernel events in ring order in, in timestamp order out */
 	struct trace_writer *w;
 	uint64_t origin; /* CLOCK_MONOTONIC ns, just before attaching */
 	bool quiet;
 	int werr; /* first writer error */
 	uint64_t events, waits, readies, ctls, lost;
+	uint64_t last_ts;     /* of the last event delivered */
+	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
 };
 
 static uint64_t mono_ns(void)
@@ -300,11 +312,16 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 	}
 }
 
-static void on_event(void *ctx, const struct nps_event *ev)
+/* An event in timestamp order: join, count, print, record. */
+static int on_event(void *ctx, const struct nps_event *ev)
 {
 	struct trace_ctx *t = ctx;
 	struct nps_event e = *ev;
 
+	if (e.ts < t->last_ts)
+		t->late++; /* it arrived after later events were delivered (never seen) */
+	else
+		t->last_ts = e.ts;
 	join_apply(t->join, &e); /* on ENOMEM the event just stays unjoined */
 	t->events++;
 	t->waits += e.kind == NPS_EV_EPOLL_WAIT;
@@ -316,6 +333,27 @@ static void on_event(void *ctx, const struct nps_event *ev)
 		print_event(t, &e);
 	if (t->w && !t->werr)
 		t->werr = trace_writer_event(t->w, &e);
+	return 0;
+}
+
+/* An event as the probes deliver it, in ring order: held until its turn. */
+static void on_kernel(void *ctx, const struct nps_event *e)
+{
+	struct trace_ctx *t = ctx;
+
+	if (livemerge_push_kernel(t->lm, e)) {
+		t->nomem++;
+		on_event(t, e); /* no memory to hold it: deliver it now, out of order maybe */
+	}
+}
+
+/* Deliver, in timestamp order, what can no longer be preceded by a later arrival (final: all). */
+static void deliver(struct trace_ctx *t, struct probes *p, bool final)
+{
+	uint64_t upto = probes_drained_upto(p);
+
+	livemerge_kernel_upto(t->lm, upto > TRACE_REORDER_NS ? upto - TRACE_REORDER_NS : 0);
+	livemerge_drain(t->lm, final, on_event, t);
 }
 
 static void print_interest(struct nps_join *j, const char *title)
@@ -366,6 +404,11 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 			"unknown: in progress when tracing began), %" PRIu64
 			" entries without their return\n",
 			st.unmatched, st.exit_missed);
+	if (t->late || t->nomem)
+		fprintf(human,
+			"order: %" PRIu64 " events arrived more than %.0f ms after later ones and "
+			"are out of time order; %" PRIu64 " could not be held (out of memory)\n",
+			t->late, (double)(TRACE_REORDER_NS + PROBES_INFLIGHT_NS) / 1e6, t->nomem);
 	if (st.no_storage || st.read_fail || st.filtered)
 		fprintf(human,
 			"probes: no task storage %" PRIu64 ", unreadable user memory %" PRIu64
@@ -485,7 +528,8 @@ int cmd_trace(int argc, char **argv)
 	}
 
 	t.join = join_new();
-	if (!t.join) {
+	t.lm = livemerge_new(NULL, true);
+	if (!t.join || !t.lm) {
 		fprintf(stderr, "netpollsim trace: out of memory\n");
 		return NPS_EXIT_FAIL;
 	}
@@ -550,12 +594,13 @@ int cmd_trace(int argc, char **argv)
 			break;
 		if (deadline && deadline - now < 100000000)
 			timeout = (int)((deadline - now + 999999) / 1000000);
-		err = probes_poll(p, timeout, on_event, &t);
+		err = probes_poll(p, timeout, on_kernel, &t);
 		if (err < 0) {
 			fprintf(stderr, "netpollsim trace: reading the ring buffer: %s\n",
 				strerror(-err));
 			goto cleanup;
 		}
+		deliver(&t, p, false);
 		if (t.werr) {
 			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-t.werr));
 			goto cleanup;
@@ -573,7 +618,8 @@ int cmd_trace(int argc, char **argv)
 	 * entry and nothing is stamped after the stop, so the trace ends where it was asked to.
 	 */
 	probes_detach(p);
-	probes_poll(p, 0, on_event, &t);
+	probes_poll(p, 0, on_kernel, &t);
+	deliver(&t, p, true);
 
 	print_interest(t.join, "interest set (rebuilt from epoll_ctl)");
 	print_summary(&t, p, o.verbose);
@@ -600,5 +646,6 @@ cleanup:
 	}
 	probes_close(p);
 	join_free(t.join);
+	livemerge_free(t.lm);
 	return rc;
 }
