@@ -199,13 +199,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			rc = parse_int("--rounds", optarg, 0, 1000000000L, &v);
 			o->rounds = (int)v;
 			break;
-		case 'd': {
-			char *end;
-			o->duration = strtod(optarg, &end);
-			if (*end || end == optarg || !(o->duration > 0) || o->duration > 86400 * 7)
-				return bad_arg("--duration", optarg, "expected seconds, > 0");
+		case 'd':
+			if (cli_parse_duration(optarg, &o->duration))
+				return bad_arg("--duration", optarg,
+					       "wants a positive number of seconds, at most 604800 "
+					       "(7 days)");
 			break;
-		}
 		case O_SEED:
 			rc = parse_int("--seed", optarg, 0, __LONG_MAX__, &v);
 			o->seed = (uint64_t)v;

@@ -80,7 +80,7 @@ static void usage(FILE *out)
 	    "Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n\n"
 	    "  -p, --pid PID        the process to trace (any program: Go, nginx, ...)\n"
 	    "  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
-	    "  -d, --duration S     stop after S seconds (default: until Ctrl-C)\n"
+	    "  -d, --duration S     stop after S seconds, at most 604800 (default: until Ctrl-C)\n"
 	    "      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
 	    "                       (default: found in /proc for a Go process; 'none' to skip)\n"
 	    "      --ring BYTES     ring buffer size (default 4 MiB)\n"
@@ -463,12 +463,16 @@ int cmd_trace(int argc, char **argv)
 			record = optarg;
 			break;
 		case 'd':
-			duration = strtod(optarg, &end);
-			if (*end || duration <= 0) {
-				fprintf(stderr,
-					"netpollsim trace: --duration: not a positive number "
-					"of seconds: '%s'\n",
-					optarg);
+			if (cli_parse_duration(optarg, &duration)) {
+				char v[256];
+
+				trace_sanitize(optarg, strlen(optarg), v, sizeof(v));
+				fprintf(
+				    stderr,
+				    "netpollsim trace: --duration: wants a positive number of "
+				    "seconds, at most 604800 (7 days; without --duration the trace "
+				    "runs until Ctrl-C), got '%s'\n",
+				    v);
 				return NPS_EXIT_USAGE;
 			}
 			break;

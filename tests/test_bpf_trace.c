@@ -458,3 +458,31 @@ Test(bpf_trace, busy_threads_are_recorded_in_time_order, .timeout = 120, .fini =
 	free(chk);
 	free(out);
 }
+
+/* --duration wants a positive, finite number of seconds (inf, 1e300 used to end at once, nan
+ * never): trace and run refuse the rest with exit status 2. Needs no root. */
+Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
+{
+	static const char *const bad[] = {"inf", "nan", "1e300", "1e11",
+					  "-1",	 "0",	"abc",	 "604801"};
+	char cmd[1024], *out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s trace --pid %d --duration '%s' -q", tu_netpollsim(),
+			 (int)getpid(), bad[i]);
+		int rc = tu_run(cmd, 1, &out);
+		cr_assert_eq(rc, 2, "trace --duration %s: exit %d:\n%s", bad[i], rc, out);
+		cr_assert_not_null(strstr(out, "--duration: wants a positive number of seconds"),
+				   "trace --duration %s:\n%s", bad[i], out);
+		cr_assert_null(strstr(out, "tracing pid"), "trace --duration %s traced:\n%s",
+			       bad[i], out);
+		free(out);
+		snprintf(cmd, sizeof(cmd), "%s run --duration '%s' --no-ui --no-bpf -q",
+			 tu_netpollsim(), bad[i]);
+		rc = tu_run(cmd, 1, &out);
+		cr_assert_eq(rc, 2, "run --duration %s: exit %d:\n%s", bad[i], rc, out);
+		cr_assert_not_null(strstr(out, "wants a positive number of seconds"),
+				   "run --duration %s:\n%s", bad[i], out);
+		free(out);
+	}
+}
