@@ -92,7 +92,49 @@ static void usage(FILE *out)
 	    "  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n");
 }
 
-/* ---- /proc: the interest set before we attached, and Go's break pipe ---- */
+/* ---- /proc: the process, the interest set before we attached, and Go's break pipe ---- */
+
+/* What trace needs of /proc/PID/status. */
+struct proc_status {
+	int tgid;    /* the process a thread id belongs to */
+	int threads; /* threads not yet dead */
+	char state;  /* R, S, D, T, Z (zombie), X (dead)... */
+};
+
+/* 0, or -errno (ENOENT: no such process or thread). */
+static int proc_status(int pid, struct proc_status *ps)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	memset(ps, 0, sizeof(*ps));
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "State: %c", &ps->state) != 1 &&
+		    sscanf(line, "Tgid: %d", &ps->tgid) != 1)
+			sscanf(line, "Threads: %d", &ps->threads);
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Has the process ended? kill(pid, 0) still succeeds for a zombie (it has exited, its parent
+ * has not reaped it yet), so a zombie counts as ended: state Z or X with no thread left (a
+ * leader that called pthread_exit is a zombie too, while its other threads go on).
+ */
+static bool proc_exited(int pid)
+{
+	struct proc_status ps;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	if (proc_status(pid, &ps))
+		return false; /* cannot tell: kill() says it is there */
+	return (ps.state == 'Z' || ps.state == 'X') && ps.threads <= 1;
+}
 
 static int fd_link(int pid, int fd, char *buf, size_t len)
 {
@@ -530,6 +572,13 @@ int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "netpollsim trace: no process %d\n", o.tgid);
 		return NPS_EXIT_FAIL;
 	}
+	if (proc_exited(o.tgid)) {
+		fprintf(stderr,
+			"netpollsim trace: process %d has exited (a zombie: its parent has not "
+			"reaped it yet)\n",
+			o.tgid);
+		return NPS_EXIT_FAIL;
+	}
 
 	t.join = join_new();
 	t.lm = livemerge_new(NULL, true);
@@ -611,7 +660,7 @@ int cmd_trace(int argc, char **argv)
 		}
 		if (!t.quiet)
 			fflush(human);
-		if (kill(o.tgid, 0) && errno == ESRCH) {
+		if (proc_exited(o.tgid)) {
 			if (!t.quiet)
 				fprintf(human, "process %d exited\n", o.tgid);
 			break;

@@ -486,3 +486,26 @@ Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
 		free(out);
 	}
 }
+
+/*
+ * A traced process that has exited is seen as such while it is a zombie (kill(pid, 0) still
+ * succeeds): the workload here is this test's child and is not reaped until the trace ends.
+ */
+Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], line[64], *out;
+	double secs;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("exits", (char *[]){"bench", "1000", "1", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", NULL}, wl, &out, &secs);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(line, sizeof(line), "process %d exited\n", (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	cr_assert_lt(secs, 15, "the trace went on for %.1f s after the process exited", secs);
+	cr_assert_gt(tu_count_lines(out, "epoll_wait("), 900, "the workload's waits:\n%.2000s",
+		     out);
+	free(out);
+}
