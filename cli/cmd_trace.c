@@ -78,7 +78,8 @@ static void usage(FILE *out)
 	    out,
 	    "usage: netpollsim trace --pid PID [--record FILE] [--duration S] [options]\n\n"
 	    "Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n\n"
-	    "  -p, --pid PID        the process to trace (any program: Go, nginx, ...)\n"
+	    "  -p, --pid PID        the process to trace (any program: Go, nginx, ...);\n"
+	    "                       a thread id traces the thread's whole process\n"
 	    "  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
 	    "  -d, --duration S     stop after S seconds, at most 604800 (default: until Ctrl-C)\n"
 	    "      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
@@ -568,6 +569,14 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (record && !strcmp(record, "-"))
 		human = stderr; /* stdout carries the trace */
+	/* The probes filter on the process (tgid): a thread id means its process. */
+	struct proc_status ps;
+
+	if (!proc_status(o.tgid, &ps) && ps.tgid > 0 && ps.tgid != o.tgid) {
+		fprintf(human, "pid %d is a thread of process %d: tracing %d (all its threads)\n",
+			o.tgid, ps.tgid, ps.tgid);
+		o.tgid = ps.tgid;
+	}
 	if (kill(o.tgid, 0) && errno == ESRCH) {
 		fprintf(stderr, "netpollsim trace: no process %d\n", o.tgid);
 		return NPS_EXIT_FAIL;

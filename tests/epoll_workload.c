@@ -228,14 +228,17 @@ static int bench(int stop, long n, int k, long m)
 struct spin {
 	int epfd;
 	long n;
+	pthread_barrier_t ready, go; /* the threads exist (before -s stops us); they may spin */
 };
 
 static void *spin_thread(void *arg)
 {
-	const struct spin *sp = arg;
+	struct spin *sp = arg;
 	struct epoll_event ev[4];
 
 	printf("thread tid %d\n", (int)gettid());
+	pthread_barrier_wait(&sp->ready);
+	pthread_barrier_wait(&sp->go);
 	for (long i = 0; i < sp->n; i++)
 		if (epoll_wait(sp->epfd, ev, 4, 0) != 1)
 			die("epoll_wait");
@@ -253,12 +256,16 @@ static int threads(int stop, int t, long n)
 	if (t < 1 || t > 64)
 		t = 2;
 	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (efd < 0 || sp.epfd < 0 || epoll_ctl(sp.epfd, EPOLL_CTL_ADD, efd, &ev))
+	if (efd < 0 || sp.epfd < 0 || epoll_ctl(sp.epfd, EPOLL_CTL_ADD, efd, &ev) ||
+	    pthread_barrier_init(&sp.ready, NULL, (unsigned)t + 1) ||
+	    pthread_barrier_init(&sp.go, NULL, (unsigned)t + 1))
 		die("setup");
-	stop_here(stop);
 	for (int i = 0; i < t; i++)
 		if (pthread_create(&th[i], NULL, spin_thread, &sp))
 			die("pthread_create");
+	pthread_barrier_wait(&sp.ready);
+	stop_here(stop);
+	pthread_barrier_wait(&sp.go);
 	for (int i = 0; i < t; i++)
 		pthread_join(th[i], NULL);
 	printf("done\n");

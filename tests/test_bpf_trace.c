@@ -509,3 +509,35 @@ Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children
 		     out);
 	free(out);
 }
+
+/* The probes filter on the process: a thread id given to --pid traces that thread's process. */
+Test(bpf_trace, a_thread_id_traces_its_process, .timeout = 120, .fini = kill_children)
+{
+	char log[600], tid[16], line[128], *out, *s;
+	int thr = 0;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("tid", (char *[]){"threads", "2", "1000000000", NULL}, log, sizeof(log));
+	s = slurp(log);
+	cr_assert_not_null(strstr(s, "thread tid "), "%s", s);
+	cr_assert_eq(sscanf(strstr(s, "thread tid "), "thread tid %d", &thr), 1);
+	free(s);
+	cr_assert_neq(thr, (int)wl);
+	snprintf(tid, sizeof(tid), "%d", thr);
+	int rc =
+	    trace_run((char *[]){"--pid", tid, "--duration", "0.5", "-q", NULL}, wl, &out, NULL);
+	kill_children();
+	children[0] = 0;
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(line, sizeof(line), "pid %d is a thread of process %d: tracing %d", thr, (int)wl,
+		 (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	snprintf(line, sizeof(line), "tracing pid %d:", (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	unsigned long long events = 0;
+	cr_assert_not_null(s = strstr(out, "kernel view: "), "%s", out);
+	cr_assert_eq(sscanf(s, "kernel view: %llu events", &events), 1);
+	cr_assert_gt(events, 1000, "%s", out);
+	free(out);
+}
