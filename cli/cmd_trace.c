@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -137,19 +138,105 @@ static bool proc_exited(int pid)
 	return (ps.state == 'Z' || ps.state == 'X') && ps.threads <= 1;
 }
 
-static int fd_link(int pid, int fd, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
+/* One fd of the traced process and what /proc/PID/fd says it is. */
+struct fdlink {
+	int fd;
+	char link[40]; /* "pipe:[1234]", "anon_inode:[eventpoll]"... (longer ones cut short) */
+};
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	n = readlink(path, buf, len - 1);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
+/* What /proc says of the process when tracing begins. */
+struct seed {
+	struct fdlink *fds; /* every fd, sorted by fd */
+	size_t nfds;
+	struct join_interest *reg; /* the registrations in its epoll fds, sorted by (epfd, fd) */
+	size_t nreg;
+	int break_rd, break_wr, candidates; /* Go's break pipe: the one candidate */
+	uint64_t done_ns;		    /* when the seeding ended */
+	char problem[320];		    /* the first read of /proc that failed, "" if none */
+	bool interrupted;		    /* a stop signal came during the seeding */
+};
+
+static void seed_free(struct seed *s)
+{
+	free(s->fds);
+	free(s->reg);
 }
 
+/* Remember the first failure: one line says it (what: the path). */
+static void seed_problem(struct seed *s, const char *what, int err)
+{
+	if (!s->problem[0])
+		snprintf(
+		    s->problem, sizeof(s->problem), "cannot read %s: %s%s", what, strerror(err),
+		    err == EACCES || err == EPERM ? " (another user's process needs CAP_SYS_PTRACE)"
+						  : "");
+}
+
+static int cmp_fdlink(const void *a, const void *b)
+{
+	const struct fdlink *x = a, *y = b;
+
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+/* Every fd of the process and its link, each read once. */
+static void read_fds(int pid, struct seed *s)
+{
+	char path[64], link[PATH_MAX];
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		seed_problem(s, path, errno);
+		return;
+	}
+	while ((de = readdir(d)) && !(s->interrupted = stop_sig != 0)) {
+		if (de->d_name[0] == '.')
+			continue;
+		int fd = atoi(de->d_name);
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+		if (n < 0) {
+			if (errno != ENOENT) /* ENOENT: closed since readdir */
+				seed_problem(s, path, errno);
+			continue;
+		}
+		if (s->nfds == cap) {
+			struct fdlink *v = realloc(s->fds, (cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!v)
+				break;
+			s->fds = v;
+			cap = cap ? cap * 2 : 64;
+		}
+		struct fdlink *l = &s->fds[s->nfds++];
+		size_t k = (size_t)n < sizeof(l->link) - 1 ? (size_t)n : sizeof(l->link) - 1;
+
+		l->fd = fd;
+		memcpy(l->link, link, k);
+		l->link[k] = '\0';
+	}
+	closedir(d);
+	if (s->nfds)
+		qsort(s->fds, s->nfds, sizeof(*s->fds), cmp_fdlink);
+}
+
+/* The link of fd, or "" when it was not read. */
+static const char *fd_link(const struct seed *s, int fd)
+{
+	struct fdlink key = {.fd = fd};
+	const struct fdlink *l =
+	    s->nfds ? bsearch(&key, s->fds, s->nfds, sizeof(*s->fds), cmp_fdlink) : NULL;
+
+	return l ? l->link : "";
+}
+
+/* The open flags of fd (O_ACCMODE...), from its fdinfo; -1 if unreadable. */
 static int fd_flags(int pid, int fd)
 {
 	char path[64], line[256];
@@ -167,15 +254,14 @@ static int fd_flags(int pid, int fd)
 	return (int)flags;
 }
 
-struct seed {
-	int break_rd, break_wr, candidates;
-	int epfds, entries;
-};
-
-/* One epoll fd's registrations, from its fdinfo ("tfd: 7 events: 8000201d data: ..."). */
-static void seed_epoll(int pid, int epfd, struct nps_join *j, struct seed *s)
+/*
+ * One epoll fd's registrations, from its fdinfo ("tfd: 7 events: 8000201d data: ..."). The
+ * kernel adds EPOLLERR|EPOLLHUP to every registration; they are taken off again, so that a
+ * registration reads as it was asked for (Go's netpollopen mask, for one).
+ */
+static void read_epoll(int pid, int epfd, struct seed *s, size_t *cap)
 {
-	char path[64], line[256], link[128], want[128];
+	char path[64], line[256];
 	unsigned events;
 	unsigned long long data;
 	int tfd;
@@ -183,68 +269,118 @@ static void seed_epoll(int pid, int epfd, struct nps_join *j, struct seed *s)
 
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, epfd);
 	f = fopen(path, "r");
-	if (!f)
+	if (!f) {
+		if (errno != ENOENT)
+			seed_problem(s, path, errno);
 		return;
-	s->epfds++;
-	while (fgets(line, sizeof(line), f)) {
+	}
+	while (fgets(line, sizeof(line), f) && !(s->interrupted = stop_sig != 0)) {
 		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3)
 			continue;
-		s->entries++;
-		join_interest_add(j, epfd, tfd, events, data);
-		/* Go's break fd: EPOLLIN alone, level-triggered (spec section 2.2). */
-		if ((events & ~EPOLLERR_HUP) != 0x1 || fd_link(pid, tfd, link, sizeof(link)))
-			continue;
-		if (!strcmp(link, "anon_inode:[eventfd]")) { /* Go 1.23+: one eventfd */
-			s->break_rd = s->break_wr = tfd;
-			s->candidates++;
-		} else if (!strncmp(link, "pipe:[", 6)) { /* Go <= 1.22: a pipe */
-			snprintf(want, sizeof(want), "%s", link);
-			DIR *d;
-			struct dirent *de;
+		if (s->nreg == *cap) {
+			struct join_interest *v =
+			    realloc(s->reg, (*cap ? *cap * 2 : 64) * sizeof(*v));
 
-			snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-			d = opendir(path);
-			if (!d)
-				continue;
-			while ((de = readdir(d))) {
-				int fd = atoi(de->d_name);
-
-				if (de->d_name[0] == '.' || fd == tfd ||
-				    fd_link(pid, fd, link, sizeof(link)))
-					continue;
-				if (!strcmp(link, want) && (fd_flags(pid, fd) & 3) == 1) {
-					s->break_rd = tfd;
-					s->break_wr = fd;
-					s->candidates++;
-					break;
-				}
-			}
-			closedir(d);
+			if (!v)
+				break;
+			s->reg = v;
+			*cap = *cap ? *cap * 2 : 64;
 		}
+		s->reg[s->nreg++] = (struct join_interest){
+		    .epfd = epfd, .fd = tfd, .events = events & ~EPOLLERR_HUP, .data = data};
 	}
 	fclose(f);
 }
 
-static void seed_from_proc(int pid, struct nps_join *j, struct seed *s)
+static int cmp_reg(const void *a, const void *b)
 {
-	char path[64], link[128];
-	struct dirent *de;
-	DIR *d;
+	const struct join_interest *x = a, *y = b;
+
+	if (x->epfd != y->epfd)
+		return (x->epfd > y->epfd) - (x->epfd < y->epfd);
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+static int cmp_link(const void *a, const void *b)
+{
+	const struct fdlink *x = a, *y = b;
+	int c = strcmp(x->link, y->link);
+
+	return c ? c : cmp_fdlink(a, b);
+}
+
+/*
+ * Go's break fd: registered for EPOLLIN alone, level-triggered (spec section 2.2): an eventfd
+ * (Go 1.23+), or the read end of a pipe whose write end the process holds (Go <= 1.22).
+ */
+static void find_break(int pid, struct seed *s)
+{
+	struct fdlink *bylink = NULL;
+
+	for (size_t i = 0; i < s->nreg && !s->interrupted; i++) {
+		const char *link = fd_link(s, s->reg[i].fd);
+
+		if (s->reg[i].events != 0x1)
+			continue;
+		if (!strcmp(link, "anon_inode:[eventfd]")) {
+			s->break_rd = s->break_wr = s->reg[i].fd;
+			s->candidates++;
+			continue;
+		}
+		if (strncmp(link, "pipe:[", 6))
+			continue;
+		if (!bylink) { /* the fds sorted by link, to find the other end of each pipe */
+			bylink = malloc(s->nfds * sizeof(*bylink));
+			if (!bylink)
+				return;
+			memcpy(bylink, s->fds, s->nfds * sizeof(*bylink));
+			qsort(bylink, s->nfds, sizeof(*bylink), cmp_link);
+		}
+		struct fdlink key = {.fd = -1};
+
+		snprintf(key.link, sizeof(key.link), "%s", link);
+		size_t lo = 0, hi = s->nfds; /* the first entry >= key */
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cmp_link(&bylink[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < s->nfds && !strcmp(bylink[lo].link, link); lo++) {
+			if (bylink[lo].fd != s->reg[i].fd &&
+			    (fd_flags(pid, bylink[lo].fd) & O_ACCMODE) == O_WRONLY) {
+				s->break_rd = s->reg[i].fd;
+				s->break_wr = bylink[lo].fd;
+				s->candidates++;
+				break;
+			}
+		}
+	}
+	free(bylink);
+}
+
+/*
+ * The process's interest set and (want_break) Go's break pipe, from /proc: each fd's link read
+ * once, each epoll fd's fdinfo once. Stops early on a stop signal (s->interrupted).
+ */
+static void seed_from_proc(int pid, bool want_break, struct seed *s)
+{
+	size_t cap = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->break_rd = s->break_wr = -1;
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		int fd = atoi(de->d_name);
-
-		if (de->d_name[0] != '.' && !fd_link(pid, fd, link, sizeof(link)) &&
-		    !strcmp(link, "anon_inode:[eventpoll]"))
-			seed_epoll(pid, fd, j, s);
-	}
-	closedir(d);
+	read_fds(pid, s);
+	for (size_t i = 0; i < s->nfds && !s->interrupted; i++)
+		if (!strcmp(s->fds[i].link, "anon_inode:[eventpoll]"))
+			read_epoll(pid, s->fds[i].fd, s, &cap);
+	if (s->nreg)
+		qsort(s->reg, s->nreg, sizeof(*s->reg), cmp_reg);
+	if (want_break)
+		find_break(pid, s);
+	s->done_ns = mono_ns();
 }
 
 /* GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPU count. */
@@ -399,29 +535,33 @@ static void deliver(struct trace_ctx *t, struct probes *p, bool final)
 	livemerge_drain(t->lm, final, on_event, t);
 }
 
-static void print_interest(struct nps_join *j, const char *title)
+static void print_interest(const struct join_interest *l, size_t n, const char *title)
 {
-	struct join_interest *l;
 	char mask[160], extra[80];
-	size_t n = join_interest_list(j, NULL, 0);
 
 	fprintf(human, "%s: %zu registration%s\n", title, n, n == 1 ? "" : "s");
-	if (!n)
-		return;
-	l = calloc(n, sizeof(*l));
-	if (!l)
-		return;
-	n = join_interest_list(j, l, n);
-	fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
+	if (n)
+		fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
 	for (size_t i = 0; i < n; i++) {
-		uint32_t ev = l[i].events & (l[i].since ? ~0U : ~EPOLLERR_HUP);
-
 		extra[0] = '\0';
-		if (ev == NPS_NETPOLL_EVENTS)
+		if (l[i].events == NPS_NETPOLL_EVENTS)
 			go_data(l[i].data, extra, sizeof(extra));
 		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
-			nps_epoll_mask_format(ev, mask, sizeof(mask)), l[i].data, extra);
+			nps_epoll_mask_format(l[i].events, mask, sizeof(mask)), l[i].data, extra);
 	}
+}
+
+/* The interest set as the join rebuilt it. */
+static void print_interest_now(struct nps_join *j, const char *title)
+{
+	size_t n = join_interest_list(j, NULL, 0);
+	struct join_interest *l = n ? calloc(n, sizeof(*l)) : NULL;
+
+	if (n && !l) {
+		fprintf(human, "%s: %zu registrations (no memory to list them)\n", title, n);
+		return;
+	}
+	print_interest(l, n ? join_interest_list(j, l, n) : 0, title);
 	free(l);
 }
 
@@ -485,7 +625,7 @@ int cmd_trace(int argc, char **argv)
 	double duration = 0;
 	char why[512], *end;
 	int c, rc = NPS_EXIT_FAIL, brd = -1, bwr = -1;
-	struct seed seed;
+	struct seed seed = {0};
 
 	human = stdout;
 	optind = 1;
@@ -604,7 +744,16 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	/* After attaching: anything registered from now on is seen by the probes as well. */
-	seed_from_proc(o.tgid, t.join, &seed);
+	seed_from_proc(o.tgid, !brk, &seed);
+	for (size_t i = 0; i < seed.nreg; i++)
+		join_interest_add(t.join, seed.reg[i].epfd, seed.reg[i].fd, seed.reg[i].events,
+				  seed.reg[i].data);
+	/* Always said: without /proc, ready entries of fds registered before show as fd ?. */
+	if (seed.problem[0])
+		fprintf(human,
+			"warning: %s: the interest set at attach, and the fds of ready entries "
+			"registered before it, are unknown\n",
+			seed.problem);
 	if (!brk && seed.candidates == 1) {
 		brd = seed.break_rd;
 		bwr = seed.break_wr;
@@ -643,7 +792,10 @@ int cmd_trace(int argc, char **argv)
 		"stop\n",
 		o.tgid, st.pwait2 ? ", epoll_pwait2" : "", break_on ? " and the break pipe" : "");
 	if (!t.quiet)
-		print_interest(t.join, "interest set at attach (from /proc fdinfo)");
+		print_interest(seed.reg, seed.nreg,
+			       seed.problem[0]
+				   ? "interest set at attach (from /proc fdinfo, incomplete)"
+				   : "interest set at attach (from /proc fdinfo)");
 	fflush(human);
 
 	/* The trace's time span: from the probes' start (st.attach_ns) to their stop. */
@@ -683,7 +835,7 @@ int cmd_trace(int argc, char **argv)
 	probes_poll(p, 0, on_kernel, &t);
 	deliver(&t, p, true);
 
-	print_interest(t.join, "interest set (rebuilt from epoll_ctl)");
+	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");
 	print_summary(&t, p, o.verbose);
 	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
 	rc = stop_sig ? 128 + stop_sig : NPS_EXIT_OK;
@@ -709,5 +861,6 @@ cleanup:
 	probes_close(p);
 	join_free(t.join);
 	livemerge_free(t.lm);
+	seed_free(&seed);
 	return rc;
 }

@@ -12,8 +12,9 @@
  *   epoll_workload [-s] threads T N     T threads, each N x epoll_wait(timeout 0) on one shared
  *                                      epoll fd with one eventfd ready (logs "thread tid T")
  *   epoll_workload [-s] pipes N S       N pipes, each read end registered level-triggered for
- *                                      EPOLLIN alone (a self-pipe, as Go's break pipe is), then
- *                                      S seconds of epoll_wait(…, 100 ms) on one of them written
+ *                                      EPOLLIN alone (a self-pipe, as Go's break pipe is); the
+ *                                      first one written, waited for and drained, then S
+ *                                      seconds of epoll_wait(…, 100 ms)
  *   epoll_workload [-s] samedata S      two socketpairs registered with the same data (7), only
  *                                      the second one readable; S seconds of epoll_wait(…, 100 ms)
  *
@@ -287,7 +288,7 @@ static void wait_for_secs(int epfd, double secs)
 /* n self-pipes registered for EPOLLIN alone: what a program that is not Go may well have. */
 static int pipes(int stop, int n, double secs)
 {
-	int epfd = epoll_create1(EPOLL_CLOEXEC), p[2] = {-1, -1};
+	int epfd = epoll_create1(EPOLL_CLOEXEC), p[2] = {-1, -1}, first[2] = {-1, -1};
 
 	if (epfd < 0)
 		die("epoll_create1");
@@ -299,10 +300,13 @@ static int pipes(int stop, int n, double secs)
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &ev))
 			die("epoll_ctl");
 		if (i == 0)
-			printf("pipe rd %d wr %d\n", p[0], p[1]);
+			first[0] = p[0], first[1] = p[1];
 	}
+	printf("pipe rd %d wr %d\n", first[0], first[1]);
 	stop_here(stop);
-	rw(1, p[1], 1);
+	rw(1, first[1], 1); /* a self-pipe's wake-up and its drain, as netpollBreak's would be */
+	wait_(epfd, 8, 100);
+	rw(0, first[0], 16);
 	wait_for_secs(epfd, secs);
 	printf("done\n");
 	return 0;
