@@ -20,6 +20,7 @@
 #include "traces/names.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -84,7 +85,7 @@ static void usage(FILE *out)
 	    "  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
 	    "  -d, --duration S     stop after S seconds, at most 604800 (default: until Ctrl-C)\n"
 	    "      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
-	    "                       (default: found in /proc for a Go process; 'none' to skip)\n"
+	    "                       (default: for a Go program, found in /proc; 'none' to skip)\n"
 	    "      --ring BYTES     ring buffer size (default 4 MiB)\n"
 	    "  -q, --quiet          no event lines: the interest set and the summary only\n"
 	    "  -v, --verbose        libbpf's messages (the verifier log on failure), and each\n"
@@ -381,6 +382,83 @@ static void seed_from_proc(int pid, bool want_break, struct seed *s)
 	if (want_break)
 		find_break(pid, s);
 	s->done_ns = mono_ns();
+}
+
+/*
+ * Is pid a Go program? Go's linker gives every executable it links a .go.buildinfo section
+ * (the build information of runtime/debug.ReadBuildInfo and `go version -m`), kept by
+ * -ldflags=-s and by strip(1): one section-name lookup in the ELF of /proc/PID/exe. 1 yes, 0 no
+ * (or not an ELF64 with section headers), -errno when the executable cannot be read.
+ */
+static int proc_is_go(int pid)
+{
+	char path[64], *names = NULL;
+	Elf64_Shdr *sh = NULL;
+	Elf64_Ehdr eh;
+	int fd, go = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
+		goto out;
+	size_t shlen = (size_t)eh.e_shnum * sizeof(*sh);
+
+	sh = malloc(shlen);
+	if (!sh || pread(fd, sh, shlen, (off_t)eh.e_shoff) != (ssize_t)shlen)
+		goto out;
+	const Elf64_Shdr *strtab = &sh[eh.e_shstrndx];
+
+	if (!strtab->sh_size || strtab->sh_size > (1U << 20))
+		goto out;
+	names = malloc(strtab->sh_size + 1);
+	if (!names ||
+	    pread(fd, names, strtab->sh_size, (off_t)strtab->sh_offset) != (ssize_t)strtab->sh_size)
+		goto out;
+	names[strtab->sh_size] = '\0';
+	for (int i = 0; i < eh.e_shnum && !go; i++)
+		go = sh[i].sh_name < strtab->sh_size &&
+		     !strcmp(names + sh[i].sh_name, ".go.buildinfo");
+out:
+	free(names);
+	free(sh);
+	close(fd);
+	return go;
+}
+
+/*
+ * Which break pipe is traced, or why none: go as proc_is_go() said, given: --break was given,
+ * err: what attaching the read/write probes returned.
+ */
+static void print_break(int pid, int go, const struct seed *s, bool given, int rd, int wr, int err)
+{
+	if (rd >= 0 && err)
+		fprintf(human, "break pipe: read fd %d, write fd %d not traced: %s\n", rd, wr,
+			strerror(-err));
+	else if (rd >= 0)
+		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", rd, wr,
+			given ? "--break" : "found in /proc: Go's netpollBreak pipe");
+	else if (given) /* --break none */
+		return;
+	else if (go == 0)
+		fprintf(human,
+			"break pipe: none (pid %d is not a Go program: its executable has no "
+			".go.buildinfo section); --break RD,WR names one\n",
+			pid);
+	else if (go < 0)
+		fprintf(
+		    human,
+		    "break pipe: none (whether pid %d is a Go program is unknown: /proc/%d/exe: "
+		    "%s); --break RD,WR names one\n",
+		    pid, pid, strerror(-go));
+	else if (!s->problem[0])
+		fprintf(human,
+			"break pipe: %s in /proc (Go's: one pipe or eventfd registered for EPOLLIN "
+			"alone); --break RD,WR names it\n",
+			s->candidates ? "more than one candidate" : "none found");
 }
 
 /* GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPU count. */
@@ -744,7 +822,9 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	/* After attaching: anything registered from now on is seen by the probes as well. */
-	seed_from_proc(o.tgid, !brk, &seed);
+	int go = brk ? 0 : proc_is_go(o.tgid);
+
+	seed_from_proc(o.tgid, go == 1, &seed);
 	for (size_t i = 0; i < seed.nreg; i++)
 		join_interest_add(t.join, seed.reg[i].epfd, seed.reg[i].fd, seed.reg[i].events,
 				  seed.reg[i].data);
@@ -754,14 +834,15 @@ int cmd_trace(int argc, char **argv)
 			"warning: %s: the interest set at attach, and the fds of ready entries "
 			"registered before it, are unknown\n",
 			seed.problem);
-	if (!brk && seed.candidates == 1) {
+	if (go == 1 && seed.candidates == 1) {
 		brd = seed.break_rd;
 		bwr = seed.break_wr;
 	}
-	bool break_on = brd >= 0 && probes_set_break_fds(p, brd, bwr) == 0;
-	if (break_on && !t.quiet)
-		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", brd, bwr,
-			brk ? "--break" : "found in /proc: Go's netpollBreak pipe");
+	int berr = brd >= 0 ? probes_set_break_fds(p, brd, bwr) : 0;
+	bool break_on = brd >= 0 && !berr;
+
+	if (!t.quiet)
+		print_break(o.tgid, go, &seed, brk != NULL, brd, bwr, berr);
 	if (record) {
 		struct trace_header h = {
 		    .scenario = "trace",

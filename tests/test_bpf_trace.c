@@ -570,3 +570,32 @@ Test(bpf_trace, seeding_from_proc_is_linear, .timeout = 300, .fini = kill_childr
 	cr_assert_lt(secs, 6, "a 1 s trace of 2000 pipes took %.1f s", secs);
 	free(out);
 }
+
+/*
+ * A self-pipe registered for EPOLLIN alone in a program that is not Go is not Go's netpollBreak
+ * pipe: its reads and writes are not traced (the read/write probes see every process's) nor
+ * narrated as netpollBreak.
+ */
+Test(bpf_trace, a_self_pipe_of_another_program_is_not_go_s, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], line[160], *out;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("selfpipe", (char *[]){"pipes", "1", "0.3", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(line, sizeof(line),
+		 "break pipe: none (pid %d is not a Go program: its executable has no "
+		 ".go.buildinfo section); --break RD,WR names one",
+		 (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	cr_assert_null(strstr(out, "netpollBreak"), "%s", out);
+	cr_assert_null(strstr(out, "and the break pipe"), "%s", out);
+	/* the pipe's registration is still in the interest set, and its readiness resolved */
+	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 1 "), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "[0] fd "), "%s", out);
+	free(out);
+}
