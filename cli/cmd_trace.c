@@ -64,6 +64,7 @@ struct trace_ctx {
 	uint64_t events, waits, readies, ctls, lost;
 	uint64_t last_ts;     /* of the last event delivered */
 	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
+	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
 };
 
 static uint64_t mono_ns(void)
@@ -493,7 +494,7 @@ static const char *go_data(uint64_t data, char *buf, size_t len)
 	return buf;
 }
 
-static void print_event(const struct trace_ctx *t, const struct nps_event *e)
+static void print_event(struct trace_ctx *t, const struct nps_event *e)
 {
 	char mask[160], extra[80] = "";
 	double rel = (double)((int64_t)(e->ts - t->origin)) / 1e9;
@@ -550,6 +551,16 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 			e->u.ready.index, extra,
 			nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask)),
 			e->u.ready.data);
+		if (e->fd < 0 && !t->said_ambiguous &&
+		    join_interest_fd(t->join, e->u.ready.epfd, e->u.ready.data) ==
+			JOIN_FD_AMBIGUOUS) {
+			t->said_ambiguous = true;
+			fprintf(human,
+				"%12s                (fd ?: more than one fd is registered on epfd "
+				"%d with data 0x%" PRIx64
+				", and epoll returns only the data: it cannot tell which)\n",
+				"", e->u.ready.epfd, e->u.ready.data);
+		}
 		break;
 	case NPS_EV_SYSCALL:
 		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %" PRId64 "  %s\n", rel,

@@ -16,7 +16,8 @@
  *                                      first one written, waited for and drained, then S
  *                                      seconds of epoll_wait(…, 100 ms)
  *   epoll_workload [-s] samedata S      two socketpairs registered with the same data (7), only
- *                                      the second one readable; S seconds of epoll_wait(…, 100 ms)
+ *                                      the second one made readable, waited for and drained;
+ *                                      then S seconds of epoll_wait(…, 100 ms)
  *
  * -s: after the setup that must not be traced, print "stopped" and SIGSTOP ourselves, so that
  * the tracer can attach (and learn the break pipe fds) before the traced part starts.
@@ -324,6 +325,8 @@ static int samedata(int stop, double secs)
 	ctl(epfd, EPOLL_CTL_ADD, b[0], EPOLLIN, 7);
 	stop_here(stop);
 	rw(1, b[1], 1);
+	wait_(epfd, 8, 100);
+	rw(0, b[0], 16);
 	wait_for_secs(epfd, secs);
 	printf("done\n");
 	return 0;

@@ -599,3 +599,37 @@ Test(bpf_trace, a_self_pipe_of_another_program_is_not_go_s, .timeout = 120, .fin
 	cr_assert_not_null(strstr(out, "[0] fd "), "%s", out);
 	free(out);
 }
+
+/*
+ * Two fds registered on one epoll fd with the same data: a ready entry with that data cannot
+ * name its fd. It says fd ?, and why, once (it used to name the last one registered: fd 6,
+ * although only the other one was readable).
+ */
+Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], *out, *s;
+	int epfd = -1, a = -1, b = -1;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("samedata", (char *[]){"samedata", "0.3", NULL}, log, sizeof(log));
+	s = slurp(log);
+	cr_assert_eq(sscanf(strstr(s, "ctl epfd"), "ctl epfd %d op 1 fd %d", &epfd, &a), 2, "%s",
+		     s);
+	cr_assert_eq(
+	    sscanf(strstr(strstr(s, "ctl epfd") + 1, "ctl epfd"), "ctl epfd %*d op 1 fd %d", &b), 1,
+	    "%s", s);
+	free(s);
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_not_null(strstr(out, "[0] fd ?   EPOLLIN  data 0x7"), "%.3000s", out);
+	cr_assert_eq(tu_count_lines(out, "(fd ?: more than one fd is registered on epfd"), 1, "%s",
+		     out);
+	char wrong[32];
+	snprintf(wrong, sizeof(wrong), "] fd %d ", b);
+	cr_assert_null(strstr(out, wrong), "a confident fd:\n%.3000s", out);
+	snprintf(wrong, sizeof(wrong), "] fd %d ", a);
+	cr_assert_null(strstr(out, wrong), "a confident fd:\n%.3000s", out);
+	free(out);
+}
