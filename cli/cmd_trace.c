@@ -57,11 +57,13 @@ static void on_signal(int sig)
 struct trace_ctx {
 	struct nps_join *join;
 	struct livemerge *lm; /* kernel events in ring order in, in timestamp order out */
+	struct seed *seed;    /* what /proc said when tracing began */
+	bool seeds_pushed;    /* its registrations are in the stream (seeded epoll_ctl ADDs) */
 	struct trace_writer *w;
 	uint64_t origin; /* CLOCK_MONOTONIC ns, just before attaching */
 	bool quiet;
 	int werr; /* first writer error */
-	uint64_t events, waits, readies, ctls, lost;
+	uint64_t events, waits, readies, ctls, lost, seeded;
 	uint64_t last_ts;     /* of the last event delivered */
 	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
 	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
@@ -151,6 +153,7 @@ struct seed {
 	struct fdlink *fds; /* every fd, sorted by fd */
 	size_t nfds;
 	struct join_interest *reg; /* the registrations in its epoll fds, sorted by (epfd, fd) */
+	bool *superseded; /* reg[i] was changed by an epoll_ctl made while /proc was read */
 	size_t nreg;
 	int break_rd, break_wr, candidates; /* Go's break pipe: the one candidate */
 	uint64_t done_ns;		    /* when the seeding ended */
@@ -162,6 +165,7 @@ static void seed_free(struct seed *s)
 {
 	free(s->fds);
 	free(s->reg);
+	free(s->superseded);
 }
 
 /* Remember the first failure: one line says it (what: the path). */
@@ -378,8 +382,10 @@ static void seed_from_proc(int pid, bool want_break, struct seed *s)
 	for (size_t i = 0; i < s->nfds && !s->interrupted; i++)
 		if (!strcmp(s->fds[i].link, "anon_inode:[eventpoll]"))
 			read_epoll(pid, s->fds[i].fd, s, &cap);
-	if (s->nreg)
+	if (s->nreg) {
 		qsort(s->reg, s->nreg, sizeof(*s->reg), cmp_reg);
+		s->superseded = calloc(s->nreg, sizeof(*s->superseded));
+	}
 	if (want_break)
 		find_break(pid, s);
 	s->done_ns = mono_ns();
@@ -591,6 +597,12 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	else
 		t->last_ts = e.ts;
 	join_apply(t->join, &e); /* on ENOMEM the event just stays unjoined */
+	if (e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED) {
+		t->seeded++; /* the table "interest set at attach" showed it */
+		if (t->w && !t->werr)
+			t->werr = trace_writer_event(t->w, &e);
+		return 0;
+	}
 	t->events++;
 	t->waits += e.kind == NPS_EV_EPOLL_WAIT;
 	t->readies += e.kind == NPS_EV_EPOLL_READY;
@@ -604,14 +616,62 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	return 0;
 }
 
+/*
+ * A successful epoll_ctl made while /proc was being read: /proc may show its effect or not, so
+ * the call decides, and the registration read from /proc for that fd is dropped.
+ */
+static void seed_supersede(struct seed *s, const struct nps_event *e)
+{
+	struct join_interest key = {.epfd = e->u.ctl.epfd, .fd = e->fd};
+	struct join_interest *r =
+	    s->nreg ? bsearch(&key, s->reg, s->nreg, sizeof(*s->reg), cmp_reg) : NULL;
+
+	if (r && s->superseded)
+		s->superseded[r - s->reg] = true;
+}
+
 /* An event as the probes deliver it, in ring order: held until its turn. */
 static void on_kernel(void *ctx, const struct nps_event *e)
 {
 	struct trace_ctx *t = ctx;
 
+	if (!t->seeds_pushed && e->kind == NPS_EV_EPOLL_CTL && !e->u.ctl.ret &&
+	    e->ts <= t->seed->done_ns)
+		seed_supersede(t->seed, e);
+
 	if (livemerge_push_kernel(t->lm, e)) {
 		t->nomem++;
 		on_event(t, e); /* no memory to hold it: deliver it now, out of order maybe */
+	}
+}
+
+/*
+ * The registrations read from /proc, into the stream as epoll_ctl ADDs at the origin (sub
+ * NPS_CTL_SEEDED), before any event: the join learns the interest set from them, and a
+ * recording keeps it for replay, check and export.
+ */
+static void push_seeds(struct trace_ctx *t)
+{
+	const struct seed *s = t->seed;
+
+	t->seeds_pushed = true;
+	for (size_t i = 0; i < s->nreg; i++) {
+		struct nps_event e = {
+		    .ts = t->origin,
+		    .fd = s->reg[i].fd,
+		    .kind = NPS_EV_EPOLL_CTL,
+		    .m = -1,
+		    .p = -1,
+		    .src = NPS_SRC_KERNEL,
+		    .sub = NPS_CTL_SEEDED,
+		    .u.ctl = {.data = s->reg[i].data,
+			      .events = s->reg[i].events,
+			      .epfd = s->reg[i].epfd,
+			      .op = NPS_EPOLL_CTL_ADD},
+		};
+
+		if (!(s->superseded && s->superseded[i]))
+			on_kernel(t, &e);
 	}
 }
 
@@ -620,7 +680,14 @@ static void deliver(struct trace_ctx *t, struct probes *p, bool final)
 {
 	uint64_t upto = probes_drained_upto(p);
 
-	livemerge_kernel_upto(t->lm, upto > TRACE_REORDER_NS ? upto - TRACE_REORDER_NS : 0);
+	upto = upto > TRACE_REORDER_NS ? upto - TRACE_REORDER_NS : 0;
+	if (!t->seeds_pushed) {
+		/* Until then an epoll_ctl made while /proc was read may still come. */
+		if (!final && upto < t->seed->done_ns)
+			return;
+		push_seeds(t);
+	}
+	livemerge_kernel_upto(t->lm, upto);
 	livemerge_drain(t->lm, final, on_event, t);
 }
 
@@ -836,9 +903,7 @@ int cmd_trace(int argc, char **argv)
 	int go = brk ? 0 : proc_is_go(o.tgid);
 
 	seed_from_proc(o.tgid, go == 1, &seed);
-	for (size_t i = 0; i < seed.nreg; i++)
-		join_interest_add(t.join, seed.reg[i].epfd, seed.reg[i].fd, seed.reg[i].events,
-				  seed.reg[i].data);
+	t.seed = &seed;
 	/* Always said: without /proc, ready entries of fds registered before show as fd ?. */
 	if (seed.problem[0])
 		fprintf(human,

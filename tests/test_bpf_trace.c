@@ -212,8 +212,9 @@ static int trace_run(char *const args[], pid_t wl, char **out, double *secs)
 }
 
 /*
- * The ts of the first and last events of a recorded trace, the first two thread ids in it
- * (tids may be NULL); returns the number of events.
+ * The ts of the first and last events the probes saw in a recorded trace (not the seeded
+ * registrations read from /proc), the first two thread ids in it (tids may be NULL); returns
+ * the number of those events.
  */
 static int record_span(const char *rec, uint64_t *first, uint64_t *last, unsigned tids[2])
 {
@@ -224,6 +225,8 @@ static int record_span(const char *rec, uint64_t *first, uint64_t *last, unsigne
 	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s: %s", rec,
 		     r ? trace_reader_error(r) : "open failed");
 	while ((rc = trace_reader_next(r, &e)) == 1) {
+		if (e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED)
+			continue;
 		if (!n++)
 			*first = e.ts;
 		*last = e.ts;
@@ -345,13 +348,16 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	/* The recording is a trace file the reader accepts, kernel events only. */
 	struct trace_reader *r = NULL;
 	struct nps_event e;
-	int rc, n = 0, waits = 0, readies_fd = 0, ctls = 0;
+	int rc, n = 0, waits = 0, readies_fd = 0, ctls = 0, seeded_listener = 0;
 	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s: %s", rec,
 		     r ? trace_reader_error(r) : "open failed");
 	while ((rc = trace_reader_next(r, &e)) == 1) {
 		n++;
 		cr_assert_eq(e.src, NPS_SRC_KERNEL);
-		cr_assert_eq(e.tid != 0 || e.kind == NPS_EV_LOST, 1);
+		/* the registrations read from /proc at attach: ADDs without a thread */
+		bool seeded = e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED;
+		cr_assert_eq(e.tid != 0 || e.kind == NPS_EV_LOST || seeded, 1);
+		seeded_listener += seeded && e.fd == lfd && e.u.ctl.events == NPS_NETPOLL_EVENTS;
 		waits += e.kind == NPS_EV_EPOLL_WAIT;
 		ctls += e.kind == NPS_EV_EPOLL_CTL;
 		readies_fd += e.kind == NPS_EV_EPOLL_READY && e.fd == cfd;
@@ -362,6 +368,7 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	cr_assert_gt(waits, 0);
 	cr_assert_gt(ctls, 0);
 	cr_assert_gt(readies_fd, 0, "no ready entry for fd %d in %s", cfd, rec);
+	cr_assert_eq(seeded_listener, 1, "the listener's registration at attach is not in %s", rec);
 	printf("trace of a Go echo server: %d events recorded\n", n);
 	free(out);
 }
@@ -631,5 +638,55 @@ Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini
 	cr_assert_null(strstr(out, wrong), "a confident fd:\n%.3000s", out);
 	snprintf(wrong, sizeof(wrong), "] fd %d ", a);
 	cr_assert_null(strstr(out, wrong), "a confident fd:\n%.3000s", out);
+	free(out);
+}
+
+/*
+ * The interest set read from /proc when tracing began is recorded too (epoll_ctl ADDs with sub
+ * NPS_CTL_SEEDED at ts 0), so that replay shows the fds the live trace showed.
+ */
+Test(bpf_trace, the_interest_set_at_attach_is_recorded, .timeout = 120, .fini = kill_children)
+{
+	char log[600], rec[600], pid[16], cmd[1400], *out;
+	struct trace_reader *r = NULL;
+	struct nps_event e;
+	int n = 0, seeded = 0;
+
+	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/seeded.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t wl =
+	    workload_start("seeded", (char *[]){"pipes", "3", "0.3", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", "--record", rec, NULL}, wl,
+			   &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 3 "), "%s",
+			   out);
+	cr_assert_null(strstr(out, "epoll_ctl("), "a seeded ADD printed as a call:\n%s", out);
+	free(out);
+
+	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s", rec);
+	while (trace_reader_next(r, &e) == 1) {
+		bool s = e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED;
+
+		cr_assert(!s || n == seeded, "event %d: a seeded ADD after other events", n);
+		if (s) {
+			cr_assert_eq(e.u.ctl.op, NPS_EPOLL_CTL_ADD);
+			cr_assert_eq(e.u.ctl.events, 0x1, "events 0x%x", e.u.ctl.events);
+			cr_assert_eq(e.u.ctl.data, (uint64_t)e.fd, "the workload's data is the fd");
+			cr_assert_eq(e.tid, 0);
+			cr_assert_eq(e.ts, trace_reader_info(r)->mono_origin);
+		}
+		seeded += s;
+		n++;
+	}
+	trace_reader_close(r);
+	cr_assert_eq(seeded, 3, "%d seeded ADDs", seeded);
+	snprintf(cmd, sizeof(cmd), "%s replay %s --no-ui", tu_netpollsim(), rec);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "3 fds in the interest set"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s check %s", tu_netpollsim(), rec);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
 	free(out);
 }
