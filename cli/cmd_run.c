@@ -67,7 +67,6 @@ struct run_state {
 	uint64_t origin;
 	uint64_t events, violations, notes;
 	int write_err;
-	bool break_fds_set;
 };
 
 static volatile sig_atomic_t got_signal; /* the last stop signal (cli_catch_stop_signals) */
@@ -298,10 +297,6 @@ static int consume(void *ctx, const struct nps_event *ev)
 	struct fold_verdict v[4];
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
 	st->events++;
-	if (e->kind == NPS_EV_NETPOLLINIT && st->probes && !st->break_fds_set && st->o.bpf_break) {
-		probes_set_break_fds(st->probes, e->u.init.break_rd, e->u.init.break_wr);
-		st->break_fds_set = true;
-	}
 	if (st->o.narrate) {
 		char line[512];
 		size_t n = narrate_event(e, &st->fold, st->origin, line, sizeof(line));
@@ -481,6 +476,23 @@ static int open_trace(struct run_state *st)
 	return err;
 }
 
+static struct probes *break_probes; /* the probes to give the break pipe (netpollinit) */
+
+/*
+ * On the runtime's thread, inside netpollinit, before the pipe can be used: so that the
+ * kernel's side shows every netpollBreak write and drain of the run, even of a run shorter
+ * than the consumer's first look at the netpollinit event.
+ */
+static void on_netpollinit(int epfd, int break_rd, int break_wr)
+{
+	(void)epfd;
+	int err = probes_set_break_fds(break_probes, break_rd, break_wr);
+	if (err)
+		fprintf(stderr,
+			"netpollsim: the break pipe's reads and writes are not traced: %s\n",
+			strerror(-err));
+}
+
 static void attach_probes(struct run_state *st)
 {
 	if (st->o.no_bpf || st->o.no_events)
@@ -494,6 +506,11 @@ static void attach_probes(struct run_state *st)
 			"netpollsim: kernel view off: %s (runtime view only; --no-bpf hides "
 			"this line)\n",
 			why);
+		return;
+	}
+	if (st->o.bpf_break) {
+		break_probes = st->probes;
+		sim_set_netpollinit_hook(on_netpollinit);
 	}
 }
 
