@@ -126,28 +126,39 @@ static char *wait_for(const char *path, const char *needle, pid_t pid)
 	}
 }
 
-static void echo_round_trips(int port, int n)
+static int dial(int port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	char buf[64], got[64];
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_geq(s, 0);
 	cr_assert_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
 		     strerror(errno));
-	for (int i = 0; i < n; i++) {
-		int len = snprintf(buf, sizeof(buf), "hello %d\n", i), have = 0;
+	return s;
+}
 
-		cr_assert_eq(write(s, buf, (size_t)len), len);
-		while (have < len) {
-			ssize_t r = read(s, got + have, sizeof(got) - (size_t)have);
+static void round_trip(int s, int i)
+{
+	char buf[64], got[64];
+	int len = snprintf(buf, sizeof(buf), "hello %d\n", i), have = 0;
 
-			cr_assert_gt(r, 0, "echo read: %s", r ? strerror(errno) : "EOF");
-			have += (int)r;
-		}
-		cr_assert_eq(memcmp(buf, got, (size_t)len), 0);
+	cr_assert_eq(write(s, buf, (size_t)len), len);
+	while (have < len) {
+		ssize_t r = read(s, got + have, sizeof(got) - (size_t)have);
+
+		cr_assert_gt(r, 0, "echo read: %s", r ? strerror(errno) : "EOF");
+		have += (int)r;
 	}
+	cr_assert_eq(memcmp(buf, got, (size_t)len), 0);
+}
+
+static void echo_round_trips(int port, int n)
+{
+	int s = dial(port);
+
+	for (int i = 0; i < n; i++)
+		round_trip(s, i);
 	close(s);
 }
 
@@ -242,7 +253,7 @@ static int record_span(const char *rec, uint64_t *first, uint64_t *last, unsigne
 
 Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 {
-	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out;
+	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out, *s;
 	struct stat st;
 	int port = 0, status;
 
@@ -286,7 +297,29 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	    trout);
 	free(wait_for(trout, "interest set at attach", tp));
 
-	echo_round_trips(port, 5);
+	/*
+	 * The connection's readiness must reach epoll_pwait's ready list: it does when the
+	 * server's goroutine parks in Read (EAGAIN) and only netpoll can wake it. A client that
+	 * writes at once may always find the server reading data already there (it never parks;
+	 * the test once failed so, on a loaded machine). So pause before each message, until the
+	 * trace shows a ready entry for the connection's fd (or 50 round trips).
+	 */
+	int conn = dial(port), cfd0 = -1;
+	char want[32];
+
+	out = wait_for(trout, ", ADD, ", tp);
+	s = strstr(out, ", ADD, ");
+	cr_assert_eq(sscanf(s, ", ADD, %d,", &cfd0), 1, "%.80s", s);
+	free(out);
+	snprintf(want, sizeof(want), "] fd %d ", cfd0);
+	for (int i = 0, seen = 0; i < 50 && !seen; i++) {
+		usleep(20000);
+		round_trip(conn, i);
+		out = slurp(trout);
+		seen = strstr(out, want) != NULL;
+		free(out);
+	}
+	close(conn);
 	echo_round_trips(port, 3);
 	/* The server closes each connection when it reads EOF: DEL, then close. */
 	out = wait_for(trout, "DEL", tp);
@@ -304,7 +337,7 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 
 	/* Go's break pipe, found in /proc (Go 1.22: a pipe registered for EPOLLIN alone). */
 	int brd, bwr, lfd = -1, epfd = -1, cfd = -1;
-	char *s = strstr(out, "break pipe: read fd ");
+	s = strstr(out, "break pipe: read fd ");
 	cr_assert_not_null(s, "break pipe not found:\n%s", out);
 	cr_assert_eq(sscanf(s, "break pipe: read fd %d, write fd %d", &brd, &bwr), 2);
 	/* The listener, registered before we attached, is in the interest set from /proc. */
