@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * netpollsim trace --pid PID: the kernel's view alone, for any process (a Go server, nginx):
- * its epoll_create1/epoll_ctl/epoll_wait family calls, decoded live, one line each, with the
- * epoll interest set rebuilt from its epoll_ctl calls (seeded from /proc/PID/fdinfo for what
- * was registered before we attached) and each ready entry's fd found in it. For a Go program the
- * netpoll break pipe is recognised (the one pipe registered level-triggered for EPOLLIN alone)
- * so that netpollBreak's write and netpoll's drain show up too. --record writes the events as a
- * trace file (src "kernel") that replay/check/export read like any other.
+ * its epoll_create1/epoll_ctl/epoll_wait family calls, decoded live, one line each, in
+ * timestamp order (the probes deliver in ring order: traces/livemerge.h sorts), with the epoll
+ * interest set rebuilt from its epoll_ctl calls (seeded from /proc/PID/fdinfo for what was
+ * registered before we attached) and each ready entry's fd found in it. For a Go program (its
+ * executable has .go.buildinfo) the netpoll break pipe is recognised (the one pipe registered
+ * level-triggered for EPOLLIN alone) so that netpollBreak's write and netpoll's drain show up
+ * too. --record writes the events as a trace file (src "kernel") that replay/check/export read
+ * like any other, the seeded registrations first.
  *
  * What it leaves out: the runtime's side (there is none to see in a foreign process: that is
  * what `netpollsim run` adds), and processes that exec or fork after we attached (the tgid is
