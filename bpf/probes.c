@@ -504,7 +504,10 @@ static void report_final_loss(struct probes *p)
 	if (sum.stat[NPS_STAT_LOST] <= reported)
 		return;
 	memset(&e, 0, sizeof(e));
-	e.ts = now_ns();
+	/* The loss ended when the probes stopped (not when the slow detach was over). */
+	e.ts = p->stop_ns ? p->stop_ns : now_ns();
+	if (since > e.ts)
+		e.ts = since; /* a probe still running at the stop lost it */
 	e.fd = -1;
 	e.kind = NPS_EV_LOST;
 	e.m = -1;

@@ -522,6 +522,10 @@ Test(bpf_probes, loss_reported_after_detach, .timeout = 60)
 	cr_assert_eq(st.produced, 500 * 3);
 	cr_assert_gt(st.lost, 0);
 	cr_assert_eq(got.v[got.n - 1].kind, NPS_EV_LOST, "the final report is last");
+	/* stamped when the probes stopped, not after the detach that followed */
+	cr_assert_leq(got.v[got.n - 1].ts, st.stop_ns + 1000000, "the final report %.3f ms late",
+		      (double)(got.v[got.n - 1].ts - st.stop_ns) / 1e6);
+	cr_assert_leq(got.v[got.n - 1].u.lost.since, got.v[got.n - 1].ts);
 	cr_assert_eq(delivered + st.lost, st.produced);
 	cr_assert_eq(lost_events, st.lost);
 	free(got.v);
