@@ -121,7 +121,9 @@ static void usage(FILE *out)
 
 static int bad_arg(const char *opt, const char *val, const char *why)
 {
-	fprintf(stderr, "netpollsim run: %s '%s': %s (see 'netpollsim run --help')\n", opt, val,
+	char txt[256]; /* printable whatever the value holds */
+	trace_sanitize(val, strlen(val), txt, sizeof(txt));
+	fprintf(stderr, "netpollsim run: %s '%s': %s (see 'netpollsim run --help')\n", opt, txt,
 		why);
 	return NPS_EXIT_USAGE;
 }

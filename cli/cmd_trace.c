@@ -71,6 +71,13 @@ struct trace_ctx {
 	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
 };
 
+/* A command-line value, printable whatever it holds (traces/json.h's escaping). */
+static const char *arg_text(const char *s, char *buf, size_t len)
+{
+	trace_sanitize(s, strlen(s), buf, len);
+	return buf;
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -781,7 +788,7 @@ int cmd_trace(int argc, char **argv)
 	struct probes *p = NULL;
 	const char *record = NULL, *brk = NULL;
 	double duration = 0;
-	char why[512], *end;
+	char why[512], txt[256], *end;
 	int c, rc = NPS_EXIT_FAIL, brd = -1, bwr = -1;
 	struct seed seed = {0};
 
@@ -794,7 +801,7 @@ int cmd_trace(int argc, char **argv)
 
 			if (*end || v <= 0 || v > INT_MAX) {
 				fprintf(stderr, "netpollsim trace: --pid: not a process id: '%s'\n",
-					optarg);
+					arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			o.tgid = (int)v;
@@ -805,15 +812,12 @@ int cmd_trace(int argc, char **argv)
 			break;
 		case 'd':
 			if (cli_parse_duration(optarg, &duration)) {
-				char v[256];
-
-				trace_sanitize(optarg, strlen(optarg), v, sizeof(v));
 				fprintf(
 				    stderr,
 				    "netpollsim trace: --duration: wants a positive number of "
 				    "seconds, at most 604800 (7 days; without --duration the trace "
 				    "runs until Ctrl-C), got '%s'\n",
-				    v);
+				    arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			break;
@@ -824,7 +828,7 @@ int cmd_trace(int argc, char **argv)
 				fprintf(stderr,
 					"netpollsim trace: --break: expected RD,WR or none, got "
 					"'%s'\n",
-					brk);
+					arg_text(brk, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			break;
@@ -835,7 +839,7 @@ int cmd_trace(int argc, char **argv)
 				fprintf(stderr,
 					"netpollsim trace: --ring: bytes from 1 to 2^30, got "
 					"'%s'\n",
-					optarg);
+					arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			o.ring_bytes = (size_t)v;
@@ -859,7 +863,7 @@ int cmd_trace(int argc, char **argv)
 	if (optind < argc || !o.tgid) {
 		if (optind < argc)
 			fprintf(stderr, "netpollsim trace: unexpected argument '%s'\n",
-				argv[optind]);
+				arg_text(argv[optind], txt, sizeof(txt)));
 		else
 			fprintf(stderr, "netpollsim trace: --pid PID is required\n");
 		usage(stderr);

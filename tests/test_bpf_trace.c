@@ -503,8 +503,8 @@ Test(bpf_trace, busy_threads_are_recorded_in_time_order, .timeout = 120, .fini =
  * never): trace and run refuse the rest with exit status 2. Needs no root. */
 Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
 {
-	static const char *const bad[] = {"inf", "nan", "1e300", "1e11",
-					  "-1",	 "0",	"abc",	 "604801"};
+	static const char *const bad[] = {"inf", "nan", "1e300",  "1e11", "-1",
+					  "0",	 "abc", "604801", "",	  "1\x1b[2J"};
 	char cmd[1024], *out;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -516,6 +516,7 @@ Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
 				   "trace --duration %s:\n%s", bad[i], out);
 		cr_assert_null(strstr(out, "tracing pid"), "trace --duration %s traced:\n%s",
 			       bad[i], out);
+		cr_assert_null(strchr(out, '\x1b'), "a raw escape printed:\n%s", out);
 		free(out);
 		snprintf(cmd, sizeof(cmd), "%s run --duration '%s' --no-ui --no-bpf -q",
 			 tu_netpollsim(), bad[i]);
@@ -523,6 +524,7 @@ Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
 		cr_assert_eq(rc, 2, "run --duration %s: exit %d:\n%s", bad[i], rc, out);
 		cr_assert_not_null(strstr(out, "wants a positive number of seconds"),
 				   "run --duration %s:\n%s", bad[i], out);
+		cr_assert_null(strchr(out, '\x1b'), "a raw escape printed:\n%s", out);
 		free(out);
 	}
 }
