@@ -13,7 +13,7 @@
  * while these run only for the syscalls we name. Exit probes read the arguments back from the
  * task's saved user registers (they are preserved across a system call), so only the wait
  * family needs an entry probe, for the time it blocked; that also keeps a call complete when
- * the kernel skipped its entry probe. What it leaves out: epoll_create (the old call, unused by
+ * it was in progress as tracing began. What it leaves out: epoll_create (the old call, unused by
  * Go since 1.21), close(2) of an epoll fd, and the signal masks of epoll_pwait.
  *
  * Record layout and loss reporting: bpf/netpoll.h.
@@ -42,6 +42,11 @@ const volatile __u64 wakeup_bytes = NPS_BPF_RING_DEFAULT / NPS_BPF_WAKEUP_DIVISO
  */
 volatile int break_rd = -1;
 volatile int break_wr = -1;
+/*
+ * 1 while tracing: set once every probe is attached, cleared before any is detached, so that
+ * entries and exits start and stop at the same instant (detaching takes tens of ms per probe).
+ */
+volatile int tracing = 0;
 volatile int self_epfd = -1;  /* the loader's own ring-buffer epoll fd, -1 when tracing another */
 volatile __u32 nexcluded = 0; /* entries in excluded_tids: skip the lookup when 0 */
 
@@ -115,7 +120,7 @@ static __always_inline void stat_add(struct nps_bpf_cpu *c, __u32 i, __u64 n)
 
 static __always_inline bool is_traced(__u64 pid_tgid)
 {
-	return (__u32)(pid_tgid >> 32) == targ_tgid;
+	return (__u32)(pid_tgid >> 32) == targ_tgid && tracing;
 }
 
 static __always_inline bool is_excluded(__u32 tid, int epfd)
@@ -301,17 +306,24 @@ static __always_inline int wait_enter(__u32 probe, int epfd, __u64 uptr)
 
 /*
  * epoll_pwait2 takes a struct __kernel_timespec * (NULL: block). Shown in ms like the others,
- * rounded up so that a sub-millisecond wait never reads as a non-blocking poll (0). Unsigned
- * division only: clang 14 cannot emit signed division for BPF.
+ * rounded up so that a sub-millisecond wait never reads as a non-blocking poll (0). A timespec
+ * the kernel refuses (EINVAL: negative, or nanoseconds >= 1 s) or cannot read (EFAULT) is
+ * NPS_WAIT_TIMEOUT_INVALID, never -1 ("block"). Unsigned division only: clang 14 cannot emit
+ * signed division for BPF.
  */
-static __always_inline int timespec_ms(__u64 uts)
+static __always_inline int timespec_ms(struct nps_bpf_cpu *c, __u64 uts)
 {
 	struct __kernel_timespec ts;
 	__u64 v;
 
-	if (!uts || bpf_probe_read_user(&ts, sizeof(ts), (void *)uts) || ts.tv_sec < 0 ||
-	    ts.tv_nsec < 0)
+	if (!uts)
 		return -1;
+	if (bpf_probe_read_user(&ts, sizeof(ts), (void *)uts)) {
+		stat_add(c, NPS_STAT_READ_FAIL, 1);
+		return NPS_WAIT_TIMEOUT_INVALID;
+	}
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+		return NPS_WAIT_TIMEOUT_INVALID;
 	v = (__u64)ts.tv_sec * 1000 + ((__u64)ts.tv_nsec + 999999) / 1000000;
 	return v > 0x7fffffff ? 0x7fffffff : (int)v;
 }
@@ -361,7 +373,7 @@ static __always_inline int wait_exit(__u32 probe, __u8 sub, long ret)
 	e.u.wait.epfd = w.epfd;
 	e.u.wait.maxevents = maxevents;
 	if (sub == NPS_WAIT_EPOLL_PWAIT2)
-		e.u.wait.timeout_ms = timespec_ms(PT_REGS_PARM4_CORE_SYSCALL(regs));
+		e.u.wait.timeout_ms = timespec_ms(c, PT_REGS_PARM4_CORE_SYSCALL(regs));
 	else
 		e.u.wait.timeout_ms = (int)PT_REGS_PARM4_CORE_SYSCALL(regs);
 	e.u.wait.ret = (__s32)ret;

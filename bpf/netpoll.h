@@ -36,8 +36,9 @@ struct nps_bpf_epoll_event {
  * The probes, one per BPF program, in the order of their per-probe hit counters. A hit is an
  * invocation that passed the process filter (for read/write: that concerned a break pipe fd).
  * Only the wait family has entry probes (for the blocked time): every exit probe reads the
- * call's arguments back from the task's saved user registers, so that a call whose entry probe
- * did not run is still complete (docs/kernel-view.md, "missed entries").
+ * call's arguments back from the task's saved user registers, so that a call whose entry was not
+ * seen (in progress when tracing began) is still complete (docs/kernel-view.md, "returns without
+ * their entry").
  */
 enum nps_bpf_probe {
 	NPS_PROBE_CREATE1_EXIT = 0,

@@ -60,6 +60,7 @@ struct probes {
 	uint64_t delivered;
 	uint64_t lost_reported;
 	uint64_t drain_ns;
+	uint64_t stop_ns;
 	int detached;
 	int final_done; /* the post-detach loss report was made */
 	/* the poll in progress (poll thread only) */
@@ -413,6 +414,8 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	err = attach_some(p, false, why, whylen);
 	if (err)
 		goto cleanup;
+	/* Every probe at once: an exit is never seen without its entry because of attach order. */
+	__atomic_store_n(&p->skel->bss->tracing, 1, __ATOMIC_SEQ_CST);
 	p->attach_ns = now_ns();
 	*out = p;
 	return 0;
@@ -501,7 +504,10 @@ static void report_final_loss(struct probes *p)
 	if (sum.stat[NPS_STAT_LOST] <= reported)
 		return;
 	memset(&e, 0, sizeof(e));
-	e.ts = now_ns();
+	/* The loss ended when the probes stopped (not when the slow detach was over). */
+	e.ts = p->stop_ns ? p->stop_ns : now_ns();
+	if (since > e.ts)
+		e.ts = since; /* a probe still running at the stop lost it */
 	e.fd = -1;
 	e.kind = NPS_EV_LOST;
 	e.m = -1;
@@ -552,15 +558,49 @@ uint64_t probes_drained_upto(struct probes *p)
 	return d > PROBES_INFLIGHT_NS ? d - PROBES_INFLIGHT_NS : 0;
 }
 
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/*
+ * Destroying a tracepoint link waits for an RCU grace period in the kernel: 30 to 90 ms each
+ * here, one after the other. Threads wait for theirs together (measured: 0.3 to 0.8 s for the
+ * ten probes in turn, 0.05 to 0.4 s in parallel).
+ */
+static void destroy_links(struct probes *p)
+{
+	pthread_t th[PROBES_NPROBES];
+	bool started[PROBES_NPROBES] = {0};
+
+	for (int i = 0; i < PROBES_NPROBES; i++)
+		if (p->links[i])
+			started[i] = pthread_create(&th[i], NULL, destroy_link, p->links[i]) == 0;
+	for (int i = 0; i < PROBES_NPROBES; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			bpf_link__destroy(p->links[i]); /* NULL-safe */
+		p->links[i] = NULL;
+	}
+}
+
+void probes_stop(struct probes *p)
+{
+	if (!p || __atomic_load_n(&p->stop_ns, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&p->skel->bss->tracing, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&p->stop_ns, now_ns(), __ATOMIC_RELAXED);
+}
+
 int probes_detach(struct probes *p)
 {
 	if (!p)
 		return -EINVAL;
+	probes_stop(p);
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < PROBES_NPROBES; i++) {
-		bpf_link__destroy(p->links[i]);
-		p->links[i] = NULL;
-	}
+	destroy_links(p);
 	__atomic_store_n(&p->detached, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -591,6 +631,7 @@ void probes_stats(struct probes *p, struct probes_stats *st)
 	st->ring_bytes = p->ring_bytes;
 	st->attach_ns = p->attach_ns;
 	st->drain_ns = __atomic_load_n(&p->drain_ns, __ATOMIC_RELAXED);
+	st->stop_ns = __atomic_load_n(&p->stop_ns, __ATOMIC_RELAXED);
 	st->detached = __atomic_load_n(&p->detached, __ATOMIC_RELAXED);
 	st->pwait2 = p->pwait2;
 	st->run_stats = p->stats_fd >= 0;
@@ -614,8 +655,9 @@ void probes_close(struct probes *p)
 {
 	if (!p)
 		return;
-	for (int i = 0; i < PROBES_NPROBES; i++)
-		bpf_link__destroy(p->links[i]);
+	if (p->skel && p->skel->bss)
+		probes_stop(p);
+	destroy_links(p);
 	ring_buffer__free(p->rb);
 	netpoll_bpf__destroy(p->skel);
 	pthread_mutex_destroy(&p->lock);

@@ -50,6 +50,7 @@ struct probes_stats {
 	size_t ring_bytes;		  /* actual ring buffer size */
 	uint64_t attach_ns;		  /* CLOCK_MONOTONIC when the probes were attached */
 	uint64_t drain_ns; /* CLOCK_MONOTONIC when the last probes_poll() began draining */
+	uint64_t stop_ns;  /* CLOCK_MONOTONIC when the probes stopped (probes_stop), else 0 */
 	int detached;	   /* probes_detach() was called */
 	int pwait2;	   /* 1 when epoll_pwait2 is probed (its tracepoint exists) */
 };
@@ -107,7 +108,17 @@ int probes_poll(struct probes *p, int timeout_ms, void (*cb)(void *ctx, const st
 #define PROBES_INFLIGHT_NS 1000000ULL
 uint64_t probes_drained_upto(struct probes *p);
 
-/* Detach the probes (no new events); the ring buffer stays readable. 0 or -errno. */
+/*
+ * Stop tracing: from now on no probe emits an event (a flag the probes read, so that every
+ * probe stops at the same instant; a probe already running may still stamp an event a few
+ * microseconds later). Fast; stats' stop_ns says when. Idempotent; probes_detach() calls it.
+ */
+void probes_stop(struct probes *p);
+
+/*
+ * Stop (probes_stop), then detach the probes; the ring buffer stays readable. Detaching waits
+ * for the kernel (tens of ms; the probes are detached in parallel). 0 or -errno.
+ */
 int probes_detach(struct probes *p);
 
 /* Counters so far (produced = delivered + lost once detached and drained). */

@@ -21,6 +21,13 @@ int cmd_trace(int argc, char **argv);	  /* cli/cmd_trace.c: kernel view of any p
 #define NPS_EXIT_INTERRUPTED 130 /* SIGINT ended a run (any signal: 128 + the signal) */
 
 /*
+ * A --duration value: seconds, > 0, finite, at most CLI_DURATION_MAX_S (7 days; longer runs
+ * leave --duration out and stop with Ctrl-C). 0 with *secs set, or -1 (*secs untouched).
+ */
+#define CLI_DURATION_MAX_S (7 * 86400)
+int cli_parse_duration(const char *s, double *secs);
+
+/*
  * Catch every signal that would end the process (cli/signals.c says which), so that the
  * command can stop cleanly: handler only records the signal. SIGPIPE is ignored.
  */

@@ -75,7 +75,6 @@ struct run_state {
 	    forced_at; /* after a stop signal: when the run ends even if the scenario has not */
 	uint64_t events, violations, notes;
 	int write_err;
-	bool break_fds_set;
 };
 
 static volatile sig_atomic_t got_signal; /* the last stop signal (cli_catch_stop_signals) */
@@ -230,13 +229,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			rc = parse_int("--rounds", optarg, 0, 1000000000L, &v);
 			o->rounds = (int)v;
 			break;
-		case 'd': {
-			char *end;
-			o->duration = strtod(optarg, &end);
-			if (*end || end == optarg || !(o->duration > 0) || o->duration > 86400 * 7)
-				return bad_arg("--duration", optarg, "expected seconds, > 0");
+		case 'd':
+			if (cli_parse_duration(optarg, &o->duration))
+				return bad_arg("--duration", optarg,
+					       "wants a positive number of seconds, at most 604800 "
+					       "(7 days)");
 			break;
-		}
 		case O_SEED:
 			rc = parse_int("--seed", optarg, 0, __LONG_MAX__, &v);
 			o->seed = (uint64_t)v;
@@ -399,10 +397,6 @@ static int consume(void *ctx, const struct nps_event *ev)
 	struct fold_verdict v[4];
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
 	st->events++;
-	if (e->kind == NPS_EV_NETPOLLINIT && st->probes && !st->break_fds_set && st->o.bpf_break) {
-		probes_set_break_fds(st->probes, e->u.init.break_rd, e->u.init.break_wr);
-		st->break_fds_set = true;
-	}
 	if (st->o.narrate) {
 		char line[512];
 		size_t n = narrate_event(e, &st->fold, st->origin, line, sizeof(line));
@@ -525,7 +519,8 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 	if (st->probes) {
 		struct probes_stats ps;
 		probes_stats(st->probes, &ps);
-		double secs = (double)(ps.drain_ns - ps.attach_ns) / 1e9;
+		uint64_t end = ps.stop_ns ? ps.stop_ns : ps.drain_ns; /* the probes' own span */
+		double secs = (double)(end - ps.attach_ns) / 1e9;
 		fprintf(out, "probes: %llu kernel events (%.0f/s), %llu lost, %llu wake-ups\n",
 			(unsigned long long)ps.produced,
 			secs > 0 ? (double)ps.produced / secs : 0.0, (unsigned long long)ps.lost,
@@ -594,6 +589,23 @@ static int open_trace(struct run_state *st)
 	return err;
 }
 
+static struct probes *break_probes; /* the probes to give the break pipe (netpollinit) */
+
+/*
+ * On the runtime's thread, inside netpollinit, before the pipe can be used: so that the
+ * kernel's side shows every netpollBreak write and drain of the run, even of a run shorter
+ * than the consumer's first look at the netpollinit event.
+ */
+static void on_netpollinit(int epfd, int break_rd, int break_wr)
+{
+	(void)epfd;
+	int err = probes_set_break_fds(break_probes, break_rd, break_wr);
+	if (err)
+		fprintf(stderr,
+			"netpollsim: the break pipe's reads and writes are not traced: %s\n",
+			strerror(-err));
+}
+
 static void attach_probes(struct run_state *st)
 {
 	if (st->o.no_bpf || st->o.no_events)
@@ -607,6 +619,11 @@ static void attach_probes(struct run_state *st)
 			"netpollsim: kernel view off: %s (runtime view only; --no-bpf hides "
 			"this line)\n",
 			why);
+		return;
+	}
+	if (st->o.bpf_break) {
+		break_probes = st->probes;
+		sim_set_netpollinit_hook(on_netpollinit);
 	}
 }
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * netpollsim trace --pid PID: the kernel's view alone, for any process (a Go server, nginx):
- * its epoll_create1/epoll_ctl/epoll_wait family calls, decoded live, one line each, with the
- * epoll interest set rebuilt from its epoll_ctl calls (seeded from /proc/PID/fdinfo for what
- * was registered before we attached) and each ready entry's fd found in it. For a Go program the
- * netpoll break pipe is recognised (the one pipe registered level-triggered for EPOLLIN alone)
- * so that netpollBreak's write and netpoll's drain show up too. --record writes the events as a
- * trace file (src "kernel") that replay/check/export read like any other.
+ * its epoll_create1/epoll_ctl/epoll_wait family calls, decoded live, one line each, in
+ * timestamp order (the probes deliver in ring order: traces/livemerge.h sorts), with the epoll
+ * interest set rebuilt from its epoll_ctl calls (seeded from /proc/PID/fdinfo for what was
+ * registered before we attached) and each ready entry's fd found in it. For a Go program (its
+ * executable has .go.buildinfo) the netpoll break pipe is recognised (the one pipe registered
+ * level-triggered for EPOLLIN alone) so that netpollBreak's write and netpoll's drain show up
+ * too. --record writes the events as a trace file (src "kernel") that replay/check/export read
+ * like any other, the seeded registrations first.
  *
  * What it leaves out: the runtime's side (there is none to see in a foreign process: that is
  * what `netpollsim run` adds), and processes that exec or fork after we attached (the tgid is
@@ -16,10 +18,13 @@
 #include "bpf/probes.h"
 #include "traces/join.h"
 #include "traces/json.h"
+#include "traces/livemerge.h"
 #include "traces/names.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -33,6 +38,14 @@
 
 #define EPOLLERR_HUP 0x18U /* the kernel adds these to every registration */
 
+/*
+ * How long an event waits for the ones stamped before it on other CPUs: the probes' records
+ * arrive in ring order (reservation order across CPUs), not in timestamp order, so they are
+ * sorted (traces/livemerge.h) and delivered once the ring has been drained this long past their
+ * ts, on top of probes_drained_upto()'s PROBES_INFLIGHT_NS. Output lags by this plus a poll.
+ */
+#define TRACE_REORDER_NS 10000000ULL
+
 static volatile sig_atomic_t stop_sig;
 
 /* Where the human-readable output goes: stdout, or stderr when the trace is recorded to "-". */
@@ -45,12 +58,25 @@ static void on_signal(int sig)
 
 struct trace_ctx {
 	struct nps_join *join;
+	struct livemerge *lm; /* kernel events in ring order in, in timestamp order out */
+	struct seed *seed;    /* what /proc said when tracing began */
+	bool seeds_pushed;    /* its registrations are in the stream (seeded epoll_ctl ADDs) */
 	struct trace_writer *w;
 	uint64_t origin; /* CLOCK_MONOTONIC ns, just before attaching */
 	bool quiet;
 	int werr; /* first writer error */
-	uint64_t events, waits, readies, ctls, lost;
+	uint64_t events, waits, readies, ctls, lost, seeded;
+	uint64_t last_ts;     /* of the last event delivered */
+	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
+	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
 };
+
+/* A command-line value, printable whatever it holds (traces/json.h's escaping). */
+static const char *arg_text(const char *s, char *buf, size_t len)
+{
+	trace_sanitize(s, strlen(s), buf, len);
+	return buf;
+}
 
 static uint64_t mono_ns(void)
 {
@@ -66,11 +92,12 @@ static void usage(FILE *out)
 	    out,
 	    "usage: netpollsim trace --pid PID [--record FILE] [--duration S] [options]\n\n"
 	    "Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n\n"
-	    "  -p, --pid PID        the process to trace (any program: Go, nginx, ...)\n"
+	    "  -p, --pid PID        the process to trace (any program: Go, nginx, ...);\n"
+	    "                       a thread id traces the thread's whole process\n"
 	    "  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
-	    "  -d, --duration S     stop after S seconds (default: until Ctrl-C)\n"
+	    "  -d, --duration S     stop after S seconds, at most 604800 (default: until Ctrl-C)\n"
 	    "      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
-	    "                       (default: found in /proc for a Go process; 'none' to skip)\n"
+	    "                       (default: for a Go program, found in /proc; 'none' to skip)\n"
 	    "      --ring BYTES     ring buffer size (default 4 MiB)\n"
 	    "  -q, --quiet          no event lines: the interest set and the summary only\n"
 	    "  -v, --verbose        libbpf's messages (the verifier log on failure), and each\n"
@@ -80,21 +107,151 @@ static void usage(FILE *out)
 	    "  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n");
 }
 
-/* ---- /proc: the interest set before we attached, and Go's break pipe ---- */
+/* ---- /proc: the process, the interest set before we attached, and Go's break pipe ---- */
 
-static int fd_link(int pid, int fd, char *buf, size_t len)
+/* What trace needs of /proc/PID/status. */
+struct proc_status {
+	int tgid;    /* the process a thread id belongs to */
+	int threads; /* threads not yet dead */
+	char state;  /* R, S, D, T, Z (zombie), X (dead)... */
+};
+
+/* 0, or -errno (ENOENT: no such process or thread). */
+static int proc_status(int pid, struct proc_status *ps)
 {
-	char path[64];
-	ssize_t n;
+	char path[64], line[256];
+	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	n = readlink(path, buf, len - 1);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
+	memset(ps, 0, sizeof(*ps));
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "State: %c", &ps->state) != 1 &&
+		    sscanf(line, "Tgid: %d", &ps->tgid) != 1)
+			sscanf(line, "Threads: %d", &ps->threads);
+	fclose(f);
 	return 0;
 }
 
+/*
+ * Has the process ended? kill(pid, 0) still succeeds for a zombie (it has exited, its parent
+ * has not reaped it yet), so a zombie counts as ended: state Z or X with no thread left (a
+ * leader that called pthread_exit is a zombie too, while its other threads go on).
+ */
+static bool proc_exited(int pid)
+{
+	struct proc_status ps;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	if (proc_status(pid, &ps))
+		return false; /* cannot tell: kill() says it is there */
+	return (ps.state == 'Z' || ps.state == 'X') && ps.threads <= 1;
+}
+
+/* One fd of the traced process and what /proc/PID/fd says it is. */
+struct fdlink {
+	int fd;
+	char link[40]; /* "pipe:[1234]", "anon_inode:[eventpoll]"... (longer ones cut short) */
+};
+
+/* What /proc says of the process when tracing begins. */
+struct seed {
+	struct fdlink *fds; /* every fd, sorted by fd */
+	size_t nfds;
+	struct join_interest *reg; /* the registrations in its epoll fds, sorted by (epfd, fd) */
+	bool *superseded; /* reg[i] was changed by an epoll_ctl made while /proc was read */
+	size_t nreg;
+	int break_rd, break_wr, candidates; /* Go's break pipe: the one candidate */
+	uint64_t done_ns;		    /* when the seeding ended */
+	char problem[320];		    /* the first read of /proc that failed, "" if none */
+	bool interrupted;		    /* a stop signal came during the seeding */
+};
+
+static void seed_free(struct seed *s)
+{
+	free(s->fds);
+	free(s->reg);
+	free(s->superseded);
+}
+
+/* Remember the first failure: one line says it (what: the path). */
+static void seed_problem(struct seed *s, const char *what, int err)
+{
+	if (!s->problem[0])
+		snprintf(
+		    s->problem, sizeof(s->problem), "cannot read %s: %s%s", what, strerror(err),
+		    err == EACCES || err == EPERM ? " (another user's process needs CAP_SYS_PTRACE)"
+						  : "");
+}
+
+static int cmp_fdlink(const void *a, const void *b)
+{
+	const struct fdlink *x = a, *y = b;
+
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+/* Every fd of the process and its link, each read once. */
+static void read_fds(int pid, struct seed *s)
+{
+	char path[64], link[PATH_MAX];
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		seed_problem(s, path, errno);
+		return;
+	}
+	while ((de = readdir(d)) && !(s->interrupted = stop_sig != 0)) {
+		if (de->d_name[0] == '.')
+			continue;
+		int fd = atoi(de->d_name);
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+		if (n < 0) {
+			if (errno != ENOENT) /* ENOENT: closed since readdir */
+				seed_problem(s, path, errno);
+			continue;
+		}
+		if (s->nfds == cap) {
+			struct fdlink *v = realloc(s->fds, (cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!v)
+				break;
+			s->fds = v;
+			cap = cap ? cap * 2 : 64;
+		}
+		struct fdlink *l = &s->fds[s->nfds++];
+		size_t k = (size_t)n < sizeof(l->link) - 1 ? (size_t)n : sizeof(l->link) - 1;
+
+		l->fd = fd;
+		memcpy(l->link, link, k);
+		l->link[k] = '\0';
+	}
+	closedir(d);
+	if (s->nfds)
+		qsort(s->fds, s->nfds, sizeof(*s->fds), cmp_fdlink);
+}
+
+/* The link of fd, or "" when it was not read. */
+static const char *fd_link(const struct seed *s, int fd)
+{
+	struct fdlink key = {.fd = fd};
+	const struct fdlink *l =
+	    s->nfds ? bsearch(&key, s->fds, s->nfds, sizeof(*s->fds), cmp_fdlink) : NULL;
+
+	return l ? l->link : "";
+}
+
+/* The open flags of fd (O_ACCMODE...), from its fdinfo; -1 if unreadable. */
 static int fd_flags(int pid, int fd)
 {
 	char path[64], line[256];
@@ -112,15 +269,14 @@ static int fd_flags(int pid, int fd)
 	return (int)flags;
 }
 
-struct seed {
-	int break_rd, break_wr, candidates;
-	int epfds, entries;
-};
-
-/* One epoll fd's registrations, from its fdinfo ("tfd: 7 events: 8000201d data: ..."). */
-static void seed_epoll(int pid, int epfd, struct nps_join *j, struct seed *s)
+/*
+ * One epoll fd's registrations, from its fdinfo ("tfd: 7 events: 8000201d data: ..."). The
+ * kernel adds EPOLLERR|EPOLLHUP to every registration; they are taken off again, so that a
+ * registration reads as it was asked for (Go's netpollopen mask, for one).
+ */
+static void read_epoll(int pid, int epfd, struct seed *s, size_t *cap)
 {
-	char path[64], line[256], link[128], want[128];
+	char path[64], line[256];
 	unsigned events;
 	unsigned long long data;
 	int tfd;
@@ -128,68 +284,197 @@ static void seed_epoll(int pid, int epfd, struct nps_join *j, struct seed *s)
 
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, epfd);
 	f = fopen(path, "r");
-	if (!f)
+	if (!f) {
+		if (errno != ENOENT)
+			seed_problem(s, path, errno);
 		return;
-	s->epfds++;
-	while (fgets(line, sizeof(line), f)) {
+	}
+	while (fgets(line, sizeof(line), f) && !(s->interrupted = stop_sig != 0)) {
 		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3)
 			continue;
-		s->entries++;
-		join_interest_add(j, epfd, tfd, events, data);
-		/* Go's break fd: EPOLLIN alone, level-triggered (spec section 2.2). */
-		if ((events & ~EPOLLERR_HUP) != 0x1 || fd_link(pid, tfd, link, sizeof(link)))
-			continue;
-		if (!strcmp(link, "anon_inode:[eventfd]")) { /* Go 1.23+: one eventfd */
-			s->break_rd = s->break_wr = tfd;
-			s->candidates++;
-		} else if (!strncmp(link, "pipe:[", 6)) { /* Go <= 1.22: a pipe */
-			snprintf(want, sizeof(want), "%s", link);
-			DIR *d;
-			struct dirent *de;
+		if (s->nreg == *cap) {
+			struct join_interest *v =
+			    realloc(s->reg, (*cap ? *cap * 2 : 64) * sizeof(*v));
 
-			snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-			d = opendir(path);
-			if (!d)
-				continue;
-			while ((de = readdir(d))) {
-				int fd = atoi(de->d_name);
-
-				if (de->d_name[0] == '.' || fd == tfd ||
-				    fd_link(pid, fd, link, sizeof(link)))
-					continue;
-				if (!strcmp(link, want) && (fd_flags(pid, fd) & 3) == 1) {
-					s->break_rd = tfd;
-					s->break_wr = fd;
-					s->candidates++;
-					break;
-				}
-			}
-			closedir(d);
+			if (!v)
+				break;
+			s->reg = v;
+			*cap = *cap ? *cap * 2 : 64;
 		}
+		s->reg[s->nreg++] = (struct join_interest){
+		    .epfd = epfd, .fd = tfd, .events = events & ~EPOLLERR_HUP, .data = data};
 	}
 	fclose(f);
 }
 
-static void seed_from_proc(int pid, struct nps_join *j, struct seed *s)
+static int cmp_reg(const void *a, const void *b)
 {
-	char path[64], link[128];
-	struct dirent *de;
-	DIR *d;
+	const struct join_interest *x = a, *y = b;
+
+	if (x->epfd != y->epfd)
+		return (x->epfd > y->epfd) - (x->epfd < y->epfd);
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+static int cmp_link(const void *a, const void *b)
+{
+	const struct fdlink *x = a, *y = b;
+	int c = strcmp(x->link, y->link);
+
+	return c ? c : cmp_fdlink(a, b);
+}
+
+/*
+ * Go's break fd: registered for EPOLLIN alone, level-triggered (spec section 2.2): an eventfd
+ * (Go 1.23+), or the read end of a pipe whose write end the process holds (Go <= 1.22).
+ */
+static void find_break(int pid, struct seed *s)
+{
+	struct fdlink *bylink = NULL;
+
+	for (size_t i = 0; i < s->nreg && !s->interrupted; i++) {
+		const char *link = fd_link(s, s->reg[i].fd);
+
+		if (s->reg[i].events != 0x1)
+			continue;
+		if (!strcmp(link, "anon_inode:[eventfd]")) {
+			s->break_rd = s->break_wr = s->reg[i].fd;
+			s->candidates++;
+			continue;
+		}
+		if (strncmp(link, "pipe:[", 6))
+			continue;
+		if (!bylink) { /* the fds sorted by link, to find the other end of each pipe */
+			bylink = malloc(s->nfds * sizeof(*bylink));
+			if (!bylink)
+				return;
+			memcpy(bylink, s->fds, s->nfds * sizeof(*bylink));
+			qsort(bylink, s->nfds, sizeof(*bylink), cmp_link);
+		}
+		struct fdlink key = {.fd = -1};
+
+		snprintf(key.link, sizeof(key.link), "%s", link);
+		size_t lo = 0, hi = s->nfds; /* the first entry >= key */
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cmp_link(&bylink[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < s->nfds && !strcmp(bylink[lo].link, link); lo++) {
+			if (bylink[lo].fd != s->reg[i].fd &&
+			    (fd_flags(pid, bylink[lo].fd) & O_ACCMODE) == O_WRONLY) {
+				s->break_rd = s->reg[i].fd;
+				s->break_wr = bylink[lo].fd;
+				s->candidates++;
+				break;
+			}
+		}
+	}
+	free(bylink);
+}
+
+/*
+ * The process's interest set and (want_break) Go's break pipe, from /proc: each fd's link read
+ * once, each epoll fd's fdinfo once. Stops early on a stop signal (s->interrupted).
+ */
+static void seed_from_proc(int pid, bool want_break, struct seed *s)
+{
+	size_t cap = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->break_rd = s->break_wr = -1;
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		int fd = atoi(de->d_name);
-
-		if (de->d_name[0] != '.' && !fd_link(pid, fd, link, sizeof(link)) &&
-		    !strcmp(link, "anon_inode:[eventpoll]"))
-			seed_epoll(pid, fd, j, s);
+	read_fds(pid, s);
+	for (size_t i = 0; i < s->nfds && !s->interrupted; i++)
+		if (!strcmp(s->fds[i].link, "anon_inode:[eventpoll]"))
+			read_epoll(pid, s->fds[i].fd, s, &cap);
+	if (s->nreg) {
+		qsort(s->reg, s->nreg, sizeof(*s->reg), cmp_reg);
+		s->superseded = calloc(s->nreg, sizeof(*s->superseded));
 	}
-	closedir(d);
+	if (want_break)
+		find_break(pid, s);
+	s->done_ns = mono_ns();
+}
+
+/*
+ * Is pid a Go program? Go's linker gives every executable it links a .go.buildinfo section
+ * (the build information of runtime/debug.ReadBuildInfo and `go version -m`), kept by
+ * -ldflags=-s and by strip(1): one section-name lookup in the ELF of /proc/PID/exe. 1 yes, 0 no
+ * (or not an ELF64 with section headers), -errno when the executable cannot be read.
+ */
+static int proc_is_go(int pid)
+{
+	char path[64], *names = NULL;
+	Elf64_Shdr *sh = NULL;
+	Elf64_Ehdr eh;
+	int fd, go = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
+		goto out;
+	size_t shlen = (size_t)eh.e_shnum * sizeof(*sh);
+
+	sh = malloc(shlen);
+	if (!sh || pread(fd, sh, shlen, (off_t)eh.e_shoff) != (ssize_t)shlen)
+		goto out;
+	const Elf64_Shdr *strtab = &sh[eh.e_shstrndx];
+
+	if (!strtab->sh_size || strtab->sh_size > (1U << 20))
+		goto out;
+	names = malloc(strtab->sh_size + 1);
+	if (!names ||
+	    pread(fd, names, strtab->sh_size, (off_t)strtab->sh_offset) != (ssize_t)strtab->sh_size)
+		goto out;
+	names[strtab->sh_size] = '\0';
+	for (int i = 0; i < eh.e_shnum && !go; i++)
+		go = sh[i].sh_name < strtab->sh_size &&
+		     !strcmp(names + sh[i].sh_name, ".go.buildinfo");
+out:
+	free(names);
+	free(sh);
+	close(fd);
+	return go;
+}
+
+/*
+ * Which break pipe is traced, or why none: go as proc_is_go() said, given: --break was given,
+ * err: what attaching the read/write probes returned.
+ */
+static void print_break(int pid, int go, const struct seed *s, bool given, int rd, int wr, int err)
+{
+	if (rd >= 0 && err)
+		fprintf(human, "break pipe: read fd %d, write fd %d not traced: %s\n", rd, wr,
+			strerror(-err));
+	else if (rd >= 0)
+		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", rd, wr,
+			given ? "--break" : "found in /proc: Go's netpollBreak pipe");
+	else if (given) /* --break none */
+		return;
+	else if (go == 0)
+		fprintf(human,
+			"break pipe: none (pid %d is not a Go program: its executable has no "
+			".go.buildinfo section); --break RD,WR names one\n",
+			pid);
+	else if (go < 0)
+		fprintf(
+		    human,
+		    "break pipe: none (whether pid %d is a Go program is unknown: /proc/%d/exe: "
+		    "%s); --break RD,WR names one\n",
+		    pid, pid, strerror(-go));
+	else if (!s->problem[0])
+		fprintf(human,
+			"break pipe: %s in /proc (Go's: one pipe or eventfd registered for EPOLLIN "
+			"alone); --break RD,WR names it\n",
+			s->candidates ? "more than one candidate" : "none found");
 }
 
 /* GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPU count. */
@@ -224,7 +509,7 @@ static const char *go_data(uint64_t data, char *buf, size_t len)
 	return buf;
 }
 
-static void print_event(const struct trace_ctx *t, const struct nps_event *e)
+static void print_event(struct trace_ctx *t, const struct nps_event *e)
 {
 	char mask[160], extra[80] = "";
 	double rel = (double)((int64_t)(e->ts - t->origin)) / 1e9;
@@ -263,9 +548,13 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 		else
 			snprintf(extra, sizeof(extra), "after %.3f ms",
 				 (double)e->u.wait.dur / 1e6);
-		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %d) = %d  %s\n", rel, e->tid,
-			name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents,
-			e->u.wait.timeout_ms, e->u.wait.ret, extra);
+		char tmo[24] = "invalid timespec";
+
+		if (e->u.wait.timeout_ms != NPS_WAIT_TIMEOUT_INVALID)
+			snprintf(tmo, sizeof(tmo), "%d", e->u.wait.timeout_ms);
+		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %s) = %d  %s\n", rel, e->tid,
+			name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents, tmo,
+			e->u.wait.ret, extra);
 		break;
 	}
 	case NPS_EV_EPOLL_READY:
@@ -277,6 +566,16 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 			e->u.ready.index, extra,
 			nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask)),
 			e->u.ready.data);
+		if (e->fd < 0 && !t->said_ambiguous &&
+		    join_interest_fd(t->join, e->u.ready.epfd, e->u.ready.data) ==
+			JOIN_FD_AMBIGUOUS) {
+			t->said_ambiguous = true;
+			fprintf(human,
+				"%12s                (fd ?: more than one fd is registered on epfd "
+				"%d with data 0x%" PRIx64
+				", and epoll returns only the data: it cannot tell which)\n",
+				"", e->u.ready.epfd, e->u.ready.data);
+		}
 		break;
 	case NPS_EV_SYSCALL:
 		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %" PRId64 "  %s\n", rel,
@@ -296,12 +595,23 @@ static void print_event(const struct trace_ctx *t, const struct nps_event *e)
 	}
 }
 
-static void on_event(void *ctx, const struct nps_event *ev)
+/* An event in timestamp order: join, count, print, record. */
+static int on_event(void *ctx, const struct nps_event *ev)
 {
 	struct trace_ctx *t = ctx;
 	struct nps_event e = *ev;
 
+	if (e.ts < t->last_ts)
+		t->late++; /* it arrived after later events were delivered (never seen) */
+	else
+		t->last_ts = e.ts;
 	join_apply(t->join, &e); /* on ENOMEM the event just stays unjoined */
+	if (e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED) {
+		t->seeded++; /* the table "interest set at attach" showed it */
+		if (t->w && !t->werr)
+			t->werr = trace_writer_event(t->w, &e);
+		return 0;
+	}
 	t->events++;
 	t->waits += e.kind == NPS_EV_EPOLL_WAIT;
 	t->readies += e.kind == NPS_EV_EPOLL_READY;
@@ -312,41 +622,122 @@ static void on_event(void *ctx, const struct nps_event *ev)
 		print_event(t, &e);
 	if (t->w && !t->werr)
 		t->werr = trace_writer_event(t->w, &e);
+	return 0;
 }
 
-static void print_interest(struct nps_join *j, const char *title)
+/*
+ * A successful epoll_ctl made while /proc was being read: /proc may show its effect or not, so
+ * the call decides, and the registration read from /proc for that fd is dropped.
+ */
+static void seed_supersede(struct seed *s, const struct nps_event *e)
 {
-	struct join_interest *l;
+	struct join_interest key = {.epfd = e->u.ctl.epfd, .fd = e->fd};
+	struct join_interest *r =
+	    s->nreg ? bsearch(&key, s->reg, s->nreg, sizeof(*s->reg), cmp_reg) : NULL;
+
+	if (r && s->superseded)
+		s->superseded[r - s->reg] = true;
+}
+
+/* An event as the probes deliver it, in ring order: held until its turn. */
+static void on_kernel(void *ctx, const struct nps_event *e)
+{
+	struct trace_ctx *t = ctx;
+
+	if (!t->seeds_pushed && e->kind == NPS_EV_EPOLL_CTL && !e->u.ctl.ret &&
+	    e->ts <= t->seed->done_ns)
+		seed_supersede(t->seed, e);
+
+	if (livemerge_push_kernel(t->lm, e)) {
+		t->nomem++;
+		on_event(t, e); /* no memory to hold it: deliver it now, out of order maybe */
+	}
+}
+
+/*
+ * The registrations read from /proc, into the stream as epoll_ctl ADDs at the origin (sub
+ * NPS_CTL_SEEDED), before any event: the join learns the interest set from them, and a
+ * recording keeps it for replay, check and export.
+ */
+static void push_seeds(struct trace_ctx *t)
+{
+	const struct seed *s = t->seed;
+
+	t->seeds_pushed = true;
+	for (size_t i = 0; i < s->nreg; i++) {
+		struct nps_event e = {
+		    .ts = t->origin,
+		    .fd = s->reg[i].fd,
+		    .kind = NPS_EV_EPOLL_CTL,
+		    .m = -1,
+		    .p = -1,
+		    .src = NPS_SRC_KERNEL,
+		    .sub = NPS_CTL_SEEDED,
+		    .u.ctl = {.data = s->reg[i].data,
+			      .events = s->reg[i].events,
+			      .epfd = s->reg[i].epfd,
+			      .op = NPS_EPOLL_CTL_ADD},
+		};
+
+		if (!(s->superseded && s->superseded[i]))
+			on_kernel(t, &e);
+	}
+}
+
+/* Deliver, in timestamp order, what can no longer be preceded by a later arrival (final: all). */
+static void deliver(struct trace_ctx *t, struct probes *p, bool final)
+{
+	uint64_t upto = probes_drained_upto(p);
+
+	upto = upto > TRACE_REORDER_NS ? upto - TRACE_REORDER_NS : 0;
+	if (!t->seeds_pushed) {
+		/* Until then an epoll_ctl made while /proc was read may still come. */
+		if (!final && upto < t->seed->done_ns)
+			return;
+		push_seeds(t);
+	}
+	livemerge_kernel_upto(t->lm, upto);
+	livemerge_drain(t->lm, final, on_event, t);
+}
+
+static void print_interest(const struct join_interest *l, size_t n, const char *title)
+{
 	char mask[160], extra[80];
-	size_t n = join_interest_list(j, NULL, 0);
 
 	fprintf(human, "%s: %zu registration%s\n", title, n, n == 1 ? "" : "s");
-	if (!n)
-		return;
-	l = calloc(n, sizeof(*l));
-	if (!l)
-		return;
-	n = join_interest_list(j, l, n);
-	fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
+	if (n)
+		fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
 	for (size_t i = 0; i < n; i++) {
-		uint32_t ev = l[i].events & (l[i].since ? ~0U : ~EPOLLERR_HUP);
-
 		extra[0] = '\0';
-		if (ev == NPS_NETPOLL_EVENTS)
+		if (l[i].events == NPS_NETPOLL_EVENTS)
 			go_data(l[i].data, extra, sizeof(extra));
 		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
-			nps_epoll_mask_format(ev, mask, sizeof(mask)), l[i].data, extra);
+			nps_epoll_mask_format(l[i].events, mask, sizeof(mask)), l[i].data, extra);
 	}
+}
+
+/* The interest set as the join rebuilt it. */
+static void print_interest_now(struct nps_join *j, const char *title)
+{
+	size_t n = join_interest_list(j, NULL, 0);
+	struct join_interest *l = n ? calloc(n, sizeof(*l)) : NULL;
+
+	if (n && !l) {
+		fprintf(human, "%s: %zu registrations (no memory to list them)\n", title, n);
+		return;
+	}
+	print_interest(l, n ? join_interest_list(j, l, n) : 0, title);
 	free(l);
 }
 
-static void print_summary(const struct trace_ctx *t, struct probes *p, double secs, int verbose)
+static void print_summary(const struct trace_ctx *t, struct probes *p, int verbose)
 {
 	struct probes_stats st;
 
 	probes_stats(p, &st);
+	double secs = (double)(st.stop_ns - st.attach_ns) / 1e9;
 	fprintf(human,
-		"kernel view: %" PRIu64 " events in %.1f s (%.0f/s): %" PRIu64
+		"kernel view: %" PRIu64 " events in %.3f s (%.0f/s): %" PRIu64
 		" epoll_wait returns, "
 		"%" PRIu64 " ready entries, %" PRIu64 " epoll_ctl\n",
 		t->events, secs, secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, t->readies,
@@ -358,9 +749,14 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, double se
 	if (st.unmatched || st.exit_missed)
 		fprintf(human,
 			"probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
-			"unknown: in progress at attach, or the entry probe did not run), %" PRIu64
+			"unknown: in progress when tracing began), %" PRIu64
 			" entries without their return\n",
 			st.unmatched, st.exit_missed);
+	if (t->late || t->nomem)
+		fprintf(human,
+			"order: %" PRIu64 " events arrived more than %.0f ms after later ones and "
+			"are out of time order; %" PRIu64 " could not be held (out of memory)\n",
+			t->late, (double)(TRACE_REORDER_NS + PROBES_INFLIGHT_NS) / 1e6, t->nomem);
 	if (st.no_storage || st.read_fail || st.filtered)
 		fprintf(human,
 			"probes: no task storage %" PRIu64 ", unreadable user memory %" PRIu64
@@ -392,9 +788,9 @@ int cmd_trace(int argc, char **argv)
 	struct probes *p = NULL;
 	const char *record = NULL, *brk = NULL;
 	double duration = 0;
-	char why[512], *end;
+	char why[512], txt[256], *end;
 	int c, rc = NPS_EXIT_FAIL, brd = -1, bwr = -1;
-	struct seed seed;
+	struct seed seed = {0};
 
 	human = stdout;
 	optind = 1;
@@ -405,7 +801,7 @@ int cmd_trace(int argc, char **argv)
 
 			if (*end || v <= 0 || v > INT_MAX) {
 				fprintf(stderr, "netpollsim trace: --pid: not a process id: '%s'\n",
-					optarg);
+					arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			o.tgid = (int)v;
@@ -415,12 +811,13 @@ int cmd_trace(int argc, char **argv)
 			record = optarg;
 			break;
 		case 'd':
-			duration = strtod(optarg, &end);
-			if (*end || duration <= 0) {
-				fprintf(stderr,
-					"netpollsim trace: --duration: not a positive number "
-					"of seconds: '%s'\n",
-					optarg);
+			if (cli_parse_duration(optarg, &duration)) {
+				fprintf(
+				    stderr,
+				    "netpollsim trace: --duration: wants a positive number of "
+				    "seconds, at most 604800 (7 days; without --duration the trace "
+				    "runs until Ctrl-C), got '%s'\n",
+				    arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			break;
@@ -431,7 +828,7 @@ int cmd_trace(int argc, char **argv)
 				fprintf(stderr,
 					"netpollsim trace: --break: expected RD,WR or none, got "
 					"'%s'\n",
-					brk);
+					arg_text(brk, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			break;
@@ -442,7 +839,7 @@ int cmd_trace(int argc, char **argv)
 				fprintf(stderr,
 					"netpollsim trace: --ring: bytes from 1 to 2^30, got "
 					"'%s'\n",
-					optarg);
+					arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			o.ring_bytes = (size_t)v;
@@ -466,7 +863,7 @@ int cmd_trace(int argc, char **argv)
 	if (optind < argc || !o.tgid) {
 		if (optind < argc)
 			fprintf(stderr, "netpollsim trace: unexpected argument '%s'\n",
-				argv[optind]);
+				arg_text(argv[optind], txt, sizeof(txt)));
 		else
 			fprintf(stderr, "netpollsim trace: --pid PID is required\n");
 		usage(stderr);
@@ -474,13 +871,29 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (record && !strcmp(record, "-"))
 		human = stderr; /* stdout carries the trace */
+	/* The probes filter on the process (tgid): a thread id means its process. */
+	struct proc_status ps;
+
+	if (!proc_status(o.tgid, &ps) && ps.tgid > 0 && ps.tgid != o.tgid) {
+		fprintf(human, "pid %d is a thread of process %d: tracing %d (all its threads)\n",
+			o.tgid, ps.tgid, ps.tgid);
+		o.tgid = ps.tgid;
+	}
 	if (kill(o.tgid, 0) && errno == ESRCH) {
 		fprintf(stderr, "netpollsim trace: no process %d\n", o.tgid);
 		return NPS_EXIT_FAIL;
 	}
+	if (proc_exited(o.tgid)) {
+		fprintf(stderr,
+			"netpollsim trace: process %d has exited (a zombie: its parent has not "
+			"reaped it yet)\n",
+			o.tgid);
+		return NPS_EXIT_FAIL;
+	}
 
 	t.join = join_new();
-	if (!t.join) {
+	t.lm = livemerge_new(NULL, true);
+	if (!t.join || !t.lm) {
 		fprintf(stderr, "netpollsim trace: out of memory\n");
 		return NPS_EXIT_FAIL;
 	}
@@ -493,15 +906,25 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	/* After attaching: anything registered from now on is seen by the probes as well. */
-	seed_from_proc(o.tgid, t.join, &seed);
-	if (!brk && seed.candidates == 1) {
+	int go = brk ? 0 : proc_is_go(o.tgid);
+
+	seed_from_proc(o.tgid, go == 1, &seed);
+	t.seed = &seed;
+	/* Always said: without /proc, ready entries of fds registered before show as fd ?. */
+	if (seed.problem[0])
+		fprintf(human,
+			"warning: %s: the interest set at attach, and the fds of ready entries "
+			"registered before it, are unknown\n",
+			seed.problem);
+	if (go == 1 && seed.candidates == 1) {
 		brd = seed.break_rd;
 		bwr = seed.break_wr;
 	}
-	bool break_on = brd >= 0 && probes_set_break_fds(p, brd, bwr) == 0;
-	if (break_on && !t.quiet)
-		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", brd, bwr,
-			brk ? "--break" : "found in /proc: Go's netpollBreak pipe");
+	int berr = brd >= 0 ? probes_set_break_fds(p, brd, bwr) : 0;
+	bool break_on = brd >= 0 && !berr;
+
+	if (!t.quiet)
+		print_break(o.tgid, go, &seed, brk != NULL, brd, bwr, berr);
 	if (record) {
 		struct trace_header h = {
 		    .scenario = "trace",
@@ -532,37 +955,51 @@ int cmd_trace(int argc, char **argv)
 		"stop\n",
 		o.tgid, st.pwait2 ? ", epoll_pwait2" : "", break_on ? " and the break pipe" : "");
 	if (!t.quiet)
-		print_interest(t.join, "interest set at attach (from /proc fdinfo)");
+		print_interest(seed.reg, seed.nreg,
+			       seed.problem[0]
+				   ? "interest set at attach (from /proc fdinfo, incomplete)"
+				   : "interest set at attach (from /proc fdinfo)");
 	fflush(human);
 
-	uint64_t attached = mono_ns();
-	uint64_t deadline = duration > 0 ? attached + (uint64_t)(duration * 1e9) : 0;
-	while (!stop_sig && (!deadline || mono_ns() < deadline)) {
-		err = probes_poll(p, 100, on_event, &t);
+	/* The trace's time span: from the probes' start (st.attach_ns) to their stop. */
+	uint64_t deadline = duration > 0 ? st.attach_ns + (uint64_t)(duration * 1e9) : 0;
+	while (!stop_sig) {
+		uint64_t now = mono_ns();
+		int timeout = 100; /* ms; shorter when the deadline is nearer */
+
+		if (deadline && now >= deadline)
+			break;
+		if (deadline && deadline - now < 100000000)
+			timeout = (int)((deadline - now + 999999) / 1000000);
+		err = probes_poll(p, timeout, on_kernel, &t);
 		if (err < 0) {
 			fprintf(stderr, "netpollsim trace: reading the ring buffer: %s\n",
 				strerror(-err));
 			goto cleanup;
 		}
+		deliver(&t, p, false);
 		if (t.werr) {
 			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-t.werr));
 			goto cleanup;
 		}
 		if (!t.quiet)
 			fflush(human);
-		if (kill(o.tgid, 0) && errno == ESRCH) {
+		if (proc_exited(o.tgid)) {
 			if (!t.quiet)
 				fprintf(human, "process %d exited\n", o.tgid);
 			break;
 		}
 	}
-	double secs = (double)(mono_ns() - attached) / 1e9;
-
+	/*
+	 * Every probe stops at once, before the slow detach: no wait's exit is left without its
+	 * entry and nothing is stamped after the stop, so the trace ends where it was asked to.
+	 */
 	probes_detach(p);
-	probes_poll(p, 0, on_event, &t);
+	probes_poll(p, 0, on_kernel, &t);
+	deliver(&t, p, true);
 
-	print_interest(t.join, "interest set (rebuilt from epoll_ctl)");
-	print_summary(&t, p, secs, o.verbose);
+	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");
+	print_summary(&t, p, o.verbose);
 	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
 	rc = stop_sig ? 128 + stop_sig : NPS_EXIT_OK;
 
@@ -586,5 +1023,7 @@ cleanup:
 	}
 	probes_close(p);
 	join_free(t.join);
+	livemerge_free(t.lm);
+	seed_free(&seed);
 	return rc;
 }

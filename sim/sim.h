@@ -73,6 +73,13 @@ void sim_stats(struct sim_stats *st);
 /* Called (on the throwing thread) before a fatal runtime error exits the process with status 2. */
 void sim_set_throw_hook(void (*hook)(const char *msg));
 
+/*
+ * Called by netpollinit on its thread once the epoll fd and the break pipe exist, before
+ * netpollinit returns: nothing can use the pipe before the hook has returned. Not Go's (see
+ * docs/go-mapping.md): `run` attaches the break pipe's kernel probes there.
+ */
+void sim_set_netpollinit_hook(void (*hook)(int epfd, int break_rd, int break_wr));
+
 /* Emit a note into the event log, from any thread (scenarios narrate with it). */
 void sim_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -9,6 +9,15 @@
  *   epoll_workload [-s] [-c CPU] bench N K [M]
  *                                      N x epoll_wait(timeout 0) with K fds ready; with -s and
  *                                      M > 0, stop again and make M more calls
+ *   epoll_workload [-s] threads T N     T threads, each N x epoll_wait(timeout 0) on one shared
+ *                                      epoll fd with one eventfd ready (logs "thread tid T")
+ *   epoll_workload [-s] pipes N S       N pipes, each read end registered level-triggered for
+ *                                      EPOLLIN alone (a self-pipe, as Go's break pipe is); the
+ *                                      first one written, waited for and drained, then S
+ *                                      seconds of epoll_wait(…, 100 ms)
+ *   epoll_workload [-s] samedata S      two socketpairs registered with the same data (7), only
+ *                                      the second one made readable, waited for and drained;
+ *                                      then S seconds of epoll_wait(…, 100 ms)
  *
  * -s: after the setup that must not be traced, print "stopped" and SIGSTOP ourselves, so that
  * the tracer can attach (and learn the break pipe fds) before the traced part starts.
@@ -25,6 +34,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -161,6 +172,7 @@ static int demo(int stop)
 	wait_(epfd, 8, 0);
 	pwait2(epfd, 8, 0, 500000, 1); /* 0.5 ms: shown rounded up, never as a poll */
 	pwait2(epfd, 8, 0, 0, 0);
+	pwait2(epfd, 8, -1, 0, INT_MIN); /* EINVAL: shown as invalid, never as -1 (block) */
 	rw(1, brk[1], 1);
 	{ /* the EFAULT case: something is ready, the array is not writable */
 		int r = ret_of(epoll_wait(epfd, (struct epoll_event *)badaddr, 8, 0));
@@ -215,6 +227,111 @@ static int bench(int stop, long n, int k, long m)
 	return 0;
 }
 
+struct spin {
+	int epfd;
+	long n;
+	pthread_barrier_t ready, go; /* the threads exist (before -s stops us); they may spin */
+};
+
+static void *spin_thread(void *arg)
+{
+	struct spin *sp = arg;
+	struct epoll_event ev[4];
+
+	printf("thread tid %d\n", (int)gettid());
+	pthread_barrier_wait(&sp->ready);
+	pthread_barrier_wait(&sp->go);
+	for (long i = 0; i < sp->n; i++)
+		if (epoll_wait(sp->epfd, ev, 4, 0) != 1)
+			die("epoll_wait");
+	return NULL;
+}
+
+/* t threads polling one epoll fd at once: their events interleave across CPUs. */
+static int threads(int stop, int t, long n)
+{
+	static pthread_t th[64];
+	struct spin sp = {.n = n};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+	int efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (t < 1 || t > 64)
+		t = 2;
+	sp.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (efd < 0 || sp.epfd < 0 || epoll_ctl(sp.epfd, EPOLL_CTL_ADD, efd, &ev) ||
+	    pthread_barrier_init(&sp.ready, NULL, (unsigned)t + 1) ||
+	    pthread_barrier_init(&sp.go, NULL, (unsigned)t + 1))
+		die("setup");
+	for (int i = 0; i < t; i++)
+		if (pthread_create(&th[i], NULL, spin_thread, &sp))
+			die("pthread_create");
+	pthread_barrier_wait(&sp.ready);
+	stop_here(stop);
+	pthread_barrier_wait(&sp.go);
+	for (int i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+	printf("done\n");
+	return 0;
+}
+
+/* Wait for secs seconds in epoll_wait(…, 100 ms) calls. */
+static void wait_for_secs(int epfd, double secs)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		wait_(epfd, 8, 100);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+}
+
+/* n self-pipes registered for EPOLLIN alone: what a program that is not Go may well have. */
+static int pipes(int stop, int n, double secs)
+{
+	int epfd = epoll_create1(EPOLL_CLOEXEC), p[2] = {-1, -1}, first[2] = {-1, -1};
+
+	if (epfd < 0)
+		die("epoll_create1");
+	for (int i = 0; i < n; i++) {
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC))
+			die("pipe2");
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)p[0]};
+
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &ev))
+			die("epoll_ctl");
+		if (i == 0)
+			first[0] = p[0], first[1] = p[1];
+	}
+	printf("pipe rd %d wr %d\n", first[0], first[1]);
+	stop_here(stop);
+	rw(1, first[1], 1); /* a self-pipe's wake-up and its drain, as netpollBreak's would be */
+	wait_(epfd, 8, 100);
+	rw(0, first[0], 16);
+	wait_for_secs(epfd, secs);
+	printf("done\n");
+	return 0;
+}
+
+/* Two fds registered with the same data: epoll's answer cannot say which one is ready. */
+static int samedata(int stop, double secs)
+{
+	int a[2], b[2], epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (epfd < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, a) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, b))
+		die("setup");
+	ctl(epfd, EPOLL_CTL_ADD, a[0], EPOLLIN, 7);
+	ctl(epfd, EPOLL_CTL_ADD, b[0], EPOLLIN, 7);
+	stop_here(stop);
+	rw(1, b[1], 1);
+	wait_(epfd, 8, 100);
+	rw(0, b[0], 16);
+	wait_for_secs(epfd, secs);
+	printf("done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int stop = 0, a = 1;
@@ -239,6 +356,13 @@ int main(int argc, char **argv)
 	if (a + 2 < argc && !strcmp(argv[a], "bench"))
 		return bench(stop, atol(argv[a + 1]), atoi(argv[a + 2]),
 			     a + 3 < argc ? atol(argv[a + 3]) : 0);
-	fprintf(stderr, "usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M]\n");
+	if (a + 2 < argc && !strcmp(argv[a], "threads"))
+		return threads(stop, atoi(argv[a + 1]), atol(argv[a + 2]));
+	if (a + 2 < argc && !strcmp(argv[a], "pipes"))
+		return pipes(stop, atoi(argv[a + 1]), atof(argv[a + 2]));
+	if (a + 1 < argc && !strcmp(argv[a], "samedata"))
+		return samedata(stop, atof(argv[a + 1]));
+	fprintf(stderr, "usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M] | "
+			"[-s] threads T N | [-s] pipes N S | [-s] samedata S\n");
 	return 2;
 }

@@ -108,6 +108,12 @@ Test(bpf_priv, bpf_caps_with_tracefs_access_work, .timeout = 60)
 			  "-q", &out);
 	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
 	cr_assert(strstr(out, "kernel view: ") != NULL, "no summary:\n%s", out);
+	/* Our own process is root's: nobody cannot read its fds (no CAP_SYS_PTRACE), and says so. */
+	char line[128];
+	snprintf(line, sizeof(line), "warning: cannot read /proc/%d/fd", (int)getpid());
+	cr_assert(strstr(out, line) != NULL, "no '%s':\n%s", line, out);
+	cr_assert(strstr(out, "Permission denied") != NULL, "no errno:\n%s", out);
+	cr_assert(strstr(out, "the interest set at attach") != NULL, "no consequence:\n%s", out);
 	free(out);
 }
 

@@ -260,7 +260,8 @@ Test(bpf_probes, every_field_of_every_event, .timeout = 60)
 	size_t nexp = expected_from_log(log, exp, 4096, &rd, &wr, &tid);
 
 	/* The workload did what this test relies on. */
-	int big = 0, huge = 0, efault = 0, pwait2_1250 = 0, pwait2_round = 0, del = 0, bad = 0;
+	int big = 0, huge = 0, efault = 0, pwait2_1250 = 0, pwait2_round = 0, pwait2_inval = 0;
+	int del = 0, bad = 0;
 	for (size_t i = 0; i < nexp; i++) {
 		const struct nps_event *e = &exp[i];
 
@@ -272,16 +273,21 @@ Test(bpf_probes, every_field_of_every_event, .timeout = 60)
 			    e->sub == NPS_WAIT_EPOLL_PWAIT2 && e->u.wait.timeout_ms == 1250;
 			pwait2_round +=
 			    e->sub == NPS_WAIT_EPOLL_PWAIT2 && e->u.wait.timeout_ms == 1;
+			/* {-1, 0}: EINVAL, and not "block" (-1) */
+			pwait2_inval += e->sub == NPS_WAIT_EPOLL_PWAIT2 &&
+					e->u.wait.timeout_ms == NPS_WAIT_TIMEOUT_INVALID &&
+					e->u.wait.ret == -EINVAL;
 		}
 		if (e->kind == NPS_EV_EPOLL_CTL) {
 			del += e->u.ctl.op == NPS_EPOLL_CTL_DEL;
 			bad += e->u.ctl.ret == -EBADF;
 		}
 	}
-	cr_assert(
-	    big && huge && efault && pwait2_1250 && pwait2_round && del && bad,
-	    "workload log %s lacks a case: big %d huge %d efault %d pwait2 %d/%d del %d bad %d",
-	    w.log, big, huge, efault, pwait2_1250, pwait2_round, del, bad);
+	cr_assert(big && huge && efault && pwait2_1250 && pwait2_round && pwait2_inval && del &&
+		      bad,
+		  "workload log %s lacks a case: big %d huge %d efault %d pwait2 %d/%d/%d del %d "
+		  "bad %d",
+		  w.log, big, huge, efault, pwait2_1250, pwait2_round, pwait2_inval, del, bad);
 
 	cr_assert_eq(st.lost, 0, "lost %llu events at the default ring size",
 		     (unsigned long long)st.lost);
@@ -447,6 +453,46 @@ Test(bpf_probes, tiny_ring_counts_loss_exactly, .timeout = 60)
 	free(got.v);
 }
 
+/*
+ * probes_stop() stops every probe at once, before the slow detach: nothing is stamped after the
+ * stop (but by a probe already running, microseconds later), and no wait's exit is seen without
+ * its entry (the workload was stopped when the probes attached).
+ */
+Test(bpf_probes, stop_stops_every_probe_at_once, .timeout = 60)
+{
+	struct probes_stats st;
+	struct evvec got = {0};
+	struct workload w;
+	struct probes *p;
+
+	NEED_ROOT();
+	workload_start(&w, "stop", (char *[]){"bench", "1000000000", "1", NULL});
+	p = workload_probes(&w, 0);
+	cr_assert_eq(kill(w.pid, SIGCONT), 0);
+	for (int i = 0; i < 10; i++)
+		cr_assert_geq(probes_poll(p, 20, collect, &got), 0);
+	probes_stop(p);
+	probes_stats(p, &st);
+	cr_assert_gt(st.stop_ns, st.attach_ns);
+	size_t at_stop = got.n;
+	usleep(100000); /* the workload goes on calling epoll_wait */
+	cr_assert_eq(probes_detach(p), 0);
+	cr_assert_geq(probes_poll(p, 0, collect, &got), 0);
+	probes_stats(p, &st);
+	probes_close(p);
+	kill_workload();
+
+	cr_assert_gt(at_stop, 100, "the busy workload made %zu events", at_stop);
+	for (size_t i = 0; i < got.n; i++)
+		cr_assert_leq(got.v[i].ts, st.stop_ns + 1000000,
+			      "event %zu/%zu stamped %.3f ms after the stop", i, got.n,
+			      (double)(got.v[i].ts - st.stop_ns) / 1e6);
+	cr_assert_eq(st.unmatched, 0, "%llu returns without their entry",
+		     (unsigned long long)st.unmatched);
+	cr_assert_eq(st.delivered, st.produced);
+	free(got.v);
+}
+
 /* Losses that no later record can carry are reported by the final drain after detach. */
 Test(bpf_probes, loss_reported_after_detach, .timeout = 60)
 {
@@ -476,6 +522,10 @@ Test(bpf_probes, loss_reported_after_detach, .timeout = 60)
 	cr_assert_eq(st.produced, 500 * 3);
 	cr_assert_gt(st.lost, 0);
 	cr_assert_eq(got.v[got.n - 1].kind, NPS_EV_LOST, "the final report is last");
+	/* stamped when the probes stopped, not after the detach that followed */
+	cr_assert_leq(got.v[got.n - 1].ts, st.stop_ns + 1000000, "the final report %.3f ms late",
+		      (double)(got.v[got.n - 1].ts - st.stop_ns) / 1e6);
+	cr_assert_leq(got.v[got.n - 1].u.lost.since, got.v[got.n - 1].ts);
 	cr_assert_eq(delivered + st.lost, st.produced);
 	cr_assert_eq(lost_events, st.lost);
 	free(got.v);

@@ -12,8 +12,10 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GO "/usr/lib/go-1.22/bin/go"
@@ -124,28 +127,39 @@ static char *wait_for(const char *path, const char *needle, pid_t pid)
 	}
 }
 
-static void echo_round_trips(int port, int n)
+static int dial(int port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	char buf[64], got[64];
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_geq(s, 0);
 	cr_assert_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
 		     strerror(errno));
-	for (int i = 0; i < n; i++) {
-		int len = snprintf(buf, sizeof(buf), "hello %d\n", i), have = 0;
+	return s;
+}
 
-		cr_assert_eq(write(s, buf, (size_t)len), len);
-		while (have < len) {
-			ssize_t r = read(s, got + have, sizeof(got) - (size_t)have);
+static void round_trip(int s, int i)
+{
+	char buf[64], got[64];
+	int len = snprintf(buf, sizeof(buf), "hello %d\n", i), have = 0;
 
-			cr_assert_gt(r, 0, "echo read: %s", r ? strerror(errno) : "EOF");
-			have += (int)r;
-		}
-		cr_assert_eq(memcmp(buf, got, (size_t)len), 0);
+	cr_assert_eq(write(s, buf, (size_t)len), len);
+	while (have < len) {
+		ssize_t r = read(s, got + have, sizeof(got) - (size_t)have);
+
+		cr_assert_gt(r, 0, "echo read: %s", r ? strerror(errno) : "EOF");
+		have += (int)r;
 	}
+	cr_assert_eq(memcmp(buf, got, (size_t)len), 0);
+}
+
+static void echo_round_trips(int port, int n)
+{
+	int s = dial(port);
+
+	for (int i = 0; i < n; i++)
+		round_trip(s, i);
 	close(s);
 }
 
@@ -159,9 +173,95 @@ static void kill_children(void)
 			waitpid(children[i], NULL, 0);
 }
 
+/*
+ * tests/epoll_workload with -s and args (NULL-terminated): started, and stopped by itself after
+ * its set-up (the registrations a tracer finds in /proc). Its log goes to log (len bytes).
+ */
+static pid_t workload_start(const char *name, char *const args[], char *log, size_t len)
+{
+	char path[512];
+	char *argv[16] = {path, "-s"};
+	int i = 2;
+
+	snprintf(path, sizeof(path), "%s/tests/epoll_workload", tu_build_dir());
+	snprintf(log, len, "%s/%s.%d.log", tu_tmpdir(), name, (int)getpid());
+	for (; args[i - 2] && i < 15; i++)
+		argv[i] = args[i - 2];
+	argv[i] = NULL;
+	children[0] = spawn(argv, log);
+	free(wait_for(log, "stopped", children[0]));
+	return children[0];
+}
+
+/*
+ * Run `netpollsim trace` with args (NULL-terminated, after "trace"); once it says it is tracing,
+ * continue the stopped workload wl (0: none). Returns the tracer's exit status and its output
+ * (stdout and stderr) in *out; *secs: how long it ran, from start to exit (may be NULL).
+ */
+/* A command that trace_run runs netpollsim under (strace ... --), or NULL: netpollsim itself. */
+static char *const *trace_wrapper;
+
+static int trace_run(char *const args[], pid_t wl, char **out, double *secs)
+{
+	char *argv[40], path[600];
+	struct timespec t0, t1;
+	int i = 0, status;
+
+	for (; trace_wrapper && trace_wrapper[i] && i < 12; i++)
+		argv[i] = trace_wrapper[i];
+	argv[i++] = (char *)tu_netpollsim();
+	argv[i++] = "trace";
+	for (int a = 0; args[a] && i < 39; a++)
+		argv[i++] = args[a];
+	argv[i] = NULL;
+	snprintf(path, sizeof(path), "%s/trace.%d.out", tu_tmpdir(), (int)getpid());
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	children[1] = spawn(argv, path);
+	if (wl > 0) {
+		free(wait_for(path, "tracing pid", children[1]));
+		cr_assert_eq(kill(wl, SIGCONT), 0);
+	}
+	cr_assert_eq(waitpid(children[1], &status, 0), children[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	children[1] = 0;
+	*out = slurp(path);
+	if (secs)
+		*secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * The ts of the first and last events the probes saw in a recorded trace (not the seeded
+ * registrations read from /proc), the first two thread ids in it (tids may be NULL); returns
+ * the number of those events.
+ */
+static int record_span(const char *rec, uint64_t *first, uint64_t *last, unsigned tids[2])
+{
+	struct trace_reader *r = NULL;
+	struct nps_event e;
+	int rc, n = 0;
+
+	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s: %s", rec,
+		     r ? trace_reader_error(r) : "open failed");
+	while ((rc = trace_reader_next(r, &e)) == 1) {
+		if (e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED)
+			continue;
+		if (!n++)
+			*first = e.ts;
+		*last = e.ts;
+		if (tids && e.tid && !tids[0])
+			tids[0] = e.tid;
+		else if (tids && e.tid && e.tid != tids[0] && !tids[1])
+			tids[1] = e.tid;
+	}
+	cr_assert_eq(rc, 0, "%s", trace_reader_error(r));
+	trace_reader_close(r);
+	return n;
+}
+
 Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 {
-	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out;
+	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out, *s;
 	struct stat st;
 	int port = 0, status;
 
@@ -205,7 +305,29 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	    trout);
 	free(wait_for(trout, "interest set at attach", tp));
 
-	echo_round_trips(port, 5);
+	/*
+	 * The connection's readiness must reach epoll_pwait's ready list: it does when the
+	 * server's goroutine parks in Read (EAGAIN) and only netpoll can wake it. A client that
+	 * writes at once may always find the server reading data already there (it never parks;
+	 * the test once failed so, on a loaded machine). So pause before each message, until the
+	 * trace shows a ready entry for the connection's fd (or 50 round trips).
+	 */
+	int conn = dial(port), cfd0 = -1;
+	char want[32];
+
+	out = wait_for(trout, ", ADD, ", tp);
+	s = strstr(out, ", ADD, ");
+	cr_assert_eq(sscanf(s, ", ADD, %d,", &cfd0), 1, "%.80s", s);
+	free(out);
+	snprintf(want, sizeof(want), "] fd %d ", cfd0);
+	for (int i = 0, seen = 0; i < 50 && !seen; i++) {
+		usleep(20000);
+		round_trip(conn, i);
+		out = slurp(trout);
+		seen = strstr(out, want) != NULL;
+		free(out);
+	}
+	close(conn);
 	echo_round_trips(port, 3);
 	/* The server closes each connection when it reads EOF: DEL, then close. */
 	out = wait_for(trout, "DEL", tp);
@@ -223,7 +345,7 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 
 	/* Go's break pipe, found in /proc (Go 1.22: a pipe registered for EPOLLIN alone). */
 	int brd, bwr, lfd = -1, epfd = -1, cfd = -1;
-	char *s = strstr(out, "break pipe: read fd ");
+	s = strstr(out, "break pipe: read fd ");
 	cr_assert_not_null(s, "break pipe not found:\n%s", out);
 	cr_assert_eq(sscanf(s, "break pipe: read fd %d, write fd %d", &brd, &bwr), 2);
 	/* The listener, registered before we attached, is in the interest set from /proc. */
@@ -267,13 +389,16 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	/* The recording is a trace file the reader accepts, kernel events only. */
 	struct trace_reader *r = NULL;
 	struct nps_event e;
-	int rc, n = 0, waits = 0, readies_fd = 0, ctls = 0;
+	int rc, n = 0, waits = 0, readies_fd = 0, ctls = 0, seeded_listener = 0;
 	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s: %s", rec,
 		     r ? trace_reader_error(r) : "open failed");
 	while ((rc = trace_reader_next(r, &e)) == 1) {
 		n++;
 		cr_assert_eq(e.src, NPS_SRC_KERNEL);
-		cr_assert_eq(e.tid != 0 || e.kind == NPS_EV_LOST, 1);
+		/* the registrations read from /proc at attach: ADDs without a thread */
+		bool seeded = e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED;
+		cr_assert_eq(e.tid != 0 || e.kind == NPS_EV_LOST || seeded, 1);
+		seeded_listener += seeded && e.fd == lfd && e.u.ctl.events == NPS_NETPOLL_EVENTS;
 		waits += e.kind == NPS_EV_EPOLL_WAIT;
 		ctls += e.kind == NPS_EV_EPOLL_CTL;
 		readies_fd += e.kind == NPS_EV_EPOLL_READY && e.fd == cfd;
@@ -284,6 +409,365 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	cr_assert_gt(waits, 0);
 	cr_assert_gt(ctls, 0);
 	cr_assert_gt(readies_fd, 0, "no ready entry for fd %d in %s", cfd, rec);
+	cr_assert_eq(seeded_listener, 1, "the listener's registration at attach is not in %s", rec);
 	printf("trace of a Go echo server: %d events recorded\n", n);
+	free(out);
+}
+
+/*
+ * Every probe stops at once when the trace ends: no wait's exit is left without its entry in a
+ * tail stamped after the stop (the probes used to be detached one by one, about 80 ms each,
+ * entries first), and the summary's time span and rate are those of the events shown.
+ */
+Test(bpf_trace, ends_cleanly_at_its_duration, .timeout = 120, .fini = kill_children)
+{
+	char log[600], rec[600], pid[16], *out;
+	unsigned long long events;
+	double secs, rate;
+	uint64_t first = 0, last = 0;
+
+	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/busy.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t wl =
+	    workload_start("busy", (char *[]){"bench", "1000000000", "1", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "0.5", "-q", "--record", rec,
+				      "--break", "none", NULL},
+			   wl, &out, NULL);
+	kill_children();
+	children[0] = 0;
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	char *s = strstr(out, "kernel view: ");
+	cr_assert_not_null(s, "no summary:\n%s", out);
+	cr_assert_eq(sscanf(s, "kernel view: %llu events in %lf s (%lf/s)", &events, &secs, &rate),
+		     3, "summary: %.100s", s);
+	cr_assert(secs >= 0.5, "a 0.5 s trace lasted %.3f s:\n%s", secs, out);
+	cr_assert_gt(events, 1000, "the busy workload made %llu events", events);
+	/* secs is printed to the ms: 0.3 % at most */
+	cr_assert_leq(fabs(rate * secs / (double)events - 1), 0.003,
+		      "rate %.0f for %llu events in %f s", rate, events, secs);
+	/* The workload was stopped at attach: every return has its entry. */
+	cr_assert_null(strstr(out, "without their entry"), "returns without entry:\n%s", out);
+	cr_assert_eq(record_span(rec, &first, &last, NULL), (int)events);
+	cr_assert_leq((double)(last - first) / 1e9, secs,
+		      "events span %.3f s, the trace %.3f s: a tail after the stop",
+		      (double)(last - first) / 1e9, secs);
+	free(out);
+}
+
+/* An epoll_pwait2 timespec the kernel refuses ({-1, 0}: EINVAL) is not shown as -1 (block). */
+Test(bpf_trace, invalid_pwait2_timespec_is_shown_as_such, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], line[128], *out;
+	int epfd = -1;
+
+	NEED_ROOT();
+	pid_t wl = workload_start("demo", (char *[]){"demo", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "3", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	char *s = strstr(out, "epoll_create1(EPOLL_CLOEXEC) = ");
+	cr_assert_not_null(s, "no epoll_create1:\n%s", out);
+	cr_assert_eq(sscanf(s, "epoll_create1(EPOLL_CLOEXEC) = %d", &epfd), 1);
+	snprintf(line, sizeof(line), "epoll_pwait2(%d, 8, invalid timespec) = -22", epfd);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	snprintf(line, sizeof(line), "epoll_pwait2(%d, 8, -1)", epfd);
+	cr_assert_null(strstr(out, line), "an invalid timespec shown as -1:\n%s", out);
+	free(out);
+}
+
+/*
+ * The probes' records arrive in ring-buffer order, which is not timestamp order across CPUs;
+ * trace prints and records in timestamp order, so that `check` accepts the recording of a busy
+ * multi-threaded process.
+ */
+Test(bpf_trace, busy_threads_are_recorded_in_time_order, .timeout = 120, .fini = kill_children)
+{
+	char log[600], rec[600], pid[16], cmd[1400], *out, *chk;
+	uint64_t first = 0, last = 0;
+
+	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/threads.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t wl = workload_start("threads", (char *[]){"threads", "2", "1000000000", NULL}, log,
+				  sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "1", "-q", "--record", rec, NULL},
+			   wl, &out, NULL);
+	kill_children();
+	children[0] = 0;
+	cr_assert_eq(rc, 0, "exit status %d:\n%.2000s", rc, out);
+	cr_assert_null(strstr(out, "out of time order"), "%s", strstr(out, "kernel view:"));
+	unsigned tids[2] = {0};
+	cr_assert_gt(record_span(rec, &first, &last, tids), 1000);
+	cr_assert(tids[0] && tids[1], "one thread only in the trace");
+	snprintf(cmd, sizeof(cmd), "%s check %s", tu_netpollsim(), rec);
+	rc = tu_run(cmd, 1, &chk);
+	cr_assert_eq(rc, 0, "check refused the recording (%d):\n%.3000s", rc, chk);
+	free(chk);
+	free(out);
+}
+
+/* --duration wants a positive, finite number of seconds (inf, 1e300 used to end at once, nan
+ * never): trace and run refuse the rest with exit status 2. Needs no root. */
+Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
+{
+	static const char *const bad[] = {"inf", "nan", "1e300",  "1e11", "-1",
+					  "0",	 "abc", "604801", "",	  "1\x1b[2J"};
+	char cmd[1024], *out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s trace --pid %d --duration '%s' -q", tu_netpollsim(),
+			 (int)getpid(), bad[i]);
+		int rc = tu_run(cmd, 1, &out);
+		cr_assert_eq(rc, 2, "trace --duration %s: exit %d:\n%s", bad[i], rc, out);
+		cr_assert_not_null(strstr(out, "--duration: wants a positive number of seconds"),
+				   "trace --duration %s:\n%s", bad[i], out);
+		cr_assert_null(strstr(out, "tracing pid"), "trace --duration %s traced:\n%s",
+			       bad[i], out);
+		cr_assert_null(strchr(out, '\x1b'), "a raw escape printed:\n%s", out);
+		free(out);
+		snprintf(cmd, sizeof(cmd), "%s run --duration '%s' --no-ui --no-bpf -q",
+			 tu_netpollsim(), bad[i]);
+		rc = tu_run(cmd, 1, &out);
+		cr_assert_eq(rc, 2, "run --duration %s: exit %d:\n%s", bad[i], rc, out);
+		cr_assert_not_null(strstr(out, "wants a positive number of seconds"),
+				   "run --duration %s:\n%s", bad[i], out);
+		cr_assert_null(strchr(out, '\x1b'), "a raw escape printed:\n%s", out);
+		free(out);
+	}
+}
+
+/*
+ * A traced process that has exited is seen as such while it is a zombie (kill(pid, 0) still
+ * succeeds): the workload here is this test's child and is not reaped until the trace ends.
+ */
+Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], line[64], *out;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("exits", (char *[]){"bench", "1000", "1", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	/* a trace that missed the exit would run its 30 s and never say "exited" */
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(line, sizeof(line), "process %d exited\n", (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	cr_assert_gt(tu_count_lines(out, "epoll_wait("), 900, "the workload's waits:\n%.2000s",
+		     out);
+	free(out);
+}
+
+/* The probes filter on the process: a thread id given to --pid traces that thread's process. */
+Test(bpf_trace, a_thread_id_traces_its_process, .timeout = 120, .fini = kill_children)
+{
+	char log[600], tid[16], line[128], *out, *s;
+	int thr = 0;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("tid", (char *[]){"threads", "2", "1000000000", NULL}, log, sizeof(log));
+	s = slurp(log);
+	cr_assert_not_null(strstr(s, "thread tid "), "%s", s);
+	cr_assert_eq(sscanf(strstr(s, "thread tid "), "thread tid %d", &thr), 1);
+	free(s);
+	cr_assert_neq(thr, (int)wl);
+	snprintf(tid, sizeof(tid), "%d", thr);
+	int rc =
+	    trace_run((char *[]){"--pid", tid, "--duration", "0.5", "-q", NULL}, wl, &out, NULL);
+	kill_children();
+	children[0] = 0;
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(line, sizeof(line), "pid %d is a thread of process %d: tracing %d", thr, (int)wl,
+		 (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	snprintf(line, sizeof(line), "tracing pid %d:", (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	unsigned long long events = 0;
+	cr_assert_not_null(s = strstr(out, "kernel view: "), "%s", out);
+	cr_assert_eq(sscanf(s, "kernel view: %llu events", &events), 1);
+	cr_assert_gt(events, 1000, "%s", out);
+	free(out);
+}
+
+/*
+ * Seeding from /proc reads each fd's link once: a process with 2000 self-pipes registered in
+ * epoll (the tester's python program had 1000: 574,233 readlink calls and 9.2 s for a 1 s trace)
+ * costs about one readlink per fd (counted by strace, not timed), its interest set at attach is
+ * complete, and the probes' events lie within the span the summary gives (they used to be
+ * attached during the seeding, which the duration did not count).
+ */
+Test(bpf_trace, seeding_from_proc_is_linear, .timeout = 300, .fini = kill_children)
+{
+	char log[600], pid[16], rec[600], sc[600], fddir[64], *out, *s;
+	double span;
+	uint64_t first = 0, last = 0;
+	unsigned long calls = 0;
+	int fds = 0;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("pipes", (char *[]){"pipes", "2000", "60", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	snprintf(fddir, sizeof(fddir), "/proc/%d/fd", (int)wl);
+	DIR *d = opendir(fddir);
+	cr_assert_not_null(d);
+	for (struct dirent *de; (de = readdir(d));)
+		fds += de->d_name[0] != '.';
+	closedir(d);
+	snprintf(rec, sizeof(rec), "%s/pipes.%d.jsonl", tu_tmpdir(), (int)getpid());
+	snprintf(sc, sizeof(sc), "%s/pipes.%d.strace", tu_tmpdir(), (int)getpid());
+	/* LeakSanitizer cannot run under ptrace: a sanitized build would fail on exit */
+	const char *asan = getenv("ASAN_OPTIONS");
+	char asan_opts[512];
+	snprintf(asan_opts, sizeof(asan_opts), "%s%sdetect_leaks=0", asan ? asan : "",
+		 asan && *asan ? ":" : "");
+	setenv("ASAN_OPTIONS", asan_opts, 1);
+	trace_wrapper = (char *[]){"/usr/bin/strace",		"-f", "-qq", "-c", "-e",
+				   "trace=readlink,readlinkat", "-o", sc,    "--", NULL};
+	int rc = trace_run(
+	    (char *[]){"--pid", pid, "--duration", "1", "--break", "none", "--record", rec, NULL},
+	    wl, &out, NULL);
+	trace_wrapper = NULL;
+	kill_children();
+	children[0] = 0;
+	cr_assert_eq(rc, 0, "exit status %d:\n%.3000s", rc, out);
+	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 2000 "),
+			   "%.3000s", out);
+	cr_assert_not_null(s = strstr(out, "kernel view: "), "%s", out);
+	cr_assert_eq(sscanf(s, "kernel view: %*u events in %lf s", &span), 1);
+	cr_assert_geq(span, 1, "a 1 s trace said %.3f s", span);
+	if (record_span(rec, &first, &last, NULL) > 1)
+		cr_assert_leq((double)(last - first) / 1e9, span,
+			      "events span %.3f s, the trace says %.3f s",
+			      (double)(last - first) / 1e9, span);
+	/* strace -c: "... calls errors readlink" rows; add readlink and readlinkat */
+	char *sum = slurp(sc);
+	for (char *l = sum; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned long c;
+		char name[32];
+		if ((sscanf(l, "%*f %*f %*u %lu %*u %31s", &c, name) == 2 ||
+		     sscanf(l, "%*f %*f %*u %lu %31s", &c, name) == 2) &&
+		    !strncmp(name, "readlink", 8))
+			calls += c;
+	}
+	cr_assert_gt(calls, 0, "strace counted no readlink:\n%s", sum);
+	cr_assert_leq(calls, 2UL * (unsigned long)fds + 64, "%lu readlink calls for %d fds:\n%s",
+		      calls, fds, sum);
+	free(sum);
+	free(out);
+}
+
+/*
+ * A self-pipe registered for EPOLLIN alone in a program that is not Go is not Go's netpollBreak
+ * pipe: its reads and writes are not traced (the read/write probes see every process's) nor
+ * narrated as netpollBreak.
+ */
+Test(bpf_trace, a_self_pipe_of_another_program_is_not_go_s, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], line[160], *out;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("selfpipe", (char *[]){"pipes", "1", "0.3", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(line, sizeof(line),
+		 "break pipe: none (pid %d is not a Go program: its executable has no "
+		 ".go.buildinfo section); --break RD,WR names one",
+		 (int)wl);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	cr_assert_null(strstr(out, "netpollBreak"), "%s", out);
+	cr_assert_null(strstr(out, "and the break pipe"), "%s", out);
+	/* the pipe's registration is still in the interest set, and its readiness resolved */
+	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 1 "), "%s",
+			   out);
+	cr_assert_not_null(strstr(out, "[0] fd "), "%s", out);
+	free(out);
+}
+
+/*
+ * Two fds registered on one epoll fd with the same data: a ready entry with that data cannot
+ * name its fd. It says fd ?, and why, once (it used to name the last one registered: fd 6,
+ * although only the other one was readable).
+ */
+Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], *out, *s;
+	int epfd = -1, a = -1, b = -1;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("samedata", (char *[]){"samedata", "0.3", NULL}, log, sizeof(log));
+	s = slurp(log);
+	cr_assert_eq(sscanf(strstr(s, "ctl epfd"), "ctl epfd %d op 1 fd %d", &epfd, &a), 2, "%s",
+		     s);
+	cr_assert_eq(
+	    sscanf(strstr(strstr(s, "ctl epfd") + 1, "ctl epfd"), "ctl epfd %*d op 1 fd %d", &b), 1,
+	    "%s", s);
+	free(s);
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_not_null(strstr(out, "[0] fd ?   EPOLLIN  data 0x7"), "%.3000s", out);
+	cr_assert_eq(tu_count_lines(out, "(fd ?: more than one fd is registered on epfd"), 1, "%s",
+		     out);
+	char wrong[32];
+	snprintf(wrong, sizeof(wrong), "] fd %d ", b);
+	cr_assert_null(strstr(out, wrong), "a confident fd:\n%.3000s", out);
+	snprintf(wrong, sizeof(wrong), "] fd %d ", a);
+	cr_assert_null(strstr(out, wrong), "a confident fd:\n%.3000s", out);
+	free(out);
+}
+
+/*
+ * The interest set read from /proc when tracing began is recorded too (epoll_ctl ADDs with sub
+ * NPS_CTL_SEEDED at ts 0), so that replay shows the fds the live trace showed.
+ */
+Test(bpf_trace, the_interest_set_at_attach_is_recorded, .timeout = 120, .fini = kill_children)
+{
+	char log[600], rec[600], pid[16], cmd[1400], *out;
+	struct trace_reader *r = NULL;
+	struct nps_event e;
+	int n = 0, seeded = 0;
+
+	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/seeded.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t wl =
+	    workload_start("seeded", (char *[]){"pipes", "3", "0.3", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", "--record", rec, NULL}, wl,
+			   &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 3 "), "%s",
+			   out);
+	cr_assert_null(strstr(out, "epoll_ctl("), "a seeded ADD printed as a call:\n%s", out);
+	free(out);
+
+	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s", rec);
+	while (trace_reader_next(r, &e) == 1) {
+		bool s = e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED;
+
+		cr_assert(!s || n == seeded, "event %d: a seeded ADD after other events", n);
+		if (s) {
+			cr_assert_eq(e.u.ctl.op, NPS_EPOLL_CTL_ADD);
+			cr_assert_eq(e.u.ctl.events, 0x1, "events 0x%x", e.u.ctl.events);
+			cr_assert_eq(e.u.ctl.data, (uint64_t)e.fd, "the workload's data is the fd");
+			cr_assert_eq(e.tid, 0);
+			cr_assert_eq(e.ts, trace_reader_info(r)->mono_origin);
+		}
+		seeded += s;
+		n++;
+	}
+	trace_reader_close(r);
+	cr_assert_eq(seeded, 3, "%d seeded ADDs", seeded);
+	snprintf(cmd, sizeof(cmd), "%s replay %s --no-ui", tu_netpollsim(), rec);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "3 fds in the interest set"), "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s check %s", tu_netpollsim(), rec);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
 	free(out);
 }

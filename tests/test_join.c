@@ -248,6 +248,42 @@ Test(join, interest_set_follows_ctl)
 	cr_assert_eq(join_interest_list(j, l, 1), 2, "the total, even when out is short");
 }
 
+/* Two fds registered with the same data: a ready entry with that data names neither. */
+Test(join, shared_data_names_no_fd)
+{
+	struct nps_event e[] = {
+	    ctl(1, 5, NPS_EPOLL_CTL_ADD, 4, 1, 7, 0),
+	    ctl(1, 5, NPS_EPOLL_CTL_ADD, 6, 1, 7, 0),
+	};
+	struct nps_event w = wait_(1, K(1), 5, 1), r = ready(1, K(1), 5, 0, 7);
+
+	for (size_t i = 0; i < 2; i++)
+		apply(&e[i]);
+	cr_assert_eq(join_interest_fd(j, 5, 7), JOIN_FD_AMBIGUOUS);
+	apply(&w);
+	apply(&r);
+	cr_assert_eq(r.fd, -1, "fd %d: a confident wrong fd", r.fd);
+	struct join_stats st;
+	join_stats(j, &st);
+	cr_assert_eq(st.readies_ambiguous, 1);
+	cr_assert_eq(st.readies_fd, 0);
+
+	/* MOD of one to other data: the data names the other again; DEL likewise. */
+	struct nps_event mod = ctl(1, 5, NPS_EPOLL_CTL_MOD, 4, 1, 8, 0);
+	apply(&mod);
+	cr_assert_eq(join_interest_fd(j, 5, 7), 6);
+	cr_assert_eq(join_interest_fd(j, 5, 8), 4);
+	struct nps_event add = ctl(1, 5, NPS_EPOLL_CTL_ADD, 9, 1, 7, 0);
+	struct nps_event del = ctl(1, 5, NPS_EPOLL_CTL_DEL, 6, 0, 0, 0);
+	apply(&add);
+	cr_assert_eq(join_interest_fd(j, 5, 7), JOIN_FD_AMBIGUOUS);
+	apply(&del);
+	cr_assert_eq(join_interest_fd(j, 5, 7), 9);
+	struct nps_event del9 = ctl(1, 5, NPS_EPOLL_CTL_DEL, 9, 0, 0, 0);
+	apply(&del9);
+	cr_assert_eq(join_interest_fd(j, 5, 7), -1);
+}
+
 Test(join, seeded_interest_fills_ready_fd)
 {
 	struct nps_event w = wait_(1, K(1), 3, 1), r = ready(1, K(1), 3, 0, 0x1234);

@@ -224,6 +224,40 @@ Test(kernel_agree, break_pipe_write_and_drain_seen_from_the_kernel, .timeout = 1
 	free(t.v);
 }
 
+/*
+ * The echo scenario ends within milliseconds: the break pipe's probes must be attached before
+ * the runtime can use the pipe (in netpollinit), not when the consumer gets to the netpollinit
+ * event, so that every netpollBreak write of the run is seen from the kernel side too.
+ */
+Test(kernel_agree, every_break_write_of_a_short_run_is_seen, .timeout = 120)
+{
+	struct trace t;
+	char *out = run_recorded("echo", "--narrate", 1, &t);
+	unsigned long long breaks = 0;
+	const char *s = strstr(out, "netpollBreak writes");
+	cr_assert(s, "no runtime summary:\n%s", out);
+	while (s > out && s[-1] != ',')
+		s--;
+	cr_assert_eq(sscanf(s, " %llu netpollBreak writes", &breaks), 1, "%.60s", s);
+	free(out);
+	long init = find(&t, 0, NPS_EV_NETPOLLINIT, NPS_SRC_SIM, -2, 0);
+	cr_assert_geq(init, 0);
+	int32_t wr = t.v[init].u.init.break_wr;
+	unsigned long long wrote = 0, kernel = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		const struct nps_event *e = &t.v[i];
+		wrote += e->src == NPS_SRC_SIM && e->kind == NPS_EV_NETPOLL_BREAK &&
+			 e->u.brk.result == NPS_BRK_WROTE;
+		kernel += e->src == NPS_SRC_KERNEL && e->kind == NPS_EV_SYSCALL && e->fd == wr &&
+			  e->u.sys.op == NPS_SYS_WRITE;
+	}
+	cr_assert_eq(wrote, breaks, "the summary says %llu writes, the trace %llu", breaks, wrote);
+	cr_assert_gt(wrote, 0, "the echo run made no netpollBreak write");
+	cr_assert_eq(kernel, wrote, "the kernel saw %llu of the %llu netpollBreak writes", kernel,
+		     wrote);
+	free(t.v);
+}
+
 /* ---- without root: what was recorded with the probes ---- */
 
 Test(kernel_agree, the_kernel_sample_agrees, .timeout = 60)

@@ -90,7 +90,8 @@ enum nps_kind {
 	NPS_EV_NOTE = 24,
 	/* sim: netpollinit created the epoll instance and the break pipe [u.init] */
 	NPS_EV_NETPOLLINIT = 25,
-	/* kernel: epoll_ctl returned [fd, u.ctl: epfd, op, events, data, ret] */
+	/* kernel: epoll_ctl returned [fd, u.ctl: epfd, op, events, data, ret; sub NPS_CTL_SEEDED:
+	 * not a call, a registration read from /proc when tracing began, as an ADD at the origin] */
 	NPS_EV_EPOLL_CTL = 32,
 	/* kernel: epoll_wait/epoll_pwait/epoll_pwait2 returned [u.wait; sub = NPS_WAIT_*]; its
 	 * ready list follows as u.wait.ret NPS_EV_EPOLL_READY events with the same id */
@@ -301,6 +302,21 @@ enum nps_wait_sub {
 	NPS_WAIT_EPOLL_PWAIT2 = 2,
 };
 
+/*
+ * u.wait.timeout_ms of an epoll_pwait2 whose timespec the kernel refuses: negative, nanoseconds
+ * of 1 s or more (EINVAL), or unreadable (EFAULT). Never a real timeout: epoll_pwait2 takes no
+ * milliseconds, and -1 stays "block" (a NULL timespec).
+ */
+#define NPS_WAIT_TIMEOUT_INVALID (-2147483647 - 1)
+
+/*
+ * The sub of an NPS_EV_EPOLL_CTL that no probe saw: `netpollsim trace` read the registration
+ * from /proc/PID/fdinfo when it began (op ADD, ret 0, tid 0, ts = the trace's origin; events
+ * without the EPOLLERR|EPOLLHUP the kernel adds), so that a recording holds the interest set it
+ * began with.
+ */
+#define NPS_CTL_SEEDED 1
+
 /* epoll_ctl ops, as the kernel numbers them. */
 #define NPS_EPOLL_CTL_ADD 1
 #define NPS_EPOLL_CTL_DEL 2
@@ -470,7 +486,8 @@ struct nps_ev_wait {
 	nps_u64 dur; /* ns between syscall entry and exit */
 	nps_s32 epfd;
 	nps_s32 maxevents;
-	nps_s32 timeout_ms; /* -1 block; pwait2: from the timespec (-1 for NULL) */
+	nps_s32 timeout_ms; /* -1 block; pwait2: from the timespec (-1 for NULL,
+			     * NPS_WAIT_TIMEOUT_INVALID for one the kernel refuses) */
 	nps_s32 ret;	    /* events returned, or -errno */
 };
 

@@ -27,7 +27,7 @@ struct nps_join {
 	struct jmap tids;    /* (tid, 0) -> v[0] netpoll id, v[1] last kernel wait id,
 			      * v[2] the id it was given, v[3] M + 1 (0: unknown) */
 	struct jmap by_fd;   /* (epfd, fd) -> v[0] events, v[1] data, v[2] since */
-	struct jmap by_data; /* (epfd, data) -> v[0] fd */
+	struct jmap by_data; /* (epfd, data) -> v[0] fd, v[1] how many fds have that data */
 	int32_t rt_epfd;     /* the runtime's epoll fd (NETPOLLINIT), -1 unknown */
 	struct join_stats st;
 };
@@ -140,25 +140,56 @@ static uint64_t fdkey(int32_t epfd, int32_t fd)
 	return (uint64_t)(uint32_t)epfd << 32 | (uint32_t)fd;
 }
 
+/*
+ * (epfd, data) -> fd. Two fds may be registered with the same data (epoll does not mind); the
+ * data then names neither: the count says so. The tables have room (reserved by the caller).
+ */
+static void data_ref(struct nps_join *j, int32_t epfd, uint64_t data, int32_t fd)
+{
+	struct jslot *d = jmap_put(&j->by_data, (uint64_t)(uint32_t)epfd, data);
+
+	if (!d->v[1]++)
+		d->v[0] = (uint64_t)(uint32_t)fd;
+}
+
+static void data_unref(struct nps_join *j, int32_t epfd, uint64_t data, int32_t fd)
+{
+	struct jslot *d = jmap_find(&j->by_data, (uint64_t)(uint32_t)epfd, data);
+
+	if (!d)
+		return;
+	if (d->v[1] <= 1) {
+		jmap_del(&j->by_data, d);
+		return;
+	}
+	if (--d->v[1] > 1)
+		return;
+	/* One fd is left with this data: which one (rare, so a scan). */
+	for (size_t i = 0; i < j->by_fd.cap; i++) {
+		const struct jslot *s = &j->by_fd.s[i];
+
+		if (s->state == 1 && (int32_t)(s->k1 >> 32) == epfd && s->v[1] == data &&
+		    (int32_t)(uint32_t)s->k1 != fd) {
+			d->v[0] = (uint32_t)s->k1;
+			return;
+		}
+	}
+}
+
 /* Register (or re-register) fd on epfd. The tables have room (reserved by the caller). */
 static void interest_set(struct nps_join *j, int32_t epfd, int32_t fd, uint32_t events,
 			 uint64_t data, uint64_t since)
 {
 	struct jslot *s = jmap_find(&j->by_fd, fdkey(epfd, fd), 0);
 
-	if (s) {
-		/* MOD: forget the old data's mapping if it still names this fd. */
-		struct jslot *d = jmap_find(&j->by_data, (uint64_t)(uint32_t)epfd, s->v[1]);
-
-		if (d && (int32_t)d->v[0] == fd)
-			jmap_del(&j->by_data, d);
-	} else {
+	if (s)
+		data_unref(j, epfd, s->v[1], fd); /* MOD: the old data no longer names it */
+	else
 		s = jmap_put(&j->by_fd, fdkey(epfd, fd), 0);
-	}
 	s->v[0] = events;
 	s->v[1] = data;
 	s->v[2] = since;
-	jmap_put(&j->by_data, (uint64_t)(uint32_t)epfd, data)->v[0] = (uint64_t)(uint32_t)fd;
+	data_ref(j, epfd, data, fd);
 }
 
 static void interest_del(struct nps_join *j, int32_t epfd, int32_t fd)
@@ -167,9 +198,7 @@ static void interest_del(struct nps_join *j, int32_t epfd, int32_t fd)
 
 	if (!s)
 		return;
-	struct jslot *d = jmap_find(&j->by_data, (uint64_t)(uint32_t)epfd, s->v[1]);
-	if (d && (int32_t)d->v[0] == fd)
-		jmap_del(&j->by_data, d);
+	data_unref(j, epfd, s->v[1], fd);
 	jmap_del(&j->by_fd, s);
 }
 
@@ -185,7 +214,9 @@ int32_t join_interest_fd(const struct nps_join *j, int32_t epfd, uint64_t data)
 {
 	const struct jslot *d = jmap_find(&j->by_data, (uint64_t)(uint32_t)epfd, data);
 
-	return d ? (int32_t)d->v[0] : -1;
+	if (!d)
+		return -1;
+	return d->v[1] > 1 ? JOIN_FD_AMBIGUOUS : (int32_t)d->v[0];
 }
 
 static int cmp_interest(const void *a, const void *b)
@@ -278,8 +309,11 @@ static int apply_kernel(struct nps_join *j, struct nps_event *e)
 			j->st.readies_joined++;
 		}
 		if (e->fd < 0) {
-			e->fd = join_interest_fd(j, e->u.ready.epfd, e->u.ready.data);
-			j->st.readies_fd += e->fd >= 0;
+			int32_t fd = join_interest_fd(j, e->u.ready.epfd, e->u.ready.data);
+
+			e->fd = fd >= 0 ? fd : -1;
+			j->st.readies_fd += fd >= 0;
+			j->st.readies_ambiguous += fd == JOIN_FD_AMBIGUOUS;
 		}
 		break;
 	default:

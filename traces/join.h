@@ -8,7 +8,8 @@
  *     call's NETPOLL_BEGIN and NETPOLL_END (and on the runtime's epoll fd, once NETPOLLINIT
  *     named it). Unjoined waits keep their NPS_KERNEL_ID_BIT id.
  *   - EPOLL_READY's header fd: from the epoll interest set rebuilt from the kernel's successful
- *     EPOLL_CTL calls ((epfd, data) -> fd), since epoll returns data, never the fd.
+ *     EPOLL_CTL calls ((epfd, data) -> fd), since epoll returns data, never the fd; it stays -1
+ *     when the data was registered for more than one fd.
  *   - the header m of kernel events: the M that the thread runs, learned from sim events.
  *
  * Go has no counterpart: this is the glue between runtime/netpoll_epoll.go's view and the
@@ -36,13 +37,14 @@ struct join_interest {
 };
 
 struct join_stats {
-	uint64_t waits;		 /* kernel EPOLL_WAIT events seen */
-	uint64_t waits_joined;	 /* of those, linked to a netpoll() call */
-	uint64_t readies;	 /* kernel EPOLL_READY events seen */
-	uint64_t readies_joined; /* of those, given their netpoll() id */
-	uint64_t readies_fd;	 /* of those, given an fd from the interest set */
-	uint64_t ctl_applied;	 /* successful EPOLL_CTL calls applied to the interest set */
-	uint64_t interest;	 /* entries in the interest set now */
+	uint64_t waits;		    /* kernel EPOLL_WAIT events seen */
+	uint64_t waits_joined;	    /* of those, linked to a netpoll() call */
+	uint64_t readies;	    /* kernel EPOLL_READY events seen */
+	uint64_t readies_joined;    /* of those, given their netpoll() id */
+	uint64_t readies_fd;	    /* of those, given an fd from the interest set */
+	uint64_t readies_ambiguous; /* of those, whose data more than one fd was registered with */
+	uint64_t ctl_applied;	    /* successful EPOLL_CTL calls applied to the interest set */
+	uint64_t interest;	    /* entries in the interest set now */
 };
 
 /* A new, empty join, or NULL on ENOMEM. join_free(NULL) is a no-op. */
@@ -67,7 +69,11 @@ int join_learn(struct nps_join *j, const struct nps_event *e);
  */
 int join_interest_add(struct nps_join *j, int32_t epfd, int32_t fd, uint32_t events, uint64_t data);
 
-/* The fd registered on epfd with this data, or -1. */
+/*
+ * The fd registered on epfd with this data, -1 when none is, or JOIN_FD_AMBIGUOUS when more than
+ * one is (epoll accepts that, and returns only the data: the fd cannot be told).
+ */
+#define JOIN_FD_AMBIGUOUS (-2)
 int32_t join_interest_fd(const struct nps_join *j, int32_t epfd, uint64_t data);
 
 /*
