@@ -126,6 +126,28 @@ Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
 	free(out);
 }
 
+/*
+ * What `trace --pid --record` writes besides the calls: the interest set read from /proc at
+ * attach (made by no thread: "/proc", not "tid 0") and an epoll_pwait2 timespec the kernel
+ * refused (not "-2147483648 ms"); a run without probes says so instead of counting 0 waits.
+ */
+Test(trace_replay, seeded_registrations_and_invalid_timeouts_read_plainly, .timeout = 30)
+{
+	char *out = narrate("legal_kernel_seeded.jsonl");
+	static const char *const want[] = {
+	    "/proc          fd 3   [kernel] epoll_ctl           registered before tracing began "
+	    "(read from /proc): epoll_ctl(epfd 5, ADD, fd 3, EPOLLIN) = 0",
+	    "epoll_pwait2(epfd 5, 8, invalid timespec) returned -EINVAL",
+	    "kernel: 2 epoll waits seen by the probes, 1 fds in the interest set",
+	};
+	TT_IN_ORDER(out, want);
+	cr_expect(!strstr(out, "-2147483648"), "%s", out);
+	free(out);
+	out = narrate("legal_read_wait.jsonl");
+	cr_expect(strstr(out, "kernel: no kernel events (the probes were off)"), "%s", out);
+	free(out);
+}
+
 Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 {
 	char *out;

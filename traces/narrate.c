@@ -343,6 +343,8 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 	char mask[160];
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CTL:
+		if (e->sub == NPS_CTL_SEEDED)
+			put(o, "registered before tracing began (read from /proc): ");
 		put(o, "epoll_ctl(epfd %d, %s, fd %d", e->u.ctl.epfd,
 		    str_or(nps_ctl_op_name(e->u.ctl.op), "?"), e->fd);
 		/* DEL ignores its event (CPython passes an uninitialised one): no mask shown */
@@ -354,8 +356,11 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 	case NPS_EV_EPOLL_WAIT: {
 		const struct nps_ev_wait *w = &e->u.wait;
 		const char *err = w->ret < 0 && w->ret > -4096 ? strerrorname_np(-w->ret) : NULL;
-		put(o, "%s(epfd %d, %d, %d ms) returned ", wait_name(e->sub), w->epfd, w->maxevents,
-		    w->timeout_ms);
+		put(o, "%s(epfd %d, %d, ", wait_name(e->sub), w->epfd, w->maxevents);
+		if (w->timeout_ms == NPS_WAIT_TIMEOUT_INVALID)
+			put(o, "invalid timespec) returned ");
+		else
+			put(o, "%d ms) returned ", w->timeout_ms);
 		if (w->ret >= 0)
 			put(o, "%d", w->ret);
 		else
@@ -540,7 +545,11 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	    e->kind >= NPS_EV__COUNT || !nps_kind_name(e->kind))
 		return 0;
 	if (e->src == NPS_SRC_KERNEL) {
-		wn += (size_t)snprintf(who, sizeof(who), "tid %u", e->tid);
+		/* a registration seeded from /proc was made by no thread the probes saw */
+		if (e->kind == NPS_EV_EPOLL_CTL && e->sub == NPS_CTL_SEEDED)
+			wn += (size_t)snprintf(who, sizeof(who), "/proc");
+		else
+			wn += (size_t)snprintf(who, sizeof(who), "tid %u", e->tid);
 	} else {
 		if (e->m >= 0)
 			wn += (size_t)snprintf(who + wn, sizeof(who) - wn, "M%d ", e->m);
@@ -642,9 +651,13 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		(unsigned long long)s->netpolls, (unsigned long long)s->netpolls_blocking,
 		(unsigned long long)(s->netpolls - s->netpolls_blocking),
 		(unsigned long long)s->netpoll_events, (unsigned long long)s->breaks);
-	fprintf(out,
-		"  kernel: %llu epoll waits seen by the probes, %llu fds in the interest set\n",
-		(unsigned long long)s->epoll_waits, (unsigned long long)s->interest);
+	if (s->kernel_events)
+		fprintf(out,
+			"  kernel: %llu epoll waits seen by the probes, %llu fds in the interest "
+			"set\n",
+			(unsigned long long)s->epoll_waits, (unsigned long long)s->interest);
+	else
+		fprintf(out, "  kernel: no kernel events (the probes were off)\n");
 	fprintf(out,
 		"  wake-ups: %llu I/O, %llu deadline, %llu close, %llu past SetDeadline, %llu "
 		"other\n",
