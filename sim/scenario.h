@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sim_config;
@@ -43,7 +44,16 @@ struct scenario {
 	const char *teaches;	 /* one line: what it shows */
 	int clients, rounds;	 /* defaults */
 	int procs;		 /* GOMAXPROCS it is meant for (0: any) */
+	int min_procs;		 /* the fewest Ps that can show the lesson (0: 1) */
+	int cast;		 /* SCENARIO_*: which numbers of clients it takes */
+	const char *why;	 /* why it needs min_procs, or its cast (for the usage error) */
 	void (*main)(void *arg); /* the main goroutine; arg is struct scenario_run * */
+};
+
+enum {
+	SCENARIO_ANY = 0,   /* any number of clients; 0 serves outside clients */
+	SCENARIO_FIXED = 1, /* exactly its own `clients`, or 0: one outside client */
+	SCENARIO_OWN = 2,   /* exactly its own `clients`: an outside client cannot play the part */
 };
 
 /* The scenarios, NULL-terminated by name. */
@@ -51,8 +61,15 @@ const struct scenario *scenario_list(int *n);
 const struct scenario *scenario_find(const char *name);
 
 /*
+ * Whether sc can run with clients (-1: its default) on procs Ps: 0, or -EINVAL with the reason,
+ * naming the option, in why (a usage error for the caller to print).
+ */
+int scenario_check(const struct scenario *sc, int clients, int procs, char *why, size_t n);
+
+/*
  * Run sc on the simulated runtime (sim_run with cfg) and fill res. Returns 0, or -errno if the
- * runtime could not start. Clients and server errors are counted in res->errors.
+ * runtime could not start (-EINVAL: options scenario_check refuses). Client and server errors
+ * are counted in res->errors.
  */
 int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		 const struct sim_config *cfg, struct scenario_result *res);

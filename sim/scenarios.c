@@ -489,7 +489,6 @@ static void rbp_watcher(void *arg)
 static void rbp_main(void *arg)
 {
 	struct scenario_run *r = arg;
-	r->o.clients = 2;
 	if (serve_start(r, rbp_client))
 		return;
 	struct netconn *c1 = accept_one(r), *c2 = accept_one(r);
@@ -616,18 +615,26 @@ static void break_main(void *arg)
 
 static const struct scenario table[] = {
     {"echo", "goroutine per connection: rg goes nil -> wait -> G -> ready -> nil per read", 2, 3, 0,
-     echo_main},
+     0, SCENARIO_ANY, NULL, echo_main},
     {"deadline", "a read deadline expires on an idle connection: rg G -> nil, i/o timeout", 1, 0, 0,
-     deadline_main},
+     0, SCENARIO_FIXED, NULL, deadline_main},
     {"close", "Close while a reader and a writer are parked: both wake with ErrNetClosing", 1, 0, 0,
-     close_main},
+     0, SCENARIO_FIXED, NULL, close_main},
     {"slow-reader", "a writer parks on wg when the socket buffer is full; EPOLLOUT wakes it", 1, 0,
-     0, slow_main},
+     0, 0, SCENARIO_FIXED, NULL, slow_main},
     {"ready-before-park",
-     "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2, rbp_main},
+     "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2, 0,
+     SCENARIO_OWN,
+     "it times client 1's send to the moment the server's Read got EAGAIN, which an outside "
+     "client cannot do",
+     rbp_main},
     {"accept-burst", "many clients at once: one EPOLLIN edge, Accept loops until EAGAIN", 50, 1, 0,
-     burst_main},
-    {"break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0, 2,
+     0, SCENARIO_ANY, NULL, burst_main},
+    {"break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0, 2, 2,
+     SCENARIO_FIXED,
+     "with its one P busy running the spinner, no M can be asleep in netpoll(-1), so "
+     "time.Sleep's timer needs no netpollBreak: the spinner's own M then polls with the "
+     "timer's timeout",
      break_main},
 };
 
@@ -647,9 +654,34 @@ const struct scenario *scenario_find(const char *name)
 	return NULL;
 }
 
+int scenario_check(const struct scenario *sc, int clients, int procs, char *why, size_t n)
+{
+	if (procs < sc->min_procs) {
+		snprintf(why, n, "--procs %d: %s needs GOMAXPROCS %d or more: %s", procs, sc->name,
+			 sc->min_procs, sc->why);
+		return -EINVAL;
+	}
+	if (clients < 0 || sc->cast == SCENARIO_ANY || clients == sc->clients ||
+	    (clients == 0 && sc->cast == SCENARIO_FIXED))
+		return 0;
+	if (sc->cast == SCENARIO_OWN)
+		snprintf(why, n, "--clients %d: %s runs with its own %d clients: %s", clients,
+			 sc->name, sc->clients, sc->why);
+	else
+		snprintf(why, n,
+			 "--clients %d: %s is written for %d client%s of its own, or 0 to serve "
+			 "one outside client",
+			 clients, sc->name, sc->clients, sc->clients == 1 ? "" : "s");
+	return -EINVAL;
+}
+
 int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		 const struct sim_config *cfg, struct scenario_result *res)
 {
+	char why[256];
+	long procs = cfg->gomaxprocs > 0 ? cfg->gomaxprocs : sysconf(_SC_NPROCESSORS_ONLN);
+	if (scenario_check(sc, o->clients, (int)procs, why, sizeof(why)))
+		return -EINVAL;
 	struct scenario_run *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -69,6 +69,12 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --record", "--record needs a value"},
 	    {"run --clients 0", "--clients 0 serves outside clients"},
 	    {"run extra", "unexpected argument 'extra'"},
+	    {"run --scenario slow-reader --clients 3",
+	     "--clients 3: slow-reader is written for 1 client"},
+	    {"run --scenario ready-before-park --clients 7",
+	     "--clients 7: ready-before-park runs with"},
+	    {"run --scenario ready-before-park --clients 0", "an outside client cannot do"},
+	    {"run --scenario break --procs 1", "--procs 1: break needs GOMAXPROCS 2 or more"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out = NULL;
