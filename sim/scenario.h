@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Scenarios: small Go-style server programs that run on the simulated runtime, each with
- * client threads that drive it (plain blocking sockets on 127.0.0.1, so the clients never
- * appear as goroutines). Each scenario teaches one thing about netpoll; scenario_list() gives
- * the one-line lesson of each.
+ * client threads that drive it (plain blocking sockets connecting to the address the server
+ * listens on, so the clients never appear as goroutines) or, with clients 0, serving outside
+ * clients. Each scenario teaches one thing about netpoll; scenario_list() gives the one-line
+ * lesson of each.
+ *
+ * A run ends when its clients are done or the lesson is over, and earlier when it stops: the
+ * caller's stop flag (Ctrl-C), the duration, or an error that ends it (a client that cannot
+ * connect).
  */
 #ifndef NPS_SIM_SCENARIO_H
 #define NPS_SIM_SCENARIO_H
@@ -25,15 +30,18 @@ struct scenario_opts {
 	_Atomic int *stop;   /* set by the caller (Ctrl-C): wind down and return */
 };
 
-/* What a run did, for the summary and the tests. */
+/*
+ * What a run did, for the summary and the tests. The counters are kept up to date while it
+ * runs, so that a summary printed before the runtime returned still says what happened.
+ */
 struct scenario_result {
-	uint64_t round_trips; /* echo round trips completed by the clients */
-	uint64_t connections; /* connections accepted */
-	int errors;	      /* unexpected errors (each also printed to stderr) */
-	int reader_err;	      /* the error the lesson's reader got (0 / -NPS_E... / -errno) */
-	int writer_err;	      /* the error the lesson's writer got */
-	int port;	      /* the port served */
-	int server_fd;	      /* the lesson's connection fd on the server side (-1) */
+	_Atomic uint64_t round_trips; /* echo round trips completed by the clients */
+	_Atomic uint64_t connections; /* connections accepted */
+	_Atomic int errors; /* unexpected errors (the first ones also printed to stderr) */
+	int reader_err;	    /* the error the lesson's reader got (0 / -NPS_E... / -errno) */
+	int writer_err;	    /* the error the lesson's writer got */
+	int port;	    /* the port served */
+	int server_fd;	    /* the lesson's connection fd on the server side (-1) */
 	uint64_t
 	    park_free_reads; /* ready-before-park: reads that consumed pdReady without parking */
 	char story[256];     /* what happened, in one or two sentences */

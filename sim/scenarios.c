@@ -23,21 +23,28 @@
 
 #define MS (1000LL * 1000)
 
+/* Errors printed before the rest are only counted (the summary gives the total). */
+#define PRINTED_ERRORS 10
+
 struct scenario_run {
 	const struct scenario *sc;
 	struct scenario_opts o;
 	struct scenario_result *res;
 	struct netlistener *l;
-	int port;
-	int64_t start, end; /* end: start + duration, 0 none */
+	struct sockaddr_in to; /* where the built-in clients connect: the listener's address */
+	int64_t start, end;    /* end: start + duration, 0 none */
 	struct clients clients;
 	void *client_args;
-	_Atomic uint64_t round_trips;
-	_Atomic int errors;
-	_Atomic int client_go;	 /* a lesson tells its client to act */
-	_Atomic int client_quit; /* a lesson tells its client to close */
-	_Atomic int connected;	 /* clients connected so far (ordered lessons) */
-	struct waitgroup done;	 /* the goroutines main waits for */
+	void *(*client)(void *);   /* the scenario's client, run by client_thread */
+	_Atomic int clients_left;  /* client threads that have not returned */
+	_Atomic int failed;	   /* an error that ends the run */
+	_Atomic int printed;	   /* errors printed so far */
+	_Atomic int client_go;	   /* a lesson tells its client to act */
+	_Atomic int client_quit;   /* a lesson tells its client to close */
+	_Atomic int connected;	   /* clients connected so far (ordered lessons) */
+	_Atomic int l_closed;	   /* the listener was closed */
+	struct waitgroup done;	   /* the goroutines main waits for */
+	struct waitgroup handlers; /* echo: one per accepted connection */
 	struct waitgroup acceptor;
 	struct netconn *conn; /* the lesson's server-side connection */
 };
@@ -47,54 +54,124 @@ struct client_arg {
 	int idx;
 };
 
+/* The run should wind down: Ctrl-C, --duration is over, or an error ended it. */
 static bool stopped(struct scenario_run *r)
 {
-	if (r->o.stop && atomic_load(r->o.stop))
+	if (atomic_load(&r->failed) || (r->o.stop && atomic_load(r->o.stop)))
 		return true;
 	return r->end && sim_now() >= r->end;
 }
 
 static void fail(struct scenario_run *r, const char *what, int err)
 {
-	atomic_fetch_add(&r->errors, 1);
-	fprintf(stderr, "netpollsim: %s: %s: %s\n", r->sc->name, what, nps_strerror(err));
+	atomic_fetch_add(&r->res->errors, 1);
+	int n = atomic_fetch_add(&r->printed, 1);
+	if (n < PRINTED_ERRORS)
+		fprintf(stderr, "netpollsim: %s: %s%s%s\n", r->sc->name, what, err ? ": " : "",
+			nps_strerror(err));
+	else if (n == PRINTED_ERRORS)
+		fprintf(stderr,
+			"netpollsim: %s: more errors: counted in the summary, not printed\n",
+			r->sc->name);
+}
+
+/* An error the run cannot go on after: said, and the run stops. */
+static void fail_stop(struct scenario_run *r, const char *what, int err)
+{
+	fail(r, what, err);
+	atomic_store(&r->failed, 1);
+}
+
+/*
+ * Sleep in 20 ms steps until over(r). What a run waits for at its end happens outside the
+ * runtime (Ctrl-C, the clock, the client threads), where nothing can wake a goroutine: like a
+ * Go program polling a flag, the goroutine looks every 20 ms (time.Sleep).
+ */
+static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run *))
+{
+	while (!over(r))
+		time_sleep(20 * MS);
+}
+
+/* Close the listener once. */
+static void close_listener(struct scenario_run *r)
+{
+	if (!atomic_exchange(&r->l_closed, 1))
+		listener_close(r->l);
+}
+
+static void *client_thread(void *arg)
+{
+	struct client_arg *a = arg;
+	a->r->client(a);
+	atomic_fetch_sub(&a->r->clients_left, 1);
+	return NULL;
 }
 
 /* Listen on the scenario's address and start the client threads. */
 static int serve_start(struct scenario_run *r, void *(*client)(void *))
 {
-	int err = net_listen(r->o.listen ? r->o.listen : "127.0.0.1:0", &r->l);
+	const char *addr = r->o.listen ? r->o.listen : "127.0.0.1:0";
+	int err = net_listen(addr, &r->l);
 	if (err) {
-		fail(r, "listen", err);
+		fail_stop(r, "listen", err);
 		return err;
 	}
-	r->port = listener_port(r->l);
-	r->res->port = r->port;
-	if (client && r->o.clients <= 0) {
+	r->res->port = listener_port(r->l);
+	/* The clients dial what the listener is bound to; 0.0.0.0 means this host (as Go's Dial). */
+	socklen_t len = sizeof(r->to);
+	getsockname(listener_fd(r->l), (struct sockaddr *)&r->to, &len);
+	if (r->to.sin_addr.s_addr == htonl(INADDR_ANY))
+		r->to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (r->o.clients <= 0) {
 		/* Outside clients: they need the port (":0" picks one). Said once the socket listens. */
-		const char *a = r->o.listen ? r->o.listen : "127.0.0.1:0";
-		const char *colon = strrchr(a, ':');
-		int hl = colon ? (int)(colon - a) : (int)strlen(a);
+		const char *colon = strrchr(addr, ':');
+		int hl = colon ? (int)(colon - addr) : (int)strlen(addr);
 		fprintf(stderr,
 			"netpollsim: serving %s on %.*s:%d (nc, wrk, a load client); Ctrl-C "
 			"to stop\n",
-			r->sc->name, hl, a, r->port);
-		trace_note("serving on %.*s:%d", hl, a, r->port);
-	}
-	if (!client || r->o.clients <= 0)
+			r->sc->name, hl, addr, r->res->port);
+		trace_note("serving on %.*s:%d", hl, addr, r->res->port);
 		return 0;
+	}
 	struct client_arg *args = calloc((size_t)r->o.clients, sizeof(*args));
-	if (!args)
-		return -ENOMEM;
+	if (!args) {
+		fail_stop(r, "starting client threads", -ENOMEM);
+		return 0;
+	}
 	for (int i = 0; i < r->o.clients; i++) {
 		args[i].r = r;
 		args[i].idx = i + 1;
 	}
 	r->client_args = args;
-	err = clients_start(&r->clients, r->o.clients, client, args, sizeof(*args));
-	if (err)
-		fail(r, "starting client threads", err);
-	return err;
+	r->client = client;
+	atomic_store(&r->clients_left, r->o.clients);
+	err = clients_start(&r->clients, r->o.clients, client_thread, args, sizeof(*args));
+	if (err) {
+		/* The ones started see the stop; the server still serves them until they end. */
+		atomic_fetch_sub(&r->clients_left, r->o.clients - r->clients.n);
+		fail_stop(r, "starting client threads", err);
+	}
+	return 0;
+}
+
+/*
+ * A client thread's connection to the server, or -1: a client that cannot connect stops the
+ * run, so that nobody waits for what it would have done.
+ */
+static int client_dial(struct client_arg *a, int rcvbuf)
+{
+	struct scenario_run *r = a->r;
+	int s = client_connect(&r->to, rcvbuf);
+	if (s >= 0)
+		return s;
+	if (!atomic_exchange(&r->failed, 1) && s == -EMFILE)
+		fprintf(stderr,
+			"netpollsim: %s: out of fds: each client takes two in this process (its "
+			"socket and the server's): raise ulimit -n or lower --clients\n",
+			r->sc->name);
+	fail(r, "client connect", s);
+	return -1;
 }
 
 /* Accept one connection for a lesson (fails the run when it cannot). */
@@ -103,7 +180,7 @@ static struct netconn *accept_one(struct scenario_run *r)
 	struct netconn *c = NULL;
 	int err = net_accept(r->l, &c);
 	if (err) {
-		fail(r, "accept", err);
+		fail_stop(r, "accept", err);
 		return NULL;
 	}
 	r->res->connections++;
@@ -117,11 +194,9 @@ static void *echo_client(void *arg)
 {
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
-	int s = client_connect(r->port, 0);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, 0);
+	if (s < 0)
 		return NULL;
-	}
 	sim_note("client %d connected", a->idx);
 	size_t len = (size_t)r->o.msg_size;
 	char *out = malloc(len), *in = malloc(len);
@@ -140,7 +215,7 @@ static void *echo_client(void *arg)
 			fail(r, "client got a different echo", EBADMSG);
 			break;
 		}
-		atomic_fetch_add(&r->round_trips, 1);
+		r->res->round_trips++;
 	}
 	free(out);
 	free(in);
@@ -171,24 +246,30 @@ static void echo_handler(void *arg)
 	}
 	conn_close(c);
 	conn_free(c);
-	if (r->o.clients > 0)
-		wg_done(&r->done);
+	wg_done(&r->handlers);
 }
 
 static void echo_acceptor(void *arg)
 {
 	struct scenario_run *r = arg;
+	int64_t delay = 0;
 	for (;;) {
 		struct netconn *c;
 		int err = net_accept(r->l, &c);
 		if (err == -NPS_ECLOSING)
 			break;
 		if (err) {
-			/* EMFILE and friends: Go's http server sleeps and retries; so do we. */
-			fail(r, "accept", err);
-			time_sleep(5 * MS);
+			/* EMFILE and friends: back off as Go's http.Server.Serve does, 5 ms doubling to 1 s. */
+			delay = delay ? delay * 2 : 5 * MS;
+			if (delay > 1000 * MS)
+				delay = 1000 * MS;
+			char what[64];
+			snprintf(what, sizeof(what), "accept (retrying in %lld ms)", delay / MS);
+			fail(r, what, err);
+			time_sleep(delay);
 			continue;
 		}
+		delay = 0;
 		r->res->connections++;
 		void **hargs = malloc(2 * sizeof(void *));
 		if (!hargs) {
@@ -198,36 +279,65 @@ static void echo_acceptor(void *arg)
 		}
 		hargs[0] = r;
 		hargs[1] = c;
+		wg_add(&r->handlers, 1);
 		go(echo_handler, hargs);
 	}
 	wg_done(&r->acceptor);
 }
 
+static bool clients_finished(struct scenario_run *r)
+{
+	return r->o.clients > 0 && atomic_load(&r->clients_left) == 0;
+}
+
+static bool serving_over(struct scenario_run *r)
+{
+	return clients_finished(r) || stopped(r);
+}
+
+/*
+ * Serve echo until the clients are done or the run stops (outside clients: until --duration or
+ * Ctrl-C). burst: hold the clients back until the acceptor waits in Accept, then let them all
+ * connect at once.
+ */
+static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool burst)
+{
+	if (serve_start(r, client))
+		return false;
+	wg_add(&r->acceptor, 1);
+	go(echo_acceptor, r);
+	if (burst && r->o.clients > 0) {
+		time_sleep(10 * MS); /* the acceptor parks in Accept */
+		sim_note("%d clients connect at once", r->o.clients);
+		atomic_store(&r->client_go, 1);
+	}
+	wait_until(r, serving_over);
+	/* Connections still queued (never accepted) are reset: their clients see it and end. */
+	close_listener(r);
+	wg_wait(&r->acceptor);
+	if (r->o.clients > 0) {
+		/*
+		 * Stopped early, the clients end their round trip and close: their handlers must
+		 * echo until then. Every client's close ends its handler with EOF.
+		 */
+		wait_until(r, clients_finished);
+		wg_wait(&r->handlers);
+	}
+	return true;
+}
+
+static void echo_story(struct scenario_run *r)
+{
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "%llu connections served by one goroutine each; %llu round trips",
+		 (unsigned long long)r->res->connections, (unsigned long long)r->res->round_trips);
+}
+
 static void echo_main(void *arg)
 {
 	struct scenario_run *r = arg;
-	if (r->o.clients > 0)
-		wg_add(&r->done, r->o.clients);
-	wg_add(&r->acceptor, 1);
-	if (serve_start(r, echo_client)) {
-		r->res->errors++;
-		return;
-	}
-	go(echo_acceptor, r);
-	if (r->o.clients > 0) {
-		/* Every client's connection ends with EOF, which ends its handler. */
-		wg_wait(&r->done);
-	} else {
-		/* Serving outside clients: until --duration or Ctrl-C. */
-		while (!stopped(r))
-			time_sleep(20 * MS);
-	}
-	listener_close(r->l);
-	wg_wait(&r->acceptor);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "%llu connections served by one goroutine each; %llu round trips",
-		 (unsigned long long)r->res->connections,
-		 (unsigned long long)atomic_load(&r->round_trips));
+	if (echo_serve(r, echo_client, false))
+		echo_story(r);
 }
 
 /* ---------------- deadline: a read deadline expires ---------------- */
@@ -236,11 +346,9 @@ static void echo_main(void *arg)
 static void *hold_client(struct client_arg *a, int rcvbuf, const char *what)
 {
 	struct scenario_run *r = a->r;
-	int s = client_connect(r->port, rcvbuf);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, rcvbuf);
+	if (s < 0)
 		return NULL;
-	}
 	sim_note("client %d connects, %s", a->idx, what);
 	while (!atomic_load(&r->client_quit) && !(r->o.stop && atomic_load(r->o.stop)))
 		client_sleep_ms(2);
@@ -364,11 +472,9 @@ static void *slow_client(void *arg)
 {
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
-	int s = client_connect(r->port, 4096);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, 4096);
+	if (s < 0)
 		return NULL;
-	}
 	sim_note("client %d: 4 KiB per 10 ms", a->idx);
 	char *buf = malloc(4096);
 	size_t got = 0;
@@ -455,12 +561,10 @@ static void *rbp_client(void *arg)
 	/* Connect in order, so that the server's first Accept is client 1's connection. */
 	while (atomic_load(&r->connected) != a->idx - 1 && !atomic_load(&r->client_quit))
 		client_sleep_ms(1);
-	int s = client_connect(r->port, 0);
+	int s = client_dial(a, 0);
 	atomic_fetch_add(&r->connected, 1);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	if (s < 0)
 		return NULL;
-	}
 	if (a->idx == 1) {
 		while (!atomic_load(&r->client_go) && !atomic_load(&r->client_quit))
 			client_sleep_ms(1);
@@ -531,17 +635,15 @@ static void *burst_client(void *arg)
 	/* Start together: every client waits for the go signal. */
 	while (!atomic_load(&r->client_go))
 		client_sleep_ms(1);
-	int s = client_connect(r->port, 0);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, 0);
+	if (s < 0)
 		return NULL;
-	}
 	char msg[64];
 	memset(msg, 'b', sizeof(msg));
 	if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
 		fail(r, "client round trip", EPIPE);
 	else
-		atomic_fetch_add(&r->round_trips, 1);
+		r->res->round_trips++;
 	close(s);
 	return NULL;
 }
@@ -549,21 +651,15 @@ static void *burst_client(void *arg)
 static void burst_main(void *arg)
 {
 	struct scenario_run *r = arg;
-	wg_add(&r->done, r->o.clients);
-	wg_add(&r->acceptor, 1);
-	if (serve_start(r, burst_client))
+	if (!echo_serve(r, burst_client, true))
 		return;
-	go(echo_acceptor, r);
-	time_sleep(10 * MS); /* the acceptor parks in Accept */
-	sim_note("%d clients connect at once", r->o.clients);
-	atomic_store(&r->client_go, 1);
-	wg_wait(&r->done);
-	listener_close(r->l);
-	wg_wait(&r->acceptor);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "%llu connections arrived together; each EPOLLIN edge on the listener let "
-		 "Accept take every queued connection until EAGAIN",
-		 (unsigned long long)r->res->connections);
+	if (r->o.clients == 0)
+		echo_story(r);
+	else
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "%llu connections arrived together; each EPOLLIN edge on the listener let "
+			 "Accept take every queued connection until EAGAIN",
+			 (unsigned long long)r->res->connections);
 }
 
 /* ---------------- break: a timer wakes the blocked poller ---------------- */
@@ -706,9 +802,8 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	atomic_store(&r->client_go, 1);
 	clients_join(&r->clients);
 	free(r->client_args);
-	listener_free(r->l);
-	res->round_trips = atomic_load(&r->round_trips);
-	res->errors += atomic_load(&r->errors);
+	if (r->l)
+		listener_free(r->l);
 	free(r);
 	return err;
 }

@@ -9,20 +9,24 @@
 
 #include "tests/testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 TestSuite(cli, .timeout = 120);
 
-/* Run "netpollsim ARGS" (stdout and stderr merged); the output in *out. */
+/* Run "netpollsim ARGS" (stdout and stderr merged); the output in *out. Killed after 100 s. */
 static int np(const char *args, char **out)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "%s %s </dev/null", tu_netpollsim(), args);
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 100 %s %s </dev/null", tu_netpollsim(), args);
 	return tu_run(cmd, 1, out);
 }
 
@@ -125,40 +129,165 @@ Test(cli, headless_deadline_tells_its_story)
 	free(out);
 }
 
-Test(cli, ctrl_c_ends_a_serving_run_with_its_summary)
+/* A netpollsim serving in the background, as a user runs one in another terminal. */
+struct bg {
+	pid_t pid;
+	int port;	 /* where it said it serves */
+	char log[512];	 /* its stdout and stderr */
+	char out[16384]; /* the log, once it ended */
+	double took;	 /* seconds from bg_end's call to its exit */
+};
+
+static void slurp(const char *path, char *buf, size_t n)
 {
-	char log[512];
-	snprintf(log, sizeof(log), "%s/serve.log", tu_tmpdir());
-	pid_t pid = fork();
-	if (pid == 0) {
-		FILE *f = freopen(log, "w", stdout);
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (f) {
+		buf[fread(buf, 1, n - 1, f)] = '\0';
+		fclose(f);
+	}
+}
+
+/*
+ * Start "netpollsim ARGS" (after "ulimit -n nofile" when nofile > 0), its output in the log
+ * NAME.log, and wait until it says where it serves, as a user would: the port it picked.
+ */
+static void bg_start(struct bg *b, const char *name, const char *args, int nofile)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "ulimit -n %d; exec %s %s", nofile, tu_netpollsim(), args);
+	if (nofile <= 0)
+		snprintf(cmd, sizeof(cmd), "exec %s %s", tu_netpollsim(), args);
+	snprintf(b->log, sizeof(b->log), "%s/%s.log", tu_tmpdir(), name);
+	b->pid = fork();
+	if (b->pid == 0) {
+		FILE *f = freopen(b->log, "w", stdout);
 		(void)f;
 		dup2(1, 2);
-		execl(tu_netpollsim(), "netpollsim", "run", "--listen", "127.0.0.1:0", "--clients",
-		      "0", "--no-ui", "--no-bpf", "--duration", "60", (char *)NULL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	/* Ctrl-C once it says where it serves (the port it picked), as a user would. */
-	char buf[8192] = "";
-	for (int i = 0; i < 600 && !strstr(buf, "serving echo on 127.0.0.1:"); i++) {
+	const char *at = NULL;
+	for (int i = 0; i < 600 && !at; i++) {
 		usleep(50 * 1000);
-		FILE *f = fopen(log, "r");
-		if (f) {
-			buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
-			fclose(f);
-		}
+		slurp(b->log, b->out, sizeof(b->out));
+		at = strstr(b->out, " on 127.0.0.1:");
 	}
-	cr_assert(strstr(buf, "serving echo on 127.0.0.1:"), "no 'serving' line: %s", buf);
-	kill(pid, SIGINT);
-	int st;
-	waitpid(pid, &st, 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "exit status %d", WEXITSTATUS(st));
-	FILE *f = fopen(log, "r");
-	cr_assert_not_null(f);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	cr_assert(strstr(buf, "interrupted"), "the summary says it was interrupted: %s", buf);
+	b->port = at ? atoi(at + strlen(" on 127.0.0.1:")) : 0;
+	cr_assert_neq(b->port, 0, "%s: no 'serving' line: %s", args, b->out);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Wait for it to end (killed after 30 s: a failure): its exit status; its output in b->out. */
+static int bg_end(struct bg *b)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int st = 0;
+	while (waitpid(b->pid, &st, WNOHANG) != b->pid) {
+		if (since(&t0) > 30) {
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, &st, 0);
+			slurp(b->log, b->out, sizeof(b->out));
+			cr_assert_fail("still running after 30 s: %s", b->out);
+		}
+		usleep(10 * 1000);
+	}
+	b->took = since(&t0);
+	slurp(b->log, b->out, sizeof(b->out));
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* A blocking TCP connection to 127.0.0.1:port. */
+static int dial(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect to %d",
+		  port);
+	return s;
+}
+
+Test(cli, ctrl_c_ends_a_serving_run_with_its_summary)
+{
+	struct bg b;
+	bg_start(&b, "serve", "run --listen 127.0.0.1:0 --clients 0 --no-ui --no-bpf --duration 60",
+		 0);
+	/* Ctrl-C once it says where it serves (the port it picked), as a user would. */
+	kill(b.pid, SIGINT);
+	int st = bg_end(&b);
+	cr_assert_eq(st, 130, "exit status %d", st);
+	cr_assert(strstr(b.out, "interrupted"), "the summary says it was interrupted: %s", b.out);
+}
+
+Test(cli, accept_burst_serves_outside_clients)
+{
+	struct bg b;
+	bg_start(&b, "burst",
+		 "run --scenario accept-burst --clients 0 --listen 127.0.0.1:0 --duration 1 "
+		 "--no-ui --no-bpf",
+		 0);
+	int s = dial(b.port);
+	char msg[4] = "ping";
+	cr_assert_eq(write(s, msg, 4), 4);
+	cr_assert_eq(read(s, msg, 4), 4, "the echo comes back");
+	close(s);
+	int st = bg_end(&b);
+	cr_assert_eq(st, 0, "exit %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "1 connections served"), "%s", b.out);
+}
+
+Test(cli, builtin_clients_dial_the_listen_address)
+{
+	char *out = NULL;
+	int st = np("run --listen 127.0.0.2:0 --no-ui --no-bpf", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "clients: 6 round trips over 2 connections"), "%s", out);
+	free(out);
+}
+
+Test(cli, a_client_that_cannot_connect_ends_the_run)
+{
+	char cmd[1024], *out = NULL;
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -s KILL 60 sh -c 'ulimit -n 64; exec %s run --clients 100 --rounds 3 "
+		 "--no-ui --no-bpf' </dev/null",
+		 tu_netpollsim());
+	int st = tu_run(cmd, 1, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "each client takes two in this process"), "%s", out);
+	cr_assert(strstr(out, "client connect: Too many open files"), "%s", out);
+	cr_assert_null(strstr(out, "did not stop"), "%s", out);
+	cr_assert_leq(tu_count_lines(out, "netpollsim: echo:"), 12, "a few lines only: %s", out);
+	free(out);
+}
+
+Test(cli, a_failing_accept_backs_off)
+{
+	struct bg b;
+	bg_start(&b, "emfile", "run --clients 0 --listen 127.0.0.1:0 --duration 3 --no-ui --no-bpf",
+		 32);
+	/* More connections than the server has fds: Accept fails with EMFILE until the end. */
+	int s[60];
+	for (int i = 0; i < 60; i++)
+		s[i] = dial(b.port);
+	int st = bg_end(&b);
+	for (int i = 0; i < 60; i++)
+		close(s[i]);
+	cr_assert_eq(st, 1, "exit %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "accept (retrying in 5 ms): Too many open files"), "%s", b.out);
+	cr_assert(strstr(b.out, "accept (retrying in 640 ms)"), "it backs off: %s", b.out);
+	/* 5 ms doubling to 1 s: about a dozen tries in 3 s (every 5 ms it would be 600). */
+	const char *e = strstr(b.out, "errors: ");
+	cr_assert_not_null(e, "%s", b.out);
+	cr_assert_leq(atoi(e + 8), 15, "%s", b.out);
 }
 
 Test(cli, make_install_honours_prefix_and_destdir)
