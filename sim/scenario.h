@@ -8,7 +8,7 @@
  *
  * A run ends when its clients are done or the lesson is over, and earlier when it stops: the
  * caller's stop flag (Ctrl-C), the duration, or an error that ends it (a client that cannot
- * connect).
+ * connect). A lesson stopped before its end says so in its story.
  */
 #ifndef NPS_SIM_SCENARIO_H
 #define NPS_SIM_SCENARIO_H
@@ -23,7 +23,7 @@ struct sim_config;
 struct scenario_opts {
 	int clients;	     /* client threads (-1: the scenario's default) */
 	int rounds;	     /* round trips per client (-1: default) */
-	int64_t duration_ns; /* stop after this long (0: when the clients are done) */
+	int64_t duration_ns; /* stop after this long at the latest (0: when the run is done) */
 	const char *listen;  /* "IP:PORT" to serve on (default 127.0.0.1:0) */
 	int msg_size;	     /* bytes per message (0: 64) */
 	uint64_t seed;	     /* client pacing */

@@ -227,6 +227,50 @@ Test(cli, ctrl_c_ends_a_serving_run_with_its_summary)
 	cr_assert(strstr(b.out, "interrupted"), "the summary says it was interrupted: %s", b.out);
 }
 
+Test(cli, ctrl_c_ends_a_lesson_waiting_for_an_outside_client)
+{
+	static const char *lessons[] = {"deadline", "close", "slow-reader", "break", "slow-reader"};
+	size_t n = sizeof(lessons) / sizeof(lessons[0]);
+	for (size_t i = 0; i < n; i++) {
+		char args[256];
+		snprintf(args, sizeof(args),
+			 "run --scenario %s --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf",
+			 lessons[i]);
+		struct bg b;
+		bg_start(&b, lessons[i], args, 0);
+		int s = -1;
+		if (i == n - 1) {
+			/* The last one: a client that connects, then neither reads nor closes. */
+			s = dial(b.port);
+			usleep(300 * 1000);
+		}
+		kill(b.pid, SIGINT);
+		int st = bg_end(&b);
+		if (s >= 0)
+			close(s);
+		cr_assert_eq(st, 130, "%s: exit %d: %s", args, st, b.out);
+		cr_assert_lt(b.took, 3.0, "%s: took %.1f s to stop: %s", args, b.took, b.out);
+		cr_assert_null(strstr(b.out, "did not stop"), "%s: %s", args, b.out);
+		cr_assert(s >= 0 || strstr(b.out, "interrupted before a client connected"),
+			  "%s: %s", args, b.out);
+	}
+}
+
+Test(cli, duration_ends_a_lesson)
+{
+	char *out = NULL;
+	int st = np("run --scenario deadline --clients 0 --listen 127.0.0.1:0 --duration 1 --no-ui "
+		    "--no-bpf",
+		    &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "--duration was over before a client connected"), "%s", out);
+	free(out);
+	st = np("run --scenario slow-reader --duration 0.05 --no-ui --no-bpf", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "the lesson did not reach its end: --duration was over"), "%s", out);
+	free(out);
+}
+
 Test(cli, accept_burst_serves_outside_clients)
 {
 	struct bg b;
@@ -288,6 +332,22 @@ Test(cli, a_failing_accept_backs_off)
 	const char *e = strstr(b.out, "errors: ");
 	cr_assert_not_null(e, "%s", b.out);
 	cr_assert_leq(atoi(e + 8), 15, "%s", b.out);
+}
+
+Test(cli, a_lesson_tells_what_really_happened)
+{
+	struct bg b;
+	bg_start(&b, "deadline-data",
+		 "run --scenario deadline --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf", 0);
+	/* A client that sends at once: Read gets data, the deadline never fires. */
+	int s = dial(b.port);
+	cr_assert_eq(write(s, "hello", 5), 5);
+	int st = bg_end(&b);
+	close(s);
+	cr_assert_eq(st, 1, "exit %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "Read returned data before its deadline: the client sent some"),
+		  "%s", b.out);
+	cr_assert_null(strstr(b.out, "woken by its deadline timer"), "%s", b.out);
 }
 
 Test(cli, make_install_honours_prefix_and_destdir)

@@ -121,6 +121,7 @@ Test(sim_scenarios, slow_reader_parks_writer)
 	for (const char *p = h; (p = strstr(p, "wait>G>ready")) != NULL; p++)
 		parks++;
 	cr_assert_geq(parks, 2, "wg history %s", h);
+	cr_assert(strstr(R.story, "Write found the socket buffer full"), "%s", R.story);
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
@@ -195,6 +196,7 @@ Test(sim_scenarios, break_wakes_blocked_poller)
 			break;
 		}
 	cr_assert(found_timed, "after the break the poller waits with the timer's timeout");
+	cr_assert(strstr(R.story, "was woken by netpollBreak"), "%s", R.story);
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
