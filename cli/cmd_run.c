@@ -101,9 +101,12 @@ static void usage(FILE *out)
 	    "  -s, --scenario NAME   what to run (default: echo); 'netpollsim scenarios' lists "
 	    "them\n"
 	    "  -p, --procs P         GOMAXPROCS (default: the scenario's, else the CPU count)\n"
-	    "  -c, --clients N       client threads (default: the scenario's)\n"
+	    "  -c, --clients N       client threads (default: the scenario's); 0 serves outside\n"
+	    "                        clients; a lesson takes only its own number (or 0)\n"
 	    "  -r, --rounds R        round trips per client (default: the scenario's)\n"
-	    "  -d, --duration S      stop after S seconds (clients run until then)\n"
+	    "  -d, --duration S      stop after S seconds at the latest: echo's clients run\n"
+	    "                        until then; a lesson (well under a second with its own\n"
+	    "                        clients) cut short says so\n"
 	    "      --seed N          seed of the scheduler's random choices\n"
 	    "  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
 	    "                        clients (nc, a load generator) until --duration or Ctrl-C\n"
@@ -646,6 +649,12 @@ int cmd_run(int argc, char **argv)
 	    st->o.duration <= 0) {
 		fprintf(stderr, "netpollsim run: --clients 0 serves outside clients: give --listen "
 				"IP:PORT (and --duration, or stop with Ctrl-C)\n");
+		return NPS_EXIT_USAGE;
+	}
+	char why[256];
+	if (scenario_check(st->sc, st->o.clients, resolve_procs(&st->o, st->sc), why,
+			   sizeof(why))) {
+		fprintf(stderr, "netpollsim run: %s (see 'netpollsim run --help')\n", why);
 		return NPS_EXIT_USAGE;
 	}
 	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {

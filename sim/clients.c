@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The scenarios' clients: plain POSIX threads with blocking sockets on 127.0.0.1. They live
- * outside the simulated runtime on purpose: they never appear as goroutines, so everything the
- * event log shows is the server's side, as a Go server would see it.
+ * The scenarios' clients: plain POSIX threads with blocking sockets, connecting to the address
+ * the server listens on. They live outside the simulated runtime on purpose: they never appear
+ * as goroutines, so everything the event log shows is the server's side, as a Go server would
+ * see it.
  */
 #include "sim/clients.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int client_connect(int port, int rcvbuf)
+int client_connect(const struct sockaddr_in *to, int rcvbuf)
 {
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -25,9 +25,7 @@ int client_connect(int port, int rcvbuf)
 		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	int one = 1;
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	while (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	while (connect(s, (const struct sockaddr *)to, sizeof(*to)) != 0) {
 		if (errno == EINTR)
 			continue;
 		int err = -errno;

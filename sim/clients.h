@@ -3,11 +3,12 @@
 #ifndef NPS_SIM_CLIENTS_H
 #define NPS_SIM_CLIENTS_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stddef.h>
 
-/* A blocking TCP socket connected to 127.0.0.1:port (rcvbuf > 0 sets SO_RCVBUF first). */
-int client_connect(int port, int rcvbuf);
+/* A blocking TCP socket connected to *to (rcvbuf > 0 sets SO_RCVBUF first), or -errno. */
+int client_connect(const struct sockaddr_in *to, int rcvbuf);
 int client_send_all(int fd, const void *buf, size_t n); /* 0 or -errno */
 int client_recv_all(int fd, void *buf, size_t n);	/* 0, or -errno (-ECONNRESET at EOF) */
 void client_sleep_ms(int ms);

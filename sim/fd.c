@@ -412,6 +412,8 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 			goto out;
 		}
 		if (e == EAGAIN && fd->pd.runtimeCtx) {
+			if (testHookAfterEAGAIN)
+				testHookAfterEAGAIN(fd, 'w');
 			err = pd_wait(fd, 'w');
 			if (err == 0)
 				continue;

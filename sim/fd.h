@@ -47,9 +47,10 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+
 
 /*
  * SIMPLIFICATION: a hook Go does not have (Go's internal/poll has testHookDupCloseOnExec and
- * the like, not this one): called by Read after a syscall returned EAGAIN and before the
- * goroutine waits on the poller. The ready-before-park lesson uses it to let readiness arrive
- * in exactly that window.
+ * the like, not this one): called by Read and Write after a syscall returned EAGAIN and
+ * before the goroutine waits on the poller. The ready-before-park lesson uses it to let
+ * readiness arrive in exactly that window; slow-reader counts the times Write found the socket
+ * buffer full.
  */
 extern void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
 

@@ -23,23 +23,35 @@
 
 #define MS (1000LL * 1000)
 
+/* Errors printed before the rest are only counted (the summary gives the total). */
+#define PRINTED_ERRORS 10
+
 struct scenario_run {
 	const struct scenario *sc;
 	struct scenario_opts o;
 	struct scenario_result *res;
 	struct netlistener *l;
-	int port;
-	int64_t start, end; /* end: start + duration, 0 none */
+	struct sockaddr_in to; /* where the built-in clients connect: the listener's address */
+	int64_t start, end;    /* end: start + duration, 0 none */
 	struct clients clients;
 	void *client_args;
-	_Atomic uint64_t round_trips;
-	_Atomic int errors;
-	_Atomic int client_go;	 /* a lesson tells its client to act */
-	_Atomic int client_quit; /* a lesson tells its client to close */
-	_Atomic int connected;	 /* clients connected so far (ordered lessons) */
-	struct waitgroup done;	 /* the goroutines main waits for */
+	void *(*client)(void *);  /* the scenario's client, run by client_thread */
+	_Atomic int clients_left; /* client threads that have not returned */
+	_Atomic int failed;	  /* an error that ends the run */
+	_Atomic int printed;	  /* errors printed so far */
+	_Atomic int client_go;	  /* a lesson tells its client to act */
+	_Atomic int client_quit;  /* a lesson tells its client to close */
+	_Atomic int connected;	  /* clients connected so far (ordered lessons) */
+	_Atomic int l_closed, conn_closed;
+	struct waitgroup done;	   /* the goroutines main waits for */
+	struct waitgroup handlers; /* echo: one per accepted connection */
 	struct waitgroup acceptor;
-	struct netconn *conn; /* the lesson's server-side connection */
+	struct waitgroup watcher;	/* a lesson's watch goroutine */
+	bool watching;			/* it was started (main only) */
+	_Atomic int unwatched;		/* the lesson no longer needs it */
+	_Atomic(struct netconn *) conn; /* the lesson's server-side connection */
+	_Atomic int waits;		/* slow-reader: times Write found the buffer full */
+	bool broke;			/* break: a netpollBreak while time.Sleep was called */
 };
 
 struct client_arg {
@@ -47,68 +59,222 @@ struct client_arg {
 	int idx;
 };
 
+/* The run should wind down: Ctrl-C, --duration is over, or an error ended it. */
 static bool stopped(struct scenario_run *r)
 {
-	if (r->o.stop && atomic_load(r->o.stop))
+	if (atomic_load(&r->failed) || (r->o.stop && atomic_load(r->o.stop)))
 		return true;
 	return r->end && sim_now() >= r->end;
 }
 
 static void fail(struct scenario_run *r, const char *what, int err)
 {
-	atomic_fetch_add(&r->errors, 1);
-	fprintf(stderr, "netpollsim: %s: %s: %s\n", r->sc->name, what, nps_strerror(err));
+	atomic_fetch_add(&r->res->errors, 1);
+	int n = atomic_fetch_add(&r->printed, 1);
+	if (n < PRINTED_ERRORS)
+		fprintf(stderr, "netpollsim: %s: %s%s%s\n", r->sc->name, what, err ? ": " : "",
+			nps_strerror(err));
+	else if (n == PRINTED_ERRORS)
+		fprintf(stderr,
+			"netpollsim: %s: more errors: counted in the summary, not printed\n",
+			r->sc->name);
+}
+
+/* An error the run cannot go on after: said, and the run stops. */
+static void fail_stop(struct scenario_run *r, const char *what, int err)
+{
+	fail(r, what, err);
+	atomic_store(&r->failed, 1);
+}
+
+/*
+ * Sleep in 20 ms steps until over(r). What a run waits for at its end happens outside the
+ * runtime (Ctrl-C, the clock, the client threads), where nothing can wake a goroutine: like a
+ * Go program polling a flag, the goroutine looks every 20 ms (time.Sleep).
+ */
+static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run *))
+{
+	while (!over(r))
+		time_sleep(20 * MS);
+}
+
+/* Close the listener once, whoever comes first (main or the lesson's watcher). */
+static void close_listener(struct scenario_run *r)
+{
+	if (!atomic_exchange(&r->l_closed, 1))
+		listener_close(r->l);
+}
+
+/* Close the lesson's connection once, whoever comes first. Close's error, or 0. */
+static int close_conn(struct scenario_run *r)
+{
+	struct netconn *c = atomic_load(&r->conn);
+	if (!c || atomic_exchange(&r->conn_closed, 1))
+		return 0;
+	return conn_close(c);
+}
+
+static void *client_thread(void *arg)
+{
+	struct client_arg *a = arg;
+	a->r->client(a);
+	atomic_fetch_sub(&a->r->clients_left, 1);
+	return NULL;
 }
 
 /* Listen on the scenario's address and start the client threads. */
 static int serve_start(struct scenario_run *r, void *(*client)(void *))
 {
-	int err = net_listen(r->o.listen ? r->o.listen : "127.0.0.1:0", &r->l);
+	const char *addr = r->o.listen ? r->o.listen : "127.0.0.1:0";
+	int err = net_listen(addr, &r->l);
 	if (err) {
-		fail(r, "listen", err);
+		fail_stop(r, "listen", err);
 		return err;
 	}
-	r->port = listener_port(r->l);
-	r->res->port = r->port;
-	if (client && r->o.clients <= 0) {
+	r->res->port = listener_port(r->l);
+	/* The clients dial what the listener is bound to; 0.0.0.0 means this host (as Go's Dial). */
+	socklen_t len = sizeof(r->to);
+	getsockname(listener_fd(r->l), (struct sockaddr *)&r->to, &len);
+	if (r->to.sin_addr.s_addr == htonl(INADDR_ANY))
+		r->to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (r->o.clients <= 0) {
 		/* Outside clients: they need the port (":0" picks one). Said once the socket listens. */
-		const char *a = r->o.listen ? r->o.listen : "127.0.0.1:0";
-		const char *colon = strrchr(a, ':');
-		int hl = colon ? (int)(colon - a) : (int)strlen(a);
+		const char *colon = strrchr(addr, ':');
+		int hl = colon ? (int)(colon - addr) : (int)strlen(addr);
 		fprintf(stderr,
 			"netpollsim: serving %s on %.*s:%d (nc, wrk, a load client); Ctrl-C "
 			"to stop\n",
-			r->sc->name, hl, a, r->port);
-		trace_note("serving on %.*s:%d", hl, a, r->port);
-	}
-	if (!client || r->o.clients <= 0)
+			r->sc->name, hl, addr, r->res->port);
+		trace_note("serving on %.*s:%d", hl, addr, r->res->port);
 		return 0;
+	}
 	struct client_arg *args = calloc((size_t)r->o.clients, sizeof(*args));
-	if (!args)
-		return -ENOMEM;
+	if (!args) {
+		fail_stop(r, "starting client threads", -ENOMEM);
+		return 0;
+	}
 	for (int i = 0; i < r->o.clients; i++) {
 		args[i].r = r;
 		args[i].idx = i + 1;
 	}
 	r->client_args = args;
-	err = clients_start(&r->clients, r->o.clients, client, args, sizeof(*args));
-	if (err)
-		fail(r, "starting client threads", err);
-	return err;
+	r->client = client;
+	atomic_store(&r->clients_left, r->o.clients);
+	err = clients_start(&r->clients, r->o.clients, client_thread, args, sizeof(*args));
+	if (err) {
+		/* The ones started see the stop; the server still serves them until they end. */
+		atomic_fetch_sub(&r->clients_left, r->o.clients - r->clients.n);
+		fail_stop(r, "starting client threads", err);
+	}
+	return 0;
 }
 
-/* Accept one connection for a lesson (fails the run when it cannot). */
+/*
+ * A client thread's connection to the server, or -1: a client that cannot connect stops the
+ * run, so that nobody waits for what it would have done.
+ */
+static int client_dial(struct client_arg *a, int rcvbuf)
+{
+	struct scenario_run *r = a->r;
+	int s = client_connect(&r->to, rcvbuf);
+	if (s >= 0)
+		return s;
+	if (!atomic_exchange(&r->failed, 1) && s == -EMFILE)
+		fprintf(stderr,
+			"netpollsim: %s: out of fds: each client takes two in this process (its "
+			"socket and the server's): raise ulimit -n or lower --clients\n",
+			r->sc->name);
+	fail(r, "client connect", s);
+	return -1;
+}
+
+/* ---- a lesson's watch ---- */
+
+static bool watch_over(struct scenario_run *r)
+{
+	return atomic_load(&r->unwatched) || stopped(r);
+}
+
+/*
+ * While a lesson waits for what happens outside the runtime (a client to connect, an outside
+ * client to read or close), this goroutine watches for the stop, and then closes the listener
+ * and the lesson's connection: whoever is blocked on them gets ErrNetClosing (Go: go func()
+ * { <-ctx.Done(); ln.Close(); c.Close() }()).
+ */
+static void watch(void *arg)
+{
+	struct scenario_run *r = arg;
+	sim_note("watch: for Ctrl-C or --duration");
+	wait_until(r, watch_over);
+	if (!atomic_load(&r->unwatched)) {
+		close_listener(r);
+		close_conn(r);
+	}
+	wg_done(&r->watcher);
+}
+
+/* The lesson needs no watch any more: it ends (up to 20 ms later), so no timer of it is left. */
+static void unwatch(struct scenario_run *r)
+{
+	if (r->watching && !atomic_exchange(&r->unwatched, 1))
+		wg_wait(&r->watcher);
+}
+
+/*
+ * Accept one connection for a lesson (the first one accepted is the lesson's connection). NULL
+ * when the run stopped first or Accept failed (said; the run stops). Once its own clients are
+ * all accepted the watch ends: they honour the stop themselves.
+ */
 static struct netconn *accept_one(struct scenario_run *r)
 {
+	if (!r->watching) {
+		r->watching = true;
+		wg_add(&r->watcher, 1);
+		go(watch, r);
+	}
 	struct netconn *c = NULL;
 	int err = net_accept(r->l, &c);
 	if (err) {
-		fail(r, "accept", err);
+		if (!stopped(r))
+			fail_stop(r, "accept", err);
 		return NULL;
 	}
 	r->res->connections++;
-	r->res->server_fd = conn_fd(c);
+	struct netconn *none = NULL;
+	if (atomic_compare_exchange_strong(&r->conn, &none, c)) {
+		r->res->server_fd = conn_fd(c);
+		if (stopped(r))
+			close_conn(r); /* the watch may have looked before it was there */
+	}
+	if (r->o.clients > 0 && r->res->connections == (uint64_t)r->o.clients)
+		unwatch(r);
 	return c;
+}
+
+/* A lesson's end: its watch, its clients, its connection and its listener. */
+static void lesson_end(struct scenario_run *r)
+{
+	unwatch(r);
+	atomic_store(&r->client_quit, 1);
+	close_conn(r);
+	conn_free(atomic_exchange(&r->conn, NULL));
+	close_listener(r);
+}
+
+/*
+ * The story of a lesson that did not get what it shows: when the run stopped first, say why and
+ * return true; otherwise false (the lesson failed: the caller says how).
+ */
+static bool cut_short(struct scenario_run *r)
+{
+	if (!stopped(r))
+		return false;
+	const char *why = atomic_load(&r->failed)		  ? "an error above stopped it"
+			  : (r->o.stop && atomic_load(r->o.stop)) ? "interrupted"
+								  : "--duration was over";
+	snprintf(r->res->story, sizeof(r->res->story), "the lesson did not reach its end: %s%s",
+		 why, r->res->connections ? "" : " before a client connected");
+	return true;
 }
 
 /* ---------------- echo: goroutine per connection ---------------- */
@@ -117,11 +283,9 @@ static void *echo_client(void *arg)
 {
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
-	int s = client_connect(r->port, 0);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, 0);
+	if (s < 0)
 		return NULL;
-	}
 	sim_note("client %d connected", a->idx);
 	size_t len = (size_t)r->o.msg_size;
 	char *out = malloc(len), *in = malloc(len);
@@ -140,7 +304,7 @@ static void *echo_client(void *arg)
 			fail(r, "client got a different echo", EBADMSG);
 			break;
 		}
-		atomic_fetch_add(&r->round_trips, 1);
+		r->res->round_trips++;
 	}
 	free(out);
 	free(in);
@@ -171,24 +335,30 @@ static void echo_handler(void *arg)
 	}
 	conn_close(c);
 	conn_free(c);
-	if (r->o.clients > 0)
-		wg_done(&r->done);
+	wg_done(&r->handlers);
 }
 
 static void echo_acceptor(void *arg)
 {
 	struct scenario_run *r = arg;
+	int64_t delay = 0;
 	for (;;) {
 		struct netconn *c;
 		int err = net_accept(r->l, &c);
 		if (err == -NPS_ECLOSING)
 			break;
 		if (err) {
-			/* EMFILE and friends: Go's http server sleeps and retries; so do we. */
-			fail(r, "accept", err);
-			time_sleep(5 * MS);
+			/* EMFILE and friends: back off as Go's http.Server.Serve does, 5 ms doubling to 1 s. */
+			delay = delay ? delay * 2 : 5 * MS;
+			if (delay > 1000 * MS)
+				delay = 1000 * MS;
+			char what[64];
+			snprintf(what, sizeof(what), "accept (retrying in %lld ms)", delay / MS);
+			fail(r, what, err);
+			time_sleep(delay);
 			continue;
 		}
+		delay = 0;
 		r->res->connections++;
 		void **hargs = malloc(2 * sizeof(void *));
 		if (!hargs) {
@@ -198,36 +368,65 @@ static void echo_acceptor(void *arg)
 		}
 		hargs[0] = r;
 		hargs[1] = c;
+		wg_add(&r->handlers, 1);
 		go(echo_handler, hargs);
 	}
 	wg_done(&r->acceptor);
 }
 
+static bool clients_finished(struct scenario_run *r)
+{
+	return r->o.clients > 0 && atomic_load(&r->clients_left) == 0;
+}
+
+static bool serving_over(struct scenario_run *r)
+{
+	return clients_finished(r) || stopped(r);
+}
+
+/*
+ * Serve echo until the clients are done or the run stops (outside clients: until --duration or
+ * Ctrl-C). burst: hold the clients back until the acceptor waits in Accept, then let them all
+ * connect at once.
+ */
+static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool burst)
+{
+	if (serve_start(r, client))
+		return false;
+	wg_add(&r->acceptor, 1);
+	go(echo_acceptor, r);
+	if (burst && r->o.clients > 0) {
+		time_sleep(10 * MS); /* the acceptor parks in Accept */
+		sim_note("%d clients connect at once", r->o.clients);
+		atomic_store(&r->client_go, 1);
+	}
+	wait_until(r, serving_over);
+	/* Connections still queued (never accepted) are reset: their clients see it and end. */
+	close_listener(r);
+	wg_wait(&r->acceptor);
+	if (r->o.clients > 0) {
+		/*
+		 * Stopped early, the clients end their round trip and close: their handlers must
+		 * echo until then. Every client's close ends its handler with EOF.
+		 */
+		wait_until(r, clients_finished);
+		wg_wait(&r->handlers);
+	}
+	return true;
+}
+
+static void echo_story(struct scenario_run *r)
+{
+	snprintf(r->res->story, sizeof(r->res->story),
+		 "%llu connections served by one goroutine each; %llu round trips",
+		 (unsigned long long)r->res->connections, (unsigned long long)r->res->round_trips);
+}
+
 static void echo_main(void *arg)
 {
 	struct scenario_run *r = arg;
-	if (r->o.clients > 0)
-		wg_add(&r->done, r->o.clients);
-	wg_add(&r->acceptor, 1);
-	if (serve_start(r, echo_client)) {
-		r->res->errors++;
-		return;
-	}
-	go(echo_acceptor, r);
-	if (r->o.clients > 0) {
-		/* Every client's connection ends with EOF, which ends its handler. */
-		wg_wait(&r->done);
-	} else {
-		/* Serving outside clients: until --duration or Ctrl-C. */
-		while (!stopped(r))
-			time_sleep(20 * MS);
-	}
-	listener_close(r->l);
-	wg_wait(&r->acceptor);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "%llu connections served by one goroutine each; %llu round trips",
-		 (unsigned long long)r->res->connections,
-		 (unsigned long long)atomic_load(&r->round_trips));
+	if (echo_serve(r, echo_client, false))
+		echo_story(r);
 }
 
 /* ---------------- deadline: a read deadline expires ---------------- */
@@ -236,13 +435,11 @@ static void echo_main(void *arg)
 static void *hold_client(struct client_arg *a, int rcvbuf, const char *what)
 {
 	struct scenario_run *r = a->r;
-	int s = client_connect(r->port, rcvbuf);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, rcvbuf);
+	if (s < 0)
 		return NULL;
-	}
 	sim_note("client %d connects, %s", a->idx, what);
-	while (!atomic_load(&r->client_quit) && !(r->o.stop && atomic_load(r->o.stop)))
+	while (!atomic_load(&r->client_quit) && !stopped(r))
 		client_sleep_ms(2);
 	sim_note("client %d closes", a->idx);
 	close(s);
@@ -266,19 +463,23 @@ static void deadline_main(void *arg)
 		char buf[64];
 		ssize_t n = conn_read(c, buf, sizeof(buf));
 		r->res->reader_err = n < 0 ? (int)n : 0;
-		if (n != -NPS_ETIMEOUT)
-			fail(r, "expected i/o timeout from Read", n < 0 ? (int)n : 0);
 		sim_note("Read: %s", n < 0 ? nps_strerror((int)n) : "data");
 		/* Clearing the deadline makes the connection usable again (Go: zero time.Time). */
 		conn_set_read_deadline(c, 0);
-		atomic_store(&r->client_quit, 1);
-		conn_close(c);
-		conn_free(c);
 	}
-	listener_close(r->l);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "the idle reader was woken by its deadline timer and got '%s'",
-		 nps_strerror(r->res->reader_err));
+	lesson_end(r);
+	if (r->res->reader_err == -NPS_ETIMEOUT) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "the idle reader was woken by its deadline timer and got '%s'",
+			 nps_strerror(r->res->reader_err));
+	} else if (!cut_short(r)) {
+		int err = r->res->reader_err;
+		fail(r, err ? "Read did not time out" : "Read got data, not i/o timeout", err);
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "Read returned %s%s%s before its deadline: the client %s",
+			 err ? "'" : "data", nps_strerror(err), err ? "'" : "",
+			 err ? "closed" : "sent some");
+	}
 }
 
 /* ---------------- close: Close while a reader and a writer are parked ---------------- */
@@ -323,37 +524,38 @@ static void close_main(void *arg)
 	struct scenario_run *r = arg;
 	if (serve_start(r, close_client))
 		return;
-	r->conn = accept_one(r);
-	if (r->conn) {
+	struct netconn *c = accept_one(r);
+	if (c) {
 		int sndbuf = 4096;
-		setsockopt(conn_fd(r->conn), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		setsockopt(conn_fd(c), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		wg_add(&r->done, 2);
 		go(close_reader, r);
 		go(close_writer, r);
 		int64_t deadline = sim_now() + 2000 * MS;
-		while (!both_parked(r->conn) && sim_now() < deadline && !stopped(r))
+		while (!both_parked(c) && sim_now() < deadline && !stopped(r))
 			time_sleep(1 * MS);
-		if (!both_parked(r->conn))
+		if (!both_parked(c) && !stopped(r))
 			fail(r, "reader and writer did not both park", ETIMEDOUT);
 		sim_note("main: Close, both parked");
-		int err = conn_close(r->conn);
+		int err = close_conn(r);
 		if (err)
 			fail(r, "close", err);
 		wg_wait(&r->done);
-		if (r->res->reader_err != -NPS_ECLOSING)
-			fail(r, "reader expected use of closed network connection",
-			     r->res->reader_err);
-		if (r->res->writer_err != -NPS_ECLOSING)
-			fail(r, "writer expected use of closed network connection",
-			     r->res->writer_err);
-		conn_free(r->conn);
 	}
-	atomic_store(&r->client_quit, 1);
-	listener_close(r->l);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "Close woke the parked reader ('%s') and writer ('%s'); the fd left epoll "
-		 "(DEL) before close(2)",
-		 nps_strerror(r->res->reader_err), nps_strerror(r->res->writer_err));
+	lesson_end(r);
+	if (r->res->reader_err == -NPS_ECLOSING && r->res->writer_err == -NPS_ECLOSING) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "Close woke the parked reader and writer ('%s'); the fd left epoll (DEL) "
+			 "before close(2)",
+			 nps_strerror(r->res->reader_err));
+	} else if (!cut_short(r)) {
+		fail(r, "reader and writer expected use of closed network connection",
+		     r->res->reader_err != -NPS_ECLOSING ? r->res->reader_err : r->res->writer_err);
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "Close did not find both parked: the reader got '%s', the writer '%s'",
+			 r->res->reader_err ? nps_strerror(r->res->reader_err) : "data",
+			 r->res->writer_err ? nps_strerror(r->res->writer_err) : "all written");
+	}
 }
 
 /* ---------------- slow-reader: a writer parks on a full socket buffer ---------------- */
@@ -364,15 +566,13 @@ static void *slow_client(void *arg)
 {
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
-	int s = client_connect(r->port, 4096);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, 4096);
+	if (s < 0)
 		return NULL;
-	}
 	sim_note("client %d: 4 KiB per 10 ms", a->idx);
 	char *buf = malloc(4096);
 	size_t got = 0;
-	while (buf && got < SLOW_PAYLOAD && !(r->o.stop && atomic_load(r->o.stop))) {
+	while (buf && got < SLOW_PAYLOAD && !stopped(r)) {
 		client_sleep_ms(10);
 		ssize_t n = read(s, buf, 4096);
 		if (n <= 0)
@@ -380,11 +580,21 @@ static void *slow_client(void *arg)
 		got += (size_t)n;
 	}
 	free(buf);
-	if (got != SLOW_PAYLOAD)
+	if (got != SLOW_PAYLOAD && !stopped(r))
 		fail(r, "slow client got fewer bytes than sent", EPIPE);
 	sim_note("client %d got %zu B, closes", a->idx, got);
 	close(s);
 	return NULL;
+}
+
+static struct FD *slow_fd;
+static struct scenario_run *slow_run;
+
+/* Runs inside Write after EAGAIN, before the wait: the socket buffer is full. */
+static void slow_hook(struct FD *fd, int mode)
+{
+	if (fd == slow_fd && mode == 'w')
+		atomic_fetch_add(&slow_run->waits, 1);
 }
 
 static void slow_main(void *arg)
@@ -393,6 +603,7 @@ static void slow_main(void *arg)
 	if (serve_start(r, slow_client))
 		return;
 	struct netconn *c = accept_one(r);
+	ssize_t n = -ENOMEM;
 	if (c) {
 		int sndbuf = 4096;
 		setsockopt(conn_fd(c), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -400,21 +611,36 @@ static void slow_main(void *arg)
 		if (payload) {
 			memset(payload, 'x', SLOW_PAYLOAD);
 			sim_note("server writes 64 KiB at once");
-			ssize_t n = conn_write(c, payload, SLOW_PAYLOAD);
+			slow_fd = conn_pfd(c);
+			slow_run = r;
+			testHookAfterEAGAIN = slow_hook;
+			n = conn_write(c, payload, SLOW_PAYLOAD);
+			testHookAfterEAGAIN = NULL;
 			r->res->writer_err = n < 0 ? (int)n : 0;
-			if (n != SLOW_PAYLOAD)
-				fail(r, "write", n < 0 ? (int)n : EIO);
 			free(payload);
 		}
 		char b;
-		conn_read(c, &b, 1); /* wait for the client's close */
-		conn_close(c);
-		conn_free(c);
+		if (n == SLOW_PAYLOAD)
+			conn_read(c, &b, 1); /* wait for the client's close */
 	}
-	listener_close(r->l);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "Write parked on wg each time the socket buffer filled; each EPOLLOUT edge "
-		 "from the client's reads woke it");
+	lesson_end(r);
+	int waits = atomic_load(&r->waits);
+	if (n == SLOW_PAYLOAD && waits > 0) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "Write found the socket buffer full %d times and parked on wg each time; "
+			 "an EPOLLOUT edge from the client's reads woke it",
+			 waits);
+	} else if (n == SLOW_PAYLOAD) {
+		snprintf(
+		    r->res->story, sizeof(r->res->story),
+		    "Write never found the socket buffer full (the client read fast enough, or "
+		    "its receive buffer held the 64 KiB), so it never parked");
+	} else if (!cut_short(r)) {
+		fail(r, "write", n < 0 ? (int)n : EIO);
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "Write failed after %d waits on a full buffer: %s", waits,
+			 nps_strerror(n < 0 ? (int)n : EIO));
+	}
 }
 
 /* ---------------- ready-before-park ---------------- */
@@ -455,12 +681,10 @@ static void *rbp_client(void *arg)
 	/* Connect in order, so that the server's first Accept is client 1's connection. */
 	while (atomic_load(&r->connected) != a->idx - 1 && !atomic_load(&r->client_quit))
 		client_sleep_ms(1);
-	int s = client_connect(r->port, 0);
+	int s = client_dial(a, 0);
 	atomic_fetch_add(&r->connected, 1);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	if (s < 0)
 		return NULL;
-	}
 	if (a->idx == 1) {
 		while (!atomic_load(&r->client_go) && !atomic_load(&r->client_quit))
 			client_sleep_ms(1);
@@ -489,13 +713,10 @@ static void rbp_watcher(void *arg)
 static void rbp_main(void *arg)
 {
 	struct scenario_run *r = arg;
-	r->o.clients = 2;
 	if (serve_start(r, rbp_client))
 		return;
-	struct netconn *c1 = accept_one(r), *c2 = accept_one(r);
-	if (c1 && c2) {
-		struct netconn *lesson = c1, *idle = c2;
-		r->res->server_fd = conn_fd(lesson);
+	struct netconn *lesson = accept_one(r), *idle = lesson ? accept_one(r) : NULL;
+	if (idle) {
 		go(rbp_watcher, idle);
 		time_sleep(20 * MS); /* let the watcher park and an M settle into netpoll */
 		rbp_fd = conn_pfd(lesson);
@@ -511,16 +732,20 @@ static void rbp_main(void *arg)
 			conn_write(lesson, buf, (size_t)n);
 		r->res->reader_err = n < 0 ? (int)n : 0;
 		atomic_store(&r->client_quit, 1);
-		conn_close(lesson);
+		close_conn(r);
 		conn_close(idle); /* returns once the watcher's Read released the fd */
-		conn_free(lesson);
 		conn_free(idle);
 	}
-	listener_close(r->l);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "readiness arrived after EAGAIN but before the goroutine parked: netpollblock "
-		 "found pdReady and returned without parking (%llu time)",
-		 (unsigned long long)r->res->park_free_reads);
+	lesson_end(r);
+	if (r->res->park_free_reads) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "readiness arrived after EAGAIN but before the goroutine parked: "
+			 "netpollblock found pdReady and returned without parking");
+	} else if (!cut_short(r)) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "no netpoll turned rg into pdReady between the EAGAIN and the park within "
+			 "1 s: the reader parked as usual");
+	}
 }
 
 /* ---------------- accept-burst ---------------- */
@@ -532,17 +757,15 @@ static void *burst_client(void *arg)
 	/* Start together: every client waits for the go signal. */
 	while (!atomic_load(&r->client_go))
 		client_sleep_ms(1);
-	int s = client_connect(r->port, 0);
-	if (s < 0) {
-		fail(r, "client connect", s);
+	int s = client_dial(a, 0);
+	if (s < 0)
 		return NULL;
-	}
 	char msg[64];
 	memset(msg, 'b', sizeof(msg));
 	if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
 		fail(r, "client round trip", EPIPE);
 	else
-		atomic_fetch_add(&r->round_trips, 1);
+		r->res->round_trips++;
 	close(s);
 	return NULL;
 }
@@ -550,21 +773,15 @@ static void *burst_client(void *arg)
 static void burst_main(void *arg)
 {
 	struct scenario_run *r = arg;
-	wg_add(&r->done, r->o.clients);
-	wg_add(&r->acceptor, 1);
-	if (serve_start(r, burst_client))
+	if (!echo_serve(r, burst_client, true))
 		return;
-	go(echo_acceptor, r);
-	time_sleep(10 * MS); /* the acceptor parks in Accept */
-	sim_note("%d clients connect at once", r->o.clients);
-	atomic_store(&r->client_go, 1);
-	wg_wait(&r->done);
-	listener_close(r->l);
-	wg_wait(&r->acceptor);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "%llu connections arrived together; each EPOLLIN edge on the listener let "
-		 "Accept take every queued connection until EAGAIN",
-		 (unsigned long long)r->res->connections);
+	if (r->o.clients == 0)
+		echo_story(r);
+	else
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "%llu connections arrived together; each EPOLLIN edge on the listener let "
+			 "Accept take every queued connection until EAGAIN",
+			 (unsigned long long)r->res->connections);
 }
 
 /* ---------------- break: a timer wakes the blocked poller ---------------- */
@@ -575,7 +792,7 @@ static void break_reader(void *arg)
 	char b[64];
 	ssize_t n = conn_read(r->conn, b, sizeof(b));
 	r->res->reader_err = n < 0 ? (int)n : 0;
-	wg_done(&r->done);
+	wg_done(&r->handlers);
 }
 
 static void break_spinner(void *arg)
@@ -586,9 +803,12 @@ static void break_spinner(void *arg)
 	while (sim_now() < until)
 		;
 	sim_note("spinner: time.Sleep(20ms)");
+	uint64_t calls, before, after;
+	netpoll_counts(&calls, &before);
 	time_sleep(20 * MS);
-	sim_note("spinner woke; client closes");
-	atomic_store(&r->client_quit, 1);
+	netpoll_counts(&calls, &after);
+	r->broke = after > before;
+	sim_note("spinner woke");
 	wg_done(&r->done);
 }
 
@@ -597,37 +817,56 @@ static void break_main(void *arg)
 	struct scenario_run *r = arg;
 	if (serve_start(r, idle_client))
 		return;
-	r->conn = accept_one(r);
-	if (r->conn) {
-		wg_add(&r->done, 2);
+	struct netconn *c = accept_one(r);
+	/* The rest takes 70 ms, and no other timer may be there to wake the poller. */
+	unwatch(r);
+	if (c) {
+		wg_add(&r->handlers, 1);
+		wg_add(&r->done, 1);
 		go(break_reader, r);
 		go(break_spinner, r);
 		wg_wait(&r->done);
-		conn_close(r->conn);
-		conn_free(r->conn);
+		sim_note("main: Close; the reader wakes");
+		close_conn(r);
+		wg_wait(&r->handlers);
 	}
-	listener_close(r->l);
-	snprintf(r->res->story, sizeof(r->res->story),
-		 "the M blocked in netpoll(-1) was woken by netpollBreak when time.Sleep added "
-		 "an earlier timer, and re-polled with the timer's timeout");
+	lesson_end(r);
+	if (r->broke) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "the M blocked in netpoll(-1) was woken by netpollBreak when time.Sleep "
+			 "added an earlier timer, and re-polled with the timer's timeout");
+	} else if (!cut_short(r)) {
+		snprintf(
+		    r->res->story, sizeof(r->res->story),
+		    "no netpollBreak this time: no M was blocked in netpoll(-1) when time.Sleep "
+		    "added its timer (a busy machine?), so no poller needed waking");
+	}
 }
 
 /* ---------------- the table ---------------- */
 
 static const struct scenario table[] = {
     {"echo", "goroutine per connection: rg goes nil -> wait -> G -> ready -> nil per read", 2, 3, 0,
-     echo_main},
+     0, SCENARIO_ANY, NULL, echo_main},
     {"deadline", "a read deadline expires on an idle connection: rg G -> nil, i/o timeout", 1, 0, 0,
-     deadline_main},
+     0, SCENARIO_FIXED, NULL, deadline_main},
     {"close", "Close while a reader and a writer are parked: both wake with ErrNetClosing", 1, 0, 0,
-     close_main},
+     0, SCENARIO_FIXED, NULL, close_main},
     {"slow-reader", "a writer parks on wg when the socket buffer is full; EPOLLOUT wakes it", 1, 0,
-     0, slow_main},
+     0, 0, SCENARIO_FIXED, NULL, slow_main},
     {"ready-before-park",
-     "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2, rbp_main},
+     "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2, 0,
+     SCENARIO_OWN,
+     "it times client 1's send to the moment the server's Read got EAGAIN, which an outside "
+     "client cannot do",
+     rbp_main},
     {"accept-burst", "many clients at once: one EPOLLIN edge, Accept loops until EAGAIN", 50, 1, 0,
-     burst_main},
-    {"break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0, 2,
+     0, SCENARIO_ANY, NULL, burst_main},
+    {"break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0, 2, 2,
+     SCENARIO_FIXED,
+     "with its one P busy running the spinner, no M can be asleep in netpoll(-1), so "
+     "time.Sleep's timer needs no netpollBreak: the spinner's own M then polls with the "
+     "timer's timeout",
      break_main},
 };
 
@@ -647,9 +886,34 @@ const struct scenario *scenario_find(const char *name)
 	return NULL;
 }
 
+int scenario_check(const struct scenario *sc, int clients, int procs, char *why, size_t n)
+{
+	if (procs < sc->min_procs) {
+		snprintf(why, n, "--procs %d: %s needs GOMAXPROCS %d or more: %s", procs, sc->name,
+			 sc->min_procs, sc->why);
+		return -EINVAL;
+	}
+	if (clients < 0 || sc->cast == SCENARIO_ANY || clients == sc->clients ||
+	    (clients == 0 && sc->cast == SCENARIO_FIXED))
+		return 0;
+	if (sc->cast == SCENARIO_OWN)
+		snprintf(why, n, "--clients %d: %s runs with its own %d clients: %s", clients,
+			 sc->name, sc->clients, sc->why);
+	else
+		snprintf(why, n,
+			 "--clients %d: %s is written for %d client%s of its own, or 0 to serve "
+			 "one outside client",
+			 clients, sc->name, sc->clients, sc->clients == 1 ? "" : "s");
+	return -EINVAL;
+}
+
 int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		 const struct sim_config *cfg, struct scenario_result *res)
 {
+	char why[256];
+	long procs = cfg->gomaxprocs > 0 ? cfg->gomaxprocs : sysconf(_SC_NPROCESSORS_ONLN);
+	if (scenario_check(sc, o->clients, (int)procs, why, sizeof(why)))
+		return -EINVAL;
 	struct scenario_run *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -674,9 +938,8 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	atomic_store(&r->client_go, 1);
 	clients_join(&r->clients);
 	free(r->client_args);
-	listener_free(r->l);
-	res->round_trips = atomic_load(&r->round_trips);
-	res->errors += atomic_load(&r->errors);
+	if (r->l)
+		listener_free(r->l);
 	free(r);
 	return err;
 }

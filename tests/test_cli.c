@@ -9,20 +9,24 @@
 
 #include "tests/testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 TestSuite(cli, .timeout = 120);
 
-/* Run "netpollsim ARGS" (stdout and stderr merged); the output in *out. */
+/* Run "netpollsim ARGS" (stdout and stderr merged); the output in *out. Killed after 100 s. */
 static int np(const char *args, char **out)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "%s %s </dev/null", tu_netpollsim(), args);
+	snprintf(cmd, sizeof(cmd), "timeout -s KILL 100 %s %s </dev/null", tu_netpollsim(), args);
 	return tu_run(cmd, 1, out);
 }
 
@@ -75,6 +79,12 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --listen localhost:9000", "not an IPv4 address"},
 	    {"run --no-events --narrate",
 	     "--no-events: there is nothing to narrate without events"},
+	    {"run --scenario slow-reader --clients 3",
+	     "--clients 3: slow-reader is written for 1 client"},
+	    {"run --scenario ready-before-park --clients 7",
+	     "--clients 7: ready-before-park runs with"},
+	    {"run --scenario ready-before-park --clients 0", "an outside client cannot do"},
+	    {"run --scenario break --procs 1", "--procs 1: break needs GOMAXPROCS 2 or more"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out = NULL;
@@ -125,40 +135,225 @@ Test(cli, headless_deadline_tells_its_story)
 	free(out);
 }
 
-Test(cli, ctrl_c_ends_a_serving_run_with_its_summary)
+/* A netpollsim serving in the background, as a user runs one in another terminal. */
+struct bg {
+	pid_t pid;
+	int port;	 /* where it said it serves */
+	char log[512];	 /* its stdout and stderr */
+	char out[16384]; /* the log, once it ended */
+	double took;	 /* seconds from bg_end's call to its exit */
+};
+
+static void slurp(const char *path, char *buf, size_t n)
 {
-	char log[512];
-	snprintf(log, sizeof(log), "%s/serve.log", tu_tmpdir());
-	pid_t pid = fork();
-	if (pid == 0) {
-		FILE *f = freopen(log, "w", stdout);
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (f) {
+		buf[fread(buf, 1, n - 1, f)] = '\0';
+		fclose(f);
+	}
+}
+
+/*
+ * Start "netpollsim ARGS" (after "ulimit -n nofile" when nofile > 0), its output in the log
+ * NAME.log, and wait until it says where it serves, as a user would: the port it picked.
+ */
+static void bg_start(struct bg *b, const char *name, const char *args, int nofile)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "ulimit -n %d; exec %s %s", nofile, tu_netpollsim(), args);
+	if (nofile <= 0)
+		snprintf(cmd, sizeof(cmd), "exec %s %s", tu_netpollsim(), args);
+	snprintf(b->log, sizeof(b->log), "%s/%s.log", tu_tmpdir(), name);
+	b->pid = fork();
+	if (b->pid == 0) {
+		FILE *f = freopen(b->log, "w", stdout);
 		(void)f;
 		dup2(1, 2);
-		execl(tu_netpollsim(), "netpollsim", "run", "--listen", "127.0.0.1:0", "--clients",
-		      "0", "--no-ui", "--no-bpf", "--duration", "60", (char *)NULL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	/* Ctrl-C once it says where it serves (the port it picked), as a user would. */
-	char buf[8192] = "";
-	for (int i = 0; i < 600 && !strstr(buf, "serving echo on 127.0.0.1:"); i++) {
+	const char *at = NULL;
+	for (int i = 0; i < 600 && !at; i++) {
 		usleep(50 * 1000);
-		FILE *f = fopen(log, "r");
-		if (f) {
-			buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
-			fclose(f);
-		}
+		slurp(b->log, b->out, sizeof(b->out));
+		at = strstr(b->out, " on 127.0.0.1:");
 	}
-	cr_assert(strstr(buf, "serving echo on 127.0.0.1:"), "no 'serving' line: %s", buf);
-	kill(pid, SIGINT);
-	int st;
-	waitpid(pid, &st, 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "exit status %d", WEXITSTATUS(st));
-	FILE *f = fopen(log, "r");
-	cr_assert_not_null(f);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	cr_assert(strstr(buf, "interrupted"), "the summary says it was interrupted: %s", buf);
+	b->port = at ? atoi(at + strlen(" on 127.0.0.1:")) : 0;
+	cr_assert_neq(b->port, 0, "%s: no 'serving' line: %s", args, b->out);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Wait for it to end (killed after 30 s: a failure): its exit status; its output in b->out. */
+static int bg_end(struct bg *b)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int st = 0;
+	while (waitpid(b->pid, &st, WNOHANG) != b->pid) {
+		if (since(&t0) > 30) {
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, &st, 0);
+			slurp(b->log, b->out, sizeof(b->out));
+			cr_assert_fail("still running after 30 s: %s", b->out);
+		}
+		usleep(10 * 1000);
+	}
+	b->took = since(&t0);
+	slurp(b->log, b->out, sizeof(b->out));
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* A blocking TCP connection to 127.0.0.1:port. */
+static int dial(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect to %d",
+		  port);
+	return s;
+}
+
+Test(cli, ctrl_c_ends_a_serving_run_with_its_summary)
+{
+	struct bg b;
+	bg_start(&b, "serve", "run --listen 127.0.0.1:0 --clients 0 --no-ui --no-bpf --duration 60",
+		 0);
+	/* Ctrl-C once it says where it serves (the port it picked), as a user would. */
+	kill(b.pid, SIGINT);
+	int st = bg_end(&b);
+	cr_assert_eq(st, 130, "exit status %d", st);
+	cr_assert(strstr(b.out, "interrupted"), "the summary says it was interrupted: %s", b.out);
+}
+
+Test(cli, ctrl_c_ends_a_lesson_waiting_for_an_outside_client)
+{
+	static const char *lessons[] = {"deadline", "close", "slow-reader", "break", "slow-reader"};
+	size_t n = sizeof(lessons) / sizeof(lessons[0]);
+	for (size_t i = 0; i < n; i++) {
+		char args[256];
+		snprintf(args, sizeof(args),
+			 "run --scenario %s --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf",
+			 lessons[i]);
+		struct bg b;
+		bg_start(&b, lessons[i], args, 0);
+		int s = -1;
+		if (i == n - 1) {
+			/* The last one: a client that connects, then neither reads nor closes. */
+			s = dial(b.port);
+			usleep(300 * 1000);
+		}
+		kill(b.pid, SIGINT);
+		int st = bg_end(&b);
+		if (s >= 0)
+			close(s);
+		cr_assert_eq(st, 130, "%s: exit %d: %s", args, st, b.out);
+		cr_assert_lt(b.took, 3.0, "%s: took %.1f s to stop: %s", args, b.took, b.out);
+		cr_assert_null(strstr(b.out, "did not stop"), "%s: %s", args, b.out);
+		cr_assert(s >= 0 || strstr(b.out, "interrupted before a client connected"),
+			  "%s: %s", args, b.out);
+	}
+}
+
+Test(cli, duration_ends_a_lesson)
+{
+	char *out = NULL;
+	int st = np("run --scenario deadline --clients 0 --listen 127.0.0.1:0 --duration 1 --no-ui "
+		    "--no-bpf",
+		    &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "--duration was over before a client connected"), "%s", out);
+	free(out);
+	st = np("run --scenario slow-reader --duration 0.05 --no-ui --no-bpf", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "the lesson did not reach its end: --duration was over"), "%s", out);
+	free(out);
+}
+
+Test(cli, accept_burst_serves_outside_clients)
+{
+	struct bg b;
+	bg_start(&b, "burst",
+		 "run --scenario accept-burst --clients 0 --listen 127.0.0.1:0 --duration 1 "
+		 "--no-ui --no-bpf",
+		 0);
+	int s = dial(b.port);
+	char msg[4] = "ping";
+	cr_assert_eq(write(s, msg, 4), 4);
+	cr_assert_eq(read(s, msg, 4), 4, "the echo comes back");
+	close(s);
+	int st = bg_end(&b);
+	cr_assert_eq(st, 0, "exit %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "1 connections served"), "%s", b.out);
+}
+
+Test(cli, builtin_clients_dial_the_listen_address)
+{
+	char *out = NULL;
+	int st = np("run --listen 127.0.0.2:0 --no-ui --no-bpf", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "clients: 6 round trips over 2 connections"), "%s", out);
+	free(out);
+}
+
+Test(cli, a_client_that_cannot_connect_ends_the_run)
+{
+	char cmd[1024], *out = NULL;
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -s KILL 60 sh -c 'ulimit -n 64; exec %s run --clients 100 --rounds 3 "
+		 "--no-ui --no-bpf' </dev/null",
+		 tu_netpollsim());
+	int st = tu_run(cmd, 1, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "each client takes two in this process"), "%s", out);
+	cr_assert(strstr(out, "client connect: Too many open files"), "%s", out);
+	cr_assert_null(strstr(out, "did not stop"), "%s", out);
+	cr_assert_leq(tu_count_lines(out, "netpollsim: echo:"), 12, "a few lines only: %s", out);
+	free(out);
+}
+
+Test(cli, a_failing_accept_backs_off)
+{
+	struct bg b;
+	bg_start(&b, "emfile", "run --clients 0 --listen 127.0.0.1:0 --duration 3 --no-ui --no-bpf",
+		 32);
+	/* More connections than the server has fds: Accept fails with EMFILE until the end. */
+	int s[60];
+	for (int i = 0; i < 60; i++)
+		s[i] = dial(b.port);
+	int st = bg_end(&b);
+	for (int i = 0; i < 60; i++)
+		close(s[i]);
+	cr_assert_eq(st, 1, "exit %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "accept (retrying in 5 ms): Too many open files"), "%s", b.out);
+	cr_assert(strstr(b.out, "accept (retrying in 640 ms)"), "it backs off: %s", b.out);
+	/* 5 ms doubling to 1 s: about a dozen tries in 3 s (every 5 ms it would be 600). */
+	const char *e = strstr(b.out, "errors: ");
+	cr_assert_not_null(e, "%s", b.out);
+	cr_assert_leq(atoi(e + 8), 15, "%s", b.out);
+}
+
+Test(cli, a_lesson_tells_what_really_happened)
+{
+	struct bg b;
+	bg_start(&b, "deadline-data",
+		 "run --scenario deadline --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf", 0);
+	/* A client that sends at once: Read gets data, the deadline never fires. */
+	int s = dial(b.port);
+	cr_assert_eq(write(s, "hello", 5), 5);
+	int st = bg_end(&b);
+	close(s);
+	cr_assert_eq(st, 1, "exit %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "Read returned data before its deadline: the client sent some"),
+		  "%s", b.out);
+	cr_assert_null(strstr(b.out, "woken by its deadline timer"), "%s", b.out);
 }
 
 Test(cli, make_install_honours_prefix_and_destdir)

@@ -121,6 +121,7 @@ Test(sim_scenarios, slow_reader_parks_writer)
 	for (const char *p = h; (p = strstr(p, "wait>G>ready")) != NULL; p++)
 		parks++;
 	cr_assert_geq(parks, 2, "wg history %s", h);
+	cr_assert(strstr(R.story, "Write found the socket buffer full"), "%s", R.story);
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
@@ -195,7 +196,23 @@ Test(sim_scenarios, break_wakes_blocked_poller)
 			break;
 		}
 	cr_assert(found_timed, "after the break the poller waits with the timer's timeout");
+	cr_assert(strstr(R.story, "was woken by netpollBreak"), "%s", R.story);
 	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/* A lesson that cannot show its point with these options refuses them before it starts. */
+Test(sim_scenarios, lessons_refuse_what_they_cannot_show)
+{
+	/* One P: nobody sleeps in netpoll(-1) while the spinner runs, so no break is needed. */
+	cr_assert_eq(tu_scenario_run("break", 1, -1, -1, &R, NULL), -EINVAL);
+	/* A second slow reader would never be accepted; a fixed cast takes its own number. */
+	cr_assert_eq(tu_scenario_run("slow-reader", 2, 3, -1, &R, NULL), -EINVAL);
+	cr_assert_eq(tu_scenario_run("ready-before-park", 2, 7, -1, &R, NULL), -EINVAL);
+	cr_assert_eq(tu_scenario_run("ready-before-park", 2, 0, -1, &R, NULL), -EINVAL);
+	char why[256];
+	cr_assert_eq(scenario_check(scenario_find("deadline"), 0, 2, why, sizeof(why)), 0,
+		     "one outside client is fine");
+	cr_assert_eq(scenario_check(scenario_find("echo"), 50, 1, why, sizeof(why)), 0);
 }
 
 /* ---- 1,000 connections leave nothing behind ---- */
