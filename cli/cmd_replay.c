@@ -155,8 +155,13 @@ static int replay(const char *path, bool narrate, double speed)
 	if (fflush(stdout) && !out_errno)
 		out_errno = errno ? errno : EIO;
 	if (out_errno) {
-		/* a closed pipe ends the replay as SIGPIPE would have; any other failure is an error */
-		fprintf(stderr, "netpollsim replay: writing to stdout: %s\n", strerror(out_errno));
+		/*
+		 * A closed pipe (`| head`) ends the replay quietly, as SIGPIPE would have; any other
+		 * failure is an error that says why.
+		 */
+		if (out_errno != EPIPE)
+			fprintf(stderr, "netpollsim replay: writing to stdout: %s\n",
+				strerror(out_errno));
 		if (status == NPS_EXIT_OK)
 			status = out_errno == EPIPE ? 128 + SIGPIPE : NPS_EXIT_FAIL;
 	}

@@ -376,8 +376,10 @@ static void flush_narration(struct run_state *st)
 	if (!cli_out_flush(&st->narr) || st->narr_reported)
 		return;
 	st->narr_reported = true;
-	say(st, "netpollsim run: narration to %s stopped: %s", st->narr.what,
-	    cli_out_why(&st->narr));
+	/* a reader gone (`| head`) ends the run quietly, unless it cuts a recording short */
+	if (st->narr.err != EPIPE || st->o.record)
+		say(st, "netpollsim run: narration to %s stopped: %s", st->narr.what,
+		    cli_out_why(&st->narr));
 	if (st->narr.err == EPIPE)
 		reader_gone(st);
 }
