@@ -25,9 +25,8 @@ void cli_out_init(struct cli_out *o, int fd, const char *what, int (*patience)(v
 static bool wait_room(struct cli_out *o, int ms)
 {
 	for (;;) {
+		/* no patience left still takes room that is there (stderr into a file) */
 		struct pollfd p = {.fd = o->fd, .events = POLLOUT};
-		if (ms == 0)
-			return false;
 		int n = poll(&p, 1, ms);
 		if (n > 0)
 			return true;

@@ -511,8 +511,10 @@ Test(bpf_trace, busy_threads_are_recorded_in_time_order, .timeout = 120, .fini =
  * never): trace and run refuse the rest with exit status 2. Needs no root. */
 Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
 {
-	static const char *const bad[] = {"inf", "nan", "1e300",  "1e11", "-1",
-					  "0",	 "abc", "604801", "",	  "1\x1b[2J"};
+	static const char *const bad[] = {"inf", "nan", "1e300", "1e11", "-1", "0", "abc", "604801",
+					  "", "1\x1b[2J",
+					  /* under 1 ns: 0 ns, which meant "no duration" */
+					  "1e-10"};
 	char cmd[1024], *out;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

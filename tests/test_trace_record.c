@@ -175,9 +175,10 @@ Test(trace_record, a_closed_trace_pipe_ends_the_run_as_sigpipe, .timeout = 120)
  * A reader that stopped reading (`| less` left idle) cannot hold a run that was asked to stop:
  * the narration waits for it until the run's forced end (5 s after the stop), then is cut, and
  * the trace gets its footer. Without the cut the run stays blocked in write(2) until the
- * test's timeout.
+ * test's timeout. stderr goes to the same stalled pipe (err NULL: `2>&1 | less`), where the
+ * messages must not block either, or to a file, which then says why the narration stopped.
  */
-Test(trace_record, a_stalled_narration_reader_cannot_hold_a_stopped_run, .timeout = 120)
+static void stalled_reader(const char *err)
 {
 	const char *path = tt_tmp("stall.jsonl"), *fifo = tt_tmp("stall.fifo");
 	char cmd[2000], *out;
@@ -186,11 +187,11 @@ Test(trace_record, a_stalled_narration_reader_cannot_hold_a_stopped_run, .timeou
 	snprintf(cmd, sizeof(cmd),
 		 "sleep 300 <%s & reader=$!; "
 		 "%s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf --narrate "
-		 "--record %s >%s 2>&1 & run=$!; "
+		 "--record %s >%s 2>%s & run=$!; "
 		 "i=0; until head -n 1 %s 2>/dev/null | grep -q '}$'; do i=$((i+1)); "
 		 "[ $i -gt 600 ] && break; sleep 0.05; done; sleep 1; "
 		 "kill -TERM $run; wait $run; echo \"rc=$?\"; kill $reader",
-		 fifo, tu_netpollsim(), path, fifo, path);
+		 fifo, tu_netpollsim(), path, fifo, err ? err : "&1", path);
 	tu_run(cmd, 1, &out);
 	cr_expect(strstr(out, "rc=143"), "%s", out);
 	free(out);
@@ -199,6 +200,20 @@ Test(trace_record, a_stalled_narration_reader_cannot_hold_a_stopped_run, .timeou
 	char *t = tt_slurp(path, NULL);
 	cr_expect(strstr(t, "\"signal\":\"SIGTERM\""), "footer: %s", strrchr(t, '{'));
 	free(t);
+	if (err) {
+		t = tt_slurp(err, NULL);
+		cr_expect(strstr(t,
+				 "netpollsim run: narration to stdout stopped: its reader did not "
+				 "take it in time after the stop"),
+			  "stderr: %s", t);
+		free(t);
+	}
+}
+
+Test(trace_record, a_stalled_narration_reader_cannot_hold_a_stopped_run, .timeout = 120)
+{
+	stalled_reader(NULL);
+	stalled_reader(tt_tmp("stall.err"));
 }
 
 /* A full file system: said once, where it happens; the run goes on and exits 1. */

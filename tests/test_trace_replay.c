@@ -148,6 +148,15 @@ Test(trace_replay, seeded_registrations_and_invalid_timeouts_read_plainly, .time
 	free(out);
 }
 
+/* A system call's error reads as Go prints it (syscall.Errno's text), not "errno". */
+Test(trace_replay, an_errno_reads_as_go_prints_it, .timeout = 30)
+{
+	char *out = narrate("legal_fd_errno.jsonl");
+	cr_expect(strstr(out, "(*FD).Write                  returns \"broken pipe\" (EPIPE)"), "%s",
+		  out);
+	free(out);
+}
+
 Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 {
 	char *out;

@@ -10,6 +10,7 @@
  */
 #include "traces/narrate.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -439,9 +440,19 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 			put(o, " by %s", fn_of(e->u.sys.fn));
 		break;
 	case NPS_EV_FD_ERR:
-		put(o, "returns \"%s\"", str_or(nps_fderr_name(e->u.fderr.err), "?"));
-		if (e->u.fderr.err == NPS_FDERR_ERRNO)
-			put(o, " (%s)", str_or(strerrorname_np(e->u.fderr.errno_), "E?"));
+		if (e->u.fderr.err == NPS_FDERR_ERRNO) {
+			/*
+			 * What Go prints for a syscall.Errno: its table's text, which is glibc's
+			 * strerror in lower case ("broken pipe", "too many open files").
+			 */
+			char t[80];
+			snprintf(t, sizeof(t), "%s", strerror(e->u.fderr.errno_));
+			t[0] = (char)tolower((unsigned char)t[0]);
+			put(o, "returns \"%s\" (%s)", t,
+			    str_or(strerrorname_np(e->u.fderr.errno_), "E?"));
+		} else {
+			put(o, "returns \"%s\"", str_or(nps_fderr_name(e->u.fderr.err), "?"));
+		}
 		break;
 	case NPS_EV_THROW:
 		put(o, "fatal error: %s", str_or(nps_throw_msg(e->u.thr.msg), "?"));
