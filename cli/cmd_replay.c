@@ -143,8 +143,11 @@ static int replay(const char *path, bool narrate, double speed)
 			if (narrate_verdict(&v[i], line, sizeof(line)))
 				out_line(line);
 	}
-	if (narrate)
-		putchar('\n');
+	/* The ending the live run printed: its heading, and the scenario's closing line. */
+	printf("%s== %s (GOMAXPROCS %d)%s\n", narrate ? "\n" : "", in->scenario, in->gomaxprocs,
+	       in->interrupted ? " -- interrupted" : "");
+	if (in->story[0])
+		printf("%s.\n", in->story);
 	narrate_summary(stdout, &f);
 	if (rc == 0 && !stop_sig && !in->has_footer)
 		printf("  the trace has no footer: it was cut short (the recording was killed?)\n");

@@ -493,6 +493,7 @@ static void finish_trace(struct run_state *st, int sig)
 	    .wall_end_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
 	    .lost_sim = st->fold.st.lost[NPS_SRC_SIM],
 	    .lost_kernel = st->fold.st.lost[NPS_SRC_KERNEL],
+	    .story = st->res.story,
 	};
 	int err = trace_writer_close(st->tw, &f);
 	st->tw = NULL;

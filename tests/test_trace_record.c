@@ -331,6 +331,16 @@ Test(trace_record, every_sample_passes_check_and_tells_its_story, .timeout = 120
 				  s->name, s->story[k]);
 			at = p;
 		}
+		/* the live run's ending, from the footer: its heading and the closing line */
+		char heading[80];
+		snprintf(heading, sizeof(heading), "\n== %s (GOMAXPROCS ", s->name);
+		const char *h = strstr(out, heading);
+		cr_assert(h, "sample %s: no '%s' heading:\n%s", s->name, heading + 1, out);
+		h = strchr(h + 1, '\n');
+		cr_assert(h && h[1] && strncmp(h + 1, "summary:", 8),
+			  "sample %s: no closing line after the heading (regenerate with "
+			  "scripts/record_samples.sh?)",
+			  s->name);
 		free(out);
 	}
 }

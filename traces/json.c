@@ -1416,6 +1416,8 @@ int trace_writer_close(struct trace_writer *w, const struct trace_footer *f)
 		char name[32];
 		if (f->interrupted && signal_name(f->interrupted, name, sizeof(name)))
 			cJSON_AddStringToObject(o, "signal", name);
+		if (f->story && f->story[0])
+			cJSON_AddStringToObject(o, "story", f->story);
 		iso_time(f->wall_end_ns, when, sizeof(when));
 		cJSON_AddStringToObject(o, "end", when);
 		add_ns_string(o, "end_ns", (uint64_t)f->wall_end_ns);
@@ -2292,6 +2294,8 @@ static int parse_footer(struct trace_reader *r, const cJSON *o, struct perr *pe)
 	if (j && get_int(j, "interrupted", 0, 128, &iv, pe))
 		return -EINVAL;
 	in->interrupted = j ? (int)iv : 0;
+	if (get_text(o, "story", false, in->story, sizeof(in->story), pe))
+		return -EINVAL;
 	uint64_t we = 0;
 	if (get_ns_string(o, "end_ns", false, &we, pe))
 		return -EINVAL;
