@@ -5,18 +5,30 @@
  * nobody with setpriv (no capabilities; CAP_BPF+CAP_PERFMON, which still cannot read tracefs;
  * and CAP_BPF+CAP_PERFMON+CAP_DAC_READ_SEARCH, which is enough); as a normal user it checks the
  * first case as it is. The library is checked directly too, in a child that drops to nobody.
+ *
+ * The other reasons the kernel view can be missing are made real as root, each in a process of
+ * its own: a mount namespace that hides the kernel's BTF or offers a tracefs without one of the
+ * tracepoints, and a seccomp filter that makes bpf() fail with ENOSYS as a container runtime's
+ * would. Each must give its own line. (A verifier rejection is the one reason not made real
+ * here: it would take shipping a program the verifier refuses.)
  */
 #include "bpf/probes.h"
 #include "tests/testutil.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,4 +161,124 @@ Test(bpf_priv, probes_open_as_nobody, .timeout = 60)
 		  "probes_open as nobody: status 0x%x, reason '%s'", status, why);
 	cr_assert(!strncmp(why, "not root: ", 10), "reason: '%s'", why);
 	cr_assert(strchr(why, '\n') == NULL, "reason is not one line: '%s'", why);
+}
+
+/*
+ * run without privileges (issue 4): one line says the kernel view is off and why, and the
+ * lesson still runs to its end with the runtime's view: its story, its summary, exit 0.
+ */
+Test(bpf_priv, run_as_nobody_goes_on_with_the_runtime_view, .timeout = 60)
+{
+	char cmd[1024], *out = NULL;
+
+	if (tu_is_root())
+		need_root_and_reachable();
+	snprintf(cmd, sizeof(cmd), "%s%s run --scenario echo --no-ui", tu_is_root() ? NOBODY : "",
+		 tu_netpollsim());
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_eq(tu_count_lines(out, "kernel view off"), 1, "not one line:\n%s", out);
+	cr_assert(strstr(out, "netpollsim: kernel view off: not root: "), "%s", out);
+	cr_assert(strstr(out, "run as root, or grant CAP_BPF"), "no hint:\n%s", out);
+	cr_assert(strstr(out, "libbpf") == NULL, "libbpf noise leaked:\n%s", out);
+	/* the lesson ran: its clients' round trips, and the runtime's summary without the kernel */
+	cr_assert(strstr(out, "2 connections served by one goroutine each; 6 round trips."), "%s",
+		  out);
+	cr_assert(strstr(out, "kernel: no kernel events (the probes were off)"), "%s", out);
+	cr_assert(strstr(out, "lost events: 0 sim, 0 kernel"), "%s", out);
+	cr_assert(strstr(out, "0 violation(s)"), "%s", out);
+	free(out);
+}
+
+/*
+ * `trace` on our own pid in a private mount namespace, after the shell commands setup have
+ * changed what it sees of /sys; rc, output.
+ */
+static int trace_in_ns(const char *setup, char **out)
+{
+	char cmd[2048];
+
+	NEED_ROOT();
+	snprintf(cmd, sizeof(cmd),
+		 "unshare -m sh -c '%s && exec %s trace --pid %d --duration 0.3' 2>&1", setup,
+		 tu_netpollsim(), (int)getpid());
+	return tu_run(cmd, 1, out);
+}
+
+Test(bpf_priv, no_btf_is_its_own_reason, .timeout = 60)
+{
+	char *out = NULL;
+	int rc = trace_in_ns("mount -t tmpfs none /sys/kernel/btf", &out);
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	assert_one_line(out, "no BTF: /sys/kernel/btf/vmlinux is missing", "CONFIG_DEBUG_INFO_BTF");
+	free(out);
+}
+
+Test(bpf_priv, a_missing_tracepoint_is_its_own_reason, .timeout = 60)
+{
+	/* A tracefs with every tracepoint the probes use but sys_exit_epoll_ctl. */
+	static const char *const tps[] = {
+	    "sys_exit_epoll_create1", "sys_enter_epoll_wait", "sys_exit_epoll_wait",
+	    "sys_enter_epoll_pwait",  "sys_exit_epoll_pwait", "sys_enter_epoll_pwait2",
+	    "sys_exit_epoll_pwait2",  "sys_exit_read",	      "sys_exit_write",
+	};
+	char dir[512], setup[1024], *out = NULL;
+
+	NEED_ROOT();
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		snprintf(
+		    dir, sizeof(dir),
+		    "mkdir -p %s/tfs/events/syscalls/%s && echo 1 >%s/tfs/events/syscalls/%s/id",
+		    tu_tmpdir(), tps[i], tu_tmpdir(), tps[i]);
+		cr_assert_eq(system(dir), 0, "%s", dir);
+	}
+	/* debugfs's tracing/ is hidden too: libbpf would look there first */
+	snprintf(setup, sizeof(setup),
+		 "mount --bind %s/tfs /sys/kernel/tracing && mount -t tmpfs none /sys/kernel/debug",
+		 tu_tmpdir());
+	int rc = trace_in_ns(setup, &out);
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	assert_one_line(out, "tracepoint missing: syscalls/sys_exit_epoll_ctl",
+			"CONFIG_FTRACE_SYSCALLS");
+	free(out);
+}
+
+/* A child that cannot call bpf() (seccomp: ENOSYS) runs `trace`; its output in out. */
+Test(bpf_priv, no_bpf_syscall_is_its_own_reason, .timeout = 60)
+{
+	char path[512], out[4096] = "";
+	int status;
+
+	NEED_ROOT();
+	snprintf(path, sizeof(path), "%s/nobpf.out", tu_tmpdir());
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct sock_filter f[] = {
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 0, 1),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+		char spid[16];
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		snprintf(spid, sizeof(spid), "%d", (int)getppid());
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(99);
+		execl(tu_netpollsim(), "netpollsim", "trace", "--pid", spid, "--duration", "0.3",
+		      (char *)NULL);
+		_exit(98);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	FILE *fp = fopen(path, "r");
+	cr_assert_not_null(fp);
+	size_t n = fread(out, 1, sizeof(out) - 1, fp);
+	out[n] = '\0';
+	fclose(fp);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x:\n%s", status, out);
+	assert_one_line(out, "no bpf(): this kernel has no BPF system call", "blocked by seccomp");
 }
