@@ -95,6 +95,7 @@ static cJSON *validate_chrome(const char *path)
 	} *flows = calloc(512, sizeof(*flows));
 	int nflows = 0;
 	const cJSON *e;
+	double min_ts = -1;
 	cJSON_ArrayForEach(e, evs)
 	{
 		const cJSON *ph = cJSON_GetObjectItem(e, "ph"),
@@ -112,6 +113,8 @@ static cJSON *validate_chrome(const char *path)
 		cr_assert(strchr("XiCM", p), "unexpected phase: %s", dump);
 		if (p != 'M') {
 			cr_assert(cJSON_IsNumber(ts) && ts->valuedouble >= 0, "ts: %s", dump);
+			if (min_ts < 0 || ts->valuedouble < min_ts)
+				min_ts = ts->valuedouble;
 			cr_assert(has_meta(evs, "process_name", pid->valueint, -1), "no name: %s",
 				  dump);
 			cr_assert(has_meta(evs, "process_sort_index", pid->valueint, -1), "%s",
@@ -198,6 +201,8 @@ static cJSON *validate_chrome(const char *path)
 			stack[depth++] = &s[i];
 		}
 	}
+	/* rebased: the first event is at 0 µs (Perfetto shows the trace from its start) */
+	cr_assert_eq(min_ts, 0, "%s: the earliest event is at %.3f µs, not 0", path, min_ts);
 	/* every flow: out-only first, in-only last, both between */
 	for (int f = 0; f < nflows; f++) {
 		struct flowstep *st = flows[f].st;
@@ -266,6 +271,16 @@ Test(trace_export, chrome_documents_follow_perfettos_rules, .timeout = 120)
 		char in[256], out[64];
 		snprintf(in, sizeof(in), TRACES "/%s.jsonl", legal[i]);
 		snprintf(out, sizeof(out), "%s.json", legal[i]);
+		cJSON_Delete(export_chrome(in, out));
+	}
+	/* and every sample a class opens in Perfetto */
+	static const char *const samples[] = {"echo",	      "echo-kernel", "deadline",
+					      "close",	      "slow-reader", "ready-before-park",
+					      "accept-burst", "break"};
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		char in[256], out[64];
+		snprintf(in, sizeof(in), "traces/samples/%s.jsonl", samples[i]);
+		snprintf(out, sizeof(out), "sample-%s.json", samples[i]);
 		cJSON_Delete(export_chrome(in, out));
 	}
 }
