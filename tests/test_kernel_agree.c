@@ -60,6 +60,7 @@ static long netpoll_edge(const struct trace *t, size_t from, uint64_t id, int di
 static size_t assert_joined_and_ordered(const char *name, const struct trace *t)
 {
 	size_t kernel = 0, waits = 0, sim = 0;
+	uint64_t blocked = 0;
 	cr_assert(t->kernel_view, "%s: the header says the probes did not run", name);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct nps_event *e = &t->v[i];
@@ -84,7 +85,16 @@ static size_t assert_joined_and_ordered(const char *name, const struct trace *t)
 			  i + 1, (unsigned long long)id);
 		cr_assert_eq(t->v[b].tid, e->tid, "%s: event %zu: another thread's netpoll", name,
 			     i + 1);
+		/*
+		 * The blocked time the probes measured (entry to exit) lies inside the call too:
+		 * the syscall began after netpoll_begin. A blocking call that waited shows it.
+		 */
+		cr_assert_leq(e->u.wait.dur, e->ts - t->v[b].ts,
+			      "%s: event %zu: blocked %llu ns, longer than its netpoll call", name,
+			      i + 1, (unsigned long long)e->u.wait.dur);
+		blocked += e->u.wait.dur;
 	}
+	cr_assert_gt(blocked, 0, "%s: no kernel epoll_wait took any time", name);
 	cr_assert_gt(kernel, 0, "%s: no kernel event", name);
 	cr_assert_gt(waits, 0, "%s: no kernel epoll_wait", name);
 	cr_assert_gt(sim, 0, "%s: no runtime event", name);
@@ -156,6 +166,25 @@ Test(kernel_agree, echo_with_the_probes_agrees, .timeout = 120)
 	cr_assert(strstr(out, ": epoll_pwait returned fd "), "%s", out);
 	cr_assert(strstr(out, "→ ready → G"), "%s", out);
 	cr_assert_eq(tu_count_lines(out, "VIOLATION"), 0, "%s", out);
+	/*
+	 * The probes' own cost line: every event they produced is in the trace (each entry of a
+	 * ready list counts as one), none lost, and far fewer consumer wake-ups than events: the
+	 * ring buffer wakes the consumer in batches, not once per event.
+	 */
+	size_t kernel = 0;
+	for (size_t i = 0; i < t.n; i++)
+		kernel += t.v[i].src == NPS_SRC_KERNEL && t.v[i].kind != NPS_EV_LOST;
+	unsigned long long produced = 0, lost = 1, wakeups = 0;
+	const char *pl = strstr(out, "\nprobes: ");
+	cr_assert(pl, "no probes line: %s", out);
+	cr_assert_eq(sscanf(pl,
+			    "\nprobes: %llu kernel events (%*[0-9]/s), %llu lost, %llu wake-ups",
+			    &produced, &lost, &wakeups),
+		     3, "%s", pl);
+	cr_assert_eq(produced, kernel, "the probes made %llu events, the trace holds %zu", produced,
+		     kernel);
+	cr_assert_eq(lost, 0);
+	cr_assert_lt(wakeups * 4, produced, "%llu wake-ups for %llu events", wakeups, produced);
 	free(out);
 	free(t.v);
 }
