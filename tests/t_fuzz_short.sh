@@ -13,4 +13,12 @@ if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
 	echo "t_fuzz_short: clang cannot build a libFuzzer target: run scripts/setup.sh (libclang-rt-14-dev)" >&2
 	exit 1
 fi
-make --no-print-directory fuzz-short 2>&1 | tail -n 20
+out=$(make --no-print-directory fuzz-short 2>&1) || { echo "$out" | tail -n 40; exit 1; }
+echo "$out" | tail -n 20
+# It must have tried inputs of its own, not only replayed the seeds.
+seeds=$(ls build/fuzz/seeds | wc -l)
+runs=$(echo "$out" | sed -n 's/^stat::number_of_executed_units: *//p')
+[ "${runs:-0}" -gt $((2 * seeds)) ] || {
+	echo "t_fuzz_short: ${runs:-no} units run for $seeds seeds: the fuzzer tried nothing new" >&2
+	exit 1
+}
