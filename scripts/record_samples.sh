@@ -8,10 +8,12 @@
 # it): it is recorded only as root with the probes working; otherwise the file stays as it is.
 #   usage: scripts/record_samples.sh [NETPOLLSIM]   (default: build/netpollsim)
 #          SAMPLES=kernel scripts/record_samples.sh   only the kernel-view sample
+#          SAMPLES_DIR=DIR scripts/record_samples.sh  into DIR instead (the tests regenerate
+#                                                     them so, and compare the stories)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 np=${1:-build/netpollsim}
-out=traces/samples
+out=${SAMPLES_DIR:-traces/samples}
 mkdir -p "$out"
 
 record() {
