@@ -563,8 +563,8 @@ static int resolve_procs(const struct run_opts *o, const struct scenario *sc)
 		return o->procs;
 	if (sc->procs > 0)
 		return sc->procs;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
+	/* Go's default: the CPUs in the affinity mask (taskset -c 0 gives 1), not those online. */
+	return getproccount();
 }
 
 static int open_trace(struct run_state *st)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct schedt sched;
@@ -1464,14 +1465,33 @@ static void procresize(int32_t nprocs)
 	unlock(&sched.lock);
 }
 
+/*
+ * The number of CPUs this process may run on: the bits set in its sched_getaffinity mask, so
+ * `taskset -c 0` means one (Go: runtime/os_linux.go getproccount, with its 64K-CPU buffer and
+ * its 1 when the call fails or the mask is empty). Not _SC_NPROCESSORS_ONLN, which counts the
+ * machine's online CPUs whatever the affinity.
+ */
+int32_t getproccount(void)
+{
+	unsigned char buf[64 * 1024 / 8]; /* Go's maxCPUs = 64K, one bit each */
+	/* The raw syscall, as Go: it returns the mask's size in bytes, glibc's wrapper 0. */
+	long r = syscall(SYS_sched_getaffinity, 0, sizeof(buf), buf);
+	if (r < 0)
+		return 1;
+	int32_t n = 0;
+	for (long i = 0; i < r; i++)
+		n += __builtin_popcount(buf[i]);
+	return n == 0 ? 1 : n;
+}
+
 int sim_run(const struct sim_config *cfg, void (*main_fn)(void *), void *arg)
 {
 	if (atomic_exchange(&sim_started, 1))
 		return -EALREADY;
 	if (cfg->events && !cfg->merge)
 		return -EINVAL;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	ncpu = n > 0 ? (int32_t)n : 1;
+	ncpu = getproccount();
+	/* SIMPLIFICATION: Go's schedinit lets $GOMAXPROCS override ncpu; here the caller does. */
 	gomaxprocs = cfg->gomaxprocs > 0 ? cfg->gomaxprocs : ncpu;
 	if (gomaxprocs > 256)
 		return -EINVAL;

@@ -30,6 +30,9 @@ struct sim_config {
  */
 int sim_run(const struct sim_config *cfg, void (*main_fn)(void *), void *arg);
 
+/* The CPUs this process may run on (its affinity mask): GOMAXPROCS's default, as Go's. */
+int32_t getproccount(void);
+
 /* Start a goroutine running fn(arg) (Go: newproc). */
 void go(void (*fn)(void *), void *arg);
 

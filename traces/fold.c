@@ -1221,6 +1221,30 @@ static void apply_sched(struct nps_fold *f, const struct nps_event *e)
 	}
 }
 
+/*
+ * At most one M blocks in netpoll: findRunnable enters its blocking netpoll only after winning
+ * the sched.lastpoll swap to 0, and stores it back when netpoll returns (Go: runtime/proc.go
+ * findRunnable). A blocking netpoll (waitms != 0) begun while another M's has not returned
+ * breaks that. Ms are few and blocking polls rare next to the other events: a scan suffices.
+ */
+static void blocking_overlap(struct nps_fold *f, const struct fold_m *m, const struct nps_event *e,
+			     struct vctx *v)
+{
+	for (size_t i = 0; i < f->nms; i++) {
+		const struct fold_m *o = &f->ms[i];
+		if (o == m || !o->polling || o->waitms == 0)
+			continue;
+		verdict(
+		    v, FOLD_VIOLATION, "netpoll-two-blocking", 0,
+		    "M%d starts blocking netpoll #%llu (waitms %d) while M%d is still blocked in "
+		    "netpoll #%llu (waitms %d): at most one M polls blocking (findRunnable's "
+		    "sched.lastpoll swap)",
+		    e->m, (unsigned long long)e->u.netpoll.id, e->u.netpoll.waitms, o->id,
+		    (unsigned long long)o->netpoll_id, o->waitms);
+		return;
+	}
+}
+
 static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
 {
 	const struct nps_ev_netpoll *n = &e->u.netpoll;
@@ -1234,6 +1258,8 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 				e->m, (unsigned long long)n->id, (unsigned long long)m->netpoll_id);
 		if (priv(f)->nwk)
 			wake_overdue(f, e, v);
+		if (n->waitms != 0)
+			blocking_overlap(f, m, e, v);
 		m->polling = true;
 		m->waitms = n->waitms;
 		m->netpoll_id = n->id;
