@@ -1990,10 +1990,16 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 {
 	struct vctx v = {out, out ? max : 0, 0, f};
 	size_t npds = f->npds;
-	if (f->st.events && e->ts < f->last_ts)
+	if (f->st.events && e->ts < f->last_ts) {
+		if (e->src == NPS_SRC_SIM || e->src == NPS_SRC_KERNEL)
+			f->st.late[e->src]++;
 		verdict(&v, FOLD_VIOLATION, "ts-order", 0,
-			"time goes backwards: %llu ns before the previous event",
-			(unsigned long long)(f->last_ts - e->ts));
+			"time goes backwards: %llu ns before the previous event%s",
+			(unsigned long long)(f->last_ts - e->ts),
+			e->src == NPS_SRC_KERNEL ? " (a kernel event that reached the live merge "
+						   "after later events: the footer's \"late\")"
+						 : "");
+	}
 	if (!f->st.events)
 		f->first_ts = e->ts;
 	if (e->ts > f->last_ts || !f->st.events)

@@ -694,8 +694,12 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		    (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked,
 		    (unsigned long long)s->waits_unjoined);
 	}
-	fprintf(out, "  lost events: %llu sim, %llu kernel\n", (unsigned long long)s->lost[1],
-		(unsigned long long)s->lost[2]);
+	/* Late: delivered after events stamped later than them (traces/livemerge.h). */
+	fprintf(out,
+		"  lost events: %llu sim, %llu kernel; late events (out of time order): %llu sim, "
+		"%llu kernel\n",
+		(unsigned long long)s->lost[1], (unsigned long long)s->lost[2],
+		(unsigned long long)s->late[1], (unsigned long long)s->late[2]);
 	fprintf(out, "  verdicts: %llu note(s), %llu violation(s)\n", (unsigned long long)s->notes,
 		(unsigned long long)s->violations);
 }
