@@ -2063,6 +2063,19 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	case NPS_EV_EPOLL_CTL:
 		apply_ctl(f, e, pos, &v);
 		break;
+	case NPS_EV_EXEC: {
+		/*
+		 * The kernel's interest set was the old program's: its CLOEXEC epoll fds are
+		 * closed, and what survives comes back as seeded ADDs after the exec (as the
+		 * join learns it, traces/join.c).
+		 */
+		struct fold_priv *pv = priv(f);
+		hm_free(&pv->int_idx);
+		memset(&pv->int_idx, 0, sizeof(pv->int_idx));
+		f->ninterest = 0;
+		f->st.interest = 0;
+		break;
+	}
 	case NPS_EV_SCHED:
 		apply_sched(f, e);
 		if (e->u.sched.op == NPS_SCHED_MEXIT && priv(f)->nwk)

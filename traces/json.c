@@ -48,6 +48,7 @@ enum ftype {
 	T_TIME, /* s64 CLOCK_MONOTONIC ns: relative to the origin when after it (alt key otherwise) */
 	T_NAME, /* small integer written as a name from a names.c table */
 	T_STR,	/* the note's char[32] */
+	T_PATH, /* u32 id of the path table (names.h nps_path_name): the path, a string */
 	T_KID,	/* epoll_wait id: "id" when joined, "kseq" (alt) for a kernel sequence */
 };
 
@@ -298,6 +299,10 @@ static const struct fdesc f_ready_entry[] = {
     INT("events", u.ready.events, F_REQ, 0),
     TYP("data", T_HEX, u.ready.data, F_REQ),
 };
+static const struct fdesc f_exec[] = {
+    TYP("path", T_PATH, u.exec.path, F_REQ),
+    INT("old_tid", u.exec.old_tid, S_REQ, 0),
+};
 static const struct fdesc f_create[] = {
     INT("flags", u.create.flags, S_OPT, 0),
     INT("ret", u.create.ret, S_REQ, 0),
@@ -344,7 +349,8 @@ struct kdesc {
 	X(NPS_EV_EPOLL_CTL, f_epoll_ctl, 1, 0)                                                     \
 	X(NPS_EV_EPOLL_WAIT, f_wait, 0, 1)                                                         \
 	X(NPS_EV_EPOLL_READY, f_ready, 0, 0)                                                       \
-	X(NPS_EV_EPOLL_CREATE, f_create, 0, 0)
+	X(NPS_EV_EPOLL_CREATE, f_create, 0, 0)                                                     \
+	X(NPS_EV_EXEC, f_exec, 0, 0)
 
 #define KD_ENTRY(kind, arr, fd_, sub_) [kind] = KD(arr, fd_, sub_),
 static const struct kdesc kinds[NPS_EV__COUNT] = {KIND_LIST(KD_ENTRY)};
@@ -890,6 +896,13 @@ put_field(struct sbuf *b, const struct nps_event *e, const struct fdesc *d, uint
 		sb_pfx(b, d);
 		sb_jstr(b, (const char *)e + d->off, d->size);
 		break;
+	case T_PATH: {
+		/* "" when unknown (the table was full); NPS_PATH_LEN bytes fit TRACE_EVENT_MAX */
+		const char *path = nps_path_name((unsigned)v);
+		sb_pfx(b, d);
+		sb_jstr(b, path ? path : "", path ? strlen(path) : 0);
+		break;
+	}
 	case T_KID:
 		if (v & NPS_KERNEL_ID_BIT) {
 			sb_key(b, d->alt);
@@ -1672,6 +1685,19 @@ static int get_field(const cJSON *o, const struct fdesc *d, uint64_t origin, str
 			return perr_set(pe, "field \"%s\": unknown value %s", key,
 					quote(j->valuestring, tmp, sizeof(tmp)));
 		v = (uint64_t)x;
+		break;
+	}
+	case T_PATH: {
+		if (!cJSON_IsString(j))
+			return perr_set(pe, "field \"%s\": expected a string, got %s", key,
+					json_type(j));
+		size_t n = strlen(j->valuestring);
+		if (n > NPS_PATH_LEN)
+			return perr_set(pe, "field \"%s\": longer than %u bytes", key,
+					NPS_PATH_LEN);
+		char path[NPS_PATH_LEN];
+		size_t k = utf8_coerce(j->valuestring, n, path, sizeof(path));
+		v = k ? nps_path_intern(path, k) : 0;
 		break;
 	}
 	case T_STR: {
