@@ -163,8 +163,8 @@ static __always_inline void lose(struct nps_bpf_cpu *c, __u64 nev, __u64 now)
  * since its last record: the loss then appears in the stream where it happened. 0, or -1 when
  * the ring buffer is full (the events are counted as lost; nothing to submit).
  */
-static __always_inline int rec_open(struct rec *r, struct nps_bpf_cpu *c, __u64 nev, __u64 now,
-				    __u32 tid)
+static __always_inline int rec_open_extra(struct rec *r, struct nps_bpf_cpu *c, __u64 nev,
+					  __u32 extra, __u64 now, __u32 tid)
 {
 	__u64 lost = 0, since = 0;
 
@@ -174,7 +174,7 @@ static __always_inline int rec_open(struct rec *r, struct nps_bpf_cpu *c, __u64 
 	}
 	stat_add(c, NPS_STAT_PRODUCED, nev);
 	r->off = 0;
-	if (bpf_ringbuf_reserve_dynptr(&rb, (nev + (lost ? 1 : 0)) * EV_SIZE, 0, &r->dp)) {
+	if (bpf_ringbuf_reserve_dynptr(&rb, (nev + (lost ? 1 : 0)) * EV_SIZE + extra, 0, &r->dp)) {
 		/* A failed reservation still has to be released (it is a null dynptr). */
 		bpf_ringbuf_discard_dynptr(&r->dp, 0);
 		if (lost)
@@ -194,6 +194,13 @@ static __always_inline int rec_open(struct rec *r, struct nps_bpf_cpu *c, __u64 
 		stat_add(c, NPS_STAT_LOST_MARKED, lost);
 	}
 	return 0;
+}
+
+/* rec_open_extra without bytes after the events: every record but an exec's. */
+static __always_inline int rec_open(struct rec *r, struct nps_bpf_cpu *c, __u64 nev, __u64 now,
+				    __u32 tid)
+{
+	return rec_open_extra(r, c, nev, 0, now, tid);
 }
 
 static __always_inline void rec_put(struct rec *r, const struct nps_event *e)
@@ -538,4 +545,51 @@ SEC("tracepoint/syscalls/sys_exit_write")
 int nps_exit_write(struct trace_event_raw_sys_exit *ctx)
 {
 	return rw_exit(NPS_PROBE_WRITE_EXIT, NPS_SYS_WRITE, break_wr, ctx->ret);
+}
+
+/* ---- exec: the process runs a new program ---- */
+
+/* The path being copied (too big for the 512-byte stack with the event). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[NPS_BPF_EXEC_PATH]);
+} exec_path SEC(".maps");
+
+/*
+ * After an exec the fds the old program closed on exec are gone (Go's epoll fd and break pipe
+ * are CLOEXEC), and the numbers will be reused by the new program: the break pipe's probes stop
+ * here, in the kernel, at the exec itself; the loader names the new pipe, if any. The process
+ * keeps its id (a non-leader thread that execs takes it), so the tgid filter still holds.
+ */
+SEC("tracepoint/sched/sched_process_exec")
+int nps_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct nps_bpf_cpu *c;
+	struct nps_event e;
+	struct rec r;
+	__u32 zero = 0;
+	char *path;
+
+	if (!is_traced(id) || !(c = cpu_slot()) || !(path = bpf_map_lookup_elem(&exec_path, &zero)))
+		return 0;
+	break_rd = -1;
+	break_wr = -1;
+	stat_add(c, NPS_PROBE_EXEC, 1);
+	ev_init(&e, NPS_EV_EXEC, bpf_ktime_get_ns(), (__u32)id, -1);
+	e.u.exec.old_tid = ctx->old_pid;
+	/* the filename execve(2) was given: the low 16 bits of __data_loc are its offset */
+	if (bpf_probe_read_kernel_str(path, NPS_BPF_EXEC_PATH,
+				      (void *)ctx + (ctx->__data_loc_filename & 0xffff)) < 0) {
+		stat_add(c, NPS_STAT_READ_FAIL, 1);
+		path[0] = '\0';
+	}
+	if (rec_open_extra(&r, c, 1, NPS_BPF_EXEC_PATH, e.ts, e.tid))
+		return 0;
+	rec_put(&r, &e);
+	bpf_dynptr_write(&r.dp, r.off, path, NPS_BPF_EXEC_PATH, 0);
+	rec_close(&r, c);
+	return 0;
 }

@@ -10,7 +10,9 @@
  * a partial one. An epoll_wait return is one record: [LOST] EPOLL_WAIT READY... (up to
  * NPS_BPF_CHUNK ready entries, which covers Go's 128), so the wait and its ready list are
  * delivered together or lost together; a return with more entries continues in records of up
- * to NPS_BPF_CHUNK EPOLL_READY events each. Every other record is [LOST] EVENT. The optional leading NPS_EV_LOST
+ * to NPS_BPF_CHUNK EPOLL_READY events each. An exec is [LOST] EXEC PATH: the event, then
+ * NPS_BPF_EXEC_PATH bytes of the new program's path (NUL-terminated, cut short when longer),
+ * which the loader turns into the event's path id. Every other record is [LOST] EVENT. The optional leading NPS_EV_LOST
  * reports events this CPU lost since its last successful record (in-band, where the loss
  * happened, as traces/evring.h does for the simulator's rings).
  */
@@ -21,6 +23,9 @@
 
 /* Ready entries per ring-buffer record (the first one holds the EPOLL_WAIT as well). */
 #define NPS_BPF_CHUNK 128
+
+/* Bytes of an exec's path in its record (a multiple of the event size; longer paths are cut). */
+#define NPS_BPF_EXEC_PATH 256
 
 /* Default ring buffer size (bytes) and the share of it that forces a consumer wake-up. */
 #define NPS_BPF_RING_DEFAULT   (4U << 20)
@@ -51,6 +56,7 @@ enum nps_bpf_probe {
 	NPS_PROBE_PWAIT2_EXIT,
 	NPS_PROBE_READ_EXIT,
 	NPS_PROBE_WRITE_EXIT,
+	NPS_PROBE_EXEC, /* sched/sched_process_exec: the process runs a new program */
 	NPS_PROBE__COUNT,
 };
 

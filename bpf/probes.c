@@ -11,6 +11,7 @@
  */
 #include "bpf/probes.h"
 #include "bpf/netpoll.h"
+#include "traces/names.h"
 #include "netpoll.skel.h"
 
 #include <bpf/bpf.h>
@@ -42,8 +43,14 @@ static const char *const probe_tp[PROBES_NPROBES] = {
     "sys_exit_epoll_create1", "sys_exit_epoll_ctl",    "sys_enter_epoll_wait",
     "sys_exit_epoll_wait",    "sys_enter_epoll_pwait", "sys_exit_epoll_pwait",
     "sys_enter_epoll_pwait2", "sys_exit_epoll_pwait2", "sys_exit_read",
-    "sys_exit_write",
+    "sys_exit_write",	      "sched_process_exec",
 };
+
+/* The tracefs directory of probe i's tracepoint: "syscalls", or "sched" for the exec. */
+static const char *probe_dir(int i)
+{
+	return i == NPS_PROBE_EXEC ? "sched" : "syscalls";
+}
 
 struct probes {
 	struct netpoll_bpf *skel;
@@ -223,7 +230,7 @@ static int preflight_tracefs(struct probes *p, char *why, size_t len)
 	/* stat, not access(): access() checks the real uid and ignores capabilities. */
 	p->pwait2 = 1;
 	for (int i = 0; i < PROBES_NPROBES; i++) {
-		snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", dir, probe_tp[i]);
+		snprintf(path, sizeof(path), "%s/events/%s/%s/id", dir, probe_dir(i), probe_tp[i]);
 		if (stat(path, &st) == 0)
 			continue;
 		if (errno == EACCES || errno == EPERM)
@@ -236,9 +243,9 @@ static int preflight_tracefs(struct probes *p, char *why, size_t len)
 			continue;
 		}
 		return fail(why, len, -ENOENT,
-			    "tracepoint missing: syscalls/%s (%s; kernel without "
+			    "tracepoint missing: %s/%s (%s; kernel without "
 			    "CONFIG_FTRACE_SYSCALLS?)",
-			    probe_tp[i], strerror(errno));
+			    probe_dir(i), probe_tp[i], strerror(errno));
 	}
 	return 0;
 }
@@ -262,6 +269,12 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	for (size_t off = 0; off + sizeof(e) <= size; off += sizeof(e)) {
 		memcpy(&e, d + off, sizeof(e));
+		/* An exec's path follows it in the record (bpf/netpoll.h): into the path table. */
+		if (e.kind == NPS_EV_EXEC && off + sizeof(e) + NPS_BPF_EXEC_PATH <= size) {
+			e.u.exec.path =
+			    nps_path_intern((const char *)d + off + sizeof(e), NPS_BPF_EXEC_PATH);
+			off += NPS_BPF_EXEC_PATH;
+		}
 		if (e.kind == NPS_EV_LOST)
 			__atomic_fetch_add(&p->lost_reported, e.u.lost.count, __ATOMIC_RELAXED);
 		else
@@ -295,19 +308,18 @@ static int attach_some(struct probes *p, bool rw, char *why, size_t len)
 		p->links[i] = NULL;
 		if (err == -EACCES)
 			return fail(why, len, err,
-				    "tracefs not readable: attaching syscalls/%s failed (EACCES); "
+				    "tracefs not readable: attaching %s/%s failed (EACCES); "
 				    "run as root, or add CAP_DAC_READ_SEARCH",
-				    probe_tp[i]);
+				    probe_dir(i), probe_tp[i]);
 		if (err == -ENOENT)
 			return fail(why, len, err,
-				    "tracepoint missing: attaching syscalls/%s failed (ENOENT); "
+				    "tracepoint missing: attaching %s/%s failed (ENOENT); "
 				    "is tracefs mounted? mount -t tracefs nodev " TRACEFS,
-				    probe_tp[i]);
+				    probe_dir(i), probe_tp[i]);
 		if (err == -EPERM)
-			return fail(why, len, err,
-				    "not root: attaching syscalls/%s refused (EPERM); %s",
-				    probe_tp[i], HINT_CAP);
-		return fail(why, len, err, "attaching syscalls/%s failed: %s", probe_tp[i],
+			return fail(why, len, err, "not root: attaching %s/%s refused (EPERM); %s",
+				    probe_dir(i), probe_tp[i], HINT_CAP);
+		return fail(why, len, err, "attaching %s/%s failed: %s", probe_dir(i), probe_tp[i],
 			    strerror(-err));
 	}
 	return 0;
@@ -361,6 +373,7 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	    p->skel->progs.nps_enter_epoll_pwait,  p->skel->progs.nps_exit_epoll_pwait,
 	    p->skel->progs.nps_enter_epoll_pwait2, p->skel->progs.nps_exit_epoll_pwait2,
 	    p->skel->progs.nps_exit_read,	   p->skel->progs.nps_exit_write,
+	    p->skel->progs.nps_sched_process_exec,
 	};
 	memcpy(p->progs, progs, sizeof(progs));
 	if (!p->pwait2) {

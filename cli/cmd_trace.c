@@ -10,9 +10,14 @@
  * too. --record writes the events as a trace file (src "kernel") that replay/check/export read
  * like any other, the seeded registrations first.
  *
+ * An exec(2) of the process (sched_process_exec) is followed: the line "[kernel] PID exec'd
+ * PATH", the interest set forgotten (the old program's CLOEXEC epoll fds are closed: Go's are)
+ * and read again from /proc for what survived, the break pipe's probes stopped in the kernel at
+ * the exec itself and, for a new Go program, its break pipe found again.
+ *
  * What it leaves out: the runtime's side (there is none to see in a foreign process: that is
- * what `netpollsim run` adds), and processes that exec or fork after we attached (the tgid is
- * fixed at load time).
+ * what `netpollsim run` adds), and the children the process forks (the tgid is fixed at load
+ * time).
  */
 #include "cli/cli.h"
 #include "bpf/probes.h"
@@ -20,6 +25,7 @@
 #include "traces/json.h"
 #include "traces/livemerge.h"
 #include "traces/names.h"
+#include "traces/narrate.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -55,21 +61,6 @@ static void on_signal(int sig)
 {
 	stop_sig = sig;
 }
-
-struct trace_ctx {
-	struct nps_join *join;
-	struct livemerge *lm; /* kernel events in ring order in, in timestamp order out */
-	struct seed *seed;    /* what /proc said when tracing began */
-	bool seeds_pushed;    /* its registrations are in the stream (seeded epoll_ctl ADDs) */
-	struct trace_writer *w;
-	uint64_t origin; /* CLOCK_MONOTONIC ns, just before attaching */
-	bool quiet;
-	int werr; /* first writer error */
-	uint64_t events, waits, readies, ctls, lost, seeded;
-	uint64_t last_ts;     /* of the last event delivered */
-	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
-	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
-};
 
 /* A command-line value, printable whatever it holds (traces/json.h's escaping). */
 static const char *arg_text(const char *s, char *buf, size_t len)
@@ -500,6 +491,29 @@ static int proc_gomaxprocs(int pid)
 	return v > 0 && v <= 32768 ? (int)v : 1;
 }
 
+struct trace_ctx {
+	struct nps_join *join;
+	struct livemerge *lm; /* kernel events in ring order in, in timestamp order out */
+	struct probes *p;
+	int pid;
+	struct seed *seed;     /* what /proc said when tracing began, or after the last exec */
+	uint64_t seed_ts;      /* when: the origin, or the exec's ts */
+	bool seeds_pushed;     /* its registrations are in the stream (seeded epoll_ctl ADDs) */
+	struct seed exec_seed; /* what /proc said after the last exec */
+	/* after an exec: is the new program Go (proc_is_go), and its break pipe, once known */
+	int exec_go, exec_brd, exec_bwr, exec_berr;
+	bool break_wanted;     /* a Go program exec'd: its netpollinit's EPOLLIN ADD names it */
+	uint64_t break_ctl_ts; /* the ts of that ADD, to say so when it is delivered */
+	struct trace_writer *w;
+	uint64_t origin; /* CLOCK_MONOTONIC ns, just before attaching */
+	bool quiet;
+	int werr; /* first writer error */
+	uint64_t events, waits, readies, ctls, lost, seeded;
+	uint64_t last_ts;     /* of the last event delivered */
+	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
+	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
+};
+
 /* ---- printing ---- */
 
 /* Go's tagged pollDesc pointer (spec section 1.5), shown for netpollopen's registrations. */
@@ -586,6 +600,13 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 			e->u.sys.op == NPS_SYS_WRITE ? "netpollBreak: wakes the poller"
 						     : "netpoll drains the break pipe");
 		break;
+	case NPS_EV_EXEC: {
+		char path[4 * NPS_PATH_LEN + 1];
+
+		fprintf(human, "%12.6f tid %-7u [kernel] %u exec'd %s\n", rel, e->tid, e->tid,
+			narrate_exec_path(e, path, sizeof(path)));
+		break;
+	}
 	case NPS_EV_LOST:
 		fprintf(
 		    human,
@@ -595,6 +616,48 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 	default:
 		break;
 	}
+}
+
+static void print_interest(const struct join_interest *l, size_t n, const char *title)
+{
+	char mask[160], extra[80];
+
+	fprintf(human, "%s: %zu registration%s\n", title, n, n == 1 ? "" : "s");
+	if (n)
+		fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
+	for (size_t i = 0; i < n; i++) {
+		extra[0] = '\0';
+		if (l[i].events == NPS_NETPOLL_EVENTS)
+			go_data(l[i].data, extra, sizeof(extra));
+		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
+			nps_epoll_mask_format(l[i].events, mask, sizeof(mask)), l[i].data, extra);
+	}
+}
+
+/*
+ * After the exec line: the new program's break pipe (or why none) and the registrations that
+ * survived the exec (from /proc after it; those an epoll_ctl changed meanwhile are the calls').
+ */
+static void print_after_exec(struct trace_ctx *t)
+{
+	const struct seed *s = &t->exec_seed;
+	struct join_interest *l = s->nreg ? calloc(s->nreg, sizeof(*l)) : NULL;
+	size_t n = 0;
+
+	if (t->exec_go == 1) /* named when its registration is delivered (on_event) */
+		fprintf(human,
+			"break pipe: pid %d now runs a Go program: its netpollinit's EPOLLIN "
+			"registration names it\n",
+			t->pid);
+	else
+		print_break(t->pid, t->exec_go, s, false, -1, -1, 0);
+	for (size_t i = 0; l && i < s->nreg; i++)
+		if (!(s->superseded && s->superseded[i]))
+			l[n++] = s->reg[i];
+	print_interest(l, n,
+		       s->problem[0] ? "interest set after the exec (from /proc fdinfo, incomplete)"
+				     : "interest set after the exec (from /proc fdinfo)");
+	free(l);
 }
 
 /* An event in timestamp order: join, count, print, record. */
@@ -622,6 +685,11 @@ static int on_event(void *ctx, const struct nps_event *ev)
 		t->lost += e.u.lost.count;
 	if (!t->quiet)
 		print_event(t, &e);
+	if (!t->quiet && e.kind == NPS_EV_EXEC)
+		print_after_exec(t);
+	if (!t->quiet && e.kind == NPS_EV_EPOLL_CTL && t->break_ctl_ts && e.ts == t->break_ctl_ts)
+		print_break(t->pid, 1, &t->exec_seed, false, t->exec_brd, t->exec_bwr,
+			    t->exec_berr);
 	if (t->w && !t->werr)
 		t->werr = trace_writer_event(t->w, &e);
 	return 0;
@@ -641,13 +709,67 @@ static void seed_supersede(struct seed *s, const struct nps_event *e)
 		s->superseded[r - s->reg] = true;
 }
 
+static void push_seeds(struct trace_ctx *t);
+
+/*
+ * The process exec'd. Its event comes in ring order, soon after the exec: /proc shows the new
+ * program now. What survived the exec is read again, as at attach (an epoll_ctl made meanwhile
+ * supersedes what /proc said of its fd), and whether the new program is Go. Its break pipe is
+ * not looked for in /proc: an epoll fd without CLOEXEC survives the exec with its pipes, which
+ * look like Go's; Go's own is registered by the new program's netpollinit, after the exec, so
+ * its ADD comes after this event in the ring (on_break_registered). (Should the process exec
+ * again before this read, /proc shows the newer program: its own exec event follows.)
+ */
+static void on_exec(struct trace_ctx *t, const struct nps_event *e)
+{
+	if (!t->seeds_pushed)
+		push_seeds(t); /* the previous reading (attach or exec), as it stands */
+	seed_free(&t->exec_seed);
+	t->exec_go = proc_is_go(t->pid);
+	seed_from_proc(t->pid, false, &t->exec_seed);
+	t->seed = &t->exec_seed;
+	t->seed_ts = e->ts;
+	t->seeds_pushed = false;
+	t->exec_brd = t->exec_bwr = -1;
+	t->exec_berr = 0;
+	t->break_ctl_ts = 0;
+	t->break_wanted = t->exec_go == 1;
+}
+
+/*
+ * A Go program exec'd: its netpollinit registers the break pipe's read end (or Go 1.23's
+ * eventfd) for EPOLLIN alone, level-triggered (spec section 2.2), the first such ADD after the
+ * exec; the write end is found in /proc as at attach (find_break).
+ */
+static void on_break_registered(struct trace_ctx *t, const struct nps_event *e)
+{
+	struct join_interest r = {.epfd = e->u.ctl.epfd, .fd = e->fd, .events = e->u.ctl.events};
+	struct seed s = {.reg = &r, .nreg = 1, .break_rd = -1, .break_wr = -1};
+
+	read_fds(t->pid, &s);
+	find_break(t->pid, &s);
+	if (s.candidates == 1) {
+		t->exec_brd = s.break_rd;
+		t->exec_bwr = s.break_wr;
+		t->exec_berr = probes_set_break_fds(t->p, t->exec_brd, t->exec_bwr);
+		t->break_wanted = false;
+		t->break_ctl_ts = e->ts;
+	}
+	free(s.fds);
+}
+
 /* An event as the probes deliver it, in ring order: held until its turn. */
 static void on_kernel(void *ctx, const struct nps_event *e)
 {
 	struct trace_ctx *t = ctx;
 
+	if (e->kind == NPS_EV_EXEC)
+		on_exec(t, e);
+	if (t->break_wanted && e->kind == NPS_EV_EPOLL_CTL && e->u.ctl.op == NPS_EPOLL_CTL_ADD &&
+	    !e->u.ctl.ret && e->u.ctl.events == 0x1 && e->ts > t->seed_ts)
+		on_break_registered(t, e);
 	if (!t->seeds_pushed && e->kind == NPS_EV_EPOLL_CTL && !e->u.ctl.ret &&
-	    e->ts <= t->seed->done_ns)
+	    e->ts >= t->seed_ts && e->ts <= t->seed->done_ns)
 		seed_supersede(t->seed, e);
 
 	if (livemerge_push_kernel(t->lm, e)) {
@@ -668,7 +790,7 @@ static void push_seeds(struct trace_ctx *t)
 	t->seeds_pushed = true;
 	for (size_t i = 0; i < s->nreg; i++) {
 		struct nps_event e = {
-		    .ts = t->origin,
+		    .ts = t->seed_ts,
 		    .fd = s->reg[i].fd,
 		    .kind = NPS_EV_EPOLL_CTL,
 		    .m = -1,
@@ -693,29 +815,19 @@ static void deliver(struct trace_ctx *t, struct probes *p, bool final)
 
 	upto = upto > TRACE_REORDER_NS ? upto - TRACE_REORDER_NS : 0;
 	if (!t->seeds_pushed) {
-		/* Until then an epoll_ctl made while /proc was read may still come. */
-		if (!final && upto < t->seed->done_ns)
+		/*
+		 * Until then an epoll_ctl made while /proc was read may still come: only what
+		 * came before the reading's exec (nothing, at attach) can go.
+		 */
+		if (!final && upto < t->seed->done_ns) {
+			livemerge_kernel_upto(t->lm, upto < t->seed_ts ? upto : t->seed_ts - 1);
+			livemerge_drain(t->lm, false, on_event, t);
 			return;
+		}
 		push_seeds(t);
 	}
 	livemerge_kernel_upto(t->lm, upto);
 	livemerge_drain(t->lm, final, on_event, t);
-}
-
-static void print_interest(const struct join_interest *l, size_t n, const char *title)
-{
-	char mask[160], extra[80];
-
-	fprintf(human, "%s: %zu registration%s\n", title, n, n == 1 ? "" : "s");
-	if (n)
-		fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
-	for (size_t i = 0; i < n; i++) {
-		extra[0] = '\0';
-		if (l[i].events == NPS_NETPOLL_EVENTS)
-			go_data(l[i].data, extra, sizeof(extra));
-		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
-			nps_epoll_mask_format(l[i].events, mask, sizeof(mask)), l[i].data, extra);
-	}
 }
 
 /* The interest set as the join rebuilt it. */
@@ -912,6 +1024,9 @@ int cmd_trace(int argc, char **argv)
 
 	seed_from_proc(o.tgid, go == 1, &seed);
 	t.seed = &seed;
+	t.seed_ts = t.origin;
+	t.pid = o.tgid;
+	t.p = p;
 	/* Always said: without /proc, ready entries of fds registered before show as fd ?. */
 	if (seed.problem[0])
 		fprintf(human,
@@ -1027,5 +1142,6 @@ cleanup:
 	join_free(t.join);
 	livemerge_free(t.lm);
 	seed_free(&seed);
+	seed_free(&t.exec_seed);
 	return rc;
 }

@@ -18,6 +18,14 @@
  *   epoll_workload [-s] samedata S      two socketpairs registered with the same data (7), only
  *                                      the second one made readable, waited for and drained;
  *                                      then S seconds of epoll_wait(…, 100 ms)
+ *   epoll_workload [-s] exec S [PROG]   an epoll fd without CLOEXEC holding a pipe without it
+ *                                      (data 0x1), set up before -s stops; then a CLOEXEC
+ *                                      epoll fd with a pipe (0x11) and a socket (0x12), and the
+ *                                      CLOEXEC socket's peer added to the first one (0x13);
+ *                                      then execv of PROG (default: this program, by its path
+ *                                      in /proc/self/exe) as "after S": a new CLOEXEC epoll fd
+ *                                      and pipe (0x21), written, waited for and drained; then
+ *                                      S seconds of epoll_wait(…, 100 ms). Logs "exec PATH".
  *
  * -s: after the setup that must not be traced, print "stopped" and SIGSTOP ourselves, so that
  * the tracer can attach (and learn the break pipe fds) before the traced part starts.
@@ -286,6 +294,17 @@ static void wait_for_secs(int epfd, double secs)
 	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
 }
 
+/* A byte written to wr, epoll_wait for it, rd drained; then secs of waiting; "done". */
+static int wake_and_wait(int epfd, int rd, int wr, double secs)
+{
+	rw(1, wr, 1);
+	wait_(epfd, 8, 100);
+	rw(0, rd, 16);
+	wait_for_secs(epfd, secs);
+	printf("done\n");
+	return 0;
+}
+
 /* n self-pipes registered for EPOLLIN alone: what a program that is not Go may well have. */
 static int pipes(int stop, int n, double secs)
 {
@@ -305,12 +324,8 @@ static int pipes(int stop, int n, double secs)
 	}
 	printf("pipe rd %d wr %d\n", first[0], first[1]);
 	stop_here(stop);
-	rw(1, first[1], 1); /* a self-pipe's wake-up and its drain, as netpollBreak's would be */
-	wait_(epfd, 8, 100);
-	rw(0, first[0], 16);
-	wait_for_secs(epfd, secs);
-	printf("done\n");
-	return 0;
+	/* a self-pipe's wake-up and its drain, as netpollBreak's would be */
+	return wake_and_wait(epfd, first[0], first[1], secs);
 }
 
 /* Two fds registered with the same data: epoll's answer cannot say which one is ready. */
@@ -324,12 +339,47 @@ static int samedata(int stop, double secs)
 	ctl(epfd, EPOLL_CTL_ADD, a[0], EPOLLIN, 7);
 	ctl(epfd, EPOLL_CTL_ADD, b[0], EPOLLIN, 7);
 	stop_here(stop);
-	rw(1, b[1], 1);
-	wait_(epfd, 8, 100);
-	rw(0, b[0], 16);
-	wait_for_secs(epfd, secs);
-	printf("done\n");
-	return 0;
+	return wake_and_wait(epfd, b[0], b[1], secs);
+}
+
+/* After the exec: what the old program's CLOEXEC fds were is gone; a new epoll set. */
+static int after_exec(double secs)
+{
+	int p[2], epfd = create1(EPOLL_CLOEXEC);
+
+	if (epfd < 0 || pipe2(p, O_NONBLOCK | O_CLOEXEC))
+		die("setup after exec");
+	printf("pipe rd %d wr %d\n", p[0], p[1]);
+	ctl(epfd, EPOLL_CTL_ADD, p[0], EPOLLIN, 0x21);
+	return wake_and_wait(epfd, p[0], p[1], secs);
+}
+
+static int exec_(int stop, const char *secs, const char *prog)
+{
+	int keep[2], p[2], s[2], epfd, kept = create1(0); /* survives the exec, as its pipe */
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (kept < 0 || pipe(keep) || n < 0)
+		die("setup");
+	self[n] = '\0';
+	ctl(kept, EPOLL_CTL_ADD, keep[0], EPOLLIN, 0x1);
+	stop_here(stop);
+	epfd = create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || pipe2(p, O_NONBLOCK | O_CLOEXEC) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s))
+		die("setup before exec");
+	ctl(epfd, EPOLL_CTL_ADD, p[0], EPOLLIN, 0x11);
+	ctl(epfd, EPOLL_CTL_ADD, s[0], EPOLLIN | EPOLLOUT, 0x12);
+	ctl(kept, EPOLL_CTL_ADD, s[1], EPOLLIN, 0x13); /* closed by the exec: epoll forgets it */
+	printf("exec %s\n", prog ? prog : self);
+	fflush(stdout);
+	if (prog)
+		execv(prog, (char *[]){(char *)prog, NULL});
+	else
+		execv(self, (char *[]){self, "after", (char *)secs, NULL});
+	die("execv");
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -362,7 +412,12 @@ int main(int argc, char **argv)
 		return pipes(stop, atoi(argv[a + 1]), atof(argv[a + 2]));
 	if (a + 1 < argc && !strcmp(argv[a], "samedata"))
 		return samedata(stop, atof(argv[a + 1]));
-	fprintf(stderr, "usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M] | "
-			"[-s] threads T N | [-s] pipes N S | [-s] samedata S\n");
+	if (a + 1 < argc && !strcmp(argv[a], "exec"))
+		return exec_(stop, argv[a + 1], a + 2 < argc ? argv[a + 2] : NULL);
+	if (a + 1 < argc && !strcmp(argv[a], "after"))
+		return after_exec(atof(argv[a + 1]));
+	fprintf(stderr,
+		"usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M] | "
+		"[-s] threads T N | [-s] pipes N S | [-s] samedata S | [-s] exec S [PROG]\n");
 	return 2;
 }

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,20 @@ static void echo_round_trips(int port, int n)
 	close(s);
 }
 
+/* `netpollsim ARGS` (stderr merged), which must exit 0: its output (free it). */
+__attribute__((format(printf, 1, 2))) static char *np_ok(const char *fmt, ...)
+{
+	char args[1400], cmd[2000], *out;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s", tu_netpollsim(), args);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s:\n%s", cmd, out);
+	return out;
+}
+
 /* The server and the tracer, killed by kill_children() even when an assertion fails. */
 static pid_t children[2];
 
@@ -259,21 +274,21 @@ static int record_span(const char *rec, uint64_t *first, uint64_t *last, unsigne
 	return n;
 }
 
-Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
+/*
+ * The Go echo server above, built in the test's directory (dir: that directory); says "skipped:
+ * needs Go 1.22" and skips without Go.
+ */
+static void build_go_echo(char *dir, size_t len)
 {
-	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out, *s;
+	char cmd[2048], *out;
 	struct stat st;
-	int port = 0, status;
 
-	if (!tu_is_root()) {
-		printf("skipped: needs root\n");
-		cr_skip_test("needs root");
-	}
 	if (stat(GO, &st)) {
 		printf("skipped: needs Go 1.22 (" GO ")\n");
+		fflush(stdout);
 		cr_skip_test("needs Go 1.22");
 	}
-	snprintf(dir, sizeof(dir), "%s/goecho", tu_tmpdir());
+	snprintf(dir, len, "%s/goecho", tu_tmpdir());
 	mkdir(dir, 0755);
 	snprintf(cmd, sizeof(cmd), "%s/main.go", dir);
 	FILE *f = fopen(cmd, "w");
@@ -287,7 +302,15 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 		 dir);
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "go build failed:\n%s", out);
 	free(out);
+}
 
+Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
+{
+	char dir[512], cmd[2048], srv[600], srvout[600], trout[600], rec[600], *out, *s;
+	int port = 0, status;
+
+	NEED_ROOT();
+	build_go_echo(dir, sizeof(dir));
 	snprintf(srv, sizeof(srv), "%s/echo", dir);
 	snprintf(srvout, sizeof(srvout), "%s/echo.out", dir);
 	snprintf(trout, sizeof(trout), "%s/trace.out", dir);
@@ -730,7 +753,7 @@ Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini
  */
 Test(bpf_trace, the_interest_set_at_attach_is_recorded, .timeout = 120, .fini = kill_children)
 {
-	char log[600], rec[600], pid[16], cmd[1400], *out;
+	char log[600], rec[600], pid[16], *out;
 	struct trace_reader *r = NULL;
 	struct nps_event e;
 	int n = 0, seeded = 0;
@@ -765,11 +788,125 @@ Test(bpf_trace, the_interest_set_at_attach_is_recorded, .timeout = 120, .fini = 
 	}
 	trace_reader_close(r);
 	cr_assert_eq(seeded, 3, "%d seeded ADDs", seeded);
-	snprintf(cmd, sizeof(cmd), "%s replay %s --no-ui", tu_netpollsim(), rec);
-	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	out = np_ok("replay %s --no-ui", rec);
 	cr_assert_not_null(strstr(out, "3 fds in the interest set"), "%s", out);
 	free(out);
-	snprintf(cmd, sizeof(cmd), "%s check %s", tu_netpollsim(), rec);
-	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(np_ok("check %s", rec));
+}
+
+/*
+ * The traced process execs itself: the trace says so, forgets the old program's registrations
+ * (its CLOEXEC epoll fd is closed, and so is a CLOEXEC socket registered in the epoll fd that
+ * survives), keeps what /proc shows survived, and tells the new program's epoll set; the
+ * recording passes check and replays the exec.
+ */
+Test(bpf_trace, an_exec_starts_a_new_interest_set, .timeout = 120, .fini = kill_children)
+{
+	char log[600], rec[600], pid[16], line[800], self[520], *out, *s, *x;
+	int kept = -1, keeprd = -1, newrd = -1;
+
+	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/exec.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t wl = workload_start("exec", (char *[]){"exec", "1", NULL}, log, sizeof(log));
+	s = slurp(log);
+	cr_assert_eq(sscanf(strstr(s, "ctl epfd"), "ctl epfd %d op 1 fd %d", &kept, &keeprd), 2,
+		     "%s", s);
+	free(s);
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", "--record", rec, NULL}, wl,
+			   &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	s = slurp(log);
+	cr_assert_eq(sscanf(strstr(s, "exec "), "exec %511s", self), 1, "%s", s);
+	x = strstr(s, "exec ");
+	cr_assert_not_null(strstr(x, "pipe rd "), "%s", s);
+	cr_assert_eq(sscanf(strstr(x, "pipe rd "), "pipe rd %d", &newrd), 1, "%s", s);
+	free(s);
+
+	/* the exec, then the break pipe decided again and what survived it, from /proc */
+	snprintf(line, sizeof(line), "[kernel] %d exec'd %s\n", (int)wl, self);
+	x = strstr(out, line);
+	cr_assert_not_null(x, "no '%s' in:\n%s", line, out);
+	snprintf(line, sizeof(line), "break pipe: none (pid %d is not a Go program", (int)wl);
+	cr_assert_not_null(strstr(x, line), "Go detection not redone after the exec:\n%s", out);
+	cr_assert_not_null(strstr(x, "interest set after the exec (from /proc fdinfo): 1 "
+				     "registration\n"),
+			   "%s", out);
+	snprintf(line, sizeof(line),
+		 "interest set after the exec (from /proc fdinfo): 1 registration\n"
+		 "  %5s %5s  %-44s %-18s\n  %5d %5d  %-44s 0x0000000000000001\n",
+		 "epfd", "fd", "events", "data", kept, keeprd, "EPOLLIN");
+	cr_assert_not_null(strstr(x, line), "no '%s' in:\n%s", line, out);
+	/* the new program's ready entry is resolved in its own epoll set */
+	snprintf(line, sizeof(line), "] fd %d ", newrd);
+	cr_assert_not_null(strstr(x, line), "the new pipe's ready entry:\n%s", out);
+	/* the rebuilt set: the survivor and the new registration, none of the old program's */
+	x = strstr(out, "interest set (rebuilt from epoll_ctl): 2 registrations");
+	cr_assert_not_null(x, "%s", out);
+	static const unsigned kept_data[] = {0x1, 0x21}, gone_data[] = {0x11, 0x12, 0x13};
+	for (size_t i = 0; i < 5; i++) {
+		bool want = i < 2;
+		snprintf(line, sizeof(line), "0x%016x", want ? kept_data[i] : gone_data[i - 2]);
+		cr_assert(!strstr(x, line) == !want, "%s %s:\n%s", line, want ? "missing" : "stale",
+			  x);
+	}
+	free(out);
+
+	out = np_ok("check %s", rec);
+	cr_assert_null(strstr(out, "closed-without-del"), "%s", out);
+	free(out);
+	out = np_ok("replay %s --no-ui --narrate", rec);
+	snprintf(line, sizeof(line), "%d exec'd %s", (int)wl, self);
+	cr_assert_not_null(strstr(out, line), "%s", out);
+	free(out);
+	free(np_ok("export %s --format chrome -o %s.json", rec, rec));
+	snprintf(line, sizeof(line), "%s.json", rec);
+	out = slurp(line);
+	snprintf(line, sizeof(line), "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"exec'd %s\"", self);
+	cr_assert_not_null(strstr(out, line), "no '%s' in the export", line);
+	free(out);
+}
+
+/*
+ * A program that is not Go execs a Go server: the break pipe is looked for again, in the new
+ * program (its netpollinit registers it, before or after trace reads /proc), and its reads and
+ * writes are traced from then on.
+ */
+Test(bpf_trace, an_exec_into_go_finds_its_break_pipe, .timeout = 300, .fini = kill_children)
+{
+	char dir[512], log[600], pid[16], line[700], prog[600], *out, *x;
+
+	NEED_ROOT();
+	build_go_echo(dir, sizeof(dir));
+	snprintf(prog, sizeof(prog), "%s/echo", dir);
+	pid_t wl = workload_start("exec-go", (char *[]){"exec", "1", prog, NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "3", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(line, sizeof(line), "break pipe: none (pid %d is not a Go program", (int)wl);
+	cr_assert_not_null(strstr(out, line), "%s", out);
+	snprintf(line, sizeof(line), "[kernel] %d exec'd %s\n", (int)wl, prog);
+	const char *exec = x = strstr(out, line);
+	cr_assert_not_null(x, "no '%s' in:\n%s", line, out);
+	snprintf(line, sizeof(line), "break pipe: none (pid %d is not a Go program", (int)wl);
+	cr_assert_null(strstr(x, line), "the old program's verdict kept:\n%s", out);
+	snprintf(line, sizeof(line),
+		 "break pipe: pid %d now runs a Go program: its netpollinit's EPOLLIN "
+		 "registration names it\n",
+		 (int)wl);
+	cr_assert_not_null(strstr(x, line), "no '%s' in:\n%s", line, out);
+	/* named when netpollinit's registration shows, not guessed from the pipe that survived */
+	x = strstr(x, "break pipe: read fd ");
+	cr_assert(x && strstr(x, "(found in /proc: Go's netpollBreak pipe)"),
+		  "no break pipe after the exec:\n%s", out);
+	int rd = -1, wr = -1, addfd = -1;
+	cr_assert_eq(sscanf(x, "break pipe: read fd %d, write fd %d", &rd, &wr), 2);
+	/* netpollinit's ADD: the first registration for EPOLLIN alone after the exec */
+	const char *add = strstr(exec, "{EPOLLIN, 0x");
+	cr_assert_not_null(add, "%s", out);
+	while (add > exec && strncmp(add, ", ADD, ", 7))
+		add--;
+	cr_assert_eq(sscanf(add, ", ADD, %d,", &addfd), 1, "%.80s", add);
+	cr_assert_eq(addfd, rd, "the break pipe is not the one netpollinit registered:\n%s", out);
 	free(out);
 }

@@ -341,6 +341,96 @@ Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 	cJSON_Delete(doc);
 }
 
+/*
+ * Every kernel epoll_create and break-pipe read/write of the trace in is an instant on its
+ * thread's kernel lane, in the same order, with the kernel's answer in its args. Returns how many
+ * break-pipe reads it saw (the drains).
+ */
+static int kernel_instants_match(const char *in, cJSON *doc)
+{
+	size_t len;
+	char *text = tt_slurp(in, &len), *save = NULL;
+	struct {
+		char name[32];
+		long long ret;
+	} want[256];
+	int nwant = 0, reads = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cJSON *o = cJSON_Parse(line);
+		const cJSON *src = cJSON_GetObjectItem(o, "src"),
+			    *ev = cJSON_GetObjectItem(o, "ev");
+		if (cJSON_IsString(src) && !strcmp(src->valuestring, "kernel") &&
+		    cJSON_IsString(ev) &&
+		    (!strcmp(ev->valuestring, "epoll_create") ||
+		     !strcmp(ev->valuestring, "syscall"))) {
+			cr_assert_lt(nwant, 256);
+			bool create = !strcmp(ev->valuestring, "epoll_create");
+			const char *op = create ? "" : cJSON_GetObjectItem(o, "op")->valuestring;
+			if (create)
+				snprintf(want[nwant].name, sizeof(want[nwant].name),
+					 "epoll_create1");
+			else
+				snprintf(want[nwant].name, sizeof(want[nwant].name), "%s fd %d", op,
+					 cJSON_GetObjectItem(o, "fd")->valueint);
+			reads += !strcmp(op, "read");
+			want[nwant++].ret = (long long)cJSON_GetObjectItem(o, "ret")->valuedouble;
+		}
+		cJSON_Delete(o);
+	}
+	free(text);
+	cr_assert_gt(nwant, 0, "%s has no kernel epoll_create or break-pipe event", in);
+	int got = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
+		const char *name = cJSON_GetObjectItem(e, "name")->valuestring;
+		const cJSON *cat = cJSON_GetObjectItem(e, "cat");
+		if (strcmp(cJSON_GetObjectItem(e, "ph")->valuestring, "i") ||
+		    !cJSON_IsString(cat) || strcmp(cat->valuestring, "kernel") ||
+		    (strcmp(name, "epoll_create1") && strncmp(name, "read fd", 7) &&
+		     strncmp(name, "write fd", 8)))
+			continue;
+		char *dump = cJSON_PrintUnformatted(e);
+		cr_assert_lt(got, nwant, "an instant the trace has no event for: %s", dump);
+		cr_assert_str_eq(name, want[got].name, "%s", dump);
+		cr_assert_str_eq(cJSON_GetObjectItem(e, "s")->valuestring, "t", "%s", dump);
+		const cJSON *args = cJSON_GetObjectItem(e, "args");
+		cr_assert_eq((long long)cJSON_GetObjectItem(args, "ret")->valuedouble,
+			     want[got].ret, "%s", dump);
+		if (strcmp(name, "epoll_create1"))
+			cr_assert(cJSON_IsString(cJSON_GetObjectItem(args, "what")) &&
+				      cJSON_IsNumber(cJSON_GetObjectItem(args, "count")),
+				  "%s", dump);
+		else
+			cr_assert_str_eq(cJSON_GetObjectItem(args, "flags")->valuestring,
+					 "EPOLL_CLOEXEC", "%s", dump);
+		free(dump);
+		got++;
+	}
+	cr_assert_eq(got, nwant, "%d of the %d kernel epoll_create/read/write events exported", got,
+		     nwant);
+	return reads;
+}
+
+Test(trace_export, kernel_epoll_create_and_break_pipe_are_instants_on_kernel_lanes, .timeout = 120)
+{
+	/* the sample: netpollinit's epoll_create1 and a netpollBreak write */
+	cJSON *doc = export_chrome("traces/samples/echo-kernel.jsonl", "echo-kernel.json");
+	kernel_instants_match("traces/samples/echo-kernel.jsonl", doc);
+	cJSON_Delete(doc);
+	/* a live break lesson with the probes: netpollBreak's writes and netpoll's drain */
+	NEED_ROOT();
+	const char *rec = tt_tmp("break.jsonl");
+	char *out;
+	int rc = tt_np(&out, "run --scenario break --procs 2 --no-ui --record %s", rec);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "probes:"), "the probes did not run:\n%s", out);
+	free(out);
+	doc = export_chrome(rec, "break.json");
+	cr_assert_gt(kernel_instants_match(rec, doc), 0, "no drain of the break pipe in %s", rec);
+	cJSON_Delete(doc);
+}
+
 static size_t read_all(const char *path, struct nps_event *out, size_t max)
 {
 	struct trace_reader *r;

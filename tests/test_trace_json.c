@@ -134,6 +134,13 @@ static struct nps_event make_event(unsigned kind, unsigned i)
 		e.u.create.flags = 0x80000;
 		e.u.create.ret = 3;
 		break;
+	case NPS_EV_EXEC: /* a path with a quote and a control character: escaped, and back */
+		e.src = NPS_SRC_KERNEL;
+		e.fd = e.m = e.p = -1;
+		e.g = 0;
+		e.u.exec.path = nps_path_intern("/opt/my \"server\"\x01", 64);
+		e.u.exec.old_tid = 4243;
+		break;
 	}
 	return e;
 }
@@ -179,7 +186,7 @@ Test(trace_json, every_kind_formats_parses_and_round_trips, .timeout = 30)
 			     0, "%s: %s", line, err);
 		assert_same(&e, &back, "cJSON path");
 	}
-	cr_assert_eq(kinds, 29, "a kind was added: give it a case in make_event");
+	cr_assert_eq(kinds, 30, "a kind was added: give it a case in make_event");
 }
 
 Test(trace_json, pd_state_line_has_the_documented_fields, .timeout = 10)
@@ -685,4 +692,35 @@ Test(trace_json, writer_refuses_options_that_are_not_an_object, .timeout = 10)
 	cr_assert_null(w);
 	cr_assert_eq(trace_writer_open("/nonexistent-dir/x.jsonl", &h, &w), -ENOENT);
 	cr_assert_eq(trace_writer_close(NULL, NULL), 0);
+}
+
+/* An exec's path does not fit the event: the line carries it whole, the event an id of it. */
+Test(trace_json, an_exec_line_carries_its_path, .timeout = 10)
+{
+	struct nps_event e = make_event(NPS_EV_EXEC, 0), back;
+	char line[TRACE_EVENT_MAX], err[256], longpath[NPS_PATH_LEN + 2];
+	trace_event_format(&e, ORIGIN, line, sizeof(line));
+	cr_assert_str_eq(line, "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"exec\","
+			       "\"tid\":4242,\"path\":\"/opt/my \\\"server\\\"\\u0001\","
+			       "\"old_tid\":4243}");
+	cr_assert_eq(nps_path_intern("/opt/my \"server\"\x01", 64), e.u.exec.path, "one id a path");
+	/* a path the event does not know (the table was full) reads "" and back as unknown */
+	e.u.exec.path = 0;
+	int n = trace_event_format(&e, ORIGIN, line, sizeof(line));
+	cr_assert(strstr(line, "\"path\":\"\""), "%s", line);
+	cr_assert_eq(
+	    trace_event_parse(line, (size_t)n, ORIGIN, &back, NULL, 0, NULL, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(back.u.exec.path, 0);
+	/* longer than NPS_PATH_LEN: refused, naming the field */
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	snprintf(line, sizeof(line),
+		 "{\"ts\":1,\"src\":\"kernel\",\"ev\":\"exec\",\"tid\":1,\"path\":\"%s\","
+		 "\"old_tid\":1}",
+		 longpath);
+	cr_assert_eq(
+	    trace_event_parse(line, strlen(line), ORIGIN, &back, NULL, 0, NULL, err, sizeof(err)),
+	    -EINVAL);
+	cr_assert(strstr(err, "field \"path\": longer than 512 bytes"), "%s", err);
 }

@@ -101,7 +101,11 @@ enum nps_kind {
 	NPS_EV_EPOLL_READY = 34,
 	/* kernel: epoll_create1 returned [u.create] */
 	NPS_EV_EPOLL_CREATE = 35,
-	NPS_EV__COUNT = 36,
+	/* kernel: the traced process exec'd a new program (sched_process_exec) [tid: the process
+	 * id, which the exec keeps; u.exec]. Every CLOEXEC fd is closed from here on (Go's epoll
+	 * fd and break pipe among them): the interest set is what /proc shows after it */
+	NPS_EV_EXEC = 36,
+	NPS_EV__COUNT = 37,
 };
 
 /* Value of pd.rg / pd.wg in an event: pdNil, pdReady, pdWait, or the parked G (by goid). */
@@ -506,6 +510,13 @@ struct nps_ev_create {
 	nps_u8 _pad[24];
 };
 
+struct nps_ev_exec {
+	nps_u32 path;	 /* the new program as execve(2) named it: an id of the path table
+			  * (traces/names.h nps_path_name), 0 unknown */
+	nps_s32 old_tid; /* the thread that called execve (it takes the process id) */
+	nps_u8 _pad[24];
+};
+
 struct nps_event {
 	nps_u64 ts;   /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns on the kernel side) */
 	nps_u64 g;    /* goid running on this M when emitted, 0 for none/g0/kernel */
@@ -537,6 +548,7 @@ struct nps_event {
 		struct nps_ev_wait wait;
 		struct nps_ev_ready ready;
 		struct nps_ev_create create;
+		struct nps_ev_exec exec;
 		nps_u64 raw[4];
 	} u;
 };

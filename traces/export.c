@@ -25,6 +25,7 @@
 #include "traces/fold.h"
 #include "traces/json.h"
 #include "traces/names.h"
+#include "traces/narrate.h"
 
 enum {
 	PID_PD = 1,
@@ -397,6 +398,31 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 			 "\"epfd\":%d,\"events\":\"%s\",\"data\":\"0x%llx\",\"ret\":%d",
 			 e->u.ctl.epfd, mask, (unsigned long long)e->u.ctl.data, e->u.ctl.ret);
 		emit_instant(x, l, e->ts, name, args);
+	} else if (e->kind == NPS_EV_EPOLL_CREATE) {
+		/* netpollinit's epoll_create1(EPOLL_CLOEXEC), as the kernel answered it */
+		snprintf(args, sizeof(args), "\"flags\":\"%s\",\"ret\":%d",
+			 e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0", e->u.create.ret);
+		emit_instant(x, l, e->ts, "epoll_create1", args);
+	} else if (e->kind == NPS_EV_EXEC) {
+		/* the process runs a new program: its old fds closed on exec, epoll's among them */
+		char path[4 * NPS_PATH_LEN + 1], jpath[sizeof(path) + 64], name[sizeof(jpath) + 32];
+		jcopy(jpath, sizeof(jpath), narrate_exec_path(e, path, sizeof(path)));
+		snprintf(name, sizeof(name), "exec'd %s", jpath);
+		char xargs[sizeof(jpath) + 64];
+		snprintf(xargs, sizeof(xargs), "\"path\":\"%s\",\"old_tid\":%d", jpath,
+			 e->u.exec.old_tid);
+		emit_instant(x, l, e->ts, name, xargs);
+	} else if (e->kind == NPS_EV_SYSCALL) {
+		/* The break pipe: netpollBreak's write, netpoll's drain (read). Instants: the
+		 * probes stamp the exit only, so there is no duration to show. */
+		bool wr = e->u.sys.op == NPS_SYS_WRITE;
+		char name[64];
+		snprintf(name, sizeof(name), "%s fd %d", wr ? "write" : "read", e->fd);
+		snprintf(args, sizeof(args),
+			 "\"fd\":%d,\"count\":%llu,\"ret\":%lld,\"what\":\"%s\"", e->fd,
+			 (unsigned long long)e->u.sys.count, (long long)e->u.sys.ret,
+			 wr ? "netpollBreak: wakes the poller" : "netpoll drains the break pipe");
+		emit_instant(x, l, e->ts, name, args);
 	}
 	(void)a;
 }
@@ -698,7 +724,13 @@ static void on_event(struct ex *x, const struct nps_event *e, const struct fold_
 	case NPS_EV_EPOLL_WAIT:
 	case NPS_EV_EPOLL_READY:
 	case NPS_EV_EPOLL_CTL:
+	case NPS_EV_EPOLL_CREATE:
+	case NPS_EV_EXEC:
 		on_kernel(x, e);
+		break;
+	case NPS_EV_SYSCALL: /* the runtime's own syscalls have no lane; the kernel's do */
+		if (e->src == NPS_SRC_KERNEL)
+			on_kernel(x, e);
 		break;
 	default:
 		on_marker(x, e);

@@ -2016,10 +2016,16 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 {
 	struct vctx v = {out, out ? max : 0, 0, f};
 	size_t npds = f->npds;
-	if (f->st.events && e->ts < f->last_ts)
+	if (f->st.events && e->ts < f->last_ts) {
+		if (e->src == NPS_SRC_SIM || e->src == NPS_SRC_KERNEL)
+			f->st.late[e->src]++;
 		verdict(&v, FOLD_VIOLATION, "ts-order", 0,
-			"time goes backwards: %llu ns before the previous event",
-			(unsigned long long)(f->last_ts - e->ts));
+			"time goes backwards: %llu ns before the previous event%s",
+			(unsigned long long)(f->last_ts - e->ts),
+			e->src == NPS_SRC_KERNEL ? " (a kernel event that reached the live merge "
+						   "after later events: the footer's \"late\")"
+						 : "");
+	}
 	if (!f->st.events)
 		f->first_ts = e->ts;
 	if (e->ts > f->last_ts || !f->st.events)
@@ -2083,6 +2089,19 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	case NPS_EV_EPOLL_CTL:
 		apply_ctl(f, e, pos, &v);
 		break;
+	case NPS_EV_EXEC: {
+		/*
+		 * The kernel's interest set was the old program's: its CLOEXEC epoll fds are
+		 * closed, and what survives comes back as seeded ADDs after the exec (as the
+		 * join learns it, traces/join.c).
+		 */
+		struct fold_priv *pv = priv(f);
+		hm_free(&pv->int_idx);
+		memset(&pv->int_idx, 0, sizeof(pv->int_idx));
+		f->ninterest = 0;
+		f->st.interest = 0;
+		break;
+	}
 	case NPS_EV_SCHED:
 		apply_sched(f, e);
 		if (e->u.sched.op == NPS_SCHED_MEXIT && priv(f)->nwk)

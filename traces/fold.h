@@ -117,9 +117,11 @@ enum fold_wake_cause {
 };
 
 struct fold_stats {
-	uint64_t events;		  /* events applied */
-	uint64_t by_kind[NPS_EV__COUNT];  /* per enum nps_kind */
-	uint64_t lost[3];		  /* per enum nps_src (index 1 sim, 2 kernel) */
+	uint64_t events;		 /* events applied */
+	uint64_t by_kind[NPS_EV__COUNT]; /* per enum nps_kind */
+	uint64_t lost[3];		 /* per enum nps_src (index 1 sim, 2 kernel) */
+	uint64_t late[3]; /* per enum nps_src: events stamped before the event they follow (a
+			   * live merge delivered them late: traces/livemerge.h) */
 	uint64_t wakes[FOLD_WAKE__COUNT]; /* goroutine wake-ups by cause */
 	uint64_t netpolls, netpolls_blocking, netpoll_events;
 	uint64_t epoll_waits;	     /* kernel epoll_wait returns */

@@ -264,6 +264,26 @@ void join_stats(const struct nps_join *j, struct join_stats *st)
 	st->interest = j->by_fd.used;
 }
 
+static void jmap_clear(struct jmap *m)
+{
+	free(m->s);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * An exec: the old program's threads are gone and its CLOEXEC fds closed, epoll fds included
+ * (Go's are). What survives (an epoll fd without CLOEXEC, and those of its registrations whose
+ * files are still open) is not known from the stream: the interest set starts empty, and who
+ * read /proc after the exec adds it back as seeded ADDs (cmd_trace.c).
+ */
+static void forget_program(struct nps_join *j)
+{
+	jmap_clear(&j->tids);
+	jmap_clear(&j->by_fd);
+	jmap_clear(&j->by_data);
+	j->rt_epfd = -1;
+}
+
 static void fill_m(const struct jslot *t, struct nps_event *e)
 {
 	if (t && t->v[3] && e->m < 0)
@@ -275,6 +295,9 @@ static int apply_kernel(struct nps_join *j, struct nps_event *e)
 	struct jslot *t = jmap_find(&j->tids, e->tid, 0);
 
 	switch (e->kind) {
+	case NPS_EV_EXEC:
+		forget_program(j);
+		return 0;
 	case NPS_EV_EPOLL_CTL:
 		if (e->u.ctl.ret != 0)
 			break;

@@ -48,6 +48,7 @@ enum ftype {
 	T_TIME, /* s64 CLOCK_MONOTONIC ns: relative to the origin when after it (alt key otherwise) */
 	T_NAME, /* small integer written as a name from a names.c table */
 	T_STR,	/* the note's char[32] */
+	T_PATH, /* u32 id of the path table (names.h nps_path_name): the path, a string */
 	T_KID,	/* epoll_wait id: "id" when joined, "kseq" (alt) for a kernel sequence */
 };
 
@@ -298,6 +299,10 @@ static const struct fdesc f_ready_entry[] = {
     INT("events", u.ready.events, F_REQ, 0),
     TYP("data", T_HEX, u.ready.data, F_REQ),
 };
+static const struct fdesc f_exec[] = {
+    TYP("path", T_PATH, u.exec.path, F_REQ),
+    INT("old_tid", u.exec.old_tid, S_REQ, 0),
+};
 static const struct fdesc f_create[] = {
     INT("flags", u.create.flags, S_OPT, 0),
     INT("ret", u.create.ret, S_REQ, 0),
@@ -344,7 +349,8 @@ struct kdesc {
 	X(NPS_EV_EPOLL_CTL, f_epoll_ctl, 1, 0)                                                     \
 	X(NPS_EV_EPOLL_WAIT, f_wait, 0, 1)                                                         \
 	X(NPS_EV_EPOLL_READY, f_ready, 0, 0)                                                       \
-	X(NPS_EV_EPOLL_CREATE, f_create, 0, 0)
+	X(NPS_EV_EPOLL_CREATE, f_create, 0, 0)                                                     \
+	X(NPS_EV_EXEC, f_exec, 0, 0)
 
 #define KD_ENTRY(kind, arr, fd_, sub_) [kind] = KD(arr, fd_, sub_),
 static const struct kdesc kinds[NPS_EV__COUNT] = {KIND_LIST(KD_ENTRY)};
@@ -890,6 +896,13 @@ put_field(struct sbuf *b, const struct nps_event *e, const struct fdesc *d, uint
 		sb_pfx(b, d);
 		sb_jstr(b, (const char *)e + d->off, d->size);
 		break;
+	case T_PATH: {
+		/* "" when unknown (the table was full); NPS_PATH_LEN bytes fit TRACE_EVENT_MAX */
+		const char *path = nps_path_name((unsigned)v);
+		sb_pfx(b, d);
+		sb_jstr(b, path ? path : "", path ? strlen(path) : 0);
+		break;
+	}
 	case T_KID:
 		if (v & NPS_KERNEL_ID_BIT) {
 			sb_key(b, d->alt);
@@ -1004,7 +1017,9 @@ struct trace_writer {
 	uint64_t counts[NPS_EV__COUNT];
 	uint64_t total;
 	uint64_t lost[3];
-	bool has_wait; /* an epoll_wait waiting for its ready entries */
+	uint64_t late[3]; /* events stamped before the latest one written, by source */
+	uint64_t last_ts; /* the latest ts written */
+	bool has_wait;	  /* an epoll_wait waiting for its ready entries */
 	struct nps_event wait;
 	size_t nready, want;
 	struct nps_event ready[TRACE_READY_MAX];
@@ -1101,6 +1116,12 @@ static void count_event(struct trace_writer *w, const struct nps_event *e)
 	w->total++;
 	if (e->kind == NPS_EV_LOST && e->u.lost.source < 3)
 		w->lost[e->u.lost.source] += e->u.lost.count;
+	/* Out of time order: a live merge delivered it late (traces/livemerge.h); counted, shown
+	 * in the footer next to the losses, never dropped. */
+	if (e->ts < w->last_ts && e->src < 3)
+		w->late[e->src]++;
+	else
+		w->last_ts = e->ts;
 }
 
 /* Append one line for e (and, for an epoll_wait, its ready entries). */
@@ -1412,6 +1433,9 @@ int trace_writer_close(struct trace_writer *w, const struct trace_footer *f)
 		cJSON_AddNumberToObject(
 		    l, "kernel",
 		    (double)(f->lost_kernel > w->lost[2] ? f->lost_kernel : w->lost[2]));
+		l = cJSON_AddObjectToObject(o, "late");
+		cJSON_AddNumberToObject(l, "sim", (double)w->late[1]);
+		cJSON_AddNumberToObject(l, "kernel", (double)w->late[2]);
 		cJSON_AddNumberToObject(o, "interrupted", f->interrupted);
 		char name[32];
 		if (f->interrupted && signal_name(f->interrupted, name, sizeof(name)))
@@ -1661,6 +1685,19 @@ static int get_field(const cJSON *o, const struct fdesc *d, uint64_t origin, str
 			return perr_set(pe, "field \"%s\": unknown value %s", key,
 					quote(j->valuestring, tmp, sizeof(tmp)));
 		v = (uint64_t)x;
+		break;
+	}
+	case T_PATH: {
+		if (!cJSON_IsString(j))
+			return perr_set(pe, "field \"%s\": expected a string, got %s", key,
+					json_type(j));
+		size_t n = strlen(j->valuestring);
+		if (n > NPS_PATH_LEN)
+			return perr_set(pe, "field \"%s\": longer than %u bytes", key,
+					NPS_PATH_LEN);
+		char path[NPS_PATH_LEN];
+		size_t k = utf8_coerce(j->valuestring, n, path, sizeof(path));
+		v = k ? nps_path_intern(path, k) : 0;
 		break;
 	}
 	case T_STR: {
@@ -2289,6 +2326,17 @@ static int parse_footer(struct trace_reader *r, const cJSON *o, struct perr *pe)
 		    get_int(it, s == 1 ? "lost.sim" : "lost.kernel", 0, TRACE_INT_MAX, &iv, pe))
 			return -EINVAL;
 		in->footer_lost[s] = it ? (uint64_t)iv : 0;
+	}
+	/* "late" (optional: traces written before it was counted have none) */
+	j = cJSON_GetObjectItemCaseSensitive(o, "late");
+	if (j && !cJSON_IsObject(j))
+		return perr_set(pe, "field \"late\": expected an object, got %s", json_type(j));
+	for (int s = 1; s <= 2 && j; s++) {
+		it = cJSON_GetObjectItemCaseSensitive(j, nps_src_name((unsigned)s));
+		if (it &&
+		    get_int(it, s == 1 ? "late.sim" : "late.kernel", 0, TRACE_INT_MAX, &iv, pe))
+			return -EINVAL;
+		in->footer_late[s] = it ? (uint64_t)iv : 0;
 	}
 	j = cJSON_GetObjectItemCaseSensitive(o, "interrupted");
 	if (j && get_int(j, "interrupted", 0, 128, &iv, pe))

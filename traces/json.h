@@ -47,8 +47,10 @@ struct trace_footer {
 	int interrupted;		/* the signal that ended the run, 0 none */
 	int64_t wall_end_ns;		/* CLOCK_REALTIME ns at the end */
 	uint64_t lost_sim, lost_kernel; /* events lost by source; counts by kind are the writer's */
-	const char *story;		/* the scenario's closing line ("story"), NULL or "" none */
-	const char *json; /* a whole footer object to write instead of the writer's counts and the
+	/* Events out of time order (stamped before one written earlier) are counted by the writer
+	 * and written as "late" by source, next to "lost". */
+	const char *story; /* the scenario's closing line ("story"), NULL or "" none */
+	const char *json;  /* a whole footer object to write instead of the writer's counts and the
 			     fields above (export: its input's, right or wrong, as it was) */
 };
 
@@ -125,6 +127,7 @@ struct trace_info {
 	uint64_t footer_events;		       /* "events": total */
 	uint64_t footer_counts[NPS_EV__COUNT]; /* "counts" by kind */
 	uint64_t footer_lost[3];	       /* by enum nps_src */
+	uint64_t footer_late[3];	       /* "late": out of time order, by enum nps_src */
 	int interrupted;		       /* signal number, 0 none */
 	int64_t wall_end_ns;
 	char story[512]; /* the scenario's closing line, "" none (sanitised) */

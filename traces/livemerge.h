@@ -8,6 +8,16 @@
  *
  * At equal timestamps kernel events come first and keep their arrival order, so an epoll_wait
  * return and its ready entries always stay together.
+ *
+ * Late events. The bound is the caller's watermark (livemerge_kernel_upto: for run,
+ * probes_drained_upto(), the last drain's start minus PROBES_INFLIGHT_NS, 1 ms), and nothing
+ * proves a probe takes less than that from stamping an event (bpf_ktime_get_ns) to submitting
+ * its record: preemption is disabled, but interrupts still run, and this VM's vCPU can be
+ * descheduled by the hypervisor for longer than 1 ms (steal time) between the two; a record
+ * reserved before ours also holds ours back in the ring until that slower probe submits it. A kernel event that arrives after events stamped later than it were
+ * delivered is not dropped: it is delivered at once, out of time order, and the consumers count
+ * it (fold_stats.late, shown in the run and replay summaries; the trace writer's footer "late",
+ * next to "lost"); `check` reports its ts-order. Never seen on this machine (docs/kernel-view.md).
  */
 #ifndef NPS_TRACES_LIVEMERGE_H
 #define NPS_TRACES_LIVEMERGE_H

@@ -6,7 +6,10 @@
  */
 #include "traces/names.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -67,6 +70,7 @@ static const char *const kind_names[NPS_EV__COUNT] = {
     [NPS_EV_EPOLL_WAIT] = "epoll_wait",
     [NPS_EV_EPOLL_READY] = "epoll_ready",
     [NPS_EV_EPOLL_CREATE] = "epoll_create",
+    [NPS_EV_EXEC] = "exec",
 };
 NAME_TABLE(kind, kind_names)
 
@@ -366,4 +370,55 @@ const char *nps_epoll_mask_format(nps_u32 mask, char *buf, unsigned long len)
 	if (rest || !mask)
 		snprintf(buf + used, len - used, "%s0x%x", used ? "|" : "", rest);
 	return buf;
+}
+
+/* ---- the path table (NPS_EV_EXEC) ---- */
+
+#define PATH_SLOTS (2 * NPS_PATH_MAX_IDS) /* open addressing, at most half full */
+
+static struct {
+	pthread_mutex_t lock;
+	char *path[NPS_PATH_MAX_IDS + 1]; /* by id; never freed: names stay valid */
+	unsigned n;			  /* ids in use (atomic: readers take no lock) */
+	size_t bytes;
+	uint16_t slot[PATH_SLOTS]; /* hash -> id, 0 empty */
+} paths = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+unsigned nps_path_intern(const char *path, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	unsigned id = 0;
+
+	len = strnlen(path, len < NPS_PATH_LEN ? len : NPS_PATH_LEN);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)path[i]) * 16777619u;
+	pthread_mutex_lock(&paths.lock);
+	size_t s = h % PATH_SLOTS;
+	for (; paths.slot[s]; s = (s + 1) % PATH_SLOTS) {
+		const char *p = paths.path[paths.slot[s]];
+		if (!strncmp(p, path, len) && !p[len]) {
+			id = paths.slot[s];
+			goto out;
+		}
+	}
+	if (paths.n < NPS_PATH_MAX_IDS && paths.bytes + len + 1 <= NPS_PATH_MAX_BYTES) {
+		char *copy = malloc(len + 1);
+		if (copy) {
+			memcpy(copy, path, len);
+			copy[len] = '\0';
+			id = paths.n + 1;
+			paths.path[id] = copy;
+			paths.bytes += len + 1;
+			paths.slot[s] = (uint16_t)id;
+			__atomic_store_n(&paths.n, id, __ATOMIC_RELEASE);
+		}
+	}
+out:
+	pthread_mutex_unlock(&paths.lock);
+	return id;
+}
+
+const char *nps_path_name(unsigned id)
+{
+	return id && id <= __atomic_load_n(&paths.n, __ATOMIC_ACQUIRE) ? paths.path[id] : NULL;
 }

@@ -8,6 +8,8 @@
 #ifndef NPS_TRACES_NAMES_H
 #define NPS_TRACES_NAMES_H
 
+#include <stddef.h>
+
 #include "traces/event.h"
 
 /* Fatal errors the model raises, with Go's exact messages (spec section 4.8). */
@@ -76,6 +78,19 @@ const char *nps_ctl_op_name(int op); /* "ADD", "DEL", "MOD" */
 int nps_ctl_op_from_name(const char *name);
 const char *nps_wait_sub_name(unsigned sub); /* "epoll_wait", "epoll_pwait", "epoll_pwait2" */
 int nps_wait_sub_from_name(const char *name);
+
+/*
+ * The path table: a program's path does not fit an event's 32-byte payload, so NPS_EV_EXEC
+ * carries an id of it. nps_path_intern() returns the id of path (its first len bytes, cut at a
+ * NUL; the same id for the same path), or 0 when the table is full (NPS_PATH_MAX_IDS paths,
+ * NPS_PATH_MAX_BYTES in all) or out of memory: the path then reads as unknown. Thread-safe:
+ * the probes' consumer and a trace reader may add paths while the narration reads them.
+ */
+#define NPS_PATH_LEN	   512 /* longest path kept: a trace line must stay under 4 KiB */
+#define NPS_PATH_MAX_IDS   4096
+#define NPS_PATH_MAX_BYTES (4U << 20)
+unsigned nps_path_intern(const char *path, size_t len);
+const char *nps_path_name(unsigned id); /* NULL for 0 or an unknown id */
 
 /*
  * pd.rg/wg values as text: "nil", "ready", "wait", "G12". nps_pdv_format writes into buf

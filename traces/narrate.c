@@ -387,7 +387,25 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 		put(o, "epoll_create1(0x%x) ", (unsigned)e->u.create.flags);
 		put_ret(o, e->u.create.ret);
 		break;
+	case NPS_EV_EXEC: {
+		char path[4 * NPS_PATH_LEN + 1];
+		narrate_exec_path(e, path, sizeof(path));
+		put(o, "%u exec'd %s", e->tid, path);
+		if (e->u.exec.old_tid > 0 && (uint32_t)e->u.exec.old_tid != e->tid)
+			put(o, " (execve called by thread %d)", e->u.exec.old_tid);
+		break;
 	}
+	}
+}
+
+const char *narrate_exec_path(const struct nps_event *e, char *buf, size_t len)
+{
+	const char *path = nps_path_name(e->u.exec.path);
+	if (!path)
+		snprintf(buf, len, "(path unknown)");
+	else
+		trace_sanitize(path, strlen(path), buf, len);
+	return buf;
 }
 
 static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
@@ -534,6 +552,8 @@ static const char *fn_column(const struct nps_event *e, const struct nps_fold *f
 						     : "[kernel] epoll_wait";
 	case NPS_EV_EPOLL_CREATE:
 		return "[kernel] epoll_create1";
+	case NPS_EV_EXEC:
+		return "[kernel]";
 	case NPS_EV_LOST:
 		return e->src == NPS_SRC_KERNEL ? "[kernel] lost" : "";
 	default:
@@ -610,6 +630,7 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	case NPS_EV_EPOLL_WAIT:
 	case NPS_EV_EPOLL_READY:
 	case NPS_EV_EPOLL_CREATE:
+	case NPS_EV_EXEC:
 		kernel_text(&o, e);
 		break;
 	default:
@@ -696,8 +717,12 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		    (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked,
 		    (unsigned long long)s->waits_unjoined);
 	}
-	fprintf(out, "  lost events: %llu sim, %llu kernel\n", (unsigned long long)s->lost[1],
-		(unsigned long long)s->lost[2]);
+	/* Late: delivered after events stamped later than them (traces/livemerge.h). */
+	fprintf(out,
+		"  lost events: %llu sim, %llu kernel; late events (out of time order): %llu sim, "
+		"%llu kernel\n",
+		(unsigned long long)s->lost[1], (unsigned long long)s->lost[2],
+		(unsigned long long)s->late[1], (unsigned long long)s->late[2]);
 	fprintf(out, "  verdicts: %llu note(s), %llu violation(s)\n", (unsigned long long)s->notes,
 		(unsigned long long)s->violations);
 }

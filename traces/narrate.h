@@ -33,6 +33,12 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
  */
 size_t narrate_verdict(const struct fold_verdict *v, char *buf, size_t len);
 
+/*
+ * The path of an NPS_EV_EXEC, printable (escaped as traces/json.h trace_sanitize does), or
+ * "(path unknown)". Returns buf; 4 * NPS_PATH_LEN + 1 bytes hold any path.
+ */
+const char *narrate_exec_path(const struct nps_event *e, char *buf, size_t len);
+
 /* The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts. */
 void narrate_summary(FILE *out, const struct nps_fold *f);
 
