@@ -34,6 +34,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -470,13 +471,17 @@ static void print_break(int pid, int go, const struct seed *s, bool given, int r
 			s->candidates ? "more than one candidate" : "none found");
 }
 
-/* GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPU count. */
+/*
+ * GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPUs its affinity
+ * mask allows (runtime/os_linux.go getproccount; read now, where Go read it at its start).
+ */
 static int proc_gomaxprocs(int pid)
 {
 	char path[64], buf[65536];
 	size_t n;
 	FILE *f;
-	long v = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long v = sched_getaffinity(pid, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	f = fopen(path, "r");

@@ -910,3 +910,27 @@ Test(bpf_trace, an_exec_into_go_finds_its_break_pipe, .timeout = 300, .fini = ki
 	cr_assert_eq(addfd, rd, "the break pipe is not the one netpollinit registered:\n%s", out);
 	free(out);
 }
+
+/*
+ * A recording's header gives the traced process's GOMAXPROCS as Go would have it: its
+ * $GOMAXPROCS, else the CPUs of its affinity mask (getproccount), not the machine's CPU count.
+ */
+Test(bpf_trace, gomaxprocs_is_the_traced_process_s, .timeout = 60)
+{
+	char cmd[2400], *out = NULL;
+
+	NEED_ROOT();
+	const char *envs[] = {"", "env GOMAXPROCS=3 "}, *want[] = {"1\n", "3\n"};
+	for (int i = 0; i < 2; i++) {
+		char rec[600];
+		snprintf(rec, sizeof(rec), "%s/gmp%d.jsonl", tu_tmpdir(), i);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "%staskset -c 0 sleep 5 & p=$!; sleep 0.2; %s trace --pid $p --duration 0.2 "
+		    "-q --record %s >/dev/null 2>&1; kill $p; head -n 1 %s | jq .gomaxprocs",
+		    envs[i], tu_netpollsim(), rec, rec);
+		cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+		cr_assert_str_eq(out, want[i], "%s: %s", cmd, out);
+		free(out);
+	}
+}
