@@ -1035,6 +1035,13 @@ static int64_t checkTimersNoP(int64_t pollUntil)
 	return pollUntil;
 }
 
+/*
+ * SIMPLIFICATION: a test hook Go does not have: called by findRunnable once this M has given
+ * up its P, just before it tries to become the blocked poller, so a test can hold it in the
+ * window where the runtime's exit may overtake it.
+ */
+void (*testHookBeforeBlockingPoll)(void);
+
 static inline bool exiting(void)
 {
 	return atomic_load_explicit(&sched.exiting, memory_order_acquire) != 0;
@@ -1174,9 +1181,24 @@ top:
 		pollUntil = checkTimersNoP(pollUntil);
 	}
 
+	if (testHookBeforeBlockingPoll)
+		testHookBeforeBlockingPoll();
 	/* Poll network until the next timer: this M becomes the one blocked poller. */
 	if (netpollinited() && (netpollAnyWaiters() || pollUntil != 0) &&
 	    atomic_exchange(&sched.lastpoll, 0) != 0) {
+		/*
+		 * SIMPLIFICATION (sim_exit): Go needs no check here, its exit(0) ends the process
+		 * whatever its Ms are doing. Here every M must leave, and sim_exit's one
+		 * netpollBreak wakes only the M that is the poller when the byte is drained: an M
+		 * that passed the check at top before the exit and wins lastpoll after that poller
+		 * left would sleep in netpoll(-1) forever (nothing else writes the pipe while
+		 * readers stay parked). Now the poller, it sees the flag (seq_cst, as sim_exit's
+		 * store), or sim_exit's break is still ahead of it.
+		 */
+		if (atomic_load(&sched.exiting)) {
+			atomic_store(&sched.lastpoll, nanotime());
+			return NULL;
+		}
 		atomic_store(&sched.pollUntil, pollUntil);
 		/* INVARIANT */
 		if (mp->p)
@@ -1395,7 +1417,9 @@ static void *mstart(void *arg)
  * Main returned: stop every M.
  * SIMPLIFICATION: Go's runtime.main calls exit(0) and the process ends with every goroutine;
  * here the runtime winds down (Ms leave their loops, the epoll fd and pipe are closed) so the
- * program that embeds it can print its summary and flush its trace.
+ * program that embeds it can print its summary and flush its trace. Idle Ms are woken here,
+ * the M in netpoll by the break; an M that becomes the poller after that break was drained
+ * sees the flag in findRunnable instead.
  */
 static void sim_exit(void)
 {

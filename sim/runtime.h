@@ -363,6 +363,7 @@ uint64_t taggedPointerPack(void *ptr, uintptr_t tag);
 void netpoll_cache_stats(uint64_t *inuse, uint64_t *freelist, uint64_t *blocks);
 void netpoll_counts(uint64_t *calls, uint64_t *breaks);
 extern void (*testHookAfterAnnounce)(struct pollDesc *pd, int32_t mode);
+extern void (*testHookBeforeBlockingPoll)(void);
 
 /* sema.c: Go: runtime/sema.go */
 void semacquire1(uint32_t *addr, uint8_t reason);

@@ -4,7 +4,8 @@
  * and the real epoll instance of the simulated runtime: every legal transition, the races Go
  * handles on purpose (readiness before park, readiness or an error between the pdWait announce
  * and the commit, deadline and close while parked), the throws, pollCache's block arithmetic
- * and reuse, fdseq staleness, netpoll's delay -> waitms mapping and netpollcheckerr's priority.
+ * and reuse, fdseq staleness, netpoll's delay -> waitms mapping and netpollcheckerr's priority;
+ * and the runtime's end, which must reach an M that became the poller after the exit's break.
  *
  * Each test runs the runtime in its own process (Criterion forks) with the event log on, and
  * asserts what the log shows a user: the history of rg/wg, and who made each change.
@@ -744,4 +745,70 @@ static void main_checkerr(void *arg)
 Test(sim_netpoll, checkerr_priority)
 {
 	cr_assert_eq(tu_sim_run(1, main_checkerr, NULL, &EV), 0);
+}
+
+/* ---- the runtime's end overtakes an M on its way to the blocking poll ---- */
+
+static _Atomic int late_armed, late_held;
+
+static void nothing(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * findRunnable, with this M's P given up, just before it tries to become the blocked poller:
+ * while another M sleeps in netpoll(-1), hold the first M that comes here until main has
+ * returned and that poller, woken by sim_exit's netpollBreak, has left its poll. This M then
+ * wins lastpoll with the break already drained.
+ */
+static void late_poller_hook(void)
+{
+	if (atomic_load(&sched.lastpoll) != 0 || atomic_load(&sched.exiting) ||
+	    !atomic_exchange(&late_armed, 0))
+		return;
+	atomic_store(&late_held, 1);
+	while (!atomic_load(&sched.exiting) || atomic_load(&sched.lastpoll) == 0)
+		usleep(100);
+}
+
+/* Busy, as a goroutine that never parks, until some M sleeps in netpoll (lastpoll 0). */
+static void until_an_m_polls(void)
+{
+	for (int i = 0; i < 50000 && atomic_load(&sched.lastpoll) != 0; i++)
+		usleep(100);
+	cr_assert_eq(atomic_load(&sched.lastpoll), 0, "no M sleeps in netpoll(-1)");
+}
+
+static void main_exit_overtakes_poller(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	start_waiter(); /* parked for good: netpollWaiters stays 1, so idle Ms poll */
+	until_an_m_polls();
+	atomic_store(&late_armed, 1);
+	testHookBeforeBlockingPoll = late_poller_hook;
+	/*
+	 * Work for the idle P: wakep starts a spinning M, which finds nothing and comes to poll
+	 * while the other sleeps in netpoll. Again until one is held: the poller itself may come
+	 * instead, between two of its polls, and hold no one.
+	 */
+	for (int i = 0; i < 5000 && !atomic_load(&late_held); i++) {
+		if (atomic_load(&sched.lastpoll) == 0)
+			go(nothing, NULL);
+		usleep(1000);
+	}
+	cr_assert(atomic_load(&late_held), "no second M came to the blocking poll");
+	/*
+	 * Return with the other M in netpoll: sim_exit's break wakes it, it leaves, and then the
+	 * held M goes on and wins lastpoll.
+	 */
+	until_an_m_polls();
+}
+
+Test(sim_netpoll, exit_overtaking_a_late_poller_still_ends)
+{
+	/* Before the fix the held M slept in netpoll(-1) forever and sim_run never returned. */
+	cr_assert_eq(tu_sim_run(2, main_exit_overtakes_poller, NULL, NULL), 0);
+	cr_assert(atomic_load(&late_held));
 }
