@@ -39,21 +39,9 @@
 
 #define MS (1000LL * 1000)
 
-/* A connected TCP pair on loopback, made with plain syscalls; a is non-blocking. */
 static void tcp_pair(int *a, int *b)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	socklen_t len = sizeof(sa);
-	getsockname(l, (struct sockaddr *)&sa, &len);
-	listen(l, 1);
-	*b = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(connect(*b, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	*a = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	cr_assert(*a >= 0);
-	close(l);
+	cr_assert_eq(tu_tcp_pair(a, b), 0, "tcp pair: %s", strerror(errno));
 }
 
 /* What a test's main goroutine shares with its helpers and the assertions. */

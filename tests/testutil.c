@@ -2,10 +2,12 @@
 /* Helpers shared by the Criterion suites (tests/testutil.h). */
 #include "tests/testutil.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,7 +337,7 @@ static void on_interrupt(int sig)
 }
 
 /* Is thread tid blocked in system call nr? ("running" when it is not in one.) */
-static int in_syscall(pid_t tid, long nr)
+int tu_in_syscall(pid_t tid, long nr)
 {
 	char path[64], buf[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
@@ -354,7 +356,7 @@ static void *interrupter(void *arg)
 {
 	struct tu_interrupter *it = arg;
 	while (atomic_load(&it->sent) < it->times && !atomic_load(&it->stop)) {
-		if (in_syscall(it->tid, it->nr)) {
+		if (tu_in_syscall(it->tid, it->nr)) {
 			syscall(SYS_tgkill, getpid(), it->tid, SIGUSR1);
 			atomic_fetch_add(&it->sent, 1);
 		}
@@ -391,4 +393,31 @@ void tu_interrupt_stop(struct tu_interrupter *it)
 int tu_interrupt_sent(const struct tu_interrupter *it)
 {
 	return atomic_load(&it->sent);
+}
+
+int tu_tcp_pair(int *a, int *b)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	*a = *b = -1;
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sa, &len))
+		goto fail;
+	*b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*b < 0 || connect(*b, (struct sockaddr *)&sa, sizeof(sa)))
+		goto fail;
+	*a = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (*a < 0)
+		goto fail;
+	close(l);
+	return 0;
+fail:;
+	int e = errno;
+	if (l >= 0)
+		close(l);
+	if (*b >= 0)
+		close(*b);
+	errno = e;
+	return -1;
 }

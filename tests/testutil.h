@@ -111,3 +111,12 @@ struct tu_interrupter *tu_interrupt_start(pid_t tid, long nr, int times, void (*
 void tu_interrupt_stop(struct tu_interrupter *it);
 /* How many signals it sent. */
 int tu_interrupt_sent(const struct tu_interrupter *it);
+
+/* Is thread tid blocked in system call nr (from /proc/self/task/TID/syscall)? */
+int tu_in_syscall(pid_t tid, long nr);
+
+/*
+ * A connected TCP pair on 127.0.0.1 made with plain syscalls: *a (accepted) non-blocking and
+ * close-on-exec, *b (dialled) blocking. 0, or -1 with errno.
+ */
+int tu_tcp_pair(int *a, int *b);
