@@ -17,6 +17,7 @@
 #include "sim/trace.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,6 +37,33 @@ struct netlistener {
 	struct FD pfd;
 	int port;
 };
+
+/*
+ * Go's syscall.Errno.Error(): the table syscall/zerrors_linux_amd64.go, which mkerrors.sh made
+ * from the C library's strerror with the first letter lowered when the second is lowercase
+ * ("connection refused", not "Connection refused"). Built once, so the strings stay valid.
+ */
+#define ERRNO_MAX 134
+static char errno_texts[ERRNO_MAX][64];
+static pthread_once_t errno_once = PTHREAD_ONCE_INIT;
+
+static void errno_table(void)
+{
+	for (int e = 1; e < ERRNO_MAX; e++) {
+		char *t = errno_texts[e];
+		snprintf(t, sizeof(errno_texts[e]), "%s", strerror(e));
+		if (isupper((unsigned char)t[0]) && islower((unsigned char)t[1]))
+			t[0] = (char)tolower((unsigned char)t[0]);
+	}
+}
+
+static const char *errno_text(int err)
+{
+	if (err <= 0 || err >= ERRNO_MAX)
+		return strerror(err);
+	pthread_once(&errno_once, errno_table);
+	return errno_texts[err];
+}
 
 const char *nps_strerror(int err)
 {
@@ -61,7 +89,7 @@ const char *nps_strerror(int err)
 	case NPS_EFILECLOSING:
 		return "use of closed file";
 	}
-	return strerror(err);
+	return errno_text(err);
 }
 
 static int parse_addr(const char *addr, struct sockaddr_in *sa)

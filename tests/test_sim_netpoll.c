@@ -5,6 +5,9 @@
  * handles on purpose (readiness before park, readiness or an error between the pdWait announce
  * and the commit, deadline and close while parked), the throws, pollCache's block arithmetic
  * and reuse, fdseq staleness, netpoll's delay -> waitms mapping and netpollcheckerr's priority;
+ * netpollinit's flags, the 128-event buffer, EPOLLERR -> eventErr through real socket errors,
+ * netpoll's EINTR rule under a real signal, and every throw of spec section 4.8 that a test can
+ * reach (the findrunnable ones are the scheduler's; netpollarm is never called on Linux);
  * and the runtime's end, which must reach an M that became the poller after the exit's break.
  *
  * Each test runs the runtime in its own process (Criterion forks) with the event log on, and
@@ -12,6 +15,7 @@
  */
 #include <criterion/criterion.h>
 
+#include "sim/fd.h"
 #include "sim/net.h"
 #include "sim/runtime.h"
 #include "sim/sim.h"
@@ -25,25 +29,20 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MS (1000LL * 1000)
 
-/* A connected TCP pair on loopback, made with plain syscalls; a is non-blocking. */
 static void tcp_pair(int *a, int *b)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	socklen_t len = sizeof(sa);
-	getsockname(l, (struct sockaddr *)&sa, &len);
-	listen(l, 1);
-	*b = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(connect(*b, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	*a = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	cr_assert(*a >= 0);
-	close(l);
+	cr_assert_eq(tu_tcp_pair(a, b), 0, "tcp pair: %s", strerror(errno));
 }
 
 /* What a test's main goroutine shares with its helpers and the assertions. */
@@ -224,7 +223,8 @@ enum {
 	HOOK_READY = 1,
 	HOOK_DEADLINE,
 	HOOK_CLOSE,
-	HOOK_CORRUPT
+	HOOK_CORRUPT,
+	HOOK_CLOSE_PD
 };
 
 static void announce_hook(struct pollDesc *pd, int32_t mode)
@@ -243,6 +243,10 @@ static void announce_hook(struct pollDesc *pd, int32_t mode)
 	case HOOK_CORRUPT:
 		/* Another goroutine "commits" on the same semaphore: only a bug can do this. */
 		atomic_store(mode == 'r' ? &pd->rg : &pd->wg, (uintptr_t)&T.fake);
+		break;
+	case HOOK_CLOSE_PD:
+		/* Free the descriptor under the announced goroutine (pollUnblock came before). */
+		poll_runtime_pollClose(pd);
 		break;
 	}
 	T.hook_action = 0;
@@ -449,7 +453,30 @@ Test(sim_netpoll, readiness_without_waiter_and_noops)
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
-/* ---- throws: Go's messages, exit status 2 ---- */
+/* ---- throws (spec section 4.8): Go's messages, exit status 2 ---- */
+
+/* Run main_fn as the main goroutine of a runtime in a child process. */
+static void run_main(void *main_fn)
+{
+	alarm(20); /* a child that does not throw must not outlive the test */
+	tu_sim_run(1, (void (*)(void *))main_fn, NULL, NULL);
+}
+
+/*
+ * The child must die as Go's throw does: status 2 and "fatal error: msg" on stderr, preceded by
+ * the line Go prints first (println) when before is not NULL.
+ */
+static void expect_throw(void (*main_fn)(void *), const char *before, const char *msg)
+{
+	char *err = NULL;
+	int st = tu_fork_capture(run_main, (void *)main_fn, &err);
+	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
+	char want[512];
+	snprintf(want, sizeof(want), "%s%sfatal error: %s\n", before ? before : "",
+		 before ? "\n" : "", msg);
+	cr_assert(strstr(err, want), "want \"%s\" in stderr: %s", want, err);
+	free(err);
+}
 
 static void main_double_wait(void *arg)
 {
@@ -459,19 +486,9 @@ static void main_double_wait(void *arg)
 	netpollblock(T.pd, 'r', false); /* a second reader on the same semaphore */
 }
 
-static void run_double_wait(void *arg)
-{
-	(void)arg;
-	tu_sim_run(1, main_double_wait, NULL, NULL);
-}
-
 Test(sim_netpoll, double_wait_throws)
 {
-	char *err = NULL;
-	int st = tu_fork_capture(run_double_wait, NULL, &err);
-	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
-	cr_assert(strstr(err, "fatal error: runtime: double wait"), "stderr: %s", err);
-	free(err);
+	expect_throw(main_double_wait, NULL, "runtime: double wait");
 }
 
 static void main_corrupt(void *arg)
@@ -481,19 +498,9 @@ static void main_corrupt(void *arg)
 	main_announce((void *)(intptr_t)HOOK_CORRUPT);
 }
 
-static void run_corrupt(void *arg)
-{
-	(void)arg;
-	tu_sim_run(1, main_corrupt, NULL, NULL);
-}
-
 Test(sim_netpoll, corrupted_polldesc_throws)
 {
-	char *err = NULL;
-	int st = tu_fork_capture(run_corrupt, NULL, &err);
-	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
-	cr_assert(strstr(err, "fatal error: runtime: corrupted polldesc"), "stderr: %s", err);
-	free(err);
+	expect_throw(main_corrupt, NULL, "runtime: corrupted polldesc");
 }
 
 static void main_close_wo_unblock(void *arg)
@@ -503,20 +510,9 @@ static void main_close_wo_unblock(void *arg)
 	poll_runtime_pollClose(T.pd);
 }
 
-static void run_close_wo_unblock(void *arg)
-{
-	(void)arg;
-	tu_sim_run(1, main_close_wo_unblock, NULL, NULL);
-}
-
 Test(sim_netpoll, close_without_unblock_throws)
 {
-	char *err = NULL;
-	int st = tu_fork_capture(run_close_wo_unblock, NULL, &err);
-	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
-	cr_assert(strstr(err, "fatal error: runtime: close polldesc w/o unblock"), "stderr: %s",
-		  err);
-	free(err);
+	expect_throw(main_close_wo_unblock, NULL, "runtime: close polldesc w/o unblock");
 }
 
 static void main_unblock_twice(void *arg)
@@ -527,20 +523,253 @@ static void main_unblock_twice(void *arg)
 	poll_runtime_pollUnblock(T.pd);
 }
 
-static void run_unblock_twice(void *arg)
-{
-	(void)arg;
-	tu_sim_run(1, main_unblock_twice, NULL, NULL);
-}
-
 Test(sim_netpoll, unblock_twice_throws)
 {
-	char *err = NULL;
-	int st = tu_fork_capture(run_unblock_twice, NULL, &err);
-	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
-	cr_assert(strstr(err, "fatal error: runtime: unblock on closing polldesc"), "stderr: %s",
-		  err);
-	free(err);
+	expect_throw(main_unblock_twice, NULL, "runtime: unblock on closing polldesc");
+}
+
+/*
+ * pollOpen finds a goroutine on a semaphore of a freed descriptor. Only memory corruption can
+ * do that: the test writes a stand-in G into the freed pollDesc (type-stable memory, reused
+ * LIFO by the next open).
+ */
+static void open_freed_with_waiter(int32_t mode)
+{
+	setup_pair();
+	poll_runtime_pollUnblock(T.pd);
+	poll_runtime_pollClose(T.pd);
+	T.fake.goid = 999;
+	atomic_store(mode == 'r' ? &T.pd->rg : &T.pd->wg, (uintptr_t)&T.fake);
+	open_pd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+}
+
+static void main_free_blocked_read(void *arg)
+{
+	(void)arg;
+	open_freed_with_waiter('r');
+}
+
+static void main_free_blocked_write(void *arg)
+{
+	(void)arg;
+	open_freed_with_waiter('w');
+}
+
+Test(sim_netpoll, blocked_read_on_free_polldesc_throws)
+{
+	expect_throw(main_free_blocked_read, NULL, "runtime: blocked read on free polldesc");
+}
+
+Test(sim_netpoll, blocked_write_on_free_polldesc_throws)
+{
+	expect_throw(main_free_blocked_write, NULL, "runtime: blocked write on free polldesc");
+}
+
+/* A nonblocking listener on 127.0.0.1:0: registered, it is neither readable nor writable. */
+static int listener(int *port)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	cr_assert(listen(l, 16) == 0);
+	socklen_t len = sizeof(sa);
+	getsockname(l, (struct sockaddr *)&sa, &len);
+	if (port)
+		*port = ntohs(sa.sin_port);
+	return l;
+}
+
+/*
+ * pollClose while a goroutine is between netpollblock's announce (pdWait) and its re-check:
+ * what would happen if the FD layer freed the descriptor without holding a reference for
+ * each reader and writer. A listener, so that no readiness can fill the semaphore first.
+ */
+static void close_in_announce(int32_t mode)
+{
+	T.pd = open_pd(listener(NULL));
+	poll_runtime_pollUnblock(T.pd);
+	T.hook_action = HOOK_CLOSE_PD;
+	testHookAfterAnnounce = announce_hook;
+	netpollblock(T.pd, mode, false);
+}
+
+static void main_closing_blocked_read(void *arg)
+{
+	(void)arg;
+	close_in_announce('r');
+}
+
+static void main_closing_blocked_write(void *arg)
+{
+	(void)arg;
+	close_in_announce('w');
+}
+
+Test(sim_netpoll, blocked_read_on_closing_polldesc_throws)
+{
+	expect_throw(main_closing_blocked_read, NULL, "runtime: blocked read on closing polldesc");
+}
+
+Test(sim_netpoll, blocked_write_on_closing_polldesc_throws)
+{
+	expect_throw(main_closing_blocked_write, NULL,
+		     "runtime: blocked write on closing polldesc");
+}
+
+/*
+ * A deadline timer that fires with the current seq while no deadline is set: only a stray
+ * timer can, so the test calls the timer functions as the timer code would.
+ */
+void netpollReadDeadline(void *arg, uintptr_t seq);
+void netpollWriteDeadline(void *arg, uintptr_t seq);
+
+static void main_stray_read_timer(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	netpollReadDeadline(T.pd, T.pd->rseq);
+}
+
+static void main_stray_write_timer(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	netpollWriteDeadline(T.pd, T.pd->wseq);
+}
+
+Test(sim_netpoll, inconsistent_read_deadline_throws)
+{
+	expect_throw(main_stray_read_timer, NULL, "runtime: inconsistent read deadline");
+}
+
+Test(sim_netpoll, inconsistent_write_deadline_throws)
+{
+	expect_throw(main_stray_write_timer, NULL, "runtime: inconsistent write deadline");
+}
+
+/* Lower RLIMIT_NOFILE so that only `spare` more descriptors can be opened. */
+static void leave_fds(int spare)
+{
+	int lowest = dup(0);
+	close(lowest);
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = (rlim_t)(lowest + spare);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+static void main_no_fd_for_epoll(void *arg)
+{
+	(void)arg;
+	leave_fds(0);
+	netpollGenericInit();
+}
+
+static void main_no_fd_for_pipe(void *arg)
+{
+	(void)arg;
+	leave_fds(1); /* epoll_create1 gets the last one, pipe2 fails */
+	netpollGenericInit();
+}
+
+Test(sim_netpoll, netpollinit_epollcreate_failure_throws)
+{
+	expect_throw(main_no_fd_for_epoll, "runtime: epollcreate failed with 24",
+		     "runtime: netpollinit failed");
+}
+
+Test(sim_netpoll, netpollinit_pipe_failure_throws)
+{
+	expect_throw(main_no_fd_for_pipe, "runtime: pipe failed with 24", "runtime: pipe failed");
+}
+
+/*
+ * Make this thread's epoll_ctl fail with ENOSPC (as when fs.epoll.max_user_watches is reached)
+ * through a seccomp filter: the kernel refuses the call, nothing in the engine is changed.
+ */
+static void epoll_ctl_fails(void)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_ctl, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSPC),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+static void main_epollctl_fails(void *arg)
+{
+	(void)arg;
+	epoll_ctl_fails();
+	netpollGenericInit();
+}
+
+Test(sim_netpoll, netpollinit_epollctl_failure_throws)
+{
+	expect_throw(main_epollctl_fails, "runtime: epollctl failed with 28",
+		     "runtime: epollctl failed");
+}
+
+/*
+ * The break pipe's write end replaced by a read-only fd: write fails with EBADF. A dup keeps the
+ * pipe's write side open, so the read end does not report a hang-up meanwhile.
+ */
+static void main_break_write_fails(void *arg)
+{
+	(void)arg;
+	netpollGenericInit();
+	cr_assert(dup((int)netpollBreakWr) >= 0);
+	int ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert(dup2(ro, (int)netpollBreakWr) == (int)netpollBreakWr);
+	netpollBreak(NPS_FN_NONE, 0);
+}
+
+Test(sim_netpoll, netpollbreak_write_failure_throws)
+{
+	expect_throw(main_break_write_fails, "runtime: netpollBreak write failed with 9",
+		     "runtime: netpollBreak write failed");
+}
+
+/* The epoll fd closed under the poller: epoll_pwait fails with EBADF. */
+static char closed_epfd_line[64];
+
+static void main_epfd_closed(void *arg)
+{
+	(void)arg;
+	netpollGenericInit();
+	close(epfd);
+	int32_t delta;
+	netpoll(0, &delta, NPS_NPC_OTHER);
+}
+
+Test(sim_netpoll, netpoll_epollwait_failure_throws)
+{
+	/* The child's epfd is the lowest free fd at netpollinit: the same number as here. */
+	int lowest = dup(0);
+	close(lowest);
+	snprintf(closed_epfd_line, sizeof(closed_epfd_line),
+		 "runtime: epollwait on fd %d failed with 9", lowest);
+	expect_throw(main_epfd_closed, closed_epfd_line, "runtime: netpoll failed");
+}
+
+/* The break pipe's write end closed: its read end reports EPOLLHUP (16), not EPOLLIN. */
+static void main_break_hangup(void *arg)
+{
+	(void)arg;
+	netpollGenericInit();
+	close((int)netpollBreakWr);
+	int32_t delta;
+	netpoll(0, &delta, NPS_NPC_OTHER);
+}
+
+Test(sim_netpoll, break_fd_unexpected_event_throws)
+{
+	expect_throw(main_break_hangup, "runtime: netpoll: break fd ready for 16",
+		     "runtime: netpoll: break fd ready for something unexpected");
 }
 
 /* ---- pollCache ---- */
@@ -811,4 +1040,320 @@ Test(sim_netpoll, exit_overtaking_a_late_poller_still_ends)
 	/* Before the fix the held M slept in netpoll(-1) forever and sim_run never returned. */
 	cr_assert_eq(tu_sim_run(2, main_exit_overtakes_poller, NULL, NULL), 0);
 	cr_assert(atomic_load(&late_held));
+}
+
+/* ---- netpollinit: the flags of Go 1.22's epoll fd and break pipe ---- */
+
+/* The interest mask of target fd in epoll fd ep, from /proc/self/fdinfo; data in *data. */
+static int64_t fdinfo_events(int ep, int target, uint64_t *data)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ep);
+	FILE *f = fopen(path, "r");
+	cr_assert(f, "%s", path);
+	int64_t events = -1;
+	while (fgets(line, sizeof(line), f)) {
+		int tfd;
+		unsigned ev;
+		unsigned long long d;
+		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &ev, &d) == 3 &&
+		    tfd == target) {
+			events = ev;
+			*data = d;
+		}
+	}
+	fclose(f);
+	return events;
+}
+
+static int64_t init_break_events, init_sock_events;
+static uint64_t init_break_data;
+static int init_epfd_fd, init_rd_fl, init_wr_fl, init_rd_fd, init_wr_fd;
+
+static void main_init_flags(void *arg)
+{
+	(void)arg;
+	setup_pair(); /* pollServerInit runs netpollinit, then T.a is registered */
+	init_epfd_fd = fcntl(epfd, F_GETFD);
+	init_rd_fd = fcntl((int)netpollBreakRd, F_GETFD);
+	init_wr_fd = fcntl((int)netpollBreakWr, F_GETFD);
+	init_rd_fl = fcntl((int)netpollBreakRd, F_GETFL);
+	init_wr_fl = fcntl((int)netpollBreakWr, F_GETFL);
+	init_break_events = fdinfo_events(epfd, (int)netpollBreakRd, &init_break_data);
+	uint64_t data;
+	init_sock_events = fdinfo_events(epfd, T.a, &data);
+}
+
+Test(sim_netpoll, netpollinit_flags)
+{
+	cr_assert_eq(tu_sim_run(1, main_init_flags, NULL, &EV), 0);
+	cr_assert(init_epfd_fd & FD_CLOEXEC, "epoll_create1(EPOLL_CLOEXEC)");
+	cr_assert(init_rd_fl & O_NONBLOCK, "nonblockingPipe: the read end is O_NONBLOCK");
+	cr_assert(init_wr_fl & O_NONBLOCK, "nonblockingPipe: the write end is O_NONBLOCK");
+	cr_assert(init_rd_fd & FD_CLOEXEC, "nonblockingPipe: the read end is O_CLOEXEC");
+	cr_assert(init_wr_fd & FD_CLOEXEC, "nonblockingPipe: the write end is O_CLOEXEC");
+	/* The kernel adds EPOLLERR|EPOLLHUP to every registration; Go asked for EPOLLIN alone. */
+	cr_assert_eq(init_break_events, EPOLLIN | EPOLLERR | EPOLLHUP,
+		     "break read end: EPOLLIN, level-triggered (mask %#llx)",
+		     (long long)init_break_events);
+	cr_assert_eq(init_break_data, (uint64_t)(uintptr_t)&netpollBreakRd,
+		     "the break fd's data is &netpollBreakRd, untagged");
+	cr_assert_eq(init_sock_events,
+		     EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET | EPOLLERR | EPOLLHUP,
+		     "netpollopen: IN|OUT|RDHUP|ET (mask %#llx)", (long long)init_sock_events);
+}
+
+/* ---- at most 128 events per netpoll call ---- */
+
+#define NDUP 200
+static struct pollDesc *dup_pds[NDUP];
+
+static void main_many_ready(void *arg)
+{
+	(void)arg;
+	int port;
+	int l = listener(&port);
+	/* 200 descriptors of one listening socket: one connection readies all 200 at once. */
+	for (int i = 0; i < NDUP; i++)
+		dup_pds[i] = open_pd(i ? dup(l) : l);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	for (int tries = 0; tries < 2000; tries++) {
+		int32_t delta;
+		netpoll(0, &delta, NPS_NPC_OTHER);
+		int ready = 0;
+		for (int i = 0; i < NDUP; i++)
+			ready += atomic_load(&dup_pds[i]->rg) == pdReady;
+		if (ready == NDUP)
+			break;
+		time_sleep(1 * MS);
+	}
+}
+
+static int dup_index(uint64_t pd)
+{
+	for (int i = 0; i < NDUP; i++)
+		if ((uint64_t)(uintptr_t)dup_pds[i] == pd)
+			return i;
+	return -1;
+}
+
+Test(sim_netpoll, at_most_128_events_per_call)
+{
+	cr_assert_eq(tu_sim_run(1, main_many_ready, NULL, &EV), 0);
+	/* Per netpoll call (any caller: sysmon may poll too), the events naming our 200. */
+	uint64_t ids[NDUP];
+	int per_call[NDUP], ncalls = 0, total = 0, full = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_NETPOLL_END)
+			cr_assert_leq(e->u.netpoll.n, 128, "epoll_pwait returned %d",
+				      e->u.netpoll.n);
+		if (e->kind != NPS_EV_NETPOLL_EVENT || dup_index(e->u.npev.pd) < 0)
+			continue;
+		int k = 0;
+		while (k < ncalls && ids[k] != e->u.npev.id)
+			k++;
+		if (k == ncalls) {
+			ids[ncalls] = e->u.npev.id;
+			per_call[ncalls++] = 0;
+		}
+		per_call[k]++;
+		total++;
+	}
+	for (int k = 0; k < ncalls; k++) {
+		cr_assert_leq(per_call[k], 128, "call %llu: %d events", (unsigned long long)ids[k],
+			      per_call[k]);
+		full += per_call[k] == 128;
+	}
+	cr_assert_eq(total, NDUP, "every descriptor's event was delivered once");
+	cr_assert_eq(full, 1, "one call filled its 128-event buffer, the rest came after");
+}
+
+/* ---- EPOLLERR -> eventErr: only when the mask is EPOLLERR alone (netpoll_epoll.go) ---- */
+
+/* A UDP socket connected to a port nobody listens on: a send draws an ICMP port unreachable. */
+static int udp_to_closed_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	int tmp = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert_eq(bind(tmp, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	socklen_t len = sizeof(sa);
+	getsockname(tmp, (struct sockaddr *)&sa, &len);
+	close(tmp);
+	int u = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cr_assert_eq(connect(u, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return u;
+}
+
+enum {
+	ERR_UDP = 1, /* ICMP error on a writable socket: EPOLLOUT|EPOLLERR */
+	ERR_ALONE,   /* the same with the registration narrowed: EPOLLERR alone */
+	ERR_RST	     /* TCP reset by the peer: IN|OUT|ERR|HUP|RDHUP */
+};
+
+static struct {
+	int fd;
+	ssize_t rn;    /* what (*FD).Read returned */
+	int checkerr;  /* netpollcheckerr(pd, 'r') after the event */
+	uint32_t mask; /* the mask netpoll saw with EPOLLERR in it */
+} E;
+
+static int is_err_event(const struct nps_event *e, void *ctx)
+{
+	(void)ctx;
+	return e->fd == E.fd && (e->u.npev.events & EPOLLERR) && e->u.npev.action == NPS_NPEV_READY;
+}
+
+static void main_eventerr(void *arg)
+{
+	int how = (int)(intptr_t)arg;
+	struct FD fd = {.IsStream = how == ERR_RST, .ZeroReadIsEOF = how == ERR_RST};
+	if (how == ERR_RST) {
+		tcp_pair(&fd.Sysfd, &T.b);
+	} else {
+		fd.Sysfd = udp_to_closed_port();
+	}
+	E.fd = fd.Sysfd;
+	cr_assert_eq(FD_Init(&fd, how == ERR_RST ? "tcp" : "udp", true), 0);
+	struct pollDesc *pd = fd.pd.runtimeCtx;
+	if (how == ERR_ALONE) {
+		/*
+		 * Narrow the registration (Go's data kept) to no readiness: the kernel then reports
+		 * EPOLLERR alone, as it does for a socket neither readable nor writable.
+		 */
+		struct epoll_event ev = {.events = EPOLLET};
+		ev.data.u64 = taggedPointerPack(pd, atomic_load(&pd->fdseq));
+		cr_assert_eq(epoll_ctl(epfd, EPOLL_CTL_MOD, fd.Sysfd, &ev), 0);
+	}
+	if (how == ERR_RST) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(T.b, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(T.b);
+	} else {
+		cr_assert_eq(send(fd.Sysfd, "x", 1, 0), 1);
+	}
+	/* An error event has mode 'r'+'w': wait until a netpoll made the reader's side ready. */
+	for (int i = 0; i < 2000 && atomic_load(&pd->rg) != pdReady; i++) {
+		int32_t delta;
+		netpoll(0, &delta, NPS_NPC_OTHER);
+		if (atomic_load(&pd->rg) != pdReady)
+			time_sleep(1 * MS);
+	}
+	cr_assert_eq(atomic_load(&pd->rg), pdReady, "no error event arrived");
+	E.checkerr = netpollcheckerr_for_test(pd, 'r');
+	char buf[16];
+	E.rn = FD_Read(&fd, buf, sizeof(buf));
+}
+
+static int count_reads(int fd)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n; i++)
+		n += EV.v[i].kind == NPS_EV_SYSCALL && EV.v[i].fd == fd &&
+		     EV.v[i].u.sys.op == NPS_SYS_READ;
+	return n;
+}
+
+static uint32_t err_mask(void)
+{
+	long i = tu_find(&EV, 0, NPS_EV_NETPOLL_EVENT, is_err_event, NULL);
+	cr_assert(i >= 0, "netpoll saw no EPOLLERR for fd %d", E.fd);
+	return EV.v[i].u.npev.events;
+}
+
+Test(sim_netpoll, epollerr_alone_sets_eventerr)
+{
+	cr_assert_eq(tu_sim_run(1, main_eventerr, (void *)(intptr_t)ERR_ALONE, &EV), 0);
+	cr_assert_eq(err_mask(), EPOLLERR);
+	cr_assert_eq(E.checkerr, pollErrNotPollable, "eventErr set: reads report not pollable");
+	cr_assert_eq(E.rn, -NPS_ENOTPOLLABLE, "Read: %s", nps_strerror((int)E.rn));
+	cr_assert_str_eq(nps_strerror((int)E.rn), "not pollable");
+	cr_assert_eq(count_reads(E.fd), 0, "prepareRead failed: no read(2)");
+}
+
+Test(sim_netpoll, epollerr_with_epollout_leaves_eventerr_clear)
+{
+	cr_assert_eq(tu_sim_run(1, main_eventerr, (void *)(intptr_t)ERR_UDP, &EV), 0);
+	cr_assert_eq(err_mask(), EPOLLOUT | EPOLLERR);
+	cr_assert_eq(E.checkerr, pollNoError);
+	cr_assert_eq(E.rn, -ECONNREFUSED, "Read: %s", nps_strerror((int)E.rn));
+	cr_assert_str_eq(nps_strerror((int)E.rn), "connection refused");
+	cr_assert_eq(count_reads(E.fd), 1, "the read(2) reports the socket error");
+}
+
+Test(sim_netpoll, reset_by_peer_leaves_eventerr_clear)
+{
+	cr_assert_eq(tu_sim_run(1, main_eventerr, (void *)(intptr_t)ERR_RST, &EV), 0);
+	uint32_t want = EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP;
+	cr_assert_eq(err_mask() & want, want, "mask %#x", err_mask());
+	cr_assert_eq(E.checkerr, pollNoError);
+	cr_assert_eq(E.rn, -ECONNRESET, "Read: %s", nps_strerror((int)E.rn));
+	cr_assert_str_eq(nps_strerror((int)E.rn), "connection reset by peer");
+}
+
+/* ---- EINTR: a signal during a blocking epoll_pwait (netpoll's retry rule) ---- */
+
+static int eintr_port;
+
+static void connect_listener(void *arg)
+{
+	(void)arg;
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)eintr_port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	connect(c, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+static int eintr_sent;
+
+static void main_eintr(void *arg)
+{
+	int64_t delay = (int64_t)(intptr_t)arg;
+	/* A listener: nothing is ready until the interrupter connects (after its signals). */
+	T.pd = open_pd(listener(&eintr_port));
+	struct tu_interrupter *it =
+	    tu_interrupt_start((pid_t)syscall(SYS_gettid), SYS_epoll_pwait, delay < 0 ? 3 : 1,
+			       delay < 0 ? connect_listener : NULL, NULL);
+	int32_t delta;
+	struct gList l = netpoll(delay, &delta, NPS_NPC_OTHER);
+	cr_assert(gList_empty(&l));
+	eintr_sent = tu_interrupt_sent(it);
+	tu_interrupt_stop(it);
+}
+
+static int is_end_other(const struct nps_event *e, void *ctx)
+{
+	(void)ctx;
+	return e->u.netpoll.caller == NPS_NPC_OTHER;
+}
+
+Test(sim_netpoll, eintr_ends_a_timed_wait, .timeout = 20)
+{
+	/* waitms > 0: return an empty list, so that the caller recomputes its timeout. */
+	cr_assert_eq(tu_sim_run(1, main_eintr, (void *)(intptr_t)(5000 * MS), &EV), 0);
+	cr_assert_eq(eintr_sent, 1);
+	long i = tu_find(&EV, 0, NPS_EV_NETPOLL_END, is_end_other, NULL);
+	cr_assert(i >= 0);
+	cr_assert_eq(EV.v[i].u.netpoll.waitms, 5000);
+	cr_assert_eq(EV.v[i].u.netpoll.n, -EINTR, "netpoll returned on EINTR (n %d)",
+		     EV.v[i].u.netpoll.n);
+	cr_assert(EV.v[i].u.netpoll.eintr);
+}
+
+Test(sim_netpoll, eintr_retries_an_infinite_wait, .timeout = 20)
+{
+	/* waitms < 0: retry; the call ends with the connection that follows the signals. */
+	cr_assert_eq(tu_sim_run(1, main_eintr, (void *)(intptr_t)-1, &EV), 0);
+	cr_assert_geq(eintr_sent, 1);
+	long i = tu_find(&EV, 0, NPS_EV_NETPOLL_END, is_end_other, NULL);
+	cr_assert(i >= 0);
+	cr_assert_eq(EV.v[i].u.netpoll.waitms, -1);
+	cr_assert(EV.v[i].u.netpoll.eintr, "an EINTR happened in the call");
+	cr_assert_eq(EV.v[i].u.netpoll.n, 1, "and it retried until the listener's event (n %d)",
+		     EV.v[i].u.netpoll.n);
+	cr_assert_eq(atomic_load(&T.pd->rg), pdReady);
 }

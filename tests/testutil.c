@@ -2,7 +2,13 @@
 /* Helpers shared by the Criterion suites (tests/testutil.h). */
 #include "tests/testutil.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -311,4 +317,107 @@ int tu_fork_capture(void (*fn)(void *), void *arg, char **err)
 	int st;
 	waitpid(pid, &st, 0);
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* ---- interrupting a blocked system call ---- */
+
+struct tu_interrupter {
+	pthread_t thread;
+	pid_t tid;
+	long nr;
+	int times;
+	void (*then)(void *);
+	void *arg;
+	_Atomic int stop, sent;
+};
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+}
+
+/* Is thread tid blocked in system call nr? ("running" when it is not in one.) */
+int tu_in_syscall(pid_t tid, long nr)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || !isdigit((unsigned char)buf[0]))
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10) == nr;
+}
+
+static void *interrupter(void *arg)
+{
+	struct tu_interrupter *it = arg;
+	while (atomic_load(&it->sent) < it->times && !atomic_load(&it->stop)) {
+		if (tu_in_syscall(it->tid, it->nr)) {
+			syscall(SYS_tgkill, getpid(), it->tid, SIGUSR1);
+			atomic_fetch_add(&it->sent, 1);
+		}
+		usleep(2000); /* let it take the signal and, if it retries, block again */
+	}
+	if (it->then && !atomic_load(&it->stop))
+		it->then(it->arg);
+	return NULL;
+}
+
+struct tu_interrupter *tu_interrupt_start(pid_t tid, long nr, int times, void (*then)(void *),
+					  void *arg)
+{
+	struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	struct tu_interrupter *it = calloc(1, sizeof(*it));
+	it->tid = tid;
+	it->nr = nr;
+	it->times = times;
+	it->then = then;
+	it->arg = arg;
+	pthread_create(&it->thread, NULL, interrupter, it);
+	return it;
+}
+
+void tu_interrupt_stop(struct tu_interrupter *it)
+{
+	atomic_store(&it->stop, 1);
+	pthread_join(it->thread, NULL);
+	free(it);
+}
+
+int tu_interrupt_sent(const struct tu_interrupter *it)
+{
+	return atomic_load(&it->sent);
+}
+
+int tu_tcp_pair(int *a, int *b)
+{
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	*a = *b = -1;
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sa, &len))
+		goto fail;
+	*b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*b < 0 || connect(*b, (struct sockaddr *)&sa, sizeof(sa)))
+		goto fail;
+	*a = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (*a < 0)
+		goto fail;
+	close(l);
+	return 0;
+fail:;
+	int e = errno;
+	if (l >= 0)
+		close(l);
+	if (*b >= 0)
+		close(*b);
+	errno = e;
+	return -1;
 }

@@ -93,3 +93,30 @@ int tu_open_fds(void);
  * and its stderr in *err (malloc'd).
  */
 int tu_fork_capture(void (*fn)(void *), void *arg, char **err);
+
+/* ---- interrupting a blocked system call with a real signal ---- */
+
+#include <sys/types.h>
+
+struct tu_interrupter;
+
+/*
+ * From a thread of its own: each time thread tid is seen blocked in system call nr (from
+ * /proc/self/task/TID/syscall), send it SIGUSR1 (whose handler does nothing and is installed
+ * without SA_RESTART, so the call fails with EINTR), `times` times; then call then(arg) once
+ * (may be NULL). tu_interrupt_stop stops it early if needed and joins it.
+ */
+struct tu_interrupter *tu_interrupt_start(pid_t tid, long nr, int times, void (*then)(void *),
+					  void *arg);
+void tu_interrupt_stop(struct tu_interrupter *it);
+/* How many signals it sent. */
+int tu_interrupt_sent(const struct tu_interrupter *it);
+
+/* Is thread tid blocked in system call nr (from /proc/self/task/TID/syscall)? */
+int tu_in_syscall(pid_t tid, long nr);
+
+/*
+ * A connected TCP pair on 127.0.0.1 made with plain syscalls: *a (accepted) non-blocking and
+ * close-on-exec, *b (dialled) blocking. 0, or -1 with errno.
+ */
+int tu_tcp_pair(int *a, int *b);

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The internal/poll FD layer (Go: internal/poll/fd_unix.go, fd_mutex.go) on real TCP sockets
+ * on 127.0.0.1: a zero-byte Read makes no system call; a read(2) interrupted by a real signal
+ * is retried (ignoringEINTRIO); Close while a Read is in flight wakes the reader with Go's
+ * closing error, and the fd is closed by the last reference (the reader's readUnlock), with
+ * Close waiting for it on fd.csema unless the FD is in blocking mode.
+ *
+ * Each test runs the runtime in its own process (Criterion forks) with the event log on and
+ * asserts what a Go program would see, and the system calls the log shows.
+ */
+#include <criterion/criterion.h>
+
+#include "sim/fd.h"
+#include "sim/net.h"
+#include "sim/runtime.h"
+#include "sim/sim.h"
+#include "tests/testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MS (1000LL * 1000)
+
+static struct tu_events EV;
+
+/* What a test's goroutines share with the assertions. */
+static struct {
+	struct FD fd;
+	int sysfd, peer;
+	ssize_t rn;	    /* the reader's Read result */
+	char rbuf[16];	    /* and what it read */
+	uint64_t reader;    /* the reader's goid */
+	_Atomic pid_t rtid; /* the reader's thread, once it runs */
+	int closed;	    /* Close's result */
+	int fd_after_close; /* fcntl(F_GETFD) on the old fd right after Close returned */
+	int sysfd_after_close;
+	struct waitgroup wg;
+} T;
+
+/* An FD over the accepted end of a fresh pair, as net's newFD + init would make it. */
+static void new_fd(const char *net, bool pollable)
+{
+	cr_assert_eq(tu_tcp_pair(&T.sysfd, &T.peer), 0, "%s", strerror(errno));
+	if (!pollable) /* a blocking socket, as a blocking os.File would have */
+		fcntl(T.sysfd, F_SETFL, fcntl(T.sysfd, F_GETFL) & ~O_NONBLOCK);
+	T.fd = (struct FD){.Sysfd = T.sysfd, .IsStream = true, .ZeroReadIsEOF = true};
+	cr_assert_eq(FD_Init(&T.fd, net, pollable), 0);
+}
+
+/* The read(2) and close(2) system calls the log shows on fd (fn: the FD method, 0 any). */
+static int count_sys(int fd, uint8_t op, uint8_t fn)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		n += e->kind == NPS_EV_SYSCALL && e->fd == fd && e->u.sys.op == op &&
+		     (!fn || e->u.sys.fn == fn);
+	}
+	return n;
+}
+
+TestSuite(sim_fd, .timeout = 30);
+
+/* ---- a zero-byte Read ---- */
+
+static ssize_t zero_before, zero_after_close, full;
+
+static void main_zero_read(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", true);
+	close(T.peer); /* a read(2) now returns 0: EOF */
+	char buf[16];
+	zero_before = FD_Read(&T.fd, buf, 0);
+	full = FD_Read(&T.fd, buf, sizeof(buf));
+	FD_Close(&T.fd);
+	zero_after_close = FD_Read(&T.fd, buf, 0);
+}
+
+Test(sim_fd, zero_byte_read_makes_no_syscall)
+{
+	cr_assert_eq(tu_sim_run(1, main_zero_read, NULL, &EV), 0);
+	cr_assert_eq(zero_before, 0, "Read of 0 bytes: (0, nil), not EOF (%zd)", zero_before);
+	cr_assert_eq(full, -NPS_EOF, "a real read at the peer's close is EOF");
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_READ, 0), 1, "only the second Read reads");
+	cr_assert_eq(zero_after_close, -NPS_ECLOSING, "readLock comes first: after Close, %s",
+		     nps_strerror((int)zero_after_close));
+}
+
+/* ---- ignoringEINTRIO: an interrupted read(2) is retried ---- */
+
+static void peer_writes(void *arg)
+{
+	(void)arg;
+	cr_assert_eq(write(T.peer, "x", 1), 1);
+}
+
+static int eintr_sent;
+
+static void main_read_eintr(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", false); /* blocking: read(2) sleeps in the kernel, where a signal hits */
+	struct tu_interrupter *it =
+	    tu_interrupt_start((pid_t)syscall(SYS_gettid), SYS_read, 3, peer_writes, NULL);
+	T.rn = FD_Read(&T.fd, T.rbuf, sizeof(T.rbuf));
+	eintr_sent = tu_interrupt_sent(it);
+	tu_interrupt_stop(it);
+}
+
+Test(sim_fd, read_retries_on_eintr)
+{
+	cr_assert_eq(tu_sim_run(1, main_read_eintr, NULL, &EV), 0);
+	cr_assert_geq(eintr_sent, 1, "a signal hit the blocked read(2)");
+	cr_assert_eq(T.rn, 1, "Read returned %zd (%s), not the byte the peer sent after", T.rn,
+		     T.rn < 0 ? nps_strerror((int)T.rn) : "");
+	cr_assert_eq(T.rbuf[0], 'x');
+}
+
+/* ---- Close while a Read is in flight ---- */
+
+static void reader(void *arg)
+{
+	(void)arg;
+	T.reader = sim_goid();
+	atomic_store(&T.rtid, (pid_t)syscall(SYS_gettid));
+	T.rn = FD_Read(&T.fd, T.rbuf, sizeof(T.rbuf));
+	wg_done(&T.wg);
+}
+
+static void close_and_look(void)
+{
+	T.closed = FD_Close(&T.fd);
+	T.fd_after_close = fcntl(T.sysfd, F_GETFD);
+	T.sysfd_after_close = T.fd.Sysfd;
+}
+
+/* A pollable FD: the reader is parked in pollWait when Close comes. One P: a fixed order. */
+static void main_close_parked(void *arg)
+{
+	new_fd(arg, true);
+	wg_add(&T.wg, 1);
+	go(reader, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
+	close_and_look();
+	wg_wait(&T.wg);
+}
+
+/* The goroutine that made the close(2) of (*FD).destroy. */
+static uint64_t destroyer(void)
+{
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == T.sysfd && e->u.sys.op == NPS_SYS_CLOSE)
+			return e->g;
+	}
+	return 0;
+}
+
+static void assert_close_parked(const char *net, int want, const char *text)
+{
+	cr_assert_eq(tu_sim_run(1, main_close_parked, (void *)net, &EV), 0);
+	cr_assert_eq(T.rn, want, "the reader got %zd (%s)", T.rn, nps_strerror((int)T.rn));
+	cr_assert_str_eq(nps_strerror((int)T.rn), text);
+	cr_assert_eq(T.closed, 0);
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+	cr_assert_eq(destroyer(), T.reader,
+		     "destroy ran at the last decref, the reader's readUnlock (goroutine %llu)",
+		     (unsigned long long)destroyer());
+	cr_assert_eq(T.fd_after_close, -1, "Close returned before the fd was closed");
+	cr_assert_eq(T.sysfd_after_close, -1);
+}
+
+Test(sim_fd, close_wakes_reader_and_waits_for_its_decref)
+{
+	assert_close_parked("tcp", -NPS_ECLOSING, "use of closed network connection");
+}
+
+Test(sim_fd, close_of_a_file_says_use_of_closed_file)
+{
+	assert_close_parked("file", -NPS_EFILECLOSING, "use of closed file");
+}
+
+/*
+ * A blocking FD: Close cannot wake a read(2) sleeping in the kernel, so it does not wait on
+ * csema; the fd stays open until the reader's read returns and its readUnlock destroys it.
+ */
+static void main_close_blocking(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", false);
+	wg_add(&T.wg, 1);
+	go(reader, NULL);
+	for (int i = 0; i < 5000; i++) {
+		pid_t tid = atomic_load(&T.rtid);
+		if (tid && tu_in_syscall(tid, SYS_read))
+			break;
+		time_sleep(1 * MS);
+	}
+	close_and_look();
+	cr_assert_eq(write(T.peer, "y", 1), 1);
+	wg_wait(&T.wg);
+}
+
+Test(sim_fd, close_of_blocking_fd_does_not_wait)
+{
+	cr_assert_eq(tu_sim_run(2, main_close_blocking, NULL, &EV), 0);
+	cr_assert_eq(T.closed, 0);
+	cr_assert_neq(T.fd_after_close, -1, "the reader still holds the fd: not closed yet");
+	cr_assert_eq(T.rn, 1, "the read in progress completes: %zd", T.rn);
+	cr_assert_eq(T.rbuf[0], 'y');
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+	cr_assert_eq(destroyer(), T.reader, "the reader's readUnlock closed it");
+}
