@@ -1319,8 +1319,16 @@ static void main_eintr(void *arg)
 	    tu_interrupt_start((pid_t)syscall(SYS_gettid), SYS_epoll_pwait, delay < 0 ? 3 : 1,
 			       delay < 0 ? connect_listener : NULL, NULL);
 	int32_t delta;
-	struct gList l = netpoll(delay, &delta, NPS_NPC_OTHER);
-	cr_assert(gList_empty(&l));
+	/*
+	 * A timed wait can also end early on a netpollBreak still pending from the runtime's
+	 * start (the byte is drained by that call): wait again until the signal has come.
+	 */
+	for (int i = 0; i < 5; i++) {
+		struct gList l = netpoll(delay, &delta, NPS_NPC_OTHER);
+		cr_assert(gList_empty(&l));
+		if (delay < 0 || tu_interrupt_sent(it))
+			break;
+	}
 	eintr_sent = tu_interrupt_sent(it);
 	tu_interrupt_stop(it);
 }
@@ -1336,8 +1344,11 @@ Test(sim_netpoll, eintr_ends_a_timed_wait, .timeout = 20)
 	/* waitms > 0: return an empty list, so that the caller recomputes its timeout. */
 	cr_assert_eq(tu_sim_run(1, main_eintr, (void *)(intptr_t)(5000 * MS), &EV), 0);
 	cr_assert_eq(eintr_sent, 1);
-	long i = tu_find(&EV, 0, NPS_EV_NETPOLL_END, is_end_other, NULL);
-	cr_assert(i >= 0);
+	long i = -1;
+	do
+		i = tu_find(&EV, (size_t)(i + 1), NPS_EV_NETPOLL_END, is_end_other, NULL);
+	while (i >= 0 && EV.v[i].u.netpoll.n != -EINTR);
+	cr_assert(i >= 0, "no netpoll call ended by EINTR");
 	cr_assert_eq(EV.v[i].u.netpoll.waitms, 5000);
 	cr_assert_eq(EV.v[i].u.netpoll.n, -EINTR, "netpoll returned on EINTR (n %d)",
 		     EV.v[i].u.netpoll.n);
