@@ -879,11 +879,14 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 	}
 	if (!rs)
 		return;
-	/* after a loss this event is the truth about the incarnation; rg/wg stay unknown until
-	 * their next change, except that a freed pollDesc holds no waiter */
+	/*
+	 * After a loss this event is the truth about the incarnation; rg/wg stay unknown until
+	 * their next change. A freed pollDesc holds no waiter, but a side may hold pdReady: Go's
+	 * pollCache.free leaves rg/wg as they are and poll_runtime_pollOpen clears them (a side
+	 * known since the loss keeps its value; one still unknown stays so until that clear).
+	 */
 	if (e->kind == NPS_EV_PD_FREE) {
-		p->resync = px->resync[0] = px->resync[1] = false;
-		p->rg = p->wg = NPS_PDV_NIL;
+		p->resync = px->resync[0] || px->resync[1];
 		return;
 	}
 	pd_set_open(f, p, true);
