@@ -135,6 +135,20 @@ Test(cli, headless_deadline_tells_its_story)
 	free(out);
 }
 
+/*
+ * The close lesson's main waits for its reader and writer on a WaitGroup: in Go 1.22 that
+ * goroutine shows as [semacquire] (sync_runtime_Semacquire), as a goroutine dump would say.
+ */
+Test(cli, a_waitgroup_wait_parks_as_go_1_22_says)
+{
+	char *out = NULL;
+	int st = np("run --scenario close --procs 1 --no-ui --narrate --no-bpf", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "G1 running → waiting (semacquire)"), "%s", out);
+	cr_assert_null(strstr(out, "sync.WaitGroup.Wait"), "%s", out);
+	free(out);
+}
+
 /* A netpollsim serving in the background, as a user runs one in another terminal. */
 struct bg {
 	pid_t pid;
