@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -393,6 +394,35 @@ Test(cli, a_lesson_tells_what_really_happened)
 	cr_assert(strstr(b.out, "Read returned data before its deadline: the client sent some"),
 		  "%s", b.out);
 	cr_assert_null(strstr(b.out, "woken by its deadline timer"), "%s", b.out);
+}
+
+/*
+ * slow-reader with an outside client (nc in another terminal, read slowly): the client's
+ * receive buffer is the kernel's default, not the 4 KiB the lesson's own client asks for, and
+ * the writer must still meet a full buffer and park (64 KiB fitted in it: it never parked).
+ */
+Test(cli, slow_reader_parks_the_writer_for_an_outside_client)
+{
+	struct bg b;
+	bg_start(&b, "slow-outside",
+		 "run --scenario slow-reader --clients 0 --listen 127.0.0.1:0 --duration 60 "
+		 "--no-ui --no-bpf",
+		 0);
+	int s = dial(b.port);
+	/* Read 4 KiB a millisecond until nothing more comes for 2 s (all written), then close. */
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(s, buf, sizeof(buf))) > 0) {
+		got += (size_t)n;
+		usleep(1000);
+	}
+	close(s);
+	int st = bg_end(&b);
+	cr_assert_eq(st, 0, "exit %d after %zu bytes: %s", st, got, b.out);
+	cr_assert(strstr(b.out, "times and parked on wg each time"), "%zu bytes: %s", got, b.out);
 }
 
 Test(cli, make_install_honours_prefix_and_destdir)
