@@ -15,6 +15,7 @@
 #include "sim/trace.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,10 @@ struct scenario_run {
 	_Atomic int failed;	  /* an error that ends the run */
 	_Atomic int printed;	  /* errors printed so far */
 	_Atomic int client_go;	  /* a lesson tells its client to act */
-	_Atomic int client_quit;  /* a lesson tells its client to close */
-	_Atomic int connected;	  /* clients connected so far (ordered lessons) */
+	pthread_mutex_t go_lock;  /* client_go's wake-up for clients asleep until it (gate_wait) */
+	pthread_cond_t go_cond;
+	_Atomic int client_quit; /* a lesson tells its client to close */
+	_Atomic int connected;	 /* clients connected so far (ordered lessons) */
 	_Atomic int l_closed, conn_closed;
 	struct waitgroup done;	   /* the goroutines main waits for */
 	struct waitgroup handlers; /* echo: one per accepted connection */
@@ -122,6 +125,26 @@ static int close_conn(struct scenario_run *r)
 	if (!c || atomic_exchange(&r->conn_closed, 1))
 		return 0;
 	return conn_close(c);
+}
+
+/*
+ * Clients that wait for the lesson's go sleep until it comes: thousands of them polling the flag
+ * every millisecond kept both CPUs busy, so that starting them took minutes.
+ */
+static void gate_wait(struct scenario_run *r)
+{
+	pthread_mutex_lock(&r->go_lock);
+	while (!atomic_load(&r->client_go))
+		pthread_cond_wait(&r->go_cond, &r->go_lock);
+	pthread_mutex_unlock(&r->go_lock);
+}
+
+static void gate_open(struct scenario_run *r)
+{
+	pthread_mutex_lock(&r->go_lock);
+	atomic_store(&r->client_go, 1);
+	pthread_cond_broadcast(&r->go_cond);
+	pthread_mutex_unlock(&r->go_lock);
 }
 
 static void *client_thread(void *arg)
@@ -408,7 +431,7 @@ static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool bur
 	if (burst && r->o.clients > 0) {
 		time_sleep(10 * MS); /* the acceptor parks in Accept */
 		sim_note("%d clients connect at once", r->o.clients);
-		atomic_store(&r->client_go, 1);
+		gate_open(r);
 	}
 	wait_until(r, serving_over);
 	/* Connections still queued (never accepted) are reset: their clients see it and end. */
@@ -793,8 +816,7 @@ static void *burst_client(void *arg)
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
 	/* Start together: every client waits for the go signal. */
-	while (!atomic_load(&r->client_go))
-		client_sleep_ms(1);
+	gate_wait(r);
 	int s = client_dial(a, 0);
 	if (s < 0)
 		return NULL;
@@ -958,6 +980,8 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		return -ENOMEM;
 	memset(res, 0, sizeof(*res));
 	res->server_fd = -1;
+	pthread_mutex_init(&r->go_lock, NULL);
+	pthread_cond_init(&r->go_cond, NULL);
 	r->sc = sc;
 	r->res = res;
 	r->o = *o;
@@ -974,11 +998,13 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	int err = sim_run(cfg, sc->main, r);
 	/* Main returned: let lesson clients go, then wait for every client thread. */
 	atomic_store(&r->client_quit, 1);
-	atomic_store(&r->client_go, 1);
+	gate_open(r);
 	clients_join(&r->clients);
 	free(r->client_args);
 	if (r->l)
 		listener_free(r->l);
+	pthread_cond_destroy(&r->go_cond);
+	pthread_mutex_destroy(&r->go_lock);
 	free(r);
 	return err;
 }

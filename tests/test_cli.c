@@ -328,6 +328,19 @@ Test(cli, accept_burst_serves_outside_clients)
 	cr_assert(strstr(b.out, "1 outside connection served by one goroutine each"), "%s", b.out);
 }
 
+/*
+ * "Many clients at once" with thousands of them: the clients waiting for the go polled it every
+ * millisecond, so 2,000 of them kept both CPUs busy and the run never got past starting them.
+ */
+Test(cli, accept_burst_with_thousands_of_clients_ends)
+{
+	char *out = NULL;
+	int st = np("run --scenario accept-burst --clients 2000 --no-ui --no-bpf", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "2000 connections arrived together"), "%s", out);
+	free(out);
+}
+
 Test(cli, builtin_clients_dial_the_listen_address)
 {
 	char *out = NULL;
