@@ -133,6 +133,9 @@ Test(cli, headless_deadline_tells_its_story)
 	cr_assert(strstr(out, "i/o timeout"), "%s", out);
 	cr_assert(strstr(out, "== deadline"), "the summary follows: %s", out);
 	cr_assert(strstr(out, "lost events: 0 sim"), "losses are shown: %s", out);
+	/* The summary's pollDescs are pollCache's: one 4 KiB block of 16, all back on its list. */
+	cr_assert(strstr(out, "pollDescs: 0 in use, 16 free"), "%s", out);
+	cr_assert(strstr(out, "pollCache 0 in use / 16 free (1 blocks of 16)"), "%s", out);
 	free(out);
 }
 
