@@ -54,6 +54,7 @@ struct scenario_run {
 	_Atomic int unwatched;		/* the lesson no longer needs it */
 	_Atomic(struct netconn *) conn; /* the lesson's server-side connection */
 	_Atomic int waits;		/* slow-reader: times Write found the buffer full */
+	_Atomic int reader_back;	/* close: the reader returned (it cannot park any more) */
 	bool broke;			/* break: a netpollBreak while time.Sleep was called */
 };
 
@@ -529,6 +530,7 @@ static void close_reader(void *arg)
 	char buf[64];
 	ssize_t n = conn_read(r->conn, buf, sizeof(buf));
 	r->res->reader_err = n < 0 ? (int)n : 0;
+	atomic_store(&r->reader_back, 1);
 	wg_done(&r->done);
 }
 
@@ -572,11 +574,21 @@ static void close_main(void *arg)
 		go(close_reader, r);
 		go(close_writer, r);
 		int64_t deadline = sim_now() + 2000 * MS;
-		while (!both_parked(c) && sim_now() < deadline && !stopped(r))
+		while (!both_parked(c) && !atomic_load(&r->reader_back) && sim_now() < deadline &&
+		       !stopped(r))
 			time_sleep(1 * MS);
 		parked = both_parked(c);
-		if (!parked && !stopped(r))
-			fail(r, "reader and writer did not both park", ETIMEDOUT);
+		if (!parked && !stopped(r)) {
+			const char *why = "reader and writer did not both park within 2 s";
+			int rerr = 0;
+			if (atomic_load(&r->reader_back)) {
+				rerr = r->res->reader_err;
+				why =
+				    rerr ? "the reader returned before Close"
+					 : "the reader got data before Close: the client sent some";
+			}
+			fail(r, why, rerr);
+		}
 		sim_note(parked ? "main: Close, both parked" : "main: Close, not both parked");
 		int err = close_conn(r);
 		if (err)
@@ -590,12 +602,16 @@ static void close_main(void *arg)
 			 "before close(2)",
 			 nps_strerror(r->res->reader_err));
 	} else if (!cut_short(r)) {
-		fail(r, "reader and writer expected use of closed network connection",
-		     r->res->reader_err != -NPS_ECLOSING ? r->res->reader_err : r->res->writer_err);
+		if (parked) /* not said above */
+			fail(r, "reader and writer expected use of closed network connection",
+			     r->res->reader_err != -NPS_ECLOSING ? r->res->reader_err
+								 : r->res->writer_err);
+		int rerr = r->res->reader_err, werr = r->res->writer_err;
 		snprintf(r->res->story, sizeof(r->res->story),
-			 "Close did not find both parked: the reader got '%s', the writer '%s'",
-			 r->res->reader_err ? nps_strerror(r->res->reader_err) : "data",
-			 r->res->writer_err ? nps_strerror(r->res->writer_err) : "all written");
+			 "Close did not find both parked: the reader got %s%s%s, the writer %s%s%s",
+			 rerr ? "'" : "", rerr ? nps_strerror(rerr) : "data", rerr ? "'" : "",
+			 werr ? "'" : "", werr ? nps_strerror(werr) : "all written",
+			 werr ? "'" : "");
 	}
 }
 
