@@ -153,6 +153,32 @@ Test(cli, a_waitgroup_wait_parks_as_go_1_22_says)
 	free(out);
 }
 
+/* A recorded run names the seed its scheduler used, given or not (it said 0 when not given). */
+Test(cli, the_trace_records_the_seed_used)
+{
+	static const char *const given[] = {"", "--seed 7"};
+	for (size_t i = 0; i < 2; i++) {
+		char args[512], path[400], *out = NULL;
+		snprintf(path, sizeof(path), "%s/seed%zu.jsonl", tu_tmpdir(), i);
+		snprintf(args, sizeof(args), "run -q --no-ui --no-bpf %s --record %s", given[i],
+			 path);
+		int st = np(args, &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
+		free(out);
+		char head[1024] = "";
+		FILE *f = fopen(path, "r");
+		cr_assert_not_null(f, "%s", path);
+		cr_assert_not_null(fgets(head, sizeof(head), f));
+		fclose(f);
+		const char *seed = strstr(head, "\"seed\":");
+		cr_assert_not_null(seed, "%s", head);
+		if (i == 0)
+			cr_assert_gt(strtoull(seed + 7, NULL, 10), 0, "%s", head);
+		else
+			cr_assert_eq(strtoull(seed + 7, NULL, 10), 7, "%s", head);
+	}
+}
+
 /* A netpollsim serving in the background, as a user runs one in another terminal. */
 struct bg {
 	pid_t pid;
