@@ -358,6 +358,7 @@ static void reader_gone(struct run_state *st)
 {
 	st->pipe_sig = SIGPIPE;
 	atomic_store(&st->stop, 1);
+	scenario_wake();
 }
 
 /* The trace could not be written: say it once; the file stays valid up to its last line. */
@@ -737,8 +738,10 @@ int cmd_run(int argc, char **argv)
 			atomic_store(&throw_pending, 2);
 			pause();
 		}
-		if (got_signal && !st->forced_at)
+		if (got_signal && !st->forced_at) {
 			st->forced_at = (uint64_t)sim_now() + 5000000000ULL;
+			scenario_wake(); /* the stop flag is set: the scenario's waiter looks */
+		}
 		if (signal_count >= 2 || (st->forced_at && (uint64_t)sim_now() > st->forced_at)) {
 			forced = true;
 			break;

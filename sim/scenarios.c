@@ -56,6 +56,7 @@ struct scenario_run {
 	_Atomic int waits;		/* slow-reader: times Write found the buffer full */
 	_Atomic int reader_back;	/* close: the reader returned (it cannot park any more) */
 	bool broke;			/* break: a netpollBreak while time.Sleep was called */
+	struct netconn *wake;		/* the wake pipe's read end (wait_until), NULL before */
 };
 
 struct client_arg {
@@ -73,6 +74,35 @@ static bool asked_to_stop(struct scenario_run *r)
 static bool stopped(struct scenario_run *r)
 {
 	return atomic_load(&r->failed) || asked_to_stop(r);
+}
+
+/*
+ * What a run waits for at its end happens outside the runtime (Ctrl-C, the client threads, an
+ * error on any thread) or on the clock (--duration). Whoever changes one of them writes a byte
+ * to the wake pipe; the goroutine waiting for it is parked in Read on the pipe's read end, with
+ * the end of --duration as its read deadline (Go: a goroutine reading an os.Pipe with
+ * SetReadDeadline). One goroutine waits at a time: a lesson's watch, or echo's main.
+ */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static int wake_wr = -1; /* the write end, -1 when no run waits */
+
+void scenario_wake(void)
+{
+	pthread_mutex_lock(&wake_lock);
+	if (wake_wr >= 0) {
+		char b = 1;
+		if (write(wake_wr, &b, 1) < 0) {
+			/* full: enough wake-ups are pending already */
+		}
+	}
+	pthread_mutex_unlock(&wake_lock);
+}
+
+/* The run should stop: said to the waiter. */
+static void set_failed(struct scenario_run *r)
+{
+	atomic_store(&r->failed, 1);
+	scenario_wake();
 }
 
 static void fail(struct scenario_run *r, const char *what, int err)
@@ -98,18 +128,47 @@ static void fail(struct scenario_run *r, const char *what, int err)
 static void fail_stop(struct scenario_run *r, const char *what, int err)
 {
 	fail(r, what, err);
-	atomic_store(&r->failed, 1);
+	set_failed(r);
 }
 
-/*
- * Sleep in 20 ms steps until over(r). What a run waits for at its end happens outside the
- * runtime (Ctrl-C, the clock, the client threads), where nothing can wake a goroutine: like a
- * Go program polling a flag, the goroutine looks every 20 ms (time.Sleep).
- */
 static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run *))
 {
-	while (!over(r))
-		time_sleep(20 * MS);
+	if (!r->wake) {
+		int wr, err = os_pipe(&r->wake, &wr);
+		if (err) {
+			fail(r, "wake pipe", err);
+			r->wake = NULL;
+		} else {
+			sim_note(
+			    "wait: Read on a pipe until Ctrl-C, --duration or the clients' end");
+			if (r->end)
+				conn_set_read_deadline(r->wake, r->end);
+			pthread_mutex_lock(&wake_lock);
+			wake_wr = wr;
+			pthread_mutex_unlock(&wake_lock);
+		}
+	}
+	/* After the pipe is there: a change from now on either is seen here or writes to it. */
+	char buf[64];
+	while (!over(r)) {
+		ssize_t n = r->wake ? conn_read(r->wake, buf, sizeof(buf)) : -NPS_EOF;
+		if (n < 0 && n != -NPS_ETIMEOUT)
+			time_sleep(20 * MS); /* no pipe: look every 20 ms */
+	}
+}
+
+/* The run's end: nobody waits any more. */
+static void wake_close(struct scenario_run *r)
+{
+	if (!r->wake)
+		return;
+	pthread_mutex_lock(&wake_lock);
+	close(wake_wr);
+	wake_wr = -1;
+	pthread_mutex_unlock(&wake_lock);
+	conn_close(r->wake);
+	conn_free(r->wake);
+	r->wake = NULL;
 }
 
 /* Close the listener once, whoever comes first (main or the lesson's watcher). */
@@ -152,7 +211,8 @@ static void *client_thread(void *arg)
 {
 	struct client_arg *a = arg;
 	a->r->client(a);
-	atomic_fetch_sub(&a->r->clients_left, 1);
+	if (atomic_fetch_sub(&a->r->clients_left, 1) == 1)
+		scenario_wake(); /* the last one: echo's main waits for it */
 	return NULL;
 }
 
@@ -213,7 +273,9 @@ static int client_dial(struct client_arg *a, int rcvbuf)
 	int s = client_connect(&r->to, rcvbuf);
 	if (s >= 0 || asked_to_stop(r))
 		return s >= 0 ? s : -1; /* after the stop: its closed listener refused us */
-	if (!atomic_exchange(&r->failed, 1) && s == -EMFILE)
+	bool first = !atomic_exchange(&r->failed, 1);
+	scenario_wake();
+	if (first && s == -EMFILE)
 		fprintf(stderr,
 			"netpollsim: %s: out of fds: each client takes two in this process (its "
 			"socket and the server's): raise ulimit -n or lower --clients\n",
@@ -250,8 +312,10 @@ static void watch(void *arg)
 /* The lesson needs no watch any more: it ends (up to 20 ms later), so no timer of it is left. */
 static void unwatch(struct scenario_run *r)
 {
-	if (r->watching && !atomic_exchange(&r->unwatched, 1))
+	if (r->watching && !atomic_exchange(&r->unwatched, 1)) {
+		scenario_wake();
 		wg_wait(&r->watcher);
+	}
 }
 
 /*
@@ -707,7 +771,7 @@ static void slow_main(void *arg)
 		    "Write never found the socket buffer full (the client read fast enough, or "
 		    "its receive buffer held the %zu KiB), so it never parked",
 		    len / 1024);
-	} else if (waits > 0 && peer_gone(n)) {
+	} else if (waits > 0 && peer_gone(n) && !stopped(r)) {
 		snprintf(r->res->story, sizeof(r->res->story),
 			 "Write found the socket buffer full %d times and parked on wg each time; "
 			 "then the client went away before reading it all (%s)",
@@ -984,6 +1048,14 @@ int scenario_check(const struct scenario *sc, int clients, int procs, char *why,
 	return -EINVAL;
 }
 
+/* Go's main.main: the lesson, then the wake pipe it may have opened is closed. */
+static void run_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	r->sc->main(r);
+	wake_close(r);
+}
+
 int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		 const struct sim_config *cfg, struct scenario_result *res)
 {
@@ -1011,7 +1083,7 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	r->end = o->duration_ns > 0 ? r->start + o->duration_ns : 0;
 	if (r->o.duration_ns > 0 && o->rounds < 0)
 		r->o.rounds = -1; /* with a duration, clients run until it ends */
-	int err = sim_run(cfg, sc->main, r);
+	int err = sim_run(cfg, run_main, r);
 	/* Main returned: let lesson clients go, then wait for every client thread. */
 	atomic_store(&r->client_quit, 1);
 	gate_open(r);
