@@ -141,13 +141,14 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 		} else {
 			sim_note(
 			    "wait: Read on a pipe until Ctrl-C, --duration or the clients' end");
-			if (r->end)
-				conn_set_read_deadline(r->wake, r->end);
 			pthread_mutex_lock(&wake_lock);
 			wake_wr = wr;
 			pthread_mutex_unlock(&wake_lock);
 		}
 	}
+	/* The deadline timer lives only while waiting: a lesson's later timers are its own. */
+	if (r->wake && r->end)
+		conn_set_read_deadline(r->wake, r->end);
 	/* After the pipe is there: a change from now on either is seen here or writes to it. */
 	char buf[64];
 	while (!over(r)) {
@@ -155,6 +156,8 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 		if (n < 0 && n != -NPS_ETIMEOUT)
 			time_sleep(20 * MS); /* no pipe: look every 20 ms */
 	}
+	if (r->wake && r->end)
+		conn_set_read_deadline(r->wake, 0);
 }
 
 /* The run's end: nobody waits any more. */

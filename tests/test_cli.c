@@ -360,6 +360,17 @@ Test(cli, an_idle_server_is_quiet)
 	free(out);
 }
 
+/* The wait for --duration leaves no timer behind: break's poller still blocks in netpoll(-1). */
+Test(cli, break_with_a_duration_blocks_in_netpoll_forever)
+{
+	char *out = NULL;
+	int st = np("run --scenario break --duration 30 --no-ui --no-bpf --narrate", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "epoll_pwait timeout -1 ms (blocks)"), "%s", out);
+	cr_assert(strstr(out, "the M blocked in netpoll(-1) was woken by netpollBreak"), "%s", out);
+	free(out);
+}
+
 Test(cli, accept_burst_serves_outside_clients)
 {
 	struct bg b;
