@@ -139,18 +139,28 @@ Test(cli, headless_deadline_tells_its_story)
 	free(out);
 }
 
+/* "netpollsim ARGS" exits 0 and says each of yes and none of no (both NULL-terminated). */
+static void says(const char *args, const char *const *yes, const char *const *no)
+{
+	char *out = NULL;
+	int st = np(args, &out);
+	cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
+	for (; *yes; yes++)
+		cr_assert(strstr(out, *yes), "%s: no '%s' in: %s", args, *yes, out);
+	for (; *no; no++)
+		cr_assert_null(strstr(out, *no), "%s: '%s' in: %s", args, *no, out);
+	free(out);
+}
+
 /*
  * The close lesson's main waits for its reader and writer on a WaitGroup: in Go 1.22 that
  * goroutine shows as [semacquire] (sync_runtime_Semacquire), as a goroutine dump would say.
  */
 Test(cli, a_waitgroup_wait_parks_as_go_1_22_says)
 {
-	char *out = NULL;
-	int st = np("run --scenario close --procs 1 --no-ui --narrate --no-bpf", &out);
-	cr_assert_eq(st, 0, "exit %d: %s", st, out);
-	cr_assert(strstr(out, "G1 running → waiting (semacquire)"), "%s", out);
-	cr_assert_null(strstr(out, "sync.WaitGroup.Wait"), "%s", out);
-	free(out);
+	says("run --scenario close --procs 1 --no-ui --narrate --no-bpf",
+	     (const char *[]){"G1 running → waiting (semacquire)", NULL},
+	     (const char *[]){"sync.WaitGroup.Wait", NULL});
 }
 
 /* A recorded run names the seed its scheduler used, given or not (it said 0 when not given). */
@@ -363,12 +373,10 @@ Test(cli, an_idle_server_is_quiet)
 /* The wait for --duration leaves no timer behind: break's poller still blocks in netpoll(-1). */
 Test(cli, break_with_a_duration_blocks_in_netpoll_forever)
 {
-	char *out = NULL;
-	int st = np("run --scenario break --duration 30 --no-ui --no-bpf --narrate", &out);
-	cr_assert_eq(st, 0, "exit %d: %s", st, out);
-	cr_assert(strstr(out, "epoll_pwait timeout -1 ms (blocks)"), "%s", out);
-	cr_assert(strstr(out, "the M blocked in netpoll(-1) was woken by netpollBreak"), "%s", out);
-	free(out);
+	says("run --scenario break --duration 30 --no-ui --no-bpf --narrate",
+	     (const char *[]){"epoll_pwait timeout -1 ms (blocks)",
+			      "the M blocked in netpoll(-1) was woken by netpollBreak", NULL},
+	     (const char *[]){NULL});
 }
 
 Test(cli, accept_burst_serves_outside_clients)
@@ -394,11 +402,8 @@ Test(cli, accept_burst_serves_outside_clients)
  */
 Test(cli, accept_burst_with_thousands_of_clients_ends)
 {
-	char *out = NULL;
-	int st = np("run --scenario accept-burst --clients 2000 --no-ui --no-bpf", &out);
-	cr_assert_eq(st, 0, "exit %d: %s", st, out);
-	cr_assert(strstr(out, "2000 connections arrived together"), "%s", out);
-	free(out);
+	says("run --scenario accept-burst --clients 2000 --no-ui --no-bpf",
+	     (const char *[]){"2000 connections arrived together", NULL}, (const char *[]){NULL});
 }
 
 Test(cli, builtin_clients_dial_the_listen_address)
