@@ -146,17 +146,25 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 			pthread_mutex_unlock(&wake_lock);
 		}
 	}
-	/* The deadline timer lives only while waiting: a lesson's later timers are its own. */
-	if (r->wake && r->end)
+	/*
+	 * The deadline timer lives only while waiting (a lesson's later timers are its own), and
+	 * only before --duration's end: after it, the wait is for the clients alone.
+	 */
+	bool timed = r->wake && r->end && sim_now() < r->end;
+	if (timed)
 		conn_set_read_deadline(r->wake, r->end);
 	/* After the pipe is there: a change from now on either is seen here or writes to it. */
 	char buf[64];
 	while (!over(r)) {
 		ssize_t n = r->wake ? conn_read(r->wake, buf, sizeof(buf)) : -NPS_EOF;
-		if (n < 0 && n != -NPS_ETIMEOUT)
+		if (n == -NPS_ETIMEOUT && timed) {
+			conn_set_read_deadline(r->wake, 0);
+			timed = false;
+		} else if (n < 0) {
 			time_sleep(20 * MS); /* no pipe: look every 20 ms */
+		}
 	}
-	if (r->wake && r->end)
+	if (timed)
 		conn_set_read_deadline(r->wake, 0);
 }
 

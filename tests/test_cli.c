@@ -370,6 +370,16 @@ Test(cli, an_idle_server_is_quiet)
 	free(out);
 }
 
+/* After --duration's end echo's main waits for its clients asleep, not reading a spent deadline. */
+Test(cli, a_run_past_its_duration_waits_for_its_clients_asleep)
+{
+	char *out = NULL;
+	int st = np("run --clients 20 --duration 0.3 --no-ui --no-bpf --narrate", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert_leq(tu_count_lines(out, "returns \"i/o timeout\""), 1, "%s", out);
+	free(out);
+}
+
 /* The wait for --duration leaves no timer behind: break's poller still blocks in netpoll(-1). */
 Test(cli, break_with_a_duration_blocks_in_netpoll_forever)
 {
