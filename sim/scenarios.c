@@ -139,8 +139,7 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 			fail(r, "wake pipe", err);
 			r->wake = NULL;
 		} else {
-			sim_note(
-			    "wait: Read on a pipe until Ctrl-C, --duration or the clients' end");
+			sim_note("wait: Read on the wake pipe");
 			pthread_mutex_lock(&wake_lock);
 			wake_wr = wr;
 			pthread_mutex_unlock(&wake_lock);
@@ -972,6 +971,13 @@ static void break_main(void *arg)
 	struct netconn *c = accept_one(r);
 	/* The rest takes 70 ms, and no other timer may be there to wake the poller. */
 	unwatch(r);
+	/*
+	 * The watch's --duration deadline timer is gone, but an M may have gone to sleep in netpoll
+	 * with it as pollUntil (Go does not wake the poller for a deleted timer): a timer earlier
+	 * than that wakes it, and it polls again with no timeout once that one has run.
+	 */
+	if (r->end)
+		time_sleep(1 * MS);
 	if (c) {
 		wg_add(&r->handlers, 1);
 		wg_add(&r->done, 1);
