@@ -107,7 +107,9 @@ static void usage(FILE *out)
 	    "  -d, --duration S      stop after S seconds at the latest: echo's clients run\n"
 	    "                        until then; a lesson (well under a second with its own\n"
 	    "                        clients) cut short says so\n"
-	    "      --seed N          seed of the scheduler's random choices\n"
+	    "      --seed N          seed of the scheduler's random choices (default: from\n"
+	    "                        the clock; the trace records the one used); the\n"
+	    "                        sockets' timing still differs from run to run\n"
 	    "  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
 	    "                        clients (nc, a load generator) until --duration or Ctrl-C\n"
 	    "      --msg-size B      bytes per echo message (default 64)\n"
@@ -356,6 +358,7 @@ static void reader_gone(struct run_state *st)
 {
 	st->pipe_sig = SIGPIPE;
 	atomic_store(&st->stop, 1);
+	scenario_wake();
 }
 
 /* The trace could not be written: say it once; the file stays valid up to its last line. */
@@ -680,6 +683,9 @@ int cmd_run(int argc, char **argv)
 	st->cfg.gomaxprocs = resolve_procs(&st->o, st->sc);
 	st->cfg.events = !st->o.no_events;
 	st->cfg.ring_order = st->o.ring_order;
+	/* No --seed: one from the clock, as Go seeds cheaprand, and recorded (the trace's options). */
+	if (!st->o.seed)
+		st->o.seed = ((uint64_t)sim_now() & (uint64_t)__LONG_MAX__) | 1;
 	st->cfg.seed = st->o.seed;
 	st->so = (struct scenario_opts){
 	    .clients = st->o.clients,
@@ -732,8 +738,10 @@ int cmd_run(int argc, char **argv)
 			atomic_store(&throw_pending, 2);
 			pause();
 		}
-		if (got_signal && !st->forced_at)
+		if (got_signal && !st->forced_at) {
 			st->forced_at = (uint64_t)sim_now() + 5000000000ULL;
+			scenario_wake(); /* the stop flag is set: the scenario's waiter looks */
+		}
 		if (signal_count >= 2 || (st->forced_at && (uint64_t)sim_now() > st->forced_at)) {
 			forced = true;
 			break;

@@ -178,6 +178,35 @@ static void maxListenerBacklog(void)
 	listenerBacklog_v = backlog;
 }
 
+int os_pipe(struct netconn **rd, int *wfd)
+{
+	int p[2];
+	/* Go's os.Pipe: pipe2 with O_CLOEXEC; newFile then makes the pollable read end
+	 * non-blocking. SIMPLIFICATION: the write end is not an os.File (outside threads use it). */
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -errno;
+	struct netconn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(p[0]);
+		close(p[1]);
+		return -ENOMEM;
+	}
+	c->pfd.Sysfd = p[0];
+	c->pfd.ZeroReadIsEOF = true;
+	int err = FD_Init(&c->pfd, "file", true);
+	if (err) {
+		close(p[0]);
+		close(p[1]);
+		free(c);
+		return err;
+	}
+	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+	fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+	*rd = c;
+	*wfd = p[1];
+	return 0;
+}
+
 int net_listen(const char *addr, struct netlistener **out)
 {
 	struct sockaddr_in sa;

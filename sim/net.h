@@ -45,6 +45,14 @@ int net_accept(struct netlistener *l, struct netconn **out);
 int listener_close(struct netlistener *l);
 void listener_free(struct netlistener *l);
 
+/*
+ * os.Pipe's read end, as os opens it: a file registered with the poller (kindPipe), so that a
+ * goroutine reading it parks in IO wait. *wfd is the plain write end, non-blocking, for threads
+ * outside the runtime to write to. 0 or negative error; the read end is closed and freed with
+ * conn_close/conn_free.
+ */
+int os_pipe(struct netconn **rd, int *wfd);
+
 /* net.Dial("tcp", addr). */
 int net_dial(const char *addr, struct netconn **out);
 

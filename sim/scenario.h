@@ -27,7 +27,7 @@ struct scenario_opts {
 	const char *listen;  /* "IP:PORT" to serve on (default 127.0.0.1:0) */
 	int msg_size;	     /* bytes per message (0: 64) */
 	uint64_t seed;	     /* client pacing */
-	_Atomic int *stop;   /* set by the caller (Ctrl-C): wind down and return */
+	_Atomic int *stop;   /* set by the caller (Ctrl-C), then scenario_wake(): wind down */
 };
 
 /*
@@ -81,5 +81,11 @@ int scenario_check(const struct scenario *sc, int clients, int procs, char *why,
  */
 int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		 const struct sim_config *cfg, struct scenario_result *res);
+
+/*
+ * The caller set its stop flag: wake the goroutine the running scenario has waiting for it
+ * (it sleeps until told, not looking every so often). Any thread; not from a signal handler.
+ */
+void scenario_wake(void);
 
 #endif /* NPS_SIM_SCENARIO_H */

@@ -15,6 +15,7 @@
 #include "sim/trace.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,10 @@ struct scenario_run {
 	_Atomic int failed;	  /* an error that ends the run */
 	_Atomic int printed;	  /* errors printed so far */
 	_Atomic int client_go;	  /* a lesson tells its client to act */
-	_Atomic int client_quit;  /* a lesson tells its client to close */
-	_Atomic int connected;	  /* clients connected so far (ordered lessons) */
+	pthread_mutex_t go_lock;  /* client_go's wake-up for clients asleep until it (gate_wait) */
+	pthread_cond_t go_cond;
+	_Atomic int client_quit; /* a lesson tells its client to close */
+	_Atomic int connected;	 /* clients connected so far (ordered lessons) */
 	_Atomic int l_closed, conn_closed;
 	struct waitgroup done;	   /* the goroutines main waits for */
 	struct waitgroup handlers; /* echo: one per accepted connection */
@@ -51,7 +54,9 @@ struct scenario_run {
 	_Atomic int unwatched;		/* the lesson no longer needs it */
 	_Atomic(struct netconn *) conn; /* the lesson's server-side connection */
 	_Atomic int waits;		/* slow-reader: times Write found the buffer full */
+	_Atomic int reader_back;	/* close: the reader returned (it cannot park any more) */
 	bool broke;			/* break: a netpollBreak while time.Sleep was called */
+	struct netconn *wake;		/* the wake pipe's read end (wait_until), NULL before */
 };
 
 struct client_arg {
@@ -69,6 +74,35 @@ static bool asked_to_stop(struct scenario_run *r)
 static bool stopped(struct scenario_run *r)
 {
 	return atomic_load(&r->failed) || asked_to_stop(r);
+}
+
+/*
+ * What a run waits for at its end happens outside the runtime (Ctrl-C, the client threads, an
+ * error on any thread) or on the clock (--duration). Whoever changes one of them writes a byte
+ * to the wake pipe; the goroutine waiting for it is parked in Read on the pipe's read end, with
+ * the end of --duration as its read deadline (Go: a goroutine reading an os.Pipe with
+ * SetReadDeadline). One goroutine waits at a time: a lesson's watch, or echo's main.
+ */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static int wake_wr = -1; /* the write end, -1 when no run waits */
+
+void scenario_wake(void)
+{
+	pthread_mutex_lock(&wake_lock);
+	if (wake_wr >= 0) {
+		char b = 1;
+		if (write(wake_wr, &b, 1) < 0) {
+			/* full: enough wake-ups are pending already */
+		}
+	}
+	pthread_mutex_unlock(&wake_lock);
+}
+
+/* The run should stop: said to the waiter. */
+static void set_failed(struct scenario_run *r)
+{
+	atomic_store(&r->failed, 1);
+	scenario_wake();
 }
 
 static void fail(struct scenario_run *r, const char *what, int err)
@@ -94,18 +128,57 @@ static void fail(struct scenario_run *r, const char *what, int err)
 static void fail_stop(struct scenario_run *r, const char *what, int err)
 {
 	fail(r, what, err);
-	atomic_store(&r->failed, 1);
+	set_failed(r);
 }
 
-/*
- * Sleep in 20 ms steps until over(r). What a run waits for at its end happens outside the
- * runtime (Ctrl-C, the clock, the client threads), where nothing can wake a goroutine: like a
- * Go program polling a flag, the goroutine looks every 20 ms (time.Sleep).
- */
 static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run *))
 {
-	while (!over(r))
-		time_sleep(20 * MS);
+	if (!r->wake) {
+		int wr, err = os_pipe(&r->wake, &wr);
+		if (err) {
+			fail(r, "wake pipe", err);
+			r->wake = NULL;
+		} else {
+			sim_note("wait: Read on the wake pipe");
+			pthread_mutex_lock(&wake_lock);
+			wake_wr = wr;
+			pthread_mutex_unlock(&wake_lock);
+		}
+	}
+	/*
+	 * The deadline timer lives only while waiting (a lesson's later timers are its own), and
+	 * only before --duration's end: after it, the wait is for the clients alone.
+	 */
+	bool timed = r->wake && r->end && sim_now() < r->end;
+	if (timed)
+		conn_set_read_deadline(r->wake, r->end);
+	/* After the pipe is there: a change from now on either is seen here or writes to it. */
+	char buf[64];
+	while (!over(r)) {
+		ssize_t n = r->wake ? conn_read(r->wake, buf, sizeof(buf)) : -NPS_EOF;
+		if (n == -NPS_ETIMEOUT && timed) {
+			conn_set_read_deadline(r->wake, 0);
+			timed = false;
+		} else if (n < 0) {
+			time_sleep(20 * MS); /* no pipe: look every 20 ms */
+		}
+	}
+	if (timed)
+		conn_set_read_deadline(r->wake, 0);
+}
+
+/* The run's end: nobody waits any more. */
+static void wake_close(struct scenario_run *r)
+{
+	if (!r->wake)
+		return;
+	pthread_mutex_lock(&wake_lock);
+	close(wake_wr);
+	wake_wr = -1;
+	pthread_mutex_unlock(&wake_lock);
+	conn_close(r->wake);
+	conn_free(r->wake);
+	r->wake = NULL;
 }
 
 /* Close the listener once, whoever comes first (main or the lesson's watcher). */
@@ -124,11 +197,32 @@ static int close_conn(struct scenario_run *r)
 	return conn_close(c);
 }
 
+/*
+ * Clients that wait for the lesson's go sleep until it comes: thousands of them polling the flag
+ * every millisecond kept both CPUs busy, so that starting them took minutes.
+ */
+static void gate_wait(struct scenario_run *r)
+{
+	pthread_mutex_lock(&r->go_lock);
+	while (!atomic_load(&r->client_go))
+		pthread_cond_wait(&r->go_cond, &r->go_lock);
+	pthread_mutex_unlock(&r->go_lock);
+}
+
+static void gate_open(struct scenario_run *r)
+{
+	pthread_mutex_lock(&r->go_lock);
+	atomic_store(&r->client_go, 1);
+	pthread_cond_broadcast(&r->go_cond);
+	pthread_mutex_unlock(&r->go_lock);
+}
+
 static void *client_thread(void *arg)
 {
 	struct client_arg *a = arg;
 	a->r->client(a);
-	atomic_fetch_sub(&a->r->clients_left, 1);
+	if (atomic_fetch_sub(&a->r->clients_left, 1) == 1)
+		scenario_wake(); /* the last one: echo's main waits for it */
 	return NULL;
 }
 
@@ -189,7 +283,9 @@ static int client_dial(struct client_arg *a, int rcvbuf)
 	int s = client_connect(&r->to, rcvbuf);
 	if (s >= 0 || asked_to_stop(r))
 		return s >= 0 ? s : -1; /* after the stop: its closed listener refused us */
-	if (!atomic_exchange(&r->failed, 1) && s == -EMFILE)
+	bool first = !atomic_exchange(&r->failed, 1);
+	scenario_wake();
+	if (first && s == -EMFILE)
 		fprintf(stderr,
 			"netpollsim: %s: out of fds: each client takes two in this process (its "
 			"socket and the server's): raise ulimit -n or lower --clients\n",
@@ -226,8 +322,10 @@ static void watch(void *arg)
 /* The lesson needs no watch any more: it ends (up to 20 ms later), so no timer of it is left. */
 static void unwatch(struct scenario_run *r)
 {
-	if (r->watching && !atomic_exchange(&r->unwatched, 1))
+	if (r->watching && !atomic_exchange(&r->unwatched, 1)) {
+		scenario_wake();
 		wg_wait(&r->watcher);
+	}
 }
 
 /*
@@ -408,7 +506,7 @@ static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool bur
 	if (burst && r->o.clients > 0) {
 		time_sleep(10 * MS); /* the acceptor parks in Accept */
 		sim_note("%d clients connect at once", r->o.clients);
-		atomic_store(&r->client_go, 1);
+		gate_open(r);
 	}
 	wait_until(r, serving_over);
 	/* Connections still queued (never accepted) are reset: their clients see it and end. */
@@ -506,6 +604,7 @@ static void close_reader(void *arg)
 	char buf[64];
 	ssize_t n = conn_read(r->conn, buf, sizeof(buf));
 	r->res->reader_err = n < 0 ? (int)n : 0;
+	atomic_store(&r->reader_back, 1);
 	wg_done(&r->done);
 }
 
@@ -549,11 +648,21 @@ static void close_main(void *arg)
 		go(close_reader, r);
 		go(close_writer, r);
 		int64_t deadline = sim_now() + 2000 * MS;
-		while (!both_parked(c) && sim_now() < deadline && !stopped(r))
+		while (!both_parked(c) && !atomic_load(&r->reader_back) && sim_now() < deadline &&
+		       !stopped(r))
 			time_sleep(1 * MS);
 		parked = both_parked(c);
-		if (!parked && !stopped(r))
-			fail(r, "reader and writer did not both park", ETIMEDOUT);
+		if (!parked && !stopped(r)) {
+			const char *why = "reader and writer did not both park within 2 s";
+			int rerr = 0;
+			if (atomic_load(&r->reader_back)) {
+				rerr = r->res->reader_err;
+				why =
+				    rerr ? "the reader returned before Close"
+					 : "the reader got data before Close: the client sent some";
+			}
+			fail(r, why, rerr);
+		}
 		sim_note(parked ? "main: Close, both parked" : "main: Close, not both parked");
 		int err = close_conn(r);
 		if (err)
@@ -567,12 +676,16 @@ static void close_main(void *arg)
 			 "before close(2)",
 			 nps_strerror(r->res->reader_err));
 	} else if (!cut_short(r)) {
-		fail(r, "reader and writer expected use of closed network connection",
-		     r->res->reader_err != -NPS_ECLOSING ? r->res->reader_err : r->res->writer_err);
+		if (parked) /* not said above */
+			fail(r, "reader and writer expected use of closed network connection",
+			     r->res->reader_err != -NPS_ECLOSING ? r->res->reader_err
+								 : r->res->writer_err);
+		int rerr = r->res->reader_err, werr = r->res->writer_err;
 		snprintf(r->res->story, sizeof(r->res->story),
-			 "Close did not find both parked: the reader got '%s', the writer '%s'",
-			 r->res->reader_err ? nps_strerror(r->res->reader_err) : "data",
-			 r->res->writer_err ? nps_strerror(r->res->writer_err) : "all written");
+			 "Close did not find both parked: the reader got %s%s%s, the writer %s%s%s",
+			 rerr ? "'" : "", rerr ? nps_strerror(rerr) : "data", rerr ? "'" : "",
+			 werr ? "'" : "", werr ? nps_strerror(werr) : "all written",
+			 werr ? "'" : "");
 	}
 }
 
@@ -615,44 +728,64 @@ static void slow_hook(struct FD *fd, int mode)
 		atomic_fetch_add(&slow_run->waits, 1);
 }
 
+/*
+ * What the server writes at once. Its own client's receive buffer holds 4 KiB; an outside
+ * client's starts at the kernel's default (tcp_rmem: 128 KiB), which would swallow 64 KiB
+ * whole, so that Write never met a full buffer: write more than such a buffer holds.
+ */
+#define SLOW_PAYLOAD_OUTSIDE (1024 * 1024)
+
+/* The client is gone (it closed or reset with data unread): the end of its part, no error. */
+static bool peer_gone(ssize_t n)
+{
+	return n == -EPIPE || n == -ECONNRESET;
+}
+
 static void slow_main(void *arg)
 {
 	struct scenario_run *r = arg;
 	if (serve_start(r, slow_client))
 		return;
 	struct netconn *c = accept_one(r);
+	size_t len = r->o.clients > 0 ? SLOW_PAYLOAD : SLOW_PAYLOAD_OUTSIDE;
 	ssize_t n = -ENOMEM;
 	if (c) {
 		int sndbuf = 4096;
 		setsockopt(conn_fd(c), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-		char *payload = malloc(SLOW_PAYLOAD);
+		char *payload = malloc(len);
 		if (payload) {
-			memset(payload, 'x', SLOW_PAYLOAD);
-			sim_note("server writes 64 KiB at once");
+			memset(payload, 'x', len);
+			sim_note("server writes %zu KiB at once", len / 1024);
 			slow_fd = conn_pfd(c);
 			slow_run = r;
 			testHookAfterEAGAIN = slow_hook;
-			n = conn_write(c, payload, SLOW_PAYLOAD);
+			n = conn_write(c, payload, len);
 			testHookAfterEAGAIN = NULL;
 			r->res->writer_err = n < 0 ? (int)n : 0;
 			free(payload);
 		}
 		char b;
-		if (n == SLOW_PAYLOAD)
+		if (n == (ssize_t)len)
 			conn_read(c, &b, 1); /* wait for the client's close */
 	}
 	lesson_end(r);
 	int waits = atomic_load(&r->waits);
-	if (n == SLOW_PAYLOAD && waits > 0) {
+	if (n == (ssize_t)len && waits > 0) {
 		snprintf(r->res->story, sizeof(r->res->story),
 			 "Write found the socket buffer full %d times and parked on wg each time; "
 			 "an EPOLLOUT edge from the client's reads woke it",
 			 waits);
-	} else if (n == SLOW_PAYLOAD) {
+	} else if (n == (ssize_t)len) {
 		snprintf(
 		    r->res->story, sizeof(r->res->story),
 		    "Write never found the socket buffer full (the client read fast enough, or "
-		    "its receive buffer held the 64 KiB), so it never parked");
+		    "its receive buffer held the %zu KiB), so it never parked",
+		    len / 1024);
+	} else if (waits > 0 && peer_gone(n) && !stopped(r)) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "Write found the socket buffer full %d times and parked on wg each time; "
+			 "then the client went away before reading it all (%s)",
+			 waits, nps_strerror((int)n));
 	} else if (!cut_short(r)) {
 		fail(r, "write", n < 0 ? (int)n : EIO);
 		snprintf(r->res->story, sizeof(r->res->story),
@@ -773,8 +906,7 @@ static void *burst_client(void *arg)
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
 	/* Start together: every client waits for the go signal. */
-	while (!atomic_load(&r->client_go))
-		client_sleep_ms(1);
+	gate_wait(r);
 	int s = client_dial(a, 0);
 	if (s < 0)
 		return NULL;
@@ -839,6 +971,13 @@ static void break_main(void *arg)
 	struct netconn *c = accept_one(r);
 	/* The rest takes 70 ms, and no other timer may be there to wake the poller. */
 	unwatch(r);
+	/*
+	 * The watch's --duration deadline timer is gone, but an M may have gone to sleep in netpoll
+	 * with it as pollUntil (Go does not wake the poller for a deleted timer): a timer earlier
+	 * than that wakes it, and it polls again with no timeout once that one has run.
+	 */
+	if (r->end)
+		time_sleep(1 * MS);
 	if (c) {
 		wg_add(&r->handlers, 1);
 		wg_add(&r->done, 1);
@@ -926,6 +1065,14 @@ int scenario_check(const struct scenario *sc, int clients, int procs, char *why,
 	return -EINVAL;
 }
 
+/* Go's main.main: the lesson, then the wake pipe it may have opened is closed. */
+static void run_main(void *arg)
+{
+	struct scenario_run *r = arg;
+	r->sc->main(r);
+	wake_close(r);
+}
+
 int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		 const struct sim_config *cfg, struct scenario_result *res)
 {
@@ -938,6 +1085,8 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 		return -ENOMEM;
 	memset(res, 0, sizeof(*res));
 	res->server_fd = -1;
+	pthread_mutex_init(&r->go_lock, NULL);
+	pthread_cond_init(&r->go_cond, NULL);
 	r->sc = sc;
 	r->res = res;
 	r->o = *o;
@@ -951,14 +1100,16 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	r->end = o->duration_ns > 0 ? r->start + o->duration_ns : 0;
 	if (r->o.duration_ns > 0 && o->rounds < 0)
 		r->o.rounds = -1; /* with a duration, clients run until it ends */
-	int err = sim_run(cfg, sc->main, r);
+	int err = sim_run(cfg, run_main, r);
 	/* Main returned: let lesson clients go, then wait for every client thread. */
 	atomic_store(&r->client_quit, 1);
-	atomic_store(&r->client_go, 1);
+	gate_open(r);
 	clients_join(&r->clients);
 	free(r->client_args);
 	if (r->l)
 		listener_free(r->l);
+	pthread_cond_destroy(&r->go_cond);
+	pthread_mutex_destroy(&r->go_lock);
 	free(r);
 	return err;
 }

@@ -143,7 +143,12 @@ void wg_wait(struct waitgroup *wg)
 		if ((state >> 32) == 0)
 			return;
 		if (atomic_compare_exchange_weak(&wg->state, &state, state + 1)) {
-			semacquire1(&wg->sema, NPS_WR_WAITGROUP);
+			/*
+			 * Go 1.22's WaitGroup.Wait parks through sync_runtime_Semacquire
+			 * (runtime/sema.go) with waitReasonSemacquire: a goroutine dump says
+			 * [semacquire] (waitReasonSyncWaitGroupWait came after 1.22).
+			 */
+			semacquire1(&wg->sema, NPS_WR_SEMACQUIRE);
 			return;
 		}
 	}

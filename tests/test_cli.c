@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,7 +133,60 @@ Test(cli, headless_deadline_tells_its_story)
 	cr_assert(strstr(out, "i/o timeout"), "%s", out);
 	cr_assert(strstr(out, "== deadline"), "the summary follows: %s", out);
 	cr_assert(strstr(out, "lost events: 0 sim"), "losses are shown: %s", out);
+	/* The summary's pollDescs are pollCache's: one 4 KiB block of 16, all back on its list. */
+	cr_assert(strstr(out, "pollDescs: 0 in use, 16 free"), "%s", out);
+	cr_assert(strstr(out, "pollCache 0 in use / 16 free (1 blocks of 16)"), "%s", out);
 	free(out);
+}
+
+/* "netpollsim ARGS" exits 0 and says each of yes and none of no (both NULL-terminated). */
+static void says(const char *args, const char *const *yes, const char *const *no)
+{
+	char *out = NULL;
+	int st = np(args, &out);
+	cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
+	for (; *yes; yes++)
+		cr_assert(strstr(out, *yes), "%s: no '%s' in: %s", args, *yes, out);
+	for (; *no; no++)
+		cr_assert_null(strstr(out, *no), "%s: '%s' in: %s", args, *no, out);
+	free(out);
+}
+
+/*
+ * The close lesson's main waits for its reader and writer on a WaitGroup: in Go 1.22 that
+ * goroutine shows as [semacquire] (sync_runtime_Semacquire), as a goroutine dump would say.
+ */
+Test(cli, a_waitgroup_wait_parks_as_go_1_22_says)
+{
+	says("run --scenario close --procs 1 --no-ui --narrate --no-bpf",
+	     (const char *[]){"G1 running → waiting (semacquire)", NULL},
+	     (const char *[]){"sync.WaitGroup.Wait", NULL});
+}
+
+/* A recorded run names the seed its scheduler used, given or not (it said 0 when not given). */
+Test(cli, the_trace_records_the_seed_used)
+{
+	static const char *const given[] = {"", "--seed 7"};
+	for (size_t i = 0; i < 2; i++) {
+		char args[512], path[400], *out = NULL;
+		snprintf(path, sizeof(path), "%s/seed%zu.jsonl", tu_tmpdir(), i);
+		snprintf(args, sizeof(args), "run -q --no-ui --no-bpf %s --record %s", given[i],
+			 path);
+		int st = np(args, &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
+		free(out);
+		char head[1024] = "";
+		FILE *f = fopen(path, "r");
+		cr_assert_not_null(f, "%s", path);
+		cr_assert_not_null(fgets(head, sizeof(head), f));
+		fclose(f);
+		const char *seed = strstr(head, "\"seed\":");
+		cr_assert_not_null(seed, "%s", head);
+		if (i == 0)
+			cr_assert_gt(strtoull(seed + 7, NULL, 10), 0, "%s", head);
+		else
+			cr_assert_eq(strtoull(seed + 7, NULL, 10), 7, "%s", head);
+	}
 }
 
 /* A netpollsim serving in the background, as a user runs one in another terminal. */
@@ -277,19 +331,21 @@ Test(cli, duration_ends_a_lesson)
 	free(out);
 	/*
 	 * A --duration over before the built-in clients are in: what the stop breaks (connects
-	 * refused by the closed listener) is no error, and no lesson claims what it did not show.
+	 * refused by the closed listener) is no error, and no lesson claims what it did not show
+	 * (a lesson quick enough to show it within the millisecond may say so).
 	 */
 	static const char *const early[] = {"echo --clients 20", "accept-burst", "deadline",
 					    "close"};
 	for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++) {
 		char args[200];
-		snprintf(args, sizeof(args), "run --scenario %s --duration 0.001 --no-ui --no-bpf",
-			 early[i]);
+		snprintf(args, sizeof(args),
+			 "run --scenario %s --duration 0.001 --no-ui --no-bpf --narrate", early[i]);
 		st = np(args, &out);
 		cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
 		cr_assert(!strstr(out, "client connect:") && !strstr(out, "errors:"), "%s: %s",
 			  args, out);
-		cr_assert(!strstr(out, "0 connections arrived together"), "%s: %s", args, out);
+		cr_assert_null(strstr(out, "\n0 connections arrived together"), "%s: %s", args,
+			       out);
 		/*
 		 * A lesson may still finish before the stop lands (close takes ~2 ms): then, and
 		 * only then, it tells its point, and the fold's own count shows it happened.
@@ -309,6 +365,42 @@ Test(cli, duration_ends_a_lesson)
 	}
 }
 
+/*
+ * An idle server waiting for outside clients says little: main waits in one Read (of a pipe,
+ * until Ctrl-C or --duration), Accept in another. Main woke every 20 ms to look at a flag, about
+ * 2,000 narrated lines a second that buried what an outside client did.
+ */
+Test(cli, an_idle_server_is_quiet)
+{
+	char *out = NULL;
+	int st = np("run --clients 0 --listen 127.0.0.1:0 --duration 1 --no-ui --no-bpf --narrate",
+		    &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert_eq(tu_count_lines(out, "waiting (sleep)"), 0, "%s", out);
+	cr_assert_lt(tu_count_lines(out, ""), 300, "%s", out);
+	cr_assert(strstr(out, "wake-ups: 0 I/O, 1 deadline, 1 close"), "%s", out);
+	free(out);
+}
+
+/* After --duration's end echo's main waits for its clients asleep, not reading a spent deadline. */
+Test(cli, a_run_past_its_duration_waits_for_its_clients_asleep)
+{
+	char *out = NULL;
+	int st = np("run --clients 20 --duration 0.3 --no-ui --no-bpf --narrate", &out);
+	cr_assert_eq(st, 0, "exit %d: %s", st, out);
+	cr_assert_leq(tu_count_lines(out, "returns \"i/o timeout\""), 1, "%s", out);
+	free(out);
+}
+
+/* The wait for --duration leaves no timer behind: break's poller still blocks in netpoll(-1). */
+Test(cli, break_with_a_duration_blocks_in_netpoll_forever)
+{
+	says("run --scenario break --duration 30 --no-ui --no-bpf --narrate",
+	     (const char *[]){"epoll_pwait timeout -1 ms (blocks)",
+			      "the M blocked in netpoll(-1) was woken by netpollBreak", NULL},
+	     (const char *[]){NULL});
+}
+
 Test(cli, accept_burst_serves_outside_clients)
 {
 	struct bg b;
@@ -324,6 +416,16 @@ Test(cli, accept_burst_serves_outside_clients)
 	int st = bg_end(&b);
 	cr_assert_eq(st, 0, "exit %d: %s", st, b.out);
 	cr_assert(strstr(b.out, "1 outside connection served by one goroutine each"), "%s", b.out);
+}
+
+/*
+ * "Many clients at once" with thousands of them: the clients waiting for the go polled it every
+ * millisecond, so 2,000 of them kept both CPUs busy and the run never got past starting them.
+ */
+Test(cli, accept_burst_with_thousands_of_clients_ends)
+{
+	says("run --scenario accept-burst --clients 2000 --no-ui --no-bpf",
+	     (const char *[]){"2000 connections arrived together", NULL}, (const char *[]){NULL});
 }
 
 Test(cli, builtin_clients_dial_the_listen_address)
@@ -383,18 +485,62 @@ Test(cli, a_failing_accept_backs_off)
 
 Test(cli, a_lesson_tells_what_really_happened)
 {
+	/* A client that sends at once: Read gets data; no deadline fires, no Close finds it. */
+	static const struct {
+		const char *lesson, *said, *told, *not ;
+	} cases[] = {
+	    {"deadline", "Read got data, not i/o timeout",
+	     "Read returned data before its deadline: the client sent some",
+	     "woken by its deadline timer"},
+	    {"close", "the reader got data before Close: the client sent some",
+	     "Close did not find both parked: the reader got data,", "timed out"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char args[256];
+		snprintf(args, sizeof(args),
+			 "run --scenario %s --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf",
+			 cases[i].lesson);
+		struct bg b;
+		bg_start(&b, cases[i].lesson, args, 0);
+		int s = dial(b.port);
+		cr_assert_eq(write(s, "hello", 5), 5);
+		int st = bg_end(&b);
+		close(s);
+		cr_assert_eq(st, 1, "%s: exit %d: %s", args, st, b.out);
+		cr_assert(strstr(b.out, cases[i].said), "%s: %s", args, b.out);
+		cr_assert(strstr(b.out, cases[i].told), "%s: %s", args, b.out);
+		cr_assert_null(strstr(b.out, cases[i].not ), "%s: %s", args, b.out);
+		cr_assert_eq(tu_count_lines(b.out, "netpollsim: "), 2, "one error: %s", b.out);
+	}
+}
+
+/*
+ * slow-reader with an outside client (nc in another terminal, read slowly): the client's
+ * receive buffer is the kernel's default, not the 4 KiB the lesson's own client asks for, and
+ * the writer must still meet a full buffer and park (64 KiB fitted in it: it never parked).
+ */
+Test(cli, slow_reader_parks_the_writer_for_an_outside_client)
+{
 	struct bg b;
-	bg_start(&b, "deadline-data",
-		 "run --scenario deadline --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf", 0);
-	/* A client that sends at once: Read gets data, the deadline never fires. */
+	bg_start(&b, "slow-outside",
+		 "run --scenario slow-reader --clients 0 --listen 127.0.0.1:0 --duration 60 "
+		 "--no-ui --no-bpf",
+		 0);
 	int s = dial(b.port);
-	cr_assert_eq(write(s, "hello", 5), 5);
-	int st = bg_end(&b);
+	/* Read 4 KiB a millisecond until nothing more comes for 2 s (all written), then close. */
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(s, buf, sizeof(buf))) > 0) {
+		got += (size_t)n;
+		usleep(1000);
+	}
 	close(s);
-	cr_assert_eq(st, 1, "exit %d: %s", st, b.out);
-	cr_assert(strstr(b.out, "Read returned data before its deadline: the client sent some"),
-		  "%s", b.out);
-	cr_assert_null(strstr(b.out, "woken by its deadline timer"), "%s", b.out);
+	int st = bg_end(&b);
+	cr_assert_eq(st, 0, "exit %d after %zu bytes: %s", st, got, b.out);
+	cr_assert(strstr(b.out, "times and parked on wg each time"), "%zu bytes: %s", got, b.out);
 }
 
 Test(cli, make_install_honours_prefix_and_destdir)

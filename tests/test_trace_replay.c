@@ -49,7 +49,7 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "pollCache.free               pollDesc 0x7f0000001000 back on pollcache (fdseq now 2)",
 	    "summary: 32 events over 0.001035 s",
 	    "goroutines: 2 created, 1 live",
-	    "pollDescs: 0 in use, 1 free",
+	    "pollDescs: 0 in use, 16 free",
 	    "netpoll: 1 calls (1 blocking, 0 non-blocking), 1 events handled",
 	    "wake-ups: 1 I/O, 0 deadline, 0 close, 0 past SetDeadline, 1 other",
 	    "lost events: 0 sim, 0 kernel",

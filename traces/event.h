@@ -206,7 +206,7 @@ enum nps_waitreason {
 	NPS_WR_IOWAIT,		/* "IO wait" */
 	NPS_WR_SLEEP,		/* "sleep" */
 	NPS_WR_SEMACQUIRE,	/* "semacquire" */
-	NPS_WR_WAITGROUP,	/* "sync.WaitGroup.Wait" */
+	NPS_WR_WAITGROUP,	/* "sync.WaitGroup.Wait" (old traces) */
 	NPS_WR_SELECT_NO_CASES, /* "select (no cases)": a goroutine parked forever */
 	NPS_WR__COUNT,
 };

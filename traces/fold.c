@@ -219,7 +219,8 @@ struct fold_priv {
 	struct g_extra *gx;  /* parallel to f->gs */
 	struct fd_state *fds;
 	size_t nfds, cap_fds;
-	bool lost_any; /* a loss happened: new entities start in resync */
+	bool lost_any;	    /* a loss happened: new entities start in resync */
+	uint64_t pd_blocks; /* pollCache blocks seen allocated (pd_open, sub 1) */
 	/* rings whose loss was announced (lost, sub 1) and not yet reported, by M id + 1 */
 	uint8_t losing[1 << 15];
 	unsigned losing_rings;
@@ -585,12 +586,28 @@ static const char *side_name(uint8_t mode)
 	return mode == 'w' ? "wg" : "rg";
 }
 
+/* Go 1.22 on amd64: pollBlockSize / unsafe.Sizeof(pollDesc{}) = 4096 / 248 */
+#define PDS_PER_BLOCK (4096 / 248)
+
+/*
+ * Go's pollCache carves pollDescs out of 4 KiB blocks and never frees one: its free list is
+ * every pollDesc of the blocks allocated that is not in use, not only those used before (or,
+ * in a trace that does not show the blocks, the pollDescs seen that are not in use).
+ */
+static void pds_free_update(struct nps_fold *f)
+{
+	uint64_t all = priv(f)->pd_blocks * PDS_PER_BLOCK;
+	if (all < f->npds)
+		all = f->npds;
+	f->st.pds_free = all - f->st.pds_open;
+}
+
 static void pd_set_open(struct nps_fold *f, struct fold_pd *p, bool open)
 {
 	if (p->open != open)
 		f->st.pds_open += open ? 1 : (uint64_t)-1;
 	p->open = open;
-	f->st.pds_free = f->npds - f->st.pds_open;
+	pds_free_update(f);
 }
 
 static void pd_set_registered(struct nps_fold *f, struct fold_pd *p, bool reg)
@@ -778,6 +795,8 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 	bool rs = p->resync;
 	switch (e->kind) {
 	case NPS_EV_PD_OPEN:
+		if (e->sub == 1)
+			priv(f)->pd_blocks++;
 		if (p->open && !rs)
 			verdict(v, FOLD_VIOLATION, "pd-reopen", p->rg_pos,
 				"pd 0x%llx opened for fd %d while still open for fd %d",
@@ -879,11 +898,14 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 	}
 	if (!rs)
 		return;
-	/* after a loss this event is the truth about the incarnation; rg/wg stay unknown until
-	 * their next change, except that a freed pollDesc holds no waiter */
+	/*
+	 * After a loss this event is the truth about the incarnation; rg/wg stay unknown until
+	 * their next change. A freed pollDesc holds no waiter, but a side may hold pdReady: Go's
+	 * pollCache.free leaves rg/wg as they are and poll_runtime_pollOpen clears them (a side
+	 * known since the loss keeps its value; one still unknown stays so until that clear).
+	 */
 	if (e->kind == NPS_EV_PD_FREE) {
-		p->resync = px->resync[0] = px->resync[1] = false;
-		p->rg = p->wg = NPS_PDV_NIL;
+		p->resync = px->resync[0] || px->resync[1];
 		return;
 	}
 	pd_set_open(f, p, true);
@@ -2130,6 +2152,6 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 		break;
 	}
 	if (f->npds != npds)
-		f->st.pds_free = f->npds - f->st.pds_open;
+		pds_free_update(f);
 	return v.n;
 }

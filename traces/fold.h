@@ -126,7 +126,7 @@ struct fold_stats {
 	uint64_t netpolls, netpolls_blocking, netpoll_events;
 	uint64_t epoll_waits;	     /* kernel epoll_wait returns */
 	uint64_t breaks;	     /* netpollBreak calls that wrote */
-	uint64_t pds_open, pds_free; /* pollDescs in use / on the free list */
+	uint64_t pds_open, pds_free; /* pollDescs in use / on pollCache's free list */
 	uint64_t goroutines_live;    /* not dead */
 	uint64_t goroutines_total;
 	uint64_t notes, violations; /* verdicts given */

@@ -674,10 +674,8 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		(unsigned long long)s->goroutines_total, (unsigned long long)s->goroutines_live,
 		(unsigned long long)running, (unsigned long long)runnable,
 		(unsigned long long)waiting, (unsigned long long)s->parked_io);
-	/* the distinct pollDescs the events named: pollCache reuses them, and its blocks hold
-	 * more that no event names (the runtime's own line counts those) */
-	fprintf(out, "  pollDescs: %llu in use, %llu free (%zu seen, %llu registered with epoll)\n",
-		(unsigned long long)s->pds_open, (unsigned long long)s->pds_free, f->npds,
+	fprintf(out, "  pollDescs: %llu in use, %llu free (%llu registered with epoll)\n",
+		(unsigned long long)s->pds_open, (unsigned long long)s->pds_free,
 		(unsigned long long)s->fds_registered);
 	fprintf(out,
 		"  netpoll: %llu calls (%llu blocking, %llu non-blocking), %llu events handled, "
