@@ -724,3 +724,29 @@ Test(trace_json, an_exec_line_carries_its_path, .timeout = 10)
 	    -EINVAL);
 	cr_assert(strstr(err, "field \"path\": longer than 512 bytes"), "%s", err);
 }
+
+/*
+ * Every fatal error the runtime can raise keeps its own message in a trace: each throw("...")
+ * and fd_panic("...") of sim/ is in the throw table (traces/names.c), which the trace writes and
+ * reads by name. One missing would be recorded, checked and narrated as "runtime: internal
+ * error", while stderr printed Go's real message.
+ */
+Test(trace_json, every_throw_of_the_runtime_has_its_message_in_traces, .timeout = 10)
+{
+	char *out = NULL;
+	int rc = tu_run("grep -ho -e 'throw(\"[^\"]*\")' -e 'fd_panic(\"[^\"]*\")' sim/*.c | "
+			"sed 's/^[a-z_]*(\"//; s/\")$//' | sort -u",
+			0, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	int n = 0;
+	for (char *save = NULL, *m = strtok_r(out, "\n", &save); m;
+	     m = strtok_r(NULL, "\n", &save)) {
+		int code = nps_throw_from_msg(m);
+		cr_assert(code > 0 && code != NPS_THROW_OTHER, "throw(\"%s\") is not in the table",
+			  m);
+		cr_assert_str_eq(nps_throw_msg((unsigned)code), m);
+		n++;
+	}
+	cr_assert_gt(n, 30, "only %d messages found: is the test run from the top directory?", n);
+	free(out);
+}

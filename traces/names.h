@@ -34,7 +34,44 @@ enum nps_throw {
 	NPS_THROW_UNUSED,	    /* runtime: unused */
 	NPS_THROW_NETPOLL_WITH_P,   /* findrunnable: netpoll with p */
 	NPS_THROW_NETPOLL_WITH_SPINNING, /* findrunnable: netpoll with spinning */
-	NPS_THROW_OTHER,		 /* any other runtime throw (scheduler invariants) */
+	/* the scheduler's, the timers', the locks' and internal/poll's (in sim/) */
+	NPS_THROW_ADDTIMER_CALLED_WITH_INITIALIZED_TIMER, /* addtimer called with initialized timer */
+	NPS_THROW_BAD_G_STATUS_IN_READY,		  /* bad g->status in ready */
+	NPS_THROW_CASGSTATUS_BAD_INCOMING_VALUES,	  /* casgstatus: bad incoming values */
+	NPS_THROW_DOADDTIMER_P_ALREADY_SET_IN_TIMER,	  /* doaddtimer: P already set in timer */
+	NPS_THROW_FINDRUNNABLE_NEGATIVE_NMSPINNING,	  /* findrunnable: negative nmspinning */
+	NPS_THROW_FINDRUNNABLE_WRONG_P,			  /* findrunnable: wrong p */
+	NPS_THROW_GLOBAL_RUNQ_EMPTY_WITH_NON_ZERO_RUNQSIZE, /* global runq empty with non-zero runqsize */
+	NPS_THROW_GOEXIT0_RETURNED,			    /* goexit0 returned */
+	NPS_THROW_GOPARK_BAD_G_STATUS,			    /* gopark: bad g status */
+	NPS_THROW_NEWOSPROC,				    /* newosproc */
+	NPS_THROW_NEWPROC1_NEW_G_IS_NOT_GDEAD,		    /* newproc1: new g is not Gdead */
+	NPS_THROW_NOTEWAKEUP_DOUBLE_WAKEUP,		    /* notewakeup - double wakeup */
+	NPS_THROW_OUT_OF_MEMORY,			    /* out of memory */
+	NPS_THROW_PIDLEPUT_P_HAS_NON_EMPTY_RUN_QUEUE,  /* pidleput: P has non-empty run queue */
+	NPS_THROW_RELEASEP_INVALID_P_STATE,	       /* releasep: invalid p state */
+	NPS_THROW_RESETSPINNING_NOT_A_SPINNING_M,      /* resetspinning: not a spinning m */
+	NPS_THROW_RUNQPUTSLOW_QUEUE_IS_NOT_FULL,       /* runqputslow: queue is not full */
+	NPS_THROW_RUNQSTEAL_RUNQ_OVERFLOW,	       /* runqsteal: runq overflow */
+	NPS_THROW_RUNTIME_CANNOT_ALLOCATE_MEMORY,      /* runtime: cannot allocate memory */
+	NPS_THROW_SCHEDULE_SPINNING_WITH_LOCAL_WORK,   /* schedule: spinning with local work */
+	NPS_THROW_STARTM_P_REQUIRED_FOR_SPINNING_TRUE, /* startm: P required for spinning=true */
+	NPS_THROW_STARTM_M_HAS_P,		       /* startm: m has p */
+	NPS_THROW_STARTM_M_IS_SPINNING,		       /* startm: m is spinning */
+	NPS_THROW_STARTM_P_HAS_RUNNABLE_GS,	       /* startm: p has runnable gs */
+	NPS_THROW_STOPM_HOLDING_P,		       /* stopm holding p */
+	NPS_THROW_STOPM_SPINNING,		       /* stopm spinning */
+	NPS_THROW_SYNC_NEGATIVE_WAITGROUP_COUNTER,     /* sync: negative WaitGroup counter */
+	NPS_THROW_TIMER_PERIOD_MUST_BE_NON_NEGATIVE,   /* timer period must be non-negative */
+	NPS_THROW_TIMER_WHEN_MUST_BE_POSITIVE,	       /* timer when must be positive */
+	NPS_THROW_UNLOCK_OF_UNLOCKED_LOCK,	       /* unlock of unlocked lock */
+	NPS_THROW_WAKEP_NEGATIVE_NMSPINNING,	       /* wakep: negative nmspinning */
+	NPS_THROW_WIREP_ALREADY_IN_GO,		       /* wirep: already in go */
+	NPS_THROW_WIREP_INVALID_P_STATE,	       /* wirep: invalid p state */
+	NPS_THROW_INCONSISTENT_POLL_FDMUTEX,	       /* inconsistent poll.fdMutex */
+	NPS_THROW_UNREACHABLE,			       /* unreachable */
+	NPS_THROW_TOO_MANY_CONCURRENT_OPERATIONS, /* too many concurrent operations on a single file or socket (max 1048575) */
+	NPS_THROW_OTHER, /* a message not in this table (traces before these were named) */
 	NPS_THROW__COUNT,
 };
 
