@@ -4,8 +4,9 @@
  * from the event log: GOMAXPROCS's default (getproccount), at most one M in a blocking netpoll
  * (findRunnable's sched.lastpoll swap), runnext, the 256-slot local run queue and its overflow
  * to the global queue (runqputslow), work stealing, sysmon's 10 ms netpoll rule with its
- * 20 us .. 10 ms sleep and injectglist without a P, and a goroutine stack overflow stopped by
- * the guard page below the stack.
+ * 20 us .. 10 ms sleep and injectglist without a P, injectglist after the blocking poll
+ * handing goroutines to the idle Ps, and a goroutine stack overflow stopped by the guard page
+ * below the stack.
  */
 #include <criterion/criterion.h>
 
@@ -410,6 +411,140 @@ Test(sim_sched, sysmon_polls_when_nobody_did_for_10ms)
 			capped += EV.v[i].u.sysmon.sleep == 10000;
 		}
 	cr_assert_gt(capped, 0, "sysmon's sleep reached 10 ms");
+}
+
+/* ---- injectglist after the blocking poll: work for the idle Ps ---- */
+
+#define NWAIT 4
+static struct {
+	int port;
+	struct pollDesc *pd[NWAIT];
+	struct g *w[NWAIT];
+	_Atomic int rc[NWAIT];
+} I;
+
+static void pd_waiter(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	atomic_store(&I.rc[i], poll_runtime_pollWait(I.pd[i], 'r'));
+	wg_done(&wg);
+}
+
+/*
+ * A thread, not a goroutine: once every waiter is parked, every P idle and one M blocked in
+ * netpoll, one connection readies all NWAIT descriptors of the listener at once.
+ */
+static void *connect_when_all_idle(void *arg)
+{
+	(void)arg;
+	for (int tries = 0; tries < 20000; tries++) {
+		int parked = 0;
+		for (int i = 0; i < NWAIT; i++)
+			parked += atomic_load(&I.w[i]->atomicstatus) == _Gwaiting;
+		if (parked == NWAIT && atomic_load(&sched.lastpoll) == 0 &&
+		    atomic_load(&sched.npidle) == gomaxprocs)
+			break;
+		usleep(200);
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)I.port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		abort();
+	return (void *)(intptr_t)fd;
+}
+
+static void inject_main(void *arg)
+{
+	(void)arg;
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 8) ||
+	    getsockname(l, (struct sockaddr *)&a, &len))
+		abort();
+	I.port = ntohs(a.sin_port);
+	/* NWAIT descriptors of one listening socket, each with its pollDesc and a waiter */
+	poll_runtime_pollServerInit();
+	int err;
+	for (int i = 0; i < NWAIT; i++)
+		if (!(I.pd[i] = poll_runtime_pollOpen((uintptr_t)(i ? dup(l) : l), &err)))
+			abort();
+	wg_add(&wg, NWAIT);
+	for (int i = 0; i < NWAIT; i++)
+		I.w[i] = newproc(pd_waiter, (void *)(intptr_t)i);
+	pthread_t t;
+	pthread_create(&t, NULL, connect_when_all_idle, NULL);
+	wg_wait(&wg); /* main parks too: every P goes idle */
+	void *c;
+	pthread_join(t, &c);
+	close((int)(intptr_t)c);
+	for (int i = 0; i < NWAIT; i++) {
+		int fd = (int)I.pd[i]->fd;
+		poll_runtime_pollUnblock(I.pd[i]); /* (*FD).Close's evict, before pollClose */
+		poll_runtime_pollClose(I.pd[i]);
+		close(fd);
+	}
+}
+
+/* Index of i's goroutine among the waiters, -1 if another. */
+static int waiter_of(uint64_t goid)
+{
+	for (int i = 0; i < NWAIT; i++)
+		if (I.w[i]->goid == goid)
+			return i;
+	return -1;
+}
+
+/*
+ * GOMAXPROCS 4, all idle, one M in findRunnable's blocking netpoll when four goroutines become
+ * ready at once. Go 1.22's findRunnable takes an idle P, keeps the first G for itself and calls
+ * injectglist for the rest: one to the global queue per idle P, each started by startIdle
+ * (startm), the rest to its local queue. The events show each step in that order.
+ */
+Test(sim_sched, a_blocking_poll_hands_its_goroutines_to_the_idle_ps)
+{
+	cr_assert_eq(tu_sim_run(NWAIT, inject_main, NULL, &EV), 0);
+	for (int i = 0; i < NWAIT; i++)
+		cr_assert_eq(atomic_load(&I.rc[i]), 0, "waiter %d: pollWait %d", i, I.rc[i]);
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+	/* the blocking poll that returned the waiters' events */
+	long end = -1;
+	for (size_t i = 0; i < EV.n && end < 0; i++)
+		if (EV.v[i].kind == NPS_EV_NETPOLL_END &&
+		    EV.v[i].u.netpoll.caller == NPS_NPC_FINDRUNNABLE_BLOCK &&
+		    EV.v[i].u.netpoll.n >= NWAIT)
+			end = (long)i;
+	cr_assert_geq(end, 0, "no blocking netpoll returned the %d events at once", NWAIT);
+	int16_t pm = EV.v[end].m;
+	int kept = 0, global = 0, local = 0, started = 0, ran_elsewhere = 0, poller_p = -1;
+	for (size_t i = (size_t)end + 1; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SCHED && e->m == pm && e->u.sched.op == NPS_SCHED_ACQUIREP &&
+		    poller_p < 0)
+			poller_p = e->p;
+		if (e->kind == NPS_EV_SCHED && e->m == pm && e->u.sched.op == NPS_SCHED_STARTM)
+			started++;
+		if (e->kind != NPS_EV_GSTATUS || waiter_of(e->u.gstatus.goid) < 0)
+			continue;
+		const struct nps_ev_gstatus *g = &e->u.gstatus;
+		if (g->from == _Gwaiting && g->to == _Grunnable && e->m == pm) {
+			kept += g->fn == NPS_FN_FINDRUNNABLE;
+			global += g->fn == NPS_FN_INJECTGLIST && g->where == NPS_RQ_GLOBAL;
+			local += g->fn == NPS_FN_INJECTGLIST && g->where == NPS_RQ_LOCAL;
+		}
+		if (g->from == _Grunnable && g->to == _Grunning && poller_p >= 0 &&
+		    e->p != poller_p)
+			ran_elsewhere++;
+	}
+	cr_assert_eq(kept, 1, "findRunnable keeps one G for itself");
+	cr_assert_eq(kept + global + local, NWAIT, "kept %d, global %d, local %d", kept, global,
+		     local);
+	/* npidle was GOMAXPROCS - 1 once the poller took its P: the three others go global */
+	cr_assert_eq(global, NWAIT - 1, "injectglist put %d on the global queue", global);
+	cr_assert_geq(started, 1, "startIdle started no M for the idle Ps");
+	cr_assert_geq(ran_elsewhere, 1, "no waiter ran on another P than the poller's");
 }
 
 /* ---- a stack overflow hits the guard page ---- */
