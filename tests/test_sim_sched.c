@@ -518,12 +518,9 @@ Test(sim_sched, a_blocking_poll_hands_its_goroutines_to_the_idle_ps)
 			end = (long)i;
 	cr_assert_geq(end, 0, "no blocking netpoll returned the %d events at once", NWAIT);
 	int16_t pm = EV.v[end].m;
-	int kept = 0, global = 0, local = 0, started = 0, ran_elsewhere = 0, poller_p = -1;
+	int kept = 0, global = 0, local = 0, started = 0;
 	for (size_t i = (size_t)end + 1; i < EV.n; i++) {
 		const struct nps_event *e = &EV.v[i];
-		if (e->kind == NPS_EV_SCHED && e->m == pm && e->u.sched.op == NPS_SCHED_ACQUIREP &&
-		    poller_p < 0)
-			poller_p = e->p;
 		if (e->kind == NPS_EV_SCHED && e->m == pm && e->u.sched.op == NPS_SCHED_STARTM)
 			started++;
 		if (e->kind != NPS_EV_GSTATUS || waiter_of(e->u.gstatus.goid) < 0)
@@ -534,17 +531,14 @@ Test(sim_sched, a_blocking_poll_hands_its_goroutines_to_the_idle_ps)
 			global += g->fn == NPS_FN_INJECTGLIST && g->where == NPS_RQ_GLOBAL;
 			local += g->fn == NPS_FN_INJECTGLIST && g->where == NPS_RQ_LOCAL;
 		}
-		if (g->from == _Grunnable && g->to == _Grunning && poller_p >= 0 &&
-		    e->p != poller_p)
-			ran_elsewhere++;
 	}
 	cr_assert_eq(kept, 1, "findRunnable keeps one G for itself");
 	cr_assert_eq(kept + global + local, NWAIT, "kept %d, global %d, local %d", kept, global,
 		     local);
 	/* npidle was GOMAXPROCS - 1 once the poller took its P: the three others go global */
 	cr_assert_eq(global, NWAIT - 1, "injectglist put %d on the global queue", global);
+	/* (which P then runs them is a race: the poller's own P may take them from the queue) */
 	cr_assert_geq(started, 1, "startIdle started no M for the idle Ps");
-	cr_assert_geq(ran_elsewhere, 1, "no waiter ran on another P than the poller's");
 }
 
 /* ---- a stack overflow hits the guard page ---- */
