@@ -7,6 +7,7 @@
  * The dashboard (ui/) is not part of this command yet: --no-ui is required.
  */
 #include "cli/cli.h"
+#include "cli/out.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +37,7 @@ static void usage(FILE *out)
 		"options:\n"
 		"      --no-ui       print to the terminal (required until the dashboard lands)\n"
 		"      --narrate     one line per event that matters, with notes and violations\n"
+		"                    (on a terminal: fitted to its width, times in ms)\n"
 		"      --speed X     pace the events in real time, X times faster (default: as\n"
 		"                    fast as possible)\n"
 		"  -h, --help        this help\n\n"
@@ -80,6 +82,23 @@ static void out_line(const char *line)
 		out_errno = errno ? errno : EIO;
 }
 
+/* The lines mem holds (then closed), fitted to the terminal as the narration is. */
+static void out_fitted(FILE *mem, char **text, size_t *len, unsigned width)
+{
+	if (fclose(mem) == 0) {
+		size_t cap = *len * 4 + 1; /* a wrapped line may grow 4 columns */
+		char *fit = malloc(cap);
+		if (fit) {
+			size_t n = narrate_fit_text(*text, *len, width, fit, cap);
+			if (!out_errno && fwrite(fit, 1, n, stdout) != n)
+				out_errno = errno ? errno : EIO;
+		}
+		free(fit);
+	}
+	free(*text);
+	*text = NULL;
+}
+
 static int replay(const char *path, bool narrate, double speed)
 {
 	struct trace_reader *r = NULL;
@@ -87,7 +106,11 @@ static int replay(const char *path, bool narrate, double speed)
 	struct nps_event e;
 	struct fold_verdict v[8];
 	struct timespec t0;
-	char line[1024];
+	char line[NARRATE_LINE_MAX];
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *mem;
+	unsigned width = cli_term_width(STDOUT_FILENO);
 	int rc, status = NPS_EXIT_OK;
 	if (fold_init(&f)) {
 		fprintf(stderr, "netpollsim replay: out of memory\n");
@@ -101,10 +124,12 @@ static int replay(const char *path, bool narrate, double speed)
 		return NPS_EXIT_FAIL;
 	}
 	const struct trace_info *in = trace_reader_info(r);
-	if (narrate)
-		printf("replay of %s: %s, GOMAXPROCS %d, recorded %s on kernel %s\n",
-		       trace_reader_name(r), in->scenario, in->gomaxprocs,
-		       in->start[0] ? in->start : "?", in->kernel[0] ? in->kernel : "?");
+	if (narrate && (mem = open_memstream(&text, &tlen))) {
+		fprintf(mem, "replay of %s: %s, GOMAXPROCS %d, recorded %s on kernel %s\n",
+			trace_reader_name(r), in->scenario, in->gomaxprocs,
+			in->start[0] ? in->start : "?", in->kernel[0] ? in->kernel : "?");
+		out_fitted(mem, &text, &tlen, width);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t first = 0;
 	bool have_first = false;
@@ -122,10 +147,10 @@ static int replay(const char *path, bool narrate, double speed)
 		}
 		if (!narrate)
 			continue;
-		if (narrate_event(&e, &f, in->mono_origin, line, sizeof(line)))
+		if (narrate_event(&e, &f, in->mono_origin, width, line, sizeof(line)))
 			out_line(line);
 		for (int i = 0; i < n; i++)
-			if (narrate_verdict(&v[i], line, sizeof(line)))
+			if (narrate_verdict(&v[i], width, line, sizeof(line)))
 				out_line(line);
 		if (out_errno == EPIPE)
 			break; /* the reader went away: nobody reads the rest */
@@ -140,21 +165,30 @@ static int replay(const char *path, bool narrate, double speed)
 		/* A complete trace: judge what its end leaves owed (an epoll_ctl never shown). */
 		int n = fold_end(&f, v, 8);
 		for (int i = 0; narrate && i < n; i++)
-			if (narrate_verdict(&v[i], line, sizeof(line)))
+			if (narrate_verdict(&v[i], width, line, sizeof(line)))
 				out_line(line);
 	}
 	/* The ending the live run printed: its heading, and the scenario's closing line. */
-	printf("%s== %s (GOMAXPROCS %d)%s\n", narrate ? "\n" : "", in->scenario, in->gomaxprocs,
-	       in->interrupted ? " -- interrupted" : "");
+	mem = open_memstream(&text, &tlen);
+	if (!mem) {
+		fprintf(stderr, "netpollsim replay: out of memory for the summary\n");
+		mem = stdout; /* as it is, unfitted */
+	}
+	fprintf(mem, "%s== %s (GOMAXPROCS %d)%s\n", narrate ? "\n" : "", in->scenario,
+		in->gomaxprocs, in->interrupted ? " -- interrupted" : "");
 	if (in->story[0])
-		printf("%s.\n", in->story);
-	narrate_summary(stdout, &f);
+		fprintf(mem, "%s.\n", in->story);
+	narrate_summary(mem, &f);
 	if (rc == 0 && !stop_sig && !in->has_footer)
-		printf("  the trace has no footer: it was cut short (the recording was killed?)\n");
+		fprintf(
+		    mem,
+		    "  the trace has no footer: it was cut short (the recording was killed?)\n");
 	if (stop_sig) {
-		printf("  replay interrupted by signal %d\n", (int)stop_sig);
+		fprintf(mem, "  replay interrupted by signal %d\n", (int)stop_sig);
 		status = 128 + stop_sig;
 	}
+	if (mem != stdout)
+		out_fitted(mem, &text, &tlen, width);
 	if (fflush(stdout) && !out_errno)
 		out_errno = errno ? errno : EIO;
 	if (out_errno) {

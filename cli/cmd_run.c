@@ -67,6 +67,7 @@ struct run_state {
 	struct nps_fold fold;
 	struct trace_writer *tw;
 	struct cli_out narr; /* where narration goes: stdout, or stderr when the trace does */
+	unsigned width;	     /* its terminal's columns, 0 when it is none (narrate_event) */
 	struct cli_out err;  /* messages once the run is under way (stderr), as patient */
 	bool narr_reported;  /* its failure was said */
 	int pipe_sig;	     /* SIGPIPE when an output's reader went away: the run ends as if so */
@@ -114,7 +115,8 @@ static void usage(FILE *out)
 	    "                        clients (nc, a load generator) until --duration or Ctrl-C\n"
 	    "      --msg-size B      bytes per echo message (default 64)\n"
 	    "  -o, --record FILE     write the trace (JSON Lines) to FILE, '-' for stdout\n"
-	    "  -n, --narrate         print one line per event as it happens\n"
+	    "  -n, --narrate         print one line per event as it happens (on a terminal:\n"
+	    "                        fitted to its width, times in ms)\n"
 	    "      --no-ui           headless: no dashboard (narration and summary only)\n"
 	    "      --no-bpf          do not attach the kernel probes\n"
 	    "      --bpf-break=WHEN  trace reads and writes of the netpoll break pipe from the\n"
@@ -406,12 +408,12 @@ static int consume(void *ctx, const struct nps_event *ev)
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
 	st->events++;
 	if (st->o.narrate) {
-		char line[512];
-		size_t n = narrate_event(e, &st->fold, st->origin, line, sizeof(line));
+		char line[NARRATE_LINE_MAX];
+		size_t n = narrate_event(e, &st->fold, st->origin, st->width, line, sizeof(line));
 		if (n)
 			write_line(st, line, n);
 		for (int i = 0; i < nv; i++) {
-			n = narrate_verdict(&v[i], line, sizeof(line));
+			n = narrate_verdict(&v[i], st->width, line, sizeof(line));
 			if (n)
 				write_line(st, line, n);
 		}
@@ -420,8 +422,8 @@ static int consume(void *ctx, const struct nps_event *ev)
 		if (v[i].level == FOLD_VIOLATION) {
 			st->violations++;
 			if (!st->o.narrate) {
-				char line[512];
-				size_t n = narrate_verdict(&v[i], line, sizeof(line));
+				char line[NARRATE_LINE_MAX];
+				size_t n = narrate_verdict(&v[i], 0, line, sizeof(line));
 				say(st, "netpollsim run: %.*s", (int)n, line);
 			}
 		} else if (v[i].level == FOLD_NOTE) {
@@ -554,8 +556,17 @@ static void print_summary(struct run_state *st, bool interrupted)
 		return;
 	}
 	summarise(st, mem, interrupted);
-	if (fclose(mem) == 0)
-		cli_out_text(&st->narr, text, len);
+	if (fclose(mem) == 0) {
+		/* fitted to the terminal as the narration is: a wrapped line may grow 4 columns */
+		size_t cap = len * 4 + 1;
+		char *fit = malloc(cap);
+		if (fit)
+			cli_out_text(&st->narr, fit,
+				     narrate_fit_text(text, len, st->width, fit, cap));
+		else
+			cli_out_text(&st->narr, text, len);
+		free(fit);
+	}
 	free(text);
 	flush_narration(st);
 }
@@ -677,6 +688,7 @@ int cmd_run(int argc, char **argv)
 	else
 		cli_out_init(&st->narr, STDOUT_FILENO, "stdout", out_patience, st);
 	cli_out_init(&st->err, STDERR_FILENO, "stderr", out_patience, st);
+	st->width = cli_term_width(st->narr.fd);
 	if (st->o.bpf_break < 0)
 		st->o.bpf_break = st->o.narrate || st->o.record;
 
@@ -763,8 +775,9 @@ int cmd_run(int argc, char **argv)
 		struct fold_verdict v[8];
 		int n = fold_end(&st->fold, v, 8);
 		for (int i = 0; i < n; i++) {
-			char line[512];
-			size_t len = narrate_verdict(&v[i], line, sizeof(line));
+			char line[NARRATE_LINE_MAX];
+			size_t len = narrate_verdict(&v[i], st->o.narrate ? st->width : 0, line,
+						     sizeof(line));
 			if (v[i].level == FOLD_VIOLATION)
 				st->violations++;
 			if (len && st->o.narrate)

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 void cli_out_init(struct cli_out *o, int fd, const char *what, int (*patience)(void *ctx),
@@ -112,4 +114,18 @@ const char *cli_out_why(const struct cli_out *o)
 	if (o->err)
 		return strerror(o->err);
 	return o->cut ? "its reader did not take it in time after the stop" : "no error";
+}
+
+unsigned cli_term_width(int fd)
+{
+	struct winsize ws;
+	if (!isatty(fd))
+		return 0;
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		return ws.ws_col;
+	/* a terminal that does not say its size (a serial console): the shell's idea of it */
+	const char *c = getenv("COLUMNS");
+	char *end;
+	unsigned long n = c ? strtoul(c, &end, 10) : 0;
+	return c && *end == '\0' && n > 0 && n < 10000 ? (unsigned)n : 80;
 }

@@ -43,4 +43,10 @@ int cli_out_flush(struct cli_out *o);
 /* Why the output failed, for a message: "No space left on device", "not read in time". */
 const char *cli_out_why(const struct cli_out *o);
 
+/*
+ * The columns of the terminal fd is, for the narration to fit (traces/narrate.h): its window
+ * size, else $COLUMNS; 0 when fd is no terminal (a pipe, a file: the full layout, unchanged).
+ */
+unsigned cli_term_width(int fd);
+
 #endif /* NPS_CLI_OUT_H */

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nps_fold f;
 	struct nps_event e, back;
 	struct fold_verdict v[8];
-	char line[TRACE_EVENT_MAX], text[1024], err[512];
+	char line[TRACE_EVENT_MAX], text[NARRATE_LINE_MAX], err[512];
 
 	/* every line on its own, both parsers */
 	const char *p = (const char *)data, *end = p + size;
@@ -73,12 +73,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 			int nv = fold_apply(&f, &e, trace_reader_line(r), v, 8);
-			size_t tl = narrate_event(&e, &f, origin, text, sizeof(text));
-			for (size_t i = 0; i < tl; i++)
-				if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-					abort();
-			for (int i = 0; i < nv; i++)
-				narrate_verdict(&v[i], text, sizeof(text));
+			/* the full layout, and the terminal's whose only control is its newlines */
+			for (unsigned width = 0; width <= 80; width += 80) {
+				size_t tl =
+				    narrate_event(&e, &f, origin, width, text, sizeof(text));
+				for (size_t i = 0; i < tl; i++)
+					if (((unsigned char)text[i] < 0x20 && text[i] != '\n') ||
+					    text[i] == 0x7f || (!width && text[i] == '\n'))
+						abort();
+				for (int i = 0; i < nv; i++)
+					narrate_verdict(&v[i], width, text, sizeof(text));
+			}
 		}
 		FILE *null = fopen("/dev/null", "w");
 		if (null) {

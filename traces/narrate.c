@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "traces/json.h"
@@ -20,6 +21,7 @@
 struct out {
 	char *p;
 	size_t len, n;
+	bool ms; /* times in milliseconds, as the terminal layout's time column shows them */
 };
 
 __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
@@ -54,13 +56,26 @@ static const char *dir(uint8_t mode)
 	return mode == 'w' ? "write" : mode == 'r' ? "read" : "read+write";
 }
 
-/* A CLOCK_MONOTONIC time as seconds since the origin. */
+/*
+ * A time since the origin as "[sign]S.uuuuuu" (seconds, the full layout) or "[sign]M.mmm"
+ * (milliseconds, the terminal's): the sign next to the digits.
+ */
+static void format_rel(char *buf, size_t len, int64_t rel, const char *plus, bool ms)
+{
+	unsigned long long a = (unsigned long long)(rel < 0 ? -rel : rel);
+	const char *sign = rel < 0 ? "-" : plus;
+	if (ms)
+		snprintf(buf, len, "%s%llu.%03llu", sign, a / 1000000, a % 1000000 / 1000);
+	else
+		snprintf(buf, len, "%s%llu.%06llu", sign, a / 1000000000, a % 1000000000 / 1000);
+}
+
+/* A CLOCK_MONOTONIC time since the origin, in the unit of the time column. */
 static void put_when(struct out *o, int64_t t, uint64_t origin)
 {
-	int64_t rel = (int64_t)((uint64_t)t - origin);
-	put(o, "%s%lld.%06llds", rel < 0 ? "-" : "+",
-	    (long long)((rel < 0 ? -rel : rel) / 1000000000),
-	    (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000));
+	char w[32];
+	format_rel(w, sizeof(w), (int64_t)((uint64_t)t - origin), "+", o->ms);
+	put(o, "%s%s", w, o->ms ? "ms" : "s");
 }
 
 static void put_deadline(struct out *o, const char *what, int64_t d, uint64_t origin)
@@ -561,15 +576,135 @@ static const char *fn_column(const struct nps_event *e, const struct nps_fold *f
 	}
 }
 
-size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64_t origin,
-		     char *buf, size_t len)
+/*
+ * The columns before the text. The full layout (width 0: a pipe or a file) is the one tests
+ * and recordings compare byte for byte. The terminal's leaves 35 of 80 columns to the text, as
+ * much as the short lines need ("rg pdWait → G1 (G1 parks: IO wait)") so most events stay one
+ * line: milliseconds with 3 decimals (a lesson lasts about 100 ms), one-space gaps, who as wide
+ * as "tid 12345" and "M2 P1 G12", and a function column as wide as the names the lessons turn on
+ * (netpolldeadlineimpl, [kernel] epoll_pwait); a longer name (poll_runtime_pollSetDeadline)
+ * pushes that line's text right, its continuation lines keep the column.
+ */
+struct layout {
+	int when, who, fd, fn;
+	const char *gap;
+	bool ms;
+};
+static const struct layout full_layout = {11, 14, 6, 28, "  ", false};
+static const struct layout term_layout = {7, 9, 5, 20, " ", true};
+
+/* Narrower than this, the fixed columns cannot fit: the terminal wraps what overflows. */
+#define MIN_WIDTH 40
+/* The fewest columns a continuation line leaves for the text: below it the indent shrinks. */
+#define MIN_TEXT  20
+
+static void trim(struct out *o)
 {
-	struct out o = {buf, len, 0};
+	while (o->n && o->p[o->n - 1] == ' ')
+		o->p[--o->n] = '\0';
+}
+
+/* Columns s[0..n) takes on a terminal: UTF-8 continuation bytes ("→") take none. */
+static size_t cols(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+/* Bytes of s (n of them) that fill at most room columns, whole characters only. */
+static size_t fit_bytes(const char *s, size_t n, size_t room)
+{
+	size_t i = 0, c = 0;
+	while (i < n) {
+		size_t k = i + 1;
+		while (k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k++;
+		if (c + 1 > room)
+			break;
+		c++;
+		i = k;
+	}
+	return i;
+}
+
+/*
+ * Append s (one line of text) to o broken into lines of at most width columns: the first
+ * continues a line already at column `at`, the others start at column `indent`. Breaks go at a
+ * space (dropped) or after a '|' (in "EPOLLIN|EPOLLOUT"); a word wider than a whole line is
+ * broken where the line ends, so nothing is ever cut. width 0: s as it is.
+ */
+static void put_wrapped(struct out *o, const char *s, size_t at, size_t indent, size_t width)
+{
+	size_t n = strlen(s), pos = at;
+	if (!width) {
+		put(o, "%s", s);
+		return;
+	}
+	while (n) {
+		size_t room = pos < width ? width - pos : 0;
+		if (cols(s, n) <= room) {
+			put(o, "%.*s", (int)n, s);
+			return;
+		}
+		/* the last break that leaves the piece within room */
+		size_t cut = 0, skip = 0;
+		for (size_t i = 0; i < n; i++) {
+			bool space = s[i] == ' ';
+			size_t end = space ? i : i + 1;
+			if (!space && s[i] != '|')
+				continue;
+			if (cols(s, end) > room)
+				break;
+			if (end) {
+				cut = end;
+				skip = space;
+			}
+		}
+		/* no break fits: a line further left may hold the word, else it is broken */
+		if (!cut && pos <= indent) {
+			cut = fit_bytes(s, n, room);
+			if (!cut) /* room is never 0 here; still, never loop forever */
+				cut = 1;
+		}
+		put(o, "%.*s", (int)cut, s);
+		trim(o);
+		put(o, "\n%*s", (int)indent, "");
+		s += cut + skip;
+		n -= cut + skip;
+		while (n && *s == ' ') { /* a break leaves no blank at a line's start */
+			s++;
+			n--;
+		}
+		pos = indent;
+	}
+}
+
+/* The continuation indent: the text column, or less when it would leave too little room. */
+static size_t wrap_indent(size_t column, size_t width)
+{
+	return column + MIN_TEXT <= width ? column : width - MIN_TEXT;
+}
+
+static size_t clamp_width(unsigned width)
+{
+	return width && width < MIN_WIDTH ? MIN_WIDTH : width;
+}
+
+size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64_t origin,
+		     unsigned width, char *buf, size_t len)
+{
+	const struct layout *l = width ? &term_layout : &full_layout;
+	size_t wd = clamp_width(width);
+	char text[NARRATE_LINE_MAX];
+	struct out o = {text, sizeof(text), 0, l->ms};
 	char who[48] = "", fd[16] = "";
 	size_t wn = 0;
 	if (!len)
 		return 0;
 	buf[0] = '\0';
+	text[0] = '\0';
 	if (e->kind == NPS_EV_WAITERS ||
 	    (e->kind == NPS_EV_SCHED &&
 	     (e->u.sched.op == NPS_SCHED_PIDLEPUT || e->u.sched.op == NPS_SCHED_PIDLEGET)) ||
@@ -594,13 +729,9 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	}
 	if (e->fd >= 0 && e->kind != NPS_EV_EPOLL_READY)
 		snprintf(fd, sizeof(fd), "fd %d", e->fd);
-	/* seconds since the origin, the sign next to the digits: "   0.003000", "  -0.003000" */
-	int64_t rel = (int64_t)(e->ts - origin);
+	/* time since the origin: "   0.003000", "  -0.003000" (seconds) or "  3.000" (ms) */
 	char when[32];
-	snprintf(when, sizeof(when), "%s%lld.%06lld", rel < 0 ? "-" : "",
-		 (long long)((rel < 0 ? -rel : rel) / 1000000000),
-		 (long long)((rel < 0 ? -rel : rel) % 1000000000 / 1000));
-	put(&o, "%11s  %-14s %-6s %-28s ", when, who, fd, fn_column(e, f));
+	format_rel(when, sizeof(when), (int64_t)(e->ts - origin), "", l->ms);
 	switch (e->kind) {
 	case NPS_EV_PD_STATE:
 		pd_state_text(&o, e, f);
@@ -636,22 +767,54 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	default:
 		misc_text(&o, e, origin);
 	}
-	/* trim trailing blanks */
-	while (o.n && buf[o.n - 1] == ' ')
-		buf[--o.n] = '\0';
-	return o.n;
+	struct out line = {buf, len, 0, l->ms};
+	put(&line, "%*s%s%-*s %-*s %-*s ", l->when, when, l->gap, l->who, who, l->fd, fd, l->fn,
+	    fn_column(e, f));
+	size_t column = (size_t)(l->when + (int)strlen(l->gap) + l->who + l->fd + l->fn + 3);
+	put_wrapped(&line, text, line.n, wrap_indent(column, wd), wd);
+	trim(&line);
+	return line.n;
 }
 
-size_t narrate_verdict(const struct fold_verdict *v, char *buf, size_t len)
+size_t narrate_verdict(const struct fold_verdict *v, unsigned width, char *buf, size_t len)
 {
-	struct out o = {buf, len, 0};
-	char t[sizeof(v->text) * 4];
+	struct out o = {buf, len, 0, false};
+	char t[sizeof(v->text) * 4], text[NARRATE_LINE_MAX];
 	if (!len)
 		return 0;
 	buf[0] = '\0';
 	trace_sanitize(v->text, strnlen(v->text, sizeof(v->text)), t, sizeof(t));
-	put(&o, "            %s: %s: %s", v->level == FOLD_VIOLATION ? "VIOLATION" : "note",
-	    v->rule ? v->rule : "?", t);
+	snprintf(text, sizeof(text), "%s: %s: %s",
+		 v->level == FOLD_VIOLATION ? "VIOLATION" : "note", v->rule ? v->rule : "?", t);
+	/* under the event it is about; its own continuation lines two columns further in */
+	put(&o, "            ");
+	put_wrapped(&o, text, o.n, 14, clamp_width(width));
+	return o.n;
+}
+
+size_t narrate_fit_text(const char *s, size_t n, unsigned width, char *buf, size_t len)
+{
+	struct out o = {buf, len, 0, false};
+	size_t wd = clamp_width(width);
+	char line[NARRATE_LINE_MAX];
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	if (!width) {
+		put(&o, "%.*s", (int)n, s);
+		return o.n;
+	}
+	while (n) {
+		const char *nl = memchr(s, '\n', n);
+		size_t ln = nl ? (size_t)(nl - s) : n, lead = strspn(s, " ");
+		snprintf(line, sizeof(line), "%.*s", (int)ln, s);
+		/* a summary's "  name: a, b, c" continues under its items */
+		put_wrapped(&o, line, 0, lead + 4 < wd ? lead + 4 : 0, wd);
+		if (nl)
+			put(&o, "\n");
+		s += ln + (nl != NULL);
+		n -= ln + (nl != NULL);
+	}
 	return o.n;
 }
 

@@ -20,18 +20,41 @@
 #include "traces/event.h"
 #include "traces/fold.h"
 
+/* A buffer that holds any narrated line, wrapped or not. */
+#define NARRATE_LINE_MAX 2048
+
 /*
- * One line (no newline) for e into buf, times relative to origin (CLOCK_MONOTONIC ns). Returns
- * its length, or 0 when the event is not narrated (netpollWaiters bookkeeping, idle-list moves).
+ * The layout is chosen by width, the columns of the terminal the narration is read on:
+ *  - 0 (a pipe, a file): the full layout above, one line per event whatever its length, the
+ *    same byte for byte in every run (tests and recordings compare it);
+ *  - N: lines of at most N columns (40 at least): milliseconds with 3 decimals, narrower
+ *    columns, and the text wrapped onto continuation lines indented under it:
+ *
+ *          1.219 M0 P0 G1  fd 54 (*FD).Read           read(fd 54, 64) = -EAGAIN
+ *        101.722 M0 P1     fd 55 netpolldeadlineimpl  rg G1 → pdNil (deadline: G1 woken,
+ *                                                     gets i/o timeout)
+ */
+
+/*
+ * The line(s) (no final newline) for e into buf, times relative to origin (CLOCK_MONOTONIC
+ * ns), laid out for width. Returns the length, or 0 when the event is not narrated
+ * (netpollWaiters bookkeeping, idle-list moves).
  */
 size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64_t origin,
-		     char *buf, size_t len);
+		     unsigned width, char *buf, size_t len);
 
 /*
  * The line that follows a narrated event for each verdict fold_apply gave it:
- * "            note: ready-before-park: ..." or "            VIOLATION: pd-from: ...".
+ * "            note: ready-before-park: ..." or "            VIOLATION: pd-from: ...",
+ * wrapped for width as narrate_event wraps.
  */
-size_t narrate_verdict(const struct fold_verdict *v, char *buf, size_t len);
+size_t narrate_verdict(const struct fold_verdict *v, unsigned width, char *buf, size_t len);
+
+/*
+ * Text of whole lines (a summary) fitted to width: a line too long continues four columns
+ * further in than it starts. width 0: copied as it is. Returns the length written to buf.
+ */
+size_t narrate_fit_text(const char *s, size_t n, unsigned width, char *buf, size_t len);
 
 /*
  * The path of an NPS_EV_EXEC, printable (escaped as traces/json.h trace_sanitize does), or
