@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,6 +58,7 @@ struct scenario_run {
 	_Atomic int reader_back;	/* close: the reader returned (it cannot park any more) */
 	bool broke;			/* break: a netpollBreak while time.Sleep was called */
 	struct netconn *wake;		/* the wake pipe's read end (wait_until), NULL before */
+	int cancel[2];			/* readable once the run stopped: dialing clients give up */
 };
 
 struct client_arg {
@@ -98,11 +100,22 @@ void scenario_wake(void)
 	pthread_mutex_unlock(&wake_lock);
 }
 
-/* The run should stop: said to the waiter. */
-static void set_failed(struct scenario_run *r)
+/* Clients still dialing give up (Go: DialContext's context cancelled). */
+static void cancel_dials(struct scenario_run *r)
 {
-	atomic_store(&r->failed, 1);
+	char b = 1;
+	if (r->cancel[1] >= 0 && write(r->cancel[1], &b, 1) < 0) {
+		/* full: it is readable already */
+	}
+}
+
+/* The run should stop: said to the waiter and to the dialing clients. True for the first. */
+static bool set_failed(struct scenario_run *r)
+{
+	bool first = !atomic_exchange(&r->failed, 1);
+	cancel_dials(r);
 	scenario_wake();
+	return first;
 }
 
 static void fail(struct scenario_run *r, const char *what, int err)
@@ -124,6 +137,16 @@ static void fail(struct scenario_run *r, const char *what, int err)
 			r->sc->name);
 }
 
+/*
+ * An error once the run failed is that failure's doing (a client's queued connection reset by
+ * the closed listener, no fd left for the wake pipe): the first error says it all.
+ */
+static void fail_unless_failed(struct scenario_run *r, const char *what, int err)
+{
+	if (!atomic_load(&r->failed))
+		fail(r, what, err);
+}
+
 /* An error the run cannot go on after: said, and the run stops. */
 static void fail_stop(struct scenario_run *r, const char *what, int err)
 {
@@ -136,7 +159,7 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 	if (!r->wake) {
 		int wr, err = os_pipe(&r->wake, &wr);
 		if (err) {
-			fail(r, "wake pipe", err);
+			fail_unless_failed(r, "wake pipe", err);
 			r->wake = NULL;
 		} else {
 			sim_note("wait: Read on the wake pipe");
@@ -264,12 +287,12 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 	r->client_args = args;
 	r->client = client;
 	atomic_store(&r->clients_left, r->o.clients);
-	err = clients_start(&r->clients, r->o.clients, client_thread, args, sizeof(*args));
-	if (err) {
-		/* The ones started see the stop; the server still serves them until they end. */
-		atomic_fetch_sub(&r->clients_left, r->o.clients - r->clients.n);
+	err = clients_start(&r->clients, r->o.clients, client_thread, args, sizeof(*args),
+			    &r->failed);
+	/* The ones started see the stop; the server still serves them until they end. */
+	atomic_fetch_sub(&r->clients_left, r->o.clients - r->clients.n);
+	if (err)
 		fail_stop(r, "starting client threads", err);
-	}
 	return 0;
 }
 
@@ -280,12 +303,12 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 static int client_dial(struct client_arg *a, int rcvbuf)
 {
 	struct scenario_run *r = a->r;
-	int s = client_connect(&r->to, rcvbuf);
+	int s = client_connect(&r->to, rcvbuf, r->cancel[0]);
 	if (s >= 0 || asked_to_stop(r))
 		return s >= 0 ? s : -1; /* after the stop: its closed listener refused us */
-	bool first = !atomic_exchange(&r->failed, 1);
-	scenario_wake();
-	if (first && s == -EMFILE)
+	if (!set_failed(r))
+		return -1; /* another client's failure stopped the run (and cancelled this dial) */
+	if (s == -EMFILE)
 		fprintf(stderr,
 			"netpollsim: %s: out of fds: each client takes two in this process (its "
 			"socket and the server's): raise ulimit -n or lower --clients\n",
@@ -405,7 +428,7 @@ static void *echo_client(void *arg)
 		if (!err)
 			err = client_recv_all(s, in, len);
 		if (err) {
-			fail(r, "client round trip", err);
+			fail_unless_failed(r, "client round trip", err);
 			break;
 		}
 		if (memcmp(in, out, len) != 0) {
@@ -462,7 +485,7 @@ static void echo_acceptor(void *arg)
 				delay = 1000 * MS;
 			char what[64];
 			snprintf(what, sizeof(what), "accept (retrying in %lld ms)", delay / MS);
-			fail(r, what, err);
+			fail_unless_failed(r, what, err);
 			time_sleep(delay);
 			continue;
 		}
@@ -509,7 +532,12 @@ static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool bur
 		gate_open(r);
 	}
 	wait_until(r, serving_over);
-	/* Connections still queued (never accepted) are reset: their clients see it and end. */
+	/*
+	 * Connections still queued (never accepted) are reset: their clients see it and end.
+	 * Clients whose SYN the full queue dropped would only learn it at their next SYN
+	 * retransmit (up to a minute later): their dials are cancelled.
+	 */
+	cancel_dials(r);
 	close_listener(r);
 	wg_wait(&r->acceptor);
 	if (r->o.clients > 0) {
@@ -1100,11 +1128,19 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	r->end = o->duration_ns > 0 ? r->start + o->duration_ns : 0;
 	if (r->o.duration_ns > 0 && o->rounds < 0)
 		r->o.rounds = -1; /* with a duration, clients run until it ends */
+	/* Made before the clients, so that even a run out of fds can cancel their dials. */
+	if (pipe2(r->cancel, O_CLOEXEC) != 0)
+		r->cancel[0] = r->cancel[1] = -1;
 	int err = sim_run(cfg, run_main, r);
 	/* Main returned: let lesson clients go, then wait for every client thread. */
 	atomic_store(&r->client_quit, 1);
 	gate_open(r);
+	cancel_dials(r); /* nobody accepts any more */
 	clients_join(&r->clients);
+	if (r->cancel[0] >= 0) {
+		close(r->cancel[0]);
+		close(r->cancel[1]);
+	}
 	free(r->client_args);
 	if (r->l)
 		listener_free(r->l);

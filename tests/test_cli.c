@@ -458,6 +458,35 @@ Test(cli, a_client_that_cannot_connect_ends_the_run)
 	free(out);
 }
 
+Test(cli, clients_whose_syn_was_dropped_end_with_the_run, .timeout = 60)
+{
+	if (!tu_is_root()) {
+		printf("skipped: needs root\n");
+		cr_skip_test("needs root (a network namespace with a small listen queue)");
+	}
+	char cmd[1024], *out = NULL;
+	/*
+	 * A listen queue of 8 in a namespace of its own: most of the 2000 clients' SYNs are
+	 * dropped and they wait for the kernel's retransmits while the first ones out of fds end
+	 * the run. Those dials must end with it (they waited up to the next retransmit after the
+	 * listener closed: minutes at 30000 clients), and say nothing more than the first error.
+	 */
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -s KILL 50 unshare -n sh -c 'ip link set lo up && sysctl -qw "
+		 "net.core.somaxconn=8 && ulimit -n 1000 && exec %s run --clients 2000 --no-ui "
+		 "--no-bpf' </dev/null",
+		 tu_netpollsim());
+	int st = tu_run(cmd, 1, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	cr_assert_eq(tu_count_lines(out, "out of fds: each client takes two in this process"), 1,
+		     "%s", out);
+	cr_assert_eq(tu_count_lines(out, "netpollsim: echo:"), 2,
+		     "the out-of-fds line and its client connect error only: %s", out);
+	cr_assert(strstr(out, "client connect: too many open files"), "%s", out);
+	cr_assert(strstr(out, "\nerrors: 1 (see above)"), "%s", out);
+	free(out);
+}
+
 Test(cli, a_failing_accept_backs_off)
 {
 	struct bg b;
