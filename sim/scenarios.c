@@ -554,14 +554,16 @@ static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool bur
 static void echo_story(struct scenario_run *r)
 {
 	unsigned long long n = r->res->connections, rt = r->res->round_trips;
+	/* One connection has its own goroutine: "one goroutine each" reads oddly for one. */
+	char served[96];
+	snprintf(served, sizeof(served), "%llu %sconnection%s served by %s", n,
+		 r->o.clients == 0 ? "outside " : "", n == 1 ? "" : "s",
+		 n == 1 ? "its own goroutine" : "one goroutine each");
 	if (r->o.clients == 0) /* outside clients: their round trips are theirs to count */
-		snprintf(r->res->story, sizeof(r->res->story),
-			 "%llu outside connection%s served by one goroutine each", n,
-			 n == 1 ? "" : "s");
+		snprintf(r->res->story, sizeof(r->res->story), "%s", served);
 	else
-		snprintf(r->res->story, sizeof(r->res->story),
-			 "%llu connection%s served by one goroutine each; %llu round trip%s", n,
-			 n == 1 ? "" : "s", rt, rt == 1 ? "" : "s");
+		snprintf(r->res->story, sizeof(r->res->story), "%s; %llu round trip%s", served, rt,
+			 rt == 1 ? "" : "s");
 }
 
 static void echo_main(void *arg)
