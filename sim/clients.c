@@ -19,21 +19,30 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * Wait for a non-blocking connect to finish, as net.(*netFD).connect waits for writability and
- * then reads SO_ERROR; cancel readable ends the wait (DialContext's ctx.Done). 0 or -errno.
- */
-static int wait_connected(int s, int cancel)
+/* Wait until s is ready for ev, or cancel (an fd, or -1) is readable: 0, -ECANCELED or -errno. */
+static int wait_ready(int s, short ev, int cancel)
 {
-	struct pollfd p[2] = {{.fd = s, .events = POLLOUT}, {.fd = cancel, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = s, .events = ev}, {.fd = cancel, .events = POLLIN}};
 	for (;;) {
 		int n = poll(p, cancel >= 0 ? 2 : 1, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
-		if (cancel >= 0 && p[1].revents)
-			return -ECANCELED;
+		return cancel >= 0 && p[1].revents ? -ECANCELED : 0;
+	}
+}
+
+/*
+ * Wait for a non-blocking connect to finish, as net.(*netFD).connect waits for writability and
+ * then reads SO_ERROR; cancel readable ends the wait (DialContext's ctx.Done). 0 or -errno.
+ */
+static int wait_connected(int s, int cancel)
+{
+	for (;;) {
+		int err = wait_ready(s, POLLOUT, cancel);
+		if (err)
+			return err;
 		int e = 0;
 		socklen_t len = sizeof(e);
 		if (getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
@@ -84,11 +93,21 @@ int client_send_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-int client_recv_all(int fd, void *buf, size_t n)
+int client_recv_all(int fd, void *buf, size_t n, int cancel)
 {
 	size_t done = 0;
 	while (done < n) {
-		ssize_t r = read(fd, (char *)buf + done, n - done);
+		/*
+		 * Read what is there; wait only with the cancel: a connection the server never had
+		 * (its SYN cookie's ACK dropped by the full queue) waits for its data's retransmits.
+		 */
+		ssize_t r = recv(fd, (char *)buf + done, n - done, MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int err = wait_ready(fd, POLLIN, cancel);
+			if (err)
+				return err;
+			continue;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)

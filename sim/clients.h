@@ -14,7 +14,8 @@
  */
 int client_connect(const struct sockaddr_in *to, int rcvbuf, int cancel);
 int client_send_all(int fd, const void *buf, size_t n); /* 0 or -errno */
-int client_recv_all(int fd, void *buf, size_t n);	/* 0, or -errno (-ECONNRESET at EOF) */
+/* 0, or -errno (-ECONNRESET at EOF, -ECANCELED once cancel, an fd or -1, is readable) */
+int client_recv_all(int fd, void *buf, size_t n, int cancel);
 void client_sleep_ms(int ms);
 
 struct clients {

@@ -58,7 +58,7 @@ struct scenario_run {
 	_Atomic int reader_back;	/* close: the reader returned (it cannot park any more) */
 	bool broke;			/* break: a netpollBreak while time.Sleep was called */
 	struct netconn *wake;		/* the wake pipe's read end (wait_until), NULL before */
-	int cancel[2];			/* readable once the run stopped: dialing clients give up */
+	int cancel[2];			/* readable once the run failed or ended: clients give up */
 };
 
 struct client_arg {
@@ -100,8 +100,12 @@ void scenario_wake(void)
 	pthread_mutex_unlock(&wake_lock);
 }
 
-/* Clients still dialing give up (Go: DialContext's context cancelled). */
-static void cancel_dials(struct scenario_run *r)
+/*
+ * Clients still dialing or waiting for an echo give up (Go: their context cancelled): after a
+ * SYN or an ACK the full listen queue dropped, only the kernel's next retransmit, up to a minute
+ * later, would tell them the closed listener is gone.
+ */
+static void cancel_clients(struct scenario_run *r)
 {
 	char b = 1;
 	if (r->cancel[1] >= 0 && write(r->cancel[1], &b, 1) < 0) {
@@ -109,11 +113,11 @@ static void cancel_dials(struct scenario_run *r)
 	}
 }
 
-/* The run should stop: said to the waiter and to the dialing clients. True for the first. */
+/* The run should stop: said to the waiter and to the clients. True for the first. */
 static bool set_failed(struct scenario_run *r)
 {
 	bool first = !atomic_exchange(&r->failed, 1);
-	cancel_dials(r);
+	cancel_clients(r);
 	scenario_wake();
 	return first;
 }
@@ -426,7 +430,7 @@ static void *echo_client(void *arg)
 			sim_note("client %d sends %zu bytes", a->idx, len);
 		int err = client_send_all(s, out, len);
 		if (!err)
-			err = client_recv_all(s, in, len);
+			err = client_recv_all(s, in, len, r->cancel[0]);
 		if (err) {
 			fail_unless_failed(r, "client round trip", err);
 			break;
@@ -532,12 +536,7 @@ static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool bur
 		gate_open(r);
 	}
 	wait_until(r, serving_over);
-	/*
-	 * Connections still queued (never accepted) are reset: their clients see it and end.
-	 * Clients whose SYN the full queue dropped would only learn it at their next SYN
-	 * retransmit (up to a minute later): their dials are cancelled.
-	 */
-	cancel_dials(r);
+	/* Connections still queued (never accepted) are reset: their clients see it and end. */
 	close_listener(r);
 	wg_wait(&r->acceptor);
 	if (r->o.clients > 0) {
@@ -872,8 +871,9 @@ static void *rbp_client(void *arg)
 		sim_note("client 1 sends 64 bytes");
 		char msg[64];
 		memset(msg, 'r', sizeof(msg));
-		if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
-			fail(r, "client round trip", EPIPE);
+		if (client_send_all(s, msg, sizeof(msg)) ||
+		    client_recv_all(s, msg, sizeof(msg), r->cancel[0]))
+			fail_unless_failed(r, "client round trip", EPIPE);
 	} else {
 		sim_note("client %d stays idle", a->idx);
 		while (!atomic_load(&r->client_quit))
@@ -942,8 +942,9 @@ static void *burst_client(void *arg)
 		return NULL;
 	char msg[64];
 	memset(msg, 'b', sizeof(msg));
-	if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
-		fail(r, "client round trip", EPIPE);
+	if (client_send_all(s, msg, sizeof(msg)) ||
+	    client_recv_all(s, msg, sizeof(msg), r->cancel[0]))
+		fail_unless_failed(r, "client round trip", EPIPE);
 	else
 		r->res->round_trips++;
 	close(s);
@@ -1137,7 +1138,7 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	/* Main returned: let lesson clients go, then wait for every client thread. */
 	atomic_store(&r->client_quit, 1);
 	gate_open(r);
-	cancel_dials(r); /* nobody accepts any more */
+	cancel_clients(r); /* nobody accepts any more */
 	clients_join(&r->clients);
 	if (r->cancel[0] >= 0) {
 		close(r->cancel[0]);
