@@ -506,6 +506,12 @@ static void finish_trace(struct run_state *st, int sig)
 		trace_failed(st, "closing", err);
 }
 
+/* "s" for a count that is not one: the summary reads "1 round trip", "2 round trips". */
+static const char *plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void summarise(struct run_state *st, FILE *out, bool interrupted)
 {
 	struct sim_stats ss;
@@ -516,17 +522,19 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		fprintf(out, "%s.\n", st->res.story);
 	if (st->merge)
 		narrate_summary(out, &st->fold);
+	unsigned long long g = ss.goroutines, ms = ss.ms, blocks = ss.pd_blocks,
+			   polls = ss.netpolls, breaks = ss.breaks;
 	fprintf(out,
-		"runtime: %llu goroutines, %llu Ms, pollCache %llu in use / %llu free "
-		"(%llu blocks of %llu), %llu netpoll calls, %llu netpollBreak writes\n",
-		(unsigned long long)ss.goroutines, (unsigned long long)ss.ms,
-		(unsigned long long)ss.pd_inuse, (unsigned long long)ss.pd_free,
-		(unsigned long long)ss.pd_blocks, (unsigned long long)ss.pd_per_block,
-		(unsigned long long)ss.netpolls, (unsigned long long)ss.breaks);
-	if (st->res.round_trips || !strcmp(st->sc->name, "echo"))
-		fprintf(out, "clients: %llu round trips over %llu connections\n",
-			(unsigned long long)st->res.round_trips,
-			(unsigned long long)st->res.connections);
+		"runtime: %llu goroutine%s, %llu M%s, pollCache %llu in use / %llu free "
+		"(%llu block%s of %llu), %llu netpoll call%s, %llu netpollBreak write%s\n",
+		g, plural(g), ms, plural(ms), (unsigned long long)ss.pd_inuse,
+		(unsigned long long)ss.pd_free, blocks, plural(blocks),
+		(unsigned long long)ss.pd_per_block, polls, plural(polls), breaks, plural(breaks));
+	if (st->res.round_trips || !strcmp(st->sc->name, "echo")) {
+		unsigned long long rt = st->res.round_trips, n = st->res.connections;
+		fprintf(out, "clients: %llu round trip%s over %llu connection%s\n", rt, plural(rt),
+			n, plural(n));
+	}
 	if (st->probes) {
 		struct probes_stats ps;
 		probes_stats(st->probes, &ps);

@@ -8,27 +8,71 @@
 #include "sim/clients.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-int client_connect(const struct sockaddr_in *to, int rcvbuf)
+/* Wait until s is ready for ev, or cancel (an fd, or -1) is readable: 0, -ECANCELED or -errno. */
+static int wait_ready(int s, short ev, int cancel)
 {
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct pollfd p[2] = {{.fd = s, .events = ev}, {.fd = cancel, .events = POLLIN}};
+	for (;;) {
+		int n = poll(p, cancel >= 0 ? 2 : 1, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		return cancel >= 0 && p[1].revents ? -ECANCELED : 0;
+	}
+}
+
+/*
+ * Wait for a non-blocking connect to finish, as net.(*netFD).connect waits for writability and
+ * then reads SO_ERROR; cancel readable ends the wait (DialContext's ctx.Done). 0 or -errno.
+ */
+static int wait_connected(int s, int cancel)
+{
+	for (;;) {
+		int err = wait_ready(s, POLLOUT, cancel);
+		if (err)
+			return err;
+		int e = 0;
+		socklen_t len = sizeof(e);
+		if (getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+			return -errno;
+		if (e != EINPROGRESS && e != EALREADY && e != EINTR)
+			return -e; /* 0: connected */
+	}
+}
+
+int client_connect(const struct sockaddr_in *to, int rcvbuf, int cancel)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s < 0)
 		return -errno;
 	if (rcvbuf > 0)
 		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	int one = 1;
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	while (connect(s, (const struct sockaddr *)to, sizeof(*to)) != 0) {
-		if (errno == EINTR)
-			continue;
-		int err = -errno;
+	/*
+	 * Non-blocking, then waited for, as Go's DialContext does (net.(*netFD).connect): a blocking
+	 * connect whose SYN a full listen queue dropped sleeps through the kernel's SYN
+	 * retransmits (1, 3, 7 ... 127 s) and nothing the run does can end it.
+	 */
+	int err = 0;
+	if (connect(s, (const struct sockaddr *)to, sizeof(*to)) != 0)
+		err = errno == EINPROGRESS || errno == EINTR ? wait_connected(s, cancel) : -errno;
+	/* The clients read and write blocking. */
+	if (!err && fcntl(s, F_SETFL, fcntl(s, F_GETFL) & ~O_NONBLOCK) != 0)
+		err = -errno;
+	if (err) {
 		close(s);
 		return err;
 	}
@@ -49,11 +93,21 @@ int client_send_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-int client_recv_all(int fd, void *buf, size_t n)
+int client_recv_all(int fd, void *buf, size_t n, int cancel)
 {
 	size_t done = 0;
 	while (done < n) {
-		ssize_t r = read(fd, (char *)buf + done, n - done);
+		/*
+		 * Read what is there; wait only with the cancel: a connection the server never had
+		 * (its SYN cookie's ACK dropped by the full queue) waits for its data's retransmits.
+		 */
+		ssize_t r = recv(fd, (char *)buf + done, n - done, MSG_DONTWAIT);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int err = wait_ready(fd, POLLIN, cancel);
+			if (err)
+				return err;
+			continue;
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -72,7 +126,8 @@ void client_sleep_ms(int ms)
 		;
 }
 
-int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, size_t argsize)
+int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, size_t argsize,
+		  _Atomic int *stop)
 {
 	c->n = 0;
 	c->threads = calloc((size_t)(n > 0 ? n : 1), sizeof(pthread_t));
@@ -82,7 +137,8 @@ int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, siz
 	pthread_attr_init(&attr);
 	/* Small stacks: a benchmark may run hundreds of clients. */
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (int i = 0; i < n; i++) {
+	/* Once the run stopped, more clients would only fail too (thousands took seconds). */
+	for (int i = 0; i < n && !atomic_load(stop); i++) {
 		int err =
 		    pthread_create(&c->threads[i], &attr, fn, (char *)args + (size_t)i * argsize);
 		if (err) {

@@ -5,20 +5,29 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
-/* A blocking TCP socket connected to *to (rcvbuf > 0 sets SO_RCVBUF first), or -errno. */
-int client_connect(const struct sockaddr_in *to, int rcvbuf);
+/*
+ * A blocking TCP socket connected to *to (rcvbuf > 0 sets SO_RCVBUF first), or -errno;
+ * -ECANCELED once cancel (an fd, or -1 for none) is readable.
+ */
+int client_connect(const struct sockaddr_in *to, int rcvbuf, int cancel);
 int client_send_all(int fd, const void *buf, size_t n); /* 0 or -errno */
-int client_recv_all(int fd, void *buf, size_t n);	/* 0, or -errno (-ECONNRESET at EOF) */
+/* 0, or -errno (-ECONNRESET at EOF, -ECANCELED once cancel, an fd or -1, is readable) */
+int client_recv_all(int fd, void *buf, size_t n, int cancel);
 void client_sleep_ms(int ms);
 
 struct clients {
 	pthread_t *threads;
 	int n;
 };
-/* Start n threads running fn(args + i * argsize). 0 or -errno (the ones started keep running). */
-int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, size_t argsize);
+/*
+ * Start n threads running fn(args + i * argsize), fewer once *stop is set (c->n says how many).
+ * 0 or -errno (the ones started keep running).
+ */
+int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, size_t argsize,
+		  _Atomic int *stop);
 void clients_join(struct clients *c);
 
 #endif /* NPS_SIM_CLIENTS_H */

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -57,6 +58,7 @@ struct scenario_run {
 	_Atomic int reader_back;	/* close: the reader returned (it cannot park any more) */
 	bool broke;			/* break: a netpollBreak while time.Sleep was called */
 	struct netconn *wake;		/* the wake pipe's read end (wait_until), NULL before */
+	int cancel[2];			/* readable once the run failed or ended: clients give up */
 };
 
 struct client_arg {
@@ -98,11 +100,26 @@ void scenario_wake(void)
 	pthread_mutex_unlock(&wake_lock);
 }
 
-/* The run should stop: said to the waiter. */
-static void set_failed(struct scenario_run *r)
+/*
+ * Clients still dialing or waiting for an echo give up (Go: their context cancelled): after a
+ * SYN or an ACK the full listen queue dropped, only the kernel's next retransmit, up to a minute
+ * later, would tell them the closed listener is gone.
+ */
+static void cancel_clients(struct scenario_run *r)
 {
-	atomic_store(&r->failed, 1);
+	char b = 1;
+	if (r->cancel[1] >= 0 && write(r->cancel[1], &b, 1) < 0) {
+		/* full: it is readable already */
+	}
+}
+
+/* The run should stop: said to the waiter and to the clients. True for the first. */
+static bool set_failed(struct scenario_run *r)
+{
+	bool first = !atomic_exchange(&r->failed, 1);
+	cancel_clients(r);
 	scenario_wake();
+	return first;
 }
 
 static void fail(struct scenario_run *r, const char *what, int err)
@@ -124,6 +141,16 @@ static void fail(struct scenario_run *r, const char *what, int err)
 			r->sc->name);
 }
 
+/*
+ * An error once the run failed is that failure's doing (a client's queued connection reset by
+ * the closed listener, no fd left for the wake pipe): the first error says it all.
+ */
+static void fail_unless_failed(struct scenario_run *r, const char *what, int err)
+{
+	if (!atomic_load(&r->failed))
+		fail(r, what, err);
+}
+
 /* An error the run cannot go on after: said, and the run stops. */
 static void fail_stop(struct scenario_run *r, const char *what, int err)
 {
@@ -136,7 +163,7 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 	if (!r->wake) {
 		int wr, err = os_pipe(&r->wake, &wr);
 		if (err) {
-			fail(r, "wake pipe", err);
+			fail_unless_failed(r, "wake pipe", err);
 			r->wake = NULL;
 		} else {
 			sim_note("wait: Read on the wake pipe");
@@ -264,12 +291,12 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 	r->client_args = args;
 	r->client = client;
 	atomic_store(&r->clients_left, r->o.clients);
-	err = clients_start(&r->clients, r->o.clients, client_thread, args, sizeof(*args));
-	if (err) {
-		/* The ones started see the stop; the server still serves them until they end. */
-		atomic_fetch_sub(&r->clients_left, r->o.clients - r->clients.n);
+	err = clients_start(&r->clients, r->o.clients, client_thread, args, sizeof(*args),
+			    &r->failed);
+	/* The ones started see the stop; the server still serves them until they end. */
+	atomic_fetch_sub(&r->clients_left, r->o.clients - r->clients.n);
+	if (err)
 		fail_stop(r, "starting client threads", err);
-	}
 	return 0;
 }
 
@@ -280,12 +307,12 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 static int client_dial(struct client_arg *a, int rcvbuf)
 {
 	struct scenario_run *r = a->r;
-	int s = client_connect(&r->to, rcvbuf);
+	int s = client_connect(&r->to, rcvbuf, r->cancel[0]);
 	if (s >= 0 || asked_to_stop(r))
 		return s >= 0 ? s : -1; /* after the stop: its closed listener refused us */
-	bool first = !atomic_exchange(&r->failed, 1);
-	scenario_wake();
-	if (first && s == -EMFILE)
+	if (!set_failed(r))
+		return -1; /* another client's failure stopped the run (and cancelled this dial) */
+	if (s == -EMFILE)
 		fprintf(stderr,
 			"netpollsim: %s: out of fds: each client takes two in this process (its "
 			"socket and the server's): raise ulimit -n or lower --clients\n",
@@ -403,9 +430,9 @@ static void *echo_client(void *arg)
 			sim_note("client %d sends %zu bytes", a->idx, len);
 		int err = client_send_all(s, out, len);
 		if (!err)
-			err = client_recv_all(s, in, len);
+			err = client_recv_all(s, in, len, r->cancel[0]);
 		if (err) {
-			fail(r, "client round trip", err);
+			fail_unless_failed(r, "client round trip", err);
 			break;
 		}
 		if (memcmp(in, out, len) != 0) {
@@ -462,7 +489,7 @@ static void echo_acceptor(void *arg)
 				delay = 1000 * MS;
 			char what[64];
 			snprintf(what, sizeof(what), "accept (retrying in %lld ms)", delay / MS);
-			fail(r, what, err);
+			fail_unless_failed(r, what, err);
 			time_sleep(delay);
 			continue;
 		}
@@ -526,14 +553,16 @@ static bool echo_serve(struct scenario_run *r, void *(*client)(void *), bool bur
 static void echo_story(struct scenario_run *r)
 {
 	unsigned long long n = r->res->connections, rt = r->res->round_trips;
+	/* One connection has its own goroutine: "one goroutine each" reads oddly for one. */
+	char served[96];
+	snprintf(served, sizeof(served), "%llu %sconnection%s served by %s", n,
+		 r->o.clients == 0 ? "outside " : "", n == 1 ? "" : "s",
+		 n == 1 ? "its own goroutine" : "one goroutine each");
 	if (r->o.clients == 0) /* outside clients: their round trips are theirs to count */
-		snprintf(r->res->story, sizeof(r->res->story),
-			 "%llu outside connection%s served by one goroutine each", n,
-			 n == 1 ? "" : "s");
+		snprintf(r->res->story, sizeof(r->res->story), "%s", served);
 	else
-		snprintf(r->res->story, sizeof(r->res->story),
-			 "%llu connection%s served by one goroutine each; %llu round trip%s", n,
-			 n == 1 ? "" : "s", rt, rt == 1 ? "" : "s");
+		snprintf(r->res->story, sizeof(r->res->story), "%s; %llu round trip%s", served, rt,
+			 rt == 1 ? "" : "s");
 }
 
 static void echo_main(void *arg)
@@ -842,8 +871,9 @@ static void *rbp_client(void *arg)
 		sim_note("client 1 sends 64 bytes");
 		char msg[64];
 		memset(msg, 'r', sizeof(msg));
-		if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
-			fail(r, "client round trip", EPIPE);
+		if (client_send_all(s, msg, sizeof(msg)) ||
+		    client_recv_all(s, msg, sizeof(msg), r->cancel[0]))
+			fail_unless_failed(r, "client round trip", EPIPE);
 	} else {
 		sim_note("client %d stays idle", a->idx);
 		while (!atomic_load(&r->client_quit))
@@ -912,8 +942,9 @@ static void *burst_client(void *arg)
 		return NULL;
 	char msg[64];
 	memset(msg, 'b', sizeof(msg));
-	if (client_send_all(s, msg, sizeof(msg)) || client_recv_all(s, msg, sizeof(msg)))
-		fail(r, "client round trip", EPIPE);
+	if (client_send_all(s, msg, sizeof(msg)) ||
+	    client_recv_all(s, msg, sizeof(msg), r->cancel[0]))
+		fail_unless_failed(r, "client round trip", EPIPE);
 	else
 		r->res->round_trips++;
 	close(s);
@@ -1100,11 +1131,19 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 	r->end = o->duration_ns > 0 ? r->start + o->duration_ns : 0;
 	if (r->o.duration_ns > 0 && o->rounds < 0)
 		r->o.rounds = -1; /* with a duration, clients run until it ends */
+	/* Made before the clients, so that even a run out of fds can cancel their dials. */
+	if (pipe2(r->cancel, O_CLOEXEC) != 0)
+		r->cancel[0] = r->cancel[1] = -1;
 	int err = sim_run(cfg, run_main, r);
 	/* Main returned: let lesson clients go, then wait for every client thread. */
 	atomic_store(&r->client_quit, 1);
 	gate_open(r);
+	cancel_clients(r); /* nobody accepts any more */
 	clients_join(&r->clients);
+	if (r->cancel[0] >= 0) {
+		close(r->cancel[0]);
+		close(r->cancel[1]);
+	}
 	free(r->client_args);
 	if (r->l)
 		listener_free(r->l);

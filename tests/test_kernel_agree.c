@@ -263,11 +263,11 @@ Test(kernel_agree, every_break_write_of_a_short_run_is_seen, .timeout = 120)
 	struct trace t;
 	char *out = run_recorded("echo", "--narrate", 1, &t);
 	unsigned long long breaks = 0;
-	const char *s = strstr(out, "netpollBreak writes");
+	const char *s = strstr(out, "netpollBreak write");
 	cr_assert(s, "no runtime summary:\n%s", out);
 	while (s > out && s[-1] != ',')
 		s--;
-	cr_assert_eq(sscanf(s, " %llu netpollBreak writes", &breaks), 1, "%.60s", s);
+	cr_assert_eq(sscanf(s, " %llu netpollBreak write", &breaks), 1, "%.60s", s);
 	free(out);
 	long init = find(&t, 0, NPS_EV_NETPOLLINIT, NPS_SRC_SIM, -2, 0);
 	cr_assert_geq(init, 0);

@@ -67,8 +67,8 @@ static long number_before(const char *out, const char *line, const char *what)
  */
 static bool assert_trace_has_every_call(const char *path, const char *out)
 {
-	long calls = number_before(out, "runtime: ", " netpoll calls");
-	long breaks = number_before(out, "runtime: ", " netpollBreak writes");
+	long calls = number_before(out, "runtime: ", " netpoll call");
+	long breaks = number_before(out, "runtime: ", " netpollBreak write");
 	long begins = jq_count(path, ".ev == \"netpoll_begin\"");
 	long ends = jq_count(path, ".ev == \"netpoll_end\"");
 	long wrote = jq_count(path, ".ev == \"netpoll_break\" and .result == \"wrote\"");
@@ -478,8 +478,8 @@ Test(trace_record, the_summary_counts_what_the_trace_holds, .timeout = 120)
 	cr_assert_geq(blocks, 1);
 	snprintf(want, sizeof(want), "pollDescs: 0 in use, %ld free (0 registered", blocks * 16);
 	cr_assert(strstr(out, want), "no '%s' in\n%s", want, out);
-	snprintf(want, sizeof(want), "pollCache 0 in use / %ld free (%ld blocks of 16)",
-		 blocks * 16, blocks);
+	snprintf(want, sizeof(want), "pollCache 0 in use / %ld free (%ld block%s of 16)",
+		 blocks * 16, blocks, blocks == 1 ? "" : "s");
 	cr_assert(strstr(out, want), "the runtime's line disagrees: no '%s' in\n%s", want, out);
 
 	/* every wake-up of a goroutine parked in IO wait has one of the four I/O-side causes */
