@@ -428,17 +428,14 @@ Test(cli, accept_burst_with_thousands_of_clients_ends)
 	     (const char *[]){"2000 connections arrived together", NULL}, (const char *[]){NULL});
 }
 
+/* Not "1 round trips over 1 connections" nor "1 connection ... one goroutine each". */
 Test(cli, a_run_of_one_says_one)
 {
-	char *out = NULL;
-	int st = np("run --clients 1 --rounds 1 --no-ui --no-bpf", &out);
-	cr_assert_eq(st, 0, "exit %d: %s", st, out);
-	/* Not "1 round trips over 1 connections" nor "1 connection ... one goroutine each". */
-	cr_assert(strstr(out, "\n1 connection served by its own goroutine; 1 round trip.\n"), "%s",
-		  out);
-	cr_assert(strstr(out, "\nclients: 1 round trip over 1 connection\n"), "%s", out);
-	cr_assert(strstr(out, "(1 block of 16)"), "%s", out);
-	free(out);
+	says("run --clients 1 --rounds 1 --no-ui --no-bpf",
+	     (const char *[]){"\n1 connection served by its own goroutine; 1 round trip.\n",
+			      "\nclients: 1 round trip over 1 connection\n", "(1 block of 16)",
+			      NULL},
+	     (const char *[]){"round trips over 1 connections", NULL});
 }
 
 Test(cli, builtin_clients_dial_the_listen_address)
