@@ -672,7 +672,7 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	struct nps_event e = *ev;
 
 	if (e.ts < t->last_ts)
-		t->late++; /* it arrived after later events were delivered (never seen) */
+		t->late++; /* it arrived after later events: delivered anyway, out of order */
 	else
 		t->last_ts = e.ts;
 	join_apply(t->join, &e); /* on ENOMEM the event just stays unjoined */
