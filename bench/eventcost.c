@@ -7,7 +7,9 @@
  * of --events iterations:
  *
  *   event_ns        evring_begin, three fields filled, evring_commit (a drain every 4096
- *                   events hands the slots back; its time is not counted)
+ *                   events hands the slots back; its time is not counted), with the rings'
+ *                   clock and fence (evring.h): "clock" says which (NPS_EVCLOCK=gettime for
+ *                   the portable ones)
  *   clock_ns        clock_gettime(CLOCK_MONOTONIC) alone
  *   store_clock_ns  the sequentially consistent store that announces an event, then the clock:
  *                   what evring_begin does before it touches the slot
@@ -127,9 +129,10 @@ int main(int argc, char **argv)
 			(unsigned long long)evring_lost(r));
 		return 1;
 	}
-	printf("{\"events\":%ld,\"event_ns\":%.1f,\"clock_ns\":%.1f,\"store_clock_ns\":%.1f,"
-	       "\"store_tsc_ns\":%.1f}\n",
-	       n, ev, clk, sclk, stsc);
+	printf("{\"events\":%ld,\"clock\":\"%s\",\"event_ns\":%.1f,\"clock_ns\":%.1f,"
+	       "\"store_clock_ns\":%.1f,\"store_tsc_ns\":%.1f}\n",
+	       n, nps_evclock.tsc ? (nps_evclock.fence ? "tsc+membarrier" : "tsc") : "gettime", ev,
+	       clk, sclk, stsc);
 	evmerge_free(m);
 	return 0;
 }

@@ -376,8 +376,10 @@ static struct netconn *accept_one(struct scenario_run *r)
 	}
 	r->res->connections++;
 	struct netconn *none = NULL;
+	/* read before c is published: the watch may close it (FD_destroy clears the fd) at once */
+	int fd = conn_fd(c);
 	if (atomic_compare_exchange_strong(&r->conn, &none, c)) {
-		r->res->server_fd = conn_fd(c);
+		r->res->server_fd = fd;
 		if (stopped(r))
 			close_conn(r); /* the watch may have looked before it was there */
 	}

@@ -652,21 +652,31 @@ Test(bench_tools, eventcost_prices_an_event_and_its_clock, .timeout = 60)
 	char cmd[512], *out = NULL;
 	long n = 0;
 	double ev = 0, clk = 0, sclk = 0, tsc = -1;
+	char clock[32] = "";
 
 	snprintf(cmd, sizeof(cmd), "%s --events 100000 --repeat 2", bench_path("eventcost"));
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
 	cr_assert_eq(
 	    sscanf(out,
-		   "{\"events\":%ld,\"event_ns\":%lf,\"clock_ns\":%lf,\"store_clock_ns\":%lf,"
-		   "\"store_tsc_ns\":%lf}",
-		   &n, &ev, &clk, &sclk, &tsc),
-	    5, "%s", out);
+		   "{\"events\":%ld,\"clock\":\"%31[^\"]\",\"event_ns\":%lf,\"clock_ns\":%lf,"
+		   "\"store_clock_ns\":%lf,\"store_tsc_ns\":%lf}",
+		   &n, clock, &ev, &clk, &sclk, &tsc),
+	    6, "%s", out);
 	cr_expect_eq(n, 100000, "%s", out);
+	cr_expect(!strcmp(clock, "tsc+membarrier") || !strcmp(clock, "tsc") ||
+		      !strcmp(clock, "gettime"),
+		  "%s", out);
 	/* measured, so not judged: only that each was measured */
 	cr_expect(ev > 0 && clk > 0 && sclk > 0, "%s", out);
 #if defined(__x86_64__)
 	cr_expect(tsc > 0, "%s", out);
 #endif
+	free(out);
+	/* the portable clock, which the variable forces */
+	snprintf(cmd, sizeof(cmd), "NPS_EVCLOCK=gettime %s --events 100000 --repeat 1",
+		 bench_path("eventcost"));
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_expect(strstr(out, "\"clock\":\"gettime\""), "%s", out);
 	free(out);
 	expect_refused("eventcost", "--events 10", "--events");
 	expect_refused("eventcost", "--repeat", "usage: eventcost");

@@ -490,10 +490,19 @@ Test(cli, clients_whose_syn_was_dropped_end_with_the_run, .timeout = 60)
 	cr_assert_eq(st, 1, "exit %d: %s", st, out);
 	cr_assert_eq(tu_count_lines(out, "out of fds: each client takes two in this process"), 1,
 		     "%s", out);
-	cr_assert_eq(tu_count_lines(out, "netpollsim: echo:"), 2,
+	/*
+	 * The server's Accept races the clients for the last fds: when it gets EMFILE too, it
+	 * says so once and backs off (Go's net/http "Accept error: ...; retrying in 5ms"), and
+	 * that is a second error. Nothing else.
+	 */
+	int accept_err = tu_count_lines(out, "netpollsim: echo: accept (retrying in 5 ms): too "
+					     "many open files");
+	cr_assert_leq(accept_err, 1, "%s", out);
+	cr_assert_eq(tu_count_lines(out, "netpollsim: echo:"), 2 + accept_err,
 		     "the out-of-fds line and its client connect error only: %s", out);
 	cr_assert(strstr(out, "client connect: too many open files"), "%s", out);
-	cr_assert(strstr(out, "\nerrors: 1 (see above)"), "%s", out);
+	cr_assert(strstr(out, accept_err ? "\nerrors: 2 (see above)" : "\nerrors: 1 (see above)"),
+		  "%s", out);
 	free(out);
 }
 

@@ -289,3 +289,95 @@ Test(evring, concurrent_producers_merge_in_order_and_count_every_loss, .timeout 
 	cr_assert_eq(lost, evmerge_lost(m));
 	evmerge_free(m);
 }
+
+/*
+ * Whatever the rings' clock (TSC ticks when the kernel's clocksource is the TSC, converted on
+ * delivery), a delivered event carries CLOCK_MONOTONIC ns: its ts lies between clock_gettime
+ * reads made just before and just after its producer stamped it, give or take the pairing of
+ * the two clocks (a few tens of ns). Events of one producer thread, drained while it writes,
+ * over many drains and segments, and past the last one (the final drain).
+ */
+struct clocked {
+	struct evring *r;
+	_Atomic bool *go;
+};
+
+static void *produce_clocked(void *arg)
+{
+	struct clocked *c = arg;
+	while (!atomic_load(c->go))
+		;
+	for (int i = 0; i < 200000; i++) {
+		uint64_t before = nps_nanotime();
+		struct nps_event *e = evring_begin(c->r, NPS_EV_SCHED);
+		uint64_t after = nps_nanotime();
+		if (!e)
+			continue;
+		e->u.sched.n = (int64_t)before;
+		e->u.sched.npidle = (uint32_t)(after - before);
+		evring_commit(c->r);
+	}
+	return NULL;
+}
+
+struct bracket {
+	uint64_t n, last, worst; /* events, last ts, the largest distance outside its bracket */
+};
+
+static int check_bracket(void *ctx, const struct nps_event *e)
+{
+	struct bracket *b = ctx;
+	if (e->kind != NPS_EV_SCHED)
+		return 0;
+	uint64_t before = (uint64_t)e->u.sched.n, after = before + e->u.sched.npidle;
+	uint64_t out = e->ts < before ? before - e->ts : e->ts > after ? e->ts - after : 0;
+	if (out > b->worst)
+		b->worst = out;
+	cr_assert_geq(e->ts, b->last, "time goes back: %lu after %lu", (unsigned long)e->ts,
+		      (unsigned long)b->last);
+	b->last = e->ts;
+	b->n++;
+	return 0;
+}
+
+static void stamps_are_clock_monotonic_ns(void)
+{
+	struct evmerge *m = evmerge_new();
+	_Atomic bool go = false;
+	struct clocked c = {evring_new(16, 0, NPS_SRC_SIM), &go};
+	evmerge_add(m, c.r);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, produce_clocked, &c), 0);
+	struct bracket b = {0};
+	atomic_store(&go, true);
+	for (int i = 0; i < 300; i++) {
+		cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, check_bracket, &b), 0);
+		struct timespec us = {0, 50000};
+		nanosleep(&us, NULL);
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(evmerge_drain(m, true, UINT64_MAX, NULL, check_bracket, &b), 0);
+	cr_assert_eq(b.n + evring_lost(c.r), 200000);
+	cr_log_info("clock: %s, fence: %s; worst distance outside the bracket: %lu ns",
+		    nps_evclock.tsc ? "TSC" : "clock_gettime",
+		    nps_evclock.fence ? "membarrier" : "seq_cst", (unsigned long)b.worst);
+	/* a pairing error, not a timing figure: the conversion is off by microseconds if wrong */
+	cr_assert_leq(b.worst, 1000,
+		      "an event's ts is %lu ns outside the clock_gettime reads "
+		      "around its stamp",
+		      (unsigned long)b.worst);
+	evmerge_free(m);
+}
+
+Test(evring, delivered_stamps_are_clock_monotonic_ns, .timeout = 60)
+{
+	stamps_are_clock_monotonic_ns();
+}
+
+/* The portable clock and fence, which a machine without a TSC clocksource or membarrier gets. */
+Test(evring, delivered_stamps_are_clock_monotonic_ns_with_clock_gettime, .timeout = 60)
+{
+	setenv("NPS_EVCLOCK", "gettime", 1);
+	stamps_are_clock_monotonic_ns();
+	cr_assert(!nps_evclock.tsc && !nps_evclock.fence);
+}

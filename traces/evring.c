@@ -1,23 +1,61 @@
 // SPDX-License-Identifier: MIT
 /*
  * Event rings and their merge (traces/evring.h). The producer side is on the hot path of the
- * simulated runtime: one clock read, a 64-byte slot, and stores to the producer's own cache
- * line (one of them sequentially consistent); it reads the consumer's line only when its ring
- * looks full. The ordering argument for the merge watermark is written next to
- * evmerge_drain().
+ * simulated runtime: one clock read (the TSC where it is CLOCK_MONOTONIC's source), a 64-byte
+ * slot, and stores to the producer's own cache line, all plain when membarrier(2) lets the
+ * consumer fence for both sides; it reads the consumer's line only when its ring looks full.
+ * The ordering argument for the merge watermark is written next to watermark().
  */
 #include "traces/evring.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
+
+struct nps_evclock nps_evclock;
+
+/* The TSC counts CLOCK_MONOTONIC's ticks only when the kernel's clocksource is the TSC. */
+static bool clocksource_is_tsc(void)
+{
+	char buf[32] = "";
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+	if (!f)
+		return false;
+	bool tsc = fgets(buf, sizeof(buf), f) && !strcmp(buf, "tsc\n");
+	fclose(f);
+	return tsc;
+}
+
+static void evclock_init_once(void)
+{
+	/* NPS_EVCLOCK=gettime keeps the portable clock and fence (tests compare the two) */
+	const char *want = getenv("NPS_EVCLOCK");
+	if (want && !strcmp(want, "gettime"))
+		return;
+#if defined(__x86_64__)
+	nps_evclock.tsc = clocksource_is_tsc();
+#endif
+	nps_evclock.fence =
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+void nps_evclock_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, evclock_init_once);
+}
 
 struct evring *evring_new(unsigned order, int32_t id, uint8_t src)
 {
 	if (order < 4 || order > 24)
 		return NULL;
+	nps_evclock_init(); /* before the first stamp: the clock never changes under a ring */
 	/* aligned_alloc wants a size that is a multiple of the alignment */
 	struct evring *r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
 	if (!r)
@@ -94,14 +132,154 @@ void evring_cancel(struct evring *r)
 	atomic_store_explicit(&r->inflight, 0, memory_order_release);
 }
 
+/*
+ * From TSC stamps to CLOCK_MONOTONIC ns: a (tick, ns) pair is read at each drain, and a stamp
+ * is converted on the line through the two pairs around it. Each pair's ns is read between two
+ * TSC reads a few tens of ns apart, so a converted stamp is within that of what clock_gettime
+ * would have said, and stays in order with the kernel's events. A drain delivers only stamps up
+ * to its own pair, and a pair is never moved once stamps after it may have been delivered: a
+ * stamp's ns never change, so the stream stays in order. Past the last pair (the final drain)
+ * and before the first, stamps follow the slope measured since the start.
+ */
+#define CAL_N 4096 /* pairs kept: one a drain; those wholly before the last delivery go */
+
+struct cal_pair {
+	uint64_t tick, ns;
+	uint64_t mult; /* ns per tick from this pair on, 32.32 fixed point */
+};
+
+struct evcal {
+	struct cal_pair p[CAL_N];
+	unsigned n, cur;	/* pairs kept; the segment the last conversion used */
+	struct cal_pair anchor; /* the first pair: the long slope is measured from it */
+};
+
 struct evmerge {
 	_Atomic(struct evring *) rings; /* lock-free push list */
-	uint64_t last;			/* consumer: ts of the last event delivered */
+	uint64_t last;			/* consumer: stamp of the last event delivered */
+	struct evcal cal;		/* consumer: TSC stamps to ns */
 };
+
+/*
+ * One (tick, ns) pair: the ns read between two ticks, paired with their midpoint. The narrowest
+ * of a few tries: a thread preempted between its reads would pair the ns with a tick far off.
+ */
+static struct cal_pair cal_read(void)
+{
+	struct cal_pair best = {0};
+	uint64_t width = UINT64_MAX;
+	for (int i = 0; i < 16 && width > 300; i++) {
+		uint64_t a = nps_evstamp(), ns = nps_nanotime(), b = nps_evstamp();
+		if (b - a < width) {
+			width = b - a;
+			best = (struct cal_pair){a + (b - a) / 2, ns, 0};
+		}
+	}
+	return best;
+}
+
+static uint64_t seg_mult(const struct cal_pair *a, const struct cal_pair *b)
+{
+	uint64_t dt = b->tick - a->tick;
+	return dt ? (uint64_t)(((unsigned __int128)(b->ns - a->ns) << 32) / dt) : a->mult;
+}
+
+static void cal_start(struct evcal *c)
+{
+	c->anchor = cal_read();
+	/* a first slope, for stamps before the first pair or past it before a second drain */
+	struct timespec ms = {0, 1000000};
+	nanosleep(&ms, NULL);
+	struct cal_pair q = cal_read();
+	c->anchor.mult = seg_mult(&c->anchor, &q);
+	c->p[0] = c->anchor;
+	c->n = 1;
+}
+
+/* The segment of tick t: moves on from the last one used, as stamps arrive in order. */
+static unsigned cal_seg(struct evcal *c, uint64_t t)
+{
+	unsigned i = c->cur < c->n ? c->cur : c->n - 1;
+	while (i + 1 < c->n && t >= c->p[i + 1].tick)
+		i++;
+	while (i > 0 && t < c->p[i].tick)
+		i--;
+	return c->cur = i;
+}
+
+/*
+ * A drain's pair, read before it looks for producers in flight. Returns the tick up to which the
+ * drain may deliver: the pair's own, or the last pair's when no more can be kept (a producer
+ * has held the merge back for CAL_N drains).
+ */
+static uint64_t cal_add(struct evmerge *m)
+{
+	struct evcal *c = &m->cal;
+	struct cal_pair q = cal_read();
+	if (c->n == CAL_N) { /* forget the pairs before the last stamp delivered */
+		unsigned i = cal_seg(c, m->last);
+		memmove(c->p, c->p + i, (c->n - i) * sizeof(c->p[0]));
+		c->n -= i;
+		c->cur = 0;
+	}
+	struct cal_pair *last = &c->p[c->n - 1];
+	if (c->n == CAL_N || q.tick <= last->tick)
+		return last->tick;
+	last->mult = seg_mult(last, &q);
+	q.mult = seg_mult(&c->anchor, &q);
+	c->p[c->n++] = q;
+	return q.tick;
+}
+
+/* A stamp in CLOCK_MONOTONIC ns. */
+static uint64_t stamp_ns(struct evmerge *m, uint64_t t)
+{
+	if (!nps_evclock.tsc || t == UINT64_MAX)
+		return t;
+	const struct cal_pair *s = &m->cal.p[cal_seg(&m->cal, t)];
+	if (t >= s->tick)
+		return s->ns + (uint64_t)(((unsigned __int128)(t - s->tick) * s->mult) >> 32);
+	s = &m->cal.anchor; /* before the first pair */
+	uint64_t back = (uint64_t)(((unsigned __int128)(s->tick - t) * s->mult) >> 32);
+	return back < s->ns ? s->ns - back : 0;
+}
+
+/* The last stamp whose ns are not after ns (a drain's limit, given in ns). */
+static uint64_t ns_stamp(struct evmerge *m, uint64_t ns)
+{
+	if (!nps_evclock.tsc || ns == UINT64_MAX)
+		return ns;
+	const struct evcal *c = &m->cal;
+	unsigned i = c->n - 1;
+	while (i > 0 && ns < c->p[i].ns)
+		i--;
+	const struct cal_pair *s = ns >= c->p[i].ns ? &c->p[i] : &c->anchor;
+	if (!s->mult) /* a flat segment (two pairs on one ns): deliver less now, the rest later */
+		return s->tick;
+	__int128 d = ((__int128)ns - (__int128)s->ns) * ((__int128)1 << 32) / (__int128)s->mult;
+	uint64_t t = d < -(__int128)s->tick ? 0 : (uint64_t)((__int128)s->tick + d);
+	while (t > 0 && stamp_ns(m, t) > ns) /* rounding: a tick or two */
+		t--;
+	return t;
+}
+
+/* Delivered events carry ns: the stamps of a slot (or of a loss the merge reports) converted. */
+static void deliver_ns(struct evmerge *m, struct nps_event *e)
+{
+	if (!nps_evclock.tsc)
+		return;
+	e->ts = stamp_ns(m, e->ts);
+	if (e->kind == NPS_EV_LOST)
+		e->u.lost.since = stamp_ns(m, e->u.lost.since);
+}
 
 struct evmerge *evmerge_new(void)
 {
-	return calloc(1, sizeof(struct evmerge));
+	nps_evclock_init();
+	struct evmerge *m = calloc(1, sizeof(struct evmerge));
+	if (m && nps_evclock.tsc)
+		cal_start(&m->cal);
+	return m;
 }
 
 void evmerge_free(struct evmerge *m)
@@ -127,23 +305,33 @@ void evmerge_add(struct evmerge *m, struct evring *r)
 
 /*
  * Why the watermark is safe. The consumer reads the clock (t0), then each ring's inflight flag.
- * A producer sets inflight (sequentially consistent store) before it reads the clock. If the
- * consumer saw inflight == 0, the producer's store comes later in the total order, so its clock
- * read comes after the consumer's: its timestamp is >= t0. If the consumer saw inflight == 1,
- * the pending event's timestamp is >= that ring's last published timestamp. So no event still
- * to be published can be older than min(t0, last_ts of the rings caught in flight), and every
- * event up to that watermark can be released. The lfence keeps the CPU from reading the flags
- * before the clock (rdtsc is not ordered with later loads).
+ * A producer sets inflight before it reads the clock, and the two sides are fenced: either
+ * the producer's store is sequentially consistent and so is the consumer's barrier, or the store
+ * is plain and the consumer's membarrier(2) makes every running thread of the process execute a
+ * barrier (a thread not running has passed one in its context switch). If the consumer saw
+ * inflight == 0, the producer's store comes after that barrier, so its clock read comes after
+ * the consumer's (the producer's lfence keeps the read after the store's place in its program,
+ * and an interrupt is taken between instructions): its timestamp is >= t0. If the consumer saw
+ * inflight == 1, the pending event's timestamp is >= that ring's last published timestamp. So
+ * no event still to be published can be older than min(t0, last_ts of the rings caught in
+ * flight), and every event up to that watermark can be released. The lfence keeps the CPU from
+ * reading the flags before the clock (rdtsc is not ordered with later loads).
  */
 static uint64_t watermark(struct evmerge *m)
 {
-	uint64_t wm = nps_nanotime();
+	uint64_t wm = nps_evclock.tsc ? cal_add(m) : nps_evstamp();
 #if defined(__x86_64__)
 	__asm__ __volatile__("lfence" ::: "memory");
 #endif
-	/* A full barrier (a locked RMW; TSan does not model atomic_thread_fence). */
-	static _Atomic uint64_t fence;
-	atomic_fetch_add_explicit(&fence, 1, memory_order_seq_cst);
+	if (nps_evclock.fence) {
+		/* registered, it cannot fail; if it did, nothing would be safe to release */
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+			return 0;
+	} else {
+		/* A full barrier (a locked RMW; TSan does not model atomic_thread_fence). */
+		static _Atomic uint64_t fence;
+		atomic_fetch_add_explicit(&fence, 1, memory_order_seq_cst);
+	}
 	for (struct evring *r = atomic_load(&m->rings); r; r = r->next) {
 		if (atomic_load_explicit(&r->inflight, memory_order_seq_cst)) {
 			uint64_t l = atomic_load_explicit(&r->last_ts, memory_order_relaxed);
@@ -219,6 +407,7 @@ static int report_losses(struct evmerge *m, struct evring **rs, int n, evmerge_c
 		r->pending_lost = 0;
 		atomic_store_explicit(&r->loss_since, 0, memory_order_relaxed);
 		m->last = l.ts;
+		deliver_ns(m, &l);
 		int rc = cb(ctx, &l);
 		if (rc)
 			return rc;
@@ -231,6 +420,7 @@ int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto,
 {
 again:;
 	uint64_t wm = final ? UINT64_MAX : watermark(m);
+	limit = ns_stamp(m, limit); /* stamps from here on, ns again for *upto and the callback */
 	if (wm > limit)
 		wm = limit;
 	bool held = false; /* wm lowered to a loss the queue could not take */
@@ -257,7 +447,7 @@ again:;
 		n++;
 	}
 	if (upto)
-		*upto = wm;
+		*upto = stamp_ns(m, wm);
 	for (;;) {
 		/* The ring with the oldest next event, and the next oldest of the others. */
 		int best = -1;
@@ -294,6 +484,7 @@ again:;
 			last = a.ts;
 			memmove(r->announce, r->announce + 1,
 				--r->nannounce * sizeof(r->announce[0]));
+			deliver_ns(m, &a);
 			int rc = cb(ctx, &a);
 			if (rc) {
 				m->last = last;
@@ -317,8 +508,10 @@ again:;
 		 */
 		int rc;
 		do {
-			last = r->slots[t & r->mask].ts;
-			rc = cb(ctx, &r->slots[t & r->mask]);
+			struct nps_event *e = &r->slots[t & r->mask];
+			last = e->ts;
+			deliver_ns(m, e); /* the slot is the consumer's until tail passes it */
+			rc = cb(ctx, e);
 			t++;
 			if (!(t & 255))
 				atomic_store_explicit(&r->tail, t, memory_order_release);
