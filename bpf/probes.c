@@ -408,6 +408,9 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	p->ring_bytes = ring_size(o->ring_bytes);
 	p->skel->rodata->targ_tgid = (__u32)o->tgid;
 	p->skel->rodata->wakeup_bytes = p->ring_bytes / NPS_BPF_WAKEUP_DIVISOR;
+	/* TEST HOOK (test_reject in bpf/netpoll.bpf.c): a real verifier rejection, for the tests. */
+	const char *reject = getenv("NPS_TEST_BPF_REJECT");
+	p->skel->rodata->test_reject = reject && !strcmp(reject, "1");
 	bpf_map__set_max_entries(p->skel->maps.rb, (__u32)p->ring_bytes);
 
 	err = netpoll_bpf__load(p->skel);
