@@ -34,6 +34,14 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 /* Set by the loader before load: the verifier sees them as constants. */
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 wakeup_bytes = NPS_BPF_RING_DEFAULT / NPS_BPF_WAKEUP_DIVISOR;
+/*
+ * TEST HOOK, false in every real run: the loader sets it only when NPS_TEST_BPF_REJECT=1, so
+ * that tests/test_bpf_priv.c can show what a user sees when the kernel's verifier really rejects
+ * one of our programs (nps_exit_epoll_create1, below). False, the verifier knows its branch is
+ * dead, never walks it and removes the jump: what remains is the flag's load (two
+ * instructions), once per epoll_create1 of the traced process.
+ */
+const volatile bool test_reject = false;
 
 /*
  * Set by the loader at any time, through the mmapped .data map: the break pipe fds are known
@@ -501,6 +509,17 @@ int nps_exit_epoll_create1(struct trace_event_raw_sys_exit *ctx)
 	e.u.create.flags = (int)PT_REGS_PARM1_CORE_SYSCALL(user_regs());
 	e.u.create.ret = (__s32)ctx->ret;
 	put_one(c, &e);
+	/*
+	 * Last, so that the verifier has walked the whole program before it refuses: its log is
+	 * as long as a real rejection's (10 KB here), and its reason is at the end.
+	 */
+	if (test_reject) {
+		/* The classic mistake the verifier refuses: a map value used without a NULL check. */
+		__u32 tid = (__u32)id;
+		__u8 *unchecked = bpf_map_lookup_elem(&excluded_tids, &tid);
+
+		(void)*(volatile __u8 *)unchecked;
+	}
 	return 0;
 }
 

@@ -97,11 +97,11 @@ static uint64_t now_ns(void)
 
 /*
  * libbpf's messages. Nothing reaches the terminal unless verbose (the dashboard may own it); the
- * verifier's last words and the failing program are kept for the one-line reason.
+ * verifier's reason and the failing program are kept for the one-line reason.
  */
 static int log_verbose;
 static char log_prog[64];      /* program named by the last "BPF program load failed" */
-static char log_verifier[200]; /* last line of the last verifier log */
+static char log_verifier[200]; /* why the verifier refused, from the last verifier log */
 static char log_last[200];     /* last warning */
 
 static void copy_line(char *dst, size_t len, const char *s, size_t n)
@@ -114,29 +114,21 @@ static void copy_line(char *dst, size_t len, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
-static int on_libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* What the verifier prints after its verdict: statistics, not the reason. */
+static bool is_stats_line(const char *s)
 {
-	char msg[8192];
-	const char *b, *e, *q;
+	return !strncmp(s, "processed ", 10) || !strncmp(s, "verification time ", 18) ||
+	       !strncmp(s, "stack depth ", 12);
+}
 
-	if (level == LIBBPF_DEBUG && log_verbose < 2)
-		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_verbose >= 1)
-		fputs(msg, stderr);
-	if (level != LIBBPF_WARN)
-		return 0;
-	copy_line(log_last, sizeof(log_last), msg, strlen(msg));
-	if ((q = strstr(msg, "prog '")) && strstr(msg, "load failed")) {
-		q += 6;
-		e = strchr(q, '\'');
-		if (e)
-			copy_line(log_prog, sizeof(log_prog), q, (size_t)(e - q));
-	}
-	/* libbpf prints the whole log in one message between these markers. */
-	b = strstr(msg, "-- BEGIN PROG LOAD LOG --");
-	e = b ? strstr(b, "-- END PROG LOAD LOG --") : NULL;
-	if (b && e) {
+/*
+ * Keep the line of the verifier's log [b, e) that says why it refused the program: the last one
+ * but for the statistics after it ("processed 28 insns (limit 1000000) ..."), which say nothing
+ * of the reason ("R0 invalid mem access 'map_value_or_null'").
+ */
+static void keep_verifier_reason(const char *b, const char *e)
+{
+	while (e > b) {
 		const char *end = e, *start;
 
 		while (end > b && (end[-1] == '\n' || end[-1] == ' '))
@@ -144,8 +136,41 @@ static int on_libbpf_log(enum libbpf_print_level level, const char *fmt, va_list
 		start = end;
 		while (start > b && start[-1] != '\n')
 			start--;
-		copy_line(log_verifier, sizeof(log_verifier), start, (size_t)(end - start));
+		if (start < end && !is_stats_line(start)) {
+			copy_line(log_verifier, sizeof(log_verifier), start, (size_t)(end - start));
+			return;
+		}
+		e = start;
 	}
+}
+
+static int on_libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	const char *b, *e, *q;
+	char *msg;
+
+	if (level == LIBBPF_DEBUG && log_verbose < 2)
+		return 0;
+	/* Allocated: a verifier log comes as one message, and it can be megabytes long. */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	if (log_verbose >= 1)
+		fputs(msg, stderr);
+	if (level == LIBBPF_WARN) {
+		copy_line(log_last, sizeof(log_last), msg, strlen(msg));
+		if ((q = strstr(msg, "prog '")) && strstr(msg, "load failed")) {
+			q += 6;
+			e = strchr(q, '\'');
+			if (e)
+				copy_line(log_prog, sizeof(log_prog), q, (size_t)(e - q));
+		}
+		/* libbpf prints the whole log in one message between these markers. */
+		b = strstr(msg, "-- BEGIN PROG LOAD LOG --");
+		e = b ? strstr(b, "-- END PROG LOAD LOG --") : NULL;
+		if (b && e)
+			keep_verifier_reason(b, e);
+	}
+	free(msg);
 	return 0;
 }
 
@@ -383,6 +408,9 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	p->ring_bytes = ring_size(o->ring_bytes);
 	p->skel->rodata->targ_tgid = (__u32)o->tgid;
 	p->skel->rodata->wakeup_bytes = p->ring_bytes / NPS_BPF_WAKEUP_DIVISOR;
+	/* TEST HOOK (test_reject in bpf/netpoll.bpf.c): a real verifier rejection, for the tests. */
+	const char *reject = getenv("NPS_TEST_BPF_REJECT");
+	p->skel->rodata->test_reject = reject && !strcmp(reject, "1");
 	bpf_map__set_max_entries(p->skel->maps.rb, (__u32)p->ring_bytes);
 
 	err = netpoll_bpf__load(p->skel);
@@ -390,7 +418,8 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 		if (err == -EACCES)
 			err = fail(why, whylen, err,
 				   "verifier rejected program '%s' (EACCES at load: the verifier, "
-				   "not a permission problem): %s; rerun with -v for its log",
+				   "not a permission problem): %s; netpollsim trace -v --pid PID "
+				   "shows the whole log",
 				   log_prog[0] ? log_prog : "?",
 				   log_verifier[0] ? log_verifier : log_last);
 		else if (err == -EPERM)

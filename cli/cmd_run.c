@@ -639,7 +639,7 @@ static void attach_probes(struct run_state *st)
 	if (st->o.no_bpf || st->o.no_events)
 		return;
 	struct probes_opts po = {.tgid = getpid()};
-	char why[256] = "";
+	char why[512] = "";
 	int err = probes_open(&po, &st->probes, why, sizeof(why));
 	if (err) {
 		st->probes = NULL;

@@ -9,8 +9,10 @@
  * The other reasons the kernel view can be missing are made real as root, each in a process of
  * its own: a mount namespace that hides the kernel's BTF or offers a tracefs without one of the
  * tracepoints, and a seccomp filter that makes bpf() fail with ENOSYS as a container runtime's
- * would. Each must give its own line. (A verifier rejection is the one reason not made real
- * here: it would take shipping a program the verifier refuses.)
+ * would. Each must give its own line. The kernel's verifier really rejects a program too, through
+ * a TEST HOOK: NPS_TEST_BPF_REJECT=1 makes the loader set a flag that turns on a missing NULL
+ * check in nps_exit_epoll_create1 (test_reject in bpf/netpoll.bpf.c); its EACCES at load must
+ * read as the verifier's refusal, with the verifier's own reason, never as a privilege problem.
  */
 #include "bpf/probes.h"
 #include "tests/testutil.h"
@@ -163,6 +165,16 @@ Test(bpf_priv, probes_open_as_nobody, .timeout = 60)
 	cr_assert(strchr(why, '\n') == NULL, "reason is not one line: '%s'", why);
 }
 
+/* The lesson ran to its end with the runtime's view only: its story and its summary. */
+static void assert_ran_without_kernel(const char *out, const char *story)
+{
+	cr_assert(strstr(out, story), "no '%s':\n%s", story, out);
+	cr_assert(strstr(out, "kernel: no kernel events (the probes were off)"), "%s", out);
+	cr_assert(strstr(out, "lost events: 0 sim, 0 kernel"), "%s", out);
+	cr_assert(strstr(out, " 0 violation(s)"), "%s", out);
+	cr_assert(strstr(out, "libbpf") == NULL, "libbpf noise leaked:\n%s", out);
+}
+
 /*
  * run without privileges (issue 4): one line says the kernel view is off and why, and the
  * lesson still runs to its end with the runtime's view: its story, its summary, exit 0.
@@ -180,13 +192,88 @@ Test(bpf_priv, run_as_nobody_goes_on_with_the_runtime_view, .timeout = 60)
 	cr_assert_eq(tu_count_lines(out, "kernel view off"), 1, "not one line:\n%s", out);
 	cr_assert(strstr(out, "netpollsim: kernel view off: not root: "), "%s", out);
 	cr_assert(strstr(out, "run as root, or grant CAP_BPF"), "no hint:\n%s", out);
-	cr_assert(strstr(out, "libbpf") == NULL, "libbpf noise leaked:\n%s", out);
-	/* the lesson ran: its clients' round trips, and the runtime's summary without the kernel */
-	cr_assert(strstr(out, "2 connections served by one goroutine each; 6 round trips."), "%s",
-		  out);
-	cr_assert(strstr(out, "kernel: no kernel events (the probes were off)"), "%s", out);
-	cr_assert(strstr(out, "lost events: 0 sim, 0 kernel"), "%s", out);
-	cr_assert(strstr(out, "0 violation(s)"), "%s", out);
+	assert_ran_without_kernel(out,
+				  "2 connections served by one goroutine each; 6 round trips.");
+	free(out);
+}
+
+/* TEST HOOK (see the top of the file): the real verifier refuses nps_exit_epoll_create1. */
+#define REJECT "NPS_TEST_BPF_REJECT=1 "
+#define VERIFIER_SAYS                                                                              \
+	"verifier rejected program 'nps_exit_epoll_create1' (EACCES at load: the verifier, not a " \
+	"permission problem): "
+#define VERIFIER_HINT "; netpollsim trace -v --pid PID shows the whole log"
+
+/*
+ * The verifier's reason, read from its own log (`trace -v` prints it whole): the line before the
+ * statistics that end it ("processed 99 insns (limit 1000000) ..."). It must be about the
+ * missing NULL check. The log must be longer than 8 KB, as a real rejection's can be: the loader
+ * once kept only the first 8 KB of a libbpf message, and so lost the reason at the end.
+ */
+static void verifier_reason(char *reason, size_t len)
+{
+	char *out = NULL;
+	int rc = trace_as(REJECT, "-v", &out);
+
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	const char *stats = strstr(out, "\nprocessed ");
+	cr_assert(stats != NULL, "no verifier log:\n%s", out);
+	const char *start = stats;
+	while (start > out && start[-1] != '\n')
+		start--;
+	snprintf(reason, len, "%.*s", (int)(stats - start), start);
+	cr_assert(strstr(reason, "invalid mem access 'map_value_or_null'"),
+		  "the verifier refused something else: '%s'", reason);
+	cr_assert_gt(stats - out, 8192,
+		     "a %d-byte log: the test would miss a long log's truncation",
+		     (int)(stats - out));
+	free(out);
+}
+
+/* Nothing in out reads as a privilege problem, and the verifier's log stayed out of it. */
+static void assert_not_privilege(const char *out)
+{
+	static const char *const wrong[] = {"not root", "as root", "CAP_", "Permission denied"};
+
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+		cr_assert(strstr(out, wrong[i]) == NULL, "'%s' in:\n%s", wrong[i], out);
+	cr_assert_eq(tu_count_lines(out, "invalid mem access"), 1, "log leaked:\n%s", out);
+	cr_assert(strstr(out, "processed ") == NULL, "verifier statistics leaked:\n%s", out);
+}
+
+Test(bpf_priv, a_verifier_rejection_is_its_own_reason, .timeout = 60)
+{
+	char reason[256], want[512], *out = NULL;
+
+	NEED_ROOT();
+	verifier_reason(reason, sizeof(reason));
+	int rc = trace_as(REJECT, "", &out);
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	snprintf(want, sizeof(want), VERIFIER_SAYS "%s" VERIFIER_HINT "\n", reason);
+	assert_one_line(out, want, VERIFIER_HINT);
+	assert_not_privilege(out);
+	free(out);
+}
+
+/* Issue 4's run: the verifier's line, once, and the lesson goes on with the runtime's view. */
+Test(bpf_priv, run_with_a_verifier_rejection_goes_on_with_the_runtime_view, .timeout = 60)
+{
+	char reason[256], want[512], cmd[1024], *out = NULL;
+
+	NEED_ROOT();
+	verifier_reason(reason, sizeof(reason));
+	snprintf(cmd, sizeof(cmd), REJECT "%s run --scenario echo --no-ui --clients 1 --rounds 2",
+		 tu_netpollsim());
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_eq(tu_count_lines(out, "kernel view"), 1, "not one line:\n%s", out);
+	snprintf(want, sizeof(want),
+		 "netpollsim: kernel view off: " VERIFIER_SAYS "%s" VERIFIER_HINT
+		 " (runtime view only; --no-bpf hides this line)\n",
+		 reason);
+	cr_assert(strstr(out, want), "no '%s' in:\n%s", want, out);
+	assert_not_privilege(out);
+	assert_ran_without_kernel(out, "1 connection served by its own goroutine; 2 round trips.");
 	free(out);
 }
 
