@@ -21,6 +21,7 @@
 #include "traces/join.h"
 #include "traces/json.h"
 #include "traces/livemerge.h"
+#include "traces/names.h"
 #include "traces/narrate.h"
 
 #include <arpa/inet.h>
@@ -506,12 +507,6 @@ static void finish_trace(struct run_state *st, int sig)
 		trace_failed(st, "closing", err);
 }
 
-/* "s" for a count that is not one: the summary reads "1 round trip", "2 round trips". */
-static const char *plural(unsigned long long n)
-{
-	return n == 1 ? "" : "s";
-}
-
 static void summarise(struct run_state *st, FILE *out, bool interrupted)
 {
 	struct sim_stats ss;
@@ -527,23 +522,24 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 	fprintf(out,
 		"runtime: %llu goroutine%s, %llu M%s, pollCache %llu in use / %llu free "
 		"(%llu block%s of %llu), %llu netpoll call%s, %llu netpollBreak write%s\n",
-		g, plural(g), ms, plural(ms), (unsigned long long)ss.pd_inuse,
-		(unsigned long long)ss.pd_free, blocks, plural(blocks),
-		(unsigned long long)ss.pd_per_block, polls, plural(polls), breaks, plural(breaks));
+		g, nps_plural(g), ms, nps_plural(ms), (unsigned long long)ss.pd_inuse,
+		(unsigned long long)ss.pd_free, blocks, nps_plural(blocks),
+		(unsigned long long)ss.pd_per_block, polls, nps_plural(polls), breaks,
+		nps_plural(breaks));
 	if (st->res.round_trips || !strcmp(st->sc->name, "echo")) {
 		unsigned long long rt = st->res.round_trips, n = st->res.connections;
-		fprintf(out, "clients: %llu round trip%s over %llu connection%s\n", rt, plural(rt),
-			n, plural(n));
+		fprintf(out, "clients: %llu round trip%s over %llu connection%s\n", rt,
+			nps_plural(rt), n, nps_plural(n));
 	}
 	if (st->probes) {
 		struct probes_stats ps;
 		probes_stats(st->probes, &ps);
 		uint64_t end = ps.stop_ns ? ps.stop_ns : ps.drain_ns; /* the probes' own span */
 		double secs = (double)(end - ps.attach_ns) / 1e9;
-		fprintf(out, "probes: %llu kernel events (%.0f/s), %llu lost, %llu wake-ups\n",
-			(unsigned long long)ps.produced,
-			secs > 0 ? (double)ps.produced / secs : 0.0, (unsigned long long)ps.lost,
-			(unsigned long long)ps.wakeups);
+		unsigned long long ev = ps.produced, wakeups = ps.wakeups;
+		fprintf(out, "probes: %llu kernel event%s (%.0f/s), %llu lost, %llu wake-up%s\n",
+			ev, nps_plural(ev), secs > 0 ? (double)ev / secs : 0.0,
+			(unsigned long long)ps.lost, wakeups, nps_plural(wakeups));
 	}
 	if (st->res.errors)
 		fprintf(out, "errors: %d (see above)\n", st->res.errors);

@@ -569,13 +569,13 @@ static void echo_story(struct scenario_run *r)
 	/* One connection has its own goroutine: "one goroutine each" reads oddly for one. */
 	char served[96];
 	snprintf(served, sizeof(served), "%llu %sconnection%s served by %s", n,
-		 r->o.clients == 0 ? "outside " : "", n == 1 ? "" : "s",
+		 r->o.clients == 0 ? "outside " : "", nps_plural(n),
 		 n == 1 ? "its own goroutine" : "one goroutine each");
 	if (r->o.clients == 0) /* outside clients: their round trips are theirs to count */
 		snprintf(r->res->story, sizeof(r->res->story), "%s", served);
 	else
 		snprintf(r->res->story, sizeof(r->res->story), "%s; %llu round trip%s", served, rt,
-			 rt == 1 ? "" : "s");
+			 nps_plural(rt));
 }
 
 static void echo_main(void *arg)
@@ -976,7 +976,7 @@ static void burst_main(void *arg)
 		    r->res->story, sizeof(r->res->story),
 		    "%llu connection%s arrived together; each EPOLLIN edge on the listener let "
 		    "Accept take every queued connection until EAGAIN",
-		    (unsigned long long)r->res->connections, r->res->connections == 1 ? "" : "s");
+		    (unsigned long long)r->res->connections, nps_plural(r->res->connections));
 }
 
 /* ---------------- break: a timer wakes the blocked poller ---------------- */
@@ -1105,7 +1105,7 @@ int scenario_check(const struct scenario *sc, int clients, int procs, char *why,
 		snprintf(why, n,
 			 "--clients %d: %s is written for %d client%s of its own, or 0 to serve "
 			 "one outside client",
-			 clients, sc->name, sc->clients, sc->clients == 1 ? "" : "s");
+			 clients, sc->name, sc->clients, nps_plural((unsigned)sc->clients));
 	return -EINVAL;
 }
 

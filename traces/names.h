@@ -85,6 +85,15 @@ static inline const char *nps_or_q(const char *name)
 	return name ? name : "?";
 }
 int nps_fn_from_name(const char *name);
+
+/*
+ * "s" for a count that is not one, for every count the program prints before a noun: "1 note",
+ * "2 notes", "0 notes" (never "note(s)").
+ */
+static inline const char *nps_plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
 const char *nps_gstatus_name(unsigned st); /* "runnable"; NULL if unknown */
 int nps_gstatus_from_name(const char *name);
 const char *nps_waitreason_name(unsigned wr); /* "IO wait"; NULL if unknown */
