@@ -68,7 +68,7 @@ struct run_state {
 	struct nps_fold fold;
 	struct trace_writer *tw;
 	struct cli_out narr; /* where narration goes: stdout, or stderr when the trace does */
-	unsigned width;	     /* its terminal's columns, 0 when it is none (narrate_event) */
+	unsigned width;	     /* its terminal's columns (re-read after a resize), 0: none */
 	struct cli_out err;  /* messages once the run is under way (stderr), as patient */
 	bool narr_reported;  /* its failure was said */
 	int pipe_sig;	     /* SIGPIPE when an output's reader went away: the run ends as if so */
@@ -451,6 +451,7 @@ static void drain(struct run_state *st, bool final)
 {
 	if (!st->merge)
 		return;
+	cli_term_refit(st->narr.fd, &st->width); /* what is narrated from here on fits the window */
 	if (st->probes) {
 		if (final)
 			probes_detach(st->probes);
@@ -693,6 +694,8 @@ int cmd_run(int argc, char **argv)
 		cli_out_init(&st->narr, STDOUT_FILENO, "stdout", out_patience, st);
 	cli_out_init(&st->err, STDERR_FILENO, "stderr", out_patience, st);
 	st->width = cli_term_width(st->narr.fd);
+	if (st->width && st->o.narrate)
+		cli_term_follow();
 	if (st->o.bpf_break < 0)
 		st->o.bpf_break = st->o.narrate || st->o.record;
 
@@ -738,8 +741,19 @@ int cmd_run(int argc, char **argv)
 	throw_state = st;
 	sim_set_throw_hook(on_throw);
 
+	/*
+	 * A resize is the narration's business: SIGWINCH is blocked in the runtime's thread, and so
+	 * in every M and client thread it starts, so that it reaches this thread alone and
+	 * interrupts no epoll_wait of the lesson (its EINTR would be narrated).
+	 */
+	sigset_t winch, mask;
+	sigemptyset(&winch);
+	sigaddset(&winch, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &winch, &mask);
 	pthread_t rt;
-	if (pthread_create(&rt, NULL, runtime_thread, st) != 0) {
+	int err = pthread_create(&rt, NULL, runtime_thread, st);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (err) {
 		fprintf(stderr, "netpollsim run: cannot start the runtime thread\n");
 		return NPS_EXIT_FAIL;
 	}

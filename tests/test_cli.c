@@ -10,6 +10,7 @@
 #include "tests/testutil.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -276,11 +277,8 @@ static int bg_end(struct bg *b)
 /* A blocking TCP connection to 127.0.0.1:port. */
 static int dial(int port)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect to %d",
-		  port);
+	int s = tu_dial(port);
+	cr_assert(s >= 0, "connect to %d: %s", port, strerror(errno));
 	return s;
 }
 
