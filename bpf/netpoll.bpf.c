@@ -590,7 +590,9 @@ int nps_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct nps_event e;
 	struct rec r;
 	__u32 zero = 0;
+	const char *name;
 	char *path;
+	long n;
 
 	if (!is_traced(id) || !(c = cpu_slot()) || !(path = bpf_map_lookup_elem(&exec_path, &zero)))
 		return 0;
@@ -600,10 +602,19 @@ int nps_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	ev_init(&e, NPS_EV_EXEC, bpf_ktime_get_ns(), (__u32)id, -1);
 	e.u.exec.old_tid = ctx->old_pid;
 	/* the filename execve(2) was given: the low 16 bits of __data_loc are its offset */
-	if (bpf_probe_read_kernel_str(path, NPS_BPF_EXEC_PATH,
-				      (void *)ctx + (ctx->__data_loc_filename & 0xffff)) < 0) {
+	name = (void *)ctx + (ctx->__data_loc_filename & 0xffff);
+	n = bpf_probe_read_kernel_str(path, NPS_BPF_EXEC_PATH, name);
+	if (n < 0) {
 		stat_add(c, NPS_STAT_READ_FAIL, 1);
 		path[0] = '\0';
+	} else if (n == NPS_BPF_EXEC_PATH) {
+		/*
+		 * The buffer is full: its last byte becomes the name's next one instead of the NUL,
+		 * so that the loader tells a name cut here from one that ended here (bpf/netpoll.h).
+		 * A failed read leaves the NUL (the helper zeroes what it could not read).
+		 */
+		bpf_probe_read_kernel(&path[NPS_BPF_EXEC_PATH - 1], 1,
+				      name + NPS_BPF_EXEC_PATH - 1);
 	}
 	if (rec_open_extra(&r, c, 1, NPS_BPF_EXEC_PATH, e.ts, e.tid))
 		return 0;

@@ -11,8 +11,10 @@
  * NPS_BPF_CHUNK ready entries, which covers Go's 128), so the wait and its ready list are
  * delivered together or lost together; a return with more entries continues in records of up
  * to NPS_BPF_CHUNK EPOLL_READY events each. An exec is [LOST] EXEC PATH: the event, then
- * NPS_BPF_EXEC_PATH bytes of the new program's path (NUL-terminated, cut short when longer),
- * which the loader turns into the event's path id. Every other record is [LOST] EVENT. The optional leading NPS_EV_LOST
+ * NPS_BPF_EXEC_PATH bytes of the new program's path, NUL-terminated; a longer path fills them
+ * with its first bytes, the last one not NUL, and the loader cuts it there with the mark
+ * NPS_PATH_CUT (traces/names.h). The loader turns the path into the event's path id. Every
+ * other record is [LOST] EVENT. The optional leading NPS_EV_LOST
  * reports events this CPU lost since its last successful record (in-band, where the loss
  * happened, as traces/evring.h does for the simulator's rings).
  */
@@ -24,7 +26,10 @@
 /* Ready entries per ring-buffer record (the first one holds the EPOLL_WAIT as well). */
 #define NPS_BPF_CHUNK 128
 
-/* Bytes of an exec's path in its record (a multiple of the event size; longer paths are cut). */
+/*
+ * Bytes of an exec's path in its record (a multiple of the event size): paths of up to 255 bytes
+ * whole, longer ones cut to 255 and marked.
+ */
 #define NPS_BPF_EXEC_PATH 256
 
 /* Default ring buffer size (bytes) and the share of it that forces a consumer wake-up. */

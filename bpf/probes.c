@@ -286,6 +286,23 @@ static size_t ring_size(size_t want)
 	return sz;
 }
 
+/*
+ * The path id of an exec's path in its record: NPS_BPF_EXEC_PATH bytes, NUL-terminated unless
+ * the path went on past them (bpf/netpoll.h). A cut path keeps its first bytes and ends with
+ * NPS_PATH_CUT, so that nobody reading the trace takes it for the whole path.
+ */
+static unsigned exec_path_intern(const char *rec)
+{
+	char cut[NPS_BPF_EXEC_PATH - 1 + sizeof(NPS_PATH_CUT)];
+	size_t n = strnlen(rec, NPS_BPF_EXEC_PATH);
+
+	if (n < NPS_BPF_EXEC_PATH)
+		return nps_path_intern(rec, n);
+	memcpy(cut, rec, NPS_BPF_EXEC_PATH - 1);
+	memcpy(cut + NPS_BPF_EXEC_PATH - 1, NPS_PATH_CUT, sizeof(NPS_PATH_CUT));
+	return nps_path_intern(cut, sizeof(cut) - 1);
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct probes *p = ctx;
@@ -296,8 +313,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		memcpy(&e, d + off, sizeof(e));
 		/* An exec's path follows it in the record (bpf/netpoll.h): into the path table. */
 		if (e.kind == NPS_EV_EXEC && off + sizeof(e) + NPS_BPF_EXEC_PATH <= size) {
-			e.u.exec.path =
-			    nps_path_intern((const char *)d + off + sizeof(e), NPS_BPF_EXEC_PATH);
+			e.u.exec.path = exec_path_intern((const char *)d + off + sizeof(e));
 			off += NPS_BPF_EXEC_PATH;
 		}
 		if (e.kind == NPS_EV_LOST)

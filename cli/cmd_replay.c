@@ -112,6 +112,8 @@ static int replay(const char *path, bool narrate, double speed)
 	FILE *mem;
 	unsigned width = cli_term_width(STDOUT_FILENO);
 	int rc, status = NPS_EXIT_OK;
+	if (width && narrate)
+		cli_term_follow();
 	if (fold_init(&f)) {
 		fprintf(stderr, "netpollsim replay: out of memory\n");
 		return NPS_EXIT_FAIL;
@@ -147,6 +149,7 @@ static int replay(const char *path, bool narrate, double speed)
 		}
 		if (!narrate)
 			continue;
+		cli_term_refit(STDOUT_FILENO, &width); /* a paced replay may be resized meanwhile */
 		if (narrate_event(&e, &f, in->mono_origin, width, line, sizeof(line)))
 			out_line(line);
 		for (int i = 0; i < n; i++)
@@ -187,8 +190,10 @@ static int replay(const char *path, bool narrate, double speed)
 		fprintf(mem, "  replay interrupted by signal %d\n", (int)stop_sig);
 		status = 128 + stop_sig;
 	}
-	if (mem != stdout)
+	if (mem != stdout) {
+		cli_term_refit(STDOUT_FILENO, &width);
 		out_fitted(mem, &text, &tlen, width);
+	}
 	if (fflush(stdout) && !out_errno)
 		out_errno = errno ? errno : EIO;
 	if (out_errno) {

@@ -21,6 +21,7 @@
 #include "traces/join.h"
 #include "traces/json.h"
 #include "traces/livemerge.h"
+#include "traces/names.h"
 #include "traces/narrate.h"
 
 #include <arpa/inet.h>
@@ -67,7 +68,7 @@ struct run_state {
 	struct nps_fold fold;
 	struct trace_writer *tw;
 	struct cli_out narr; /* where narration goes: stdout, or stderr when the trace does */
-	unsigned width;	     /* its terminal's columns, 0 when it is none (narrate_event) */
+	unsigned width;	     /* its terminal's columns (re-read after a resize), 0: none */
 	struct cli_out err;  /* messages once the run is under way (stderr), as patient */
 	bool narr_reported;  /* its failure was said */
 	int pipe_sig;	     /* SIGPIPE when an output's reader went away: the run ends as if so */
@@ -450,6 +451,7 @@ static void drain(struct run_state *st, bool final)
 {
 	if (!st->merge)
 		return;
+	cli_term_refit(st->narr.fd, &st->width); /* what is narrated from here on fits the window */
 	if (st->probes) {
 		if (final)
 			probes_detach(st->probes);
@@ -506,12 +508,6 @@ static void finish_trace(struct run_state *st, int sig)
 		trace_failed(st, "closing", err);
 }
 
-/* "s" for a count that is not one: the summary reads "1 round trip", "2 round trips". */
-static const char *plural(unsigned long long n)
-{
-	return n == 1 ? "" : "s";
-}
-
 static void summarise(struct run_state *st, FILE *out, bool interrupted)
 {
 	struct sim_stats ss;
@@ -527,23 +523,24 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 	fprintf(out,
 		"runtime: %llu goroutine%s, %llu M%s, pollCache %llu in use / %llu free "
 		"(%llu block%s of %llu), %llu netpoll call%s, %llu netpollBreak write%s\n",
-		g, plural(g), ms, plural(ms), (unsigned long long)ss.pd_inuse,
-		(unsigned long long)ss.pd_free, blocks, plural(blocks),
-		(unsigned long long)ss.pd_per_block, polls, plural(polls), breaks, plural(breaks));
+		g, nps_plural(g), ms, nps_plural(ms), (unsigned long long)ss.pd_inuse,
+		(unsigned long long)ss.pd_free, blocks, nps_plural(blocks),
+		(unsigned long long)ss.pd_per_block, polls, nps_plural(polls), breaks,
+		nps_plural(breaks));
 	if (st->res.round_trips || !strcmp(st->sc->name, "echo")) {
 		unsigned long long rt = st->res.round_trips, n = st->res.connections;
-		fprintf(out, "clients: %llu round trip%s over %llu connection%s\n", rt, plural(rt),
-			n, plural(n));
+		fprintf(out, "clients: %llu round trip%s over %llu connection%s\n", rt,
+			nps_plural(rt), n, nps_plural(n));
 	}
 	if (st->probes) {
 		struct probes_stats ps;
 		probes_stats(st->probes, &ps);
 		uint64_t end = ps.stop_ns ? ps.stop_ns : ps.drain_ns; /* the probes' own span */
 		double secs = (double)(end - ps.attach_ns) / 1e9;
-		fprintf(out, "probes: %llu kernel events (%.0f/s), %llu lost, %llu wake-ups\n",
-			(unsigned long long)ps.produced,
-			secs > 0 ? (double)ps.produced / secs : 0.0, (unsigned long long)ps.lost,
-			(unsigned long long)ps.wakeups);
+		unsigned long long ev = ps.produced, wakeups = ps.wakeups;
+		fprintf(out, "probes: %llu kernel event%s (%.0f/s), %llu lost, %llu wake-up%s\n",
+			ev, nps_plural(ev), secs > 0 ? (double)ev / secs : 0.0,
+			(unsigned long long)ps.lost, wakeups, nps_plural(wakeups));
 	}
 	if (st->res.errors)
 		fprintf(out, "errors: %d (see above)\n", st->res.errors);
@@ -697,6 +694,8 @@ int cmd_run(int argc, char **argv)
 		cli_out_init(&st->narr, STDOUT_FILENO, "stdout", out_patience, st);
 	cli_out_init(&st->err, STDERR_FILENO, "stderr", out_patience, st);
 	st->width = cli_term_width(st->narr.fd);
+	if (st->width && st->o.narrate)
+		cli_term_follow();
 	if (st->o.bpf_break < 0)
 		st->o.bpf_break = st->o.narrate || st->o.record;
 
@@ -742,8 +741,19 @@ int cmd_run(int argc, char **argv)
 	throw_state = st;
 	sim_set_throw_hook(on_throw);
 
+	/*
+	 * A resize is the narration's business: SIGWINCH is blocked in the runtime's thread, and so
+	 * in every M and client thread it starts, so that it reaches this thread alone and
+	 * interrupts no epoll_wait of the lesson (its EINTR would be narrated).
+	 */
+	sigset_t winch, mask;
+	sigemptyset(&winch);
+	sigaddset(&winch, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &winch, &mask);
 	pthread_t rt;
-	if (pthread_create(&rt, NULL, runtime_thread, st) != 0) {
+	int err = pthread_create(&rt, NULL, runtime_thread, st);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	if (err) {
 		fprintf(stderr, "netpollsim run: cannot start the runtime thread\n");
 		return NPS_EXIT_FAIL;
 	}

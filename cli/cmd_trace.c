@@ -613,10 +613,11 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 		break;
 	}
 	case NPS_EV_LOST:
-		fprintf(
-		    human,
-		    "%12.6f *** %" PRIu64 " kernel events lost (ring buffer full) since %+.6f\n",
-		    rel, e->u.lost.count, (double)((int64_t)(e->u.lost.since - t->origin)) / 1e9);
+		fprintf(human,
+			"%12.6f *** %" PRIu64
+			" kernel event%s lost (ring buffer full) since %+.6f\n",
+			rel, e->u.lost.count, nps_plural(e->u.lost.count),
+			(double)((int64_t)(e->u.lost.since - t->origin)) / 1e9);
 		break;
 	default:
 		break;
@@ -627,7 +628,7 @@ static void print_interest(const struct join_interest *l, size_t n, const char *
 {
 	char mask[160], extra[80];
 
-	fprintf(human, "%s: %zu registration%s\n", title, n, n == 1 ? "" : "s");
+	fprintf(human, "%s: %zu registration%s\n", title, n, nps_plural(n));
 	if (n)
 		fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
 	for (size_t i = 0; i < n; i++) {
@@ -842,7 +843,8 @@ static void print_interest_now(struct nps_join *j, const char *title)
 	struct join_interest *l = n ? calloc(n, sizeof(*l)) : NULL;
 
 	if (n && !l) {
-		fprintf(human, "%s: %zu registrations (no memory to list them)\n", title, n);
+		fprintf(human, "%s: %zu registration%s (no memory to list them)\n", title, n,
+			nps_plural(n));
 		return;
 	}
 	print_interest(l, n ? join_interest_list(j, l, n) : 0, title);
@@ -856,11 +858,11 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 	probes_stats(p, &st);
 	double secs = (double)(st.stop_ns - st.attach_ns) / 1e9;
 	fprintf(human,
-		"kernel view: %" PRIu64 " events in %.3f s (%.0f/s): %" PRIu64
-		" epoll_wait returns, "
-		"%" PRIu64 " ready entries, %" PRIu64 " epoll_ctl\n",
-		t->events, secs, secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, t->readies,
-		t->ctls);
+		"kernel view: %" PRIu64 " event%s in %.3f s (%.0f/s): %" PRIu64
+		" epoll_wait return%s, %" PRIu64 " ready %s, %" PRIu64 " epoll_ctl\n",
+		t->events, nps_plural(t->events), secs,
+		secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, nps_plural(t->waits),
+		t->readies, t->readies == 1 ? "entry" : "entries", t->ctls);
 	fprintf(human,
 		"probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
 		" (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -128,4 +129,28 @@ unsigned cli_term_width(int fd)
 	char *end;
 	unsigned long n = c ? strtoul(c, &end, 10) : 0;
 	return c && *end == '\0' && n > 0 && n < 10000 ? (unsigned)n : 80;
+}
+
+static volatile sig_atomic_t resized; /* a SIGWINCH since the last cli_term_refit */
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	resized = 1;
+}
+
+void cli_term_follow(void)
+{
+	struct sigaction sa = {.sa_handler = on_winch, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+}
+
+void cli_term_refit(int fd, unsigned *width)
+{
+	if (!*width || !resized)
+		return;
+	/* cleared before the read: a resize during it is seen next time */
+	resized = 0;
+	*width = cli_term_width(fd);
 }

@@ -49,4 +49,13 @@ const char *cli_out_why(const struct cli_out *o);
  */
 unsigned cli_term_width(int fd);
 
+/*
+ * Follow the terminal as it is resized (a live run, a paced replay): cli_term_follow() catches
+ * SIGWINCH, whose handler only sets a flag (SA_RESTART: a write it interrupts goes on), and
+ * cli_term_refit() re-reads *width from fd in the thread that prints, once the window changed
+ * since the last look. A width of 0 (no terminal) is left alone: piped output never changes.
+ */
+void cli_term_follow(void);
+void cli_term_refit(int fd, unsigned *width);
+
 #endif /* NPS_CLI_OUT_H */

@@ -12,7 +12,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -127,7 +126,7 @@ void client_sleep_ms(int ms)
 }
 
 int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, size_t argsize,
-		  _Atomic int *stop)
+		  bool (*stop)(void *ctx), void *ctx)
 {
 	c->n = 0;
 	c->threads = calloc((size_t)(n > 0 ? n : 1), sizeof(pthread_t));
@@ -138,7 +137,7 @@ int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, siz
 	/* Small stacks: a benchmark may run hundreds of clients. */
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	/* Once the run stopped, more clients would only fail too (thousands took seconds). */
-	for (int i = 0; i < n && !atomic_load(stop); i++) {
+	for (int i = 0; i < n && !stop(ctx); i++) {
 		int err =
 		    pthread_create(&c->threads[i], &attr, fn, (char *)args + (size_t)i * argsize);
 		if (err) {

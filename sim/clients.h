@@ -5,7 +5,7 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -23,11 +23,11 @@ struct clients {
 	int n;
 };
 /*
- * Start n threads running fn(args + i * argsize), fewer once *stop is set (c->n says how many).
- * 0 or -errno (the ones started keep running).
+ * Start n threads running fn(args + i * argsize), fewer once stop(ctx) says the run stopped
+ * (c->n says how many). 0 or -errno (the ones started keep running).
  */
 int clients_start(struct clients *c, int n, void *(*fn)(void *), void *args, size_t argsize,
-		  _Atomic int *stop);
+		  bool (*stop)(void *ctx), void *ctx);
 void clients_join(struct clients *c);
 
 #endif /* NPS_SIM_CLIENTS_H */

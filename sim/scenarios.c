@@ -66,16 +66,22 @@ struct client_arg {
 	int idx;
 };
 
-/* The run should wind down: Ctrl-C, --duration is over, or an error ended it. */
 /* Ctrl-C, or the end of --duration. */
 static bool asked_to_stop(struct scenario_run *r)
 {
 	return (r->o.stop && atomic_load(r->o.stop)) || (r->end && sim_now() >= r->end);
 }
 
+/* The run should wind down: Ctrl-C, --duration is over, or an error ended it. */
 static bool stopped(struct scenario_run *r)
 {
 	return atomic_load(&r->failed) || asked_to_stop(r);
+}
+
+/* stopped() for clients_start: no more clients once the run stopped, however it did. */
+static bool run_stopped(void *r)
+{
+	return stopped(r);
 }
 
 /*
@@ -192,6 +198,13 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 	}
 	if (timed)
 		conn_set_read_deadline(r->wake, 0);
+	/*
+	 * Ctrl-C or the end of --duration cancels the clients' dials and reads, as a failure does
+	 * (Go: the ctx of signal.NotifyContext or context.WithTimeout is done): a dial whose SYNs
+	 * get no answer would hold the run until the kernel's last retransmit, two minutes on.
+	 */
+	if (asked_to_stop(r))
+		cancel_clients(r);
 }
 
 /* The run's end: nobody waits any more. */
@@ -292,7 +305,7 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 	r->client = client;
 	atomic_store(&r->clients_left, r->o.clients);
 	err = clients_start(&r->clients, r->o.clients, client_thread, args, sizeof(*args),
-			    &r->failed);
+			    run_stopped, r);
 	/* The ones started see the stop; the server still serves them until they end. */
 	atomic_fetch_sub(&r->clients_left, r->o.clients - r->clients.n);
 	if (err)
@@ -558,13 +571,13 @@ static void echo_story(struct scenario_run *r)
 	/* One connection has its own goroutine: "one goroutine each" reads oddly for one. */
 	char served[96];
 	snprintf(served, sizeof(served), "%llu %sconnection%s served by %s", n,
-		 r->o.clients == 0 ? "outside " : "", n == 1 ? "" : "s",
+		 r->o.clients == 0 ? "outside " : "", nps_plural(n),
 		 n == 1 ? "its own goroutine" : "one goroutine each");
 	if (r->o.clients == 0) /* outside clients: their round trips are theirs to count */
 		snprintf(r->res->story, sizeof(r->res->story), "%s", served);
 	else
 		snprintf(r->res->story, sizeof(r->res->story), "%s; %llu round trip%s", served, rt,
-			 rt == 1 ? "" : "s");
+			 nps_plural(rt));
 }
 
 static void echo_main(void *arg)
@@ -965,7 +978,7 @@ static void burst_main(void *arg)
 		    r->res->story, sizeof(r->res->story),
 		    "%llu connection%s arrived together; each EPOLLIN edge on the listener let "
 		    "Accept take every queued connection until EAGAIN",
-		    (unsigned long long)r->res->connections, r->res->connections == 1 ? "" : "s");
+		    (unsigned long long)r->res->connections, nps_plural(r->res->connections));
 }
 
 /* ---------------- break: a timer wakes the blocked poller ---------------- */
@@ -1094,7 +1107,7 @@ int scenario_check(const struct scenario *sc, int clients, int procs, char *why,
 		snprintf(why, n,
 			 "--clients %d: %s is written for %d client%s of its own, or 0 to serve "
 			 "one outside client",
-			 clients, sc->name, sc->clients, sc->clients == 1 ? "" : "s");
+			 clients, sc->name, sc->clients, nps_plural((unsigned)sc->clients));
 	return -EINVAL;
 }
 

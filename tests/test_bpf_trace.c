@@ -203,6 +203,7 @@ static pid_t workload_start(const char *name, char *const args[], char *log, siz
 	for (; args[i - 2] && i < 15; i++)
 		argv[i] = args[i - 2];
 	argv[i] = NULL;
+	unlink(log); /* a test's second workload must not find the first one's "stopped" */
 	children[0] = spawn(argv, log);
 	free(wait_for(log, "stopped", children[0]));
 	return children[0];
@@ -230,6 +231,7 @@ static int trace_run(char *const args[], pid_t wl, char **out, double *secs)
 		argv[i++] = args[a];
 	argv[i] = NULL;
 	snprintf(path, sizeof(path), "%s/trace.%d.out", tu_tmpdir(), (int)getpid());
+	unlink(path); /* nor a second tracer the first one's "tracing pid" */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	children[1] = spawn(argv, path);
 	if (wl > 0) {
@@ -909,6 +911,73 @@ Test(bpf_trace, an_exec_into_go_finds_its_break_pipe, .timeout = 300, .fini = ki
 	cr_assert_eq(sscanf(add, ", ADD, %d,", &addfd), 1, "%.80s", add);
 	cr_assert_eq(addfd, rd, "the break pipe is not the one netpollinit registered:\n%s", out);
 	free(out);
+}
+
+/*
+ * A path of exactly len bytes to /bin/true: a symlink at the end of nested directories under
+ * the test's temporary directory (no name longer than NAME_MAX), in path (cap bytes).
+ */
+static void long_true(char *path, size_t cap, size_t len)
+{
+	int n = snprintf(path, cap, "%s/long%zu", tu_tmpdir(), len);
+	const size_t tail = strlen("/true");
+
+	cr_assert(n > 0 && (size_t)n + tail + 2 <= len && len < cap, "%s", path);
+	cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	while (strlen(path) + tail < len) {
+		size_t have = strlen(path), left = len - tail - have, k = left - 1;
+		if (k > 200)
+			k = left - 1 - 200 >= 2 ? 200 : 100; /* never leave a lone '/' to fill */
+		path[have] = '/';
+		memset(path + have + 1, 'd', k);
+		path[have + 1 + k] = '\0';
+		cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	}
+	strcat(path, "/true");
+	cr_assert_eq(strlen(path), len);
+	cr_assert_eq(symlink("/bin/true", path), 0, "%s: %s", path, strerror(errno));
+}
+
+/*
+ * The probe keeps 255 bytes of an exec's path (bpf/netpoll.h): a path that long is printed and
+ * recorded whole, a longer one cut there with "..." after it, in the live view, the recording
+ * (its exec event's path), and the replay. Before, the longer one was cut silently, and the
+ * recording cut every path at 63 bytes.
+ */
+Test(bpf_trace, a_long_exec_path_is_marked_where_it_is_cut, .timeout = 120, .fini = kill_children)
+{
+	static const size_t lens[] = {255, 300};
+	char prog[600], want[600], log[600], rec[600], pid[16], line[800], *out;
+
+	NEED_ROOT();
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		long_true(prog, sizeof(prog), lens[i]);
+		snprintf(want, sizeof(want), "%.255s%s", prog, lens[i] > 255 ? "..." : "");
+		snprintf(rec, sizeof(rec), "%s/long%zu.jsonl", tu_tmpdir(), lens[i]);
+		pid_t wl = workload_start("exec-long", (char *[]){"exec", "1", prog, NULL}, log,
+					  sizeof(log));
+		snprintf(pid, sizeof(pid), "%d", (int)wl);
+		int rc =
+		    trace_run((char *[]){"--pid", pid, "--duration", "30", "--record", rec, NULL},
+			      wl, &out, NULL);
+		cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+		snprintf(line, sizeof(line), "[kernel] %d exec'd %s\n", (int)wl, want);
+		cr_assert_not_null(strstr(out, line), "no '%s' in:\n%s", line, out);
+		free(out);
+		out = np_ok("check %s", rec);
+		free(out);
+		out = slurp(rec);
+		snprintf(line, sizeof(line), "\"ev\":\"exec\",\"tid\":%d,\"path\":\"%s\",", (int)wl,
+			 want);
+		cr_assert_not_null(strstr(out, line), "no '%s' in the recording:\n%s", line, out);
+		free(out);
+		out = np_ok("replay %s --no-ui --narrate", rec);
+		snprintf(line, sizeof(line), "%d exec'd %s\n", (int)wl, want);
+		cr_assert_not_null(strstr(out, line), "no '%s' in the replay:\n%s", line, out);
+		free(out);
+		children[0] = 0; /* the workload ran /bin/true, which has exited */
+		waitpid(wl, NULL, 0);
+	}
 }
 
 /*

@@ -2,50 +2,146 @@
 /*
  * The narration as a class sees it: on a projected terminal 80 columns wide (a real one, tmux's
  * pane), every line fits, so the terminal never wraps one; the text of a long event continues
- * on lines indented under it, and the story's key lines are all there. Piped, the same command
- * keeps the full one-line-per-event layout whatever $COLUMNS says (the byte-for-byte
- * comparisons of the other suites rely on it).
+ * on lines indented under it, and the story's key lines are all there. Resized during a live
+ * run or a paced replay, what follows fits the new width. Piped, the same command keeps the
+ * full one-line-per-event layout whatever $COLUMNS says or however often SIGWINCH comes (the
+ * byte-for-byte comparisons of the other suites rely on it).
  */
 #include <criterion/criterion.h>
 
 #include "tests/testutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-TestSuite(cli_term, .timeout = 120);
+static void pane_kill(void);
+TestSuite(cli_term, .timeout = 120, .fini = pane_kill);
 
 #define COLS 80
 
 /*
- * Run "netpollsim ARGS" in a detached tmux pane of COLS x 40 (a private server), wait for it to
- * end and return everything it printed, scrollback included, with the lines the terminal wrapped
- * joined again (-J): a line longer than COLS here is one the reader saw wrapped.
+ * A detached tmux pane of COLS x 40 on a private server running "netpollsim ARGS", which writes
+ * its pid to a file first and signals "done" when it ends (the wait for it ends in the suite's
+ * timeout on a hang). Every pane test stops its server, even a failed one (.fini).
  */
-static char *in_terminal(const char *args)
+static char sock[512], pidfile[512]; /* the server's socket: in the test's directory */
+
+static void pane_start(const char *args)
 {
-	char sock[64], conf[512], cmd[4096], *bin = realpath(tu_netpollsim(), NULL);
-	char *out = NULL;
+	char conf[512], cmd[4096], *bin = realpath(tu_netpollsim(), NULL);
 	cr_assert(bin, "the binary %s is built", tu_netpollsim());
-	snprintf(sock, sizeof(sock), "nps-test-%d", (int)getpid());
+	snprintf(sock, sizeof(sock), "%s/tmux.sock", tu_tmpdir());
+	snprintf(pidfile, sizeof(pidfile), "%s/pane.pid", tu_tmpdir());
 	/* the whole lesson must stay in the scrollback for capture-pane to see it */
 	snprintf(conf, sizeof(conf), "%s/tmux.conf", tu_tmpdir());
 	FILE *f = fopen(conf, "w");
 	cr_assert(f);
 	fprintf(f, "set -g history-limit 100000\n");
 	fclose(f);
-	/* wait-for: the pane says when the command is done; a hang ends in the suite's timeout */
 	snprintf(cmd, sizeof(cmd),
-		 "tmux -L %s -f %s new-session -d -x %d -y 40 -c %s "
-		 "'%s %s; tmux -L %s wait-for -S done; sleep 600' && "
-		 "timeout 100 tmux -L %s wait-for done && "
-		 "tmux -L %s capture-pane -p -J -S -; rc=$?; tmux -L %s kill-server; exit $rc",
-		 sock, conf, COLS, tu_tmpdir(), bin, args, sock, sock, sock, sock);
+		 "tmux -S %s -f %s new-session -d -x %d -y 40 -c %s "
+		 "'sh -c \"echo \\$\\$ >%s; exec %s %s\"; tmux -S %s wait-for -S done; sleep 600'",
+		 sock, conf, COLS, tu_tmpdir(), pidfile, bin, args, sock);
 	free(bin);
-	cr_assert_eq(tu_run(cmd, 0, &out), 0, "tmux ran the command: %s", out ? out : "");
+	char *out = NULL;
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "tmux started: %s", out ? out : "");
+	free(out);
+}
+
+static void pane_kill(void)
+{
+	char cmd[600];
+	if (!sock[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "tmux -S %s kill-server 2>/dev/null", sock);
+	tu_run(cmd, 1, NULL);
+}
+
+/*
+ * Everything the pane printed so far, scrollback included, with the lines the terminal wrapped
+ * joined again (-J): a line longer than the pane's width here is one the reader saw wrapped.
+ */
+static char *pane_text(void)
+{
+	char cmd[700], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "tmux -S %s capture-pane -p -J -S -", sock);
+	cr_assert_eq(tu_run(cmd, 0, &out), 0, "capture-pane: %s", out ? out : "");
+	/* without the pane's empty rows below the last line */
+	size_t n = strlen(out);
+	while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
 	return out;
+}
+
+/* The pane's text once it shows needle. */
+static char *pane_wait_for(const char *needle)
+{
+	for (;;) {
+		char *out = pane_text();
+		if (strstr(out, needle))
+			return out;
+		free(out);
+		usleep(20 * 1000);
+	}
+}
+
+/*
+ * Resize the window to cols columns and wait until its terminal has that size: the kernel has
+ * then sent SIGWINCH to the command (TIOCSWINSZ does, and tmux applies it a moment later).
+ */
+static void pane_resize(int cols)
+{
+	char cmd[1200], *tty = NULL;
+	snprintf(cmd, sizeof(cmd),
+		 "tmux -S %s resize-window -x %d && tmux -S %s display -p "
+		 "'#{pane_tty}'",
+		 sock, cols, sock);
+	cr_assert_eq(tu_run(cmd, 0, &tty), 0, "resize-window: %s", tty ? tty : "");
+	tty[strcspn(tty, "\n")] = '\0';
+	int fd = open(tty, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	cr_assert_geq(fd, 0, "%s: %s", tty, strerror(errno));
+	struct winsize ws = {0};
+	while (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col != cols)
+		usleep(10 * 1000);
+	cr_assert_eq(ws.ws_col, cols, "%s", tty);
+	close(fd);
+	free(tty);
+}
+
+/* The command's pid, from the file it wrote. */
+static pid_t pane_pid(void)
+{
+	FILE *f = fopen(pidfile, "r");
+	int pid = 0;
+	cr_assert(f && fscanf(f, "%d", &pid) == 1, "%s", pidfile);
+	fclose(f);
+	return pid;
+}
+
+/* Wait for the command to end: everything it printed (pane_text), and the server stopped. */
+static char *pane_end(void)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "timeout 100 tmux -S %s wait-for done", sock);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0, "the command ended");
+	char *out = pane_text();
+	pane_kill();
+	return out;
+}
+
+/* "netpollsim ARGS" run to its end in a pane: everything it printed. */
+static char *in_terminal(const char *args)
+{
+	pane_start(args);
+	return pane_end();
 }
 
 /* The widest line of s in terminal columns (UTF-8: "→" takes one), its text in *which. */
@@ -110,17 +206,94 @@ Test(cli_term, run_narration_fits_an_80_column_terminal)
 	free(out);
 }
 
+/* The deadline lesson recorded: the trace's path (a static buffer). */
+static const char *deadline_trace(void)
+{
+	static char path[512];
+	char cmd[1024];
+	snprintf(path, sizeof(path), "%s/d.jsonl", tu_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+		 "%s run --scenario deadline --no-ui --quiet --record %s >/dev/null 2>&1",
+		 tu_netpollsim(), path);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0, "recorded the lesson");
+	return path;
+}
+
 Test(cli_term, replay_narration_fits_an_80_column_terminal)
 {
 	char cmd[1024], *out = NULL;
-	snprintf(cmd, sizeof(cmd),
-		 "%s run --scenario deadline --no-ui --quiet --record %s/d.jsonl >/dev/null 2>&1",
-		 tu_netpollsim(), tu_tmpdir());
-	cr_assert_eq(tu_run(cmd, 1, NULL), 0, "recorded the lesson");
-	snprintf(cmd, sizeof(cmd), "replay %s/d.jsonl --no-ui --narrate", tu_tmpdir());
+	snprintf(cmd, sizeof(cmd), "replay %s --no-ui --narrate", deadline_trace());
 	out = in_terminal(cmd);
 	assert_fits_and_tells_the_story(out);
 	free(out);
+}
+
+/*
+ * What the pane printed after it showed before (its text when the window was resized to cols):
+ * every line of it fits cols, while before holds a wider one (the narration followed the
+ * window, it was not narrow from the start). Returns the new part, within after.
+ */
+static const char *assert_new_lines_fit(const char *before, const char *after, size_t cols)
+{
+	const char *line;
+	size_t n = strlen(before);
+	cr_assert_eq(strncmp(after, before, n), 0, "the pane kept what it showed:\n%s\n--\n%s",
+		     before, after);
+	cr_assert_gt(widest(before, &line), cols, "wider than %zu before the resize: %s", cols,
+		     before);
+	const char *fresh = after + n;
+	size_t w = widest(fresh, &line);
+	cr_assert_leq(w, cols, "after the resize to %zu columns a line of %zu: %.*s", cols, w,
+		      (int)strcspn(line, "\n"), line);
+	return fresh;
+}
+
+/*
+ * A live run follows the window's width (SIGWINCH): the lesson waits for an outside client at
+ * 80 columns, the window shrinks to 60, and what the client's connection makes it narrate fits
+ * the 60 columns, summary included.
+ */
+Test(cli_term, a_live_run_follows_a_resize)
+{
+	pane_start("run --scenario deadline --clients 0 --listen 127.0.0.1:0 --no-ui --narrate "
+		   "--no-bpf");
+	char *shown = pane_wait_for("Ctrl-C to stop");
+	const char *at = strstr(shown, " on 127.0.0.1:");
+	int port = at ? atoi(at + strlen(" on 127.0.0.1:")) : 0;
+	cr_assert_gt(port, 0, "%s", shown);
+	free(shown);
+	pane_resize(60);
+	char *before = pane_text();
+	int s = tu_dial(port);
+	cr_assert_geq(s, 0, "connect to %d: %s", port, strerror(errno));
+	char *after = pane_end();
+	close(s);
+	const char *fresh = assert_new_lines_fit(before, after, 60);
+	cr_assert(strstr(fresh, "netpolldeadlineimpl"), "the deadline is narrated: %s", fresh);
+	cr_assert(strstr(fresh, "== deadline (GOMAXPROCS"), "the summary: %s", fresh);
+	free(before);
+	free(after);
+}
+
+/*
+ * A paced replay follows it too: resized while it waits for the recording's next event, and
+ * stopped (SIGTERM), what it prints after the resize, its summary, fits the new width.
+ */
+Test(cli_term, a_paced_replay_follows_a_resize)
+{
+	char cmd[1024];
+	/* a thousand times slower: the 100 ms lesson would take 100 s */
+	snprintf(cmd, sizeof(cmd), "replay %s --no-ui --narrate --speed 0.001", deadline_trace());
+	pane_start(cmd);
+	free(pane_wait_for("M0 takes P0"));
+	pane_resize(60);
+	char *before = pane_text();
+	cr_assert_eq(kill(pane_pid(), SIGTERM), 0);
+	char *after = pane_end();
+	const char *fresh = assert_new_lines_fit(before, after, 60);
+	cr_assert(strstr(fresh, "replay interrupted by signal 15"), "the summary: %s", fresh);
+	free(before);
+	free(after);
 }
 
 Test(cli_term, piped_narration_keeps_the_full_layout)
@@ -139,4 +312,46 @@ Test(cli_term, piped_narration_keeps_the_full_layout)
 		  "the full layout: %s", out);
 	cr_assert_null(strstr(out, "\n                    "), "no continuation lines: %s", out);
 	free(out);
+}
+
+/*
+ * Piped, the narration ignores a resize: a paced replay into a pipe, sent SIGWINCH all along,
+ * prints the very bytes the same replay prints unpaced.
+ */
+Test(cli_term, piped_narration_ignores_sigwinch)
+{
+	const char *trace = deadline_trace();
+	char cmd[1024], *plain = NULL, *paced = NULL;
+	size_t len = 0;
+	snprintf(cmd, sizeof(cmd), "%s replay %s --no-ui --narrate", tu_netpollsim(), trace);
+	cr_assert_eq(tu_run(cmd, 0, &plain), 0);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		execl(tu_netpollsim(), "netpollsim", "replay", trace, "--no-ui", "--narrate",
+		      "--speed", "0.2", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	FILE *mem = open_memstream(&paced, &len);
+	for (;;) {
+		kill(pid, SIGWINCH);
+		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		char buf[4096];
+		ssize_t n = poll(&pf, 1, 10) > 0 ? read(p[0], buf, sizeof(buf)) : -1;
+		if (n == 0)
+			break;
+		if (n > 0)
+			fwrite(buf, 1, (size_t)n, mem);
+	}
+	fclose(mem);
+	close(p[0]);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	cr_assert_str_eq(paced, plain);
+	free(plain);
+	free(paced);
 }

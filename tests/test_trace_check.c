@@ -70,7 +70,7 @@ Test(trace_check, races_are_notes_not_errors, .timeout = 30)
 	};
 	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
 		cr_assert(strstr(out, notes[i]), "missing '%s' in\n%s", notes[i], out);
-	cr_assert(strstr(out, "legal: 66 events, 6 note(s)"), "%s", out);
+	cr_assert(strstr(out, "legal: 66 events, 6 notes"), "%s", out);
 	free(out);
 	rc = tt_np(&out, "check --quiet " TRACES "/legal_races.jsonl");
 	cr_assert_eq(rc, 0);
@@ -160,9 +160,8 @@ Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
 	int rc = tt_np(&out, "check " TRACES "/legal_kernel_agree.jsonl");
 	cr_assert_eq(rc, 0, "%s", out);
 	/* every ready entry, ready list and epoll_ctl judged, and all of them agree */
-	cr_assert(strstr(out,
-			 "legal: 81 events, 1 note(s), kernel/runtime agreement: fidelity 3 of "
-			 "3, ready lists 5 of 5, epoll_ctl 5 of 5"),
+	cr_assert(strstr(out, "legal: 81 events, 1 note, kernel/runtime agreement: fidelity 3 of "
+			      "3, ready lists 5 of 5, epoll_ctl 5 of 5"),
 		  "%s", out);
 	free(out);
 	rc = tt_np(&out, "replay " TRACES "/legal_kernel_agree.jsonl --no-ui");
@@ -173,7 +172,7 @@ Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
 	cr_assert(strstr(out,
 			 "kernel/runtime joins: 5 of 5 epoll_wait ready lists match netpoll, "
 			 "5 of 5 netpollopen/netpollclose match the kernel's epoll_ctl, 1 epoll "
-			 "waits not linked to a netpoll call"),
+			 "wait not linked to a netpoll call"),
 		  "%s", out);
 	free(out);
 }
@@ -213,7 +212,7 @@ Test(trace_check, a_kernel_loss_cancels_what_the_kernel_owed, .timeout = 30)
 	/* fd 9's ADD is in the loss: the probes report it before the thread's next kernel event */
 	int rc = tt_np(&out, "check " TRACES "/legal_kernel_agree.jsonl");
 	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "legal_kernel_agree.jsonl:53: note: lost: 1 kernel events lost here"),
+	cr_assert(strstr(out, "legal_kernel_agree.jsonl:53: note: lost: 1 kernel event lost here"),
 		  "%s", out);
 	cr_assert(!strstr(out, "kernel-add-missing"), "%s", out);
 	free(out);
@@ -390,6 +389,44 @@ Test(trace_check, anything_after_the_footer_is_an_error, .timeout = 60)
 		   NULL);
 }
 
+/*
+ * A count of one reads in the singular and no count says "(s)": check's last line, its "more
+ * errors" line, and the replay's summary.
+ */
+Test(trace_check, counts_of_one_read_in_the_singular, .timeout = 30)
+{
+	const char *path = tt_tmp("one.jsonl");
+	static const char one[] = HDR NOTE "{not json\n{not json\n{\"footer\":true," FOOTER_REST;
+	tt_spit(path, one, strlen(one));
+	check_says(
+	    path, 1,
+	    "one.jsonl: ILLEGAL: 2 errors (0 violations, 2 unreadable lines), 0 notes, 1 event\n",
+	    "(s)");
+	char *out;
+	cr_assert_eq(tt_np(&out, "check --max-errors 1 %s", path), 1);
+	cr_assert(strstr(out, "one.jsonl: 1 more error not shown\n"), "%s", out);
+	free(out);
+	check_says(TRACES "/illegal/fresh_ignored.jsonl", 1,
+		   "ILLEGAL: 1 error (1 violation, 0 unreadable lines), 1 note, 32 events\n",
+		   "(s)");
+	static const char *const replays[][2] = {
+	    {"legal_fd_errno", "summary: 1 event over "},
+	    {"legal_kernel", "netpoll: 1 call (1 blocking, 0 non-blocking), 1 event handled, "},
+	    {"legal_kernel", "kernel: 1 epoll wait seen by the probes, 0 fds in the interest set"},
+	    {"legal_kernel_agree", ", 1 netpollBreak wake-up\n"},
+	    {"legal_kernel_agree", ", 1 epoll wait not linked to a netpoll call\n"},
+	    {"legal_kernel_agree", "1 fd in the interest set"},
+	    {"illegal/fresh_ignored", "verdicts: 1 note, 1 violation\n"},
+	};
+	for (size_t i = 0; i < sizeof(replays) / sizeof(replays[0]); i++) {
+		tt_np(&out, "replay " TRACES "/%s.jsonl --no-ui --narrate", replays[i][0]);
+		cr_assert(strstr(out, replays[i][1]), "%s: no '%s' in\n%s", replays[i][0],
+			  replays[i][1], out);
+		cr_assert_null(strstr(out, "(s)"), "%s: %s", replays[i][0], out);
+		free(out);
+	}
+}
+
 /* TRACE_LINE_MAX is exact: 1 MiB of line (newline excluded) is read, one byte more is not. */
 Test(trace_check, the_line_limit_is_exact, .timeout = 60)
 {
@@ -407,7 +444,7 @@ Test(trace_check, the_line_limit_is_exact, .timeout = 60)
 				   "skipped",
 				   NULL);
 		else
-			check_says(path, 0, "limit.jsonl: legal: 1 events", NULL);
+			check_says(path, 0, "limit.jsonl: legal: 1 event,", NULL);
 	}
 }
 
@@ -630,7 +667,7 @@ Test(trace_check, a_100mb_line_is_refused_in_bounded_memory, .timeout = 120)
 	cr_assert(strstr(out, "huge_line.jsonl:2: error: schema: line longer than 1048576 bytes: "
 			      "skipped"),
 		  "%s", out);
-	cr_assert(strstr(out, ": ILLEGAL: 1 error(s)"), "the lines after it are read:\n%s", out);
+	cr_assert(strstr(out, ": ILLEGAL: 1 error ("), "the lines after it are read:\n%s", out);
 	const char *m = strstr(out, "maxrss ");
 	cr_assert(m, "%s", out);
 	long kb = atol(m + 7);

@@ -712,6 +712,16 @@ Test(trace_json, an_exec_line_carries_its_path, .timeout = 10)
 	    trace_event_parse(line, (size_t)n, ORIGIN, &back, NULL, 0, NULL, err, sizeof(err)), 0,
 	    "%s", err);
 	cr_assert_eq(back.u.exec.path, 0);
+	/* NPS_PATH_LEN bytes: written whole and read back as the same path (63 bytes were written) */
+	memset(longpath, 'a', NPS_PATH_LEN);
+	longpath[NPS_PATH_LEN] = '\0';
+	e.u.exec.path = nps_path_intern(longpath, NPS_PATH_LEN);
+	n = trace_event_format(&e, ORIGIN, line, sizeof(line));
+	cr_assert(strstr(line, longpath), "%s", line);
+	cr_assert_eq(
+	    trace_event_parse(line, (size_t)n, ORIGIN, &back, NULL, 0, NULL, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(back.u.exec.path, e.u.exec.path);
 	/* longer than NPS_PATH_LEN: refused, naming the field */
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = '\0';

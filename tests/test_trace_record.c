@@ -9,6 +9,7 @@
  * and every sample in traces/samples passes check and tells its scenario's story.
  */
 #include "tests/test_trace_util.h"
+#include "traces/names.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -373,7 +374,7 @@ static const struct sample samples[] = {
     {"accept-burst", {"note: 4 clients connect at once", "accept4(fd ", ") = -EAGAIN"}},
     {"break",
      {"wake the poller: one byte to the break pipe", "break pipe readable: drain it",
-      "drained 1 byte(s) from the break pipe"}},
+      "drained 1 byte from the break pipe"}},
 };
 
 /* Every sample in dir passes check, is small enough to read, ends with its closing line, and
@@ -471,9 +472,10 @@ Test(trace_record, the_summary_counts_what_the_trace_holds, .timeout = 120)
 	long handled = jq_count(path, ".ev == \"netpoll_event\"");
 	long breaks = jq_count(path, ".ev == \"netpoll_break\" and .result == \"wrote\"");
 	snprintf(want, sizeof(want),
-		 "netpoll: %ld calls (%ld blocking, %ld non-blocking), %ld events handled, %ld "
-		 "netpollBreak wake-ups",
-		 calls, blocking, calls - blocking, handled, breaks);
+		 "netpoll: %ld call%s (%ld blocking, %ld non-blocking), %ld event%s handled, %ld "
+		 "netpollBreak wake-up%s",
+		 calls, nps_plural(calls), blocking, calls - blocking, handled, nps_plural(handled),
+		 breaks, nps_plural(breaks));
 	cr_assert(strstr(out, want), "no '%s' in\n%s", want, out);
 
 	/*
@@ -485,7 +487,7 @@ Test(trace_record, the_summary_counts_what_the_trace_holds, .timeout = 120)
 	snprintf(want, sizeof(want), "pollDescs: 0 in use, %ld free (0 registered", blocks * 16);
 	cr_assert(strstr(out, want), "no '%s' in\n%s", want, out);
 	snprintf(want, sizeof(want), "pollCache 0 in use / %ld free (%ld block%s of 16)",
-		 blocks * 16, blocks, blocks == 1 ? "" : "s");
+		 blocks * 16, blocks, nps_plural(blocks));
 	cr_assert(strstr(out, want), "the runtime's line disagrees: no '%s' in\n%s", want, out);
 
 	/* every wake-up of a goroutine parked in IO wait has one of the four I/O-side causes */

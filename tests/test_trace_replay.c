@@ -38,7 +38,7 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "netpoll #1 by findRunnable-block: epoll_pwait timeout -1 ms (blocks)",
 	    "netpoll #1: fd 7 EPOLLIN → read ready",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
-	    "netpoll #1 returns: 1 event(s), 1 goroutine(s) ready, waiters -1",
+	    "netpoll #1 returns: 1 event, 1 goroutine ready, waiters -1",
 	    "findRunnable                 G5 waiting → runnable (runs next on this M)",
 	    "netpollblock                 rg pdReady → pdNil (G5 resumes: the readiness it was "
 	    "woken for)",
@@ -50,10 +50,10 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "summary: 32 events over 0.001035 s",
 	    "goroutines: 2 created, 1 live",
 	    "pollDescs: 0 in use, 16 free",
-	    "netpoll: 1 calls (1 blocking, 0 non-blocking), 1 events handled",
+	    "netpoll: 1 call (1 blocking, 0 non-blocking), 1 event handled",
 	    "wake-ups: 1 I/O, 0 deadline, 0 close, 0 past SetDeadline, 1 other",
 	    "lost events: 0 sim, 0 kernel",
-	    "verdicts: 0 note(s), 0 violation(s)",
+	    "verdicts: 0 notes, 0 violations",
 	};
 	TT_IN_ORDER(out, story);
 	cr_assert_eq(tu_count_lines(out, "netpollblockcommit"), 1,
@@ -82,7 +82,7 @@ Test(trace_replay, narrates_the_races_and_their_notes, .timeout = 30)
 	    "wg G6 → pdNil (close: G6 woken, gets use of closed network connection)",
 	    "returns \"use of closed network connection\"",
 	    "wake-ups: 1 I/O, 1 deadline, 1 close, 0 past SetDeadline, 0 other",
-	    "verdicts: 6 note(s), 0 violation(s)",
+	    "verdicts: 6 notes, 0 violations",
 	};
 	TT_IN_ORDER(out, story);
 	free(out);
@@ -98,7 +98,7 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	    "0.999 ms (netpoll #1)",
 	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
-	    "kernel: 1 epoll waits seen by the probes, 0 fds in the interest set",
+	    "kernel: 1 epoll wait seen by the probes, 0 fds in the interest set",
 	};
 	TT_IN_ORDER(out, story);
 	free(out);
@@ -114,7 +114,7 @@ Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
 	static const char *const agree[] = {
 	    "tid 100        fd 5   [kernel] write               write(fd 5, 1) = 1 by netpollBreak",
 	    "tid 101        fd 4   [kernel] read                read(fd 4, 16) = 1 by netpoll",
-	    "tid 100               [kernel] lost                LOST 1 kernel event(s)",
+	    "tid 100               [kernel] lost                LOST 1 kernel event",
 	    "tid 100        fd 7   [kernel] epoll_ctl           epoll_ctl(epfd 3, DEL, fd 7) = 0\n",
 	};
 	TT_IN_ORDER(out, agree);
@@ -138,7 +138,7 @@ Test(trace_replay, seeded_registrations_and_invalid_timeouts_read_plainly, .time
 	    "/proc          fd 3   [kernel] epoll_ctl           registered before tracing began "
 	    "(read from /proc): epoll_ctl(epfd 5, ADD, fd 3, EPOLLIN) = 0",
 	    "epoll_pwait2(epfd 5, 8, invalid timespec) returned -EINVAL",
-	    "kernel: 2 epoll waits seen by the probes, 1 fds in the interest set",
+	    "kernel: 2 epoll waits seen by the probes, 1 fd in the interest set",
 	};
 	TT_IN_ORDER(out, want);
 	cr_expect(!strstr(out, "-2147483648"), "%s", out);
@@ -221,7 +221,7 @@ Test(trace_replay, sigint_stops_the_replay_with_its_summary, .timeout = 60)
 	cr_assert_eq(rc, 130, "exit %d\n%s", rc, out);
 	cr_assert(strstr(out, "note: first"), "%s", out);
 	cr_assert(!strstr(out, "note: second"), "%s", out);
-	cr_assert(strstr(out, "summary: 1 events"), "%s", out);
+	cr_assert(strstr(out, "summary: 1 event over"), "%s", out);
 	cr_assert(strstr(out, "replay interrupted by signal 2"), "%s", out);
 	free(out);
 }

@@ -120,3 +120,6 @@ int tu_in_syscall(pid_t tid, long nr);
  * close-on-exec, *b (dialled) blocking. 0, or -1 with errno.
  */
 int tu_tcp_pair(int *a, int *b);
+
+/* A blocking TCP connection to 127.0.0.1:port (a user's client), or -1 with errno. */
+int tu_dial(int port);

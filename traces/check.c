@@ -104,8 +104,9 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 	}
 	if (in->footer_events != c->r.events)
 		file_error(c, in->footer_line, "footer-counts",
-			   "the footer counts %llu events but the file holds %llu",
-			   (unsigned long long)in->footer_events, (unsigned long long)c->r.events);
+			   "the footer counts %llu event%s but the file holds %llu",
+			   (unsigned long long)in->footer_events, nps_plural(in->footer_events),
+			   (unsigned long long)c->r.events);
 	for (unsigned k = 1; k < NPS_EV__COUNT; k++)
 		if (nps_kind_name(k) && in->footer_counts[k] != f->st.by_kind[k])
 			file_error(c, in->footer_line, "footer-counts",
@@ -224,19 +225,22 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 	c.r.has_footer = in->has_footer;
 done:
 	agreement(&f, agree, sizeof(agree));
-	if (c.shown > (c.o->max_shown ? c.o->max_shown : 50))
-		fprintf(c.out, "%s: %u more error(s) not shown\n", c.name,
-			c.shown - (c.o->max_shown ? c.o->max_shown : 50));
+	unsigned max_shown = c.o->max_shown ? c.o->max_shown : 50, more = c.shown - max_shown;
+	if (c.shown > max_shown)
+		fprintf(c.out, "%s: %u more error%s not shown\n", c.name, more, nps_plural(more));
 	if (c.r.errors)
 		fprintf(c.out,
-			"%s: ILLEGAL: %llu error(s) (%llu violation(s), %llu unreadable line(s)), "
-			"%llu note(s), %llu events%s\n",
-			c.name, (unsigned long long)c.r.errors, (unsigned long long)c.r.violations,
-			(unsigned long long)c.r.schema_errors, (unsigned long long)c.r.notes,
-			(unsigned long long)c.r.events, agree);
+			"%s: ILLEGAL: %llu error%s (%llu violation%s, %llu unreadable line%s), "
+			"%llu note%s, %llu event%s%s\n",
+			c.name, (unsigned long long)c.r.errors, nps_plural(c.r.errors),
+			(unsigned long long)c.r.violations, nps_plural(c.r.violations),
+			(unsigned long long)c.r.schema_errors, nps_plural(c.r.schema_errors),
+			(unsigned long long)c.r.notes, nps_plural(c.r.notes),
+			(unsigned long long)c.r.events, nps_plural(c.r.events), agree);
 	else
-		fprintf(c.out, "%s: legal: %llu events, %llu note(s)%s\n", c.name,
-			(unsigned long long)c.r.events, (unsigned long long)c.r.notes, agree);
+		fprintf(c.out, "%s: legal: %llu event%s, %llu note%s%s\n", c.name,
+			(unsigned long long)c.r.events, nps_plural(c.r.events),
+			(unsigned long long)c.r.notes, nps_plural(c.r.notes), agree);
 	if (res)
 		*res = c.r;
 	trace_reader_close(r);

@@ -2010,9 +2010,10 @@ static void apply_lost(struct nps_fold *f, const struct nps_event *e, struct vct
 			nps_src_name(src) ? nps_src_name(src) : "unknown");
 	else
 		verdict(v, FOLD_NOTE, "lost", 0,
-			"%llu %s events lost here: state is resynchronised from the next events",
+			"%llu %s event%s lost here: state is resynchronised from the next events",
 			(unsigned long long)e->u.lost.count,
-			nps_src_name(src) ? nps_src_name(src) : "unknown");
+			nps_src_name(src) ? nps_src_name(src) : "unknown",
+			nps_plural(e->u.lost.count));
 	if (src != NPS_SRC_SIM) {
 		/* kernel losses do not touch the runtime's state, only the agreement rules' */
 		agree_kernel_lost(f);

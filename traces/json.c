@@ -693,12 +693,13 @@ static void sb_utf8(struct sbuf *b, const char *s, size_t n)
 }
 
 /*
- * A JSON string from a char[n] field: quotes, backslashes and controls escaped, valid UTF-8
- * (invalid bytes as U+FFFD, still within n bytes once read back).
+ * A JSON string from a char[n] field or a path of n bytes: quotes, backslashes and controls
+ * escaped, valid UTF-8 (invalid bytes as U+FFFD, still within n bytes once read back).
  */
 static void jstr_sb(struct sbuf *b, const char *s, size_t n)
 {
-	char t[64];
+	char
+	    t[NPS_PATH_LEN]; /* the longest string written, a path, whole (64 bytes cut it short) */
 	size_t tn = utf8_coerce(s, strnlen(s, n), t, n < sizeof(t) ? n : sizeof(t));
 	sb_mem(b, "\"", 1);
 	for (size_t i = 0, k; i < tn; i = k) {

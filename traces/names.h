@@ -85,6 +85,15 @@ static inline const char *nps_or_q(const char *name)
 	return name ? name : "?";
 }
 int nps_fn_from_name(const char *name);
+
+/*
+ * "s" for a count that is not one, for every count the program prints before a noun: "1 note",
+ * "2 notes", "0 notes" (never "note(s)").
+ */
+static inline const char *nps_plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
 const char *nps_gstatus_name(unsigned st); /* "runnable"; NULL if unknown */
 int nps_gstatus_from_name(const char *name);
 const char *nps_waitreason_name(unsigned wr); /* "IO wait"; NULL if unknown */
@@ -123,7 +132,8 @@ int nps_wait_sub_from_name(const char *name);
  * NPS_PATH_MAX_BYTES in all) or out of memory: the path then reads as unknown. Thread-safe:
  * the probes' consumer and a trace reader may add paths while the narration reads them.
  */
-#define NPS_PATH_LEN	   512 /* longest path kept: a trace line must stay under 4 KiB */
+#define NPS_PATH_LEN	   512	 /* longest path kept: a trace line must stay under 4 KiB */
+#define NPS_PATH_CUT	   "..." /* ends a path the probe cut short (bpf/netpoll.h) */
 #define NPS_PATH_MAX_IDS   4096
 #define NPS_PATH_MAX_BYTES (4U << 20)
 unsigned nps_path_intern(const char *path, size_t len);

@@ -264,7 +264,8 @@ static void sched_text(struct out *o, const struct nps_event *e)
 		put(o, "M%d stops spinning", e->m);
 		break;
 	case NPS_SCHED_STEAL:
-		put(o, "M%d steals %lld goroutine(s) from P%d", e->m, (long long)s->n, s->p2);
+		put(o, "M%d steals %lld goroutine%s from P%d", e->m, (long long)s->n,
+		    nps_plural((unsigned long long)s->n), s->p2);
 		break;
 	case NPS_SCHED_LASTPOLL:
 		put(o, "M%d becomes the blocking poller (sched.lastpoll = 0)", e->m);
@@ -320,8 +321,8 @@ static void netpoll_text(struct out *o, const struct nps_event *e)
 				     : "");
 		return;
 	}
-	put(o, "netpoll #%llu returns: %d event(s), %u goroutine(s) ready",
-	    (unsigned long long)n->id, n->n, n->ngs);
+	put(o, "netpoll #%llu returns: %d event%s, %u goroutine%s ready", (unsigned long long)n->id,
+	    n->n, nps_plural((unsigned long long)n->n), n->ngs, nps_plural(n->ngs));
 	if (n->delta)
 		put(o, ", waiters %+d", n->delta);
 	if (n->eintr)
@@ -434,7 +435,8 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 							 : "break pipe full: a wake-up is pending");
 		break;
 	case NPS_EV_NETPOLL_DRAIN:
-		put(o, "drained %lld byte(s) from the break pipe", (long long)e->u.brk.ret);
+		put(o, "drained %lld byte%s from the break pipe", (long long)e->u.brk.ret,
+		    nps_plural((unsigned long long)e->u.brk.ret));
 		break;
 	case NPS_EV_NETPOLLOPEN:
 	case NPS_EV_NETPOLLCLOSE:
@@ -491,8 +493,8 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 		put(o, "fatal error: %s", str_or(nps_throw_msg(e->u.thr.msg), "?"));
 		break;
 	case NPS_EV_LOST:
-		put(o, "LOST %llu %s event(s)", (unsigned long long)e->u.lost.count,
-		    str_or(nps_src_name(e->u.lost.source), "?"));
+		put(o, "LOST %llu %s event%s", (unsigned long long)e->u.lost.count,
+		    str_or(nps_src_name(e->u.lost.source), "?"), nps_plural(e->u.lost.count));
 		break;
 	case NPS_EV_NOTE: {
 		char t[4 * NPS_NOTE_LEN + 1];
@@ -828,8 +830,8 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		runnable += f->gs[i].status == NPS_GRUNNABLE;
 		running += f->gs[i].status == NPS_GRUNNING;
 	}
-	fprintf(out, "summary: %llu events over %llu.%06llu s\n", (unsigned long long)s->events,
-		(unsigned long long)(dur / 1000000000),
+	fprintf(out, "summary: %llu event%s over %llu.%06llu s\n", (unsigned long long)s->events,
+		nps_plural(s->events), (unsigned long long)(dur / 1000000000),
 		(unsigned long long)(dur % 1000000000 / 1000));
 	fprintf(out,
 		"  goroutines: %llu created, %llu live (%llu running, %llu runnable, %llu waiting, "
@@ -841,16 +843,19 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		(unsigned long long)s->pds_open, (unsigned long long)s->pds_free,
 		(unsigned long long)s->fds_registered);
 	fprintf(out,
-		"  netpoll: %llu calls (%llu blocking, %llu non-blocking), %llu events handled, "
-		"%llu netpollBreak wake-ups\n",
-		(unsigned long long)s->netpolls, (unsigned long long)s->netpolls_blocking,
+		"  netpoll: %llu call%s (%llu blocking, %llu non-blocking), %llu event%s handled, "
+		"%llu netpollBreak wake-up%s\n",
+		(unsigned long long)s->netpolls, nps_plural(s->netpolls),
+		(unsigned long long)s->netpolls_blocking,
 		(unsigned long long)(s->netpolls - s->netpolls_blocking),
-		(unsigned long long)s->netpoll_events, (unsigned long long)s->breaks);
+		(unsigned long long)s->netpoll_events, nps_plural(s->netpoll_events),
+		(unsigned long long)s->breaks, nps_plural(s->breaks));
 	if (s->kernel_events)
 		fprintf(out,
-			"  kernel: %llu epoll waits seen by the probes, %llu fds in the interest "
+			"  kernel: %llu epoll wait%s seen by the probes, %llu fd%s in the interest "
 			"set\n",
-			(unsigned long long)s->epoll_waits, (unsigned long long)s->interest);
+			(unsigned long long)s->epoll_waits, nps_plural(s->epoll_waits),
+			(unsigned long long)s->interest, nps_plural(s->interest));
 	else
 		fprintf(out, "  kernel: no kernel events (the probes were off)\n");
 	fprintf(out,
@@ -873,10 +878,10 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		    out,
 		    "  kernel/runtime joins: %llu of %llu epoll_wait ready lists match netpoll, "
 		    "%llu of %llu netpollopen/netpollclose match the kernel's epoll_ctl, %llu "
-		    "epoll waits not linked to a netpoll call\n",
+		    "epoll wait%s not linked to a netpoll call\n",
 		    (unsigned long long)s->lists_ok, (unsigned long long)s->lists_checked,
 		    (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked,
-		    (unsigned long long)s->waits_unjoined);
+		    (unsigned long long)s->waits_unjoined, nps_plural(s->waits_unjoined));
 	}
 	/* Late: delivered after events stamped later than them (traces/livemerge.h). */
 	fprintf(out,
@@ -884,6 +889,6 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		"%llu kernel\n",
 		(unsigned long long)s->lost[1], (unsigned long long)s->lost[2],
 		(unsigned long long)s->late[1], (unsigned long long)s->late[2]);
-	fprintf(out, "  verdicts: %llu note(s), %llu violation(s)\n", (unsigned long long)s->notes,
-		(unsigned long long)s->violations);
+	fprintf(out, "  verdicts: %llu note%s, %llu violation%s\n", (unsigned long long)s->notes,
+		nps_plural(s->notes), (unsigned long long)s->violations, nps_plural(s->violations));
 }
