@@ -149,9 +149,10 @@ struct cal_pair {
 };
 
 struct evcal {
+	uint64_t lo, span, ns, mult; /* the segment the last conversion used: ticks lo..lo+span */
+	unsigned n, cur;	     /* pairs kept; that segment's index */
+	struct cal_pair anchor;	     /* the first pair: the long slope is measured from it */
 	struct cal_pair p[CAL_N];
-	unsigned n, cur;	/* pairs kept; the segment the last conversion used */
-	struct cal_pair anchor; /* the first pair: the long slope is measured from it */
 };
 
 struct evmerge {
@@ -184,6 +185,25 @@ static uint64_t seg_mult(const struct cal_pair *a, const struct cal_pair *b)
 	return dt ? (uint64_t)(((unsigned __int128)(b->ns - a->ns) << 32) / dt) : a->mult;
 }
 
+/*
+ * The segment of tick t: moves on from the last one used, as stamps arrive in order, and is
+ * kept in c->lo..mult for the next stamps (stamp_ns's fast path). The last segment has no end.
+ */
+static unsigned cal_seg(struct evcal *c, uint64_t t)
+{
+	unsigned i = c->cur < c->n ? c->cur : c->n - 1;
+	while (i + 1 < c->n && t >= c->p[i + 1].tick)
+		i++;
+	while (i > 0 && t < c->p[i].tick)
+		i--;
+	c->lo = c->p[i].tick;
+	/* open-ended, but a stamp before lo wraps to 2^63 or more: not in it */
+	c->span = i + 1 < c->n ? c->p[i + 1].tick - c->lo : UINT64_MAX >> 1;
+	c->ns = c->p[i].ns;
+	c->mult = c->p[i].mult;
+	return c->cur = i;
+}
+
 static void cal_start(struct evcal *c)
 {
 	c->anchor = cal_read();
@@ -194,17 +214,7 @@ static void cal_start(struct evcal *c)
 	c->anchor.mult = seg_mult(&c->anchor, &q);
 	c->p[0] = c->anchor;
 	c->n = 1;
-}
-
-/* The segment of tick t: moves on from the last one used, as stamps arrive in order. */
-static unsigned cal_seg(struct evcal *c, uint64_t t)
-{
-	unsigned i = c->cur < c->n ? c->cur : c->n - 1;
-	while (i + 1 < c->n && t >= c->p[i + 1].tick)
-		i++;
-	while (i > 0 && t < c->p[i].tick)
-		i--;
-	return c->cur = i;
+	cal_seg(c, c->anchor.tick);
 }
 
 /*
@@ -221,6 +231,7 @@ static uint64_t cal_add(struct evmerge *m)
 		memmove(c->p, c->p + i, (c->n - i) * sizeof(c->p[0]));
 		c->n -= i;
 		c->cur = 0;
+		cal_seg(c, m->last);
 	}
 	struct cal_pair *last = &c->p[c->n - 1];
 	if (c->n == CAL_N || q.tick <= last->tick)
@@ -228,18 +239,21 @@ static uint64_t cal_add(struct evmerge *m)
 	last->mult = seg_mult(last, &q);
 	q.mult = seg_mult(&c->anchor, &q);
 	c->p[c->n++] = q;
+	cal_seg(c, c->lo); /* the cached segment may have been the last, open-ended one */
 	return q.tick;
 }
 
-/* A stamp in CLOCK_MONOTONIC ns. */
-static uint64_t stamp_ns(struct evmerge *m, uint64_t t)
+/* A stamp in CLOCK_MONOTONIC ns: on every event the observer delivers, so the segment is cached. */
+static inline uint64_t stamp_ns(struct evmerge *m, uint64_t t)
 {
+	struct evcal *c = &m->cal;
 	if (!nps_evclock.tsc || t == UINT64_MAX)
 		return t;
-	const struct cal_pair *s = &m->cal.p[cal_seg(&m->cal, t)];
-	if (t >= s->tick)
-		return s->ns + (uint64_t)(((unsigned __int128)(t - s->tick) * s->mult) >> 32);
-	s = &m->cal.anchor; /* before the first pair */
+	if (__builtin_expect(t - c->lo >= c->span, 0))
+		cal_seg(c, t);
+	if (t >= c->lo)
+		return c->ns + (uint64_t)(((unsigned __int128)(t - c->lo) * c->mult) >> 32);
+	const struct cal_pair *s = &c->anchor; /* before the first pair */
 	uint64_t back = (uint64_t)(((unsigned __int128)(s->tick - t) * s->mult) >> 32);
 	return back < s->ns ? s->ns - back : 0;
 }
