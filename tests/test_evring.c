@@ -381,3 +381,27 @@ Test(evring, delivered_stamps_are_clock_monotonic_ns_with_clock_gettime, .timeou
 	stamps_are_clock_monotonic_ns();
 	cr_assert(!nps_evclock.tsc && !nps_evclock.fence);
 }
+
+/*
+ * A run that idles (a server waiting for its next client) still drains every 2 ms, and each
+ * drain reads a clock pair. Past the pairs a merge keeps (4,096), an event made after the idle
+ * spell is delivered by the next drain, as at the start, not held back until the final one.
+ */
+Test(evring, an_event_after_a_long_idle_spell_is_delivered_at_once, .timeout = 60)
+{
+	struct evmerge *m = evmerge_new();
+	struct evring *r = evring_new(6, 0, NPS_SRC_SIM);
+	evmerge_add(m, r);
+	struct seen s = {0};
+	uint64_t seq = 0;
+	cr_assert(put(r, &seq));
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.n, 1);
+	for (int i = 0; i < 10000; i++) /* idle: nothing to deliver */
+		cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.n, 1);
+	cr_assert(put(r, &seq));
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.n, 2, "the event made after the idle spell was not delivered");
+	evmerge_free(m);
+}

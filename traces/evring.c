@@ -141,7 +141,8 @@ void evring_cancel(struct evring *r)
  * stamp's ns never change, so the stream stays in order. Past the last pair (the final drain)
  * and before the first, stamps follow the slope measured since the start.
  */
-#define CAL_N 4096 /* pairs kept: one a drain; those wholly before the last delivery go */
+#define CAL_N                                                                                      \
+	4096 /* pairs kept: one a drain (2 ms); cal_add forgets those no stamp to come needs */
 
 struct cal_pair {
 	uint64_t tick, ns;
@@ -158,6 +159,7 @@ struct evcal {
 struct evmerge {
 	_Atomic(struct evring *) rings; /* lock-free push list */
 	uint64_t last;			/* consumer: stamp of the last event delivered */
+	uint64_t done;			/* consumer: every stamp up to here is delivered */
 	struct evcal cal;		/* consumer: TSC stamps to ns */
 };
 
@@ -226,12 +228,18 @@ static uint64_t cal_add(struct evmerge *m)
 {
 	struct evcal *c = &m->cal;
 	struct cal_pair q = cal_read();
-	if (c->n == CAL_N) { /* forget the pairs before the last stamp delivered */
-		unsigned i = cal_seg(c, m->last);
+	/*
+	 * Full: forget the pairs before the segment of the oldest stamp still to come. That is
+	 * after m->done, the watermark of the last drain that delivered all it could, which an
+	 * idle run moves on too (m->last, the last stamp delivered, does not move).
+	 */
+	if (c->n == CAL_N) {
+		uint64_t from = m->done > m->last ? m->done : m->last;
+		unsigned i = cal_seg(c, from);
 		memmove(c->p, c->p + i, (c->n - i) * sizeof(c->p[0]));
 		c->n -= i;
 		c->cur = 0;
-		cal_seg(c, m->last);
+		cal_seg(c, from);
 	}
 	struct cal_pair *last = &c->p[c->n - 1];
 	if (c->n == CAL_N || q.tick <= last->tick)
@@ -537,6 +545,7 @@ again:;
 		}
 	}
 	m->last = last;
+	m->done = wm; /* no rc: everything up to the watermark is delivered */
 	/* A final drain delivers everything: the queue has room again, take the next losses. */
 	if (final && held)
 		goto again;
