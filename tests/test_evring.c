@@ -405,3 +405,30 @@ Test(evring, an_event_after_a_long_idle_spell_is_delivered_at_once, .timeout = 6
 	cr_assert_eq(s.n, 2, "the event made after the idle spell was not delivered");
 	evmerge_free(m);
 }
+
+/*
+ * A loss announced, then reported only after a long idle spell (its producer wrote nothing
+ * more): the report names the start the announcement gave, to the ns, though the clock pairs of
+ * that time are forgotten by then (take() checks the two agree).
+ */
+Test(evring, a_loss_reported_after_a_long_idle_spell_names_its_announced_start, .timeout = 60)
+{
+	struct evmerge *m = evmerge_new();
+	struct evring *r = evring_new(4, 0, NPS_SRC_SIM);
+	evmerge_add(m, r);
+	struct seen s = {0};
+	uint64_t seq = 0;
+	for (int i = 0; i < 16; i++)
+		cr_assert(put(r, &seq));
+	cr_assert(!put(r, &seq), "the 17th event of a 16-slot ring is lost");
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.announced[0], 1);
+	for (int i = 0; i < 10000; i++)
+		cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert(put(r, &seq));
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.reported[0], 1);
+	cr_assert_eq(s.lost[0], 1);
+	cr_assert_eq(s.per_ring[0], 17);
+	evmerge_free(m);
+}

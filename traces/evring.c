@@ -261,7 +261,13 @@ static inline uint64_t stamp_ns(struct evmerge *m, uint64_t t)
 		cal_seg(c, t);
 	if (t >= c->lo)
 		return c->ns + (uint64_t)(((unsigned __int128)(t - c->lo) * c->mult) >> 32);
-	const struct cal_pair *s = &c->anchor; /* before the first pair */
+	/*
+	 * Before the first pair kept: the start of a loss reported long after it began, once the
+	 * pairs of that time are forgotten. On the slope since the start, from the anchor.
+	 */
+	const struct cal_pair *s = &c->anchor;
+	if (t >= s->tick)
+		return s->ns + (uint64_t)(((unsigned __int128)(t - s->tick) * s->mult) >> 32);
 	uint64_t back = (uint64_t)(((unsigned __int128)(s->tick - t) * s->mult) >> 32);
 	return back < s->ns ? s->ns - back : 0;
 }
@@ -285,14 +291,23 @@ static uint64_t ns_stamp(struct evmerge *m, uint64_t ns)
 	return t;
 }
 
-/* Delivered events carry ns: the stamps of a slot (or of a loss the merge reports) converted. */
-static void deliver_ns(struct evmerge *m, struct nps_event *e)
+/*
+ * Delivered events carry ns: the stamps of a slot of ring r (or of a loss the merge reports)
+ * converted. A loss's report gives the start its announcement gave, in the same ns, however long
+ * after it comes (the pairs of that time may be forgotten by then).
+ */
+static void deliver_ns(struct evmerge *m, struct evring *r, struct nps_event *e)
 {
 	if (!nps_evclock.tsc)
 		return;
 	e->ts = stamp_ns(m, e->ts);
-	if (e->kind == NPS_EV_LOST)
-		e->u.lost.since = stamp_ns(m, e->u.lost.since);
+	if (e->kind != NPS_EV_LOST)
+		return;
+	if (e->sub == 1 || e->u.lost.since != r->ann_stamp) {
+		r->ann_stamp = e->u.lost.since;
+		r->ann_ns = stamp_ns(m, e->u.lost.since);
+	}
+	e->u.lost.since = r->ann_ns;
 }
 
 struct evmerge *evmerge_new(void)
@@ -429,7 +444,7 @@ static int report_losses(struct evmerge *m, struct evring **rs, int n, evmerge_c
 		r->pending_lost = 0;
 		atomic_store_explicit(&r->loss_since, 0, memory_order_relaxed);
 		m->last = l.ts;
-		deliver_ns(m, &l);
+		deliver_ns(m, r, &l);
 		int rc = cb(ctx, &l);
 		if (rc)
 			return rc;
@@ -506,7 +521,7 @@ again:;
 			last = a.ts;
 			memmove(r->announce, r->announce + 1,
 				--r->nannounce * sizeof(r->announce[0]));
-			deliver_ns(m, &a);
+			deliver_ns(m, r, &a);
 			int rc = cb(ctx, &a);
 			if (rc) {
 				m->last = last;
@@ -532,7 +547,7 @@ again:;
 		do {
 			struct nps_event *e = &r->slots[t & r->mask];
 			last = e->ts;
-			deliver_ns(m, e); /* the slot is the consumer's until tail passes it */
+			deliver_ns(m, r, e); /* the slot is the consumer's until tail passes it */
 			rc = cb(ctx, e);
 			t++;
 			if (!(t & 255))
