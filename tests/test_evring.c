@@ -382,12 +382,28 @@ Test(evring, delivered_stamps_are_clock_monotonic_ns_with_clock_gettime, .timeou
 	cr_assert(!nps_evclock.tsc && !nps_evclock.fence);
 }
 
+/* One drain, as the run's observer makes every 2 ms: what it delivers goes through take(). */
+static void drain(struct evmerge *m, struct seen *s)
+{
+	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, s), 0);
+}
+
+/* A merge of one ring of 2^order slots, *r. */
+static struct evmerge *one_ring(unsigned order, struct evring **r)
+{
+	struct evmerge *m = evmerge_new();
+	*r = evring_new(order, 0, NPS_SRC_SIM);
+	cr_assert(m && *r);
+	evmerge_add(m, *r);
+	return m;
+}
+
 /* 10,000 drains with nothing to deliver: more than the clock pairs a merge keeps (4,096). */
 static void idle_spell(struct evmerge *m, struct seen *s)
 {
 	uint64_t n = s->n;
 	for (int i = 0; i < 10000; i++)
-		cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, s), 0);
+		drain(m, s);
 	cr_assert_eq(s->n, n, "an idle drain delivered something");
 }
 
@@ -398,18 +414,17 @@ static void idle_spell(struct evmerge *m, struct seen *s)
  */
 Test(evring, an_event_after_a_long_idle_spell_is_delivered_at_once, .timeout = 60)
 {
-	struct evmerge *m = evmerge_new();
-	struct evring *r = evring_new(6, 0, NPS_SRC_SIM);
-	evmerge_add(m, r);
+	struct evring *r;
+	struct evmerge *m = one_ring(6, &r);
 	struct seen s = {0};
 	uint64_t seq = 0;
 	cr_assert(put(r, &seq));
-	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	drain(m, &s);
 	cr_assert_eq(s.n, 1);
 	idle_spell(m, &s);
 	cr_assert_eq(s.n, 1);
 	cr_assert(put(r, &seq));
-	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	drain(m, &s);
 	cr_assert_eq(s.n, 2, "the event made after the idle spell was not delivered");
 	evmerge_free(m);
 }
@@ -421,19 +436,18 @@ Test(evring, an_event_after_a_long_idle_spell_is_delivered_at_once, .timeout = 6
  */
 Test(evring, a_loss_reported_after_a_long_idle_spell_names_its_announced_start, .timeout = 60)
 {
-	struct evmerge *m = evmerge_new();
-	struct evring *r = evring_new(4, 0, NPS_SRC_SIM);
-	evmerge_add(m, r);
+	struct evring *r;
+	struct evmerge *m = one_ring(4, &r);
 	struct seen s = {0};
 	uint64_t seq = 0;
 	for (int i = 0; i < 16; i++)
 		cr_assert(put(r, &seq));
 	cr_assert(!put(r, &seq), "the 17th event of a 16-slot ring is lost");
-	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	drain(m, &s);
 	cr_assert_eq(s.announced[0], 1);
 	idle_spell(m, &s);
 	cr_assert(put(r, &seq));
-	cr_assert_eq(evmerge_drain(m, false, UINT64_MAX, NULL, take, &s), 0);
+	drain(m, &s);
 	cr_assert_eq(s.reported[0], 1);
 	cr_assert_eq(s.lost[0], 1);
 	cr_assert_eq(s.per_ring[0], 17);
