@@ -34,7 +34,7 @@ TestSuite(cli_term, .timeout = 120, .fini = pane_kill);
  */
 static char sock[512], pidfile[512]; /* the server's socket: in the test's directory */
 
-static void pane_start(const char *args)
+static void pane_start_at(const char *args, int cols)
 {
 	char conf[512], cmd[4096], *bin = realpath(tu_netpollsim(), NULL);
 	cr_assert(bin, "the binary %s is built", tu_netpollsim());
@@ -49,7 +49,7 @@ static void pane_start(const char *args)
 	snprintf(cmd, sizeof(cmd),
 		 "tmux -S %s -f %s new-session -d -x %d -y 40 -c %s "
 		 "'sh -c \"echo \\$\\$ >%s; exec %s %s\"; tmux -S %s wait-for -S done; sleep 600'",
-		 sock, conf, COLS, tu_tmpdir(), pidfile, bin, args, sock);
+		 sock, conf, cols, tu_tmpdir(), pidfile, bin, args, sock);
 	free(bin);
 	char *out = NULL;
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "tmux started: %s", out ? out : "");
@@ -124,6 +124,11 @@ static pid_t pane_pid(void)
 	cr_assert(f && fscanf(f, "%d", &pid) == 1, "%s", pidfile);
 	fclose(f);
 	return pid;
+}
+
+static void pane_start(const char *args)
+{
+	pane_start_at(args, COLS);
 }
 
 /* Wait for the command to end: everything it printed (pane_text), and the server stopped. */
@@ -203,6 +208,26 @@ Test(cli_term, run_narration_fits_an_80_column_terminal)
 	while (dot && dot[1 + frac] >= '0' && dot[1 + frac] <= '9')
 		frac++;
 	cr_assert(ms >= 100 && frac == 3, "times in ms: %.60s", d);
+	free(out);
+}
+
+/*
+ * A pane split for a class (30 columns, the narrowest the narration fits): every line still
+ * fits. The longest function name of the lesson cannot share the time's line: it gets a line of
+ * its own, whole, and its text follows under it.
+ */
+Test(cli_term, a_30_column_pane_still_fits)
+{
+	pane_start_at("run --scenario deadline --no-ui --narrate --no-bpf", 30);
+	char *out = pane_end();
+	const char *line;
+	size_t w = widest(out, &line);
+	cr_assert_leq(w, 30, "no line wider than 30 columns; this one is %zu: %.*s", w,
+		      (int)strcspn(line, "\n"), line);
+	cr_assert(strstr(out, "\n  poll_runtime_pollSetDeadline\n          read deadline"),
+		  "the long name on a line of its own, its text under it: %s", out);
+	cr_assert(strstr(out, "\n          netpolldeadlineimpl\n"), "the deadline fires: %s", out);
+	cr_assert(strstr(out, "== deadline (GOMAXPROCS"), "the summary follows: %s", out);
 	free(out);
 }
 

@@ -595,8 +595,11 @@ struct layout {
 static const struct layout full_layout = {11, 14, 6, 28, "  ", false};
 static const struct layout term_layout = {7, 9, 5, 20, " ", true};
 
-/* Narrower than this, the fixed columns cannot fit: the terminal wraps what overflows. */
-#define MIN_WIDTH 40
+/*
+ * Narrower than this, the columns before the function (time, who, fd: 24) cannot fit: the
+ * terminal wraps what overflows.
+ */
+#define MIN_WIDTH 30
 /* The fewest columns a continuation line leaves for the text: below it the indent shrinks. */
 #define MIN_TEXT  20
 
@@ -770,10 +773,24 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 		misc_text(&o, e, origin);
 	}
 	struct out line = {buf, len, 0, l->ms};
-	put(&line, "%*s%s%-*s %-*s %-*s ", l->when, when, l->gap, l->who, who, l->fd, fd, l->fn,
-	    fn_column(e, f));
+	const char *fn = fn_column(e, f);
 	size_t column = (size_t)(l->when + (int)strlen(l->gap) + l->who + l->fd + l->fn + 3);
-	put_wrapped(&line, text, line.n, wrap_indent(column, wd), wd);
+	size_t indent = wrap_indent(column, wd);
+	put(&line, "%*s%s%-*s %-*s ", l->when, when, l->gap, l->who, who, l->fd, fd);
+	if (wd && line.n + strlen(fn) > wd) {
+		/*
+		 * A narrow terminal and a long name (poll_runtime_pollSetDeadline): the name would
+		 * overflow the first line, so it gets a line of its own, further left if it must
+		 * (never broken: MIN_WIDTH leaves room for the longest), and the text follows.
+		 */
+		size_t fl = strlen(fn), at = indent + fl <= wd ? indent : wd > fl + 2 ? wd - fl : 2;
+		trim(&line);
+		put(&line, "\n%*s%s\n%*s", (int)at, "", fn, (int)indent, "");
+		put_wrapped(&line, text, indent, indent, wd);
+	} else {
+		put(&line, "%-*s ", l->fn, fn);
+		put_wrapped(&line, text, line.n, indent, wd);
+	}
 	trim(&line);
 	return line.n;
 }
