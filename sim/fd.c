@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * internal/poll on the simulated runtime. Go: internal/poll/fd_unix.go (Init, Read, Write,
- * Accept, Close, destroy), fd_mutex.go (fdMutex), fd_poll_runtime.go (the pollDesc wrapper and
- * its error conversion), fd_posix.go (deadlines). The I/O loops try the syscall first and wait
+ * Accept, Close, destroy), fd_mutex.go (fdMutex), fd_poll_runtime.go (the pollDesc wrapper, its
+ * error conversion and the deadlines: SetDeadline, setDeadlineImpl). The I/O loops try the syscall first and wait
  * on the poller only after EAGAIN; prepareRead/prepareWrite (pollReset) come before the first
  * attempt; EINTR is retried; a zero-byte Read makes no syscall.
  */

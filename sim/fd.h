@@ -46,8 +46,8 @@ int FD_WaitWrite(struct FD *fd);			/* used by connect */
 int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+'w' */
 
 /*
- * SIMPLIFICATION: a hook Go does not have (Go's internal/poll has testHookDupCloseOnExec and
- * the like, not this one): called by Read and Write after a syscall returned EAGAIN and
+ * SIMPLIFICATION: a hook Go does not have (Go's internal/poll has only the syscall hooks
+ * CloseFunc, AcceptFunc and Accept4Func, hook_unix.go and hook_cloexec.go): called by Read and Write after a syscall returned EAGAIN and
  * before the goroutine waits on the poller. The ready-before-park lesson uses it to let
  * readiness arrive in exactly that window; slow-reader counts the times Write found the socket
  * buffer full.

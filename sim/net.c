@@ -252,8 +252,12 @@ int listener_fd(const struct netlistener *l)
 	return l->pfd.Sysfd;
 }
 
-/* Options net sets on every TCP connection: Nagle off, keepalive every 15 s (Go 1.22 order). */
-static void setDefaultConnSockopts(int s)
+/*
+ * What Go 1.22's newTCPConn (net/tcpsock.go) sets on every TCP connection, through setNoDelay,
+ * setKeepAlive and setKeepAlivePeriod: Nagle off, keepalive every 15 s, in that order. Not a
+ * Go function of its own: here the three calls are one.
+ */
+static void newTCPConn_sockopts(int s)
 {
 	int one = 1, secs = 15;
 	struct sockaddr_in sa;
@@ -282,7 +286,7 @@ int net_accept(struct netlistener *l, struct netconn **out)
 		free(c);
 		return err;
 	}
-	setDefaultConnSockopts(s);
+	newTCPConn_sockopts(s);
 	*out = c;
 	return 0;
 }
@@ -374,7 +378,7 @@ int net_dial(const char *addr, struct netconn **out)
 		free(c);
 		return err;
 	}
-	setDefaultConnSockopts(s);
+	newTCPConn_sockopts(s);
 	*out = c;
 	return 0;
 }

@@ -8,10 +8,11 @@
  * runnext; injectglist for the Gs a netpoll returns; wakep/startm/stopm for spinning and idle
  * Ms; sysmon with its 20 us .. 10 ms sleep and its 10 ms netpoll rule.
  *
- * What it leaves out (each marked SIMPLIFICATION: where it matters, and in docs/go-mapping.md):
- * preemption and retake, syscalls that release a P (entersyscall/exitsyscall, handoffp), the
- * GC and its workers, locked threads, checkdead's deadlock report, per-P goid caches, trace
- * reader goroutines.
+ * What it leaves out (docs/go-mapping.md lists each; SIMPLIFICATION: marks the places where the
+ * code that stays differs): preemption and retake, syscalls that release a P
+ * (entersyscall/exitsyscall, handoffp: no goroutine here makes a blocking syscall), the GC and
+ * its workers, locked threads (LockOSThread: nothing here locks one), checkdead's deadlock
+ * report, per-P goid caches, trace reader goroutines.
  */
 #include "sim/gogo.h"
 #include "sim/runtime.h"
@@ -95,7 +96,11 @@ void sim_set_throw_hook(void (*hook)(const char *msg))
 	throw_hook = hook;
 }
 
-/* ---- randomness: Go's cheaprand, seeded by --seed ---- */
+/*
+ * ---- randomness: Go's cheaprandn (rand.go), seeded by --seed ----
+ * SIMPLIFICATION: the per-M generator is xorshift64*, not 1.22's wyrand; the reduction to
+ * [0, n) is Go's. It only picks where work stealing starts.
+ */
 
 uint32_t cheaprandn(uint32_t n)
 {

@@ -74,7 +74,7 @@ enum nps_kind {
 	NPS_EV_SCHED = 17,
 	/* sim: a timer was added, modified, deleted or run [u.timer] */
 	NPS_EV_TIMER = 18,
-	/* sim: sysmon woke up [u.sysmon] */
+	/* sim: a sysmon step: its 10 ms netpoll rule fired, or it goes to deep sleep [u.sysmon] */
 	NPS_EV_SYSMON = 19,
 	/* sim or kernel: an I/O syscall made by the FD layer (sim) or on the netpoll break pipe
 	 * (kernel) [fd, u.sys] */
@@ -254,11 +254,11 @@ enum nps_sched_op {
 	NPS_SCHED_NEWM,		/* newm: a new OS thread for M m2 */
 	NPS_SCHED_STOPM,	/* stopm: this M parks on its note */
 	NPS_SCHED_MWAKE,	/* this M woke from stopm with P p2 */
-	NPS_SCHED_HANDOFFP,	/* handoffp of P p2 */
-	NPS_SCHED_WAKEP,	/* wakep found an idle P p2 for a spinning M */
-	NPS_SCHED_SPINNING,	/* this M became spinning */
-	NPS_SCHED_UNSPIN,	/* this M stopped spinning */
-	NPS_SCHED_STEAL,	/* stole Gs from P p2 (count in n) */
+	NPS_SCHED_HANDOFFP, /* reserved: handoffp of P p2 (not emitted: no P leaves in a syscall) */
+	NPS_SCHED_WAKEP,    /* wakep found an idle P p2 for a spinning M */
+	NPS_SCHED_SPINNING, /* this M became spinning */
+	NPS_SCHED_UNSPIN,   /* this M stopped spinning */
+	NPS_SCHED_STEAL,    /* stole Gs from P p2 (count in n) */
 	NPS_SCHED_LASTPOLL, /* sched.lastpoll swap: this M became the poller (n = pollUntil ms) */
 	NPS_SCHED_MEXIT,    /* this M's thread ends (runtime shutdown) */
 };
@@ -273,7 +273,7 @@ enum nps_timer_op {
 
 /* sysmon steps (u.sysmon.op). */
 enum nps_sysmon_op {
-	NPS_SYSMON_WAKE = 1, /* woke from usleep(delay) */
+	NPS_SYSMON_WAKE = 1, /* reserved: woke from usleep(delay) (not emitted: too frequent) */
 	NPS_SYSMON_POLL,     /* the 10 ms rule fired: netpoll(0) follows */
 	NPS_SYSMON_SLEEP,    /* all Ps idle: deep sleep on sysmonnote until the next timer */
 };
@@ -393,7 +393,7 @@ struct nps_ev_break {
 	nps_s64 when;  /* NETPOLL_BREAK: the timer time that asked for it (0 unknown) */
 	nps_s64 ret;   /* NETPOLL_DRAIN: bytes read from the pipe */
 	nps_u8 result; /* NETPOLL_BREAK: enum nps_break_result */
-	nps_u8 fn;     /* caller: wakeNetPoller or findRunnable */
+	nps_u8 fn;     /* caller: wakeNetPoller, findRunnable, or main (the runtime's exit) */
 	nps_u8 _pad[14];
 };
 
@@ -437,7 +437,7 @@ struct nps_ev_timer {
 };
 
 struct nps_ev_sysmon {
-	nps_s64 sleep;	  /* SLEEP: ns it will sleep; WAKE: the usleep delay in us */
+	nps_s64 sleep;	  /* SLEEP: ns it will sleep; POLL, WAKE: the usleep delay in us */
 	nps_s64 lastpoll; /* sched.lastpoll seen */
 	nps_u32 idle;	  /* idle rounds */
 	nps_u8 op;	  /* enum nps_sysmon_op */
@@ -460,7 +460,7 @@ struct nps_ev_fderr {
 };
 
 struct nps_ev_throw {
-	nps_u16 msg; /* index into nps_throw_msgs (traces/names.c) */
+	nps_u16 msg; /* the message's index: nps_throw_msg() (traces/names.c) */
 	nps_u8 _pad[30];
 };
 
