@@ -588,13 +588,22 @@ static int resolve_procs(const struct run_opts *o, const struct scenario *sc)
 
 static int open_trace(struct run_state *st)
 {
-	char opts[512];
+	char opts[512], echo[64] = "";
+	/*
+	 * rounds and msg_size only where the clients make echo round trips, and rounds only when
+	 * they stop after that many (not when they run until --duration ends).
+	 */
+	if (scenario_echoes(st->sc, &st->so) && (st->o.rounds >= 0 || st->o.duration <= 0))
+		snprintf(echo, sizeof(echo), "\"rounds\":%d,",
+			 st->o.rounds >= 0 ? st->o.rounds : st->sc->rounds);
+	if (scenario_echoes(st->sc, &st->so))
+		snprintf(echo + strlen(echo), sizeof(echo) - strlen(echo), "\"msg_size\":%d,",
+			 st->o.msg_size ? st->o.msg_size : 64);
 	snprintf(opts, sizeof(opts),
-		 "{\"procs\":%d,\"clients\":%d,\"rounds\":%d,\"duration\":%g,\"seed\":%llu,"
-		 "\"msg_size\":%d,\"listen\":\"%s\"}",
-		 st->cfg.gomaxprocs, st->o.clients >= 0 ? st->o.clients : st->sc->clients,
-		 st->o.rounds >= 0 ? st->o.rounds : st->sc->rounds, st->o.duration,
-		 (unsigned long long)st->o.seed, st->o.msg_size ? st->o.msg_size : 64,
+		 "{\"procs\":%d,\"clients\":%d,%s\"duration\":%g,\"seed\":%llu,"
+		 "\"listen\":\"%s\"}",
+		 st->cfg.gomaxprocs, st->o.clients >= 0 ? st->o.clients : st->sc->clients, echo,
+		 st->o.duration, (unsigned long long)st->o.seed,
 		 st->o.listen ? st->o.listen : "127.0.0.1:0");
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);
@@ -674,8 +683,15 @@ int cmd_run(int argc, char **argv)
 		return NPS_EXIT_USAGE;
 	}
 	char why[256];
-	if (scenario_check(st->sc, st->o.clients, resolve_procs(&st->o, st->sc), why,
-			   sizeof(why))) {
+	st->so = (struct scenario_opts){
+	    .clients = st->o.clients,
+	    .rounds = st->o.rounds,
+	    .duration_ns = (int64_t)(st->o.duration * 1e9),
+	    .listen = st->o.listen,
+	    .msg_size = st->o.msg_size,
+	    .stop = &st->stop,
+	};
+	if (scenario_check(st->sc, &st->so, resolve_procs(&st->o, st->sc), why, sizeof(why))) {
 		fprintf(stderr, "netpollsim run: %s (see 'netpollsim run --help')\n", why);
 		return NPS_EXIT_USAGE;
 	}
@@ -706,15 +722,7 @@ int cmd_run(int argc, char **argv)
 	if (!st->o.seed)
 		st->o.seed = ((uint64_t)sim_now() & (uint64_t)__LONG_MAX__) | 1;
 	st->cfg.seed = st->o.seed;
-	st->so = (struct scenario_opts){
-	    .clients = st->o.clients,
-	    .rounds = st->o.rounds,
-	    .duration_ns = (int64_t)(st->o.duration * 1e9),
-	    .listen = st->o.listen,
-	    .msg_size = st->o.msg_size,
-	    .seed = st->o.seed,
-	    .stop = &st->stop,
-	};
+	st->so.seed = st->o.seed;
 
 	if (fold_init(&st->fold)) {
 		fprintf(stderr, "netpollsim run: out of memory\n");

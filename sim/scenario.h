@@ -69,10 +69,15 @@ const struct scenario *scenario_list(int *n);
 const struct scenario *scenario_find(const char *name);
 
 /*
- * Whether sc can run with clients (-1: its default) on procs Ps: 0, or -EINVAL with the reason,
- * naming the option, in why (a usage error for the caller to print).
+ * Whether sc can run with o's clients, rounds and msg_size (each "not given" as in struct
+ * scenario_opts) on procs Ps: 0, or -EINVAL with the reason, naming the option, in why (a usage
+ * error for the caller to print).
  */
-int scenario_check(const struct scenario *sc, int clients, int procs, char *why, size_t n);
+int scenario_check(const struct scenario *sc, const struct scenario_opts *o, int procs, char *why,
+		   size_t n);
+
+/* Whether sc's own clients make echo round trips of o's rounds and msg_size. */
+bool scenario_echoes(const struct scenario *sc, const struct scenario_opts *o);
 
 /*
  * Run sc on the simulated runtime (sim_run with cfg) and fill res. Returns 0, or -errno if the

@@ -1090,8 +1090,31 @@ const struct scenario *scenario_find(const char *name)
 	return NULL;
 }
 
-int scenario_check(const struct scenario *sc, int clients, int procs, char *why, size_t n)
+bool scenario_echoes(const struct scenario *sc, const struct scenario_opts *o)
 {
+	/* only echo's clients loop on round trips (accept-burst's make exactly one of 64 bytes) */
+	return sc->main == echo_main && o->clients != 0;
+}
+
+int scenario_check(const struct scenario *sc, const struct scenario_opts *o, int procs, char *why,
+		   size_t n)
+{
+	int clients = o->clients;
+	/*
+	 * A lesson that has no use for --rounds or --msg-size refuses them rather than run
+	 * without them: a recording's header must not claim round trips that never ran.
+	 */
+	if ((o->rounds >= 0 || o->msg_size > 0) && !scenario_echoes(sc, o)) {
+		const char *opt = o->rounds >= 0 ? "--rounds" : "--msg-size";
+		if (sc->main == echo_main)
+			snprintf(why, n,
+				 "%s: with --clients 0 the outside clients choose what they send",
+				 opt);
+		else
+			snprintf(why, n, "%s: only echo's clients make round trips; %s's do not",
+				 opt, sc->name);
+		return -EINVAL;
+	}
 	if (procs < sc->min_procs) {
 		snprintf(why, n, "--procs %d: %s needs GOMAXPROCS %d or more: %s", procs, sc->name,
 			 sc->min_procs, sc->why);
@@ -1124,7 +1147,7 @@ int scenario_run(const struct scenario *sc, const struct scenario_opts *o,
 {
 	char why[256];
 	long procs = cfg->gomaxprocs > 0 ? cfg->gomaxprocs : sysconf(_SC_NPROCESSORS_ONLN);
-	if (scenario_check(sc, o->clients, (int)procs, why, sizeof(why)))
+	if (scenario_check(sc, o, (int)procs, why, sizeof(why)))
 		return -EINVAL;
 	struct scenario_run *r = calloc(1, sizeof(*r));
 	if (!r)

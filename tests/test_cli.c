@@ -87,6 +87,9 @@ Test(cli, bad_run_options_name_the_problem)
 	     "--clients 7: ready-before-park runs with"},
 	    {"run --scenario ready-before-park --clients 0", "an outside client cannot do"},
 	    {"run --scenario break --procs 1", "--procs 1: break needs GOMAXPROCS 2 or more"},
+	    {"run --scenario close --rounds 5", "--rounds: only echo's clients make round trips"},
+	    {"run --clients 0 --listen 127.0.0.1:0 --msg-size 9",
+	     "--msg-size: with --clients 0 the outside clients choose what they send"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out = NULL;

@@ -145,7 +145,7 @@ static int accepted_ok(const struct nps_event *e, void *ctx)
 
 Test(sim_scenarios, accept_burst_accepts_until_eagain)
 {
-	cr_assert_eq(tu_scenario_run("accept-burst", 2, 50, 1, &R, &EV), 0);
+	cr_assert_eq(tu_scenario_run("accept-burst", 2, 50, -1, &R, &EV), 0);
 	cr_assert_eq(R.errors, 0);
 	cr_assert_eq(R.connections, 50);
 	cr_assert_eq(R.round_trips, 50);
@@ -210,9 +210,21 @@ Test(sim_scenarios, lessons_refuse_what_they_cannot_show)
 	cr_assert_eq(tu_scenario_run("ready-before-park", 2, 7, -1, &R, NULL), -EINVAL);
 	cr_assert_eq(tu_scenario_run("ready-before-park", 2, 0, -1, &R, NULL), -EINVAL);
 	char why[256];
-	cr_assert_eq(scenario_check(scenario_find("deadline"), 0, 2, why, sizeof(why)), 0,
+	struct scenario_opts o = {.clients = 0, .rounds = -1};
+	cr_assert_eq(scenario_check(scenario_find("deadline"), &o, 2, why, sizeof(why)), 0,
 		     "one outside client is fine");
-	cr_assert_eq(scenario_check(scenario_find("echo"), 50, 1, why, sizeof(why)), 0);
+	o.clients = 50;
+	o.rounds = 7;
+	o.msg_size = 100;
+	cr_assert_eq(scenario_check(scenario_find("echo"), &o, 1, why, sizeof(why)), 0);
+	/* Round trips that would never run: refused, not recorded as if they had. */
+	cr_assert_eq(scenario_check(scenario_find("deadline"), &o, 2, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why, "--rounds: only echo's clients make round trips; deadline's do not");
+	o.clients = 0;
+	o.rounds = -1;
+	cr_assert_eq(scenario_check(scenario_find("echo"), &o, 2, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why,
+			 "--msg-size: with --clients 0 the outside clients choose what they send");
 }
 
 /* ---- 1,000 connections leave nothing behind ---- */
