@@ -527,7 +527,8 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		(unsigned long long)ss.pd_free, blocks, nps_plural(blocks),
 		(unsigned long long)ss.pd_per_block, polls, nps_plural(polls), breaks,
 		nps_plural(breaks));
-	if (st->res.round_trips || !strcmp(st->sc->name, "echo")) {
+	/* outside clients' round trips are theirs: the story counts their connections */
+	if (st->o.clients != 0 && (st->res.round_trips || !strcmp(st->sc->name, "echo"))) {
 		unsigned long long rt = st->res.round_trips, n = st->res.connections;
 		fprintf(out, "clients: %llu round trip%s over %llu connection%s\n", rt,
 			nps_plural(rt), n, nps_plural(n));

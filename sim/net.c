@@ -207,30 +207,59 @@ int os_pipe(struct netconn **rd, int *wfd)
 	return 0;
 }
 
-int net_listen(const char *addr, struct netlistener **out)
+/* The bind(2) and listen(2) of Go's (*netFD).listenStream (net/sock_posix.go), logged. */
+static int listenStream(int s, const struct sockaddr_in *sa, const char **op)
+{
+	struct m *mp = getm();
+	struct nps_event *e = trace_syscall_begin(mp, s);
+	int err = bind(s, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
+	trace_syscall_end(mp, e, NPS_SYS_BIND, err, 0, NPS_FN_NONE);
+	*op = "bind";
+	if (err)
+		return err;
+	e = trace_syscall_begin(mp, s);
+	err = listen(s, listenerBacklog_v) ? -errno : 0;
+	trace_syscall_end(mp, e, NPS_SYS_LISTEN, err, (uint64_t)listenerBacklog_v, NPS_FN_NONE);
+	*op = "listen";
+	return err;
+}
+
+int net_listen(const char *addr, struct netlistener **out, char *why, size_t n)
 {
 	struct sockaddr_in sa;
+	const char *op = "socket";
 	int s = socket_for(addr, &sa);
-	if (s < 0)
+	if (s < 0) {
+		if (why)
+			snprintf(why, n, "listen tcp %s: %s: %s", addr, op, nps_strerror(s));
 		return s;
+	}
 	pthread_once(&listenerBacklog_once, maxListenerBacklog);
 	struct netlistener *l = calloc(1, sizeof(*l));
 	if (!l) {
 		close(s);
 		return -ENOMEM;
 	}
-	int one = 1;
+	int one = 1, err = 0;
 	/* setDefaultListenerSockopts: SO_REUSEADDR, so a restarted server can rebind. */
-	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s, listenerBacklog_v) != 0) {
-		int err = -errno;
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+		err = -errno;
+		op = "setsockopt";
+	} else {
+		err = listenStream(s, &sa, &op);
+	}
+	if (err) {
+		if (why)
+			snprintf(why, n, "listen tcp %s: %s: %s", addr, op, nps_strerror(err));
 		close(s);
 		free(l);
 		return err;
 	}
 	fd_setup_stream(&l->pfd, s);
-	int err = FD_Init(&l->pfd, "tcp", true);
+	err = FD_Init(&l->pfd, "tcp", true);
 	if (err) {
+		if (why)
+			snprintf(why, n, "listen tcp %s: %s", addr, nps_strerror(err));
 		close(s);
 		free(l);
 		return err;

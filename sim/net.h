@@ -37,8 +37,12 @@ const char *nps_strerror(int err);
 struct netconn;
 struct netlistener;
 
-/* net.Listen("tcp", addr), addr "IP:PORT" (port 0 picks one). 0 or negative error. */
-int net_listen(const char *addr, struct netlistener **out);
+/*
+ * net.Listen("tcp", addr), addr "IP:PORT" (port 0 picks one). 0 or negative error; then why
+ * (may be NULL) gets the error as Go's *OpError prints it: "listen tcp 127.0.0.1:80: bind:
+ * address already in use".
+ */
+int net_listen(const char *addr, struct netlistener **out, char *why, size_t n);
 int listener_port(const struct netlistener *l);
 /* Listener.Accept: 0 or negative error (NPS_ECLOSING after listener_close). */
 int net_accept(struct netlistener *l, struct netconn **out);

@@ -37,12 +37,14 @@ struct scenario_run {
 	int64_t start, end;    /* end: start + duration, 0 none */
 	struct clients clients;
 	void *client_args;
-	void *(*client)(void *);  /* the scenario's client, run by client_thread */
-	_Atomic int clients_left; /* client threads that have not returned */
-	_Atomic int failed;	  /* an error that ends the run */
-	_Atomic int printed;	  /* errors printed so far */
-	_Atomic int client_go;	  /* a lesson tells its client to act */
-	pthread_mutex_t go_lock;  /* client_go's wake-up for clients asleep until it (gate_wait) */
+	void *(*client)(void *);    /* the scenario's client, run by client_thread */
+	_Atomic int clients_left;   /* client threads that have not returned */
+	_Atomic int failed;	    /* an error that ends the run */
+	_Atomic int printed;	    /* errors printed so far */
+	char first_err[160];	    /* the first of them, for the story: written once, then */
+	_Atomic bool first_err_set; /* set (release) */
+	_Atomic int client_go;	    /* a lesson tells its client to act */
+	pthread_mutex_t go_lock; /* client_go's wake-up for clients asleep until it (gate_wait) */
 	pthread_cond_t go_cond;
 	_Atomic int client_quit; /* a lesson tells its client to close */
 	_Atomic int connected;	 /* clients connected so far (ordered lessons) */
@@ -138,9 +140,14 @@ static void fail(struct scenario_run *r, const char *what, int err)
 		return;
 	atomic_fetch_add(&r->res->errors, 1);
 	int n = atomic_fetch_add(&r->printed, 1);
+	char text[sizeof(r->first_err)];
+	snprintf(text, sizeof(text), "%s%s%s", what, err ? ": " : "", nps_strerror(err));
+	if (n == 0) {
+		memcpy(r->first_err, text, sizeof(text));
+		atomic_store_explicit(&r->first_err_set, true, memory_order_release);
+	}
 	if (n < PRINTED_ERRORS)
-		fprintf(stderr, "netpollsim: %s: %s%s%s\n", r->sc->name, what, err ? ": " : "",
-			nps_strerror(err));
+		fprintf(stderr, "netpollsim: %s: %s\n", r->sc->name, text);
 	else if (n == PRINTED_ERRORS)
 		fprintf(stderr,
 			"netpollsim: %s: more errors: counted in the summary, not printed\n",
@@ -270,9 +277,10 @@ static void *client_thread(void *arg)
 static int serve_start(struct scenario_run *r, void *(*client)(void *))
 {
 	const char *addr = r->o.listen ? r->o.listen : "127.0.0.1:0";
-	int err = net_listen(addr, &r->l);
+	char why[160];
+	int err = net_listen(addr, &r->l, why, sizeof(why));
 	if (err) {
-		fail_stop(r, "listen", err);
+		fail_stop(r, why, 0);
 		return err;
 	}
 	r->res->port = listener_port(r->l);
@@ -419,11 +427,17 @@ static bool cut_short(struct scenario_run *r)
 {
 	if (!stopped(r))
 		return false;
-	const char *why = atomic_load(&r->failed)		  ? "an error above stopped it"
-			  : (r->o.stop && atomic_load(r->o.stop)) ? "interrupted"
-								  : "--duration was over";
+	const char *why = "--duration was over";
+	bool named = false;
+	if (atomic_load(&r->failed)) {
+		/* the failure names itself: the story is also a recording's footer */
+		named = atomic_load_explicit(&r->first_err_set, memory_order_acquire);
+		why = named ? r->first_err : "an error stopped it";
+	} else if (r->o.stop && atomic_load(r->o.stop)) {
+		why = "interrupted";
+	}
 	snprintf(r->res->story, sizeof(r->res->story), "the lesson did not reach its end: %s%s",
-		 why, r->res->connections ? "" : " before a client connected");
+		 why, r->res->connections || named ? "" : " before a client connected");
 	return true;
 }
 
@@ -585,6 +599,8 @@ static void echo_main(void *arg)
 	struct scenario_run *r = arg;
 	if (echo_serve(r, echo_client, false))
 		echo_story(r);
+	else
+		cut_short(r); /* it could not listen: the error above says why */
 }
 
 /* ---------------- deadline: a read deadline expires ---------------- */
@@ -969,8 +985,10 @@ static void *burst_client(void *arg)
 static void burst_main(void *arg)
 {
 	struct scenario_run *r = arg;
-	if (!echo_serve(r, burst_client, true))
+	if (!echo_serve(r, burst_client, true)) {
+		cut_short(r);
 		return;
+	}
 	if (r->o.clients == 0)
 		echo_story(r);
 	else if (r->res->connections >= (uint64_t)r->o.clients || !cut_short(r))

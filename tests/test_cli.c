@@ -424,6 +424,40 @@ Test(cli, accept_burst_serves_outside_clients)
 	int st = bg_end(&b);
 	cr_assert_eq(st, 0, "exit %d: %s", st, b.out);
 	cr_assert(strstr(b.out, "1 outside connection served by its own goroutine"), "%s", b.out);
+	/* an outside client's round trips are its own: no "0 round trips over 1 connection" */
+	cr_assert_null(strstr(b.out, "round trip"), "%s", b.out);
+}
+
+/*
+ * A port already taken: the error is Go's ("listen tcp ADDR: bind: address already in use"),
+ * and the recording shows it too: the failed bind(2) is an event, and the story in its footer
+ * names the failure (a replay has no "error above" to point at).
+ */
+Test(cli, a_listen_that_fails_says_why_and_its_recording_shows_it)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	cr_assert(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(l, 1) == 0 &&
+		  getsockname(l, (struct sockaddr *)&sa, &len) == 0);
+	char args[512], want[128], path[300], *out = NULL;
+	snprintf(path, sizeof(path), "%s/fail.jsonl", tu_tmpdir());
+	snprintf(args, sizeof(args),
+		 "run --listen 127.0.0.1:%d --clients 0 --no-ui --no-bpf --record %s",
+		 ntohs(sa.sin_port), path);
+	int st = np(args, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	snprintf(want, sizeof(want), "listen tcp 127.0.0.1:%d: bind: address already in use",
+		 ntohs(sa.sin_port));
+	cr_assert(strstr(out, want), "says '%s': %s", want, out);
+	free(out);
+	close(l);
+	snprintf(args, sizeof(args),
+		 "jq -c '(select(.op == \"bind\") | .ret), (.story // empty)' %s", path);
+	cr_assert_eq(tu_run(args, 1, &out), 0, "%s", out);
+	cr_assert(strstr(out, "-98\n"), "the bind is in the trace with -EADDRINUSE: %s", out);
+	cr_assert(strstr(out, want), "the story names it: %s", out);
+	free(out);
 }
 
 /*

@@ -236,7 +236,7 @@ static void thousand(void *arg)
 {
 	(void)arg;
 	struct netlistener *l;
-	cr_assert_eq(net_listen("127.0.0.1:0", &l), 0);
+	cr_assert_eq(net_listen("127.0.0.1:0", &l, NULL, 0), 0);
 	char addr[32];
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", listener_port(l));
 	uint64_t blocks;

@@ -327,7 +327,7 @@ static void sysmon_main(void *arg)
 {
 	(void)arg;
 	struct netlistener *l;
-	if (net_listen("127.0.0.1:0", &l) != 0)
+	if (net_listen("127.0.0.1:0", &l, NULL, 0) != 0)
 		abort();
 	S.port = listener_port(l);
 	pthread_t t;

@@ -287,6 +287,7 @@ enum nps_sys_op {
 	NPS_SYS_CLOSE,
 	NPS_SYS_SOCKET,
 	NPS_SYS_LISTEN,
+	NPS_SYS_BIND,
 };
 
 /* Errors the FD layer returns (u.fderr.err), internal/poll's. */

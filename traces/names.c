@@ -295,7 +295,7 @@ NAME_TABLE(sysmon_op, sysmon_op_names)
 static const char *const sys_op_names[] = {
     [NPS_SYS_READ] = "read",	   [NPS_SYS_WRITE] = "write", [NPS_SYS_ACCEPT4] = "accept4",
     [NPS_SYS_CONNECT] = "connect", [NPS_SYS_CLOSE] = "close", [NPS_SYS_SOCKET] = "socket",
-    [NPS_SYS_LISTEN] = "listen",
+    [NPS_SYS_LISTEN] = "listen",   [NPS_SYS_BIND] = "bind",
 };
 NAME_TABLE(sys_op, sys_op_names)
 
