@@ -57,6 +57,8 @@ struct run_state {
 	const struct scenario *sc;
 	struct sim_config cfg;
 	struct scenario_opts so;
+	bool narrate_behind; /* this drain found the rings filling up: no narration */
+	unsigned ring_order; /* of the runtime's rings */
 	struct scenario_result res;
 	int sim_err;
 	_Atomic int done; /* the runtime thread has finished */
@@ -390,6 +392,23 @@ static void flush_narration(struct run_state *st)
 		reader_gone(st);
 }
 
+/*
+ * Whether the event being consumed is narrated. To a terminal (keeping up), not in a drain that
+ * found the rings filling up (the fold and the recording come first: the rings must not
+ * overflow), nor when the terminal has no room: the line is skipped, counted, and said.
+ */
+static bool narrate_now(struct run_state *st)
+{
+	if (!st->narr.keep_up)
+		return true;
+	if (st->narrate_behind) {
+		cli_out_skip(&st->narr);
+		return false;
+	}
+	/* before the line is formatted: a terminal that fell behind costs no formatting */
+	return cli_out_room(&st->narr, NARRATE_LINE_MAX);
+}
+
 static int consume(void *ctx, const struct nps_event *ev)
 {
 	struct run_state *st = ctx;
@@ -408,7 +427,7 @@ static int consume(void *ctx, const struct nps_event *ev)
 	struct fold_verdict v[4];
 	int nv = fold_apply(&st->fold, e, st->events + 1, v, 4);
 	st->events++;
-	if (st->o.narrate) {
+	if (st->o.narrate && narrate_now(st)) {
 		char line[NARRATE_LINE_MAX];
 		size_t n = narrate_event(e, &st->fold, st->origin, st->width, line, sizeof(line));
 		if (n)
@@ -452,6 +471,12 @@ static void drain(struct run_state *st, bool final)
 	if (!st->merge)
 		return;
 	cli_term_refit(st->narr.fd, &st->width); /* what is narrated from here on fits the window */
+	/*
+	 * A backlog of an eighth of a ring (a lesson never has one, a full-speed run soon does):
+	 * this drain does not narrate. Narration costs the observer more than everything else it
+	 * does; without it the drains catch up, and the next ones narrate again.
+	 */
+	st->narrate_behind = evmerge_pending(st->merge) > (1u << st->ring_order) / 64;
 	if (st->probes) {
 		if (final)
 			probes_detach(st->probes);
@@ -542,6 +567,13 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		fprintf(out, "probes: %llu kernel event%s (%.0f/s), %llu lost, %llu wake-up%s\n",
 			ev, nps_plural(ev), secs > 0 ? (double)ev / secs : 0.0,
 			(unsigned long long)ps.lost, wakeups, nps_plural(wakeups));
+	}
+	if (st->narr.skipped_total) {
+		unsigned long long k = st->narr.skipped_total;
+		fprintf(out,
+			"narration: %llu line%s not shown: the terminal fell behind (their events "
+			"are in the summary%s)\n",
+			k, nps_plural(k), st->o.record ? " and the recording" : "");
 	}
 	if (st->res.errors)
 		fprintf(out, "errors: %d (see above)\n", st->res.errors);
@@ -711,14 +743,23 @@ int cmd_run(int argc, char **argv)
 		cli_out_init(&st->narr, STDOUT_FILENO, "stdout", out_patience, st);
 	cli_out_init(&st->err, STDERR_FILENO, "stderr", out_patience, st);
 	st->width = cli_term_width(st->narr.fd);
-	if (st->width && st->o.narrate)
+	if (st->width && st->o.narrate) {
 		cli_term_follow();
+		/*
+		 * A terminal shows a few thousand lines a second; the runtime can make a million
+		 * events. Waiting for it would overflow the rings: the recording and the summary
+		 * would lose events to a display. So the narration skips what the terminal cannot
+		 * take yet and says so (a pipe or a file still gets every line, at its pace).
+		 */
+		cli_out_keep_up(&st->narr, true);
+	}
 	if (st->o.bpf_break < 0)
 		st->o.bpf_break = st->o.narrate || st->o.record;
 
 	st->cfg.gomaxprocs = resolve_procs(&st->o, st->sc);
 	st->cfg.events = !st->o.no_events;
 	st->cfg.ring_order = st->o.ring_order;
+	st->ring_order = st->o.ring_order ? st->o.ring_order : NPS_SIM_RING_ORDER;
 	/* No --seed: one from the clock, as Go seeds cheaprand, and recorded (the trace's options). */
 	if (!st->o.seed)
 		st->o.seed = ((uint64_t)sim_now() & (uint64_t)__LONG_MAX__) | 1;
@@ -815,10 +856,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (forced)
 		say(st, "netpollsim run: the scenario did not stop; ending now");
+	/* the trace first: complete even while the terminal still shows the narration */
+	finish_trace(st, sig);
+	cli_out_keep_up(&st->narr, false); /* the summary is shown whole */
 	if (!st->o.quiet)
 		print_summary(st, sig != 0);
 	flush_narration(st);
-	finish_trace(st, sig);
 	probes_close(st->probes);
 	join_free(st->join);
 	fflush(NULL);

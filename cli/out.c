@@ -3,9 +3,11 @@
 #include "cli/out.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,6 +23,9 @@ void cli_out_init(struct cli_out *o, int fd, const char *what, int (*patience)(v
 	o->err = 0;
 	o->cut = false;
 	o->dropped = 0;
+	o->keep_up = false;
+	o->nbfd = -1;
+	o->skipped = o->skipped_total = 0;
 	o->len = 0;
 }
 
@@ -42,8 +47,38 @@ static bool wait_room(struct cli_out *o, int ms)
 	}
 }
 
+/*
+ * Keeping up: write what the terminal takes now; keep the rest. Through a non-blocking file
+ * description of our own: a terminal's write(2) waits until it took every byte, however much
+ * room poll(2) promised, and O_NONBLOCK on the fd we were given would also change it for the
+ * shell that shares it. Without one, poll and pieces a pipe takes whole come closest.
+ */
+static void flush_ready(struct cli_out *o)
+{
+	size_t off = 0;
+	while (off < o->len && !o->err) {
+		struct pollfd p = {.fd = o->fd, .events = POLLOUT};
+		if (o->nbfd < 0 && poll(&p, 1, 0) != 1)
+			break; /* no room (or an interrupted look): the next round tries again */
+		size_t piece = o->len - off < PIPE_BUF ? o->len - off : PIPE_BUF;
+		ssize_t n = write(o->nbfd >= 0 ? o->nbfd : o->fd, o->buf + off, piece);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		else if (!(n < 0 && errno == EINTR))
+			o->err = n < 0 ? errno : EIO;
+	}
+	memmove(o->buf, o->buf + off, o->len - off);
+	o->len -= off;
+}
+
 int cli_out_flush(struct cli_out *o)
 {
+	if (o->keep_up && !o->err) {
+		flush_ready(o);
+		return 0;
+	}
 	size_t off = 0;
 	while (off < o->len && !o->err && !o->cut) {
 		size_t piece = o->len - off;
@@ -89,6 +124,16 @@ static void put(struct cli_out *o, const char *s, size_t n, bool newline)
 			s += part;
 			n -= part;
 		}
+		if (o->keep_up) {
+			/* a line no one asked cli_out_room about: skipped too if there is no room */
+			size_t len = o->len;
+			flush_ready(o);
+			if (o->len == len) {
+				cli_out_skip(o);
+				return;
+			}
+			continue;
+		}
 		if (cli_out_flush(o)) {
 			o->dropped++;
 			return;
@@ -98,6 +143,55 @@ static void put(struct cli_out *o, const char *s, size_t n, bool newline)
 	o->len += n;
 	if (newline)
 		o->buf[o->len++] = '\n';
+}
+
+/* The note for the lines skipped since the last one, once there is room for it. */
+static void note_skipped(struct cli_out *o)
+{
+	char note[96];
+	int n = snprintf(note, sizeof(note), "... %llu line%s not shown: the terminal fell behind",
+			 (unsigned long long)o->skipped, o->skipped == 1 ? "" : "s");
+	o->skipped = 0;
+	put(o, note, (size_t)n, true);
+}
+
+void cli_out_skip(struct cli_out *o)
+{
+	o->skipped++;
+	o->skipped_total++;
+}
+
+bool cli_out_room(struct cli_out *o, size_t n)
+{
+	if (!o->keep_up || o->err)
+		return true; /* an error counts the line as dropped when it is put */
+	size_t need = n + 1 + (o->skipped ? 96 : 0);
+	if (need > CLI_OUT_BUF - o->len)
+		flush_ready(o);
+	if (need > CLI_OUT_BUF - o->len) {
+		cli_out_skip(o);
+		return false;
+	}
+	if (o->skipped)
+		note_skipped(o);
+	return true;
+}
+
+void cli_out_keep_up(struct cli_out *o, bool on)
+{
+	if (on && o->nbfd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", o->fd);
+		o->nbfd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (!on && o->nbfd >= 0) {
+		flush_ready(o); /* what is buffered goes first, in order */
+		close(o->nbfd);
+		o->nbfd = -1;
+	}
+	o->keep_up = on;
+	if (!on && o->skipped)
+		note_skipped(o);
 }
 
 void cli_out_line(struct cli_out *o, const char *s, size_t n)

@@ -9,6 +9,9 @@
  *    stop: once the patience callback gives a deadline, each write waits for room (poll) at
  *    most until then, in pieces a pipe takes whole (PIPE_BUF), and the rest of the narration is
  *    cut. Before that, a slow reader slows the narration down, as any pipe does.
+ *  - A live run's terminal must not slow the run's observer down (cli_out_keep_up): its rings
+ *    would overflow and the recording and the summary would lose events to a display. Lines
+ *    the terminal cannot take yet are skipped instead, counted, and a note says how many.
  */
 #ifndef NPS_CLI_OUT_H
 #define NPS_CLI_OUT_H
@@ -28,6 +31,10 @@ struct cli_out {
 	int err;	  /* the first write's errno (EPIPE: the reader is gone), 0 none */
 	bool cut;	  /* the reader did not take the narration within the patience given */
 	uint64_t dropped; /* lines not written because of err or cut */
+	bool keep_up;	  /* never wait for the fd: skip lines instead (cli_out_keep_up) */
+	int nbfd;	  /* keeping up: the terminal opened again, non-blocking (else -1) */
+	uint64_t skipped; /* lines skipped since the last note saying so */
+	uint64_t skipped_total;
 	size_t len;
 	char buf[CLI_OUT_BUF];
 };
@@ -38,8 +45,24 @@ void cli_out_init(struct cli_out *o, int fd, const char *what, int (*patience)(v
 void cli_out_line(struct cli_out *o, const char *s, size_t n);
 /* Text that may hold several lines (a summary). Counted as one line when dropped. */
 void cli_out_text(struct cli_out *o, const char *s, size_t n);
-/* Write what is buffered. Returns o->err, or EAGAIN when the rest was cut. */
+/*
+ * Write what is buffered. Returns o->err, or EAGAIN when the rest was cut. When keeping up, only
+ * what the fd takes without waiting; the rest stays buffered.
+ */
 int cli_out_flush(struct cli_out *o);
+/*
+ * Keep up with a fast producer (on), or wait for the fd again (off: before a run's summary,
+ * which must be shown whole; the note for lines still unsaid comes first).
+ */
+void cli_out_keep_up(struct cli_out *o, bool on);
+/*
+ * Whether a line of at most n bytes can be taken now. Always true unless keeping up; then false
+ * when the buffer has no room even after writing what the fd takes, and the line counts as
+ * skipped. Asked before a line is formatted: a terminal that fell behind costs no formatting.
+ */
+bool cli_out_room(struct cli_out *o, size_t n);
+/* Skip a line without asking (keeping up: its producer has no time for it); counted as above. */
+void cli_out_skip(struct cli_out *o);
 /* Why the output failed, for a message: "No space left on device", "not read in time". */
 const char *cli_out_why(const struct cli_out *o);
 

@@ -37,7 +37,7 @@ struct pMask idlepMask, timerpMask;
 bool nps_trace_on;
 
 static struct evmerge *trace_merge;
-static unsigned trace_ring_order = 16;
+static unsigned trace_ring_order = NPS_SIM_RING_ORDER;
 static struct evring *aux_ring; /* notes from threads that are not Ms */
 static pthread_mutex_t aux_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct m m0;

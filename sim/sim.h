@@ -15,10 +15,12 @@
 
 struct evmerge;
 
+#define NPS_SIM_RING_ORDER 16 /* the default size of each M's event ring: 2^16 events */
+
 struct sim_config {
 	int gomaxprocs;	       /* number of Ps; 0 = number of CPUs, as Go */
 	bool events;	       /* record the event log (docs/event-stream.md) */
-	unsigned ring_order;   /* each M's ring holds 2^ring_order events; 0 = default (16) */
+	unsigned ring_order;   /* each M's ring holds 2^ring_order events; 0 = NPS_SIM_RING_ORDER */
 	struct evmerge *merge; /* where the Ms' rings are registered (required when events) */
 	uint64_t seed;	       /* seeds the scheduler's random choices (steal order) */
 };

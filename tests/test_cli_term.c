@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,13 @@ static void pane_start_at(const char *args, int cols)
 	free(out);
 }
 
+static pid_t frozen; /* a tmux server a test stopped (SIGSTOP): resumed before it is killed */
+
 static void pane_kill(void)
 {
 	char cmd[600];
+	if (frozen)
+		kill(frozen, SIGCONT);
 	if (!sock[0])
 		return;
 	snprintf(cmd, sizeof(cmd), "tmux -S %s kill-server 2>/dev/null", sock);
@@ -319,6 +324,67 @@ Test(cli_term, a_paced_replay_follows_a_resize)
 	cr_assert(strstr(fresh, "replay interrupted by signal 15"), "the summary: %s", fresh);
 	free(before);
 	free(after);
+}
+
+/* Whether the file at path ends with a complete trace footer. */
+static bool has_footer(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], last[4096] = "";
+	while (f && fgets(line, sizeof(line), f))
+		memcpy(last, line, sizeof(last));
+	if (f)
+		fclose(f);
+	return strstr(last, "\"footer\":true") && strchr(last, '\n');
+}
+
+/*
+ * A terminal that cannot keep up (here: one that reads nothing at all, its tmux server stopped)
+ * must not cost the recording or the summary a single event: the run goes on, skips the lines
+ * the terminal cannot take, finishes its trace while the terminal is still frozen, and once the
+ * terminal reads again it says how many lines it did not show.
+ */
+Test(cli_term, a_frozen_terminal_costs_the_recording_nothing)
+{
+	char args[700], path[512], *pid = NULL, *out = NULL;
+	snprintf(path, sizeof(path), "%s/frozen.jsonl", tu_tmpdir());
+	snprintf(args, sizeof(args),
+		 "run --clients 1 --rounds 3000 --no-ui --narrate --no-bpf --record %s", path);
+	pane_start(args);
+	snprintf(args, sizeof(args), "tmux -S %s display -p '#{pid}'", sock);
+	cr_assert_eq(tu_run(args, 0, &pid), 0, "%s", pid ? pid : "");
+	pid_t server = (pid_t)atoi(pid);
+	/*
+	 * A run that waits for its terminal ends this test in the suite's timeout, which skips
+	 * .fini: a watchdog then resumes and ends the stopped server, so nothing is left behind.
+	 */
+	snprintf(
+	    args, sizeof(args),
+	    "setsid sh -c 'sleep 110; kill -CONT %d; tmux -S %s kill-server' >/dev/null 2>&1 & "
+	    "echo $!",
+	    (int)server, sock);
+	char *dog = NULL;
+	cr_assert_eq(tu_run(args, 0, &dog), 0);
+	pid_t watchdog = (pid_t)atoi(dog);
+	free(dog);
+	frozen = server;
+	cr_assert_eq(kill(server, SIGSTOP), 0, "tmux server %d", server);
+	/* waits for the trace's end: a run that waited for its terminal times out here */
+	while (!has_footer(path))
+		usleep(50 * 1000);
+	cr_assert_eq(kill(server, SIGCONT), 0);
+	frozen = 0;
+	kill(-watchdog, SIGKILL); /* its sleep too: setsid made it a group */
+	out = pane_end();
+	snprintf(args, sizeof(args), "jq -c 'select(.footer) | .lost' %s", path);
+	free(pid);
+	pid = NULL;
+	cr_assert_eq(tu_run(args, 0, &pid), 0, "%s", pid ? pid : "");
+	cr_assert_str_eq(pid, "{\"sim\":0,\"kernel\":0}\n", "no event lost to the display");
+	cr_assert(strstr(out, " not shown: the terminal fell behind"), "the skip is said: %s", out);
+	cr_assert(strstr(out, "\nclients: 3000 round trips over 1 connection"), "%s", out);
+	free(pid);
+	free(out);
 }
 
 Test(cli_term, piped_narration_keeps_the_full_layout)
