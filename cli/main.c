@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * netpollsim's entry point: a table of subcommands, each in its own file (cli/cli.h), and the
- * top-level help. Nothing else happens here.
+ * netpollsim's entry point: a table of subcommands, each in its own file (cli/cli.h), the
+ * top-level help, and what every command needs around it (standard descriptors that are open).
  */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
 	const char *name;
@@ -35,8 +38,38 @@ static void usage(FILE *out)
 		"  netpollsim replay deadline.jsonl --no-ui --narrate\n");
 }
 
+/*
+ * A standard descriptor closed by the caller (`>&-`, `2>&-`) is given /dev/null before anything
+ * is opened: otherwise the first file a command opens (the trace being recorded, the export's
+ * output) takes its number, and what the command prints to stdout or stderr lands in that file.
+ * 0, or -1 when /dev/null cannot be opened.
+ */
+static int open_std_fds(void)
+{
+	static const char *const names[] = {"standard input", "standard output", "standard error"};
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free number: fd itself, since those below it are open by now */
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n == fd)
+			continue;
+		int err = n < 0 ? errno : EBADF;
+		if (n >= 0)
+			close(n);
+		/* when stderr is the one closed, the exit status alone tells */
+		fprintf(stderr,
+			"netpollsim: %s is closed and /dev/null cannot take its place: %s\n",
+			names[fd], strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (open_std_fds())
+		return NPS_EXIT_FAIL;
 	if (argc < 2) {
 		usage(stderr);
 		return NPS_EXIT_USAGE;

@@ -190,6 +190,41 @@ Test(cli, the_trace_records_the_seed_used)
 	}
 }
 
+/*
+ * A closed stdout or stderr (`>&-`, `2>&-`) is no place for the trace: the recording stays a
+ * trace that check accepts, whatever the run printed (the summary, the "serving" line), and an
+ * export to the closed stdout is not taken for the input file.
+ */
+Test(cli, a_closed_stdout_or_stderr_leaves_the_trace_whole)
+{
+	static const struct {
+		const char *args, *redirect;
+	} runs[] = {
+	    {"run --scenario close --no-ui --no-bpf", ">&-"},
+	    {"run --clients 0 --listen 127.0.0.1:0 --duration 0.2 --no-ui --no-bpf",
+	     "2>&- >/dev/null"},
+	};
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		char cmd[1024], path[400], *out = NULL;
+		snprintf(path, sizeof(path), "%s/closed%zu.jsonl", tu_tmpdir(), i);
+		snprintf(cmd, sizeof(cmd), "timeout -s KILL 100 %s %s --record %s </dev/null %s",
+			 tu_netpollsim(), runs[i].args, path, runs[i].redirect);
+		int st = tu_run(cmd, 0, &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", cmd, st, out);
+		free(out);
+		char args[512];
+		snprintf(args, sizeof(args), "check %s", path);
+		st = np(args, &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", runs[i].redirect, st, out);
+		cr_assert(strstr(out, ": legal: "), "%s", out);
+		free(out);
+		snprintf(cmd, sizeof(cmd), "%s export %s 2>&1 >&-", tu_netpollsim(), path);
+		st = tu_run(cmd, 0, &out);
+		cr_assert_eq(st, 0, "export to a closed stdout: exit %d: %s", st, out);
+		free(out);
+	}
+}
+
 /* A netpollsim serving in the background, as a user runs one in another terminal. */
 struct bg {
 	pid_t pid;
