@@ -82,6 +82,5 @@ int cmd_check(int argc, char **argv)
 		if (r)
 			status = NPS_EXIT_FAIL;
 	}
-	fflush(stdout);
-	return status;
+	return status; /* main writes out stdout and says if that failed */
 }

@@ -225,6 +225,32 @@ Test(cli, a_closed_stdout_or_stderr_leaves_the_trace_whole)
 	}
 }
 
+/* Output that cannot be written (a full disk: /dev/full) is an error that says so, not exit 0. */
+Test(cli, a_failed_write_of_stdout_is_an_error)
+{
+	static const struct {
+		const char *args, *says;
+	} cases[] = {
+	    {"check traces/samples/close.jsonl",
+	     "netpollsim check: writing standard output: No space left on device\n"},
+	    {"scenarios",
+	     "netpollsim scenarios: writing standard output: No space left on device\n"},
+	    {"--help", "netpollsim: writing standard output: No space left on device\n"},
+	    {"check --help",
+	     "netpollsim check: writing standard output: No space left on device\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cmd[1024], *out = NULL;
+		/* stderr read, stdout full */
+		snprintf(cmd, sizeof(cmd), "timeout -s KILL 100 %s %s 2>&1 >/dev/full </dev/null",
+			 tu_netpollsim(), cases[i].args);
+		int st = tu_run(cmd, 0, &out);
+		cr_assert_eq(st, 1, "%s: exit %d: %s", cmd, st, out);
+		cr_assert_str_eq(out, cases[i].says, "%s", cmd);
+		free(out);
+	}
+}
+
 /* A netpollsim serving in the background, as a user runs one in another terminal. */
 struct bg {
 	pid_t pid;
