@@ -51,6 +51,45 @@ Test(cli, help_for_every_command)
 	}
 }
 
+/* The widest line of s in characters (UTF-8: continuation bytes take no column of their own). */
+static size_t widest_line(const char *s, const char **where)
+{
+	size_t widest = 0, cols = 0;
+	const char *line = s;
+	for (const char *p = s;; p++) {
+		if (*p == '\n' || *p == '\0') {
+			if (cols > widest) {
+				widest = cols;
+				*where = line;
+			}
+			if (*p == '\0')
+				return widest;
+			cols = 0;
+			line = p + 1;
+		} else if (((unsigned char)*p & 0xC0) != 0x80) {
+			cols++;
+		}
+	}
+}
+
+/* A teacher projects an 80-column terminal: the list and every help text fit it unwrapped. */
+Test(cli, help_and_scenarios_fit_80_columns)
+{
+	static const char *args[] = {"--help",		 "scenarios",	 "run --help",
+				     "scenarios --help", "check --help", "replay --help",
+				     "export --help",	 "trace --help"};
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		char *out = NULL;
+		const char *line = "";
+		int st = np(args[i], &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", args[i], st, out);
+		size_t w = widest_line(out, &line);
+		cr_assert_leq(w, 80, "%s: a line of %zu columns: %.*s", args[i], w,
+			      (int)strcspn(line, "\n"), line);
+		free(out);
+	}
+}
+
 Test(cli, no_command_is_a_usage_error)
 {
 	char *out = NULL;
