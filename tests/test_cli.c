@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +102,33 @@ Test(cli, no_command_is_a_usage_error)
 	free(out);
 }
 
+/* A command line and what netpollsim says to it. */
+struct says_case {
+	const char *args, *says;
+};
+
+/*
+ * Each "netpollsim ARGS" of cases is a usage error (exit 2) that says its text: all it says
+ * when whole, else somewhere in what it says.
+ */
+static void usage_errors_say(const struct says_case *cases, size_t n, bool whole)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *out = NULL;
+		int st = np(cases[i].args, &out);
+		cr_assert_eq(st, 2, "%s: exit %d: %s", cases[i].args, st, out);
+		if (whole)
+			cr_assert_str_eq(out, cases[i].says, "%s", cases[i].args);
+		else
+			cr_assert(strstr(out, cases[i].says), "%s: says '%s'? %s", cases[i].args,
+				  cases[i].says, out);
+		free(out);
+	}
+}
+
 Test(cli, bad_run_options_name_the_problem)
 {
-	static const struct {
-		const char *args, *says;
-	} cases[] = {
+	static const struct says_case cases[] = {
 	    {"run --scenario nope", "unknown scenario 'nope'"},
 	    {"run --procs 0", "--procs '0': expected an integer from 1 to 256"},
 	    {"run --clients many", "--clients 'many'"},
@@ -127,14 +150,7 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --scenario ready-before-park --clients 0", "an outside client cannot do"},
 	    {"run --scenario break --procs 1", "--procs 1: break needs GOMAXPROCS 2 or more"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *out = NULL;
-		int st = np(cases[i].args, &out);
-		cr_assert_eq(st, 2, "%s: exit %d: %s", cases[i].args, st, out);
-		cr_assert(strstr(out, cases[i].says), "%s: says '%s'? %s", cases[i].args,
-			  cases[i].says, out);
-		free(out);
-	}
+	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), false);
 }
 
 Test(cli, check_names_a_missing_file)
@@ -144,6 +160,38 @@ Test(cli, check_names_a_missing_file)
 	cr_assert_neq(st, 0);
 	cr_assert(strstr(out, "/nonexistent/trace.jsonl"), "%s", out);
 	free(out);
+	/* as any command's error: on stderr, prefixed with the command; no report on stdout */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s check /nonexistent/trace.jsonl 2>&1 >/dev/null",
+		 tu_netpollsim());
+	st = tu_run(cmd, 0, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	cr_assert_str_eq(out, "netpollsim check: /nonexistent/trace.jsonl: cannot open: No such "
+			      "file or directory\n");
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s check /nonexistent/trace.jsonl 2>/dev/null",
+		 tu_netpollsim());
+	st = tu_run(cmd, 0, &out);
+	cr_assert_str_eq(out, "", "nothing on stdout");
+	free(out);
+}
+
+/* check and export say a bad option as run does: one line naming it, exit 2, no usage dump. */
+Test(cli, bad_check_and_export_options_name_the_problem)
+{
+	static const struct says_case cases[] = {
+	    {"export d.jsonl -o", "netpollsim export: -o needs a value\n"},
+	    {"export d.jsonl --output", "netpollsim export: --output needs a value\n"},
+	    {"export d.jsonl --format", "netpollsim export: --format needs a value\n"},
+	    {"export --bogus d.jsonl",
+	     "netpollsim export: unknown option '--bogus' (see --help)\n"},
+	    {"export -z d.jsonl", "netpollsim export: unknown option '-z' (see --help)\n"},
+	    {"export --help=yes", "netpollsim export: --help takes no value\n"},
+	    {"check d.jsonl --max-errors", "netpollsim check: --max-errors needs a value\n"},
+	    {"check -qz d.jsonl", "netpollsim check: unknown option '-z' (see --help)\n"},
+	    {"check --quiet=1 d.jsonl", "netpollsim check: --quiet takes no value\n"},
+	};
+	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), true);
 }
 
 Test(cli, scenarios_each_say_what_they_teach)
