@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* Option values shared by the commands (cli/cli.h). */
+/* Option values and option errors shared by the commands (cli/cli.h). */
 #include "cli/cli.h"
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_parse_duration(const char *s, double *secs)
 {
@@ -18,4 +22,37 @@ int cli_parse_duration(const char *s, double *secs)
 		return -1;
 	*secs = v;
 	return 0;
+}
+
+int cli_option_error(const char *cmd, int c, char **argv, const struct option *opts)
+{
+	/*
+	 * The element getopt stopped at is argv[optind - 1] once it moved past it: always for a
+	 * long option, and for a short one at the end of its element ("-o", "-qo"); optopt names a
+	 * short option wherever it stood.
+	 */
+	const char *arg = argv[optind - 1];
+	bool is_long = !strncmp(arg, "--", 2);
+	if (c == ':') {
+		if (is_long)
+			fprintf(stderr, "netpollsim %s: %s needs a value\n", cmd, arg);
+		else
+			fprintf(stderr, "netpollsim %s: -%c needs a value\n", cmd, optopt);
+		return NPS_EXIT_USAGE;
+	}
+	/* "--help=x": getopt sets optopt to the option's value, as for an unknown short option */
+	size_t n = is_long ? strcspn(arg + 2, "=") : 0;
+	for (; optopt && is_long && arg[2 + n] == '=' && opts->name; opts++) {
+		/* the name as typed may be shortened ("--he=x") */
+		if (opts->has_arg == no_argument && opts->val == optopt &&
+		    strlen(opts->name) >= n && !strncmp(opts->name, arg + 2, n)) {
+			fprintf(stderr, "netpollsim %s: --%s takes no value\n", cmd, opts->name);
+			return NPS_EXIT_USAGE;
+		}
+	}
+	if (optopt > 0 && optopt < 128)
+		fprintf(stderr, "netpollsim %s: unknown option '-%c' (see --help)\n", cmd, optopt);
+	else
+		fprintf(stderr, "netpollsim %s: unknown option '%s' (see --help)\n", cmd, arg);
+	return NPS_EXIT_USAGE;
 }

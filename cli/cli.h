@@ -28,6 +28,15 @@ int cmd_trace(int argc, char **argv);	  /* cli/cmd_trace.c: kernel view of any p
 int cli_parse_duration(const char *s, double *secs);
 
 /*
+ * A bad option in cmd's command line, for getopt_long() run with opterr = 0 and an option string
+ * that starts with ':' (c: what it returned, ':' or '?'; opts: its long options). Said as run
+ * says it, in one line on stderr: "netpollsim export: -o needs a value", "unknown option
+ * '--bogus' (see --help)", "--help takes no value". Returns NPS_EXIT_USAGE.
+ */
+struct option;
+int cli_option_error(const char *cmd, int c, char **argv, const struct option *opts);
+
+/*
  * Catch every signal that would end the process (cli/signals.c says which), so that the
  * command can stop cleanly: handler only records the signal. SIGPIPE is ignored.
  */

@@ -40,7 +40,8 @@ int cmd_check(int argc, char **argv)
 	struct check_opts o = {.out = stdout};
 	int c, status = NPS_EXIT_OK;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	opterr = 0; /* its errors are said as run says them (cli_option_error) */
+	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			o.quiet = true;
@@ -64,8 +65,7 @@ int cmd_check(int argc, char **argv)
 			usage(stdout);
 			return NPS_EXIT_OK;
 		default:
-			usage(stderr);
-			return NPS_EXIT_USAGE;
+			return cli_option_error("check", c, argv, opts);
 		}
 	}
 	if (optind >= argc) {
@@ -82,6 +82,5 @@ int cmd_check(int argc, char **argv)
 		if (r)
 			status = NPS_EXIT_FAIL;
 	}
-	fflush(stdout);
-	return status;
+	return status; /* main writes out stdout and says if that failed */
 }

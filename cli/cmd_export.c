@@ -64,7 +64,8 @@ int cmd_export(int argc, char **argv)
 	const char *out = "-";
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+	opterr = 0; /* its errors are said as run says them (cli_option_error) */
+	while ((c = getopt_long(argc, argv, ":f:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "chrome-json") ||
@@ -85,8 +86,7 @@ int cmd_export(int argc, char **argv)
 			usage(stdout);
 			return NPS_EXIT_OK;
 		default:
-			usage(stderr);
-			return NPS_EXIT_USAGE;
+			return cli_option_error("export", c, argv, opts);
 		}
 	}
 	if (optind != argc - 1) {

@@ -97,45 +97,42 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "usage: netpollsim run [--scenario NAME] [OPTIONS]\n\n"
-	    "Run a scenario on the simulated Go runtime (Go 1.22's netpoll and scheduler)\n"
-	    "over real sockets on 127.0.0.1.\n\n"
-	    "  -s, --scenario NAME   what to run (default: echo); 'netpollsim scenarios' lists "
-	    "them\n"
-	    "  -p, --procs P         GOMAXPROCS (default: the scenario's, else the CPU count)\n"
-	    "  -c, --clients N       client threads (default: the scenario's); 0 serves outside\n"
-	    "                        clients; a lesson takes only its own number (or 0)\n"
-	    "  -r, --rounds R        round trips per client (default: the scenario's)\n"
-	    "  -d, --duration S      stop after S seconds at the latest: echo's clients run\n"
-	    "                        until then; a lesson (well under a second with its own\n"
-	    "                        clients) cut short says so\n"
-	    "      --seed N          seed of the scheduler's random choices (default: from\n"
-	    "                        the clock; the trace records the one used); the\n"
-	    "                        sockets' timing still differs from run to run\n"
-	    "  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
-	    "                        clients (nc, a load generator) until --duration or Ctrl-C\n"
-	    "      --msg-size B      bytes per echo message (default 64)\n"
-	    "  -o, --record FILE     write the trace (JSON Lines) to FILE, '-' for stdout\n"
-	    "  -n, --narrate         print one line per event as it happens (on a terminal:\n"
-	    "                        fitted to its width, times in ms)\n"
-	    "      --no-ui           headless: no dashboard (narration and summary only)\n"
-	    "      --no-bpf          do not attach the kernel probes\n"
-	    "      --bpf-break=WHEN  trace reads and writes of the netpoll break pipe from the\n"
-	    "                        kernel side: auto (when narrating or recording), on, off.\n"
-	    "                        These probes see every read and write on the machine.\n"
-	    "      --no-events       turn the event log off (benchmark baseline)\n"
-	    "      --ring-order K    each M's event ring holds 2^K events (default 16)\n"
-	    "  -q, --quiet           no summary\n"
-	    "  -h, --help            this help\n\n"
-	    "examples:\n"
-	    "  netpollsim run --scenario deadline --no-ui --narrate\n"
-	    "  netpollsim run --scenario echo --clients 50 --rounds 1000 --no-ui --record "
-	    "echo.jsonl\n"
-	    "  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n"
-	    "exit status: 0 ok, 1 the scenario, the checker or an output failed, 2 usage,\n"
-	    "128 + N when signal N ended it (130: Ctrl-C; 141: its reader went away)\n");
+	fprintf(out,
+		"usage: netpollsim run [--scenario NAME] [OPTIONS]\n\n"
+		"Run a scenario on the simulated Go runtime (Go 1.22's netpoll and scheduler)\n"
+		"over real sockets on 127.0.0.1.\n\n"
+		"  -s, --scenario NAME   what to run (default: echo; see 'netpollsim scenarios')\n"
+		"  -p, --procs P         GOMAXPROCS (default: the scenario's, else the CPU count)\n"
+		"  -c, --clients N       client threads (default: the scenario's); 0 serves\n"
+		"                        outside clients; a lesson takes only its number (or 0)\n"
+		"  -r, --rounds R        round trips per client (default: the scenario's)\n"
+		"  -d, --duration S      stop after S seconds at the latest: echo's clients run\n"
+		"                        until then; a lesson (well under a second with its own\n"
+		"                        clients) cut short says so\n"
+		"      --seed N          seed of the scheduler's random choices (default: from\n"
+		"                        the clock; the trace records the one used); the\n"
+		"                        sockets' timing still differs from run to run\n"
+		"  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
+		"                        clients (nc, wrk, ...) until --duration or Ctrl-C\n"
+		"      --msg-size B      bytes per echo message (default 64)\n"
+		"  -o, --record FILE     write the trace (JSON Lines) to FILE, '-' for stdout\n"
+		"  -n, --narrate         print one line per event as it happens (on a terminal:\n"
+		"                        fitted to its width, times in ms)\n"
+		"      --no-ui           headless: no dashboard (narration and summary only)\n"
+		"      --no-bpf          do not attach the kernel probes\n"
+		"      --bpf-break=WHEN  trace the netpoll break pipe's reads and writes in the\n"
+		"                        kernel: auto (when narrating or recording), on or off.\n"
+		"                        These probes see every read and write on the machine.\n"
+		"      --no-events       turn the event log off (benchmark baseline)\n"
+		"      --ring-order K    each M's event ring holds 2^K events (default 16)\n"
+		"  -q, --quiet           no summary\n"
+		"  -h, --help            this help\n\n"
+		"examples:\n"
+		"  netpollsim run --scenario deadline --no-ui --narrate\n"
+		"  netpollsim run --clients 50 --rounds 1000 --no-ui --record echo.jsonl\n"
+		"  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n"
+		"exit status: 0 ok, 1 the scenario, the checker or an output failed, 2 usage,\n"
+		"128 + N when signal N ended it (130: Ctrl-C; 141: its reader went away)\n");
 }
 
 static int bad_arg(const char *opt, const char *val, const char *why)
@@ -882,7 +879,7 @@ int cmd_scenarios(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: netpollsim scenarios\n\nList the scenarios 'netpollsim run "
-		       "--scenario NAME' runs, with what each one teaches.\n");
+		       "--scenario NAME' runs,\nwith what each one teaches.\n");
 		return NPS_EXIT_OK;
 	}
 	if (argc > 1) {

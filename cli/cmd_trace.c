@@ -80,25 +80,23 @@ static uint64_t mono_ns(void)
 
 static void usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "usage: netpollsim trace --pid PID [--record FILE] [--duration S] [options]\n\n"
-	    "Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n\n"
-	    "  -p, --pid PID        the process to trace (any program: Go, nginx, ...);\n"
-	    "                       a thread id traces the thread's whole process\n"
-	    "  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
-	    "  -d, --duration S     stop after S seconds, at most 604800 (default: until Ctrl-C)\n"
-	    "      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
-	    "                       (default: for a Go program, found in /proc; 'none' to skip)\n"
-	    "      --ring BYTES     ring buffer size (default 4 MiB)\n"
-	    "  -q, --quiet          only the \"tracing pid\" line and the summary (with the "
-	    "interest\n"
-	    "                       set rebuilt at the end): no event or set-up lines\n"
-	    "  -v, --verbose        libbpf's messages (the verifier log on failure), and each\n"
-	    "                       probe's hits and run time in the summary\n\n"
-	    "examples:\n"
-	    "  netpollsim trace --pid $(pgrep -n myserver)\n"
-	    "  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n");
+	fprintf(out,
+		"usage: netpollsim trace --pid PID [--record FILE] [--duration S] [options]\n\n"
+		"Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n\n"
+		"  -p, --pid PID        the process to trace (any program: Go, nginx, ...);\n"
+		"                       a thread id traces the thread's whole process\n"
+		"  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
+		"  -d, --duration S     stop after S seconds, at most 604800 (default: at Ctrl-C)\n"
+		"      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
+		"                       (default: for a Go program, from /proc; 'none' to skip)\n"
+		"      --ring BYTES     ring buffer size (default 4 MiB)\n"
+		"  -q, --quiet          no event or set-up lines: only the \"tracing pid\" line\n"
+		"                       and the summary (the interest set rebuilt at the end)\n"
+		"  -v, --verbose        libbpf's messages (the verifier log on failure), and each\n"
+		"                       probe's hits and run time in the summary\n\n"
+		"examples:\n"
+		"  netpollsim trace --pid $(pgrep -n myserver)\n"
+		"  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n");
 }
 
 /* ---- /proc: the process, the interest set before we attached, and Go's break pipe ---- */

@@ -1068,23 +1068,22 @@ static void break_main(void *arg)
 /* ---------------- the table ---------------- */
 
 static const struct scenario table[] = {
-    {"echo", "goroutine per connection: rg goes nil -> wait -> G -> ready -> nil per read", 2, 3, 0,
-     0, SCENARIO_ANY, NULL, echo_main},
-    {"deadline", "a read deadline expires on an idle connection: rg G -> nil, i/o timeout", 1, 0, 0,
-     0, SCENARIO_FIXED, NULL, deadline_main},
-    {"close", "Close while a reader and a writer are parked: both wake with ErrNetClosing", 1, 0, 0,
-     0, SCENARIO_FIXED, NULL, close_main},
-    {"slow-reader", "a writer parks on wg when the socket buffer is full; EPOLLOUT wakes it", 1, 0,
-     0, 0, SCENARIO_FIXED, NULL, slow_main},
-    {"ready-before-park",
-     "readiness after EAGAIN but before the park: pdReady is consumed, no park", 2, 1, 2, 0,
-     SCENARIO_OWN,
+    {"echo", "goroutine per connection: rg nil -> wait -> G -> ready -> nil", 2, 3, 0, 0,
+     SCENARIO_ANY, NULL, echo_main},
+    {"deadline", "an idle read hits its deadline: rg G -> nil, i/o timeout", 1, 0, 0, 0,
+     SCENARIO_FIXED, NULL, deadline_main},
+    {"close", "Close wakes a parked reader and writer with ErrNetClosing", 1, 0, 0, 0,
+     SCENARIO_FIXED, NULL, close_main},
+    {"slow-reader", "a full send buffer parks the writer on wg; EPOLLOUT wakes it", 1, 0, 0, 0,
+     SCENARIO_FIXED, NULL, slow_main},
+    {"ready-before-park", "ready between EAGAIN and the park: pdReady consumed, no park", 2, 1, 2,
+     0, SCENARIO_OWN,
      "it times client 1's send to the moment the server's Read got EAGAIN, which an outside "
      "client cannot do",
      rbp_main},
-    {"accept-burst", "many clients at once: one EPOLLIN edge, Accept loops until EAGAIN", 50, 1, 0,
-     0, SCENARIO_ANY, NULL, burst_main},
-    {"break", "a new timer wakes the M sleeping in netpoll(-1) through netpollBreak", 1, 0, 2, 2,
+    {"accept-burst", "many clients at once: one EPOLLIN edge, Accept until EAGAIN", 50, 1, 0, 0,
+     SCENARIO_ANY, NULL, burst_main},
+    {"break", "a new timer: netpollBreak wakes the M asleep in netpoll(-1)", 1, 0, 2, 2,
      SCENARIO_FIXED,
      "with its one P busy running the spinner, no M can be asleep in netpoll(-1), so "
      "time.Sleep's timer needs no netpollBreak: the spinner's own M then polls with the "

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,45 @@ Test(cli, help_for_every_command)
 	}
 }
 
+/* The widest line of s in characters (UTF-8: continuation bytes take no column of their own). */
+static size_t widest_line(const char *s, const char **where)
+{
+	size_t widest = 0, cols = 0;
+	const char *line = s;
+	for (const char *p = s;; p++) {
+		if (*p == '\n' || *p == '\0') {
+			if (cols > widest) {
+				widest = cols;
+				*where = line;
+			}
+			if (*p == '\0')
+				return widest;
+			cols = 0;
+			line = p + 1;
+		} else if (((unsigned char)*p & 0xC0) != 0x80) {
+			cols++;
+		}
+	}
+}
+
+/* A teacher projects an 80-column terminal: the list and every help text fit it unwrapped. */
+Test(cli, help_and_scenarios_fit_80_columns)
+{
+	static const char *args[] = {"--help",		 "scenarios",	 "run --help",
+				     "scenarios --help", "check --help", "replay --help",
+				     "export --help",	 "trace --help"};
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		char *out = NULL;
+		const char *line = "";
+		int st = np(args[i], &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", args[i], st, out);
+		size_t w = widest_line(out, &line);
+		cr_assert_leq(w, 80, "%s: a line of %zu columns: %.*s", args[i], w,
+			      (int)strcspn(line, "\n"), line);
+		free(out);
+	}
+}
+
 Test(cli, no_command_is_a_usage_error)
 {
 	char *out = NULL;
@@ -62,11 +102,33 @@ Test(cli, no_command_is_a_usage_error)
 	free(out);
 }
 
+/* A command line and what netpollsim says to it. */
+struct says_case {
+	const char *args, *says;
+};
+
+/*
+ * Each "netpollsim ARGS" of cases is a usage error (exit 2) that says its text: all it says
+ * when whole, else somewhere in what it says.
+ */
+static void usage_errors_say(const struct says_case *cases, size_t n, bool whole)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *out = NULL;
+		int st = np(cases[i].args, &out);
+		cr_assert_eq(st, 2, "%s: exit %d: %s", cases[i].args, st, out);
+		if (whole)
+			cr_assert_str_eq(out, cases[i].says, "%s", cases[i].args);
+		else
+			cr_assert(strstr(out, cases[i].says), "%s: says '%s'? %s", cases[i].args,
+				  cases[i].says, out);
+		free(out);
+	}
+}
+
 Test(cli, bad_run_options_name_the_problem)
 {
-	static const struct {
-		const char *args, *says;
-	} cases[] = {
+	static const struct says_case cases[] = {
 	    {"run --scenario nope", "unknown scenario 'nope'"},
 	    {"run --procs 0", "--procs '0': expected an integer from 1 to 256"},
 	    {"run --clients many", "--clients 'many'"},
@@ -91,14 +153,7 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --clients 0 --listen 127.0.0.1:0 --msg-size 9",
 	     "--msg-size: with --clients 0 the outside clients choose what they send"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *out = NULL;
-		int st = np(cases[i].args, &out);
-		cr_assert_eq(st, 2, "%s: exit %d: %s", cases[i].args, st, out);
-		cr_assert(strstr(out, cases[i].says), "%s: says '%s'? %s", cases[i].args,
-			  cases[i].says, out);
-		free(out);
-	}
+	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), false);
 }
 
 Test(cli, check_names_a_missing_file)
@@ -108,6 +163,38 @@ Test(cli, check_names_a_missing_file)
 	cr_assert_neq(st, 0);
 	cr_assert(strstr(out, "/nonexistent/trace.jsonl"), "%s", out);
 	free(out);
+	/* as any command's error: on stderr, prefixed with the command; no report on stdout */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s check /nonexistent/trace.jsonl 2>&1 >/dev/null",
+		 tu_netpollsim());
+	st = tu_run(cmd, 0, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	cr_assert_str_eq(out, "netpollsim check: /nonexistent/trace.jsonl: cannot open: No such "
+			      "file or directory\n");
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s check /nonexistent/trace.jsonl 2>/dev/null",
+		 tu_netpollsim());
+	st = tu_run(cmd, 0, &out);
+	cr_assert_str_eq(out, "", "nothing on stdout");
+	free(out);
+}
+
+/* check and export say a bad option as run does: one line naming it, exit 2, no usage dump. */
+Test(cli, bad_check_and_export_options_name_the_problem)
+{
+	static const struct says_case cases[] = {
+	    {"export d.jsonl -o", "netpollsim export: -o needs a value\n"},
+	    {"export d.jsonl --output", "netpollsim export: --output needs a value\n"},
+	    {"export d.jsonl --format", "netpollsim export: --format needs a value\n"},
+	    {"export --bogus d.jsonl",
+	     "netpollsim export: unknown option '--bogus' (see --help)\n"},
+	    {"export -z d.jsonl", "netpollsim export: unknown option '-z' (see --help)\n"},
+	    {"export --help=yes", "netpollsim export: --help takes no value\n"},
+	    {"check d.jsonl --max-errors", "netpollsim check: --max-errors needs a value\n"},
+	    {"check -qz d.jsonl", "netpollsim check: unknown option '-z' (see --help)\n"},
+	    {"check --quiet=1 d.jsonl", "netpollsim check: --quiet takes no value\n"},
+	};
+	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), true);
 }
 
 Test(cli, scenarios_each_say_what_they_teach)
@@ -190,6 +277,67 @@ Test(cli, the_trace_records_the_seed_used)
 			cr_assert_gt(strtoull(seed + 7, NULL, 10), 0, "%s", head);
 		else
 			cr_assert_eq(strtoull(seed + 7, NULL, 10), 7, "%s", head);
+	}
+}
+
+/*
+ * A closed stdout or stderr (`>&-`, `2>&-`) is no place for the trace: the recording stays a
+ * trace that check accepts, whatever the run printed (the summary, the "serving" line), and an
+ * export to the closed stdout is not taken for the input file.
+ */
+Test(cli, a_closed_stdout_or_stderr_leaves_the_trace_whole)
+{
+	static const struct {
+		const char *args, *redirect;
+	} runs[] = {
+	    {"run --scenario close --no-ui --no-bpf", ">&-"},
+	    {"run --clients 0 --listen 127.0.0.1:0 --duration 0.2 --no-ui --no-bpf",
+	     "2>&- >/dev/null"},
+	};
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		char cmd[1024], path[400], *out = NULL;
+		snprintf(path, sizeof(path), "%s/closed%zu.jsonl", tu_tmpdir(), i);
+		snprintf(cmd, sizeof(cmd), "timeout -s KILL 100 %s %s --record %s </dev/null %s",
+			 tu_netpollsim(), runs[i].args, path, runs[i].redirect);
+		int st = tu_run(cmd, 0, &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", cmd, st, out);
+		free(out);
+		char args[512];
+		snprintf(args, sizeof(args), "check %s", path);
+		st = np(args, &out);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", runs[i].redirect, st, out);
+		cr_assert(strstr(out, ": legal: "), "%s", out);
+		free(out);
+		snprintf(cmd, sizeof(cmd), "%s export %s 2>&1 >&-", tu_netpollsim(), path);
+		st = tu_run(cmd, 0, &out);
+		cr_assert_eq(st, 0, "export to a closed stdout: exit %d: %s", st, out);
+		free(out);
+	}
+}
+
+/* Output that cannot be written (a full disk: /dev/full) is an error that says so, not exit 0. */
+Test(cli, a_failed_write_of_stdout_is_an_error)
+{
+	static const struct {
+		const char *args, *says;
+	} cases[] = {
+	    {"check traces/samples/close.jsonl",
+	     "netpollsim check: writing standard output: No space left on device\n"},
+	    {"scenarios",
+	     "netpollsim scenarios: writing standard output: No space left on device\n"},
+	    {"--help", "netpollsim: writing standard output: No space left on device\n"},
+	    {"check --help",
+	     "netpollsim check: writing standard output: No space left on device\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cmd[1024], *out = NULL;
+		/* stderr read, stdout full */
+		snprintf(cmd, sizeof(cmd), "timeout -s KILL 100 %s %s 2>&1 >/dev/full </dev/null",
+			 tu_netpollsim(), cases[i].args);
+		int st = tu_run(cmd, 0, &out);
+		cr_assert_eq(st, 1, "%s: exit %d: %s", cmd, st, out);
+		cr_assert_str_eq(out, cases[i].says, "%s", cmd);
+		free(out);
 	}
 }
 

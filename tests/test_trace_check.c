@@ -688,7 +688,8 @@ Test(trace_check, usage_errors, .timeout = 30)
 	free(out);
 	/* a file that cannot be opened is not a trace with an unreadable line: one line says so */
 	cr_assert_eq(tt_np(&out, "check /nonexistent/trace.jsonl"), 1);
-	cr_assert_str_eq(out, "/nonexistent/trace.jsonl: error: read: cannot open: No such file or "
-			      "directory\n");
+	cr_assert_str_eq(out,
+			 "netpollsim check: /nonexistent/trace.jsonl: cannot open: No such file "
+			 "or directory\n");
 	free(out);
 }

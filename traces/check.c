@@ -166,12 +166,19 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 	if (rc) {
 		const char *msg = trace_reader_errmsg(r, &errline);
 		bool schema = rc == -EINVAL || rc == -ENODATA;
-		file_error(&c, errline, schema ? "schema" : "read", "%s", msg);
 		if (schema) {
+			file_error(&c, errline, "schema", "%s", msg);
 			c.r.schema_errors++;
 			goto done;
 		}
-		/* cannot open or read the file: that one line says it all, no verdict */
+		/*
+		 * cannot open or read the file: no trace to judge, so no report and no verdict, but
+		 * the command's error, as every command says one about its input file
+		 */
+		fflush(
+		    c.out); /* after the reports of the files before it, when both go to one place */
+		fprintf(c.o->err ? c.o->err : stderr, "netpollsim check: %s\n",
+			trace_reader_error(r));
 		if (res)
 			*res = c.r;
 		trace_reader_close(r);

@@ -16,6 +16,7 @@
 
 struct check_opts {
 	FILE *out;	      /* where the report goes (stdout when NULL) */
+	FILE *err;	      /* where a file that cannot be read is said (stderr when NULL) */
 	bool quiet;	      /* no notes, only errors and the verdict line */
 	bool allow_truncated; /* a missing footer is a note, not an error */
 	unsigned max_shown;   /* errors printed at most (0: 50); all are counted */
@@ -32,8 +33,9 @@ struct check_result {
 };
 
 /*
- * Check the trace at path ("-" = stdin). Returns 0 when the trace is legal, 1 when it is not or
- * cannot be read (the report says why), -ENOMEM. res may be NULL.
+ * Check the trace at path ("-" = stdin). Returns 0 when the trace is legal, 1 when it is not (the
+ * report says why) or cannot be read (o->err says why: "netpollsim check: FILE: cannot open:
+ * ..."), -ENOMEM. res may be NULL.
  */
 int trace_check(const char *path, const struct check_opts *o, struct check_result *res);
 
