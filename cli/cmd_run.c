@@ -105,7 +105,7 @@ static void usage(FILE *out)
 		"  -p, --procs P         GOMAXPROCS (default: the scenario's, else the CPU count)\n"
 		"  -c, --clients N       client threads (default: the scenario's); 0 serves\n"
 		"                        outside clients; a lesson takes only its number (or 0)\n"
-		"  -r, --rounds R        round trips per client (default: the scenario's)\n"
+		"  -r, --rounds R        round trips per echo client (default 3)\n"
 		"  -d, --duration S      stop after S seconds at the latest: echo's clients run\n"
 		"                        until then; a lesson (well under a second with its own\n"
 		"                        clients) cut short says so\n"
@@ -309,6 +309,14 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		fprintf(stderr,
 			"netpollsim run: --no-events: there is nothing to %s without events\n",
 			o->narrate ? "narrate" : "record");
+		return NPS_EXIT_USAGE;
+	}
+	/* the break pipe is traced by kernel probes, which these two leave unattached */
+	if (o->bpf_break == 1 && (o->no_bpf || o->no_events)) {
+		fprintf(stderr,
+			"netpollsim run: --bpf-break=on and %s contradict each other: the break "
+			"pipe is traced by the kernel probes (drop one of them)\n",
+			o->no_bpf ? "--no-bpf" : "--no-events");
 		return NPS_EXIT_USAGE;
 	}
 	return 0;

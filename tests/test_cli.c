@@ -141,6 +141,8 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --listen 127.0.0.1:99999", "the port must be a number from 0 to 65535"},
 	    {"run --listen 127.0.0.1:", "'127.0.0.1:': the port must be a number"},
 	    {"run --listen localhost:9000", "not an IPv4 address"},
+	    {"run --no-bpf --bpf-break=on", "--bpf-break=on and --no-bpf contradict each other"},
+	    {"run --bpf-break on --no-events", "--bpf-break=on and --no-events contradict"},
 	    {"run --no-events --narrate",
 	     "--no-events: there is nothing to narrate without events"},
 	    {"run --scenario slow-reader --clients 3",
