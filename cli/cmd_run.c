@@ -812,7 +812,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "netpollsim run: cannot start the runtime thread\n");
 		return NPS_EXIT_FAIL;
 	}
-	bool forced = false;
+	bool forced = false, stop_seen = false;
 	for (;;) {
 		if (atomic_load(&st->done))
 			break;
@@ -823,9 +823,15 @@ int cmd_run(int argc, char **argv)
 			atomic_store(&throw_pending, 2);
 			pause();
 		}
-		if (got_signal && !st->forced_at) {
-			st->forced_at = (uint64_t)sim_now() + 5000000000ULL;
+		if (got_signal && !stop_seen) {
+			stop_seen = true;
+			/* out_patience may have set it already, for a write the signal caught */
+			if (!st->forced_at)
+				st->forced_at = (uint64_t)sim_now() + 5000000000ULL;
 			scenario_wake(); /* the stop flag is set: the scenario's waiter looks */
+			/* the terminal echoed "^C" where the next line starts: end that line */
+			if (st->width && st->o.narrate)
+				write_line(st, "", 0);
 		}
 		if (signal_count >= 2 || (st->forced_at && (uint64_t)sim_now() > st->forced_at)) {
 			forced = true;
