@@ -434,13 +434,50 @@ static void seed_from_proc(int pid, bool want_break, struct seed *s)
 	s->done_ns = mono_ns();
 }
 
+/* What a trace's header says of a Go program whose build info has no version trace can read. */
+#define GO_VERSION_UNKNOWN "go (version unknown)"
+
+/*
+ * The Go version in a .go.buildinfo section s, into ver (len bytes), as `go version` prints it
+ * ("go1.22.12"). The layout since Go 1.18 (debug/buildinfo): the magic "\xff Go buildinf:", the
+ * pointer size, flags whose bit 1 says the strings follow inline, and at offset 32 the version,
+ * its length a uvarint. Older Go points to the strings instead; for that, and for anything that
+ * does not read as a version, GO_VERSION_UNKNOWN.
+ */
+static void buildinfo_version(int fd, const Elf64_Shdr *s, char *ver, size_t len)
+{
+	unsigned char b[32 + 10 + 64];
+	size_t n = s->sh_size < sizeof(b) ? (size_t)s->sh_size : sizeof(b), i = 32;
+	uint64_t vlen = 0;
+
+	snprintf(ver, len, GO_VERSION_UNKNOWN);
+	if (n <= i || pread(fd, b, n, (off_t)s->sh_offset) != (ssize_t)n ||
+	    memcmp(b, "\xff Go buildinf:", 14) || !(b[15] & 2))
+		return;
+	for (int shift = 0; i < n && shift < 64; shift += 7) {
+		vlen |= (uint64_t)(b[i] & 0x7f) << shift;
+		if (!(b[i++] & 0x80))
+			break;
+	}
+	/* "go1.22.12", or a toolchain built from source: "devel go1.23-..." */
+	if (vlen < 2 || vlen > n - i || vlen >= len ||
+	    (strncmp((const char *)b + i, "go", 2) && strncmp((const char *)b + i, "devel", 5)))
+		return;
+	for (size_t k = 0; k < vlen; k++)
+		if (b[i + k] < 0x20 || b[i + k] > 0x7e)
+			return;
+	memcpy(ver, b + i, vlen);
+	ver[vlen] = '\0';
+}
+
 /*
  * Is pid a Go program? Go's linker gives every executable it links a .go.buildinfo section
  * (the build information of runtime/debug.ReadBuildInfo and `go version -m`), kept by
  * -ldflags=-s and by strip(1): one section-name lookup in the ELF of /proc/PID/exe. 1 yes, 0 no
- * (or not an ELF64 with section headers), -errno when the executable cannot be read.
+ * (or not an ELF64 with section headers), -errno when the executable cannot be read. For a Go
+ * program, ver (len bytes; NULL: not wanted) gets the Go version that built it.
  */
-static int proc_is_go(int pid)
+static int proc_go(int pid, char *ver, size_t len)
 {
 	char path[64], *names = NULL;
 	Elf64_Shdr *sh = NULL;
@@ -469,14 +506,22 @@ static int proc_is_go(int pid)
 	    pread(fd, names, strtab->sh_size, (off_t)strtab->sh_offset) != (ssize_t)strtab->sh_size)
 		goto out;
 	names[strtab->sh_size] = '\0';
-	for (int i = 0; i < eh.e_shnum && !go; i++)
+	for (int i = 0; i < eh.e_shnum && !go; i++) {
 		go = sh[i].sh_name < strtab->sh_size &&
 		     !strcmp(names + sh[i].sh_name, ".go.buildinfo");
+		if (go && ver)
+			buildinfo_version(fd, &sh[i], ver, len);
+	}
 out:
 	free(names);
 	free(sh);
 	close(fd);
 	return go;
+}
+
+static int proc_is_go(int pid)
+{
+	return proc_go(pid, NULL, 0);
 }
 
 /*
@@ -1227,7 +1272,8 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	/* After attaching: anything registered from now on is seen by the probes as well. */
-	int go = brk ? 0 : proc_is_go(o.tgid);
+	char gover[64];
+	int isgo = proc_go(o.tgid, gover, sizeof(gover)), go = brk ? 0 : isgo;
 
 	seed_from_proc(o.tgid, go == 1, &seed);
 	t.seed = &seed;
@@ -1249,9 +1295,18 @@ int cmd_trace(int argc, char **argv)
 	if (!t.quiet)
 		print_break(o.tgid, go, &seed, brk != NULL, brd, bwr, berr);
 	if (record) {
+		/*
+		 * What is known of the program at attach, nothing more (docs/trace-format.md): the
+		 * Go version in its build info, "none" for a program that is not Go, "unknown" when
+		 * its executable cannot be read; GOMAXPROCS is a Go program's only, and the reader
+		 * requires the field: 1 otherwise, which the "go" field says means nothing.
+		 */
 		struct trace_header h = {
 		    .scenario = "trace",
-		    .gomaxprocs = proc_gomaxprocs(o.tgid),
+		    .gomaxprocs = isgo == 1 ? proc_gomaxprocs(o.tgid) : 1,
+		    .go_version = isgo == 1   ? gover
+				  : isgo == 0 ? "none"
+					      : "unknown",
 		    .kernel_view = 1,
 		    .mono_origin = t.origin,
 		};

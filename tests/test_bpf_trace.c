@@ -982,27 +982,62 @@ Test(bpf_trace, a_long_exec_path_is_marked_where_it_is_cut, .timeout = 120, .fin
 }
 
 /*
- * A recording's header gives the traced process's GOMAXPROCS as Go would have it: its
- * $GOMAXPROCS, else the CPUs of its affinity mask (getproccount), not the machine's CPU count.
+ * The header of `trace --record` for a program started as `PREFIX PROG` (a shell command):
+ * [go, gomaxprocs] as jq prints them on one line (free it).
  */
-Test(bpf_trace, gomaxprocs_is_the_traced_process_s, .timeout = 60)
+static char *recorded_go(const char *prefix, const char *prog)
 {
-	char cmd[2400], *out = NULL;
+	char cmd[2400], rec[600], *out = NULL;
+
+	snprintf(rec, sizeof(rec), "%s/header.jsonl", tu_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+		 "%s %s >/dev/null & p=$!; sleep 0.2; %s trace --pid $p --duration 0.2 -q "
+		 "--record %s >/dev/null 2>&1; kill $p; head -n 1 %s | jq -c '[.go, .gomaxprocs]'",
+		 prefix, prog, tu_netpollsim(), rec, rec);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	return out;
+}
+
+/*
+ * A Go program's recording says which Go built it (its build info, as `go version` reads it) and
+ * its GOMAXPROCS as Go would have it: its $GOMAXPROCS, else the CPUs of its affinity mask
+ * (getproccount), not the machine's CPU count. It used to say "go1.22", whatever built it.
+ */
+Test(bpf_trace, a_go_program_s_header_gives_its_go_and_gomaxprocs, .timeout = 300)
+{
+	char dir[512], prog[600], cmd[1400], want[160], *out, *ver;
 
 	NEED_ROOT();
-	const char *envs[] = {"", "env GOMAXPROCS=3 "}, *want[] = {"1\n", "3\n"};
+	build_go_echo(dir, sizeof(dir));
+	snprintf(prog, sizeof(prog), "%s/echo", dir);
+	snprintf(cmd, sizeof(cmd), GO " version %s", prog);
+	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s", out);
+	cr_assert_not_null(ver = strstr(out, ": go1."), "%s", out);
+	ver[2 + strcspn(ver + 2, "\n")] = '\0';
+	const char *envs[] = {"taskset -c 0", "taskset -c 0 env GOMAXPROCS=3"},
+		   *procs[] = {"1", "3"};
 	for (int i = 0; i < 2; i++) {
-		char rec[600];
-		snprintf(rec, sizeof(rec), "%s/gmp%d.jsonl", tu_tmpdir(), i);
-		snprintf(
-		    cmd, sizeof(cmd),
-		    "%staskset -c 0 sleep 5 & p=$!; sleep 0.2; %s trace --pid $p --duration 0.2 "
-		    "-q --record %s >/dev/null 2>&1; kill $p; head -n 1 %s | jq .gomaxprocs",
-		    envs[i], tu_netpollsim(), rec, rec);
-		cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
-		cr_assert_str_eq(out, want[i], "%s: %s", cmd, out);
-		free(out);
+		char *got = recorded_go(envs[i], prog);
+
+		snprintf(want, sizeof(want), "[\"%s\",%s]\n", ver + 2, procs[i]);
+		cr_assert_str_eq(got, want, "%s %s", envs[i], prog);
+		free(got);
 	}
+	free(out);
+}
+
+/*
+ * A program that is not Go has no Go version and no GOMAXPROCS: its recording says "go":"none"
+ * and the placeholder 1 the reader requires, whatever its environment. It used to claim
+ * "go1.22" and GOMAXPROCS 2 (the CPUs) for bash, and replay titled it "GOMAXPROCS 2".
+ */
+Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
+{
+	NEED_ROOT();
+	char *got = recorded_go("env GOMAXPROCS=3", "sleep 5");
+
+	cr_assert_str_eq(got, "[\"none\",1]\n");
+	free(got);
 }
 
 /* ---- a real terminal: a tmux pane ---- */
