@@ -41,6 +41,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -169,6 +170,36 @@ static int proc_status(int pid, struct proc_status *ps)
 	return 0;
 }
 
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h: the task is a kernel thread */
+
+/*
+ * Is pid a kernel thread (kthreadd, kworker/0:1...)? PF_KTHREAD in the flags of /proc/PID/stat
+ * (its 9th field), and its name into comm (printable). A kernel thread makes no system call, so
+ * no epoll call to trace: the probes would show nothing, and say nothing of why.
+ */
+static bool proc_kthread(int pid, char *comm, size_t len)
+{
+	char path[64], buf[512];
+	unsigned long flags = 0;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	/* the name, in parentheses, may hold anything, ')' too: the fields follow the last ')' */
+	char *l = strchr(buf, '('), *r = strrchr(buf, ')');
+
+	if (!l || !r || r < l || sscanf(r + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	trace_sanitize(l + 1, (size_t)(r - l - 1), comm, len);
+	return flags & PF_KTHREAD;
+}
+
 /*
  * Has the process ended? kill(pid, 0) still succeeds for a zombie (it has exited, its parent
  * has not reaped it yet), so a zombie counts as ended: state Z or X with no thread left (a
@@ -200,7 +231,7 @@ struct seed {
 	size_t nreg;
 	int break_rd, break_wr, candidates; /* Go's break pipe: the one candidate */
 	uint64_t done_ns;		    /* when the seeding ended */
-	char problem[320];		    /* the first read of /proc that failed, "" if none */
+	char problem[512];		    /* the first read of /proc that failed, "" if none */
 	bool interrupted;		    /* a stop signal came during the seeding */
 };
 
@@ -211,14 +242,83 @@ static void seed_free(struct seed *s)
 	free(s->superseded);
 }
 
-/* Remember the first failure: one line says it (what: the path). */
-static void seed_problem(struct seed *s, const char *what, int err)
+/* The value of a line of /proc/WHO/status ("Uid:", "CapEff:"), into buf; false: not there. */
+static bool status_field(const char *who, const char *key, char *buf, size_t len)
 {
-	if (!s->problem[0])
+	char path[64], line[256];
+	size_t k = strlen(key);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", who);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		if ((found = !strncmp(line, key, k)))
+			snprintf(buf, len, "%s", line + k);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Why the kernel refuses netpollsim pid's fds in /proc (EACCES): its ptrace access check
+ * (PTRACE_MODE_READ_FSCREDS) lets in a caller with CAP_SYS_PTRACE, or one of the same user and
+ * group when the process holds no capability the caller lacks and is dumpable. Refused despite
+ * CAP_SYS_PTRACE (root reading the init of a sandboxed VM or container), it is a security
+ * module's doing, and no privilege helps; the message must not send root after one it has.
+ */
+static void denied_why(int pid, char *buf, size_t len)
+{
+	char who[16], v[128];
+	unsigned long long eff = 0, prm = 0;
+	unsigned uid[3] = {0}, gid[3] = {0};
+	bool ptrace = status_field("self", "CapEff:", v, sizeof(v)) &&
+		      sscanf(v, "%llx", &eff) == 1 && (eff >> CAP_SYS_PTRACE & 1);
+
+	snprintf(who, sizeof(who), "%d", pid);
+	bool ids = status_field(who, "Uid:", v, sizeof(v)) &&
+		   sscanf(v, "%u %u %u", &uid[0], &uid[1], &uid[2]) == 3 &&
+		   status_field(who, "Gid:", v, sizeof(v)) &&
+		   sscanf(v, "%u %u %u", &gid[0], &gid[1], &gid[2]) == 3;
+	bool caps = status_field(who, "CapPrm:", v, sizeof(v)) && sscanf(v, "%llx", &prm) == 1;
+	bool same = ids;
+
+	for (int i = 0; i < 3; i++)
+		same = same && uid[i] == geteuid() && gid[i] == getegid();
+	if (ptrace)
 		snprintf(
-		    s->problem, sizeof(s->problem), "cannot read %s: %s%s", what, strerror(err),
-		    err == EACCES || err == EPERM ? " (another user's process needs CAP_SYS_PTRACE)"
-						  : "");
+		    buf, len,
+		    "netpollsim has CAP_SYS_PTRACE, so no privilege is missing: a security "
+		    "module (Landlock, SELinux, AppArmor, a BPF LSM) keeps pid %d's /proc from it",
+		    pid);
+	else if (ids && !same)
+		snprintf(buf, len,
+			 "pid %d runs as uid %u gid %u, not as netpollsim (uid %u gid %u): reading "
+			 "another user's /proc needs CAP_SYS_PTRACE",
+			 pid, uid[1], gid[1], (unsigned)geteuid(), (unsigned)getegid());
+	else if (caps && (prm & ~eff))
+		snprintf(buf, len,
+			 "pid %d holds capabilities netpollsim lacks (%#llx): reading its /proc "
+			 "needs CAP_SYS_PTRACE",
+			 pid, prm & ~eff);
+	else
+		snprintf(buf, len,
+			 "pid %d is not dumpable (a set-user-ID or file-capability program, or "
+			 "prctl(PR_SET_DUMPABLE, 0)): reading its /proc needs CAP_SYS_PTRACE",
+			 pid);
+}
+
+/* Remember the first failure: one line says it (what: the path). */
+static void seed_problem(struct seed *s, int pid, const char *what, int err)
+{
+	char why[256] = "";
+
+	if (s->problem[0])
+		return;
+	if (err == EACCES || err == EPERM)
+		denied_why(pid, why, sizeof(why));
+	snprintf(s->problem, sizeof(s->problem), "cannot read %s: %s%s%s%s", what, strerror(err),
+		 why[0] ? " (" : "", why, why[0] ? ")" : "");
 }
 
 static int cmp_fdlink(const void *a, const void *b)
@@ -239,7 +339,7 @@ static void read_fds(int pid, struct seed *s)
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	d = opendir(path);
 	if (!d) {
-		seed_problem(s, path, errno);
+		seed_problem(s, pid, path, errno);
 		return;
 	}
 	while ((de = readdir(d)) && !(s->interrupted = stop_sig != 0)) {
@@ -252,7 +352,7 @@ static void read_fds(int pid, struct seed *s)
 
 		if (n < 0) {
 			if (errno != ENOENT) /* ENOENT: closed since readdir */
-				seed_problem(s, path, errno);
+				seed_problem(s, pid, path, errno);
 			continue;
 		}
 		if (s->nfds == cap) {
@@ -320,7 +420,7 @@ static void read_epoll(int pid, int epfd, struct seed *s, size_t *cap)
 	f = fopen(path, "r");
 	if (!f) {
 		if (errno != ENOENT)
-			seed_problem(s, path, errno);
+			seed_problem(s, pid, path, errno);
 		return;
 	}
 	while (fgets(line, sizeof(line), f) && !(s->interrupted = stop_sig != 0)) {
@@ -1166,6 +1266,15 @@ int cmd_trace(int argc, char **argv)
 					arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
+			/* the probes follow one tgid: a second --pid would be dropped silently */
+			if (o.tgid) {
+				fprintf(
+				    stderr,
+				    "netpollsim trace: --pid given twice (%d, then %ld): a trace "
+				    "follows one process; run one trace per process\n",
+				    o.tgid, v);
+				return NPS_EXIT_USAGE;
+			}
 			o.tgid = (int)v;
 			break;
 		}
@@ -1247,6 +1356,15 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (kill(o.tgid, 0) && errno == ESRCH) {
 		fprintf(stderr, "netpollsim trace: no process %d\n", o.tgid);
+		return NPS_EXIT_FAIL;
+	}
+	char comm[64];
+
+	if (proc_kthread(o.tgid, comm, sizeof(comm))) {
+		fprintf(
+		    stderr,
+		    "netpollsim trace: pid %d is a kernel thread (%s): it makes no epoll calls\n",
+		    o.tgid, comm);
 		return NPS_EXIT_FAIL;
 	}
 	if (proc_exited(o.tgid)) {

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <linux/landlock.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -25,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +99,22 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/*
+ * Put the calling process in a Landlock domain of its own (one that handles only the making of
+ * FIFOs, which nothing here does): Landlock then denies it ptrace access, /proc/PID/fd included,
+ * to every process outside the domain, CAP_SYS_PTRACE or not. 0, or -1 (no Landlock).
+ */
+static int landlock_self(void)
+{
+	struct landlock_ruleset_attr a = {.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_FIFO};
+	int fd = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a), 0);
+
+	return fd < 0 || syscall(SYS_landlock_restrict_self, fd, 0) ? -1 : 0;
+}
+
+/* spawn() runs its command in a Landlock domain (landlock_self) */
+static bool spawn_sandboxed;
+
 static pid_t spawn(char *const argv[], const char *out)
 {
 	pid_t pid = fork();
@@ -105,7 +123,8 @@ static pid_t spawn(char *const argv[], const char *out)
 	if (pid == 0) {
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
+		    (spawn_sandboxed && landlock_self()))
 			_exit(127);
 		setpgid(0, 0);
 		execv(argv[0], argv);
@@ -1038,6 +1057,97 @@ Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
 
 	cr_assert_str_eq(got, "[\"none\",1]\n");
 	free(got);
+}
+
+/*
+ * `trace --pid 1 --pid 2` traced pid 2 and said nothing of pid 1: a second --pid is refused,
+ * exit status 2, nothing traced. Needs no root.
+ */
+Test(bpf_trace, a_second_pid_is_refused, .timeout = 60)
+{
+	char cmd[1024], *out;
+
+	snprintf(cmd, sizeof(cmd), "%s trace --pid 1 -p %d --duration 0.1", tu_netpollsim(),
+		 (int)getpid());
+	int rc = tu_run(cmd, 1, &out);
+
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd),
+		 "netpollsim trace: --pid given twice (1, then %d): a trace follows one process; "
+		 "run one trace per process\n",
+		 (int)getpid());
+	cr_assert_not_null(strstr(out, cmd), "no '%s' in:\n%s", cmd, out);
+	cr_assert_null(strstr(out, "tracing pid"), "%s", out);
+	free(out);
+}
+
+/*
+ * A kernel thread makes no system call: `trace --pid 2` (kthreadd) used to trace it without a
+ * word, and show nothing. It is refused, by name. Needs no root.
+ */
+Test(bpf_trace, a_kernel_thread_is_refused, .timeout = 60)
+{
+	char cmd[1024], want[160], *out = NULL;
+	int kthreadd = 0;
+
+	/* kthreadd is pid 2 outside a pid namespace; in one, there is none to see */
+	cr_assert_eq(tu_run("pgrep -x kthreadd || true", 0, &out), 0);
+	if (sscanf(out, "%d", &kthreadd) != 1) {
+		printf("skipped: no kthreadd in this pid namespace\n");
+		free(out);
+		cr_skip_test("no kthreadd");
+	}
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s trace --pid %d --duration 0.1", tu_netpollsim(), kthreadd);
+	int rc = tu_run(cmd, 1, &out);
+
+	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+	snprintf(
+	    want, sizeof(want),
+	    "netpollsim trace: pid %d is a kernel thread (kthreadd): it makes no epoll calls\n",
+	    kthreadd);
+	cr_assert_str_eq(out, want);
+	free(out);
+}
+
+/*
+ * /proc/PID/fd refused to root, who has CAP_SYS_PTRACE, by a security module (here Landlock:
+ * trace runs in a domain of its own; `trace --pid 1` in a sandboxed VM meets the same): the
+ * warning says so, it used to say "another user's process needs CAP_SYS_PTRACE". The header
+ * then cannot tell whether the program is Go: "unknown".
+ */
+Test(bpf_trace, proc_refused_despite_cap_sys_ptrace_blames_no_privilege, .timeout = 120,
+     .fini = kill_children)
+{
+	char log[600], pid[16], rec[600], want[300], *out;
+	struct trace_reader *r = NULL;
+
+	NEED_ROOT();
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) < 1) {
+		printf("skipped: needs Landlock\n");
+		cr_skip_test("needs Landlock");
+	}
+	snprintf(rec, sizeof(rec), "%s/landlock.jsonl", tu_tmpdir());
+	pid_t wl =
+	    workload_start("landlock", (char *[]){"pipes", "1", "0.3", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	spawn_sandboxed = true;
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", "--record", rec, NULL}, wl,
+			   &out, NULL);
+	spawn_sandboxed = false;
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(
+	    want, sizeof(want),
+	    "warning: cannot read /proc/%d/fd/0: Permission denied (netpollsim has "
+	    "CAP_SYS_PTRACE, so no privilege is missing: a security module (Landlock, SELinux, "
+	    "AppArmor, a BPF LSM) keeps pid %d's /proc from it)",
+	    (int)wl, (int)wl);
+	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+	cr_assert_null(strstr(out, "another user"), "%s", out);
+	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s", rec);
+	cr_assert_str_eq(trace_reader_info(r)->go_version, "unknown");
+	trace_reader_close(r);
+	free(out);
 }
 
 /* ---- a real terminal: a tmux pane ---- */
