@@ -10,6 +10,11 @@
  * too. --record writes the events as a trace file (src "kernel") that replay/check/export read
  * like any other, the seeded registrations first.
  *
+ * On a terminal the events are narrated as `replay --narrate` narrates them (traces/narrate.h:
+ * the same lines for the same recording), and every line, the interest-set tables included, fits
+ * the terminal's width and follows it when the window is resized; a pipe or a file gets the full
+ * layout, one line per event, as before (scripts read it).
+ *
  * An exec(2) of the process (sched_process_exec) is followed: the line "[kernel] PID exec'd
  * PATH", the interest set forgotten (the old program's CLOEXEC epoll fds are closed: Go's are)
  * and read again from /proc for what survived, the break pipe's probes stopped in the kernel at
@@ -20,7 +25,9 @@
  * time).
  */
 #include "cli/cli.h"
+#include "cli/out.h"
 #include "bpf/probes.h"
+#include "traces/fold.h"
 #include "traces/join.h"
 #include "traces/json.h"
 #include "traces/livemerge.h"
@@ -34,8 +41,10 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +66,37 @@ static volatile sig_atomic_t stop_sig;
 
 /* Where the human-readable output goes: stdout, or stderr when the trace is recorded to "-". */
 static FILE *human;
+/*
+ * The columns of the terminal human is (re-read after a resize: cli/out.h), 0 when it is a pipe
+ * or a file, which get the full layout byte for byte as before (tests and scripts compare it).
+ */
+static unsigned human_width;
+
+/*
+ * Human-readable text of whole lines: as it is into a pipe or a file, fitted to the terminal on
+ * one (a line too long continues on the next, further in: narrate_fit_text).
+ */
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	char *s = NULL, *fit = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* a continuation line starts at most a few columns in: 4 times the text is room enough */
+	size_t cap = (size_t)n * 4 + 64;
+
+	if (human_width && (fit = malloc(cap)))
+		fwrite(fit, 1, narrate_fit_text(s, (size_t)n, human_width, fit, cap), human);
+	else
+		fputs(s, human);
+	free(fit);
+	free(s);
+}
 
 static void on_signal(int sig)
 {
@@ -82,7 +122,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: netpollsim trace --pid PID [--record FILE] [--duration S] [options]\n\n"
-		"Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n\n"
+		"Show the kernel's view of one process's epoll use, live (needs root: eBPF).\n"
+		"On a terminal, narrated as replay narrates it, fitted to its width.\n\n"
 		"  -p, --pid PID        the process to trace (any program: Go, nginx, ...);\n"
 		"                       a thread id traces the thread's whole process\n"
 		"  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
@@ -127,6 +168,36 @@ static int proc_status(int pid, struct proc_status *ps)
 	return 0;
 }
 
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h: the task is a kernel thread */
+
+/*
+ * Is pid a kernel thread (kthreadd, kworker/0:1...)? PF_KTHREAD in the flags of /proc/PID/stat
+ * (its 9th field), and its name into comm (printable). A kernel thread makes no system call, so
+ * no epoll call to trace: the probes would show nothing, and say nothing of why.
+ */
+static bool proc_kthread(int pid, char *comm, size_t len)
+{
+	char path[64], buf[512];
+	unsigned long flags = 0;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	/* the name, in parentheses, may hold anything, ')' too: the fields follow the last ')' */
+	char *l = strchr(buf, '('), *r = strrchr(buf, ')');
+
+	if (!l || !r || r < l || sscanf(r + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	trace_sanitize(l + 1, (size_t)(r - l - 1), comm, len);
+	return flags & PF_KTHREAD;
+}
+
 /*
  * Has the process ended? kill(pid, 0) still succeeds for a zombie (it has exited, its parent
  * has not reaped it yet), so a zombie counts as ended: state Z or X with no thread left (a
@@ -158,7 +229,7 @@ struct seed {
 	size_t nreg;
 	int break_rd, break_wr, candidates; /* Go's break pipe: the one candidate */
 	uint64_t done_ns;		    /* when the seeding ended */
-	char problem[320];		    /* the first read of /proc that failed, "" if none */
+	char problem[512];		    /* the first read of /proc that failed, "" if none */
 	bool interrupted;		    /* a stop signal came during the seeding */
 };
 
@@ -169,14 +240,83 @@ static void seed_free(struct seed *s)
 	free(s->superseded);
 }
 
-/* Remember the first failure: one line says it (what: the path). */
-static void seed_problem(struct seed *s, const char *what, int err)
+/* The value of a line of /proc/WHO/status ("Uid:", "CapEff:"), into buf; false: not there. */
+static bool status_field(const char *who, const char *key, char *buf, size_t len)
 {
-	if (!s->problem[0])
+	char path[64], line[256];
+	size_t k = strlen(key);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", who);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		if ((found = !strncmp(line, key, k)))
+			snprintf(buf, len, "%s", line + k);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Why the kernel refuses netpollsim pid's fds in /proc (EACCES): its ptrace access check
+ * (PTRACE_MODE_READ_FSCREDS) lets in a caller with CAP_SYS_PTRACE, or one of the same user and
+ * group when the process holds no capability the caller lacks and is dumpable. Refused despite
+ * CAP_SYS_PTRACE (root reading the init of a sandboxed VM or container), it is a security
+ * module's doing, and no privilege helps; the message must not send root after one it has.
+ */
+static void denied_why(int pid, char *buf, size_t len)
+{
+	char who[16], v[128];
+	unsigned long long eff = 0, prm = 0;
+	unsigned uid[3] = {0}, gid[3] = {0};
+	bool ptrace = status_field("self", "CapEff:", v, sizeof(v)) &&
+		      sscanf(v, "%llx", &eff) == 1 && (eff >> CAP_SYS_PTRACE & 1);
+
+	snprintf(who, sizeof(who), "%d", pid);
+	bool ids = status_field(who, "Uid:", v, sizeof(v)) &&
+		   sscanf(v, "%u %u %u", &uid[0], &uid[1], &uid[2]) == 3 &&
+		   status_field(who, "Gid:", v, sizeof(v)) &&
+		   sscanf(v, "%u %u %u", &gid[0], &gid[1], &gid[2]) == 3;
+	bool caps = status_field(who, "CapPrm:", v, sizeof(v)) && sscanf(v, "%llx", &prm) == 1;
+	bool same = ids;
+
+	for (int i = 0; i < 3; i++)
+		same = same && uid[i] == geteuid() && gid[i] == getegid();
+	if (ptrace)
 		snprintf(
-		    s->problem, sizeof(s->problem), "cannot read %s: %s%s", what, strerror(err),
-		    err == EACCES || err == EPERM ? " (another user's process needs CAP_SYS_PTRACE)"
-						  : "");
+		    buf, len,
+		    "netpollsim has CAP_SYS_PTRACE, so no privilege is missing: a security "
+		    "module (Landlock, SELinux, AppArmor, a BPF LSM) keeps pid %d's /proc from it",
+		    pid);
+	else if (ids && !same)
+		snprintf(buf, len,
+			 "pid %d runs as uid %u gid %u, not as netpollsim (uid %u gid %u): reading "
+			 "another user's /proc needs CAP_SYS_PTRACE",
+			 pid, uid[1], gid[1], (unsigned)geteuid(), (unsigned)getegid());
+	else if (caps && (prm & ~eff))
+		snprintf(buf, len,
+			 "pid %d holds capabilities netpollsim lacks (%#llx): reading its /proc "
+			 "needs CAP_SYS_PTRACE",
+			 pid, prm & ~eff);
+	else
+		snprintf(buf, len,
+			 "pid %d is not dumpable (a set-user-ID or file-capability program, or "
+			 "prctl(PR_SET_DUMPABLE, 0)): reading its /proc needs CAP_SYS_PTRACE",
+			 pid);
+}
+
+/* Remember the first failure: one line says it (what: the path). */
+static void seed_problem(struct seed *s, int pid, const char *what, int err)
+{
+	char why[256] = "";
+
+	if (s->problem[0])
+		return;
+	if (err == EACCES || err == EPERM)
+		denied_why(pid, why, sizeof(why));
+	snprintf(s->problem, sizeof(s->problem), "cannot read %s: %s%s%s%s", what, strerror(err),
+		 why[0] ? " (" : "", why, why[0] ? ")" : "");
 }
 
 static int cmp_fdlink(const void *a, const void *b)
@@ -197,7 +337,7 @@ static void read_fds(int pid, struct seed *s)
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	d = opendir(path);
 	if (!d) {
-		seed_problem(s, path, errno);
+		seed_problem(s, pid, path, errno);
 		return;
 	}
 	while ((de = readdir(d)) && !(s->interrupted = stop_sig != 0)) {
@@ -210,7 +350,7 @@ static void read_fds(int pid, struct seed *s)
 
 		if (n < 0) {
 			if (errno != ENOENT) /* ENOENT: closed since readdir */
-				seed_problem(s, path, errno);
+				seed_problem(s, pid, path, errno);
 			continue;
 		}
 		if (s->nfds == cap) {
@@ -278,7 +418,7 @@ static void read_epoll(int pid, int epfd, struct seed *s, size_t *cap)
 	f = fopen(path, "r");
 	if (!f) {
 		if (errno != ENOENT)
-			seed_problem(s, path, errno);
+			seed_problem(s, pid, path, errno);
 		return;
 	}
 	while (fgets(line, sizeof(line), f) && !(s->interrupted = stop_sig != 0)) {
@@ -392,13 +532,50 @@ static void seed_from_proc(int pid, bool want_break, struct seed *s)
 	s->done_ns = mono_ns();
 }
 
+/* What a trace's header says of a Go program whose build info has no version trace can read. */
+#define GO_VERSION_UNKNOWN "go (version unknown)"
+
+/*
+ * The Go version in a .go.buildinfo section s, into ver (len bytes), as `go version` prints it
+ * ("go1.22.12"). The layout since Go 1.18 (debug/buildinfo): the magic "\xff Go buildinf:", the
+ * pointer size, flags whose bit 1 says the strings follow inline, and at offset 32 the version,
+ * its length a uvarint. Older Go points to the strings instead; for that, and for anything that
+ * does not read as a version, GO_VERSION_UNKNOWN.
+ */
+static void buildinfo_version(int fd, const Elf64_Shdr *s, char *ver, size_t len)
+{
+	unsigned char b[32 + 10 + 64];
+	size_t n = s->sh_size < sizeof(b) ? (size_t)s->sh_size : sizeof(b), i = 32;
+	uint64_t vlen = 0;
+
+	snprintf(ver, len, GO_VERSION_UNKNOWN);
+	if (n <= i || pread(fd, b, n, (off_t)s->sh_offset) != (ssize_t)n ||
+	    memcmp(b, "\xff Go buildinf:", 14) || !(b[15] & 2))
+		return;
+	for (int shift = 0; i < n && shift < 64; shift += 7) {
+		vlen |= (uint64_t)(b[i] & 0x7f) << shift;
+		if (!(b[i++] & 0x80))
+			break;
+	}
+	/* "go1.22.12", or a toolchain built from source: "devel go1.23-..." */
+	if (vlen < 2 || vlen > n - i || vlen >= len ||
+	    (strncmp((const char *)b + i, "go", 2) && strncmp((const char *)b + i, "devel", 5)))
+		return;
+	for (size_t k = 0; k < vlen; k++)
+		if (b[i + k] < 0x20 || b[i + k] > 0x7e)
+			return;
+	memcpy(ver, b + i, vlen);
+	ver[vlen] = '\0';
+}
+
 /*
  * Is pid a Go program? Go's linker gives every executable it links a .go.buildinfo section
  * (the build information of runtime/debug.ReadBuildInfo and `go version -m`), kept by
  * -ldflags=-s and by strip(1): one section-name lookup in the ELF of /proc/PID/exe. 1 yes, 0 no
- * (or not an ELF64 with section headers), -errno when the executable cannot be read.
+ * (or not an ELF64 with section headers), -errno when the executable cannot be read. For a Go
+ * program, ver (len bytes; NULL: not wanted) gets the Go version that built it.
  */
-static int proc_is_go(int pid)
+static int proc_go(int pid, char *ver, size_t len)
 {
 	char path[64], *names = NULL;
 	Elf64_Shdr *sh = NULL;
@@ -427,14 +604,22 @@ static int proc_is_go(int pid)
 	    pread(fd, names, strtab->sh_size, (off_t)strtab->sh_offset) != (ssize_t)strtab->sh_size)
 		goto out;
 	names[strtab->sh_size] = '\0';
-	for (int i = 0; i < eh.e_shnum && !go; i++)
+	for (int i = 0; i < eh.e_shnum && !go; i++) {
 		go = sh[i].sh_name < strtab->sh_size &&
 		     !strcmp(names + sh[i].sh_name, ".go.buildinfo");
+		if (go && ver)
+			buildinfo_version(fd, &sh[i], ver, len);
+	}
 out:
 	free(names);
 	free(sh);
 	close(fd);
 	return go;
+}
+
+static int proc_is_go(int pid)
+{
+	return proc_go(pid, NULL, 0);
 }
 
 /*
@@ -444,29 +629,24 @@ out:
 static void print_break(int pid, int go, const struct seed *s, bool given, int rd, int wr, int err)
 {
 	if (rd >= 0 && err)
-		fprintf(human, "break pipe: read fd %d, write fd %d not traced: %s\n", rd, wr,
-			strerror(-err));
+		say("break pipe: read fd %d, write fd %d not traced: %s\n", rd, wr, strerror(-err));
 	else if (rd >= 0)
-		fprintf(human, "break pipe: read fd %d, write fd %d (%s)\n", rd, wr,
-			given ? "--break" : "found in /proc: Go's netpollBreak pipe");
+		say("break pipe: read fd %d, write fd %d (%s)\n", rd, wr,
+		    given ? "--break" : "found in /proc: Go's netpollBreak pipe");
 	else if (given) /* --break none */
 		return;
 	else if (go == 0)
-		fprintf(human,
-			"break pipe: none (pid %d is not a Go program: its executable has no "
-			".go.buildinfo section); --break RD,WR names one\n",
-			pid);
+		say("break pipe: none (pid %d is not a Go program: its executable has no "
+		    ".go.buildinfo section); --break RD,WR names one\n",
+		    pid);
 	else if (go < 0)
-		fprintf(
-		    human,
-		    "break pipe: none (whether pid %d is a Go program is unknown: /proc/%d/exe: "
+		say("break pipe: none (whether pid %d is a Go program is unknown: /proc/%d/exe: "
 		    "%s); --break RD,WR names one\n",
 		    pid, pid, strerror(-go));
 	else if (!s->problem[0])
-		fprintf(human,
-			"break pipe: %s in /proc (Go's: one pipe or eventfd registered for EPOLLIN "
-			"alone); --break RD,WR names it\n",
-			s->candidates ? "more than one candidate" : "none found");
+		say("break pipe: %s in /proc (Go's: one pipe or eventfd registered for EPOLLIN "
+		    "alone); --break RD,WR names it\n",
+		    s->candidates ? "more than one candidate" : "none found");
 }
 
 /*
@@ -515,6 +695,10 @@ struct trace_ctx {
 	uint64_t last_ts;     /* of the last event delivered */
 	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
 	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
+	/* on a terminal (not -q): the events narrated as replay narrates them, from this fold */
+	bool narrate;
+	struct nps_fold fold;
+	uint64_t pos; /* events the fold applied: their position, for its verdicts */
 };
 
 /* ---- printing ---- */
@@ -528,6 +712,7 @@ static const char *go_data(uint64_t data, char *buf, size_t len)
 	return buf;
 }
 
+/* An event in the full layout (a pipe, a file): one line, as scripts read it. */
 static void print_event(struct trace_ctx *t, const struct nps_event *e)
 {
 	char mask[160], extra[80] = "";
@@ -585,16 +770,6 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 			e->u.ready.index, extra,
 			nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask)),
 			e->u.ready.data);
-		if (e->fd < 0 && !t->said_ambiguous &&
-		    join_interest_fd(t->join, e->u.ready.epfd, e->u.ready.data) ==
-			JOIN_FD_AMBIGUOUS) {
-			t->said_ambiguous = true;
-			fprintf(human,
-				"%12s                (fd ?: more than one fd is registered on epfd "
-				"%d with data 0x%" PRIx64
-				", and epoll returns only the data: it cannot tell which)\n",
-				"", e->u.ready.epfd, e->u.ready.data);
-		}
 		break;
 	case NPS_EV_SYSCALL:
 		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %" PRId64 "  %s\n", rel,
@@ -622,11 +797,177 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 	}
 }
 
+/*
+ * "fd ?" for a ready entry whose data several fds share: why, once. Under the entry in the full
+ * layout; on a terminal where the narration puts its notes (narrate_verdict).
+ */
+static void explain_ambiguous(struct trace_ctx *t, const struct nps_event *e)
+{
+	if (e->kind != NPS_EV_EPOLL_READY || e->fd >= 0 || t->said_ambiguous ||
+	    join_interest_fd(t->join, e->u.ready.epfd, e->u.ready.data) != JOIN_FD_AMBIGUOUS)
+		return;
+	t->said_ambiguous = true;
+	say("%*s(fd ?: more than one fd is registered on epfd %d with data 0x%" PRIx64
+	    ", and epoll returns only the data: it cannot tell which)\n",
+	    human_width ? 12 : 28, "", e->u.ready.epfd, e->u.ready.data);
+}
+
+/* The fold's verdicts on a terminal, as replay narrates them. */
+static void say_verdicts(const struct fold_verdict *v, int nv)
+{
+	char line[NARRATE_LINE_MAX];
+
+	for (int i = 0; i < nv; i++)
+		if (narrate_verdict(&v[i], human_width, line, sizeof(line)))
+			fprintf(human, "%s\n", line);
+}
+
+/*
+ * An event on a terminal: the narration replay prints (traces/narrate.h), fitted to the width,
+ * from the fold that has just applied it, with the verdicts it gave (v, nv), so that the live
+ * view and a replay of its recording read alike.
+ */
+static void narrate_line(struct trace_ctx *t, const struct nps_event *e,
+			 const struct fold_verdict *v, int nv)
+{
+	char line[NARRATE_LINE_MAX];
+
+	if (narrate_event(e, &t->fold, t->origin, human_width, line, sizeof(line)))
+		fprintf(human, "%s\n", line);
+	say_verdicts(v, nv);
+}
+
+/* Columns of a table row: "  " and each cell right- or left-aligned in its width. */
+struct row {
+	char buf[512];
+	size_t n;
+};
+
+static void cell(struct row *r, int w, const char *s)
+{
+	int k = snprintf(r->buf + r->n, sizeof(r->buf) - r->n, "  %*s", w, s);
+
+	if (k > 0)
+		r->n += (size_t)k < sizeof(r->buf) - r->n ? (size_t)k : sizeof(r->buf) - r->n - 1;
+}
+
+/* The row, without the blanks a left-aligned last cell leaves. */
+static void row_say(struct row *r)
+{
+	while (r->n && r->buf[r->n - 1] == ' ')
+		r->buf[--r->n] = '\0';
+	say("%s\n", r->buf);
+}
+
+/* The interest set's table on a terminal: which columns fit, and how wide each is. */
+struct fitted {
+	int epfd, fd, events, data, go; /* widths; 0: the column is left out */
+	bool short_mask;		/* "IN|OUT|RDHUP|ET" for "EPOLLIN|EPOLLOUT|..." */
+};
+
+static void widen(int *w, const char *s)
+{
+	int n = (int)strlen(s);
+
+	if (n > *w)
+		*w = n;
+}
+
+static int fitted_width(const struct fitted *f)
+{
+	return 2 + f->epfd + 2 + f->fd + 2 + f->events + (f->data ? 2 + f->data : 0) +
+	       (f->go ? 2 + f->go : 0);
+}
+
+/* The cells of registration r as the terminal table shows them. */
+static void fitted_cells(const struct join_interest *r, bool short_mask, char epfd[16], char fd[16],
+			 char mask[160], char data[24], char go[64])
+{
+	snprintf(epfd, 16, "%d", r->epfd);
+	snprintf(fd, 16, "%d", r->fd);
+	if (short_mask)
+		narrate_epoll_mask_short(r->events, mask, 160);
+	else
+		nps_epoll_mask_format(r->events, mask, 160);
+	snprintf(data, 24, "0x%" PRIx64, r->data);
+	go[0] = '\0';
+	if (r->events == NPS_NETPOLL_EVENTS)
+		snprintf(go, 64, "pd 0x%" PRIx64 " fdseq %" PRIu64,
+			 (uint64_t)(((int64_t)r->data >> 19) << 3), r->data & 0x7ffff);
+}
+
+/*
+ * The interest set on a terminal, as wide as the content and no wider than the window: when it
+ * does not fit, the decoded Go pollDesc goes first, then the data, then "EPOLL" from the masks;
+ * epfd, fd and the events stay (they are what a ready entry is matched with). A line under the
+ * table says what was left out. Narrower than even that (under 30 columns), the rows wrap.
+ */
+static void fit_interest(const struct join_interest *l, size_t n)
+{
+	char epfd[16], fd[16], mask[160], data[24], go[64];
+	struct fitted f = {4, 2, 6, 4, 0, false}, s = {4, 2, 6, 0, 0, true};
+
+	for (size_t i = 0; i < n; i++) {
+		fitted_cells(&l[i], false, epfd, fd, mask, data, go);
+		widen(&f.epfd, epfd);
+		widen(&f.fd, fd);
+		widen(&f.events, mask);
+		widen(&f.data, data);
+		widen(&f.go, go);
+		widen(&s.events, narrate_epoll_mask_short(l[i].events, mask, sizeof(mask)));
+	}
+	s.epfd = f.epfd;
+	s.fd = f.fd;
+	bool no_go = f.go && fitted_width(&f) > (int)human_width;
+
+	if (no_go)
+		f.go = 0;
+	bool no_data = fitted_width(&f) > (int)human_width;
+
+	if (no_data)
+		f.data = 0;
+	if (fitted_width(&f) > (int)human_width)
+		f = s;
+
+	struct row r = {.n = 0};
+
+	cell(&r, f.epfd, "epfd");
+	cell(&r, f.fd, "fd");
+	cell(&r, -f.events, "events");
+	if (f.data)
+		cell(&r, -f.data, "data");
+	if (f.go)
+		cell(&r, -f.go, "Go");
+	row_say(&r);
+	for (size_t i = 0; i < n; i++) {
+		fitted_cells(&l[i], f.short_mask, epfd, fd, mask, data, go);
+		r.n = 0;
+		cell(&r, f.epfd, epfd);
+		cell(&r, f.fd, fd);
+		cell(&r, -f.events, mask);
+		if (f.data)
+			cell(&r, -f.data, data);
+		if (f.go)
+			cell(&r, -f.go, go);
+		row_say(&r);
+	}
+	if (no_go || no_data)
+		say("  (not shown at %u columns: %s)\n", human_width,
+		    !no_go    ? "the data"
+		    : no_data ? "the data, Go's pd and fdseq"
+			      : "Go's pd and fdseq");
+}
+
 static void print_interest(const struct join_interest *l, size_t n, const char *title)
 {
 	char mask[160], extra[80];
 
-	fprintf(human, "%s: %zu registration%s\n", title, n, nps_plural(n));
+	say("%s: %zu registration%s\n", title, n, nps_plural(n));
+	if (human_width) {
+		if (n)
+			fit_interest(l, n);
+		return;
+	}
 	if (n)
 		fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
 	for (size_t i = 0; i < n; i++) {
@@ -649,10 +990,9 @@ static void print_after_exec(struct trace_ctx *t)
 	size_t n = 0;
 
 	if (t->exec_go == 1) /* named when its registration is delivered (on_event) */
-		fprintf(human,
-			"break pipe: pid %d now runs a Go program: its netpollinit's EPOLLIN "
-			"registration names it\n",
-			t->pid);
+		say("break pipe: pid %d now runs a Go program: its netpollinit's EPOLLIN "
+		    "registration names it\n",
+		    t->pid);
 	else
 		print_break(t->pid, t->exec_go, s, false, -1, -1, 0);
 	for (size_t i = 0; l && i < s->nreg; i++)
@@ -675,6 +1015,10 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	else
 		t->last_ts = e.ts;
 	join_apply(t->join, &e); /* on ENOMEM the event just stays unjoined */
+	struct fold_verdict v[8];
+	/* on ENOMEM the fold just knows less: the narration says less about the event */
+	int nv = t->narrate ? fold_apply(&t->fold, &e, ++t->pos, v, 8) : 0;
+
 	if (e.kind == NPS_EV_EPOLL_CTL && e.sub == NPS_CTL_SEEDED) {
 		t->seeded++; /* the table "interest set at attach" showed it */
 		if (t->w && !t->werr)
@@ -687,8 +1031,12 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	t->ctls += e.kind == NPS_EV_EPOLL_CTL;
 	if (e.kind == NPS_EV_LOST)
 		t->lost += e.u.lost.count;
-	if (!t->quiet)
+	if (t->narrate)
+		narrate_line(t, &e, v, nv > 0 ? nv : 0);
+	else if (!t->quiet)
 		print_event(t, &e);
+	if (!t->quiet)
+		explain_ambiguous(t, &e);
 	if (!t->quiet && e.kind == NPS_EV_EXEC)
 		print_after_exec(t);
 	if (!t->quiet && e.kind == NPS_EV_EPOLL_CTL && t->break_ctl_ts && e.ts == t->break_ctl_ts)
@@ -841,8 +1189,7 @@ static void print_interest_now(struct nps_join *j, const char *title)
 	struct join_interest *l = n ? calloc(n, sizeof(*l)) : NULL;
 
 	if (n && !l) {
-		fprintf(human, "%s: %zu registration%s (no memory to list them)\n", title, n,
-			nps_plural(n));
+		say("%s: %zu registration%s (no memory to list them)\n", title, n, nps_plural(n));
 		return;
 	}
 	print_interest(l, n ? join_interest_list(j, l, n) : 0, title);
@@ -855,38 +1202,32 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 
 	probes_stats(p, &st);
 	double secs = (double)(st.stop_ns - st.attach_ns) / 1e9;
-	fprintf(human,
-		"kernel view: %" PRIu64 " event%s in %.3f s (%.0f/s): %" PRIu64
-		" epoll_wait return%s, %" PRIu64 " ready %s, %" PRIu64 " epoll_ctl\n",
-		t->events, nps_plural(t->events), secs,
-		secs > 0 ? (double)st.delivered / secs : 0.0, t->waits, nps_plural(t->waits),
-		t->readies, t->readies == 1 ? "entry" : "entries", t->ctls);
-	fprintf(human,
-		"probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
-		" (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
-		st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
+	say("kernel view: %" PRIu64 " event%s in %.3f s (%.0f/s): %" PRIu64
+	    " epoll_wait return%s, %" PRIu64 " ready %s, %" PRIu64 " epoll_ctl\n",
+	    t->events, nps_plural(t->events), secs, secs > 0 ? (double)st.delivered / secs : 0.0,
+	    t->waits, nps_plural(t->waits), t->readies, t->readies == 1 ? "entry" : "entries",
+	    t->ctls);
+	say("probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
+	    " (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
+	    st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
 	if (st.unmatched || st.exit_missed)
-		fprintf(human,
-			"probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
-			"unknown: in progress when tracing began), %" PRIu64
-			" entries without their return\n",
-			st.unmatched, st.exit_missed);
+		say("probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
+		    "unknown: in progress when tracing began), %" PRIu64
+		    " entries without their return\n",
+		    st.unmatched, st.exit_missed);
 	if (t->late || t->nomem)
-		fprintf(human,
-			"order: %" PRIu64 " events arrived more than %.0f ms after later ones and "
-			"are out of time order; %" PRIu64 " could not be held (out of memory)\n",
-			t->late, (double)(TRACE_REORDER_NS + PROBES_INFLIGHT_NS) / 1e6, t->nomem);
+		say("order: %" PRIu64 " events arrived more than %.0f ms after later ones and "
+		    "are out of time order; %" PRIu64 " could not be held (out of memory)\n",
+		    t->late, (double)(TRACE_REORDER_NS + PROBES_INFLIGHT_NS) / 1e6, t->nomem);
 	if (st.no_storage || st.read_fail || st.filtered)
-		fprintf(human,
-			"probes: no task storage %" PRIu64 ", unreadable user memory %" PRIu64
-			", filtered %" PRIu64 "\n",
-			st.no_storage, st.read_fail, st.filtered);
+		say("probes: no task storage %" PRIu64 ", unreadable user memory %" PRIu64
+		    ", filtered %" PRIu64 "\n",
+		    st.no_storage, st.read_fail, st.filtered);
 	for (int i = 0; verbose && i < PROBES_NPROBES; i++)
-		fprintf(human,
-			"  %-24s %10" PRIu64 " hits %10" PRIu64 " runs %8.0f ns/run %6.3f s\n",
-			probes_probe_name(i), st.hits[i], st.run_cnt[i],
-			st.run_cnt[i] ? (double)st.run_ns[i] / (double)st.run_cnt[i] : 0.0,
-			(double)st.run_ns[i] / 1e9);
+		say("  %-24s %10" PRIu64 " hits %10" PRIu64 " runs %8.0f ns/run %6.3f s\n",
+		    probes_probe_name(i), st.hits[i], st.run_cnt[i],
+		    st.run_cnt[i] ? (double)st.run_ns[i] / (double)st.run_cnt[i] : 0.0,
+		    (double)st.run_ns[i] / 1e9);
 }
 
 int cmd_trace(int argc, char **argv)
@@ -921,6 +1262,15 @@ int cmd_trace(int argc, char **argv)
 			if (*end || v <= 0 || v > INT_MAX) {
 				fprintf(stderr, "netpollsim trace: --pid: not a process id: '%s'\n",
 					arg_text(optarg, txt, sizeof(txt)));
+				return NPS_EXIT_USAGE;
+			}
+			/* the probes follow one tgid: a second --pid would be dropped silently */
+			if (o.tgid) {
+				fprintf(
+				    stderr,
+				    "netpollsim trace: --pid given twice (%d, then %ld): a trace "
+				    "follows one process; run one trace per process\n",
+				    o.tgid, v);
 				return NPS_EXIT_USAGE;
 			}
 			o.tgid = (int)v;
@@ -990,16 +1340,29 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (record && !strcmp(record, "-"))
 		human = stderr; /* stdout carries the trace */
+	human_width = cli_term_width(fileno(human));
+	if (human_width)
+		cli_term_follow();
+	t.narrate = human_width && !t.quiet;
 	/* The probes filter on the process (tgid): a thread id means its process. */
 	struct proc_status ps;
 
 	if (!proc_status(o.tgid, &ps) && ps.tgid > 0 && ps.tgid != o.tgid) {
-		fprintf(human, "pid %d is a thread of process %d: tracing %d (all its threads)\n",
-			o.tgid, ps.tgid, ps.tgid);
+		say("pid %d is a thread of process %d: tracing %d (all its threads)\n", o.tgid,
+		    ps.tgid, ps.tgid);
 		o.tgid = ps.tgid;
 	}
 	if (kill(o.tgid, 0) && errno == ESRCH) {
 		fprintf(stderr, "netpollsim trace: no process %d\n", o.tgid);
+		return NPS_EXIT_FAIL;
+	}
+	char comm[64];
+
+	if (proc_kthread(o.tgid, comm, sizeof(comm))) {
+		fprintf(
+		    stderr,
+		    "netpollsim trace: pid %d is a kernel thread (%s): it makes no epoll calls\n",
+		    o.tgid, comm);
 		return NPS_EXIT_FAIL;
 	}
 	if (proc_exited(o.tgid)) {
@@ -1012,7 +1375,7 @@ int cmd_trace(int argc, char **argv)
 
 	t.join = join_new();
 	t.lm = livemerge_new(NULL, true);
-	if (!t.join || !t.lm) {
+	if (!t.join || !t.lm || (t.narrate && fold_init(&t.fold))) {
 		fprintf(stderr, "netpollsim trace: out of memory\n");
 		return NPS_EXIT_FAIL;
 	}
@@ -1025,7 +1388,8 @@ int cmd_trace(int argc, char **argv)
 		goto cleanup;
 	}
 	/* After attaching: anything registered from now on is seen by the probes as well. */
-	int go = brk ? 0 : proc_is_go(o.tgid);
+	char gover[64];
+	int isgo = proc_go(o.tgid, gover, sizeof(gover)), go = brk ? 0 : isgo;
 
 	seed_from_proc(o.tgid, go == 1, &seed);
 	t.seed = &seed;
@@ -1034,10 +1398,9 @@ int cmd_trace(int argc, char **argv)
 	t.p = p;
 	/* Always said: without /proc, ready entries of fds registered before show as fd ?. */
 	if (seed.problem[0])
-		fprintf(human,
-			"warning: %s: the interest set at attach, and the fds of ready entries "
-			"registered before it, are unknown\n",
-			seed.problem);
+		say("warning: %s: the interest set at attach, and the fds of ready entries "
+		    "registered before it, are unknown\n",
+		    seed.problem);
 	if (go == 1 && seed.candidates == 1) {
 		brd = seed.break_rd;
 		bwr = seed.break_wr;
@@ -1048,9 +1411,18 @@ int cmd_trace(int argc, char **argv)
 	if (!t.quiet)
 		print_break(o.tgid, go, &seed, brk != NULL, brd, bwr, berr);
 	if (record) {
+		/*
+		 * What is known of the program at attach, nothing more (docs/trace-format.md): the
+		 * Go version in its build info, "none" for a program that is not Go, "unknown" when
+		 * its executable cannot be read; GOMAXPROCS is a Go program's only, and the reader
+		 * requires the field: 1 otherwise, which the "go" field says means nothing.
+		 */
 		struct trace_header h = {
 		    .scenario = "trace",
-		    .gomaxprocs = proc_gomaxprocs(o.tgid),
+		    .gomaxprocs = isgo == 1 ? proc_gomaxprocs(o.tgid) : 1,
+		    .go_version = isgo == 1   ? gover
+				  : isgo == 0 ? "none"
+					      : "unknown",
 		    .kernel_view = 1,
 		    .mono_origin = t.origin,
 		};
@@ -1072,10 +1444,9 @@ int cmd_trace(int argc, char **argv)
 	struct probes_stats st;
 
 	probes_stats(p, &st);
-	fprintf(human,
-		"tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s%s; Ctrl-C to "
-		"stop\n",
-		o.tgid, st.pwait2 ? ", epoll_pwait2" : "", break_on ? " and the break pipe" : "");
+	say("tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s%s; Ctrl-C to "
+	    "stop\n",
+	    o.tgid, st.pwait2 ? ", epoll_pwait2" : "", break_on ? " and the break pipe" : "");
 	if (!t.quiet)
 		print_interest(seed.reg, seed.nreg,
 			       seed.problem[0]
@@ -1099,6 +1470,7 @@ int cmd_trace(int argc, char **argv)
 				strerror(-err));
 			goto cleanup;
 		}
+		cli_term_refit(fileno(human), &human_width); /* what follows fits a new window */
 		deliver(&t, p, false);
 		if (t.werr) {
 			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-t.werr));
@@ -1108,7 +1480,7 @@ int cmd_trace(int argc, char **argv)
 			fflush(human);
 		if (proc_exited(o.tgid)) {
 			if (!t.quiet)
-				fprintf(human, "process %d exited\n", o.tgid);
+				say("process %d exited\n", o.tgid);
 			break;
 		}
 	}
@@ -1118,7 +1490,14 @@ int cmd_trace(int argc, char **argv)
 	 */
 	probes_detach(p);
 	probes_poll(p, 0, on_kernel, &t);
+	cli_term_refit(fileno(human), &human_width);
 	deliver(&t, p, true);
+	if (t.narrate) {
+		/* what the end leaves owed, as a replay of the recording judges it */
+		struct fold_verdict v[8];
+
+		say_verdicts(v, fold_end(&t.fold, v, 8));
+	}
 
 	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");
 	print_summary(&t, p, o.verbose);
@@ -1141,12 +1520,14 @@ cleanup:
 			rc = NPS_EXIT_FAIL;
 		}
 		if (!err && rc != NPS_EXIT_FAIL)
-			fprintf(human, "recorded: %s\n", record);
+			say("recorded: %s\n", record);
 	}
 	probes_close(p);
 	join_free(t.join);
 	livemerge_free(t.lm);
 	seed_free(&seed);
 	seed_free(&t.exec_seed);
+	if (t.narrate)
+		fold_fini(&t.fold);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <linux/landlock.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -22,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +99,22 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/*
+ * Put the calling process in a Landlock domain of its own (one that handles only the making of
+ * FIFOs, which nothing here does): Landlock then denies it ptrace access, /proc/PID/fd included,
+ * to every process outside the domain, CAP_SYS_PTRACE or not. 0, or -1 (no Landlock).
+ */
+static int landlock_self(void)
+{
+	struct landlock_ruleset_attr a = {.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_FIFO};
+	int fd = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof(a), 0);
+
+	return fd < 0 || syscall(SYS_landlock_restrict_self, fd, 0) ? -1 : 0;
+}
+
+/* spawn() runs its command in a Landlock domain (landlock_self) */
+static bool spawn_sandboxed;
+
 static pid_t spawn(char *const argv[], const char *out)
 {
 	pid_t pid = fork();
@@ -104,7 +123,8 @@ static pid_t spawn(char *const argv[], const char *out)
 	if (pid == 0) {
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
+		    (spawn_sandboxed && landlock_self()))
 			_exit(127);
 		setpgid(0, 0);
 		execv(argv[0], argv);
@@ -981,25 +1001,405 @@ Test(bpf_trace, a_long_exec_path_is_marked_where_it_is_cut, .timeout = 120, .fin
 }
 
 /*
- * A recording's header gives the traced process's GOMAXPROCS as Go would have it: its
- * $GOMAXPROCS, else the CPUs of its affinity mask (getproccount), not the machine's CPU count.
+ * The header of `trace --record` for a program started as `PREFIX PROG` (a shell command):
+ * [go, gomaxprocs] as jq prints them on one line (free it).
  */
-Test(bpf_trace, gomaxprocs_is_the_traced_process_s, .timeout = 60)
+static char *recorded_go(const char *prefix, const char *prog)
 {
-	char cmd[2400], *out = NULL;
+	char cmd[2400], rec[600], *out = NULL;
+
+	snprintf(rec, sizeof(rec), "%s/header.jsonl", tu_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+		 "%s %s >/dev/null & p=$!; sleep 0.2; %s trace --pid $p --duration 0.2 -q "
+		 "--record %s >/dev/null 2>&1; kill $p; head -n 1 %s | jq -c '[.go, .gomaxprocs]'",
+		 prefix, prog, tu_netpollsim(), rec, rec);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	return out;
+}
+
+/*
+ * A Go program's recording says which Go built it (its build info, as `go version` reads it) and
+ * its GOMAXPROCS as Go would have it: its $GOMAXPROCS, else the CPUs of its affinity mask
+ * (getproccount), not the machine's CPU count. It used to say "go1.22", whatever built it.
+ */
+Test(bpf_trace, a_go_program_s_header_gives_its_go_and_gomaxprocs, .timeout = 300)
+{
+	char dir[512], prog[600], cmd[1400], want[160], *out, *ver;
 
 	NEED_ROOT();
-	const char *envs[] = {"", "env GOMAXPROCS=3 "}, *want[] = {"1\n", "3\n"};
+	build_go_echo(dir, sizeof(dir));
+	snprintf(prog, sizeof(prog), "%s/echo", dir);
+	snprintf(cmd, sizeof(cmd), GO " version %s", prog);
+	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s", out);
+	cr_assert_not_null(ver = strstr(out, ": go1."), "%s", out);
+	ver[2 + strcspn(ver + 2, "\n")] = '\0';
+	const char *envs[] = {"taskset -c 0", "taskset -c 0 env GOMAXPROCS=3"},
+		   *procs[] = {"1", "3"};
 	for (int i = 0; i < 2; i++) {
-		char rec[600];
-		snprintf(rec, sizeof(rec), "%s/gmp%d.jsonl", tu_tmpdir(), i);
-		snprintf(
-		    cmd, sizeof(cmd),
-		    "%staskset -c 0 sleep 5 & p=$!; sleep 0.2; %s trace --pid $p --duration 0.2 "
-		    "-q --record %s >/dev/null 2>&1; kill $p; head -n 1 %s | jq .gomaxprocs",
-		    envs[i], tu_netpollsim(), rec, rec);
-		cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
-		cr_assert_str_eq(out, want[i], "%s: %s", cmd, out);
+		char *got = recorded_go(envs[i], prog);
+
+		snprintf(want, sizeof(want), "[\"%s\",%s]\n", ver + 2, procs[i]);
+		cr_assert_str_eq(got, want, "%s %s", envs[i], prog);
+		free(got);
+	}
+	free(out);
+}
+
+/*
+ * A program that is not Go has no Go version and no GOMAXPROCS: its recording says "go":"none"
+ * and the placeholder 1 the reader requires, whatever its environment. It used to claim
+ * "go1.22" and GOMAXPROCS 2 (the CPUs) for bash, and replay titled it "GOMAXPROCS 2".
+ */
+Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
+{
+	NEED_ROOT();
+	char *got = recorded_go("env GOMAXPROCS=3", "sleep 5");
+
+	cr_assert_str_eq(got, "[\"none\",1]\n");
+	free(got);
+}
+
+/*
+ * `trace --pid 1 --pid 2` traced pid 2 and said nothing of pid 1: a second --pid is refused,
+ * exit status 2, nothing traced. Needs no root.
+ */
+Test(bpf_trace, a_second_pid_is_refused, .timeout = 60)
+{
+	char cmd[1024], *out;
+
+	snprintf(cmd, sizeof(cmd), "%s trace --pid 1 -p %d --duration 0.1", tu_netpollsim(),
+		 (int)getpid());
+	int rc = tu_run(cmd, 1, &out);
+
+	cr_assert_eq(rc, 2, "exit %d:\n%s", rc, out);
+	snprintf(cmd, sizeof(cmd),
+		 "netpollsim trace: --pid given twice (1, then %d): a trace follows one process; "
+		 "run one trace per process\n",
+		 (int)getpid());
+	cr_assert_not_null(strstr(out, cmd), "no '%s' in:\n%s", cmd, out);
+	cr_assert_null(strstr(out, "tracing pid"), "%s", out);
+	free(out);
+}
+
+/*
+ * A kernel thread makes no system call: `trace --pid 2` (kthreadd) used to trace it without a
+ * word, and show nothing. It is refused, by name. Needs no root.
+ */
+Test(bpf_trace, a_kernel_thread_is_refused, .timeout = 60)
+{
+	char cmd[1024], want[160], *out = NULL;
+	int kthreadd = 0;
+
+	/* kthreadd is pid 2 outside a pid namespace; in one, there is none to see */
+	cr_assert_eq(tu_run("pgrep -x kthreadd || true", 0, &out), 0);
+	if (sscanf(out, "%d", &kthreadd) != 1) {
+		printf("skipped: no kthreadd in this pid namespace\n");
+		free(out);
+		cr_skip_test("no kthreadd");
+	}
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s trace --pid %d --duration 0.1", tu_netpollsim(), kthreadd);
+	int rc = tu_run(cmd, 1, &out);
+
+	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+	snprintf(
+	    want, sizeof(want),
+	    "netpollsim trace: pid %d is a kernel thread (kthreadd): it makes no epoll calls\n",
+	    kthreadd);
+	cr_assert_str_eq(out, want);
+	free(out);
+}
+
+/*
+ * /proc/PID/fd refused to root, who has CAP_SYS_PTRACE, by a security module (here Landlock:
+ * trace runs in a domain of its own; `trace --pid 1` in a sandboxed VM meets the same): the
+ * warning says so, it used to say "another user's process needs CAP_SYS_PTRACE". The header
+ * then cannot tell whether the program is Go: "unknown".
+ */
+Test(bpf_trace, proc_refused_despite_cap_sys_ptrace_blames_no_privilege, .timeout = 120,
+     .fini = kill_children)
+{
+	char log[600], pid[16], rec[600], want[300], *out;
+	struct trace_reader *r = NULL;
+
+	NEED_ROOT();
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) < 1) {
+		printf("skipped: needs Landlock\n");
+		cr_skip_test("needs Landlock");
+	}
+	snprintf(rec, sizeof(rec), "%s/landlock.jsonl", tu_tmpdir());
+	pid_t wl =
+	    workload_start("landlock", (char *[]){"pipes", "1", "0.3", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	spawn_sandboxed = true;
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", "--record", rec, NULL}, wl,
+			   &out, NULL);
+	spawn_sandboxed = false;
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(
+	    want, sizeof(want),
+	    "warning: cannot read /proc/%d/fd/0: Permission denied (netpollsim has "
+	    "CAP_SYS_PTRACE, so no privilege is missing: a security module (Landlock, SELinux, "
+	    "AppArmor, a BPF LSM) keeps pid %d's /proc from it)",
+	    (int)wl, (int)wl);
+	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+	cr_assert_null(strstr(out, "another user"), "%s", out);
+	cr_assert_eq(trace_reader_open(rec, &r), 0, "%s", rec);
+	cr_assert_str_eq(trace_reader_info(r)->go_version, "unknown");
+	trace_reader_close(r);
+	free(out);
+}
+
+/* ---- a real terminal: a tmux pane ---- */
+
+static char tmux_sock[600];
+
+/* `tmux -S SOCKET ARGS`, which must succeed: its output (free it). */
+__attribute__((format(printf, 1, 2))) static char *tmux(const char *fmt, ...)
+{
+	char args[2400], cmd[3200], *out = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "tmux -S %s %s", tmux_sock, args);
+	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s: %s", cmd, out ? out : "");
+	return out;
+}
+
+/* The tmux server, the tracer in it and the server traced: stopped even on a failure. */
+static void stop_pane(void)
+{
+	char cmd[700];
+
+	kill_children();
+	if (!tmux_sock[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "tmux -S %s kill-server 2>/dev/null", tmux_sock);
+	tu_run(cmd, 1, NULL);
+	tmux_sock[0] = '\0';
+}
+
+/*
+ * A detached pane cols wide running `netpollsim trace ARGS`, which writes its pid to pidfile
+ * first and signals "done" when it ends. Its scrollback holds the whole trace.
+ */
+static void trace_pane(int cols, const char *args, const char *pidfile)
+{
+	char conf[600];
+	FILE *f;
+
+	snprintf(tmux_sock, sizeof(tmux_sock), "%s/tmux.sock", tu_tmpdir());
+	snprintf(conf, sizeof(conf), "%s/tmux.conf", tu_tmpdir());
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs("set -g history-limit 200000\n", f);
+	fclose(f);
+	free(tmux("-f %s new-session -d -x %d -y 40 'sh -c \"echo \\$\\$ >%s; exec %s trace %s\"; "
+		  "tmux -S %s wait-for -S done; sleep 600'",
+		  conf, cols, pidfile, tu_netpollsim(), args, tmux_sock));
+}
+
+/* What the pane shows, scrollback included, with the lines the terminal wrapped joined (-J). */
+static char *pane_lines(void)
+{
+	return tmux("capture-pane -p -J -S -");
+}
+
+/*
+ * The pane's text as words: a line that continues the one before (it starts with blanks) is
+ * joined to it, with one space, or none after a '|' (a mask broken in "EPOLLIN|EPOLLOUT").
+ */
+static char *pane_words(void)
+{
+	char *s = pane_lines(), *w = s;
+
+	for (const char *r = s; *r; r++) {
+		if (*r == '\n' && r[1] == ' ') {
+			while (r[1] == ' ')
+				r++;
+			if (w > s && w[-1] != '|')
+				*w++ = ' ';
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+	return s;
+}
+
+/* The pane's words once they hold needle. */
+static char *pane_shows(const char *needle)
+{
+	char *s;
+
+	while (!strstr(s = pane_words(), needle)) {
+		free(s);
+		usleep(20000);
+	}
+	return s;
+}
+
+/* Columns of the widest line of s (UTF-8 continuation bytes take none), *at: that line. */
+static size_t widest_line(const char *s, const char **at)
+{
+	size_t best = 0;
+
+	*at = s;
+	for (const char *l = s; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0')) {
+		size_t c = 0, n = strcspn(l, "\n");
+
+		for (size_t i = 0; i < n; i++)
+			c += ((unsigned char)l[i] & 0xc0) != 0x80;
+		if (c > best) {
+			best = c;
+			*at = l;
+		}
+	}
+	return best;
+}
+
+static void assert_fits(const char *s, size_t cols)
+{
+	const char *at;
+	size_t w = widest_line(s, &at);
+
+	cr_assert_leq(w, cols, "a line of %zu columns in a %zu-column pane: %.*s\n%s", w, cols,
+		      (int)strcspn(at, "\n"), at, s);
+}
+
+/*
+ * The Go echo server traced in a pane cols wide, resized to `resize` columns (0: not) once the
+ * tracer is attached; a client then connects and echoes until the trace shows its connection's
+ * readiness, and closes. Returns what the pane showed (its lines), *cfd: the connection's fd.
+ */
+static char *trace_echo_in_a_pane(int cols, int resize, int *cfd)
+{
+	char dir[512], srv[600], srvout[600], pidfile[600], args[64], want[64], *out;
+	int port = 0, pid = 0;
+
+	NEED_ROOT();
+	build_go_echo(dir, sizeof(dir));
+	snprintf(srv, sizeof(srv), "%s/echo", dir);
+	snprintf(srvout, sizeof(srvout), "%s/echo.out", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/trace.pid", dir);
+	pid_t sp = children[0] = spawn((char *[]){srv, NULL}, srvout);
+	out = wait_for(srvout, "port ", sp);
+	cr_assert_eq(sscanf(strstr(out, "port "), "port %d", &port), 1);
+	free(out);
+	snprintf(args, sizeof(args), "--pid %d", (int)sp);
+	trace_pane(cols, args, pidfile);
+	free(pane_shows("Ctrl-C to stop"));
+	if (resize) {
+		/* the kernel sends SIGWINCH when the pane's terminal takes the new size */
+		free(tmux("resize-window -x %d", resize));
+		char *tty = tmux("display -p '#{pane_tty}'");
+		struct winsize ws = {0};
+		int fd = open(strtok(tty, "\n"), O_RDONLY | O_NOCTTY);
+
+		cr_assert_geq(fd, 0, "%s: %s", tty, strerror(errno));
+		while (!ioctl(fd, TIOCGWINSZ, &ws) && ws.ws_col != resize)
+			usleep(10000);
+		close(fd);
+		free(tty);
+	}
+	int conn = dial(port);
+
+	out = pane_shows(", ADD, "); /* the narration's "epoll_ctl(epfd 5, ADD, fd 4, ...)" */
+	cr_assert_eq(sscanf(strstr(out, ", ADD, "), ", ADD, fd %d,", cfd), 1, "%s", out);
+	free(out);
+	/* pauses let the server's goroutine park in Read: netpoll then wakes it (see above) */
+	snprintf(want, sizeof(want), "]: fd %d ", *cfd);
+	for (int i = 0, seen = 0; i < 50 && !seen; i++) {
+		usleep(20000);
+		round_trip(conn, i);
+		out = pane_words();
+		seen = strstr(out, want) != NULL;
 		free(out);
 	}
+	close(conn);
+	snprintf(want, sizeof(want), ", DEL, fd %d)", *cfd);
+	free(pane_shows(want));
+	FILE *f = fopen(pidfile, "r");
+
+	cr_assert(f && fscanf(f, "%d", &pid) == 1, "%s", pidfile);
+	fclose(f);
+	cr_assert_eq(kill(pid, SIGINT), 0);
+	char *end = tmux("wait-for done");
+
+	free(end);
+	return pane_lines();
+}
+
+/* What a user must find in the pane's words: the connection's ADD, its readiness, the summary. */
+static void assert_key_facts(const char *words, int cfd)
+{
+	char want[160];
+	int epfd = -1;
+	const char *add = strstr(words, ", ADD, fd ");
+
+	cr_assert_not_null(add, "%s", words);
+	while (add > words && strncmp(add, "epoll_ctl(epfd ", 15))
+		add--;
+	cr_assert_eq(sscanf(add, "epoll_ctl(epfd %d,", &epfd), 1, "%.100s", add);
+	snprintf(want, sizeof(want),
+		 "epoll_ctl(epfd %d, ADD, fd %d, EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) = 0", epfd,
+		 cfd);
+	cr_assert_not_null(strstr(words, want), "no '%s':\n%s", want, words);
+	/* netpoll's epoll_pwait returns, and one of them lists the connection's readiness */
+	snprintf(want, sizeof(want), "epoll_pwait(epfd %d, 128, ", epfd);
+	cr_assert_not_null(strstr(words, want), "no '%s':\n%s", want, words);
+	int fd = -1;
+
+	for (const char *r = words; fd != cfd && (r = strstr(r, "ready[")); r++)
+		if (sscanf(r, "ready[%*u]: fd %d EPOLL", &fd) != 1)
+			fd = -1;
+	cr_assert_eq(fd, cfd, "no ready entry for fd %d:\n%s", cfd, words);
+	cr_assert_not_null(strstr(words, "interest set (rebuilt from epoll_ctl): "), "%s", words);
+	cr_assert_not_null(strstr(words, "kernel view: "), "%s", words);
+}
+
+/*
+ * On a terminal trace fits its width, as run and replay do: each event narrated as replay
+ * narrates it (traces/narrate.h), the interest-set table and the summary fitted. It used to
+ * print the full layout whatever the width: lines of 141 columns in an 80-column pane
+ * (`epoll_ctl(5, ADD, 4, {EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, 0x7f50…}) = 0  (Go: pd …)`), an
+ * interest-set table 111 wide.
+ */
+Test(bpf_trace, fits_an_80_column_terminal, .timeout = 300, .fini = stop_pane)
+{
+	int cfd = -1;
+	char *out = trace_echo_in_a_pane(80, 0, &cfd);
+
+	assert_fits(out, 80);
+	/* the table keeps the columns that fit: epfd, fd, events, data */
+	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 2 "
+				       "registrations\n  epfd  fd  events"),
+			   "%s", out);
+	free(out);
+	out = pane_words();
+	assert_key_facts(out, cfd);
+	free(out);
+}
+
+/*
+ * Resized from 80 to 50 columns while it runs (SIGWINCH), trace narrates what follows in 50:
+ * the connection made after the resize, its readiness, the tables and the summary at the end.
+ */
+Test(bpf_trace, follows_a_resize_to_50_columns, .timeout = 300, .fini = stop_pane)
+{
+	int cfd = -1;
+	char *out = trace_echo_in_a_pane(80, 50, &cfd);
+	const char *at, *add = strstr(out, "[kernel] epoll_ctl");
+
+	/* the first call narrated is the connection's ADD, made after the resize */
+	cr_assert_not_null(add, "%s", out);
+	while (add > out && add[-1] != '\n')
+		add--;
+	cr_assert_gt(widest_line(out, &at), 50, "wider than 50 before the resize:\n%s", out);
+	assert_fits(add, 50);
+	free(out);
+	out = pane_words();
+	assert_key_facts(strstr(out, "[kernel] epoll_ctl"), cfd);
+	free(out);
 }

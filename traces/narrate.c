@@ -116,6 +116,11 @@ static const char *mask_short(uint32_t events, char *buf, size_t len)
 	return buf;
 }
 
+const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len)
+{
+	return mask_short(events, buf, len);
+}
+
 static const char *wait_name(uint8_t sub)
 {
 	return str_or(nps_wait_sub_name(sub), "epoll_wait");

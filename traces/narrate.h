@@ -62,6 +62,12 @@ size_t narrate_fit_text(const char *s, size_t n, unsigned width, char *buf, size
  */
 const char *narrate_exec_path(const struct nps_event *e, char *buf, size_t len);
 
+/*
+ * An epoll mask the short way the narration's chains read it: "IN|OUT|RDHUP|ET" (for a table
+ * too narrow for "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET"). Returns buf.
+ */
+const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len);
+
 /* The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts. */
 void narrate_summary(FILE *out, const struct nps_fold *f);
 
