@@ -2083,6 +2083,7 @@ struct trace_reader {
 	bool eof;
 	uint64_t lineno;  /* lines consumed so far */
 	uint64_t ev_line; /* line of the last event returned */
+	uint64_t skipped; /* lines refused (-EINVAL) by trace_reader_next */
 	bool after_footer;
 	char name[256];
 	char err[1024];
@@ -2423,7 +2424,7 @@ int trace_reader_open(const char *path, struct trace_reader **out)
 	return reader_init(r, path);
 }
 
-int trace_reader_next(struct trace_reader *r, struct nps_event *e)
+static int reader_next(struct trace_reader *r, struct nps_event *e)
 {
 	if (r->iready < r->nready) {
 		*e = r->ready[r->iready++];
@@ -2504,6 +2505,41 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 		r->ev_line = r->lineno;
 		return 1;
 	}
+}
+
+int trace_reader_next(struct trace_reader *r, struct nps_event *e)
+{
+	int rc = reader_next(r, e);
+	if (rc == -EINVAL)
+		r->skipped++;
+	return rc;
+}
+
+/* Bad lines reported one by one at most: as in check, a file of garbage cannot flood stderr. */
+#define SKIPPED_SHOWN 50
+
+int trace_reader_next_skipping(struct trace_reader *r, struct nps_event *e, FILE *err)
+{
+	for (;;) {
+		int rc = trace_reader_next(r, e);
+		if (rc != -EINVAL)
+			return rc;
+		/* what was printed before goes out first: in a narration the error then stands
+		 * where its line was, also when stdout and stderr are one file */
+		fflush(stdout);
+		if (r->skipped <= SKIPPED_SHOWN)
+			fprintf(err, "%s\n", r->err);
+		else if (r->skipped == SKIPPED_SHOWN + 1)
+			fprintf(err,
+				"%s: more unreadable lines follow, not shown (the count comes at "
+				"the end)\n",
+				r->name);
+	}
+}
+
+uint64_t trace_reader_skipped(const struct trace_reader *r)
+{
+	return r->skipped;
 }
 
 const struct trace_info *trace_reader_info(const struct trace_reader *r)
