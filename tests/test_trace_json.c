@@ -573,8 +573,23 @@ Test(trace_json, bad_event_lines_name_the_field, .timeout = 10)
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"pd\":\"0x1\",\"seq\":1,"
 	     "\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
 	     "field \"fd\": missing"},
+	    /* a number is quoted as the file wrote it, not as the double cJSON made of it */
 	    {"{\"ts\":1e300,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
-	     "field \"ts\": 1.0000000000000001e+300 is too large"},
+	     "field \"ts\": 1e300 is not an exact integer"},
+	    {"{\"ts\":9007199254740993,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"ts\": 9007199254740993 is not an exact integer (integers must be within "
+	     "±(2^53 - 1) to be exact in JSON)"},
+	    {"{\"ts\":-99999999999999999,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"ts\": -99999999999999999 is not an exact integer"},
+	    {"{\"ts\":1234567890123456789012345678901234567890123,\"src\":\"sim\",\"ev\":"
+	     "\"note\",\"text\":\"x\"}",
+	     "field \"ts\": 1234567890123456789012345678901234567890... is not an exact integer"},
+	    /* a field whose range is narrower says its range */
+	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":"
+	     "-9007199254740993}",
+	     "field \"p2\": -9007199254740993 is out of range [-32768, 32767]"},
+	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":7e4}",
+	     "field \"p2\": 7e4 is out of range [-32768, 32767]"},
 	    {"{\"ts\":18446744073709551616,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
 	     "field \"ts\":"},
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":70000}",
@@ -607,6 +622,50 @@ Test(trace_json, bad_event_lines_name_the_field, .timeout = 10)
 		for (const char *c = err; *c; c++)
 			cr_assert((unsigned char)*c >= 0x20 && *c != 0x7f,
 				  "case %zu: control character in the message", i);
+	}
+}
+
+/*
+ * An integer is read exactly from its text, in whatever notation, and a number that is not one
+ * is refused although a double rounds it to one (cJSON alone read 1.0000000000000001 as 1).
+ */
+Test(trace_json, integers_are_read_exactly_from_their_text, .timeout = 10)
+{
+	static const struct {
+		const char *n;
+		long long want; /* 1 << 62: refused as not an integer */
+	} cases[] = {
+	    {"9007199254740991", 9007199254740991LL},
+	    {"-9007199254740991", -9007199254740991LL},
+	    {"9.007199254740991e15", 9007199254740991LL},
+	    {"900719925474099100e-2", 9007199254740991LL},
+	    {"100e-2", 1},
+	    {"0.5e1", 5},
+	    {"-0", 0},
+	    {"0e999999999999", 0},
+	    {"1.0000000000000001", 1LL << 62},
+	    {"9007199254740990.6", 1LL << 62},
+	    {"1e-400", 1LL << 62},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[200], err[512] = "", want[100];
+		struct nps_event e;
+		snprintf(line, sizeof(line),
+			 "{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"n\":%s}",
+			 cases[i].n);
+		int rc = trace_event_parse(line, strlen(line), ORIGIN, &e, NULL, 0, NULL, err,
+					   sizeof(err));
+		if (cases[i].want == 1LL << 62) {
+			snprintf(want, sizeof(want), "field \"n\": expected an integer, got %s",
+				 cases[i].n);
+			cr_assert_eq(rc, -EINVAL, "%s read as %lld", cases[i].n,
+				     (long long)e.u.sched.n);
+			cr_assert_str_eq(err, want);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "%s refused: %s", cases[i].n, err);
+		cr_assert_eq(e.u.sched.n, cases[i].want, "%s read as %lld", cases[i].n,
+			     (long long)e.u.sched.n);
 	}
 }
 

@@ -1550,23 +1550,125 @@ static const char *quote(const char *s, char *tmp, size_t len)
 	return tmp;
 }
 
+/*
+ * A number as the file wrote it, for messages: its token when the line went through cJSON
+ * (parse_line keeps it in valuestring, which cJSON leaves NULL for numbers: its double may
+ * misquote the text, 9007199254740993 as 9007199254740992), cut and sanitised as a string value
+ * is. The fast path takes canonical integers within ±(2^53 - 1) only: their double prints as
+ * written.
+ */
+static const char *num_text(const cJSON *j, char *tmp, size_t len)
+{
+	if (j->valuestring)
+		return quote(j->valuestring, tmp, len);
+	double d = j->valuedouble;
+	if (d == floor(d) && fabs(d) <= (double)TRACE_INT_MAX)
+		snprintf(tmp, len, "%lld", (long long)d);
+	else
+		snprintf(tmp, len, "%.17g", d);
+	return tmp;
+}
+
+enum num_class {
+	NUM_INT,      /* an integer within ±(2^53 - 1): exact in a double */
+	NUM_FRACTION, /* not an integer (also 1.0000000000000001, which a double rounds to 1) */
+	NUM_ABOVE,    /* an integer above 2^53 - 1 */
+	NUM_BELOW,    /* an integer below -(2^53 - 1) */
+};
+
+/*
+ * The exact value of a number token (the syntax cJSON reads: -? digits [. digits] [e [+-]
+ * digits], digits around the point optional), in decimal, not through a double: the token is
+ * D * 10^scale with D its digits (the point left out) and scale the exponent less the digits
+ * after the point; once D's trailing zeros are moved into scale, it is an integer exactly when
+ * scale is not negative.
+ */
+static enum num_class num_exact(const char *s, int64_t *v)
+{
+	bool neg = *s == '-';
+	const char *d0 = s + neg, *p = d0, *dot = NULL;
+	for (; (*p >= '0' && *p <= '9') || (*p == '.' && !dot); p++)
+		if (*p == '.')
+			dot = p;
+	const char *dend = p;
+	int64_t exp = 0, scale;
+	if (*p == 'e' || *p == 'E') {
+		bool eneg = *++p == '-';
+		p += *p == '-' || *p == '+';
+		/* capped: beyond 10^9 the value is far out of range (or 0) anyway */
+		for (; *p >= '0' && *p <= '9'; p++)
+			if (exp < 1000000000)
+				exp = exp * 10 + (*p - '0');
+		exp = eneg ? -exp : exp;
+	}
+	scale = exp - (dot ? (int64_t)(dend - dot - 1) : 0);
+	/* the significant digits: first and last non-zero */
+	const char *first = NULL, *last = NULL;
+	for (const char *c = d0; c < dend; c++)
+		if (*c >= '1' && *c <= '9') {
+			first = first ? first : c;
+			last = c;
+		}
+	if (!first) {
+		*v = 0;
+		return NUM_INT;
+	}
+	for (const char *c = last + 1; c < dend; c++)
+		scale += *c != '.'; /* D's trailing zeros */
+	if (scale < 0)
+		return NUM_FRACTION;
+	int64_t ndig = 0;
+	for (const char *c = first; c <= last; c++)
+		ndig += *c != '.';
+	if (ndig + scale > 16)
+		return neg ? NUM_BELOW : NUM_ABOVE;
+	uint64_t x = 0;
+	for (const char *c = first; c <= last; c++)
+		if (*c != '.')
+			x = x * 10 + (uint64_t)(*c - '0');
+	for (int64_t i = 0; i < scale; i++)
+		x *= 10;
+	if (x > (uint64_t)TRACE_INT_MAX)
+		return neg ? NUM_BELOW : NUM_ABOVE;
+	*v = neg ? -(int64_t)x : (int64_t)x;
+	return NUM_INT;
+}
+
 static int get_int(const cJSON *j, const char *key, int64_t lo, int64_t hi, int64_t *v,
 		   struct perr *pe)
 {
+	char tmp[64];
 	if (!cJSON_IsNumber(j))
 		return perr_set(pe, "field \"%s\": expected an integer, got %s", key, json_type(j));
-	double d = j->valuedouble;
-	if (!isfinite(d) || d != floor(d))
-		return perr_set(pe, "field \"%s\": expected an integer, got %g", key, d);
-	if (d > (double)TRACE_INT_MAX || d < -(double)TRACE_INT_MAX)
+	int64_t x = 0;
+	enum num_class c;
+	if (j->valuestring) {
+		c = num_exact(j->valuestring, &x);
+	} else { /* the fast path's (exact), or cJSON's when there was no memory for the text */
+		double d = j->valuedouble;
+		c = !isfinite(d) || d != floor(d) ? NUM_FRACTION
+		    : d > (double)TRACE_INT_MAX	  ? NUM_ABOVE
+		    : d < -(double)TRACE_INT_MAX  ? NUM_BELOW
+						  : NUM_INT;
+		x = c == NUM_INT ? (int64_t)d : 0;
+	}
+	if (c == NUM_FRACTION)
+		return perr_set(pe, "field \"%s\": expected an integer, got %s", key,
+				num_text(j, tmp, sizeof(tmp)));
+	/*
+	 * Beyond ±(2^53 - 1) a double cannot hold every integer (2^53 + 1 reads as 2^53): where
+	 * the field's range goes that far the value would be a rounded one, so it is refused as
+	 * such; a field with a narrower range says its range.
+	 */
+	if ((c == NUM_ABOVE && hi >= TRACE_INT_MAX) || (c == NUM_BELOW && lo <= -TRACE_INT_MAX))
 		return perr_set(pe,
-				"field \"%s\": %.17g is too large (integers must be within "
-				"±(2^53 - 1) to be exact in JSON)",
-				key, d);
-	if ((int64_t)d < lo || (int64_t)d > hi)
-		return perr_set(pe, "field \"%s\": %lld is out of range [%lld, %lld]", key,
-				(long long)d, (long long)lo, (long long)hi);
-	*v = (int64_t)d;
+				"field \"%s\": %s is not an exact integer (integers must be "
+				"within ±(2^53 - 1) to be exact in JSON)",
+				key, num_text(j, tmp, sizeof(tmp)));
+	if (c != NUM_INT || x < lo || x > hi)
+		return perr_set(pe, "field \"%s\": %s is out of range [%lld, %lld]", key,
+				num_text(j, tmp, sizeof(tmp)), (long long)lo, (long long)hi);
+	*v = x;
 	return 0;
 }
 
@@ -1804,9 +1906,9 @@ static int parse_obj(const cJSON *o, uint64_t origin, struct nps_event *e, struc
 	/* before the origin is fine (negative), before CLOCK_MONOTONIC's zero is not */
 	if (iv < 0 && (uint64_t)-iv > origin)
 		return perr_set(pe,
-				"field \"ts\": %lld is before CLOCK_MONOTONIC's zero (the origin "
+				"field \"ts\": %s is before CLOCK_MONOTONIC's zero (the origin "
 				"is %llu ns: ts is at least -%llu)",
-				(long long)iv, (unsigned long long)origin,
+				num_text(j, tmp, sizeof(tmp)), (unsigned long long)origin,
 				(unsigned long long)origin);
 	e->ts = origin + (uint64_t)iv;
 	j = member(o, "src", &cur);
@@ -1878,6 +1980,39 @@ static bool nul_escape(const char *s, size_t n, size_t *col, char *key, size_t k
 	return false;
 }
 
+/*
+ * Give each number of the tree its text from the line, in valuestring (which cJSON leaves NULL
+ * for numbers and frees with the node): cJSON keeps only a double, which misquotes and rounds
+ * what it cannot hold (get_int reads the text instead). The tree holds the line's values in the
+ * line's order, so the n-th number node (depth first) is the n-th number outside strings: a
+ * run of the characters cJSON reads a number from. A copy that fails leaves NULL (the double).
+ */
+static void keep_numbers(cJSON *j, const char **at, const char *end)
+{
+	for (; j; j = j->next) {
+		if (cJSON_IsNumber(j)) {
+			const char *p = *at, *t;
+			for (bool str = false; p < end; p++) {
+				if (str && *p == '\\' && p + 1 < end)
+					p++;
+				else if (*p == '"')
+					str = !str;
+				else if (!str && (*p == '-' || (*p >= '0' && *p <= '9')))
+					break;
+			}
+			for (t = p; t < end && *t && strchr("0123456789+-.eE", *t); t++)
+				;
+			*at = t;
+			j->valuestring = t > p ? cJSON_malloc((size_t)(t - p) + 1) : NULL;
+			if (j->valuestring) {
+				memcpy(j->valuestring, p, (size_t)(t - p));
+				j->valuestring[t - p] = '\0';
+			}
+		}
+		keep_numbers(j->child, at, end);
+	}
+}
+
 /* Parse a line as one JSON object, nothing after it but white space. */
 static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 {
@@ -1907,6 +2042,8 @@ static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 		cJSON_Delete(o);
 		return NULL;
 	}
+	const char *at = line;
+	keep_numbers(o->child, &at, line + len);
 	size_t col;
 	char key[64], k[80];
 	if (memchr(line, '\\', len) && nul_escape(line, len, &col, key, sizeof(key))) {
@@ -1937,7 +2074,7 @@ struct fast {
 
 /*
  * Parse line as a flat JSON object whose keys and string values are printable ASCII without
- * escapes, whose numbers are canonical integers of at most 15 digits, and whose only array is
+ * escapes, whose numbers are canonical integers within ±(2^53 - 1), and whose only array is
  * an empty one. Returns the root, or NULL when the line is anything else: the caller then hands
  * it to cJSON, which gives the same result on this subset (tests and fuzz_reader check it) and
  * the real error message outside it.
@@ -2007,7 +2144,10 @@ static const cJSON *fast_parse(const char *line, size_t len, struct fast *f)
 						return NULL;
 					v = v * 10 + (*p++ - '0');
 				}
-				if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+				/* cJSON's reading of "-0" or of what a double cannot hold exactly
+				 * keeps the text for messages (num_text): only cJSON does that */
+				if ((p < end && (*p == '.' || *p == 'e' || *p == 'E')) ||
+				    v > TRACE_INT_MAX || (neg && !v))
 					return NULL;
 				m->type = cJSON_Number;
 				m->valuedouble = (double)(neg ? -v : v);
@@ -2248,11 +2388,10 @@ static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 	if (get_int(j, "version", 0, TRACE_INT_MAX, &iv, pe))
 		return -EINVAL;
 	if (iv != TRACE_VERSION)
-		return perr_set(
-		    pe,
-		    "field \"version\": unsupported version %lld (this netpollsim reads "
-		    "version %d)",
-		    (long long)iv, TRACE_VERSION);
+		return perr_set(pe,
+				"field \"version\": unsupported version %s (this netpollsim reads "
+				"version %d)",
+				num_text(j, tmp, sizeof(tmp)), TRACE_VERSION);
 	in->version = (int)iv;
 	if (get_text(o, "scenario", true, in->scenario, sizeof(in->scenario), pe) ||
 	    get_text(o, "go", true, in->go_version, sizeof(in->go_version), pe) ||
