@@ -506,6 +506,10 @@ struct malformed {
 static const struct malformed cases[] = {
     {"bad_json", HDR NOTE "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"\n" NOTE,
      "bad_json.jsonl:3: error: schema: not valid JSON"},
+    /* an fd is -1 (none) or a descriptor */
+    {"fd_below_none",
+     HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_open\",\"fd\":-5,\"pd\":\"0x10\"}\n",
+     "fd_below_none.jsonl:2: error: schema: field \"fd\": -5 is out of range [-1, 2147483647]"},
     {"wrong_type",
      HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_open\",\"fd\":\"7\",\"pd\":\"0x10\"}\n",
      "wrong_type.jsonl:2: error: schema: field \"fd\": expected an integer, got a string"},

@@ -57,6 +57,9 @@ enum fflag {
 	F_REQ = 2, /* always written, must be present */
 	F_OPT = 4, /* omitted when equal to dflt, dflt when absent */
 	F_RW = 8,  /* T_MODE: both sides ("rw") is a value too */
+	/* F_SIGNED fields whose domain is narrower than their type's (docs/trace-format.md) */
+	F_NONE = 16, /* -1 or >= 0: fds, M and P ids (-1: none, unknown), waitms (-1: block) */
+	F_NNEG = 32, /* >= 0: a duration, an errno, a thread id */
 };
 
 /*
@@ -131,8 +134,10 @@ struct fdesc {
 		.key = "id", PFX("id"), .alt = "kseq", .type = T_KID, .off = EV_OFF(m), .size = 8, \
 		.flags = F_REQ                                                                     \
 	}
-#define S_REQ (F_SIGNED | F_REQ)
-#define S_OPT (F_SIGNED | F_OPT)
+#define S_REQ  (F_SIGNED | F_REQ)
+#define S_OPT  (F_SIGNED | F_OPT)
+#define ID_REQ (S_REQ | F_NONE) /* an fd, M or P, waitms: -1 or >= 0 */
+#define ID_OPT (S_OPT | F_NONE)
 
 static const char *ctl_name(unsigned op)
 {
@@ -151,11 +156,11 @@ static const char *throw_name(unsigned t)
 
 /* Header fields every event may carry (ts, src and ev are handled apart). */
 static const struct fdesc hdr_fields[] = {
-    INT("m", m, S_OPT, -1),    INT("p", p, S_OPT, -1),	 INT("g", g, F_OPT, 0),
-    INT("tid", tid, F_OPT, 0), INT("fd", fd, S_OPT, -1),
+    INT("m", m, ID_OPT, -1),   INT("p", p, ID_OPT, -1),	  INT("g", g, F_OPT, 0),
+    INT("tid", tid, F_OPT, 0), INT("fd", fd, ID_OPT, -1),
 };
 static const struct fdesc sub_field = INT("sub", sub, F_OPT, 0);
-static const struct fdesc fd_required = INT("fd", fd, S_REQ, -1);
+static const struct fdesc fd_required = INT("fd", fd, ID_REQ, -1);
 
 static const struct fdesc f_pd_state[] = {
     TYP("pd", T_HEX, u.pd_state.pd, F_REQ),	 INT("seq", u.pd_state.seq, F_REQ, 0),
@@ -172,24 +177,21 @@ static const struct fdesc f_pd[] = {
     NAME("fn", u.pd.fn, F_OPT, fn),
 };
 static const struct fdesc f_gstatus[] = {
-    INT("goid", u.gstatus.goid, F_REQ, 0),    NAME("from", u.gstatus.from, F_REQ, gstatus),
-    NAME("to", u.gstatus.to, F_REQ, gstatus), NAME("reason", u.gstatus.reason, F_OPT, waitreason),
-    NAME("fn", u.gstatus.fn, F_OPT, fn),      NAME("where", u.gstatus.where, F_OPT, where),
-    TYP("pd", T_HEX, u.gstatus.pd, F_OPT),    TYP("mode", T_MODE, u.gstatus.mode, F_OPT),
-    INT("wakep", u.gstatus.wakep, S_OPT, -1),
+    INT("goid", u.gstatus.goid, F_REQ, 0),     NAME("from", u.gstatus.from, F_REQ, gstatus),
+    NAME("to", u.gstatus.to, F_REQ, gstatus),  NAME("reason", u.gstatus.reason, F_OPT, waitreason),
+    NAME("fn", u.gstatus.fn, F_OPT, fn),       NAME("where", u.gstatus.where, F_OPT, where),
+    TYP("pd", T_HEX, u.gstatus.pd, F_OPT),     TYP("mode", T_MODE, u.gstatus.mode, F_OPT),
+    INT("wakep", u.gstatus.wakep, ID_OPT, -1),
 };
-static const struct fdesc f_netpoll_begin[] = {
-    INT("id", u.netpoll.id, F_REQ, 0),	       INT("delay", u.netpoll.delay, S_REQ, 0),
-    INT("waitms", u.netpoll.waitms, S_REQ, 0), NAME("caller", u.netpoll.caller, F_OPT, caller),
-    INT("n", u.netpoll.n, S_OPT, 0),	       INT("ngs", u.netpoll.ngs, F_OPT, 0),
-    INT("delta", u.netpoll.delta, S_OPT, 0),   INT("eintr", u.netpoll.eintr, F_OPT, 0),
-};
-static const struct fdesc f_netpoll_end[] = {
-    INT("id", u.netpoll.id, F_REQ, 0),	       INT("delay", u.netpoll.delay, S_REQ, 0),
-    INT("waitms", u.netpoll.waitms, S_REQ, 0), NAME("caller", u.netpoll.caller, F_OPT, caller),
-    INT("n", u.netpoll.n, S_REQ, 0),	       INT("ngs", u.netpoll.ngs, F_REQ, 0),
-    INT("delta", u.netpoll.delta, S_REQ, 0),   INT("eintr", u.netpoll.eintr, F_OPT, 0),
-};
+/* netpoll_begin and netpoll_end carry the same fields; n, ngs and delta are the end's results. */
+#define NETPOLL_FIELDS(res, ures)                                                                  \
+	INT("id", u.netpoll.id, F_REQ, 0), INT("delay", u.netpoll.delay, S_REQ, 0),                \
+	    INT("waitms", u.netpoll.waitms, ID_REQ, 0),                                            \
+	    NAME("caller", u.netpoll.caller, F_OPT, caller), INT("n", u.netpoll.n, res, 0),        \
+	    INT("ngs", u.netpoll.ngs, ures, 0), INT("delta", u.netpoll.delta, res, 0),             \
+	    INT("eintr", u.netpoll.eintr, F_OPT, 0)
+static const struct fdesc f_netpoll_begin[] = {NETPOLL_FIELDS(S_OPT, F_OPT)};
+static const struct fdesc f_netpoll_end[] = {NETPOLL_FIELDS(S_REQ, F_REQ)};
 static const struct fdesc f_npev[] = {
     INT("id", u.npev.id, F_REQ, 0),
     TYP("data", T_HEX, u.npev.data, F_REQ),
@@ -218,7 +220,7 @@ static const struct fdesc f_waiters[] = {
 };
 static const struct fdesc f_simctl[] = {
     NAME("op", u.ctl.op, F_SIGNED | F_REQ, ctl),
-    INT("epfd", u.ctl.epfd, S_OPT, 0),
+    INT("epfd", u.ctl.epfd, ID_OPT, 0),
     INT("events", u.ctl.events, F_OPT, 0),
     TYP("data", T_HEX, u.ctl.data, F_OPT),
     INT("ret", u.ctl.ret, S_REQ, 0),
@@ -226,7 +228,7 @@ static const struct fdesc f_simctl[] = {
 };
 static const struct fdesc f_epoll_ctl[] = {
     NAME("op", u.ctl.op, F_SIGNED | F_REQ, ctl),
-    INT("epfd", u.ctl.epfd, S_REQ, 0),
+    INT("epfd", u.ctl.epfd, ID_REQ, 0),
     INT("events", u.ctl.events, F_REQ, 0),
     TYP("data", T_HEX, u.ctl.data, F_REQ),
     INT("ret", u.ctl.ret, S_REQ, 0),
@@ -234,18 +236,18 @@ static const struct fdesc f_epoll_ctl[] = {
 };
 static const struct fdesc f_sched[] = {
     NAME("op", u.sched.op, F_REQ, sched_op), INT("spinning", u.sched.spinning, F_OPT, 0),
-    INT("m2", u.sched.m2, S_OPT, -1),	     INT("p2", u.sched.p2, S_OPT, -1),
+    INT("m2", u.sched.m2, ID_OPT, -1),	     INT("p2", u.sched.p2, ID_OPT, -1),
     INT("npidle", u.sched.npidle, F_OPT, 0), INT("nmspinning", u.sched.nmspinning, F_OPT, 0),
     INT("nmidle", u.sched.nmidle, F_OPT, 0), INT("n", u.sched.n, S_OPT, 0),
 };
 static const struct fdesc f_timer[] = {
     NAME("op", u.timer.op, F_REQ, timer_op), TIME("when", u.timer.when, F_OPT),
     TYP("arg", T_HEX, u.timer.arg, F_OPT),   INT("seq", u.timer.seq, F_OPT, 0),
-    NAME("fn", u.timer.fn, F_OPT, fn),	     INT("tp", u.timer.tp, S_OPT, -1),
+    NAME("fn", u.timer.fn, F_OPT, fn),	     INT("tp", u.timer.tp, ID_OPT, -1),
 };
 static const struct fdesc f_sysmon[] = {
     NAME("op", u.sysmon.op, F_REQ, sysmon_op),
-    INT("sleep", u.sysmon.sleep, S_OPT, 0),
+    INT("sleep", u.sysmon.sleep, S_OPT | F_NNEG, 0),
     TIME("lastpoll", u.sysmon.lastpoll, F_OPT),
     INT("idle", u.sysmon.idle, F_OPT, 0),
 };
@@ -257,7 +259,7 @@ static const struct fdesc f_sys[] = {
 };
 static const struct fdesc f_fderr[] = {
     NAME("err", u.fderr.err, F_REQ, fderr),
-    INT("errno", u.fderr.errno_, S_OPT, 0),
+    INT("errno", u.fderr.errno_, S_OPT | F_NNEG, 0),
     NAME("fn", u.fderr.fn, F_OPT, fn),
 };
 static const struct fdesc f_throw[] = {
@@ -272,15 +274,15 @@ static const struct fdesc f_note[] = {
     TYP("text", T_STR, u.note.text, F_REQ),
 };
 static const struct fdesc f_init[] = {
-    INT("epfd", u.init.epfd, S_REQ, 0),
-    INT("break_rd", u.init.break_rd, S_REQ, 0),
-    INT("break_wr", u.init.break_wr, S_REQ, 0),
+    INT("epfd", u.init.epfd, ID_REQ, 0),
+    INT("break_rd", u.init.break_rd, ID_REQ, 0),
+    INT("break_wr", u.init.break_wr, ID_REQ, 0),
     TYP("break_data", T_HEX, u.init.break_data, F_OPT),
 };
 static const struct fdesc f_wait[] = {
     NAME("syscall", sub, F_REQ, wait_sub),
     KID(u.wait.id),
-    INT("epfd", u.wait.epfd, S_REQ, 0),
+    INT("epfd", u.wait.epfd, ID_REQ, 0),
     INT("maxevents", u.wait.maxevents, S_REQ, 0),
     INT("timeout_ms", u.wait.timeout_ms, S_REQ, 0),
     INT("n", u.wait.ret, S_REQ, 0),
@@ -291,17 +293,17 @@ static const struct fdesc f_ready[] = {
     TYP("data", T_HEX, u.ready.data, F_REQ),
     INT("events", u.ready.events, F_REQ, 0),
     INT("index", u.ready.index, F_OPT, 0),
-    INT("epfd", u.ready.epfd, S_OPT, 0),
+    INT("epfd", u.ready.epfd, ID_OPT, 0),
 };
 /* One entry of an epoll_wait line's "ready" list: {"fd","events","data"} (+"index" if unusual). */
 static const struct fdesc f_ready_entry[] = {
-    INT("fd", fd, S_REQ, -1),
+    INT("fd", fd, ID_REQ, -1),
     INT("events", u.ready.events, F_REQ, 0),
     TYP("data", T_HEX, u.ready.data, F_REQ),
 };
 static const struct fdesc f_exec[] = {
     TYP("path", T_PATH, u.exec.path, F_REQ),
-    INT("old_tid", u.exec.old_tid, S_REQ, 0),
+    INT("old_tid", u.exec.old_tid, S_REQ | F_NNEG, 0),
 };
 static const struct fdesc f_create[] = {
     INT("flags", u.create.flags, S_OPT, 0),
@@ -407,12 +409,15 @@ static void field_set(struct nps_event *e, const struct fdesc *d, uint64_t v)
 	}
 }
 
-/* Range of a T_INT/T_NAME field. */
+/* Range of a T_INT/T_NAME field: its type's, or for a signed one its documented domain's. */
 static void field_range(const struct fdesc *d, int64_t *lo, int64_t *hi)
 {
 	int bits = d->size * 8;
 	if (d->flags & F_SIGNED) {
-		*lo = bits >= 54 ? -TRACE_INT_MAX : -(1LL << (bits - 1));
+		*lo = d->flags & F_NONE	  ? -1
+		      : d->flags & F_NNEG ? 0
+		      : bits >= 54	  ? -TRACE_INT_MAX
+					  : -(1LL << (bits - 1));
 		*hi = bits >= 54 ? TRACE_INT_MAX : (1LL << (bits - 1)) - 1;
 	} else {
 		*lo = 0;
