@@ -20,6 +20,7 @@
 
 #include "traces/fold.h"
 #include "traces/json.h"
+#include "traces/names.h"
 #include "traces/narrate.h"
 
 static volatile sig_atomic_t stop_sig;
@@ -135,7 +136,9 @@ static int replay(const char *path, bool narrate, double speed)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t first = 0;
 	bool have_first = false;
-	while (!stop_sig && (rc = trace_reader_next(r, &e)) > 0) {
+	/* a bad line is reported where it is and skipped (docs/trace-format.md), the replay goes
+	 * on; only an error that is not about one line (I/O) stops it */
+	while (!stop_sig && (rc = trace_reader_next_skipping(r, &e, stderr)) > 0) {
 		if (!have_first) {
 			first = e.ts;
 			have_first = true;
@@ -186,6 +189,13 @@ static int replay(const char *path, bool narrate, double speed)
 		fprintf(
 		    mem,
 		    "  the trace has no footer: it was cut short (the recording was killed?)\n");
+	uint64_t skipped = trace_reader_skipped(r);
+	if (skipped) {
+		/* the summary counts the events read: the user must know some lines were not */
+		fprintf(mem, "  %llu line%s skipped: unreadable (the errors above name them)\n",
+			(unsigned long long)skipped, nps_plural(skipped));
+		status = NPS_EXIT_FAIL;
+	}
 	if (stop_sig) {
 		fprintf(mem, "  replay interrupted by signal %d\n", (int)stop_sig);
 		status = 128 + stop_sig;

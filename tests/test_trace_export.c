@@ -815,3 +815,94 @@ Test(trace_export, jsonl_copies_the_header_as_it_was, .timeout = 30)
 	free(t1);
 	free(t2);
 }
+
+/* ---- unreadable lines ---- */
+
+static bool is_spoiled(unsigned line)
+{
+	return line == 40 || line == 90 || line == 140;
+}
+
+/*
+ * SAMPLE with lines 40 (an unknown kind), 90 (a number for "src") and 140 (over 1 MiB) spoiled,
+ * into bad; into dropped blank instead (a blank line is no event, and the lines of the others
+ * stay where they were: the Chrome document names them).
+ */
+static void spoil_sample(const char *bad, const char *dropped)
+{
+	char *text = tt_slurp(SAMPLE, NULL), *huge = malloc(TRACE_LINE_MAX + 2);
+	FILE *b = fopen(bad, "w"), *d = fopen(dropped, "w");
+	cr_assert(b && d && huge);
+	memset(huge, 'x', TRACE_LINE_MAX + 1);
+	huge[TRACE_LINE_MAX + 1] = '\0';
+	unsigned n = 0;
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		n++;
+		char *src = strstr(line, "\"src\":\"sim\"");
+		fprintf(d, "%s\n", is_spoiled(n) ? "" : line);
+		if (!is_spoiled(n)) {
+			fprintf(b, "%s\n", line);
+		} else if (n == 40) {
+			fputs("{\"ts\":1,\"src\":\"sim\",\"ev\":\"bogus\"}\n", b);
+		} else if (n == 90) {
+			cr_assert(src, "line 90 of " SAMPLE ": %s", line);
+			fprintf(b, "%.*s\"src\":7%s\n", (int)(src - line), line, src + 11);
+		} else {
+			fprintf(b, "%s\n", huge);
+		}
+	}
+	fclose(b);
+	fclose(d);
+	free(huge);
+	free(text);
+}
+
+/* docs/trace-format.md: a bad line is reported and skipped, the export goes on with the next. */
+Test(trace_export, a_bad_line_is_reported_and_left_out, .timeout = 60)
+{
+	static struct nps_event orig[1024], got[1024];
+	const char *bad = tt_tmp("spoiled.jsonl"), *dropped = tt_tmp("dropped.jsonl");
+	const char *x = tt_tmp("spoiled-out.jsonl");
+	spoil_sample(bad, dropped);
+	char *out;
+	int rc = tt_np(&out, "export %s --format jsonl -o %s", bad, x);
+	cr_assert_eq(rc, 1, "exit %d\n%s", rc, out);
+	static const char *const errors[] = {
+	    "spoiled.jsonl:40: field \"ev\": unknown event kind bogus\n",
+	    "spoiled.jsonl:90: field \"src\": expected \"sim\" or \"kernel\", got a number\n",
+	    "spoiled.jsonl:140: line longer than 1048576 bytes: skipped\n",
+	    "spoiled.jsonl: 3 lines skipped: unreadable (the errors above name them); the output "
+	    "holds every other event\n",
+	};
+	TT_IN_ORDER(out, errors);
+	free(out);
+	/* the output is a whole trace: every event of the input but those of the bad lines */
+	struct trace_reader *r;
+	size_t n = 0, m = 0;
+	cr_assert_eq(trace_reader_open(SAMPLE, &r), 0);
+	while (n < 1024 && trace_reader_next(r, &orig[n]) > 0)
+		if (!is_spoiled((unsigned)trace_reader_line(r)))
+			n++;
+	trace_reader_close(r);
+	cr_assert_eq(trace_reader_open(x, &r), 0, "%s", trace_reader_error(r));
+	while (m < 1024 && (rc = trace_reader_next(r, &got[m])) > 0)
+		m++;
+	cr_assert_eq(rc, 0, "%s", trace_reader_error(r));
+	cr_assert(trace_reader_info(r)->has_footer);
+	trace_reader_close(r);
+	cr_assert_eq(m, n, "%zu events exported, %zu expected", m, n);
+	cr_assert_eq(memcmp(orig, got, n * sizeof(orig[0])), 0, "events changed on the way");
+	/* chrome: the document of the trace without the bad lines */
+	const char *xc = tt_tmp("spoiled.json"), *dc = tt_tmp("dropped.json");
+	cr_assert_eq(tt_np(&out, "export %s -o %s", bad, xc), 1, "%s", out);
+	cr_assert(strstr(out, "3 lines skipped"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s -o %s", dropped, dc), 0, "%s", out);
+	free(out);
+	cJSON_Delete(validate_chrome(xc));
+	char *a = tt_slurp(xc, NULL), *b = tt_slurp(dc, NULL);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}

@@ -573,12 +573,27 @@ Test(trace_json, bad_event_lines_name_the_field, .timeout = 10)
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"pd\":\"0x1\",\"seq\":1,"
 	     "\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
 	     "field \"fd\": missing"},
+	    /* a number is quoted as the file wrote it, not as the double cJSON made of it */
 	    {"{\"ts\":1e300,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
-	     "field \"ts\": 1.0000000000000001e+300 is too large"},
+	     "field \"ts\": 1e300 is not an exact integer"},
+	    {"{\"ts\":9007199254740993,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"ts\": 9007199254740993 is not an exact integer (integers must be within "
+	     "±(2^53 - 1) to be exact in JSON)"},
+	    {"{\"ts\":-99999999999999999,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"ts\": -99999999999999999 is not an exact integer"},
+	    {"{\"ts\":1234567890123456789012345678901234567890123,\"src\":\"sim\",\"ev\":"
+	     "\"note\",\"text\":\"x\"}",
+	     "field \"ts\": 1234567890123456789012345678901234567890... is not an exact integer"},
+	    /* a field whose range is narrower says its range */
+	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":"
+	     "-9007199254740993}",
+	     "field \"p2\": -9007199254740993 is out of range [-1, 32767]"},
+	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":7e4}",
+	     "field \"p2\": 7e4 is out of range [-1, 32767]"},
 	    {"{\"ts\":18446744073709551616,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
 	     "field \"ts\":"},
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"p2\":70000}",
-	     "field \"p2\": 70000 is out of range [-32768, 32767]"},
+	     "field \"p2\": 70000 is out of range [-1, 32767]"},
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"\\u001b[2Jboom\"}",
 	     "field \"ev\": unknown event kind \\x1b[2Jboom"},
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x1\",\"seq\":1,"
@@ -608,6 +623,119 @@ Test(trace_json, bad_event_lines_name_the_field, .timeout = 10)
 			cr_assert((unsigned char)*c >= 0x20 && *c != 0x7f,
 				  "case %zu: control character in the message", i);
 	}
+}
+
+/*
+ * An integer is read exactly from its text, in whatever notation, and a number that is not one
+ * is refused although a double rounds it to one (cJSON alone read 1.0000000000000001 as 1).
+ */
+Test(trace_json, integers_are_read_exactly_from_their_text, .timeout = 10)
+{
+	static const struct {
+		const char *n;
+		long long want; /* 1 << 62: refused as not an integer */
+	} cases[] = {
+	    {"9007199254740991", 9007199254740991LL},
+	    {"-9007199254740991", -9007199254740991LL},
+	    {"9.007199254740991e15", 9007199254740991LL},
+	    {"900719925474099100e-2", 9007199254740991LL},
+	    {"100e-2", 1},
+	    {"0.5e1", 5},
+	    {"-0", 0},
+	    {"0e999999999999", 0},
+	    {"1.0000000000000001", 1LL << 62},
+	    {"9007199254740990.6", 1LL << 62},
+	    {"1e-400", 1LL << 62},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[200], err[512] = "", want[100];
+		struct nps_event e;
+		snprintf(line, sizeof(line),
+			 "{\"ts\":1,\"src\":\"sim\",\"ev\":\"sched\",\"op\":\"steal\",\"n\":%s}",
+			 cases[i].n);
+		int rc = trace_event_parse(line, strlen(line), ORIGIN, &e, NULL, 0, NULL, err,
+					   sizeof(err));
+		if (cases[i].want == 1LL << 62) {
+			snprintf(want, sizeof(want), "field \"n\": expected an integer, got %s",
+				 cases[i].n);
+			cr_assert_eq(rc, -EINVAL, "%s read as %lld", cases[i].n,
+				     (long long)e.u.sched.n);
+			cr_assert_str_eq(err, want);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "%s refused: %s", cases[i].n, err);
+		cr_assert_eq(e.u.sched.n, cases[i].want, "%s read as %lld", cases[i].n,
+			     (long long)e.u.sched.n);
+	}
+}
+
+/*
+ * A signed field takes the values docs/trace-format.md gives it, not its C type's: -1 (none) or
+ * >= 0 for fds, M and P ids and waitms; >= 0 for durations, errnos and thread ids. The line
+ * holds KEY with VALUE where the template has %s.
+ */
+Test(trace_json, signed_fields_keep_to_their_documented_domain, .timeout = 10)
+{
+	static const struct {
+		const char *tmpl, *key, *lo;
+	} cases[] = {
+	    {"\"ev\":\"note\",\"text\":\"x\",\"%s\":%s", "fd", "-1"},
+	    {"\"ev\":\"note\",\"text\":\"x\",\"%s\":%s", "m", "-1"},
+	    {"\"ev\":\"note\",\"text\":\"x\",\"%s\":%s", "p", "-1"},
+	    {"\"ev\":\"pd_open\",\"pd\":\"0x10\",\"%s\":%s", "fd", "-1"},
+	    {"\"ev\":\"gstatus\",\"goid\":1,\"from\":\"dead\",\"to\":\"runnable\",\"%s\":%s",
+	     "wakep", "-1"},
+	    {"\"ev\":\"netpoll_begin\",\"id\":1,\"delay\":-1,\"%s\":%s", "waitms", "-1"},
+	    {"\"ev\":\"netpollopen\",\"fd\":7,\"op\":\"ADD\",\"ret\":0,\"%s\":%s", "epfd", "-1"},
+	    {"\"ev\":\"epoll_ctl\",\"fd\":7,\"op\":\"ADD\",\"events\":1,\"data\":\"0x1\","
+	     "\"ret\":0,\"%s\":%s",
+	     "epfd", "-1"},
+	    {"\"ev\":\"sched\",\"op\":\"startm\",\"%s\":%s", "m2", "-1"},
+	    {"\"ev\":\"timer\",\"op\":\"add\",\"%s\":%s", "tp", "-1"},
+	    {"\"ev\":\"sysmon\",\"op\":\"sleep\",\"%s\":%s", "sleep", "0"},
+	    {"\"ev\":\"fd_err\",\"err\":\"errno\",\"%s\":%s", "errno", "0"},
+	    {"\"ev\":\"netpollinit\",\"epfd\":3,\"break_rd\":4,\"%s\":%s", "break_wr", "-1"},
+	    {"\"ev\":\"epoll_wait\",\"syscall\":\"epoll_wait\",\"id\":1,\"maxevents\":1,"
+	     "\"timeout_ms\":-1,\"n\":0,\"ready\":[],\"%s\":%s",
+	     "epfd", "-1"},
+	    {"\"ev\":\"epoll_ready\",\"id\":1,\"data\":\"0x1\",\"events\":1,\"%s\":%s", "epfd",
+	     "-1"},
+	    {"\"ev\":\"exec\",\"path\":\"/bin/x\",\"%s\":%s", "old_tid", "0"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[300], line[400], err[512] = "", want[160];
+		struct nps_event e;
+		for (int below = 0; below < 2; below++) {
+			long long v = strtoll(cases[i].lo, NULL, 10) - below;
+			char val[24];
+			snprintf(val, sizeof(val), "%lld", v);
+			snprintf(body, sizeof(body), cases[i].tmpl, cases[i].key, val);
+			snprintf(line, sizeof(line), "{\"ts\":1,\"src\":\"sim\",%s}", body);
+			int rc = trace_event_parse(line, strlen(line), ORIGIN, &e, NULL, 0, NULL,
+						   err, sizeof(err));
+			if (!below) {
+				cr_assert_eq(rc, 0, "%s refused: %s", line, err);
+				continue;
+			}
+			snprintf(want, sizeof(want), "field \"%s\": %lld is out of range [%s, ",
+				 cases[i].key, v, cases[i].lo);
+			cr_assert_eq(rc, -EINVAL, "%s accepted", line);
+			cr_assert(!strncmp(err, want, strlen(want)), "%s: '%s' is not '%s...'",
+				  line, err, want);
+		}
+	}
+	/* an entry of an epoll_wait line's ready list too */
+	static const char wait[] =
+	    "{\"ts\":1,\"src\":\"kernel\",\"ev\":\"epoll_wait\",\"syscall\":\"epoll_wait\","
+	    "\"id\":1,\"epfd\":3,\"maxevents\":1,\"timeout_ms\":-1,\"n\":1,\"ready\":[{\"fd\":-5,"
+	    "\"events\":1,\"data\":\"0x1\"}]}";
+	struct nps_event e, ready[1];
+	size_t n;
+	char err[512];
+	cr_assert_eq(
+	    trace_event_parse(wait, strlen(wait), ORIGIN, &e, ready, 1, &n, err, sizeof(err)),
+	    -EINVAL);
+	cr_assert_str_eq(err, "ready[0]: field \"fd\": -5 is out of range [-1, 2147483647]");
 }
 
 Test(trace_json, sanitize_makes_control_characters_visible, .timeout = 10)

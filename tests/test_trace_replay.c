@@ -252,3 +252,89 @@ Test(trace_replay, a_failed_write_is_said_and_fails, .timeout = 30)
 		  "%s", out);
 	free(out);
 }
+
+/*
+ * legal_read_wait.jsonl with three event lines spoiled: line 11 over 1 MiB, line 16 of an
+ * unknown kind, line 26 with a string for an integer ("g":"5"); or, with drop, without them.
+ */
+static const char *spoiled(const char *name, bool drop)
+{
+	const char *path = tt_tmp(name);
+	char cmd[1600], *out;
+	snprintf(cmd, sizeof(cmd), "awk '%s' " TRACES "/legal_read_wait.jsonl > %s",
+		 drop ? "NR != 11 && NR != 16 && NR != 26"
+		      : "NR == 11 { printf \"{\\\"ts\\\":10000,\\\"src\\\":\\\"sim\\\",\\\"ev\\\":"
+			"\\\"note\\\",\\\"text\\\":\\\"%1048576s\\\"}\\n\", \"\"; next }\n"
+			"NR == 16 { print \"{\\\"ts\\\":15000,\\\"src\\\":\\\"sim\\\",\\\"ev\\\":"
+			"\\\"bogus\\\"}\"; next }\n"
+			"NR == 26 { sub(/\"g\":5/, \"\\\"g\\\":\\\"5\\\"\") }\n"
+			"{ print }",
+		 path);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s\n%s", cmd, out);
+	free(out);
+	return path;
+}
+
+/* The output without its first line (it names the file). */
+static const char *after_first_line(const char *s)
+{
+	const char *nl = strchr(s, '\n');
+	return nl ? nl + 1 : s;
+}
+
+/* docs/trace-format.md: a bad line is reported and skipped, the replay goes on with the next. */
+Test(trace_replay, a_bad_line_is_reported_and_the_replay_goes_on, .timeout = 60)
+{
+	const char *bad = spoiled("spoiled.jsonl", false), *good = spoiled("dropped.jsonl", true);
+	char *out, *want;
+	int rc = tt_np(&out, "replay %s --no-ui --narrate", bad);
+	cr_assert_eq(rc, 1, "exit %d\n%s", rc, out);
+	static const char *const errors[] = {
+	    "spoiled.jsonl:11: line longer than 1048576 bytes: skipped",
+	    "spoiled.jsonl:16: field \"ev\": unknown event kind bogus",
+	    "spoiled.jsonl:26: field \"g\": expected an integer, got a string",
+	    "summary: 29 events",
+	    "  3 lines skipped: unreadable (the errors above name them)",
+	};
+	TT_IN_ORDER(out, errors);
+	cr_assert(tt_terminal_safe(out, strlen(out)));
+	free(out);
+	/* every other event narrated as if the bad lines were not there, then the count */
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "%s replay %s --no-ui --narrate 2>/dev/null", tu_netpollsim(),
+		 bad);
+	cr_assert_eq(tu_run(cmd, 0, &out), 1, "%s", out);
+	cr_assert_eq(tt_np(&want, "replay %s --no-ui --narrate", good), 0, "%s", want);
+	cr_assert(strstr(want, "pollCache.free"), "%s", want);
+	size_t n = strlen(after_first_line(want));
+	cr_assert_eq(strncmp(after_first_line(out), after_first_line(want), n), 0,
+		     "narration differs from the trace without the bad lines:\n%s\n---\n%s", out,
+		     want);
+	cr_assert_str_eq(after_first_line(out) + n,
+			 "  3 lines skipped: unreadable (the errors above name them)\n");
+	free(out);
+	free(want);
+}
+
+/* A file of garbage does not flood the terminal: 50 bad lines shown, all of them counted. */
+Test(trace_replay, many_bad_lines_are_counted_not_all_shown, .timeout = 30)
+{
+	const char *path = tt_tmp("garbage.jsonl");
+	char cmd[1200], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "{ head -1 " TRACES "/legal_read_wait.jsonl; seq 60 | sed 's/.*/{\"ev\":&}/'; } "
+		 "> %s",
+		 path);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0);
+	int rc = tt_np(&out, "replay %s --no-ui", path);
+	cr_assert_eq(rc, 1, "exit %d\n%s", rc, out);
+	cr_assert_eq(tu_count_lines(out, "field \"ev\": expected a kind name"), 50, "%s", out);
+	static const char *const tail[] = {
+	    "garbage.jsonl:51: field \"ev\"",
+	    "garbage.jsonl: more unreadable lines follow, not shown (the count comes at the end)",
+	    "summary: 0 events",
+	    "  60 lines skipped: unreadable (the errors above name them)",
+	};
+	TT_IN_ORDER(out, tail);
+	free(out);
+}

@@ -792,7 +792,7 @@ static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
 		"\"%s\",\"go\":\"%s\",\"kernel\":\"%s\",\"gomaxprocs\":%d},\"traceEvents\":[",
 		scen, go, kern, in->gomaxprocs);
 	for (;;) {
-		rc = trace_reader_next(r, &e);
+		rc = trace_reader_next_skipping(r, &e, err); /* a bad line adds nothing */
 		if (rc <= 0)
 			break;
 		if (!x.f.st.events)
@@ -846,7 +846,7 @@ static int export_jsonl(struct trace_reader *r, int fd, const char *name, FILE *
 	struct trace_writer *w = NULL;
 	struct nps_event e;
 	int rc = in->header_json ? trace_writer_open_fd(fd, &h, &w) : -ENOMEM, rd = 0;
-	while (!rc && (rd = trace_reader_next(r, &e)) > 0)
+	while (!rc && (rd = trace_reader_next_skipping(r, &e, err)) > 0)
 		rc = trace_writer_event(w, &e);
 	if (!rc && rd < 0) {
 		fprintf(err, "%s\n", trace_reader_error(r));
@@ -1035,6 +1035,17 @@ int trace_export(const char *in, const char *out, enum export_format fmt, FILE *
 			d.fd = -1;
 		}
 	}
+	rc = dest_close(&d, rc, err);
+	/*
+	 * Lines the reader refused were reported and left out: the output is complete without
+	 * them (a valid document), so it is kept, but the export did not copy everything.
+	 */
+	uint64_t skipped = trace_reader_skipped(r);
+	if (!rc && skipped)
+		fprintf(err,
+			"netpollsim export: %s: %llu line%s skipped: unreadable (the errors "
+			"above name them); the output holds every other event\n",
+			trace_reader_name(r), (unsigned long long)skipped, nps_plural(skipped));
 	trace_reader_close(r);
-	return dest_close(&d, rc, err) ? 1 : 0;
+	return rc || skipped ? 1 : 0;
 }

@@ -27,8 +27,9 @@ enum export_format {
  * written to a temporary file beside it (beside the file a symlink names), with the mode of the
  * file it replaces, and renamed over it when complete, so a failed export leaves the old file or
  * nothing; a FIFO or a device is written in place. out may not be the input file (also through
- * a link). Errors go to err (file:line and field; the output as given, sanitised). Returns 0,
- * or 1 on failure. One export at a time.
+ * a link). Errors go to err (file:line and field; the output as given, sanitised). A bad line of
+ * the input is reported, left out and counted: the output is still written, and 1 returned.
+ * Returns 0, or 1 on failure. One export at a time.
  */
 int trace_export(const char *in, const char *out, enum export_format fmt, FILE *err);
 

@@ -57,6 +57,9 @@ enum fflag {
 	F_REQ = 2, /* always written, must be present */
 	F_OPT = 4, /* omitted when equal to dflt, dflt when absent */
 	F_RW = 8,  /* T_MODE: both sides ("rw") is a value too */
+	/* F_SIGNED fields whose domain is narrower than their type's (docs/trace-format.md) */
+	F_NONE = 16, /* -1 or >= 0: fds, M and P ids (-1: none, unknown), waitms (-1: block) */
+	F_NNEG = 32, /* >= 0: a duration, an errno, a thread id */
 };
 
 /*
@@ -131,8 +134,10 @@ struct fdesc {
 		.key = "id", PFX("id"), .alt = "kseq", .type = T_KID, .off = EV_OFF(m), .size = 8, \
 		.flags = F_REQ                                                                     \
 	}
-#define S_REQ (F_SIGNED | F_REQ)
-#define S_OPT (F_SIGNED | F_OPT)
+#define S_REQ  (F_SIGNED | F_REQ)
+#define S_OPT  (F_SIGNED | F_OPT)
+#define ID_REQ (S_REQ | F_NONE) /* an fd, M or P, waitms: -1 or >= 0 */
+#define ID_OPT (S_OPT | F_NONE)
 
 static const char *ctl_name(unsigned op)
 {
@@ -151,11 +156,11 @@ static const char *throw_name(unsigned t)
 
 /* Header fields every event may carry (ts, src and ev are handled apart). */
 static const struct fdesc hdr_fields[] = {
-    INT("m", m, S_OPT, -1),    INT("p", p, S_OPT, -1),	 INT("g", g, F_OPT, 0),
-    INT("tid", tid, F_OPT, 0), INT("fd", fd, S_OPT, -1),
+    INT("m", m, ID_OPT, -1),   INT("p", p, ID_OPT, -1),	  INT("g", g, F_OPT, 0),
+    INT("tid", tid, F_OPT, 0), INT("fd", fd, ID_OPT, -1),
 };
 static const struct fdesc sub_field = INT("sub", sub, F_OPT, 0);
-static const struct fdesc fd_required = INT("fd", fd, S_REQ, -1);
+static const struct fdesc fd_required = INT("fd", fd, ID_REQ, -1);
 
 static const struct fdesc f_pd_state[] = {
     TYP("pd", T_HEX, u.pd_state.pd, F_REQ),	 INT("seq", u.pd_state.seq, F_REQ, 0),
@@ -172,24 +177,21 @@ static const struct fdesc f_pd[] = {
     NAME("fn", u.pd.fn, F_OPT, fn),
 };
 static const struct fdesc f_gstatus[] = {
-    INT("goid", u.gstatus.goid, F_REQ, 0),    NAME("from", u.gstatus.from, F_REQ, gstatus),
-    NAME("to", u.gstatus.to, F_REQ, gstatus), NAME("reason", u.gstatus.reason, F_OPT, waitreason),
-    NAME("fn", u.gstatus.fn, F_OPT, fn),      NAME("where", u.gstatus.where, F_OPT, where),
-    TYP("pd", T_HEX, u.gstatus.pd, F_OPT),    TYP("mode", T_MODE, u.gstatus.mode, F_OPT),
-    INT("wakep", u.gstatus.wakep, S_OPT, -1),
+    INT("goid", u.gstatus.goid, F_REQ, 0),     NAME("from", u.gstatus.from, F_REQ, gstatus),
+    NAME("to", u.gstatus.to, F_REQ, gstatus),  NAME("reason", u.gstatus.reason, F_OPT, waitreason),
+    NAME("fn", u.gstatus.fn, F_OPT, fn),       NAME("where", u.gstatus.where, F_OPT, where),
+    TYP("pd", T_HEX, u.gstatus.pd, F_OPT),     TYP("mode", T_MODE, u.gstatus.mode, F_OPT),
+    INT("wakep", u.gstatus.wakep, ID_OPT, -1),
 };
-static const struct fdesc f_netpoll_begin[] = {
-    INT("id", u.netpoll.id, F_REQ, 0),	       INT("delay", u.netpoll.delay, S_REQ, 0),
-    INT("waitms", u.netpoll.waitms, S_REQ, 0), NAME("caller", u.netpoll.caller, F_OPT, caller),
-    INT("n", u.netpoll.n, S_OPT, 0),	       INT("ngs", u.netpoll.ngs, F_OPT, 0),
-    INT("delta", u.netpoll.delta, S_OPT, 0),   INT("eintr", u.netpoll.eintr, F_OPT, 0),
-};
-static const struct fdesc f_netpoll_end[] = {
-    INT("id", u.netpoll.id, F_REQ, 0),	       INT("delay", u.netpoll.delay, S_REQ, 0),
-    INT("waitms", u.netpoll.waitms, S_REQ, 0), NAME("caller", u.netpoll.caller, F_OPT, caller),
-    INT("n", u.netpoll.n, S_REQ, 0),	       INT("ngs", u.netpoll.ngs, F_REQ, 0),
-    INT("delta", u.netpoll.delta, S_REQ, 0),   INT("eintr", u.netpoll.eintr, F_OPT, 0),
-};
+/* netpoll_begin and netpoll_end carry the same fields; n, ngs and delta are the end's results. */
+#define NETPOLL_FIELDS(res, ures)                                                                  \
+	INT("id", u.netpoll.id, F_REQ, 0), INT("delay", u.netpoll.delay, S_REQ, 0),                \
+	    INT("waitms", u.netpoll.waitms, ID_REQ, 0),                                            \
+	    NAME("caller", u.netpoll.caller, F_OPT, caller), INT("n", u.netpoll.n, res, 0),        \
+	    INT("ngs", u.netpoll.ngs, ures, 0), INT("delta", u.netpoll.delta, res, 0),             \
+	    INT("eintr", u.netpoll.eintr, F_OPT, 0)
+static const struct fdesc f_netpoll_begin[] = {NETPOLL_FIELDS(S_OPT, F_OPT)};
+static const struct fdesc f_netpoll_end[] = {NETPOLL_FIELDS(S_REQ, F_REQ)};
 static const struct fdesc f_npev[] = {
     INT("id", u.npev.id, F_REQ, 0),
     TYP("data", T_HEX, u.npev.data, F_REQ),
@@ -218,7 +220,7 @@ static const struct fdesc f_waiters[] = {
 };
 static const struct fdesc f_simctl[] = {
     NAME("op", u.ctl.op, F_SIGNED | F_REQ, ctl),
-    INT("epfd", u.ctl.epfd, S_OPT, 0),
+    INT("epfd", u.ctl.epfd, ID_OPT, 0),
     INT("events", u.ctl.events, F_OPT, 0),
     TYP("data", T_HEX, u.ctl.data, F_OPT),
     INT("ret", u.ctl.ret, S_REQ, 0),
@@ -226,7 +228,7 @@ static const struct fdesc f_simctl[] = {
 };
 static const struct fdesc f_epoll_ctl[] = {
     NAME("op", u.ctl.op, F_SIGNED | F_REQ, ctl),
-    INT("epfd", u.ctl.epfd, S_REQ, 0),
+    INT("epfd", u.ctl.epfd, ID_REQ, 0),
     INT("events", u.ctl.events, F_REQ, 0),
     TYP("data", T_HEX, u.ctl.data, F_REQ),
     INT("ret", u.ctl.ret, S_REQ, 0),
@@ -234,18 +236,18 @@ static const struct fdesc f_epoll_ctl[] = {
 };
 static const struct fdesc f_sched[] = {
     NAME("op", u.sched.op, F_REQ, sched_op), INT("spinning", u.sched.spinning, F_OPT, 0),
-    INT("m2", u.sched.m2, S_OPT, -1),	     INT("p2", u.sched.p2, S_OPT, -1),
+    INT("m2", u.sched.m2, ID_OPT, -1),	     INT("p2", u.sched.p2, ID_OPT, -1),
     INT("npidle", u.sched.npidle, F_OPT, 0), INT("nmspinning", u.sched.nmspinning, F_OPT, 0),
     INT("nmidle", u.sched.nmidle, F_OPT, 0), INT("n", u.sched.n, S_OPT, 0),
 };
 static const struct fdesc f_timer[] = {
     NAME("op", u.timer.op, F_REQ, timer_op), TIME("when", u.timer.when, F_OPT),
     TYP("arg", T_HEX, u.timer.arg, F_OPT),   INT("seq", u.timer.seq, F_OPT, 0),
-    NAME("fn", u.timer.fn, F_OPT, fn),	     INT("tp", u.timer.tp, S_OPT, -1),
+    NAME("fn", u.timer.fn, F_OPT, fn),	     INT("tp", u.timer.tp, ID_OPT, -1),
 };
 static const struct fdesc f_sysmon[] = {
     NAME("op", u.sysmon.op, F_REQ, sysmon_op),
-    INT("sleep", u.sysmon.sleep, S_OPT, 0),
+    INT("sleep", u.sysmon.sleep, S_OPT | F_NNEG, 0),
     TIME("lastpoll", u.sysmon.lastpoll, F_OPT),
     INT("idle", u.sysmon.idle, F_OPT, 0),
 };
@@ -257,7 +259,7 @@ static const struct fdesc f_sys[] = {
 };
 static const struct fdesc f_fderr[] = {
     NAME("err", u.fderr.err, F_REQ, fderr),
-    INT("errno", u.fderr.errno_, S_OPT, 0),
+    INT("errno", u.fderr.errno_, S_OPT | F_NNEG, 0),
     NAME("fn", u.fderr.fn, F_OPT, fn),
 };
 static const struct fdesc f_throw[] = {
@@ -272,15 +274,15 @@ static const struct fdesc f_note[] = {
     TYP("text", T_STR, u.note.text, F_REQ),
 };
 static const struct fdesc f_init[] = {
-    INT("epfd", u.init.epfd, S_REQ, 0),
-    INT("break_rd", u.init.break_rd, S_REQ, 0),
-    INT("break_wr", u.init.break_wr, S_REQ, 0),
+    INT("epfd", u.init.epfd, ID_REQ, 0),
+    INT("break_rd", u.init.break_rd, ID_REQ, 0),
+    INT("break_wr", u.init.break_wr, ID_REQ, 0),
     TYP("break_data", T_HEX, u.init.break_data, F_OPT),
 };
 static const struct fdesc f_wait[] = {
     NAME("syscall", sub, F_REQ, wait_sub),
     KID(u.wait.id),
-    INT("epfd", u.wait.epfd, S_REQ, 0),
+    INT("epfd", u.wait.epfd, ID_REQ, 0),
     INT("maxevents", u.wait.maxevents, S_REQ, 0),
     INT("timeout_ms", u.wait.timeout_ms, S_REQ, 0),
     INT("n", u.wait.ret, S_REQ, 0),
@@ -291,17 +293,17 @@ static const struct fdesc f_ready[] = {
     TYP("data", T_HEX, u.ready.data, F_REQ),
     INT("events", u.ready.events, F_REQ, 0),
     INT("index", u.ready.index, F_OPT, 0),
-    INT("epfd", u.ready.epfd, S_OPT, 0),
+    INT("epfd", u.ready.epfd, ID_OPT, 0),
 };
 /* One entry of an epoll_wait line's "ready" list: {"fd","events","data"} (+"index" if unusual). */
 static const struct fdesc f_ready_entry[] = {
-    INT("fd", fd, S_REQ, -1),
+    INT("fd", fd, ID_REQ, -1),
     INT("events", u.ready.events, F_REQ, 0),
     TYP("data", T_HEX, u.ready.data, F_REQ),
 };
 static const struct fdesc f_exec[] = {
     TYP("path", T_PATH, u.exec.path, F_REQ),
-    INT("old_tid", u.exec.old_tid, S_REQ, 0),
+    INT("old_tid", u.exec.old_tid, S_REQ | F_NNEG, 0),
 };
 static const struct fdesc f_create[] = {
     INT("flags", u.create.flags, S_OPT, 0),
@@ -407,12 +409,15 @@ static void field_set(struct nps_event *e, const struct fdesc *d, uint64_t v)
 	}
 }
 
-/* Range of a T_INT/T_NAME field. */
+/* Range of a T_INT/T_NAME field: its type's, or for a signed one its documented domain's. */
 static void field_range(const struct fdesc *d, int64_t *lo, int64_t *hi)
 {
 	int bits = d->size * 8;
 	if (d->flags & F_SIGNED) {
-		*lo = bits >= 54 ? -TRACE_INT_MAX : -(1LL << (bits - 1));
+		*lo = d->flags & F_NONE	  ? -1
+		      : d->flags & F_NNEG ? 0
+		      : bits >= 54	  ? -TRACE_INT_MAX
+					  : -(1LL << (bits - 1));
 		*hi = bits >= 54 ? TRACE_INT_MAX : (1LL << (bits - 1)) - 1;
 	} else {
 		*lo = 0;
@@ -1550,23 +1555,125 @@ static const char *quote(const char *s, char *tmp, size_t len)
 	return tmp;
 }
 
+/*
+ * A number as the file wrote it, for messages: its token when the line went through cJSON
+ * (parse_line keeps it in valuestring, which cJSON leaves NULL for numbers: its double may
+ * misquote the text, 9007199254740993 as 9007199254740992), cut and sanitised as a string value
+ * is. The fast path takes canonical integers within ±(2^53 - 1) only: their double prints as
+ * written.
+ */
+static const char *num_text(const cJSON *j, char *tmp, size_t len)
+{
+	if (j->valuestring)
+		return quote(j->valuestring, tmp, len);
+	double d = j->valuedouble;
+	if (d == floor(d) && fabs(d) <= (double)TRACE_INT_MAX)
+		snprintf(tmp, len, "%lld", (long long)d);
+	else
+		snprintf(tmp, len, "%.17g", d);
+	return tmp;
+}
+
+enum num_class {
+	NUM_INT,      /* an integer within ±(2^53 - 1): exact in a double */
+	NUM_FRACTION, /* not an integer (also 1.0000000000000001, which a double rounds to 1) */
+	NUM_ABOVE,    /* an integer above 2^53 - 1 */
+	NUM_BELOW,    /* an integer below -(2^53 - 1) */
+};
+
+/*
+ * The exact value of a number token (the syntax cJSON reads: -? digits [. digits] [e [+-]
+ * digits], digits around the point optional), in decimal, not through a double: the token is
+ * D * 10^scale with D its digits (the point left out) and scale the exponent less the digits
+ * after the point; once D's trailing zeros are moved into scale, it is an integer exactly when
+ * scale is not negative.
+ */
+static enum num_class num_exact(const char *s, int64_t *v)
+{
+	bool neg = *s == '-';
+	const char *d0 = s + neg, *p = d0, *dot = NULL;
+	for (; (*p >= '0' && *p <= '9') || (*p == '.' && !dot); p++)
+		if (*p == '.')
+			dot = p;
+	const char *dend = p;
+	int64_t exp = 0, scale;
+	if (*p == 'e' || *p == 'E') {
+		bool eneg = *++p == '-';
+		p += *p == '-' || *p == '+';
+		/* capped: beyond 10^9 the value is far out of range (or 0) anyway */
+		for (; *p >= '0' && *p <= '9'; p++)
+			if (exp < 1000000000)
+				exp = exp * 10 + (*p - '0');
+		exp = eneg ? -exp : exp;
+	}
+	scale = exp - (dot ? (int64_t)(dend - dot - 1) : 0);
+	/* the significant digits: first and last non-zero */
+	const char *first = NULL, *last = NULL;
+	for (const char *c = d0; c < dend; c++)
+		if (*c >= '1' && *c <= '9') {
+			first = first ? first : c;
+			last = c;
+		}
+	if (!first) {
+		*v = 0;
+		return NUM_INT;
+	}
+	for (const char *c = last + 1; c < dend; c++)
+		scale += *c != '.'; /* D's trailing zeros */
+	if (scale < 0)
+		return NUM_FRACTION;
+	int64_t ndig = 0;
+	for (const char *c = first; c <= last; c++)
+		ndig += *c != '.';
+	if (ndig + scale > 16)
+		return neg ? NUM_BELOW : NUM_ABOVE;
+	uint64_t x = 0;
+	for (const char *c = first; c <= last; c++)
+		if (*c != '.')
+			x = x * 10 + (uint64_t)(*c - '0');
+	for (int64_t i = 0; i < scale; i++)
+		x *= 10;
+	if (x > (uint64_t)TRACE_INT_MAX)
+		return neg ? NUM_BELOW : NUM_ABOVE;
+	*v = neg ? -(int64_t)x : (int64_t)x;
+	return NUM_INT;
+}
+
 static int get_int(const cJSON *j, const char *key, int64_t lo, int64_t hi, int64_t *v,
 		   struct perr *pe)
 {
+	char tmp[64];
 	if (!cJSON_IsNumber(j))
 		return perr_set(pe, "field \"%s\": expected an integer, got %s", key, json_type(j));
-	double d = j->valuedouble;
-	if (!isfinite(d) || d != floor(d))
-		return perr_set(pe, "field \"%s\": expected an integer, got %g", key, d);
-	if (d > (double)TRACE_INT_MAX || d < -(double)TRACE_INT_MAX)
+	int64_t x = 0;
+	enum num_class c;
+	if (j->valuestring) {
+		c = num_exact(j->valuestring, &x);
+	} else { /* the fast path's (exact), or cJSON's when there was no memory for the text */
+		double d = j->valuedouble;
+		c = !isfinite(d) || d != floor(d) ? NUM_FRACTION
+		    : d > (double)TRACE_INT_MAX	  ? NUM_ABOVE
+		    : d < -(double)TRACE_INT_MAX  ? NUM_BELOW
+						  : NUM_INT;
+		x = c == NUM_INT ? (int64_t)d : 0;
+	}
+	if (c == NUM_FRACTION)
+		return perr_set(pe, "field \"%s\": expected an integer, got %s", key,
+				num_text(j, tmp, sizeof(tmp)));
+	/*
+	 * Beyond ±(2^53 - 1) a double cannot hold every integer (2^53 + 1 reads as 2^53): where
+	 * the field's range goes that far the value would be a rounded one, so it is refused as
+	 * such; a field with a narrower range says its range.
+	 */
+	if ((c == NUM_ABOVE && hi >= TRACE_INT_MAX) || (c == NUM_BELOW && lo <= -TRACE_INT_MAX))
 		return perr_set(pe,
-				"field \"%s\": %.17g is too large (integers must be within "
-				"±(2^53 - 1) to be exact in JSON)",
-				key, d);
-	if ((int64_t)d < lo || (int64_t)d > hi)
-		return perr_set(pe, "field \"%s\": %lld is out of range [%lld, %lld]", key,
-				(long long)d, (long long)lo, (long long)hi);
-	*v = (int64_t)d;
+				"field \"%s\": %s is not an exact integer (integers must be "
+				"within ±(2^53 - 1) to be exact in JSON)",
+				key, num_text(j, tmp, sizeof(tmp)));
+	if (c != NUM_INT || x < lo || x > hi)
+		return perr_set(pe, "field \"%s\": %s is out of range [%lld, %lld]", key,
+				num_text(j, tmp, sizeof(tmp)), (long long)lo, (long long)hi);
+	*v = x;
 	return 0;
 }
 
@@ -1804,9 +1911,9 @@ static int parse_obj(const cJSON *o, uint64_t origin, struct nps_event *e, struc
 	/* before the origin is fine (negative), before CLOCK_MONOTONIC's zero is not */
 	if (iv < 0 && (uint64_t)-iv > origin)
 		return perr_set(pe,
-				"field \"ts\": %lld is before CLOCK_MONOTONIC's zero (the origin "
+				"field \"ts\": %s is before CLOCK_MONOTONIC's zero (the origin "
 				"is %llu ns: ts is at least -%llu)",
-				(long long)iv, (unsigned long long)origin,
+				num_text(j, tmp, sizeof(tmp)), (unsigned long long)origin,
 				(unsigned long long)origin);
 	e->ts = origin + (uint64_t)iv;
 	j = member(o, "src", &cur);
@@ -1878,6 +1985,39 @@ static bool nul_escape(const char *s, size_t n, size_t *col, char *key, size_t k
 	return false;
 }
 
+/*
+ * Give each number of the tree its text from the line, in valuestring (which cJSON leaves NULL
+ * for numbers and frees with the node): cJSON keeps only a double, which misquotes and rounds
+ * what it cannot hold (get_int reads the text instead). The tree holds the line's values in the
+ * line's order, so the n-th number node (depth first) is the n-th number outside strings: a
+ * run of the characters cJSON reads a number from. A copy that fails leaves NULL (the double).
+ */
+static void keep_numbers(cJSON *j, const char **at, const char *end)
+{
+	for (; j; j = j->next) {
+		if (cJSON_IsNumber(j)) {
+			const char *p = *at, *t;
+			for (bool str = false; p < end; p++) {
+				if (str && *p == '\\' && p + 1 < end)
+					p++;
+				else if (*p == '"')
+					str = !str;
+				else if (!str && (*p == '-' || (*p >= '0' && *p <= '9')))
+					break;
+			}
+			for (t = p; t < end && *t && strchr("0123456789+-.eE", *t); t++)
+				;
+			*at = t;
+			j->valuestring = t > p ? cJSON_malloc((size_t)(t - p) + 1) : NULL;
+			if (j->valuestring) {
+				memcpy(j->valuestring, p, (size_t)(t - p));
+				j->valuestring[t - p] = '\0';
+			}
+		}
+		keep_numbers(j->child, at, end);
+	}
+}
+
 /* Parse a line as one JSON object, nothing after it but white space. */
 static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 {
@@ -1907,6 +2047,8 @@ static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 		cJSON_Delete(o);
 		return NULL;
 	}
+	const char *at = line;
+	keep_numbers(o->child, &at, line + len);
 	size_t col;
 	char key[64], k[80];
 	if (memchr(line, '\\', len) && nul_escape(line, len, &col, key, sizeof(key))) {
@@ -1937,7 +2079,7 @@ struct fast {
 
 /*
  * Parse line as a flat JSON object whose keys and string values are printable ASCII without
- * escapes, whose numbers are canonical integers of at most 15 digits, and whose only array is
+ * escapes, whose numbers are canonical integers within ±(2^53 - 1), and whose only array is
  * an empty one. Returns the root, or NULL when the line is anything else: the caller then hands
  * it to cJSON, which gives the same result on this subset (tests and fuzz_reader check it) and
  * the real error message outside it.
@@ -2007,7 +2149,10 @@ static const cJSON *fast_parse(const char *line, size_t len, struct fast *f)
 						return NULL;
 					v = v * 10 + (*p++ - '0');
 				}
-				if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+				/* cJSON's reading of "-0" or of what a double cannot hold exactly
+				 * keeps the text for messages (num_text): only cJSON does that */
+				if ((p < end && (*p == '.' || *p == 'e' || *p == 'E')) ||
+				    v > TRACE_INT_MAX || (neg && !v))
 					return NULL;
 				m->type = cJSON_Number;
 				m->valuedouble = (double)(neg ? -v : v);
@@ -2083,6 +2228,7 @@ struct trace_reader {
 	bool eof;
 	uint64_t lineno;  /* lines consumed so far */
 	uint64_t ev_line; /* line of the last event returned */
+	uint64_t skipped; /* lines refused (-EINVAL) by trace_reader_next */
 	bool after_footer;
 	char name[256];
 	char err[1024];
@@ -2247,11 +2393,10 @@ static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 	if (get_int(j, "version", 0, TRACE_INT_MAX, &iv, pe))
 		return -EINVAL;
 	if (iv != TRACE_VERSION)
-		return perr_set(
-		    pe,
-		    "field \"version\": unsupported version %lld (this netpollsim reads "
-		    "version %d)",
-		    (long long)iv, TRACE_VERSION);
+		return perr_set(pe,
+				"field \"version\": unsupported version %s (this netpollsim reads "
+				"version %d)",
+				num_text(j, tmp, sizeof(tmp)), TRACE_VERSION);
 	in->version = (int)iv;
 	if (get_text(o, "scenario", true, in->scenario, sizeof(in->scenario), pe) ||
 	    get_text(o, "go", true, in->go_version, sizeof(in->go_version), pe) ||
@@ -2423,7 +2568,7 @@ int trace_reader_open(const char *path, struct trace_reader **out)
 	return reader_init(r, path);
 }
 
-int trace_reader_next(struct trace_reader *r, struct nps_event *e)
+static int reader_next(struct trace_reader *r, struct nps_event *e)
 {
 	if (r->iready < r->nready) {
 		*e = r->ready[r->iready++];
@@ -2504,6 +2649,41 @@ int trace_reader_next(struct trace_reader *r, struct nps_event *e)
 		r->ev_line = r->lineno;
 		return 1;
 	}
+}
+
+int trace_reader_next(struct trace_reader *r, struct nps_event *e)
+{
+	int rc = reader_next(r, e);
+	if (rc == -EINVAL)
+		r->skipped++;
+	return rc;
+}
+
+/* Bad lines reported one by one at most: as in check, a file of garbage cannot flood stderr. */
+#define SKIPPED_SHOWN 50
+
+int trace_reader_next_skipping(struct trace_reader *r, struct nps_event *e, FILE *err)
+{
+	for (;;) {
+		int rc = trace_reader_next(r, e);
+		if (rc != -EINVAL)
+			return rc;
+		/* what was printed before goes out first: in a narration the error then stands
+		 * where its line was, also when stdout and stderr are one file */
+		fflush(stdout);
+		if (r->skipped <= SKIPPED_SHOWN)
+			fprintf(err, "%s\n", r->err);
+		else if (r->skipped == SKIPPED_SHOWN + 1)
+			fprintf(err,
+				"%s: more unreadable lines follow, not shown (the count comes at "
+				"the end)\n",
+				r->name);
+	}
+}
+
+uint64_t trace_reader_skipped(const struct trace_reader *r)
+{
+	return r->skipped;
 }
 
 const struct trace_info *trace_reader_info(const struct trace_reader *r)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "traces/event.h"
 
@@ -155,6 +156,19 @@ int trace_reader_open_mem(const void *buf, size_t len, const char *name, struct 
  * (the reader has skipped it: calling again continues with the next line), -errno for I/O.
  */
 int trace_reader_next(struct trace_reader *r, struct nps_event *e);
+
+/*
+ * The same for a command that reads on past bad lines, as docs/trace-format.md says (replay,
+ * export): each line refused is reported on err ("file:line: field ...: what"; after the first
+ * 50, one line says more follow) and skipped. stdout is flushed before each report. 1 with *e
+ * filled, 0 at the end, -errno for an error that stops the reading (I/O, no memory): its text is
+ * trace_reader_error(), not printed here. An incomplete last line is not a bad line: it ends
+ * the reading as with trace_reader_next (info->truncated_line).
+ */
+int trace_reader_next_skipping(struct trace_reader *r, struct nps_event *e, FILE *err);
+
+/* Lines refused so far (each -EINVAL of trace_reader_next): say it at the end, exit non-zero. */
+uint64_t trace_reader_skipped(const struct trace_reader *r);
 
 const struct trace_info *trace_reader_info(const struct trace_reader *r);
 const char *trace_reader_name(const struct trace_reader *r); /* sanitised file name */
