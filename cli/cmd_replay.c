@@ -121,7 +121,7 @@ static int replay(const char *path, bool narrate, double speed)
 	}
 	rc = trace_reader_open(path, &r);
 	if (rc) {
-		fprintf(stderr, "%s\n", trace_reader_error(r));
+		fprintf(stderr, "netpollsim replay: %s\n", trace_reader_error(r));
 		trace_reader_close(r);
 		fold_fini(&f);
 		return NPS_EXIT_FAIL;
@@ -163,8 +163,8 @@ static int replay(const char *path, bool narrate, double speed)
 	}
 	if (rc < 0) {
 		fflush(stdout);
-		fprintf(stderr, "%s\n",
-			rc == -ENOMEM ? "netpollsim replay: out of memory" : trace_reader_error(r));
+		fprintf(stderr, "netpollsim replay: %s\n",
+			rc == -ENOMEM ? "out of memory" : trace_reader_error(r));
 		status = NPS_EXIT_FAIL;
 	}
 	if (rc == 0 && !stop_sig && in->has_footer) {
@@ -235,7 +235,8 @@ int cmd_replay(int argc, char **argv)
 	double speed = 0;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0; /* its errors are said as run says them (cli_option_error) */
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'U':
 			no_ui = true;
@@ -258,8 +259,7 @@ int cmd_replay(int argc, char **argv)
 			usage(stdout);
 			return NPS_EXIT_OK;
 		default:
-			usage(stderr);
-			return NPS_EXIT_USAGE;
+			return cli_option_error("replay", c, argv, opts);
 		}
 	}
 	if (optind != argc - 1) {

@@ -1254,7 +1254,8 @@ int cmd_trace(int argc, char **argv)
 
 	human = stdout;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:r:d:qvh", longopts, NULL)) != -1) {
+	opterr = 0; /* its errors are said as run says them (cli_option_error) */
+	while ((c = getopt_long(argc, argv, ":p:r:d:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': {
 			long v = strtol(optarg, &end, 10);
@@ -1325,8 +1326,7 @@ int cmd_trace(int argc, char **argv)
 			usage(stdout);
 			return NPS_EXIT_OK;
 		default:
-			usage(stderr);
-			return NPS_EXIT_USAGE;
+			return cli_option_error("trace", c, argv, longopts);
 		}
 	}
 	if (optind < argc || !o.tgid) {

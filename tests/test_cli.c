@@ -181,6 +181,27 @@ Test(cli, check_names_a_missing_file)
 	free(out);
 }
 
+/* A trace that cannot be opened is the command's error, on stderr, prefixed with its name. */
+Test(cli, a_missing_trace_is_named_by_every_command)
+{
+	static const struct {
+		const char *cmd, *opts;
+	} cases[] = {{"check", ""}, {"replay", "--no-ui"}, {"export", ""}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cmd[512], want[256], *out = NULL;
+		snprintf(cmd, sizeof(cmd), "%s %s /nonexistent/t.jsonl %s 2>&1 >/dev/null",
+			 tu_netpollsim(), cases[i].cmd, cases[i].opts);
+		snprintf(want, sizeof(want),
+			 "netpollsim %s: /nonexistent/t.jsonl: cannot open: No such file or "
+			 "directory\n",
+			 cases[i].cmd);
+		int st = tu_run(cmd, 0, &out);
+		cr_assert_eq(st, 1, "%s: exit %d: %s", cmd, st, out);
+		cr_assert_str_eq(out, want, "%s", cmd);
+		free(out);
+	}
+}
+
 /* check and export say a bad option as run does: one line naming it, exit 2, no usage dump. */
 Test(cli, bad_check_and_export_options_name_the_problem)
 {
@@ -195,6 +216,8 @@ Test(cli, bad_check_and_export_options_name_the_problem)
 	    {"check d.jsonl --max-errors", "netpollsim check: --max-errors needs a value\n"},
 	    {"check -qz d.jsonl", "netpollsim check: unknown option '-z' (see --help)\n"},
 	    {"check --quiet=1 d.jsonl", "netpollsim check: --quiet takes no value\n"},
+	    {"replay d.jsonl --no-ui --speed", "netpollsim replay: --speed needs a value\n"},
+	    {"trace --pid", "netpollsim trace: --pid needs a value\n"},
 	};
 	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), true);
 }

@@ -668,6 +668,19 @@ Test(trace_export, errors_name_the_output_as_given, .timeout = 30)
 	free(out[1]);
 }
 
+/*
+ * A file whose directory takes no new file (/proc; a read-only directory) cannot be replaced
+ * whole: the error says so, not that the file it names is missing.
+ */
+Test(trace_export, a_directory_refusing_the_new_file_is_named, .timeout = 30)
+{
+	char *out;
+	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o /proc/version"), 1, "%s", out);
+	cr_assert_str_eq(out, "netpollsim export: /proc/version: cannot create a file next to it "
+			      "in /proc: No such file or directory\n");
+	free(out);
+}
+
 /* Start `export FIFO -o OUT` on a FIFO that gives it a few lines, then stalls; signal it. */
 static void signal_a_stalled_export(int sig)
 {

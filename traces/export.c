@@ -812,8 +812,8 @@ static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
 		emit_metadata(&x);
 		fputs("\n]}\n", out);
 	} else {
-		fprintf(err, "%s\n",
-			rc == -ENOMEM ? "netpollsim export: out of memory" : trace_reader_error(r));
+		fprintf(err, "netpollsim export: %s\n",
+			rc == -ENOMEM ? "out of memory" : trace_reader_error(r));
 	}
 	for (size_t i = 0; i < x.nlanes; i++)
 		free(x.lanes[i]);
@@ -849,7 +849,7 @@ static int export_jsonl(struct trace_reader *r, int fd, const char *name, FILE *
 	while (!rc && (rd = trace_reader_next_skipping(r, &e, err)) > 0)
 		rc = trace_writer_event(w, &e);
 	if (!rc && rd < 0) {
-		fprintf(err, "%s\n", trace_reader_error(r));
+		fprintf(err, "netpollsim export: %s\n", trace_reader_error(r));
 		trace_writer_abandon(w);
 		return rd;
 	}
@@ -924,6 +924,22 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	return S_ISREG(a->st_mode) && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
+/* "netpollsim export: OUT: cannot create a file next to it in DIR: why"; returns 1. */
+static int beside_error(FILE *err, const char *name, const char *path, int rc)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[512];
+	if (!slash)
+		snprintf(dir, sizeof(dir), "the current directory");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		trace_sanitize(path, (size_t)(slash - path), dir, sizeof(dir));
+	fprintf(err, "netpollsim export: %s: cannot create a file next to it in %s: %s\n", name,
+		dir, strerror(-rc));
+	return 1;
+}
+
 /*
  * Open the output. A regular file, or a new one, is written to a temporary file beside it (beside
  * the file a symlink names) with the mode and owner of the file it replaces, renamed over it when
@@ -973,6 +989,9 @@ static int dest_open(struct dest *d, const char *out, const struct stat *in, con
 			rc = d->fd < 0 ? -errno : 0;
 			tmp_live = d->tmp = d->fd >= 0;
 			sigprocmask(SIG_SETMASK, &old, NULL);
+			/* the file itself is not opened: its directory refused the new one beside it */
+			if (rc && exists)
+				return beside_error(err, d->name, d->path, rc);
 		}
 		/* the owner only where it may be given (root); the mode always */
 		if (!rc && exists && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
@@ -1010,7 +1029,7 @@ int trace_export(const char *in, const char *out, enum export_format fmt, FILE *
 	struct stat ist = {0};
 	int rc = trace_reader_open(in, &r);
 	if (rc) {
-		fprintf(err, "%s\n", trace_reader_error(r));
+		fprintf(err, "netpollsim export: %s\n", trace_reader_error(r));
 		trace_reader_close(r);
 		return 1;
 	}
