@@ -33,7 +33,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: netpollsim replay FILE --no-ui [--narrate] [--speed X]\n\n"
+		"usage: netpollsim replay FILE --no-ui [--narrate [--speed X]]\n\n"
 		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
 		"options:\n"
 		"      --no-ui       print to the terminal (required until the dashboard lands)\n"
@@ -100,6 +100,22 @@ static void out_fitted(FILE *mem, char **text, size_t *len, unsigned width)
 	*text = NULL;
 }
 
+/*
+ * "GOMAXPROCS 2" for a run or a traced Go program; what the header says of any other traced
+ * program ("go": "none" or "unknown"), whose gomaxprocs is only a placeholder.
+ */
+static const char *procs_said(const struct trace_info *in)
+{
+	static char s[64];
+	if (!strncmp(in->go_version, "go", 2))
+		snprintf(s, sizeof(s), "GOMAXPROCS %d", in->gomaxprocs);
+	else if (!strcmp(in->go_version, "none"))
+		snprintf(s, sizeof(s), "not a Go program");
+	else
+		snprintf(s, sizeof(s), "Go or not: %s", in->go_version);
+	return s;
+}
+
 static int replay(const char *path, bool narrate, double speed)
 {
 	struct trace_reader *r = NULL;
@@ -128,8 +144,8 @@ static int replay(const char *path, bool narrate, double speed)
 	}
 	const struct trace_info *in = trace_reader_info(r);
 	if (narrate && (mem = open_memstream(&text, &tlen))) {
-		fprintf(mem, "replay of %s: %s, GOMAXPROCS %d, recorded %s on kernel %s\n",
-			trace_reader_name(r), in->scenario, in->gomaxprocs,
+		fprintf(mem, "replay of %s: %s, %s, recorded %s on kernel %s\n",
+			trace_reader_name(r), in->scenario, procs_said(in),
 			in->start[0] ? in->start : "?", in->kernel[0] ? in->kernel : "?");
 		out_fitted(mem, &text, &tlen, width);
 	}
@@ -180,8 +196,8 @@ static int replay(const char *path, bool narrate, double speed)
 		fprintf(stderr, "netpollsim replay: out of memory for the summary\n");
 		mem = stdout; /* as it is, unfitted */
 	}
-	fprintf(mem, "%s== %s (GOMAXPROCS %d)%s\n", narrate ? "\n" : "", in->scenario,
-		in->gomaxprocs, in->interrupted ? " -- interrupted" : "");
+	fprintf(mem, "%s== %s (%s)%s\n", narrate ? "\n" : "", in->scenario, procs_said(in),
+		in->interrupted ? " -- interrupted" : "");
 	if (in->story[0])
 		fprintf(mem, "%s.\n", in->story);
 	narrate_summary(mem, &f);
@@ -270,6 +286,11 @@ int cmd_replay(int argc, char **argv)
 	if (!no_ui) {
 		fprintf(stderr, "netpollsim replay: the dashboard is not part of this build yet: "
 				"add --no-ui\n");
+		return NPS_EXIT_USAGE;
+	}
+	if (speed > 0 && !narrate) {
+		/* it would only wait, silent, as long as the trace lasted, then print the summary */
+		fprintf(stderr, "netpollsim replay: --speed paces the narration: add --narrate\n");
 		return NPS_EXIT_USAGE;
 	}
 	cli_catch_stop_signals(on_signal);

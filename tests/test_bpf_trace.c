@@ -1057,6 +1057,13 @@ Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
 
 	cr_assert_str_eq(got, "[\"none\",1]\n");
 	free(got);
+	/* replayed, it has no GOMAXPROCS and no runtime lines, which would all say 0 */
+	char *out = np_ok("replay %s/header.jsonl --no-ui --narrate", tu_tmpdir());
+	cr_assert_not_null(strstr(out, "\n== trace (not a Go program)\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "\n  runtime: none seen"), "%s", out);
+	cr_assert_null(strstr(out, "GOMAXPROCS"), "%s", out);
+	cr_assert_null(strstr(out, "goroutines:"), "%s", out);
+	free(out);
 }
 
 /*

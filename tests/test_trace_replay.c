@@ -208,6 +208,10 @@ Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 0", path), 2);
 	cr_assert(strstr(out, "--speed wants a positive number"), "%s", out);
 	free(out);
+	/* without --narrate there is nothing to pace: it would sit silent, then summarise */
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 1", path), 2);
+	cr_assert(strstr(out, "--speed paces the narration: add --narrate"), "%s", out);
+	free(out);
 }
 
 Test(trace_replay, sigint_stops_the_replay_with_its_summary, .timeout = 60)

@@ -842,19 +842,16 @@ size_t narrate_fit_text(const char *s, size_t n, unsigned width, char *buf, size
 	return o.n;
 }
 
-void narrate_summary(FILE *out, const struct nps_fold *f)
+/* The summary's goroutine, pollDesc and netpoll lines. */
+static void summary_runtime(FILE *out, const struct nps_fold *f)
 {
 	const struct fold_stats *s = &f->st;
-	uint64_t dur = f->last_ts - f->first_ts;
 	uint64_t waiting = 0, runnable = 0, running = 0;
 	for (size_t i = 0; i < f->ngs; i++) {
 		waiting += f->gs[i].status == NPS_GWAITING;
 		runnable += f->gs[i].status == NPS_GRUNNABLE;
 		running += f->gs[i].status == NPS_GRUNNING;
 	}
-	fprintf(out, "summary: %llu event%s over %llu.%06llu s\n", (unsigned long long)s->events,
-		nps_plural(s->events), (unsigned long long)(dur / 1000000000),
-		(unsigned long long)(dur % 1000000000 / 1000));
 	fprintf(out,
 		"  goroutines: %llu created, %llu live (%llu running, %llu runnable, %llu waiting, "
 		"%llu of them in IO wait)\n",
@@ -872,14 +869,11 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		(unsigned long long)(s->netpolls - s->netpolls_blocking),
 		(unsigned long long)s->netpoll_events, nps_plural(s->netpoll_events),
 		(unsigned long long)s->breaks, nps_plural(s->breaks));
-	if (s->kernel_events)
-		fprintf(out,
-			"  kernel: %llu epoll wait%s seen by the probes, %llu fd%s in the interest "
-			"set\n",
-			(unsigned long long)s->epoll_waits, nps_plural(s->epoll_waits),
-			(unsigned long long)s->interest, nps_plural(s->interest));
-	else
-		fprintf(out, "  kernel: no kernel events (the probes were off)\n");
+}
+
+/* The summary's wake-up and kernel/runtime agreement lines. */
+static void summary_wakes_and_joins(FILE *out, const struct fold_stats *s)
+{
 	fprintf(out,
 		"  wake-ups: %llu I/O, %llu deadline, %llu close, %llu past SetDeadline, %llu "
 		"other\n",
@@ -905,6 +899,34 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		    (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked,
 		    (unsigned long long)s->waits_unjoined, nps_plural(s->waits_unjoined));
 	}
+}
+
+void narrate_summary(FILE *out, const struct nps_fold *f)
+{
+	const struct fold_stats *s = &f->st;
+	uint64_t dur = f->last_ts - f->first_ts;
+	fprintf(out, "summary: %llu event%s over %llu.%06llu s\n", (unsigned long long)s->events,
+		nps_plural(s->events), (unsigned long long)(dur / 1000000000),
+		(unsigned long long)(dur % 1000000000 / 1000));
+	/* netpollsim trace's view of another process: the runtime's lines would all say 0 */
+	bool kernel_only = s->kernel_events == s->events; /* a run always has runtime events */
+	if (kernel_only)
+		fprintf(out, "  runtime: none seen (the kernel's view of a process: 'netpollsim "
+			     "trace')\n");
+	else
+		summary_runtime(out, f);
+	if (s->kernel_events)
+		fprintf(out,
+			"  kernel: %llu epoll wait%s seen by the probes, %llu fd%s in the interest "
+			"set\n",
+			(unsigned long long)s->epoll_waits, nps_plural(s->epoll_waits),
+			(unsigned long long)s->interest, nps_plural(s->interest));
+	else if (kernel_only)
+		fprintf(out, "  kernel: no epoll call seen\n");
+	else
+		fprintf(out, "  kernel: no kernel events (the probes were off)\n");
+	if (!kernel_only)
+		summary_wakes_and_joins(out, s);
 	/* Late: delivered after events stamped later than them (traces/livemerge.h). */
 	fprintf(out,
 		"  lost events: %llu sim, %llu kernel; late events (out of time order): %llu sim, "
