@@ -40,6 +40,7 @@ struct scenario_run {
 	void *(*client)(void *);    /* the scenario's client, run by client_thread */
 	_Atomic int clients_left;   /* client threads that have not returned */
 	_Atomic int failed;	    /* an error that ends the run */
+	_Atomic bool cancelled;	    /* cancel_clients wrote its byte */
 	_Atomic int printed;	    /* errors printed so far */
 	char first_err[160];	    /* the first of them, for the story: written once, then */
 	_Atomic bool first_err_set; /* set (release) */
@@ -115,9 +116,14 @@ void scenario_wake(void)
  */
 static void cancel_clients(struct scenario_run *r)
 {
+	/*
+	 * Once: the byte is never read, so the pipe stays readable. Each write wakes every client
+	 * polling it; with thousands failing at once (out of fds), a write each took minutes.
+	 */
 	char b = 1;
-	if (r->cancel[1] >= 0 && write(r->cancel[1], &b, 1) < 0) {
-		/* full: it is readable already */
+	if (r->cancel[1] >= 0 && !atomic_exchange(&r->cancelled, true) &&
+	    write(r->cancel[1], &b, 1) < 0) {
+		/* cannot be full: it is the only byte */
 	}
 }
 
