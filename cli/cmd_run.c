@@ -58,6 +58,7 @@ struct run_state {
 	struct sim_config cfg;
 	struct scenario_opts so;
 	bool narrate_behind; /* this drain found the rings filling up: no narration */
+	bool forced;	     /* the run ended with the scenario still running */
 	unsigned ring_order; /* of the runtime's rings */
 	struct scenario_result res;
 	int sim_err;
@@ -519,6 +520,17 @@ static void on_throw(const char *msg)
 		usleep(1000);
 }
 
+/*
+ * The scenario's closing line. Not read from a scenario still running (the forced end): it
+ * may be writing it, and it never reached its end.
+ */
+static const char *story(const struct run_state *st)
+{
+	if (st->forced)
+		return "the lesson did not reach its end: the run was ended before it stopped";
+	return st->res.story;
+}
+
 static void finish_trace(struct run_state *st, int sig)
 {
 	if (!st->tw)
@@ -530,7 +542,7 @@ static void finish_trace(struct run_state *st, int sig)
 	    .wall_end_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
 	    .lost_sim = st->fold.st.lost[NPS_SRC_SIM],
 	    .lost_kernel = st->fold.st.lost[NPS_SRC_KERNEL],
-	    .story = st->res.story,
+	    .story = story(st),
 	};
 	int err = trace_writer_close(st->tw, &f);
 	st->tw = NULL;
@@ -544,8 +556,8 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 	sim_stats(&ss);
 	fprintf(out, "\n== %s (GOMAXPROCS %d)%s\n", st->sc->name, st->cfg.gomaxprocs,
 		interrupted ? " -- interrupted" : "");
-	if (st->res.story[0])
-		fprintf(out, "%s.\n", st->res.story);
+	if (story(st)[0])
+		fprintf(out, "%s.\n", story(st));
 	if (st->merge)
 		narrate_summary(out, &st->fold);
 	unsigned long long g = ss.goroutines, ms = ss.ms, blocks = ss.pd_blocks,
@@ -834,7 +846,7 @@ int cmd_run(int argc, char **argv)
 				write_line(st, "", 0);
 		}
 		if (signal_count >= 2 || (st->forced_at && (uint64_t)sim_now() > st->forced_at)) {
-			forced = true;
+			forced = st->forced = true;
 			break;
 		}
 		drain(st, false);

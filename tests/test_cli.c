@@ -468,6 +468,29 @@ Test(cli, ctrl_c_ends_a_serving_run_with_its_summary)
 	cr_assert(strstr(b.out, "interrupted"), "the summary says it was interrupted: %s", b.out);
 }
 
+/*
+ * A second signal ends the run at once, the lesson still running: its summary says so in the
+ * story's place (the lesson never reached its end; its own story would be read while the
+ * lesson could still be writing it). Both signals are made pending while the process is
+ * stopped, so that the run sees the second before the lesson can stop after the first.
+ */
+Test(cli, a_second_signal_ends_the_run_with_the_lesson_running)
+{
+	struct bg b;
+	bg_start(&b, "twice",
+		 "run --scenario deadline --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf", 0);
+	cr_assert_eq(kill(b.pid, SIGSTOP), 0);
+	kill(b.pid, SIGINT);
+	kill(b.pid, SIGTERM);
+	cr_assert_eq(kill(b.pid, SIGCONT), 0);
+	int st = bg_end(&b);
+	cr_assert(st == 130 || st == 143, "exit status %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "the scenario did not stop; ending now"), "%s", b.out);
+	cr_assert(strstr(b.out, " -- interrupted\nthe lesson did not reach its end: the run was "
+				"ended before it stopped.\n"),
+		  "%s", b.out);
+}
+
 Test(cli, ctrl_c_ends_a_lesson_waiting_for_an_outside_client)
 {
 	static const char *lessons[] = {"deadline", "close", "slow-reader", "break", "slow-reader"};
