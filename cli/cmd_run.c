@@ -82,16 +82,20 @@ struct run_state {
 	int write_err;
 };
 
-static volatile sig_atomic_t got_signal; /* the last stop signal (cli_catch_stop_signals) */
-static volatile sig_atomic_t signal_count;
+/*
+ * The last stop signal (cli_catch_stop_signals), and how many came. Atomic, not sig_atomic_t:
+ * two signals may run the handler at once on two threads (an M takes one), and a count lost
+ * there would leave a second Ctrl-C unheard. Lock-free, so safe in a handler.
+ */
+static _Atomic int got_signal, signal_count;
 static _Atomic int *stop_flag;
 static struct run_state *throw_state;
 static _Atomic int throw_pending; /* a runtime thread threw: the consumer flushes, then 2 */
 
 static void on_signal(int sig)
 {
-	got_signal = sig;
-	signal_count++;
+	atomic_store(&got_signal, sig);
+	atomic_fetch_add(&signal_count, 1);
 	if (stop_flag)
 		atomic_store(stop_flag, 1);
 }

@@ -6,8 +6,8 @@
  * and the commit, deadline and close while parked), the throws, pollCache's block arithmetic
  * and reuse, fdseq staleness, netpoll's delay -> waitms mapping and netpollcheckerr's priority;
  * netpollinit's flags, the 128-event buffer, EPOLLERR -> eventErr through real socket errors,
- * netpoll's EINTR rule under a real signal, and every throw of spec section 4.8 that a test can
- * reach (the findrunnable ones are the scheduler's; netpollarm is never called on Linux);
+ * netpoll's EINTR rule under a real signal, and every throw of spec section 4.8 (the two of
+ * findRunnable through a hook that breaks their invariant; netpollarm is never called on Linux);
  * and the runtime's end, which must reach an M that became the poller after the exit's break.
  *
  * Each test runs the runtime in its own process (Criterion forks) with the event log on, and
@@ -770,6 +770,51 @@ Test(sim_netpoll, break_fd_unexpected_event_throws)
 {
 	expect_throw(main_break_hangup, "runtime: netpoll: break fd ready for 16",
 		     "runtime: netpoll: break fd ready for something unexpected");
+}
+
+/*
+ * findRunnable's two invariants before the blocking netpoll (Go 1.22 proc.go): the M that polls
+ * holds no P and is not spinning. Nothing in the runtime breaks them; a hook that runs just
+ * before the poll does, as a bug would, and the runtime throws Go's message.
+ */
+static void hold_p(void)
+{
+	getm()->p = allp[0];
+}
+
+static void stay_spinning(void)
+{
+	getm()->spinning = true;
+}
+
+static void main_poll_broken(void (*hook)(void))
+{
+	setup_pair();
+	start_waiter(); /* parked: netpollWaiters is 1, so an idle M polls, blocking */
+	testHookBeforeBlockingPoll = hook;
+	time_sleep(10 * 1000 * MS); /* M0 has nothing else to run: it comes to poll */
+}
+
+static void main_poll_with_p(void *arg)
+{
+	(void)arg;
+	main_poll_broken(hold_p);
+}
+
+static void main_poll_spinning(void *arg)
+{
+	(void)arg;
+	main_poll_broken(stay_spinning);
+}
+
+Test(sim_netpoll, blocking_poll_with_a_p_throws)
+{
+	expect_throw(main_poll_with_p, NULL, "findrunnable: netpoll with p");
+}
+
+Test(sim_netpoll, blocking_poll_while_spinning_throws)
+{
+	expect_throw(main_poll_spinning, NULL, "findrunnable: netpoll with spinning");
 }
 
 /* ---- pollCache ---- */
