@@ -59,6 +59,7 @@ struct run_state {
 	struct scenario_opts so;
 	bool narrate_behind; /* this drain found the rings filling up: no narration */
 	bool forced;	     /* the run ended with the scenario still running */
+	bool deaf;	     /* test hook: the lesson is not told of a stop signal */
 	unsigned ring_order; /* of the runtime's rings */
 	struct scenario_result res;
 	int sim_err;
@@ -755,8 +756,14 @@ int cmd_run(int argc, char **argv)
 				"(--no-ui and --narrate choose explicitly)\n");
 		st->o.narrate = true;
 	}
-	/* From here on a stop signal ends the run cleanly (even one during the probes' set-up). */
-	stop_flag = &st->stop;
+	/*
+	 * From here on a stop signal ends the run cleanly (even one during the probes' set-up).
+	 * TEST HOOK: NPS_TEST_DEAF_LESSON=1 keeps the signal from the lesson, as a lesson that
+	 * failed to stop would: the only way to show the run's forced end, since every lesson
+	 * stops when asked (tests/test_cli.c).
+	 */
+	st->deaf = getenv("NPS_TEST_DEAF_LESSON") && !strcmp(getenv("NPS_TEST_DEAF_LESSON"), "1");
+	stop_flag = st->deaf ? NULL : &st->stop;
 	cli_catch_stop_signals(on_signal);
 	if (st->o.record && strcmp(st->o.record, "-") == 0)
 		cli_out_init(&st->narr, STDERR_FILENO, "stderr", out_patience, st);
@@ -844,7 +851,8 @@ int cmd_run(int argc, char **argv)
 			/* out_patience may have set it already, for a write the signal caught */
 			if (!st->forced_at)
 				st->forced_at = (uint64_t)sim_now() + 5000000000ULL;
-			scenario_wake(); /* the stop flag is set: the scenario's waiter looks */
+			if (!st->deaf)
+				scenario_wake(); /* the stop flag is set: the scenario's waiter looks */
 			/* the terminal echoed "^C" where the next line starts: end that line */
 			if (st->width && st->o.narrate)
 				write_line(st, "", 0);
