@@ -486,7 +486,10 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
 {
 	int64_t d = 0;
 	if (t != 0) {
-		d = t - nanotime();
+		/* time.Until(t): Time.Sub saturates where the difference overflows */
+		int64_t now = nanotime();
+		if (__builtin_sub_overflow(t, now, &d))
+			d = t < now ? INT64_MIN : INT64_MAX;
 		if (d == 0)
 			d = -1; /* don't confuse deadline right now with no deadline */
 	}

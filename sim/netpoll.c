@@ -588,7 +588,8 @@ void poll_runtime_pollSetDeadline(struct pollDesc *pd, int64_t d, int mode)
 	int64_t rd0 = pd->rd, wd0 = pd->wd;
 	bool combo0 = rd0 > 0 && rd0 == wd0;
 	if (d > 0) {
-		d += nanotime();
+		/* Go's int64 addition wraps; C's signed one would be undefined: add unsigned */
+		d = (int64_t)((uint64_t)d + (uint64_t)nanotime());
 		if (d <= 0) /* If the user has a deadline in the future, but the delay calculation
 			       overflows, then set the deadline to the maximum possible value. */
 			d = INT64_MAX;

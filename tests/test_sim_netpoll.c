@@ -413,6 +413,35 @@ Test(sim_netpoll, deadline_cleared_while_parked)
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
+/*
+ * Deadlines at the ends of int64. Go's int64 arithmetic wraps, so pollSetDeadline clamps a
+ * future deadline whose sum overflows to the maximum, and time.Until saturates a difference
+ * that overflows; in C both were undefined (the UBSan build aborted).
+ */
+static int64_t far_rd;
+static ssize_t far_rn;
+
+static void main_far_deadlines(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	poll_runtime_pollSetDeadline(T.pd, INT64_MAX, 'r');
+	far_rd = T.pd->rd;
+	struct FD fd = {.Sysfd = T.b, .IsStream = true, .ZeroReadIsEOF = true};
+	cr_assert_eq(FD_Init(&fd, "tcp", true), 0);
+	cr_assert_eq(FD_SetDeadline(&fd, INT64_MIN, 'r'), 0);
+	char c;
+	far_rn = FD_Read(&fd, &c, 1); /* the deadline is long past: i/o timeout, no wait */
+	FD_Close(&fd);
+}
+
+Test(sim_netpoll, deadlines_at_the_ends_of_int64)
+{
+	cr_assert_eq(tu_sim_run(1, main_far_deadlines, NULL, &EV), 0);
+	cr_assert_eq(far_rd, INT64_MAX, "a future deadline that overflows is the maximum");
+	cr_assert_eq(far_rn, -NPS_ETIMEOUT, "Read got %zd", far_rn);
+}
+
 /* A deadline already past: pollWait fails at once, nothing is announced. */
 static void main_deadline_past_first(void *arg)
 {
