@@ -281,15 +281,16 @@ struct pollDesc *poll_runtime_pollOpen(uintptr_t fd, int *errno_out)
 		atomic_store(&pd->fdseq, 1);
 	pd->closing = false;
 	setEventErr(pd, false, 0);
+	/* Go's order: a stale pdReady is cleared before the new incarnation's info is published */
 	pd->rseq++;
+	pd_store(pd, &pd->rg, pdNil, NPS_FN_POLLOPEN);
 	pd->rd = 0;
 	pd->wseq++;
+	pd_store(pd, &pd->wg, pdNil, NPS_FN_POLLOPEN);
 	pd->wd = 0;
 	pd->self = pd;
 	publishInfo(pd);
 	trace_pd(getm(), NPS_EV_PD_OPEN, pd, 0, NPS_FN_POLLOPEN, fresh);
-	pd_store(pd, &pd->rg, pdNil, NPS_FN_POLLOPEN);
-	pd_store(pd, &pd->wg, pdNil, NPS_FN_POLLOPEN);
 	unlock(&pd->lock);
 
 	uintptr_t errno_ = netpollopen(fd, pd);

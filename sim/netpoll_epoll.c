@@ -168,7 +168,7 @@ void netpollBreak(uint8_t fn, int64_t when)
 			return;
 		}
 		if (err == EINTR) {
-			trace_break(e, NPS_BRK_PENDING, fn, when);
+			traceCancel(getm(), e); /* nothing happened: Go just writes again */
 			continue;
 		}
 		if (err == EAGAIN) {

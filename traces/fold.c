@@ -622,8 +622,9 @@ static void pd_set_registered(struct nps_fold *f, struct fold_pd *p, bool reg)
  * fd was closed and its pollDesc freed before netpollready ran (Go's window too; the next
  * pollOpen resets the semaphore). Such a change names the incarnation just freed: its fd, the
  * fdseq the free left (the engine stamps it under the lock pollCache.free bumps fdseq under),
- * the value rg/wg held, and it comes from a netpoll call running on its M. Anything else is
- * pd-not-open. Out of line: apply_pd_state is the hot path.
+ * the value rg/wg held, and it comes from a netpoll call running on its M. The next pollOpen
+ * then clears it, before its pd_open (Go's order). Anything else is pd-not-open. Out of line:
+ * apply_pd_state is the hot path.
  */
 static __attribute__((noinline)) void pd_not_open(struct nps_fold *f, const struct fold_pd *p,
 						  const struct pd_extra *px,
@@ -641,6 +642,9 @@ static __attribute__((noinline)) void pd_not_open(struct nps_fold *f, const stru
 			nps_or_q(nps_fn_name(s->fn)));
 		return;
 	}
+	/* the next pollOpen clearing what a late netpollready left: Go does it before publishing */
+	if (s->fn == NPS_FN_POLLOPEN && s->to == NPS_PDV_NIL)
+		return;
 	if (s->fn != NPS_FN_NETPOLLREADY || s->to != NPS_PDV_READY)
 		snprintf(why, sizeof(why), "only netpollready may still make it pdReady");
 	else if (e->fd != px->freed_fd)
