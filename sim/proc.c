@@ -902,6 +902,12 @@ void injectglist(struct gList *glist, uint8_t fn)
 		return;
 	struct m *mp = getm();
 	struct p *pp = mp->p;
+	/*
+	 * SIMPLIFICATION: sched.npidle is read before the Gs are marked runnable (Go reads it
+	 * after), so that each G's gstatus event can say which queue it goes to. The split can
+	 * differ from Go's only if a P goes idle or busy in between. A G said to go to the local
+	 * queue that runqputbatch finds full goes to the global queue, as in Go, unsaid.
+	 */
 	int32_t npidle = pp ? atomic_load(&sched.npidle) : 0;
 	struct g *head = glist->head, *tail = NULL;
 	int qsize = 0;
@@ -1065,6 +1071,7 @@ static struct g *findRunnable(bool *inheritTime, bool *tryWakeP)
 	struct m *mp = getm();
 	*tryWakeP = false;
 top:
+	/* SIMPLIFICATION (sim_exit): the runtime winds down here; Go's exit(0) ends the process */
 	if (exiting())
 		return NULL;
 	struct p *pp = mp->p;
@@ -1225,7 +1232,10 @@ top:
 		atomic_store(&sched.pollUntil, 0);
 		atomic_store(&sched.lastpoll, now);
 		if (exiting()) {
-			/* Gs readied by this last poll are abandoned with everything else. */
+			/*
+			 * SIMPLIFICATION (sim_exit): Gs readied by this last poll are abandoned
+			 * with everything else, neither injected nor taken off netpollWaiters.
+			 */
 			return NULL;
 		}
 		lock(&sched.lock);
