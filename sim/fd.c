@@ -410,7 +410,11 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 		if (written)
 			*written = nn;
 		if (nn == n) {
-			ret = (ssize_t)nn;
+			/*
+			 * Go returns (nn, err): an empty Write still made the syscall, and its
+			 * error (EPIPE on a shut-down socket) is the result.
+			 */
+			ret = e ? fd_error(fd, -e, NPS_FN_FD_WRITE) : (ssize_t)nn;
 			goto out;
 		}
 		if (e == EAGAIN && fd->pd.runtimeCtx) {

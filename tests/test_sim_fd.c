@@ -28,6 +28,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +103,57 @@ Test(sim_fd, zero_byte_read_makes_no_syscall)
 	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_READ, 0), 1, "only the second Read reads");
 	cr_assert_eq(zero_after_close, -NPS_ECLOSING, "readLock comes first: after Close, %s",
 		     nps_strerror((int)zero_after_close));
+}
+
+/* ---- a zero-byte Write: the syscall is made, and its error returned ---- */
+
+static ssize_t wr_ok, wr_shut;
+static size_t wr_written = 99;
+
+static void main_zero_write(void *arg)
+{
+	(void)arg;
+	/* Go's runtime lets a write to a broken socket fail with EPIPE instead of killing it. */
+	signal(SIGPIPE, SIG_IGN);
+	new_fd("tcp", true);
+	wr_ok = FD_Write(&T.fd, "", 0, NULL);
+	cr_assert_eq(shutdown(T.sysfd, SHUT_WR), 0);
+	wr_shut = FD_Write(&T.fd, "", 0, &wr_written);
+	FD_Close(&T.fd);
+}
+
+/* The FD_ERR events Write logged on fd with errno err. */
+static int write_fderrs(int fd, int err)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		n += e->kind == NPS_EV_FD_ERR && e->fd == fd && e->u.fderr.fn == NPS_FN_FD_WRITE &&
+		     e->u.fderr.err == NPS_FDERR_ERRNO && e->u.fderr.errno_ == err;
+	}
+	return n;
+}
+
+Test(sim_fd, zero_byte_write_returns_the_syscalls_error)
+{
+	cr_assert_eq(tu_sim_run(1, main_zero_write, NULL, &EV), 0);
+	cr_assert_eq(wr_ok, 0, "an empty Write on a sound socket: (0, nil), got %zd", wr_ok);
+	cr_assert_eq(wr_shut, -EPIPE, "after shutdown(SHUT_WR): (0, EPIPE), got %zd (%s)", wr_shut,
+		     nps_strerror((int)wr_shut));
+	cr_assert_str_eq(nps_strerror((int)wr_shut), "broken pipe");
+	cr_assert_eq(wr_written, 0);
+	int64_t ret[2] = {1, 1};
+	int n = 0;
+	for (size_t i = 0; i < EV.n && n < 2; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == T.sysfd && e->u.sys.op == NPS_SYS_WRITE) {
+			cr_assert_eq(e->u.sys.count, 0, "write(fd, p, 0)");
+			ret[n++] = e->u.sys.ret;
+		}
+	}
+	cr_assert_eq(n, 2, "each empty Write made its write(2)");
+	cr_assert(ret[0] == 0 && ret[1] == -EPIPE);
+	cr_assert_eq(write_fderrs(T.sysfd, EPIPE), 1, "the log shows Write returning EPIPE");
 }
 
 /* ---- ignoringEINTRIO: an interrupted read(2) is retried ---- */
