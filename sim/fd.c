@@ -39,10 +39,34 @@ void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
 static const char overflowMsg[] =
     "too many concurrent operations on a single file or socket (max 1048575)";
 
+/*
+ * An unrecovered panic, as Go's runtime ends the program with one (runtime/panic.go gopanic,
+ * fatalpanic: printpanics writes "panic: " and the value, dopanic_m a blank line and the
+ * goroutine's header and traceback; exit status 2). internal/poll panics in fd_mutex.go and in
+ * fd_poll_runtime.go's convertErr.
+ *
+ * SIMPLIFICATION: C has no defer/recover, so the panic always ends the program: no deferred call
+ * runs (Go's readUnlock/writeUnlock would, on the way out). Printed as Go prints it: the panic
+ * line, a blank line, and the running goroutine's header ("goroutine N [running]:") without the
+ * traceback under it. The event log records it as a throw event with Go's message, narrated
+ * "fatal error: MSG" (the log has no panic event). The hook `run` sets with sim_set_throw_hook
+ * is not called (it is throw's, in sim/proc.c): `run` does not finish its trace after a panic.
+ */
 _Noreturn static void fd_panic(const char *msg)
 {
+	struct m *mp = getm();
+	struct nps_event *e = traceEv(mp, NPS_EV_THROW, -1);
+	if (e) {
+		int code = nps_throw_from_msg(msg);
+		e->u.thr.msg = (nps_u16)(code > 0 ? code : NPS_THROW_OTHER);
+		traceCommit(mp);
+	}
 	fprintf(stderr, "panic: %s\n", msg);
-	throw(msg);
+	if (mp && mp->curg)
+		fprintf(stderr, "\ngoroutine %llu [running]:\n",
+			(unsigned long long)mp->curg->goid);
+	fflush(stderr);
+	_exit(2);
 }
 
 static bool fdmu_incref(struct fdMutex *mu)
@@ -172,7 +196,8 @@ static int convertErr(int res, const struct FD *fd)
 	case pollErrNotPollable:
 		return -NPS_ENOTPOLLABLE;
 	}
-	fprintf(stderr, "unreachable: %d\n", res);
+	/* println("unreachable: ", res): println puts a space between its operands */
+	fprintf(stderr, "unreachable:  %d\n", res);
 	fd_panic("unreachable");
 }
 

@@ -455,3 +455,40 @@ Test(sim_fd, accept_error_other_than_no_such_call_is_accept4s)
 {
 	assert_accept_fails(EPERM, "accept4", 1);
 }
+
+/* ---- internal/poll's panics (fd_mutex.go): Go's unrecovered-panic output, status 2 ---- */
+
+/*
+ * fdMutex's reference count (bits 3..22 of its state, Go's layout) one short of overflowing:
+ * 1048575 references, as if that many operations were in flight. Go's own test reaches it with
+ * 2^21 Increfs; setting the state is the same state without the wait.
+ */
+#define REFS_FULL (((1ULL << 20) - 1) << 3)
+
+static void main_overflow(void *arg)
+{
+	(void)arg;
+	alarm(20); /* a child that does not panic must not outlive the test */
+	new_fd("tcp", true);
+	atomic_store(&T.fd.fdmu.state, REFS_FULL);
+	char buf[1];
+	FD_Read(&T.fd, buf, sizeof(buf)); /* readLock: one reference too many */
+}
+
+static void run_overflow(void *arg)
+{
+	(void)arg;
+	tu_sim_run(1, main_overflow, NULL, NULL);
+}
+
+Test(sim_fd, fdmutex_overflow_panics_as_go)
+{
+	char *err = NULL;
+	int st = tu_fork_capture(run_overflow, NULL, &err);
+	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
+	cr_assert_str_eq(err,
+			 "panic: too many concurrent operations on a single file or socket (max "
+			 "1048575)\n\ngoroutine 1 [running]:\n",
+			 "stderr: %s", err);
+	free(err);
+}
