@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * internal/poll on the simulated runtime. Go: internal/poll/fd_unix.go (Init, Read, Write,
- * Accept, Close, destroy), fd_mutex.go (fdMutex), fd_poll_runtime.go (the pollDesc wrapper, its
- * error conversion and the deadlines: SetDeadline, setDeadlineImpl). The I/O loops try the syscall first and wait
- * on the poller only after EAGAIN; prepareRead/prepareWrite (pollReset) come before the first
- * attempt; EINTR is retried; a zero-byte Read makes no syscall.
+ * Accept, Close, destroy), sock_cloexec.go (accept), fd_mutex.go (fdMutex), fd_poll_runtime.go
+ * (the pollDesc wrapper, its error conversion and the deadlines: SetDeadline, setDeadlineImpl).
+ * The I/O loops try the syscall first and wait on the poller only after EAGAIN;
+ * prepareRead/prepareWrite (pollReset) come before the first attempt; EINTR is retried; a
+ * zero-byte Read makes no syscall.
  */
 #include "sim/fd.h"
 
@@ -14,6 +15,7 @@
 #include "sim/trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,10 +39,34 @@ void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
 static const char overflowMsg[] =
     "too many concurrent operations on a single file or socket (max 1048575)";
 
+/*
+ * An unrecovered panic, as Go's runtime ends the program with one (runtime/panic.go gopanic,
+ * fatalpanic: printpanics writes "panic: " and the value, dopanic_m a blank line and the
+ * goroutine's header and traceback; exit status 2). internal/poll panics in fd_mutex.go and in
+ * fd_poll_runtime.go's convertErr.
+ *
+ * SIMPLIFICATION: C has no defer/recover, so the panic always ends the program: no deferred call
+ * runs (Go's readUnlock/writeUnlock would, on the way out). Printed as Go prints it: the panic
+ * line, a blank line, and the running goroutine's header ("goroutine N [running]:") without the
+ * traceback under it. The event log records it as a throw event with Go's message, narrated
+ * "fatal error: MSG" (the log has no panic event). The hook `run` sets with sim_set_throw_hook
+ * is not called (it is throw's, in sim/proc.c): `run` does not finish its trace after a panic.
+ */
 _Noreturn static void fd_panic(const char *msg)
 {
+	struct m *mp = getm();
+	struct nps_event *e = traceEv(mp, NPS_EV_THROW, -1);
+	if (e) {
+		int code = nps_throw_from_msg(msg);
+		e->u.thr.msg = (nps_u16)(code > 0 ? code : NPS_THROW_OTHER);
+		traceCommit(mp);
+	}
 	fprintf(stderr, "panic: %s\n", msg);
-	throw(msg);
+	if (mp && mp->curg)
+		fprintf(stderr, "\ngoroutine %llu [running]:\n",
+			(unsigned long long)mp->curg->goid);
+	fflush(stderr);
+	_exit(2);
 }
 
 static bool fdmu_incref(struct fdMutex *mu)
@@ -170,7 +196,8 @@ static int convertErr(int res, const struct FD *fd)
 	case pollErrNotPollable:
 		return -NPS_ENOTPOLLABLE;
 	}
-	fprintf(stderr, "unreachable: %d\n", res);
+	/* println("unreachable: ", res): println puts a space between its operands */
+	fprintf(stderr, "unreachable:  %d\n", res);
 	fd_panic("unreachable");
 }
 
@@ -408,7 +435,11 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 		if (written)
 			*written = nn;
 		if (nn == n) {
-			ret = (ssize_t)nn;
+			/*
+			 * Go returns (nn, err): an empty Write still made the syscall, and its
+			 * error (EPIPE on a shut-down socket) is the result.
+			 */
+			ret = e ? fd_error(fd, -e, NPS_FN_FD_WRITE) : (ssize_t)nn;
 			goto out;
 		}
 		if (e == EAGAIN && fd->pd.runtimeCtx) {
@@ -434,8 +465,75 @@ out:
 	return ret;
 }
 
-int FD_Accept(struct FD *fd)
+/*
+ * syscall.Accept4 (syscall/syscall_linux.go), made by Go's Accept4Func and, with no flags, by its
+ * AcceptFunc (syscall.Accept, syscall_linux_accept4.go: on amd64 that is accept4 too, not
+ * accept(2)): the kernel gets a RawSockaddrAny and its length, SizeofSockaddrAny. Logged once
+ * the fd exists. anyToSockaddr, which follows in Go, fails only for a family other than the
+ * listener's AF_INET (the sim's one family): nothing of it is done here.
+ */
+static int sys_accept4(int s, struct RawSockaddrAny *rsa, int flags)
 {
+	socklen_t len = SizeofSockaddrAny;
+	int ns = accept4(s, (struct sockaddr *)rsa, &len, flags);
+	int err = ns < 0 ? -errno : 0;
+	trace_syscall(getm(), s, NPS_SYS_ACCEPT4, ns < 0 ? err : ns, 0, NPS_FN_FD_ACCEPT);
+	return ns < 0 ? err : ns;
+}
+
+/* syscall.SetNonblock(fd, true) (syscall/exec_unix.go): F_GETFL, then F_SETFL if needed. */
+static int setNonblock(int fd)
+{
+	int flag = fcntl(fd, F_GETFL, 0);
+	if (flag < 0)
+		return -errno;
+	if (flag & O_NONBLOCK)
+		return 0;
+	return fcntl(fd, F_SETFL, flag | O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+/*
+ * Go's accept (internal/poll/sock_cloexec.go): accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; when the
+ * kernel lacks it (ENOSYS, or EINVAL, EACCES, EFAULT on some kernels), accept with no flags,
+ * then CloseOnExec (its error ignored) and SetNonblock. Returns the fd or -errno, with *errcall
+ * the call that failed.
+ */
+static int poll_accept(int s, struct RawSockaddrAny *rsa, const char **errcall)
+{
+	int ns = sys_accept4(s, rsa, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	switch (-ns) {
+	case ENOSYS:
+	case EINVAL:
+	case EACCES:
+	case EFAULT:
+		break;
+	default:
+		if (ns < 0)
+			*errcall = "accept4";
+		return ns;
+	}
+	ns = sys_accept4(s, rsa, 0);
+	if (ns < 0) {
+		*errcall = "accept";
+		return ns;
+	}
+	fcntl(ns, F_SETFD, FD_CLOEXEC); /* syscall.CloseOnExec */
+	int err = setNonblock(ns);
+	if (err) {
+		/* CloseFunc(ns) */
+		struct m *mp = getm();
+		struct nps_event *e = trace_syscall_begin(mp, ns);
+		int r = close(ns);
+		trace_syscall_end(mp, e, NPS_SYS_CLOSE, r == 0 ? 0 : -errno, 0, NPS_FN_FD_ACCEPT);
+		*errcall = "setnonblock";
+		return err;
+	}
+	return ns;
+}
+
+int FD_Accept(struct FD *fd, struct RawSockaddrAny *rsa, const char **errcall)
+{
+	*errcall = NULL;
 	if (!fdmu_rwlock(&fd->fdmu, true))
 		return fd_error(fd, errClosing(fd), NPS_FN_FD_ACCEPT);
 	int ret;
@@ -445,15 +543,13 @@ int FD_Accept(struct FD *fd)
 		goto out;
 	}
 	for (;;) {
-		int s = accept4(fd->Sysfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		int e = s < 0 ? errno : 0;
-		trace_syscall(getm(), fd->Sysfd, NPS_SYS_ACCEPT4, s < 0 ? -e : s, 0,
-			      NPS_FN_FD_ACCEPT);
+		const char *call = NULL;
+		int s = poll_accept(fd->Sysfd, rsa, &call);
 		if (s >= 0) {
 			ret = s;
 			goto out;
 		}
-		switch (e) {
+		switch (-s) {
 		case EINTR:
 			continue;
 		case EAGAIN:
@@ -461,15 +557,15 @@ int FD_Accept(struct FD *fd)
 				err = pd_wait(fd, 'r');
 				if (err == 0)
 					continue;
-				ret = fd_error(fd, err, NPS_FN_FD_ACCEPT);
-				goto out;
+				s = err; /* returned with accept's errcall, as Go does */
 			}
 			break;
 		case ECONNABORTED:
 			/* A connection was reset before we accepted it: take the next one. */
 			continue;
 		}
-		ret = fd_error(fd, -e, NPS_FN_FD_ACCEPT);
+		*errcall = call;
+		ret = fd_error(fd, s, NPS_FN_FD_ACCEPT);
 		goto out;
 	}
 out:

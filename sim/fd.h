@@ -14,6 +14,18 @@
 
 struct pollDesc;
 
+/*
+ * syscall.RawSockaddrAny (syscall/ztypes_linux_amd64.go): the buffer syscall.Accept4 and
+ * syscall.Getsockname hand the kernel, SizeofSockaddrAny (0x70) bytes, with that length.
+ */
+#define SizeofSockaddrAny 112
+struct RawSockaddrAny {
+	union {
+		unsigned short family; /* Addr.Family */
+		char raw[SizeofSockaddrAny];
+	};
+} __attribute__((aligned(8)));
+
 struct fdMutex {
 	_Atomic uint64_t state; /* closed bit, rlock, wlock, refs, rwait, wwait (Go's layout) */
 	uint32_t rsema;
@@ -40,7 +52,13 @@ int FD_Init(struct FD *fd, const char *net, bool pollable);
 ssize_t FD_Read(struct FD *fd, void *p, size_t n);
 /* Write all of p; returns n, or a negative error with *written (may be NULL) bytes written. */
 ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written);
-int FD_Accept(struct FD *fd); /* the new fd, or a negative error */
+/*
+ * (*FD).Accept: the new fd, or a negative error; *rsa gets the peer's address (Go's Sockaddr
+ * result) and *errcall (Go's string result) the call that failed ("accept4", "accept",
+ * "setnonblock"; NULL when the fdMutex or prepareRead refused), which net names in a syscall
+ * error (wrapSyscallError).
+ */
+int FD_Accept(struct FD *fd, struct RawSockaddrAny *rsa, const char **errcall);
 int FD_Close(struct FD *fd);
 int FD_WaitWrite(struct FD *fd);			/* used by connect */
 int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+'w' */

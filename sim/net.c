@@ -7,7 +7,9 @@
  * poller; accepted and dialed sockets get TCP_NODELAY and 15 s keepalives. Go: net/sock_posix.go,
  * net/fd_unix.go (connect), net/sockopt_*.go, net/tcpsockopt_unix.go, net/sock_linux.go.
  *
- * SIMPLIFICATION: IPv4 only, "IP:PORT" addresses, no name resolution, no contexts.
+ * SIMPLIFICATION: IPv4 only, "IP:PORT" addresses, no name resolution, no contexts. Errors are
+ * returned as codes, not as Go's *OpError: only net_listen says which call failed (in why);
+ * Accept's errcall (the failing syscall's name) is not passed on.
  */
 #include "sim/net.h"
 
@@ -31,6 +33,8 @@
 
 struct netconn {
 	struct FD pfd;
+	/* netFD.laddr, raddr (net/fd_posix.go setAddr); sin_family 0: Go's nil Addr */
+	struct sockaddr_in laddr, raddr;
 };
 
 struct netlistener {
@@ -129,6 +133,31 @@ static int socket_for(const char *addr, struct sockaddr_in *sa)
 {
 	int err = parse_addr(addr, sa);
 	return err ? err : sysSocket();
+}
+
+/*
+ * anyToSockaddr (syscall/syscall_linux.go) then sockaddrToTCP (net/tcpsock_posix.go): an
+ * AF_INET address, or nil (sin_family 0) for anything else, as a failed call's nil Sockaddr.
+ */
+static void sockaddrToTCP(const struct RawSockaddrAny *rsa, struct sockaddr_in *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (rsa && rsa->family == AF_INET)
+		memcpy(out, rsa->raw, sizeof(*out));
+}
+
+/*
+ * syscall.Getsockname / syscall.Getpeername (syscall/syscall_linux.go, syscall_unix.go): the
+ * kernel gets a RawSockaddrAny and SizeofSockaddrAny. 0 with *out set, or -errno with *out nil.
+ */
+static int sockname(int (*call)(int, struct sockaddr *, socklen_t *), int s,
+		    struct sockaddr_in *out)
+{
+	struct RawSockaddrAny rsa;
+	socklen_t len = SizeofSockaddrAny;
+	int err = call(s, (struct sockaddr *)&rsa, &len) ? -errno : 0;
+	sockaddrToTCP(err ? NULL : &rsa, out);
+	return err;
 }
 
 static void fd_setup_stream(struct FD *fd, int s)
@@ -264,8 +293,8 @@ int net_listen(const char *addr, struct netlistener **out, char *why, size_t n)
 		free(l);
 		return err;
 	}
-	socklen_t len = sizeof(sa);
-	getsockname(s, (struct sockaddr *)&sa, &len);
+	/* lsa, _ := syscall.Getsockname(fd.pfd.Sysfd) (net/sock_posix.go listenStream) */
+	sockname(getsockname, s, &sa);
 	l->port = ntohs(sa.sin_port);
 	*out = l;
 	return 0;
@@ -289,18 +318,22 @@ int listener_fd(const struct netlistener *l)
 static void newTCPConn_sockopts(int s)
 {
 	int one = 1, secs = 15;
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	getsockname(s, (struct sockaddr *)&sa, &len);
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof(secs));
 	setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof(secs));
 }
 
+/*
+ * (*netFD).accept (net/fd_unix.go), then newTCPConn (net/tcpsock_posix.go (*TCPListener).accept):
+ * Accept, newFD, init, Getsockname for the local address (the peer's came with accept4), setAddr,
+ * the socket options.
+ */
 int net_accept(struct netlistener *l, struct netconn **out)
 {
-	int s = FD_Accept(&l->pfd);
+	struct RawSockaddrAny rsa;
+	const char *errcall; /* SIMPLIFICATION: no OpError; see the file's comment */
+	int s = FD_Accept(&l->pfd, &rsa, &errcall);
 	if (s < 0)
 		return s;
 	struct netconn *c = calloc(1, sizeof(*c));
@@ -315,6 +348,8 @@ int net_accept(struct netlistener *l, struct netconn **out)
 		free(c);
 		return err;
 	}
+	sockname(getsockname, s, &c->laddr);
+	sockaddrToTCP(&rsa, &c->raddr);
 	newTCPConn_sockopts(s);
 	*out = c;
 	return 0;
@@ -330,9 +365,13 @@ void listener_free(struct netlistener *l)
 	free(l);
 }
 
-/* netFD.connect (net/fd_unix.go): connect, then wait for writability and read SO_ERROR. */
-static int netfd_connect(struct netconn *c, const struct sockaddr_in *sa)
+/*
+ * netFD.connect (net/fd_unix.go): connect, then wait for writability and read SO_ERROR. *crsa:
+ * the address Getpeername found once connected, nil (sin_family 0) when connect succeeded at once.
+ */
+static int netfd_connect(struct netconn *c, const struct sockaddr_in *sa, struct sockaddr_in *crsa)
 {
+	memset(crsa, 0, sizeof(*crsa));
 	int s = c->pfd.Sysfd;
 	int r = connect(s, (const struct sockaddr *)sa, sizeof(*sa));
 	int e = r < 0 ? errno : 0;
@@ -372,13 +411,10 @@ static int netfd_connect(struct netconn *c, const struct sockaddr_in *sa)
 			continue;
 		case EISCONN:
 			return 0;
-		case 0: {
-			struct sockaddr_in peer;
-			socklen_t plen = sizeof(peer);
-			if (getpeername(s, (struct sockaddr *)&peer, &plen) == 0)
+		case 0:
+			if (sockname(getpeername, s, crsa) == 0)
 				return 0;
 			continue;
-		}
 		default:
 			return -nerr;
 		}
@@ -397,7 +433,8 @@ int net_dial(const char *addr, struct netconn **out)
 		return -ENOMEM;
 	}
 	fd_setup_stream(&c->pfd, s);
-	int err = netfd_connect(c, &sa);
+	struct sockaddr_in crsa;
+	int err = netfd_connect(c, &sa, &crsa);
 	if (err) {
 		if (c->pfd.pd.runtimeCtx) {
 			FD_Close(&c->pfd);
@@ -407,6 +444,15 @@ int net_dial(const char *addr, struct netconn **out)
 		free(c);
 		return err;
 	}
+	/*
+	 * (*netFD).dial (net/sock_posix.go): the local address from Getsockname; the remote one
+	 * connect found, else Getpeername's, else the address dialed.
+	 */
+	sockname(getsockname, s, &c->laddr);
+	if (crsa.sin_family)
+		c->raddr = crsa;
+	else if (sockname(getpeername, s, &c->raddr) != 0)
+		c->raddr = sa;
 	newTCPConn_sockopts(s);
 	*out = c;
 	return 0;
@@ -440,6 +486,27 @@ int conn_close(struct netconn *c)
 void conn_free(struct netconn *c)
 {
 	free(c);
+}
+
+/* TCPAddr.String (net/tcpsock.go): "IP:PORT", or "<nil>" for a nil address. */
+static const char *tcpaddr_string(const struct sockaddr_in *a, char *buf, size_t n)
+{
+	char ip[INET_ADDRSTRLEN];
+	if (!a->sin_family || !inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip)))
+		snprintf(buf, n, "<nil>");
+	else
+		snprintf(buf, n, "%s:%u", ip, ntohs(a->sin_port));
+	return buf;
+}
+
+const char *conn_local_addr(const struct netconn *c, char *buf, size_t n)
+{
+	return tcpaddr_string(&c->laddr, buf, n);
+}
+
+const char *conn_remote_addr(const struct netconn *c, char *buf, size_t n)
+{
+	return tcpaddr_string(&c->raddr, buf, n);
 }
 
 int conn_fd(const struct netconn *c)

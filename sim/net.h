@@ -76,6 +76,13 @@ int conn_set_deadline(struct netconn *c, int64_t t);
 int conn_set_read_deadline(struct netconn *c, int64_t t);
 int conn_set_write_deadline(struct netconn *c, int64_t t);
 
+/*
+ * Conn.LocalAddr / Conn.RemoteAddr, as Go prints them ("127.0.0.1:PORT", "<nil>" when the
+ * call that finds it failed), into buf; returns buf.
+ */
+const char *conn_local_addr(const struct netconn *c, char *buf, size_t n);
+const char *conn_remote_addr(const struct netconn *c, char *buf, size_t n);
+
 /* The socket's fd (for narration and tests; do not do I/O on it). */
 int conn_fd(const struct netconn *c);
 int listener_fd(const struct netlistener *l);

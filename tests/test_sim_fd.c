@@ -6,6 +6,11 @@
  * closing error, and the fd is closed by the last reference (the reader's readUnlock), with
  * Close waiting for it on fd.csema unless the FD is in blocking mode.
  *
+ * Accept (internal/poll/sock_cloexec.go accept, net/fd_unix.go (*netFD).accept) hands accept4
+ * a RawSockaddrAny and learns the peer's address from it, the local one from getsockname; where
+ * accept4 refuses the flags it falls back to accept with none, close-on-exec and non-blocking
+ * set after.
+ *
  * Each test runs the runtime in its own process (Criterion forks) with the event log on and
  * asserts what a Go program would see, and the system calls the log shows.
  */
@@ -17,9 +22,18 @@
 #include "sim/sim.h"
 #include "tests/testutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,6 +103,57 @@ Test(sim_fd, zero_byte_read_makes_no_syscall)
 	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_READ, 0), 1, "only the second Read reads");
 	cr_assert_eq(zero_after_close, -NPS_ECLOSING, "readLock comes first: after Close, %s",
 		     nps_strerror((int)zero_after_close));
+}
+
+/* ---- a zero-byte Write: the syscall is made, and its error returned ---- */
+
+static ssize_t wr_ok, wr_shut;
+static size_t wr_written = 99;
+
+static void main_zero_write(void *arg)
+{
+	(void)arg;
+	/* Go's runtime lets a write to a broken socket fail with EPIPE instead of killing it. */
+	signal(SIGPIPE, SIG_IGN);
+	new_fd("tcp", true);
+	wr_ok = FD_Write(&T.fd, "", 0, NULL);
+	cr_assert_eq(shutdown(T.sysfd, SHUT_WR), 0);
+	wr_shut = FD_Write(&T.fd, "", 0, &wr_written);
+	FD_Close(&T.fd);
+}
+
+/* The FD_ERR events Write logged on fd with errno err. */
+static int write_fderrs(int fd, int err)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		n += e->kind == NPS_EV_FD_ERR && e->fd == fd && e->u.fderr.fn == NPS_FN_FD_WRITE &&
+		     e->u.fderr.err == NPS_FDERR_ERRNO && e->u.fderr.errno_ == err;
+	}
+	return n;
+}
+
+Test(sim_fd, zero_byte_write_returns_the_syscalls_error)
+{
+	cr_assert_eq(tu_sim_run(1, main_zero_write, NULL, &EV), 0);
+	cr_assert_eq(wr_ok, 0, "an empty Write on a sound socket: (0, nil), got %zd", wr_ok);
+	cr_assert_eq(wr_shut, -EPIPE, "after shutdown(SHUT_WR): (0, EPIPE), got %zd (%s)", wr_shut,
+		     nps_strerror((int)wr_shut));
+	cr_assert_str_eq(nps_strerror((int)wr_shut), "broken pipe");
+	cr_assert_eq(wr_written, 0);
+	int64_t ret[2] = {1, 1};
+	int n = 0;
+	for (size_t i = 0; i < EV.n && n < 2; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == T.sysfd && e->u.sys.op == NPS_SYS_WRITE) {
+			cr_assert_eq(e->u.sys.count, 0, "write(fd, p, 0)");
+			ret[n++] = e->u.sys.ret;
+		}
+	}
+	cr_assert_eq(n, 2, "each empty Write made its write(2)");
+	cr_assert(ret[0] == 0 && ret[1] == -EPIPE);
+	cr_assert_eq(write_fderrs(T.sysfd, EPIPE), 1, "the log shows Write returning EPIPE");
 }
 
 /* ---- ignoringEINTRIO: an interrupted read(2) is retried ---- */
@@ -217,4 +282,213 @@ Test(sim_fd, close_of_blocking_fd_does_not_wait)
 	cr_assert_eq(T.rbuf[0], 'y');
 	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
 	cr_assert_eq(destroyer(), T.reader, "the reader's readUnlock closed it");
+}
+
+/* ---- Accept ---- */
+
+/* The accept4 system calls the log shows on fd, in order: their results into ret[]. */
+static int accept4_results(int fd, int64_t *ret, int max)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n && n < max; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == fd && e->u.sys.op == NPS_SYS_ACCEPT4)
+			ret[n++] = e->u.sys.ret;
+	}
+	return n;
+}
+
+static struct {
+	int lfd, cfd;			     /* the listener's fd, the accepted conn's */
+	int port, client;		     /* the listener's port, the user's client */
+	char laddr[64], raddr[64], want[64]; /* LocalAddr, RemoteAddr, the client's address */
+	int fl, fdfl;			     /* F_GETFL, F_GETFD of the accepted fd */
+	char got[8];			     /* what each side read */
+	ssize_t wn, rn;
+} A;
+
+/* Listen, dial from a plain client, Accept, and talk both ways. */
+static void main_accept(void *arg)
+{
+	(void)arg;
+	struct netlistener *l;
+	cr_assert_eq(net_listen("127.0.0.1:0", &l, NULL, 0), 0);
+	A.lfd = listener_fd(l);
+	A.port = listener_port(l);
+	A.client = tu_dial(A.port);
+	cr_assert_geq(A.client, 0, "dial: %s", strerror(errno));
+	struct sockaddr_in me;
+	socklen_t len = sizeof(me);
+	cr_assert_eq(getsockname(A.client, (struct sockaddr *)&me, &len), 0);
+	snprintf(A.want, sizeof(A.want), "127.0.0.1:%u", ntohs(me.sin_port));
+	struct netconn *c = NULL;
+	int err = net_accept(l, &c);
+	cr_assert_eq(err, 0, "Accept: %s", nps_strerror(err));
+	A.cfd = conn_fd(c);
+	conn_local_addr(c, A.laddr, sizeof(A.laddr));
+	conn_remote_addr(c, A.raddr, sizeof(A.raddr));
+	A.fl = fcntl(A.cfd, F_GETFL);
+	A.fdfl = fcntl(A.cfd, F_GETFD);
+	A.wn = conn_write(c, "ping", 4);
+	cr_assert_eq(read(A.client, A.got, 4), 4);
+	cr_assert_eq(write(A.client, "pong", 4), 4);
+	A.rn = conn_read(c, A.got + 4, 4);
+	conn_close(c);
+	conn_free(c);
+	close(A.client);
+	listener_close(l);
+	listener_free(l);
+}
+
+static void assert_accepted(void)
+{
+	cr_assert_eq(A.wn, 4, "Write: %zd (%s)", A.wn, nps_strerror((int)A.wn));
+	cr_assert_eq(A.rn, 4, "Read: %zd (%s)", A.rn, nps_strerror((int)A.rn));
+	cr_assert_eq(memcmp(A.got, "pingpong", 8), 0, "the connection carries bytes both ways");
+	cr_assert(A.fl >= 0 && (A.fl & O_NONBLOCK), "the accepted fd is non-blocking");
+	cr_assert(A.fdfl >= 0 && (A.fdfl & FD_CLOEXEC), "the accepted fd is close-on-exec");
+	char want[64];
+	snprintf(want, sizeof(want), "127.0.0.1:%d", A.port);
+	cr_assert_str_eq(A.laddr, want, "LocalAddr: getsockname on the new fd");
+	cr_assert_str_eq(A.raddr, A.want, "RemoteAddr: the address accept4 filled in");
+}
+
+Test(sim_fd, accept_learns_both_addresses_and_the_conn_works)
+{
+	cr_assert_eq(tu_sim_run(1, main_accept, NULL, &EV), 0);
+	int64_t ret[4];
+	cr_assert_eq(accept4_results(A.lfd, ret, 4), 1, "one accept4: the connection was queued");
+	cr_assert_eq(ret[0], A.cfd, "accept4 returned the conn's fd (%lld)", (long long)ret[0]);
+	assert_accepted();
+}
+
+/*
+ * Make accept4 fail with errno err for every thread of this process from now on: every call
+ * (all), or only those with flags (the SOCK_NONBLOCK|SOCK_CLOEXEC one, as a kernel that does
+ * not know them). A seccomp filter, as test_sim_netpoll's epoll_ctl failures: nothing in the
+ * engine is changed.
+ */
+static void accept4_fails(int err, bool all)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_accept4, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, all ? 0 : 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)err),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+Test(sim_fd, accept_falls_back_to_no_flags_where_accept4_lacks_them)
+{
+	accept4_fails(ENOSYS, false);
+	cr_assert_eq(tu_sim_run(1, main_accept, NULL, &EV), 0);
+	int64_t ret[4];
+	cr_assert_eq(accept4_results(A.lfd, ret, 4), 2,
+		     "accept4 with the flags, then syscall.Accept's accept4 without");
+	cr_assert_eq(ret[0], -ENOSYS);
+	cr_assert_eq(ret[1], A.cfd, "the second accept4 returned the conn's fd");
+	assert_accepted();
+}
+
+/* An FD over a fresh listening socket, as net's listen makes it, and one Accept on it. */
+static struct {
+	int lfd, ret;
+	const char *errcall;
+} F;
+
+static void main_accept_fails(void *arg)
+{
+	(void)arg;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	F.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cr_assert(F.lfd >= 0 && bind(F.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		  listen(F.lfd, 1) == 0);
+	T.fd = (struct FD){.Sysfd = F.lfd, .IsStream = true, .ZeroReadIsEOF = true};
+	cr_assert_eq(FD_Init(&T.fd, "tcp", true), 0);
+	struct RawSockaddrAny rsa;
+	F.ret = FD_Accept(&T.fd, &rsa, &F.errcall);
+	FD_Close(&T.fd);
+}
+
+/* The FD_ERR event Accept logged on fd: its errno, or 0 when there is none. */
+static int accept_fderr(int fd)
+{
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_FD_ERR && e->fd == fd && e->u.fderr.fn == NPS_FN_FD_ACCEPT &&
+		    e->u.fderr.err == NPS_FDERR_ERRNO)
+			return e->u.fderr.errno_;
+	}
+	return 0;
+}
+
+/*
+ * Accept while every accept4 fails with err: it returns the error with errcall, and the log shows
+ * `calls` accept4s, each failing, and the error.
+ */
+static void assert_accept_fails(int err, const char *errcall, int calls)
+{
+	accept4_fails(err, true);
+	cr_assert_eq(tu_sim_run(1, main_accept_fails, NULL, &EV), 0);
+	cr_assert_eq(F.ret, -err, "Accept: %d (%s)", F.ret, nps_strerror(F.ret));
+	cr_assert_str_eq(F.errcall, errcall);
+	int64_t ret[4];
+	cr_assert_eq(accept4_results(F.lfd, ret, 4), calls);
+	for (int i = 0; i < calls; i++)
+		cr_assert_eq(ret[i], -err);
+	cr_assert_eq(accept_fderr(F.lfd), err, "the log shows the error Accept returned");
+}
+
+/* The fallback's own accept4 failed: errcall "accept". */
+Test(sim_fd, accept_error_of_the_fallback_is_accepts)
+{
+	assert_accept_fails(ENOSYS, "accept", 2);
+}
+
+/* Any other error is accept4's, with no fallback. */
+Test(sim_fd, accept_error_other_than_no_such_call_is_accept4s)
+{
+	assert_accept_fails(EPERM, "accept4", 1);
+}
+
+/* ---- internal/poll's panics (fd_mutex.go): Go's unrecovered-panic output, status 2 ---- */
+
+/*
+ * fdMutex's reference count (bits 3..22 of its state, Go's layout) one short of overflowing:
+ * 1048575 references, as if that many operations were in flight. Go's own test reaches it with
+ * 2^21 Increfs; setting the state is the same state without the wait.
+ */
+#define REFS_FULL (((1ULL << 20) - 1) << 3)
+
+static void main_overflow(void *arg)
+{
+	(void)arg;
+	alarm(20); /* a child that does not panic must not outlive the test */
+	new_fd("tcp", true);
+	atomic_store(&T.fd.fdmu.state, REFS_FULL);
+	char buf[1];
+	FD_Read(&T.fd, buf, sizeof(buf)); /* readLock: one reference too many */
+}
+
+static void run_overflow(void *arg)
+{
+	(void)arg;
+	tu_sim_run(1, main_overflow, NULL, NULL);
+}
+
+Test(sim_fd, fdmutex_overflow_panics_as_go)
+{
+	char *err = NULL;
+	int st = tu_fork_capture(run_overflow, NULL, &err);
+	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
+	cr_assert_str_eq(err,
+			 "panic: too many concurrent operations on a single file or socket (max "
+			 "1048575)\n\ngoroutine 1 [running]:\n",
+			 "stderr: %s", err);
+	free(err);
 }
