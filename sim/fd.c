@@ -40,34 +40,12 @@ static const char overflowMsg[] =
     "too many concurrent operations on a single file or socket (max 1048575)";
 
 /*
- * An unrecovered panic, as Go's runtime ends the program with one (runtime/panic.go gopanic,
- * fatalpanic: printpanics writes "panic: " and the value, dopanic_m a blank line and the
- * goroutine's header and traceback; exit status 2). internal/poll panics in fd_mutex.go and in
- * fd_poll_runtime.go's convertErr.
- *
+ * internal/poll panics in fd_mutex.go and in fd_poll_runtime.go's convertErr: unrecovered, they
+ * end the program as Go's runtime does (fatalpanic, sim/proc.c).
  * SIMPLIFICATION: C has no defer/recover, so the panic always ends the program: no deferred call
- * runs (Go's readUnlock/writeUnlock would, on the way out). Printed as Go prints it: the panic
- * line, a blank line, and the running goroutine's header ("goroutine N [running]:") without the
- * traceback under it. The event log records it as a throw event with Go's message, narrated
- * "fatal error: MSG" (the log has no panic event). The hook `run` sets with sim_set_throw_hook
- * is not called (it is throw's, in sim/proc.c): `run` does not finish its trace after a panic.
+ * runs (Go's readUnlock/writeUnlock would, on the way out). The event log records it as a throw
+ * event with Go's message, narrated "fatal error: MSG" (the log has no panic event).
  */
-_Noreturn static void fd_panic(const char *msg)
-{
-	struct m *mp = getm();
-	struct nps_event *e = traceEv(mp, NPS_EV_THROW, -1);
-	if (e) {
-		int code = nps_throw_from_msg(msg);
-		e->u.thr.msg = (nps_u16)(code > 0 ? code : NPS_THROW_OTHER);
-		traceCommit(mp);
-	}
-	fprintf(stderr, "panic: %s\n", msg);
-	if (mp && mp->curg)
-		fprintf(stderr, "\ngoroutine %llu [running]:\n",
-			(unsigned long long)mp->curg->goid);
-	fflush(stderr);
-	_exit(2);
-}
 
 static bool fdmu_incref(struct fdMutex *mu)
 {
@@ -77,7 +55,7 @@ static bool fdmu_incref(struct fdMutex *mu)
 			return false;
 		uint64_t new = old + mutexRef;
 		if ((new &mutexRefMask) == 0)
-			fd_panic(overflowMsg);
+			fatalpanic(overflowMsg);
 		if (atomic_compare_exchange_weak(&mu->state, &old, new))
 			return true;
 	}
@@ -92,7 +70,7 @@ static bool fdmu_increfAndClose(struct fdMutex *mu)
 		/* Mark as closed and acquire a reference. */
 		uint64_t new = (old | mutexClosed) + mutexRef;
 		if ((new &mutexRefMask) == 0)
-			fd_panic(overflowMsg);
+			fatalpanic(overflowMsg);
 		/* Remove all read and write waiters. */
 		new &= ~(mutexRMask | mutexWMask);
 		if (atomic_compare_exchange_weak(&mu->state, &old, new)) {
@@ -116,7 +94,7 @@ static bool fdmu_decref(struct fdMutex *mu)
 	for (;;) {
 		uint64_t old = atomic_load(&mu->state);
 		if ((old & mutexRefMask) == 0)
-			fd_panic("inconsistent poll.fdMutex");
+			fatalpanic("inconsistent poll.fdMutex");
 		uint64_t new = old - mutexRef;
 		if (atomic_compare_exchange_weak(&mu->state, &old, new))
 			return (new &(mutexClosed | mutexRefMask)) == mutexClosed;
@@ -138,12 +116,12 @@ static bool fdmu_rwlock(struct fdMutex *mu, bool read)
 			/* Lock is free, acquire it. */
 			new = (old | mutexBit) + mutexRef;
 			if ((new &mutexRefMask) == 0)
-				fd_panic(overflowMsg);
+				fatalpanic(overflowMsg);
 		} else {
 			/* Wait for lock. */
 			new = old + mutexWait;
 			if ((new &mutexMask) == 0)
-				fd_panic(overflowMsg);
+				fatalpanic(overflowMsg);
 		}
 		if (atomic_compare_exchange_weak(&mu->state, &old, new)) {
 			if ((old & mutexBit) == 0)
@@ -163,7 +141,7 @@ static bool fdmu_rwunlock(struct fdMutex *mu, bool read)
 	for (;;) {
 		uint64_t old = atomic_load(&mu->state);
 		if ((old & mutexBit) == 0 || (old & mutexRefMask) == 0)
-			fd_panic("inconsistent poll.fdMutex");
+			fatalpanic("inconsistent poll.fdMutex");
 		/* Drop lock, drop reference and wake read waiter if present. */
 		uint64_t new = (old & ~mutexBit) - mutexRef;
 		if (old & mutexMask)
@@ -198,7 +176,7 @@ static int convertErr(int res, const struct FD *fd)
 	}
 	/* println("unreachable: ", res): println puts a space between its operands */
 	fprintf(stderr, "unreachable:  %d\n", res);
-	fd_panic("unreachable");
+	fatalpanic("unreachable");
 }
 
 /* Log an error an FD method returns to the program. */

@@ -64,10 +64,12 @@ int64_t sim_now(void)
 /* ---- fatal errors: Go: runtime/panic.go throw ---- */
 
 /*
- * SIMPLIFICATION: Go prints "fatal error: <msg>" and a traceback of every goroutine and exits
- * with status 2; here the message, the running goroutine's id, and the same status.
+ * SIMPLIFICATION: Go prints "fatal error: <msg>" (a throw) or "panic: <msg>" (an unrecovered
+ * panic) and a traceback of every goroutine and exits with status 2; here the message, the
+ * running goroutine's header line, and the same status. Both are logged as a throw event and
+ * call the hook (run finishes its trace).
  */
-_Noreturn void throw(const char *msg)
+_Noreturn static void fatal(const char *prefix, const char *msg)
 {
 	int code = nps_throw_from_msg(msg);
 	struct m *mp = getm();
@@ -76,13 +78,24 @@ _Noreturn void throw(const char *msg)
 		e->u.thr.msg = (nps_u16)(code > 0 ? code : NPS_THROW_OTHER);
 		traceCommit(mp);
 	}
-	fprintf(stderr, "fatal error: %s\n", msg);
+	fprintf(stderr, "%s%s\n", prefix, msg);
 	if (mp && mp->curg)
-		fprintf(stderr, "\ngoroutine %llu [running]\n", (unsigned long long)mp->curg->goid);
+		fprintf(stderr, "\ngoroutine %llu [running]:\n",
+			(unsigned long long)mp->curg->goid);
 	fflush(stderr);
 	if (throw_hook)
 		throw_hook(msg);
 	_exit(2);
+}
+
+_Noreturn void throw(const char *msg)
+{
+	fatal("fatal error: ", msg);
+}
+
+_Noreturn void fatalpanic(const char *msg)
+{
+	fatal("panic: ", msg);
 }
 
 _Noreturn void throwcode(unsigned code)

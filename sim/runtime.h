@@ -300,6 +300,8 @@ extern _Atomic uint32_t netpollWaiters;
 struct m *getm(void); /* the current M (TLS read, never cached across a park) */
 int64_t nanotime(void);
 _Noreturn void throw(const char *msg);
+/* An unrecovered panic (Go: runtime/panic.go fatalpanic): "panic: msg", status 2. */
+_Noreturn void fatalpanic(const char *msg);
 _Noreturn void throwcode(unsigned code); /* enum nps_throw: Go's message for it */
 uint32_t casgstatus(struct g *gp, uint32_t oldval, uint32_t newval, uint8_t fn);
 void gopark(bool (*unlockf)(struct g *, void *), void *lock, uint8_t reason);
