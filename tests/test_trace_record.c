@@ -360,12 +360,14 @@ struct sample {
 };
 
 static const struct sample samples[] = {
-    {"echo", {"parks: IO wait)", "ready: I/O)", "note: client 1 sends 64 bytes"}},
+    {"echo",
+     {"parks: IO wait)", "ready: I/O)", "note: client 1 sends 64 bytes",
+      "(pending readiness cleared: the syscall is tried first)"}},
     {"deadline",
      {"read deadline expired", "woken, gets i/o timeout)", "note: deadline-while-parked",
       "returns \"i/o timeout\""}},
     {"close",
-     {"closing: waiters are woken", "woken, gets use of closed network connection)",
+     {"closing: rseq and wseq bumped", "woken, gets use of closed network connection)",
       "note: close-while-parked", "returns \"use of closed network connection\""}},
     {"slow-reader",
      {"wg pdNil → pdWait (", "announces it will park)", "wg pdWait → G", "parks: IO wait)",
@@ -373,8 +375,9 @@ static const struct sample samples[] = {
     {"ready-before-park", {"takes the readiness: no park)", "note: ready-before-park"}},
     {"accept-burst", {"note: 4 clients connect at once", "accept4(fd ", ") = -EAGAIN"}},
     {"break",
-     {"wake the poller: one byte to the break pipe", "break pipe readable: drain it",
-      "drained 1 byte from the break pipe"}},
+     {"wake the poller: one byte to the break pipe (asked by wakeNetPoller)",
+      "break pipe readable: drain it", "drained 1 byte from the break pipe",
+      "(the model's exit, so that its Ms leave: Go's exit(0) needs none)"}},
 };
 
 /* Every sample in dir passes check, is small enough to read, ends with its closing line, and

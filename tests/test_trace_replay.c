@@ -44,7 +44,8 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "woken for)",
 	    "read(fd 7, 4096) = 5",
 	    "note: read 5 bytes",
-	    "poll_runtime_pollUnblock     fd 7 closing: waiters are woken",
+	    "poll_runtime_pollUnblock     fd 7 closing: rseq and wseq bumped, a parked reader or "
+	    "writer is woken",
 	    "netpollclose                 epoll_ctl(DEL, fd 7) = 0",
 	    "pollCache.free               pollDesc 0x7f0000001000 back on pollcache (fdseq now 2)",
 	    "summary: 32 events over 0.001035 s",

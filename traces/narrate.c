@@ -180,7 +180,8 @@ static void pd_state_text(struct out *o, const struct nps_event *e, const struct
 		put(o, " (close: %s woken, gets use of closed network connection)", gn);
 		break;
 	case NPS_FN_POLLRESET:
-		put(o, " (stale readiness dropped before the %s)", dir(s->mode));
+		/* prepareRead/prepareWrite: readiness is not trusted, the syscall will say */
+		put(o, " (pending readiness cleared: the syscall is tried first)");
 		break;
 	case NPS_FN_POLLOPEN:
 		put(o, " (new incarnation)");
@@ -296,7 +297,9 @@ static void pd_text(struct out *o, const struct nps_event *e, uint64_t origin)
 		    (unsigned long long)d->pd, d->seq);
 		break;
 	case NPS_EV_PD_EVICT:
-		put(o, "fd %d closing: waiters are woken", e->fd);
+		/* the wake-ups, if a goroutine is parked, are the pd_state lines that follow */
+		put(o, "fd %d closing: rseq and wseq bumped, a parked reader or writer is woken",
+		    e->fd);
 		break;
 	case NPS_EV_PD_DEADLINE:
 		put_deadline(o, "read deadline", d->rd, origin);
@@ -438,6 +441,12 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 		    e->u.brk.result == NPS_BRK_WROTE ? "wake the poller: one byte to the break pipe"
 		    : e->u.brk.result == NPS_BRK_PENDING ? "a wake-up is already in flight"
 							 : "break pipe full: a wake-up is pending");
+		/* who asked: Go calls it from wakeNetPoller and findRunnable only */
+		if (e->u.brk.fn == NPS_FN_MAIN)
+			put(o,
+			    " (the model's exit, so that its Ms leave: Go's exit(0) needs none)");
+		else if (e->u.brk.fn)
+			put(o, " (asked by %s)", fn_of(e->u.brk.fn));
 		break;
 	case NPS_EV_NETPOLL_DRAIN:
 		put(o, "drained %lld byte%s from the break pipe", (long long)e->u.brk.ret,
