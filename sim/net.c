@@ -186,15 +186,16 @@ static void maxListenerBacklog(void)
 		/* os.newFile: registered with netpoll, so put the file into non-blocking mode. */
 		if (FD_Init(&fd, "file", true) == 0)
 			fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
-		char buf[64];
+		/* net/parse.go's open and readLine: io.ReadFull into a 64 KiB buffer, so the
+		 * reads are read(fd, 65536) = 5, then read(fd, 65531) = 0 */
+		static char buf[64 * 1024 + 1];
+		const size_t cap = 64 * 1024;
 		size_t got = 0;
-		for (;;) {
-			ssize_t n = FD_Read(&fd, buf + got, sizeof(buf) - 1 - got);
+		while (got < cap) {
+			ssize_t n = FD_Read(&fd, buf + got, cap - got);
 			if (n <= 0)
 				break;
 			got += (size_t)n;
-			if (got >= sizeof(buf) - 1)
-				break;
 		}
 		buf[got] = '\0';
 		FD_Close(&fd);

@@ -1000,8 +1000,9 @@ static void burst_main(void *arg)
 	else if (r->res->connections >= (uint64_t)r->o.clients || !cut_short(r))
 		snprintf(
 		    r->res->story, sizeof(r->res->story),
-		    "%llu connection%s arrived together; each EPOLLIN edge on the listener let "
-		    "Accept take every queued connection until EAGAIN",
+		    "%llu connection%s arrived together; each time the listener's goroutine was "
+		    "woken (EPOLLIN, edge-triggered), Accept took every queued connection until "
+		    "EAGAIN, then parked again",
 		    (unsigned long long)r->res->connections, nps_plural(r->res->connections));
 }
 
@@ -1087,7 +1088,7 @@ static const struct scenario table[] = {
      "it times client 1's send to the moment the server's Read got EAGAIN, which an outside "
      "client cannot do",
      rbp_main},
-    {"accept-burst", "many clients at once: one EPOLLIN edge, Accept until EAGAIN", 50, 1, 0, 0,
+    {"accept-burst", "many at once: Accept until EAGAIN, park, wake on EPOLLIN", 50, 1, 0, 0,
      SCENARIO_ANY, NULL, burst_main},
     {"break", "a new timer: netpollBreak wakes the M asleep in netpoll(-1)", 1, 0, 2, 2,
      SCENARIO_FIXED,

@@ -252,6 +252,8 @@ Test(cli, headless_deadline_tells_its_story)
 	/* The summary's pollDescs are pollCache's: one 4 KiB block of 16, all back on its list. */
 	cr_assert(strstr(out, "pollDescs: 0 in use, 16 free"), "%s", out);
 	cr_assert(strstr(out, "pollCache 0 in use / 16 free (1 block of 16)"), "%s", out);
+	/* net reads somaxconn as Go's net/parse.go does: io.ReadFull into 64 KiB */
+	cr_assert(strstr(out, ", 65536) = ") && strstr(out, ", 65531) = 0"), "%s", out);
 	free(out);
 }
 
