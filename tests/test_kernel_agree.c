@@ -178,7 +178,7 @@ Test(kernel_agree, echo_with_the_probes_agrees, .timeout = 120)
 	const char *pl = strstr(out, "\nprobes: ");
 	cr_assert(pl, "no probes line: %s", out);
 	cr_assert_eq(sscanf(pl,
-			    "\nprobes: %llu kernel events (%*[0-9]/s), %llu lost, %llu wake-ups",
+			    "\nprobes: %llu kernel events (%*[0-9]/s), %llu lost, %llu ring wake-ups",
 			    &produced, &lost, &wakeups),
 		     3, "%s", pl);
 	cr_assert_eq(produced, kernel, "the probes made %llu events, the trace holds %zu", produced,
