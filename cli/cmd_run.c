@@ -586,7 +586,8 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		uint64_t end = ps.stop_ns ? ps.stop_ns : ps.drain_ns; /* the probes' own span */
 		double secs = (double)(end - ps.attach_ns) / 1e9;
 		unsigned long long ev = ps.produced, wakeups = ps.wakeups;
-		fprintf(out, "probes: %llu kernel event%s (%.0f/s), %llu lost, %llu ring wake-up%s\n",
+		fprintf(out,
+			"probes: %llu kernel event%s (%.0f/s), %llu lost, %llu ring wake-up%s\n",
 			ev, nps_plural(ev), secs > 0 ? (double)ev / secs : 0.0,
 			(unsigned long long)ps.lost, wakeups, nps_plural(wakeups));
 	}

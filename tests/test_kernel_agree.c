@@ -177,10 +177,10 @@ Test(kernel_agree, echo_with_the_probes_agrees, .timeout = 120)
 	unsigned long long produced = 0, lost = 1, wakeups = 0;
 	const char *pl = strstr(out, "\nprobes: ");
 	cr_assert(pl, "no probes line: %s", out);
-	cr_assert_eq(sscanf(pl,
-			    "\nprobes: %llu kernel events (%*[0-9]/s), %llu lost, %llu ring wake-ups",
-			    &produced, &lost, &wakeups),
-		     3, "%s", pl);
+	cr_assert_eq(
+	    sscanf(pl, "\nprobes: %llu kernel events (%*[0-9]/s), %llu lost, %llu ring wake-ups",
+		   &produced, &lost, &wakeups),
+	    3, "%s", pl);
 	cr_assert_eq(produced, kernel, "the probes made %llu events, the trace holds %zu", produced,
 		     kernel);
 	cr_assert_eq(lost, 0);
