@@ -179,7 +179,12 @@ static int convertErr(int res, const struct FD *fd)
 	fatalpanic("unreachable");
 }
 
-/* Log an error an FD method returns to the program. */
+/*
+ * Log an error an FD method returns to the program. A method with a deferred unlock (Go's
+ * `defer fd.readUnlock()`, `defer fd.writeUnlock()`, `defer fd.decref()`) logs it through
+ * fd_return, after the unlock: in Go the deferred call, and the destroy it may run (netpollclose,
+ * the pollDesc freed, close(2), csema released), finishes before the method returns.
+ */
 static int fd_error(struct FD *fd, int err, uint8_t fn)
 {
 	uint8_t code;
@@ -205,6 +210,12 @@ static int fd_error(struct FD *fd, int err, uint8_t fn)
 	}
 	trace_fderr(getm(), fd->logfd, code, code == NPS_FDERR_ERRNO ? -err : 0, fn);
 	return err;
+}
+
+/* The return of an FD method, once its deferred unlock has run: a negative result is its error. */
+static ssize_t fd_return(struct FD *fd, ssize_t ret, uint8_t fn)
+{
+	return ret < 0 ? fd_error(fd, (int)ret, fn) : ret;
 }
 
 /* ---- the pollDesc wrapper (fd_poll_runtime.go) ---- */
@@ -340,7 +351,7 @@ ssize_t FD_Read(struct FD *fd, void *p, size_t n)
 	}
 	int err = pd_prepare(fd, 'r');
 	if (err) {
-		ret = fd_error(fd, err, NPS_FN_FD_READ);
+		ret = err;
 		goto out;
 	}
 	if (fd->IsStream && n > maxRW)
@@ -361,22 +372,22 @@ ssize_t FD_Read(struct FD *fd, void *p, size_t n)
 				err = pd_wait(fd, 'r');
 				if (err == 0)
 					continue;
-				ret = fd_error(fd, err, NPS_FN_FD_READ);
+				ret = err;
 				goto out;
 			}
-			ret = fd_error(fd, -e, NPS_FN_FD_READ);
+			ret = -e;
 			goto out;
 		}
 		if (r == 0 && fd->ZeroReadIsEOF) {
-			ret = fd_error(fd, -NPS_EOF, NPS_FN_FD_READ);
+			ret = -NPS_EOF;
 			goto out;
 		}
 		ret = r;
 		goto out;
 	}
 out:
-	fd_readUnlock(fd);
-	return ret;
+	fd_readUnlock(fd); /* defer fd.readUnlock() */
+	return fd_return(fd, ret, NPS_FN_FD_READ);
 }
 
 /*
@@ -392,7 +403,7 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 	ssize_t ret;
 	int err = pd_prepare(fd, 'w');
 	if (err) {
-		ret = fd_error(fd, err, NPS_FN_FD_WRITE);
+		ret = err;
 		goto out;
 	}
 	size_t nn = 0;
@@ -417,7 +428,7 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 			 * Go returns (nn, err): an empty Write still made the syscall, and its
 			 * error (EPIPE on a shut-down socket) is the result.
 			 */
-			ret = e ? fd_error(fd, -e, NPS_FN_FD_WRITE) : (ssize_t)nn;
+			ret = e ? -e : (ssize_t)nn;
 			goto out;
 		}
 		if (e == EAGAIN && fd->pd.runtimeCtx) {
@@ -426,21 +437,21 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 			err = pd_wait(fd, 'w');
 			if (err == 0)
 				continue;
-			ret = fd_error(fd, err, NPS_FN_FD_WRITE);
+			ret = err;
 			goto out;
 		}
 		if (e) {
-			ret = fd_error(fd, -e, NPS_FN_FD_WRITE);
+			ret = -e;
 			goto out;
 		}
 		if (r == 0) {
-			ret = fd_error(fd, -NPS_EUNEXPECTEDEOF, NPS_FN_FD_WRITE);
+			ret = -NPS_EUNEXPECTEDEOF;
 			goto out;
 		}
 	}
 out:
-	fd_writeUnlock(fd);
-	return ret;
+	fd_writeUnlock(fd); /* defer fd.writeUnlock() */
+	return fd_return(fd, ret, NPS_FN_FD_WRITE);
 }
 
 /*
@@ -517,7 +528,7 @@ int FD_Accept(struct FD *fd, struct RawSockaddrAny *rsa, const char **errcall)
 	int ret;
 	int err = pd_prepare(fd, 'r');
 	if (err) {
-		ret = fd_error(fd, err, NPS_FN_FD_ACCEPT);
+		ret = err;
 		goto out;
 	}
 	for (;;) {
@@ -543,12 +554,12 @@ int FD_Accept(struct FD *fd, struct RawSockaddrAny *rsa, const char **errcall)
 			continue;
 		}
 		*errcall = call;
-		ret = fd_error(fd, s, NPS_FN_FD_ACCEPT);
+		ret = s;
 		goto out;
 	}
 out:
-	fd_readUnlock(fd);
-	return ret;
+	fd_readUnlock(fd); /* defer fd.readUnlock() */
+	return (int)fd_return(fd, ret, NPS_FN_FD_ACCEPT);
 }
 
 int FD_WaitWrite(struct FD *fd)
@@ -571,9 +582,9 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
 		return fd_error(fd, errClosing(fd), NPS_FN_SETDEADLINEIMPL);
 	int ret = 0;
 	if (!fd->pd.runtimeCtx)
-		ret = fd_error(fd, -NPS_ENODEADLINE, NPS_FN_SETDEADLINEIMPL);
+		ret = -NPS_ENODEADLINE;
 	else
 		poll_runtime_pollSetDeadline(fd->pd.runtimeCtx, d, mode);
-	fd_decref(fd);
-	return ret;
+	fd_decref(fd); /* defer fd.decref() */
+	return (int)fd_return(fd, ret, NPS_FN_SETDEADLINEIMPL);
 }

@@ -2,9 +2,10 @@
 /*
  * The internal/poll FD layer (Go: internal/poll/fd_unix.go, fd_mutex.go) on real TCP sockets
  * on 127.0.0.1: a zero-byte Read makes no system call; a read(2) interrupted by a real signal
- * is retried (ignoringEINTRIO); Close while a Read is in flight wakes the reader with Go's
- * closing error, and the fd is closed by the last reference (the reader's readUnlock), with
- * Close waiting for it on fd.csema unless the FD is in blocking mode.
+ * is retried (ignoringEINTRIO); Close while a Read, Write or Accept is in flight wakes it with
+ * Go's closing error, and the fd is closed by the last reference (its deferred readUnlock or
+ * writeUnlock, which finishes before the method returns), with Close waiting for it on
+ * fd.csema unless the FD is in blocking mode.
  *
  * Accept (internal/poll/sock_cloexec.go accept, net/fd_unix.go (*netFD).accept) hands accept4
  * a RawSockaddrAny and learns the peer's address from it, the local one from getsockname; where
@@ -47,7 +48,7 @@ static struct {
 	int sysfd, peer;
 	ssize_t rn;	    /* the reader's Read result */
 	char rbuf[16];	    /* and what it read */
-	uint64_t reader;    /* the reader's goid */
+	uint64_t reader;    /* the goid of the reader (or writer, acceptor) */
 	_Atomic pid_t rtid; /* the reader's thread, once it runs */
 	int closed;	    /* Close's result */
 	int fd_after_close; /* fcntl(F_GETFD) on the old fd right after Close returned */
@@ -63,6 +64,17 @@ static void new_fd(const char *net, bool pollable)
 		fcntl(T.sysfd, F_SETFL, fcntl(T.sysfd, F_GETFL) & ~O_NONBLOCK);
 	T.fd = (struct FD){.Sysfd = T.sysfd, .IsStream = true, .ZeroReadIsEOF = true};
 	cr_assert_eq(FD_Init(&T.fd, net, pollable), 0);
+}
+
+/* An FD over a fresh listening socket, as net's listen makes it: nobody dials it. */
+static void new_listen_fd(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	T.sysfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cr_assert(T.sysfd >= 0 && bind(T.sysfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		  listen(T.sysfd, 1) == 0);
+	T.fd = (struct FD){.Sysfd = T.sysfd, .IsStream = true, .ZeroReadIsEOF = true};
+	cr_assert_eq(FD_Init(&T.fd, "tcp", true), 0);
 }
 
 /* The read(2) and close(2) system calls the log shows on fd (fn: the FD method, 0 any). */
@@ -186,7 +198,7 @@ Test(sim_fd, read_retries_on_eintr)
 	cr_assert_eq(T.rbuf[0], 'x');
 }
 
-/* ---- Close while a Read is in flight ---- */
+/* ---- Close while a Read, Write or Accept is in flight ---- */
 
 static void reader(void *arg)
 {
@@ -197,6 +209,27 @@ static void reader(void *arg)
 	wg_done(&T.wg);
 }
 
+/* More than loopback's socket buffers hold while the peer reads nothing: Write parks. */
+static char wbuf[32 << 20];
+
+static void writer(void *arg)
+{
+	(void)arg;
+	T.reader = sim_goid();
+	T.rn = FD_Write(&T.fd, wbuf, sizeof(wbuf), NULL);
+	wg_done(&T.wg);
+}
+
+static void acceptor(void *arg)
+{
+	(void)arg;
+	T.reader = sim_goid();
+	struct RawSockaddrAny rsa;
+	const char *errcall;
+	T.rn = FD_Accept(&T.fd, &rsa, &errcall);
+	wg_done(&T.wg);
+}
+
 static void close_and_look(void)
 {
 	T.closed = FD_Close(&T.fd);
@@ -204,15 +237,26 @@ static void close_and_look(void)
 	T.sysfd_after_close = T.fd.Sysfd;
 }
 
-/* A pollable FD: the reader is parked in pollWait when Close comes. One P: a fixed order. */
+/* What Close finds parked: the FD method ('r' Read, 'w' Write, 'a' Accept), the FD's net. */
+struct parked {
+	int op;
+	const char *net;
+};
+
+/* A pollable FD: the goroutine is parked in pollWait when Close comes. One P: a fixed order. */
 static void main_close_parked(void *arg)
 {
-	new_fd(arg, true);
+	const struct parked *p = arg;
+	if (p->op == 'a')
+		new_listen_fd();
+	else
+		new_fd(p->net, true);
 	wg_add(&T.wg, 1);
-	go(reader, NULL);
-	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
+	go(p->op == 'r' ? reader : p->op == 'w' ? writer : acceptor, NULL);
+	_Atomic uintptr_t *g = p->op == 'w' ? &T.fd.pd.runtimeCtx->wg : &T.fd.pd.runtimeCtx->rg;
+	for (int i = 0; i < 1000 && atomic_load(g) <= pdWait; i++)
 		time_sleep(1 * MS);
-	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
+	cr_assert(atomic_load(g) > pdWait, "the %c goroutine did not park", p->op);
 	close_and_look();
 	wg_wait(&T.wg);
 }
@@ -228,28 +272,77 @@ static uint64_t destroyer(void)
 	return 0;
 }
 
-static void assert_close_parked(const char *net, int want, const char *text)
+/* Where the log has the first event of kind on fd (a syscall: op, made by fn); -1: nowhere. */
+static long event_at(uint16_t kind, int fd, uint8_t op, uint8_t fn)
 {
-	cr_assert_eq(tu_sim_run(1, main_close_parked, (void *)net, &EV), 0);
-	cr_assert_eq(T.rn, want, "the reader got %zd (%s)", T.rn, nps_strerror((int)T.rn));
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind != kind || e->fd != fd)
+			continue;
+		if (kind == NPS_EV_SYSCALL && (e->u.sys.op != op || e->u.sys.fn != fn))
+			continue;
+		if (kind == NPS_EV_FD_ERR && e->u.fderr.fn != fn)
+			continue;
+		return (long)i;
+	}
+	return -1;
+}
+
+static void assert_close_parked(struct parked p, int want, const char *text)
+{
+	cr_assert_eq(tu_sim_run(1, main_close_parked, &p, &EV), 0);
+	cr_assert_eq(T.rn, want, "the %c goroutine got %zd (%s)", p.op, T.rn,
+		     nps_strerror((int)T.rn));
 	cr_assert_str_eq(nps_strerror((int)T.rn), text);
 	cr_assert_eq(T.closed, 0);
 	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
 	cr_assert_eq(destroyer(), T.reader,
-		     "destroy ran at the last decref, the reader's readUnlock (goroutine %llu)",
-		     (unsigned long long)destroyer());
+		     "destroy ran at the last decref, the %c goroutine's unlock (goroutine %llu)",
+		     p.op, (unsigned long long)destroyer());
 	cr_assert_eq(T.fd_after_close, -1, "Close returned before the fd was closed");
 	cr_assert_eq(T.sysfd_after_close, -1);
+	/*
+	 * The method's deferred readUnlock/writeUnlock ran destroy (netpollclose, pollCache.free,
+	 * close(2)) before the method returned: the log shows its error after all of them.
+	 */
+	uint8_t fn = p.op == 'r'   ? NPS_FN_FD_READ
+		     : p.op == 'w' ? NPS_FN_FD_WRITE
+				   : NPS_FN_FD_ACCEPT;
+	long del = event_at(NPS_EV_NETPOLLCLOSE, T.sysfd, 0, 0);
+	long freed = event_at(NPS_EV_PD_FREE, T.sysfd, 0, 0);
+	long closed = event_at(NPS_EV_SYSCALL, T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY);
+	long ret = event_at(NPS_EV_FD_ERR, T.sysfd, 0, fn);
+	cr_assert(del >= 0 && freed >= 0 && closed >= 0 && ret >= 0,
+		  "netpollclose %ld, pd_free %ld, close %ld, fd_err %ld", del, freed, closed, ret);
+	cr_assert_eq(EV.v[ret].g, T.reader, "the %c goroutine returns the error", p.op);
+	cr_assert_eq(EV.v[ret].u.fderr.err, NPS_FDERR_CLOSING);
+	cr_assert(del < ret && freed < ret && closed < ret,
+		  "the %c goroutine returns (event %ld) before its unlock's destroy is done: "
+		  "netpollclose %ld, pd_free %ld, close(2) %ld",
+		  p.op, ret, del, freed, closed);
 }
 
 Test(sim_fd, close_wakes_reader_and_waits_for_its_decref)
 {
-	assert_close_parked("tcp", -NPS_ECLOSING, "use of closed network connection");
+	assert_close_parked((struct parked){'r', "tcp"}, -NPS_ECLOSING,
+			    "use of closed network connection");
 }
 
 Test(sim_fd, close_of_a_file_says_use_of_closed_file)
 {
-	assert_close_parked("file", -NPS_EFILECLOSING, "use of closed file");
+	assert_close_parked((struct parked){'r', "file"}, -NPS_EFILECLOSING, "use of closed file");
+}
+
+Test(sim_fd, close_wakes_writer_whose_writeUnlock_destroys_before_write_returns)
+{
+	assert_close_parked((struct parked){'w', "tcp"}, -NPS_ECLOSING,
+			    "use of closed network connection");
+}
+
+Test(sim_fd, close_wakes_accept_whose_readUnlock_destroys_before_accept_returns)
+{
+	assert_close_parked((struct parked){'a', "tcp"}, -NPS_ECLOSING,
+			    "use of closed network connection");
 }
 
 /*
@@ -395,7 +488,7 @@ Test(sim_fd, accept_falls_back_to_no_flags_where_accept4_lacks_them)
 	assert_accepted();
 }
 
-/* An FD over a fresh listening socket, as net's listen makes it, and one Accept on it. */
+/* One Accept on a fresh listening socket. */
 static struct {
 	int lfd, ret;
 	const char *errcall;
@@ -404,12 +497,8 @@ static struct {
 static void main_accept_fails(void *arg)
 {
 	(void)arg;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	F.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	cr_assert(F.lfd >= 0 && bind(F.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		  listen(F.lfd, 1) == 0);
-	T.fd = (struct FD){.Sysfd = F.lfd, .IsStream = true, .ZeroReadIsEOF = true};
-	cr_assert_eq(FD_Init(&T.fd, "tcp", true), 0);
+	new_listen_fd();
+	F.lfd = T.sysfd;
 	struct RawSockaddrAny rsa;
 	F.ret = FD_Accept(&T.fd, &rsa, &F.errcall);
 	FD_Close(&T.fd);
