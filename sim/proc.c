@@ -683,9 +683,10 @@ static void stopm(void)
 	if (!mp->nextp)
 		return; /* woken by the runtime's exit */
 	struct p *pp = mp->nextp;
-	mp->nextp = NULL;
-	acquirep(pp);
+	/* Go's stopm: mPark returns (this M wakes, with the P startm handed it), then acquirep. */
 	trace_sched(mp, NPS_SCHED_MWAKE, -1, pp->id, mp->spinning);
+	acquirep(pp);
+	mp->nextp = NULL;
 }
 
 /* ---- goroutines: creation, exit, park, ready ---- */

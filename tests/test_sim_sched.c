@@ -5,8 +5,9 @@
  * (findRunnable's sched.lastpoll swap), runnext, the 256-slot local run queue and its overflow
  * to the global queue (runqputslow), work stealing, sysmon's 10 ms netpoll rule with its
  * 20 us .. 10 ms sleep and injectglist without a P, injectglist after the blocking poll
- * handing goroutines to the idle Ps, stopm's line counting the M that goes to sleep, and a
- * goroutine stack overflow stopped by the guard page below the stack.
+ * handing goroutines to the idle Ps, stopm's line counting the M that goes to sleep, a woken
+ * M's line before the one of its acquirep, and a goroutine stack overflow stopped by the guard
+ * page below the stack.
  */
 #include <criterion/criterion.h>
 
@@ -564,11 +565,16 @@ static void stop_and_wake(void *arg)
 	}
 }
 
-/* The narration of every event of EV (full layout; "" for one not narrated): free it. */
-static char **narrate_all(void)
+/*
+ * Run stop_and_wake at GOMAXPROCS 2 into EV, which the fold finds legal, and return the
+ * narration of each of its events (full layout; "" for one not narrated): free_lines it.
+ */
+static char **stop_and_wake_narrated(void)
 {
 	struct nps_fold f;
 	struct fold_verdict v[8];
+	cr_assert_eq(tu_sim_run(2, stop_and_wake, NULL, &EV), 0);
+	cr_assert_eq(tu_fold_violations(&EV), 0);
 	char **lines = calloc(EV.n ? EV.n : 1, sizeof(*lines));
 	cr_assert(lines);
 	cr_assert_eq(fold_init(&f), 0);
@@ -602,9 +608,7 @@ static bool sched_op(const struct nps_event *e, uint8_t op)
  */
 Test(sim_sched, stopm_counts_the_m_that_goes_to_sleep)
 {
-	cr_assert_eq(tu_sim_run(2, stop_and_wake, NULL, &EV), 0);
-	cr_assert_eq(tu_fold_violations(&EV), 0);
-	char **lines = narrate_all();
+	char **lines = stop_and_wake_narrated();
 	int stops = 0;
 	for (size_t i = 0; i < EV.n; i++) {
 		if (!sched_op(&EV.v[i], NPS_SCHED_STOPM))
@@ -619,6 +623,41 @@ Test(sim_sched, stopm_counts_the_m_that_goes_to_sleep)
 			      lines[i]);
 	}
 	cr_assert_gt(stops, 0, "no M stopped");
+	free_lines(lines);
+}
+
+/*
+ * Go's stopm after mPark returns: acquirep(gp.m.nextp.ptr()). The M wakes first, without a P
+ * ("M2 wakes with P1"), then takes the P startm handed it ("M2 P1 ... M2 takes P1"): its next
+ * line, in that order.
+ */
+Test(sim_sched, a_woken_m_wakes_before_it_takes_its_p)
+{
+	char **lines = stop_and_wake_narrated();
+	int wakes = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (!sched_op(e, NPS_SCHED_MWAKE))
+			continue;
+		wakes++;
+		char want[96];
+		snprintf(want, sizeof(want),
+			 "M%d                    mwake                        M%d "
+			 "wakes with P%d",
+			 e->m, e->m, e->u.sched.p2);
+		cr_assert(strstr(lines[i], want), "woken without a P yet: %s", lines[i]);
+		size_t j = i + 1;
+		while (j < EV.n && EV.v[j].m != e->m)
+			j++;
+		cr_assert_lt(j, EV.n, "M%d does nothing after it wakes: %s", e->m, lines[i]);
+		snprintf(want, sizeof(want),
+			 "M%d P%d                 acquirep                     M%d "
+			 "takes P%d",
+			 e->m, e->u.sched.p2, e->m, e->u.sched.p2);
+		cr_assert(strstr(lines[j], want), "after\n%s\nM%d's next line is\n%s", lines[i],
+			  e->m, lines[j]);
+	}
+	cr_assert_gt(wakes, 0, "no M was woken from stopm");
 	free_lines(lines);
 }
 
