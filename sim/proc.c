@@ -665,22 +665,28 @@ static void stopm(void)
 		throw("stopm holding p");
 	if (mp->spinning)
 		throw("stopm spinning");
-	trace_sched(mp, NPS_SCHED_STOPM, -1, -1, 0);
 	lock(&sched.lock);
 	if (atomic_load(&sched.exiting)) {
 		unlock(&sched.lock);
 		return;
 	}
 	mput(mp);
+	/*
+	 * Go's stopm: lock, mput, unlock, mPark. Logged after mput, as the event says (nmidle
+	 * "after": this M is counted), and before the unlock, so that the startm that takes it
+	 * off the idle list (mget) is logged after it.
+	 */
+	trace_sched(mp, NPS_SCHED_STOPM, -1, -1, 0);
 	unlock(&sched.lock);
 	notesleep(&mp->park); /* mPark */
 	noteclear(&mp->park);
 	if (!mp->nextp)
 		return; /* woken by the runtime's exit */
 	struct p *pp = mp->nextp;
-	mp->nextp = NULL;
-	acquirep(pp);
+	/* Go's stopm: mPark returns (this M wakes, with the P startm handed it), then acquirep. */
 	trace_sched(mp, NPS_SCHED_MWAKE, -1, pp->id, mp->spinning);
+	acquirep(pp);
+	mp->nextp = NULL;
 }
 
 /* ---- goroutines: creation, exit, park, ready ---- */

@@ -5,8 +5,9 @@
  * (findRunnable's sched.lastpoll swap), runnext, the 256-slot local run queue and its overflow
  * to the global queue (runqputslow), work stealing, sysmon's 10 ms netpoll rule with its
  * 20 us .. 10 ms sleep and injectglist without a P, injectglist after the blocking poll
- * handing goroutines to the idle Ps, and a goroutine stack overflow stopped by the guard page
- * below the stack.
+ * handing goroutines to the idle Ps, stopm's line counting the M that goes to sleep, a woken
+ * M's line before the one of its acquirep, and a goroutine stack overflow stopped by the guard
+ * page below the stack.
  */
 #include <criterion/criterion.h>
 
@@ -15,6 +16,8 @@
 #include "sim/scenario.h"
 #include "sim/sim.h"
 #include "tests/testutil.h"
+#include "traces/fold.h"
+#include "traces/narrate.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -539,6 +542,123 @@ Test(sim_sched, a_blocking_poll_hands_its_goroutines_to_the_idle_ps)
 	cr_assert_eq(global, NWAIT - 1, "injectglist put %d on the global queue", global);
 	/* (which P then runs them is a race: the poller's own P may take them from the queue) */
 	cr_assert_geq(started, 1, "startIdle started no M for the idle Ps");
+}
+
+/* ---- an M that stops and is woken, as Go's stopm does it ---- */
+
+static void nothing(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * main, a few times: start a goroutine (wakep), then sleep 1 ms, while which every M but the
+ * poller stops (stopm); the next wakep, or main's own ready, hands an idle P to a stopped M
+ * (startm), which wakes with it.
+ */
+static void stop_and_wake(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 8; i++) {
+		go(nothing, NULL);
+		time_sleep(1000000);
+	}
+}
+
+/*
+ * Run stop_and_wake at GOMAXPROCS 2 into EV, which the fold finds legal, and return the
+ * narration of each of its events (full layout; "" for one not narrated): free_lines it.
+ */
+static char **stop_and_wake_narrated(void)
+{
+	struct nps_fold f;
+	struct fold_verdict v[8];
+	cr_assert_eq(tu_sim_run(2, stop_and_wake, NULL, &EV), 0);
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+	char **lines = calloc(EV.n ? EV.n : 1, sizeof(*lines));
+	cr_assert(lines);
+	cr_assert_eq(fold_init(&f), 0);
+	for (size_t i = 0; i < EV.n; i++) {
+		char buf[NARRATE_LINE_MAX];
+		cr_assert_geq(fold_apply(&f, &EV.v[i], i, v, 8), 0);
+		narrate_event(&EV.v[i], &f, EV.v[0].ts, 0, buf, sizeof(buf));
+		lines[i] = strdup(buf);
+		cr_assert(lines[i]);
+	}
+	fold_fini(&f);
+	return lines;
+}
+
+static void free_lines(char **lines)
+{
+	for (size_t i = 0; i < EV.n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+static bool sched_op(const struct nps_event *e, uint8_t op)
+{
+	return e->kind == NPS_EV_SCHED && e->u.sched.op == op;
+}
+
+/*
+ * Go's stopm: lock, mput (sched.nmidle++), unlock, mPark. The M that goes to sleep is one of
+ * the idle Ms its line counts ("M2 sleeps (idle Ms 1)", not 0), as the event's nmidle ("after")
+ * says.
+ */
+Test(sim_sched, stopm_counts_the_m_that_goes_to_sleep)
+{
+	char **lines = stop_and_wake_narrated();
+	int stops = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		if (!sched_op(&EV.v[i], NPS_SCHED_STOPM))
+			continue;
+		stops++;
+		char want[64];
+		snprintf(want, sizeof(want), "stopm                        M%d sleeps (idle Ms ",
+			 EV.v[i].m);
+		const char *at = strstr(lines[i], want);
+		cr_assert(at, "%s", lines[i]);
+		cr_assert_geq(atoi(at + strlen(want)), 1, "the sleeping M is idle too: %s",
+			      lines[i]);
+	}
+	cr_assert_gt(stops, 0, "no M stopped");
+	free_lines(lines);
+}
+
+/*
+ * Go's stopm after mPark returns: acquirep(gp.m.nextp.ptr()). The M wakes first, without a P
+ * ("M2 wakes with P1"), then takes the P startm handed it ("M2 P1 ... M2 takes P1"): its next
+ * line, in that order.
+ */
+Test(sim_sched, a_woken_m_wakes_before_it_takes_its_p)
+{
+	char **lines = stop_and_wake_narrated();
+	int wakes = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (!sched_op(e, NPS_SCHED_MWAKE))
+			continue;
+		wakes++;
+		char want[96];
+		snprintf(want, sizeof(want),
+			 "M%d                    mwake                        M%d "
+			 "wakes with P%d",
+			 e->m, e->m, e->u.sched.p2);
+		cr_assert(strstr(lines[i], want), "woken without a P yet: %s", lines[i]);
+		size_t j = i + 1;
+		while (j < EV.n && EV.v[j].m != e->m)
+			j++;
+		cr_assert_lt(j, EV.n, "M%d does nothing after it wakes: %s", e->m, lines[i]);
+		snprintf(want, sizeof(want),
+			 "M%d P%d                 acquirep                     M%d "
+			 "takes P%d",
+			 e->m, e->u.sched.p2, e->m, e->u.sched.p2);
+		cr_assert(strstr(lines[j], want), "after\n%s\nM%d's next line is\n%s", lines[i],
+			  e->m, lines[j]);
+	}
+	cr_assert_gt(wakes, 0, "no M was woken from stopm");
+	free_lines(lines);
 }
 
 /* ---- a stack overflow hits the guard page ---- */

@@ -158,6 +158,86 @@ Test(trace_replay, an_errno_reads_as_go_prints_it, .timeout = 30)
 	free(out);
 }
 
+/*
+ * Timer lines, as Go's time.go has them: the function column names the timer function that
+ * made the change (doaddtimer, modtimer, deltimer, runOneTimer), not the callback; the text
+ * names the callback, the timer's time as the time column shows it, and how far that is from
+ * the event, in milliseconds (a time since the origin read as "+0.101437s" read as a delay).
+ */
+static const char *timer_trace(void)
+{
+	static const char t[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"t\",\"gomaxprocs\":2,"
+	    "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000000000\"}\n"
+	    "{\"ts\":1000,\"src\":\"sim\",\"ev\":\"sched\",\"m\":0,\"p\":0,\"op\":\"acquirep\","
+	    "\"p2\":0}\n"
+	    "{\"ts\":2000,\"src\":\"sim\",\"ev\":\"timer\",\"m\":0,\"p\":0,\"g\":5,\"fd\":7,"
+	    "\"op\":\"add\",\"when\":1002000,\"arg\":\"0x7f0000001000\",\"seq\":1,"
+	    "\"fn\":\"netpollReadDeadline\",\"tp\":0}\n"
+	    "{\"ts\":3000,\"src\":\"sim\",\"ev\":\"timer\",\"m\":0,\"p\":0,\"g\":5,\"fd\":7,"
+	    "\"op\":\"mod\",\"when\":503000,\"arg\":\"0x7f0000001000\",\"seq\":2,"
+	    "\"fn\":\"netpollReadDeadline\",\"tp\":0}\n"
+	    "{\"ts\":4000,\"src\":\"sim\",\"ev\":\"timer\",\"m\":0,\"p\":0,\"g\":5,\"fd\":7,"
+	    "\"op\":\"del\",\"when\":503000,\"arg\":\"0x7f0000001000\",\"seq\":2,"
+	    "\"fn\":\"netpollReadDeadline\",\"tp\":0}\n"
+	    "{\"ts\":5000,\"src\":\"sim\",\"ev\":\"timer\",\"m\":0,\"p\":0,\"op\":\"add\","
+	    "\"when\":2005000,\"arg\":\"0x5\",\"fn\":\"goroutineReady\",\"tp\":0}\n"
+	    "{\"ts\":2255000,\"src\":\"sim\",\"ev\":\"timer\",\"m\":0,\"p\":0,\"op\":\"run\","
+	    "\"when\":2005000,\"arg\":\"0x5\",\"fn\":\"goroutineReady\",\"tp\":0}\n"
+	    "{\"ts\":2505000,\"src\":\"sim\",\"ev\":\"timer\",\"m\":0,\"p\":0,\"op\":\"add\","
+	    "\"when\":2505000,\"arg\":\"0x5\",\"fn\":\"goroutineReady\",\"tp\":0}\n"
+	    "{\"footer\":true,\"events\":7,\"counts\":{\"sched\":1,\"timer\":6},\"lost\":{}}\n";
+	const char *path = tt_tmp("timers.jsonl");
+	tt_spit(path, t, strlen(t));
+	return path;
+}
+
+Test(trace_replay, timer_lines_name_the_timer_function_and_say_when, .timeout = 30)
+{
+	const char *path = timer_trace();
+	char *out;
+	int rc = tt_np(&out, "replay %s --no-ui --narrate", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const full[] = {
+	    "   0.000002  M0 P0 G5       fd 7   doaddtimer                   timer "
+	    "netpollReadDeadline at 0.001002 (in 1.000 ms) on P0\n",
+	    "   0.000003  M0 P0 G5       fd 7   modtimer                     timer "
+	    "netpollReadDeadline at 0.000503 (in 0.500 ms) on P0\n",
+	    "   0.000004  M0 P0 G5       fd 7   deltimer                     timer "
+	    "netpollReadDeadline at 0.000503 (in 0.499 ms) on P0\n",
+	    "   0.000005  M0 P0                 doaddtimer                   timer goroutineReady "
+	    "at 0.002005 (in 2.000 ms) on P0\n",
+	    "   0.002255  M0 P0                 runOneTimer                  timer goroutineReady "
+	    "at 0.002005 (0.250 ms ago) on P0\n",
+	    "   0.002505  M0 P0                 doaddtimer                   timer goroutineReady "
+	    "at 0.002505 (now) on P0\n",
+	};
+	TT_IN_ORDER(out, full);
+	free(out);
+	/* on a terminal (a pty 200 columns wide): the same in milliseconds, as the time column */
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "script -qec 'stty cols 200 && exec %s replay %s --no-ui --narrate' /dev/null",
+		 tu_netpollsim(), path);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	static const char *const term[] = {
+	    "  0.002 M0 P0 G5  fd 7  doaddtimer           timer netpollReadDeadline at 1.002 (in "
+	    "1.000 ms) on P0\r\n",
+	    "  0.003 M0 P0 G5  fd 7  modtimer             timer netpollReadDeadline at 0.503 (in "
+	    "0.500 ms) on P0\r\n",
+	    "  0.004 M0 P0 G5  fd 7  deltimer             timer netpollReadDeadline at 0.503 (in "
+	    "0.499 ms) on P0\r\n",
+	    "  0.005 M0 P0           doaddtimer           timer goroutineReady at 2.005 (in 2.000 "
+	    "ms) on P0\r\n",
+	    "  2.255 M0 P0           runOneTimer          timer goroutineReady at 2.005 (0.250 ms "
+	    "ago) on P0\r\n",
+	    "  2.505 M0 P0           doaddtimer           timer goroutineReady at 2.505 (now) on "
+	    "P0\r\n",
+	};
+	TT_IN_ORDER(out, term);
+	free(out);
+}
+
 Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 {
 	char *out;

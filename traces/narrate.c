@@ -432,6 +432,33 @@ const char *narrate_exec_path(const struct nps_event *e, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A timer event: its callback (what runs when it fires), its time as the time column shows it,
+ * how far that is from the event ("in 1.000 ms", "0.323 ms ago": milliseconds in both
+ * layouts), and the P whose heap holds it: "timer goroutineReady at 0.002482 (in 1.000 ms) on
+ * P0". The function column names the timer function that made the change (timer_fn_column).
+ */
+static void timer_text(struct out *o, const struct nps_event *e, uint64_t origin)
+{
+	const struct nps_ev_timer *t = &e->u.timer;
+	put(o, "timer");
+	if (t->fn)
+		put(o, " %s", fn_of(t->fn));
+	if (t->when) {
+		char at[32], d[32];
+		int64_t delay = (int64_t)((uint64_t)t->when - e->ts);
+		format_rel(at, sizeof(at), (int64_t)((uint64_t)t->when - origin), "", o->ms);
+		format_rel(d, sizeof(d), delay < 0 ? -delay : delay, "", true);
+		if (!strcmp(d, "0.000"))
+			put(o, " at %s (now)", at);
+		else
+			put(o, " at %s (%s%s ms%s)", at, delay > 0 ? "in " : "", d,
+			    delay > 0 ? "" : " ago");
+	}
+	if (t->tp >= 0)
+		put(o, " on P%d", t->tp);
+}
+
 static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 {
 	char mask[160];
@@ -464,11 +491,7 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 			put(o, ": fd stays in blocking mode");
 		break;
 	case NPS_EV_TIMER:
-		put(o, "%s timer ", str_or(nps_timer_op_name(e->u.timer.op), "?"));
-		if (e->u.timer.when)
-			put_when(o, e->u.timer.when, origin);
-		if (e->u.timer.tp >= 0)
-			put(o, " on P%d", e->u.timer.tp);
+		timer_text(o, e, origin);
 		break;
 	case NPS_EV_SYSMON:
 		if (e->u.sysmon.op == NPS_SYSMON_WAKE)
@@ -524,6 +547,29 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 	}
 }
 
+/*
+ * The Go timer function that made a timer event's change (sim/time.c, Go 1.22's time.go). The
+ * event does not say who called it; the op does: an add is doaddtimer's, whether addtimer or
+ * modtimer (a timer that had run or was stopped: timeSleep's resettimer, a pollDesc's first
+ * deadline) called it; a mod is modtimer's, a del deltimer's, a run runOneTimer's (Go's
+ * runtimer calls it; sim/time.c's checkTimers, directly).
+ */
+static const char *timer_fn_column(uint8_t op)
+{
+	switch (op) {
+	case NPS_TIMER_ADD:
+		return "doaddtimer";
+	case NPS_TIMER_MOD:
+		return fn_of(NPS_FN_MODTIMER);
+	case NPS_TIMER_DEL:
+		return fn_of(NPS_FN_DELTIMER);
+	case NPS_TIMER_RUN:
+		return fn_of(NPS_FN_RUNONETIMER);
+	default:
+		return "timer";
+	}
+}
+
 /* The Go function column (the kernel's syscall for kernel events). */
 static const char *fn_column(const struct nps_event *e, const struct nps_fold *f)
 {
@@ -559,7 +605,7 @@ static const char *fn_column(const struct nps_event *e, const struct nps_fold *f
 	case NPS_EV_SCHED:
 		return str_or(nps_sched_op_name(e->u.sched.op), "sched");
 	case NPS_EV_TIMER:
-		return e->u.timer.fn ? fn_of(e->u.timer.fn) : "timer";
+		return timer_fn_column(e->u.timer.op);
 	case NPS_EV_SYSMON:
 		return "sysmon";
 	case NPS_EV_SYSCALL:
