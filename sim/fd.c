@@ -185,7 +185,7 @@ static int convertErr(int res, const struct FD *fd)
  * fd_return, after the unlock: in Go the deferred call, and the destroy it may run (netpollclose,
  * the pollDesc freed, close(2), csema released), finishes before the method returns.
  */
-static int fd_error(struct FD *fd, int err, uint8_t fn)
+static int fd_error_on(int logfd, int err, uint8_t fn)
 {
 	uint8_t code;
 	switch (-err) {
@@ -208,14 +208,23 @@ static int fd_error(struct FD *fd, int err, uint8_t fn)
 	default:
 		code = NPS_FDERR_ERRNO;
 	}
-	trace_fderr(getm(), fd->logfd, code, code == NPS_FDERR_ERRNO ? -err : 0, fn);
+	trace_fderr(getm(), logfd, code, code == NPS_FDERR_ERRNO ? -err : 0, fn);
 	return err;
 }
 
-/* The return of an FD method, once its deferred unlock has run: a negative result is its error. */
-static ssize_t fd_return(struct FD *fd, ssize_t ret, uint8_t fn)
+static int fd_error(struct FD *fd, int err, uint8_t fn)
 {
-	return ret < 0 ? fd_error(fd, (int)ret, fn) : ret;
+	return fd_error_on(fd->logfd, err, fn);
+}
+
+/*
+ * The return of an FD method, once its deferred unlock has run: a negative result is its error.
+ * It takes the fd number read before the unlock, not the FD: the unlock may have destroyed it,
+ * and the goroutine that closed it may have freed it since (Go's GC would keep it alive).
+ */
+static ssize_t fd_return(int logfd, ssize_t ret, uint8_t fn)
+{
+	return ret < 0 ? fd_error_on(logfd, (int)ret, fn) : ret;
 }
 
 /* ---- the pollDesc wrapper (fd_poll_runtime.go) ---- */
@@ -385,9 +394,10 @@ ssize_t FD_Read(struct FD *fd, void *p, size_t n)
 		ret = r;
 		goto out;
 	}
-out:
+out:;
+	int logfd = fd->logfd;
 	fd_readUnlock(fd); /* defer fd.readUnlock() */
-	return fd_return(fd, ret, NPS_FN_FD_READ);
+	return fd_return(logfd, ret, NPS_FN_FD_READ);
 }
 
 /*
@@ -449,9 +459,10 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 			goto out;
 		}
 	}
-out:
+out:;
+	int logfd = fd->logfd;
 	fd_writeUnlock(fd); /* defer fd.writeUnlock() */
-	return fd_return(fd, ret, NPS_FN_FD_WRITE);
+	return fd_return(logfd, ret, NPS_FN_FD_WRITE);
 }
 
 /*
@@ -557,9 +568,10 @@ int FD_Accept(struct FD *fd, struct RawSockaddrAny *rsa, const char **errcall)
 		ret = s;
 		goto out;
 	}
-out:
+out:;
+	int logfd = fd->logfd;
 	fd_readUnlock(fd); /* defer fd.readUnlock() */
-	return (int)fd_return(fd, ret, NPS_FN_FD_ACCEPT);
+	return (int)fd_return(logfd, ret, NPS_FN_FD_ACCEPT);
 }
 
 int FD_WaitWrite(struct FD *fd)
@@ -585,6 +597,7 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
 		ret = -NPS_ENODEADLINE;
 	else
 		poll_runtime_pollSetDeadline(fd->pd.runtimeCtx, d, mode);
+	int logfd = fd->logfd;
 	fd_decref(fd); /* defer fd.decref() */
-	return (int)fd_return(fd, ret, NPS_FN_SETDEADLINEIMPL);
+	return (int)fd_return(logfd, ret, NPS_FN_SETDEADLINEIMPL);
 }

@@ -921,11 +921,17 @@ static void *rbp_client(void *arg)
 }
 
 /* A goroutine parked on an idle connection keeps netpollWaiters > 0, so an idle M polls. */
+struct rbp_watch {
+	struct netconn *c;
+	struct waitgroup done; /* the conn is freed only once its Read has returned */
+};
+
 static void rbp_watcher(void *arg)
 {
-	struct netconn *c = arg;
+	struct rbp_watch *w = arg;
 	char b;
-	conn_read(c, &b, 1);
+	conn_read(w->c, &b, 1);
+	wg_done(&w->done);
 }
 
 static void rbp_main(void *arg)
@@ -935,7 +941,9 @@ static void rbp_main(void *arg)
 		return;
 	struct netconn *lesson = accept_one(r), *idle = lesson ? accept_one(r) : NULL;
 	if (idle) {
-		go(rbp_watcher, idle);
+		struct rbp_watch w = {idle, {0}};
+		wg_add(&w.done, 1);
+		go(rbp_watcher, &w);
 		time_sleep(20 * MS); /* let the watcher park and an M settle into netpoll */
 		rbp_fd = conn_pfd(lesson);
 		rbp_run = r;
@@ -952,6 +960,7 @@ static void rbp_main(void *arg)
 		atomic_store(&r->client_quit, 1);
 		close_conn(r);
 		conn_close(idle); /* returns once the watcher's Read released the fd */
+		wg_wait(&w.done); /* and its Read returned: it reads the conn until then */
 		conn_free(idle);
 	}
 	lesson_end(r);
