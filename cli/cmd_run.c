@@ -483,11 +483,12 @@ static void drain(struct run_state *st, bool final)
 		return;
 	cli_term_refit(st->narr.fd, &st->width); /* what is narrated from here on fits the window */
 	/*
-	 * A backlog of an eighth of a ring (a lesson never has one, a full-speed run soon does):
-	 * this drain does not narrate. Narration costs the observer more than everything else it
+	 * A backlog of a 64th of a ring, 1,024 events by default (a lesson never has one, a
+	 * full-speed run soon does), with a terminal to keep up with: this drain does not narrate. Narration costs the observer more than everything else it
 	 * does; without it the drains catch up, and the next ones narrate again.
 	 */
-	st->narrate_behind = evmerge_pending(st->merge) > (1u << st->ring_order) / 64;
+	st->narrate_behind =
+	    st->narr.keep_up && evmerge_pending(st->merge) > (1u << st->ring_order) / 64;
 	if (st->probes) {
 		if (final)
 			probes_detach(st->probes);

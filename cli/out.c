@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The narration's output: see cli/out.h. */
 #include "cli/out.h"
+#include "traces/names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,11 +147,13 @@ static void put(struct cli_out *o, const char *s, size_t n, bool newline)
 }
 
 /* The note for the lines skipped since the last one, once there is room for it. */
+#define NOTE_MAX 96
+
 static void note_skipped(struct cli_out *o)
 {
-	char note[96];
+	char note[NOTE_MAX];
 	int n = snprintf(note, sizeof(note), "... %llu line%s not shown: the terminal fell behind",
-			 (unsigned long long)o->skipped, o->skipped == 1 ? "" : "s");
+			 (unsigned long long)o->skipped, nps_plural(o->skipped));
 	o->skipped = 0;
 	put(o, note, (size_t)n, true);
 }
@@ -165,7 +168,7 @@ bool cli_out_room(struct cli_out *o, size_t n)
 {
 	if (!o->keep_up || o->err)
 		return true; /* an error counts the line as dropped when it is put */
-	size_t need = n + 1 + (o->skipped ? 96 : 0);
+	size_t need = n + 1 + (o->skipped ? NOTE_MAX : 0);
 	if (need > CLI_OUT_BUF - o->len)
 		flush_ready(o);
 	if (need > CLI_OUT_BUF - o->len) {
