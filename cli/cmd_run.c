@@ -599,6 +599,14 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 			"are in the summary%s)\n",
 			k, nps_plural(k), st->o.record ? " and the recording" : "");
 	}
+	uint64_t waited_ns, waits = st->merge ? evmerge_waits(st->merge, &waited_ns) : 0;
+	if (waits)
+		fprintf(
+		    out,
+		    "observer: the runtime's Ms waited %llu time%s for room in their event rings "
+		    "(%.1f ms, summed over the Ms), so that the %s lost nothing\n",
+		    (unsigned long long)waits, nps_plural(waits), (double)waited_ns / 1e6,
+		    st->o.record ? "recording" : "narration");
 	if (st->res.errors)
 		fprintf(out, "errors: %d (see above)\n", st->res.errors);
 	if (st->o.record)
@@ -779,7 +787,8 @@ int cmd_run(int argc, char **argv)
 		 * A terminal shows a few thousand lines a second; the runtime can make a million
 		 * events. Waiting for it would overflow the rings: the recording and the summary
 		 * would lose events to a display. So the narration skips what the terminal cannot
-		 * take yet and says so (a pipe or a file still gets every line, at its pace).
+		 * take yet and says so (a pipe or a file still gets every line, at its pace:
+		 * the runtime waits for it, see evmerge_wait_when_full below).
 		 */
 		cli_out_keep_up(&st->narr, true);
 	}
@@ -807,6 +816,14 @@ int cmd_run(int argc, char **argv)
 			return NPS_EXIT_FAIL;
 		}
 		st->cfg.merge = st->merge;
+		/*
+		 * A record (a trace, or narration to a file or pipe) must be complete: the
+		 * runtime's Ms then wait for room when their rings fill, as a program traced by
+		 * strace waits for it, rather than lose events. A terminal or a summary alone
+		 * never makes the runtime wait (the terminal is kept up with: cli_out_keep_up).
+		 */
+		if (st->o.record || (st->o.narrate && !st->width))
+			evmerge_wait_when_full(st->merge);
 		attach_probes(st);
 		st->lm = livemerge_new(st->merge, st->probes != NULL);
 		st->join = st->probes ? join_new() : NULL;

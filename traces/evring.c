@@ -80,13 +80,34 @@ void evring_free(struct evring *r)
 	free(r);
 }
 
+/*
+ * A full ring of a merge that waits (evmerge_wait_when_full): sleep until the consumer has
+ * taken some events. The producer stays in flight with its stamp taken, which cannot hold the
+ * consumer back: the watermark then stops at this ring's last published event, so every event
+ * of this ring can still be delivered and its slots handed back (watermark()). Returns the tail.
+ */
+static uint64_t wait_for_room(struct evring *r, uint64_t h, uint64_t cap)
+{
+	uint64_t t0 = nps_nanotime(), t;
+	do {
+		/* the consumer drains every few ms: a short sleep, not a spin on its CPU */
+		nanosleep(&(struct timespec){0, 50000}, NULL);
+		t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	} while (h - t >= cap);
+	atomic_fetch_add_explicit(&r->waits, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->waited_ns, nps_nanotime() - t0, memory_order_relaxed);
+	return t;
+}
+
 /* evring_begin past its common case: a loss to report first, or a ring that looks full. */
 struct nps_event *evring_begin_slow(struct evring *r, uint16_t kind, uint64_t ts)
 {
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t cap = (uint64_t)r->mask + 1;
-	r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
-	uint64_t t = r->tail_seen;
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	if (!r->pending_lost && h - t >= cap && r->wait_full)
+		t = wait_for_room(r, h, cap);
+	r->tail_seen = t;
 	if (r->pending_lost && h - t + 1 < cap) {
 		/* Room for the loss report and this event: report the gap first. */
 		struct nps_event *l = &r->slots[h & r->mask];
@@ -158,6 +179,7 @@ struct evcal {
 
 struct evmerge {
 	_Atomic(struct evring *) rings; /* lock-free push list */
+	_Atomic bool wait_full;		/* rings wait for room (evmerge_wait_when_full) */
 	uint64_t last;			/* consumer: stamp of the last event delivered */
 	uint64_t done;			/* consumer: every stamp up to here is delivered */
 	struct evcal cal;		/* consumer: TSC stamps to ns */
@@ -334,6 +356,7 @@ void evmerge_free(struct evmerge *m)
 
 void evmerge_add(struct evmerge *m, struct evring *r)
 {
+	r->wait_full = atomic_load(&m->wait_full); /* before its producer's first event */
 	struct evring *old = atomic_load(&m->rings);
 	do
 		r->next = old;
@@ -572,6 +595,26 @@ uint64_t evmerge_lost(struct evmerge *m)
 	uint64_t n = 0;
 	for (struct evring *r = atomic_load(&m->rings); r; r = r->next)
 		n += evring_lost(r);
+	return n;
+}
+
+void evmerge_wait_when_full(struct evmerge *m)
+{
+	atomic_store(&m->wait_full, true);
+	/* called before the producers start: their rings' flag is not yet read by them */
+	for (struct evring *r = atomic_load(&m->rings); r; r = r->next)
+		r->wait_full = true;
+}
+
+uint64_t evmerge_waits(struct evmerge *m, uint64_t *ns)
+{
+	uint64_t n = 0, t = 0;
+	for (struct evring *r = atomic_load(&m->rings); r; r = r->next) {
+		n += atomic_load_explicit(&r->waits, memory_order_relaxed);
+		t += atomic_load_explicit(&r->waited_ns, memory_order_relaxed);
+	}
+	if (ns)
+		*ns = t;
 	return n;
 }
 

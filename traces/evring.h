@@ -5,9 +5,11 @@
  *
  * Each producer (an M of the simulated runtime: one OS thread) owns one ring and writes to it
  * with no lock: evring_begin() takes the timestamp and returns a slot, evring_commit()
- * publishes it. A full ring never blocks the producer: the event is counted as lost, and the
- * next event that fits is preceded by an NPS_EV_LOST event carrying the count and the time of
- * the first loss, so losses appear in the stream where they happened.
+ * publishes it. By default a full ring never blocks the producer: the event is counted as lost,
+ * and the next event that fits is preceded by an NPS_EV_LOST event carrying the count and the
+ * time of the first loss, so losses appear in the stream where they happened. A merge whose
+ * consumer writes a complete record asks its rings to wait for room instead
+ * (evmerge_wait_when_full).
  *
  * The consumer does not wait for that report to learn of a loss: as soon as a ring starts losing,
  * evmerge_drain() announces it with an NPS_EV_LOST of count 0 (sub 1) at the time of the first
@@ -45,6 +47,9 @@ struct evring {
 					says the ring is full, so the producer does not pull the
 					consumer's cache line across CPUs on every event */
 	bool reported;		     /* a loss report is among the slots to publish */
+	bool wait_full;		     /* wait for room rather than lose (evmerge_wait_when_full) */
+	_Atomic uint64_t waits;	     /* events that waited for room */
+	_Atomic uint64_t waited_ns;  /* and the time they waited, in all */
 	_Atomic uint64_t loss_since; /* ts of the first loss not yet reported in the ring, 0 none */
 	/* consumer side (its own cache line) */
 	_Alignas(64) _Atomic uint64_t tail; /* next slot to read; written by the consumer only */
@@ -201,5 +206,16 @@ int evmerge_drain(struct evmerge *m, bool final, uint64_t limit, uint64_t *upto,
 /* Totals over all rings: events lost, and events currently buffered. */
 uint64_t evmerge_lost(struct evmerge *m);
 uint64_t evmerge_pending(struct evmerge *m);
+
+/*
+ * From now on, a producer whose ring is full waits until the consumer makes room, instead of
+ * losing the event: for a consumer that writes a record that must be complete, at the price of
+ * slowing the producers to its pace. The consumer must keep draining until every producer has
+ * stopped. Applies to the rings already added and to those added later.
+ */
+void evmerge_wait_when_full(struct evmerge *m);
+
+/* Totals over all rings: events that waited for room, and *ns (may be NULL) the time waited. */
+uint64_t evmerge_waits(struct evmerge *m, uint64_t *ns);
 
 #endif /* NPS_TRACES_EVRING_H */
