@@ -536,14 +536,20 @@ Test(bpf_trace, busy_threads_are_recorded_in_time_order, .timeout = 120, .fini =
 	pid_t wl = workload_start("threads", (char *[]){"threads", "2", "1000000000", NULL}, log,
 				  sizeof(log));
 	snprintf(pid, sizeof(pid), "%d", (int)wl);
-	int rc = trace_run((char *[]){"--pid", pid, "--duration", "1", "-q", "--record", rec, NULL},
+	/* 2 s: on a loaded machine the workload may be continued well after the tracing began */
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "2", "-q", "--record", rec, NULL},
 			   wl, &out, NULL);
 	kill_children();
 	children[0] = 0;
 	cr_assert_eq(rc, 0, "exit status %d:\n%.2000s", rc, out);
 	cr_assert_null(strstr(out, "out of time order"), "%s", strstr(out, "kernel view:"));
 	unsigned tids[2] = {0};
-	cr_assert_gt(record_span(rec, &first, &last, tids), 1000);
+	/*
+	 * Hundreds of thousands of calls on a quiet machine; a few hundred still interleave two
+	 * threads across CPUs when the machine is loaded (the suites run two tests at once).
+	 */
+	int n = record_span(rec, &first, &last, tids);
+	cr_assert_gt(n, 200, "only %d events recorded from two busy threads", n);
 	cr_assert(tids[0] && tids[1], "one thread only in the trace");
 	snprintf(cmd, sizeof(cmd), "%s check %s", tu_netpollsim(), rec);
 	rc = tu_run(cmd, 1, &chk);
