@@ -37,11 +37,12 @@ struct probes_stats {
 	uint64_t lost_reported; /* lost events already reported by NPS_EV_LOST in the stream */
 	uint64_t records;	/* ring buffer records submitted */
 	uint64_t wakeups;	/* records that forced a consumer wake-up (batching at work) */
-	uint64_t filtered;	/* calls of the consumer itself, not traced (excluded tid/epfd) */
-	uint64_t read_fail;	/* user memory the probes could not read (the EFAULT case) */
-	uint64_t unmatched;	/* wait exits with no entry seen: dur unknown, shown as 0 */
-	uint64_t exit_missed;	/* wait entries whose exit probe never ran */
-	uint64_t no_storage;	/* entries dropped: no task storage */
+	uint64_t woken;	      /* records the consumer got by being woken, not by its poll timeout */
+	uint64_t filtered;    /* calls of the consumer itself, not traced (excluded tid/epfd) */
+	uint64_t read_fail;   /* user memory the probes could not read (the EFAULT case) */
+	uint64_t unmatched;   /* wait exits with no entry seen: dur unknown, shown as 0 */
+	uint64_t exit_missed; /* wait entries whose exit probe never ran */
+	uint64_t no_storage;  /* entries dropped: no task storage */
 	uint64_t hits[PROBES_NPROBES];	  /* per probe, calls of the traced process */
 	uint64_t run_ns[PROBES_NPROBES];  /* per probe, kernel time spent (prog_stats), else 0 */
 	uint64_t run_cnt[PROBES_NPROBES]; /* per probe, runs of every process (prog_stats) */

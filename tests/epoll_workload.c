@@ -33,9 +33,9 @@
  *
  * demo: a break pipe like Go's (pipe2, O_NONBLOCK|O_CLOEXEC), epoll_create1, epoll_ctl ADD with
  * Go's mask and tagged data, MOD, DEL (NULL event), a failing ADD, epoll_wait, epoll_pwait,
- * epoll_pwait2 (1.25 s, 0.5 ms and 0 timeouts), a write/read of the break pipe, an EFAULT wait,
- * a 20-entry and a 300-entry ready list (more than one ring-buffer record), a failing
- * epoll_create1. Log lines:
+ * epoll_pwait2 (1.25 s, 0.5 ms, 0, invalid and NULL timeouts), a write/read of the break pipe,
+ * an EFAULT wait, a 20-entry and a 300-entry ready list (more than one ring-buffer record), a
+ * failing epoll_create1. Log lines:
  *   pid P tid T | pipe rd R wr W | create flags F ret R | ctl epfd E op O fd F events X data D ret R
  *   wait sub S epfd E maxevents M timeout T ret R | ready index I events X data D
  *   write fd F count C ret R | read fd F count C ret R | bench n N k K | done
@@ -118,14 +118,23 @@ static int pwait(int epfd, int maxevents, int timeout)
 	return r;
 }
 
-/* glibc 2.36 has epoll_pwait2(), but calling the syscall keeps this independent of it. */
-static int pwait2(int epfd, int maxevents, long sec, long nsec, int shown_ms)
+/*
+ * glibc 2.36 has epoll_pwait2(), but calling the syscall keeps this independent of it. ts NULL:
+ * block until something is ready (shown as -1, as epoll_wait's -1).
+ */
+static int pwait2_ts(int epfd, int maxevents, const struct timespec *ts, int shown_ms)
 {
-	struct timespec ts = {.tv_sec = sec, .tv_nsec = nsec};
-	int r = ret_of(syscall(SYS_epoll_pwait2, epfd, evs, maxevents, &ts, NULL, 8));
+	int r = ret_of(syscall(SYS_epoll_pwait2, epfd, evs, maxevents, ts, NULL, 8));
 
 	log_wait(2, epfd, maxevents, shown_ms, r, evs);
 	return r;
+}
+
+static int pwait2(int epfd, int maxevents, long sec, long nsec, int shown_ms)
+{
+	struct timespec ts = {.tv_sec = sec, .tv_nsec = nsec};
+
+	return pwait2_ts(epfd, maxevents, &ts, shown_ms);
 }
 
 static void rw(int is_write, int fd, size_t count)
@@ -191,6 +200,7 @@ static int demo(int stop)
 	for (int i = 0; i < MANY; i++)
 		ctl(epfd, EPOLL_CTL_ADD, many[i], EPOLLIN, 0xabc0000000000000ULL | (uint64_t)i);
 	pwait(epfd, 20, -1);
+	pwait2_ts(epfd, 16, NULL, -1); /* no timespec: blocks (-1), but 300 fds are ready */
 	wait_(epfd, 512, 0);
 	create1(-1); /* EINVAL */
 	printf("done\n");

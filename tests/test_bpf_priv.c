@@ -278,18 +278,42 @@ Test(bpf_priv, run_with_a_verifier_rejection_goes_on_with_the_runtime_view, .tim
 }
 
 /*
- * `trace` on our own pid in a private mount namespace, after the shell commands setup have
- * changed what it sees of /sys; rc, output.
+ * `trace` (with the options opts) on our own pid in a private mount namespace, after the shell
+ * commands setup have changed what it sees of /sys; rc, output.
  */
-static int trace_in_ns(const char *setup, char **out)
+static int trace_opts_in_ns(const char *setup, const char *opts, char **out)
 {
 	char cmd[2048];
 
 	NEED_ROOT();
 	snprintf(cmd, sizeof(cmd),
-		 "unshare -m sh -c '%s && exec %s trace --pid %d --duration 0.3' 2>&1", setup,
-		 tu_netpollsim(), (int)getpid());
+		 "unshare -m sh -c '%s && exec %s trace %s --pid %d --duration 0.3' 2>&1", setup,
+		 tu_netpollsim(), opts, (int)getpid());
 	return tu_run(cmd, 1, out);
+}
+
+static int trace_in_ns(const char *setup, char **out)
+{
+	return trace_opts_in_ns(setup, "", out);
+}
+
+/*
+ * No tracefs mounted (nor debugfs's tracing/, where libbpf would look first): root mounts it
+ * and traces; -v says so.
+ */
+Test(bpf_priv, as_root_a_missing_tracefs_is_mounted, .timeout = 60)
+{
+	char *out = NULL;
+	int rc = trace_opts_in_ns("mount -t tmpfs none /sys/kernel/debug && while umount "
+				  "/sys/kernel/tracing 2>/dev/null; do :; done; ! test -e "
+				  "/sys/kernel/tracing/events",
+				  "-v", &out);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_not_null(strstr(out, "netpollsim: mounted tracefs on /sys/kernel/tracing\n"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "\ntracing pid "), "%s", out);
+	cr_assert_null(strstr(out, "tracefs not"), "%s", out);
+	free(out);
 }
 
 Test(bpf_priv, no_btf_is_its_own_reason, .timeout = 60)

@@ -823,6 +823,42 @@ Test(bpf_trace, the_interest_set_at_attach_is_recorded, .timeout = 120, .fini = 
 }
 
 /*
+ * The interest set `trace --pid` rebuilds from the epoll_ctl calls it saw: every successful ADD
+ * of the demo workload (none was registered at attach), less what it deleted; its failed ADD
+ * (EBADF) registers nothing. The count comes from the workload's own log.
+ */
+Test(bpf_trace, the_interest_set_is_rebuilt_from_epoll_ctl, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], want[200], *out;
+	int adds = 0, dels = 0, failed = 0;
+
+	NEED_ROOT();
+	pid_t wl = workload_start("rebuilt", (char *[]){"demo", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "60", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	char *wlog = slurp(log);
+	for (const char *l = wlog; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		int epfd, op, fd, ret;
+		if (sscanf(l, "ctl epfd %d op %d fd %d events %*u data %*u ret %d", &epfd, &op, &fd,
+			   &ret) != 4)
+			continue;
+		failed += ret != 0;
+		adds += ret == 0 && op == NPS_EPOLL_CTL_ADD;
+		dels += ret == 0 && op == NPS_EPOLL_CTL_DEL;
+	}
+	free(wlog);
+	cr_assert(adds > 2 && dels > 0 && failed > 0, "log %s: %d ADDs, %d DELs, %d failed", log,
+		  adds, dels, failed);
+	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 0 "), "%s",
+			   out);
+	snprintf(want, sizeof(want), "interest set (rebuilt from epoll_ctl): %d registrations",
+		 adds - dels);
+	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+	free(out);
+}
+
+/*
  * The traced process execs itself: the trace says so, forgets the old program's registrations
  * (its CLOEXEC epoll fd is closed, and so is a CLOEXEC socket registered in the epoll fd that
  * survives), keeps what /proc shows survived, and tells the new program's epoll set; the

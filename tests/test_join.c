@@ -223,7 +223,8 @@ Test(join, interest_set_follows_ctl)
 	    ctl(1, 5, NPS_EPOLL_CTL_ADD, 7, 5, 0xbbbb, 0),
 	    ctl(1, 5, NPS_EPOLL_CTL_ADD, 7, 5, 0xcccc, -EEXIST), /* failed: ignored */
 	    ctl(1, 5, NPS_EPOLL_CTL_MOD, 6, 4, 0xdddd, 0),
-	    ctl(1, 8, NPS_EPOLL_CTL_ADD, 6, 1, 0xaaaa, 0), /* same fd, other epoll */
+	    ctl(1, 5, NPS_EPOLL_CTL_ADD, 6, 1, 0xeeee, -EEXIST), /* failed: 6 keeps its MOD */
+	    ctl(1, 8, NPS_EPOLL_CTL_ADD, 6, 1, 0xaaaa, 0),	 /* same fd, other epoll */
 	    ctl(1, 5, NPS_EPOLL_CTL_DEL, 7, 0, 0, 0),
 	    ctl(1, 5, NPS_EPOLL_CTL_DEL, 99, 0, 0, -ENOENT),
 	};
@@ -234,6 +235,7 @@ Test(join, interest_set_follows_ctl)
 	cr_assert_eq(join_interest_fd(j, 5, 0xdddd), 6);
 	cr_assert_eq(join_interest_fd(j, 5, 0xbbbb), -1, "DEL removed it");
 	cr_assert_eq(join_interest_fd(j, 5, 0xcccc), -1, "a failed ADD registers nothing");
+	cr_assert_eq(join_interest_fd(j, 5, 0xeeee), -1, "a failed ADD changes nothing");
 	cr_assert_eq(join_interest_fd(j, 8, 0xaaaa), 6);
 
 	struct join_interest l[4];

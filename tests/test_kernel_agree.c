@@ -9,7 +9,8 @@
  * kernel epoll_wait linked to its netpoll call, kernel and runtime events in one time order;
  * the DEL before the close and the break pipe's write and drain seen from the kernel side. The
  * recorded sample traces/samples/echo-kernel.jsonl and a hand-made trace show the causal chain
- * told in words. The runs need root (as a normal user they say "skipped: needs root").
+ * told in words; --no-bpf records the runtime's view alone. The runs need root (as a normal user
+ * they say "skipped: needs root").
  */
 #include "tests/test_trace_util.h"
 #include "traces/json.h"
@@ -285,6 +286,35 @@ Test(kernel_agree, every_break_write_of_a_short_run_is_seen, .timeout = 120)
 	cr_assert_eq(kernel, wrote, "the kernel saw %llu of the %llu netpollBreak writes", kernel,
 		     wrote);
 	free(t.v);
+}
+
+/*
+ * --no-bpf turns the probes off even for root, who gets them by default: the recording says so
+ * in its header and holds the runtime's events alone, the run prints no probes line and no
+ * reason line (nothing went wrong), and check judges no agreement.
+ */
+Test(kernel_agree, no_bpf_records_the_runtime_view_alone, .timeout = 120)
+{
+	struct trace t;
+	char *out;
+	NEED_ROOT();
+	const char *path = tt_tmp("echo-nobpf.jsonl");
+	int rc = tt_np(&out, "run --scenario echo --no-ui --no-bpf --record %s", path);
+	cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
+	cr_assert(!strstr(out, "\nprobes: "), "the probes ran:\n%s", out);
+	cr_assert(!strstr(out, "kernel view off"), "%s", out);
+	cr_assert(!strstr(out, "kernel/runtime agreement"), "%s", out);
+	free(out);
+	trace_load(path, &t);
+	cr_assert_not(t.kernel_view, "the header says the probes ran");
+	cr_assert_gt(t.n, 0);
+	for (size_t i = 0; i < t.n; i++)
+		cr_assert_neq(t.v[i].src, NPS_SRC_KERNEL, "event %zu is the kernel's", i + 1);
+	free(t.v);
+	rc = tt_np(&out, "check %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(!strstr(out, "kernel/runtime agreement"), "%s", out);
+	free(out);
 }
 
 /* ---- without root: what was recorded with the probes ---- */
