@@ -23,6 +23,7 @@
 #define maxRW (1 << 30)
 
 void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
+void (*testHookSetDeadline)(struct FD *fd);
 
 /* ---- fdMutex: Go's bit layout ---- */
 
@@ -592,6 +593,8 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
 	}
 	if (!fdmu_incref(&fd->fdmu))
 		return fd_error(fd, errClosing(fd), NPS_FN_SETDEADLINEIMPL);
+	if (testHookSetDeadline)
+		testHookSetDeadline(fd);
 	int ret = 0;
 	if (!fd->pd.runtimeCtx)
 		ret = -NPS_ENODEADLINE;

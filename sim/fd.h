@@ -72,4 +72,11 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+
  */
 extern void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
 
+/*
+ * SIMPLIFICATION: a hook Go does not have: called by SetDeadline (setDeadlineImpl) once its
+ * incref succeeded and before it sets the deadline, so a test can Close the FD while the
+ * setter holds its reference and its deferred decref becomes the last one.
+ */
+extern void (*testHookSetDeadline)(struct FD *fd);
+
 #endif /* NPS_SIM_FD_H */

@@ -346,6 +346,53 @@ Test(sim_fd, close_wakes_accept_whose_readUnlock_destroys_before_accept_returns)
 }
 
 /*
+ * A second Read waits on the fdMutex (rsema) behind the first, which is parked in pollWait:
+ * increfAndClose removes it from the waiters and wakes it, and its rwlock sees the closed bit.
+ * Go's fdMutex layout: read waiters counted from bit 23.
+ */
+#define fdmuRWaiters(state) (((state) >> 23) & ((1ULL << 20) - 1))
+
+static ssize_t queued_rn;
+
+static void queued_reader(void *arg)
+{
+	(void)arg;
+	char b[4];
+	queued_rn = FD_Read(&T.fd, b, sizeof(b));
+	wg_done(&T.wg);
+}
+
+static void main_close_queued(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", true);
+	wg_add(&T.wg, 2);
+	go(reader, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
+	go(queued_reader, NULL);
+	for (int i = 0; i < 1000 && fdmuRWaiters(atomic_load(&T.fd.fdmu.state)) != 1; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(fdmuRWaiters(atomic_load(&T.fd.fdmu.state)), 1,
+		     "the second reader does not wait on the fdMutex");
+	close_and_look();
+	wg_wait(&T.wg);
+}
+
+Test(sim_fd, close_wakes_a_read_waiting_on_the_fdmutex)
+{
+	cr_assert_eq(tu_sim_run(1, main_close_queued, NULL, &EV), 0);
+	cr_assert_eq(T.closed, 0);
+	cr_assert_eq(T.rn, -NPS_ECLOSING, "the parked reader got %zd", T.rn);
+	cr_assert_eq(queued_rn, -NPS_ECLOSING, "the queued reader got %zd (%s)", queued_rn,
+		     nps_strerror((int)queued_rn));
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_READ, 0), 1,
+		     "only the first reader made a read(2)");
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+}
+
+/*
  * A blocking FD: Close cannot wake a read(2) sleeping in the kernel, so it does not wait on
  * csema; the fd stays open until the reader's read returns and its readUnlock destroys it.
  */
@@ -375,6 +422,159 @@ Test(sim_fd, close_of_blocking_fd_does_not_wait)
 	cr_assert_eq(T.rbuf[0], 'y');
 	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
 	cr_assert_eq(destroyer(), T.reader, "the reader's readUnlock closed it");
+}
+
+/*
+ * ---- SetDeadline: `if err := fd.incref(); err != nil { return err }; defer fd.decref()` ----
+ * (internal/poll/fd_poll_runtime.go setDeadlineImpl)
+ */
+
+/* The FD-layer error events fn returned on fd, in log order (their indexes into idx). */
+static int fderr_events(int fd, uint8_t fn, long *idx, int max)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n && n < max; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_FD_ERR && e->fd == fd && e->u.fderr.fn == fn)
+			idx[n++] = (long)i;
+	}
+	return n;
+}
+
+static int count_kind(uint16_t kind)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n; i++)
+		n += EV.v[i].kind == kind;
+	return n;
+}
+
+/* SetDeadline, SetReadDeadline, SetWriteDeadline, in that order. */
+static const int setter_modes[3] = {'r' + 'w', 'r', 'w'};
+static int setter_ret[3];
+
+/* Close, then each setter: its incref fails, so it returns at once, with no decref. */
+static void main_set_deadline_after_close(void *arg)
+{
+	new_fd(arg, true);
+	T.closed = FD_Close(&T.fd);
+	for (int i = 0; i < 3; i++)
+		setter_ret[i] = FD_SetDeadline(&T.fd, sim_now() + 1000 * MS, setter_modes[i]);
+}
+
+static void assert_set_deadline_after_close(const char *net, int want, const char *text)
+{
+	cr_assert_eq(tu_sim_run(1, main_set_deadline_after_close, (void *)net, &EV), 0);
+	cr_assert_eq(T.closed, 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(setter_ret[i], want, "setter %d returned %d (%s)", i, setter_ret[i],
+			     nps_strerror(setter_ret[i]));
+		cr_assert_str_eq(nps_strerror(setter_ret[i]), text);
+	}
+	/* No decref after the failed incref: one close(2), Close's own destroy's. */
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+	cr_assert_eq(count_kind(NPS_EV_PD_DEADLINE), 0, "a closed FD's pollDesc got a deadline");
+	long closed = event_at(NPS_EV_SYSCALL, T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY);
+	long ret[4];
+	cr_assert_eq(fderr_events(T.sysfd, NPS_FN_SETDEADLINEIMPL, ret, 4), 3,
+		     "each setter's error is in the log once");
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(EV.v[ret[i]].u.fderr.err, NPS_FDERR_CLOSING);
+		cr_assert_gt(ret[i], closed,
+			     "setter %d returned (event %ld) before the close(2) "
+			     "(event %ld) that preceded it",
+			     i, ret[i], closed);
+	}
+}
+
+Test(sim_fd, set_deadline_after_close_fails_its_incref_with_the_closing_error)
+{
+	assert_set_deadline_after_close("tcp", -NPS_ECLOSING, "use of closed network connection");
+}
+
+Test(sim_fd, set_deadline_after_close_of_a_file_says_use_of_closed_file)
+{
+	assert_set_deadline_after_close("file", -NPS_EFILECLOSING, "use of closed file");
+}
+
+/*
+ * Close while a setter holds its reference: Close marks the FD closed and drops its own
+ * reference, so the setter's deferred decref is the last one and runs destroy (netpollclose,
+ * the pollDesc freed, close(2), csema released) before the setter returns. Go's fdMutex layout:
+ * bit 0 closed, references from bit 3.
+ */
+#define fdmuClosedWithOneRef ((1ULL << 0) | (1ULL << 3))
+
+static void closer(void *arg)
+{
+	(void)arg;
+	close_and_look();
+	wg_done(&T.wg);
+}
+
+static void close_while_setting(struct FD *fd)
+{
+	testHookSetDeadline = NULL;
+	wg_add(&T.wg, 1);
+	go(closer, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&fd->fdmu.state) != fdmuClosedWithOneRef; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(atomic_load(&fd->fdmu.state), fdmuClosedWithOneRef,
+		     "Close did not drop its reference: fdMutex state %#llx",
+		     (unsigned long long)atomic_load(&fd->fdmu.state));
+}
+
+static void main_set_deadline_last_ref(void *arg)
+{
+	new_fd("file", arg != NULL);
+	testHookSetDeadline = close_while_setting;
+	T.reader = sim_goid();
+	T.rn = FD_SetDeadline(&T.fd, sim_now() + 1000 * MS, 'r' + 'w');
+	wg_wait(&T.wg);
+}
+
+/* The setter's return, once its decref destroyed the FD: fn's error event (want) or none. */
+static void assert_set_deadline_last_ref(bool pollable, int want, uint8_t code)
+{
+	cr_assert_eq(tu_sim_run(1, main_set_deadline_last_ref, pollable ? "" : NULL, &EV), 0);
+	cr_assert_eq(T.rn, want, "SetDeadline returned %zd (%s)", T.rn, nps_strerror((int)T.rn));
+	cr_assert_eq(T.closed, 0);
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+	cr_assert_eq(destroyer(), T.reader,
+		     "destroy ran at the last decref, the setter's (goroutine %llu), not %llu",
+		     (unsigned long long)T.reader, (unsigned long long)destroyer());
+	cr_assert_eq(count_kind(NPS_EV_PD_DEADLINE), 0,
+		     "pollSetDeadline changed a closing pollDesc's deadline");
+	long closed = event_at(NPS_EV_SYSCALL, T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY);
+	long ret[2];
+	int n = fderr_events(T.sysfd, NPS_FN_SETDEADLINEIMPL, ret, 2);
+	if (!code) {
+		cr_assert_eq(n, 0, "SetDeadline returned nil: no error in the log");
+		/* Close waited on csema for the setter's destroy. */
+		cr_assert_eq(T.fd_after_close, -1, "Close returned before the fd was closed");
+		long del = event_at(NPS_EV_NETPOLLCLOSE, T.sysfd, 0, 0);
+		cr_assert(del >= 0 && del < closed, "netpollclose %ld, close(2) %ld", del, closed);
+		return;
+	}
+	cr_assert_eq(n, 1, "SetDeadline's error is in the log once");
+	cr_assert_eq(EV.v[ret[0]].g, T.reader);
+	cr_assert_eq(EV.v[ret[0]].u.fderr.err, code);
+	cr_assert_gt(ret[0], closed,
+		     "SetDeadline returned (event %ld) before its deferred decref's close(2) "
+		     "(event %ld)",
+		     ret[0], closed);
+	/* A blocking FD: Close does not wait on csema, the setter still held the fd. */
+	cr_assert_neq(T.fd_after_close, -1);
+}
+
+Test(sim_fd, set_deadline_whose_decref_is_the_last_destroys_before_returning_nil)
+{
+	assert_set_deadline_last_ref(true, 0, 0);
+}
+
+Test(sim_fd, set_deadline_on_a_blocking_fd_returns_no_deadline_after_its_decrefs_destroy)
+{
+	assert_set_deadline_last_ref(false, -NPS_ENODEADLINE, NPS_FDERR_NODEADLINE);
 }
 
 /* ---- Accept ---- */
