@@ -1177,6 +1177,64 @@ Test(sim_netpoll, netpollinit_flags)
 		     "netpollopen: IN|OUT|RDHUP|ET (mask %#llx)", (long long)init_sock_events);
 }
 
+/*
+ * ---- netpollBreak and its drain (runtime/netpoll_epoll.go) ----
+ * netpollWakeSig lets one byte into the pipe until a blocking netpoll drains it; a non-blocking
+ * netpoll leaves it (level-triggered, so the next blocking poll still sees it).
+ */
+static int32_t break_ngs[3];
+
+static void main_break_drain(void *arg)
+{
+	(void)arg;
+	netpollGenericInit();
+	int32_t delta;
+	netpollBreak(NPS_FN_NONE, 0);				       /* writes */
+	netpollBreak(NPS_FN_NONE, 0);				       /* pending */
+	netpollBreak(NPS_FN_NONE, 0);				       /* pending */
+	break_ngs[0] = netpoll(0, &delta, NPS_NPC_OTHER).head != NULL; /* leaves the byte */
+	netpollBreak(NPS_FN_NONE, 0);				       /* still pending */
+	/* The byte left behind ends a long wait at once: drained, netpollWakeSig reset. */
+	break_ngs[1] = netpoll(1000 * MS, &delta, NPS_NPC_OTHER).head != NULL;
+	netpollBreak(NPS_FN_NONE, 0); /* writes again */
+	break_ngs[2] = netpoll(1000 * MS, &delta, NPS_NPC_OTHER).head != NULL;
+}
+
+Test(sim_netpoll, break_writes_one_byte_until_a_blocking_poll_drains_it)
+{
+	cr_assert_eq(tu_sim_run(1, main_break_drain, NULL, &EV), 0);
+	/*
+	 * What the log shows of the break, in order: this goroutine's calls (not the runtime's
+	 * exit's) and its M's polls (sysmon's are non-blocking: they may leave the byte, never
+	 * drain it).
+	 */
+	char got[64] = "", *w = got;
+	int m = -1;
+	for (size_t i = 0; i < EV.n && w < got + sizeof(got) - 8; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_NETPOLL_BREAK && e->u.brk.fn == NPS_FN_NONE) {
+			m = e->m;
+			*w++ = e->u.brk.result == NPS_BRK_WROTE	    ? 'W'
+			       : e->u.brk.result == NPS_BRK_PENDING ? 'p'
+								    : '?';
+		} else if (e->kind == NPS_EV_NETPOLL_EVENT && e->m == m &&
+			   e->u.npev.action == NPS_NPEV_BREAK_LEAVE) {
+			*w++ = 'l';
+		} else if (e->kind == NPS_EV_NETPOLL_DRAIN) {
+			w += sprintf(w, "D%lld", (long long)e->u.brk.ret);
+		}
+	}
+	*w = 0;
+	/* W wrote, p pending, l left by netpoll(0), D<n> drained n bytes */
+	cr_assert_str_eq(got,
+			 "Wppl"
+			 "pD1"
+			 "WD1",
+			 "the break's history: %s", got);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(break_ngs[i], 0, "netpoll %d returned goroutines", i);
+}
+
 /* ---- at most 128 events per netpoll call ---- */
 
 #define NDUP 200
