@@ -218,6 +218,127 @@ Test(sim_netpoll, park_then_io_ready)
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
+/*
+ * G -> ready on both semaphores by one event (EPOLLIN|EPOLLOUT): netpollready unblocks the
+ * reader, then the writer, pushing each on the front of the list, so the writer comes first;
+ * delta is -1 for each, applied only after both were made runnable.
+ */
+static uint64_t rw_goid[2];
+static int rw_rc[2];
+static uint64_t rw_list[3];
+static int32_t rw_delta;
+static uint32_t rw_waiters_before, rw_waiters_after;
+
+static void rw_waiter(void *arg)
+{
+	int mode = (int)(intptr_t)arg;
+	rw_goid[mode == 'w'] = sim_goid();
+	rw_rc[mode == 'w'] = poll_runtime_pollWait(T.pd, mode);
+	wg_done(&T.wg);
+}
+
+/* Open T.pd with its registration's first edge taken and forgotten; park a reader and a writer. */
+static void park_reader_and_writer(void)
+{
+	setup_pair();
+	/* Take the edge the registration of a writable socket reports, then forget it. */
+	int32_t d;
+	struct gList none = netpoll(0, &d, NPS_NPC_OTHER);
+	cr_assert(gList_empty(&none));
+	cr_assert_eq(poll_runtime_pollReset(T.pd, 'r'), pollNoError);
+	cr_assert_eq(poll_runtime_pollReset(T.pd, 'w'), pollNoError);
+	wg_add(&T.wg, 2);
+	go(rw_waiter, (void *)(intptr_t)'r');
+	go(rw_waiter, (void *)(intptr_t)'w');
+	for (int i = 0;
+	     i < 1000 && (atomic_load(&T.pd->rg) <= pdWait || atomic_load(&T.pd->wg) <= pdWait);
+	     i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.pd->rg) > pdWait && atomic_load(&T.pd->wg) > pdWait,
+		  "reader and writer parked");
+}
+
+static void main_ready_both(void *arg)
+{
+	(void)arg;
+	park_reader_and_writer();
+	rw_waiters_before = atomic_load(&netpollWaiters);
+	struct gList list = {NULL};
+	rw_delta = netpollready(&list, T.pd, 'r' + 'w');
+	int n = 0;
+	for (struct g *gp = list.head; gp && n < 3; gp = gp->schedlink)
+		rw_list[n++] = gp->goid;
+	injectglist(&list, NPS_FN_INJECTGLIST);
+	netpollAdjustWaiters(rw_delta, NPS_FN_NETPOLL);
+	rw_waiters_after = atomic_load(&netpollWaiters);
+	wg_wait(&T.wg);
+}
+
+Test(sim_netpoll, ready_for_both_modes_wakes_writer_then_reader)
+{
+	cr_assert_eq(tu_sim_run(1, main_ready_both, NULL, &EV), 0);
+	cr_assert_eq(rw_list[0], rw_goid[1], "the writer (goroutine %llu) heads the list, not %llu",
+		     (unsigned long long)rw_goid[1], (unsigned long long)rw_list[0]);
+	cr_assert_eq(rw_list[1], rw_goid[0], "then the reader");
+	cr_assert_eq(rw_list[2], 0, "and nobody else");
+	cr_assert_eq(rw_delta, -2, "one waiter less for each goroutine unblocked");
+	cr_assert_eq(rw_waiters_before, 2);
+	cr_assert_eq(rw_waiters_after, 0);
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'r'),
+			 "nil>wait>G>ready>nil");
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'w'),
+			 "nil>ready>nil>wait>G>ready>nil");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/*
+ * Spec 7.2: equal read and write deadlines share one timer, rt with netpollDeadline (wt unused);
+ * making them differ splits it into netpollReadDeadline and netpollWriteDeadline, making them
+ * equal again deletes wt. The shared timer's netpolldeadlineimpl expires both and wakes both.
+ */
+static void (*combo_rt[3])(void *, uintptr_t), (*combo_wt[3])(void *, uintptr_t);
+
+static void main_combo_deadline(void *arg)
+{
+	(void)arg;
+	park_reader_and_writer();
+	poll_runtime_pollSetDeadline(T.pd, 2000 * MS, 'r' + 'w');
+	combo_rt[0] = T.pd->rt.f, combo_wt[0] = T.pd->wt.f;
+	poll_runtime_pollSetDeadline(T.pd, 4000 * MS, 'r');
+	combo_rt[1] = T.pd->rt.f, combo_wt[1] = T.pd->wt.f;
+	poll_runtime_pollSetDeadline(T.pd, 30 * MS, 'r' + 'w');
+	combo_rt[2] = T.pd->rt.f, combo_wt[2] = T.pd->wt.f;
+	wg_wait(&T.wg);
+}
+
+Test(sim_netpoll, equal_deadlines_share_one_timer_that_wakes_both)
+{
+	cr_assert_eq(tu_sim_run(1, main_combo_deadline, NULL, &EV), 0);
+	cr_assert(combo_rt[0] == netpollDeadline && combo_wt[0] == NULL, "SetDeadline: one timer");
+	cr_assert(combo_rt[1] == netpollReadDeadline && combo_wt[1] == netpollWriteDeadline,
+		  "SetReadDeadline to another time: two timers");
+	cr_assert(combo_rt[2] == netpollDeadline && combo_wt[2] == NULL,
+		  "SetDeadline again: one timer, wt deleted");
+	cr_assert_eq(rw_rc[0], pollErrTimeout, "the reader got %d", rw_rc[0]);
+	cr_assert_eq(rw_rc[1], pollErrTimeout, "the writer got %d", rw_rc[1]);
+	/* One netpolldeadlineimpl call expired both: its read and write expiries are adjacent. */
+	long r = -1, w = -1;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind != NPS_EV_PD_EXPIRE || e->sub != 0)
+			continue;
+		if (e->u.pd.mode == 'r' && r < 0)
+			r = (long)i;
+		else if (e->u.pd.mode == 'w' && w < 0)
+			w = (long)i;
+	}
+	cr_assert(r >= 0 && w > r, "read expiry %ld, then write expiry %ld", r, w);
+	cr_assert_eq(EV.v[w].m, EV.v[r].m, "the same timer expired both");
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'r'), "nil>wait>G>nil");
+	cr_assert_eq(atomic_load(&netpollWaiters), 0);
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
 /* The after-announce window: readiness, a past deadline, or a close arrives there. */
 enum {
 	HOOK_READY = 1,
