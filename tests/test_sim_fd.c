@@ -425,6 +425,59 @@ Test(sim_fd, close_of_blocking_fd_does_not_wait)
 }
 
 /*
+ * ---- prepareRead (pollReset) before the first read(2) ----
+ * A readiness the poller stored before Read began (rg pdReady, its byte read since) is
+ * discarded by pollReset: the next Read makes one read(2), gets EAGAIN and parks at once.
+ * Without the reset, its pollWait would consume the stale pdReady and read(2) again for nothing.
+ */
+static int64_t reset_reads[4];
+static int reset_nreads;
+
+static void main_stale_readiness(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", true);
+	cr_assert_eq(write(T.peer, "a", 1), 1);
+	/* An idle M's netpoll takes the edge: nobody waits, so rg becomes pdReady. */
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) != pdReady; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(atomic_load(&T.fd.pd.runtimeCtx->rg), pdReady);
+	char b;
+	cr_assert_eq(FD_Read(&T.fd, &b, 1), 1);
+	wg_add(&T.wg, 1);
+	go(reader, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
+	cr_assert_eq(write(T.peer, "b", 1), 1);
+	wg_wait(&T.wg);
+	close_and_look();
+}
+
+Test(sim_fd, read_discards_readiness_that_predates_it)
+{
+	cr_assert_eq(tu_sim_run(1, main_stale_readiness, NULL, &EV), 0);
+	cr_assert_eq(T.rn, 1);
+	cr_assert_eq(T.rbuf[0], 'b');
+	reset_nreads = 0;
+	for (size_t i = 0; i < EV.n && reset_nreads < 4; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == T.sysfd && e->u.sys.op == NPS_SYS_READ &&
+		    e->g == T.reader)
+			reset_reads[reset_nreads++] = e->u.sys.ret;
+	}
+	cr_assert_eq(reset_nreads, 2, "the reader made %d read(2)s, not EAGAIN then its byte",
+		     reset_nreads);
+	cr_assert_eq(reset_reads[0], -EAGAIN);
+	cr_assert_eq(reset_reads[1], 1);
+	uint64_t pd = 0;
+	for (size_t i = 0; i < EV.n && !pd; i++)
+		if (EV.v[i].kind == NPS_EV_PD_OPEN && EV.v[i].fd == T.sysfd)
+			pd = EV.v[i].u.pd.pd;
+	cr_assert_str_eq(tu_pd_history(&EV, pd, 'r'), "nil>ready>nil>wait>G>ready>nil");
+}
+
+/*
  * ---- SetDeadline: `if err := fd.incref(); err != nil { return err }; defer fd.decref()` ----
  * (internal/poll/fd_poll_runtime.go setDeadlineImpl)
  */
