@@ -29,10 +29,12 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -737,6 +739,54 @@ Test(sim_fd, accept_falls_back_to_no_flags_where_accept4_lacks_them)
 	cr_assert_eq(accept4_results(A.lfd, ret, 4), 2,
 		     "accept4 with the flags, then syscall.Accept's accept4 without");
 	cr_assert_eq(ret[0], -ENOSYS);
+	cr_assert_eq(ret[1], A.cfd, "the second accept4 returned the conn's fd");
+	assert_accepted();
+}
+
+/*
+ * A connection reset before it was accepted: accept4 fails with ECONNABORTED and Accept takes the
+ * next one (Go's `case syscall.ECONNABORTED: continue`). Loopback cannot make that happen on
+ * purpose, so a seccomp filter hands each accept4 to a supervisor thread (SECCOMP_RET_USER_NOTIF)
+ * that fails the first with ECONNABORTED and lets the others run.
+ */
+static int accept4_notify_fd;
+
+static void *abort_first_accept4(void *arg)
+{
+	(void)arg;
+	for (int n = 0;; n++) {
+		struct seccomp_notif req;
+		memset(&req, 0, sizeof(req));
+		if (ioctl(accept4_notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0)
+			return NULL;
+		struct seccomp_notif_resp resp = {.id = req.id};
+		if (n == 0)
+			resp.error = -ECONNABORTED;
+		else
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		ioctl(accept4_notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
+Test(sim_fd, accept_takes_the_next_connection_after_econnaborted)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_accept4, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	accept4_notify_fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					 SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	cr_assert_geq(accept4_notify_fd, 0, "seccomp: %s", strerror(errno));
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, abort_first_accept4, NULL), 0);
+	cr_assert_eq(tu_sim_run(1, main_accept, NULL, &EV), 0);
+	int64_t ret[4];
+	cr_assert_eq(accept4_results(A.lfd, ret, 4), 2, "accept4 aborted, then accept4 again");
+	cr_assert_eq(ret[0], -ECONNABORTED);
 	cr_assert_eq(ret[1], A.cfd, "the second accept4 returned the conn's fd");
 	assert_accepted();
 }
