@@ -339,6 +339,60 @@ Test(sim_netpoll, equal_deadlines_share_one_timer_that_wakes_both)
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
+/*
+ * Spec 6.8: a deadline moved earlier while an M sleeps in netpoll until the old one (modtimer,
+ * when < old) breaks that poll through wakeNetPoller, so that the M recomputes its timeout.
+ * Main keeps its P busy meanwhile (no findRunnable of its own to break the poller instead).
+ */
+static _Atomic int early_done;
+static int64_t early_when, early_pollUntil;
+
+static void early_waiter(void *arg)
+{
+	(void)arg;
+	T.rc = poll_runtime_pollWait(T.pd, 'r');
+	atomic_store(&early_done, 1);
+}
+
+static void main_earlier_deadline(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	go(early_waiter, NULL);
+	while (atomic_load(&T.pd->rg) <= pdWait)
+		usleep(100);
+	poll_runtime_pollSetDeadline(T.pd, 10000 * MS, 'r');
+	int64_t far = T.pd->rd;
+	/* Wait for the idle P's M to block in netpoll until that deadline. */
+	for (int i = 0; i < 20000; i++) {
+		if (atomic_load(&sched.lastpoll) == 0 && atomic_load(&sched.pollUntil) == far)
+			break;
+		usleep(100);
+	}
+	early_pollUntil = atomic_load(&sched.pollUntil);
+	cr_assert_eq(early_pollUntil, far, "no M blocked in netpoll until the deadline");
+	poll_runtime_pollSetDeadline(T.pd, 20 * MS, 'r');
+	early_when = T.pd->rd;
+	while (!atomic_load(&early_done))
+		usleep(100);
+}
+
+static int is_wakenetpoller_break(const struct nps_event *e, void *ctx)
+{
+	return e->u.brk.fn == NPS_FN_WAKENETPOLLER && e->u.brk.when == *(int64_t *)ctx;
+}
+
+Test(sim_netpoll, earlier_deadline_breaks_the_blocked_poller)
+{
+	cr_assert_eq(tu_sim_run(2, main_earlier_deadline, NULL, &EV), 0);
+	cr_assert_eq(T.rc, pollErrTimeout);
+	long brk = tu_find(&EV, 0, NPS_EV_NETPOLL_BREAK, is_wakenetpoller_break, &early_when);
+	cr_assert_geq(brk, 0, "modtimer to an earlier time did not call netpollBreak");
+	cr_assert_eq(EV.v[brk].u.brk.result, NPS_BRK_WROTE, "the break woke the poller");
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'r'), "nil>wait>G>nil");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
 /* The after-announce window: readiness, a past deadline, or a close arrives there. */
 enum {
 	HOOK_READY = 1,
