@@ -504,6 +504,26 @@ static int count_kind(uint16_t kind)
 	return n;
 }
 
+/* time.Until(t) as setDeadlineImpl turns it into pollSetDeadline's delay. */
+Test(sim_fd, set_deadline_delay_is_time_until_with_now_as_expired)
+{
+	static const struct {
+		int64_t t, now, d;
+	} rows[] = {
+	    {0, 5000, 0},		    /* the zero time: no deadline */
+	    {5000, 5000, -1},		    /* now: expired, not "no deadline" */
+	    {5001, 5000, 1},		    /* future */
+	    {4000, 5000, -1000},	    /* past */
+	    {INT64_MAX, -10, INT64_MAX},    /* overflow saturates */
+	    {INT64_MIN + 1, 10, INT64_MIN}, /* underflow saturates */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert_eq(
+		    setDeadlineDelay(rows[i].t, rows[i].now), rows[i].d,
+		    "t %lld at %lld: %lld, want %lld", (long long)rows[i].t, (long long)rows[i].now,
+		    (long long)setDeadlineDelay(rows[i].t, rows[i].now), (long long)rows[i].d);
+}
+
 /* SetDeadline, SetReadDeadline, SetWriteDeadline, in that order. */
 static const int setter_modes[3] = {'r' + 'w', 'r', 'w'};
 static int setter_ret[3];

@@ -589,6 +589,50 @@ Test(sim_netpoll, deadline_cleared_while_parked)
 }
 
 /*
+ * A deadline timer that fires after Close: pollUnblock bumped rseq and wseq, so the timer's seq
+ * is stale and netpolldeadlineimpl ignores it (without the bump it would find rt.f cleared and
+ * throw "inconsistent read deadline"). The timer is run by hand, as an M that had taken it off
+ * the heap before pollUnblock's deltimer would run it.
+ */
+static void main_late_timer(void *arg)
+{
+	int mode = (int)(intptr_t)arg;
+	setup_pair();
+	poll_runtime_pollSetDeadline(T.pd, 1000 * MS, mode);
+	struct timer *t = mode == 'w' ? &T.pd->wt : &T.pd->rt;
+	void (*f)(void *, uintptr_t) = t->f;
+	void *farg = t->arg;
+	uintptr_t seq = t->seq;
+	cr_assert_not_null(f);
+	poll_runtime_pollUnblock(T.pd);
+	f(farg, seq);
+	poll_runtime_pollClose(T.pd);
+}
+
+static int is_stale_expiry(const struct nps_event *e, void *ctx)
+{
+	return e->sub == 1 && e->u.pd.mode == *(int *)ctx;
+}
+
+static void assert_late_timer_is_stale(int mode)
+{
+	cr_assert_eq(tu_sim_run(1, main_late_timer, (void *)(intptr_t)mode, &EV), 0);
+	cr_assert_geq(tu_find(&EV, 0, NPS_EV_PD_EXPIRE, is_stale_expiry, &mode), 0,
+		      "the late timer was not found stale");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+Test(sim_netpoll, read_deadline_timer_firing_after_close_is_stale)
+{
+	assert_late_timer_is_stale('r');
+}
+
+Test(sim_netpoll, write_deadline_timer_firing_after_close_is_stale)
+{
+	assert_late_timer_is_stale('w');
+}
+
+/*
  * Deadlines at the ends of int64. Go's int64 arithmetic wraps, so pollSetDeadline clamps a
  * future deadline whose sum overflows to the maximum, and time.Until saturates a difference
  * that overflows; in C both were undefined (the UBSan build aborted).
