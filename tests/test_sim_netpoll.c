@@ -393,6 +393,56 @@ Test(sim_netpoll, earlier_deadline_breaks_the_blocked_poller)
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
+/*
+ * Spec 6.1: with goroutines waiting on the poller and no M blocked in it, an M that finds no
+ * work polls without blocking before it tries to steal, and runs the first goroutine that poll
+ * readied itself. One P: main's time.Sleep leaves the queues empty while a byte for the parked
+ * reader is already there. sysmon may poll first (its 10 ms rule), so three rounds.
+ */
+#define NB_ROUNDS 3
+static uint64_t nb_goid[NB_ROUNDS];
+
+static void main_nonblocking_poll(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	for (int i = 0; i < NB_ROUNDS; i++) {
+		start_waiter();
+		nb_goid[i] = T.goid;
+		char c;
+		cr_assert_eq(write(T.b, "x", 1), 1);
+		time_sleep(1 * MS);
+		wg_wait(&T.wg);
+		cr_assert_eq(read(T.a, &c, 1), 1);
+	}
+}
+
+Test(sim_netpoll, findrunnable_polls_without_blocking_before_it_steals)
+{
+	cr_assert_eq(tu_sim_run(1, main_nonblocking_poll, NULL, &EV), 0);
+	int by_nonblocking = 0;
+	for (int r = 0; r < NB_ROUNDS; r++) {
+		/* The reader's wake, and the last netpoll its M returned from before it. */
+		long wake = -1, poll = -1;
+		for (size_t i = 0; i < EV.n && wake < 0; i++) {
+			const struct nps_event *e = &EV.v[i];
+			if (e->kind == NPS_EV_NETPOLL_END)
+				poll = (long)i;
+			if (e->kind == NPS_EV_GSTATUS && e->u.gstatus.goid == nb_goid[r] &&
+			    e->u.gstatus.from == NPS_GWAITING && e->u.gstatus.to == NPS_GRUNNABLE)
+				wake = (long)i;
+		}
+		cr_assert(wake >= 0 && poll >= 0, "round %d: wake %ld, netpoll %ld", r, wake, poll);
+		const struct nps_event *p = &EV.v[poll];
+		if (p->m == EV.v[wake].m && p->u.netpoll.caller == NPS_NPC_FINDRUNNABLE &&
+		    p->u.netpoll.waitms == 0 && p->u.netpoll.ngs == 1 &&
+		    EV.v[wake].u.gstatus.fn == NPS_FN_FINDRUNNABLE)
+			by_nonblocking++;
+	}
+	cr_assert_gt(by_nonblocking, 0, "no reader was run by findRunnable's non-blocking poll");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
 /* The after-announce window: readiness, a past deadline, or a close arrives there. */
 enum {
 	HOOK_READY = 1,
