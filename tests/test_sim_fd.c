@@ -480,6 +480,44 @@ Test(sim_fd, read_discards_readiness_that_predates_it)
 }
 
 /*
+ * The same for Write (prepareWrite): the registration's EPOLLOUT edge left wg pdReady; a Write
+ * that fills the socket buffer gets one EAGAIN and parks, not a second write(2) for the stale
+ * readiness.
+ */
+static void main_stale_writability(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", true);
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->wg) != pdReady; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(atomic_load(&T.fd.pd.runtimeCtx->wg), pdReady);
+	wg_add(&T.wg, 1);
+	go(writer, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->wg) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->wg) > pdWait, "the writer did not park");
+	close_and_look();
+	wg_wait(&T.wg);
+}
+
+Test(sim_fd, write_discards_writability_that_predates_it)
+{
+	cr_assert_eq(tu_sim_run(1, main_stale_writability, NULL, &EV), 0);
+	cr_assert_eq(T.rn, -NPS_ECLOSING);
+	int eagain = 0, writes = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == T.sysfd && e->u.sys.op == NPS_SYS_WRITE &&
+		    e->g == T.reader) {
+			writes++;
+			eagain += e->u.sys.ret == -EAGAIN;
+		}
+	}
+	cr_assert_eq(eagain, 1, "the writer got EAGAIN %d times before it parked (%d writes)",
+		     eagain, writes);
+}
+
+/*
  * ---- SetDeadline: `if err := fd.incref(); err != nil { return err }; defer fd.decref()` ----
  * (internal/poll/fd_poll_runtime.go setDeadlineImpl)
  */

@@ -683,6 +683,42 @@ Test(sim_netpoll, write_deadline_timer_firing_after_close_is_stale)
 }
 
 /*
+ * pollUnblock (Close) deletes both deadline timers: neither runs later, not even as a stale
+ * expiry, and rt.f/wt.f are cleared for the next incarnation's SetDeadline.
+ */
+static bool unblock_cleared;
+
+static void main_close_deletes_timers(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	poll_runtime_pollSetDeadline(T.pd, 20 * MS, 'r');
+	poll_runtime_pollSetDeadline(T.pd, 30 * MS, 'w');
+	poll_runtime_pollUnblock(T.pd);
+	unblock_cleared = T.pd->rt.f == NULL && T.pd->wt.f == NULL;
+	time_sleep(60 * MS); /* past both deadlines */
+	poll_runtime_pollClose(T.pd);
+}
+
+static int is_timer_op(const struct nps_event *e, void *ctx)
+{
+	return e->u.timer.op == *(int *)ctx;
+}
+
+Test(sim_netpoll, close_deletes_both_deadline_timers)
+{
+	cr_assert_eq(tu_sim_run(1, main_close_deletes_timers, NULL, &EV), 0);
+	cr_assert(unblock_cleared, "pollUnblock left a deadline timer set");
+	int del = NPS_TIMER_DEL;
+	long d1 = tu_find(&EV, 0, NPS_EV_TIMER, is_timer_op, &del);
+	cr_assert(d1 >= 0 && tu_find(&EV, (size_t)d1 + 1, NPS_EV_TIMER, is_timer_op, &del) > d1,
+		  "two deltimers");
+	cr_assert_eq(tu_find(&EV, 0, NPS_EV_PD_EXPIRE, NULL, NULL), -1,
+		     "a deadline timer ran after Close");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/*
  * Deadlines at the ends of int64. Go's int64 arithmetic wraps, so pollSetDeadline clamps a
  * future deadline whose sum overflows to the maximum, and time.Until saturates a difference
  * that overflows; in C both were undefined (the UBSan build aborted).
