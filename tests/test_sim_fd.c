@@ -395,6 +395,63 @@ Test(sim_fd, close_wakes_a_read_waiting_on_the_fdmutex)
 }
 
 /*
+ * Two Reads on one FD are serialised by the fdMutex: the second waits on rsema until the first's
+ * readUnlock hands the lock over, and makes no read(2) before that.
+ */
+static char queued_buf[4];
+
+static void queued_reader_keeps(void *arg)
+{
+	(void)arg;
+	queued_rn = FD_Read(&T.fd, queued_buf, sizeof(queued_buf));
+	wg_done(&T.wg);
+}
+
+static void main_two_reads(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", true);
+	wg_add(&T.wg, 2);
+	go(reader, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
+	go(queued_reader_keeps, NULL);
+	for (int i = 0; i < 1000 && fdmuRWaiters(atomic_load(&T.fd.fdmu.state)) != 1; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(fdmuRWaiters(atomic_load(&T.fd.fdmu.state)), 1);
+	cr_assert_eq(write(T.peer, "a", 1), 1); /* the first Read's */
+	while (T.rn == 0)
+		time_sleep(1 * MS);
+	cr_assert_eq(write(T.peer, "b", 1), 1); /* the second's */
+	wg_wait(&T.wg);
+	close_and_look();
+}
+
+Test(sim_fd, reads_on_one_fd_are_serialised_by_the_fdmutex)
+{
+	cr_assert_eq(tu_sim_run(1, main_two_reads, NULL, &EV), 0);
+	cr_assert_eq(T.rn, 1);
+	cr_assert_eq(T.rbuf[0], 'a');
+	cr_assert_eq(queued_rn, 1, "the second Read got %zd", queued_rn);
+	cr_assert_eq(queued_buf[0], 'b');
+	/* The first reader's reads all come before the second's first. */
+	long last_first = -1, first_second = -1;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind != NPS_EV_SYSCALL || e->fd != T.sysfd || e->u.sys.op != NPS_SYS_READ)
+			continue;
+		if (e->g == T.reader)
+			last_first = (long)i;
+		else if (first_second < 0)
+			first_second = (long)i;
+	}
+	cr_assert(last_first >= 0 && first_second > last_first,
+		  "the second Read's read(2) (event %ld) before the first's last (event %ld)",
+		  first_second, last_first);
+}
+
+/*
  * A blocking FD: Close cannot wake a read(2) sleeping in the kernel, so it does not wait on
  * csema; the fd stays open until the reader's read returns and its readUnlock destroys it.
  */
