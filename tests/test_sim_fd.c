@@ -239,6 +239,25 @@ static void close_and_look(void)
 	T.sysfd_after_close = T.fd.Sysfd;
 }
 
+/* Send the parked reader (or readers) byte c, wait for them, and Close. */
+static void feed_the_reader(const char *c)
+{
+	cr_assert_eq(write(T.peer, c, 1), 1);
+	wg_wait(&T.wg);
+	close_and_look();
+}
+
+/* Start fn (one of T.wg's goroutines) and let it park on T.fd's rg ('r') or wg ('w'). */
+static void go_and_wait_parked(void (*fn)(void *), int mode)
+{
+	wg_add(&T.wg, 1);
+	go(fn, NULL);
+	_Atomic uintptr_t *g = mode == 'w' ? &T.fd.pd.runtimeCtx->wg : &T.fd.pd.runtimeCtx->rg;
+	for (int i = 0; i < 1000 && atomic_load(g) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(g) > pdWait, "the %c goroutine did not park", mode);
+}
+
 /* What Close finds parked: the FD method ('r' Read, 'w' Write, 'a' Accept), the FD's net. */
 struct parked {
 	int op;
@@ -253,12 +272,10 @@ static void main_close_parked(void *arg)
 		new_listen_fd();
 	else
 		new_fd(p->net, true);
-	wg_add(&T.wg, 1);
-	go(p->op == 'r' ? reader : p->op == 'w' ? writer : acceptor, NULL);
-	_Atomic uintptr_t *g = p->op == 'w' ? &T.fd.pd.runtimeCtx->wg : &T.fd.pd.runtimeCtx->rg;
-	for (int i = 0; i < 1000 && atomic_load(g) <= pdWait; i++)
-		time_sleep(1 * MS);
-	cr_assert(atomic_load(g) > pdWait, "the %c goroutine did not park", p->op);
+	go_and_wait_parked(p->op == 'r'	  ? reader
+			   : p->op == 'w' ? writer
+					  : acceptor,
+			   p->op == 'w' ? 'w' : 'r');
 	close_and_look();
 	wg_wait(&T.wg);
 }
@@ -355,29 +372,32 @@ Test(sim_fd, close_wakes_accept_whose_readUnlock_destroys_before_accept_returns)
 #define fdmuRWaiters(state) (((state) >> 23) & ((1ULL << 20) - 1))
 
 static ssize_t queued_rn;
+static char queued_buf[4];
 
 static void queued_reader(void *arg)
 {
 	(void)arg;
-	char b[4];
-	queued_rn = FD_Read(&T.fd, b, sizeof(b));
+	queued_rn = FD_Read(&T.fd, queued_buf, sizeof(queued_buf));
 	wg_done(&T.wg);
 }
 
-static void main_close_queued(void *arg)
+/* A fresh FD with a reader parked in pollWait and a second Read queued on its fdMutex. */
+static void park_reader_and_queue_another(void)
 {
-	(void)arg;
 	new_fd("tcp", true);
-	wg_add(&T.wg, 2);
-	go(reader, NULL);
-	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
-		time_sleep(1 * MS);
-	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
+	go_and_wait_parked(reader, 'r');
+	wg_add(&T.wg, 1);
 	go(queued_reader, NULL);
 	for (int i = 0; i < 1000 && fdmuRWaiters(atomic_load(&T.fd.fdmu.state)) != 1; i++)
 		time_sleep(1 * MS);
 	cr_assert_eq(fdmuRWaiters(atomic_load(&T.fd.fdmu.state)), 1,
 		     "the second reader does not wait on the fdMutex");
+}
+
+static void main_close_queued(void *arg)
+{
+	(void)arg;
+	park_reader_and_queue_another();
 	close_and_look();
 	wg_wait(&T.wg);
 }
@@ -398,43 +418,23 @@ Test(sim_fd, close_wakes_a_read_waiting_on_the_fdmutex)
  * Two Reads on one FD are serialised by the fdMutex: the second waits on rsema until the first's
  * readUnlock hands the lock over, and makes no read(2) before that.
  */
-static char queued_buf[4];
-
-static void queued_reader_keeps(void *arg)
-{
-	(void)arg;
-	queued_rn = FD_Read(&T.fd, queued_buf, sizeof(queued_buf));
-	wg_done(&T.wg);
-}
-
 static void main_two_reads(void *arg)
 {
 	(void)arg;
-	new_fd("tcp", true);
-	wg_add(&T.wg, 2);
-	go(reader, NULL);
-	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
-		time_sleep(1 * MS);
-	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
-	go(queued_reader_keeps, NULL);
-	for (int i = 0; i < 1000 && fdmuRWaiters(atomic_load(&T.fd.fdmu.state)) != 1; i++)
-		time_sleep(1 * MS);
-	cr_assert_eq(fdmuRWaiters(atomic_load(&T.fd.fdmu.state)), 1);
+	park_reader_and_queue_another();
 	cr_assert_eq(write(T.peer, "a", 1), 1); /* the first Read's */
 	while (T.rn == 0)
 		time_sleep(1 * MS);
-	cr_assert_eq(write(T.peer, "b", 1), 1); /* the second's */
-	wg_wait(&T.wg);
-	close_and_look();
+	feed_the_reader("b"); /* the second's */
 }
 
 Test(sim_fd, reads_on_one_fd_are_serialised_by_the_fdmutex)
 {
 	cr_assert_eq(tu_sim_run(1, main_two_reads, NULL, &EV), 0);
-	cr_assert_eq(T.rn, 1);
-	cr_assert_eq(T.rbuf[0], 'a');
 	cr_assert_eq(queued_rn, 1, "the second Read got %zd", queued_rn);
 	cr_assert_eq(queued_buf[0], 'b');
+	cr_assert_eq(T.rn, 1);
+	cr_assert_eq(T.rbuf[0], 'a');
 	/* The first reader's reads all come before the second's first. */
 	long last_first = -1, first_second = -1;
 	for (size_t i = 0; i < EV.n; i++) {
@@ -503,14 +503,8 @@ static void main_stale_readiness(void *arg)
 	cr_assert_eq(atomic_load(&T.fd.pd.runtimeCtx->rg), pdReady);
 	char b;
 	cr_assert_eq(FD_Read(&T.fd, &b, 1), 1);
-	wg_add(&T.wg, 1);
-	go(reader, NULL);
-	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) <= pdWait; i++)
-		time_sleep(1 * MS);
-	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->rg) > pdWait, "the reader did not park");
-	cr_assert_eq(write(T.peer, "b", 1), 1);
-	wg_wait(&T.wg);
-	close_and_look();
+	go_and_wait_parked(reader, 'r');
+	feed_the_reader("b");
 }
 
 Test(sim_fd, read_discards_readiness_that_predates_it)
@@ -548,11 +542,7 @@ static void main_stale_writability(void *arg)
 	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->wg) != pdReady; i++)
 		time_sleep(1 * MS);
 	cr_assert_eq(atomic_load(&T.fd.pd.runtimeCtx->wg), pdReady);
-	wg_add(&T.wg, 1);
-	go(writer, NULL);
-	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->wg) <= pdWait; i++)
-		time_sleep(1 * MS);
-	cr_assert(atomic_load(&T.fd.pd.runtimeCtx->wg) > pdWait, "the writer did not park");
+	go_and_wait_parked(writer, 'w');
 	close_and_look();
 	wg_wait(&T.wg);
 }
