@@ -611,15 +611,19 @@ Test(sim_fd, set_deadline_delay_is_time_until_with_now_as_expired)
 
 /* SetDeadline, SetReadDeadline, SetWriteDeadline, in that order. */
 static const int setter_modes[3] = {'r' + 'w', 'r', 'w'};
-static int setter_ret[3];
+static int setter_ret[3], second_close;
 
-/* Close, then each setter: its incref fails, so it returns at once, with no decref. */
+/*
+ * Close, then each setter: its incref fails, so it returns at once, with no decref. A second
+ * Close fails its increfAndClose alike.
+ */
 static void main_set_deadline_after_close(void *arg)
 {
 	new_fd(arg, true);
 	T.closed = FD_Close(&T.fd);
 	for (int i = 0; i < 3; i++)
 		setter_ret[i] = FD_SetDeadline(&T.fd, sim_now() + 1000 * MS, setter_modes[i]);
+	second_close = FD_Close(&T.fd);
 }
 
 static void assert_set_deadline_after_close(const char *net, int want, const char *text)
@@ -631,6 +635,10 @@ static void assert_set_deadline_after_close(const char *net, int want, const cha
 			     nps_strerror(setter_ret[i]));
 		cr_assert_str_eq(nps_strerror(setter_ret[i]), text);
 	}
+	cr_assert_eq(second_close, want, "the second Close returned %d", second_close);
+	long closes[2];
+	cr_assert_eq(fderr_events(T.sysfd, NPS_FN_FD_CLOSE, closes, 2), 1);
+	cr_assert_eq(EV.v[closes[0]].u.fderr.err, NPS_FDERR_CLOSING);
 	/* No decref after the failed incref: one close(2), Close's own destroy's. */
 	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
 	cr_assert_eq(count_kind(NPS_EV_PD_DEADLINE), 0, "a closed FD's pollDesc got a deadline");
