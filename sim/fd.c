@@ -23,6 +23,7 @@
 #define maxRW (1 << 30)
 
 void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
+void (*testHookSetDeadline)(struct FD *fd);
 
 /* ---- fdMutex: Go's bit layout ---- */
 
@@ -579,19 +580,26 @@ int FD_WaitWrite(struct FD *fd)
 	return pd_wait(fd, 'w');
 }
 
-int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
+int64_t setDeadlineDelay(int64_t t, int64_t now)
 {
 	int64_t d = 0;
 	if (t != 0) {
 		/* time.Until(t): Time.Sub saturates where the difference overflows */
-		int64_t now = nanotime();
 		if (__builtin_sub_overflow(t, now, &d))
 			d = t < now ? INT64_MIN : INT64_MAX;
 		if (d == 0)
 			d = -1; /* don't confuse deadline right now with no deadline */
 	}
+	return d;
+}
+
+int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
+{
+	int64_t d = setDeadlineDelay(t, t != 0 ? nanotime() : 0);
 	if (!fdmu_incref(&fd->fdmu))
 		return fd_error(fd, errClosing(fd), NPS_FN_SETDEADLINEIMPL);
+	if (testHookSetDeadline)
+		testHookSetDeadline(fd);
 	int ret = 0;
 	if (!fd->pd.runtimeCtx)
 		ret = -NPS_ENODEADLINE;

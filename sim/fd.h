@@ -62,6 +62,11 @@ int FD_Accept(struct FD *fd, struct RawSockaddrAny *rsa, const char **errcall);
 int FD_Close(struct FD *fd);
 int FD_WaitWrite(struct FD *fd);			/* used by connect */
 int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+'w' */
+/*
+ * The delay setDeadlineImpl hands pollSetDeadline for the deadline t (a nanotime; 0: none) at
+ * now: time.Until(t), saturated, and -1 rather than 0 when t is now.
+ */
+int64_t setDeadlineDelay(int64_t t, int64_t now);
 
 /*
  * SIMPLIFICATION: a hook Go does not have (Go's internal/poll has only the syscall hooks
@@ -71,5 +76,12 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode); /* mode 'r', 'w' or 'r'+
  * buffer full.
  */
 extern void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
+
+/*
+ * SIMPLIFICATION: a hook Go does not have: called by SetDeadline (setDeadlineImpl) once its
+ * incref succeeded and before it sets the deadline, so a test can Close the FD while the
+ * setter holds its reference and its deferred decref becomes the last one.
+ */
+extern void (*testHookSetDeadline)(struct FD *fd);
 
 #endif /* NPS_SIM_FD_H */

@@ -352,6 +352,10 @@ void poll_runtime_pollClose(struct pollDesc *pd);
 int poll_runtime_pollReset(struct pollDesc *pd, int mode);
 int poll_runtime_pollWait(struct pollDesc *pd, int mode);
 void poll_runtime_pollSetDeadline(struct pollDesc *pd, int64_t d, int mode);
+/* The deadline timers' functions (pd.rt.f, pd.wt.f): both modes, read, write. */
+void netpollDeadline(void *arg, uintptr_t seq);
+void netpollReadDeadline(void *arg, uintptr_t seq);
+void netpollWriteDeadline(void *arg, uintptr_t seq);
 void poll_runtime_pollUnblock(struct pollDesc *pd);
 void poll_runtime_pollServerInit(void);
 

@@ -26,9 +26,6 @@ enum {
 	timerRunning = 2
 };
 
-void netpollReadDeadline(void *arg, uintptr_t seq);
-void netpollWriteDeadline(void *arg, uintptr_t seq);
-void netpollDeadline(void *arg, uintptr_t seq);
 static void goroutineReady(void *arg, uintptr_t seq);
 
 uint8_t timer_fn_id(void (*f)(void *, uintptr_t))

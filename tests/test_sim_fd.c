@@ -29,10 +29,12 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -237,6 +239,25 @@ static void close_and_look(void)
 	T.sysfd_after_close = T.fd.Sysfd;
 }
 
+/* Send the parked reader (or readers) byte c, wait for them, and Close. */
+static void feed_the_reader(const char *c)
+{
+	cr_assert_eq(write(T.peer, c, 1), 1);
+	wg_wait(&T.wg);
+	close_and_look();
+}
+
+/* Start fn (one of T.wg's goroutines) and let it park on T.fd's rg ('r') or wg ('w'). */
+static void go_and_wait_parked(void (*fn)(void *), int mode)
+{
+	wg_add(&T.wg, 1);
+	go(fn, NULL);
+	_Atomic uintptr_t *g = mode == 'w' ? &T.fd.pd.runtimeCtx->wg : &T.fd.pd.runtimeCtx->rg;
+	for (int i = 0; i < 1000 && atomic_load(g) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(g) > pdWait, "the %c goroutine did not park", mode);
+}
+
 /* What Close finds parked: the FD method ('r' Read, 'w' Write, 'a' Accept), the FD's net. */
 struct parked {
 	int op;
@@ -251,12 +272,10 @@ static void main_close_parked(void *arg)
 		new_listen_fd();
 	else
 		new_fd(p->net, true);
-	wg_add(&T.wg, 1);
-	go(p->op == 'r' ? reader : p->op == 'w' ? writer : acceptor, NULL);
-	_Atomic uintptr_t *g = p->op == 'w' ? &T.fd.pd.runtimeCtx->wg : &T.fd.pd.runtimeCtx->rg;
-	for (int i = 0; i < 1000 && atomic_load(g) <= pdWait; i++)
-		time_sleep(1 * MS);
-	cr_assert(atomic_load(g) > pdWait, "the %c goroutine did not park", p->op);
+	go_and_wait_parked(p->op == 'r'	  ? reader
+			   : p->op == 'w' ? writer
+					  : acceptor,
+			   p->op == 'w' ? 'w' : 'r');
 	close_and_look();
 	wg_wait(&T.wg);
 }
@@ -346,6 +365,93 @@ Test(sim_fd, close_wakes_accept_whose_readUnlock_destroys_before_accept_returns)
 }
 
 /*
+ * A second Read waits on the fdMutex (rsema) behind the first, which is parked in pollWait:
+ * increfAndClose removes it from the waiters and wakes it, and its rwlock sees the closed bit.
+ * Go's fdMutex layout: read waiters counted from bit 23.
+ */
+#define fdmuRWaiters(state) (((state) >> 23) & ((1ULL << 20) - 1))
+
+static ssize_t queued_rn;
+static char queued_buf[4];
+
+static void queued_reader(void *arg)
+{
+	(void)arg;
+	queued_rn = FD_Read(&T.fd, queued_buf, sizeof(queued_buf));
+	wg_done(&T.wg);
+}
+
+/* A fresh FD with a reader parked in pollWait and a second Read queued on its fdMutex. */
+static void park_reader_and_queue_another(void)
+{
+	new_fd("tcp", true);
+	go_and_wait_parked(reader, 'r');
+	wg_add(&T.wg, 1);
+	go(queued_reader, NULL);
+	for (int i = 0; i < 1000 && fdmuRWaiters(atomic_load(&T.fd.fdmu.state)) != 1; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(fdmuRWaiters(atomic_load(&T.fd.fdmu.state)), 1,
+		     "the second reader does not wait on the fdMutex");
+}
+
+static void main_close_queued(void *arg)
+{
+	(void)arg;
+	park_reader_and_queue_another();
+	close_and_look();
+	wg_wait(&T.wg);
+}
+
+Test(sim_fd, close_wakes_a_read_waiting_on_the_fdmutex)
+{
+	cr_assert_eq(tu_sim_run(1, main_close_queued, NULL, &EV), 0);
+	cr_assert_eq(T.closed, 0);
+	cr_assert_eq(T.rn, -NPS_ECLOSING, "the parked reader got %zd", T.rn);
+	cr_assert_eq(queued_rn, -NPS_ECLOSING, "the queued reader got %zd (%s)", queued_rn,
+		     nps_strerror((int)queued_rn));
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_READ, 0), 1,
+		     "only the first reader made a read(2)");
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+}
+
+/*
+ * Two Reads on one FD are serialised by the fdMutex: the second waits on rsema until the first's
+ * readUnlock hands the lock over, and makes no read(2) before that.
+ */
+static void main_two_reads(void *arg)
+{
+	(void)arg;
+	park_reader_and_queue_another();
+	cr_assert_eq(write(T.peer, "a", 1), 1); /* the first Read's */
+	while (T.rn == 0)
+		time_sleep(1 * MS);
+	feed_the_reader("b"); /* the second's */
+}
+
+Test(sim_fd, reads_on_one_fd_are_serialised_by_the_fdmutex)
+{
+	cr_assert_eq(tu_sim_run(1, main_two_reads, NULL, &EV), 0);
+	cr_assert_eq(queued_rn, 1, "the second Read got %zd", queued_rn);
+	cr_assert_eq(queued_buf[0], 'b');
+	cr_assert_eq(T.rn, 1);
+	cr_assert_eq(T.rbuf[0], 'a');
+	/* The first reader's reads all come before the second's first. */
+	long last_first = -1, first_second = -1;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind != NPS_EV_SYSCALL || e->fd != T.sysfd || e->u.sys.op != NPS_SYS_READ)
+			continue;
+		if (e->g == T.reader)
+			last_first = (long)i;
+		else if (first_second < 0)
+			first_second = (long)i;
+	}
+	cr_assert(last_first >= 0 && first_second > last_first,
+		  "the second Read's read(2) (event %ld) before the first's last (event %ld)",
+		  first_second, last_first);
+}
+
+/*
  * A blocking FD: Close cannot wake a read(2) sleeping in the kernel, so it does not wait on
  * csema; the fd stays open until the reader's read returns and its readUnlock destroys it.
  */
@@ -375,6 +481,268 @@ Test(sim_fd, close_of_blocking_fd_does_not_wait)
 	cr_assert_eq(T.rbuf[0], 'y');
 	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
 	cr_assert_eq(destroyer(), T.reader, "the reader's readUnlock closed it");
+}
+
+/*
+ * ---- prepareRead (pollReset) before the first read(2) ----
+ * A readiness the poller stored before Read began (rg pdReady, its byte read since) is
+ * discarded by pollReset: the next Read makes one read(2), gets EAGAIN and parks at once.
+ * Without the reset, its pollWait would consume the stale pdReady and read(2) again for nothing.
+ */
+static int64_t reset_reads[4];
+static int reset_nreads;
+
+static void main_stale_readiness(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", true);
+	cr_assert_eq(write(T.peer, "a", 1), 1);
+	/* An idle M's netpoll takes the edge: nobody waits, so rg becomes pdReady. */
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->rg) != pdReady; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(atomic_load(&T.fd.pd.runtimeCtx->rg), pdReady);
+	char b;
+	cr_assert_eq(FD_Read(&T.fd, &b, 1), 1);
+	go_and_wait_parked(reader, 'r');
+	feed_the_reader("b");
+}
+
+Test(sim_fd, read_discards_readiness_that_predates_it)
+{
+	cr_assert_eq(tu_sim_run(1, main_stale_readiness, NULL, &EV), 0);
+	cr_assert_eq(T.rn, 1);
+	cr_assert_eq(T.rbuf[0], 'b');
+	reset_nreads = 0;
+	for (size_t i = 0; i < EV.n && reset_nreads < 4; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == T.sysfd && e->u.sys.op == NPS_SYS_READ &&
+		    e->g == T.reader)
+			reset_reads[reset_nreads++] = e->u.sys.ret;
+	}
+	cr_assert_eq(reset_nreads, 2, "the reader made %d read(2)s, not EAGAIN then its byte",
+		     reset_nreads);
+	cr_assert_eq(reset_reads[0], -EAGAIN);
+	cr_assert_eq(reset_reads[1], 1);
+	uint64_t pd = 0;
+	for (size_t i = 0; i < EV.n && !pd; i++)
+		if (EV.v[i].kind == NPS_EV_PD_OPEN && EV.v[i].fd == T.sysfd)
+			pd = EV.v[i].u.pd.pd;
+	cr_assert_str_eq(tu_pd_history(&EV, pd, 'r'), "nil>ready>nil>wait>G>ready>nil");
+}
+
+/*
+ * The same for Write (prepareWrite): the registration's EPOLLOUT edge left wg pdReady; a Write
+ * that fills the socket buffer gets one EAGAIN and parks, not a second write(2) for the stale
+ * readiness.
+ */
+static void main_stale_writability(void *arg)
+{
+	(void)arg;
+	new_fd("tcp", true);
+	for (int i = 0; i < 1000 && atomic_load(&T.fd.pd.runtimeCtx->wg) != pdReady; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(atomic_load(&T.fd.pd.runtimeCtx->wg), pdReady);
+	go_and_wait_parked(writer, 'w');
+	close_and_look();
+	wg_wait(&T.wg);
+}
+
+Test(sim_fd, write_discards_writability_that_predates_it)
+{
+	cr_assert_eq(tu_sim_run(1, main_stale_writability, NULL, &EV), 0);
+	cr_assert_eq(T.rn, -NPS_ECLOSING);
+	int eagain = 0, writes = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->fd == T.sysfd && e->u.sys.op == NPS_SYS_WRITE &&
+		    e->g == T.reader) {
+			writes++;
+			eagain += e->u.sys.ret == -EAGAIN;
+		}
+	}
+	cr_assert_eq(eagain, 1, "the writer got EAGAIN %d times before it parked (%d writes)",
+		     eagain, writes);
+}
+
+/*
+ * ---- SetDeadline: `if err := fd.incref(); err != nil { return err }; defer fd.decref()` ----
+ * (internal/poll/fd_poll_runtime.go setDeadlineImpl)
+ */
+
+/* The FD-layer error events fn returned on fd, in log order (their indexes into idx). */
+static int fderr_events(int fd, uint8_t fn, long *idx, int max)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n && n < max; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_FD_ERR && e->fd == fd && e->u.fderr.fn == fn)
+			idx[n++] = (long)i;
+	}
+	return n;
+}
+
+static int count_kind(uint16_t kind)
+{
+	int n = 0;
+	for (size_t i = 0; i < EV.n; i++)
+		n += EV.v[i].kind == kind;
+	return n;
+}
+
+/* time.Until(t) as setDeadlineImpl turns it into pollSetDeadline's delay. */
+Test(sim_fd, set_deadline_delay_is_time_until_with_now_as_expired)
+{
+	static const struct {
+		int64_t t, now, d;
+	} rows[] = {
+	    {0, 5000, 0},		    /* the zero time: no deadline */
+	    {5000, 5000, -1},		    /* now: expired, not "no deadline" */
+	    {5001, 5000, 1},		    /* future */
+	    {4000, 5000, -1000},	    /* past */
+	    {INT64_MAX, -10, INT64_MAX},    /* overflow saturates */
+	    {INT64_MIN + 1, 10, INT64_MIN}, /* underflow saturates */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert_eq(
+		    setDeadlineDelay(rows[i].t, rows[i].now), rows[i].d,
+		    "t %lld at %lld: %lld, want %lld", (long long)rows[i].t, (long long)rows[i].now,
+		    (long long)setDeadlineDelay(rows[i].t, rows[i].now), (long long)rows[i].d);
+}
+
+/* SetDeadline, SetReadDeadline, SetWriteDeadline, in that order. */
+static const int setter_modes[3] = {'r' + 'w', 'r', 'w'};
+static int setter_ret[3], second_close;
+
+/*
+ * Close, then each setter: its incref fails, so it returns at once, with no decref. A second
+ * Close fails its increfAndClose alike.
+ */
+static void main_set_deadline_after_close(void *arg)
+{
+	new_fd(arg, true);
+	T.closed = FD_Close(&T.fd);
+	for (int i = 0; i < 3; i++)
+		setter_ret[i] = FD_SetDeadline(&T.fd, sim_now() + 1000 * MS, setter_modes[i]);
+	second_close = FD_Close(&T.fd);
+}
+
+static void assert_set_deadline_after_close(const char *net, int want, const char *text)
+{
+	cr_assert_eq(tu_sim_run(1, main_set_deadline_after_close, (void *)net, &EV), 0);
+	cr_assert_eq(T.closed, 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(setter_ret[i], want, "setter %d returned %d (%s)", i, setter_ret[i],
+			     nps_strerror(setter_ret[i]));
+		cr_assert_str_eq(nps_strerror(setter_ret[i]), text);
+	}
+	cr_assert_eq(second_close, want, "the second Close returned %d", second_close);
+	long closes[2];
+	cr_assert_eq(fderr_events(T.sysfd, NPS_FN_FD_CLOSE, closes, 2), 1);
+	cr_assert_eq(EV.v[closes[0]].u.fderr.err, NPS_FDERR_CLOSING);
+	/* No decref after the failed incref: one close(2), Close's own destroy's. */
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+	cr_assert_eq(count_kind(NPS_EV_PD_DEADLINE), 0, "a closed FD's pollDesc got a deadline");
+	long closed = event_at(NPS_EV_SYSCALL, T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY);
+	long ret[4];
+	cr_assert_eq(fderr_events(T.sysfd, NPS_FN_SETDEADLINEIMPL, ret, 4), 3,
+		     "each setter's error is in the log once");
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(EV.v[ret[i]].u.fderr.err, NPS_FDERR_CLOSING);
+		cr_assert_gt(ret[i], closed,
+			     "setter %d returned (event %ld) before the close(2) "
+			     "(event %ld) that preceded it",
+			     i, ret[i], closed);
+	}
+}
+
+Test(sim_fd, set_deadline_after_close_fails_its_incref_with_the_closing_error)
+{
+	assert_set_deadline_after_close("tcp", -NPS_ECLOSING, "use of closed network connection");
+}
+
+Test(sim_fd, set_deadline_after_close_of_a_file_says_use_of_closed_file)
+{
+	assert_set_deadline_after_close("file", -NPS_EFILECLOSING, "use of closed file");
+}
+
+/*
+ * Close while a setter holds its reference: Close marks the FD closed and drops its own
+ * reference, so the setter's deferred decref is the last one and runs destroy (netpollclose,
+ * the pollDesc freed, close(2), csema released) before the setter returns. Go's fdMutex layout:
+ * bit 0 closed, references from bit 3.
+ */
+#define fdmuClosedWithOneRef ((1ULL << 0) | (1ULL << 3))
+
+static void closer(void *arg)
+{
+	(void)arg;
+	close_and_look();
+	wg_done(&T.wg);
+}
+
+static void close_while_setting(struct FD *fd)
+{
+	testHookSetDeadline = NULL;
+	wg_add(&T.wg, 1);
+	go(closer, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&fd->fdmu.state) != fdmuClosedWithOneRef; i++)
+		time_sleep(1 * MS);
+	cr_assert_eq(atomic_load(&fd->fdmu.state), fdmuClosedWithOneRef,
+		     "Close did not drop its reference: fdMutex state %#llx",
+		     (unsigned long long)atomic_load(&fd->fdmu.state));
+}
+
+static void main_set_deadline_last_ref(void *arg)
+{
+	new_fd("file", arg != NULL);
+	testHookSetDeadline = close_while_setting;
+	T.reader = sim_goid();
+	T.rn = FD_SetDeadline(&T.fd, sim_now() + 1000 * MS, 'r' + 'w');
+	wg_wait(&T.wg);
+}
+
+/* The setter's return, once its decref destroyed the FD: fn's error event (want) or none. */
+static void assert_set_deadline_last_ref(bool pollable, int want, uint8_t code)
+{
+	cr_assert_eq(tu_sim_run(1, main_set_deadline_last_ref, pollable ? "" : NULL, &EV), 0);
+	cr_assert_eq(T.rn, want, "SetDeadline returned %zd (%s)", T.rn, nps_strerror((int)T.rn));
+	cr_assert_eq(T.closed, 0);
+	cr_assert_eq(count_sys(T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1);
+	cr_assert_eq(destroyer(), T.reader,
+		     "destroy ran at the last decref, the setter's (goroutine %llu), not %llu",
+		     (unsigned long long)T.reader, (unsigned long long)destroyer());
+	cr_assert_eq(count_kind(NPS_EV_PD_DEADLINE), 0,
+		     "pollSetDeadline changed a closing pollDesc's deadline");
+	long closed = event_at(NPS_EV_SYSCALL, T.sysfd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY);
+	long ret[2];
+	int n = fderr_events(T.sysfd, NPS_FN_SETDEADLINEIMPL, ret, 2);
+	if (!code) {
+		cr_assert_eq(n, 0, "SetDeadline returned nil: no error in the log");
+		/* Close waited on csema for the setter's destroy. */
+		cr_assert_eq(T.fd_after_close, -1, "Close returned before the fd was closed");
+		long del = event_at(NPS_EV_NETPOLLCLOSE, T.sysfd, 0, 0);
+		cr_assert(del >= 0 && del < closed, "netpollclose %ld, close(2) %ld", del, closed);
+		return;
+	}
+	cr_assert_eq(n, 1, "SetDeadline's error is in the log once");
+	cr_assert_eq(EV.v[ret[0]].g, T.reader);
+	cr_assert_eq(EV.v[ret[0]].u.fderr.err, code);
+	cr_assert_gt(ret[0], closed,
+		     "SetDeadline returned (event %ld) before its deferred decref's close(2) "
+		     "(event %ld)",
+		     ret[0], closed);
+	/* A blocking FD: Close does not wait on csema, the setter still held the fd. */
+	cr_assert_neq(T.fd_after_close, -1);
+}
+
+Test(sim_fd, set_deadline_whose_decref_is_the_last_destroys_before_returning_nil)
+{
+	assert_set_deadline_last_ref(true, 0, 0);
+}
+
+Test(sim_fd, set_deadline_on_a_blocking_fd_returns_no_deadline_after_its_decrefs_destroy)
+{
+	assert_set_deadline_last_ref(false, -NPS_ENODEADLINE, NPS_FDERR_NODEADLINE);
 }
 
 /* ---- Accept ---- */
@@ -484,6 +852,54 @@ Test(sim_fd, accept_falls_back_to_no_flags_where_accept4_lacks_them)
 	cr_assert_eq(accept4_results(A.lfd, ret, 4), 2,
 		     "accept4 with the flags, then syscall.Accept's accept4 without");
 	cr_assert_eq(ret[0], -ENOSYS);
+	cr_assert_eq(ret[1], A.cfd, "the second accept4 returned the conn's fd");
+	assert_accepted();
+}
+
+/*
+ * A connection reset before it was accepted: accept4 fails with ECONNABORTED and Accept takes the
+ * next one (Go's `case syscall.ECONNABORTED: continue`). Loopback cannot make that happen on
+ * purpose, so a seccomp filter hands each accept4 to a supervisor thread (SECCOMP_RET_USER_NOTIF)
+ * that fails the first with ECONNABORTED and lets the others run.
+ */
+static int accept4_notify_fd;
+
+static void *abort_first_accept4(void *arg)
+{
+	(void)arg;
+	for (int n = 0;; n++) {
+		struct seccomp_notif req;
+		memset(&req, 0, sizeof(req));
+		if (ioctl(accept4_notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0)
+			return NULL;
+		struct seccomp_notif_resp resp = {.id = req.id};
+		if (n == 0)
+			resp.error = -ECONNABORTED;
+		else
+			resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		ioctl(accept4_notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
+Test(sim_fd, accept_takes_the_next_connection_after_econnaborted)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_accept4, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	accept4_notify_fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					 SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	cr_assert_geq(accept4_notify_fd, 0, "seccomp: %s", strerror(errno));
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, abort_first_accept4, NULL), 0);
+	cr_assert_eq(tu_sim_run(1, main_accept, NULL, &EV), 0);
+	int64_t ret[4];
+	cr_assert_eq(accept4_results(A.lfd, ret, 4), 2, "accept4 aborted, then accept4 again");
+	cr_assert_eq(ret[0], -ECONNABORTED);
 	cr_assert_eq(ret[1], A.cfd, "the second accept4 returned the conn's fd");
 	assert_accepted();
 }

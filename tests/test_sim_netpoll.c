@@ -218,6 +218,235 @@ Test(sim_netpoll, park_then_io_ready)
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
+/*
+ * G -> ready on both semaphores by one event (EPOLLIN|EPOLLOUT): netpollready unblocks the
+ * reader, then the writer, pushing each on the front of the list, so the writer comes first;
+ * delta is -1 for each, applied only after both were made runnable.
+ */
+static uint64_t rw_goid[2];
+static int rw_rc[2];
+static uint64_t rw_list[3];
+static int32_t rw_delta;
+static uint32_t rw_waiters_before, rw_waiters_after;
+
+static void rw_waiter(void *arg)
+{
+	int mode = (int)(intptr_t)arg;
+	rw_goid[mode == 'w'] = sim_goid();
+	rw_rc[mode == 'w'] = poll_runtime_pollWait(T.pd, mode);
+	wg_done(&T.wg);
+}
+
+/* Open T.pd with its registration's first edge taken and forgotten; park a reader and a writer. */
+static void park_reader_and_writer(void)
+{
+	setup_pair();
+	/* Take the edge the registration of a writable socket reports, then forget it. */
+	int32_t d;
+	struct gList none = netpoll(0, &d, NPS_NPC_OTHER);
+	cr_assert(gList_empty(&none));
+	cr_assert_eq(poll_runtime_pollReset(T.pd, 'r'), pollNoError);
+	cr_assert_eq(poll_runtime_pollReset(T.pd, 'w'), pollNoError);
+	wg_add(&T.wg, 2);
+	go(rw_waiter, (void *)(intptr_t)'r');
+	go(rw_waiter, (void *)(intptr_t)'w');
+	for (int i = 0;
+	     i < 1000 && (atomic_load(&T.pd->rg) <= pdWait || atomic_load(&T.pd->wg) <= pdWait);
+	     i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.pd->rg) > pdWait && atomic_load(&T.pd->wg) > pdWait,
+		  "reader and writer parked");
+}
+
+static void main_ready_both(void *arg)
+{
+	(void)arg;
+	park_reader_and_writer();
+	rw_waiters_before = atomic_load(&netpollWaiters);
+	struct gList list = {NULL};
+	rw_delta = netpollready(&list, T.pd, 'r' + 'w');
+	int n = 0;
+	for (struct g *gp = list.head; gp && n < 3; gp = gp->schedlink)
+		rw_list[n++] = gp->goid;
+	injectglist(&list, NPS_FN_INJECTGLIST);
+	netpollAdjustWaiters(rw_delta, NPS_FN_NETPOLL);
+	rw_waiters_after = atomic_load(&netpollWaiters);
+	wg_wait(&T.wg);
+}
+
+Test(sim_netpoll, ready_for_both_modes_wakes_writer_then_reader)
+{
+	cr_assert_eq(tu_sim_run(1, main_ready_both, NULL, &EV), 0);
+	cr_assert_eq(rw_list[0], rw_goid[1], "the writer (goroutine %llu) heads the list, not %llu",
+		     (unsigned long long)rw_goid[1], (unsigned long long)rw_list[0]);
+	cr_assert_eq(rw_list[1], rw_goid[0], "then the reader");
+	cr_assert_eq(rw_list[2], 0, "and nobody else");
+	cr_assert_eq(rw_delta, -2, "one waiter less for each goroutine unblocked");
+	cr_assert_eq(rw_waiters_before, 2);
+	cr_assert_eq(rw_waiters_after, 0);
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'r'),
+			 "nil>wait>G>ready>nil");
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'w'),
+			 "nil>ready>nil>wait>G>ready>nil");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/*
+ * Spec 7.2: equal read and write deadlines share one timer, rt with netpollDeadline (wt unused);
+ * making them differ splits it into netpollReadDeadline and netpollWriteDeadline, making them
+ * equal again deletes wt. The shared timer's netpolldeadlineimpl expires both and wakes both.
+ */
+static void (*combo_rt[3])(void *, uintptr_t), (*combo_wt[3])(void *, uintptr_t);
+
+static void main_combo_deadline(void *arg)
+{
+	(void)arg;
+	park_reader_and_writer();
+	poll_runtime_pollSetDeadline(T.pd, 2000 * MS, 'r' + 'w');
+	combo_rt[0] = T.pd->rt.f, combo_wt[0] = T.pd->wt.f;
+	poll_runtime_pollSetDeadline(T.pd, 4000 * MS, 'r');
+	combo_rt[1] = T.pd->rt.f, combo_wt[1] = T.pd->wt.f;
+	poll_runtime_pollSetDeadline(T.pd, 30 * MS, 'r' + 'w');
+	combo_rt[2] = T.pd->rt.f, combo_wt[2] = T.pd->wt.f;
+	wg_wait(&T.wg);
+}
+
+Test(sim_netpoll, equal_deadlines_share_one_timer_that_wakes_both)
+{
+	cr_assert_eq(tu_sim_run(1, main_combo_deadline, NULL, &EV), 0);
+	cr_assert(combo_rt[0] == netpollDeadline && combo_wt[0] == NULL, "SetDeadline: one timer");
+	cr_assert(combo_rt[1] == netpollReadDeadline && combo_wt[1] == netpollWriteDeadline,
+		  "SetReadDeadline to another time: two timers");
+	cr_assert(combo_rt[2] == netpollDeadline && combo_wt[2] == NULL,
+		  "SetDeadline again: one timer, wt deleted");
+	cr_assert_eq(rw_rc[0], pollErrTimeout, "the reader got %d", rw_rc[0]);
+	cr_assert_eq(rw_rc[1], pollErrTimeout, "the writer got %d", rw_rc[1]);
+	/* One netpolldeadlineimpl call expired both: its read and write expiries are adjacent. */
+	long r = -1, w = -1;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind != NPS_EV_PD_EXPIRE || e->sub != 0)
+			continue;
+		if (e->u.pd.mode == 'r' && r < 0)
+			r = (long)i;
+		else if (e->u.pd.mode == 'w' && w < 0)
+			w = (long)i;
+	}
+	cr_assert(r >= 0 && w > r, "read expiry %ld, then write expiry %ld", r, w);
+	cr_assert_eq(EV.v[w].m, EV.v[r].m, "the same timer expired both");
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'r'), "nil>wait>G>nil");
+	cr_assert_eq(atomic_load(&netpollWaiters), 0);
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/*
+ * Spec 6.8: a deadline moved earlier while an M sleeps in netpoll until the old one (modtimer,
+ * when < old) breaks that poll through wakeNetPoller, so that the M recomputes its timeout.
+ * Main keeps its P busy meanwhile (no findRunnable of its own to break the poller instead).
+ */
+static _Atomic int early_done;
+static int64_t early_when, early_pollUntil;
+
+static void early_waiter(void *arg)
+{
+	(void)arg;
+	T.rc = poll_runtime_pollWait(T.pd, 'r');
+	atomic_store(&early_done, 1);
+}
+
+static void main_earlier_deadline(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	go(early_waiter, NULL);
+	while (atomic_load(&T.pd->rg) <= pdWait)
+		usleep(100);
+	poll_runtime_pollSetDeadline(T.pd, 10000 * MS, 'r');
+	lock(&T.pd->lock); /* the timer writes rd under it */
+	int64_t far = T.pd->rd;
+	unlock(&T.pd->lock);
+	/* Wait for the idle P's M to block in netpoll until that deadline. */
+	for (int i = 0; i < 20000; i++) {
+		if (atomic_load(&sched.lastpoll) == 0 && atomic_load(&sched.pollUntil) == far)
+			break;
+		usleep(100);
+	}
+	early_pollUntil = atomic_load(&sched.pollUntil);
+	cr_assert_eq(early_pollUntil, far, "no M blocked in netpoll until the deadline");
+	poll_runtime_pollSetDeadline(T.pd, 20 * MS, 'r');
+	lock(&T.pd->lock);
+	early_when = T.pd->rd;
+	unlock(&T.pd->lock);
+	while (!atomic_load(&early_done))
+		usleep(100);
+}
+
+static int is_wakenetpoller_break(const struct nps_event *e, void *ctx)
+{
+	return e->u.brk.fn == NPS_FN_WAKENETPOLLER && e->u.brk.when == *(int64_t *)ctx;
+}
+
+Test(sim_netpoll, earlier_deadline_breaks_the_blocked_poller)
+{
+	cr_assert_eq(tu_sim_run(2, main_earlier_deadline, NULL, &EV), 0);
+	cr_assert_eq(T.rc, pollErrTimeout);
+	long brk = tu_find(&EV, 0, NPS_EV_NETPOLL_BREAK, is_wakenetpoller_break, &early_when);
+	cr_assert_geq(brk, 0, "modtimer to an earlier time did not call netpollBreak");
+	cr_assert_eq(EV.v[brk].u.brk.result, NPS_BRK_WROTE, "the break woke the poller");
+	cr_assert_str_eq(tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'r'), "nil>wait>G>nil");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/*
+ * Spec 6.1: with goroutines waiting on the poller and no M blocked in it, an M that finds no
+ * work polls without blocking before it tries to steal, and runs the first goroutine that poll
+ * readied itself. One P: main's time.Sleep leaves the queues empty while a byte for the parked
+ * reader is already there. sysmon may poll first (its 10 ms rule), so three rounds.
+ */
+#define NB_ROUNDS 3
+static uint64_t nb_goid[NB_ROUNDS];
+
+static void main_nonblocking_poll(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	for (int i = 0; i < NB_ROUNDS; i++) {
+		start_waiter();
+		nb_goid[i] = T.goid;
+		char c;
+		cr_assert_eq(write(T.b, "x", 1), 1);
+		time_sleep(1 * MS);
+		wg_wait(&T.wg);
+		cr_assert_eq(read(T.a, &c, 1), 1);
+	}
+}
+
+Test(sim_netpoll, findrunnable_polls_without_blocking_before_it_steals)
+{
+	cr_assert_eq(tu_sim_run(1, main_nonblocking_poll, NULL, &EV), 0);
+	int by_nonblocking = 0;
+	for (int r = 0; r < NB_ROUNDS; r++) {
+		/* The reader's wake, and the last netpoll its M returned from before it. */
+		long wake = -1, poll = -1;
+		for (size_t i = 0; i < EV.n && wake < 0; i++) {
+			const struct nps_event *e = &EV.v[i];
+			if (e->kind == NPS_EV_NETPOLL_END)
+				poll = (long)i;
+			if (e->kind == NPS_EV_GSTATUS && e->u.gstatus.goid == nb_goid[r] &&
+			    e->u.gstatus.from == NPS_GWAITING && e->u.gstatus.to == NPS_GRUNNABLE)
+				wake = (long)i;
+		}
+		cr_assert(wake >= 0 && poll >= 0, "round %d: wake %ld, netpoll %ld", r, wake, poll);
+		const struct nps_event *p = &EV.v[poll];
+		if (p->m == EV.v[wake].m && p->u.netpoll.caller == NPS_NPC_FINDRUNNABLE &&
+		    p->u.netpoll.waitms == 0 && p->u.netpoll.ngs == 1 &&
+		    EV.v[wake].u.gstatus.fn == NPS_FN_FINDRUNNABLE)
+			by_nonblocking++;
+	}
+	cr_assert_gt(by_nonblocking, 0, "no reader was run by findRunnable's non-blocking poll");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
 /* The after-announce window: readiness, a past deadline, or a close arrives there. */
 enum {
 	HOOK_READY = 1,
@@ -414,6 +643,86 @@ Test(sim_netpoll, deadline_cleared_while_parked)
 }
 
 /*
+ * A deadline timer that fires after Close: pollUnblock bumped rseq and wseq, so the timer's seq
+ * is stale and netpolldeadlineimpl ignores it (without the bump it would find rt.f cleared and
+ * throw "inconsistent read deadline"). The timer is run by hand, as an M that had taken it off
+ * the heap before pollUnblock's deltimer would run it.
+ */
+static void main_late_timer(void *arg)
+{
+	int mode = (int)(intptr_t)arg;
+	setup_pair();
+	poll_runtime_pollSetDeadline(T.pd, 1000 * MS, mode);
+	struct timer *t = mode == 'w' ? &T.pd->wt : &T.pd->rt;
+	void (*f)(void *, uintptr_t) = t->f;
+	void *farg = t->arg;
+	uintptr_t seq = t->seq;
+	cr_assert_not_null(f);
+	poll_runtime_pollUnblock(T.pd);
+	f(farg, seq);
+	poll_runtime_pollClose(T.pd);
+}
+
+static int is_stale_expiry(const struct nps_event *e, void *ctx)
+{
+	return e->sub == 1 && e->u.pd.mode == *(int *)ctx;
+}
+
+static void assert_late_timer_is_stale(int mode)
+{
+	cr_assert_eq(tu_sim_run(1, main_late_timer, (void *)(intptr_t)mode, &EV), 0);
+	cr_assert_geq(tu_find(&EV, 0, NPS_EV_PD_EXPIRE, is_stale_expiry, &mode), 0,
+		      "the late timer was not found stale");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+Test(sim_netpoll, read_deadline_timer_firing_after_close_is_stale)
+{
+	assert_late_timer_is_stale('r');
+}
+
+Test(sim_netpoll, write_deadline_timer_firing_after_close_is_stale)
+{
+	assert_late_timer_is_stale('w');
+}
+
+/*
+ * pollUnblock (Close) deletes both deadline timers: neither runs later, not even as a stale
+ * expiry, and rt.f/wt.f are cleared for the next incarnation's SetDeadline.
+ */
+static bool unblock_cleared;
+
+static void main_close_deletes_timers(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	poll_runtime_pollSetDeadline(T.pd, 20 * MS, 'r');
+	poll_runtime_pollSetDeadline(T.pd, 30 * MS, 'w');
+	poll_runtime_pollUnblock(T.pd);
+	unblock_cleared = T.pd->rt.f == NULL && T.pd->wt.f == NULL;
+	time_sleep(60 * MS); /* past both deadlines */
+	poll_runtime_pollClose(T.pd);
+}
+
+static int is_timer_op(const struct nps_event *e, void *ctx)
+{
+	return e->u.timer.op == *(int *)ctx;
+}
+
+Test(sim_netpoll, close_deletes_both_deadline_timers)
+{
+	cr_assert_eq(tu_sim_run(1, main_close_deletes_timers, NULL, &EV), 0);
+	cr_assert(unblock_cleared, "pollUnblock left a deadline timer set");
+	int del = NPS_TIMER_DEL;
+	long d1 = tu_find(&EV, 0, NPS_EV_TIMER, is_timer_op, &del);
+	cr_assert(d1 >= 0 && tu_find(&EV, (size_t)d1 + 1, NPS_EV_TIMER, is_timer_op, &del) > d1,
+		  "two deltimers");
+	cr_assert_eq(tu_find(&EV, 0, NPS_EV_PD_EXPIRE, NULL, NULL), -1,
+		     "a deadline timer ran after Close");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/*
  * Deadlines at the ends of int64. Go's int64 arithmetic wraps, so pollSetDeadline clamps a
  * future deadline whose sum overflows to the maximum, and time.Until saturates a difference
  * that overflows; in C both were undefined (the UBSan build aborted).
@@ -463,6 +772,13 @@ static void main_noops(void *arg)
 {
 	(void)arg;
 	setup_pair();
+	/*
+	 * Take the EPOLLOUT edge of the registration now: an M's poll (sysmon's, under TSan's
+	 * slowness) delivering it after the pollReset below made wg pdReady again.
+	 */
+	int32_t d;
+	struct gList none = netpoll(0, &d, NPS_NPC_OTHER);
+	cr_assert(gList_empty(&none));
 	make_ready(T.pd, 'r' + 'w');
 	make_ready(T.pd, 'r' + 'w');
 	int32_t delta = 0;
@@ -1175,6 +1491,64 @@ Test(sim_netpoll, netpollinit_flags)
 	cr_assert_eq(init_sock_events,
 		     EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET | EPOLLERR | EPOLLHUP,
 		     "netpollopen: IN|OUT|RDHUP|ET (mask %#llx)", (long long)init_sock_events);
+}
+
+/*
+ * ---- netpollBreak and its drain (runtime/netpoll_epoll.go) ----
+ * netpollWakeSig lets one byte into the pipe until a blocking netpoll drains it; a non-blocking
+ * netpoll leaves it (level-triggered, so the next blocking poll still sees it).
+ */
+static int32_t break_ngs[3];
+
+static void main_break_drain(void *arg)
+{
+	(void)arg;
+	netpollGenericInit();
+	int32_t delta;
+	netpollBreak(NPS_FN_NONE, 0);				       /* writes */
+	netpollBreak(NPS_FN_NONE, 0);				       /* pending */
+	netpollBreak(NPS_FN_NONE, 0);				       /* pending */
+	break_ngs[0] = netpoll(0, &delta, NPS_NPC_OTHER).head != NULL; /* leaves the byte */
+	netpollBreak(NPS_FN_NONE, 0);				       /* still pending */
+	/* The byte left behind ends a long wait at once: drained, netpollWakeSig reset. */
+	break_ngs[1] = netpoll(1000 * MS, &delta, NPS_NPC_OTHER).head != NULL;
+	netpollBreak(NPS_FN_NONE, 0); /* writes again */
+	break_ngs[2] = netpoll(1000 * MS, &delta, NPS_NPC_OTHER).head != NULL;
+}
+
+Test(sim_netpoll, break_writes_one_byte_until_a_blocking_poll_drains_it)
+{
+	cr_assert_eq(tu_sim_run(1, main_break_drain, NULL, &EV), 0);
+	/*
+	 * What the log shows of the break, in order: this goroutine's calls (not the runtime's
+	 * exit's) and its M's polls (sysmon's are non-blocking: they may leave the byte, never
+	 * drain it).
+	 */
+	char got[64] = "", *w = got;
+	int m = -1;
+	for (size_t i = 0; i < EV.n && w < got + sizeof(got) - 8; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_NETPOLL_BREAK && e->u.brk.fn == NPS_FN_NONE) {
+			m = e->m;
+			*w++ = e->u.brk.result == NPS_BRK_WROTE	    ? 'W'
+			       : e->u.brk.result == NPS_BRK_PENDING ? 'p'
+								    : '?';
+		} else if (e->kind == NPS_EV_NETPOLL_EVENT && e->m == m &&
+			   e->u.npev.action == NPS_NPEV_BREAK_LEAVE) {
+			*w++ = 'l';
+		} else if (e->kind == NPS_EV_NETPOLL_DRAIN) {
+			w += sprintf(w, "D%lld", (long long)e->u.brk.ret);
+		}
+	}
+	*w = 0;
+	/* W wrote, p pending, l left by netpoll(0), D<n> drained n bytes */
+	cr_assert_str_eq(got,
+			 "Wppl"
+			 "pD1"
+			 "WD1",
+			 "the break's history: %s", got);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(break_ngs[i], 0, "netpoll %d returned goroutines", i);
 }
 
 /* ---- at most 128 events per netpoll call ---- */
