@@ -22,8 +22,16 @@
 
 #define maxRW (1 << 30)
 
-void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
-void (*testHookSetDeadline)(struct FD *fd);
+void (*_Atomic testHookAfterEAGAIN)(struct FD *fd, int mode);
+void (*_Atomic testHookSetDeadline)(struct FD *fd);
+
+/* Call the hook after EAGAIN, if one is set (read once: another thread may clear it). */
+static void after_eagain(struct FD *fd, int mode)
+{
+	void (*hook)(struct FD *, int) = atomic_load(&testHookAfterEAGAIN);
+	if (hook)
+		hook(fd, mode);
+}
 
 /* ---- fdMutex: Go's bit layout ---- */
 
@@ -377,8 +385,7 @@ ssize_t FD_Read(struct FD *fd, void *p, size_t n)
 		trace_syscall_end(mp, ev, NPS_SYS_READ, r < 0 ? -e : r, n, NPS_FN_FD_READ);
 		if (r < 0) {
 			if (e == EAGAIN && fd->pd.runtimeCtx) {
-				if (testHookAfterEAGAIN)
-					testHookAfterEAGAIN(fd, 'r');
+				after_eagain(fd, 'r');
 				err = pd_wait(fd, 'r');
 				if (err == 0)
 					continue;
@@ -443,8 +450,7 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 			goto out;
 		}
 		if (e == EAGAIN && fd->pd.runtimeCtx) {
-			if (testHookAfterEAGAIN)
-				testHookAfterEAGAIN(fd, 'w');
+			after_eagain(fd, 'w');
 			err = pd_wait(fd, 'w');
 			if (err == 0)
 				continue;
@@ -598,8 +604,9 @@ int FD_SetDeadline(struct FD *fd, int64_t t, int mode)
 	int64_t d = setDeadlineDelay(t, t != 0 ? nanotime() : 0);
 	if (!fdmu_incref(&fd->fdmu))
 		return fd_error(fd, errClosing(fd), NPS_FN_SETDEADLINEIMPL);
-	if (testHookSetDeadline)
-		testHookSetDeadline(fd);
+	void (*hook)(struct FD *) = atomic_load(&testHookSetDeadline);
+	if (hook)
+		hook(fd);
 	int ret = 0;
 	if (!fd->pd.runtimeCtx)
 		ret = -NPS_ENODEADLINE;

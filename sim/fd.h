@@ -75,13 +75,14 @@ int64_t setDeadlineDelay(int64_t t, int64_t now);
  * readiness arrive in exactly that window; slow-reader counts the times Write found the socket
  * buffer full.
  */
-extern void (*testHookAfterEAGAIN)(struct FD *fd, int mode);
+/* Atomic: a lesson sets it while goroutines on other Ms may be reading (its watcher). */
+extern void (*_Atomic testHookAfterEAGAIN)(struct FD *fd, int mode);
 
 /*
  * SIMPLIFICATION: a hook Go does not have: called by SetDeadline (setDeadlineImpl) once its
  * incref succeeded and before it sets the deadline, so a test can Close the FD while the
  * setter holds its reference and its deferred decref becomes the last one.
  */
-extern void (*testHookSetDeadline)(struct FD *fd);
+extern void (*_Atomic testHookSetDeadline)(struct FD *fd);
 
 #endif /* NPS_SIM_FD_H */
