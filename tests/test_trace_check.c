@@ -154,6 +154,119 @@ Test(trace_check, each_illegal_trace_fails_with_its_rule_and_line, .timeout = 12
 	cr_assert_geq(cases, 43, "only %d illegal traces", cases);
 }
 
+/*
+ * Spec section 4.4, every cell: each function that changes rg/wg, from each value to each value
+ * (a change to the same value is no change: only pollOpen's unconditional store makes one). A trace brings fd 7's rg to the value by legal steps, then makes the change; check must
+ * call it a pd-transition error at that line exactly when the table has no such row. The table
+ * here is written from the spec (and Go 1.22's netpoll.go), not from traces/fold.c's.
+ */
+static const char *const pdv_names[] = {"nil", "ready", "wait", "G5"};
+
+/* the legal steps that leave rg at pdv_names[v] after the pd was opened (rg pdNil) */
+static const char *const pdv_setup[] = {
+    "",
+    "{\"ts\":11000,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":0,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"nil\",\"to\":\"ready\","
+    "\"fn\":\"netpollready\"}\n",
+    "{\"ts\":11000,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":5,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\","
+    "\"fn\":\"netpollblock\"}\n",
+    "{\"ts\":11000,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":5,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\","
+    "\"fn\":\"netpollblock\"}\n"
+    "{\"ts\":11500,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":0,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"wait\",\"to\":\"G5\","
+    "\"fn\":\"netpollblockcommit\"}\n",
+};
+
+enum {
+	NIL = 1,
+	READY = 2,
+	WAIT = 4,
+	G = 8,
+	ANY = 15
+};
+
+static const struct {
+	const char *fn;
+	unsigned from, to; /* sets of pdv_names' bits */
+} spec_rows[] = {
+    {"poll_runtime_pollOpen", ANY, NIL}, /* a new incarnation */
+    /* prepareRead/Write: fdMutex lets one reader (writer) in, so rg (wg) is pdNil or pdReady */
+    {"poll_runtime_pollReset", READY, NIL},
+    {"netpollblock", READY, NIL}, /* step 1 takes a notification, or step 3's swap */
+    {"netpollblock", NIL, WAIT},  /* step 1 announces */
+    {"netpollblock", WAIT, NIL},  /* step 3 when an error kept it from parking */
+    {"netpollblockcommit", WAIT, G},
+    {"netpollready", NIL | WAIT | G, READY}, /* netpollunblock(ioready=true) */
+    {"netpolldeadlineimpl", WAIT | G, NIL},  /* netpollunblock(ioready=false) */
+    {"poll_runtime_pollUnblock", WAIT | G, NIL},
+    {"poll_runtime_pollSetDeadline", WAIT | G, NIL},
+};
+
+static bool spec_legal(const char *fn, unsigned from, unsigned to)
+{
+	for (size_t i = 0; i < sizeof(spec_rows) / sizeof(spec_rows[0]); i++)
+		if (!strcmp(spec_rows[i].fn, fn) && (spec_rows[i].from & 1u << from) &&
+		    (spec_rows[i].to & 1u << to))
+			return true;
+	return false;
+}
+
+Test(trace_check, every_cell_of_the_transition_table, .timeout = 120)
+{
+	size_t plen;
+	char *full = tt_slurp(TRACES "/illegal/pd_transition.jsonl", &plen);
+	/* its first 10 lines: header, G5 running, fd 7's pollDesc open and registered, EAGAIN */
+	char *cut = full;
+	for (int i = 0; i < 10; i++)
+		cut = strchr(cut, '\n') + 1;
+	*cut = '\0';
+	static const char *const fns[] = {"poll_runtime_pollOpen",
+					  "poll_runtime_pollReset",
+					  "netpollblock",
+					  "netpollblockcommit",
+					  "netpollready",
+					  "netpolldeadlineimpl",
+					  "poll_runtime_pollUnblock",
+					  "poll_runtime_pollSetDeadline",
+					  "netpollunblock"};
+	const char *path = tt_tmp("cell.jsonl");
+	int legal = 0, illegal = 0;
+	for (size_t f = 0; f < sizeof(fns) / sizeof(fns[0]); f++)
+		for (unsigned from = 0; from < 4; from++)
+			for (unsigned to = 0; to < 4; to++) {
+				char text[8192], want[128], *out;
+				int n = snprintf(
+				    text, sizeof(text),
+				    "%s%s{\"ts\":12000,\"src\":\"sim\",\"ev\":\"pd_state\","
+				    "\"m\":0,\"p\":0,\"g\":5,\"fd\":7,\"pd\":\"0x7f0000001000\","
+				    "\"seq\":1,\"mode\":\"r\",\"from\":\"%s\",\"to\":\"%s\","
+				    "\"fn\":\"%s\"}\n",
+				    full, pdv_setup[from], pdv_names[from], pdv_names[to], fns[f]);
+				tt_spit(path, text, (size_t)n);
+				/* the change is the file's last line */
+				int line = 11 + (from == 0 ? 0 : from == 3 ? 2 : 1);
+				tt_np(&out, "check --quiet %s", path);
+				snprintf(want, sizeof(want),
+					 "cell.jsonl:%d: error: pd-transition:", line);
+				bool said = strstr(out, want) != NULL;
+				bool ok = spec_legal(fns[f], from, to);
+				cr_assert(said != ok,
+					  "%s %s → %s: the spec says %s, check says\n%s", fns[f],
+					  pdv_names[from], pdv_names[to], ok ? "legal" : "illegal",
+					  out);
+				/* the setup steps are legal: no other pd-transition error */
+				cr_assert_eq(tu_count_lines(out, "error: pd-transition:"), said,
+					     "%s", out);
+				free(out);
+				ok ? legal++ : illegal++;
+			}
+	cr_assert_eq(legal, 18, "cells the spec allows");
+	cr_assert_eq(illegal, 9 * 16 - 18);
+	free(full);
+}
+
 Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
 {
 	char *out;
