@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -49,7 +50,8 @@ static int by_ts(const void *a, const void *b)
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
 }
 
-static bool has_meta(const cJSON *evs, const char *name, int pid, int tid)
+/* The args of the metadata event name of process pid (and lane tid, unless tid < 0), or NULL. */
+static const cJSON *meta_args(const cJSON *evs, const char *name, int pid, int tid)
 {
 	const cJSON *e;
 	cJSON_ArrayForEach(e, evs)
@@ -60,9 +62,14 @@ static bool has_meta(const cJSON *evs, const char *name, int pid, int tid)
 		    p->valueint != pid)
 			continue;
 		if (tid < 0 || (t && t->valueint == tid))
-			return true;
+			return cJSON_GetObjectItem(e, "args");
 	}
-	return false;
+	return NULL;
+}
+
+static bool has_meta(const cJSON *evs, const char *name, int pid, int tid)
+{
+	return meta_args(evs, name, pid, tid) != NULL;
 }
 
 /* Validate a Chrome trace document against Perfetto's rules; returns the parsed document. */
@@ -410,6 +417,109 @@ static int kernel_instants_match(const char *in, cJSON *doc)
 	cr_assert_eq(got, nwant, "%d of the %d kernel epoll_create/read/write events exported", got,
 		     nwant);
 	return reads;
+}
+
+/*
+ * Perfetto orders processes and lanes by their sort indices (peers.md §4.3, "Metadata"): the
+ * processes in the order the docs list them, pollDescs with rg just before wg, goroutines by
+ * goid, Ms by number, kernel threads by tid.
+ */
+struct meta_lane {
+	int pid;
+	long sort;
+	const char *name;
+};
+
+static int by_pid_sort(const void *a, const void *b)
+{
+	const struct meta_lane *x = a, *y = b;
+	if (x->pid != y->pid)
+		return x->pid - y->pid;
+	return x->sort < y->sort ? -1 : x->sort > y->sort;
+}
+
+/* the number a lane's name orders by: goid, M number, tid; -1 for a pollDesc lane */
+static long lane_key(const char *name)
+{
+	long k = -1;
+	if (sscanf(name, "G%ld", &k) == 1 || sscanf(name, "M%ld", &k) == 1 ||
+	    sscanf(name, "tid %ld", &k) == 1)
+		return k;
+	return -1;
+}
+
+static long sort_index(const cJSON *evs, const char *what, int pid, int tid)
+{
+	const cJSON *a = meta_args(evs, what, pid, tid);
+	cr_assert(a, "no %s for pid %d tid %d", what, pid, tid);
+	return (long)cJSON_GetObjectItem(a, "sort_index")->valuedouble;
+}
+
+static void assert_sorted_lanes(const char *in, const char *name)
+{
+	cJSON *doc = export_chrome(in, name), *e;
+	cJSON *evs = cJSON_GetObjectItem(doc, "traceEvents");
+	static const char *const procs[] = {"pollDescs (rg/wg)", "goroutines", "Ms (OS threads)",
+					    "kernel (eBPF)", "netpoll counters"};
+	long prev = LONG_MIN;
+	struct meta_lane lanes[256];
+	int n = 0, p = 0;
+	/* the processes, in the order the docs list them */
+	cJSON_ArrayForEach(e, evs)
+	{
+		if (strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "process_name"))
+			continue;
+		int pid = cJSON_GetObjectItem(e, "pid")->valueint;
+		const char *pname =
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "name")->valuestring;
+		cr_assert_lt(p, 5);
+		cr_assert_str_eq(pname, procs[p], "%s: process %d", name, p);
+		long sort = sort_index(evs, "process_sort_index", pid, -1);
+		cr_assert_gt(sort, prev, "%s: %s sorts before %s", name, pname,
+			     p ? procs[p - 1] : "");
+		prev = sort;
+		p++;
+	}
+	cr_assert_eq(p, 5);
+	/* every lane: its name and its sort index */
+	cJSON_ArrayForEach(e, evs)
+	{
+		if (strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "thread_name"))
+			continue;
+		int pid = cJSON_GetObjectItem(e, "pid")->valueint;
+		int tid = cJSON_GetObjectItem(e, "tid")->valueint;
+		cr_assert_lt(n, 256);
+		lanes[n++] = (struct meta_lane){
+		    pid, sort_index(evs, "thread_sort_index", pid, tid),
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "name")->valuestring};
+	}
+	qsort(lanes, (size_t)n, sizeof(lanes[0]), by_pid_sort);
+	int pairs = 0;
+	for (int i = 1; i < n; i++) {
+		if (lanes[i].pid != lanes[i - 1].pid)
+			continue;
+		const char *a = lanes[i - 1].name, *b = lanes[i].name;
+		cr_assert_neq(lanes[i].sort, lanes[i - 1].sort, "%s: %s and %s share a sort index",
+			      name, a, b);
+		if (!strncmp(a, "pd ", 3)) {
+			/* "pd 0x... rg (fd 7)": a pollDesc's wg lane comes right after its rg lane */
+			size_t at = strcspn(a + 3, " ") + 3;
+			if (!strncmp(a, b, at) && strstr(a, " rg ") && strstr(b, " wg "))
+				pairs++;
+			else
+				cr_assert(strncmp(a, b, at), "%s: %s before %s", name, a, b);
+			continue;
+		}
+		cr_assert_lt(lane_key(a), lane_key(b), "%s: %s sorts before %s", name, a, b);
+	}
+	cr_assert_geq(pairs, 1, "%s: no pollDesc with both lanes", name);
+	cJSON_Delete(doc);
+}
+
+Test(trace_export, processes_and_lanes_are_in_order, .timeout = 60)
+{
+	assert_sorted_lanes(TRACES "/legal_kernel_agree.jsonl", "sort-agree.json");
+	assert_sorted_lanes("traces/samples/echo-kernel.jsonl", "sort-echo.json");
 }
 
 Test(trace_export, kernel_epoll_create_and_break_pipe_are_instants_on_kernel_lanes, .timeout = 120)
