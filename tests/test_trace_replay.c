@@ -286,6 +286,13 @@ Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 	cr_assert_eq(rc, 0);
 	cr_assert_geq(real, 0.095, "--speed 4 replayed 0.4 s of trace in %.3f s", real);
 	free(out);
+	/* X below 1 is slower than real time: 0.4 s of trace at half speed takes 0.8 s */
+	t0 = now();
+	rc = tt_np(&out, "replay %s --no-ui --narrate --speed 0.5", path);
+	real = now() - t0;
+	cr_assert_eq(rc, 0);
+	cr_assert_geq(real, 0.78, "--speed 0.5 replayed 0.4 s of trace in %.3f s", real);
+	free(out);
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 0", path), 2);
 	cr_assert(strstr(out, "--speed wants a positive number"), "%s", out);
 	free(out);
