@@ -348,6 +348,54 @@ Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 	cJSON_Delete(doc);
 }
 
+/* "name ts value" for each sample of counter name, one per line, in the document's order. */
+static void counter_series(cJSON *doc, const char *name, char *buf, size_t len)
+{
+	cJSON *e;
+	size_t o = 0;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
+		if (strcmp(cJSON_GetObjectItem(e, "ph")->valuestring, "C") ||
+		    strcmp(cJSON_GetObjectItem(e, "name")->valuestring, name))
+			continue;
+		o += (size_t)snprintf(
+		    buf + o, len - o, "%g %g\n", cJSON_GetObjectItem(e, "ts")->valuedouble,
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "value")->valuedouble);
+		cr_assert_lt(o, len);
+	}
+}
+
+/*
+ * Each counter follows the trace: legal_read_wait.jsonl's first event is at 1000 ns (0 µs), fd
+ * 7 is registered by netpollopen at 6000 ns and leaves epoll at 1031000 ns; G5 parks in IO wait
+ * (park_m) at 12000 ns and is made runnable at 1019000 ns; the waiters events say 1 at 14000
+ * ns, 0 at 1020000 ns. legal_lost.jsonl loses 12 sim events at 15000 ns; legal_kernel_agree.jsonl,
+ * whose first event is at 1000 ns too, 1 kernel event at 946200 ns.
+ */
+Test(trace_export, counters_follow_the_trace, .timeout = 60)
+{
+	static const struct {
+		const char *trace, *counter, *want;
+	} cases[] = {
+	    {"legal_read_wait", "registered_fds", "0 0\n5 1\n1030 0\n"},
+	    {"legal_read_wait", "parked_goroutines", "0 0\n11 1\n1018 0\n"},
+	    {"legal_read_wait", "netpoll_waiters", "0 0\n13 1\n1019 0\n"},
+	    {"legal_read_wait", "lost_events", "0 0\n"},
+	    {"legal_lost", "lost_events", "0 0\n14 12\n"},
+	    {"legal_kernel_agree", "lost_events", "0 0\n945.2 1\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char in[256], out[64], got[1024];
+		snprintf(in, sizeof(in), TRACES "/%s.jsonl", cases[i].trace);
+		snprintf(out, sizeof(out), "ctr-%zu.json", i);
+		cJSON *doc = export_chrome(in, out);
+		counter_series(doc, cases[i].counter, got, sizeof(got));
+		cr_assert_str_eq(got, cases[i].want, "%s: %s", cases[i].trace, cases[i].counter);
+		cJSON_Delete(doc);
+	}
+}
+
 /*
  * Every kernel epoll_create and break-pipe read/write of the trace in is an instant on its
  * thread's kernel lane, in the same order, with the kernel's answer in its args. Returns how many
