@@ -312,6 +312,94 @@ Test(trace_export, a_wake_up_is_one_flow_from_epoll_to_the_running_goroutine, .t
 	cJSON_Delete(doc);
 }
 
+/* The name of lane (pid, tid): its thread_name. */
+static const char *lane_name(const cJSON *evs, int pid, int tid)
+{
+	const cJSON *a = meta_args(evs, "thread_name", pid, tid);
+	cr_assert(a, "lane %d/%d has no name", pid, tid);
+	return cJSON_GetObjectItem(a, "name")->valuestring;
+}
+
+/*
+ * Every flow tells one wake-up: its epoll steps ("ready fd N" on the kernel's lane,
+ * "netpollready fd N" on the M's) name one fd, the pollDesc step that becomes pdReady is that
+ * fd's, and the goroutine steps (runnable, running) are on the lane of the goroutine that
+ * pollDesc held (its "from", G<goid>), the one the wake-up is for.
+ */
+static void assert_flows_tell_one_wake_up(const char *in, const char *name)
+{
+	cJSON *doc = export_chrome(in, name), *evs = cJSON_GetObjectItem(doc, "traceEvents"), *e;
+	double ids[4096];
+	int nids = 0, gsteps = 0;
+	cJSON_ArrayForEach(e, evs)
+	{
+		const cJSON *b = cJSON_GetObjectItem(e, "bind_id");
+		int i;
+		for (i = 0; b && i < nids && ids[i] != b->valuedouble; i++)
+			;
+		if (b && i == nids) {
+			cr_assert_lt(nids, 4096);
+			ids[nids++] = b->valuedouble;
+		}
+	}
+	cr_assert_gt(nids, 0, "%s: no flow", name);
+	for (int i = 0; i < nids; i++) {
+		int fd = -1;
+		char g[32] = "";
+		cJSON_ArrayForEach(e, evs)
+		{
+			const cJSON *b = cJSON_GetObjectItem(e, "bind_id");
+			if (!b || b->valuedouble != ids[i])
+				continue;
+			const char *sn = cJSON_GetObjectItem(e, "name")->valuestring;
+			int n = -1;
+			if (sscanf(sn, "ready fd %d", &n) == 1 ||
+			    sscanf(sn, "netpollready fd %d", &n) == 1) {
+				cr_assert(fd < 0 || fd == n, "%s: flow %g: fd %d and %s", name,
+					  ids[i], fd, sn);
+				fd = n;
+			}
+		}
+		cJSON_ArrayForEach(e, evs)
+		{
+			const cJSON *b = cJSON_GetObjectItem(e, "bind_id");
+			if (!b || b->valuedouble != ids[i] ||
+			    strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "pdReady"))
+				continue;
+			const cJSON *args = cJSON_GetObjectItem(e, "args");
+			int pfd = cJSON_GetObjectItem(args, "fd")->valueint;
+			cr_assert(fd < 0 || pfd == fd,
+				  "%s: flow %g: ready fd %d went to fd %d's pollDesc", name, ids[i],
+				  fd, pfd);
+			snprintf(g, sizeof(g), "%s",
+				 cJSON_GetObjectItem(args, "from")->valuestring);
+		}
+		cJSON_ArrayForEach(e, evs)
+		{
+			const cJSON *b = cJSON_GetObjectItem(e, "bind_id");
+			const char *sn = cJSON_GetObjectItem(e, "name")->valuestring;
+			if (!b || b->valuedouble != ids[i] ||
+			    (strcmp(sn, "runnable") && strcmp(sn, "running")))
+				continue;
+			const char *lane = lane_name(evs, cJSON_GetObjectItem(e, "pid")->valueint,
+						     cJSON_GetObjectItem(e, "tid")->valueint);
+			cr_assert_str_eq(lane, g, "%s: flow %g: the pollDesc held %s, %s is on %s",
+					 name, ids[i], g[0] ? g : "no goroutine", sn, lane);
+			gsteps++;
+		}
+	}
+	cr_assert_gt(gsteps, 0, "%s: no flow reaches a goroutine", name);
+	cJSON_Delete(doc);
+}
+
+Test(trace_export, each_flow_follows_one_fd_to_its_goroutine, .timeout = 60)
+{
+	assert_flows_tell_one_wake_up(TRACES "/legal_kernel_agree.jsonl", "flows-agree.json");
+	assert_flows_tell_one_wake_up("traces/samples/echo-kernel.jsonl", "flows-echo.json");
+	assert_flows_tell_one_wake_up("traces/samples/accept-burst.jsonl", "flows-burst.json");
+	assert_flows_tell_one_wake_up("traces/samples/slow-reader.jsonl", "flows-slow.json");
+}
+
 Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 {
 	cJSON *doc = export_chrome(TRACES "/legal_races.jsonl", "races.json");
