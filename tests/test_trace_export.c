@@ -436,6 +436,67 @@ Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 	cJSON_Delete(doc);
 }
 
+/*
+ * Go's pollCache gives a freed pollDesc to the next fd opened: its lanes name every fd they
+ * served, so that fd 8's wake-up is not seen on a lane that says fd 7; a pollDesc reused by many
+ * fds ends its list with "...".
+ */
+Test(trace_export, a_reused_polldesc_lane_names_each_fd, .timeout = 60)
+{
+	cJSON *doc = export_chrome(TRACES "/legal_lost_free_ready.jsonl", "reused.json");
+	char *text = cJSON_PrintUnformatted(doc);
+	cr_assert(strstr(text, "\"args\":{\"name\":\"pd 0x7f0000001000 rg (fd 7, 8)\"}"), "%s",
+		  text);
+	cr_assert(strstr(text, "\"args\":{\"name\":\"pd 0x7f0000001000 wg (fd 7, 8)\"}"), "%s",
+		  text);
+	free(text);
+	cJSON_Delete(doc);
+	/* one pollDesc for fds 1000 to 1039, each announcing a read and giving up */
+	char *trace = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&trace, &len);
+	fputs("{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"
+	      "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n",
+	      f);
+	for (int fd = 1000; fd < 1040; fd++) {
+		unsigned ts = (unsigned)(fd - 1000) * 4000 + 1000, seq = (unsigned)(fd - 999);
+		fprintf(f,
+			"{\"ts\":%u,\"src\":\"sim\",\"ev\":\"pd_open\",\"fd\":%d,\"pd\":\"0x1000\","
+			"\"seq\":%u,\"fn\":\"poll_runtime_pollOpen\"}\n",
+			ts, fd, seq);
+		for (int k = 0; k < 2; k++)
+			fprintf(
+			    f,
+			    "{\"ts\":%u,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":%d,\"pd\":"
+			    "\"0x1000\",\"seq\":%u,\"mode\":\"r\",\"from\":\"%s\",\"to\":\"%s\","
+			    "\"fn\":\"netpollblock\"}\n",
+			    ts + 1000 + 1000 * (unsigned)k, fd, seq, k ? "wait" : "nil",
+			    k ? "nil" : "wait");
+		fprintf(f,
+			"{\"ts\":%u,\"src\":\"sim\",\"ev\":\"pd_free\",\"fd\":%d,\"pd\":\"0x1000\","
+			"\"seq\":%u,\"fn\":\"pollCache.free\"}\n",
+			ts + 3000, fd, seq + 1);
+	}
+	fclose(f);
+	const char *in = tt_tmp("reused40.jsonl");
+	tt_spit(in, trace, len);
+	free(trace);
+	doc = export_chrome(in, "reused40.json");
+	const char *name = NULL;
+	cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
+		const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "name");
+		if (!strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "thread_name") &&
+		    !strncmp(n->valuestring, "pd 0x1000 rg ", 13))
+			name = n->valuestring;
+	}
+	cr_assert(name, "no lane for pd 0x1000 rg");
+	cr_assert(!strncmp(name, "pd 0x1000 rg (fd 1000, 1001, 1002, ", 35), "%s", name);
+	cr_assert(strlen(name) > 60 && !strcmp(name + strlen(name) - 6, ", ...)"), "%s", name);
+	cJSON_Delete(doc);
+}
+
 /* "name ts value" for each sample of counter name, one per line, in the document's order. */
 static void counter_series(cJSON *doc, const char *name, char *buf, size_t len)
 {
