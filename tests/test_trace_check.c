@@ -669,6 +669,30 @@ Test(trace_check, no_footer_names_the_last_line_read, .timeout = 30)
 		   NULL);
 }
 
+/* A run ended by a signal (its footer says which): legal, with a note that says so. */
+Test(trace_check, an_interrupted_run_is_a_note, .timeout = 30)
+{
+	size_t len;
+	char *t = tt_slurp(TRACES "/legal_read_wait.jsonl", &len), *out;
+	char *at = strstr(t, "\"interrupted\":0");
+	cr_assert(at);
+	char *text;
+	cr_assert(asprintf(&text, "%.*s\"interrupted\":2,\"signal\":\"SIGINT\"%s", (int)(at - t), t,
+			   at + strlen("\"interrupted\":0")) > 0);
+	const char *path = tt_tmp("interrupted.jsonl");
+	tt_spit(path, text, strlen(text));
+	int rc = tt_np(&out, "check %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out,
+			 "interrupted.jsonl:34: note: interrupted: the run was ended by signal "
+			 "2; everything before the footer was recorded\n"),
+		  "%s", out);
+	cr_assert(strstr(out, "interrupted.jsonl: legal: 32 events, 1 note\n"), "%s", out);
+	free(out);
+	free(text);
+	free(t);
+}
+
 Test(trace_check, a_trace_without_footer_is_cut_short, .timeout = 30)
 {
 	char *out;
