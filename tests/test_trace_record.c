@@ -240,6 +240,14 @@ static void stalled_reader(const char *err)
 {
 	const char *path = tt_tmp("stall.jsonl"), *fifo = tt_tmp("stall.fifo");
 	char cmd[2000], *out;
+	/*
+	 * The second call's trace has the first's name: without the unlink the wait for its header
+	 * would find the old one at once, and a loaded machine could see the run stopped before it
+	 * had opened anything (then the old trace is checked, and no stderr file exists).
+	 */
+	unlink(path);
+	if (err)
+		unlink(err);
 	unlink(fifo);
 	cr_assert_eq(mkfifo(fifo, 0600), 0);
 	snprintf(cmd, sizeof(cmd),
