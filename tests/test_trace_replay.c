@@ -250,6 +250,18 @@ Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "the trace has no footer: it was cut short"), "%s", out);
 	free(out);
+	/* a run a signal ended is said to be so in the heading, as the live run said it */
+	const char *intr = tt_tmp("interrupted.jsonl");
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd),
+		 "sed 's/\"interrupted\":0/\"interrupted\":2,\"signal\":\"SIGINT\"/' "
+		 "%s/legal_read_wait.jsonl >%s",
+		 TRACES, intr);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0);
+	rc = tt_np(&out, "replay %s --no-ui", intr);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "== handmade (GOMAXPROCS 2) -- interrupted\n"), "%s", out);
+	free(out);
 }
 
 /* A legal trace whose two notes are span_ns apart. */
