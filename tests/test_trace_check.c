@@ -756,6 +756,10 @@ static const struct malformed cases[] = {
      HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
 	 "\"mode\":\"r\",\"from\":\"nil\",\"fn\":\"netpollblock\"}\n",
      "missing_field.jsonl:2: error: schema: field \"to\": missing"},
+    {"missing_ts", HDR "{\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
+     "missing_ts.jsonl:2: error: schema: field \"ts\": missing"},
+    {"missing_src", HDR NOTE "{\"ts\":2,\"ev\":\"note\",\"text\":\"x\"}\n",
+     "missing_src.jsonl:3: error: schema: field \"src\": missing"},
     {"huge_number", HDR "{\"ts\":1e400,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
      "huge_number.jsonl:2: error: schema: field \"ts\": 1e400 is not an exact integer"},
     {"huge_integer",

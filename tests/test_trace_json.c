@@ -592,6 +592,14 @@ Test(trace_json, bad_event_lines_name_the_field, .timeout = 10)
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"pd\":\"0x1\",\"seq\":1,"
 	     "\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
 	     "field \"fd\": missing"},
+	    /* the fields every line has */
+	    {"{\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}", "field \"ts\": missing"},
+	    {"{\"ts\":1,\"ev\":\"note\",\"text\":\"x\"}", "field \"src\": missing"},
+	    {"{\"ts\":1,\"src\":\"sim\",\"text\":\"x\"}", "field \"ev\": missing"},
+	    {"{\"ts\":\"1\",\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"ts\": expected an integer, got a string"},
+	    {"{\"ts\":1,\"src\":1,\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"src\": expected \"sim\" or \"kernel\", got a number"},
 	    /* a number is quoted as the file wrote it, not as the double cJSON made of it */
 	    {"{\"ts\":1e300,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
 	     "field \"ts\": 1e300 is not an exact integer"},
