@@ -367,6 +367,23 @@ Test(trace_record, a_live_run_narrates_what_the_replay_narrates, .timeout = 120)
 	free(replay);
 }
 
+/* The same with the probes: the kernel's lines, merged live, come back in the same places. */
+Test(trace_record, a_live_run_with_the_probes_narrates_what_the_replay_narrates, .timeout = 120)
+{
+	NEED_ROOT();
+	const char *rec = tt_tmp("narr-kernel.jsonl");
+	char *live, *replay;
+	int rc = tt_np(&live, "run --scenario echo --no-ui --narrate --record %s", rec);
+	cr_assert_eq(rc, 0, "%s", live);
+	cr_assert(strstr(live, "[kernel] epoll_ctl"), "no kernel line:\n%s", live);
+	tt_assert_legal(rec);
+	rc = tt_np(&replay, "replay %s --no-ui --narrate", rec);
+	cr_assert_eq(rc, 0, "%s", replay);
+	assert_same_narration(live, replay);
+	free(live);
+	free(replay);
+}
+
 /*
  * `--record -`: the trace goes to stdout, whole (header first, footer last, legal), and the
  * narration to stderr, where it tells what the trace's replay tells.
