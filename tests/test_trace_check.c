@@ -151,7 +151,218 @@ Test(trace_check, each_illegal_trace_fails_with_its_rule_and_line, .timeout = 12
 		cases++;
 	}
 	free(exp);
-	cr_assert_geq(cases, 43, "only %d illegal traces", cases);
+	cr_assert_geq(cases, 45, "only %d illegal traces", cases);
+}
+
+/*
+ * Spec section 4.4, every cell: each function that changes rg/wg, from each value to each value
+ * (a change to the same value is no change: only pollOpen's unconditional store makes one). A trace brings fd 7's rg to the value by legal steps, then makes the change; check must
+ * call it a pd-transition error at that line exactly when the table has no such row. The table
+ * here is written from the spec (and Go 1.22's netpoll.go), not from traces/fold.c's.
+ */
+static const char *const pdv_names[] = {"nil", "ready", "wait", "G5"};
+
+/* the legal steps that leave rg at pdv_names[v] after the pd was opened (rg pdNil) */
+static const char *const pdv_setup[] = {
+    "",
+    "{\"ts\":11000,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":0,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"nil\",\"to\":\"ready\","
+    "\"fn\":\"netpollready\"}\n",
+    "{\"ts\":11000,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":5,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\","
+    "\"fn\":\"netpollblock\"}\n",
+    "{\"ts\":11000,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":5,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\","
+    "\"fn\":\"netpollblock\"}\n"
+    "{\"ts\":11500,\"src\":\"sim\",\"ev\":\"pd_state\",\"m\":0,\"p\":0,\"g\":0,\"fd\":7,"
+    "\"pd\":\"0x7f0000001000\",\"seq\":1,\"mode\":\"r\",\"from\":\"wait\",\"to\":\"G5\","
+    "\"fn\":\"netpollblockcommit\"}\n",
+};
+
+enum {
+	NIL = 1,
+	READY = 2,
+	WAIT = 4,
+	G = 8,
+	ANY = 15
+};
+
+static const struct {
+	const char *fn;
+	unsigned from, to; /* sets of pdv_names' bits */
+} spec_rows[] = {
+    {"poll_runtime_pollOpen", ANY, NIL}, /* a new incarnation */
+    /* prepareRead/Write: fdMutex lets one reader (writer) in, so rg (wg) is pdNil or pdReady */
+    {"poll_runtime_pollReset", READY, NIL},
+    {"netpollblock", READY, NIL}, /* step 1 takes a notification, or step 3's swap */
+    {"netpollblock", NIL, WAIT},  /* step 1 announces */
+    {"netpollblock", WAIT, NIL},  /* step 3 when an error kept it from parking */
+    {"netpollblockcommit", WAIT, G},
+    {"netpollready", NIL | WAIT | G, READY}, /* netpollunblock(ioready=true) */
+    {"netpolldeadlineimpl", WAIT | G, NIL},  /* netpollunblock(ioready=false) */
+    {"poll_runtime_pollUnblock", WAIT | G, NIL},
+    {"poll_runtime_pollSetDeadline", WAIT | G, NIL},
+};
+
+static bool spec_legal(const char *fn, unsigned from, unsigned to)
+{
+	for (size_t i = 0; i < sizeof(spec_rows) / sizeof(spec_rows[0]); i++)
+		if (!strcmp(spec_rows[i].fn, fn) && (spec_rows[i].from & 1u << from) &&
+		    (spec_rows[i].to & 1u << to))
+			return true;
+	return false;
+}
+
+/* The first n lines of a file (each with its newline). */
+static char *first_lines(const char *path, int n)
+{
+	char *text = tt_slurp(path, NULL), *cut = text;
+	for (int i = 0; i < n; i++) {
+		cut = strchr(cut, '\n');
+		cr_assert(cut, "%s has fewer than %d lines", path, n);
+		cut++;
+	}
+	*cut = '\0';
+	return text;
+}
+
+/*
+ * Whether check calls the change on the last line of text (line line) an error of rule; the
+ * legal steps before it make no such error. *out: what check said (free it).
+ */
+static bool cell_breaks(const char *text, int line, const char *rule, char **out)
+{
+	char want[128];
+	const char *path = tt_tmp("cell.jsonl");
+	tt_spit(path, text, strlen(text));
+	tt_np(out, "check --quiet %s", path);
+	snprintf(want, sizeof(want), "cell.jsonl:%d: error: %s:", line, rule);
+	bool said = strstr(*out, want) != NULL;
+	snprintf(want, sizeof(want), "error: %s:", rule);
+	cr_assert_eq(tu_count_lines(*out, want), said, "%s", *out);
+	return said;
+}
+
+Test(trace_check, every_cell_of_the_transition_table, .timeout = 120)
+{
+	/* header, G5 running, fd 7's pollDesc open and registered, G5's read has had EAGAIN */
+	char *head = first_lines(TRACES "/illegal/pd_transition.jsonl", 10);
+	static const char *const fns[] = {"poll_runtime_pollOpen",
+					  "poll_runtime_pollReset",
+					  "netpollblock",
+					  "netpollblockcommit",
+					  "netpollready",
+					  "netpolldeadlineimpl",
+					  "poll_runtime_pollUnblock",
+					  "poll_runtime_pollSetDeadline",
+					  "netpollunblock"};
+	int legal = 0, illegal = 0;
+	for (size_t f = 0; f < sizeof(fns) / sizeof(fns[0]); f++)
+		for (unsigned from = 0; from < 4; from++)
+			for (unsigned to = 0; to < 4; to++) {
+				char text[8192], *out;
+				snprintf(
+				    text, sizeof(text),
+				    "%s%s{\"ts\":12000,\"src\":\"sim\",\"ev\":\"pd_state\","
+				    "\"m\":0,\"p\":0,\"g\":5,\"fd\":7,\"pd\":\"0x7f0000001000\","
+				    "\"seq\":1,\"mode\":\"r\",\"from\":\"%s\",\"to\":\"%s\","
+				    "\"fn\":\"%s\"}\n",
+				    head, pdv_setup[from], pdv_names[from], pdv_names[to], fns[f]);
+				/* the change is the file's last line */
+				int line = 11 + (from == 0 ? 0 : from == 3 ? 2 : 1);
+				bool said = cell_breaks(text, line, "pd-transition", &out);
+				bool ok = spec_legal(fns[f], from, to);
+				cr_assert(said != ok,
+					  "%s %s → %s: the spec says %s, check says\n%s", fns[f],
+					  pdv_names[from], pdv_names[to], ok ? "legal" : "illegal",
+					  out);
+				free(out);
+				ok ? legal++ : illegal++;
+			}
+	cr_assert_eq(legal, 18, "cells the spec allows");
+	cr_assert_eq(illegal, 9 * 16 - 18);
+	free(head);
+}
+
+/*
+ * The goroutine statuses the same way: G5 brought to each status by legal steps, then moved to
+ * each status. Legal: the casgstatus calls of Go 1.22's runtime on the paths the engine models
+ * (newproc1 dead → runnable, execute runnable → running, park_m running → waiting, gosched and
+ * preemption running → runnable, goexit0 running → dead, entersyscall running → syscall,
+ * exitsyscall syscall → running or runnable, ready waiting → runnable). Go's GC and cgo paths
+ * also make waiting → running, runnable → waiting, syscall → dead and dead → syscall; the engine
+ * has none of them, so those cells are not asked.
+ */
+static const char *const gst_names[] = {"dead",	   "runnable", "running",
+					"syscall", "waiting",  "idle"};
+enum {
+	GDEAD,
+	GRUNNABLE,
+	GRUNNING,
+	GSYSCALL,
+	GWAITING,
+	GIDLE
+};
+
+Test(trace_check, every_cell_of_the_goroutine_status_table, .timeout = 120)
+{
+	/* header, netpollinit, M0 has P0, G1 created and running */
+	char *head = first_lines(TRACES "/illegal/pd_transition.jsonl", 5);
+	/* the legal steps from nothing to each status, as "from>to" pairs */
+	static const char *const path_to[] = {
+	    [GDEAD] = "dead>runnable runnable>running running>dead",
+	    [GRUNNABLE] = "dead>runnable",
+	    [GRUNNING] = "dead>runnable runnable>running",
+	    [GSYSCALL] = "dead>runnable runnable>running running>syscall",
+	    [GWAITING] = "dead>runnable runnable>running running>waiting",
+	};
+	static const bool go[6][6] = {
+	    [GDEAD][GRUNNABLE] = true,	  [GRUNNABLE][GRUNNING] = true,
+	    [GRUNNING][GWAITING] = true,  [GRUNNING][GRUNNABLE] = true,
+	    [GRUNNING][GDEAD] = true,	  [GRUNNING][GSYSCALL] = true,
+	    [GSYSCALL][GRUNNING] = true,  [GSYSCALL][GRUNNABLE] = true,
+	    [GWAITING][GRUNNABLE] = true,
+	};
+	static const bool not_modelled[6][6] = {
+	    [GWAITING][GRUNNING] = true,
+	    [GRUNNABLE][GWAITING] = true,
+	    [GSYSCALL][GDEAD] = true,
+	    [GDEAD][GSYSCALL] = true,
+	};
+	int legal = 0, illegal = 0;
+	for (int from = GDEAD; from <= GWAITING; from++)
+		for (int to = GDEAD; to <= GIDLE; to++) {
+			if (not_modelled[from][to])
+				continue;
+			char text[8192], a[16], b[16], *out;
+			size_t o = (size_t)snprintf(text, sizeof(text), "%s", head);
+			int line = 5, ts = 10000;
+			char steps[128];
+			snprintf(steps, sizeof(steps), "%s %s>%s", path_to[from], gst_names[from],
+				 gst_names[to]);
+			for (char *save, *st = strtok_r(steps, " ", &save); st;
+			     st = strtok_r(NULL, " ", &save)) {
+				cr_assert_eq(sscanf(st, "%15[a-z]>%15[a-z]", a, b), 2);
+				o += (size_t)snprintf(
+				    text + o, sizeof(text) - o,
+				    "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"gstatus\",\"m\":0,\"p\":0,"
+				    "\"g\":0,\"goid\":5,\"from\":\"%s\",\"to\":\"%s\",\"fn\":"
+				    "\"execute\"%s}\n",
+				    ts += 1000, a, b,
+				    !strcmp(b, "waiting") ? ",\"reason\":\"sync.WaitGroup.Wait\""
+							  : "");
+				line++;
+			}
+			bool said = cell_breaks(text, line, "g-transition", &out);
+			cr_assert(said != go[from][to], "%s → %s: Go %s it, check says\n%s",
+				  gst_names[from], gst_names[to],
+				  go[from][to] ? "makes" : "never makes", out);
+			free(out);
+			go[from][to] ? legal++ : illegal++;
+		}
+	cr_assert_eq(legal, 9);
+	cr_assert_eq(illegal, 5 * 6 - 4 - 9);
+	free(head);
 }
 
 Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
@@ -458,6 +669,30 @@ Test(trace_check, no_footer_names_the_last_line_read, .timeout = 30)
 		   NULL);
 }
 
+/* A run ended by a signal (its footer says which): legal, with a note that says so. */
+Test(trace_check, an_interrupted_run_is_a_note, .timeout = 30)
+{
+	size_t len;
+	char *t = tt_slurp(TRACES "/legal_read_wait.jsonl", &len), *out;
+	char *at = strstr(t, "\"interrupted\":0");
+	cr_assert(at);
+	char *text;
+	cr_assert(asprintf(&text, "%.*s\"interrupted\":2,\"signal\":\"SIGINT\"%s", (int)(at - t), t,
+			   at + strlen("\"interrupted\":0")) > 0);
+	const char *path = tt_tmp("interrupted.jsonl");
+	tt_spit(path, text, strlen(text));
+	int rc = tt_np(&out, "check %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out,
+			 "interrupted.jsonl:34: note: interrupted: the run was ended by signal "
+			 "2; everything before the footer was recorded\n"),
+		  "%s", out);
+	cr_assert(strstr(out, "interrupted.jsonl: legal: 32 events, 1 note\n"), "%s", out);
+	free(out);
+	free(text);
+	free(t);
+}
+
 Test(trace_check, a_trace_without_footer_is_cut_short, .timeout = 30)
 {
 	char *out;
@@ -521,6 +756,10 @@ static const struct malformed cases[] = {
      HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
 	 "\"mode\":\"r\",\"from\":\"nil\",\"fn\":\"netpollblock\"}\n",
      "missing_field.jsonl:2: error: schema: field \"to\": missing"},
+    {"missing_ts", HDR "{\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
+     "missing_ts.jsonl:2: error: schema: field \"ts\": missing"},
+    {"missing_src", HDR NOTE "{\"ts\":2,\"ev\":\"note\",\"text\":\"x\"}\n",
+     "missing_src.jsonl:3: error: schema: field \"src\": missing"},
     {"huge_number", HDR "{\"ts\":1e400,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
      "huge_number.jsonl:2: error: schema: field \"ts\": 1e400 is not an exact integer"},
     {"huge_integer",

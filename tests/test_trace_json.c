@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "tests/test_trace_util.h"
@@ -236,6 +237,14 @@ Test(trace_json, writer_and_reader_round_trip_a_file, .timeout = 60)
 {
 	static struct nps_event in[6000];
 	size_t n = make_stream(in, 6000);
+	uint64_t lost[3] = {0};
+	for (size_t i = 0; i < n; i++) /* losses of both sources, for the footer's sums */
+		if (in[i].kind == NPS_EV_LOST) {
+			in[i].u.lost.source = i % 2 ? NPS_SRC_SIM : NPS_SRC_KERNEL;
+			in[i].u.lost.count = 3 + (uint32_t)(i % 5);
+			lost[in[i].u.lost.source] += in[i].u.lost.count;
+		}
+	cr_assert(lost[NPS_SRC_SIM] && lost[NPS_SRC_KERNEL]);
 	const char *path = tt_tmp("rt.jsonl");
 	struct trace_header h = {.scenario = "rt",
 				 .options_json = "{\"clients\":2,\"name\":\"x\"}",
@@ -262,6 +271,12 @@ Test(trace_json, writer_and_reader_round_trip_a_file, .timeout = 60)
 	cr_assert_eq(info->mono_origin, ORIGIN);
 	cr_assert_eq(info->wall_start_ns, 1795334400123456789LL);
 	cr_assert_str_eq(info->options_json, "{\"clients\":2,\"name\":\"x\"}");
+	/* the header says the Go modelled, the host's kernel (uname) and the start in words */
+	struct utsname u;
+	cr_assert_eq(uname(&u), 0);
+	cr_assert_str_eq(info->go_version, "go1.22");
+	cr_assert_str_eq(info->kernel, u.release);
+	cr_assert_str_eq(info->start, "2026-11-22T08:00:00.123456789Z");
 	size_t i = 0;
 	int rc;
 	while ((rc = trace_reader_next(r, &e)) > 0) {
@@ -274,6 +289,10 @@ Test(trace_json, writer_and_reader_round_trip_a_file, .timeout = 60)
 	cr_assert(info->has_footer);
 	cr_assert_eq(info->footer_events, n);
 	cr_assert_eq(info->interrupted, 2);
+	cr_assert_eq(info->wall_end_ns, 1795334401000000000LL);
+	/* the footer's lost events by source: what the lost events add up to */
+	cr_assert_eq(info->footer_lost[NPS_SRC_SIM], lost[NPS_SRC_SIM]);
+	cr_assert_eq(info->footer_lost[NPS_SRC_KERNEL], lost[NPS_SRC_KERNEL]);
 	uint64_t counted[NPS_EV__COUNT] = {0};
 	for (size_t k = 0; k < n; k++)
 		counted[in[k].kind]++;
@@ -573,6 +592,14 @@ Test(trace_json, bad_event_lines_name_the_field, .timeout = 10)
 	    {"{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"pd\":\"0x1\",\"seq\":1,"
 	     "\"mode\":\"r\",\"from\":\"nil\",\"to\":\"wait\",\"fn\":\"netpollblock\"}",
 	     "field \"fd\": missing"},
+	    /* the fields every line has */
+	    {"{\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}", "field \"ts\": missing"},
+	    {"{\"ts\":1,\"ev\":\"note\",\"text\":\"x\"}", "field \"src\": missing"},
+	    {"{\"ts\":1,\"src\":\"sim\",\"text\":\"x\"}", "field \"ev\": missing"},
+	    {"{\"ts\":\"1\",\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"ts\": expected an integer, got a string"},
+	    {"{\"ts\":1,\"src\":1,\"ev\":\"note\",\"text\":\"x\"}",
+	     "field \"src\": expected \"sim\" or \"kernel\", got a number"},
 	    /* a number is quoted as the file wrote it, not as the double cJSON made of it */
 	    {"{\"ts\":1e300,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}",
 	     "field \"ts\": 1e300 is not an exact integer"},

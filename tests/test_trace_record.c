@@ -240,6 +240,14 @@ static void stalled_reader(const char *err)
 {
 	const char *path = tt_tmp("stall.jsonl"), *fifo = tt_tmp("stall.fifo");
 	char cmd[2000], *out;
+	/*
+	 * The second call's trace has the first's name: without the unlink the wait for its header
+	 * would find the old one at once, and a loaded machine could see the run stopped before it
+	 * had opened anything (then the old trace is checked, and no stderr file exists).
+	 */
+	unlink(path);
+	if (err)
+		unlink(err);
 	unlink(fifo);
 	cr_assert_eq(mkfifo(fifo, 0600), 0);
 	snprintf(cmd, sizeof(cmd),
@@ -322,20 +330,12 @@ Test(trace_record, a_recording_read_and_written_again_is_identical, .timeout = 1
 	free(b);
 }
 
-Test(trace_record, a_live_run_narrates_what_the_replay_narrates, .timeout = 120)
+/*
+ * The narration proper (event lines and the verdicts under them, all indented), line for line:
+ * the replay has every line of the live run and no other, in the same order. Both are consumed.
+ */
+static void assert_same_narration(char *live, char *replay)
 {
-	const char *rec = tt_tmp("narr.jsonl");
-	char *live, *replay;
-	int rc =
-	    tt_np(&live, "run --scenario deadline --no-ui --no-bpf --narrate --record %s", rec);
-	cr_assert_eq(rc, 0, "%s", live);
-	tt_assert_legal(rec);
-	rc = tt_np(&replay, "replay %s --no-ui --narrate", rec);
-	cr_assert_eq(rc, 0, "%s", replay);
-	/*
-	 * The narration proper (event lines and the verdicts under them, all indented), line for
-	 * line: the replay has every line of the live run and no other, in the same order.
-	 */
 	char *ls = live, *rs = replay, *l = NULL, *r = NULL;
 	int lines = 0;
 	for (;;) {
@@ -350,8 +350,68 @@ Test(trace_record, a_live_run_narrates_what_the_replay_narrates, .timeout = 120)
 	}
 	cr_assert(!l && !r, "one narration goes on after %d lines: %s", lines, l ? l : r);
 	cr_assert_gt(lines, 50);
+}
+
+Test(trace_record, a_live_run_narrates_what_the_replay_narrates, .timeout = 120)
+{
+	const char *rec = tt_tmp("narr.jsonl");
+	char *live, *replay;
+	int rc =
+	    tt_np(&live, "run --scenario deadline --no-ui --no-bpf --narrate --record %s", rec);
+	cr_assert_eq(rc, 0, "%s", live);
+	tt_assert_legal(rec);
+	rc = tt_np(&replay, "replay %s --no-ui --narrate", rec);
+	cr_assert_eq(rc, 0, "%s", replay);
+	assert_same_narration(live, replay);
 	free(live);
 	free(replay);
+}
+
+/* The same with the probes: the kernel's lines, merged live, come back in the same places. */
+Test(trace_record, a_live_run_with_the_probes_narrates_what_the_replay_narrates, .timeout = 120)
+{
+	NEED_ROOT();
+	const char *rec = tt_tmp("narr-kernel.jsonl");
+	char *live, *replay;
+	int rc = tt_np(&live, "run --scenario echo --no-ui --narrate --record %s", rec);
+	cr_assert_eq(rc, 0, "%s", live);
+	cr_assert(strstr(live, "[kernel] epoll_ctl"), "no kernel line:\n%s", live);
+	tt_assert_legal(rec);
+	rc = tt_np(&replay, "replay %s --no-ui --narrate", rec);
+	cr_assert_eq(rc, 0, "%s", replay);
+	assert_same_narration(live, replay);
+	free(live);
+	free(replay);
+}
+
+/*
+ * `--record -`: the trace goes to stdout, whole (header first, footer last, legal), and the
+ * narration to stderr, where it tells what the trace's replay tells.
+ */
+Test(trace_record, a_trace_recorded_to_stdout_is_whole_and_the_narration_goes_to_stderr,
+     .timeout = 120)
+{
+	const char *rec = tt_tmp("stdout.jsonl"), *err = tt_tmp("stdout.err");
+	char cmd[1600], *out, *replay;
+	size_t len;
+	snprintf(cmd, sizeof(cmd),
+		 "%s run --scenario close --no-ui --no-bpf --narrate --record - >%s 2>%s",
+		 tu_netpollsim(), rec, err);
+	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s", out); /* 0: no 2>&1 after our 2> */
+	free(out);
+	tt_assert_legal(rec);
+	char *t = tt_slurp(rec, &len), *live = tt_slurp(err, NULL);
+	cr_assert(!strncmp(t, "{\"format\":\"netpollsim-trace\",\"version\":1,", 41), "%.200s", t);
+	cr_assert(len > 1 && t[len - 1] == '\n');
+	t[len - 1] = '\0';
+	const char *last = strrchr(t, '\n');
+	cr_assert(last && strstr(last, ",\"footer\":true,"), "last line: %s", last);
+	cr_assert(!strstr(t, "\n   "), "narration in the trace");
+	cr_assert_eq(tt_np(&replay, "replay %s --no-ui --narrate", rec), 0);
+	assert_same_narration(live, replay);
+	free(replay);
+	free(live);
+	free(t);
 }
 
 struct sample {

@@ -250,6 +250,18 @@ Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "the trace has no footer: it was cut short"), "%s", out);
 	free(out);
+	/* a run a signal ended is said to be so in the heading, as the live run said it */
+	const char *intr = tt_tmp("interrupted.jsonl");
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd),
+		 "sed 's/\"interrupted\":0/\"interrupted\":2,\"signal\":\"SIGINT\"/' "
+		 "%s/legal_read_wait.jsonl >%s",
+		 TRACES, intr);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0);
+	rc = tt_np(&out, "replay %s --no-ui", intr);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "== handmade (GOMAXPROCS 2) -- interrupted\n"), "%s", out);
+	free(out);
 }
 
 /* A legal trace whose two notes are span_ns apart. */
@@ -285,6 +297,13 @@ Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 	real = now() - t0;
 	cr_assert_eq(rc, 0);
 	cr_assert_geq(real, 0.095, "--speed 4 replayed 0.4 s of trace in %.3f s", real);
+	free(out);
+	/* X below 1 is slower than real time: 0.4 s of trace at half speed takes 0.8 s */
+	t0 = now();
+	rc = tt_np(&out, "replay %s --no-ui --narrate --speed 0.5", path);
+	real = now() - t0;
+	cr_assert_eq(rc, 0);
+	cr_assert_geq(real, 0.78, "--speed 0.5 replayed 0.4 s of trace in %.3f s", real);
 	free(out);
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 0", path), 2);
 	cr_assert(strstr(out, "--speed wants a positive number"), "%s", out);

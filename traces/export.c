@@ -244,6 +244,38 @@ static int lane_of(struct ex *x, int **arr, size_t *cap, size_t idx, int pid, lo
 	return *s - 1;
 }
 
+/*
+ * Go's pollCache hands a freed pollDesc to the next fd opened, so one pollDesc lane can serve
+ * several fds in turn: its name lists each, "pd 0x... rg (fd 47, 46)" (", ..." once it is
+ * full), so that a wake-up of fd 46 is not seen landing on a lane that says fd 47. The names
+ * are emitted at the end (emit_metadata), when every fd is known.
+ */
+static bool fd_listed(const char *list, const char *num)
+{
+	size_t n = strlen(num);
+	for (const char *at = list; at; at = strchr(at, ',')) {
+		at += *at == ',' ? 2 : 0; /* past ", " */
+		if (!strncmp(at, num, n) && (at[n] == ',' || at[n] == ')'))
+			return true;
+	}
+	return false;
+}
+
+static void lane_add_fd(struct lane *l, int fd)
+{
+	char num[16];
+	size_t len = strlen(l->name), cap = sizeof(l->name);
+	const char *list = strstr(l->name, " (fd ");
+	snprintf(num, sizeof(num), "%d", fd);
+	if (!list || l->name[len - 1] != ')' || fd_listed(list + 5, num) ||
+	    (len >= 6 && !strcmp(l->name + len - 6, ", ...)")))
+		return;
+	if (len + strlen(num) + 2 + 5 < cap) /* and room left for ", ...)" */
+		snprintf(l->name + len - 1, cap - len + 1, ", %s)", num);
+	else if (len + 5 < cap)
+		snprintf(l->name + len - 1, cap - len + 1, ", ...)");
+}
+
 static int pd_lane(struct ex *x, uint64_t pd, int side)
 {
 	const struct fold_pd *p = fold_find_pd(&x->f, pd);
@@ -253,8 +285,11 @@ static int pd_lane(struct ex *x, uint64_t pd, int side)
 	size_t i = (size_t)(p - x->f.pds);
 	snprintf(name, sizeof(name), "pd 0x%llx %s (fd %d)", (unsigned long long)pd,
 		 side ? "wg" : "rg", p->fd);
-	return lane_of(x, &x->pdl, &x->cap_pdl, 2 * i + (size_t)side, PID_PD, (long)(2 * i) + side,
-		       name);
+	int li = lane_of(x, &x->pdl, &x->cap_pdl, 2 * i + (size_t)side, PID_PD,
+			 (long)(2 * i) + side, name);
+	if (li >= 0)
+		lane_add_fd(x->lanes[li], p->fd);
+	return li;
 }
 
 static int g_lane(struct ex *x, uint64_t goid)
