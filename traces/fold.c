@@ -1040,7 +1040,8 @@ static bool g_legal(unsigned from, unsigned to)
 #define TO(s) (1u << (s))
 	/* for each status, the statuses Go moves a goroutine to from it */
 	static const uint8_t next[8] = {
-	    [NPS_GIDLE] = TO(NPS_GRUNNABLE) | TO(NPS_GDEAD),
+	    /* newproc1: malg's new G goes idle → dead, then dead → runnable; never idle → runnable */
+	    [NPS_GIDLE] = TO(NPS_GDEAD),
 	    [NPS_GDEAD] = TO(NPS_GRUNNABLE),
 	    [NPS_GRUNNABLE] = TO(NPS_GRUNNING),
 	    [NPS_GRUNNING] =
