@@ -366,6 +366,17 @@ Test(trace_check, every_cell_of_the_goroutine_status_table, .timeout = 120)
 	free(head);
 }
 
+/*
+ * The verdict line counts the goroutines the ready entries woke, not only the entries: a trace
+ * whose one woken goroutine was made running instead of runnable said "fidelity 3 of 3" beside
+ * its fidelity error.
+ */
+Test(trace_check, the_verdict_line_counts_the_woken_goroutines, .timeout = 30)
+{
+	check_says(TRACES "/illegal/fidelity_wake_status.jsonl", 1,
+		   "kernel/runtime agreement: fidelity 3 of 3, woken goroutines 0 of 1, ", NULL);
+}
+
 Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
 {
 	char *out;
@@ -373,7 +384,7 @@ Test(trace_check, kernel_and_runtime_agreement_is_counted, .timeout = 30)
 	cr_assert_eq(rc, 0, "%s", out);
 	/* every ready entry, ready list and epoll_ctl judged, and all of them agree */
 	cr_assert(strstr(out, "legal: 81 events, 1 note, kernel/runtime agreement: fidelity 3 of "
-			      "3, ready lists 5 of 5, epoll_ctl 5 of 5"),
+			      "3, woken goroutines 1 of 1, ready lists 5 of 5, epoll_ctl 5 of 5"),
 		  "%s", out);
 	free(out);
 	rc = tt_np(&out, "replay " TRACES "/legal_kernel_agree.jsonl --no-ui");
@@ -414,7 +425,8 @@ Test(trace_check, an_agreement_check_during_a_loss_is_not_counted, .timeout = 30
 {
 	check_says(
 	    TRACES "/legal_lost_agree.jsonl", 0,
-	    "kernel/runtime agreement: fidelity 0 of 0, ready lists 0 of 0, epoll_ctl 2 of 2",
+	    "kernel/runtime agreement: fidelity 0 of 0, woken goroutines 0 of 0, ready lists 0 of "
+	    "0, epoll_ctl 2 of 2",
 	    NULL);
 }
 

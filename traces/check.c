@@ -139,12 +139,15 @@ static void agreement(const struct nps_fold *f, char *buf, size_t len)
 		buf[0] = '\0';
 		return;
 	}
-	snprintf(buf, len,
-		 ", kernel/runtime agreement: fidelity %llu of %llu, ready lists %llu of %llu, "
-		 "epoll_ctl %llu of %llu",
-		 (unsigned long long)s->fidelity_ok, (unsigned long long)s->fidelity_checked,
-		 (unsigned long long)s->lists_ok, (unsigned long long)s->lists_checked,
-		 (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked);
+	/* fidelity: the ready entries' pollDesc changes, then the goroutines they woke */
+	snprintf(
+	    buf, len,
+	    ", kernel/runtime agreement: fidelity %llu of %llu, woken goroutines %llu of %llu, "
+	    "ready lists %llu of %llu, epoll_ctl %llu of %llu",
+	    (unsigned long long)s->fidelity_ok, (unsigned long long)s->fidelity_checked,
+	    (unsigned long long)s->fidelity_wakes_ok, (unsigned long long)s->fidelity_wakes_checked,
+	    (unsigned long long)s->lists_ok, (unsigned long long)s->lists_checked,
+	    (unsigned long long)s->ctl_ok, (unsigned long long)s->ctl_checked);
 }
 
 int trace_check(const char *path, const struct check_opts *opts, struct check_result *res)
