@@ -7,7 +7,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "tests/testutil.h"
+#include "tests/test_trace_util.h" /* and testutil.h */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -304,6 +304,7 @@ Test(cli, the_trace_records_the_seed_used)
 			cr_assert_gt(strtoull(seed + 7, NULL, 10), 0, "%s", head);
 		else
 			cr_assert_eq(strtoull(seed + 7, NULL, 10), 7, "%s", head);
+		tt_assert_legal(path);
 	}
 }
 
@@ -334,11 +335,7 @@ Test(cli, a_record_loses_nothing_however_small_the_rings)
 			  "%s", out);
 		free(out);
 	}
-	snprintf(args, sizeof(args), "check %s", path);
-	int st = np(args, &out);
-	cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
-	cr_assert(strstr(out, ": legal: "), "%s", out);
-	free(out);
+	tt_assert_legal(path);
 	snprintf(args, sizeof(args), "jq -c 'select(.footer) | .lost' %s", path);
 	cr_assert_eq(tu_run(args, 1, &out), 0);
 	cr_assert_str_eq(out, "{\"sim\":0,\"kernel\":0}\n");
@@ -693,6 +690,7 @@ Test(cli, a_listen_that_fails_says_why_and_its_recording_shows_it)
 	cr_assert(strstr(out, "-98\n"), "the bind is in the trace with -EADDRINUSE: %s", out);
 	cr_assert(strstr(out, want), "the story names it: %s", out);
 	free(out);
+	tt_assert_legal(path);
 }
 
 /*

@@ -9,7 +9,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "tests/testutil.h"
+#include "tests/test_trace_util.h" /* and testutil.h */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -236,16 +236,6 @@ Test(cli_term, a_30_column_pane_still_fits)
 	free(out);
 }
 
-/* Every trace a test records goes through check. */
-static void assert_check_accepts(const char *path)
-{
-	char cmd[1024], *out = NULL;
-	snprintf(cmd, sizeof(cmd), "%s check %s", tu_netpollsim(), path);
-	int rc = tu_run(cmd, 1, &out);
-	cr_assert_eq(rc, 0, "check refused %s (exit %d):\n%s", path, rc, out);
-	free(out);
-}
-
 /* The deadline lesson recorded: the trace's path (a static buffer). */
 static const char *deadline_trace(void)
 {
@@ -256,7 +246,7 @@ static const char *deadline_trace(void)
 		 "%s run --scenario deadline --no-ui --quiet --record %s >/dev/null 2>&1",
 		 tu_netpollsim(), path);
 	cr_assert_eq(tu_run(cmd, 1, NULL), 0, "recorded the lesson");
-	assert_check_accepts(path);
+	tt_assert_legal(path);
 	return path;
 }
 
@@ -394,7 +384,7 @@ Test(cli_term, a_frozen_terminal_costs_the_recording_nothing)
 	cr_assert_str_eq(pid, "{\"sim\":0,\"kernel\":0}\n", "no event lost to the display");
 	cr_assert(strstr(out, " not shown: the terminal fell behind"), "the skip is said: %s", out);
 	cr_assert(strstr(out, "\nclients: 3000 round trips over 1 connection"), "%s", out);
-	assert_check_accepts(path);
+	tt_assert_legal(path);
 	free(pid);
 	free(out);
 }

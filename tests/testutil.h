@@ -43,7 +43,6 @@ int tu_is_root(void);
 		}                                                                                  \
 	} while (0)
 
-#endif /* NPS_TESTS_TESTUTIL_H */
 
 /* ---- running the simulated runtime in a test ---- */
 
@@ -123,3 +122,5 @@ int tu_tcp_pair(int *a, int *b);
 
 /* A blocking TCP connection to 127.0.0.1:port (a user's client), or -1 with errno. */
 int tu_dial(int port);
+
+#endif /* NPS_TESTS_TESTUTIL_H */
