@@ -1038,7 +1038,11 @@ static void apply_syscall(struct nps_fold *f, const struct nps_event *e, struct 
 static bool g_legal(unsigned from, unsigned to)
 {
 #define TO(s) (1u << (s))
-	/* for each status, the statuses Go moves a goroutine to from it */
+	/*
+	 * For each status, the statuses Go moves a goroutine to from it. SIMPLIFICATION: only on
+	 * the paths the engine models: Go's GC and cgo paths also make waiting → running,
+	 * runnable → waiting, syscall → dead and dead → syscall, which the engine never does.
+	 */
 	static const uint8_t next[8] = {
 	    /* newproc1: malg's new G goes idle → dead, then dead → runnable; never idle → runnable */
 	    [NPS_GIDLE] = TO(NPS_GDEAD),
