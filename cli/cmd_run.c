@@ -336,6 +336,17 @@ static void write_line(struct run_state *st, const char *line, size_t n)
 }
 
 /*
+ * A stopped run ends in time: its Ms no longer wait for an observer whose output may be stuck
+ * (a reader that does not read); what they cannot put in their rings from now on is counted as
+ * lost. Nothing made before the stop is: it is in the rings already.
+ */
+static void stop_waiting(struct run_state *st)
+{
+	if (st->merge)
+		evmerge_wait_when_full(st->merge, false);
+}
+
+/*
  * How long an output write may still wait for its reader: as long as it takes until a stop
  * signal, then until the run's forced end (5 s after the first, none after a second).
  */
@@ -344,6 +355,8 @@ static int out_patience(void *ctx)
 	struct run_state *st = ctx;
 	if (!got_signal)
 		return -1;
+	/* the observer is stuck in this write: the runtime must not wait for it */
+	stop_waiting(st);
 	if (signal_count >= 2)
 		return 0;
 	uint64_t now = (uint64_t)sim_now();
@@ -823,7 +836,7 @@ int cmd_run(int argc, char **argv)
 		 * never makes the runtime wait (the terminal is kept up with: cli_out_keep_up).
 		 */
 		if (st->o.record || (st->o.narrate && !st->width))
-			evmerge_wait_when_full(st->merge);
+			evmerge_wait_when_full(st->merge, true);
 		attach_probes(st);
 		st->lm = livemerge_new(st->merge, st->probes != NULL);
 		st->join = st->probes ? join_new() : NULL;
@@ -867,6 +880,7 @@ int cmd_run(int argc, char **argv)
 		}
 		if (got_signal && !stop_seen) {
 			stop_seen = true;
+			stop_waiting(st);
 			/* out_patience may have set it already, for a write the signal caught */
 			if (!st->forced_at)
 				st->forced_at = (uint64_t)sim_now() + 5000000000ULL;

@@ -305,7 +305,7 @@ Test(evring, a_merge_that_waits_loses_nothing, .timeout = 60)
 	_Atomic bool go = false;
 	for (int i = 0; i < 3; i++) {
 		if (i == 1)
-			evmerge_wait_when_full(m);
+			evmerge_wait_when_full(m, true);
 		p[i] = (struct producer){evring_new(8, i, NPS_SRC_SIM), 20000, 0, &go};
 		evmerge_add(m, p[i].r);
 		cr_assert_eq(pthread_create(&th[i], NULL, produce, &p[i]), 0);
@@ -329,6 +329,34 @@ Test(evring, a_merge_that_waits_loses_nothing, .timeout = 60)
 	/* 20,000 events each into 256 slots, drained once a millisecond: they must have waited */
 	cr_assert_gt(evmerge_waits(m, &ns), 0);
 	cr_assert_gt(ns, 0);
+	evmerge_free(m);
+}
+
+/*
+ * A producer waiting for room gives up when the merge stops waiting (a consumer that is stuck,
+ * or must end soon): the event is lost, and counted.
+ */
+Test(evring, a_producer_waiting_for_room_gives_up_when_told, .timeout = 30)
+{
+	struct evmerge *m = evmerge_new();
+	evmerge_wait_when_full(m, true);
+	_Atomic bool go = true;
+	struct producer p = {evring_new(4, 0, NPS_SRC_SIM), 17, 0, &go};
+	evmerge_add(m, p.r);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, produce, &p), 0);
+	/* 16 slots: the 17th event waits, since nobody drains */
+	while (evmerge_waits(m, NULL) == 0 && atomic_load(&p.r->head) < 16)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	nanosleep(&(struct timespec){0, 20000000}, NULL);
+	cr_assert_eq(evring_lost(p.r), 0, "it waited rather than lose");
+	evmerge_wait_when_full(m, false);
+	pthread_join(th, NULL);
+	cr_assert_eq(evring_lost(p.r), 1, "the 17th event, given up, is counted as lost");
+	struct seen s = {0};
+	cr_assert_eq(evmerge_drain(m, true, UINT64_MAX, NULL, take, &s), 0);
+	cr_assert_eq(s.per_ring[0], 16);
+	cr_assert_eq(s.lost[0], 1);
 	evmerge_free(m);
 }
 

@@ -84,7 +84,8 @@ void evring_free(struct evring *r)
  * A full ring of a merge that waits (evmerge_wait_when_full): sleep until the consumer has
  * taken some events. The producer stays in flight with its stamp taken, which cannot hold the
  * consumer back: the watermark then stops at this ring's last published event, so every event
- * of this ring can still be delivered and its slots handed back (watermark()). Returns the tail.
+ * of this ring can still be delivered and its slots handed back (watermark()). It gives up when
+ * the merge stops waiting (the event is then lost). Returns the tail.
  */
 static uint64_t wait_for_room(struct evring *r, uint64_t h, uint64_t cap)
 {
@@ -93,7 +94,7 @@ static uint64_t wait_for_room(struct evring *r, uint64_t h, uint64_t cap)
 		/* the consumer drains every few ms: a short sleep, not a spin on its CPU */
 		nanosleep(&(struct timespec){0, 50000}, NULL);
 		t = atomic_load_explicit(&r->tail, memory_order_acquire);
-	} while (h - t >= cap);
+	} while (h - t >= cap && atomic_load_explicit(&r->wait_full, memory_order_relaxed));
 	atomic_fetch_add_explicit(&r->waits, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->waited_ns, nps_nanotime() - t0, memory_order_relaxed);
 	return t;
@@ -105,7 +106,8 @@ struct nps_event *evring_begin_slow(struct evring *r, uint16_t kind, uint64_t ts
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t cap = (uint64_t)r->mask + 1;
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
-	if (!r->pending_lost && h - t >= cap && r->wait_full)
+	if (!r->pending_lost && h - t >= cap &&
+	    atomic_load_explicit(&r->wait_full, memory_order_relaxed))
 		t = wait_for_room(r, h, cap);
 	r->tail_seen = t;
 	if (r->pending_lost && h - t + 1 < cap) {
@@ -356,7 +358,7 @@ void evmerge_free(struct evmerge *m)
 
 void evmerge_add(struct evmerge *m, struct evring *r)
 {
-	r->wait_full = atomic_load(&m->wait_full); /* before its producer's first event */
+	atomic_store(&r->wait_full, atomic_load(&m->wait_full));
 	struct evring *old = atomic_load(&m->rings);
 	do
 		r->next = old;
@@ -598,12 +600,11 @@ uint64_t evmerge_lost(struct evmerge *m)
 	return n;
 }
 
-void evmerge_wait_when_full(struct evmerge *m)
+void evmerge_wait_when_full(struct evmerge *m, bool on)
 {
-	atomic_store(&m->wait_full, true);
-	/* called before the producers start: their rings' flag is not yet read by them */
+	atomic_store(&m->wait_full, on);
 	for (struct evring *r = atomic_load(&m->rings); r; r = r->next)
-		r->wait_full = true;
+		atomic_store(&r->wait_full, on);
 }
 
 uint64_t evmerge_waits(struct evmerge *m, uint64_t *ns)

@@ -47,7 +47,7 @@ struct evring {
 					says the ring is full, so the producer does not pull the
 					consumer's cache line across CPUs on every event */
 	bool reported;		     /* a loss report is among the slots to publish */
-	bool wait_full;		     /* wait for room rather than lose (evmerge_wait_when_full) */
+	_Atomic bool wait_full;	     /* wait for room rather than lose (evmerge_wait_when_full) */
 	_Atomic uint64_t waits;	     /* events that waited for room */
 	_Atomic uint64_t waited_ns;  /* and the time they waited, in all */
 	_Atomic uint64_t loss_since; /* ts of the first loss not yet reported in the ring, 0 none */
@@ -208,12 +208,14 @@ uint64_t evmerge_lost(struct evmerge *m);
 uint64_t evmerge_pending(struct evmerge *m);
 
 /*
- * From now on, a producer whose ring is full waits until the consumer makes room, instead of
- * losing the event: for a consumer that writes a record that must be complete, at the price of
- * slowing the producers to its pace. The consumer must keep draining until every producer has
- * stopped. Applies to the rings already added and to those added later.
+ * on: from now on, a producer whose ring is full waits until the consumer makes room, instead
+ * of losing the event: for a consumer that writes a record that must be complete, at the price
+ * of slowing the producers to its pace. While it is on, the consumer must keep draining until
+ * every producer has stopped. off: full rings lose events again, and producers waiting give up
+ * (a consumer that is stuck, or must end soon). Applies to the rings already added and to those
+ * added later.
  */
-void evmerge_wait_when_full(struct evmerge *m);
+void evmerge_wait_when_full(struct evmerge *m, bool on);
 
 /* Totals over all rings: events that waited for room, and *ns (may be NULL) the time waited. */
 uint64_t evmerge_waits(struct evmerge *m, uint64_t *ns);
