@@ -20,7 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Wait until s is ready for ev, or cancel (an fd, or -1) is readable: 0, -ECANCELED or -errno. */
+/*
+ * Wait until s is ready for ev, or cancel (an fd, or -1) is readable: 0, -ECANCELED or -errno.
+ * A socket that is ready wins over the cancel, as in net.(*netFD).connect, whose ctx.Done()
+ * only matters when the wait for writability failed: a client slow to see its connect finish
+ * is connected, however late it looks.
+ */
 static int wait_ready(int s, short ev, int cancel)
 {
 	struct pollfd p[2] = {{.fd = s, .events = ev}, {.fd = cancel, .events = POLLIN}};
@@ -30,7 +35,7 @@ static int wait_ready(int s, short ev, int cancel)
 			continue;
 		if (n < 0)
 			return -errno;
-		return cancel >= 0 && p[1].revents ? -ECANCELED : 0;
+		return p[0].revents || cancel < 0 || !p[1].revents ? 0 : -ECANCELED;
 	}
 }
 

@@ -10,7 +10,7 @@
 
 /*
  * A blocking TCP socket connected to *to (rcvbuf > 0 sets SO_RCVBUF first), or -errno;
- * -ECANCELED once cancel (an fd, or -1 for none) is readable.
+ * -ECANCELED when cancel (an fd, or -1 for none) is readable before the connection is made.
  */
 int client_connect(const struct sockaddr_in *to, int rcvbuf, int cancel);
 int client_send_all(int fd, const void *buf, size_t n); /* 0 or -errno */

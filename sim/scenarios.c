@@ -335,8 +335,9 @@ static int client_dial(struct client_arg *a, int rcvbuf)
 {
 	struct scenario_run *r = a->r;
 	int s = client_connect(&r->to, rcvbuf, r->cancel[0]);
-	if (s >= 0 || asked_to_stop(r))
-		return s >= 0 ? s : -1; /* after the stop: its closed listener refused us */
+	/* after the stop, or the lesson's end: its closed listener refused us, or cancelled us */
+	if (s >= 0 || asked_to_stop(r) || atomic_load(&r->client_quit))
+		return s >= 0 ? s : -1;
 	if (!set_failed(r))
 		return -1; /* another client's failure stopped the run (and cancelled this dial) */
 	if (s == -EMFILE)
