@@ -336,9 +336,10 @@ static void write_line(struct run_state *st, const char *line, size_t n)
 }
 
 /*
- * A stopped run ends in time: its Ms no longer wait for an observer whose output may be stuck
- * (a reader that does not read); what they cannot put in their rings from now on is counted as
- * lost. Nothing made before the stop is: it is in the rings already.
+ * A stopped run ends in time: once the observer's output write is stuck past the stop (a reader
+ * that does not read), the Ms no longer wait for the observer; what they cannot put in their
+ * rings from then on is counted as lost. Nothing made before the stop is: it is in the rings
+ * already. An observer that is not stuck keeps draining, so the Ms go on waiting for it.
  */
 static void stop_waiting(struct run_state *st)
 {
@@ -617,7 +618,7 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		fprintf(
 		    out,
 		    "observer: the runtime's Ms waited %llu time%s for room in their event rings "
-		    "(%.1f ms, summed over the Ms), so that the %s lost nothing\n",
+		    "(%.1f ms, summed over the Ms) rather than lose events of the %s\n",
 		    (unsigned long long)waits, nps_plural(waits), (double)waited_ns / 1e6,
 		    st->o.record ? "recording" : "narration");
 	if (st->res.errors)
@@ -880,7 +881,6 @@ int cmd_run(int argc, char **argv)
 		}
 		if (got_signal && !stop_seen) {
 			stop_seen = true;
-			stop_waiting(st);
 			/* out_patience may have set it already, for a write the signal caught */
 			if (!st->forced_at)
 				st->forced_at = (uint64_t)sim_now() + 5000000000ULL;

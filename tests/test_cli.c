@@ -330,8 +330,8 @@ Test(cli, a_record_loses_nothing_however_small_the_rings)
 			  strstr(out, "lost events") ? strstr(out, "lost events") : out);
 		cr_assert(strstr(out, "observer: the runtime's Ms waited "), "%s: %s", args,
 			  strstr(out, "== echo") ? strstr(out, "== echo") : out);
-		cr_assert(strstr(out, rec ? "so that the recording lost nothing"
-					  : "so that the narration lost nothing"),
+		cr_assert(strstr(out, rec ? "rather than lose events of the recording"
+					  : "rather than lose events of the narration"),
 			  "%s", out);
 		free(out);
 	}
