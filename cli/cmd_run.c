@@ -116,7 +116,7 @@ static void usage(FILE *out)
 		"                        until then; a lesson (well under a second with its own\n"
 		"                        clients) cut short says so\n"
 		"      --seed N          seed of the scheduler's random choices (default: from\n"
-		"                        the clock; the trace records the one used); the\n"
+		"                        the clock; the trace and the summary say which); the\n"
 		"                        sockets' timing still differs from run to run\n"
 		"  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
 		"                        clients (nc, wrk, ...) until --duration or Ctrl-C\n"
@@ -575,6 +575,9 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		(unsigned long long)ss.pd_free, blocks, nps_plural(blocks),
 		(unsigned long long)ss.pd_per_block, polls, nps_plural(polls), breaks,
 		nps_plural(breaks));
+	/* the seed the scheduler used (cheaprand), to run again with the same random choices */
+	if (ss.seed)
+		fprintf(out, "runtime seed: %llu\n", (unsigned long long)ss.seed);
 	/* outside clients' round trips are theirs: the story counts their connections */
 	if (st->o.clients != 0 && (st->res.round_trips || !strcmp(st->sc->name, "echo"))) {
 		unsigned long long rt = st->res.round_trips, n = st->res.connections;
