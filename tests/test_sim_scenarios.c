@@ -276,7 +276,9 @@ static void run_and_check(const char *scenario)
 {
 	char cmd[1024], path[512];
 	snprintf(path, sizeof(path), "%s/%s.jsonl", tu_tmpdir(), scenario);
-	snprintf(cmd, sizeof(cmd), "%s run --scenario %s --no-ui --no-bpf --quiet --record %s",
+	/* a lesson that hangs is killed: it must not outlive the test that timed out on it */
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -s KILL 50 %s run --scenario %s --no-ui --no-bpf --quiet --record %s",
 		 tu_netpollsim(), scenario, path);
 	char *out = NULL;
 	int st = tu_run(cmd, 1, &out);
