@@ -43,6 +43,11 @@ static int fd_err_is(const struct nps_event *e, void *ctx)
 	return e->u.fderr.err == *(uint8_t *)ctx;
 }
 
+static int gstatus_fn_is(const struct nps_event *e, void *ctx)
+{
+	return e->u.gstatus.fn == *(uint8_t *)ctx;
+}
+
 Test(sim_scenarios, echo_reads_park_and_wake)
 {
 	/* Enough round trips that some read finds no data yet, even under TSan's slowdown (with
@@ -62,6 +67,16 @@ Test(sim_scenarios, echo_reads_park_and_wake)
 			found = 1;
 	}
 	cr_assert(found, "no connection showed rg nil -> wait -> G -> ready -> nil");
+	/*
+	 * The clients are threads outside the runtime, never goroutines: main, the accept loop
+	 * and one handler per connection are all the goroutines there are.
+	 */
+	uint8_t newproc = NPS_FN_NEWPROC;
+	int created = 0;
+	for (long i = 0;
+	     (i = tu_find(&EV, (size_t)i, NPS_EV_GSTATUS, gstatus_fn_is, &newproc)) >= 0; i++)
+		created++;
+	cr_assert_eq(created, 2 + 4, "%d goroutines for 4 connections", created);
 }
 
 Test(sim_scenarios, deadline_times_out_idle_reader)
