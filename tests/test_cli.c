@@ -710,6 +710,29 @@ Test(cli, accept_burst_with_thousands_of_clients_ends)
 	     (const char *[]){"2000 connections arrived together", NULL}, (const char *[]){NULL});
 }
 
+/*
+ * --procs is GOMAXPROCS: with 1, echo (whose default is the CPU count) runs on P0 alone, and
+ * the recording's header says 1 too.
+ */
+Test(cli, procs_sets_gomaxprocs)
+{
+	char args[512], path[400], *out = NULL;
+	snprintf(path, sizeof(path), "%s/procs1.jsonl", tu_tmpdir());
+	snprintf(args, sizeof(args), "run --procs 1 --no-ui --no-bpf --narrate --record %s", path);
+	int st = np(args, &out);
+	cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
+	cr_assert(strstr(out, "\n== echo (GOMAXPROCS 1)\n"), "%s", out);
+	cr_assert(strstr(out, " M0 P0 "), "%s", out);
+	cr_assert_null(strstr(out, " P1 "), "a second P with GOMAXPROCS 1: %s", out);
+	free(out);
+	tt_assert_legal(path);
+	snprintf(args, sizeof(args), "jq -c 'select(.format) | [.gomaxprocs, .options.procs]' %s",
+		 path);
+	cr_assert_eq(tu_run(args, 1, &out), 0, "%s", out);
+	cr_assert_str_eq(out, "[1,1]\n");
+	free(out);
+}
+
 /* Not "1 round trips over 1 connections" nor "1 connection ... one goroutine each". */
 Test(cli, a_run_of_one_says_one)
 {
