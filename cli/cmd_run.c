@@ -806,7 +806,6 @@ int cmd_run(int argc, char **argv)
 	if (!st->o.seed)
 		st->o.seed = ((uint64_t)sim_now() & (uint64_t)__LONG_MAX__) | 1;
 	st->cfg.seed = st->o.seed;
-	st->so.seed = st->o.seed;
 
 	if (fold_init(&st->fold)) {
 		fprintf(stderr, "netpollsim run: out of memory\n");
