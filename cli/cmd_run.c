@@ -116,7 +116,7 @@ static void usage(FILE *out)
 		"                        until then; a lesson (well under a second with its own\n"
 		"                        clients) cut short says so\n"
 		"      --seed N          seed of the scheduler's random choices (default: from\n"
-		"                        the clock; the trace records the one used); the\n"
+		"                        the clock; the trace and the summary say which); the\n"
 		"                        sockets' timing still differs from run to run\n"
 		"  -l, --listen IP:PORT  serve on this address; with --clients 0, serve outside\n"
 		"                        clients (nc, wrk, ...) until --duration or Ctrl-C\n"
@@ -589,6 +589,9 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		(unsigned long long)ss.pd_free, blocks, nps_plural(blocks),
 		(unsigned long long)ss.pd_per_block, polls, nps_plural(polls), breaks,
 		nps_plural(breaks));
+	/* the seed the scheduler used (cheaprand), to run again with the same random choices */
+	if (ss.seed)
+		fprintf(out, "runtime seed: %llu\n", (unsigned long long)ss.seed);
 	/* outside clients' round trips are theirs: the story counts their connections */
 	if (st->o.clients != 0 && (st->res.round_trips || !strcmp(st->sc->name, "echo"))) {
 		unsigned long long rt = st->res.round_trips, n = st->res.connections;
@@ -817,7 +820,6 @@ int cmd_run(int argc, char **argv)
 	if (!st->o.seed)
 		st->o.seed = ((uint64_t)sim_now() & (uint64_t)__LONG_MAX__) | 1;
 	st->cfg.seed = st->o.seed;
-	st->so.seed = st->o.seed;
 
 	if (fold_init(&st->fold)) {
 		fprintf(stderr, "netpollsim run: out of memory\n");

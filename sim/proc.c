@@ -1656,6 +1656,7 @@ void sim_stats(struct sim_stats *st)
 	st->ms = atomic_load(&nmcreated);
 	st->waiters = atomic_load(&netpollWaiters);
 	netpoll_counts(&st->netpolls, &st->breaks);
+	st->seed = rand_seed;
 	st->epfd = epfd;
 	st->break_rd = epfd >= 0 ? (int)netpollBreakRd : -1;
 	st->break_wr = epfd >= 0 ? (int)netpollBreakWr : -1;

@@ -26,7 +26,6 @@ struct scenario_opts {
 	int64_t duration_ns; /* stop after this long at the latest (0: when the run is done) */
 	const char *listen;  /* "IP:PORT" to serve on (default 127.0.0.1:0) */
 	int msg_size;	     /* bytes per message (0: 64) */
-	uint64_t seed;	     /* client pacing */
 	_Atomic int *stop;   /* set by the caller (Ctrl-C), then scenario_wake(): wind down */
 };
 

@@ -70,6 +70,7 @@ struct sim_stats {
 	uint32_t waiters;	/* netpollWaiters now */
 	uint64_t netpolls;	/* netpoll calls */
 	uint64_t breaks;	/* netpollBreak writes */
+	uint64_t seed;		/* cheaprand's: --seed, else the clock */
 	int epfd;		/* the epoll fd, -1 before netpollinit */
 	int break_rd, break_wr; /* the break pipe */
 };

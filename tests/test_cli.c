@@ -281,17 +281,22 @@ Test(cli, a_waitgroup_wait_parks_as_go_1_22_says)
 	     (const char *[]){"sync.WaitGroup.Wait", NULL});
 }
 
-/* A recorded run names the seed its scheduler used, given or not (it said 0 when not given). */
+/*
+ * A recorded run names the seed its scheduler used, given or not (it said 0 when not given),
+ * and the summary says the one the runtime's cheaprand was seeded with: the same.
+ */
 Test(cli, the_trace_records_the_seed_used)
 {
 	static const char *const given[] = {"", "--seed 7"};
 	for (size_t i = 0; i < 2; i++) {
 		char args[512], path[400], *out = NULL;
 		snprintf(path, sizeof(path), "%s/seed%zu.jsonl", tu_tmpdir(), i);
-		snprintf(args, sizeof(args), "run -q --no-ui --no-bpf %s --record %s", given[i],
-			 path);
+		snprintf(args, sizeof(args), "run --no-ui --no-bpf %s --record %s", given[i], path);
 		int st = np(args, &out);
 		cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
+		const char *used = strstr(out, "\nruntime seed: ");
+		cr_assert_not_null(used, "%s", out);
+		unsigned long long runtime_seed = strtoull(used + 15, NULL, 10);
 		free(out);
 		char head[1024] = "";
 		FILE *f = fopen(path, "r");
@@ -304,6 +309,8 @@ Test(cli, the_trace_records_the_seed_used)
 			cr_assert_gt(strtoull(seed + 7, NULL, 10), 0, "%s", head);
 		else
 			cr_assert_eq(strtoull(seed + 7, NULL, 10), 7, "%s", head);
+		cr_assert_eq(runtime_seed, strtoull(seed + 7, NULL, 10),
+			     "the runtime used seed %llu, the trace says %s", runtime_seed, head);
 		tt_assert_legal(path);
 	}
 }
@@ -701,6 +708,29 @@ Test(cli, accept_burst_with_thousands_of_clients_ends)
 {
 	says("run --scenario accept-burst --clients 2000 --no-ui --no-bpf",
 	     (const char *[]){"2000 connections arrived together", NULL}, (const char *[]){NULL});
+}
+
+/*
+ * --procs is GOMAXPROCS: with 1, echo (whose default is the CPU count) runs on P0 alone, and
+ * the recording's header says 1 too.
+ */
+Test(cli, procs_sets_gomaxprocs)
+{
+	char args[512], path[400], *out = NULL;
+	snprintf(path, sizeof(path), "%s/procs1.jsonl", tu_tmpdir());
+	snprintf(args, sizeof(args), "run --procs 1 --no-ui --no-bpf --narrate --record %s", path);
+	int st = np(args, &out);
+	cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
+	cr_assert(strstr(out, "\n== echo (GOMAXPROCS 1)\n"), "%s", out);
+	cr_assert(strstr(out, " M0 P0 "), "%s", out);
+	cr_assert_null(strstr(out, " P1 "), "a second P with GOMAXPROCS 1: %s", out);
+	free(out);
+	tt_assert_legal(path);
+	snprintf(args, sizeof(args), "jq -c 'select(.format) | [.gomaxprocs, .options.procs]' %s",
+		 path);
+	cr_assert_eq(tu_run(args, 1, &out), 0, "%s", out);
+	cr_assert_str_eq(out, "[1,1]\n");
+	free(out);
 }
 
 /* Not "1 round trips over 1 connections" nor "1 connection ... one goroutine each". */

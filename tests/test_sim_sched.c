@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct tu_events EV;
@@ -55,6 +56,51 @@ static int first_cpu(void)
 	while (cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &set))
 		cpu++;
 	return cpu;
+}
+
+/* The main goroutine's first draws of cheaprandn: it starts on M0, whose state is the seed's. */
+static uint32_t draws[8];
+
+static void draw(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 8; i++)
+		draws[i] = cheaprandn(1u << 30);
+}
+
+/* The draws of a runtime seeded with seed (in a child: a process starts the runtime once). */
+static void draws_with_seed(uint64_t seed, uint32_t out[8])
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct sim_config cfg = {.gomaxprocs = 1, .seed = seed};
+		int ok = sim_run(&cfg, draw, NULL) == 0 &&
+			 write(p[1], draws, sizeof(draws)) == (ssize_t)sizeof(draws);
+		_exit(ok ? 0 : 1);
+	}
+	close(p[1]);
+	cr_assert_eq(read(p[0], out, sizeof(draws)), (ssize_t)sizeof(draws));
+	close(p[0]);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/*
+ * --seed seeds the scheduler's random choices (cheaprandn: where stealWork starts): the same
+ * seed makes the same choices, another seed others, as Go's cheaprand seeded at startup.
+ */
+Test(sim_sched, the_seed_decides_the_schedulers_random_choices)
+{
+	uint32_t a[8], b[8], c[8];
+	draws_with_seed(7, a);
+	draws_with_seed(7, b);
+	draws_with_seed(8, c);
+	cr_assert_arr_eq(a, b, sizeof(a), "seed 7 twice: different choices");
+	cr_assert_arr_neq(a, c, sizeof(a), "seeds 7 and 8: the same choices");
 }
 
 Test(sim_sched, gomaxprocs_default_is_the_cpus_of_the_affinity_mask)

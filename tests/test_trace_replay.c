@@ -62,6 +62,14 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	free(out);
 }
 
+/* Events the runtime's rings lost are counted in the summary (issue 2 section 5), not hidden. */
+Test(trace_replay, the_summary_counts_lost_events, .timeout = 30)
+{
+	char *out = narrate("legal_lost.jsonl"); /* its one lost event: 12 sim events */
+	cr_assert(strstr(out, "\n  lost events: 12 sim, 0 kernel;"), "%s", out);
+	free(out);
+}
+
 Test(trace_replay, narrates_the_races_and_their_notes, .timeout = 30)
 {
 	char *out = narrate("legal_races.jsonl");

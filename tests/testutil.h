@@ -43,7 +43,6 @@ int tu_is_root(void);
 		}                                                                                  \
 	} while (0)
 
-
 /* ---- running the simulated runtime in a test ---- */
 
 #include <stdint.h>
