@@ -598,16 +598,17 @@ static void nothing(void *arg)
 }
 
 /*
- * main, a few times: start a goroutine (wakep), then sleep 1 ms, while which every M but the
+ * main, a few times: start a goroutine (wakep), then sleep 5 ms, while which every M but the
  * poller stops (stopm); the next wakep, or main's own ready, hands an idle P to a stopped M
- * (startm), which wakes with it.
+ * (startm), which wakes with it. (5 ms, not 1: on a loaded machine a spinning M may not have
+ * stopped within 1 ms, and then no M is woken from stopm.)
  */
 static void stop_and_wake(void *arg)
 {
 	(void)arg;
 	for (int i = 0; i < 8; i++) {
 		go(nothing, NULL);
-		time_sleep(1000000);
+		time_sleep(5000000);
 	}
 }
 
