@@ -289,30 +289,30 @@ static const char *paced_trace(const char *name, unsigned long long span_ns)
 	return path;
 }
 
+/* Replay path narrated at --speed speed: the seconds it took; its output must say "second". */
+static double replay_seconds(const char *path, const char *speed)
+{
+	char *out;
+	double t0 = now();
+	int rc = tt_np(&out, "replay %s --no-ui --narrate --speed %s", path, speed);
+	double real = now() - t0;
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "note: second"), "%s", out);
+	free(out);
+	return real;
+}
+
 Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 {
 	const char *path = paced_trace("paced.jsonl", 400000000ULL);
 	char *out;
-	double t0 = now();
-	int rc = tt_np(&out, "replay %s --no-ui --narrate --speed 1", path);
-	double real = now() - t0;
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "note: second"), "%s", out);
+	double real = replay_seconds(path, "1");
 	cr_assert_geq(real, 0.38, "--speed 1 replayed 0.4 s of trace in %.3f s", real);
-	free(out);
-	t0 = now();
-	rc = tt_np(&out, "replay %s --no-ui --narrate --speed 4", path);
-	real = now() - t0;
-	cr_assert_eq(rc, 0);
+	real = replay_seconds(path, "4");
 	cr_assert_geq(real, 0.095, "--speed 4 replayed 0.4 s of trace in %.3f s", real);
-	free(out);
 	/* X below 1 is slower than real time: 0.4 s of trace at half speed takes 0.8 s */
-	t0 = now();
-	rc = tt_np(&out, "replay %s --no-ui --narrate --speed 0.5", path);
-	real = now() - t0;
-	cr_assert_eq(rc, 0);
+	real = replay_seconds(path, "0.5");
 	cr_assert_geq(real, 0.78, "--speed 0.5 replayed 0.4 s of trace in %.3f s", real);
-	free(out);
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 0", path), 2);
 	cr_assert(strstr(out, "--speed wants a positive number"), "%s", out);
 	free(out);
