@@ -336,13 +336,15 @@ static void write_line(struct run_state *st, const char *line, size_t n)
 }
 
 /*
- * A stopped run ends in time: once the observer's output write is stuck past the stop (a reader
- * that does not read), the Ms no longer wait for the observer; what they cannot put in their
- * rings from then on is counted as lost. Nothing made before the stop is: it is in the rings
- * already. An observer that is not stuck keeps draining, so the Ms go on waiting for it.
+ * An output write after the stop found no room (a reader that does not read): a stopped run
+ * ends in time, so the Ms no longer wait for this stuck observer; what they cannot put in
+ * their rings from then on is counted as lost. Nothing made before the stop is: it is in the
+ * rings already. An observer that is not stuck (a file, a reader that reads) keeps draining,
+ * and the Ms go on waiting for it.
  */
-static void stop_waiting(struct run_state *st)
+static void out_stalled(void *ctx)
 {
+	struct run_state *st = ctx;
 	if (st->merge)
 		evmerge_wait_when_full(st->merge, false);
 }
@@ -356,8 +358,6 @@ static int out_patience(void *ctx)
 	struct run_state *st = ctx;
 	if (!got_signal)
 		return -1;
-	/* the observer is stuck in this write: the runtime must not wait for it */
-	stop_waiting(st);
 	if (signal_count >= 2)
 		return 0;
 	uint64_t now = (uint64_t)sim_now();
@@ -797,6 +797,7 @@ int cmd_run(int argc, char **argv)
 	else
 		cli_out_init(&st->narr, STDOUT_FILENO, "stdout", out_patience, st);
 	cli_out_init(&st->err, STDERR_FILENO, "stderr", out_patience, st);
+	st->narr.stalled = st->err.stalled = out_stalled;
 	st->width = cli_term_width(st->narr.fd);
 	if (st->width && st->o.narrate) {
 		cli_term_follow();

@@ -20,6 +20,7 @@ void cli_out_init(struct cli_out *o, int fd, const char *what, int (*patience)(v
 	o->fd = fd;
 	o->what = what;
 	o->patience = patience;
+	o->stalled = NULL;
 	o->ctx = ctx;
 	o->err = 0;
 	o->cut = false;
@@ -33,9 +34,11 @@ void cli_out_init(struct cli_out *o, int fd, const char *what, int (*patience)(v
 /* Room for the next piece, waiting at most as long as the patience allows: false to give up. */
 static bool wait_room(struct cli_out *o, int ms)
 {
+	struct pollfd p = {.fd = o->fd, .events = POLLOUT};
+	if (o->stalled && poll(&p, 1, 0) == 0)
+		o->stalled(o->ctx);
 	for (;;) {
 		/* no patience left still takes room that is there (stderr into a file) */
-		struct pollfd p = {.fd = o->fd, .events = POLLOUT};
 		int n = poll(&p, 1, ms);
 		if (n > 0)
 			return true;

@@ -27,6 +27,8 @@ struct cli_out {
 	const char *what; /* for messages: "stdout", "stderr" */
 	/* ms a blocked write may still wait (0: give up now), or -1: no hurry (block). NULL: -1 */
 	int (*patience)(void *ctx);
+	/* called when a write with such a deadline finds no room: the reader is not reading. NULL ok */
+	void (*stalled)(void *ctx);
 	void *ctx;
 	int err;	  /* the first write's errno (EPIPE: the reader is gone), 0 none */
 	bool cut;	  /* the reader did not take the narration within the patience given */
