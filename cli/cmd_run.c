@@ -906,6 +906,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!forced)
 		pthread_join(rt, NULL);
+	else
+		pthread_detach(rt); /* still running, or ending: the process exits without it */
 	drain(st, !forced);
 	/* a signal, or SIGPIPE's part when an output's reader went away */
 	int sig = got_signal ? got_signal : st->pipe_sig;

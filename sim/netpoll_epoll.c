@@ -343,7 +343,8 @@ void netpoll_shutdown(void)
 		close(epfd);
 		close((int)netpollBreakRd);
 		close((int)netpollBreakWr);
-		epfd = -1;
+		/* atomic: a run's forced end reads it (sim_stats) while this M may still be here */
+		__atomic_store_n(&epfd, -1, __ATOMIC_RELAXED);
 	}
 }
 

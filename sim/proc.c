@@ -1657,9 +1657,13 @@ void sim_stats(struct sim_stats *st)
 	st->waiters = atomic_load(&netpollWaiters);
 	netpoll_counts(&st->netpolls, &st->breaks);
 	st->seed = rand_seed;
-	st->epfd = epfd;
-	st->break_rd = epfd >= 0 ? (int)netpollBreakRd : -1;
-	st->break_wr = epfd >= 0 ? (int)netpollBreakWr : -1;
+	/*
+	 * Published by netpollInited, as Go's readers of epfd rely on; atomic because
+	 * netpoll_shutdown sets it while a run's forced end may be reading it.
+	 */
+	st->epfd = netpollinited() ? __atomic_load_n(&epfd, __ATOMIC_RELAXED) : -1;
+	st->break_rd = st->epfd >= 0 ? (int)netpollBreakRd : -1;
+	st->break_wr = st->epfd >= 0 ? (int)netpollBreakWr : -1;
 }
 
 /*

@@ -534,6 +534,31 @@ Test(cli, a_lesson_that_does_not_stop_is_ended_and_said_so)
 		  "%s", b.out);
 }
 
+/*
+ * Two signals at once while a busy lesson runs: the second ends the run without waiting for the
+ * lesson, whose runtime may be shutting down (netpoll_shutdown closing the epoll fd) while the
+ * summary reads the runtime's counters. Under TSan (make test's tsan pass) this read was a data
+ * race, which ends the run with TSan's report and exit status 66 instead of 143.
+ */
+Test(cli, a_second_signal_ends_a_busy_run_at_once_with_its_summary, .timeout = 60)
+{
+	struct bg b;
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s run --scenario echo --clients 50 --rounds 100000000 --no-ui --no-bpf",
+		 tu_netpollsim());
+	bg_spawn(&b, "twice", cmd);
+	usleep(1000 * 1000); /* its runtime and clients are busy (no assertion on time) */
+	cr_assert_eq(kill(b.pid, SIGTERM), 0);
+	cr_assert_eq(kill(b.pid, SIGTERM), 0);
+	int st = bg_end(&b);
+	cr_assert_eq(st, 128 + SIGTERM, "exit status %d: %s", st, b.out);
+	cr_assert(strstr(b.out, "== echo (GOMAXPROCS "), "%s", b.out);
+	cr_assert(strstr(b.out, " -- interrupted\n"), "%s", b.out);
+	cr_assert(strstr(b.out, "\nruntime: "), "the runtime's counters: %s", b.out);
+	cr_assert_null(strstr(b.out, "ThreadSanitizer"), "%s", b.out);
+}
+
 Test(cli, ctrl_c_ends_a_lesson_waiting_for_an_outside_client)
 {
 	static const char *lessons[] = {"deadline", "close", "slow-reader", "break", "slow-reader"};

@@ -761,3 +761,46 @@ Test(sim_sched, stack_overflow_dies_on_the_guard_page, .signal = SIGSEGV)
 	tu_sim_run(1, overflow, NULL, NULL);
 	cr_assert_fail("the recursion returned");
 }
+
+/*
+ * sim_stats from a thread that is not the runtime's, while the runtime ends: what `run`'s
+ * summary does when a second signal ends it without waiting for the runtime (cmd_run's forced
+ * end). netpoll_shutdown closes the epoll fd and sets epfd to -1 meanwhile; under TSan (make
+ * test's tsan pass) a plain read of it there was a data race.
+ */
+static struct {
+	_Atomic int stop, seen_open;
+	struct sim_stats last;
+} watch;
+
+static void *watch_stats(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&watch.stop)) {
+		sim_stats(&watch.last);
+		if (watch.last.epfd >= 0)
+			atomic_store(&watch.seen_open, 1);
+	}
+	return NULL;
+}
+
+static pthread_t watcher;
+
+static void main_watched(void *arg)
+{
+	(void)arg;
+	/* started from the runtime, after netpollinit: the race is with the end, not the start */
+	cr_assert_eq(pthread_create(&watcher, NULL, watch_stats, NULL), 0);
+	while (!atomic_load(&watch.seen_open))
+		time_sleep(100 * 1000);
+}
+
+Test(sched, the_runtime_counters_can_be_read_while_the_runtime_ends, .timeout = 30)
+{
+	cr_assert_eq(tu_sim_run(2, main_watched, NULL, NULL), 0);
+	atomic_store(&watch.stop, 1);
+	pthread_join(watcher, NULL);
+	cr_assert_eq(watch.last.epfd, -1, "the last read saw the epoll fd closed");
+	cr_assert_eq(watch.last.break_rd, -1);
+	cr_assert(watch.last.goroutines >= 1);
+}
