@@ -523,3 +523,43 @@ Test(evring, a_loss_reported_after_a_long_idle_spell_names_its_announced_start, 
 	cr_assert_eq(s.per_ring[0], 17);
 	evmerge_free(m);
 }
+
+/*
+ * More rings than any fixed table would hold: a run at GOMAXPROCS 256 has more than 256 Ms. The
+ * merge held 256 rings and skipped the rest, the oldest Ms' (M0's among them): their events
+ * were neither delivered nor counted as lost, and the fold reported violations that were not.
+ */
+enum {
+	MANY = 300
+};
+
+static int count_ring(void *ctx, const struct nps_event *e)
+{
+	uint64_t *per = ctx;
+	cr_assert(e->kind == NPS_EV_NOTE && e->m >= 0 && e->m < MANY, "%u from %d", e->kind, e->m);
+	per[e->m]++;
+	return 0;
+}
+
+Test(evring, a_merge_drains_every_ring_however_many, .timeout = 30)
+{
+	struct evmerge *m = evmerge_new();
+	cr_assert(m);
+	struct evring *r[MANY];
+	for (int i = 0; i < MANY; i++) {
+		cr_assert(r[i] = evring_new(4, i, NPS_SRC_SIM));
+		evmerge_add(m, r[i]);
+	}
+	for (int round = 0; round < 2; round++) {
+		uint64_t per[MANY] = {0}, seq = 0;
+		for (int i = 0; i < MANY; i++)
+			for (int k = 0; k < 3; k++)
+				cr_assert(put(r[i], &seq));
+		cr_assert_eq(evmerge_drain(m, round == 1, UINT64_MAX, NULL, count_ring, per), 0);
+		for (int i = 0; i < MANY; i++)
+			cr_assert_eq(per[i], 3, "drain %d: ring %d gave %lu events of 3", round, i,
+				     (unsigned long)per[i]);
+	}
+	cr_assert_eq(evmerge_lost(m), 0);
+	evmerge_free(m);
+}

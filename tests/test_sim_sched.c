@@ -776,12 +776,15 @@ static struct {
 static void *watch_stats(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&watch.stop)) {
+	for (;;) {
+		bool last =
+		    atomic_load(&watch.stop); /* then one more read, after the runtime ended */
 		sim_stats(&watch.last);
 		if (watch.last.epfd >= 0)
 			atomic_store(&watch.seen_open, 1);
+		if (last)
+			return NULL;
 	}
-	return NULL;
 }
 
 static pthread_t watcher;

@@ -453,10 +453,9 @@ static uint64_t find_losses(struct evring *r, uint64_t since, uint64_t head)
  * The final drain: the producers have stopped, some while losing. Their losses were announced;
  * deliver the counts they never had room to write, after everything else.
  */
-static int report_losses(struct evmerge *m, struct evring **rs, int n, evmerge_cb cb, void *ctx)
+static int report_losses(struct evmerge *m, struct evring *rings, evmerge_cb cb, void *ctx)
 {
-	for (int i = 0; i < n; i++) {
-		struct evring *r = rs[i];
+	for (struct evring *r = rings; r; r = r->next) {
 		/* loss_since first: pending_lost is the producer's, read only once it is losing */
 		if (!atomic_load_explicit(&r->loss_since, memory_order_acquire) || !r->pending_lost)
 			continue;
@@ -486,58 +485,52 @@ again:;
 	if (wm > limit)
 		wm = limit;
 	bool held = false; /* wm lowered to a loss the queue could not take */
-	enum {
-		MAXR = 256
-	};
-	struct evring *rs[MAXR];
-	uint64_t heads[MAXR];
 	uint64_t last = m->last;
-	int n = 0;
-
-	for (struct evring *r = atomic_load(&m->rings); r && n < MAXR; r = r->next) {
-		rs[n] = r;
+	/*
+	 * The rings as they are now, every one of them (any number of Ms). A ring added after
+	 * this load belongs to an M whose events are all stamped after the watermark's clock read.
+	 */
+	struct evring *rings = atomic_load(&m->rings);
+	for (struct evring *r = rings; r; r = r->next) {
 		/* loss_since before head (find_losses), head before the slots */
 		uint64_t since = atomic_load_explicit(&r->loss_since, memory_order_acquire);
-		heads[n] = atomic_load_explicit(&r->head, memory_order_acquire);
-		if (since || r->scanned != heads[n]) {
-			uint64_t stop = find_losses(r, since, heads[n]);
+		r->dhead = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (since || r->scanned != r->dhead) {
+			uint64_t stop = find_losses(r, since, r->dhead);
 			if (stop != UINT64_MAX && stop <= wm) {
 				wm = stop - 1;
 				held = true;
 			}
 		}
-		n++;
 	}
 	if (upto)
 		*upto = stamp_ns(m, wm);
 	for (;;) {
 		/* The ring with the oldest next event, and the next oldest of the others. */
-		int best = -1;
+		struct evring *best = NULL;
 		uint64_t best_ts = 0, second_ts = UINT64_MAX;
-		for (int i = 0; i < n; i++) {
-			struct evring *r = rs[i];
+		for (struct evring *r = rings; r; r = r->next) {
 			uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-			uint64_t ts = t != heads[i] ? r->slots[t & r->mask].ts : UINT64_MAX;
+			uint64_t ts = t != r->dhead ? r->slots[t & r->mask].ts : UINT64_MAX;
 			/* A loss comes after what the ring wrote before it, before what it wrote after. */
 			if (r->nannounce && r->announce[0] < ts)
 				ts = r->announce[0];
-			else if (t == heads[i])
+			else if (t == r->dhead)
 				continue;
-			if (best < 0 || ts < best_ts) {
-				if (best >= 0)
+			if (!best || ts < best_ts) {
+				if (best)
 					second_ts = best_ts;
-				best = i;
+				best = r;
 				best_ts = ts;
 			} else if (ts < second_ts) {
 				second_ts = ts;
 			}
 		}
-		if (best < 0 || best_ts > wm)
+		if (!best || best_ts > wm)
 			break;
-		struct evring *r = rs[best];
+		struct evring *r = best;
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-		if (r->nannounce &&
-		    (t == heads[best] || r->announce[0] < r->slots[t & r->mask].ts)) {
+		if (r->nannounce && (t == r->dhead || r->announce[0] < r->slots[t & r->mask].ts)) {
 			struct nps_event a;
 			evring_stamp(&a, r, r->announce[0], NPS_EV_LOST);
 			a.sub = 1; /* the loss has begun; its count comes when the ring has room */
@@ -577,7 +570,7 @@ again:;
 			t++;
 			if (!(t & 255))
 				atomic_store_explicit(&r->tail, t, memory_order_release);
-		} while (!rc && t != heads[best] && r->slots[t & r->mask].ts <= lim);
+		} while (!rc && t != r->dhead && r->slots[t & r->mask].ts <= lim);
 		atomic_store_explicit(&r->tail, t, memory_order_release);
 		if (rc) {
 			m->last = last;
@@ -589,7 +582,7 @@ again:;
 	/* A final drain delivers everything: the queue has room again, take the next losses. */
 	if (final && held)
 		goto again;
-	return wm == UINT64_MAX ? report_losses(m, rs, n, cb, ctx) : 0;
+	return wm == UINT64_MAX ? report_losses(m, rings, cb, ctx) : 0;
 }
 
 uint64_t evmerge_lost(struct evmerge *m)

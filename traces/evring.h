@@ -53,6 +53,7 @@ struct evring {
 	_Atomic uint64_t loss_since; /* ts of the first loss not yet reported in the ring, 0 none */
 	/* consumer side (its own cache line) */
 	_Alignas(64) _Atomic uint64_t tail; /* next slot to read; written by the consumer only */
+	uint64_t dhead;			    /* consumer: head as the current drain read it */
 	uint64_t scanned;	    /* consumer: slots before this were searched for loss reports */
 	uint64_t noted;		    /* consumer: the latest loss start queued for announcement */
 	uint64_t announce[16];	    /* consumer: loss starts to announce, oldest first */
