@@ -15,8 +15,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: netpollsim check [OPTIONS] FILE...\n\n"
-		"Validate a trace: its schema, every pollDesc's rg/wg transitions (spec 4.4),\n"
-		"goroutine states and fd registration. Violations are errors (file:line, rule,\n"
+		"Validate a trace: its schema, every pollDesc's rg/wg transitions (Go 1.22's\n"
+		"netpoll.go; the table is in docs/event-stream.md), goroutine states and fd\n"
+		"registration. Violations are errors (file:line, rule,\n"
 		"event); the races Go handles on purpose are notes. Exit 0 only when legal.\n\n"
 		"options:\n"
 		"  -q, --quiet            print errors and the verdict only, no notes\n"

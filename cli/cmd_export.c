@@ -90,8 +90,7 @@ int cmd_export(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "netpollsim export: give exactly one trace file\n");
-		usage(stderr);
+		fprintf(stderr, "netpollsim export: give exactly one trace file (see --help)\n");
 		return NPS_EXIT_USAGE;
 	}
 	/* SIGPIPE keeps its disposition: `export ... | head` ends quietly, as before */

@@ -36,15 +36,17 @@ static void usage(FILE *out)
 		"usage: netpollsim replay FILE --no-ui [--narrate [--speed X]]\n\n"
 		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
 		"options:\n"
-		"      --no-ui       print to the terminal (required until the dashboard lands)\n"
+		"      --no-ui       print to the terminal, not the dashboard (which is not in\n"
+		"                    this build: without --no-ui the replay narrates)\n"
 		"      --narrate     one line per event that matters, with notes and violations\n"
 		"                    (on a terminal: fitted to its width, times in ms)\n"
 		"      --speed X     pace the events in real time, X times faster (default: as\n"
-		"                    fast as possible)\n"
+		"                    fast as possible). A lesson lasts a few ms: 0.001 shows one\n"
+		"                    ms of it per second, 0.0002 one ms in five seconds\n"
 		"  -h, --help        this help\n\n"
 		"examples:\n"
 		"  netpollsim replay deadline.jsonl --no-ui --narrate\n"
-		"  netpollsim replay echo.jsonl --no-ui --narrate --speed 0.5\n");
+		"  netpollsim replay echo.jsonl --no-ui --narrate --speed 0.001\n");
 }
 
 /*
@@ -213,7 +215,10 @@ static int replay(const char *path, bool narrate, double speed)
 		status = NPS_EXIT_FAIL;
 	}
 	if (stop_sig) {
-		fprintf(mem, "  replay interrupted by signal %d\n", (int)stop_sig);
+		char sig[32];
+		const char *name = nps_signal_name(stop_sig, sig, sizeof(sig));
+		fprintf(mem, "  replay interrupted by %s (signal %d)\n", name ? name : "a signal",
+			(int)stop_sig);
 		status = 128 + stop_sig;
 	}
 	if (mem != stdout) {
@@ -279,14 +284,14 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "netpollsim replay: give exactly one trace file\n");
-		usage(stderr);
+		fprintf(stderr, "netpollsim replay: give exactly one trace file (see --help)\n");
 		return NPS_EXIT_USAGE;
 	}
-	if (!no_ui) {
-		fprintf(stderr, "netpollsim replay: the dashboard is not part of this build yet: "
-				"add --no-ui\n");
-		return NPS_EXIT_USAGE;
+	if (!no_ui && !narrate) {
+		/* as run does: the dashboard is not part of this build yet */
+		fprintf(stderr, "netpollsim: no dashboard in this build yet; narrating instead "
+				"(--no-ui and --narrate choose explicitly)\n");
+		narrate = true;
 	}
 	if (speed > 0 && !narrate) {
 		/* it would only wait, silent, as long as the trace lasted, then print the summary */

@@ -959,7 +959,8 @@ int cmd_scenarios(int argc, char **argv)
 		return NPS_EXIT_OK;
 	}
 	if (argc > 1) {
-		fprintf(stderr, "netpollsim scenarios: unexpected argument '%s'\n", argv[1]);
+		fprintf(stderr, "netpollsim scenarios: unexpected argument '%s' (see --help)\n",
+			argv[1]);
 		return NPS_EXIT_USAGE;
 	}
 	int n;

@@ -1331,11 +1331,13 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (optind < argc || !o.tgid) {
 		if (optind < argc)
-			fprintf(stderr, "netpollsim trace: unexpected argument '%s'\n",
-				arg_text(argv[optind], txt, sizeof(txt)));
+			fprintf(
+			    stderr,
+			    "netpollsim trace: unexpected argument '%s' (one process: --pid PID; "
+			    "see --help)\n",
+			    arg_text(argv[optind], txt, sizeof(txt)));
 		else
-			fprintf(stderr, "netpollsim trace: --pid PID is required\n");
-		usage(stderr);
+			fprintf(stderr, "netpollsim trace: --pid PID is required (see --help)\n");
 		return NPS_EXIT_USAGE;
 	}
 	if (record && !strcmp(record, "-"))

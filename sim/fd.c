@@ -488,15 +488,16 @@ static int sys_accept4(int s, struct RawSockaddrAny *rsa, int flags)
 	return ns < 0 ? err : ns;
 }
 
-/* syscall.SetNonblock(fd, true) (syscall/exec_unix.go): F_GETFL, then F_SETFL if needed. */
-static int setNonblock(int fd)
+/* syscall.SetNonblock (syscall/exec_unix.go): F_GETFL, then F_SETFL if it changes. */
+int SetNonblock(int fd, bool nonblocking)
 {
 	int flag = fcntl(fd, F_GETFL, 0);
 	if (flag < 0)
 		return -errno;
-	if (flag & O_NONBLOCK)
+	if (!!(flag & O_NONBLOCK) == nonblocking)
 		return 0;
-	return fcntl(fd, F_SETFL, flag | O_NONBLOCK) < 0 ? -errno : 0;
+	flag = nonblocking ? flag | O_NONBLOCK : flag & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, flag) < 0 ? -errno : 0;
 }
 
 /*
@@ -525,7 +526,7 @@ static int poll_accept(int s, struct RawSockaddrAny *rsa, const char **errcall)
 		return ns;
 	}
 	fcntl(ns, F_SETFD, FD_CLOEXEC); /* syscall.CloseOnExec */
-	int err = setNonblock(ns);
+	int err = SetNonblock(ns, true);
 	if (err) {
 		/* CloseFunc(ns) */
 		struct m *mp = getm();

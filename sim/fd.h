@@ -49,6 +49,8 @@ struct FD {
 };
 
 int FD_Init(struct FD *fd, const char *net, bool pollable);
+/* syscall.SetNonblock: 0 or -errno. */
+int SetNonblock(int fd, bool nonblocking);
 ssize_t FD_Read(struct FD *fd, void *p, size_t n);
 /* Write all of p; returns n, or a negative error with *written (may be NULL) bytes written. */
 ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written);

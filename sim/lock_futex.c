@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <stdio.h>
 #include <unistd.h>
 
 enum {
@@ -100,8 +101,10 @@ void notewakeup(struct note *n)
 {
 	uint32_t old = atomic_exchange(&n->key, 1);
 	/* INVARIANT: a note is one-shot */
-	if (old != 0)
+	if (old != 0) {
+		fprintf(stderr, "notewakeup - double wakeup (%u)\n", old);
 		throw("notewakeup - double wakeup");
+	}
 	futexwakeup(&n->key, 1);
 }
 
@@ -127,4 +130,10 @@ bool notetsleep(struct note *n, int64_t ns)
 			return false;
 	}
 	return true;
+}
+
+void runtime_usleep(uint32_t usec)
+{
+	struct timespec ts = {usec / 1000000, (long)(usec % 1000000) * 1000};
+	syscall(SYS_nanosleep, &ts, NULL);
 }

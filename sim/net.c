@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 struct netconn {
@@ -116,7 +117,11 @@ static int parse_addr(const char *addr, struct sockaddr_in *sa)
 	return 0;
 }
 
-/* sysSocket: socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0) (net/sock_cloexec.go) */
+/*
+ * sysSocket: socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0) (net/sock_cloexec.go).
+ * SIMPLIFICATION: no fallback to socket() without the flags on EPROTONOSUPPORT or EINVAL, which
+ * only kernels before 2.6.27 return.
+ */
 static int sysSocket(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -169,23 +174,60 @@ static void fd_setup_stream(struct FD *fd, int s)
 }
 
 /*
+ * os.newFile (os/file_unix.go) for kindOpenFile and kindPipe, on Linux (no fstat filter): a
+ * pollable file is made non-blocking first, then registered with the poller; when the
+ * registration fails (a regular file: epoll_ctl says EPERM) it is made blocking again and used
+ * without the poller. Returns FD_Init's result, which Go ignores here.
+ */
+static int os_newFile(struct FD *fd, int sysfd)
+{
+	memset(fd, 0, sizeof(*fd));
+	fd->Sysfd = sysfd;
+	fd->IsStream = true;
+	fd->ZeroReadIsEOF = true;
+	bool pollable = true, clearNonBlock = false;
+	if (SetNonblock(sysfd, true) == 0)
+		clearNonBlock = true;
+	else
+		pollable = false;
+	int err = FD_Init(fd, "file", pollable);
+	if (err && clearNonBlock)
+		SetNonblock(sysfd, false);
+	return err;
+}
+
+/*
+ * maxAckBacklog (net/sock_linux.go): Linux keeps the backlog in a uint16 before 4.1, in a uint32
+ * since; Go asks the kernel's version (uname) only when somaxconn is over 65535.
+ */
+static int maxAckBacklog(long n)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) == 0)
+		sscanf(u.release, "%d.%d", &major, &minor);
+	unsigned bits = major > 4 || (major == 4 && minor >= 1) ? 32 : 16;
+	long max = (long)((1ULL << bits) - 1);
+	return (int)(n > max ? max : n);
+}
+
+/*
  * maxListenerBacklog (net/sock_linux.go): read somaxconn with package os, once. The file is
- * opened like every os file: non-blocking and registered with the poller (on Linux os does not
- * pre-filter by file type), read, closed: an ADD and a DEL before the listener's own ADD.
+ * opened like every os file (os_newFile): made non-blocking, then registered with the poller
+ * (a /proc/sys file can be polled, so the ADD succeeds); read, closed: an ADD and a DEL before
+ * the listener's own ADD.
  */
 static int listenerBacklog_v = -1;
 static pthread_once_t listenerBacklog_once = PTHREAD_ONCE_INIT;
 static void maxListenerBacklog(void)
 {
 	int backlog = SOMAXCONN;
+	/* the log's one word on the file: a narration would show an fd nothing explains */
+	trace_note("net reads somaxconn (backlog)");
 	int f = open("/proc/sys/net/core/somaxconn", O_RDONLY | O_CLOEXEC);
 	if (f >= 0) {
-		struct FD fd = {0};
-		fd.Sysfd = f;
-		fd.ZeroReadIsEOF = true;
-		/* os.newFile: registered with netpoll, so put the file into non-blocking mode. */
-		if (FD_Init(&fd, "file", true) == 0)
-			fcntl(f, F_SETFL, fcntl(f, F_GETFL) | O_NONBLOCK);
+		struct FD fd;
+		os_newFile(&fd, f);
 		/* net/parse.go's open and readLine: io.ReadFull into a 64 KiB buffer, so the
 		 * reads are read(fd, 65536) = 5, then read(fd, 65531) = 0 */
 		static char buf[64 * 1024 + 1];
@@ -200,10 +242,8 @@ static void maxListenerBacklog(void)
 		buf[got] = '\0';
 		FD_Close(&fd);
 		long v = strtol(buf, NULL, 10);
-		if (v > 0) {
-			/* Linux stores the backlog in a uint16 before 4.1 (Go caps it the same way). */
-			backlog = v > 65535 ? 65535 : (int)v;
-		}
+		if (v > 0)
+			backlog = v > 65535 ? maxAckBacklog(v) : (int)v;
 	}
 	listenerBacklog_v = backlog;
 }
@@ -211,8 +251,9 @@ static void maxListenerBacklog(void)
 int os_pipe(struct netconn **rd, int *wfd)
 {
 	int p[2];
-	/* Go's os.Pipe: pipe2 with O_CLOEXEC; newFile then makes the pollable read end
-	 * non-blocking. SIMPLIFICATION: the write end is not an os.File (outside threads use it). */
+	/* Go's os.Pipe: pipe2 with O_CLOEXEC, then newFile(kindPipe) for each end.
+	 * SIMPLIFICATION: the write end is not an os.File (outside threads use it): it is only
+	 * made non-blocking, after the read end, and not registered with the poller. */
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return -errno;
 	struct netconn *c = calloc(1, sizeof(*c));
@@ -221,17 +262,15 @@ int os_pipe(struct netconn **rd, int *wfd)
 		close(p[1]);
 		return -ENOMEM;
 	}
-	c->pfd.Sysfd = p[0];
-	c->pfd.ZeroReadIsEOF = true;
-	int err = FD_Init(&c->pfd, "file", true);
+	int err = os_newFile(&c->pfd, p[0]);
 	if (err) {
+		/* Go would go on with a blocking read end; a lesson cannot wait on one */
 		close(p[0]);
 		close(p[1]);
 		free(c);
 		return err;
 	}
-	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
-	fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+	SetNonblock(p[1], true);
 	*rd = c;
 	*wfd = p[1];
 	return 0;
@@ -270,6 +309,8 @@ int net_listen(const char *addr, struct netlistener **out, char *why, size_t n)
 		close(s);
 		return -ENOMEM;
 	}
+	/* newFD, then listenStream; a failure there closes the netFD (fd.Close): FD_Close */
+	fd_setup_stream(&l->pfd, s);
 	int one = 1, err = 0;
 	/* setDefaultListenerSockopts: SO_REUSEADDR, so a restarted server can rebind. */
 	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
@@ -278,19 +319,16 @@ int net_listen(const char *addr, struct netlistener **out, char *why, size_t n)
 	} else {
 		err = listenStream(s, &sa, &op);
 	}
-	if (err) {
-		if (why)
-			snprintf(why, n, "listen tcp %s: %s: %s", addr, op, nps_strerror(err));
-		close(s);
-		free(l);
-		return err;
+	if (!err) {
+		err = FD_Init(&l->pfd, "tcp", true);
+		op = NULL;
 	}
-	fd_setup_stream(&l->pfd, s);
-	err = FD_Init(&l->pfd, "tcp", true);
 	if (err) {
-		if (why)
+		if (why && op)
+			snprintf(why, n, "listen tcp %s: %s: %s", addr, op, nps_strerror(err));
+		else if (why)
 			snprintf(why, n, "listen tcp %s: %s", addr, nps_strerror(err));
-		close(s);
+		FD_Close(&l->pfd);
 		free(l);
 		return err;
 	}
@@ -345,7 +383,7 @@ int net_accept(struct netlistener *l, struct netconn **out)
 	fd_setup_stream(&c->pfd, s);
 	int err = FD_Init(&c->pfd, "tcp", true);
 	if (err) {
-		close(s);
+		FD_Close(&c->pfd); /* netfd.Close() */
 		free(c);
 		return err;
 	}
@@ -422,7 +460,12 @@ static int netfd_connect(struct netconn *c, const struct sockaddr_in *sa, struct
 	}
 }
 
-int net_dial(const char *addr, struct netconn **out)
+/*
+ * internetSocket for a dial (net/ipsock_posix.go, net/sock_posix.go): the socket, its connect,
+ * and (*netFD).dial's addresses: the local one from Getsockname; the remote one connect found,
+ * else Getpeername's, else the address dialed. Returns the conn in *out, or -errno.
+ */
+static int dialSocket(const char *addr, struct netconn **out)
 {
 	struct sockaddr_in sa;
 	int s = socket_for(addr, &sa);
@@ -437,24 +480,52 @@ int net_dial(const char *addr, struct netconn **out)
 	struct sockaddr_in crsa;
 	int err = netfd_connect(c, &sa, &crsa);
 	if (err) {
-		if (c->pfd.pd.runtimeCtx) {
-			FD_Close(&c->pfd);
-		} else {
-			close(s);
-		}
+		FD_Close(&c->pfd); /* socket's fd.Close(), registered with the poller or not */
 		free(c);
 		return err;
 	}
-	/*
-	 * (*netFD).dial (net/sock_posix.go): the local address from Getsockname; the remote one
-	 * connect found, else Getpeername's, else the address dialed.
-	 */
 	sockname(getsockname, s, &c->laddr);
 	if (crsa.sin_family)
 		c->raddr = crsa;
 	else if (sockname(getpeername, s, &c->raddr) != 0)
 		c->raddr = sa;
-	newTCPConn_sockopts(s);
+	*out = c;
+	return 0;
+}
+
+/*
+ * selfConnect (net/tcpsock_posix.go): a connect that succeeded to its own address (TCP's
+ * simultaneous open, when the kernel picked the port dialed), or without an address to tell.
+ */
+static bool selfConnect(const struct netconn *c, int err)
+{
+	if (err)
+		return false;
+	if (!c->laddr.sin_family || !c->raddr.sin_family)
+		return true;
+	return c->laddr.sin_port == c->raddr.sin_port &&
+	       c->laddr.sin_addr.s_addr == c->raddr.sin_addr.s_addr;
+}
+
+/*
+ * doDialTCPProto (net/tcpsock_posix.go): with no local address given, a dial that connected
+ * to itself or failed with a spurious EADDRNOTAVAIL is tried twice more; then newTCPConn.
+ */
+int net_dial(const char *addr, struct netconn **out)
+{
+	struct netconn *c = NULL;
+	int err = dialSocket(addr, &c);
+	for (int i = 0; i < 2 && (selfConnect(c, err) || err == -EADDRNOTAVAIL); i++) {
+		if (!err) {
+			conn_close(c);
+			conn_free(c);
+			c = NULL;
+		}
+		err = dialSocket(addr, &c);
+	}
+	if (err)
+		return err;
+	newTCPConn_sockopts(c->pfd.Sysfd);
 	*out = c;
 	return 0;
 }

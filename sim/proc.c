@@ -152,9 +152,21 @@ static uint32_t casgstatus_where(struct g *gp, uint32_t oldval, uint32_t newval,
 				 uint8_t where, int32_t wherep)
 {
 	uint32_t exp = oldval;
-	/* INVARIANT: Go's casgstatus only ever waits out a _Gscan bit, which this model lacks. */
-	if (oldval == newval || !atomic_compare_exchange_strong(&gp->atomicstatus, &exp, newval)) {
-		fprintf(stderr, "runtime: casgstatus: oldval=%u newval=%u status=%u goid=%llu\n",
+	/* INVARIANT */
+	if (oldval == newval) {
+		fprintf(stderr, "runtime: casgstatus: oldval=%#x newval=%#x\n", oldval, newval);
+		throw("casgstatus: bad incoming values");
+	}
+	if (!atomic_compare_exchange_strong(&gp->atomicstatus, &exp, newval)) {
+		/* a goroutine readied twice: Go's one check in its CAS loop */
+		if (oldval == _Gwaiting && exp == _Grunnable)
+			throw("casgstatus: waiting for Gwaiting but is Grunnable");
+		/*
+		 * SIMPLIFICATION: Go's loop waits for a _Gscan bit (the GC scanning the stack) to
+		 * clear, and would spin forever on any other mismatch; this model has no GC and no
+		 * scan bits, so any other mismatch is a bug: it throws instead of hanging.
+		 */
+		fprintf(stderr, "runtime: casgstatus: oldval=%#x newval=%#x status=%#x goid=%llu\n",
 			oldval, newval, exp, (unsigned long long)gp->goid);
 		throw("casgstatus: bad incoming values");
 	}
@@ -359,7 +371,7 @@ static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batc
 					 * give it a moment before stealing (Go sleeps 3 us).
 					 */
 					if (pp->status == _Prunning)
-						usleep(3);
+						runtime_usleep(3);
 					if (!atomic_compare_exchange_strong(&pp->runnext, &next,
 									    NULL))
 						continue;
@@ -505,7 +517,9 @@ static struct p *releasep(void)
 	struct m *mp = getm();
 	struct p *pp = mp->p;
 	/* INVARIANT */
-	if (!pp || pp->m != mp || pp->status != _Prunning) {
+	if (!pp)
+		throw("releasep: invalid arg");
+	if (pp->m != mp || pp->status != _Prunning) {
 		fprintf(stderr, "releasep: m=%p m->p=%p p->m=%p p->status=%u\n", (void *)mp,
 			(void *)pp, pp ? (void *)pp->m : NULL, pp ? pp->status : 0);
 		throw("releasep: invalid p state");
@@ -666,6 +680,8 @@ static void stopm(void)
 	if (mp->spinning)
 		throw("stopm spinning");
 	lock(&sched.lock);
+	/* SIMPLIFICATION (sim_exit): an M that stops after main returned is not put on the idle
+	 * list; it goes back to mstart, which ends the thread. */
 	if (atomic_load(&sched.exiting)) {
 		unlock(&sched.lock);
 		return;
@@ -681,7 +697,7 @@ static void stopm(void)
 	notesleep(&mp->park); /* mPark */
 	noteclear(&mp->park);
 	if (!mp->nextp)
-		return; /* woken by the runtime's exit */
+		return; /* SIMPLIFICATION (sim_exit): woken by the runtime's exit, with no P */
 	struct p *pp = mp->nextp;
 	/* Go's stopm: mPark returns (this M wakes, with the P startm handed it), then acquirep. */
 	trace_sched(mp, NPS_SCHED_MWAKE, -1, pp->id, mp->spinning);
@@ -819,7 +835,7 @@ _Noreturn void nps_gostart(void)
 	gp = getm()->curg;
 	gp->dying = true;
 	mcall(goexit0);
-	throw("goexit0 returned");
+	throw("runtime: mcall function returned"); /* badmcall2, from asm_amd64.s's mcall */
 }
 
 static struct g *park_m(struct g *gp)
@@ -1345,14 +1361,14 @@ static void sysmon(void)
 	uint32_t delay = 0;
 	for (;;) {
 		if (exiting())
-			return;
+			return; /* SIMPLIFICATION (sim_exit): Go's sysmon never returns */
 		if (idle == 0)
 			delay = 20; /* start with 20 us sleep... */
 		else if (idle > 50)
 			delay *= 2; /* start doubling the sleep after 1 ms... */
 		if (delay > 10 * 1000)
 			delay = 10 * 1000; /* up to 10 ms */
-		usleep(delay);
+		runtime_usleep(delay);
 		int64_t now = nanotime();
 		if (atomic_load(&sched.npidle) == gomaxprocs) {
 			lock(&sched.lock);
@@ -1436,6 +1452,7 @@ static void *mstart(void *arg)
 	mp->gcur = &mp->g0;
 	if (mp->mstartfn)
 		mp->mstartfn();
+	/* SIMPLIFICATION (sim_exit): an M started while the runtime winds down does not schedule */
 	if (!mp->issysmon && !exiting()) {
 		struct p *pp = mp->nextp;
 		mp->nextp = NULL;

@@ -46,6 +46,8 @@ struct note {
 void noteclear(struct note *n);
 void notewakeup(struct note *n);
 void notesleep(struct note *n);
+/* runtime.usleep (sys_linux_amd64.s): nanosleep(2) itself (libc's usleep is clock_nanosleep) */
+void runtime_usleep(uint32_t usec);
 bool notetsleep(struct note *n, int64_t ns); /* true if woken, false on timeout */
 
 /* ---- goroutines: Go: runtime/runtime2.go ---- */

@@ -880,7 +880,12 @@ static void rbp_hook(struct FD *fd, int mode)
 	sim_note("server: read got EAGAIN");
 	atomic_store(&r->client_go, 1);
 	struct pollDesc *pd = fd->pd.runtimeCtx;
-	int64_t deadline = sim_now() + 1000 * MS;
+	/*
+	 * Another M's findRunnable polls at once. With GOMAXPROCS 1 there is none, and sysmon may
+	 * be in its deep sleep (all Ps were idle), from which Go wakes it only at a timer or a
+	 * syscall: give it its 10 ms rule twice over, not the second others get.
+	 */
+	int64_t deadline = sim_now() + (gomaxprocs == 1 ? 20 : 1000) * MS;
 	while (atomic_load(&pd->rg) != pdReady && sim_now() < deadline)
 		usleep(100); /* a busy goroutine: the M and P stay here */
 	if (atomic_load(&pd->rg) != pdReady) {

@@ -119,10 +119,10 @@ void wg_add(struct waitgroup *wg, int delta)
 			 ((uint64_t)(int64_t)delta << 32);
 	int32_t v = (int32_t)(state >> 32);
 	uint32_t w = (uint32_t)state;
-	if (v < 0) {
-		fprintf(stderr, "panic: sync: negative WaitGroup counter\n");
-		throw("sync: negative WaitGroup counter");
-	}
+	if (v < 0)
+		fatalpanic("sync: negative WaitGroup counter"); /* sync/waitgroup.go: a panic */
+	/* SIMPLIFICATION: no "WaitGroup misuse" panics (Add concurrent with Wait, reuse before
+	 * Wait returned): the lessons use each WaitGroup once, from one goroutine. */
 	if (v > 0 || w == 0)
 		return;
 	/* Counter is 0 and there are waiters: release them all and reset the state. */

@@ -8,9 +8,12 @@
  * SIMPLIFICATION: Go 1.22 changes timers without locks through a status machine
  * (timerWaiting, timerModifiedEarlier, timerDeleted, ...) and fixes the heap later in
  * adjusttimers/cleantimers. Here every change takes the owning P's timersLock and fixes the
- * heap at once (Go 1.23 also moved to a locked heap). What a program can observe is the same:
- * a timer stays on the P that added it, runs once its time has come, and an earlier timer
- * wakes the blocked poller.
+ * heap at once (Go 1.23 also moved to a locked heap): a timer runs once its time has come, and
+ * an earlier timer wakes the blocked poller. One difference can be seen: deltimer removes a
+ * timer at once, as if its P had already cleaned it, so modtimer re-arms it on the current P
+ * and always wakes the poller; Go revives a timer still marked timerDeleted on its old P and
+ * wakes the poller only when the new time is earlier (a deadline set, cleared and set again
+ * can make one netpollBreak that Go would not).
  */
 #include "sim/runtime.h"
 #include "sim/sim.h"

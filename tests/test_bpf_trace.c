@@ -671,12 +671,7 @@ Test(bpf_trace, seeding_from_proc_is_linear, .timeout = 300, .fini = kill_childr
 	closedir(d);
 	snprintf(rec, sizeof(rec), "%s/pipes.%d.jsonl", tu_tmpdir(), (int)getpid());
 	snprintf(sc, sizeof(sc), "%s/pipes.%d.strace", tu_tmpdir(), (int)getpid());
-	/* LeakSanitizer cannot run under ptrace: a sanitized build would fail on exit */
-	const char *asan = getenv("ASAN_OPTIONS");
-	char asan_opts[512];
-	snprintf(asan_opts, sizeof(asan_opts), "%s%sdetect_leaks=0", asan ? asan : "",
-		 asan && *asan ? ":" : "");
-	setenv("ASAN_OPTIONS", asan_opts, 1);
+	tu_no_leak_check(); /* under strace */
 	trace_wrapper = (char *[]){"/usr/bin/strace",		"-f", "-qq", "-c", "-e",
 				   "trace=readlink,readlinkat", "-o", sc,    "--", NULL};
 	int rc = trace_run(

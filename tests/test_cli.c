@@ -202,7 +202,8 @@ Test(cli, a_missing_trace_is_named_by_every_command)
 	}
 }
 
-/* check and export say a bad option as run does: one line naming it, exit 2, no usage dump. */
+/* check, export, replay and trace say a bad option or argument as run does: one line naming it,
+ * exit 2, no usage dump. */
 Test(cli, bad_check_and_export_options_name_the_problem)
 {
 	static const struct says_case cases[] = {
@@ -218,6 +219,14 @@ Test(cli, bad_check_and_export_options_name_the_problem)
 	    {"check --quiet=1 d.jsonl", "netpollsim check: --quiet takes no value\n"},
 	    {"replay d.jsonl --no-ui --speed", "netpollsim replay: --speed needs a value\n"},
 	    {"trace --pid", "netpollsim trace: --pid needs a value\n"},
+	    /* the wrong number of arguments: one line too */
+	    {"export", "netpollsim export: give exactly one trace file (see --help)\n"},
+	    {"export a.jsonl b.jsonl",
+	     "netpollsim export: give exactly one trace file (see --help)\n"},
+	    {"trace --pid 1 2",
+	     "netpollsim trace: unexpected argument '2' (one process: --pid PID; see --help)\n"},
+	    {"trace", "netpollsim trace: --pid PID is required (see --help)\n"},
+	    {"scenarios echo", "netpollsim scenarios: unexpected argument 'echo' (see --help)\n"},
 	};
 	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), true);
 }
@@ -254,6 +263,47 @@ Test(cli, headless_deadline_tells_its_story)
 	cr_assert(strstr(out, "pollCache 0 in use / 16 free (1 block of 16)"), "%s", out);
 	/* net reads somaxconn as Go's net/parse.go does: io.ReadFull into 64 KiB */
 	cr_assert(strstr(out, ", 65536) = ") && strstr(out, ", 65531) = 0"), "%s", out);
+	free(out);
+}
+
+/*
+ * The first files a Go 1.22 net program opens, in a real Go binary's order (strace of one): os's
+ * newFile makes somaxconn non-blocking (F_GETFL, F_SETFL) before the poller exists, then the
+ * first FD.Init starts it (epoll_create1, the break pipe) and ADDs the file; os.Pipe's read end
+ * likewise (F_SETFL, then its ADD). The event log has no fcntl: strace watches.
+ */
+Test(cli, os_files_are_made_non_blocking_before_the_poller_sees_them, .timeout = 100)
+{
+	char cmd[1400], *out = NULL;
+	tu_no_leak_check(); /* under strace */
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "strace -f -qq -e trace=openat,fcntl,epoll_create1,pipe2,epoll_ctl -o %s/os.strace "
+	    "%s run --scenario deadline --no-ui --no-bpf >/dev/null </dev/null && cat %s/os.strace",
+	    tu_tmpdir(), tu_netpollsim(), tu_tmpdir());
+	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s", out);
+	const char *at = strstr(out, "\"/proc/sys/net/core/somaxconn\", O_RDONLY|O_CLOEXEC) = ");
+	cr_assert_not_null(at, "%s", out);
+	int f = atoi(strstr(at, ") = ") + 4);
+	char want[4][96];
+	snprintf(want[0], sizeof(want[0]), "fcntl(%d, F_GETFL)", f);
+	snprintf(want[1], sizeof(want[1]), "fcntl(%d, F_SETFL, O_RDONLY|O_NONBLOCK", f);
+	snprintf(want[2], sizeof(want[2]), "epoll_create1(EPOLL_CLOEXEC)");
+	snprintf(want[3], sizeof(want[3]), "EPOLL_CTL_ADD, %d, {events=EPOLLIN|EPOLLOUT|", f);
+	for (int i = 0; i < 4; i++) {
+		const char *next = strstr(at, want[i]);
+		cr_assert_not_null(next, "no '%s' after the last: %s", want[i], out);
+		at = next;
+	}
+	/* os.Pipe: pipe2(O_CLOEXEC) (the runtime's break pipe is O_NONBLOCK|O_CLOEXEC) */
+	while ((at = strstr(at, "pipe2([")) && strncmp(strchr(at, ']'), "], O_CLOEXEC)", 13))
+		at++;
+	cr_assert_not_null(at, "no os.Pipe after the poller started: %s", out);
+	int rd = atoi(at + strlen("pipe2(["));
+	snprintf(want[0], sizeof(want[0]), "fcntl(%d, F_SETFL, O_RDONLY|O_NONBLOCK", rd);
+	snprintf(want[1], sizeof(want[1]), "EPOLL_CTL_ADD, %d, {events=EPOLLIN|EPOLLOUT|", rd);
+	const char *nb = strstr(at, want[0]), *add = strstr(at, want[1]);
+	cr_assert(nb && add && nb < add, "the pipe's read end: %s", out);
 	free(out);
 }
 
@@ -313,6 +363,27 @@ Test(cli, the_trace_records_the_seed_used)
 			     "the runtime used seed %llu, the trace says %s", runtime_seed, head);
 		tt_assert_legal(path);
 	}
+}
+
+/*
+ * The largest GOMAXPROCS run accepts, busy enough to start more Ms than Ps (sysmon, spare Ms: 260
+ * in this run here, not a fixed number): more than 256 rings.
+ * The merge used to hold 256 of them and skip the oldest Ms' (M0's among them), losing their
+ * events without counting them, and the fold then reported violations that were not.
+ */
+Test(cli, the_largest_gomaxprocs_loses_no_events, .timeout = 120)
+{
+	char args[512], path[400], *out = NULL;
+	snprintf(path, sizeof(path), "%s/procs256.jsonl", tu_tmpdir());
+	snprintf(args, sizeof(args),
+		 "run --procs 256 --clients 100 --rounds 100 --no-ui --no-bpf --record %s", path);
+	int st = np(args, &out);
+	cr_assert_eq(st, 0, "exit %d: %.3000s", st, out);
+	cr_assert(strstr(out, "lost events: 0 sim"), "%s", out);
+	cr_assert(strstr(out, " notes, 0 violations") || strstr(out, " note, 0 violations"), "%s",
+		  out);
+	free(out);
+	tt_assert_legal(path);
 }
 
 /*

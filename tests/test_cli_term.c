@@ -322,7 +322,8 @@ Test(cli_term, a_paced_replay_follows_a_resize)
 	cr_assert_eq(kill(pane_pid(), SIGTERM), 0);
 	char *after = pane_end();
 	const char *fresh = assert_new_lines_fit(before, after, 60);
-	cr_assert(strstr(fresh, "replay interrupted by signal 15"), "the summary: %s", fresh);
+	cr_assert(strstr(fresh, "replay interrupted by SIGTERM (signal 15)"), "the summary: %s",
+		  fresh);
 	free(before);
 	free(after);
 }

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -996,4 +998,65 @@ Test(sim_fd, fdmutex_overflow_panics_as_go)
 			 "1048575)\n\ngoroutine 1 [running]:\n",
 			 "stderr: %s", err);
 	free(err);
+}
+
+/*
+ * doDialTCPProto (net/tcpsock_posix.go): a dial with no local address that connected to itself
+ * or failed with a spurious EADDRNOTAVAIL is tried twice more. In a network namespace of its own
+ * whose only ephemeral port is 40000, a dial of 127.0.0.1:40000 connects to itself (TCP's
+ * simultaneous open); Go drops that connection, whose close leaves the port in TIME_WAIT, so the
+ * two tries after it fail with EADDRNOTAVAIL, which the dial returns. Without the retries it
+ * would return the connection to itself.
+ */
+static int self_dial;
+
+static void main_self_dial(void *arg)
+{
+	(void)arg;
+	struct netconn *c;
+	self_dial = net_dial("127.0.0.1:40000", &c);
+	if (self_dial == 0) {
+		conn_close(c);
+		conn_free(c);
+	}
+}
+
+/* The log's system calls op, and among them those that returned ret. */
+static size_t count_sys_ret(uint8_t op, int64_t ret, size_t *with_ret)
+{
+	size_t n = 0;
+	*with_ret = 0;
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->u.sys.op == op) {
+			n++;
+			*with_ret += e->u.sys.ret == ret;
+		}
+	}
+	return n;
+}
+
+Test(sim_fd, a_dial_that_connects_to_itself_is_tried_twice_more, .timeout = 30)
+{
+	NEED_ROOT();
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
+	close(s);
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w");
+	cr_assert(f && fprintf(f, "40000 40000\n") > 0 && fclose(f) == 0);
+
+	cr_assert_eq(tu_sim_run(1, main_self_dial, NULL, &EV), 0);
+	cr_assert_eq(self_dial, -EADDRNOTAVAIL, "%s", strerror(-self_dial));
+	size_t ok, busy;
+	cr_assert_eq(count_sys_ret(NPS_SYS_SOCKET, -1, &ok), 3, "three sockets");
+	cr_assert_eq(count_sys_ret(NPS_SYS_CONNECT, -EADDRNOTAVAIL, &busy), 3);
+	cr_assert_eq(busy, 2, "the first connected (to itself), the two after it found no port");
+	size_t closes = count_sys_ret(NPS_SYS_CLOSE, 0, &ok);
+	cr_assert_eq(closes, 3, "each socket closed: %zu closes, %zu returned 0", closes, ok);
+	cr_assert_eq(ok, 3);
 }

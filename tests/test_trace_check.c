@@ -697,8 +697,8 @@ Test(trace_check, an_interrupted_run_is_a_note, .timeout = 30)
 	int rc = tt_np(&out, "check %s", path);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out,
-			 "interrupted.jsonl:34: note: interrupted: the run was ended by signal "
-			 "2; everything before the footer was recorded\n"),
+			 "interrupted.jsonl:34: note: interrupted: the run was ended by SIGINT "
+			 "(signal 2); everything before the footer was recorded\n"),
 		  "%s", out);
 	cr_assert(strstr(out, "interrupted.jsonl: legal: 32 events, 1 note\n"), "%s", out);
 	free(out);

@@ -891,15 +891,16 @@ Test(trace_json, an_exec_line_carries_its_path, .timeout = 10)
 }
 
 /*
- * Every fatal error the runtime can raise keeps its own message in a trace: each throw("...")
- * and fd_panic("...") of sim/ is in the throw table (traces/names.c), which the trace writes and
+ * Every fatal error the runtime can raise keeps its own message in a trace: each throw("..."),
+ * fatalpanic("...") and fd_panic("...") of sim/ is in the throw table (traces/names.c), which the trace writes and
  * reads by name. One missing would be recorded, checked and narrated as "runtime: internal
  * error", while stderr printed Go's real message.
  */
 Test(trace_json, every_throw_of_the_runtime_has_its_message_in_traces, .timeout = 10)
 {
 	char *out = NULL;
-	int rc = tu_run("grep -ho -e 'throw(\"[^\"]*\")' -e 'fd_panic(\"[^\"]*\")' sim/*.c | "
+	int rc = tu_run("grep -ho -e 'throw(\"[^\"]*\")' -e 'fd_panic(\"[^\"]*\")' "
+			"-e 'fatalpanic(\"[^\"]*\")' sim/*.c | "
 			"sed 's/^[a-z_]*(\"//; s/\")$//' | sort -u",
 			0, &out);
 	cr_assert_eq(rc, 0, "%s", out);

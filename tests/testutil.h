@@ -27,6 +27,12 @@ const char *tu_tmpdir(void);
 /* Count the lines of s that contain needle. */
 int tu_count_lines(const char *s, const char *needle);
 
+/*
+ * Turn LeakSanitizer off for the commands this test runs from now on (ASAN_OPTIONS): it cannot
+ * run under ptrace, so a sanitized netpollsim run under strace would fail at its exit.
+ */
+void tu_no_leak_check(void);
+
 /* Is the process root (CAP_SYS_ADMIN / uid 0)? */
 int tu_is_root(void);
 

@@ -123,11 +123,14 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 			    (unsigned long long)f->st.lost[s]);
 	if (in->interrupted) {
 		c->r.notes++;
+		char sig[32];
+		const char *name = nps_signal_name(in->interrupted, sig, sizeof(sig));
 		if (!c->o->quiet)
 			fprintf(c->out,
-				"%s:%llu: note: interrupted: the run was ended by signal %d; "
+				"%s:%llu: note: interrupted: the run was ended by %s (signal %d); "
 				"everything before the footer was recorded\n",
-				c->name, (unsigned long long)in->footer_line, in->interrupted);
+				c->name, (unsigned long long)in->footer_line,
+				name ? name : "a signal", in->interrupted);
 	}
 }
 

@@ -1385,18 +1385,6 @@ int trace_writer_open(const char *path, const struct trace_header *h, struct tra
 	return r;
 }
 
-static const char *signal_name(int sig, char *buf, size_t len)
-{
-	const char *a = sigabbrev_np(sig);
-	if (a)
-		snprintf(buf, len, "SIG%s", a);
-	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
-	else
-		return NULL;
-	return buf;
-}
-
 static int wr_release(struct trace_writer *w, int r)
 {
 	/* no fsync: what write(2) returned is in the page cache (or, direct, on the disk) and
@@ -1444,7 +1432,7 @@ int trace_writer_close(struct trace_writer *w, const struct trace_footer *f)
 		cJSON_AddNumberToObject(l, "kernel", (double)w->late[2]);
 		cJSON_AddNumberToObject(o, "interrupted", f->interrupted);
 		char name[32];
-		if (f->interrupted && signal_name(f->interrupted, name, sizeof(name)))
+		if (f->interrupted && nps_signal_name(f->interrupted, name, sizeof(name)))
 			cJSON_AddStringToObject(o, "signal", name);
 		if (f->story && f->story[0])
 			cJSON_AddStringToObject(o, "story", f->story);

@@ -7,6 +7,7 @@
 #include "traces/names.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,10 @@ static const char *const throw_msgs[NPS_THROW__COUNT] = {
     [NPS_THROW_UNREACHABLE] = "unreachable",
     [NPS_THROW_TOO_MANY_CONCURRENT_OPERATIONS] =
 	"too many concurrent operations on a single file or socket (max 1048575)",
+    [NPS_THROW_CASGSTATUS_WAITING_BUT_RUNNABLE] =
+	"casgstatus: waiting for Gwaiting but is Grunnable",
+    [NPS_THROW_RELEASEP_INVALID_ARG] = "releasep: invalid arg",
+    [NPS_THROW_MCALL_FUNCTION_RETURNED] = "runtime: mcall function returned",
     [NPS_THROW_OTHER] = "runtime: internal error",
 };
 
@@ -459,4 +464,16 @@ out:
 const char *nps_path_name(unsigned id)
 {
 	return id && id <= __atomic_load_n(&paths.n, __ATOMIC_ACQUIRE) ? paths.path[id] : NULL;
+}
+
+const char *nps_signal_name(int sig, char *buf, size_t len)
+{
+	const char *a = sigabbrev_np(sig);
+	if (a)
+		snprintf(buf, len, "SIG%s", a);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
+		return NULL;
+	return buf;
 }

@@ -42,12 +42,12 @@ enum nps_throw {
 	NPS_THROW_FINDRUNNABLE_NEGATIVE_NMSPINNING,	  /* findrunnable: negative nmspinning */
 	NPS_THROW_FINDRUNNABLE_WRONG_P,			  /* findrunnable: wrong p */
 	NPS_THROW_GLOBAL_RUNQ_EMPTY_WITH_NON_ZERO_RUNQSIZE, /* global runq empty with non-zero runqsize */
-	NPS_THROW_GOEXIT0_RETURNED,			    /* goexit0 returned */
-	NPS_THROW_GOPARK_BAD_G_STATUS,			    /* gopark: bad g status */
-	NPS_THROW_NEWOSPROC,				    /* newosproc */
-	NPS_THROW_NEWPROC1_NEW_G_IS_NOT_GDEAD,		    /* newproc1: new g is not Gdead */
-	NPS_THROW_NOTEWAKEUP_DOUBLE_WAKEUP,		    /* notewakeup - double wakeup */
-	NPS_THROW_OUT_OF_MEMORY,			    /* out of memory */
+	NPS_THROW_GOEXIT0_RETURNED, /* goexit0 returned (older traces: now mcall function returned) */
+	NPS_THROW_GOPARK_BAD_G_STATUS,		       /* gopark: bad g status */
+	NPS_THROW_NEWOSPROC,			       /* newosproc */
+	NPS_THROW_NEWPROC1_NEW_G_IS_NOT_GDEAD,	       /* newproc1: new g is not Gdead */
+	NPS_THROW_NOTEWAKEUP_DOUBLE_WAKEUP,	       /* notewakeup - double wakeup */
+	NPS_THROW_OUT_OF_MEMORY,		       /* out of memory */
 	NPS_THROW_PIDLEPUT_P_HAS_NON_EMPTY_RUN_QUEUE,  /* pidleput: P has non-empty run queue */
 	NPS_THROW_RELEASEP_INVALID_P_STATE,	       /* releasep: invalid p state */
 	NPS_THROW_RESETSPINNING_NOT_A_SPINNING_M,      /* resetspinning: not a spinning m */
@@ -71,6 +71,9 @@ enum nps_throw {
 	NPS_THROW_INCONSISTENT_POLL_FDMUTEX,	       /* inconsistent poll.fdMutex */
 	NPS_THROW_UNREACHABLE,			       /* unreachable */
 	NPS_THROW_TOO_MANY_CONCURRENT_OPERATIONS, /* too many concurrent operations on a single file or socket (max 1048575) */
+	NPS_THROW_CASGSTATUS_WAITING_BUT_RUNNABLE, /* casgstatus: waiting for Gwaiting but is Grunnable */
+	NPS_THROW_RELEASEP_INVALID_ARG,		   /* releasep: invalid arg */
+	NPS_THROW_MCALL_FUNCTION_RETURNED,	   /* runtime: mcall function returned */
 	NPS_THROW_OTHER, /* a message not in this table (traces before these were named) */
 	NPS_THROW__COUNT,
 };
@@ -99,6 +102,8 @@ int nps_gstatus_from_name(const char *name);
 const char *nps_waitreason_name(unsigned wr); /* "IO wait"; NULL if unknown */
 int nps_waitreason_from_name(const char *name);
 const char *nps_throw_msg(unsigned t); /* "runtime: double wait"; NULL if unknown */
+/* "SIGINT", "SIGRTMIN+3" into buf; NULL if sig is no signal */
+const char *nps_signal_name(int sig, char *buf, size_t len);
 int nps_throw_from_msg(const char *msg);
 const char *nps_src_name(unsigned src); /* "sim" / "kernel" */
 int nps_src_from_name(const char *name);

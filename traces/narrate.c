@@ -332,7 +332,7 @@ static void netpoll_text(struct out *o, const struct nps_event *e)
 	put(o, "netpoll #%llu returns: %d event%s, %u goroutine%s ready", (unsigned long long)n->id,
 	    n->n, nps_plural((unsigned long long)n->n), n->ngs, nps_plural(n->ngs));
 	if (n->delta)
-		put(o, ", waiters %+d", n->delta);
+		put(o, ", netpollWaiters %+d", n->delta);
 	if (n->eintr)
 		put(o, " (EINTR)");
 }
