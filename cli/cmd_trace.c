@@ -712,32 +712,45 @@ static const char *go_data(uint64_t data, char *buf, size_t len)
 	return buf;
 }
 
+/* A system call's result as the narration writes it: "5", or "-EINTR" for -4. */
+static const char *ret_text(int64_t ret, char *buf, size_t len)
+{
+	const char *n = ret < 0 && ret > -4096 ? strerrorname_np((int)-ret) : NULL;
+	if (n)
+		snprintf(buf, len, "-%s", n);
+	else
+		snprintf(buf, len, "%" PRId64, ret);
+	return buf;
+}
+
 /* An event in the full layout (a pipe, a file): one line, as scripts read it. */
 static void print_event(struct trace_ctx *t, const struct nps_event *e)
 {
+	char rb[24];
 	char mask[160], extra[80] = "";
 	double rel = (double)((int64_t)(e->ts - t->origin)) / 1e9;
 
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CREATE:
-		fprintf(human, "%12.6f tid %-7u epoll_create1(%s) = %d\n", rel, e->tid,
-			e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0", e->u.create.ret);
+		fprintf(human, "%12.6f tid %-7u epoll_create1(%s) = %s\n", rel, e->tid,
+			e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0",
+			ret_text(e->u.create.ret, rb, sizeof(rb)));
 		break;
 	case NPS_EV_EPOLL_CTL: {
 		const char *op = nps_ctl_op_name(e->u.ctl.op);
 
 		if (e->u.ctl.op == NPS_EPOLL_CTL_DEL) {
-			fprintf(human, "%12.6f tid %-7u epoll_ctl(%d, DEL, %d) = %d\n", rel, e->tid,
-				e->u.ctl.epfd, e->fd, e->u.ctl.ret);
+			fprintf(human, "%12.6f tid %-7u epoll_ctl(%d, DEL, %d) = %s\n", rel, e->tid,
+				e->u.ctl.epfd, e->fd, ret_text(e->u.ctl.ret, rb, sizeof(rb)));
 			break;
 		}
 		if (e->u.ctl.events == NPS_NETPOLL_EVENTS)
 			go_data(e->u.ctl.data, extra, sizeof(extra));
 		fprintf(human,
-			"%12.6f tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %d%s\n", rel,
+			"%12.6f tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %s%s\n", rel,
 			e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
 			nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)), e->u.ctl.data,
-			e->u.ctl.ret, extra);
+			ret_text(e->u.ctl.ret, rb, sizeof(rb)), extra);
 		break;
 	}
 	case NPS_EV_EPOLL_WAIT: {
@@ -756,9 +769,9 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 
 		if (e->u.wait.timeout_ms != NPS_WAIT_TIMEOUT_INVALID)
 			snprintf(tmo, sizeof(tmo), "%d", e->u.wait.timeout_ms);
-		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %s) = %d  %s\n", rel, e->tid,
+		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %s) = %s  %s\n", rel, e->tid,
 			name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents, tmo,
-			e->u.wait.ret, extra);
+			ret_text(e->u.wait.ret, rb, sizeof(rb)), extra);
 		break;
 	}
 	case NPS_EV_EPOLL_READY:
@@ -772,9 +785,9 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 			e->u.ready.data);
 		break;
 	case NPS_EV_SYSCALL:
-		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %" PRId64 "  %s\n", rel,
-			e->tid, e->u.sys.op == NPS_SYS_WRITE ? "write" : "read", e->fd,
-			e->u.sys.count, e->u.sys.ret,
+		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %s  %s\n", rel, e->tid,
+			e->u.sys.op == NPS_SYS_WRITE ? "write" : "read", e->fd, e->u.sys.count,
+			ret_text(e->u.sys.ret, rb, sizeof(rb)),
 			e->u.sys.op == NPS_SYS_WRITE ? "netpollBreak: wakes the poller"
 						     : "netpoll drains the break pipe");
 		break;
@@ -1458,6 +1471,7 @@ int cmd_trace(int argc, char **argv)
 
 	/* The trace's time span: from the probes' start (st.attach_ns) to their stop. */
 	uint64_t deadline = duration > 0 ? st.attach_ns + (uint64_t)(duration * 1e9) : 0;
+	bool exited = false;
 	while (!stop_sig) {
 		uint64_t now = mono_ns();
 		int timeout = 100; /* ms; shorter when the deadline is nearer */
@@ -1481,8 +1495,7 @@ int cmd_trace(int argc, char **argv)
 		if (!t.quiet)
 			fflush(human);
 		if (proc_exited(o.tgid)) {
-			if (!t.quiet)
-				say("process %d exited\n", o.tgid);
+			exited = true; /* said after its last events, delivered below */
 			break;
 		}
 	}
@@ -1494,6 +1507,8 @@ int cmd_trace(int argc, char **argv)
 	probes_poll(p, 0, on_kernel, &t);
 	cli_term_refit(fileno(human), &human_width);
 	deliver(&t, p, true);
+	if (exited && !t.quiet)
+		say("process %d exited\n", o.tgid);
 	if (t.narrate) {
 		/* what the end leaves owed, as a replay of the recording judges it */
 		struct fold_verdict v[8];
