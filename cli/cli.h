@@ -15,10 +15,12 @@ int cmd_export(int argc, char **argv);	  /* cli/cmd_export.c: convert a trace */
 int cmd_trace(int argc, char **argv);	  /* cli/cmd_trace.c: kernel view of any process */
 
 /* Exit statuses shared by the commands. */
-#define NPS_EXIT_OK	     0
-#define NPS_EXIT_FAIL	     1	 /* the operation failed (bad trace, violations, ...) */
-#define NPS_EXIT_USAGE	     2	 /* bad command line */
-#define NPS_EXIT_INTERRUPTED 130 /* SIGINT ended a run (any signal: 128 + the signal) */
+#define NPS_EXIT_OK    0
+#define NPS_EXIT_FAIL  1 /* the operation failed (bad trace, violations, ...) */
+#define NPS_EXIT_USAGE 2 /* bad command line */
+
+#define NPS_VERSION	     "0.9" /* --version; the trace format has its own (TRACE_VERSION) */
+#define NPS_EXIT_INTERRUPTED 130   /* SIGINT ended a run (any signal: 128 + the signal) */
 
 /*
  * A --duration value: seconds, > 0, finite, at most CLI_DURATION_MAX_S (7 days; longer runs

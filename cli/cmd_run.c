@@ -295,13 +295,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'h':
 			usage(stdout);
 			return -1;
-		case ':':
-			fprintf(stderr, "netpollsim run: %s needs a value\n", argv[optind - 1]);
-			return NPS_EXIT_USAGE;
-		default:
-			fprintf(stderr, "netpollsim run: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			return NPS_EXIT_USAGE;
+		default: /* a missing value (':'), an unknown option, a value where none goes */
+			return cli_option_error("run", c, argv, longopts);
 		}
 		if (rc)
 			return rc;

@@ -134,10 +134,13 @@ static void usage(FILE *out)
 		"  -q, --quiet          no event or set-up lines: only the \"tracing pid\" line\n"
 		"                       and the summary (the interest set rebuilt at the end)\n"
 		"  -v, --verbose        libbpf's messages (the verifier log on failure), and each\n"
-		"                       probe's hits and run time in the summary\n\n"
+		"                       probe's hits and run time in the summary\n"
+		"  -h, --help           this help\n\n"
 		"examples:\n"
 		"  netpollsim trace --pid $(pgrep -n myserver)\n"
-		"  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n");
+		"  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n"
+		"exit status: 0 ok (--duration ended, or the process exited), 1 the probes or an\n"
+		"output failed, 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
 /* ---- /proc: the process, the interest set before we attached, and Go's break pipe ---- */

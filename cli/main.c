@@ -5,6 +5,7 @@
  * and stdout's write errors said.
  */
 #include "cli/cli.h"
+#include "traces/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,8 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(out,
-		"\n'netpollsim COMMAND --help' shows a command's options.\n"
+		"\n'netpollsim COMMAND --help' (or 'netpollsim help COMMAND') shows a command's\n"
+		"options; 'netpollsim --version' what this build models.\n"
 		"examples:\n"
 		"  netpollsim run --scenario echo\n"
 		"  netpollsim run --scenario deadline --no-ui --narrate --record deadline.jsonl\n"
@@ -102,8 +104,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return NPS_EXIT_USAGE;
 	}
+	/* "help run" is "run --help" */
+	if (!strcmp(argv[1], "help") && argc == 3)
+		return main(3, (char *[]){argv[0], argv[2], "--help", NULL});
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return finish_stdout(NULL, NPS_EXIT_OK);
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("netpollsim %s: models Go 1.22's netpoll and scheduler (go1.22); writes and "
+		       "reads traces of format version %d\n",
+		       NPS_VERSION, TRACE_VERSION);
 		return finish_stdout(NULL, NPS_EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -42,14 +42,24 @@ Test(cli, help_for_every_command)
 		cr_assert(strstr(out, cmds[i]), "top-level help lists %s: %s", cmds[i], out);
 	free(out);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		char args[64];
+		char args[64], *help = NULL;
 		snprintf(args, sizeof(args), "%s --help", cmds[i]);
-		int st = np(args, &out);
-		cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, out);
-		cr_assert(strstr(out, "usage: netpollsim"), "%s prints a usage line: %s", args,
-			  out);
+		int st = np(args, &help);
+		cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, help);
+		cr_assert(strstr(help, "usage: netpollsim"), "%s prints a usage line: %s", args,
+			  help);
+		/* "help CMD" says the same, as git's and go's do */
+		snprintf(args, sizeof(args), "help %s", cmds[i]);
+		cr_assert_eq(np(args, &out), 0, "%s: %s", args, out);
+		cr_assert_str_eq(out, help, "%s", args);
 		free(out);
+		free(help);
 	}
+	cr_assert_eq(np("--version", &out), 0, "%s", out);
+	cr_assert(!strncmp(out, "netpollsim ", 11) && strstr(out, "go1.22") &&
+		      strstr(out, "format version 1"),
+		  "%s", out);
+	free(out);
 }
 
 /* The widest line of s in characters (UTF-8: continuation bytes take no column of their own). */
@@ -135,6 +145,7 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --duration -3", "--duration '-3'"},
 	    {"run --bogus", "unknown option '--bogus'"},
 	    {"run --record", "--record needs a value"},
+	    {"run --narrate=yes", "netpollsim run: --narrate takes no value"},
 	    {"run --clients 0", "--clients 0 serves outside clients"},
 	    {"run extra", "unexpected argument 'extra'"},
 	    {"run --listen nonsense", "--listen 'nonsense': expected IPv4:PORT"},
