@@ -139,8 +139,9 @@ static void usage(FILE *out)
 		"examples:\n"
 		"  netpollsim trace --pid $(pgrep -n myserver)\n"
 		"  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n"
-		"exit status: 0 ok (--duration ended, or the process exited), 1 the probes or an\n"
-		"output failed, 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
+		"exit status: 0 ok (--duration ended, or the process exited), 1 the process\n"
+		"cannot be traced (none, a kernel thread, a zombie) or the probes or an output\n"
+		"failed, 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
 /* ---- /proc: the process, the interest set before we attached, and Go's break pipe ---- */

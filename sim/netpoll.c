@@ -139,7 +139,7 @@ static void publishInfo(struct pollDesc *pd)
 		info |= pollExpiredReadDeadline;
 	if (pd->wd < 0)
 		info |= pollExpiredWriteDeadline;
-	/* Go's quirk, kept on purpose: pollFDSeq (16) is used as a shift count (spec 1.3). */
+	/* Go's quirk, kept on purpose: pollFDSeq, a flag (1 << 4 = 16), is used as a shift count. */
 	info |= (uint32_t)(atomic_load(&pd->fdseq) & pollFDSeqMask) << pollFDSeq;
 	uint32_t x = atomic_load(&pd->atomicInfo);
 	while (!atomic_compare_exchange_weak(&pd->atomicInfo, &x, (x & pollEventErr) | info))
