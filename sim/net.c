@@ -40,6 +40,7 @@ struct netconn {
 
 struct netlistener {
 	struct FD pfd;
+	struct sockaddr_in laddr; /* netFD.laddr, from listenStream's Getsockname */
 	int port;
 };
 
@@ -333,8 +334,8 @@ int net_listen(const char *addr, struct netlistener **out, char *why, size_t n)
 		return err;
 	}
 	/* lsa, _ := syscall.Getsockname(fd.pfd.Sysfd) (net/sock_posix.go listenStream) */
-	sockname(getsockname, s, &sa);
-	l->port = ntohs(sa.sin_port);
+	sockname(getsockname, s, &l->laddr);
+	l->port = ntohs(l->laddr.sin_port);
 	*out = l;
 	return 0;
 }
@@ -342,6 +343,11 @@ int net_listen(const char *addr, struct netlistener **out, char *why, size_t n)
 int listener_port(const struct netlistener *l)
 {
 	return l->port;
+}
+
+void listener_addr(const struct netlistener *l, struct sockaddr_in *out)
+{
+	*out = l->laddr;
 }
 
 int listener_fd(const struct netlistener *l)

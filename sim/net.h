@@ -44,6 +44,9 @@ struct netlistener;
  */
 int net_listen(const char *addr, struct netlistener **out, char *why, size_t n);
 int listener_port(const struct netlistener *l);
+/* Listener.Addr(): the address listen found (no system call, as in Go). */
+struct sockaddr_in;
+void listener_addr(const struct netlistener *l, struct sockaddr_in *out);
 /* Listener.Accept: 0 or negative error (NPS_ECLOSING after listener_close). */
 int net_accept(struct netlistener *l, struct netconn **out);
 int listener_close(struct netlistener *l);

@@ -291,8 +291,7 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 	}
 	r->res->port = listener_port(r->l);
 	/* The clients dial what the listener is bound to; 0.0.0.0 means this host (as Go's Dial). */
-	socklen_t len = sizeof(r->to);
-	getsockname(listener_fd(r->l), (struct sockaddr *)&r->to, &len);
+	listener_addr(r->l, &r->to); /* ln.Addr(): Go makes no system call for it */
 	if (r->to.sin_addr.s_addr == htonl(INADDR_ANY))
 		r->to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (r->o.clients <= 0) {

@@ -289,7 +289,8 @@ Test(cli, os_files_are_made_non_blocking_before_the_poller_sees_them, .timeout =
 	tu_no_leak_check(); /* under strace */
 	snprintf(
 	    cmd, sizeof(cmd),
-	    "strace -f -qq -e trace=openat,fcntl,epoll_create1,pipe2,epoll_ctl -o %s/os.strace "
+	    "strace -f -qq -e trace=openat,fcntl,epoll_create1,pipe2,epoll_ctl,getsockname "
+	    "-o %s/os.strace "
 	    "%s run --scenario deadline --no-ui --no-bpf >/dev/null </dev/null && cat %s/os.strace",
 	    tu_tmpdir(), tu_netpollsim(), tu_tmpdir());
 	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s", out);
@@ -315,6 +316,8 @@ Test(cli, os_files_are_made_non_blocking_before_the_poller_sees_them, .timeout =
 	snprintf(want[1], sizeof(want[1]), "EPOLL_CTL_ADD, %d, {events=EPOLLIN|EPOLLOUT|", rd);
 	const char *nb = strstr(at, want[0]), *add = strstr(at, want[1]);
 	cr_assert(nb && add && nb < add, "the pipe's read end: %s", out);
+	/* ln.Addr() makes no system call: listenStream's getsockname and the accepted conn's */
+	cr_assert_eq(tu_count_lines(out, " getsockname("), 2, "%s", out);
 	free(out);
 }
 
