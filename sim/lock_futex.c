@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <stdio.h>
 #include <unistd.h>
 
 enum {

@@ -521,7 +521,7 @@ static struct p *releasep(void)
 		throw("releasep: invalid arg");
 	if (pp->m != mp || pp->status != _Prunning) {
 		fprintf(stderr, "releasep: m=%p m->p=%p p->m=%p p->status=%u\n", (void *)mp,
-			(void *)pp, pp ? (void *)pp->m : NULL, pp ? pp->status : 0);
+			(void *)pp, (void *)pp->m, pp->status);
 		throw("releasep: invalid p state");
 	}
 	trace_sched(mp, NPS_SCHED_RELEASEP, -1, pp->id, 0);
