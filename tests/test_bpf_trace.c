@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,6 +614,100 @@ Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children
 	cr_assert_null(strstr(said, "epoll_wait("), "events after '%s':\n%s", line, said);
 	cr_assert_gt(tu_count_lines(out, "epoll_wait("), 900, "the workload's waits:\n%.2000s",
 		     out);
+	free(out);
+}
+
+/* Is process pid blocked in system call nr (from /proc/PID/syscall)? */
+static bool in_syscall(pid_t pid, long nr)
+{
+	char path[64], buf[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	bool in = fgets(buf, sizeof(buf), f) && strtol(buf, NULL, 10) == nr;
+	fclose(f);
+	return in;
+}
+
+/* Is process pid a zombie (from /proc/PID/stat)? */
+static bool is_zombie(pid_t pid)
+{
+	char path[64], state = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	bool z = fscanf(f, "%*d (%*[^)]) %c", &state) == 1 && state == 'Z';
+	fclose(f);
+	return z;
+}
+
+/*
+ * A process killed in epoll_wait: its wait, interrupted (= -EINTR), is its last event, and the
+ * trace says "process N exited" after it (the final drain delivers it), never before. The tracer
+ * is stopped while the process dies, so that it finds it dead with that event still held back
+ * for reordering, as a tracer that polls just then does.
+ */
+Test(bpf_trace, a_killed_process_exits_after_its_interrupted_wait, .timeout = 120,
+     .fini = kill_children)
+{
+	char log[600], pid[16], path[600], line[64], *out;
+	int status;
+
+	NEED_ROOT();
+	pid_t wl = workload_start("killed", (char *[]){"pipes", "1", "60", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	snprintf(path, sizeof(path), "%s/killed.%d.out", tu_tmpdir(), (int)getpid());
+	pid_t tr = children[1] = spawn(
+	    (char *[]){(char *)tu_netpollsim(), "trace", "--pid", pid, "--duration", "60", NULL},
+	    path);
+	free(wait_for(path, "tracing pid", tr));
+	cr_assert_eq(kill(wl, SIGCONT), 0);
+	/* a wait that timed out is shown: the workload waits again, nothing ready */
+	free(wait_for(path, ", 8, 100) = 0 ", tr));
+	while (!in_syscall(wl, SYS_epoll_wait))
+		usleep(1000);
+	cr_assert_eq(kill(tr, SIGSTOP), 0);
+	cr_assert_eq(kill(wl, SIGKILL), 0);
+	while (!is_zombie(wl)) /* not reaped until kill_children */
+		usleep(100);
+	cr_assert_eq(kill(tr, SIGCONT), 0);
+	cr_assert_eq(waitpid(tr, &status, 0), tr);
+	children[1] = 0;
+	out = slurp(path);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x:\n%s", status, out);
+	const char *eintr = strstr(out, ", 8, 100) = -EINTR");
+	cr_assert_not_null(eintr, "no interrupted wait:\n%s", out);
+	snprintf(line, sizeof(line), "process %d exited\n", (int)wl);
+	const char *said = strstr(out, line);
+	cr_assert(said && eintr < said, "'%s' before the last wait:\n%s", line, out);
+	cr_assert_null(strstr(said, "epoll_wait("), "events after '%s':\n%s", line, said);
+	free(out);
+}
+
+/*
+ * The full layout names a failed call's error as the narration and strace do (= -EBADF, not
+ * = -9): the demo workload's ADD of fd 9999 and its epoll_create1 with a flag that is none.
+ */
+Test(bpf_trace, failed_calls_name_their_errno, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], line[128], *out;
+	int epfd = -1;
+
+	NEED_ROOT();
+	pid_t wl = workload_start("errnos", (char *[]){"demo", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	char *s = strstr(out, "epoll_create1(EPOLL_CLOEXEC) = ");
+	cr_assert(s && sscanf(s, "epoll_create1(EPOLL_CLOEXEC) = %d", &epfd) == 1, "%s", out);
+	snprintf(line, sizeof(line), "epoll_ctl(%d, ADD, 9999, {EPOLLIN, 0x1}) = -EBADF\n", epfd);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	bool named = false; /* the failed epoll_create1 (its flags are not what this is about) */
+	for (s = strstr(out, "epoll_create1("); s && !named; s = strstr(s + 1, "epoll_create1("))
+		named = !strncmp(s + strcspn(s, "\n") - 10, " = -EINVAL", 10);
+	cr_assert(named, "no epoll_create1(...) = -EINVAL:\n%s", out);
 	free(out);
 }
 

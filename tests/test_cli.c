@@ -12,11 +12,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -278,26 +280,50 @@ Test(cli, headless_deadline_tells_its_story)
 }
 
 /*
+ * "netpollsim ARGS" under strace -f, tracing the system calls calls: strace's lines, one per call
+ * (free them). A call another thread's call interrupted in strace's log ("pipe2( <unfinished
+ * ...>", later "<... pipe2 resumed>[12, 13], O_CLOEXEC) = 0") is joined into one line where it
+ * ended, so that a search for "pipe2([" finds it whatever the threads did meanwhile.
+ */
+static char *strace_np(const char *calls, const char *args)
+{
+	char cmd[2000], *out = NULL;
+	tu_no_leak_check(); /* under strace */
+	snprintf(cmd, sizeof(cmd),
+		 "strace -f -qq -e trace=%s -o %s/np.strace %s %s >/dev/null </dev/null && "
+		 "awk '/ <unfinished \\.\\.\\.>$/ { sub(/ <unfinished \\.\\.\\.>$/, \"\"); "
+		 "u[$1] = $0; next } / <\\.\\.\\. [^ ]+ resumed>/ { p = $1; "
+		 "sub(/^[0-9]+ +<\\.\\.\\. [^ ]+ resumed> ?/, \"\"); print u[p] $0; next } "
+		 "{ print }' %s/np.strace",
+		 calls, tu_tmpdir(), tu_netpollsim(), args, tu_tmpdir());
+	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s: %s", cmd, out);
+	return out;
+}
+
+/* The line that at points into, from at to its end (a static copy). */
+static const char *line_at(const char *at)
+{
+	static char line[1024];
+	size_t n = strcspn(at, "\n");
+	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), at);
+	return line;
+}
+
+/*
  * The first files a Go 1.22 net program opens, in a real Go binary's order (strace of one): os's
  * newFile makes somaxconn non-blocking (F_GETFL, F_SETFL) before the poller exists, then the
  * first FD.Init starts it (epoll_create1, the break pipe) and ADDs the file; os.Pipe's read end
- * likewise (F_SETFL, then its ADD). The event log has no fcntl: strace watches.
+ * likewise (F_SETFL, then its ADD), and its write end, an outside thread's, is made non-blocking
+ * after. The event log has no fcntl: strace watches.
  */
 Test(cli, os_files_are_made_non_blocking_before_the_poller_sees_them, .timeout = 100)
 {
-	char cmd[1400], *out = NULL;
-	tu_no_leak_check(); /* under strace */
-	snprintf(
-	    cmd, sizeof(cmd),
-	    "strace -f -qq -e trace=openat,fcntl,epoll_create1,pipe2,epoll_ctl,getsockname "
-	    "-o %s/os.strace "
-	    "%s run --scenario deadline --no-ui --no-bpf >/dev/null </dev/null && cat %s/os.strace",
-	    tu_tmpdir(), tu_netpollsim(), tu_tmpdir());
-	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s", out);
+	char want[4][96];
+	char *out = strace_np("openat,fcntl,epoll_create1,pipe2,epoll_ctl,getsockname",
+			      "run --scenario deadline --no-ui --no-bpf");
 	const char *at = strstr(out, "\"/proc/sys/net/core/somaxconn\", O_RDONLY|O_CLOEXEC) = ");
 	cr_assert_not_null(at, "%s", out);
 	int f = atoi(strstr(at, ") = ") + 4);
-	char want[4][96];
 	snprintf(want[0], sizeof(want[0]), "fcntl(%d, F_GETFL)", f);
 	snprintf(want[1], sizeof(want[1]), "fcntl(%d, F_SETFL, O_RDONLY|O_NONBLOCK", f);
 	snprintf(want[2], sizeof(want[2]), "epoll_create1(EPOLL_CLOEXEC)");
@@ -311,13 +337,63 @@ Test(cli, os_files_are_made_non_blocking_before_the_poller_sees_them, .timeout =
 	while ((at = strstr(at, "pipe2([")) && strncmp(strchr(at, ']'), "], O_CLOEXEC)", 13))
 		at++;
 	cr_assert_not_null(at, "no os.Pipe after the poller started: %s", out);
-	int rd = atoi(at + strlen("pipe2(["));
+	int rd = -1, wr = -1;
+	cr_assert_eq(sscanf(at, "pipe2([%d, %d]", &rd, &wr), 2, "%s", line_at(at));
 	snprintf(want[0], sizeof(want[0]), "fcntl(%d, F_SETFL, O_RDONLY|O_NONBLOCK", rd);
 	snprintf(want[1], sizeof(want[1]), "EPOLL_CTL_ADD, %d, {events=EPOLLIN|EPOLLOUT|", rd);
-	const char *nb = strstr(at, want[0]), *add = strstr(at, want[1]);
+	snprintf(want[2], sizeof(want[2]), "fcntl(%d, F_SETFL, O_WRONLY|O_NONBLOCK", wr);
+	const char *nb = strstr(at, want[0]), *add = strstr(at, want[1]),
+		   *wnb = strstr(at, want[2]);
 	cr_assert(nb && add && nb < add, "the pipe's read end: %s", out);
+	cr_assert(wnb && add < wnb, "the pipe's write end, non-blocking after: %s", out);
 	/* ln.Addr() makes no system call: listenStream's getsockname and the accepted conn's */
 	cr_assert_eq(tu_count_lines(out, " getsockname("), 2, "%s", out);
+	free(out);
+}
+
+/*
+ * A somaxconn the poller refuses (a regular file bind-mounted over it, as a container may do:
+ * epoll_ctl says EPERM): os.newFile makes it blocking again (F_SETFL without O_NONBLOCK) and
+ * reads it without the poller. The mount is in this test process's own mount namespace.
+ */
+Test(cli, an_os_file_the_poller_refuses_is_made_blocking_again, .timeout = 100)
+{
+	NEED_ROOT();
+	char file[400], want[96];
+	snprintf(file, sizeof(file), "%s/somaxconn", tu_tmpdir());
+	FILE *fp = fopen(file, "w");
+	cr_assert(fp && fputs("4096\n", fp) >= 0 && fclose(fp) == 0);
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+	cr_assert_eq(mount(file, "/proc/sys/net/core/somaxconn", NULL, MS_BIND, NULL), 0, "%s",
+		     strerror(errno));
+	char *out =
+	    strace_np("openat,fcntl,epoll_ctl,close", "run --scenario deadline --no-ui --no-bpf");
+	const char *at = strstr(out, "\"/proc/sys/net/core/somaxconn\", O_RDONLY|O_CLOEXEC) = ");
+	cr_assert_not_null(at, "%s", out);
+	int f = atoi(strstr(at, ") = ") + 4);
+	snprintf(want, sizeof(want), "EPOLL_CTL_ADD, %d, ", f);
+	at = strstr(at, want);
+	cr_assert(at && strstr(line_at(at), "= -1 EPERM"), "the ADD refused: %s", out);
+	/* before the file's close(2) (its fd is then another file's) */
+	snprintf(want, sizeof(want), " close(%d)", f);
+	const char *closed = strstr(at, want);
+	snprintf(want, sizeof(want), "fcntl(%d, F_SETFL, ", f);
+	at = strstr(at, want);
+	cr_assert(at && closed && at < closed && !strstr(line_at(at), "O_NONBLOCK"),
+		  "made blocking again: %s", out);
+	free(out);
+}
+
+/*
+ * The runtime's own sleeps (sysmon's, from 20 us; runqgrab's 3 us) are runtime.usleep, which is
+ * nanosleep(2) itself, as strace shows Go's; libc's usleep would be clock_nanosleep.
+ */
+Test(cli, the_runtime_sleeps_with_nanosleep_as_go, .timeout = 100)
+{
+	char *out = strace_np("nanosleep", "run --scenario deadline --no-ui --no-bpf");
+	cr_assert(strstr(out, " nanosleep({tv_sec=0, tv_nsec=20000}"), "sysmon's first sleep: %s",
+		  out);
 	free(out);
 }
 
@@ -1106,6 +1182,34 @@ Test(cli, slow_reader_parks_the_writer_for_an_outside_client)
 	int st = bg_end(&b);
 	cr_assert_eq(st, 0, "exit %d after %zu bytes: %s", st, got, b.out);
 	cr_assert(strstr(b.out, "times and parked on wg each time"), "%zu bytes: %s", got, b.out);
+}
+
+/*
+ * The close lesson's writer sends an outside client (nc, say) text its terminal can show: line
+ * after line of what it is, not 8 MiB of NUL bytes.
+ */
+Test(cli, the_close_lesson_sends_an_outside_client_readable_lines, .timeout = 60)
+{
+	static const char line[] = "netpollsim close lesson: 8 MiB to fill the socket buffers\n";
+	struct bg b;
+	bg_start(&b, "close-outside",
+		 "run --scenario close --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf", 0);
+	int s = dial(b.port);
+	struct timeval tv = {.tv_sec = 20};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char got[2 * sizeof(line)] = "";
+	size_t have = 0, want = 2 * (sizeof(line) - 1);
+	ssize_t n;
+	while (have < want && (n = read(s, got + have, want - have)) > 0)
+		have += (size_t)n;
+	/* then no more reads: the writer fills the buffers and parks, and Close ends the lesson */
+	int st = bg_end(&b);
+	close(s);
+	cr_assert_eq(have, want, "%zu bytes: %s", have, b.out);
+	cr_assert(!strncmp(got, line, sizeof(line) - 1) &&
+		      !strncmp(got + sizeof(line) - 1, line, sizeof(line) - 1),
+		  "the first two lines: '%.*s'", (int)have, got);
+	cr_assert_eq(st, 0, "exit %d: %s", st, b.out);
 }
 
 Test(cli, make_install_honours_prefix_and_destdir)

@@ -10,7 +10,8 @@
  * Accept (internal/poll/sock_cloexec.go accept, net/fd_unix.go (*netFD).accept) hands accept4
  * a RawSockaddrAny and learns the peer's address from it, the local one from getsockname; where
  * accept4 refuses the flags it falls back to accept with none, close-on-exec and non-blocking
- * set after.
+ * set after. A listen, dial or accept that fails closes its socket through the FD (its close(2)
+ * is logged); a somaxconn over 65535 is capped by the kernel version, as net/sock_linux.go does.
  *
  * Each test runs the runtime in its own process (Criterion forks) with the event log on and
  * asserts what a Go program would see, and the system calls the log shows.
@@ -40,6 +41,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define MS (1000LL * 1000)
@@ -1059,4 +1061,127 @@ Test(sim_fd, a_dial_that_connects_to_itself_is_tried_twice_more, .timeout = 30)
 	size_t closes = count_sys_ret(NPS_SYS_CLOSE, 0, &ok);
 	cr_assert_eq(closes, 3, "each socket closed: %zu closes, %zu returned 0", closes, ok);
 	cr_assert_eq(ok, 3);
+}
+
+/* The fd of the first system call op in the log, or -1. */
+static int first_sys_fd(uint8_t op, int64_t *ret)
+{
+	for (size_t i = 0; i < EV.n; i++) {
+		const struct nps_event *e = &EV.v[i];
+		if (e->kind == NPS_EV_SYSCALL && e->u.sys.op == op) {
+			*ret = e->u.sys.ret;
+			return e->fd;
+		}
+	}
+	return -1;
+}
+
+/*
+ * From now on, epoll_ctl fails with ENOSPC (as at fs.epoll.max_user_watches) on this thread: the
+ * main goroutine's M, which does not change while nothing parks. A seccomp filter.
+ */
+static void epoll_ctl_fails_on_this_thread(void)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_ctl, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSPC),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+/*
+ * A listener the poller refuses (bind and listen succeeded): listenStream's fd.init error, which
+ * Go says without a system call's name ("listen tcp ADDR: ERR"); the socket closed through the
+ * FD, its close(2) logged.
+ */
+static int listen_err;
+static char listen_why[128];
+
+static void main_listen_refused_by_the_poller(void *arg)
+{
+	(void)arg;
+	netpollGenericInit(); /* the poller's own ADD (the break pipe) before the filter */
+	epoll_ctl_fails_on_this_thread();
+	struct netlistener *l = NULL;
+	listen_err = net_listen("127.0.0.1:0", &l, listen_why, sizeof(listen_why));
+}
+
+Test(sim_fd, a_listen_the_poller_refuses_says_so_and_closes_its_socket, .timeout = 30)
+{
+	cr_assert_eq(tu_sim_run(1, main_listen_refused_by_the_poller, NULL, &EV), 0);
+	cr_assert_eq(listen_err, -ENOSPC, "%s", nps_strerror(listen_err));
+	cr_assert_str_eq(listen_why, "listen tcp 127.0.0.1:0: no space left on device");
+	int64_t ret;
+	int fd = first_sys_fd(NPS_SYS_LISTEN, &ret);
+	cr_assert(fd >= 0 && ret == 0, "listen(2) succeeded");
+	cr_assert_eq(count_sys(fd, NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1,
+		     "the socket's close(2), by the FD's destroy, is logged");
+}
+
+/*
+ * An accepted connection the poller refuses is closed as Go's (*netFD).accept does, by
+ * netfd.Close: FD_Close, whose close(2) is logged.
+ */
+static void main_accept_refused_by_the_poller(void *arg)
+{
+	(void)arg;
+	struct netlistener *l;
+	cr_assert_eq(net_listen("127.0.0.1:0", &l, NULL, 0), 0);
+	A.lfd = listener_fd(l);
+	A.client = tu_dial(listener_port(l)); /* queued: accept4 returns at once */
+	cr_assert_geq(A.client, 0, "dial: %s", strerror(errno));
+	epoll_ctl_fails_on_this_thread();
+	struct netconn *c = NULL;
+	F.ret = net_accept(l, &c);
+	close(A.client);
+	listener_close(l); /* its DEL fails too: closed all the same, as Go's */
+	listener_free(l);
+}
+
+Test(sim_fd, an_accept_the_poller_refuses_closes_the_conn_through_the_fd, .timeout = 30)
+{
+	cr_assert_eq(tu_sim_run(1, main_accept_refused_by_the_poller, NULL, &EV), 0);
+	cr_assert_eq(F.ret, -ENOSPC, "Accept: %d (%s)", F.ret, nps_strerror(F.ret));
+	int64_t ret[4];
+	cr_assert_eq(accept4_results(A.lfd, ret, 4), 1);
+	cr_assert_geq(ret[0], 0, "accept4 returned the connection");
+	cr_assert_eq(count_sys((int)ret[0], NPS_SYS_CLOSE, NPS_FN_FD_DESTROY), 1,
+		     "the conn's close(2), by the FD's destroy, is logged");
+}
+
+/*
+ * maxListenerBacklog (net/sock_linux.go): a somaxconn over 65535 is capped by maxAckBacklog,
+ * which asks uname: kernels since 4.1 keep the backlog in a uint32, so 100000 stays 100000
+ * (65535 only before 4.1). somaxconn is per network namespace: this test's own.
+ */
+static void main_listen_anywhere(void *arg)
+{
+	(void)arg;
+	struct netlistener *l;
+	cr_assert_eq(net_listen("0.0.0.0:0", &l, NULL, 0), 0);
+	listener_close(l);
+	listener_free(l);
+}
+
+Test(sim_fd, a_somaxconn_over_65535_is_kept_on_a_kernel_since_4_1, .timeout = 30)
+{
+	NEED_ROOT();
+	struct utsname u;
+	int major = 0, minor = 0;
+	cr_assert(uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2);
+	cr_assert(major > 4 || (major == 4 && minor >= 1), "a kernel since 4.1: %s", u.release);
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	FILE *f = fopen("/proc/sys/net/core/somaxconn", "w");
+	cr_assert(f && fprintf(f, "100000\n") > 0 && fclose(f) == 0);
+	cr_assert_eq(tu_sim_run(1, main_listen_anywhere, NULL, &EV), 0);
+	int64_t listen_backlog = -1;
+	for (size_t i = 0; i < EV.n; i++)
+		if (EV.v[i].kind == NPS_EV_SYSCALL && EV.v[i].u.sys.op == NPS_SYS_LISTEN)
+			listen_backlog = (int64_t)EV.v[i].u.sys.count;
+	cr_assert_eq(listen_backlog, 100000, "listen(2)'s backlog: %lld",
+		     (long long)listen_backlog);
 }

@@ -6,8 +6,8 @@
  * to the global queue (runqputslow), work stealing, sysmon's 10 ms netpoll rule with its
  * 20 us .. 10 ms sleep and injectglist without a P, injectglist after the blocking poll
  * handing goroutines to the idle Ps, stopm's line counting the M that goes to sleep, a woken
- * M's line before the one of its acquirep, and a goroutine stack overflow stopped by the guard
- * page below the stack.
+ * M's line before the one of its acquirep, a goroutine stack overflow stopped by the guard page
+ * below the stack, and fatal errors in Go's words (casgstatus, notewakeup, WaitGroup).
  */
 #include <criterion/criterion.h>
 
@@ -806,4 +806,80 @@ Test(sched, the_runtime_counters_can_be_read_while_the_runtime_ends, .timeout = 
 	cr_assert_eq(watch.last.epfd, -1, "the last read saw the epoll fd closed");
 	cr_assert_eq(watch.last.break_rd, -1);
 	cr_assert(watch.last.goroutines >= 1);
+}
+
+/* ---- fatal errors in Go's words: exit status 2 and Go's message on stderr ---- */
+
+/* Run main_fn as the main goroutine of a runtime (GOMAXPROCS 1) in a child process. */
+static void run_main(void *main_fn)
+{
+	alarm(20); /* a child that does not die must not outlive the test */
+	tu_sim_run(1, (void (*)(void *))main_fn, NULL, NULL);
+}
+
+/* The child's stderr, which must end its run with exit status 2 (free it). */
+static char *dies_with_status_2(void (*main_fn)(void *))
+{
+	char *err = NULL;
+	int st = tu_fork_capture(run_main, (void *)main_fn, &err);
+	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
+	return err;
+}
+
+static void nop(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * A goroutine readied while it is already runnable (netpoll handing back a G someone else
+ * readied): casgstatus from _Gwaiting finds _Grunnable, Go's one check in its CAS loop.
+ */
+static void main_ready_a_runnable_g(void *arg)
+{
+	(void)arg;
+	struct g *gp = newproc(nop, NULL); /* runnable in runnext: GOMAXPROCS 1, main runs */
+	casgstatus(gp, _Gwaiting, _Grunnable, NPS_FN_NONE);
+}
+
+Test(sim_sched, a_runnable_g_made_runnable_again_throws_gos_message, .timeout = 30)
+{
+	char *err = dies_with_status_2(main_ready_a_runnable_g);
+	cr_assert(strstr(err, "fatal error: casgstatus: waiting for Gwaiting but is Grunnable\n"),
+		  "stderr: %s", err);
+	free(err);
+}
+
+/* A note woken twice: Go prints the key it found, then throws. */
+static void main_wake_a_note_twice(void *arg)
+{
+	(void)arg;
+	struct note n = {0};
+	notewakeup(&n);
+	notewakeup(&n);
+}
+
+Test(sim_sched, a_note_woken_twice_throws_after_gos_print, .timeout = 30)
+{
+	char *err = dies_with_status_2(main_wake_a_note_twice);
+	cr_assert(strstr(err, "notewakeup - double wakeup (1)\nfatal error: notewakeup - double "
+			      "wakeup\n"),
+		  "stderr: %s", err);
+	free(err);
+}
+
+/* WaitGroup.Add taking the counter below zero is a panic in Go (sync/waitgroup.go), no throw. */
+static void main_negative_waitgroup(void *arg)
+{
+	(void)arg;
+	struct waitgroup wg = {0};
+	wg_add(&wg, -1);
+}
+
+Test(sim_sched, a_negative_waitgroup_counter_panics_as_go, .timeout = 30)
+{
+	char *err = dies_with_status_2(main_negative_waitgroup);
+	cr_assert_str_eq(err, "panic: sync: negative WaitGroup counter\n\ngoroutine 1 [running]:\n",
+			 "stderr: %s", err);
+	free(err);
 }
