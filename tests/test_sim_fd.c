@@ -1077,23 +1077,6 @@ static int first_sys_fd(uint8_t op, int64_t *ret)
 }
 
 /*
- * From now on, epoll_ctl fails with ENOSPC (as at fs.epoll.max_user_watches) on this thread: the
- * main goroutine's M, which does not change while nothing parks. A seccomp filter.
- */
-static void epoll_ctl_fails_on_this_thread(void)
-{
-	struct sock_filter f[] = {
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_ctl, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSPC),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
-}
-
-/*
  * A listener the poller refuses (bind and listen succeeded): listenStream's fd.init error, which
  * Go says without a system call's name ("listen tcp ADDR: ERR"); the socket closed through the
  * FD, its close(2) logged.
@@ -1105,7 +1088,8 @@ static void main_listen_refused_by_the_poller(void *arg)
 {
 	(void)arg;
 	netpollGenericInit(); /* the poller's own ADD (the break pipe) before the filter */
-	epoll_ctl_fails_on_this_thread();
+	/* on this thread: the main goroutine's M, which does not change while nothing parks */
+	cr_assert_eq(tu_epoll_ctl_fails_on_this_thread(), 0);
 	struct netlistener *l = NULL;
 	listen_err = net_listen("127.0.0.1:0", &l, listen_why, sizeof(listen_why));
 }
@@ -1134,7 +1118,8 @@ static void main_accept_refused_by_the_poller(void *arg)
 	A.lfd = listener_fd(l);
 	A.client = tu_dial(listener_port(l)); /* queued: accept4 returns at once */
 	cr_assert_geq(A.client, 0, "dial: %s", strerror(errno));
-	epoll_ctl_fails_on_this_thread();
+	/* on this thread: the main goroutine's M, which does not change while nothing parks */
+	cr_assert_eq(tu_epoll_ctl_fails_on_this_thread(), 0);
 	struct netconn *c = NULL;
 	F.ret = net_accept(l, &c);
 	close(A.client);

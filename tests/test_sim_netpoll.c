@@ -29,11 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -1029,27 +1025,10 @@ Test(sim_netpoll, netpollinit_pipe_failure_throws)
 	expect_throw(main_no_fd_for_pipe, "runtime: pipe failed with 24", "runtime: pipe failed");
 }
 
-/*
- * Make this thread's epoll_ctl fail with ENOSPC (as when fs.epoll.max_user_watches is reached)
- * through a seccomp filter: the kernel refuses the call, nothing in the engine is changed.
- */
-static void epoll_ctl_fails(void)
-{
-	struct sock_filter f[] = {
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_ctl, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSPC),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
-	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
-}
-
 static void main_epollctl_fails(void *arg)
 {
 	(void)arg;
-	epoll_ctl_fails();
+	cr_assert_eq(tu_epoll_ctl_fails_on_this_thread(), 0);
 	netpollGenericInit();
 }
 

@@ -6,6 +6,10 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -475,4 +479,19 @@ void tu_no_leak_check(void)
 	snprintf(opts, sizeof(opts), "%s%sdetect_leaks=0", asan ? asan : "",
 		 asan && *asan ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
+}
+
+int tu_epoll_ctl_fails_on_this_thread(void)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_ctl, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSPC),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return -errno;
+	return 0;
 }

@@ -33,6 +33,13 @@ int tu_count_lines(const char *s, const char *needle);
  */
 void tu_no_leak_check(void);
 
+/*
+ * From now on, epoll_ctl fails with ENOSPC (as at fs.epoll.max_user_watches) on the calling
+ * thread, through a seccomp filter: the kernel refuses the call, the engine is not touched.
+ * 0, or -errno when the filter could not be installed.
+ */
+int tu_epoll_ctl_fails_on_this_thread(void);
+
 /* Is the process root (CAP_SYS_ADMIN / uid 0)? */
 int tu_is_root(void);
 
