@@ -2,6 +2,8 @@
 /* Option values and option errors shared by the commands (cli/cli.h). */
 #include "cli/cli.h"
 
+#include "traces/json.h"
+
 #include <getopt.h>
 #include <stdbool.h>
 #include <math.h>
@@ -24,8 +26,35 @@ int cli_parse_duration(const char *s, double *secs)
 	return 0;
 }
 
+/* "-x" or "--word": what getopt would have read as an option had it not wanted a value */
+static bool looks_like_option(const char *v)
+{
+	if (v[0] != '-')
+		return false;
+	v += v[1] == '-' ? 2 : 1;
+	return (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z');
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
+	       const struct option *opts)
+{
+	int c = getopt_long(argc, argv, optstring, opts, NULL);
+	/* only a value given as its own word: "--procs=--x" and "-p-x" say what they mean */
+	if (c > 0 && optarg && optind >= 2 && optarg == argv[optind - 1] &&
+	    looks_like_option(optarg)) {
+		char shown[128];
+		trace_sanitize(optarg, strlen(optarg), shown, sizeof(shown));
+		fprintf(stderr, "netpollsim %s: %s needs a value: '%s' is an option (see --help)\n",
+			cmd, argv[optind - 2], shown);
+		return CLI_OPT_SAID;
+	}
+	return c;
+}
+
 int cli_option_error(const char *cmd, int c, char **argv, const struct option *opts)
 {
+	if (c == CLI_OPT_SAID)
+		return NPS_EXIT_USAGE;
 	/*
 	 * The element getopt stopped at is argv[optind - 1] once it moved past it: always for a
 	 * long option, and for a short one at the end of its element ("-o", "-qo"); optopt names a

@@ -39,6 +39,17 @@ struct option;
 int cli_option_error(const char *cmd, int c, char **argv, const struct option *opts);
 
 /*
+ * getopt_long() for cmd, which also refuses an option's value that is the next option
+ * ("run --procs --no-ui": getopt would take "--no-ui" as the number). It says so in one line
+ * ("--procs needs a value: '--no-ui' is an option") and returns CLI_OPT_SAID, which
+ * cli_option_error() turns into NPS_EXIT_USAGE without a second message. A value that merely
+ * starts with '-' ("-" for stdout, "-1") is a value.
+ */
+#define CLI_OPT_SAID (-2)
+int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
+	       const struct option *opts);
+
+/*
  * Catch every signal that would end the process (cli/signals.c says which), so that the
  * command can stop cleanly: handler only records the signal. SIGPIPE is ignored.
  */

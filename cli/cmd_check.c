@@ -42,7 +42,7 @@ int cmd_check(int argc, char **argv)
 	int c, status = NPS_EXIT_OK;
 	optind = 1;
 	opterr = 0; /* its errors are said as run says them (cli_option_error) */
-	while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
+	while ((c = cli_getopt("check", argc, argv, ":qh", opts)) != -1) {
 		switch (c) {
 		case 'q':
 			o.quiet = true;

@@ -65,7 +65,7 @@ int cmd_export(int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0; /* its errors are said as run says them (cli_option_error) */
-	while ((c = getopt_long(argc, argv, ":f:o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt("export", argc, argv, ":f:o:h", opts)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "chrome") || !strcmp(optarg, "chrome-json") ||

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * `netpollsim replay FILE --no-ui [--narrate] [--speed X]`: read a trace back through the fold
+ * `netpollsim replay FILE --no-ui [--narrate] [--speed X] [--quiet]`: read a trace back through the fold
  * and print the same narration a live run prints (traces/narrate.h), then the summary. With
  * --speed the events are paced in real time (X times faster); by default as fast as possible.
  * SIGINT/SIGTERM stop the replay after the current event; the summary is still printed.
@@ -33,16 +33,17 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: netpollsim replay FILE --no-ui [--narrate [--speed X]]\n\n"
+		"usage: netpollsim replay FILE --no-ui [--narrate [--speed X]] [--quiet]\n\n"
 		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
 		"options:\n"
 		"      --no-ui       print to the terminal, not the dashboard (which is not in\n"
 		"                    this build: without --no-ui the replay narrates)\n"
-		"      --narrate     one line per event that matters, with notes and violations\n"
+		"  -n, --narrate     one line per event that matters, with notes and violations\n"
 		"                    (on a terminal: fitted to its width, times in ms)\n"
 		"      --speed X     pace the events in real time, X times faster (default: as\n"
 		"                    fast as possible). A lesson lasts a few ms: 0.001 shows one\n"
 		"                    ms of it per second, 0.0002 one ms in five seconds\n"
+		"  -q, --quiet       no summary (what went wrong with the file is still said)\n"
 		"  -h, --help        this help\n\n"
 		"examples:\n"
 		"  netpollsim replay deadline.jsonl --no-ui --narrate\n"
@@ -118,7 +119,7 @@ static const char *procs_said(const struct trace_info *in)
 	return s;
 }
 
-static int replay(const char *path, bool narrate, double speed)
+static int replay(const char *path, bool narrate, double speed, bool quiet)
 {
 	struct trace_reader *r = NULL;
 	struct nps_fold f;
@@ -145,7 +146,7 @@ static int replay(const char *path, bool narrate, double speed)
 		return NPS_EXIT_FAIL;
 	}
 	const struct trace_info *in = trace_reader_info(r);
-	if (narrate && (mem = open_memstream(&text, &tlen))) {
+	if (narrate && !quiet && (mem = open_memstream(&text, &tlen))) {
 		fprintf(mem, "replay of %s: %s, %s, recorded %s on kernel %s\n",
 			trace_reader_name(r), in->scenario, procs_said(in),
 			in->start[0] ? in->start : "?", in->kernel[0] ? in->kernel : "?");
@@ -198,11 +199,13 @@ static int replay(const char *path, bool narrate, double speed)
 		fprintf(stderr, "netpollsim replay: out of memory for the summary\n");
 		mem = stdout; /* as it is, unfitted */
 	}
-	fprintf(mem, "%s== %s (%s)%s\n", narrate ? "\n" : "", in->scenario, procs_said(in),
-		in->interrupted ? " -- interrupted" : "");
-	if (in->story[0])
-		fprintf(mem, "%s.\n", in->story);
-	narrate_summary(mem, &f);
+	if (!quiet) {
+		fprintf(mem, "%s== %s (%s)%s\n", narrate ? "\n" : "", in->scenario, procs_said(in),
+			in->interrupted ? " -- interrupted" : "");
+		if (in->story[0])
+			fprintf(mem, "%s.\n", in->story);
+		narrate_summary(mem, &f);
+	}
 	if (rc == 0 && !stop_sig && !in->has_footer)
 		fprintf(
 		    mem,
@@ -246,24 +249,25 @@ static int replay(const char *path, bool narrate, double speed)
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"no-ui", no_argument, NULL, 'U'},
-	    {"narrate", no_argument, NULL, 'n'},
-	    {"speed", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"no-ui", no_argument, NULL, 'U'},	     {"narrate", no_argument, NULL, 'n'},
+	    {"speed", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},	     {0},
 	};
-	bool no_ui = false, narrate = false;
+	bool no_ui = false, narrate = false, quiet = false;
 	double speed = 0;
 	int c;
 	optind = 1;
 	opterr = 0; /* its errors are said as run says them (cli_option_error) */
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = cli_getopt("replay", argc, argv, ":nqh", opts)) != -1) {
 		switch (c) {
 		case 'U':
 			no_ui = true;
 			break;
 		case 'n':
 			narrate = true;
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 's': {
 			char *end;
@@ -299,5 +303,5 @@ int cmd_replay(int argc, char **argv)
 		return NPS_EXIT_USAGE;
 	}
 	cli_catch_stop_signals(on_signal);
-	return replay(argv[optind], narrate, speed);
+	return replay(argv[optind], narrate, speed, quiet);
 }

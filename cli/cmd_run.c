@@ -225,7 +225,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	opterr = 0;
 	int c;
 	long v;
-	while ((c = getopt_long(argc, argv, ":s:p:c:r:d:l:o:nqh", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("run", argc, argv, ":s:p:c:r:d:l:o:nqh", longopts)) != -1) {
 		int rc = 0;
 		switch (c) {
 		case 's':

@@ -126,7 +126,7 @@ static void usage(FILE *out)
 		"On a terminal, narrated as replay narrates it, fitted to its width.\n\n"
 		"  -p, --pid PID        the process to trace (any program: Go, nginx, ...);\n"
 		"                       a thread id traces the thread's whole process\n"
-		"  -r, --record FILE    also write the events to a trace file (JSON Lines)\n"
+		"  -o, --record FILE    also write the events to a trace file (JSON Lines)\n"
 		"  -d, --duration S     stop after S seconds, at most 604800 (default: at Ctrl-C)\n"
 		"      --break RD,WR    trace read(RD)/write(WR) as the netpoll break pipe\n"
 		"                       (default: for a Go program, from /proc; 'none' to skip)\n"
@@ -737,7 +737,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CREATE:
 		fprintf(human, "%12.6f tid %-7u epoll_create1(%s) = %s\n", rel, e->tid,
-			e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0",
+			nps_epoll_create_flags_format(e->u.create.flags, mask, sizeof(mask)),
 			ret_text(e->u.create.ret, rb, sizeof(rb)));
 		break;
 	case NPS_EV_EPOLL_CTL: {
@@ -1251,7 +1251,7 @@ int cmd_trace(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"pid", required_argument, NULL, 'p'},
-	    {"record", required_argument, NULL, 'r'},
+	    {"record", required_argument, NULL, 'o'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"break", required_argument, NULL, 'b'},
 	    {"ring", required_argument, NULL, 'R'},
@@ -1272,7 +1272,7 @@ int cmd_trace(int argc, char **argv)
 	human = stdout;
 	optind = 1;
 	opterr = 0; /* its errors are said as run says them (cli_option_error) */
-	while ((c = getopt_long(argc, argv, ":p:r:d:qvh", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("trace", argc, argv, ":p:o:d:qvh", longopts)) != -1) {
 		switch (c) {
 		case 'p': {
 			long v = strtol(optarg, &end, 10);
@@ -1294,7 +1294,7 @@ int cmd_trace(int argc, char **argv)
 			o.tgid = (int)v;
 			break;
 		}
-		case 'r':
+		case 'o':
 			record = optarg;
 			break;
 		case 'd':

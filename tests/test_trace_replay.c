@@ -133,6 +133,11 @@ Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
 		  "%s", out);
 	cr_assert(!strstr(out, "0x5800"), "%s", out);
 	free(out);
+	/* netpollinit's epoll_create1 as the kernel saw it, its flag by name */
+	cr_assert_eq(tt_np(&out, "replay traces/samples/echo-kernel.jsonl --no-ui -n -q"), 0);
+	cr_assert(strstr(out, "[kernel] epoll_create1       epoll_create1(EPOLL_CLOEXEC) = 48\n"),
+		  "%s", out);
+	free(out);
 }
 
 /*
@@ -269,6 +274,33 @@ Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 	rc = tt_np(&out, "replay %s --no-ui", intr);
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert(strstr(out, "== handmade (GOMAXPROCS 2) -- interrupted\n"), "%s", out);
+	free(out);
+}
+
+/* -q keeps the narration and drops the heading and the summary, as run's -q; -n is --narrate */
+Test(trace_replay, quiet_prints_the_narration_alone, .timeout = 30)
+{
+	char *out, *full = narrate("legal_read_wait.jsonl");
+	int rc = tt_np(&out, "replay " TRACES "/legal_read_wait.jsonl --no-ui -n -q");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "netpollblockcommit           rg pdWait → G5"), "%s", out);
+	cr_assert(!strstr(out, "replay of"), "%s", out);
+	cr_assert(!strstr(out, "summary:"), "%s", out);
+	cr_assert(!strstr(out, "== handmade"), "%s", out);
+	/* the same event lines as without -q: every line of it is in the full replay, in order */
+	char *at = full;
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+		char *hit = strstr(at, l);
+		cr_assert(hit, "'%s' is not in the full narration after its predecessor", l);
+		at = hit + strlen(l);
+	}
+	free(out);
+	free(full);
+	/* what is wrong with the file is still said: a trace cut short */
+	rc = tt_np(&out, "replay " TRACES "/truncated_no_footer.jsonl --no-ui --quiet");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "  the trace has no footer: it was cut short (the recording was "
+			      "killed?)\n");
 	free(out);
 }
 

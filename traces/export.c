@@ -435,8 +435,10 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		emit_instant(x, l, e->ts, name, args);
 	} else if (e->kind == NPS_EV_EPOLL_CREATE) {
 		/* netpollinit's epoll_create1(EPOLL_CLOEXEC), as the kernel answered it */
+		char fl[32];
 		snprintf(args, sizeof(args), "\"flags\":\"%s\",\"ret\":%d",
-			 e->u.create.flags == 0x80000 ? "EPOLL_CLOEXEC" : "0", e->u.create.ret);
+			 nps_epoll_create_flags_format(e->u.create.flags, fl, sizeof(fl)),
+			 e->u.create.ret);
 		emit_instant(x, l, e->ts, "epoll_create1", args);
 	} else if (e->kind == NPS_EV_EXEC) {
 		/* the process runs a new program: its old fds closed on exec, epoll's among them */

@@ -2130,7 +2130,10 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 		apply_npev(f, e, pos, &v);
 		break;
 	case NPS_EV_NETPOLL_BREAK:
-		if (e->u.brk.result == NPS_BRK_WROTE)
+		/* the model's exit wakes its poller where Go's exit(0) needs nothing: not Go's */
+		if (e->u.brk.result == NPS_BRK_WROTE && e->u.brk.fn == NPS_FN_MAIN)
+			f->st.breaks_exit++;
+		else if (e->u.brk.result == NPS_BRK_WROTE)
 			f->st.breaks++;
 		break;
 	case NPS_EV_NETPOLLINIT:

@@ -415,6 +415,19 @@ const char *nps_epoll_mask_format(nps_u32 mask, char *buf, unsigned long len)
 	return buf;
 }
 
+const char *nps_epoll_create_flags_format(nps_s32 flags, char *buf, unsigned long len)
+{
+	nps_u32 cloexec = 0x80000, rest = (nps_u32)flags & ~cloexec; /* the one flag there is */
+	if (!flags)
+		snprintf(buf, len, "0");
+	else if (!rest)
+		snprintf(buf, len, "EPOLL_CLOEXEC");
+	else
+		snprintf(buf, len, "%s0x%x", (nps_u32)flags & cloexec ? "EPOLL_CLOEXEC|" : "",
+			 rest);
+	return buf;
+}
+
 /* ---- the path table (NPS_EV_EXEC) ---- */
 
 #define PATH_SLOTS (2 * NPS_PATH_MAX_IDS) /* open addressing, at most half full */

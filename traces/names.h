@@ -157,4 +157,7 @@ const char *nps_pdv_goname(nps_u64 v, char *buf, unsigned long len);
 /* epoll event masks as "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET" (unknown bits in hex). */
 const char *nps_epoll_mask_format(nps_u32 mask, char *buf, unsigned long len);
 
+/* epoll_create1's flags as "EPOLL_CLOEXEC", "0", or with the bits it refuses in hex. */
+const char *nps_epoll_create_flags_format(nps_s32 flags, char *buf, unsigned long len);
+
 #endif /* NPS_TRACES_NAMES_H */

@@ -408,7 +408,8 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 		put(o, "%s (data 0x%llx)", mask, (unsigned long long)e->u.ready.data);
 		break;
 	case NPS_EV_EPOLL_CREATE:
-		put(o, "epoll_create1(0x%x) ", (unsigned)e->u.create.flags);
+		put(o, "epoll_create1(%s) ",
+		    nps_epoll_create_flags_format(e->u.create.flags, mask, sizeof(mask)));
 		put_ret(o, e->u.create.ret);
 		break;
 	case NPS_EV_EXEC: {
@@ -918,12 +919,16 @@ static void summary_runtime(FILE *out, const struct nps_fold *f)
 		(unsigned long long)s->fds_registered);
 	fprintf(out,
 		"  netpoll: %llu call%s (%llu blocking, %llu non-blocking), %llu event%s handled, "
-		"%llu netpollBreak wake-up%s\n",
+		"%llu netpollBreak wake-up%s",
 		(unsigned long long)s->netpolls, nps_plural(s->netpolls),
 		(unsigned long long)s->netpolls_blocking,
 		(unsigned long long)(s->netpolls - s->netpolls_blocking),
 		(unsigned long long)s->netpoll_events, nps_plural(s->netpoll_events),
 		(unsigned long long)s->breaks, nps_plural(s->breaks));
+	/* the runtime's line counts every write to the pipe: say where the others come from */
+	if (s->breaks_exit)
+		fprintf(out, " (and %llu by the model's exit)", (unsigned long long)s->breaks_exit);
+	fputc('\n', out);
 }
 
 /* The summary's wake-up and kernel/runtime agreement lines. */
