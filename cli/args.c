@@ -51,6 +51,19 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	return c;
 }
 
+bool cli_stdout_was_closed;
+
+int cli_refuse_closed_stdout(const char *cmd, const char *path)
+{
+	if (!path || strcmp(path, "-") || !cli_stdout_was_closed)
+		return 0;
+	fprintf(stderr,
+		"netpollsim %s: standard output is closed: the output asked of it ('-') "
+		"would be lost\n",
+		cmd);
+	return NPS_EXIT_FAIL;
+}
+
 int cli_option_error(const char *cmd, int c, char **argv, const struct option *opts)
 {
 	if (c == CLI_OPT_SAID)

@@ -7,6 +7,8 @@
 #ifndef NPS_CLI_CLI_H
 #define NPS_CLI_CLI_H
 
+#include <stdbool.h>
+
 int cmd_run(int argc, char **argv);	  /* cli/cmd_run.c: run a scenario */
 int cmd_scenarios(int argc, char **argv); /* cli/cmd_run.c: list the scenarios */
 int cmd_check(int argc, char **argv);	  /* cli/cmd_check.c: validate a trace */
@@ -46,6 +48,14 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
  * starts with '-' ("-" for stdout, "-1") is a value.
  */
 #define CLI_OPT_SAID (-2)
+
+/*
+ * The caller started us with stdout closed (`>&-`): main gave /dev/null its place. An output
+ * asked of stdout ("-") would vanish without a word: cli_refuse_closed_stdout() says so and
+ * returns NPS_EXIT_FAIL when path is "-" and stdout was closed, else 0.
+ */
+extern bool cli_stdout_was_closed;
+int cli_refuse_closed_stdout(const char *cmd, const char *path);
 int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	       const struct option *opts);
 

@@ -93,6 +93,8 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "netpollsim export: give exactly one trace file (see --help)\n");
 		return NPS_EXIT_USAGE;
 	}
+	if (cli_refuse_closed_stdout("export", out))
+		return NPS_EXIT_FAIL;
 	/* SIGPIPE keeps its disposition: `export ... | head` ends quietly, as before */
 	struct sigaction pipe;
 	sigaction(SIGPIPE, NULL, &pipe);

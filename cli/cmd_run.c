@@ -746,6 +746,8 @@ int cmd_run(int argc, char **argv)
 	int rc = parse_args(argc, argv, &st->o);
 	if (rc)
 		return rc < 0 ? NPS_EXIT_OK : rc;
+	if ((rc = cli_refuse_closed_stdout("run", st->o.record)))
+		return rc;
 	st->sc = scenario_find(st->o.scenario);
 	if (!st->sc) {
 		fprintf(stderr,

@@ -1357,6 +1357,8 @@ int cmd_trace(int argc, char **argv)
 			fprintf(stderr, "netpollsim trace: --pid PID is required (see --help)\n");
 		return NPS_EXIT_USAGE;
 	}
+	if (cli_refuse_closed_stdout("trace", record))
+		return NPS_EXIT_FAIL;
 	if (record && !strcmp(record, "-"))
 		human = stderr; /* stdout carries the trace */
 	human_width = cli_term_width(fileno(human));

@@ -62,6 +62,7 @@ static int open_std_fds(void)
 			continue;
 		/* the lowest free number: fd itself, since those below it are open by now */
 		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		cli_stdout_was_closed |= fd == STDOUT_FILENO;
 		if (n == fd)
 			continue;
 		int err = n < 0 ? errno : EBADF;

@@ -524,8 +524,9 @@ Test(cli, a_record_loses_nothing_however_small_the_rings)
 
 /*
  * A closed stdout or stderr (`>&-`, `2>&-`) is no place for the trace: the recording stays a
- * trace that check accepts, whatever the run printed (the summary, the "serving" line), and an
- * export to the closed stdout is not taken for the input file.
+ * trace that check accepts, whatever the run printed (the summary, the "serving" line); an
+ * export or a recording asked of the closed stdout is refused (it would vanish in /dev/null,
+ * which takes stdout's place so that no file opened takes its number).
  */
 Test(cli, a_closed_stdout_or_stderr_leaves_the_trace_whole)
 {
@@ -550,11 +551,26 @@ Test(cli, a_closed_stdout_or_stderr_leaves_the_trace_whole)
 		cr_assert_eq(st, 0, "%s: exit %d: %s", runs[i].redirect, st, out);
 		cr_assert(strstr(out, ": legal: "), "%s", out);
 		free(out);
+		/* an output asked of a closed stdout would vanish: refused, the input untouched */
 		snprintf(cmd, sizeof(cmd), "%s export %s 2>&1 >&-", tu_netpollsim(), path);
 		st = tu_run(cmd, 0, &out);
-		cr_assert_eq(st, 0, "export to a closed stdout: exit %d: %s", st, out);
+		cr_assert_eq(st, 1, "export to a closed stdout: exit %d: %s", st, out);
+		cr_assert_str_eq(out, "netpollsim export: standard output is closed: the output "
+				      "asked of it ('-') would be lost\n");
+		free(out);
+		st = np(args, &out);
+		cr_assert_eq(st, 0, "the input after the export: exit %d: %s", st, out);
 		free(out);
 	}
+	/* as is a recording asked of it */
+	char cmd[512], *out = NULL;
+	snprintf(cmd, sizeof(cmd), "%s run --scenario close --no-bpf -q --record - 2>&1 >&-",
+		 tu_netpollsim());
+	int st = tu_run(cmd, 0, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	cr_assert_str_eq(out, "netpollsim run: standard output is closed: the output asked of it "
+			      "('-') would be lost\n");
+	free(out);
 }
 
 /* Output that cannot be written (a full disk: /dev/full) is an error that says so, not exit 0. */

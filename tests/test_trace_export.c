@@ -12,6 +12,8 @@
  */
 #include "tests/test_trace_util.h"
 
+#include <ctype.h>
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +30,8 @@
 
 struct slice {
 	double ts, end;
+	const char *name;
+	int tid;
 };
 
 static int by_start(const void *a, const void *b)
@@ -173,7 +177,8 @@ static cJSON *validate_chrome(const char *path)
 		}
 		if (p == 'X') {
 			const cJSON *dur = cJSON_GetObjectItem(e, "dur");
-			cr_assert(cJSON_IsNumber(dur) && dur->valuedouble >= 0, "dur: %s", dump);
+			/* Perfetto stacks a zero-duration slice on the next one at its time */
+			cr_assert(cJSON_IsNumber(dur) && dur->valuedouble > 0, "dur: %s", dump);
 			int l;
 			for (l = 0; l < nlanes && (lanes[l].pid != pid->valueint ||
 						   lanes[l].tid != tid->valueint);
@@ -186,7 +191,8 @@ static cJSON *validate_chrome(const char *path)
 			}
 			cr_assert_lt(lanes[l].n, 4096);
 			lanes[l].s[lanes[l].n++] =
-			    (struct slice){ts->valuedouble, ts->valuedouble + dur->valuedouble};
+			    (struct slice){ts->valuedouble, ts->valuedouble + dur->valuedouble,
+					   name->valuestring, tid->valueint};
 		}
 		free(dump);
 	}
@@ -207,6 +213,39 @@ static cJSON *validate_chrome(const char *path)
 			cr_assert_lt(depth, 64);
 			stack[depth++] = &s[i];
 		}
+	}
+	for (int l = 0; l < nlanes; l++) {
+		for (int i = 0; i < lanes[l].n; i++) {
+			const struct slice *r = &lanes[l].s[i];
+			/* a kernel ready entry sits in the epoll_wait that returned it */
+			bool in = strncmp(r->name, "ready", 5) != 0;
+			for (int k = 0; !in && k < lanes[l].n; k++)
+				in = !strncmp(lanes[l].s[k].name, "epoll_", 6) &&
+				     lanes[l].s[k].ts <= r->ts && r->end <= lanes[l].s[k].end;
+			cr_assert(in, "%s: '%s' at %.3f is in no epoll_wait slice", path, r->name,
+				  r->ts);
+			/* a goroutine runs on one M at a time: no other M lane shows it then */
+			bool g = r->name[0] == 'G' && isdigit((unsigned char)r->name[1]);
+			for (int o = 0; g && lanes[l].pid == 3 && o < nlanes; o++)
+				for (int k = 0; o != l && lanes[o].pid == 3 && k < lanes[o].n;
+				     k++) {
+					const struct slice *q = &lanes[o].s[k];
+					cr_assert(
+					    strcmp(q->name, r->name) || q->end <= r->ts + 1e-6 ||
+						r->end <= q->ts + 1e-6,
+					    "%s: %s on M lanes %d and %d at once (%.3f, %.3f)",
+					    path, r->name, r->tid, q->tid, r->ts, q->ts);
+				}
+		}
+	}
+	/* a pollDesc lane names the fds it served, never "fd -1" */
+	cJSON_ArrayForEach(e, evs)
+	{
+		const cJSON *a = cJSON_GetObjectItem(e, "args"),
+			    *nm = cJSON_GetObjectItem(a, "name");
+		if (!strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "thread_name"))
+			cr_assert(!strstr(nm->valuestring, "-1"), "%s: lane '%s'", path,
+				  nm->valuestring);
 	}
 	/* rebased: the first event is at 0 µs (Perfetto shows the trace from its start) */
 	cr_assert_eq(min_ts, 0, "%s: the earliest event is at %.3f µs, not 0", path, min_ts);
@@ -270,10 +309,20 @@ static cJSON *export_chrome(const char *in, const char *name)
 	return validate_chrome(path);
 }
 
+/* The chrome export of in, checked, as one line of text (free it). */
+static char *export_text(const char *in, const char *name)
+{
+	cJSON *doc = export_chrome(in, name);
+	char *text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}
+
 Test(trace_export, chrome_documents_follow_perfettos_rules, .timeout = 120)
 {
-	static const char *const legal[] = {"legal_read_wait", "legal_races", "legal_kernel",
-					    "legal_lost", "truncated_no_footer"};
+	static const char *const legal[] = {
+	    "legal_read_wait",	"legal_races",	    "legal_kernel",	"legal_lost",
+	    "legal_lost_moved", "legal_late_ready", "legal_ready_both", "truncated_no_footer"};
 	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
 		char in[256], out[64];
 		snprintf(in, sizeof(in), TRACES "/%s.jsonl", legal[i]);
@@ -292,24 +341,107 @@ Test(trace_export, chrome_documents_follow_perfettos_rules, .timeout = 120)
 	}
 }
 
-Test(trace_export, a_wake_up_is_one_flow_from_epoll_to_the_running_goroutine, .timeout = 60)
+/* The flow that starts at a slice named first has the steps named want (n of them). */
+static void assert_flow(cJSON *doc, const char *first, const char *const *want, int n)
 {
 	const char *names[16];
-	cJSON *doc = export_chrome(TRACES "/legal_kernel.jsonl", "kernel.json");
-	int n = flow_from(doc, "ready fd 7", names, 16);
-	cr_assert_eq(n, 5);
+	int got = flow_from(doc, first, names, 16);
+	cr_assert_eq(got, n, "the flow from '%s' has %d steps", first, got);
+	for (int i = 0; i < n; i++)
+		cr_assert_str_eq(names[i], want[i], "%s: step %d", first, i);
+}
+
+Test(trace_export, a_wake_up_is_one_flow_from_epoll_to_the_running_goroutine, .timeout = 60)
+{
 	static const char *const want[] = {"ready fd 7", "netpollready fd 7", "pdReady", "runnable",
 					   "running"};
-	for (int i = 0; i < 5; i++)
-		cr_assert_str_eq(names[i], want[i], "step %d", i);
+	cJSON *doc = export_chrome(TRACES "/legal_kernel.jsonl", "kernel.json");
+	assert_flow(doc, "ready fd 7", want, 5);
 	cJSON_Delete(doc);
 	/* without the kernel view the flow starts at the runtime's netpoll */
 	doc = export_chrome(TRACES "/legal_read_wait.jsonl", "read_wait.json");
-	n = flow_from(doc, "netpollready fd 7", names, 16);
-	cr_assert_eq(n, 4);
-	cr_assert_str_eq(names[1], "pdReady");
-	cr_assert_str_eq(names[3], "running");
+	assert_flow(doc, "netpollready fd 7", want + 1, 4);
 	cJSON_Delete(doc);
+}
+
+/*
+ * One kernel entry that readies both sides (EPOLLIN|EPOLLOUT) wakes a reader and a writer: a
+ * slice carries one flow, so the writer's arrow starts at a slice of its own in the same netpoll
+ * call, right after the reader's (it had none before: it began at the pollDesc).
+ */
+Test(trace_export, an_entry_waking_both_sides_gives_each_its_arrow, .timeout = 60)
+{
+	static const char *const rd[] = {"ready fd 7", "netpollready fd 7", "pdReady", "runnable",
+					 "running"};
+	static const char *const wr[] = {"netpollready fd 7 (wg too)", "pdReady", "runnable",
+					 "running"};
+	cJSON *doc = export_chrome(TRACES "/legal_ready_both.jsonl", "both.json");
+	assert_flow(doc, "ready fd 7", rd, 5);
+	assert_flow(doc, "netpollready fd 7 (wg too)", wr, 4);
+	cJSON_Delete(doc);
+}
+
+/*
+ * Events out of time order (a live merge's late events, or a file edited) and an epoll_wait
+ * that claims to have blocked longer than the trace lasts still give slices that nest, on a
+ * timeline that starts at the trace's start and ends at its end.
+ */
+Test(trace_export, late_events_and_a_bad_duration_still_nest, .timeout = 60)
+{
+	const char *late = tt_tmp("late.jsonl"), *bad = tt_tmp("baddur.jsonl");
+	char cmd[1200];
+	/* echo's lines 58 and 59 swapped: G2's step to runnable comes after its later run */
+	snprintf(cmd, sizeof(cmd),
+		 "awk 'NR==58{a=$0;next} NR==59{print;print a;next} {print}' "
+		 "traces/samples/echo.jsonl >%s",
+		 late);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0);
+	cJSON_Delete(export_chrome(late, "late.json"));
+	/* the first epoll_wait's dur made 2^53 - 1 ns: longer than the trace, by centuries */
+	size_t len;
+	char *text = tt_slurp("traces/samples/echo-kernel.jsonl", &len);
+	char *w = strstr(text, "\"ev\":\"epoll_wait\""), *d = w ? strstr(w, "\"dur\":") : NULL;
+	cr_assert(d && d < strchr(w, '\n'), "no epoll_wait with a dur");
+	d += 6;
+	size_t digits = strspn(d, "0123456789");
+	FILE *f = fopen(bad, "w");
+	cr_assert(f);
+	fprintf(f, "%.*s9007199254740991%s", (int)(d - text), text, d + digits);
+	fclose(f);
+	free(text);
+	cJSON *doc = export_chrome(bad, "baddur.json"), *e;
+	double span = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
+		const cJSON *ts = cJSON_GetObjectItem(e, "ts"),
+			    *dur = cJSON_GetObjectItem(e, "dur");
+		double end = (ts ? ts->valuedouble : 0) + (dur ? dur->valuedouble : 0);
+		span = end > span ? end : span;
+	}
+	/* the sample lasts under a second; a wrapped start would put it centuries away */
+	cr_assert_lt(span, 1e6, "the timeline ends at %.3f µs", span);
+	cJSON_Delete(doc);
+}
+
+/*
+ * A `trace --pid` recording has no runtime: no runtime counters, the interest set read from
+ * /proc at attach on a lane that says so (not "tid 0"), and a DEL without the mask and data the
+ * kernel ignores (CPython passes garbage there).
+ */
+Test(trace_export, a_kernel_only_trace_shows_the_kernel_alone, .timeout = 60)
+{
+	char *text = export_text(TRACES "/legal_kernel_seeded.jsonl", "seeded.json");
+	cr_assert(strstr(text, "\"args\":{\"name\":\"/proc: interest set at attach\"}"), "%s",
+		  text);
+	cr_assert(!strstr(text, "tid 0"), "%s", text);
+	cr_assert(!strstr(text, "parked_goroutines"), "%s", text);
+	cr_assert(!strstr(text, "registered_fds"), "%s", text);
+	cr_assert(strstr(text, "\"name\":\"lost_events\""), "%s", text);
+	free(text);
+	text = export_text(TRACES "/legal_kernel_reuse.jsonl", "reuse.json");
+	cr_assert(strstr(text, "\"name\":\"epoll_ctl DEL fd 4\",\"cat\":\"kernel\""), "%s", text);
+	cr_assert(!strstr(text, "0x7ffd00000004"), "the DEL's data: %s", text);
+	free(text);
 }
 
 /* The name of lane (pid, tid): its thread_name. */
@@ -402,8 +534,7 @@ Test(trace_export, each_flow_follows_one_fd_to_its_goroutine, .timeout = 60)
 
 Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 {
-	cJSON *doc = export_chrome(TRACES "/legal_races.jsonl", "races.json");
-	char *text = cJSON_PrintUnformatted(doc);
+	char *text = export_text(TRACES "/legal_races.jsonl", "races.json");
 	static const char *const want[] = {
 	    "\"name\":\"thread_name\",\"pid\":1,\"tid\":",
 	    "\"args\":{\"name\":\"pd 0x7f0000001000 rg (fd 7)\"}",
@@ -422,18 +553,16 @@ Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert(strstr(text, want[i]), "missing %s", want[i]);
 	free(text);
-	cJSON_Delete(doc);
-	doc = export_chrome(TRACES "/illegal/pd_from.jsonl", "illegal.json");
-	text = cJSON_PrintUnformatted(doc);
+	text = export_text(TRACES "/illegal/pd_from.jsonl", "illegal.json");
 	cr_assert(strstr(text, "\"name\":\"ILLEGAL pd-from\""), "%s", text);
 	free(text);
-	cJSON_Delete(doc);
-	doc = export_chrome(TRACES "/legal_lost.jsonl", "lost.json");
-	text = cJSON_PrintUnformatted(doc);
-	cr_assert(strstr(text, "{\"ph\":\"i\",\"s\":\"g\",\"name\":\"lost 12 sim events\""), "%s",
-		  text);
+	text = export_text(TRACES "/legal_lost.jsonl", "lost.json");
+	/* where the loss began (since, 14.5 µs into the trace), not where it was reported */
+	cr_assert(strstr(text,
+			 "{\"ph\":\"i\",\"s\":\"g\",\"name\":\"lost 12 sim events (from here "
+			 "to 14.000 µs)\",\"cat\":\"marker\",\"pid\":5,\"tid\":0,\"ts\":13.5,"),
+		  "%s", text);
 	free(text);
-	cJSON_Delete(doc);
 }
 
 /*
@@ -443,14 +572,12 @@ Test(trace_export, lanes_counters_and_markers, .timeout = 60)
  */
 Test(trace_export, a_reused_polldesc_lane_names_each_fd, .timeout = 60)
 {
-	cJSON *doc = export_chrome(TRACES "/legal_lost_free_ready.jsonl", "reused.json");
-	char *text = cJSON_PrintUnformatted(doc);
+	char *text = export_text(TRACES "/legal_lost_free_ready.jsonl", "reused.json");
 	cr_assert(strstr(text, "\"args\":{\"name\":\"pd 0x7f0000001000 rg (fd 7, 8)\"}"), "%s",
 		  text);
 	cr_assert(strstr(text, "\"args\":{\"name\":\"pd 0x7f0000001000 wg (fd 7, 8)\"}"), "%s",
 		  text);
 	free(text);
-	cJSON_Delete(doc);
 	/* one pollDesc for fds 1000 to 1039, each announcing a read and giving up */
 	char *trace = NULL;
 	size_t len = 0;
@@ -481,7 +608,7 @@ Test(trace_export, a_reused_polldesc_lane_names_each_fd, .timeout = 60)
 	const char *in = tt_tmp("reused40.jsonl");
 	tt_spit(in, trace, len);
 	free(trace);
-	doc = export_chrome(in, "reused40.json");
+	cJSON *doc = export_chrome(in, "reused40.json");
 	const char *name = NULL;
 	cJSON *e;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "traceEvents"))

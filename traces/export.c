@@ -62,11 +62,21 @@ struct lane {
 	long sort;
 	char name[96];
 	struct slice cur, child;
+	/*
+	 * Where the next slice may start: the end of the last slice (floor) and of the current
+	 * one's last child (cfloor). A trace whose events are out of time order (late events)
+	 * would otherwise give slices that overlap without nesting, which Perfetto drops.
+	 */
+	uint64_t floor, cfloor;
+	/* a kernel lane: its last epoll_wait slice, which holds the ready entries that follow */
+	uint64_t kstart, kend;
+	uint32_t kn;
 };
 
 /* A kernel epoll_wait entry waiting to be matched with the runtime's netpoll_event. */
 struct kchild {
-	uint64_t ts, id, data;
+	uint64_t start, end; /* its place inside its epoll_wait slice */
+	uint64_t id, data;
 	uint32_t events, index;
 	int32_t fd;
 	int lane;
@@ -86,7 +96,8 @@ struct ex {
 	struct lane **lanes; /* each allocated apart: pointers stay valid as lanes are added */
 	size_t nlanes, cap_lanes;
 	int *pdl, *gl, *ml; /* lane index + 1, by fold index (pd: 2*index + side) */
-	size_t cap_pdl, cap_gl, cap_ml;
+	int *gml;	    /* by fold g index: the M lane showing it running, + 1 */
+	size_t cap_pdl, cap_gl, cap_ml, cap_gml;
 	struct gin *gin; /* by fold g index */
 	size_t cap_gin;
 	struct {
@@ -98,7 +109,8 @@ struct ex {
 	size_t nkc;
 	uint64_t next_flow;
 	uint64_t counters[NCOUNTERS];
-	bool counters_set;
+	unsigned counters_set; /* bit i: counter i emitted */
+	bool runtime_seen;     /* an event of the runtime (not a loss) */
 	int err;
 };
 
@@ -143,11 +155,18 @@ static void jcopy(char *dst, size_t len, const char *src)
 	dst[o] = '\0';
 }
 
-static void emit_slice(struct ex *x, const struct lane *l, const struct slice *s, uint64_t end)
+/*
+ * A slice lasts at least 1 ns: Perfetto stacks a zero-duration slice on top of the next one that
+ * starts at the same time (its slice tracker closes a slice only once time has passed), so two
+ * steps stamped in the same ns would show as parent and child. Returns its end.
+ */
+static uint64_t emit_slice(struct ex *x, const struct lane *l, const struct slice *s, uint64_t end)
 {
-	char a[32], b[32], flow[96] = "";
+	char a[32], flow[96] = "";
 	uint64_t start = s->start < x->base ? x->base : s->start;
-	uint64_t dur = end > start ? end - start : 0;
+	if (end <= start)
+		end = start + 1;
+	uint64_t dur = end - start;
 	if (s->flow && (s->fin || s->succ))
 		snprintf(flow, sizeof(flow), ",\"bind_id\":%llu%s%s", (unsigned long long)s->flow,
 			 s->fin ? ",\"flow_in\":true" : "", s->succ ? ",\"flow_out\":true" : "");
@@ -156,7 +175,7 @@ static void emit_slice(struct ex *x, const struct lane *l, const struct slice *s
 	     "\"dur\":%llu.%03llu,\"args\":{%s}%s}",
 	     s->name, pid_cats[l->pid], l->pid, l->tid, us(x, start, a, sizeof(a)),
 	     (unsigned long long)(dur / 1000), (unsigned long long)(dur % 1000), s->args, flow);
-	(void)b;
+	return end;
 }
 
 static void emit_instant(struct ex *x, const struct lane *l, uint64_t ts, const char *name,
@@ -276,19 +295,25 @@ static void lane_add_fd(struct lane *l, int fd)
 		snprintf(l->name + len - 1, cap - len + 1, ", ...)");
 }
 
-static int pd_lane(struct ex *x, uint64_t pd, int side)
+/*
+ * fd: the event's, which names the fd before the fold's pollDesc knows it (pollOpen resets rg/wg
+ * before its pd_open); -1 adds none.
+ */
+static int pd_lane(struct ex *x, uint64_t pd, int side, int fd)
 {
 	const struct fold_pd *p = fold_find_pd(&x->f, pd);
 	char name[96];
 	if (!p)
 		return -1;
 	size_t i = (size_t)(p - x->f.pds);
+	if (fd < 0)
+		fd = p->fd;
 	snprintf(name, sizeof(name), "pd 0x%llx %s (fd %d)", (unsigned long long)pd,
-		 side ? "wg" : "rg", p->fd);
+		 side ? "wg" : "rg", fd);
 	int li = lane_of(x, &x->pdl, &x->cap_pdl, 2 * i + (size_t)side, PID_PD,
 			 (long)(2 * i) + side, name);
-	if (li >= 0)
-		lane_add_fd(x->lanes[li], p->fd);
+	if (li >= 0 && fd >= 0)
+		lane_add_fd(x->lanes[li], fd);
 	return li;
 }
 
@@ -328,7 +353,8 @@ static int k_lane(struct ex *x, uint32_t tid)
 		x->kl = n;
 		x->cap_kl = nc;
 	}
-	snprintf(name, sizeof(name), "tid %u", tid);
+	/* tid 0: what trace --pid read from /proc at attach, which no thread did then */
+	snprintf(name, sizeof(name), tid ? "tid %u" : "/proc: interest set at attach", tid);
 	int l = lane_new(x, PID_KERNEL, tid, name);
 	if (l >= 0) {
 		x->kl[x->nkl].tid = tid;
@@ -337,11 +363,26 @@ static int k_lane(struct ex *x, uint32_t tid)
 	return l;
 }
 
+static uint64_t at_least(uint64_t ts, uint64_t floor)
+{
+	return ts < floor ? floor : ts;
+}
+
 static void child_end(struct ex *x, struct lane *l, uint64_t ts)
 {
 	if (l->child.on)
-		emit_slice(x, l, &l->child, ts);
+		l->cfloor = emit_slice(x, l, &l->child, ts);
 	l->child.on = false;
+}
+
+/* A child slice of the current one, after its previous child. */
+static struct slice *child_begin(struct lane *l, uint64_t ts, uint64_t pd)
+{
+	memset(&l->child, 0, sizeof(l->child));
+	l->child.on = true;
+	l->child.start = at_least(ts, l->cfloor);
+	l->child.pd = pd;
+	return &l->child;
 }
 
 static void lane_end(struct ex *x, struct lane *l, uint64_t ts)
@@ -349,8 +390,8 @@ static void lane_end(struct ex *x, struct lane *l, uint64_t ts)
 	if (!l)
 		return;
 	child_end(x, l, ts);
-	if (l->cur.on)
-		emit_slice(x, l, &l->cur, ts);
+	if (l->cur.on) /* not before its children's end */
+		l->floor = emit_slice(x, l, &l->cur, at_least(ts, l->cfloor));
 	l->cur.on = false;
 }
 
@@ -360,7 +401,8 @@ static struct slice *lane_begin(struct ex *x, struct lane *l, uint64_t ts, const
 	lane_end(x, l, ts);
 	memset(&l->cur, 0, sizeof(l->cur));
 	l->cur.on = true;
-	l->cur.start = ts;
+	l->cur.start = at_least(ts, l->floor);
+	l->cfloor = l->cur.start;
 	l->cur.flow = flow;
 	l->cur.fin = fin;
 	snprintf(l->cur.name, sizeof(l->cur.name), "%s", name);
@@ -373,7 +415,7 @@ static void kchild_emit(struct ex *x, size_t i, uint64_t flow)
 {
 	struct kchild *k = &x->kc[i];
 	struct lane *l = lane_at(x, k->lane);
-	struct slice s = {.on = true, .start = k->ts, .flow = flow, .succ = flow != 0};
+	struct slice s = {.on = true, .start = k->start, .flow = flow, .succ = flow != 0};
 	char mask[160];
 	nps_epoll_mask_format(k->events, mask, sizeof(mask));
 	if (k->fd >= 0)
@@ -383,7 +425,7 @@ static void kchild_emit(struct ex *x, size_t i, uint64_t flow)
 	snprintf(s.args, sizeof(s.args), "\"events\":\"%s\",\"data\":\"0x%llx\",\"index\":%u", mask,
 		 (unsigned long long)k->data, k->index);
 	if (l)
-		emit_slice(x, l, &s, k->ts);
+		emit_slice(x, l, &s, k->end);
 	x->kc[i] = x->kc[--x->nkc];
 }
 
@@ -403,8 +445,14 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		return;
 	if (e->kind == NPS_EV_EPOLL_WAIT) {
 		const struct nps_ev_wait *w = &e->u.wait;
-		struct slice s = {.on = true, .start = e->ts - w->dur};
+		/* a dur longer than the trace (a bad file) starts at its beginning */
+		struct slice s = {.on = true, .start = w->dur < e->ts ? e->ts - w->dur : 0};
+		uint64_t n = w->ret > 0 ? (uint64_t)w->ret : 0;
 		kchildren_flush(x, li);
+		/* room for its ready entries, 1 ns each at least, inside it */
+		if (e->ts >= n && e->ts - n < s.start)
+			s.start = e->ts - n;
+		s.start = at_least(s.start, l->floor);
 		snprintf(s.name, sizeof(s.name), "%s",
 			 nps_wait_sub_name(e->sub) ? nps_wait_sub_name(e->sub) : "epoll_wait");
 		snprintf(s.args, sizeof(s.args),
@@ -413,11 +461,24 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		if (!(w->id & NPS_KERNEL_ID_BIT))
 			snprintf(s.args + strlen(s.args), sizeof(s.args) - strlen(s.args),
 				 ",\"netpoll\":%llu", (unsigned long long)w->id);
-		emit_slice(x, l, &s, e->ts);
+		l->floor = emit_slice(x, l, &s, e->ts);
+		l->kstart = s.start;
+		l->kend = l->floor;
+		l->kn = (uint32_t)n;
 	} else if (e->kind == NPS_EV_EPOLL_READY) {
+		/*
+		 * The kernel copies the ready list out as epoll_wait returns: the entries share the
+		 * end of its slice, one after the other (up to 1 µs each), so that they sit in it as
+		 * its children rather than each on top of the last.
+		 */
+		uint32_t i = e->u.ready.index, n = l->kn > i ? l->kn : i + 1;
+		uint64_t span = l->kend > l->kstart ? l->kend - l->kstart : 0;
+		uint64_t step = span / n > 1000 ? 1000 : span / n ? span / n : 1;
+		uint64_t end = l->kend > (n - 1 - i) * step ? l->kend - (n - 1 - i) * step : 0;
 		if (x->nkc == KCHILD_MAX)
 			kchild_emit(x, 0, 0);
-		x->kc[x->nkc++] = (struct kchild){e->ts,
+		x->kc[x->nkc++] = (struct kchild){end > step ? end - step : 0,
+						  end,
 						  e->u.ready.id,
 						  e->u.ready.data,
 						  e->u.ready.events,
@@ -429,9 +490,14 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask));
 		snprintf(name, sizeof(name), "epoll_ctl %s fd %d",
 			 nps_or_q(nps_ctl_op_name(e->u.ctl.op)), e->fd);
-		snprintf(args, sizeof(args),
-			 "\"epfd\":%d,\"events\":\"%s\",\"data\":\"0x%llx\",\"ret\":%d",
-			 e->u.ctl.epfd, mask, (unsigned long long)e->u.ctl.data, e->u.ctl.ret);
+		if (e->u.ctl.op == NPS_EPOLL_CTL_DEL) /* the kernel ignores the event passed */
+			snprintf(args, sizeof(args), "\"epfd\":%d,\"ret\":%d", e->u.ctl.epfd,
+				 e->u.ctl.ret);
+		else
+			snprintf(args, sizeof(args),
+				 "\"epfd\":%d,\"events\":\"%s\",\"data\":\"0x%llx\",\"ret\":%d",
+				 e->u.ctl.epfd, mask, (unsigned long long)e->u.ctl.data,
+				 e->u.ctl.ret);
 		emit_instant(x, l, e->ts, name, args);
 	} else if (e->kind == NPS_EV_EPOLL_CREATE) {
 		/* netpollinit's epoll_create1(EPOLL_CLOEXEC), as the kernel answered it */
@@ -470,7 +536,7 @@ static void on_pd_state(struct ex *x, const struct nps_event *e)
 {
 	const struct nps_ev_pd_state *s = &e->u.pd_state;
 	int side = s->mode == 'w';
-	struct lane *l = lane_at(x, pd_lane(x, s->pd, side));
+	struct lane *l = lane_at(x, pd_lane(x, s->pd, side, e->fd));
 	char from[32], to[32];
 	uint64_t flow = 0;
 	bool fin = false;
@@ -482,6 +548,20 @@ static void on_pd_state(struct ex *x, const struct nps_event *e)
 	}
 	if (s->fn == NPS_FN_NETPOLLREADY) {
 		struct lane *m = lane_at(x, m_lane(x, e->m));
+		if (m && m->child.on && m->child.pd == s->pd && m->child.flow && m->child.succ) {
+			/*
+			 * One entry readied both sides (EPOLLIN|EPOLLOUT): a slice carries one flow,
+			 * so the second side gets a slice of its own in the netpoll call, right after
+			 * the first, for its own arrow (the kernel's goes to the first).
+			 */
+			struct slice first = m->child;
+			child_end(x, m, e->ts);
+			struct slice *c = child_begin(m, e->ts, s->pd);
+			snprintf(c->name, sizeof(c->name), "%.50s (%s too)", first.name,
+				 side ? "wg" : "rg");
+			snprintf(c->args, sizeof(c->args), "%s", first.args);
+			c->flow = ++x->next_flow;
+		}
 		if (m && m->child.on && m->child.pd == s->pd && m->child.flow && !m->child.succ) {
 			flow = m->child.flow;
 			fin = true;
@@ -545,8 +625,16 @@ static void on_gstatus(struct ex *x, const struct nps_event *e)
 			lane_end(x, m, e->ts);
 	}
 	if (s->to == NPS_GRUNNING && e->m >= 0) {
-		struct lane *m = lane_at(x, m_lane(x, e->m));
+		int mi = m_lane(x, e->m);
+		struct lane *m = lane_at(x, mi);
+		int *shown = slot(&x->gml, &x->cap_gml, (size_t)(g - x->f.gs));
 		snprintf(name, sizeof(name), "G%llu", (unsigned long long)s->goid);
+		/* after a loss it may not have been seen to stop on the M it ran on before */
+		struct lane *old = shown && *shown ? lane_at(x, *shown - 1) : NULL;
+		if (old && old != m && old->cur.on && !strcmp(old->cur.name, name))
+			lane_end(x, old, e->ts);
+		if (shown && mi >= 0)
+			*shown = mi + 1;
 		if (m)
 			snprintf(lane_begin(x, m, e->ts, name, 0, false)->args, sizeof(m->cur.args),
 				 "\"goid\":%llu,\"p\":%d", (unsigned long long)s->goid, e->p);
@@ -627,10 +715,7 @@ static void on_netpoll(struct ex *x, const struct nps_event *e)
 	const struct nps_ev_netpoll_event *n = &e->u.npev;
 	const struct fold_pd *p = n->pd ? fold_find_pd(&x->f, n->pd) : NULL;
 	child_end(x, l, e->ts);
-	memset(&l->child, 0, sizeof(l->child));
-	l->child.on = true;
-	l->child.start = e->ts;
-	l->child.pd = n->pd;
+	child_begin(l, e->ts, n->pd);
 	nps_epoll_mask_format(n->events, mask, sizeof(mask));
 	if (n->action == NPS_NPEV_READY) {
 		snprintf(l->child.name, sizeof(l->child.name), "netpollready fd %d",
@@ -668,13 +753,28 @@ static void on_marker(struct ex *x, const struct nps_event *e)
 	char name[160], t[4 * NPS_NOTE_LEN + 1], args[160];
 	const char *msg;
 	switch (e->kind) {
-	case NPS_EV_LOST:
-		snprintf(name, sizeof(name), "lost %llu %s events",
-			 (unsigned long long)e->u.lost.count,
-			 nps_or_q(nps_src_name(e->u.lost.source)));
-		snprintf(args, sizeof(args), "\"lost\":%llu", (unsigned long long)e->u.lost.count);
-		emit_instant(x, NULL, e->ts, name, args);
+	case NPS_EV_LOST: {
+		/*
+		 * Where the loss began: the announcement (count 0, "sub":1) is made there, the
+		 * report when the ring has room again, with the time it began in since.
+		 */
+		const char *src = nps_or_q(nps_src_name(e->u.lost.source));
+		uint64_t since =
+		    e->u.lost.since && e->u.lost.since < e->ts ? e->u.lost.since : e->ts;
+		char a[32], b[32];
+		if (e->u.lost.count)
+			snprintf(name, sizeof(name), "lost %llu %s events (from here to %s µs)",
+				 (unsigned long long)e->u.lost.count, src,
+				 us(x, e->ts, b, sizeof(b)));
+		else
+			snprintf(name, sizeof(name), "%s events lost from here (how many: later)",
+				 src);
+		snprintf(args, sizeof(args), "\"lost\":%llu,\"since_us\":%s,\"reported_us\":%s",
+			 (unsigned long long)e->u.lost.count, us(x, since, a, sizeof(a)),
+			 us(x, e->ts, b, sizeof(b)));
+		emit_instant(x, NULL, since, name, args);
 		break;
+	}
 	case NPS_EV_THROW:
 		msg = nps_throw_msg(e->u.thr.msg);
 		snprintf(name, sizeof(name), "fatal error: %s", msg ? msg : "?");
@@ -689,7 +789,7 @@ static void on_marker(struct ex *x, const struct nps_event *e)
 	case NPS_EV_NETPOLLCLOSE: {
 		const struct fold_pd *p =
 		    e->u.ctl.pd ? fold_find_pd(&x->f, e->u.ctl.pd) : fold_find_fd(&x->f, e->fd);
-		struct lane *l = p ? lane_at(x, pd_lane(x, p->pd, 0)) : NULL;
+		struct lane *l = p ? lane_at(x, pd_lane(x, p->pd, 0, e->fd)) : NULL;
 		snprintf(name, sizeof(name), "epoll_ctl %s fd %d",
 			 nps_or_q(nps_ctl_op_name(e->u.ctl.op)), e->fd);
 		snprintf(args, sizeof(args), "\"ret\":%d", e->u.ctl.ret);
@@ -713,8 +813,8 @@ static void on_verdicts(struct ex *x, const struct nps_event *e, const struct fo
 			snprintf(name, sizeof(name), "ILLEGAL %s", v[i].rule);
 			emit_instant(x, NULL, e->ts, name, args);
 		} else if (e->kind == NPS_EV_PD_STATE) {
-			struct lane *l =
-			    lane_at(x, pd_lane(x, e->u.pd_state.pd, e->u.pd_state.mode == 'w'));
+			struct lane *l = lane_at(
+			    x, pd_lane(x, e->u.pd_state.pd, e->u.pd_state.mode == 'w', e->fd));
 			if (l)
 				emit_instant(x, l, e->ts, v[i].rule, args);
 		}
@@ -728,7 +828,9 @@ static void on_counters(struct ex *x, uint64_t ts)
 				   s->lost[1] + s->lost[2]};
 	char a[32];
 	for (int i = 0; i < NCOUNTERS; i++) {
-		if (x->counters_set && now[i] == x->counters[i])
+		/* the runtime's counters once there is a runtime: not in trace --pid's view */
+		if (((x->counters_set >> i & 1) && now[i] == x->counters[i]) ||
+		    (!x->runtime_seen && i != NCOUNTERS - 1))
 			continue;
 		emit(x,
 		     "{\"ph\":\"C\",\"name\":\"%s\",\"pid\":%d,\"tid\":0,\"ts\":%s,"
@@ -736,13 +838,14 @@ static void on_counters(struct ex *x, uint64_t ts)
 		     counter_names[i], PID_COUNTERS, us(x, ts, a, sizeof(a)),
 		     (unsigned long long)now[i]);
 		x->counters[i] = now[i];
+		x->counters_set |= 1U << i;
 	}
-	x->counters_set = true;
 }
 
 static void on_event(struct ex *x, const struct nps_event *e, const struct fold_verdict *v, int n,
 		     uint64_t line)
 {
+	x->runtime_seen |= e->src == NPS_SRC_SIM && e->kind != NPS_EV_LOST;
 	switch (e->kind) {
 	case NPS_EV_PD_STATE:
 		on_pd_state(x, e);
@@ -858,6 +961,7 @@ static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
 	free(x.pdl);
 	free(x.gl);
 	free(x.ml);
+	free(x.gml);
 	free(x.gin);
 	free(x.kl);
 	fold_fini(&x.f);
