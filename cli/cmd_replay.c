@@ -188,10 +188,13 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 	}
 	if (rc == 0 && !stop_sig && in->has_footer) {
 		/* A complete trace: judge what its end leaves owed (an epoll_ctl never shown). */
-		int n = fold_end(&f, v, 8);
-		for (int i = 0; narrate && i < n; i++)
-			if (narrate_verdict(&v[i], width, line, sizeof(line)))
-				out_line(line);
+		int n;
+		do {
+			n = fold_end(&f, v, 8);
+			for (int i = 0; narrate && i < n; i++)
+				if (narrate_verdict(&v[i], width, line, sizeof(line)))
+					out_line(line);
+		} while (n == 8);
 	}
 	/* The ending the live run printed: its heading, and the scenario's closing line. */
 	mem = open_memstream(&text, &tlen);
@@ -206,7 +209,7 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 			fprintf(mem, "%s.\n", in->story);
 		narrate_summary(mem, &f);
 	}
-	if (rc == 0 && !stop_sig && !in->has_footer)
+	if (rc == 0 && !stop_sig && !in->has_footer && !in->footer_bad)
 		fprintf(
 		    mem,
 		    "  the trace has no footer: it was cut short (the recording was killed?)\n");

@@ -912,18 +912,21 @@ int cmd_run(int argc, char **argv)
 	if (!forced && st->merge) {
 		/* Everything was drained: judge what the end leaves owed. */
 		struct fold_verdict v[8];
-		int n = fold_end(&st->fold, v, 8);
-		for (int i = 0; i < n; i++) {
-			char line[NARRATE_LINE_MAX];
-			size_t len = narrate_verdict(&v[i], st->o.narrate ? st->width : 0, line,
-						     sizeof(line));
-			if (v[i].level == FOLD_VIOLATION)
-				st->violations++;
-			if (len && st->o.narrate)
-				write_line(st, line, len);
-			else if (len && v[i].level == FOLD_VIOLATION)
-				say(st, "%.*s", (int)len, line);
-		}
+		int n;
+		do {
+			n = fold_end(&st->fold, v, 8);
+			for (int i = 0; i < n; i++) {
+				char line[NARRATE_LINE_MAX];
+				size_t len = narrate_verdict(&v[i], st->o.narrate ? st->width : 0,
+							     line, sizeof(line));
+				if (v[i].level == FOLD_VIOLATION)
+					st->violations++;
+				if (len && st->o.narrate)
+					write_line(st, line, len);
+				else if (len && v[i].level == FOLD_VIOLATION)
+					say(st, "%.*s", (int)len, line);
+			}
+		} while (n == 8);
 	}
 	if (forced)
 		say(st, "netpollsim run: the scenario did not stop; ending now");

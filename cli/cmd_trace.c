@@ -1518,8 +1518,10 @@ int cmd_trace(int argc, char **argv)
 	if (t.narrate) {
 		/* what the end leaves owed, as a replay of the recording judges it */
 		struct fold_verdict v[8];
-
-		say_verdicts(v, fold_end(&t.fold, v, 8));
+		int n;
+		do
+			say_verdicts(v, n = fold_end(&t.fold, v, 8));
+		while (n == 8);
 	}
 
 	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");

@@ -505,6 +505,51 @@ Test(trace_check, a_missing_kernel_call_names_the_runtime_call_it_belongs_to, .t
 	free(out);
 }
 
+/*
+ * Every kernel call still owed when the trace ends is reported, however many (the end's
+ * verdicts come 8 at a time: only the first 8 were), each at its own netpollopen.
+ */
+Test(trace_check, every_call_owed_at_the_end_is_reported, .timeout = 30)
+{
+	enum {
+		N = 12
+	};
+	const char *path = tt_tmp("owed.jsonl");
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fputs("{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"owed\","
+	      "\"gomaxprocs\":1,\"go\":\"go1.22\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n"
+	      "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_create\",\"tid\":100,\"flags\":"
+	      "524288,\"ret\":3}\n",
+	      f);
+	for (int i = 0; i < N; i++)
+		fprintf(
+		    f,
+		    "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"pd_open\",\"m\":0,\"tid\":100,\"fd\":%d,"
+		    "\"pd\":\"0x7f00000%02x000\",\"seq\":1,\"fn\":\"poll_runtime_pollOpen\"}\n"
+		    "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"netpollopen\",\"m\":0,\"tid\":100,\"fd\":%"
+		    "d,"
+		    "\"op\":\"ADD\",\"epfd\":3,\"events\":2147491845,\"data\":"
+		    "\"0x7f00000%02x0000001\",\"ret\":0,\"pd\":\"0x7f00000%02x000\"}\n",
+		    2000 + 2 * i, 10 + i, i + 1, 2001 + 2 * i, 10 + i, i + 1, i + 1);
+	fprintf(f,
+		"{\"footer\":true,\"events\":%d,\"counts\":{\"epoll_create\":1,\"pd_open\":%d,"
+		"\"netpollopen\":%d},\"lost\":{\"sim\":0,\"kernel\":0}}\n",
+		1 + 2 * N, N, N);
+	fclose(f);
+	char *out;
+	cr_assert_eq(tt_np(&out, "check -q %s", path), 1);
+	for (int i = 0; i < N; i++) {
+		char want[200];
+		snprintf(want, sizeof(want),
+			 "owed.jsonl:%d: error: kernel-add-missing: netpollopen of fd %d: ",
+			 4 + 2 * i, 10 + i);
+		cr_assert(strstr(out, want), "no '%s' in\n%s", want, out);
+	}
+	cr_assert(strstr(out, "ILLEGAL: 12 errors (12 violations, "), "%s", out);
+	free(out);
+}
+
 Test(trace_check, a_violation_shows_the_event_and_the_earlier_line, .timeout = 30)
 {
 	char *out;
@@ -754,6 +799,13 @@ struct malformed {
 static const struct malformed cases[] = {
     {"bad_json", HDR NOTE "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"\n" NOTE,
      "bad_json.jsonl:3: error: schema: not valid JSON"},
+    /* a raw control character in a string: cJSON would take it, JSON and jq do not */
+    {"raw_escape", HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\x1b[2Jb\"}\n" NOTE,
+     "raw_escape.jsonl:2: error: schema: not valid JSON: control character 0x1b at column 42 "
+     "(JSON wants it escaped)"},
+    {"raw_tab_in_string", HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\tb\"}\n" NOTE,
+     "raw_tab_in_string.jsonl:2: error: schema: not valid JSON: control character 0x09 at "
+     "column 42"},
     /* an fd is -1 (none) or a descriptor */
     {"fd_below_none",
      HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_open\",\"fd\":-5,\"pd\":\"0x10\"}\n",
@@ -901,6 +953,40 @@ Test(trace_check, control_characters_never_reach_the_terminal_in_narration, .tim
 	cr_assert(strstr(out, "note: \\x1b]52;c;AAAA\\x07"), "%s", out);
 	cr_assert(strstr(out, "\\x1b[2Jx"), "%s", out);
 	cr_assert(tt_terminal_safe(out, strlen(out)), "%s", out);
+	free(out);
+}
+
+/*
+ * A footer that is there but wrong is said once, as what it is: not also "no footer, cut short"
+ * (a bad footer), and its count is not a violation nor an unreadable line (a wrong count).
+ */
+Test(trace_check, a_bad_footer_is_not_a_missing_one, .timeout = 30)
+{
+	const char *bad = variant("legal_read_wait.jsonl", "badfoot.jsonl", "\"events\":32,",
+				  "\"events\":\"many\",", 0, NULL, 0);
+	check_says(bad, 1, "badfoot.jsonl:34: error: schema: footer: field \"events\"",
+		   "no-footer");
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui -q", bad), 1);
+	cr_assert(!strstr(out, "cut short"), "%s", out);
+	free(out);
+	const char *wrong = variant("legal_read_wait.jsonl", "wrongfoot.jsonl", "\"events\":32,",
+				    "\"events\":33,", 0, NULL, 0);
+	check_says(wrong, 1,
+		   "ILLEGAL: 1 error (0 violations, 0 unreadable lines, 1 about the file as a "
+		   "whole), 0 notes, 32 events",
+		   "no-footer");
+}
+
+/* An endless first line (`check /dev/zero`) is refused once past the limit, not read forever. */
+Test(trace_check, an_endless_header_line_is_refused, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "check /dev/zero");
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "/dev/zero:1: error: schema: line longer than 1048576 bytes (not a "
+			      "trace?)"),
+		  "%s", out);
 	free(out);
 }
 

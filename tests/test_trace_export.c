@@ -221,7 +221,8 @@ static cJSON *validate_chrome(const char *path)
 			bool in = strncmp(r->name, "ready", 5) != 0;
 			for (int k = 0; !in && k < lanes[l].n; k++)
 				in = !strncmp(lanes[l].s[k].name, "epoll_", 6) &&
-				     lanes[l].s[k].ts <= r->ts && r->end <= lanes[l].s[k].end;
+				     lanes[l].s[k].ts <= r->ts + 1e-6 &&
+				     r->end <= lanes[l].s[k].end + 1e-6;
 			cr_assert(in, "%s: '%s' at %.3f is in no epoll_wait slice", path, r->name,
 				  r->ts);
 			/* a goroutine runs on one M at a time: no other M lane shows it then */

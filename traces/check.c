@@ -86,6 +86,8 @@ __attribute__((format(printf, 4, 5))) static void file_error(struct ck *c, uint6
 static void check_footer(struct ck *c, const struct trace_info *in, const struct nps_fold *f,
 			 uint64_t last_line)
 {
+	if (!in->has_footer && in->footer_bad)
+		return; /* not cut short: its footer is there, and its error said what is wrong */
 	if (!in->has_footer) {
 		if (c->o->allow_truncated) {
 			c->r.notes++;
@@ -228,10 +230,13 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 	}
 	if (rc >= 0 && in->has_footer) {
 		/* a complete trace: what the kernel still owed is missing (reported where owed) */
-		int n = fold_end(&f, v, MAX_VERDICTS);
-		for (int i = 0; i < n; i++)
-			report(&c, &v[i], v[i].prev_pos ? v[i].prev_pos : last_line, NULL,
-			       in->mono_origin);
+		int n;
+		do {
+			n = fold_end(&f, v, MAX_VERDICTS);
+			for (int i = 0; i < n; i++)
+				report(&c, &v[i], v[i].prev_pos ? v[i].prev_pos : last_line, NULL,
+				       in->mono_origin);
+		} while (n == MAX_VERDICTS);
 	}
 	if (rc >= 0)
 		check_footer(&c, in, &f, trace_reader_lines(r));
@@ -241,13 +246,18 @@ done:
 	unsigned max_shown = c.o->max_shown ? c.o->max_shown : 50, more = c.shown - max_shown;
 	if (c.shown > max_shown)
 		fprintf(c.out, "%s: %u more error%s not shown\n", c.name, more, nps_plural(more));
+	/* the file's own errors (its footer, its end) are neither violations nor bad lines */
+	unsigned long long other = c.r.errors - c.r.violations - c.r.schema_errors;
+	char part[64] = "";
+	if (other)
+		snprintf(part, sizeof(part), ", %llu about the file as a whole", other);
 	if (c.r.errors)
 		fprintf(c.out,
-			"%s: ILLEGAL: %llu error%s (%llu violation%s, %llu unreadable line%s), "
+			"%s: ILLEGAL: %llu error%s (%llu violation%s, %llu unreadable line%s%s), "
 			"%llu note%s, %llu event%s%s\n",
 			c.name, (unsigned long long)c.r.errors, nps_plural(c.r.errors),
 			(unsigned long long)c.r.violations, nps_plural(c.r.violations),
-			(unsigned long long)c.r.schema_errors, nps_plural(c.r.schema_errors),
+			(unsigned long long)c.r.schema_errors, nps_plural(c.r.schema_errors), part,
 			(unsigned long long)c.r.notes, nps_plural(c.r.notes),
 			(unsigned long long)c.r.events, nps_plural(c.r.events), agree);
 	else

@@ -69,7 +69,7 @@ struct lane {
 	 */
 	uint64_t floor, cfloor;
 	/* a kernel lane: its last epoll_wait slice, which holds the ready entries that follow */
-	uint64_t kstart, kend;
+	uint64_t kstart, kend, kid;
 	uint32_t kn;
 };
 
@@ -447,12 +447,13 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		const struct nps_ev_wait *w = &e->u.wait;
 		/* a dur longer than the trace (a bad file) starts at its beginning */
 		struct slice s = {.on = true, .start = w->dur < e->ts ? e->ts - w->dur : 0};
-		uint64_t n = w->ret > 0 ? (uint64_t)w->ret : 0;
+		uint64_t n = w->ret > 0 ? (uint64_t)w->ret : 0, room = n ? n : 1, end = e->ts;
 		kchildren_flush(x, li);
-		/* room for its ready entries, 1 ns each at least, inside it */
-		if (e->ts >= n && e->ts - n < s.start)
-			s.start = e->ts - n;
+		/* room for its ready entries, 1 ns each at least: before its end if it can be */
+		if (end - s.start < room)
+			s.start = end >= room ? end - room : 0;
 		s.start = at_least(s.start, l->floor);
+		end = at_least(end, s.start + room);
 		snprintf(s.name, sizeof(s.name), "%s",
 			 nps_wait_sub_name(e->sub) ? nps_wait_sub_name(e->sub) : "epoll_wait");
 		snprintf(s.args, sizeof(s.args),
@@ -461,20 +462,27 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		if (!(w->id & NPS_KERNEL_ID_BIT))
 			snprintf(s.args + strlen(s.args), sizeof(s.args) - strlen(s.args),
 				 ",\"netpoll\":%llu", (unsigned long long)w->id);
-		l->floor = emit_slice(x, l, &s, e->ts);
+		l->floor = emit_slice(x, l, &s, end);
 		l->kstart = s.start;
 		l->kend = l->floor;
 		l->kn = (uint32_t)n;
+		l->kid = w->id;
 	} else if (e->kind == NPS_EV_EPOLL_READY) {
 		/*
 		 * The kernel copies the ready list out as epoll_wait returns: the entries share the
 		 * end of its slice, one after the other (up to 1 µs each), so that they sit in it as
 		 * its children rather than each on top of the last.
 		 */
-		uint32_t i = e->u.ready.index, n = l->kn > i ? l->kn : i + 1;
-		uint64_t span = l->kend > l->kstart ? l->kend - l->kstart : 0;
-		uint64_t step = span / n > 1000 ? 1000 : span / n ? span / n : 1;
-		uint64_t end = l->kend > (n - 1 - i) * step ? l->kend - (n - 1 - i) * step : 0;
+		uint32_t i = e->u.ready.index, n = l->kn;
+		uint64_t step = (l->kend - l->kstart) / (n ? n : 1);
+		step = step > 1000 ? 1000 : step ? step : 1;
+		uint64_t end = l->kend - (n > i ? n - 1 - i : 0) * step;
+		if (l->kid != e->u.ready.id || i >= n) {
+			/* not its wait's (a bad file): alone, after what the lane holds */
+			end = at_least(e->ts, l->floor) + 1;
+			step = 1;
+			l->floor = end;
+		}
 		if (x->nkc == KCHILD_MAX)
 			kchild_emit(x, 0, 0);
 		x->kc[x->nkc++] = (struct kchild){end > step ? end - step : 0,

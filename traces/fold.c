@@ -137,6 +137,7 @@ struct pd_extra {
 	bool was_registered; /* netpollopen succeeded in this incarnation */
 	bool freed;	     /* pd_free since its last pd_open (not merely never opened) */
 	int32_t freed_fd;    /* the fd it served when freed */
+	bool unevicted_said; /* pd-free-unevicted reported at netpollclose already */
 };
 
 struct g_extra {
@@ -184,6 +185,7 @@ struct kw_entry {
 	uint64_t data;
 	uint32_t events, index;
 	int32_t fd; /* as the join resolved it, -1 */
+	bool done;  /* netpoll handled it */
 };
 
 /*
@@ -222,9 +224,15 @@ struct fold_priv {
 	size_t nfds, cap_fds;
 	bool lost_any;	    /* a loss happened: new entities start in resync */
 	uint64_t pd_blocks; /* pollCache blocks seen allocated (pd_open, sub 1) */
-	/* rings whose loss was announced (lost, sub 1) and not yet reported, by M id + 1 */
-	uint8_t losing[1 << 15];
+	/* rings whose loss was announced (lost, sub 1) and not yet reported, by M id + 1 (-1..
+	 * INT16_MAX), and the last announcement still open */
+	uint8_t losing[(1 << 15) + 1];
 	unsigned losing_rings;
+	uint64_t losing_pos;
+	int16_t losing_m;
+	size_t end_at;	     /* fold_end: the owed kernel calls judged so far */
+	uint64_t last_pos;   /* of the event with the latest ts */
+	uint64_t break_data; /* netpollinit's: the break pipe's epoll data, 0 unknown */
 	bool waiters_known;
 	uint64_t waiters_pos;
 	/* kernel/runtime agreement */
@@ -390,6 +398,7 @@ static __attribute__((noinline)) struct fold_m *m_new(struct nps_fold *f, int16_
 	m->id = id;
 	m->p = -1;
 	m->waitms = 0;
+	m->resync = pv->lost_any;
 	return m;
 }
 
@@ -444,6 +453,7 @@ struct vctx {
 	struct fold_verdict *out;
 	int max, n;
 	struct nps_fold *f;
+	uint64_t pos; /* of the event being applied, 0 at the end */
 };
 
 __attribute__((format(printf, 5, 6))) static void
@@ -658,7 +668,7 @@ static __attribute__((noinline)) void pd_not_open(struct nps_fold *f, const stru
 		snprintf(why, sizeof(why), "the event says %s → pdReady but %s holds %s",
 			 nps_pdv_goname(s->from, a, sizeof(a)), side_name(s->mode),
 			 nps_pdv_goname(cur, b, sizeof(b)));
-	else if (!(m && m->polling) && !priv(f)->lost_any)
+	else if (!(m && (m->polling || m->resync)) && !(!m && priv(f)->lost_any))
 		snprintf(why, sizeof(why), "no netpoll call is running on M%d", e->m);
 	if (!why[0]) {
 		verdict(v, FOLD_NOTE, "late-ready", cpos,
@@ -751,12 +761,17 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	}
 	if (s->fn == NPS_FN_NETPOLLBLOCKCOMMIT && NPS_PDV_IS_G(s->to)) {
 		const struct fold_g *g = fold_find_g(f, NPS_PDV_GOID(s->to));
-		if (g && !g->resync && (g->status != NPS_GWAITING || g->pd != s->pd))
-			verdict(
-			    v, FOLD_VIOLATION, "park-mismatch", 0,
-			    "fd %d %s: commit stores %s but that goroutine is not waiting on this "
-			    "pollDesc",
-			    e->fd, side_name(s->mode), TO);
+		/* a goroutine never seen is parked nowhere (after a loss it may be unseen) */
+		if ((g && !g->resync &&
+		     (g->status != NPS_GWAITING || g->pd != s->pd || g->mode != s->mode)) ||
+		    (!g && !priv(f)->lost_any))
+			verdict(v, FOLD_VIOLATION, "park-mismatch", 0,
+				"fd %d %s: commit stores %s but that goroutine is not waiting on "
+				"this pollDesc%s",
+				e->fd, side_name(s->mode), TO,
+				!g				       ? " (no such goroutine)"
+				: g->pd == s->pd && g->mode != s->mode ? " side"
+								       : "");
 		p->parks++;
 	}
 	if (s->to == NPS_PDV_READY) {
@@ -812,6 +827,13 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 				"read on free polldesc\")",
 				(unsigned long long)d->pd, nps_pdv_goname(p->rg, a, sizeof(a)),
 				nps_pdv_goname(p->wg, b, sizeof(b)));
+		/* poll_runtime_pollOpen keeps fdseq, which pollCache.free bumped; 0 becomes 1 */
+		if (px->freed && !rs && d->seq != ((p->seq & TAG_MASK) ? p->seq : 1))
+			verdict(
+			    v, FOLD_VIOLATION, "pd-seq", 0,
+			    "pd fd %d: pollOpen must keep the fdseq %u that pollCache.free left, "
+			    "not %u",
+			    e->fd, (p->seq & TAG_MASK) ? p->seq : 1, d->seq);
 		pd_set_open(f, p, true);
 		p->fd = e->fd;
 		p->seq = d->seq;
@@ -821,6 +843,7 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 		p->info = d->info;
 		px->was_registered = false;
 		px->freed = false;
+		px->unevicted_said = false;
 		if (fs) {
 			fs->pd1 = (uint32_t)(p - f->pds) + 1;
 			fs->notpollable = false;
@@ -845,7 +868,7 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 					"pd fd %d freed while still registered with epoll (no "
 					"netpollclose)",
 					e->fd);
-			if (px->was_registered && !p->closing)
+			if (px->was_registered && !p->closing && !px->unevicted_said)
 				verdict(
 				    v, FOLD_VIOLATION, "pd-free-unevicted", 0,
 				    "pd fd %d freed without poll_runtime_pollUnblock (Go throws "
@@ -873,6 +896,11 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 			verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
 				"pd 0x%llx (fd %d) evicted but it is not open",
 				(unsigned long long)d->pd, e->fd);
+		else if (p->closing && !rs)
+			verdict(v, FOLD_VIOLATION, "pd-closing", 0,
+				"pd fd %d evicted twice (Go throws \"runtime: unblock on closing "
+				"polldesc\")",
+				e->fd);
 		p->closing = true;
 		p->info = d->info;
 		break;
@@ -881,6 +909,11 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 			verdict(v, FOLD_VIOLATION, "pd-not-open", 0,
 				"deadline set on pd 0x%llx (fd %d) which is not open",
 				(unsigned long long)d->pd, e->fd);
+		else if (p->closing && !rs)
+			verdict(v, FOLD_VIOLATION, "pd-closing", 0,
+				"deadline set on pd fd %d after poll_runtime_pollUnblock (Go's "
+				"pollSetDeadline returns at once on a closing pollDesc)",
+				e->fd);
 		p->rd = d->rd;
 		p->wd = d->wd;
 		p->info = d->info;
@@ -1000,6 +1033,16 @@ static void apply_ctl(struct nps_fold *f, const struct nps_event *e, uint64_t po
 		if (!fs->registered && !fs->resync)
 			verdict(v, FOLD_VIOLATION, "del-unregistered", 0,
 				"netpollclose (DEL) of fd %d which is not registered", e->fd);
+		/* poll_runtime_pollClose throws before its netpollclose when pollUnblock was not
+		 * called: the same rule as at the free, said where Go says it */
+		if (p && p->open && !p->closing && !p->resync) {
+			verdict(
+			    v, FOLD_VIOLATION, "pd-free-unevicted", 0,
+			    "pd fd %d closed (netpollclose) without poll_runtime_pollUnblock (Go "
+			    "throws \"runtime: close polldesc w/o unblock\")",
+			    e->fd);
+			priv(f)->px[p - f->pds].unevicted_said = true;
+		}
 		fs->registered = false;
 		if (p)
 			pd_set_registered(f, p, false);
@@ -1284,7 +1327,7 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 	if (!m)
 		return;
 	if (e->kind == NPS_EV_NETPOLL_BEGIN) {
-		if (m->polling && !priv(f)->lost_any)
+		if (m->polling && !m->resync)
 			verdict(v, FOLD_VIOLATION, "netpoll-unpaired", 0,
 				"M%d starts netpoll #%llu while netpoll #%llu has not returned",
 				e->m, (unsigned long long)n->id, (unsigned long long)m->netpoll_id);
@@ -1300,7 +1343,7 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 		if (n->waitms != 0)
 			f->st.netpolls_blocking++;
 	} else {
-		if ((!m->polling || m->netpoll_id != n->id) && !priv(f)->lost_any)
+		if ((!m->polling || m->netpoll_id != n->id) && !m->resync)
 			verdict(v, FOLD_VIOLATION, "netpoll-unpaired", 0,
 				"M%d: netpoll #%llu returns but it %s", e->m,
 				(unsigned long long)n->id,
@@ -1310,14 +1353,46 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 		if (priv(f)->nkw)
 			kw_end(f, e, v);
 	}
+	m->resync = false; /* after a loss: from here its calls pair again */
+}
+
+/*
+ * What Go 1.22's netpoll (netpoll_epoll.go) does with an event, from its mask and data alone:
+ * events 0 skipped, the break pipe's data the break (drained or left: delay decides), no r/w
+ * bit skipped, else the tag decides between netpollready and stale (apply_npev judges that).
+ */
+static unsigned mask_sides(uint32_t ev);
+
+static bool npev_action_fits(const struct fold_priv *pv, const struct nps_ev_netpoll_event *n)
+{
+	bool brk = n->action == NPS_NPEV_BREAK_DRAIN || n->action == NPS_NPEV_BREAK_LEAVE;
+	if (n->events == 0)
+		return n->action == NPS_NPEV_ZERO;
+	if (pv->break_data && n->data == pv->break_data)
+		return brk;
+	if (!mask_sides(n->events))
+		return n->action == NPS_NPEV_NOMODE;
+	return n->action == NPS_NPEV_READY || n->action == NPS_NPEV_STALE ||
+	       (brk && !pv->break_data);
 }
 
 static void apply_npev(struct nps_fold *f, const struct nps_event *e, uint64_t pos, struct vctx *v)
 {
 	const struct nps_ev_netpoll_event *n = &e->u.npev;
+	char m[100];
 	f->st.netpoll_events++;
 	if (priv(f)->nkw)
 		kw_npev(f, e, pos, v);
+	if (!npev_action_fits(priv(f), n))
+		verdict(v, FOLD_VIOLATION, "npev-action", 0,
+			"netpoll #%llu: an event %s data 0x%llx is not one Go's netpoll would %s",
+			(unsigned long long)n->id, nps_epoll_mask_format(n->events, m, sizeof(m)),
+			(unsigned long long)n->data,
+			n->action == NPS_NPEV_READY    ? "make ready"
+			: n->action == NPS_NPEV_STALE  ? "ignore as stale"
+			: n->action == NPS_NPEV_ZERO   ? "skip as empty"
+			: n->action == NPS_NPEV_NOMODE ? "skip for want of a mode"
+						       : "take for the break pipe");
 	if (n->action == NPS_NPEV_STALE)
 		verdict(
 		    v, FOLD_NOTE, "stale-event", 0,
@@ -1579,11 +1654,24 @@ static void expect_closed(struct nps_fold *f, const struct nps_event *e)
 int fold_end(struct nps_fold *f, struct fold_verdict *out, int max)
 {
 	struct fold_priv *pv = priv(f);
-	struct vctx v = {out, out ? max : 0, 0, f};
+	struct vctx v = {out, out ? max : 0, 0, f, 0};
+	/*
+	 * A loss announced and never reported: nothing was judged after it (verdict), so the trace
+	 * could hide anything there. Its report is written before the footer (docs/event-stream.md).
+	 */
+	if (pv->losing_rings) {
+		pv->losing_rings = 0;
+		memset(pv->losing, 0, sizeof(pv->losing));
+		verdict(&v, FOLD_VIOLATION, "lost-unreported", pv->losing_pos,
+			"M%d announced a loss of sim events and never reported it: nothing after "
+			"the announcement could be judged",
+			pv->losing_m);
+	}
 	/* no kernel event at all: the probes were off whatever the header said */
-	for (size_t i = 0; i < pv->nexp && f->st.kernel_events; i++)
-		expect_missing(f, &pv->exp[i], "the trace ends without it", &v);
-	pv->nexp = 0;
+	for (; pv->end_at < pv->nexp && f->st.kernel_events && v.n < v.max; pv->end_at++)
+		expect_missing(f, &pv->exp[pv->end_at], "the trace ends without it", &v);
+	if (pv->end_at >= pv->nexp || !f->st.kernel_events || !v.max)
+		pv->nexp = pv->end_at = 0;
 	return v.n;
 }
 
@@ -1693,7 +1781,7 @@ static void kw_ready(struct nps_fold *f, const struct nps_event *e)
 		k->ent = n;
 		k->cap = nc;
 	}
-	k->ent[k->nent++] = (struct kw_entry){r->data, r->events, r->index, e->fd};
+	k->ent[k->nent++] = (struct kw_entry){r->data, r->events, r->index, e->fd, false};
 }
 
 static struct kw_entry *kw_entry(struct kwait *k, uint32_t index)
@@ -1920,6 +2008,12 @@ static void kw_npev(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 			    nps_or_q(nps_wait_sub_name(k->sub)), k->ret);
 		return;
 	}
+	if (x->done) {
+		list_mismatch(k, v, "netpoll handled entry [%u] (%s) twice", n->index,
+			      nps_epoll_mask_format(n->events, a, sizeof(a)));
+		return;
+	}
+	x->done = true;
 	if (x->events != n->events || x->data != n->data) {
 		list_mismatch(k, v,
 			      "entry [%u]: the kernel returned %s data 0x%llx, netpoll handled %s "
@@ -1956,6 +2050,9 @@ static void kw_end(struct nps_fold *f, const struct nps_event *e, struct vctx *v
 	else if (k->handled != (uint32_t)(k->ret > 0 ? k->ret : 0))
 		list_mismatch(k, v, "netpoll handled %u of the %d entries the kernel's %s returned",
 			      k->handled, k->ret, call);
+	else if (k->nent < KW_ENTRIES_MAX && k->nent != (uint32_t)(k->ret > 0 ? k->ret : 0))
+		list_mismatch(k, v, "the kernel's %s returned %d but its ready list has %u entries",
+			      call, k->ret, k->nent);
 	if (!k->reported)
 		f->st.lists_ok++;
 	kw_release(pv, k);
@@ -2032,6 +2129,8 @@ static void apply_lost(struct nps_fold *f, const struct nps_event *e, struct vct
 		if (e->sub == 1 && !pv->losing[r]) {
 			pv->losing[r] = 1;
 			pv->losing_rings++;
+			pv->losing_pos = v->pos;
+			pv->losing_m = e->m;
 		} else if (e->sub != 1 && pv->losing[r]) {
 			pv->losing[r] = 0;
 			pv->losing_rings--;
@@ -2064,19 +2163,21 @@ static void apply_lost(struct nps_fold *f, const struct nps_event *e, struct vct
 		f->gs[i].resync = true;
 	for (size_t i = 0; i < pv->nfds; i++)
 		pv->fds[i].resync = true;
-	for (size_t i = 0; i < f->nms; i++)
+	for (size_t i = 0; i < f->nms; i++) {
 		f->ms[i].polling = false;
+		f->ms[i].resync = true; /* its next netpoll event is the truth */
+	}
 }
 
 int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	       struct fold_verdict *out, int max)
 {
-	struct vctx v = {out, out ? max : 0, 0, f};
+	struct vctx v = {out, out ? max : 0, 0, f, pos};
 	size_t npds = f->npds;
 	if (f->st.events && e->ts < f->last_ts) {
 		if (e->src == NPS_SRC_SIM || e->src == NPS_SRC_KERNEL)
 			f->st.late[e->src]++;
-		verdict(&v, FOLD_VIOLATION, "ts-order", 0,
+		verdict(&v, FOLD_VIOLATION, "ts-order", priv(f)->last_pos,
 			"time goes backwards: %llu ns before the previous event%s",
 			(unsigned long long)(f->last_ts - e->ts),
 			e->src == NPS_SRC_KERNEL ? " (a kernel event that reached the live merge "
@@ -2085,8 +2186,10 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	}
 	if (!f->st.events)
 		f->first_ts = e->ts;
-	if (e->ts > f->last_ts || !f->st.events)
+	if (e->ts > f->last_ts || !f->st.events) {
 		f->last_ts = e->ts;
+		priv(f)->last_pos = pos; /* the latest event so far, for a ts-order verdict */
+	}
 	f->st.events++;
 	if (e->kind < NPS_EV__COUNT)
 		f->st.by_kind[e->kind]++;
@@ -2140,6 +2243,7 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 		/* netpollGenericInit comes before any goroutine can wait: netpollWaiters is 0 */
 		f->st.netpoll_waiters = 0;
 		priv(f)->waiters_known = true;
+		priv(f)->break_data = e->u.init.break_data;
 		break;
 	case NPS_EV_WAITERS:
 		apply_waiters(f, e, pos, &v);

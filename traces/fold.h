@@ -85,6 +85,7 @@ struct fold_m {
 	bool spinning;
 	bool parked;	     /* in stopm */
 	bool polling;	     /* between netpoll_begin and netpoll_end */
+	bool resync;	     /* after a loss, until its next netpoll_begin/end: polling unknown */
 	int32_t waitms;	     /* of the current netpoll */
 	uint64_t netpoll_id; /* of the current/last netpoll */
 	uint64_t since;
@@ -187,7 +188,7 @@ void fold_set_kernel_view(struct nps_fold *f);
  * thread having made no epoll call since). Call it only for a complete stream (a trace with its
  * footer, a run that drained everything): a stream cut short may simply have lost the rest.
  * Returns the number of verdicts written to out (at most max); their prev_pos names the event
- * they are about.
+ * they are about. Call it again while it returns max: each call gives the next ones.
  */
 int fold_end(struct nps_fold *f, struct fold_verdict *out, int max);
 

@@ -2010,11 +2010,30 @@ static void keep_numbers(cJSON *j, const char **at, const char *end)
 static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 {
 	const char *end = NULL;
-	for (size_t i = 0; i < len; i++)
-		if (line[i] == '\0') {
-			perr_set(pe, "contains a NUL byte at column %zu (a binary file?)", i + 1);
+	/*
+	 * cJSON takes a control character in a string as it is; JSON (RFC 8259 section 7) wants it
+	 * escaped, and jq refuses the line: so do we. Outside strings only tab and CR may stand.
+	 */
+	const char *nul = memchr(line, '\0', len); /* first: a binary file is said as such */
+	if (nul) {
+		perr_set(pe, "contains a NUL byte at column %zu (a binary file?)",
+			 (size_t)(nul - line) + 1);
+		return NULL;
+	}
+	for (size_t i = 0, in = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (in && c == '\\')
+			i++; /* the escaped character, whatever it is */
+		else if (c == '"')
+			in = !in;
+		else if (c < 0x20 && (in || (c != '\t' && c != '\r'))) {
+			perr_set(pe,
+				 "not valid JSON: control character 0x%02x at column %zu (JSON "
+				 "wants it escaped)",
+				 c, i + 1);
 			return NULL;
 		}
+	}
 	cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
 	if (!o) {
 		const char *at = cJSON_GetErrorPtr();
@@ -2292,8 +2311,14 @@ static int rd_line(struct trace_reader *r, const char **line, size_t *len, bool 
 			r->start = nl ? (size_t)(nl - r->buf) + 1 : r->end;
 			return skipping || *len > TRACE_LINE_MAX ? -E2BIG : 1;
 		}
-		if (!skipping && r->end - r->start > TRACE_LINE_MAX)
+		if (!skipping && r->end - r->start > TRACE_LINE_MAX) {
+			/* the header: refused at once (`check /dev/zero` would never find its end) */
+			if (r->lineno == 0) {
+				r->lineno++;
+				return -E2BIG;
+			}
 			skipping = true;
+		}
 		if (skipping) {
 			r->start = r->end = 0; /* drop what we have: constant memory */
 		} else if (r->start > 0) {
@@ -2621,8 +2646,11 @@ static int reader_next(struct trace_reader *r, struct nps_event *e)
 					    cJSON_IsFalse(ft) ? "false" : json_type(ft));
 			r->info.footer_json = rc ? NULL : cJSON_PrintUnformatted(o);
 			cJSON_Delete(o);
-			if (rc)
+			if (rc) {
+				r->info.footer_bad =
+				    true; /* there, but unreadable: not cut short */
 				return rd_err(r, r->lineno, "footer: %s", msg);
+			}
 			r->after_footer = true;
 			continue;
 		}

@@ -134,6 +134,7 @@ struct trace_info {
 	char story[512]; /* the scenario's closing line, "" none (sanitised) */
 	uint64_t footer_line;
 	bool truncated_line; /* the file ends with an incomplete line (cut short) */
+	bool footer_bad;     /* a footer line was there but refused (its error said why) */
 	/* The header and the footer objects as read, compact JSON with their strings decoded (not
 	 * sanitised like the fields above): what export copies. NULL: no footer, or no memory. */
 	char *header_json, *footer_json;
