@@ -42,6 +42,13 @@ const volatile __u64 wakeup_bytes = NPS_BPF_RING_DEFAULT / NPS_BPF_WAKEUP_DIVISO
  * instructions), once per epoll_create1 of the traced process.
  */
 const volatile bool test_reject = false;
+/*
+ * The loader's pid namespace, when it is not the initial one (a container; 0 otherwise): the
+ * pids it knows (getpid, --pid, gettid) are that namespace's, bpf_get_current_pid_tgid's the
+ * initial one's. Constant: outside a namespace the verifier drops the other branch.
+ */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
 
 /*
  * Set by the loader at any time, through the mmapped .data map: the break pipe fds are known
@@ -124,6 +131,18 @@ static __always_inline void stat_add(struct nps_bpf_cpu *c, __u32 i, __u64 n)
 {
 	if (i < NPS_STAT__COUNT)
 		__sync_fetch_and_add(&c->stat[i], n);
+}
+
+/* tgid << 32 | tid of the current task, as the loader's pid namespace numbers them; 0 outside */
+static __always_inline __u64 current_id(void)
+{
+	struct bpf_pidns_info ns;
+
+	if (!pidns_ino)
+		return bpf_get_current_pid_tgid();
+	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+		return 0; /* a task outside that namespace: never the traced process */
+	return (__u64)ns.tgid << 32 | ns.pid;
 }
 
 static __always_inline bool is_traced(__u64 pid_tgid)
@@ -294,7 +313,7 @@ static __always_inline struct pt_regs *user_regs(void)
 
 static __always_inline int wait_enter(__u32 probe, int epfd, __u64 uptr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	struct nps_bpf_cpu *c;
 	struct nps_bpf_pending *p;
 
@@ -339,13 +358,16 @@ static __always_inline int timespec_ms(struct nps_bpf_cpu *c, __u64 uts)
 	}
 	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
 		return NPS_WAIT_TIMEOUT_INVALID;
+	/* before the product, which wraps from 2^64 / 1000 s on: the kernel waits that long */
+	if ((__u64)ts.tv_sec >= 0x7fffffff / 1000)
+		return 0x7fffffff;
 	v = (__u64)ts.tv_sec * 1000 + ((__u64)ts.tv_nsec + 999999) / 1000000;
 	return v > 0x7fffffff ? 0x7fffffff : (int)v;
 }
 
 static __always_inline int wait_exit(__u32 probe, __u8 sub, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	struct pt_regs *regs;
 	struct nps_bpf_cpu *c;
 	struct nps_bpf_pending *p;
@@ -456,7 +478,7 @@ static __always_inline void put_one(struct nps_bpf_cpu *c, const struct nps_even
 SEC("tracepoint/syscalls/sys_exit_epoll_ctl")
 int nps_exit_epoll_ctl(struct trace_event_raw_sys_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	struct nps_bpf_epoll_event ue = {};
 	struct nps_bpf_cpu *c;
 	struct pt_regs *regs;
@@ -498,7 +520,7 @@ int nps_exit_epoll_ctl(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_epoll_create1")
 int nps_exit_epoll_create1(struct trace_event_raw_sys_exit *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	struct nps_bpf_cpu *c;
 	struct nps_event e;
 
@@ -532,7 +554,7 @@ int nps_exit_epoll_create1(struct trace_event_raw_sys_exit *ctx)
  */
 static __always_inline int rw_exit(__u32 probe, __u8 op, int want, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	struct nps_bpf_cpu *c;
 	struct pt_regs *regs;
 	struct nps_event e;
@@ -585,7 +607,7 @@ struct {
 SEC("tracepoint/sched/sched_process_exec")
 int nps_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	struct nps_bpf_cpu *c;
 	struct nps_event e;
 	struct rec r;

@@ -33,10 +33,11 @@ _Static_assert(sizeof(struct epoll_event) == sizeof(struct nps_bpf_epoll_event),
 	       "struct epoll_event is not the packed 12-byte layout the probes read");
 _Static_assert(PROBES_NPROBES == NPS_PROBE__COUNT, "probes.h and netpoll.h disagree");
 
-#define TRACEFS	 "/sys/kernel/tracing"
-#define DEBUGFS	 "/sys/kernel/debug/tracing"
-#define VMLINUX	 "/sys/kernel/btf/vmlinux"
-#define HINT_CAP "run as root, or grant CAP_BPF+CAP_PERFMON+CAP_DAC_READ_SEARCH"
+#define TRACEFS "/sys/kernel/tracing"
+#define DEBUGFS "/sys/kernel/debug/tracing"
+#define VMLINUX "/sys/kernel/btf/vmlinux"
+#define HINT_CAP                                                                                   \
+	"run as root with its capabilities, or grant CAP_BPF+CAP_PERFMON+CAP_DAC_READ_SEARCH"
 
 /* Tracepoint of each probe, in enum nps_bpf_probe order. */
 static const char *const probe_tp[PROBES_NPROBES] = {
@@ -178,6 +179,35 @@ static int on_libbpf_log(enum libbpf_print_level level, const char *fmt, va_list
 static int fail(char *why, size_t len, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Who was refused, for an EPERM: "not root" only when it is not (and holds none of the
+ * capabilities); root in a container that dropped them is told which it lacks. Tracing needs
+ * CAP_BPF and CAP_PERFMON (since 5.8), or CAP_SYS_ADMIN.
+ */
+static const char *refused_who(char *buf, size_t len)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f) && sscanf(line, "CapEff: %llx", &eff) != 1)
+		;
+	if (f)
+		fclose(f);
+	bool admin = eff >> 21 & 1, perfmon = eff >> 38 & 1, bpf = eff >> 39 & 1;
+	if (geteuid() != 0 && !admin && !perfmon && !bpf)
+		return "not root";
+	if (admin || (bpf && perfmon))
+		snprintf(buf, len,
+			 "refused although uid %u has the capabilities (a security module, "
+			 "lockdown or seccomp?)",
+			 (unsigned)geteuid());
+	else
+		snprintf(buf, len, "missing privilege: uid %u lacks %s%s%s (or CAP_SYS_ADMIN)",
+			 (unsigned)geteuid(), bpf ? "" : "CAP_BPF", bpf || perfmon ? "" : " and ",
+			 perfmon ? "" : "CAP_PERFMON");
+	return buf;
+}
+
 static int fail(char *why, size_t len, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -207,6 +237,12 @@ static int preflight_bpf(char *why, size_t len)
 		close(fd);
 		return 0;
 	}
+	char who[160];
+	const char *w = refused_who(who, sizeof(who));
+	if ((fd == -EPERM || fd == -EACCES) && strcmp(w, "not root"))
+		return fail(why, len, -EPERM,
+			    "%s: bpf() refused to load a tracing program (%s); %s", w,
+			    strerror(-fd), HINT_CAP);
 	if (fd == -EPERM || fd == -EACCES)
 		return fail(why, len, -EPERM,
 			    "not root: bpf() refused to load a tracing program (%s; "
@@ -358,9 +394,12 @@ static int attach_some(struct probes *p, bool rw, char *why, size_t len)
 				    "tracepoint missing: attaching %s/%s failed (ENOENT); "
 				    "is tracefs mounted? mount -t tracefs nodev " TRACEFS,
 				    probe_dir(i), probe_tp[i]);
-		if (err == -EPERM)
-			return fail(why, len, err, "not root: attaching %s/%s refused (EPERM); %s",
-				    probe_dir(i), probe_tp[i], HINT_CAP);
+		if (err == -EPERM) {
+			char who[160];
+			return fail(why, len, err, "%s: attaching %s/%s refused (EPERM); %s",
+				    refused_who(who, sizeof(who)), probe_dir(i), probe_tp[i],
+				    HINT_CAP);
+		}
 		return fail(why, len, err, "attaching %s/%s failed: %s", probe_dir(i), probe_tp[i],
 			    strerror(-err));
 	}
@@ -424,6 +463,13 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	}
 	p->ring_bytes = ring_size(o->ring_bytes);
 	p->skel->rodata->targ_tgid = (__u32)o->tgid;
+	/* in a pid namespace (a container) the pids we know are that namespace's: so are the
+	 * probes' (PROC_PID_INIT_INO: the initial namespace, where the kernel's are ours) */
+	struct stat pidns;
+	if (!stat("/proc/self/ns/pid", &pidns) && pidns.st_ino != 0xEFFFFFFCU) {
+		p->skel->rodata->pidns_dev = pidns.st_dev;
+		p->skel->rodata->pidns_ino = pidns.st_ino;
+	}
 	p->skel->rodata->wakeup_bytes = p->ring_bytes / NPS_BPF_WAKEUP_DIVISOR;
 	/* TEST HOOK (test_reject in bpf/netpoll.bpf.c): a real verifier rejection, for the tests. */
 	const char *reject = getenv("NPS_TEST_BPF_REJECT");
@@ -439,11 +485,12 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 				   "shows the whole log",
 				   log_prog[0] ? log_prog : "?",
 				   log_verifier[0] ? log_verifier : log_last);
-		else if (err == -EPERM)
+		else if (err == -EPERM) {
+			char who[160];
 			err = fail(why, whylen, err,
-				   "not root: loading the BPF programs was refused (EPERM); %s",
-				   HINT_CAP);
-		else
+				   "%s: loading the BPF programs was refused (EPERM); %s",
+				   refused_who(who, sizeof(who)), HINT_CAP);
+		} else
 			err = fail(why, whylen, err, "loading the BPF programs failed (%s): %s",
 				   strerror(-err), log_verifier[0] ? log_verifier : log_last);
 		goto cleanup;

@@ -146,6 +146,8 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 		return NPS_EXIT_FAIL;
 	}
 	const struct trace_info *in = trace_reader_info(r);
+	if (in->kernel_view) /* as check judges it: the probes were on from the start */
+		fold_set_kernel_view(&f);
 	if (narrate && !quiet && (mem = open_memstream(&text, &tlen))) {
 		fprintf(mem, "replay of %s: %s, %s, recorded %s on kernel %s\n",
 			trace_reader_name(r), in->scenario, procs_said(in),

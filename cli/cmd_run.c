@@ -840,6 +840,8 @@ int cmd_run(int argc, char **argv)
 		if (st->o.record || (st->o.narrate && !st->width))
 			evmerge_wait_when_full(st->merge, true);
 		attach_probes(st);
+		if (st->probes) /* attached before the runtime starts: they see all it does */
+			fold_set_kernel_view(&st->fold);
 		st->lm = livemerge_new(st->merge, st->probes != NULL);
 		st->join = st->probes ? join_new() : NULL;
 		if (!st->lm || (st->probes && !st->join))

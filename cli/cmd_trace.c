@@ -798,8 +798,12 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 	case NPS_EV_EXEC: {
 		char path[4 * NPS_PATH_LEN + 1];
 
-		fprintf(human, "%12.6f tid %-7u [kernel] %u exec'd %s\n", rel, e->tid, e->tid,
+		/* as the narration says it: which thread called execve, when not the leader */
+		fprintf(human, "%12.6f tid %-7u [kernel] %u exec'd %s", rel, e->tid, e->tid,
 			narrate_exec_path(e, path, sizeof(path)));
+		if (e->u.exec.old_tid > 0 && (uint32_t)e->u.exec.old_tid != e->tid)
+			fprintf(human, " (execve called by thread %d)", e->u.exec.old_tid);
+		fputc('\n', human);
 		break;
 	}
 	case NPS_EV_LOST:
@@ -824,8 +828,9 @@ static void explain_ambiguous(struct trace_ctx *t, const struct nps_event *e)
 	    join_interest_fd(t->join, e->u.ready.epfd, e->u.ready.data) != JOIN_FD_AMBIGUOUS)
 		return;
 	t->said_ambiguous = true;
-	say("%*s(fd ?: more than one fd is registered on epfd %d with data 0x%" PRIx64
-	    ", and epoll returns only the data: it cannot tell which)\n",
+	say("%*s(fd ?: more than one fd was registered on epfd %d with data 0x%" PRIx64
+	    ", and epoll returns only the data; some may have been closed since without "
+	    "EPOLL_CTL_DEL, which removes them from epoll unseen)\n",
 	    human_width ? 12 : 28, "", e->u.ready.epfd, e->u.ready.data);
 }
 

@@ -26,6 +26,8 @@
  *                                      in /proc/self/exe) as "after S": a new CLOEXEC epoll fd
  *                                      and pipe (0x21), written, waited for and drained; then
  *                                      S seconds of epoll_wait(…, 100 ms). Logs "exec PATH".
+ *   epoll_workload [-s] exec-thread S   the same, execv called by a second thread (which the
+ *                                      kernel makes the leader). Logs "exec by tid N" too.
  *
  * -s: after the setup that must not be traced, print "stopped" and SIGSTOP ourselves, so that
  * the tracer can attach (and learn the break pipe fds) before the traced part starts.
@@ -33,7 +35,7 @@
  *
  * demo: a break pipe like Go's (pipe2, O_NONBLOCK|O_CLOEXEC), epoll_create1, epoll_ctl ADD with
  * Go's mask and tagged data, MOD, DEL (NULL event), a failing ADD, epoll_wait, epoll_pwait,
- * epoll_pwait2 (1.25 s, 0.5 ms, 0, invalid and NULL timeouts), a write/read of the break pipe,
+ * epoll_pwait2 (1.25 s, 0.5 ms, 0, huge, invalid and NULL timeouts), a write/read of the break pipe,
  * an EFAULT wait, a 20-entry and a 300-entry ready list (more than one ring-buffer record), a
  * failing epoll_create1. Log lines:
  *   pid P tid T | pipe rd R wr W | create flags F ret R | ctl epfd E op O fd F events X data D ret R
@@ -44,6 +46,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -184,6 +187,9 @@ static int demo(int stop)
 	rw(1, brk[1], 1); /* netpollBreak */
 	pwait(epfd, 1, 500);
 	pwait2(epfd, 8, 1, 250000000, 1250);
+	/* seconds whose ms overflow 64 bits: the longest wait there is, never a short one */
+	pwait2(epfd, 8, LONG_MAX, 999999999, INT_MAX);
+	pwait2(epfd, 8, 1L << 62, 0, INT_MAX);
 	rw(0, brk[0], 16); /* netpoll's drain */
 	ctl(epfd, EPOLL_CTL_DEL, sp1[0], 0, 0);
 	wait_(epfd, 8, 0);
@@ -364,7 +370,21 @@ static int after_exec(double secs)
 	return wake_and_wait(epfd, p[0], p[1], secs);
 }
 
-static int exec_(int stop, const char *secs, const char *prog)
+struct exec_args {
+	char *const *argv;
+};
+
+static void *exec_thread(void *arg)
+{
+	char *const *argv = ((struct exec_args *)arg)->argv;
+	printf("exec by tid %d\n", (int)gettid());
+	fflush(stdout);
+	execv(argv[0], argv);
+	die("execv");
+	return NULL;
+}
+
+static int exec_(int stop, const char *secs, const char *prog, bool from_thread)
 {
 	int keep[2], p[2], s[2], epfd, kept = create1(0); /* survives the exec, as its pipe */
 	char self[PATH_MAX];
@@ -384,10 +404,12 @@ static int exec_(int stop, const char *secs, const char *prog)
 	ctl(kept, EPOLL_CTL_ADD, s[1], EPOLLIN, 0x13); /* closed by the exec: epoll forgets it */
 	printf("exec %s\n", prog ? prog : self);
 	fflush(stdout);
-	if (prog)
-		execv(prog, (char *[]){(char *)prog, NULL});
-	else
-		execv(self, (char *[]){self, "after", (char *)secs, NULL});
+	char *const *args =
+	    prog ? (char *[]){(char *)prog, NULL} : (char *[]){self, "after", (char *)secs, NULL};
+	pthread_t t;
+	if (from_thread && !pthread_create(&t, NULL, exec_thread, &(struct exec_args){args}))
+		pthread_join(t, NULL); /* never returns: the exec ends this thread too */
+	execv(args[0], args);
 	die("execv");
 	return 1;
 }
@@ -423,11 +445,14 @@ int main(int argc, char **argv)
 	if (a + 1 < argc && !strcmp(argv[a], "samedata"))
 		return samedata(stop, atof(argv[a + 1]));
 	if (a + 1 < argc && !strcmp(argv[a], "exec"))
-		return exec_(stop, argv[a + 1], a + 2 < argc ? argv[a + 2] : NULL);
+		return exec_(stop, argv[a + 1], a + 2 < argc ? argv[a + 2] : NULL, false);
+	if (a + 1 < argc && !strcmp(argv[a], "exec-thread"))
+		return exec_(stop, argv[a + 1], NULL, true);
 	if (a + 1 < argc && !strcmp(argv[a], "after"))
 		return after_exec(atof(argv[a + 1]));
 	fprintf(stderr,
 		"usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M] | "
-		"[-s] threads T N | [-s] pipes N S | [-s] samedata S | [-s] exec S [PROG]\n");
+		"[-s] threads T N | [-s] pipes N S | [-s] samedata S | [-s] exec S [PROG] | "
+		"[-s] exec-thread S\n");
 	return 2;
 }

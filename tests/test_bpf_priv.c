@@ -91,6 +91,23 @@ Test(bpf_priv, nobody_gets_one_line, .timeout = 60)
 	free(out);
 }
 
+/*
+ * Root without the capabilities (a container that dropped them) is not told it is not root:
+ * the line names what it lacks.
+ */
+Test(bpf_priv, root_without_the_capabilities_is_told_which, .timeout = 60)
+{
+	char *out = NULL;
+	need_root_and_reachable();
+	int rc = trace_as("setpriv --bounding-set=-bpf,-sys_admin --inh-caps=-bpf,-sys_admin ", "",
+			  &out);
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	assert_one_line(out, "missing privilege: uid 0 lacks CAP_BPF (or CAP_SYS_ADMIN): ",
+			"CAP_BPF+CAP_PERFMON");
+	cr_assert_null(strstr(out, "not root"), "%s", out);
+	free(out);
+}
+
 Test(bpf_priv, bpf_caps_without_tracefs_access, .timeout = 60)
 {
 	struct stat st;
@@ -191,7 +208,8 @@ Test(bpf_priv, run_as_nobody_goes_on_with_the_runtime_view, .timeout = 60)
 	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
 	cr_assert_eq(tu_count_lines(out, "kernel view off"), 1, "not one line:\n%s", out);
 	cr_assert(strstr(out, "netpollsim: kernel view off: not root: "), "%s", out);
-	cr_assert(strstr(out, "run as root, or grant CAP_BPF"), "no hint:\n%s", out);
+	cr_assert(strstr(out, "run as root with its capabilities, or grant CAP_BPF"),
+		  "no hint:\n%s", out);
 	assert_ran_without_kernel(out,
 				  "2 connections served by one goroutine each; 6 round trips.");
 	free(out);

@@ -250,6 +250,31 @@ Test(join, interest_set_follows_ctl)
 	cr_assert_eq(join_interest_list(j, l, 1), 2, "the total, even when out is short");
 }
 
+/*
+ * An epoll fd closed and its number given to a new epoll instance: the old instance's
+ * registrations are gone with it (they used to stay, and name fds for the new one's data).
+ */
+Test(join, a_new_epoll_instance_on_an_old_number_starts_empty)
+{
+	struct nps_event create = ev(NPS_SRC_KERNEL, NPS_EV_EPOLL_CREATE, 30, 1, -1);
+	struct nps_event failed = create;
+	create.u.create.ret = 12;
+	failed.u.create.ret = -EINVAL;
+	struct nps_event e[] = {
+	    ctl(1, 12, NPS_EPOLL_CTL_ADD, 3, 1, 0xa, 0),
+	    ctl(1, 13, NPS_EPOLL_CTL_ADD, 3, 1, 0xa, 0),
+	    failed, /* nothing was created: the set stays */
+	};
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++)
+		apply(&e[i]);
+	cr_assert_eq(join_interest_fd(j, 12, 0xa), 3);
+	apply(&create);
+	cr_assert_eq(join_interest_fd(j, 12, 0xa), -1, "the old instance's fd 3 is still listed");
+	cr_assert_eq(join_interest_fd(j, 13, 0xa), 3, "another instance's set is untouched");
+	struct join_interest l[4];
+	cr_assert_eq(join_interest_list(j, l, 4), 1);
+}
+
 /* Two fds registered with the same data: a ready entry with that data names neither. */
 Test(join, shared_data_names_no_fd)
 {

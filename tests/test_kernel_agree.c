@@ -317,6 +317,31 @@ Test(kernel_agree, no_bpf_records_the_runtime_view_alone, .timeout = 120)
 	free(out);
 }
 
+/*
+ * In a pid namespace (a container) the pids netpollsim knows are the namespace's, not the
+ * ones the kernel's helpers give: the probes still follow the run (they used to see nothing,
+ * and the summary said "0 kernel events").
+ */
+Test(kernel_agree, a_run_in_a_pid_namespace_is_seen_by_the_probes, .timeout = 120)
+{
+	struct trace t;
+	char cmd[1024], *out;
+	NEED_ROOT();
+	const char *path = tt_tmp("pidns.jsonl");
+	snprintf(cmd, sizeof(cmd),
+		 "unshare --pid --fork --mount-proc %s run --scenario deadline --no-ui --record %s "
+		 "2>&1",
+		 tu_netpollsim(), path);
+	int rc = tu_run(cmd, 0, &out);
+	cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
+	all_of(out, "kernel/runtime agreement: ", 1);
+	free(out);
+	assert_check_agrees(path, 1);
+	trace_load(path, &t);
+	assert_joined_and_ordered("deadline in a pid namespace", &t);
+	free(t.v);
+}
+
 /* ---- without root: what was recorded with the probes ---- */
 
 Test(kernel_agree, the_kernel_sample_agrees, .timeout = 60)

@@ -102,7 +102,7 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	char *out = narrate("legal_kernel.jsonl");
 	static const char *const story[] = {
 	    "tid 100        fd 7   [kernel] epoll_ctl           epoll_ctl(epfd 3, ADD, fd 7, "
-	    "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) = 0",
+	    "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, data 0x7f00000010000001) = 0",
 	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1 ms) returned 1 after "
 	    "0.999 ms (netpoll #1)",
 	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
@@ -141,6 +141,56 @@ Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
 }
 
 /*
+ * An epoll_ctl op the kernel refused (a program may pass any number) is recorded as that number
+ * by `trace --record`: check, replay and export read it back (they refused the line).
+ */
+Test(trace_replay, an_op_without_a_name_is_read_back_as_its_number, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\",\"gomaxprocs\":"
+	    "1,"
+	    "\"go\":\"none\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n"
+	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":4,\"op\":77,"
+	    "\"epfd\":3,\"events\":1,\"data\":\"0x4\",\"ret\":-22}\n"
+	    "{\"footer\":true,\"events\":1,\"counts\":{\"epoll_ctl\":1},\"lost\":{\"sim\":0,"
+	    "\"kernel\":0}}\n";
+	const char *path = tt_tmp("op77.jsonl");
+	tt_spit(path, t, sizeof(t) - 1);
+	tt_assert_legal(path);
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n -q", path), 0, "%s", out);
+	cr_assert(strstr(out, "epoll_ctl(epfd 3, op 77, fd 4, EPOLLIN, data 0x4) = -EINVAL\n"),
+		  "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl", path), 0, "%s", out);
+	cr_assert(strstr(out, "\"op\":77,"), "%s", out);
+	free(out);
+}
+
+/* A new epoll instance given an old one's number starts with an empty interest set. */
+Test(trace_replay, an_epoll_fd_number_reused_starts_empty, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\",\"gomaxprocs\":"
+	    "1,"
+	    "\"go\":\"none\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n"
+	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":3,\"op\":"
+	    "\"ADD\","
+	    "\"epfd\":12,\"events\":1,\"data\":\"0xa\",\"ret\":0}\n"
+	    "{\"ts\":2000,\"src\":\"kernel\",\"ev\":\"epoll_create\",\"tid\":200,\"flags\":0,"
+	    "\"ret\":12}\n"
+	    "{\"footer\":true,\"events\":2,\"counts\":{\"epoll_ctl\":1,\"epoll_create\":1},"
+	    "\"lost\":{\"sim\":0,\"kernel\":0}}\n";
+	const char *path = tt_tmp("epfd_reused.jsonl");
+	tt_spit(path, t, sizeof(t) - 1);
+	tt_assert_legal(path);
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui", path), 0, "%s", out);
+	cr_assert(strstr(out, ", 0 fds in the interest set\n"), "%s", out);
+	free(out);
+}
+
+/*
  * What `trace --pid --record` writes besides the calls: the interest set read from /proc at
  * attach (made by no thread: "/proc", not "tid 0") and an epoll_pwait2 timespec the kernel
  * refused (not "-2147483648 ms"); a run without probes says so instead of counting 0 waits.
@@ -150,7 +200,7 @@ Test(trace_replay, seeded_registrations_and_invalid_timeouts_read_plainly, .time
 	char *out = narrate("legal_kernel_seeded.jsonl");
 	static const char *const want[] = {
 	    "/proc          fd 3   [kernel] epoll_ctl           registered before tracing began "
-	    "(read from /proc): epoll_ctl(epfd 5, ADD, fd 3, EPOLLIN) = 0",
+	    "(read from /proc): epoll_ctl(epfd 5, ADD, fd 3, EPOLLIN, data 0x3) = 0",
 	    "epoll_pwait2(epfd 5, 8, invalid timespec) returned -EINVAL",
 	    "kernel: 2 epoll waits seen by the probes, 1 fd in the interest set",
 	};

@@ -953,6 +953,30 @@ static void apply_pd(struct nps_fold *f, const struct nps_event *e, struct vctx 
 
 /* ---- registration ---- */
 
+/* Take entry i (index + 1) out of the kernel's interest set: the last one takes its place. */
+static void interest_remove(struct nps_fold *f, uint32_t i)
+{
+	struct fold_priv *pv = priv(f);
+	struct fold_interest *gone = &f->interest[i - 1], *last = &f->interest[f->ninterest - 1];
+	hm_del(&pv->int_idx, (uint64_t)(uint32_t)gone->epfd << 32 | (uint32_t)gone->fd);
+	if (last != gone) {
+		*gone = *last;
+		hm_put(&pv->int_idx, (uint64_t)(uint32_t)last->epfd << 32 | (uint32_t)last->fd, i);
+	}
+	f->st.interest = --f->ninterest;
+}
+
+/*
+ * epoll_create1 returned the number epfd: an epoll instance that had it before was closed, and
+ * its interest set with it.
+ */
+static void interest_forget_epfd(struct nps_fold *f, int32_t epfd)
+{
+	for (uint32_t i = (uint32_t)f->ninterest; i > 0; i--)
+		if (f->interest[i - 1].epfd == epfd)
+			interest_remove(f, i);
+}
+
 static void apply_ctl(struct nps_fold *f, const struct nps_event *e, uint64_t pos, struct vctx *v)
 {
 	const struct nps_ev_ctl *c = &e->u.ctl;
@@ -974,8 +998,9 @@ static void apply_ctl(struct nps_fold *f, const struct nps_event *e, uint64_t po
 			verdict(
 			    v, FOLD_NOTE, "closed-without-del", 0,
 			    "kernel: fd %d was added to epfd %d again without EPOLL_CTL_DEL: it "
-			    "was closed meanwhile (which removes it from epoll) and the number "
-			    "reused",
+			    "was closed and the number reused (epoll drops a registration when the "
+			    "last descriptor of its file closes; a dup of it would keep the old "
+			    "one)",
 			    e->fd, c->epfd);
 		if (c->op == NPS_EPOLL_CTL_ADD && i)
 			f->interest[i - 1].since = e->ts;
@@ -992,15 +1017,7 @@ static void apply_ctl(struct nps_fold *f, const struct nps_event *e, uint64_t po
 		if (i)
 			f->interest[i - 1].resync = false; /* this call is the truth again */
 		if (i && c->op == NPS_EPOLL_CTL_DEL) {
-			struct fold_interest *last = &f->interest[f->ninterest - 1];
-			hm_del(&pv->int_idx, key);
-			if (last != &f->interest[i - 1]) {
-				f->interest[i - 1] = *last;
-				hm_put(&pv->int_idx,
-				       (uint64_t)(uint32_t)last->epfd << 32 | (uint32_t)last->fd,
-				       i);
-			}
-			f->ninterest--;
+			interest_remove(f, i);
 		} else if (i) {
 			f->interest[i - 1].events = c->events;
 			f->interest[i - 1].data = c->data;
@@ -1519,6 +1536,11 @@ __attribute__((format(printf, 4, 5))) static size_t cat(char *b, size_t len, siz
 void fold_set_kernel_view(struct nps_fold *f)
 {
 	priv(f)->kview = true;
+}
+
+bool fold_kernel_view(const struct nps_fold *f)
+{
+	return priv((struct nps_fold *)f)->kview;
 }
 
 /* netpollopen / netpollclose: the same thread's epoll_ctl is owed by the kernel. */
@@ -2252,6 +2274,10 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	case NPS_EV_NETPOLLCLOSE:
 	case NPS_EV_EPOLL_CTL:
 		apply_ctl(f, e, pos, &v);
+		break;
+	case NPS_EV_EPOLL_CREATE:
+		if (e->u.create.ret >= 0)
+			interest_forget_epfd(f, e->u.create.ret);
 		break;
 	case NPS_EV_EXEC: {
 		/*

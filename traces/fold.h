@@ -182,6 +182,7 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
  * epoll_create1 and epoll_ctl come first).
  */
 void fold_set_kernel_view(struct nps_fold *f);
+bool fold_kernel_view(const struct nps_fold *f); /* set, or a kernel event seen */
 
 /*
  * The end of the stream: judge what was still owed (an epoll_ctl the kernel never showed, the

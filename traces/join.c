@@ -284,6 +284,19 @@ static void forget_program(struct nps_join *j)
 	j->rt_epfd = -1;
 }
 
+/*
+ * epoll_create1 returned the number epfd: an epoll instance that had it before was closed, and
+ * its registrations with it.
+ */
+static void forget_epfd(struct nps_join *j, int32_t epfd)
+{
+	for (size_t i = 0; i < j->by_fd.cap; i++) {
+		const struct jslot *s = &j->by_fd.s[i];
+		if (s->state == 1 && (int32_t)(s->k1 >> 32) == epfd)
+			interest_del(j, epfd, (int32_t)(uint32_t)s->k1);
+	}
+}
+
 static void fill_m(const struct jslot *t, struct nps_event *e)
 {
 	if (t && t->v[3] && e->m < 0)
@@ -297,6 +310,10 @@ static int apply_kernel(struct nps_join *j, struct nps_event *e)
 	switch (e->kind) {
 	case NPS_EV_EXEC:
 		forget_program(j);
+		return 0;
+	case NPS_EV_EPOLL_CREATE:
+		if (e->u.create.ret >= 0)
+			forget_epfd(j, e->u.create.ret);
 		return 0;
 	case NPS_EV_EPOLL_CTL:
 		if (e->u.ctl.ret != 0)

@@ -60,6 +60,8 @@ enum fflag {
 	/* F_SIGNED fields whose domain is narrower than their type's (docs/trace-format.md) */
 	F_NONE = 16, /* -1 or >= 0: fds, M and P ids (-1: none, unknown), waitms (-1: block) */
 	F_NNEG = 32, /* >= 0: a duration, an errno, a thread id */
+	F_RAW = 64,  /* T_NAME: an integer too, for a value with no name (a kernel epoll_ctl's op
+		      * as the traced program passed it, which the kernel refused) */
 };
 
 /*
@@ -227,7 +229,7 @@ static const struct fdesc f_simctl[] = {
     TYP("pd", T_HEX, u.ctl.pd, F_OPT),
 };
 static const struct fdesc f_epoll_ctl[] = {
-    NAME("op", u.ctl.op, F_SIGNED | F_REQ, ctl),
+    NAME("op", u.ctl.op, F_SIGNED | F_REQ | F_RAW, ctl),
     INT("epfd", u.ctl.epfd, ID_REQ, 0),
     INT("events", u.ctl.events, F_REQ, 0),
     TYP("data", T_HEX, u.ctl.data, F_REQ),
@@ -786,7 +788,7 @@ static __attribute__((noinline)) char *name_put(char *p, char *end, const char *
 	if (n && *n)
 		sb_qstr(&b, n);
 	else if (sgn)
-		sb_s64(&b, (int64_t)v); /* unknown value: the reader will refuse it */
+		sb_s64(&b, (int64_t)v); /* unknown value: the reader takes it only where F_RAW */
 	else
 		sb_u64(&b, v);
 	return b.p;
@@ -1772,6 +1774,12 @@ static int get_field(const cJSON *o, const struct fdesc *d, uint64_t origin, str
 		v = key == d->alt || iv <= 0 ? (uint64_t)iv : origin + (uint64_t)iv;
 		break;
 	case T_NAME: {
+		if ((d->flags & F_RAW) && cJSON_IsNumber(j)) {
+			if (get_int(j, key, INT32_MIN, INT32_MAX, &iv, pe))
+				return -EINVAL;
+			v = (uint64_t)iv;
+			break;
+		}
 		if (!cJSON_IsString(j))
 			return perr_set(pe, "field \"%s\": expected a name, got %s", key,
 					json_type(j));

@@ -370,11 +370,20 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 	case NPS_EV_EPOLL_CTL:
 		if (e->sub == NPS_CTL_SEEDED)
 			put(o, "registered before tracing began (read from /proc): ");
-		put(o, "epoll_ctl(epfd %d, %s, fd %d", e->u.ctl.epfd,
-		    str_or(nps_ctl_op_name(e->u.ctl.op), "?"), e->fd);
-		/* DEL ignores its event (CPython passes an uninitialised one): no mask shown */
+		if (nps_ctl_op_name(e->u.ctl.op))
+			put(o, "epoll_ctl(epfd %d, %s, fd %d", e->u.ctl.epfd,
+			    nps_ctl_op_name(e->u.ctl.op), e->fd);
+		else /* an op the kernel refused, as the program passed it */
+			put(o, "epoll_ctl(epfd %d, op %d, fd %d", e->u.ctl.epfd, e->u.ctl.op,
+			    e->fd);
+		/*
+		 * DEL ignores its event (CPython passes an uninitialised one): no mask shown. The
+		 * data is what epoll_wait will return for the fd (Go: the pollDesc and its fdseq).
+		 */
 		if (e->u.ctl.op != NPS_EPOLL_CTL_DEL)
-			put(o, ", %s", nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)));
+			put(o, ", %s, data 0x%llx",
+			    nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)),
+			    (unsigned long long)e->u.ctl.data);
 		put(o, ") ");
 		put_ret(o, e->u.ctl.ret);
 		break;
@@ -983,6 +992,9 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 			(unsigned long long)s->interest, nps_plural(s->interest));
 	else if (kernel_only)
 		fprintf(out, "  kernel: no epoll call seen\n");
+	else if (fold_kernel_view(f))
+		fprintf(out, "  kernel: no kernel events: the probes were on but saw no epoll call "
+			     "of this process\n");
 	else
 		fprintf(out, "  kernel: no kernel events (the probes were off)\n");
 	if (!kernel_only)
