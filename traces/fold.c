@@ -1228,6 +1228,14 @@ static void apply_gstatus(struct nps_fold *f, const struct nps_event *e, uint64_
 					(unsigned long long)g->goid, e->m,
 					(unsigned long long)m->curg);
 		}
+		/* an M blocked in netpoll runs nothing: its netpoll_end is missing (said once) */
+		if (m && m->polling && !m->resync) {
+			verdict(v, FOLD_VIOLATION, "netpoll-unpaired", 0,
+				"G%llu starts running on M%d, whose netpoll #%llu has not returned",
+				(unsigned long long)g->goid, e->m,
+				(unsigned long long)m->netpoll_id);
+			m->polling = false;
+		}
 		if (m)
 			m->curg = g->goid;
 		g->m = e->m;
@@ -2292,11 +2300,17 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 		f->st.interest = 0;
 		break;
 	}
-	case NPS_EV_SCHED:
+	case NPS_EV_SCHED: {
+		const struct fold_m *m = e->m >= 0 ? fold_find_m(f, e->m) : NULL;
+		if (e->u.sched.op == NPS_SCHED_MEXIT && m && m->polling && !m->resync)
+			verdict(&v, FOLD_VIOLATION, "netpoll-unpaired", 0,
+				"M%d exits inside netpoll #%llu, which never returned", e->m,
+				(unsigned long long)m->netpoll_id);
 		apply_sched(f, e);
 		if (e->u.sched.op == NPS_SCHED_MEXIT && priv(f)->nwk)
 			wake_forget_m(priv(f), e->m);
 		break;
+	}
 	case NPS_EV_SYSCALL:
 		if (e->src == NPS_SRC_SIM && e->u.sys.op == NPS_SYS_CLOSE && priv(f)->nexp)
 			expect_closed(f, e);
