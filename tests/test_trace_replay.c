@@ -140,6 +140,22 @@ Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
 	free(out);
 }
 
+/* A legal `trace --pid` recording (no runtime) made of events and footer: its path. */
+static const char *kernel_trace(const char *name, const char *events_and_footer)
+{
+	static const char hdr[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\",\"gomaxprocs\":"
+	    "1,"
+	    "\"go\":\"none\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n";
+	const char *path = tt_tmp(name);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "%s%s", hdr, events_and_footer);
+	fclose(f);
+	tt_assert_legal(path);
+	return path;
+}
+
 /*
  * An epoll_ctl op the kernel refused (a program may pass any number) is recorded as that number
  * by `trace --record`: check, replay and export read it back (they refused the line).
@@ -147,16 +163,11 @@ Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
 Test(trace_replay, an_op_without_a_name_is_read_back_as_its_number, .timeout = 30)
 {
 	static const char t[] =
-	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\",\"gomaxprocs\":"
-	    "1,"
-	    "\"go\":\"none\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n"
 	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":4,\"op\":77,"
 	    "\"epfd\":3,\"events\":1,\"data\":\"0x4\",\"ret\":-22}\n"
 	    "{\"footer\":true,\"events\":1,\"counts\":{\"epoll_ctl\":1},\"lost\":{\"sim\":0,"
 	    "\"kernel\":0}}\n";
-	const char *path = tt_tmp("op77.jsonl");
-	tt_spit(path, t, sizeof(t) - 1);
-	tt_assert_legal(path);
+	const char *path = kernel_trace("op77.jsonl", t);
 	char *out;
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n -q", path), 0, "%s", out);
 	cr_assert(strstr(out, "epoll_ctl(epfd 3, op 77, fd 4, EPOLLIN, data 0x4) = -EINVAL\n"),
@@ -171,9 +182,6 @@ Test(trace_replay, an_op_without_a_name_is_read_back_as_its_number, .timeout = 3
 Test(trace_replay, an_epoll_fd_number_reused_starts_empty, .timeout = 30)
 {
 	static const char t[] =
-	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\",\"gomaxprocs\":"
-	    "1,"
-	    "\"go\":\"none\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n"
 	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":3,\"op\":"
 	    "\"ADD\","
 	    "\"epfd\":12,\"events\":1,\"data\":\"0xa\",\"ret\":0}\n"
@@ -181,9 +189,7 @@ Test(trace_replay, an_epoll_fd_number_reused_starts_empty, .timeout = 30)
 	    "\"ret\":12}\n"
 	    "{\"footer\":true,\"events\":2,\"counts\":{\"epoll_ctl\":1,\"epoll_create\":1},"
 	    "\"lost\":{\"sim\":0,\"kernel\":0}}\n";
-	const char *path = tt_tmp("epfd_reused.jsonl");
-	tt_spit(path, t, sizeof(t) - 1);
-	tt_assert_legal(path);
+	const char *path = kernel_trace("epfd_reused.jsonl", t);
 	char *out;
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui", path), 0, "%s", out);
 	cr_assert(strstr(out, ", 0 fds in the interest set\n"), "%s", out);
