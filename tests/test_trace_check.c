@@ -367,6 +367,76 @@ Test(trace_check, every_cell_of_the_goroutine_status_table, .timeout = 120)
 }
 
 /*
+ * What Go 1.22's netpoll (netpoll_epoll.go) does with each epoll event, every cell: events 0
+ * are skipped; the break pipe's data must come with EPOLLIN alone (anything else throws "break
+ * fd ready for something unexpected") and is read only by a blocking poll (delay != 0); an event
+ * with no r/w bit is skipped; any other is netpollready's or, by its tag, stale. check must call
+ * an event's action an npev-action error exactly when Go would not take it. The table is written
+ * from Go's source, not from traces/fold.c's.
+ */
+static const char *const npev_actions[] = {"ready",	  "stale", "break-drain",
+					   "break-leave", "zero",  "nomode"};
+
+static bool npev_go_takes(unsigned events, bool brk, bool blocking, const char *action)
+{
+	const unsigned r = 0x1 | 0x2000 | 0x10 | 0x8, w = 0x4 | 0x10 | 0x8; /* IN|RDHUP|HUP|ERR */
+	if (events == 0)
+		return !strcmp(action, "zero");
+	if (brk)
+		return events == 0x1 && !strcmp(action, blocking ? "break-drain" : "break-leave");
+	if (!(events & (r | w)))
+		return !strcmp(action, "nomode");
+	return !strcmp(action, "ready") || !strcmp(action, "stale");
+}
+
+Test(trace_check, every_action_netpoll_takes_on_an_event, .timeout = 120)
+{
+	/* header .. G5 parked on fd 7 (rg G5), M0 about to poll */
+	char *head = first_lines(TRACES "/illegal/npev_action.jsonl", 16);
+	static const unsigned masks[] = {0, 0x1, 0x2, 0x4, 0x8, 0x11, 0x2001, 0x80000000};
+	int legal = 0, cases = 0;
+	for (int blocking = 0; blocking < 2; blocking++)
+		for (int brk = 0; brk < 2; brk++)
+			for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++)
+				for (size_t a = 0;
+				     a < sizeof(npev_actions) / sizeof(npev_actions[0]); a++) {
+					char text[8192], *out;
+					snprintf(
+					    text, sizeof(text),
+					    "%s{\"ts\":16000,\"src\":\"sim\",\"ev\":\"netpoll_"
+					    "begin\","
+					    "\"m\":0,\"p\":0,\"id\":1,\"delay\":%d,\"waitms\":%d,"
+					    "\"caller\":\"findRunnable\"}\n"
+					    "{\"ts\":17000,\"src\":\"sim\",\"ev\":\"netpoll_"
+					    "event\","
+					    "\"m\":0,\"p\":0,\"id\":1,\"data\":\"%s\",\"pd\":\"%"
+					    "s\","
+					    "\"events\":%u,\"action\":\"%s\"}\n",
+					    head, blocking ? -1 : 0, blocking ? -1 : 0,
+					    brk ? "0x55550000a0" : "0x7f00000010000001",
+					    brk ? "0x0" : "0x7f0000001000", masks[i],
+					    npev_actions[a]);
+					bool takes =
+					    npev_go_takes(masks[i], brk, blocking, npev_actions[a]);
+					bool said = cell_breaks(text, 18, "npev-action", &out);
+					cr_assert(
+					    said != takes,
+					    "%s poll, %s data, events 0x%x, action %s: Go %s, "
+					    "check says\n%s",
+					    blocking ? "blocking" : "non-blocking",
+					    brk ? "break" : "pd", masks[i], npev_actions[a],
+					    takes ? "takes it" : "never takes it", out);
+					free(out);
+					legal += takes;
+					cases++;
+				}
+	cr_assert_eq(cases, 2 * 2 * 8 * 6);
+	/* each poll: pd data zero, 5 masks ready or stale, 2 nomode; break data zero, EPOLLIN */
+	cr_assert_eq(legal, 2 * (1 + 5 * 2 + 2 + 1 + 1), "%d", legal);
+	free(head);
+}
+
+/*
  * The verdict line counts the goroutines the ready entries woke, not only the entries: a trace
  * whose one woken goroutine was made running instead of runnable said "fidelity 3 of 3" beside
  * its fidelity error.

@@ -1381,20 +1381,38 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 	m->resync = false; /* after a loss: from here its calls pair again */
 }
 
+/* The epoll bits netpoll looks at (Go: netpoll's mode computation). */
+#define K_EPOLLIN    0x001u
+#define K_EPOLLOUT   0x004u
+#define K_EPOLLERR   0x008u
+#define K_EPOLLHUP   0x010u
+#define K_EPOLLRDHUP 0x2000u
+
+/* The sides (bit 0 rg, bit 1 wg) netpoll must serve for an epoll mask. */
+static unsigned mask_sides(uint32_t ev)
+{
+	return (ev & (K_EPOLLIN | K_EPOLLRDHUP | K_EPOLLHUP | K_EPOLLERR) ? 1u : 0u) |
+	       (ev & (K_EPOLLOUT | K_EPOLLHUP | K_EPOLLERR) ? 2u : 0u);
+}
+
 /*
  * What Go 1.22's netpoll (netpoll_epoll.go) does with an event, from its mask and data alone:
- * events 0 skipped, the break pipe's data the break (drained or left: delay decides), no r/w
- * bit skipped, else the tag decides between netpollready and stale (apply_npev judges that).
+ * events 0 skipped; the break pipe's data must come with EPOLLIN alone (anything else throws
+ * "break fd ready for something unexpected") and is drained only when delay != 0 (waitms != 0;
+ * a non-blocking poll leaves it for the blocking one); no r/w bit skipped; else the tag decides
+ * between netpollready and stale (apply_npev judges that). m: the polling M, NULL when its poll
+ * is not known (after a loss).
  */
-static unsigned mask_sides(uint32_t ev);
-
-static bool npev_action_fits(const struct fold_priv *pv, const struct nps_ev_netpoll_event *n)
+static bool npev_action_fits(const struct fold_priv *pv, const struct fold_m *m,
+			     const struct nps_ev_netpoll_event *n)
 {
 	bool brk = n->action == NPS_NPEV_BREAK_DRAIN || n->action == NPS_NPEV_BREAK_LEAVE;
 	if (n->events == 0)
 		return n->action == NPS_NPEV_ZERO;
 	if (pv->break_data && n->data == pv->break_data)
-		return brk;
+		return brk && n->events == K_EPOLLIN &&
+		       (!m ||
+			n->action == (m->waitms ? NPS_NPEV_BREAK_DRAIN : NPS_NPEV_BREAK_LEAVE));
 	if (!mask_sides(n->events))
 		return n->action == NPS_NPEV_NOMODE;
 	return n->action == NPS_NPEV_READY || n->action == NPS_NPEV_STALE ||
@@ -1408,7 +1426,10 @@ static void apply_npev(struct nps_fold *f, const struct nps_event *e, uint64_t p
 	f->st.netpoll_events++;
 	if (priv(f)->nkw)
 		kw_npev(f, e, pos, v);
-	if (!npev_action_fits(priv(f), n))
+	const struct fold_m *pm = e->m >= 0 ? m_get(f, e->m) : NULL;
+	if (pm && (pm->resync || !pm->polling || pm->netpoll_id != n->id))
+		pm = NULL;
+	if (!npev_action_fits(priv(f), pm, n))
 		verdict(v, FOLD_VIOLATION, "npev-action", 0,
 			"netpoll #%llu: an event %s data 0x%llx is not one Go's netpoll would %s",
 			(unsigned long long)n->id, nps_epoll_mask_format(n->events, m, sizeof(m)),
@@ -1475,24 +1496,10 @@ static void apply_waiters(struct nps_fold *f, const struct nps_event *e, uint64_
 #define KW_ENTRIES_MAX 4096 /* ready entries kept per wait (Go asks for 128) */
 #define WAKE_MAX       4096 /* Gs on netpoll lists awaiting their wake at once */
 
-/* The epoll bits netpoll looks at (Go: netpoll's mode computation). */
-#define K_EPOLLIN    0x001u
-#define K_EPOLLOUT   0x004u
-#define K_EPOLLERR   0x008u
-#define K_EPOLLHUP   0x010u
-#define K_EPOLLRDHUP 0x2000u
-
 /* Go's taggedPointerPack on amd64: the pointer in the top 48 bits, fdseq in the low 19. */
 static uint64_t netpoll_tag(uint64_t pd, uint32_t seq)
 {
 	return pd << 16 | (seq & TAG_MASK);
-}
-
-/* The sides (bit 0 rg, bit 1 wg) netpoll must serve for an epoll mask. */
-static unsigned mask_sides(uint32_t ev)
-{
-	return (ev & (K_EPOLLIN | K_EPOLLRDHUP | K_EPOLLHUP | K_EPOLLERR) ? 1u : 0u) |
-	       (ev & (K_EPOLLOUT | K_EPOLLHUP | K_EPOLLERR) ? 2u : 0u);
 }
 
 static unsigned mode_sides(uint8_t mode)
