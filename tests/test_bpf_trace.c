@@ -847,6 +847,17 @@ Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini
 	cr_assert_not_null(strstr(out, "[0] fd ?   EPOLLIN  data 0x7"), "%.3000s", out);
 	cr_assert_eq(tu_count_lines(out, "(fd ?: more than one fd was registered on epfd"), 1, "%s",
 		     out);
+	/*
+	 * the whole line, right under the entry (not a terminal: the full layout's indent), with
+	 * the workload's epfd and shared data
+	 */
+	char why[400];
+	snprintf(why, sizeof(why),
+		 "] fd ?   EPOLLIN  data 0x7\n%28s(fd ?: more than one fd was registered on epfd "
+		 "%d with data 0x7, and epoll returns only the data; some may have been closed "
+		 "since without EPOLL_CTL_DEL, which removes them from epoll unseen)\n",
+		 "", epfd);
+	cr_assert_not_null(strstr(out, why), "no '%s' in:\n%.3000s", why, out);
 	char wrong[32];
 	snprintf(wrong, sizeof(wrong), "] fd %d ", b);
 	cr_assert_null(strstr(out, wrong), "a confident fd:\n%.3000s", out);
@@ -1234,6 +1245,26 @@ Test(bpf_trace, a_second_pid_is_refused, .timeout = 60)
 		 (int)getpid());
 	cr_assert_not_null(strstr(out, cmd), "no '%s' in:\n%s", cmd, out);
 	cr_assert_null(strstr(out, "tracing pid"), "%s", out);
+	free(out);
+}
+
+/*
+ * A recording asked of a closed stdout (`-o - >&-`) would go to the /dev/null that takes its
+ * place: refused, exit 1, before anything is attached (so it needs no root). Refused or not, the
+ * trace is bounded: a tracer that went ahead ends at its --duration.
+ */
+Test(bpf_trace, a_recording_to_a_closed_stdout_is_refused, .timeout = 60)
+{
+	char cmd[1024], *out;
+
+	snprintf(cmd, sizeof(cmd),
+		 "timeout -s KILL 50 %s trace --pid %d -o - --duration 2 </dev/null 2>&1 >&-",
+		 tu_netpollsim(), (int)getpid());
+	int rc = tu_run(cmd, 0, &out);
+
+	cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+	cr_assert_str_eq(out, "netpollsim trace: standard output is closed: the output asked of it "
+			      "('-') would be lost\n");
 	free(out);
 }
 

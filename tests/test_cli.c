@@ -175,6 +175,30 @@ Test(cli, bad_run_options_name_the_problem)
 	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), false);
 }
 
+/*
+ * What is taken for a forgotten value: only a word of its own that reads as an option, '-' or
+ * "--" then a letter (either case, either end of the alphabet). A value attached with '=' or in
+ * the option's own word is what the user typed, and a negative number is a value: each is a bad
+ * number, said as one, never "is an option".
+ */
+#define PROCS_RANGE  "': expected an integer from 1 to 256 (see 'netpollsim run --help')\n"
+#define IS_AN_OPTION "' is an option (see --help)\n"
+Test(cli, only_an_option_word_is_taken_for_a_forgotten_value, .timeout = 60)
+{
+	static const struct says_case cases[] = {
+	    {"run --procs=--x", "netpollsim run: --procs '--x" PROCS_RANGE},
+	    {"run -p-x", "netpollsim run: --procs '-x" PROCS_RANGE},
+	    {"run --procs -3", "netpollsim run: --procs '-3" PROCS_RANGE},
+	    {"run -p -3", "netpollsim run: --procs '-3" PROCS_RANGE},
+	    {"run --procs --no-ui", "netpollsim run: --procs needs a value: '--no-ui" IS_AN_OPTION},
+	    {"run --procs -a", "netpollsim run: --procs needs a value: '-a" IS_AN_OPTION},
+	    {"run --procs -z", "netpollsim run: --procs needs a value: '-z" IS_AN_OPTION},
+	    {"run --procs -A", "netpollsim run: --procs needs a value: '-A" IS_AN_OPTION},
+	    {"run --procs -Z", "netpollsim run: --procs needs a value: '-Z" IS_AN_OPTION},
+	};
+	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), true);
+}
+
 Test(cli, check_names_a_missing_file)
 {
 	char *out = NULL;

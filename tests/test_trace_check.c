@@ -588,29 +588,7 @@ Test(trace_check, every_call_owed_at_the_end_is_reported, .timeout = 30)
 	enum {
 		N = 12
 	};
-	const char *path = tt_tmp("owed.jsonl");
-	FILE *f = fopen(path, "w");
-	cr_assert(f);
-	fputs("{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"owed\","
-	      "\"gomaxprocs\":1,\"go\":\"go1.22\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n"
-	      "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_create\",\"tid\":100,\"flags\":"
-	      "524288,\"ret\":3}\n",
-	      f);
-	for (int i = 0; i < N; i++)
-		fprintf(
-		    f,
-		    "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"pd_open\",\"m\":0,\"tid\":100,\"fd\":%d,"
-		    "\"pd\":\"0x7f00000%02x000\",\"seq\":1,\"fn\":\"poll_runtime_pollOpen\"}\n"
-		    "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"netpollopen\",\"m\":0,\"tid\":100,\"fd\":%"
-		    "d,"
-		    "\"op\":\"ADD\",\"epfd\":3,\"events\":2147491845,\"data\":"
-		    "\"0x7f00000%02x0000001\",\"ret\":0,\"pd\":\"0x7f00000%02x000\"}\n",
-		    2000 + 2 * i, 10 + i, i + 1, 2001 + 2 * i, 10 + i, i + 1, i + 1);
-	fprintf(f,
-		"{\"footer\":true,\"events\":%d,\"counts\":{\"epoll_create\":1,\"pd_open\":%d,"
-		"\"netpollopen\":%d},\"lost\":{\"sim\":0,\"kernel\":0}}\n",
-		1 + 2 * N, N, N);
-	fclose(f);
+	const char *path = tt_owed_trace("owed.jsonl", N);
 	char *out;
 	cr_assert_eq(tt_np(&out, "check -q %s", path), 1);
 	for (int i = 0; i < N; i++) {

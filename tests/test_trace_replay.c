@@ -333,6 +333,39 @@ Test(trace_replay, without_narrate_prints_the_summary_only, .timeout = 30)
 	free(out);
 }
 
+/*
+ * Every kernel call still owed at the end is narrated and counted, as check reports them all:
+ * the end's verdicts come 8 at a time, and a replay that asked once showed 8 of 12. Replay
+ * narrates; judging is check's, so the replay itself succeeds.
+ */
+Test(trace_replay, every_call_owed_at_the_end_is_shown, .timeout = 30)
+{
+	enum {
+		N = 12
+	};
+	const char *path = tt_owed_trace("owed.jsonl", N);
+	char *out;
+	int rc = tt_np(&out, "replay %s --no-ui --narrate", path);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	for (int i = 0; i < N; i++) {
+		char want[200];
+		snprintf(
+		    want, sizeof(want),
+		    "\n            VIOLATION: kernel-add-missing: netpollopen of fd %d: the "
+		    "kernel shows no epoll_ctl ADD from thread 100 (the trace ends without it)\n",
+		    10 + i);
+		cr_assert(strstr(out, want), "no '%s' in\n%s", want + 1, out);
+	}
+	cr_assert_eq(tu_count_lines(out, "VIOLATION"), N, "%s", out);
+	cr_assert(strstr(out, "\n  verdicts: 0 notes, 12 violations\n"), "%s", out);
+	free(out);
+	/* the summary alone counts them all too */
+	rc = tt_np(&out, "replay %s --no-ui", path);
+	cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+	cr_assert(strstr(out, "\n  verdicts: 0 notes, 12 violations\n"), "%s", out);
+	free(out);
+}
+
 /* -q keeps the narration and drops the heading and the summary, as run's -q; -n is --narrate */
 Test(trace_replay, quiet_prints_the_narration_alone, .timeout = 30)
 {

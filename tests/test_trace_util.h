@@ -99,4 +99,39 @@ static inline bool tt_terminal_safe(const char *s, size_t len)
 	return true;
 }
 
+/*
+ * A complete trace (footer and all, kernel view on from the start) in which thread 100 makes n
+ * netpollopen calls, fds 10 to 9+n on epfd 3, and the kernel never shows their epoll_ctl ADDs:
+ * all n are still owed at the end. The end's verdicts come 8 at a time (fold_end), so n over 8
+ * tells whether a command asked for them all. Written at tt_tmp(name); returns that path.
+ */
+static inline const char *tt_owed_trace(const char *name, int n)
+{
+	cr_assert(n > 0 && n < 256, "n %d: the pollDesc addresses have two hex digits", n);
+	const char *path = tt_tmp(name);
+	FILE *f = fopen(path, "w");
+	cr_assert(f, "cannot create %s", path);
+	fputs("{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"owed\","
+	      "\"gomaxprocs\":1,\"go\":\"go1.22\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n"
+	      "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_create\",\"tid\":100,\"flags\":"
+	      "524288,\"ret\":3}\n",
+	      f);
+	for (int i = 0; i < n; i++)
+		fprintf(
+		    f,
+		    "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"pd_open\",\"m\":0,\"tid\":100,\"fd\":%d,"
+		    "\"pd\":\"0x7f00000%02x000\",\"seq\":1,\"fn\":\"poll_runtime_pollOpen\"}\n"
+		    "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"netpollopen\",\"m\":0,\"tid\":100,\"fd\":%"
+		    "d,"
+		    "\"op\":\"ADD\",\"epfd\":3,\"events\":2147491845,\"data\":"
+		    "\"0x7f00000%02x0000001\",\"ret\":0,\"pd\":\"0x7f00000%02x000\"}\n",
+		    2000 + 2 * i, 10 + i, i + 1, 2001 + 2 * i, 10 + i, i + 1, i + 1);
+	fprintf(f,
+		"{\"footer\":true,\"events\":%d,\"counts\":{\"epoll_create\":1,\"pd_open\":%d,"
+		"\"netpollopen\":%d},\"lost\":{\"sim\":0,\"kernel\":0}}\n",
+		1 + 2 * n, n, n);
+	fclose(f);
+	return path;
+}
+
 #endif /* NPS_TESTS_TEST_TRACE_UTIL_H */
