@@ -32,6 +32,10 @@ struct slice {
 	double ts, end;
 	const char *name;
 	int tid;
+	int index; /* a kernel ready entry's place in its ready list (args.index), else -1 */
+	int ret;   /* an epoll_wait's return (args.n), else 0 */
+	const struct slice *parent; /* the one it nests in directly, as Perfetto draws it */
+	int seq;		    /* its place in the document */
 };
 
 static int by_start(const void *a, const void *b)
@@ -39,7 +43,13 @@ static int by_start(const void *a, const void *b)
 	const struct slice *x = a, *y = b;
 	if (x->ts != y->ts)
 		return x->ts < y->ts ? -1 : 1;
-	return x->end > y->end ? -1 : x->end < y->end; /* the enclosing one first */
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1; /* the enclosing one first */
+	/*
+	 * the same span: the first in the document holds the other, as a sort by time that keeps
+	 * the order of equal ones (Perfetto's, we assume) nests them; qsort is not stable
+	 */
+	return x->seq - y->seq;
 }
 
 struct flowstep {
@@ -52,6 +62,65 @@ static int by_ts(const void *a, const void *b)
 {
 	const struct flowstep *x = a, *y = b;
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * The kernel copies a ready list out as epoll_wait returns: its entries are the last slices in
+ * the wait's (s[0..n): one lane, sorted by start, parents set), each at most 1 µs, one after
+ * the other in the list's order, the last ending with the wait (the one that returned them: as
+ * many entries as it returned, at most). Entries that shared a start or were drawn out of order
+ * would show as parent and child, or tell another order than the kernel's.
+ */
+static void assert_ready_entries_end_their_wait(const struct slice *s, int n, const char *path)
+{
+	const struct slice *wait = NULL, *prev = NULL;
+	for (int i = 0; i <= n; i++) {
+		const struct slice *r = i < n ? &s[i] : NULL;
+		if (r && strncmp(r->name, "ready", 5))
+			continue;
+		const struct slice *w = r ? r->parent : NULL;
+		if (w != wait) { /* the entries of one wait are together: it has no other child */
+			cr_assert(!prev || !wait || fabs(prev->end - wait->end) <= 1e-6,
+				  "%s: the last ready entry of '%s' [%.3f, %.3f] ends at %.3f",
+				  path, wait->name, wait->ts, wait->end, prev->end);
+			wait = w;
+			prev = NULL;
+		}
+		if (!r)
+			break;
+		cr_assert_leq(r->end - r->ts, 1 + 1e-6, "%s: '%s' at %.3f lasts %.3f µs", path,
+			      r->name, r->ts, r->end - r->ts);
+		cr_assert(!w || r->index < w->ret,
+			  "%s: ready entry %d at %.3f in a wait that returned %d", path, r->index,
+			  r->ts, w->ret);
+		if (prev) {
+			cr_assert(fabs(r->ts - prev->end) <= 1e-6,
+				  "%s: '%s' at %.3f does not follow '%s' [%.3f, %.3f]", path,
+				  r->name, r->ts, prev->name, prev->ts, prev->end);
+			cr_assert_gt(r->index, prev->index,
+				     "%s: ready entry %d drawn after entry %d at %.3f", path,
+				     r->index, prev->index, r->ts);
+		}
+		prev = r;
+	}
+}
+
+/*
+ * The slice a slice is drawn in (the prefix of its name): a kernel ready entry in the
+ * epoll_wait that returned it, a netpoll_event's step (netpollready, stale, break-drain...) in
+ * its netpoll call, directly (in another entry it would tell of a step that never happened),
+ * also when an event came late: nested, not moved after it. NULL for the slices of the lanes
+ * themselves (a wait, a netpoll call, a G running, an M idle, a pollDesc's or a goroutine's
+ * state), each after its lane's previous one: nested in it, one would hide the other.
+ */
+static const char *parent_kind(int pid, const char *name)
+{
+	if (pid == 4)
+		return strncmp(name, "ready", 5) ? NULL : "epoll_";
+	if (pid == 3 && strncmp(name, "netpoll #", 9) && strcmp(name, "idle (stopm)") &&
+	    !(name[0] == 'G' && isdigit((unsigned char)name[1])))
+		return "netpoll #";
+	return NULL;
 }
 
 /* The args of the metadata event name of process pid (and lane tid, unless tid < 0), or NULL. */
@@ -107,6 +176,7 @@ static cJSON *validate_chrome(const char *path)
 	int nflows = 0;
 	const cJSON *e;
 	double min_ts = -1;
+	int seq = 0;
 	cJSON_ArrayForEach(e, evs)
 	{
 		const cJSON *ph = cJSON_GetObjectItem(e, "ph"),
@@ -190,11 +260,19 @@ static cJSON *validate_chrome(const char *path)
 				lanes[nlanes++].tid = tid->valueint;
 			}
 			cr_assert_lt(lanes[l].n, 4096);
+			const cJSON *index = cJSON_GetObjectItem(args, "index"),
+				    *ret = cJSON_GetObjectItem(args, "n");
 			lanes[l].s[lanes[l].n++] =
-			    (struct slice){ts->valuedouble, ts->valuedouble + dur->valuedouble,
-					   name->valuestring, tid->valueint};
+			    (struct slice){.ts = ts->valuedouble,
+					   .end = ts->valuedouble + dur->valuedouble,
+					   .name = name->valuestring,
+					   .tid = tid->valueint,
+					   .index = cJSON_IsNumber(index) ? index->valueint : -1,
+					   .ret = cJSON_IsNumber(ret) ? ret->valueint : 0,
+					   .seq = seq};
 		}
 		free(dump);
+		seq++;
 	}
 	/* slices on one lane nest or follow each other (else Perfetto moves them aside) */
 	for (int l = 0; l < nlanes; l++) {
@@ -211,20 +289,18 @@ static cJSON *validate_chrome(const char *path)
 					  path, lanes[l].pid, lanes[l].tid, s[i].ts, s[i].end,
 					  stack[depth - 1]->ts, stack[depth - 1]->end);
 			cr_assert_lt(depth, 64);
+			s[i].parent = depth ? stack[depth - 1] : NULL;
 			stack[depth++] = &s[i];
 		}
 	}
 	for (int l = 0; l < nlanes; l++) {
 		for (int i = 0; i < lanes[l].n; i++) {
 			const struct slice *r = &lanes[l].s[i];
-			/* a kernel ready entry sits in the epoll_wait that returned it */
-			bool in = strncmp(r->name, "ready", 5) != 0;
-			for (int k = 0; !in && k < lanes[l].n; k++)
-				in = !strncmp(lanes[l].s[k].name, "epoll_", 6) &&
-				     lanes[l].s[k].ts <= r->ts + 1e-6 &&
-				     r->end <= lanes[l].s[k].end + 1e-6;
-			cr_assert(in, "%s: '%s' at %.3f is in no epoll_wait slice", path, r->name,
-				  r->ts);
+			const char *kind = parent_kind(lanes[l].pid, r->name);
+			cr_assert(kind ? r->parent && !strncmp(r->parent->name, kind, strlen(kind))
+				       : !r->parent,
+				  "%s: '%s' at %.3f is in %s, not in %s", path, r->name, r->ts,
+				  r->parent ? r->parent->name : "nothing", kind ? kind : "nothing");
 			/* a goroutine runs on one M at a time: no other M lane shows it then */
 			bool g = r->name[0] == 'G' && isdigit((unsigned char)r->name[1]);
 			for (int o = 0; g && lanes[l].pid == 3 && o < nlanes; o++)
@@ -238,6 +314,7 @@ static cJSON *validate_chrome(const char *path)
 					    path, r->name, r->tid, q->tid, r->ts, q->ts);
 				}
 		}
+		assert_ready_entries_end_their_wait(lanes[l].s, lanes[l].n, path);
 	}
 	/* a pollDesc lane names the fds it served, never "fd -1" */
 	cJSON_ArrayForEach(e, evs)
@@ -382,6 +459,16 @@ Test(trace_export, an_entry_waking_both_sides_gives_each_its_arrow, .timeout = 6
 	cJSON_Delete(doc);
 }
 
+/* text with the len bytes at at replaced by with, into path: a trace edited by hand. */
+static void spit_edited(const char *path, const char *text, const char *at, size_t len,
+			const char *with)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f, "cannot create %s", path);
+	fprintf(f, "%.*s%s%s", (int)(at - text), text, with, at + len);
+	fclose(f);
+}
+
 /*
  * Events out of time order (a live merge's late events, or a file edited) and an epoll_wait
  * that claims to have blocked longer than the trace lasts still give slices that nest, on a
@@ -399,16 +486,11 @@ Test(trace_export, late_events_and_a_bad_duration_still_nest, .timeout = 60)
 	cr_assert_eq(tu_run(cmd, 1, NULL), 0);
 	cJSON_Delete(export_chrome(late, "late.json"));
 	/* the first epoll_wait's dur made 2^53 - 1 ns: longer than the trace, by centuries */
-	size_t len;
-	char *text = tt_slurp("traces/samples/echo-kernel.jsonl", &len);
+	char *text = tt_slurp("traces/samples/echo-kernel.jsonl", NULL);
 	char *w = strstr(text, "\"ev\":\"epoll_wait\""), *d = w ? strstr(w, "\"dur\":") : NULL;
 	cr_assert(d && d < strchr(w, '\n'), "no epoll_wait with a dur");
 	d += 6;
-	size_t digits = strspn(d, "0123456789");
-	FILE *f = fopen(bad, "w");
-	cr_assert(f);
-	fprintf(f, "%.*s9007199254740991%s", (int)(d - text), text, d + digits);
-	fclose(f);
+	spit_edited(bad, text, d, strspn(d, "0123456789"), "9007199254740991");
 	free(text);
 	cJSON *doc = export_chrome(bad, "baddur.json"), *e;
 	double span = 0;
@@ -422,6 +504,109 @@ Test(trace_export, late_events_and_a_bad_duration_still_nest, .timeout = 60)
 	/* the sample lasts under a second; a wrapped start would put it centuries away */
 	cr_assert_lt(span, 1e6, "the timeline ends at %.3f µs", span);
 	cJSON_Delete(doc);
+}
+
+/* Line n (from 1) of text, or NULL past its end. */
+static char *line_at(char *text, unsigned n)
+{
+	for (unsigned i = 1; i < n && text; i++) {
+		text = strchr(text, '\n');
+		text = text ? text + 1 : NULL;
+	}
+	return text && *text ? text : NULL;
+}
+
+/*
+ * in with line n stamped delta ns after line from, into out (line n - 1 and -1: out of time
+ * order by a hair, as a live merge's late event). False when either line is no event (the
+ * header, the footer, past the end).
+ */
+static bool restamped(const char *in, unsigned n, unsigned from, long long delta, const char *out)
+{
+	char *text = tt_slurp(in, NULL), *line = line_at(text, n), *src = line_at(text, from);
+	bool ok = line && src && !strncmp(src, "{\"ts\":", 6) && !strncmp(line, "{\"ts\":", 6);
+	if (ok) {
+		char ts[24];
+		snprintf(ts, sizeof(ts), "%lld", strtoll(src + 6, NULL, 10) + delta);
+		spit_edited(out, text, line + 6, strspn(line + 6, "-0123456789"), ts);
+	}
+	free(text);
+	return ok;
+}
+
+/*
+ * in restamped (line n at line from's ts + delta, before an event written earlier) exports to
+ * a document the validator accepts: every slice at least 1 ns, each after its lane's previous
+ * one or nested in it (Perfetto drops a slice that overlaps another without nesting), ready
+ * entries and netpoll_event steps directly in their parents. Export does not judge the
+ * order: it exits 0 and says nothing (export_chrome asserts that; nor does it compare the
+ * footer's "late" count, absent from these files, with the events). The document says what
+ * check would: an "ILLEGAL ts-order" instant naming line n. False when a line is no event.
+ */
+static bool exports_restamped(const char *in, unsigned n, unsigned from, long long delta)
+{
+	const char *late = tt_tmp("restamped.jsonl");
+	if (!restamped(in, n, from, delta, late))
+		return false;
+	cJSON *doc = export_chrome(late, "restamped.json"), *e;
+	bool marked = false;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "traceEvents"))
+	{
+		const cJSON *line = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "args"), "line");
+		marked |=
+		    !strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "ILLEGAL ts-order") &&
+		    cJSON_IsNumber(line) && line->valueint == (int)n;
+	}
+	cr_assert(marked,
+		  "%s with line %u at line %u's ts %+lld ns: no ILLEGAL ts-order at line %u", in, n,
+		  from, delta, n);
+	cJSON_Delete(doc);
+	return true;
+}
+
+/* Is line n one of the lines skip[4] lists (0: none)? */
+static bool skipped(const unsigned skip[4], unsigned n)
+{
+	for (int i = 0; i < 4; i++)
+		if (skip[i] == n)
+			return true;
+	return false;
+}
+
+Test(trace_export, an_event_late_by_a_hair_still_nests, .timeout = 120)
+{
+	static const char both[] = TRACES "/legal_ready_both.jsonl",
+			  agree[] = TRACES "/legal_kernel_agree.jsonl",
+			  off[] = TRACES "/legal_kernel_off.jsonl";
+	/*
+	 * legal_ready_both's netpoll_end (line 30) 1 ns before the writer's netpollready (line
+	 * 29), which began the "(wg too)" slice: the netpoll call must still hold it. (Line 30 1
+	 * ns before its own ts is still after line 29: no event of that file shares a ts.)
+	 */
+	cr_assert(exports_restamped(both, 30, 29, -1));
+	/* a second netpoll_event in the same ns as the first: after it, not around it */
+	cr_assert(exports_restamped(agree, 34, 32, 0));
+	/*
+	 * every event of both, of agree (waits back to back) and of kernel_off (a netpoll_event
+	 * right after its netpoll_begin), 1 ns before the one before it, in turn; but for lines
+	 * that show two defects of the exporter, known and not pinned here:
+	 * - a pd_state to pdReady 1 ns before the netpoll_event whose netpollready it follows
+	 *   (agree's 26 and 35, kernel_off's 21, 26 and 28) is drawn before it, on its own lane:
+	 *   the flow's steps are out of time order (netpollready after pdReady);
+	 * - a netpoll_event 1 ns before its netpoll_begin (kernel_off's 20), the call's only
+	 *   child, gets the call's very span, and comes first in the document: the child would
+	 *   hold its call
+	 */
+	static const struct {
+		const char *in;
+		unsigned skip[4];
+	} ins[] = {{both, {0, 0}}, {agree, {26, 35}}, {off, {20, 21, 26, 28}}};
+	for (size_t i = 0; i < sizeof(ins) / sizeof(ins[0]); i++) {
+		unsigned n = 3; /* line 2, the first event, has no event before it */
+		for (; skipped(ins[i].skip, n) || exports_restamped(ins[i].in, n, n - 1, -1); n++)
+			;
+		cr_assert_gt(n, 30, "%s: only %u lines", ins[i].in, n);
+	}
 }
 
 /*
@@ -533,6 +718,117 @@ Test(trace_export, each_flow_follows_one_fd_to_its_goroutine, .timeout = 60)
 	assert_flows_tell_one_wake_up("traces/samples/slow-reader.jsonl", "flows-slow.json");
 }
 
+/*
+ * The epoll_wait event o (a line of the trace), whose return is at end µs in the document: a
+ * slice on its thread's kernel lane that ends there, holding one "ready fd N" slice per entry of
+ * its list, in the list's order, each lasting 1 µs or, in a wait too short for that, an equal
+ * share of it (at least 1 ns: the exporter makes that room before the return).
+ */
+static void assert_wait_holds_its_ready_list(const cJSON *evs, const cJSON *o, double end,
+					     const char *in)
+{
+	const char *sys = cJSON_GetObjectItem(o, "syscall")->valuestring;
+	const cJSON *ready = cJSON_GetObjectItem(o, "ready"), *e, *wait = NULL;
+	int n = cJSON_GetArraySize(ready), got = 0;
+	char lane[32];
+	struct slice entry[256];
+	snprintf(lane, sizeof(lane), "tid %d", cJSON_GetObjectItem(o, "tid")->valueint);
+	cJSON_ArrayForEach(e, evs)
+	{
+		const cJSON *ts = cJSON_GetObjectItem(e, "ts"),
+			    *dur = cJSON_GetObjectItem(e, "dur");
+		int pid = cJSON_GetObjectItem(e, "pid")->valueint;
+		if (dur && pid == 4 && !strcmp(cJSON_GetObjectItem(e, "name")->valuestring, sys) &&
+		    fabs(ts->valuedouble + dur->valuedouble - end) <= 1e-6 &&
+		    !strcmp(lane_name(evs, pid, cJSON_GetObjectItem(e, "tid")->valueint), lane))
+			wait = e;
+	}
+	cr_assert(wait, "%s: no %s slice on the lane '%s' ends at %.3f µs, the time of its return",
+		  in, sys, lane, end);
+	int tid = cJSON_GetObjectItem(wait, "tid")->valueint;
+	double start = cJSON_GetObjectItem(wait, "ts")->valuedouble;
+	long long step = llround((end - start) * 1000) / n;
+	cJSON_ArrayForEach(e, evs)
+	{
+		const cJSON *ts = cJSON_GetObjectItem(e, "ts"),
+			    *dur = cJSON_GetObjectItem(e, "dur");
+		const char *name = cJSON_GetObjectItem(e, "name")->valuestring;
+		if (!dur || cJSON_GetObjectItem(e, "pid")->valueint != 4 ||
+		    cJSON_GetObjectItem(e, "tid")->valueint != tid || strncmp(name, "ready", 5) ||
+		    ts->valuedouble < start - 1e-6 ||
+		    ts->valuedouble + dur->valuedouble > end + 1e-6)
+			continue;
+		cr_assert_lt(got, 256);
+		entry[got++] = (struct slice){
+		    .ts = ts->valuedouble, .end = ts->valuedouble + dur->valuedouble, .name = name};
+	}
+	cr_assert_eq(got, n, "%s: the %s returning at %.3f µs holds %d ready slices, not %d", in,
+		     sys, end, got, n);
+	qsort(entry, (size_t)n, sizeof(entry[0]), by_start);
+	for (int k = 0; k < n; k++) {
+		char want[32];
+		snprintf(want, sizeof(want), "ready fd %d",
+			 cJSON_GetObjectItem(cJSON_GetArrayItem(ready, k), "fd")->valueint);
+		cr_assert_str_eq(entry[k].name, want, "%s: entry %d of the %s at %.3f µs", in, k,
+				 sys, end);
+		cr_assert(fabs(entry[k].end - entry[k].ts - (step > 1000 ? 1000 : step) / 1000.0) <=
+			      1e-6,
+			  "%s: '%s' at %.3f lasts %.3f µs, in a wait of %.3f µs", in, want,
+			  entry[k].ts, entry[k].end - entry[k].ts, end - start);
+	}
+}
+
+/* Every epoll_wait of in that returned a ready list (assert_wait_holds_its_ready_list). */
+static void assert_waits_hold_their_ready_lists(const char *in, const char *name)
+{
+	cJSON *doc = export_chrome(in, name);
+	char *text = tt_slurp(in, NULL), *save = NULL;
+	double base = -1;
+	int waits = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cJSON *o = cJSON_Parse(line);
+		const cJSON *ts = cJSON_GetObjectItem(o, "ts"), *ev = cJSON_GetObjectItem(o, "ev");
+		if (cJSON_IsNumber(ts) && base < 0)
+			base = ts->valuedouble; /* the document's 0 */
+		if (cJSON_IsString(ev) && !strcmp(ev->valuestring, "epoll_wait") &&
+		    cJSON_GetArraySize(cJSON_GetObjectItem(o, "ready")) > 0) {
+			assert_wait_holds_its_ready_list(cJSON_GetObjectItem(doc, "traceEvents"), o,
+							 (ts->valuedouble - base) / 1000, in);
+			waits++;
+		}
+		cJSON_Delete(o);
+	}
+	free(text);
+	cr_assert_gt(waits, 0, "%s: no epoll_wait returned a ready list", in);
+	cJSON_Delete(doc);
+}
+
+/*
+ * The probe stamps epoll_wait's return, where the kernel copies the ready list out: the wait's
+ * slice ends there and its entries are drawn at its end (the validator checks how they follow
+ * each other; this, against the trace, where and which).
+ */
+Test(trace_export, a_ready_list_is_drawn_where_its_wait_returns, .timeout = 60)
+{
+	static const char *const kernel[] = {
+	    TRACES "/legal_kernel.jsonl",	TRACES "/legal_kernel_agree.jsonl",
+	    TRACES "/legal_ready_both.jsonl",	TRACES "/legal_kernel_seeded.jsonl",
+	    TRACES "/legal_kernel_reuse.jsonl", "traces/samples/echo-kernel.jsonl"};
+	for (size_t i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "lists-%zu.json", i);
+		assert_waits_hold_their_ready_lists(kernel[i], name);
+	}
+	/* a wait of 1 ns that returned 2 entries: the room for them is made before its return */
+	static const char dur[] = "\"n\":2,\"dur\":500000,";
+	char *text = tt_slurp(TRACES "/legal_kernel_agree.jsonl", NULL), *d = strstr(text, dur);
+	const char *shortw = tt_tmp("short-wait.jsonl");
+	cr_assert(d, "no wait of 500 µs returning 2 entries");
+	spit_edited(shortw, text, d, strlen(dur), "\"n\":2,\"dur\":1,");
+	free(text);
+	assert_waits_hold_their_ready_lists(shortw, "short-wait.json");
+}
+
 Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 {
 	char *text = export_text(TRACES "/legal_races.jsonl", "races.json");
@@ -562,6 +858,13 @@ Test(trace_export, lanes_counters_and_markers, .timeout = 60)
 	cr_assert(strstr(text,
 			 "{\"ph\":\"i\",\"s\":\"g\",\"name\":\"lost 12 sim events (from here "
 			 "to 14.000 µs)\",\"cat\":\"marker\",\"pid\":5,\"tid\":0,\"ts\":13.5,"),
+		  "%s", text);
+	free(text);
+	/* a loss announced ("sub":1, count 0) before its count is known: the report follows */
+	text = export_text(TRACES "/legal_lost_agree.jsonl", "lost-announced.json");
+	cr_assert(strstr(text, "{\"ph\":\"i\",\"s\":\"g\",\"name\":\"sim events lost from here "
+			       "(how many: later)\",\"cat\":\"marker\",\"pid\":5,\"tid\":0,"
+			       "\"ts\":19.6,"),
 		  "%s", text);
 	free(text);
 }
