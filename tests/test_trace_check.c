@@ -367,6 +367,46 @@ Test(trace_check, every_cell_of_the_goroutine_status_table, .timeout = 120)
 }
 
 /*
+ * After a loss an M's netpoll calls pair again from its next begin or end: a begin after the
+ * loss starts a known call (a second begin is unpaired), and an M first seen after the loss may
+ * end a call whose begin the loss hid, once.
+ */
+static const char *netpoll_line(char *buf, size_t size, int ts, int m, const char *ev, int id)
+{
+	snprintf(buf, size,
+		 "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"%s\",\"m\":%d,\"id\":%d,\"delay\":0,"
+		 "\"waitms\":0,\"caller\":\"findRunnable\"%s}\n",
+		 ts, ev, m, id, strcmp(ev, "netpoll_end") ? "" : ",\"n\":0,\"ngs\":0,\"delta\":0");
+	return buf;
+}
+
+Test(trace_check, netpoll_calls_pair_again_after_a_loss, .timeout = 30)
+{
+	/* M1 announced a loss of 12 sim events at line 16; lines 17-20 follow it */
+	char *head = first_lines(TRACES "/illegal/netpoll_unpaired_after_loss.jsonl", 20);
+	static const struct {
+		int m[2];
+		const char *ev[2];
+		int id[2];
+	} cases[] = {
+	    {{0, 0}, {"netpoll_begin", "netpoll_begin"}, {20, 21}}, /* the first begin is known */
+	    {{2, 2}, {"netpoll_end", "netpoll_end"}, {9, 9}},	    /* a new M's end, then again */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[16384], a[256], b[256], *out;
+		snprintf(text, sizeof(text), "%s%s%s", head,
+			 netpoll_line(a, sizeof(a), 1021000, cases[i].m[0], cases[i].ev[0],
+				      cases[i].id[0]),
+			 netpoll_line(b, sizeof(b), 1022000, cases[i].m[1], cases[i].ev[1],
+				      cases[i].id[1]));
+		/* said at line 22 and only there (cell_breaks counts every netpoll-unpaired) */
+		cr_assert(cell_breaks(text, 22, "netpoll-unpaired", &out), "case %zu:\n%s", i, out);
+		free(out);
+	}
+	free(head);
+}
+
+/*
  * What Go 1.22's netpoll (netpoll_epoll.go) does with each epoll event, every cell: events 0
  * are skipped; the break pipe's data must come with EPOLLIN alone (anything else throws "break
  * fd ready for something unexpected") and is read only by a blocking poll (delay != 0); an event
@@ -615,6 +655,99 @@ Test(trace_check, a_violation_shows_the_event_and_the_earlier_line, .timeout = 3
 	free(out);
 }
 
+/* The earlier line is the one the rule compares with: the event before in time, the first handling. */
+Test(trace_check, the_earlier_line_is_the_one_compared_with, .timeout = 30)
+{
+	check_says(
+	    TRACES "/illegal/ts_order.jsonl", 1,
+	    "ts_order.jsonl:11: error: ts-order: time goes backwards: 8500 ns before the "
+	    "previous event\n    event: {\"ts\":500,\"src\":\"sim\",\"ev\":\"syscall\",\"m\":0,"
+	    "\"p\":0,\"g\":5,\"fd\":7,\"op\":\"read\",\"ret\":-11,\"count\":4096,\"fn\":"
+	    "\"(*FD).Read\"}\n    earlier: " TRACES "/illegal/ts_order.jsonl:10\n",
+	    NULL);
+	check_says(TRACES "/illegal/ready_list_twice.jsonl", 1,
+		   "ready_list_twice.jsonl:34: error: ready-list-mismatch: netpoll #2: netpoll "
+		   "handled entry [0] (EPOLLIN|EPOLLOUT) twice\n",
+		   NULL);
+	check_says(TRACES "/illegal/ready_list_twice.jsonl", 1,
+		   "\n    earlier: " TRACES "/illegal/ready_list_twice.jsonl:31\n", NULL);
+}
+
+/* pollDesc events of fd 7 (pd 0x7f0000001000) by G1 on M0: one line of a hand-made trace */
+static int pd_line(char *buf, size_t size, int ts, const char *ev, unsigned seq, const char *fn)
+{
+	return snprintf(buf, size,
+			"{\"ts\":%d,\"src\":\"sim\",\"ev\":\"%s\",\"m\":0,\"p\":0,\"g\":1,"
+			"\"fd\":7,\"pd\":\"0x7f0000001000\",\"seq\":%u,\"fn\":\"%s\"}\n",
+			ts, ev, seq, fn);
+}
+
+/*
+ * fdseq is a 19-bit tag (taggedPointerBits on amd64): pollCache.free bumps 524287 to 0, and
+ * poll_runtime_pollOpen makes 0 into 1 (netpoll.go: "if pd.fdseq.Load() == 0"), so a tag 0
+ * is never registered. An open that keeps 0, or jumps elsewhere, is pd-seq.
+ */
+Test(trace_check, fdseq_wraps_to_zero_and_opens_as_one, .timeout = 30)
+{
+	/* header, netpollinit, M0 has P0, G1 created and running */
+	char *head = first_lines(TRACES "/illegal/pd_transition.jsonl", 5);
+	static const struct {
+		unsigned free_seq, open_seq;
+		bool legal;
+	} cases[] = {{0, 1, true}, {0, 0, false}, {0, 2, false}, {1, 1, false}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[8192], *out;
+		size_t o = (size_t)snprintf(text, sizeof(text), "%s", head);
+		o += (size_t)pd_line(text + o, sizeof(text) - o, 6000, "pd_open", (1u << 19) - 1,
+				     "poll_runtime_pollOpen");
+		o += (size_t)pd_line(text + o, sizeof(text) - o, 7000, "pd_free", cases[i].free_seq,
+				     "pollCache.free");
+		pd_line(text + o, sizeof(text) - o, 8000, "pd_open", cases[i].open_seq,
+			"poll_runtime_pollOpen");
+		/* a free that leaves 1 is the wrong bump, said at the free (line 7) */
+		bool said = cell_breaks(text, cases[i].free_seq ? 7 : 8, "pd-seq", &out);
+		cr_assert(said != cases[i].legal, "free to %u, open as %u: %s", cases[i].free_seq,
+			  cases[i].open_seq, out);
+		free(out);
+	}
+	free(head);
+}
+
+/*
+ * "close polldesc w/o unblock" is said once, at netpollclose where Go throws it, not again at
+ * the free; and once more for the next incarnation, freed without unblock and without
+ * netpollclose (said at its free, with pd-free-registered).
+ */
+Test(trace_check, close_without_unblock_is_said_once_per_incarnation, .timeout = 30)
+{
+	char *out, more[2048];
+	tt_np(&out, "check --quiet " TRACES "/illegal/pd_free_unevicted.jsonl");
+	cr_assert_eq(tu_count_lines(out, "error: pd-free-unevicted:"), 1, "%s", out);
+	free(out);
+	/* through fd 7's close (line 29), then a second incarnation closed the same way */
+	char *head = first_lines(TRACES "/illegal/pd_free_unevicted.jsonl", 29);
+	size_t o =
+	    (size_t)pd_line(more, sizeof(more), 1040000, "pd_open", 2, "poll_runtime_pollOpen");
+	o += (size_t)snprintf(
+	    more + o, sizeof(more) - o,
+	    "{\"ts\":1041000,\"src\":\"sim\",\"ev\":\"netpollopen\",\"m\":0,\"p\":0,\"g\":1,"
+	    "\"fd\":7,\"op\":\"ADD\",\"epfd\":3,\"events\":2147491845,\"data\":"
+	    "\"0x7f00000010000002\",\"ret\":0,\"pd\":\"0x7f0000001000\"}\n");
+	pd_line(more + o, sizeof(more) - o, 1042000, "pd_free", 3, "pollCache.free");
+	char *text = malloc(strlen(head) + strlen(more) + 1);
+	cr_assert(text);
+	strcpy(stpcpy(text, head), more);
+	const char *path = tt_tmp("unevicted_twice.jsonl");
+	tt_spit(path, text, strlen(text));
+	tt_np(&out, "check --quiet %s", path);
+	cr_assert_eq(tu_count_lines(out, "error: pd-free-unevicted:"), 2, "%s", out);
+	cr_assert(strstr(out, "unevicted_twice.jsonl:27: error: pd-free-unevicted:"), "%s", out);
+	cr_assert(strstr(out, "unevicted_twice.jsonl:32: error: pd-free-unevicted:"), "%s", out);
+	free(out);
+	free(text);
+	free(head);
+}
+
 /*
  * TRACES/src with the first "from" replaced by "to" (NULL: none), cut after its first keep
  * lines (0: all), then tail_len bytes of tail: a file in the test's directory.
@@ -858,6 +991,11 @@ static const struct malformed cases[] = {
     {"raw_tab_in_string", HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\tb\"}\n" NOTE,
      "raw_tab_in_string.jsonl:2: error: schema: not valid JSON: control character 0x09 at "
      "column 42"},
+    /* an escaped quote does not end the string: the tab after it is still inside */
+    {"raw_tab_after_escaped_quote",
+     HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\\\"\tb\"}\n" NOTE,
+     "raw_tab_after_escaped_quote.jsonl:2: error: schema: not valid JSON: control character "
+     "0x09 at column 44"},
     /* an fd is -1 (none) or a descriptor */
     {"fd_below_none",
      HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_open\",\"fd\":-5,\"pd\":\"0x10\"}\n",

@@ -165,34 +165,44 @@ Test(trace_replay, an_op_without_a_name_is_read_back_as_its_number, .timeout = 3
 	static const char t[] =
 	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":4,\"op\":77,"
 	    "\"epfd\":3,\"events\":1,\"data\":\"0x4\",\"ret\":-22}\n"
-	    "{\"footer\":true,\"events\":1,\"counts\":{\"epoll_ctl\":1},\"lost\":{\"sim\":0,"
+	    /* the kernel's op is an int: a negative one is a number too */
+	    "{\"ts\":2000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":4,\"op\":-1,"
+	    "\"epfd\":3,\"events\":1,\"data\":\"0x4\",\"ret\":-22}\n"
+	    "{\"footer\":true,\"events\":2,\"counts\":{\"epoll_ctl\":2},\"lost\":{\"sim\":0,"
 	    "\"kernel\":0}}\n";
 	const char *path = kernel_trace("op77.jsonl", t);
 	char *out;
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n -q", path), 0, "%s", out);
 	cr_assert(strstr(out, "epoll_ctl(epfd 3, op 77, fd 4, EPOLLIN, data 0x4) = -EINVAL\n"),
 		  "%s", out);
+	cr_assert(strstr(out, "epoll_ctl(epfd 3, op -1, fd 4, EPOLLIN, data 0x4) = -EINVAL\n"),
+		  "%s", out);
 	free(out);
 	cr_assert_eq(tt_np(&out, "export %s --format jsonl", path), 0, "%s", out);
 	cr_assert(strstr(out, "\"op\":77,"), "%s", out);
+	cr_assert(strstr(out, "\"op\":-1,"), "%s", out);
 	free(out);
 }
 
-/* A new epoll instance given an old one's number starts with an empty interest set. */
+/*
+ * A new epoll instance given an old one's number starts with an empty interest set: every fd
+ * the old one held goes (two here), another instance's stay (epfd 5's fd 4).
+ */
+#define EPFD_ADD(ts, epfd, fd)                                                                     \
+	"{\"ts\":" #ts ",\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":" #fd          \
+	",\"op\":\"ADD\",\"epfd\":" #epfd ",\"events\":1,\"data\":\"0xa\",\"ret\":0}\n"
 Test(trace_replay, an_epoll_fd_number_reused_starts_empty, .timeout = 30)
 {
-	static const char t[] =
-	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":3,\"op\":"
-	    "\"ADD\","
-	    "\"epfd\":12,\"events\":1,\"data\":\"0xa\",\"ret\":0}\n"
-	    "{\"ts\":2000,\"src\":\"kernel\",\"ev\":\"epoll_create\",\"tid\":200,\"flags\":0,"
-	    "\"ret\":12}\n"
-	    "{\"footer\":true,\"events\":2,\"counts\":{\"epoll_ctl\":1,\"epoll_create\":1},"
-	    "\"lost\":{\"sim\":0,\"kernel\":0}}\n";
+	static const char t[] = EPFD_ADD(1000, 12, 3) EPFD_ADD(1100, 5, 4) EPFD_ADD(
+	    1200, 12,
+	    6) "{\"ts\":2000,\"src\":\"kernel\",\"ev\":\"epoll_create\",\"tid\":200,\"flags\":0,"
+	       "\"ret\":12}\n"
+	       "{\"footer\":true,\"events\":4,\"counts\":{\"epoll_ctl\":3,\"epoll_create\":1},"
+	       "\"lost\":{\"sim\":0,\"kernel\":0}}\n";
 	const char *path = kernel_trace("epfd_reused.jsonl", t);
 	char *out;
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui", path), 0, "%s", out);
-	cr_assert(strstr(out, ", 0 fds in the interest set\n"), "%s", out);
+	cr_assert(strstr(out, ", 1 fd in the interest set\n"), "%s", out);
 	free(out);
 }
 
