@@ -179,6 +179,8 @@ struct ctl_expect {
 	int32_t fd, op, epfd, ret;
 	uint32_t closed_by; /* DEL: the thread that closed the fd while it was owed, else 0 */
 };
+/* ctl_expect.op of a netpoll call whose epoll_wait the kernel did not show (data: its id) */
+#define EXPECT_WAIT (-1)
 
 /* One entry of a kernel epoll_wait ready list. */
 struct kw_entry {
@@ -237,6 +239,7 @@ struct fold_priv {
 	uint64_t waiters_pos;
 	/* kernel/runtime agreement */
 	bool kview;		/* kernel events are (or will be) in the stream */
+	uint32_t klost;		/* kernel losses seen (fold_m.klost: at its netpoll_begin) */
 	struct ctl_expect *exp; /* owed epoll_ctl calls, oldest first */
 	size_t nexp, cap_exp;
 	struct kwait *kw; /* [0, nkw) in use; the rest keep their ent buffers */
@@ -502,7 +505,7 @@ static void fid_wake(struct nps_fold *f, struct fold_g *g, struct g_extra *gx,
 		     const struct nps_event *e, struct vctx *v);
 static void kw_npev(struct nps_fold *f, const struct nps_event *e, uint64_t pos, struct vctx *v);
 static void wake_overdue(struct nps_fold *f, const struct nps_event *e, struct vctx *v);
-static void kw_end(struct nps_fold *f, const struct nps_event *e, struct vctx *v);
+static void kw_end(struct nps_fold *f, const struct nps_event *e, bool judged, struct vctx *v);
 
 /* ---- rg/wg: spec section 4.4 ---- */
 
@@ -1361,6 +1364,7 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 		if (n->waitms != 0)
 			blocking_overlap(f, m, e, v);
 		m->polling = true;
+		m->klost = priv(f)->klost;
 		m->waitms = n->waitms;
 		m->netpoll_id = n->id;
 		m->since = e->ts;
@@ -1373,10 +1377,11 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 				"M%d: netpoll #%llu returns but it %s", e->m,
 				(unsigned long long)n->id,
 				m->polling ? "is in another netpoll call" : "never started");
+		bool paired = m->polling && m->netpoll_id == n->id && !m->resync;
 		m->polling = false;
 		m->since = e->ts;
-		if (priv(f)->nkw)
-			kw_end(f, e, v);
+		if (priv(f)->nkw || priv(f)->kview)
+			kw_end(f, e, paired && m->klost == priv(f)->klost, v);
 	}
 	m->resync = false; /* after a loss: from here its calls pair again */
 }
@@ -1577,17 +1582,23 @@ static void expect_push(struct nps_fold *f, const struct nps_event *e, uint64_t 
 	}
 	if (grow((void **)&pv->exp, &pv->cap_exp, pv->nexp, sizeof(*pv->exp), NULL, 0))
 		return;
-	const struct fold_pd *p = c->pd ? fold_find_pd(f, c->pd) : NULL;
 	struct ctl_expect *x = &pv->exp[pv->nexp++];
+	x->pos = pos;
+	x->tid = tid;
+	x->closed_by = 0;
+	if (e->kind == NPS_EV_NETPOLL_END) {
+		x->op = EXPECT_WAIT;
+		x->data = e->u.netpoll.id;
+		x->fd = -1;
+		return;
+	}
+	const struct fold_pd *p = c->pd ? fold_find_pd(f, c->pd) : NULL;
 	x->op = e->kind == NPS_EV_NETPOLLOPEN ? NPS_EPOLL_CTL_ADD : NPS_EPOLL_CTL_DEL;
 	/* what netpollopen must register: the pollDesc with its fdseq as the fold knows them */
 	x->data = p && p->open && !p->resync ? netpoll_tag(c->pd, p->seq) : c->data;
-	x->pos = pos;
-	x->tid = tid;
 	x->fd = e->fd;
 	x->epfd = c->epfd;
 	x->ret = c->ret;
-	x->closed_by = 0;
 }
 
 static void expect_missing(struct nps_fold *f, const struct ctl_expect *x, const char *why,
@@ -1596,6 +1607,14 @@ static void expect_missing(struct nps_fold *f, const struct ctl_expect *x, const
 	bool add = x->op == NPS_EPOLL_CTL_ADD;
 	if (undecided(f))
 		return;
+	if (x->op == EXPECT_WAIT) {
+		f->st.lists_checked++;
+		verdict(v, FOLD_VIOLATION, "kernel-wait-missing", x->pos,
+			"netpoll #%llu: the kernel shows no epoll_wait from thread %u for it (%s); "
+			"Go's netpoll always calls one",
+			(unsigned long long)x->data, x->tid, why);
+		return;
+	}
 	f->st.ctl_checked++;
 	verdict(v, FOLD_VIOLATION, add ? "kernel-add-missing" : "kernel-del-missing", x->pos,
 		"%s of fd %d: the kernel shows no epoll_ctl %s from thread %u%s (%s)",
@@ -1655,14 +1674,15 @@ static void expect_resolve(struct nps_fold *f, const struct nps_event *e, struct
 		memmove(&pv->exp[i], &pv->exp[i + 1], (pv->nexp - i - 1) * sizeof(*pv->exp));
 		pv->nexp--;
 		char call[48], why[80];
-		if (e->kind == NPS_EV_EPOLL_CTL && e->u.ctl.op == x.op && e->fd == x.fd &&
-		    x.closed_by) {
+		bool same = x.op != EXPECT_WAIT && e->kind == NPS_EV_EPOLL_CTL &&
+			    e->u.ctl.op == x.op && e->fd == x.fd;
+		if (same && x.closed_by) {
 			snprintf(why, sizeof(why), "it came after thread %u closed the fd",
 				 x.closed_by);
 			expect_missing(f, &x, why, v);
 			return;
 		}
-		if (e->kind == NPS_EV_EPOLL_CTL && e->u.ctl.op == x.op && e->fd == x.fd) {
+		if (same) {
 			expect_match(f, &x, e, v);
 			return;
 		}
@@ -2066,13 +2086,23 @@ static void kw_npev(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 }
 
 /* netpoll returned: it must have seen what the kernel returned, all of it. */
-static void kw_end(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
+/*
+ * netpoll_end: the ready list of the kernel's return, joined to this call, against what netpoll
+ * handled. judged: the call's begin was seen, with no kernel loss since. Every netpoll calls
+ * epoll_wait (netpoll_epoll.go: EpollWait before any return), so a call the kernel showed none
+ * for owes one, judged at its thread's next kernel event or at the end (a kernel loss reported
+ * meanwhile cancels it, as it does an owed epoll_ctl).
+ */
+static void kw_end(struct nps_fold *f, const struct nps_event *e, bool judged, struct vctx *v)
 {
 	struct fold_priv *pv = priv(f);
 	const struct nps_ev_netpoll *n = &e->u.netpoll;
 	struct kwait *k = kw_find(pv, n->id);
-	if (!k)
+	if (!k) {
+		if (judged && pv->kview && !undecided(f))
+			expect_push(f, e, v->pos, v);
 		return;
+	}
 	if (k->fid)
 		fid_close(f, k, v);
 	const char *call = nps_or_q(nps_wait_sub_name(k->sub));
@@ -2186,6 +2216,7 @@ static void apply_lost(struct nps_fold *f, const struct nps_event *e, struct vct
 			nps_plural(e->u.lost.count));
 	if (src != NPS_SRC_SIM) {
 		/* kernel losses do not touch the runtime's state, only the agreement rules' */
+		pv->klost++;
 		agree_kernel_lost(f);
 		return;
 	}

@@ -88,6 +88,7 @@ struct fold_m {
 	bool resync;	     /* after a loss, until its next netpoll_begin/end: polling unknown */
 	int32_t waitms;	     /* of the current netpoll */
 	uint64_t netpoll_id; /* of the current/last netpoll */
+	uint32_t klost;	     /* kernel losses the fold had seen at its netpoll_begin */
 	uint64_t since;
 };
 
