@@ -992,6 +992,19 @@ static const struct malformed cases[] = {
     {"raw_tab_in_string", HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\tb\"}\n" NOTE,
      "raw_tab_in_string.jsonl:2: error: schema: not valid JSON: control character 0x09 at "
      "column 42"},
+    /* a name twice: cJSON reads the first, jq the last; neither is taken (RFC 8259 section 4) */
+    {"key_twice", HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\",\"ts\":5}\n" NOTE,
+     "key_twice.jsonl:2: error: schema: field \"ts\": appears twice in one object (JSON readers "
+     "disagree on which counts)"},
+    {"key_twice_in_a_ready_entry",
+     HDR "{\"ts\":1,\"src\":\"kernel\",\"ev\":\"epoll_wait\",\"tid\":9,\"epfd\":3,"
+	 "\"maxevents\":8,\"timeout_ms\":0,\"n\":1,\"ready\":[{\"fd\":8,\"events\":1,\"fd\":9,"
+	 "\"data\":\"0x8\"}]}\n" NOTE,
+     "key_twice_in_a_ready_entry.jsonl:2: error: schema: field \"fd\": appears twice"},
+    {"key_twice_in_the_header",
+     "{\"format\":\"netpollsim-trace\",\"version\":1,\"version\":2,\"scenario\":\"m\","
+     "\"gomaxprocs\":1,\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n" NOTE,
+     "key_twice_in_the_header.jsonl:1: error: schema: header: field \"version\": appears twice"},
     /* an escaped quote does not end the string: the tab after it is still inside */
     {"raw_tab_after_escaped_quote",
      HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"a\\\"\tb\"}\n" NOTE,

@@ -2015,6 +2015,35 @@ static void keep_numbers(cJSON *j, const char **at, const char *end)
 }
 
 /* Parse a line as one JSON object, nothing after it but white space. */
+/*
+ * A member name that one object of the tree holds twice (RFC 8259 section 4: names SHOULD be
+ * unique): readers disagree on which counts (cJSON, and so this reader, the first; jq the last),
+ * so the line would say one thing here and another in jq. Names are bucketed by their first two
+ * bytes (the writer's names of one event all fall in different buckets); only names that share
+ * a bucket are compared.
+ */
+static const char *dup_key(const cJSON *o)
+{
+	uint64_t seen = 0;
+	for (const cJSON *j = o->child; j; j = j->next) {
+		const char *d = j->child ? dup_key(j) : NULL;
+		if (d)
+			return d;
+		if (!j->string)
+			continue;
+		const unsigned char *n = (const unsigned char *)j->string;
+		unsigned h = (n[0] * 31u + (n[0] ? n[1] : 0u)) & 63u;
+		if (!(seen >> h & 1)) {
+			seen |= 1ull << h;
+			continue;
+		}
+		for (const cJSON *k = o->child; k != j; k = k->next)
+			if (k->string && !strcmp(k->string, j->string))
+				return j->string;
+	}
+	return NULL;
+}
+
 static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 {
 	const char *end = NULL;
@@ -2066,6 +2095,15 @@ static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 	keep_numbers(o->child, &at, line + len);
 	size_t col;
 	char key[64], k[80];
+	const char *twice = dup_key(o);
+	if (twice) {
+		perr_set(pe,
+			 "field \"%s\": appears twice in one object (JSON readers disagree on "
+			 "which counts)",
+			 quote(twice, k, sizeof(k)));
+		cJSON_Delete(o);
+		return NULL;
+	}
 	if (memchr(line, '\\', len) && nul_escape(line, len, &col, key, sizeof(key))) {
 		cJSON_Delete(o);
 		if (key[0])
@@ -2092,6 +2130,20 @@ struct fast {
 	char text[FAST_TEXT]; /* keys and string values, NUL-terminated */
 };
 
+/* Key t of member n is one of members 0..n-1's (dup_key's buckets): cJSON says which. */
+static bool fast_dup(const struct fast *f, int n, const char *t, uint64_t *seen)
+{
+	unsigned h = ((unsigned char)t[0] * 31u + (t[0] ? (unsigned char)t[1] : 0u)) & 63u;
+	if (!(*seen >> h & 1)) {
+		*seen |= 1ull << h;
+		return false;
+	}
+	for (int i = 0; i < n; i++)
+		if (!strcmp(f->m[i].string, t))
+			return true;
+	return false;
+}
+
 /*
  * Parse line as a flat JSON object whose keys and string values are printable ASCII without
  * escapes, whose numbers are canonical integers within ±(2^53 - 1), and whose only array is
@@ -2104,6 +2156,7 @@ static const cJSON *fast_parse(const char *line, size_t len, struct fast *f)
 	const char *p = line, *end = line + len;
 	size_t used = 0;
 	int n = 0;
+	uint64_t seen = 0;
 	memset(&f->root, 0, sizeof(f->root));
 	f->root.type = cJSON_Object;
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -2137,7 +2190,7 @@ static const cJSON *fast_parse(const char *line, size_t len, struct fast *f)
 			p++;
 			if (pass == 0) {
 				m->string = t;
-				if (p == end || *p++ != ':')
+				if (p == end || *p++ != ':' || fast_dup(f, n, t, &seen))
 					return NULL;
 				if (p < end && *p == '"')
 					continue;
