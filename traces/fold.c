@@ -1194,6 +1194,14 @@ static void apply_gstatus(struct nps_fold *f, const struct nps_event *e, uint64_
 			"G%llu: Go never changes a goroutine from %s to %s",
 			(unsigned long long)s->goid, nps_or_q(nps_gstatus_name(s->from)),
 			nps_or_q(nps_gstatus_name(s->to)));
+	else if (!fresh && s->from == NPS_GDEAD && s->to == NPS_GRUNNABLE)
+		/* newproc1 takes a fresh goid from the P's goidcache: goids are never reused, even
+		 * when the g struct is (gfget); so a goid seen before is never created again */
+		verdict(
+		    v, FOLD_VIOLATION, "goid-reuse", gx->pos,
+		    "G%llu created again (dead → runnable by %s): Go gives every new goroutine a "
+		    "new goid",
+		    (unsigned long long)s->goid, nps_or_q(nps_fn_name(s->fn)));
 	else if (fresh && !g->resync && s->from != NPS_GIDLE && s->from != NPS_GDEAD)
 		verdict(v, FOLD_VIOLATION, "g-unknown", 0,
 			"G%llu first appears %s → %s: a goroutine starts dead → runnable (newproc)",
