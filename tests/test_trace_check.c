@@ -567,7 +567,11 @@ Test(trace_check, no_agreement_verdict_without_kernel_events, .timeout = 30)
 		cr_assert(!strstr(out, "kernel/runtime"), "%s", out);
 		free(out);
 	}
-	/* a header that says the probes ran, but no kernel event in the file: still nothing */
+	/*
+	 * A header that says the probes ran, but no kernel event in the file while the runtime
+	 * polled: no agreement counts (nothing was compared), one kernel-silent error (the probes
+	 * watched another process: a pid namespace they did not follow did this).
+	 */
 	size_t len;
 	char *t = tt_slurp(TRACES "/legal_kernel_off.jsonl", &len);
 	char *at = strstr(t, "\"kernel_view\":false");
@@ -580,8 +584,15 @@ Test(trace_check, no_agreement_verdict_without_kernel_events, .timeout = 30)
 	fclose(f);
 	free(t);
 	int rc = tt_np(&out, "check %s", path);
-	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_eq(rc, 1, "%s", out);
 	cr_assert(!strstr(out, "kernel/runtime"), "%s", out);
+	cr_assert(strstr(out,
+			 "view_on_no_events.jsonl:61: error: kernel-silent: the probes were on "
+			 "from the start, but the kernel shows none of the runtime's 5 netpoll "
+			 "calls (no epoll_wait, no epoll_ctl, no loss): they watched another "
+			 "process\n"),
+		  "%s", out);
+	cr_assert_eq(tu_count_lines(out, "error:"), 1, "%s", out);
 	free(out);
 	rc = tt_np(&out, "replay %s --no-ui", path);
 	cr_assert_eq(rc, 0, "%s", out);

@@ -240,6 +240,7 @@ struct fold_priv {
 	/* kernel/runtime agreement */
 	bool kview;		/* kernel events are (or will be) in the stream */
 	uint32_t klost;		/* kernel losses seen (fold_m.klost: at its netpoll_begin) */
+	bool silent_said;	/* kernel-silent reported (fold_end may be called again) */
 	struct ctl_expect *exp; /* owed epoll_ctl calls, oldest first */
 	size_t nexp, cap_exp;
 	struct kwait *kw; /* [0, nkw) in use; the rest keep their ent buffers */
@@ -1731,6 +1732,19 @@ int fold_end(struct nps_fold *f, struct fold_verdict *out, int max)
 			"M%d announced a loss of sim events and never reported it: nothing after "
 			"the announcement could be judged",
 			pv->losing_m);
+	}
+	/*
+	 * The header says the probes watched from the start, the runtime polled, and the kernel
+	 * showed nothing, not even a loss: the probes watched another process (a pid namespace
+	 * they did not follow, say). Nothing the kernel owed can be judged then.
+	 */
+	if (pv->kview && !f->st.kernel_events && f->st.netpolls && !pv->silent_said) {
+		pv->silent_said = true;
+		verdict(&v, FOLD_VIOLATION, "kernel-silent", 0,
+			"the probes were on from the start, but the kernel shows none of the "
+			"runtime's %llu netpoll call%s (no epoll_wait, no epoll_ctl, no loss): "
+			"they watched another process",
+			(unsigned long long)f->st.netpolls, nps_plural(f->st.netpolls));
 	}
 	/* no kernel event at all: the probes were off whatever the header said */
 	for (; pv->end_at < pv->nexp && f->st.kernel_events && v.n < v.max; pv->end_at++)
