@@ -546,7 +546,7 @@ static void on_pd_state(struct ex *x, const struct nps_event *e)
 	int side = s->mode == 'w';
 	struct lane *l = lane_at(x, pd_lane(x, s->pd, side, e->fd));
 	char from[32], to[32];
-	uint64_t flow = 0;
+	uint64_t flow = 0, after = 0; /* a flow's step starts after the step it follows */
 	bool fin = false;
 	if (!l)
 		return;
@@ -574,13 +574,15 @@ static void on_pd_state(struct ex *x, const struct nps_event *e)
 			flow = m->child.flow;
 			fin = true;
 			m->child.succ = true;
+			after = m->child.start;
 		} else {
 			flow = ++x->next_flow;
 		}
 	}
 	nps_pdv_goname(s->from, from, sizeof(from));
 	nps_pdv_goname(s->to, to, sizeof(to));
-	struct slice *sl = lane_begin(x, l, e->ts, to, flow, fin);
+	/* stamped before the netpollready that made it (a late event): drawn after it */
+	struct slice *sl = lane_begin(x, l, at_least(e->ts, after), to, flow, fin);
 	snprintf(sl->args, sizeof(sl->args),
 		 "\"fd\":%d,\"seq\":%u,\"from\":\"%s\",\"to\":\"%s\",\"fn\":\"%s\"", e->fd, s->seq,
 		 from, to, nps_or_q(nps_fn_name(s->fn)));
@@ -620,7 +622,7 @@ static void on_gstatus(struct ex *x, const struct nps_event *e)
 	const struct fold_g *g = fold_find_g(&x->f, s->goid);
 	struct gin *in = gin_of(x, s->goid);
 	char name[64];
-	uint64_t flow = 0;
+	uint64_t flow = 0, after = 0; /* a flow's step starts after the step it follows */
 	bool fin = false;
 	if (!l || !g)
 		return;
@@ -655,6 +657,7 @@ static void on_gstatus(struct ex *x, const struct nps_event *e)
 			src->cur.succ = true;
 			flow = in->flow;
 			fin = true;
+			after = src->cur.start;
 			in->lane = li;
 		} else if (s->to == NPS_GRUNNING && live && src == l) {
 			src->cur.succ = true;
@@ -689,7 +692,7 @@ static void on_gstatus(struct ex *x, const struct nps_event *e)
 		lane_end(x, l, e->ts);
 		return;
 	}
-	struct slice *sl = lane_begin(x, l, e->ts, name, flow, fin);
+	struct slice *sl = lane_begin(x, l, at_least(e->ts, after), name, flow, fin);
 	snprintf(sl->args, sizeof(sl->args), "\"from\":\"%s\",\"fn\":\"%s\",\"m\":%d,\"p\":%d",
 		 nps_or_q(nps_gstatus_name(s->from)), nps_or_q(nps_fn_name(s->fn)), e->m, e->p);
 }
