@@ -36,6 +36,32 @@ __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char 
 		o->n += (size_t)w < o->len - o->n ? (size_t)w : o->len - o->n - 1;
 }
 
+/*
+ * s, then blanks to width columns (width < 0: blanks first, right-aligned), as "%-*s" ("%*s")
+ * would put it (bytes, as printf counts them): the columns of every narrated line, without
+ * printf's padding, a tenth of a headless replay's instructions.
+ */
+static void put_col(struct out *o, const char *s, int width)
+{
+	size_t n = strlen(s), w = (size_t)(width < 0 ? -width : width);
+	size_t pad = n < w ? w - n : 0;
+	if (o->n + n + pad + 1 >= o->len) {
+		put(o, width < 0 ? "%*s" : "%-*s", (int)w, s); /* put cuts it as it fits */
+		return;
+	}
+	if (width < 0) {
+		memset(o->p + o->n, ' ', pad);
+		o->n += pad;
+	}
+	memcpy(o->p + o->n, s, n);
+	o->n += n;
+	if (width >= 0) {
+		memset(o->p + o->n, ' ', pad);
+		o->n += pad;
+	}
+	o->p[o->n] = '\0';
+}
+
 static const char *str_or(const char *s, const char *dflt)
 {
 	return s && *s ? s : dflt;
@@ -846,7 +872,12 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	const char *fn = fn_column(e, f);
 	size_t column = (size_t)(l->when + (int)strlen(l->gap) + l->who + l->fd + l->fn + 3);
 	size_t indent = wrap_indent(column, wd);
-	put(&line, "%*s%s%-*s %-*s ", l->when, when, l->gap, l->who, who, l->fd, fd);
+	put_col(&line, when, -l->when);
+	put_col(&line, l->gap, 0);
+	put_col(&line, who, l->who);
+	put_col(&line, " ", 0);
+	put_col(&line, fd, l->fd);
+	put_col(&line, " ", 0);
 	if (wd && line.n + strlen(fn) > wd) {
 		/*
 		 * A narrow terminal and a long name (poll_runtime_pollSetDeadline): the name would
@@ -858,7 +889,8 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 		put(&line, "\n%*s%s\n%*s", (int)at, "", fn, (int)indent, "");
 		put_wrapped(&line, text, indent, indent, wd);
 	} else {
-		put(&line, "%-*s ", l->fn, fn);
+		put_col(&line, fn, l->fn);
+		put_col(&line, " ", 0);
 		put_wrapped(&line, text, line.n, indent, wd);
 	}
 	trim(&line);
