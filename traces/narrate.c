@@ -88,12 +88,21 @@ static const char *dir(uint8_t mode)
  */
 static void format_rel(char *buf, size_t len, int64_t rel, const char *plus, bool ms)
 {
-	unsigned long long a = (unsigned long long)(rel < 0 ? -rel : rel);
-	const char *sign = rel < 0 ? "-" : plus;
-	if (ms)
-		snprintf(buf, len, "%s%llu.%03llu", sign, a / 1000000, a % 1000000 / 1000);
-	else
-		snprintf(buf, len, "%s%llu.%06llu", sign, a / 1000000000, a % 1000000000 / 1000);
+	/* by hand, as snprintf's "%s%llu.%06llu" would: every narrated line has one */
+	uint64_t a = rel < 0 ? -(uint64_t)rel : (uint64_t)rel, unit = ms ? 1000000 : 1000000000;
+	uint64_t whole = a / unit, frac = a % unit / 1000;
+	char tmp[48], *end = tmp + sizeof(tmp), *p = end;
+	for (int i = 0; i < (ms ? 3 : 6); i++, frac /= 10)
+		*--p = (char)('0' + frac % 10);
+	*--p = '.';
+	do
+		*--p = (char)('0' + whole % 10);
+	while (whole /= 10);
+	for (const char *sign = rel < 0 ? "-" : plus, *q = sign + strlen(sign); q > sign;)
+		*--p = *--q;
+	size_t n = (size_t)(end - p) < len ? (size_t)(end - p) : len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
 }
 
 /* A CLOCK_MONOTONIC time since the origin, in the unit of the time column. */
