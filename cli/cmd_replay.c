@@ -34,7 +34,10 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: netpollsim replay FILE --no-ui [--narrate [--speed X]] [--quiet]\n\n"
-		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
+		"Replay a recorded trace: the narration of a live run, then the summary.\n"
+		"Exit 0 when every line reads, violations included (they are told;\n"
+		"'netpollsim check' judges: exit 1 on any); 1 when the file or a line cannot\n"
+		"be read.\n\n"
 		"options:\n"
 		"      --no-ui       print to the terminal, not the dashboard (which is not in\n"
 		"                    this build: without --no-ui the replay narrates)\n"
