@@ -171,11 +171,12 @@ struct fd_state {
 	uint64_t reg_pos; /* position of the ADD */
 };
 
-/* An epoll_ctl the runtime announced (netpollopen/netpollclose) that the kernel still owes. */
+/* A call the kernel still owes: the epoll_ctl of a netpollopen/netpollclose, or (EXPECT_WAIT) the
+ * epoll_wait of a netpoll call the kernel showed none for. */
 struct ctl_expect {
 	uint64_t data; /* ADD: the epoll data the kernel must show (pd+fdseq tagged pointer) */
-	uint64_t pos;  /* the netpollopen / netpollclose */
-	uint32_t tid;  /* the thread making the epoll_ctl */
+	uint64_t pos;  /* the netpollopen / netpollclose / netpoll_end */
+	uint32_t tid;  /* the thread making the call */
 	int32_t fd, op, epfd, ret;
 	uint32_t closed_by; /* DEL: the thread that closed the fd while it was owed, else 0 */
 };
@@ -241,7 +242,7 @@ struct fold_priv {
 	bool kview;		/* kernel events are (or will be) in the stream */
 	uint32_t klost;		/* kernel losses seen (fold_m.klost: at its netpoll_begin) */
 	bool silent_said;	/* kernel-silent reported (fold_end may be called again) */
-	struct ctl_expect *exp; /* owed epoll_ctl calls, oldest first */
+	struct ctl_expect *exp; /* owed epoll_ctl (and epoll_wait) calls, oldest first */
 	size_t nexp, cap_exp;
 	struct kwait *kw; /* [0, nkw) in use; the rest keep their ent buffers */
 	size_t nkw, cap_kw;
@@ -2107,7 +2108,6 @@ static void kw_npev(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 		fid_open(f, k, x, e, pos);
 }
 
-/* netpoll returned: it must have seen what the kernel returned, all of it. */
 /*
  * netpoll_end: the ready list of the kernel's return, joined to this call, against what netpoll
  * handled. judged: the call's begin was seen, with no kernel loss since. Every netpoll calls
