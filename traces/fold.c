@@ -1382,12 +1382,12 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 		if (n->waitms != 0)
 			f->st.netpolls_blocking++;
 	} else {
-		if ((!m->polling || m->netpoll_id != n->id) && !m->resync)
+		bool paired = m->polling && m->netpoll_id == n->id && !m->resync;
+		if (!paired && !m->resync)
 			verdict(v, FOLD_VIOLATION, "netpoll-unpaired", 0,
 				"M%d: netpoll #%llu returns but it %s", e->m,
 				(unsigned long long)n->id,
 				m->polling ? "is in another netpoll call" : "never started");
-		bool paired = m->polling && m->netpoll_id == n->id && !m->resync;
 		m->polling = false;
 		m->since = e->ts;
 		if (priv(f)->nkw || priv(f)->kview)
