@@ -32,6 +32,23 @@ const char *__lsan_default_suppressions(void)
 }
 #endif
 
+/*
+ * The suites stop their children with SIGINT, as Ctrl-C in a terminal does. A background job of
+ * a non-interactive shell (`make test &` in a script, `nohup make test &`) starts with SIGINT and
+ * SIGQUIT ignored; the children would inherit that and keep it (netpollsim keeps an ignored
+ * signal ignored, as nohup expects: cli/signals.c), and a test waiting for its Ctrl-C'd child
+ * would wait until its timeout. So every suite gives them their default action back first.
+ */
+__attribute__((constructor)) static void tu_default_terminal_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGQUIT};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			signal(sigs[i], SIG_DFL);
+	}
+}
+
 const char *tu_build_dir(void)
 {
 	const char *b = getenv("B");
