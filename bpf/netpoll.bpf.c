@@ -499,12 +499,20 @@ int nps_exit_epoll_ctl(struct trace_event_raw_sys_exit *ctx)
 	op = (int)PT_REGS_PARM2_CORE_SYSCALL(regs);
 	e.fd = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
 	uev = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	/* EPOLL_CTL_DEL passes NULL (or anything: the kernel ignores it); read what is there. */
-	if (uev && bpf_probe_read_user(&ue, sizeof(ue), (void *)uev)) {
-		if (op != NPS_EPOLL_CTL_DEL)
-			stat_add(c, NPS_STAT_READ_FAIL, 1);
+	/*
+	 * EPOLL_CTL_DEL passes NULL (or anything: the kernel ignores it); read what is there. An
+	 * ADD or MOD whose event cannot be read (the kernel's EFAULT) is marked so, with the
+	 * address the program passed in place of the data, as strace shows it: never a {0, 0}
+	 * event the program did not pass.
+	 */
+	if (!uev || bpf_probe_read_user(&ue, sizeof(ue), (void *)uev)) {
 		ue.events = 0;
 		ue.data = 0;
+		if (op != NPS_EPOLL_CTL_DEL) {
+			stat_add(c, NPS_STAT_READ_FAIL, 1);
+			e.sub = NPS_CTL_UNREAD;
+			ue.data = uev;
+		}
 	}
 	e.u.ctl.data = ue.data;
 	e.u.ctl.events = ue.events;

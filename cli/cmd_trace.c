@@ -748,6 +748,13 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 				e->u.ctl.epfd, e->fd, ret_text(e->u.ctl.ret, rb, sizeof(rb)));
 			break;
 		}
+		if (e->sub == NPS_CTL_UNREAD) { /* an address it has not mapped: strace's form */
+			fprintf(human,
+				"%12.6f tid %-7u epoll_ctl(%d, %s, %d, 0x%" PRIx64 ") = %s\n", rel,
+				e->tid, e->u.ctl.epfd, op ? op : "?", e->fd, e->u.ctl.data,
+				ret_text(e->u.ctl.ret, rb, sizeof(rb)));
+			break;
+		}
 		if (e->u.ctl.events == NPS_NETPOLL_EVENTS)
 			go_data(e->u.ctl.data, extra, sizeof(extra));
 		fprintf(human,

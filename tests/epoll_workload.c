@@ -34,11 +34,13 @@
  * -c CPU: run on that CPU only (the loss test needs every loss on one CPU's counter).
  *
  * demo: a break pipe like Go's (pipe2, O_NONBLOCK|O_CLOEXEC), epoll_create1, epoll_ctl ADD with
- * Go's mask and tagged data, MOD, DEL (NULL event), a failing ADD, epoll_wait, epoll_pwait,
+ * Go's mask and tagged data, MOD, DEL (NULL event), a failing ADD, an ADD and a MOD whose event is
+ * at an unmapped address (EFAULT), epoll_wait, epoll_pwait,
  * epoll_pwait2 (1.25 s, 0.5 ms, 0, huge, invalid and NULL timeouts), a write/read of the break pipe,
  * an EFAULT wait, a 20-entry and a 300-entry ready list (more than one ring-buffer record), a
  * failing epoll_create1. Log lines:
  *   pid P tid T | pipe rd R wr W | create flags F ret R | ctl epfd E op O fd F events X data D ret R
+ *   ctl epfd E op O fd F unread ADDRESS ret R
  *   wait sub S epfd E maxevents M timeout T ret R | ready index I events X data D
  *   write fd F count C ret R | read fd F count C ret R | bench n N k K | done
  */
@@ -93,6 +95,15 @@ static int ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
 	printf("ctl epfd %d op %d fd %d events %u data %llu ret %d\n", epfd, op, fd, events,
 	       (unsigned long long)data, r);
 	return r;
+}
+
+/* An ADD or MOD whose event is at an address nobody mapped: the kernel's EFAULT. */
+static void ctl_unread(int epfd, int op, int fd, uintptr_t addr)
+{
+	int r = ret_of(epoll_ctl(epfd, op, fd, (struct epoll_event *)addr));
+
+	printf("ctl epfd %d op %d fd %d unread %llu ret %d\n", epfd, op, fd,
+	       (unsigned long long)addr, r);
 }
 
 static void log_wait(int sub, int epfd, int maxevents, int timeout, int r,
@@ -181,6 +192,8 @@ static int demo(int stop)
 	ctl(epfd, EPOLL_CTL_ADD, sp2[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 	    0x7ffaf8624e400002ULL);
 	ctl(epfd, EPOLL_CTL_ADD, bad, EPOLLIN, 1);
+	ctl_unread(epfd, EPOLL_CTL_ADD, sp2[1], badaddr);
+	ctl_unread(epfd, EPOLL_CTL_MOD, sp1[0], 0); /* NULL */
 	rw(1, sp1[1], 1);
 	wait_(epfd, 8, 1000);
 	ctl(epfd, EPOLL_CTL_MOD, sp1[0], EPOLLIN, 0xffffffff00000001ULL);

@@ -504,19 +504,36 @@ Test(bpf_trace, ends_cleanly_at_its_duration, .timeout = 120, .fini = kill_child
 /*
  * An epoll_pwait2 timespec the kernel refuses ({-1, 0}: EINVAL) is not shown as -1 (block); the
  * full layout names a failed call's error as the narration and strace do (= -EBADF, not = -9):
- * the demo workload's ADD of fd 9999 and its epoll_create1 with flags that are none. The trace
- * ends when the workload exits.
+ * the demo workload's ADD of fd 9999 and its epoll_create1 with flags that are none. An ADD and a
+ * MOD whose event is at an unmapped address (EFAULT) show the address, as strace does, live, in
+ * the replay and in the export: never an event {0, 0} the program did not pass. The trace ends
+ * when the workload exits.
  */
 Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_children)
 {
-	char log[600], pid[16], line[128], *out;
-	int epfd = -1;
+	char log[600], rec[600], pid[16], line[700], *out;
+	int epfd = -1, addfd = -1, modfd = -1;
 
 	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/failed.%d.jsonl", tu_tmpdir(), (int)getpid());
 	pid_t wl = workload_start("demo", (char *[]){"demo", NULL}, log, sizeof(log));
 	snprintf(pid, sizeof(pid), "%d", (int)wl);
-	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", NULL}, wl, &out, NULL);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", "-o", rec, NULL}, wl, &out,
+			   NULL);
 	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	char *wlog = slurp(log);
+	for (char *l = wlog; (l = strstr(l, "ctl epfd ")); l++) {
+		int op, fd;
+		unsigned long long a;
+		if (sscanf(l, "ctl epfd %*d op %d fd %d unread %llu ret -14", &op, &fd, &a) == 3) {
+			if (op == NPS_EPOLL_CTL_ADD && a == 8)
+				addfd = fd;
+			if (op == NPS_EPOLL_CTL_MOD && a == 0)
+				modfd = fd;
+		}
+	}
+	free(wlog);
+	cr_assert(addfd >= 0 && modfd >= 0, "no EFAULT ADD and MOD in %s", log);
 	char *s = strstr(out, "epoll_create1(EPOLL_CLOEXEC) = ");
 	cr_assert(s && sscanf(s, "epoll_create1(EPOLL_CLOEXEC) = %d", &epfd) == 1, "%s", out);
 	snprintf(line, sizeof(line), "epoll_pwait2(%d, 8, invalid timespec) = -EINVAL", epfd);
@@ -528,6 +545,26 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	/* epoll_create1(-1): the flag there is, and the bits the kernel refused, in hex */
 	cr_assert_not_null(strstr(out, "epoll_create1(EPOLL_CLOEXEC|0xfff7ffff) = -EINVAL\n"), "%s",
 			   out);
+	snprintf(line, sizeof(line), "epoll_ctl(%d, ADD, %d, 0x8) = -EFAULT\n", epfd, addfd);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	snprintf(line, sizeof(line), "epoll_ctl(%d, MOD, %d, 0x0) = -EFAULT\n", epfd, modfd);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	free(out);
+
+	out = np_ok("replay %s --no-ui --narrate", rec);
+	snprintf(line, sizeof(line), "epoll_ctl(epfd %d, ADD, fd %d, event at 0x8 unreadable) ",
+		 epfd, addfd);
+	cr_assert_not_null(strstr(out, line), "no '%s' in the replay:\n%s", line, out);
+	snprintf(line, sizeof(line), "epoll_ctl(epfd %d, MOD, fd %d, event at 0x0 unreadable) ",
+		 epfd, modfd);
+	cr_assert_not_null(strstr(out, line), "no '%s' in the replay:\n%s", line, out);
+	free(out);
+	free(np_ok("export %s --format chrome -o %s.json", rec, rec));
+	snprintf(line, sizeof(line), "%s.json", rec);
+	out = slurp(line);
+	snprintf(line, sizeof(line), "\"epfd\":%d,\"event\":\"unreadable at 0x8\",\"ret\":-14",
+		 epfd);
+	cr_assert_not_null(strstr(out, line), "no '%s' in the export", line);
 	free(out);
 }
 

@@ -386,3 +386,29 @@ Test(kernel_agree, the_chain_is_told_in_words, .timeout = 30)
 	cr_assert(tt_terminal_safe(out, strlen(out)));
 	free(out);
 }
+
+/*
+ * An epoll_ctl whose event the probe could not read back (sub NPS_CTL_UNREAD: events 0, data
+ * the address passed) is narrated as such, not as a mask and data the program never passed,
+ * and its mask and data are not judged against netpollopen's: the rest of the call still is.
+ */
+Test(kernel_agree, an_unreadable_ctl_event_is_not_judged, .timeout = 30)
+{
+	char *out;
+	int rc = tt_np(&out, "check " TRACES "/legal_kernel_unread.jsonl");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "epoll_ctl 5 of 5"), "%s", out);
+	free(out);
+	rc = tt_np(&out, "replay " TRACES "/legal_kernel_unread.jsonl --no-ui --narrate");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "[kernel] epoll_ctl           epoll_ctl(epfd 3, ADD, fd 7, event at "
+			      "0x7ffc12345670 unreadable) = 0\n"),
+		  "%s", out);
+	free(out);
+	rc = tt_np(&out, "export " TRACES "/legal_kernel_unread.jsonl --format chrome -o -");
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"args\":{\"epfd\":3,\"event\":\"unreadable at 0x7ffc12345670\","
+			      "\"ret\":0}"),
+		  "%.3000s", out);
+	free(out);
+}

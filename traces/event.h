@@ -91,7 +91,8 @@ enum nps_kind {
 	/* sim: netpollinit created the epoll instance and the break pipe [u.init] */
 	NPS_EV_NETPOLLINIT = 25,
 	/* kernel: epoll_ctl returned [fd, u.ctl: epfd, op, events, data, ret; sub NPS_CTL_SEEDED:
-	 * not a call, a registration read from /proc when tracing began, as an ADD at the origin] */
+	 * not a call, a registration read from /proc when tracing began, as an ADD at the origin;
+	 * sub NPS_CTL_UNREAD: the event could not be read, data is its address] */
 	NPS_EV_EPOLL_CTL = 32,
 	/* kernel: epoll_wait/epoll_pwait/epoll_pwait2 returned [u.wait; sub = NPS_WAIT_*]; its
 	 * ready list follows as u.wait.ret NPS_EV_EPOLL_READY events with the same id */
@@ -321,6 +322,14 @@ enum nps_wait_sub {
  * began with.
  */
 #define NPS_CTL_SEEDED 1
+
+/*
+ * The sub of an NPS_EV_EPOLL_CTL ADD or MOD whose epoll_event the probe could not read back: the
+ * program passed an address it has not mapped (NULL, say), which the kernel refuses with EFAULT.
+ * events is 0 and data holds the address the program passed (as strace prints it), since what
+ * is there is unknown.
+ */
+#define NPS_CTL_UNREAD 2
 
 /* epoll_ctl ops, as the kernel numbers them. */
 #define NPS_EPOLL_CTL_ADD 1

@@ -501,6 +501,10 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		if (e->u.ctl.op == NPS_EPOLL_CTL_DEL) /* the kernel ignores the event passed */
 			snprintf(args, sizeof(args), "\"epfd\":%d,\"ret\":%d", e->u.ctl.epfd,
 				 e->u.ctl.ret);
+		else if (e->sub == NPS_CTL_UNREAD) /* nothing readable at the address passed */
+			snprintf(args, sizeof(args),
+				 "\"epfd\":%d,\"event\":\"unreadable at 0x%llx\",\"ret\":%d",
+				 e->u.ctl.epfd, (unsigned long long)e->u.ctl.data, e->u.ctl.ret);
 		else
 			snprintf(args, sizeof(args),
 				 "\"epfd\":%d,\"events\":\"%s\",\"data\":\"0x%llx\",\"ret\":%d",

@@ -415,7 +415,9 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 		 * DEL ignores its event (CPython passes an uninitialised one): no mask shown. The
 		 * data is what epoll_wait will return for the fd (Go: the pollDesc and its fdseq).
 		 */
-		if (e->u.ctl.op != NPS_EPOLL_CTL_DEL)
+		if (e->u.ctl.op != NPS_EPOLL_CTL_DEL && e->sub == NPS_CTL_UNREAD)
+			put(o, ", event at 0x%llx unreadable", (unsigned long long)e->u.ctl.data);
+		else if (e->u.ctl.op != NPS_EPOLL_CTL_DEL)
 			put(o, ", %s, data 0x%llx",
 			    nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)),
 			    (unsigned long long)e->u.ctl.data);
