@@ -389,9 +389,15 @@ static void lane_end(struct ex *x, struct lane *l, uint64_t ts)
 {
 	if (!l)
 		return;
+	/*
+	 * A child that began with its slice (a netpoll_event in the netpoll call's first ns, or
+	 * stamped before it and moved there) and ends with it would have its very span, and,
+	 * written first, would be drawn holding it: the slice ends 1 ns after such a child.
+	 */
+	bool from_start = l->child.on && l->cur.on && l->child.start <= l->cur.start;
 	child_end(x, l, ts);
 	if (l->cur.on) /* not before its children's end */
-		l->floor = emit_slice(x, l, &l->cur, at_least(ts, l->cfloor));
+		l->floor = emit_slice(x, l, &l->cur, at_least(ts, l->cfloor + from_start));
 	l->cur.on = false;
 }
 
