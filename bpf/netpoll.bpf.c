@@ -68,6 +68,16 @@ volatile __u32 nexcluded = 0; /* entries in excluded_tids: skip the lookup when 
 /* Per-process sequence of epoll_wait returns (the low bits of their ids). */
 __u64 wait_seq = 0;
 
+/*
+ * Events lost and not yet reported in-band (atomic), and the ts of the first of them. One
+ * count for every CPU, not one per CPU: the next record of any CPU carries the loss, so that it
+ * comes before every later event of the process. Counted per CPU, a loss waited for that CPU's
+ * next record, and a thread that had moved to another CPU went on without it: check then took
+ * its lost epoll_ctl for a missing one.
+ */
+__u64 lost_pending __attribute__((aligned(64))) = 0; /* read by every record: not beside wait_seq */
+__u64 lost_since = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, NPS_BPF_RING_DEFAULT);
@@ -181,23 +191,25 @@ static __always_inline void ev_init(struct nps_event *e, __u16 kind, __u64 ts, _
 static __always_inline void lose(struct nps_bpf_cpu *c, __u64 nev, __u64 now)
 {
 	stat_add(c, NPS_STAT_LOST, nev);
-	if (__sync_fetch_and_add(&c->lost_pending, nev) == 0)
-		c->lost_since = now;
+	if (__sync_fetch_and_add(&lost_pending, nev) == 0)
+		lost_since = now;
 }
 
 /*
- * Reserve a record for nev events, preceded by an NPS_EV_LOST when this CPU has lost events
- * since its last record: the loss then appears in the stream where it happened. 0, or -1 when
- * the ring buffer is full (the events are counted as lost; nothing to submit).
+ * Reserve a record for nev events, preceded by an NPS_EV_LOST when events were lost since the
+ * last record (on any CPU): the loss then appears in the stream where it happened. 0, or -1
+ * when the ring buffer is full (the events are counted as lost; nothing to submit).
  */
 static __always_inline int rec_open_extra(struct rec *r, struct nps_bpf_cpu *c, __u64 nev,
 					  __u32 extra, __u64 now, __u32 tid)
 {
 	__u64 lost = 0, since = 0;
 
-	if (c->lost_pending) {
-		since = c->lost_since;
-		lost = __sync_lock_test_and_set(&c->lost_pending, 0);
+	if (lost_pending) {
+		since = lost_since;
+		lost = __sync_lock_test_and_set(&lost_pending, 0);
+		if (since > now) /* lost on another CPU since this program began */
+			since = now;
 	}
 	stat_add(c, NPS_STAT_PRODUCED, nev);
 	r->off = 0;
@@ -205,7 +217,7 @@ static __always_inline int rec_open_extra(struct rec *r, struct nps_bpf_cpu *c, 
 		/* A failed reservation still has to be released (it is a null dynptr). */
 		bpf_ringbuf_discard_dynptr(&r->dp, 0);
 		if (lost)
-			__sync_fetch_and_add(&c->lost_pending, lost);
+			__sync_fetch_and_add(&lost_pending, lost);
 		lose(c, nev, now);
 		return -1;
 	}

@@ -86,8 +86,6 @@ enum nps_bpf_stat {
 /* One CPU's slot of the per-CPU array map "cpu". */
 struct nps_bpf_cpu {
 	nps_u64 stat[NPS_STAT__COUNT];
-	nps_u64 lost_pending; /* lost events not yet reported in-band (atomic) */
-	nps_u64 lost_since;   /* ts of the first of them */
 };
 
 /* Per-thread (task storage) state between a wait's entry and its exit. */

@@ -580,14 +580,13 @@ static int read_cpu(struct probes *p, struct nps_bpf_cpu *sum, uint64_t *since)
 		return -ENOMEM;
 	err = bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.cpu), &zero, v);
 	if (!err) {
-		*since = 0;
-		for (int c = 0; c < p->ncpus; c++) {
+		for (int c = 0; c < p->ncpus; c++)
 			for (int i = 0; i < NPS_STAT__COUNT; i++)
 				sum->stat[i] += v[c].stat[i];
-			sum->lost_pending += v[c].lost_pending;
-			if (v[c].lost_pending && (!*since || v[c].lost_since < *since))
-				*since = v[c].lost_since;
-		}
+		/* the loss no record carried yet, over every CPU (bpf/netpoll.bpf.c) */
+		*since = __atomic_load_n(&p->skel->bss->lost_pending, __ATOMIC_RELAXED)
+			     ? p->skel->bss->lost_since
+			     : 0;
 	}
 	free(v);
 	return err;
