@@ -136,11 +136,14 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 	}
 }
 
-/* ", kernel/runtime agreement: fidelity 12 of 12, ..." for the verdict line, "" without it. */
+/*
+ * ", kernel/runtime agreement: fidelity 12 of 12, ..." for the verdict line; "" without kernel
+ * events, or without runtime events to agree with (a `netpollsim trace` recording).
+ */
 static void agreement(const struct nps_fold *f, char *buf, size_t len)
 {
 	const struct fold_stats *s = &f->st;
-	if (!s->kernel_events) {
+	if (!s->kernel_events || fold_kernel_only(f)) {
 		buf[0] = '\0';
 		return;
 	}

@@ -1573,6 +1573,11 @@ bool fold_kernel_view(const struct nps_fold *f)
 	return priv((struct nps_fold *)f)->kview;
 }
 
+bool fold_kernel_only(const struct nps_fold *f)
+{
+	return f->st.kernel_events == f->st.events;
+}
+
 /* netpollopen / netpollclose: the same thread's epoll_ctl is owed by the kernel. */
 static void expect_missing(struct nps_fold *f, const struct ctl_expect *x, const char *why,
 			   struct vctx *v);

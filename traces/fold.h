@@ -184,6 +184,11 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
  */
 void fold_set_kernel_view(struct nps_fold *f);
 bool fold_kernel_view(const struct nps_fold *f); /* set, or a kernel event seen */
+/*
+ * Every event so far is the kernel's: `netpollsim trace`'s view of a process, with no runtime to
+ * agree with (a run always has runtime events).
+ */
+bool fold_kernel_only(const struct nps_fold *f);
 
 /*
  * The end of the stream: judge what was still owed (an epoll_ctl the kernel never showed, the

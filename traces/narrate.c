@@ -1021,7 +1021,7 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		nps_plural(s->events), (unsigned long long)(dur / 1000000000),
 		(unsigned long long)(dur % 1000000000 / 1000));
 	/* netpollsim trace's view of another process: the runtime's lines would all say 0 */
-	bool kernel_only = s->kernel_events == s->events; /* a run always has runtime events */
+	bool kernel_only = fold_kernel_only(f);
 	if (kernel_only)
 		fprintf(out, "  runtime: none seen (the kernel's view of a process: 'netpollsim "
 			     "trace')\n");
