@@ -15,9 +15,10 @@
  *                                      EPOLLIN alone (a self-pipe, as Go's break pipe is); the
  *                                      first one written, waited for and drained, then S
  *                                      seconds of epoll_wait(…, 100 ms)
- *   epoll_workload [-s] samedata S      two socketpairs registered with the same data (7), only
- *                                      the second one made readable, waited for and drained;
- *                                      then S seconds of epoll_wait(…, 100 ms)
+ *   epoll_workload [-s] samedata S      two socketpairs registered with the same data (7); the
+ *                                      first one closed without EPOLL_CTL_DEL, the second one
+ *                                      made readable, waited for and drained; then S seconds
+ *                                      of epoll_wait(…, 100 ms)
  *   epoll_workload [-s] exec S [PROG]   an epoll fd without CLOEXEC holding a pipe without it
  *                                      (data 0x1), set up before -s stops; then a CLOEXEC
  *                                      epoll fd with a pipe (0x11) and a socket (0x12), and the
@@ -368,6 +369,9 @@ static int samedata(int stop, double secs)
 	ctl(epfd, EPOLL_CTL_ADD, a[0], EPOLLIN, 7);
 	ctl(epfd, EPOLL_CTL_ADD, b[0], EPOLLIN, 7);
 	stop_here(stop);
+	/* closed without EPOLL_CTL_DEL (as nginx does): epoll drops it, and no epoll call shows it */
+	close(a[0]);
+	printf("close fd %d\n", a[0]);
 	return wake_and_wait(epfd, b[0], b[1], secs);
 }
 

@@ -904,6 +904,50 @@ Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini
 }
 
 /*
+ * A registration whose fd was closed without EPOLL_CTL_DEL (the samedata workload's first fd,
+ * as nginx closes its connections) stays in the set rebuilt from the epoll calls, which cannot
+ * see it go; when the trace ends (Ctrl-C, its usual end) it reads /proc again and names it, and
+ * only it.
+ */
+Test(bpf_trace, a_registration_closed_unseen_is_named_at_the_end, .timeout = 120,
+     .fini = kill_children)
+{
+	char log[600], out_path[600], pid[16], want[200], *out, *s;
+	int epfd = -1, a = -1, b = -1, status;
+
+	NEED_ROOT();
+	pid_t wl = workload_start("unseen", (char *[]){"samedata", "60", NULL}, log, sizeof(log));
+	s = slurp(log);
+	cr_assert_eq(sscanf(strstr(s, "ctl epfd"), "ctl epfd %d op 1 fd %d", &epfd, &a), 2, "%s",
+		     s);
+	cr_assert_eq(
+	    sscanf(strstr(strstr(s, "ctl epfd") + 1, "ctl epfd"), "ctl epfd %*d op 1 fd %d", &b), 1,
+	    "%s", s);
+	free(s);
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	snprintf(out_path, sizeof(out_path), "%s/unseen.%d.out", tu_tmpdir(), (int)getpid());
+	pid_t tp = children[1] =
+	    spawn((char *[]){(char *)tu_netpollsim(), "trace", "--pid", pid, "-q", NULL}, out_path);
+	free(wait_for(out_path, "tracing pid", tp));
+	cr_assert_eq(kill(wl, SIGCONT), 0);
+	free(wait_for(log, "read fd", wl)); /* closed, woken, drained: now it waits */
+	cr_assert_eq(kill(tp, SIGINT), 0);
+	cr_assert_eq(waitpid(tp, &status, 0), tp);
+	children[1] = 0;
+	out = slurp(out_path);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status 0x%x:\n%s", status, out);
+	cr_assert_not_null(strstr(out, "interest set (rebuilt from epoll_ctl): 2 registrations\n"),
+			   "%s", out);
+	snprintf(want, sizeof(want),
+		 "not in the kernel's set when tracing ended (/proc/%d/fdinfo): closed without "
+		 "EPOLL_CTL_DEL, which removes a registration unseen, or removed after the probes "
+		 "stopped:\n   fd %d on epfd %d\nkernel view: ",
+		 (int)wl, a, epfd);
+	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+	free(out);
+}
+
+/*
  * The interest set read from /proc when tracing began is recorded too (epoll_ctl ADDs with sub
  * NPS_CTL_SEEDED at ts 0), so that replay shows the fds the live trace showed.
  */
