@@ -701,7 +701,8 @@ struct trace_ctx {
 	bool quiet;
 	int werr; /* first writer error */
 	uint64_t events, waits, readies, ctls, lost, seeded;
-	uint64_t last_ts;     /* of the last event delivered */
+	uint64_t break_writes, break_reads; /* of the break pipe: netpollBreak, netpoll's drain */
+	uint64_t last_ts;		    /* of the last event delivered */
 	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
 	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
 	/* on a terminal (not -q): the events narrated as replay narrates them, from this fold */
@@ -1063,6 +1064,8 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	t->waits += e.kind == NPS_EV_EPOLL_WAIT;
 	t->readies += e.kind == NPS_EV_EPOLL_READY;
 	t->ctls += e.kind == NPS_EV_EPOLL_CTL;
+	t->break_writes += e.kind == NPS_EV_SYSCALL && e.u.sys.op == NPS_SYS_WRITE;
+	t->break_reads += e.kind == NPS_EV_SYSCALL && e.u.sys.op == NPS_SYS_READ;
 	if (e.kind == NPS_EV_LOST)
 		t->lost += e.u.lost.count;
 	if (t->narrate)
@@ -1270,11 +1273,18 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 
 	probes_stats(p, &st);
 	double secs = (double)(st.stop_ns - st.attach_ns) / 1e9;
+	char brk[128] = "";
+	if (t->break_writes || t->break_reads) /* how often the poller was woken early */
+		snprintf(brk, sizeof(brk),
+			 ", %" PRIu64 " write%s to the break pipe (netpollBreak) and %" PRIu64
+			 " read%s (netpoll's drain)",
+			 t->break_writes, nps_plural(t->break_writes), t->break_reads,
+			 nps_plural(t->break_reads));
 	say("kernel view: %" PRIu64 " event%s in %.3f s (%.0f/s): %" PRIu64
-	    " epoll_wait return%s, %" PRIu64 " ready %s, %" PRIu64 " epoll_ctl\n",
+	    " epoll_wait return%s, %" PRIu64 " ready %s, %" PRIu64 " epoll_ctl%s\n",
 	    t->events, nps_plural(t->events), secs, secs > 0 ? (double)st.delivered / secs : 0.0,
 	    t->waits, nps_plural(t->waits), t->readies, t->readies == 1 ? "entry" : "entries",
-	    t->ctls);
+	    t->ctls, brk);
 	say("probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
 	    " (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
 	    st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);

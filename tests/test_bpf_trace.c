@@ -427,6 +427,16 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	cr_assert(strstr(out, cmd) != NULL, "no %s:\n%s", cmd, out);
 	snprintf(cmd, sizeof(cmd), "read(%d, 16) = ", brd);
 	cr_assert(strstr(out, cmd) != NULL, "no %s:\n%s", cmd, out);
+	/* and counted in the summary, as many as were shown */
+	snprintf(cmd, sizeof(cmd), "write(%d, 1) = 1  netpollBreak", bwr);
+	int writes = tu_count_lines(out, cmd);
+	snprintf(cmd, sizeof(cmd), "read(%d, 16) = ", brd);
+	int reads = tu_count_lines(out, cmd);
+	snprintf(cmd, sizeof(cmd),
+		 " epoll_ctl, %d write%s to the break pipe (netpollBreak) and %d read%s "
+		 "(netpoll's drain)\n",
+		 writes, writes == 1 ? "" : "s", reads, reads == 1 ? "" : "s");
+	cr_assert(strstr(out, cmd) != NULL, "no '%s' in:\n%s", cmd, strstr(out, "kernel view:"));
 	/* Close: DEL of the connection. */
 	snprintf(cmd, sizeof(cmd), "epoll_ctl(%d, DEL, %d) = 0", epfd, cfd);
 	cr_assert(strstr(out, cmd) != NULL, "no %s:\n%s", cmd, out);

@@ -127,6 +127,8 @@ struct fold_stats {
 	uint64_t wakes[FOLD_WAKE__COUNT]; /* goroutine wake-ups by cause */
 	uint64_t netpolls, netpolls_blocking, netpoll_events;
 	uint64_t epoll_waits;	     /* kernel epoll_wait returns */
+	uint64_t kbreak_writes;	     /* kernel: writes to the break pipe (netpollBreak) */
+	uint64_t kbreak_reads;	     /* kernel: reads of it (netpoll's drain) */
 	uint64_t breaks;	     /* netpollBreak calls that wrote, Go's (the runtime's own) */
 	uint64_t breaks_exit;	     /* those the model's exit made (sim/proc.c sim_exit) */
 	uint64_t pds_open, pds_free; /* pollDescs in use / on pollCache's free list */

@@ -1027,13 +1027,21 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 			     "trace')\n");
 	else
 		summary_runtime(out, f);
-	if (s->kernel_events)
+	if (s->kernel_events) {
 		fprintf(out,
 			"  kernel: %llu epoll wait%s seen by the probes, %llu fd%s in the interest "
-			"set\n",
+			"set",
 			(unsigned long long)s->epoll_waits, nps_plural(s->epoll_waits),
 			(unsigned long long)s->interest, nps_plural(s->interest));
-	else if (kernel_only)
+		/* how often the poller was woken early: timers, or work for an idle P */
+		if (s->kbreak_writes || s->kbreak_reads)
+			fprintf(out,
+				", %llu write%s to the break pipe (netpollBreak) and %llu read%s "
+				"(netpoll's drain)",
+				(unsigned long long)s->kbreak_writes, nps_plural(s->kbreak_writes),
+				(unsigned long long)s->kbreak_reads, nps_plural(s->kbreak_reads));
+		fputc('\n', out);
+	} else if (kernel_only)
 		fprintf(out, "  kernel: no epoll call seen\n");
 	else if (fold_kernel_view(f))
 		fprintf(out, "  kernel: no kernel events: the probes were on but saw no epoll call "
