@@ -23,10 +23,24 @@ static void usage(FILE *out)
 		"  -q, --quiet            print errors and the verdict only, no notes\n"
 		"      --allow-truncated  a trace without footer (cut short) is not an error\n"
 		"      --max-errors N     print at most N errors per file (default 50)\n"
+		"      --max-notes N      print at most N notes per rule and file (default 10)\n"
 		"  -h, --help             this help\n\n"
 		"examples:\n"
 		"  netpollsim check echo.jsonl\n"
 		"  netpollsim check --quiet traces/samples/*.jsonl\n");
+}
+
+/* --max-errors N, --max-notes N: a number from 1 to 1000000 into *out; false, said, if not. */
+static bool max_arg(const char *name, const char *arg, unsigned *out)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+	if (*end || end == arg || n < 1 || n > 1000000) {
+		fprintf(stderr, "netpollsim check: %s wants a number from 1 to 1000000\n", name);
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
 }
 
 int cmd_check(int argc, char **argv)
@@ -35,6 +49,7 @@ int cmd_check(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"allow-truncated", no_argument, NULL, 'T'},
 	    {"max-errors", required_argument, NULL, 'M'},
+	    {"max-notes", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -50,18 +65,14 @@ int cmd_check(int argc, char **argv)
 		case 'T':
 			o.allow_truncated = true;
 			break;
-		case 'M': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > 1000000) {
-				fprintf(stderr,
-					"netpollsim check: --max-errors wants a number from "
-					"1 to 1000000\n");
+		case 'M':
+			if (!max_arg("--max-errors", optarg, &o.max_shown))
 				return NPS_EXIT_USAGE;
-			}
-			o.max_shown = (unsigned)n;
 			break;
-		}
+		case 'N':
+			if (!max_arg("--max-notes", optarg, &o.max_notes))
+				return NPS_EXIT_USAGE;
+			break;
 		case 'h':
 			usage(stdout);
 			return NPS_EXIT_OK;

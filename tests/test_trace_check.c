@@ -1259,6 +1259,48 @@ Test(trace_check, a_100mb_line_is_refused_in_bounded_memory, .timeout = 120)
 	free(out);
 }
 
+/*
+ * A program that is not Go closes without EPOLL_CTL_DEL thousands of times (nginx): each rule's
+ * notes are printed ten at a time, the rest counted on one line, and --max-notes shows more; an
+ * error is never hidden by them, and every note is counted in the verdict.
+ */
+Test(trace_check, a_repeated_note_is_shown_ten_times_and_counted, .timeout = 30)
+{
+	const char *path = tt_tmp("repeated.jsonl");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	fputs(HDR, f);
+	for (int i = 0; i < 15; i++)
+		fprintf(f,
+			"{\"ts\":%d,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":1,\"fd\":7,"
+			"\"op\":\"ADD\",\"epfd\":5,\"events\":1,\"data\":\"0x10\",\"ret\":0}\n",
+			1000 + i);
+	fputs("{\"footer\":true,\"events\":15,\"counts\":{\"epoll_ctl\":15},\"lost\":{}}\n", f);
+	fclose(f);
+	tt_spit(path, text, len);
+	free(text);
+	char *out;
+	cr_assert_eq(tt_np(&out, "check %s", path), 0, "%s", out);
+	cr_assert_eq(tu_count_lines(out, ": note: closed-without-del: "), 10, "%s", out);
+	cr_assert(strstr(out, "repeated.jsonl:12: note: closed-without-del"), "%s", out);
+	cr_assert(strstr(out, "repeated.jsonl: 4 more closed-without-del notes not shown "
+			      "(--max-notes N shows more)\n"),
+		  "%s", out);
+	cr_assert(strstr(out, "repeated.jsonl: legal: 15 events, 14 notes\n"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check --max-notes 14 %s", path), 0, "%s", out);
+	cr_assert_eq(tu_count_lines(out, ": note: closed-without-del: "), 14, "%s", out);
+	cr_assert(!strstr(out, "not shown"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check --max-notes 13 %s", path), 0, "%s", out);
+	cr_assert(strstr(out, ": 1 more closed-without-del note not shown "), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check --max-notes 0 %s", path), 2, "%s", out);
+	cr_assert_str_eq(out, "netpollsim check: --max-notes wants a number from 1 to 1000000\n");
+	free(out);
+}
+
 Test(trace_check, usage_errors, .timeout = 30)
 {
 	char *out;

@@ -25,6 +25,13 @@ struct ck {
 	const char *name;
 	struct check_result r;
 	unsigned shown;
+	/* notes by rule: a busy run repeats the same race (a program that is not Go, the same
+	 * closed-without-del) thousands of times, which would bury everything else */
+	struct {
+		const char *rule;
+		unsigned long long n;
+	} by_rule[32];
+	size_t nrules;
 };
 
 static bool show_error(struct ck *c)
@@ -32,6 +39,22 @@ static bool show_error(struct ck *c)
 	unsigned max = c->o->max_shown ? c->o->max_shown : 50;
 	c->r.errors++;
 	return c->shown++ < max;
+}
+
+static unsigned max_notes(const struct ck *c)
+{
+	return c->o->max_notes ? c->o->max_notes : 10;
+}
+
+/* Count a note of rule; false when enough of that rule were printed. */
+static bool show_note(struct ck *c, const char *rule)
+{
+	size_t i = 0;
+	while (i < c->nrules && strcmp(c->by_rule[i].rule, rule))
+		i++;
+	if (i == c->nrules && i < sizeof(c->by_rule) / sizeof(c->by_rule[0]))
+		c->by_rule[c->nrules++].rule = rule;
+	return i == c->nrules || ++c->by_rule[i].n <= max_notes(c); /* a full table shows all */
 }
 
 static void print_event(struct ck *c, const struct nps_event *e, uint64_t origin)
@@ -50,7 +73,7 @@ static void report(struct ck *c, const struct fold_verdict *v, uint64_t line,
 	trace_sanitize(v->text, strnlen(v->text, sizeof(v->text)), t, sizeof(t));
 	if (v->level == FOLD_NOTE) {
 		c->r.notes++;
-		if (!c->o->quiet)
+		if (!c->o->quiet && show_note(c, v->rule))
 			fprintf(c->out, "%s:%llu: note: %s: %s\n", c->name,
 				(unsigned long long)line, v->rule, t);
 		return;
@@ -249,6 +272,12 @@ done:
 	unsigned max_shown = c.o->max_shown ? c.o->max_shown : 50, more = c.shown - max_shown;
 	if (c.shown > max_shown)
 		fprintf(c.out, "%s: %u more error%s not shown\n", c.name, more, nps_plural(more));
+	for (size_t i = 0; i < c.nrules; i++)
+		if (c.by_rule[i].n > max_notes(&c))
+			fprintf(c.out,
+				"%s: %llu more %s note%s not shown (--max-notes N shows more)\n",
+				c.name, c.by_rule[i].n - max_notes(&c), c.by_rule[i].rule,
+				nps_plural(c.by_rule[i].n - max_notes(&c)));
 	/* the file's own errors (its footer, its end) are neither violations nor bad lines */
 	unsigned long long other = c.r.errors - c.r.violations - c.r.schema_errors;
 	char part[64] = "";

@@ -20,6 +20,7 @@ struct check_opts {
 	bool quiet;	      /* no notes, only errors and the verdict line */
 	bool allow_truncated; /* a missing footer is a note, not an error */
 	unsigned max_shown;   /* errors printed at most (0: 50); all are counted */
+	unsigned max_notes;   /* notes of each rule printed at most (0: 10); all are counted */
 };
 
 struct check_result {
