@@ -63,8 +63,8 @@
 #define TRACE_REORDER_NS 10000000ULL
 
 static volatile sig_atomic_t stop_sig;
-static volatile sig_atomic_t
-    stops; /* stop signals so far: a second one cuts the last read of /proc */
+/* stop signals so far: a second one cuts the last read of /proc short (say_gone_unseen) */
+static volatile sig_atomic_t stops;
 
 /* Where the human-readable output goes: stdout, or stderr when the trace is recorded to "-". */
 static FILE *human;
@@ -1253,10 +1253,9 @@ static void say_gone_unseen(int pid, struct nps_join *j)
 		if (bsearch(&l[i], now.reg, now.nreg, sizeof(*now.reg), cmp_reg))
 			continue;
 		if (!gone++)
-			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): closed "
-			    "without EPOLL_CTL_DEL, which removes a registration unseen, or "
-			    "removed "
-			    "after the probes stopped:\n",
+			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): "
+			    "closed without EPOLL_CTL_DEL, which removes a registration unseen, "
+			    "or removed after the probes stopped:\n",
 			    pid);
 		if (gone <= 8)
 			say("   fd %d on epfd %d\n", l[i].fd, l[i].epfd);
