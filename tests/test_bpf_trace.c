@@ -869,25 +869,33 @@ Test(bpf_trace, a_self_pipe_of_another_program_is_not_go_s, .timeout = 120, .fin
 }
 
 /*
+ * The samedata workload (stopped, as workload_start leaves it), with its epoll fd and its two
+ * fds: a, the first registered (closed without EPOLL_CTL_DEL once continued), and b.
+ */
+static pid_t samedata_start(const char *name, const char *secs, char *log, size_t len, int *epfd,
+			    int *a, int *b)
+{
+	pid_t wl = workload_start(name, (char *[]){"samedata", (char *)secs, NULL}, log, len);
+	char *s = slurp(log), *first = strstr(s, "ctl epfd");
+	cr_assert(first && sscanf(first, "ctl epfd %d op 1 fd %d", epfd, a) == 2, "%s", s);
+	char *second = strstr(first + 1, "ctl epfd");
+	cr_assert(second && sscanf(second, "ctl epfd %*d op 1 fd %d", b) == 1, "%s", s);
+	free(s);
+	return wl;
+}
+
+/*
  * Two fds registered on one epoll fd with the same data: a ready entry with that data cannot
  * name its fd. It says fd ?, and why, once (it used to name the last one registered: fd 6,
  * although only the other one was readable).
  */
 Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini = kill_children)
 {
-	char log[600], pid[16], *out, *s;
+	char log[600], pid[16], *out;
 	int epfd = -1, a = -1, b = -1;
 
 	NEED_ROOT();
-	pid_t wl =
-	    workload_start("samedata", (char *[]){"samedata", "0.3", NULL}, log, sizeof(log));
-	s = slurp(log);
-	cr_assert_eq(sscanf(strstr(s, "ctl epfd"), "ctl epfd %d op 1 fd %d", &epfd, &a), 2, "%s",
-		     s);
-	cr_assert_eq(
-	    sscanf(strstr(strstr(s, "ctl epfd") + 1, "ctl epfd"), "ctl epfd %*d op 1 fd %d", &b), 1,
-	    "%s", s);
-	free(s);
+	pid_t wl = samedata_start("samedata", "0.3", log, sizeof(log), &epfd, &a, &b);
 	snprintf(pid, sizeof(pid), "%d", (int)wl);
 	int rc = trace_run((char *[]){"--pid", pid, "--duration", "10", NULL}, wl, &out, NULL);
 	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
@@ -922,18 +930,11 @@ Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini
 Test(bpf_trace, a_registration_closed_unseen_is_named_at_the_end, .timeout = 120,
      .fini = kill_children)
 {
-	char log[600], out_path[600], pid[16], want[200], *out, *s;
+	char log[600], out_path[600], pid[16], want[200], *out;
 	int epfd = -1, a = -1, b = -1, status;
 
 	NEED_ROOT();
-	pid_t wl = workload_start("unseen", (char *[]){"samedata", "60", NULL}, log, sizeof(log));
-	s = slurp(log);
-	cr_assert_eq(sscanf(strstr(s, "ctl epfd"), "ctl epfd %d op 1 fd %d", &epfd, &a), 2, "%s",
-		     s);
-	cr_assert_eq(
-	    sscanf(strstr(strstr(s, "ctl epfd") + 1, "ctl epfd"), "ctl epfd %*d op 1 fd %d", &b), 1,
-	    "%s", s);
-	free(s);
+	pid_t wl = samedata_start("unseen", "60", log, sizeof(log), &epfd, &a, &b);
 	snprintf(pid, sizeof(pid), "%d", (int)wl);
 	snprintf(out_path, sizeof(out_path), "%s/unseen.%d.out", tu_tmpdir(), (int)getpid());
 	pid_t tp = children[1] =
