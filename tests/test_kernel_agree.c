@@ -397,21 +397,20 @@ Test(kernel_agree, the_chain_is_told_in_words, .timeout = 30)
  */
 Test(kernel_agree, an_unreadable_ctl_event_is_not_judged, .timeout = 30)
 {
-	char *out;
-	int rc = tt_np(&out, "check " TRACES "/legal_kernel_unread.jsonl");
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "epoll_ctl 5 of 5"), "%s", out);
-	free(out);
-	rc = tt_np(&out, "replay " TRACES "/legal_kernel_unread.jsonl --no-ui --narrate");
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "[kernel] epoll_ctl           epoll_ctl(epfd 3, ADD, fd 7, event at "
-			      "0x7ffc12345670 unreadable) = 0\n"),
-		  "%s", out);
-	free(out);
-	rc = tt_np(&out, "export " TRACES "/legal_kernel_unread.jsonl --format chrome -o -");
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "\"args\":{\"epfd\":3,\"event\":\"unreadable at 0x7ffc12345670\","
-			      "\"ret\":0}"),
-		  "%.3000s", out);
-	free(out);
+	static const char *const says[][2] = {
+	    {"check", "epoll_ctl 5 of 5"},
+	    {"replay --no-ui --narrate",
+	     "[kernel] epoll_ctl           epoll_ctl(epfd 3, ADD, fd 7, "
+	     "event at 0x7ffc12345670 unreadable) = 0\n"},
+	    {"export --format chrome -o -",
+	     "\"args\":{\"epfd\":3,\"event\":\"unreadable at 0x7ffc12345670\",\"ret\":0}"},
+	};
+	for (size_t i = 0; i < sizeof(says) / sizeof(says[0]); i++) {
+		char *out;
+		int rc = tt_np(&out, "%s " TRACES "/legal_kernel_unread.jsonl", says[i][0]);
+		cr_assert_eq(rc, 0, "%s: %s", says[i][0], out);
+		cr_assert(strstr(out, says[i][1]), "%s: no '%s' in\n%.3000s", says[i][0],
+			  says[i][1], out);
+		free(out);
+	}
 }

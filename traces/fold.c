@@ -2381,9 +2381,12 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	case NPS_EV_SYSCALL:
 		if (e->src == NPS_SRC_SIM && e->u.sys.op == NPS_SYS_CLOSE && priv(f)->nexp)
 			expect_closed(f, e);
-		/* the probes see only the break pipe's reads and writes (docs/kernel-view.md) */
-		f->st.kbreak_writes += e->src == NPS_SRC_KERNEL && e->u.sys.op == NPS_SYS_WRITE;
-		f->st.kbreak_reads += e->src == NPS_SRC_KERNEL && e->u.sys.op == NPS_SYS_READ;
+		/* the probes see only the break pipe's reads and writes (docs/kernel-view.md);
+		 * the runtime's own syscalls, two a round trip, count nothing here */
+		if (e->src == NPS_SRC_KERNEL) {
+			f->st.kbreak_writes += e->u.sys.op == NPS_SYS_WRITE;
+			f->st.kbreak_reads += e->u.sys.op == NPS_SYS_READ;
+		}
 		apply_syscall(f, e, &v);
 		break;
 	case NPS_EV_THROW: {
