@@ -11,10 +11,10 @@
  *                                      M > 0, stop again and make M more calls
  *   epoll_workload [-s] threads T N     T threads, each N x epoll_wait(timeout 0) on one shared
  *                                      epoll fd with one eventfd ready (logs "thread tid T")
- *   epoll_workload [-s] pipes N S       N pipes, each read end registered level-triggered for
+ *   epoll_workload [-s] pipes N S [T]   N pipes, each read end registered level-triggered for
  *                                      EPOLLIN alone (a self-pipe, as Go's break pipe is); the
  *                                      first one written, waited for and drained, then S
- *                                      seconds of epoll_wait(…, 100 ms)
+ *                                      seconds of epoll_wait(…, T ms) (default 100)
  *   epoll_workload [-s] samedata S      two socketpairs registered with the same data (7); the
  *                                      first one closed without EPOLL_CTL_DEL, the second one
  *                                      made readable, waited for and drained; then S seconds
@@ -313,13 +313,16 @@ static int threads(int stop, int t, long n)
 }
 
 /* Wait for secs seconds in epoll_wait(…, 100 ms) calls. */
+/* The timeout of wait_for_secs' waits (ms): pipes' optional T. */
+static int idle_wait_ms = 100;
+
 static void wait_for_secs(int epfd, double secs)
 {
 	struct timespec t0, t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		wait_(epfd, 8, 100);
+		wait_(epfd, 8, idle_wait_ms);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
 }
@@ -457,8 +460,11 @@ int main(int argc, char **argv)
 			     a + 3 < argc ? atol(argv[a + 3]) : 0);
 	if (a + 2 < argc && !strcmp(argv[a], "threads"))
 		return threads(stop, atoi(argv[a + 1]), atol(argv[a + 2]));
-	if (a + 2 < argc && !strcmp(argv[a], "pipes"))
+	if (a + 2 < argc && !strcmp(argv[a], "pipes")) {
+		if (a + 3 < argc)
+			idle_wait_ms = atoi(argv[a + 3]);
 		return pipes(stop, atoi(argv[a + 1]), atof(argv[a + 2]));
+	}
 	if (a + 1 < argc && !strcmp(argv[a], "samedata"))
 		return samedata(stop, atof(argv[a + 1]));
 	if (a + 1 < argc && !strcmp(argv[a], "exec"))
@@ -469,7 +475,7 @@ int main(int argc, char **argv)
 		return after_exec(atof(argv[a + 1]));
 	fprintf(stderr,
 		"usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M] | "
-		"[-s] threads T N | [-s] pipes N S | [-s] samedata S | [-s] exec S [PROG] | "
+		"[-s] threads T N | [-s] pipes N S [T] | [-s] samedata S | [-s] exec S [PROG] | "
 		"[-s] exec-thread S\n");
 	return 2;
 }
