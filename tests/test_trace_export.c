@@ -53,15 +53,32 @@ static int by_start(const void *a, const void *b)
 }
 
 struct flowstep {
-	double ts;
+	double ts, dur;
 	bool in, out;
 	const char *name;
+	int seq; /* its place in the document */
 };
 
-static int by_ts(const void *a, const void *b)
+/*
+ * The order in which Perfetto's importer reads a flow's slices, which must be the flow's: its
+ * sorter (trace_sorter.h, SlowOperatorLess) orders JSON events by ts, X slices of equal ts
+ * longest first, then by their place in the file. A step read before the one it follows gets
+ * no arrow (stats: flow_end_without_start).
+ */
+static int by_perfetto(const void *a, const void *b)
 {
 	const struct flowstep *x = a, *y = b;
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->dur != y->dur)
+		return x->dur > y->dur ? -1 : 1;
+	return x->seq - y->seq;
+}
+
+static double dur_of(const cJSON *e)
+{
+	const cJSON *d = cJSON_GetObjectItem(e, "dur");
+	return cJSON_IsNumber(d) ? d->valuedouble : 0;
 }
 
 /*
@@ -242,8 +259,8 @@ static cJSON *validate_chrome(const char *path)
 				flows[nflows++].id = bind->valuedouble;
 			}
 			cr_assert_lt(flows[f].n, 16);
-			flows[f].st[flows[f].n++] =
-			    (struct flowstep){ts->valuedouble, in, out, name->valuestring};
+			flows[f].st[flows[f].n++] = (struct flowstep){
+			    ts->valuedouble, dur_of(e), in, out, name->valuestring, seq};
 		}
 		if (p == 'X') {
 			const cJSON *dur = cJSON_GetObjectItem(e, "dur");
@@ -327,11 +344,11 @@ static cJSON *validate_chrome(const char *path)
 	}
 	/* rebased: the first event is at 0 µs (Perfetto shows the trace from its start) */
 	cr_assert_eq(min_ts, 0, "%s: the earliest event is at %.3f µs, not 0", path, min_ts);
-	/* every flow: out-only first, in-only last, both between */
+	/* every flow, in the order Perfetto reads it: out-only first, in-only last, both between */
 	for (int f = 0; f < nflows; f++) {
 		struct flowstep *st = flows[f].st;
 		int k = flows[f].n;
-		qsort(st, (size_t)k, sizeof(*st), by_ts);
+		qsort(st, (size_t)k, sizeof(*st), by_perfetto);
 		cr_assert_geq(k, 2, "flow %g has one step", flows[f].id);
 		for (int i = 0; i < k; i++) {
 			bool first = i == 0, last = i == k - 1;
@@ -359,15 +376,17 @@ static int flow_from(cJSON *doc, const char *first, const char **names, int max)
 	}
 	cr_assert_geq(id, 0, "no flow starts at '%s'", first);
 	struct flowstep st[16];
-	int n = 0;
+	int n = 0, seq = 0;
 	cJSON_ArrayForEach(e, evs)
 	{
 		cJSON *b = cJSON_GetObjectItem(e, "bind_id");
 		if (b && b->valuedouble == id && n < 16)
-			st[n++] = (struct flowstep){cJSON_GetObjectItem(e, "ts")->valuedouble, 0, 0,
-						    cJSON_GetObjectItem(e, "name")->valuestring};
+			st[n++] = (struct flowstep){
+			    cJSON_GetObjectItem(e, "ts")->valuedouble,	 dur_of(e), 0, 0,
+			    cJSON_GetObjectItem(e, "name")->valuestring, seq};
+		seq++;
 	}
-	qsort(st, (size_t)n, sizeof(*st), by_ts);
+	qsort(st, (size_t)n, sizeof(*st), by_perfetto);
 	for (int i = 0; i < n && i < max; i++)
 		names[i] = st[i].name;
 	return n;
@@ -633,6 +652,64 @@ static const char *lane_name(const cJSON *evs, int pid, int tid)
 	const cJSON *a = meta_args(evs, "thread_name", pid, tid);
 	cr_assert(a, "lane %d/%d has no name", pid, tid);
 	return cJSON_GetObjectItem(a, "name")->valuestring;
+}
+
+/*
+ * Each goroutine's time running is on its M's lane too, as slices named after it, with the
+ * netpoll calls it made itself (netpoll(0) from a running goroutine) cut out of them: the M lane
+ * does not go blank while the goroutine still runs. Returns the running slices checked.
+ */
+static int assert_m_lanes_show_running(const char *in, const char *name)
+{
+	cJSON *doc = export_chrome(in, name);
+	const cJSON *evs = cJSON_GetObjectItem(doc, "traceEvents"), *r, *e;
+	int checked = 0;
+	cJSON_ArrayForEach(r, evs)
+	{
+		const cJSON *ra = cJSON_GetObjectItem(r, "args"), *m = cJSON_GetObjectItem(ra, "m");
+		if (strcmp(cJSON_GetObjectItem(r, "ph")->valuestring, "X") ||
+		    strcmp(cJSON_GetObjectItem(r, "name")->valuestring, "running") || !m)
+			continue;
+		const char *g = lane_name(evs, cJSON_GetObjectItem(r, "pid")->valueint,
+					  cJSON_GetObjectItem(r, "tid")->valueint);
+		double a = cJSON_GetObjectItem(r, "ts")->valuedouble, b = a + dur_of(r), shown = 0;
+		char mname[16];
+		snprintf(mname, sizeof(mname), "M%d ", m->valueint);
+		int pieces = 0;
+		cJSON_ArrayForEach(e, evs)
+		{
+			const char *en = cJSON_GetObjectItem(e, "name")->valuestring;
+			if (strcmp(cJSON_GetObjectItem(e, "ph")->valuestring, "X") ||
+			    (strcmp(en, g) && strncmp(en, "netpoll #", 9)) ||
+			    strncmp(lane_name(evs, cJSON_GetObjectItem(e, "pid")->valueint,
+					      cJSON_GetObjectItem(e, "tid")->valueint),
+				    mname, strlen(mname)))
+				continue;
+			double s = cJSON_GetObjectItem(e, "ts")->valuedouble, t = s + dur_of(e);
+			double lo = s > a ? s : a, hi = t < b ? t : b;
+			if (hi > lo) {
+				shown += hi - lo;
+				pieces++;
+			}
+		}
+		/* each piece may start or end 1 ns off the goroutine's (a slice lasts ≥ 1 ns) */
+		cr_assert_geq(shown + 0.0021 * pieces, b - a,
+			      "%s: %s runs %.3f-%.3f µs on M%d, whose lane shows it %.3f µs of it",
+			      name, g, a, b, m->valueint, shown);
+		checked++;
+	}
+	cJSON_Delete(doc);
+	return checked;
+}
+
+Test(trace_export, an_m_lane_shows_its_goroutine_around_the_netpoll_it_made, .timeout = 60)
+{
+	/* G5 calls netpoll(0) at 946.2 µs and runs on to 963.35 */
+	cr_assert_gt(
+	    assert_m_lanes_show_running(TRACES "/legal_kernel_agree.jsonl", "m-agree.json"), 0);
+	/* the lesson whose goroutine polls while it runs, as a class opens it */
+	cr_assert_gt(
+	    assert_m_lanes_show_running("traces/samples/ready-before-park.jsonl", "m-rbp.json"), 0);
 }
 
 /*

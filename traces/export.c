@@ -62,6 +62,8 @@ struct lane {
 	long sort;
 	char name[96];
 	struct slice cur, child;
+	/* an M's goroutine, cut by a netpoll that goroutine made, drawn again when it returns */
+	struct slice paused;
 	/*
 	 * Where the next slice may start: the end of the last slice (floor) and of the current
 	 * one's last child (cfloor). A trace whose events are out of time order (late events)
@@ -368,6 +370,18 @@ static uint64_t at_least(uint64_t ts, uint64_t floor)
 	return ts < floor ? floor : ts;
 }
 
+/*
+ * The earliest start of a flow's step on another lane: 1 ns after the step it follows began.
+ * Perfetto's importer reads slices of equal ts longest first (its sorter's SlowOperatorLess), so
+ * a longer step that shared its predecessor's start (the pollDesc's pdReady after "netpollready
+ * fd 7 (wg too)", which the same event starts) would be read first, and its arrow dropped as
+ * flow_end_without_start.
+ */
+static uint64_t flow_after(uint64_t start)
+{
+	return start + 1;
+}
+
 static void child_end(struct ex *x, struct lane *l, uint64_t ts)
 {
 	if (l->child.on)
@@ -584,7 +598,7 @@ static void on_pd_state(struct ex *x, const struct nps_event *e)
 			flow = m->child.flow;
 			fin = true;
 			m->child.succ = true;
-			after = m->child.start;
+			after = flow_after(m->child.start);
 		} else {
 			flow = ++x->next_flow;
 		}
@@ -643,6 +657,8 @@ static void on_gstatus(struct ex *x, const struct nps_event *e)
 		snprintf(gname, sizeof(gname), "G%llu", (unsigned long long)s->goid);
 		if (m && m->cur.on && !strcmp(m->cur.name, gname))
 			lane_end(x, m, e->ts);
+		if (m && m->paused.on && !strcmp(m->paused.name, gname))
+			m->paused.on = false;
 	}
 	if (s->to == NPS_GRUNNING && e->m >= 0) {
 		int mi = m_lane(x, e->m);
@@ -667,7 +683,7 @@ static void on_gstatus(struct ex *x, const struct nps_event *e)
 			src->cur.succ = true;
 			flow = in->flow;
 			fin = true;
-			after = src->cur.start;
+			after = flow_after(src->cur.start);
 			in->lane = li;
 		} else if (s->to == NPS_GRUNNING && live && src == l) {
 			src->cur.succ = true;
@@ -721,6 +737,12 @@ static void on_netpoll(struct ex *x, const struct nps_event *e)
 		else
 			snprintf(name, sizeof(name), "netpoll #%llu (%d ms)",
 				 (unsigned long long)n->id, n->waitms);
+		/*
+		 * A goroutine's own netpoll(0) (sim_netpoll_now in ready-before-park; Go's
+		 * pollWork-like calls): a lane holds a slice and its children, not three levels, so
+		 * the goroutine's slice stops for the call and starts again after it.
+		 */
+		l->paused = l->cur.on && l->cur.name[0] == 'G' ? l->cur : (struct slice){0};
 		struct slice *s = lane_begin(x, l, e->ts, name, 0, false);
 		snprintf(s->args, sizeof(s->args),
 			 "\"id\":%llu,\"delay\":%lld,\"waitms\":%d,\"caller\":\"%s\"",
@@ -730,6 +752,10 @@ static void on_netpoll(struct ex *x, const struct nps_event *e)
 	}
 	if (e->kind == NPS_EV_NETPOLL_END) {
 		lane_end(x, l, e->ts);
+		if (l->paused.on)
+			snprintf(lane_begin(x, l, e->ts, l->paused.name, 0, false)->args,
+				 sizeof(l->cur.args), "%s", l->paused.args);
+		l->paused.on = false;
 		return;
 	}
 	/* NETPOLL_EVENT: a child slice of the netpoll call */
@@ -745,6 +771,8 @@ static void on_netpoll(struct ex *x, const struct nps_event *e)
 		for (size_t i = 0; i < x->nkc; i++)
 			if (!(n->id & NPS_KERNEL_ID_BIT) && x->kc[i].id == n->id &&
 			    x->kc[i].data == n->data) {
+				l->child.start =
+				    at_least(l->child.start, flow_after(x->kc[i].start));
 				kchild_emit(x, i, l->child.flow);
 				l->child.fin = true;
 				break;
