@@ -1048,6 +1048,24 @@ static const struct malformed cases[] = {
      "missing_src.jsonl:3: error: schema: field \"src\": missing"},
     {"huge_number", HDR "{\"ts\":1e400,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n",
      "huge_number.jsonl:2: error: schema: field \"ts\": 1e400 is not an exact integer"},
+    /* numbers strtod (and so cJSON) reads but JSON does not: jq and Python refuse them */
+    {"leading_zero", HDR "{\"ts\":01,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n" NOTE,
+     "leading_zero.jsonl:2: error: schema: field \"ts\": 01 is not a JSON number (column 7: a "
+     "leading zero)"},
+    {"bare_point", HDR "{\"ts\":1.,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"x\"}\n" NOTE,
+     "bare_point.jsonl:2: error: schema: field \"ts\": 1. is not a JSON number (column 7: no "
+     "digit after the point)"},
+    {"point_first",
+     HDR "{\"ts\":1,\"src\":\"kernel\",\"ev\":\"epoll_wait\",\"tid\":9,\"epfd\":3,"
+	 "\"maxevents\":8,\"timeout_ms\":0,\"n\":1,\"ready\":[{\"fd\":-.8,\"events\":1,"
+	 "\"data\":\"0x8\"}]}\n" NOTE,
+     "point_first.jsonl:2: error: schema: field \"fd\": -.8 is not a JSON number (column 109: "
+     "no digit before the point)"},
+    {"leading_zero_in_the_header",
+     "{\"format\":\"netpollsim-trace\",\"version\":01,\"scenario\":\"m\",\"gomaxprocs\":1,"
+     "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n" NOTE,
+     "leading_zero_in_the_header.jsonl:1: error: schema: header: field \"version\": 01 is not a "
+     "JSON number (column 40: a leading zero)"},
     {"huge_integer",
      HDR "{\"ts\":123456789012345678901234567890,\"src\":\"sim\",\"ev\":\"note\",\"text\":"
 	 "\"x\"}\n",

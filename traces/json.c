@@ -1982,13 +1982,53 @@ static bool nul_escape(const char *s, size_t n, size_t *col, char *key, size_t k
 }
 
 /*
+ * What makes a number token (a run of the characters cJSON reads one from) not a JSON number,
+ * or NULL when it is one: RFC 8259 section 6, -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]?
+ * [0-9]+)?. cJSON reads numbers with strtod, which also takes 01, 1., -.5 and 1.e3: jq and
+ * Python refuse them, and so does this reader, so that one file means one thing everywhere.
+ */
+static const char *num_syntax(const char *p, const char *end)
+{
+	p += p < end && *p == '-';
+	if (p == end || *p < '0' || *p > '9')
+		return "no digit before the point";
+	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+		return "a leading zero";
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	if (p < end && *p == '.') {
+		if (++p == end || *p < '0' || *p > '9')
+			return "no digit after the point";
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		p += p < end && (*p == '+' || *p == '-');
+		if (p == end || *p < '0' || *p > '9')
+			return "no digit in the exponent";
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	return p == end ? NULL : "a sign inside it";
+}
+
+/* The first number of a line that is not a JSON number: where, in which field, and why. */
+struct bad_num {
+	const char *at, *end, *why, *key;
+};
+
+/*
  * Give each number of the tree its text from the line, in valuestring (which cJSON leaves NULL
  * for numbers and frees with the node): cJSON keeps only a double, which misquotes and rounds
  * what it cannot hold (get_int reads the text instead). The tree holds the line's values in the
  * line's order, so the n-th number node (depth first) is the n-th number outside strings: a
  * run of the characters cJSON reads a number from. A copy that fails leaves NULL (the double).
+ * The first run that is not a JSON number goes in bad, with the name of its member (or of the
+ * array that holds it).
  */
-static void keep_numbers(cJSON *j, const char **at, const char *end)
+static void keep_numbers(cJSON *j, const char **at, const char *end, const char *key,
+			 struct bad_num *bad)
 {
 	for (; j; j = j->next) {
 		if (cJSON_IsNumber(j)) {
@@ -2004,13 +2044,16 @@ static void keep_numbers(cJSON *j, const char **at, const char *end)
 			for (t = p; t < end && *t && strchr("0123456789+-.eE", *t); t++)
 				;
 			*at = t;
+			const char *why = bad->why ? NULL : num_syntax(p, t);
+			if (why)
+				*bad = (struct bad_num){p, t, why, j->string ? j->string : key};
 			j->valuestring = t > p ? cJSON_malloc((size_t)(t - p) + 1) : NULL;
 			if (j->valuestring) {
 				memcpy(j->valuestring, p, (size_t)(t - p));
 				j->valuestring[t - p] = '\0';
 			}
 		}
-		keep_numbers(j->child, at, end);
+		keep_numbers(j->child, at, end, j->string ? j->string : key, bad);
 	}
 }
 
@@ -2101,9 +2144,25 @@ static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 		return NULL;
 	}
 	const char *at = line;
-	keep_numbers(o->child, &at, line + len);
+	struct bad_num bad = {0};
+	keep_numbers(o->child, &at, line + len, NULL, &bad);
 	size_t col;
 	char key[64], k[80];
+	if (bad.why) {
+		char num[48];
+		int nl = bad.end - bad.at > 40 ? 40 : (int)(bad.end - bad.at);
+		snprintf(num, sizeof(num), "%.*s%s", nl, bad.at,
+			 bad.end - bad.at > 40 ? "..." : "");
+		if (bad.key)
+			perr_set(pe, "field \"%s\": %s is not a JSON number (column %zu: %s)",
+				 quote(bad.key, k, sizeof(k)), num, (size_t)(bad.at - line) + 1,
+				 bad.why);
+		else
+			perr_set(pe, "%s is not a JSON number (column %zu: %s)", num,
+				 (size_t)(bad.at - line) + 1, bad.why);
+		cJSON_Delete(o);
+		return NULL;
+	}
 	const char *twice = dup_key(o);
 	if (twice) {
 		perr_set(pe,
