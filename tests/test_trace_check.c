@@ -1066,6 +1066,27 @@ static const struct malformed cases[] = {
      "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\"}\n" NOTE,
      "leading_zero_in_the_header.jsonl:1: error: schema: header: field \"version\": 01 is not a "
      "JSON number (column 40: a leading zero)"},
+    /* the header's options and clock: of the type and range run and trace write them */
+    {"options_huge",
+     "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"
+     "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\",\"options\":{\"procs\":1e400}}\n" NOTE,
+     "options_huge.jsonl:1: error: schema: header: field \"options.procs\": 1e400 is out of "
+     "range [1, 32768]"},
+    {"options_wrong_type",
+     "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"
+     "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\",\"options\":{\"clients\":\"2\"}}\n" NOTE,
+     "options_wrong_type.jsonl:1: error: schema: header: field \"options.clients\": expected "
+     "an integer, got a string"},
+    {"options_negative_seed",
+     "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"
+     "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\",\"options\":{\"seed\":-5}}\n" NOTE,
+     "options_negative_seed.jsonl:1: error: schema: header: field \"options.seed\": expected an "
+     "integer from 0, got -5"},
+    {"another_clock",
+     "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"m\",\"gomaxprocs\":1,"
+     "\"go\":\"go1.22\",\"mono_origin_ns\":\"1000\",\"clock\":\"CLOCK_REALTIME\"}\n" NOTE,
+     "another_clock.jsonl:1: error: schema: header: field \"clock\": expected "
+     "\"CLOCK_MONOTONIC\", got \"CLOCK_REALTIME\""},
     {"huge_integer",
      HDR "{\"ts\":123456789012345678901234567890,\"src\":\"sim\",\"ev\":\"note\",\"text\":"
 	 "\"x\"}\n",

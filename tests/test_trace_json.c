@@ -849,6 +849,36 @@ Test(trace_json, writer_refuses_options_that_are_not_an_object, .timeout = 10)
 	cr_assert_eq(trace_writer_close(NULL, NULL), 0);
 }
 
+/*
+ * The header's options keep their numbers as written: cJSON holds a double and would print a
+ * seed of 2^63 - 1 (run --seed takes it) as 9.2233720368547758e+18, a run no one could repeat.
+ * The recording, its reading and its export all keep the text.
+ */
+Test(trace_json, a_seed_beyond_a_double_is_kept_as_written, .timeout = 30)
+{
+	const char *opts = "{\"seed\":9223372036854775807,\"duration\":1e-05,\"procs\":2}";
+	const char *path = tt_tmp("seed.jsonl"), *copy = tt_tmp("seed-export.jsonl");
+	struct trace_header h = {.scenario = "seed", .options_json = opts, .gomaxprocs = 2};
+	struct trace_writer *w;
+	cr_assert_eq(trace_writer_open(path, &h, &w), 0);
+	struct trace_footer ft = {0};
+	cr_assert_eq(trace_writer_close(w, &ft), 0);
+	char *text = tt_slurp(path, NULL);
+	cr_assert(strstr(text, "\"options\":{\"seed\":9223372036854775807,\"duration\":1e-05,"),
+		  "%s", text);
+	struct trace_reader *r;
+	cr_assert_eq(trace_reader_open(path, &r), 0, "%s", trace_reader_error(r));
+	cr_assert_str_eq(trace_reader_info(r)->options_json, opts);
+	trace_reader_close(r);
+	char *out;
+	cr_assert_eq(tt_np(&out, "export %s --format jsonl -o %s", path, copy), 0, "%s", out);
+	free(out);
+	char *again = tt_slurp(copy, NULL);
+	cr_assert_str_eq(again, text, "the export changed the header");
+	free(again);
+	free(text);
+}
+
 /* An exec's path does not fit the event: the line carries it whole, the event an id of it. */
 Test(trace_json, an_exec_line_carries_its_path, .timeout = 10)
 {

@@ -1287,7 +1287,35 @@ static void add_ns_string(cJSON *o, const char *key, uint64_t v)
 	cJSON_AddStringToObject(o, key, tmp);
 }
 
-/* A JSON object text as a cJSON object, NULL when it is none. */
+/* The first number of a line that is not a JSON number: where, in which field, and why. */
+struct bad_num {
+	const char *at, *end, *why, *key;
+};
+
+static void keep_numbers(cJSON *j, const char **at, const char *end, const char *key,
+			 struct bad_num *bad);
+
+/* Number nodes that hold their text (keep_numbers) print it as it was. */
+static void numbers_raw(cJSON *j)
+{
+	for (; j; j = j->next) {
+		if (cJSON_IsNumber(j) && j->valuestring)
+			j->type = cJSON_Raw;
+		numbers_raw(j->child);
+	}
+}
+
+/* A line's object (parse_line: its numbers hold their text) in compact JSON, numbers as written. */
+static char *print_exact(cJSON *o)
+{
+	numbers_raw(o->child);
+	return cJSON_PrintUnformatted(o);
+}
+
+/*
+ * A JSON object text as a cJSON object, NULL when it is none. Its numbers print as the text
+ * wrote them: cJSON would print a double, and a seed of 2^63 - 1 as 9.2233720368547758e+18.
+ */
 static cJSON *parse_object(const char *text)
 {
 	cJSON *o = cJSON_Parse(text);
@@ -1295,6 +1323,10 @@ static cJSON *parse_object(const char *text)
 		cJSON_Delete(o);
 		return NULL;
 	}
+	const char *at = text;
+	struct bad_num bad = {0};
+	keep_numbers(o->child, &at, text + strlen(text), NULL, &bad);
+	numbers_raw(o->child);
 	return o;
 }
 
@@ -2013,11 +2045,6 @@ static const char *num_syntax(const char *p, const char *end)
 	return p == end ? NULL : "a sign inside it";
 }
 
-/* The first number of a line that is not a JSON number: where, in which field, and why. */
-struct bad_num {
-	const char *at, *end, *why, *key;
-};
-
 /*
  * Give each number of the tree its text from the line, in valuestring (which cJSON leaves NULL
  * for numbers and frees with the node): cJSON keeps only a double, which misquotes and rounds
@@ -2517,6 +2544,47 @@ static int get_text(const cJSON *o, const char *key, bool req, char *out, size_t
 	return 0;
 }
 
+/*
+ * The header's options that run and trace write (the scenario's, or trace's pid), each of the
+ * type and range they write; other members are ignored, as unknown fields are. The seed is any
+ * integer from 0 (run takes up to 2^63 - 1, beyond what a double holds: only its text counts).
+ */
+static int check_options(const cJSON *opts, struct perr *pe)
+{
+	static const struct {
+		const char *name;
+		int64_t lo, hi;
+	} ints[] = {
+	    {"procs", 1, 1 << 15},	{"clients", 0, INT32_MAX}, {"rounds", 0, INT32_MAX},
+	    {"msg_size", 1, INT32_MAX}, {"pid", 1, INT32_MAX},
+	};
+	char key[48], tmp[64];
+	int64_t v;
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		const cJSON *j = cJSON_GetObjectItemCaseSensitive(opts, ints[i].name);
+		snprintf(key, sizeof(key), "options.%s", ints[i].name);
+		if (j && get_int(j, key, ints[i].lo, ints[i].hi, &v, pe))
+			return -EINVAL;
+	}
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(opts, "seed");
+	if (j && (!cJSON_IsNumber(j) ||
+		  (j->valuestring ? !*j->valuestring || strspn(j->valuestring, "0123456789") !=
+							    strlen(j->valuestring)
+				  : j->valuedouble < 0)))
+		return perr_set(pe, "field \"options.seed\": expected an integer from 0, got %s",
+				cJSON_IsNumber(j) ? num_text(j, tmp, sizeof(tmp)) : json_type(j));
+	j = cJSON_GetObjectItemCaseSensitive(opts, "duration");
+	if (j && (!cJSON_IsNumber(j) || !isfinite(j->valuedouble) || j->valuedouble < 0))
+		return perr_set(
+		    pe, "field \"options.duration\": expected seconds, a number from 0, got %s",
+		    cJSON_IsNumber(j) ? num_text(j, tmp, sizeof(tmp)) : json_type(j));
+	j = cJSON_GetObjectItemCaseSensitive(opts, "listen");
+	if (j && !cJSON_IsString(j))
+		return perr_set(pe, "field \"options.listen\": expected a string, got %s",
+				json_type(j));
+	return 0;
+}
+
 static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 {
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "format");
@@ -2560,10 +2628,21 @@ static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 	j = cJSON_GetObjectItemCaseSensitive(o, "options");
 	if (j && !cJSON_IsObject(j))
 		return perr_set(pe, "field \"options\": expected an object, got %s", json_type(j));
-	char *opts = j ? cJSON_PrintUnformatted(j) : NULL;
+	if (j && check_options(j, pe))
+		return -EINVAL;
+	char *opts =
+	    j ? print_exact((cJSON *)j) : NULL; /* after check_options: numbers as written */
 	snprintf(in->options_json, sizeof(in->options_json), "%s",
 		 opts && strlen(opts) < sizeof(in->options_json) ? opts : "{}");
 	free(opts);
+	/* the clock of every ts, the one the kernel's events are stamped with */
+	j = cJSON_GetObjectItemCaseSensitive(o, "clock");
+	if (cJSON_IsString(j) && strcmp(j->valuestring, "CLOCK_MONOTONIC"))
+		return perr_set(pe, "field \"clock\": expected \"CLOCK_MONOTONIC\", got \"%s\"",
+				quote(j->valuestring, tmp, sizeof(tmp)));
+	if (j && !cJSON_IsString(j))
+		return perr_set(pe, "field \"clock\": expected \"CLOCK_MONOTONIC\", got %s",
+				json_type(j));
 	uint64_t ws = 0;
 	if (get_ns_string(o, "mono_origin_ns", true, &in->mono_origin, pe) ||
 	    get_ns_string(o, "start_ns", false, &ws, pe))
@@ -2669,7 +2748,7 @@ static int reader_init(struct trace_reader *r, const char *name)
 	if (!o)
 		return rd_err(r, 1, "header: %s", msg);
 	rc = parse_header(r, o, &pe);
-	r->info.header_json = rc ? NULL : cJSON_PrintUnformatted(o);
+	r->info.header_json = rc ? NULL : print_exact(o);
 	cJSON_Delete(o);
 	if (rc)
 		return rd_err(r, 1, "header: %s", msg);
@@ -2774,7 +2853,7 @@ static int reader_next(struct trace_reader *r, struct nps_event *e)
 				 ? parse_footer(r, o, &pe)
 				 : perr_set(&pe, "field \"footer\": expected true, got %s",
 					    cJSON_IsFalse(ft) ? "false" : json_type(ft));
-			r->info.footer_json = rc ? NULL : cJSON_PrintUnformatted(o);
+			r->info.footer_json = rc ? NULL : print_exact(o);
 			cJSON_Delete(o);
 			if (rc) {
 				r->info.footer_bad =
