@@ -97,6 +97,28 @@ Test(trace_replay, narrates_the_races_and_their_notes, .timeout = 30)
 	free(out);
 }
 
+/*
+ * A close while the reader has announced (pdWait) but not parked: netpollunblock wakes nobody
+ * (from pdWait it returns nil), and the narration must not name the closer, who ran the event,
+ * as the goroutine woken.
+ */
+Test(trace_replay, a_close_during_the_announce_wakes_nobody, .timeout = 30)
+{
+	char *out = narrate("legal_announce_cut.jsonl");
+	static const char *const story[] = {
+	    "rg pdNil → pdWait (G5 announces it will park)",
+	    "rg pdWait → pdNil (close during the announce: nobody to wake; the announcing "
+	    "goroutine does not stay parked, gets use of closed network connection)",
+	    "            note: close-while-parked: fd 7 rg: close while a goroutine announces",
+	    "G5       fd 7   (*FD).Read                   returns \"use of closed network "
+	    "connection\"",
+	    "wake-ups: 0 I/O, 0 deadline, 0 close, 0 past SetDeadline, 0 other",
+	};
+	TT_IN_ORDER(out, story);
+	cr_assert(!strstr(out, "G1 woken"), "the closer is not woken:\n%s", out);
+	free(out);
+}
+
 Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 {
 	char *out = narrate("legal_kernel.jsonl");

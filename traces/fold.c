@@ -516,7 +516,6 @@ enum {
 	C_READY = 2,
 	C_WAIT = 4,
 	C_G = 8,
-	C_ANY = 15
 };
 
 static unsigned pdv_class(uint64_t v)
@@ -532,7 +531,7 @@ static unsigned pdv_class(uint64_t v)
 static const struct {
 	uint8_t fn, from, to;
 } legal[] = {
-    {NPS_FN_POLLOPEN, C_ANY, C_NIL},
+    {NPS_FN_POLLOPEN, C_NIL | C_READY, C_NIL}, /* else Go throws: blocked read on free polldesc */
     {NPS_FN_POLLRESET, C_READY, C_NIL},
     {NPS_FN_NETPOLLBLOCK, C_READY, C_NIL},
     {NPS_FN_NETPOLLBLOCK, C_NIL, C_WAIT},
@@ -549,8 +548,6 @@ static const char *class_names(unsigned c, char *buf, size_t len)
 	static const char *const n[] = {"pdNil", "pdReady", "pdWait", "G"};
 	size_t o = 0;
 	buf[0] = '\0';
-	if (c == C_ANY)
-		return "any";
 	for (int i = 0; i < 4; i++)
 		if (c & (1u << i))
 			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "/" : "", n[i]);

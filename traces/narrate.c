@@ -209,11 +209,25 @@ static void pd_state_text(struct out *o, const struct nps_event *e, const struct
 	}
 	case NPS_FN_NETPOLLDEADLINEIMPL:
 	case NPS_FN_POLLSETDEADLINE:
-		put(o, " (deadline: %s woken, gets i/o timeout)", gn);
+	case NPS_FN_POLLUNBLOCK: {
+		const char *why = s->fn == NPS_FN_POLLUNBLOCK ? "close" : "deadline";
+		const char *err = s->fn == NPS_FN_POLLUNBLOCK ? "use of closed network connection"
+							      : "i/o timeout";
+		/*
+		 * netpollunblock wakes only a parked G: from pdWait it returns nil, and the
+		 * goroutine that announced sees the error in netpollblock's recheck or when its
+		 * commit fails (gopark then resumes it at once). e->g is the closer, or the timer's.
+		 */
+		if (s->from == NPS_PDV_WAIT)
+			put(o,
+			    " (%s during the announce: nobody to wake; the announcing goroutine "
+			    "does "
+			    "not stay parked, gets %s)",
+			    why, err);
+		else
+			put(o, " (%s: %s woken, gets %s)", why, gn, err);
 		break;
-	case NPS_FN_POLLUNBLOCK:
-		put(o, " (close: %s woken, gets use of closed network connection)", gn);
-		break;
+	}
 	case NPS_FN_POLLRESET:
 		/* prepareRead/prepareWrite: readiness is not trusted, the syscall will say */
 		put(o, " (pending readiness cleared: the syscall is tried first)");
