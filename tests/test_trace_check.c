@@ -994,6 +994,47 @@ Test(trace_check, a_file_killed_mid_line_reads_up_to_the_last_complete_line, .ti
 	free(out);
 }
 
+/*
+ * The header line itself cut short says so (not just "not valid JSON"); a whole header whose
+ * newline is missing is read, not called ignored; blank lines before the header are skipped,
+ * as they are everywhere else.
+ */
+Test(trace_check, a_file_cut_in_its_header_says_so, .timeout = 30)
+{
+	size_t len;
+	char *t = tt_slurp(TRACES "/legal_read_wait.jsonl", &len), *out;
+	size_t hlen = (size_t)(strchr(t, '\n') - t);
+	tt_spit(tt_tmp("in_header.jsonl"), t, 120);
+	int rc = tt_np(&out, "check %s", tt_tmp("in_header.jsonl"));
+	cr_assert_eq(rc, 1);
+	cr_assert(strstr(out, "in_header.jsonl:1: error: schema: header: cut short: the file ends "
+			      "inside the header line, after 120 bytes"),
+		  "%s", out);
+	free(out);
+	tt_spit(tt_tmp("header_only.jsonl"), t, hlen);
+	rc = tt_np(&out, "check %s", tt_tmp("header_only.jsonl"));
+	cr_assert_eq(rc, 1);
+	cr_assert(!strstr(out, "ignored"), "the header was read: %s", out);
+	cr_assert(strstr(out, "error: no-footer: the trace has no footer: it was cut short after "
+			      "line 1"),
+		  "%s", out);
+	free(out);
+	char *blank;
+	cr_assert(asprintf(&blank, "\n  \n%s", t) > 0);
+	tt_spit(tt_tmp("blank_first.jsonl"), blank, strlen(blank));
+	rc = tt_np(&out, "check %s", tt_tmp("blank_first.jsonl"));
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "blank_first.jsonl: legal:"), "%s", out);
+	free(out);
+	tt_spit(tt_tmp("blank_only.jsonl"), "\n\n", 2);
+	rc = tt_np(&out, "check %s", tt_tmp("blank_only.jsonl"));
+	cr_assert_eq(rc, 1);
+	cr_assert(strstr(out, "no header line: the file holds blank lines only"), "%s", out);
+	free(out);
+	free(blank);
+	free(t);
+}
+
 /* ---- malformed input ---- */
 
 struct malformed {

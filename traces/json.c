@@ -2731,9 +2731,14 @@ static int reader_init(struct trace_reader *r, const char *name)
 	const char *line;
 	size_t len;
 	bool complete;
-	int rc = rd_line(r, &line, &len, &complete);
-	if (rc == 0) {
-		rd_err(r, 0, "empty file: no header line");
+	int rc;
+	/* blank lines before the header are skipped, as they are everywhere else */
+	while ((rc = rd_line(r, &line, &len, &complete)) == 1 && complete && blank(line, len))
+		;
+	if (rc == 0 || (rc == 1 && blank(line, len))) {
+		rd_err(r, 0,
+		       r->lineno ? "no header line: the file holds blank lines only"
+				 : "empty file: no header line");
 		return -ENODATA;
 	}
 	if (rc == -E2BIG)
@@ -2745,15 +2750,19 @@ static int reader_init(struct trace_reader *r, const char *name)
 	char msg[400];
 	struct perr pe = {msg, sizeof(msg)};
 	cJSON *o = parse_line(line, len, &pe);
+	if (!o && !complete)
+		return rd_err(r, r->lineno,
+			      "header: cut short: the file ends inside the header line, after %zu "
+			      "bytes (%s)",
+			      len, msg);
 	if (!o)
-		return rd_err(r, 1, "header: %s", msg);
+		return rd_err(r, r->lineno, "header: %s", msg);
 	rc = parse_header(r, o, &pe);
 	r->info.header_json = rc ? NULL : print_exact(o);
 	cJSON_Delete(o);
 	if (rc)
-		return rd_err(r, 1, "header: %s", msg);
-	if (!complete)
-		r->info.truncated_line = true;
+		return rd_err(r, r->lineno, "header: %s", msg);
+	/* a whole header without its newline is read (not ignored): the file ends after it */
 	return 0;
 }
 
