@@ -1567,6 +1567,13 @@ int cmd_trace(int argc, char **argv)
 		}
 		cli_term_refit(fileno(human), &human_width); /* what follows fits a new window */
 		deliver(&t, p, false);
+		/*
+		 * The recording gets what was delivered before the narration shows it (as run does
+		 * every 2 ms): a SIGKILL then leaves every event shown, up to its last whole line,
+		 * not just the header (the writer's own flush waits for 512 KiB).
+		 */
+		if (t.w && !t.werr)
+			t.werr = trace_writer_flush_bulk(t.w);
 		if (t.werr) {
 			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-t.werr));
 			goto cleanup;

@@ -961,6 +961,42 @@ Test(bpf_trace, a_registration_closed_unseen_is_named_at_the_end, .timeout = 120
 }
 
 /*
+ * A recording killed with SIGKILL (no footer, no final flush) holds every event the trace had
+ * shown: it is flushed as the events are delivered, not when 512 KiB have piled up.
+ */
+Test(bpf_trace, a_killed_recording_keeps_what_was_shown, .timeout = 120, .fini = kill_children)
+{
+	char log[600], out_path[600], rec[600], pid[16], *out;
+	int epfd = -1, a = -1, b = -1, status;
+
+	NEED_ROOT();
+	pid_t wl = samedata_start("killed", "60", log, sizeof(log), &epfd, &a, &b);
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	snprintf(out_path, sizeof(out_path), "%s/killed.%d.out", tu_tmpdir(), (int)getpid());
+	snprintf(rec, sizeof(rec), "%s/killed.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t tp = children[1] =
+	    spawn((char *[]){(char *)tu_netpollsim(), "trace", "--pid", pid, "--record", rec, NULL},
+		  out_path);
+	free(wait_for(out_path, "tracing pid", tp));
+	cr_assert_eq(kill(wl, SIGCONT), 0);
+	free(wait_for(out_path, "[0] fd ?   EPOLLIN  data 0x7", tp)); /* a wait's return, shown */
+	cr_assert_eq(kill(tp, SIGKILL), 0);
+	cr_assert_eq(waitpid(tp, &status, 0), tp);
+	children[1] = 0;
+	char want[96], *text = slurp(rec);
+	snprintf(want, sizeof(want), "\"epfd\":%d,\"maxevents\":8,\"timeout_ms\":100,\"n\":1,",
+		 epfd);
+	cr_assert_not_null(strstr(text, want), "no %s in the killed recording:\n%s", want, text);
+	free(text);
+	char cmd[1400];
+	snprintf(cmd, sizeof(cmd), "%s check --allow-truncated %s", tu_netpollsim(), rec);
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_not_null(strstr(out, "note: no-footer:"), "%s", out);
+	free(out);
+}
+
+/*
  * The interest set read from /proc when tracing began is recorded too (epoll_ctl ADDs with sub
  * NPS_CTL_SEEDED at ts 0), so that replay shows the fds the live trace showed.
  */
