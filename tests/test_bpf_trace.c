@@ -924,6 +924,37 @@ Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini
 }
 
 /*
+ * Start `netpollsim trace --pid WL` with extra (NULL-terminated) into name's output file (path,
+ * len) as children[1], and once it traces, continue the stopped workload wl.
+ */
+static pid_t trace_start(const char *name, pid_t wl, char *const extra[], char *path, size_t len)
+{
+	char pid[16], *argv[12] = {(char *)tu_netpollsim(), "trace", "--pid", pid};
+	int i = 4;
+
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	snprintf(path, len, "%s/%s.%d.out", tu_tmpdir(), name, (int)getpid());
+	for (; extra[i - 4] && i < 11; i++)
+		argv[i] = extra[i - 4];
+	argv[i] = NULL;
+	pid_t tp = children[1] = spawn(argv, path);
+	free(wait_for(path, "tracing pid", tp));
+	cr_assert_eq(kill(wl, SIGCONT), 0);
+	return tp;
+}
+
+/* Stop the tracer tp with sig; its wait status. */
+static int trace_stop(pid_t tp, int sig)
+{
+	int status;
+
+	cr_assert_eq(kill(tp, sig), 0);
+	cr_assert_eq(waitpid(tp, &status, 0), tp);
+	children[1] = 0;
+	return status;
+}
+
+/*
  * A registration whose fd was closed without EPOLL_CTL_DEL (the samedata workload's first fd,
  * as nginx closes its connections) stays in the set rebuilt from the epoll calls, which cannot
  * see it go; when the trace ends (Ctrl-C, its usual end) it reads /proc again and names it, and
@@ -932,21 +963,14 @@ Test(bpf_trace, fds_sharing_their_data_are_not_told_apart, .timeout = 120, .fini
 Test(bpf_trace, a_registration_closed_unseen_is_named_at_the_end, .timeout = 120,
      .fini = kill_children)
 {
-	char log[600], out_path[600], pid[16], want[200], *out;
-	int epfd = -1, a = -1, b = -1, status;
+	char log[600], out_path[600], want[200], *out;
+	int epfd = -1, a = -1, b = -1;
 
 	NEED_ROOT();
 	pid_t wl = samedata_start("unseen", "60", log, sizeof(log), &epfd, &a, &b);
-	snprintf(pid, sizeof(pid), "%d", (int)wl);
-	snprintf(out_path, sizeof(out_path), "%s/unseen.%d.out", tu_tmpdir(), (int)getpid());
-	pid_t tp = children[1] =
-	    spawn((char *[]){(char *)tu_netpollsim(), "trace", "--pid", pid, "-q", NULL}, out_path);
-	free(wait_for(out_path, "tracing pid", tp));
-	cr_assert_eq(kill(wl, SIGCONT), 0);
+	pid_t tp = trace_start("unseen", wl, (char *[]){"-q", NULL}, out_path, sizeof(out_path));
 	free(wait_for(log, "read fd", wl)); /* closed, woken, drained: now it waits */
-	cr_assert_eq(kill(tp, SIGINT), 0);
-	cr_assert_eq(waitpid(tp, &status, 0), tp);
-	children[1] = 0;
+	int status = trace_stop(tp, SIGINT);
 	out = slurp(out_path);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status 0x%x:\n%s", status, out);
 	cr_assert_not_null(strstr(out, "interest set (rebuilt from epoll_ctl): 2 registrations\n"),
@@ -966,23 +990,16 @@ Test(bpf_trace, a_registration_closed_unseen_is_named_at_the_end, .timeout = 120
  */
 Test(bpf_trace, a_killed_recording_keeps_what_was_shown, .timeout = 120, .fini = kill_children)
 {
-	char log[600], out_path[600], rec[600], pid[16], *out;
-	int epfd = -1, a = -1, b = -1, status;
+	char log[600], out_path[600], rec[600], *out;
+	int epfd = -1, a = -1, b = -1;
 
 	NEED_ROOT();
 	pid_t wl = samedata_start("killed", "60", log, sizeof(log), &epfd, &a, &b);
-	snprintf(pid, sizeof(pid), "%d", (int)wl);
-	snprintf(out_path, sizeof(out_path), "%s/killed.%d.out", tu_tmpdir(), (int)getpid());
 	snprintf(rec, sizeof(rec), "%s/killed.%d.jsonl", tu_tmpdir(), (int)getpid());
-	pid_t tp = children[1] =
-	    spawn((char *[]){(char *)tu_netpollsim(), "trace", "--pid", pid, "--record", rec, NULL},
-		  out_path);
-	free(wait_for(out_path, "tracing pid", tp));
-	cr_assert_eq(kill(wl, SIGCONT), 0);
+	pid_t tp = trace_start("killed", wl, (char *[]){"--record", rec, NULL}, out_path,
+			       sizeof(out_path));
 	free(wait_for(out_path, "[0] fd ?   EPOLLIN  data 0x7", tp)); /* a wait's return, shown */
-	cr_assert_eq(kill(tp, SIGKILL), 0);
-	cr_assert_eq(waitpid(tp, &status, 0), tp);
-	children[1] = 0;
+	trace_stop(tp, SIGKILL);
 	char want[96], *text = slurp(rec);
 	snprintf(want, sizeof(want), "\"epfd\":%d,\"maxevents\":8,\"timeout_ms\":100,\"n\":1,",
 		 epfd);
