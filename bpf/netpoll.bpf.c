@@ -13,8 +13,8 @@
  * while these run only for the syscalls we name. Exit probes read the arguments back from the
  * task's saved user registers (they are preserved across a system call), so only the wait
  * family needs an entry probe, for the time it blocked; that also keeps a call complete when
- * it was in progress as tracing began. What it leaves out: epoll_create (the old call, unused by
- * Go since 1.21), close(2) of an epoll fd, and the signal masks of epoll_pwait.
+ * it was in progress as tracing began. What it leaves out: close(2) of an epoll fd, and the
+ * signal masks of epoll_pwait.
  *
  * Record layout and loss reporting: bpf/netpoll.h.
  */
@@ -535,22 +535,45 @@ int nps_exit_epoll_ctl(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-/* ---- epoll_create1 ---- */
+/* ---- epoll_create1, epoll_create ---- */
+
+/* An epoll_create1 (old: epoll_create, whose one argument is a size) returned ret. */
+static __always_inline void create_exit(struct nps_bpf_cpu *c, __u64 id, bool old, long ret)
+{
+	struct nps_event e;
+	int arg = (int)PT_REGS_PARM1_CORE_SYSCALL(user_regs());
+
+	ev_init(&e, NPS_EV_EPOLL_CREATE, bpf_ktime_get_ns(), (__u32)id, -1);
+	e.sub = old ? NPS_CREATE_OLD : 0;
+	e.u.create.flags = old ? 0 : arg;
+	e.u.create.size = old ? arg : 0;
+	e.u.create.ret = (__s32)ret;
+	put_one(c, &e);
+}
+
+SEC("tracepoint/syscalls/sys_exit_epoll_create")
+int nps_exit_epoll_create(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = current_id();
+	struct nps_bpf_cpu *c;
+
+	if (!is_traced(id) || !(c = cpu_slot()))
+		return 0;
+	stat_add(c, NPS_PROBE_CREATE_EXIT, 1);
+	create_exit(c, id, true, ctx->ret);
+	return 0;
+}
 
 SEC("tracepoint/syscalls/sys_exit_epoll_create1")
 int nps_exit_epoll_create1(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = current_id();
 	struct nps_bpf_cpu *c;
-	struct nps_event e;
 
 	if (!is_traced(id) || !(c = cpu_slot()))
 		return 0;
 	stat_add(c, NPS_PROBE_CREATE1_EXIT, 1);
-	ev_init(&e, NPS_EV_EPOLL_CREATE, bpf_ktime_get_ns(), (__u32)id, -1);
-	e.u.create.flags = (int)PT_REGS_PARM1_CORE_SYSCALL(user_regs());
-	e.u.create.ret = (__s32)ctx->ret;
-	put_one(c, &e);
+	create_exit(c, id, false, ctx->ret);
 	/*
 	 * Last, so that the verifier has walked the whole program before it refuses: its log is
 	 * as long as a real rejection's (10 KB here), and its reason is at the end.

@@ -44,7 +44,7 @@ static const char *const probe_tp[PROBES_NPROBES] = {
     "sys_exit_epoll_create1", "sys_exit_epoll_ctl",    "sys_enter_epoll_wait",
     "sys_exit_epoll_wait",    "sys_enter_epoll_pwait", "sys_exit_epoll_pwait",
     "sys_enter_epoll_pwait2", "sys_exit_epoll_pwait2", "sys_exit_read",
-    "sys_exit_write",	      "sched_process_exec",
+    "sys_exit_write",	      "sched_process_exec",    "sys_exit_epoll_create",
 };
 
 /* The tracefs directory of probe i's tracepoint: "syscalls", or "sched" for the exec. */
@@ -454,7 +454,7 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	    p->skel->progs.nps_enter_epoll_pwait,  p->skel->progs.nps_exit_epoll_pwait,
 	    p->skel->progs.nps_enter_epoll_pwait2, p->skel->progs.nps_exit_epoll_pwait2,
 	    p->skel->progs.nps_exit_read,	   p->skel->progs.nps_exit_write,
-	    p->skel->progs.nps_sched_process_exec,
+	    p->skel->progs.nps_sched_process_exec, p->skel->progs.nps_exit_epoll_create,
 	};
 	memcpy(p->progs, progs, sizeof(progs));
 	if (!p->pwait2) {

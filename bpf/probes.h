@@ -21,7 +21,7 @@
 
 #include "traces/event.h"
 
-#define PROBES_NPROBES 11 /* enum nps_bpf_probe (bpf/netpoll.h) */
+#define PROBES_NPROBES 12 /* enum nps_bpf_probe (bpf/netpoll.h) */
 
 struct probes_opts {
 	int tgid;	   /* process to trace (> 0); getpid() traces ourselves */

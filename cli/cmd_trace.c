@@ -742,8 +742,8 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CREATE:
-		fprintf(human, "%12.6f tid %-7u epoll_create1(%s) = %s\n", rel, e->tid,
-			nps_epoll_create_flags_format(e->u.create.flags, mask, sizeof(mask)),
+		fprintf(human, "%12.6f tid %-7u %s = %s\n", rel, e->tid,
+			nps_epoll_create_call(e, mask, sizeof(mask)),
 			ret_text(e->u.create.ret, rb, sizeof(rb)));
 		break;
 	case NPS_EV_EPOLL_CTL: {
@@ -1538,7 +1538,8 @@ int cmd_trace(int argc, char **argv)
 	struct probes_stats st;
 
 	probes_stats(p, &st);
-	say("tracing pid %d: epoll_create1, epoll_ctl, epoll_wait, epoll_pwait%s%s; Ctrl-C to "
+	say("tracing pid %d: epoll_create1, epoll_create, epoll_ctl, epoll_wait, epoll_pwait%s%s; "
+	    "Ctrl-C to "
 	    "stop\n",
 	    o.tgid, st.pwait2 ? ", epoll_pwait2" : "", break_on ? " and the break pipe" : "");
 	if (!t.quiet)

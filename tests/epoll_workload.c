@@ -39,8 +39,9 @@
  * at an unmapped address (EFAULT), epoll_wait, epoll_pwait,
  * epoll_pwait2 (1.25 s, 0.5 ms, 0, huge, invalid and NULL timeouts), a write/read of the break pipe,
  * an EFAULT wait, a 20-entry and a 300-entry ready list (more than one ring-buffer record), a
- * failing epoll_create1. Log lines:
- *   pid P tid T | pipe rd R wr W | create flags F ret R | ctl epfd E op O fd F events X data D ret R
+ * failing epoll_create1, the old epoll_create (size 16, and 0: EINVAL). Log lines:
+ *   pid P tid T | pipe rd R wr W | create flags F ret R | create old size S ret R
+ *   ctl epfd E op O fd F events X data D ret R
  *   ctl epfd E op O fd F unread ADDRESS ret R
  *   wait sub S epfd E maxevents M timeout T ret R | ready index I events X data D
  *   write fd F count C ret R | read fd F count C ret R | bench n N k K | done
@@ -84,6 +85,16 @@ static int create1(int flags)
 
 	printf("create flags %d ret %d\n", flags, r);
 	return r;
+}
+
+/* The old call, which Redis still makes: its size must be > 0, and is otherwise ignored. */
+static void create_old(int size)
+{
+	int r = ret_of(syscall(SYS_epoll_create, size));
+
+	printf("create old size %d ret %d\n", size, r);
+	if (r >= 0)
+		close(r);
 }
 
 static int ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
@@ -223,6 +234,8 @@ static int demo(int stop)
 	pwait2_ts(epfd, 16, NULL, -1); /* no timespec: blocks (-1), but 300 fds are ready */
 	wait_(epfd, 512, 0);
 	create1(-1); /* EINVAL */
+	create_old(16);
+	create_old(0); /* EINVAL */
 	printf("done\n");
 	return 0;
 }

@@ -154,6 +154,11 @@ static size_t expected_from_log(const char *log, struct nps_event *exp, size_t m
 			e.kind = NPS_EV_EPOLL_CREATE;
 			e.u.create.flags = a;
 			e.u.create.ret = b;
+		} else if (sscanf(s, "create old size %d ret %d", &a, &b) == 2) {
+			e.kind = NPS_EV_EPOLL_CREATE;
+			e.sub = NPS_CREATE_OLD;
+			e.u.create.size = a;
+			e.u.create.ret = b;
 		} else if (sscanf(s, "ctl epfd %d op %d fd %d events %u data %llu ret %d", &a, &b,
 				  &c, &u, &x, &d) == 6) {
 			e.kind = NPS_EV_EPOLL_CTL;
@@ -309,6 +314,7 @@ Test(bpf_probes, every_field_of_every_event, .timeout = 60)
 	cr_assert_eq(st.lost, 0, "lost %llu events at the default ring size",
 		     (unsigned long long)st.lost);
 	uint64_t last_wait_id = 0, last_wait_ts = 0, prev_ts = 0, ndur0 = 0, nsys = 0;
+	uint64_t old_creates = 0;
 	for (size_t i = 0; i < nexp && i < got.n; i++) {
 		const struct nps_event *e = &got.v[i], *x = &exp[i];
 
@@ -327,7 +333,9 @@ Test(bpf_probes, every_field_of_every_event, .timeout = 60)
 		switch (e->kind) {
 		case NPS_EV_EPOLL_CREATE:
 			cr_assert_eq(e->u.create.flags, x->u.create.flags, "event %zu: flags", i);
+			cr_assert_eq(e->u.create.size, x->u.create.size, "event %zu: size", i);
 			cr_assert_eq(e->u.create.ret, x->u.create.ret, "event %zu: ret", i);
+			old_creates += e->sub == NPS_CREATE_OLD;
 			break;
 		case NPS_EV_EPOLL_CTL:
 			cr_assert_eq(e->u.ctl.epfd, x->u.ctl.epfd, "event %zu: epfd", i);
@@ -388,6 +396,10 @@ Test(bpf_probes, every_field_of_every_event, .timeout = 60)
 	cr_assert_eq(wait_exits, (uint64_t)(last_wait_id & 0xffff), "wait exits %llu",
 		     (unsigned long long)wait_exits);
 	cr_assert_eq(hits(&st, "sys_exit_write") + hits(&st, "sys_exit_read"), nsys);
+	/* the old epoll_create, twice (size 16, and 0: EINVAL), through its own probe */
+	cr_assert_eq(old_creates, 2, "old epoll_create events: %llu",
+		     (unsigned long long)old_creates);
+	cr_assert_eq(hits(&st, "sys_exit_epoll_create"), 2);
 	/* A wait whose entry probe did not run has dur 0, and is counted as unmatched. */
 	cr_assert_eq(st.unmatched, ndur0, "unmatched %llu, waits with dur 0: %llu",
 		     (unsigned long long)st.unmatched, (unsigned long long)ndur0);

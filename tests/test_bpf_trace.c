@@ -559,6 +559,9 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
 	snprintf(line, sizeof(line), "epoll_ctl(%d, MOD, %d, 0x0) = -EFAULT\n", epfd, modfd);
 	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	/* the old epoll_create, as strace shows it, with its size (0: EINVAL) */
+	cr_assert_not_null(strstr(out, "epoll_create(16) = "), "%s", out);
+	cr_assert_not_null(strstr(out, "epoll_create(0) = -EINVAL\n"), "%s", out);
 	free(out);
 
 	out = np_ok("replay %s --no-ui --narrate", rec);
@@ -568,6 +571,10 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	snprintf(line, sizeof(line), "epoll_ctl(epfd %d, MOD, fd %d, event at 0x0 unreadable) ",
 		 epfd, modfd);
 	cr_assert_not_null(strstr(out, line), "no '%s' in the replay:\n%s", line, out);
+	cr_assert_not_null(strstr(out, "[kernel] epoll_create        epoll_create(0) = -EINVAL"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "[kernel] epoll_create        epoll_create(16) = "), "%s",
+			   out);
 	free(out);
 	free(np_ok("export %s --format chrome -o %s.json", rec, rec));
 	snprintf(line, sizeof(line), "%s.json", rec);
@@ -575,6 +582,9 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	snprintf(line, sizeof(line), "\"epfd\":%d,\"event\":\"unreadable at 0x8\",\"ret\":-14",
 		 epfd);
 	cr_assert_not_null(strstr(out, line), "no '%s' in the export", line);
+	cr_assert_not_null(strstr(out, "\"name\":\"epoll_create\",\"cat\":\"kernel\""),
+			   "no old epoll_create in the export");
+	cr_assert_not_null(strstr(out, "\"size\":0,\"ret\":-22"), "no size in the export");
 	free(out);
 }
 

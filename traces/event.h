@@ -100,7 +100,7 @@ enum nps_kind {
 	/* kernel: one entry of an epoll_wait ready list [fd (-1 until joined), u.ready; sub is 0:
 	 * the syscall is its EPOLL_WAIT's sub] */
 	NPS_EV_EPOLL_READY = 34,
-	/* kernel: epoll_create1 returned [u.create] */
+	/* kernel: epoll_create1 returned [u.create]; sub NPS_CREATE_OLD: epoll_create(2) did */
 	NPS_EV_EPOLL_CREATE = 35,
 	/* kernel: the traced process exec'd a new program (sched_process_exec) [tid: the process
 	 * id, which the exec keeps; u.exec]. Every CLOEXEC fd is closed from here on (Go's epoll
@@ -331,6 +331,12 @@ enum nps_wait_sub {
  */
 #define NPS_CTL_UNREAD 2
 
+/*
+ * The sub of an NPS_EV_EPOLL_CREATE made by epoll_create(2), the call before epoll_create1 (Redis
+ * and older libevent still make it): flags is 0, size its argument.
+ */
+#define NPS_CREATE_OLD 1
+
 /* epoll_ctl ops, as the kernel numbers them. */
 #define NPS_EPOLL_CTL_ADD 1
 #define NPS_EPOLL_CTL_DEL 2
@@ -517,7 +523,9 @@ struct nps_ev_ready {
 struct nps_ev_create {
 	nps_s32 flags; /* epoll_create1 flags */
 	nps_s32 ret;   /* the epoll fd or -errno */
-	nps_u8 _pad[24];
+	nps_s32
+	    size; /* epoll_create's size (sub NPS_CREATE_OLD), which the kernel only checks > 0 */
+	nps_u8 _pad[20];
 };
 
 struct nps_ev_exec {

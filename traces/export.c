@@ -532,12 +532,18 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 				 e->u.ctl.ret);
 		emit_instant(x, l, e->ts, name, args);
 	} else if (e->kind == NPS_EV_EPOLL_CREATE) {
-		/* netpollinit's epoll_create1(EPOLL_CLOEXEC), as the kernel answered it */
+		/* netpollinit's epoll_create1(EPOLL_CLOEXEC), as the kernel answered it; or the old
+		 * epoll_create(size) of another program */
 		char fl[32];
-		snprintf(args, sizeof(args), "\"flags\":\"%s\",\"ret\":%d",
-			 nps_epoll_create_flags_format(e->u.create.flags, fl, sizeof(fl)),
-			 e->u.create.ret);
-		emit_instant(x, l, e->ts, "epoll_create1", args);
+		bool old = e->sub == NPS_CREATE_OLD;
+		if (old)
+			snprintf(args, sizeof(args), "\"size\":%d,\"ret\":%d", e->u.create.size,
+				 e->u.create.ret);
+		else
+			snprintf(args, sizeof(args), "\"flags\":\"%s\",\"ret\":%d",
+				 nps_epoll_create_flags_format(e->u.create.flags, fl, sizeof(fl)),
+				 e->u.create.ret);
+		emit_instant(x, l, e->ts, old ? "epoll_create" : "epoll_create1", args);
 	} else if (e->kind == NPS_EV_EXEC) {
 		/* the process runs a new program: its old fds closed on exec, epoll's among them */
 		char path[4 * NPS_PATH_LEN + 1], jpath[sizeof(path) + 64], name[sizeof(jpath) + 32];

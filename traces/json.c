@@ -310,6 +310,7 @@ static const struct fdesc f_exec[] = {
 static const struct fdesc f_create[] = {
     INT("flags", u.create.flags, S_OPT, 0),
     INT("ret", u.create.ret, S_REQ, 0),
+    INT("size", u.create.size, S_OPT, 0),
 };
 
 struct kdesc {

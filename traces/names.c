@@ -428,6 +428,17 @@ const char *nps_epoll_create_flags_format(nps_s32 flags, char *buf, unsigned lon
 	return buf;
 }
 
+const char *nps_epoll_create_call(const struct nps_event *e, char *buf, unsigned long len)
+{
+	char fl[32];
+	if (e->sub == NPS_CREATE_OLD)
+		snprintf(buf, len, "epoll_create(%d)", e->u.create.size);
+	else
+		snprintf(buf, len, "epoll_create1(%s)",
+			 nps_epoll_create_flags_format(e->u.create.flags, fl, sizeof(fl)));
+	return buf;
+}
+
 /* ---- the path table (NPS_EV_EXEC) ---- */
 
 #define PATH_SLOTS (2 * NPS_PATH_MAX_IDS) /* open addressing, at most half full */

@@ -160,4 +160,8 @@ const char *nps_epoll_mask_format(nps_u32 mask, char *buf, unsigned long len);
 /* epoll_create1's flags as "EPOLL_CLOEXEC", "0", or with the bits it refuses in hex. */
 const char *nps_epoll_create_flags_format(nps_s32 flags, char *buf, unsigned long len);
 
+/* An NPS_EV_EPOLL_CREATE's call as strace writes it: "epoll_create1(EPOLL_CLOEXEC)", or for the
+ * old call (sub NPS_CREATE_OLD) "epoll_create(1)". */
+const char *nps_epoll_create_call(const struct nps_event *e, char *buf, unsigned long len);
+
 #endif /* NPS_TRACES_NAMES_H */

@@ -468,8 +468,7 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 		put(o, "%s (data 0x%llx)", mask, (unsigned long long)e->u.ready.data);
 		break;
 	case NPS_EV_EPOLL_CREATE:
-		put(o, "epoll_create1(%s) ",
-		    nps_epoll_create_flags_format(e->u.create.flags, mask, sizeof(mask)));
+		put(o, "%s ", nps_epoll_create_call(e, mask, sizeof(mask)));
 		put_ret(o, e->u.create.ret);
 		break;
 	case NPS_EV_EXEC: {
@@ -689,7 +688,7 @@ static const char *fn_column(const struct nps_event *e, const struct nps_fold *f
 		       : sub == NPS_WAIT_EPOLL_PWAIT ? "[kernel] epoll_pwait"
 						     : "[kernel] epoll_wait";
 	case NPS_EV_EPOLL_CREATE:
-		return "[kernel] epoll_create1";
+		return sub == NPS_CREATE_OLD ? "[kernel] epoll_create" : "[kernel] epoll_create1";
 	case NPS_EV_EXEC:
 		return "[kernel]";
 	case NPS_EV_LOST:
