@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "traces/check.h"
 #include "traces/fold.h"
 #include "traces/json.h"
 #include "traces/names.h"
@@ -218,6 +219,13 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 		fprintf(
 		    mem,
 		    "  the trace has no footer: it was cut short (the recording was killed?)\n");
+	int wrong =
+	    rc == 0 && !stop_sig ? trace_footer_mismatches(in, &f, f.st.events, NULL, NULL) : 0;
+	if (wrong) /* a file edited, or joined from two: check calls it illegal */
+		fprintf(mem,
+			"  the footer disagrees with the events read in %d count%s (netpollsim "
+			"check names %s)\n",
+			wrong, nps_plural((uint64_t)wrong), wrong > 1 ? "them" : "it");
 	uint64_t skipped = trace_reader_skipped(r);
 	if (skipped) {
 		/* the summary counts the events read: the user must know some lines were not */

@@ -119,6 +119,20 @@ Test(trace_replay, a_close_during_the_announce_wakes_nobody, .timeout = 30)
 	free(out);
 }
 
+/* A footer that disagrees with the events (check: footer-counts, footer-lost) is said, not hidden. */
+Test(trace_replay, a_footer_that_disagrees_is_said, .timeout = 30)
+{
+	static const char *const files[] = {"illegal/footer_counts.jsonl",
+					    "illegal/footer_lost.jsonl", "legal_lost.jsonl"};
+	for (size_t i = 0; i < 3; i++) {
+		char *out = narrate(files[i]);
+		bool said = strstr(out, "\n  the footer disagrees with the events read in 1 count "
+					"(netpollsim check names it)\n");
+		cr_assert(said == (i < 2), "%s:\n%s", files[i], out);
+		free(out);
+	}
+}
+
 Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 {
 	char *out = narrate("legal_kernel.jsonl");

@@ -105,6 +105,50 @@ __attribute__((format(printf, 4, 5))) static void file_error(struct ck *c, uint6
 		fprintf(c->out, "%s: error: %s: %s\n", c->name, rule, msg);
 }
 
+int trace_footer_mismatches(const struct trace_info *in, const struct nps_fold *f, uint64_t events,
+			    void (*say)(void *ctx, const char *rule, const char *msg), void *ctx)
+{
+	char msg[200];
+	int n = 0;
+	if (!in->has_footer)
+		return 0;
+	if (in->footer_events != events && ++n && say) {
+		snprintf(msg, sizeof(msg), "the footer counts %llu event%s but the file holds %llu",
+			 (unsigned long long)in->footer_events, nps_plural(in->footer_events),
+			 (unsigned long long)events);
+		say(ctx, "footer-counts", msg);
+	}
+	for (unsigned k = 1; k < NPS_EV__COUNT; k++)
+		if (nps_kind_name(k) && in->footer_counts[k] != f->st.by_kind[k] && ++n && say) {
+			snprintf(msg, sizeof(msg),
+				 "the footer counts %llu %s events but the file holds %llu",
+				 (unsigned long long)in->footer_counts[k], nps_kind_name(k),
+				 (unsigned long long)f->st.by_kind[k]);
+			say(ctx, "footer-counts", msg);
+		}
+	for (unsigned s = 1; s <= 2; s++)
+		if (in->footer_lost[s] < f->st.lost[s] && ++n && say) {
+			snprintf(msg, sizeof(msg),
+				 "the footer says %llu %s events were lost but lost events add up "
+				 "to %llu",
+				 (unsigned long long)in->footer_lost[s], nps_src_name(s),
+				 (unsigned long long)f->st.lost[s]);
+			say(ctx, "footer-lost", msg);
+		}
+	return n;
+}
+
+struct footer_say {
+	struct ck *c;
+	uint64_t line;
+};
+
+static void footer_said(void *ctx, const char *rule, const char *msg)
+{
+	struct footer_say *fs = ctx;
+	file_error(fs->c, fs->line, rule, "%s", msg);
+}
+
 /* The footer against what was read. */
 static void check_footer(struct ck *c, const struct trace_info *in, const struct nps_fold *f,
 			 uint64_t last_line)
@@ -127,25 +171,8 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 		}
 		return;
 	}
-	if (in->footer_events != c->r.events)
-		file_error(c, in->footer_line, "footer-counts",
-			   "the footer counts %llu event%s but the file holds %llu",
-			   (unsigned long long)in->footer_events, nps_plural(in->footer_events),
-			   (unsigned long long)c->r.events);
-	for (unsigned k = 1; k < NPS_EV__COUNT; k++)
-		if (nps_kind_name(k) && in->footer_counts[k] != f->st.by_kind[k])
-			file_error(c, in->footer_line, "footer-counts",
-				   "the footer counts %llu %s events but the file holds %llu",
-				   (unsigned long long)in->footer_counts[k], nps_kind_name(k),
-				   (unsigned long long)f->st.by_kind[k]);
-	for (unsigned s = 1; s <= 2; s++)
-		if (in->footer_lost[s] < f->st.lost[s])
-			file_error(
-			    c, in->footer_line, "footer-lost",
-			    "the footer says %llu %s events were lost but lost events add up "
-			    "to %llu",
-			    (unsigned long long)in->footer_lost[s], nps_src_name(s),
-			    (unsigned long long)f->st.lost[s]);
+	struct footer_say fs = {c, in->footer_line};
+	trace_footer_mismatches(in, f, c->r.events, footer_said, &fs);
 	if (in->interrupted) {
 		c->r.notes++;
 		char sig[32];

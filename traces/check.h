@@ -40,4 +40,15 @@ struct check_result {
  */
 int trace_check(const char *path, const struct check_opts *o, struct check_result *res);
 
+struct trace_info;
+struct nps_fold;
+
+/*
+ * Where a trace's footer disagrees with the events read (events of them, folded into f): each
+ * disagreement is told to say (rule "footer-counts" or "footer-lost", and a message), when say
+ * is not NULL. Returns how many there are; 0 without a footer.
+ */
+int trace_footer_mismatches(const struct trace_info *in, const struct nps_fold *f, uint64_t events,
+			    void (*say)(void *ctx, const char *rule, const char *msg), void *ctx);
+
 #endif /* NPS_TRACES_CHECK_H */
