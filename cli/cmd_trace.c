@@ -705,6 +705,7 @@ struct trace_ctx {
 	uint64_t last_ts;		    /* of the last event delivered */
 	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
 	bool said_ambiguous;  /* "fd ?" for a data shared by several fds was explained */
+	bool said_unknown;    /* "fd ?" for a data no registration seen has was explained */
 	/* on a terminal (not -q): the events narrated as replay narrates them, from this fold */
 	bool narrate;
 	struct nps_fold fold;
@@ -832,19 +833,31 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 }
 
 /*
- * "fd ?" for a ready entry whose data several fds share: why, once. Under the entry in the full
- * layout; on a terminal where the narration puts its notes (narrate_verdict).
+ * "fd ?" for a ready entry: why, once for each reason (a data several fds share, or one no
+ * registration seen has). Under the entry in the full layout; on a terminal where the narration
+ * puts its notes (narrate_verdict).
  */
-static void explain_ambiguous(struct trace_ctx *t, const struct nps_event *e)
+static void explain_fd_unknown(struct trace_ctx *t, const struct nps_event *e)
 {
-	if (e->kind != NPS_EV_EPOLL_READY || e->fd >= 0 || t->said_ambiguous ||
-	    join_interest_fd(t->join, e->u.ready.epfd, e->u.ready.data) != JOIN_FD_AMBIGUOUS)
+	if (e->kind != NPS_EV_EPOLL_READY || e->fd >= 0)
 		return;
-	t->said_ambiguous = true;
-	say("%*s(fd ?: more than one fd was registered on epfd %d with data 0x%" PRIx64
-	    ", and epoll returns only the data; some may have been closed since without "
-	    "EPOLL_CTL_DEL, which removes them from epoll unseen)\n",
-	    human_width ? 12 : 28, "", e->u.ready.epfd, e->u.ready.data);
+	bool shared =
+	    join_interest_fd(t->join, e->u.ready.epfd, e->u.ready.data) == JOIN_FD_AMBIGUOUS;
+	bool *said = shared ? &t->said_ambiguous : &t->said_unknown;
+	if (*said)
+		return;
+	*said = true;
+	if (shared)
+		say("%*s(fd ?: more than one fd was registered on epfd %d with data 0x%" PRIx64
+		    ", and epoll returns only the data; some may have been closed since without "
+		    "EPOLL_CTL_DEL, which removes them from epoll unseen)\n",
+		    human_width ? 12 : 28, "", e->u.ready.epfd, e->u.ready.data);
+	else
+		say("%*s(fd ?: no registration on epfd %d with data 0x%" PRIx64
+		    " was seen: another process that shares the epoll fd made it (a fork's parent "
+		    "or child: the probes trace pid %d only), or it was there before tracing began "
+		    "and /proc did not show it)\n",
+		    human_width ? 12 : 28, "", e->u.ready.epfd, e->u.ready.data, t->pid);
 }
 
 /* The fold's verdicts on a terminal, as replay narrates them. */
@@ -1073,7 +1086,7 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	else if (!t->quiet)
 		print_event(t, &e);
 	if (!t->quiet)
-		explain_ambiguous(t, &e);
+		explain_fd_unknown(t, &e);
 	if (!t->quiet && e.kind == NPS_EV_EXEC)
 		print_after_exec(t);
 	if (!t->quiet && e.kind == NPS_EV_EPOLL_CTL && t->break_ctl_ts && e.ts == t->break_ctl_ts)
@@ -1275,6 +1288,23 @@ static void say_gone_unseen(int pid, struct nps_join *j)
 	}
 	if (gone > 8)
 		say("   and %zu more\n", gone - 8);
+	/* the other way: on those epoll fds, registrations no epoll_ctl of the process made */
+	size_t unseen = 0;
+	for (size_t i = 0; i < now.nreg && !now.problem[0] && !now.interrupted; i++) {
+		if (bsearch(&now.reg[i], l, n, sizeof(*l), cmp_reg))
+			continue;
+		if (!unseen++)
+			say("in the kernel's set when tracing ended (/proc/%d/fdinfo) but not "
+			    "seen added: by another process that shares the epoll fd (a fork's "
+			    "parent or child: the probes trace pid %d only), or after the probes "
+			    "stopped:\n",
+			    pid, pid);
+		if (unseen <= 8)
+			say("   fd %d on epfd %d (data 0x%" PRIx64 ")\n", now.reg[i].fd,
+			    now.reg[i].epfd, now.reg[i].data);
+	}
+	if (unseen > 8)
+		say("   and %zu more\n", unseen - 8);
 	seed_free(&now);
 	free(l);
 }

@@ -19,6 +19,11 @@
  *                                      first one closed without EPOLL_CTL_DEL, the second one
  *                                      made readable, waited for and drained; then S seconds
  *                                      of epoll_wait(…, 100 ms)
+ *   epoll_workload [-s] forkadd S       a socketpair's fd registered (EPOLLIN, data 1); then a
+ *                                      forked child registers the other fd (EPOLLOUT, data 2)
+ *                                      on the shared epoll fd and exits, and the parent waits:
+ *                                      its ready entry is one it never added; then S seconds
+ *                                      of epoll_wait(…, 100 ms). Logs "child added fd F"
  *   epoll_workload [-s] exec S [PROG]   an epoll fd without CLOEXEC holding a pipe without it
  *                                      (data 0x1), set up before -s stops; then a CLOEXEC
  *                                      epoll fd with a pipe (0x11) and a socket (0x12), and the
@@ -61,6 +66,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -447,6 +453,29 @@ static int exec_(int stop, const char *secs, const char *prog, bool from_thread)
 	return 1;
 }
 
+/* A registration made by another process (a fork's child) on an epoll fd the parent shares. */
+static int forkadd(int stop, double secs)
+{
+	int a[2], epfd = epoll_create1(EPOLL_CLOEXEC), status;
+
+	if (epfd < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, a))
+		die("setup");
+	ctl(epfd, EPOLL_CTL_ADD, a[0], EPOLLIN, 1);
+	stop_here(stop);
+	pid_t child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0)
+		_exit(ctl(epfd, EPOLL_CTL_ADD, a[1], EPOLLOUT, 2) ? 1 : 0);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("child");
+	printf("child added fd %d\n", a[1]);
+	wait_(epfd, 8, 100);
+	wait_for_secs(epfd, secs);
+	printf("done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int stop = 0, a = 1;
@@ -480,6 +509,8 @@ int main(int argc, char **argv)
 	}
 	if (a + 1 < argc && !strcmp(argv[a], "samedata"))
 		return samedata(stop, atof(argv[a + 1]));
+	if (a + 1 < argc && !strcmp(argv[a], "forkadd"))
+		return forkadd(stop, atof(argv[a + 1]));
 	if (a + 1 < argc && !strcmp(argv[a], "exec"))
 		return exec_(stop, argv[a + 1], a + 2 < argc ? argv[a + 2] : NULL, false);
 	if (a + 1 < argc && !strcmp(argv[a], "exec-thread"))
@@ -488,7 +519,8 @@ int main(int argc, char **argv)
 		return after_exec(atof(argv[a + 1]));
 	fprintf(stderr,
 		"usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M] | "
-		"[-s] threads T N | [-s] pipes N S [T] | [-s] samedata S | [-s] exec S [PROG] | "
+		"[-s] threads T N | [-s] pipes N S [T] | [-s] samedata S | [-s] forkadd S | "
+		"[-s] exec S [PROG] | "
 		"[-s] exec-thread S\n");
 	return 2;
 }

@@ -995,6 +995,46 @@ Test(bpf_trace, a_registration_closed_unseen_is_named_at_the_end, .timeout = 120
 }
 
 /*
+ * A registration another process made on a shared epoll fd (a forked child: the probes trace one
+ * process) is never seen added: its ready entries say fd ? and why, and the end of the trace
+ * names it from /proc.
+ */
+Test(bpf_trace, a_registration_made_by_a_fork_is_named, .timeout = 120, .fini = kill_children)
+{
+	char log[600], out_path[600], want[400], *out;
+	int cfd = -1, epfd = -1;
+
+	NEED_ROOT();
+	pid_t wl = workload_start("forkadd", (char *[]){"forkadd", "60", NULL}, log, sizeof(log));
+	char *s = slurp(log), *at = strstr(s, "ctl epfd ");
+	cr_assert(at && sscanf(at, "ctl epfd %d", &epfd) == 1, "%s", s);
+	free(s);
+	pid_t tp = trace_start("forkadd", wl, (char *[]){NULL}, out_path, sizeof(out_path));
+	s = wait_for(log, "wait sub", wl); /* the child added, the parent waited */
+	cr_assert(sscanf(strstr(s, "child added fd "), "child added fd %d", &cfd) == 1, "%s", s);
+	free(s);
+	free(wait_for(out_path, "EPOLLOUT  data 0x2", tp));
+	int status = trace_stop(tp, SIGINT);
+	out = slurp(out_path);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status 0x%x:\n%s", status, out);
+	snprintf(
+	    want, sizeof(want),
+	    "[0] fd ?   EPOLLOUT  data 0x2\n%28s(fd ?: no registration on epfd %d with data "
+	    "0x2 was seen: another process that shares the epoll fd made it (a fork's parent or "
+	    "child: the probes trace pid %d only)",
+	    "", epfd, (int)wl);
+	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+	snprintf(
+	    want, sizeof(want),
+	    "in the kernel's set when tracing ended (/proc/%d/fdinfo) but not seen added: by "
+	    "another process that shares the epoll fd (a fork's parent or child: the probes "
+	    "trace pid %d only), or after the probes stopped:\n   fd %d on epfd %d (data 0x2)\n",
+	    (int)wl, (int)wl, cfd, epfd);
+	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+	free(out);
+}
+
+/*
  * A recording killed with SIGKILL (no footer, no final flush) holds every event the trace had
  * shown: it is flushed as the events are delivered, not when 512 KiB have piled up.
  */
