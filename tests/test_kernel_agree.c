@@ -367,9 +367,11 @@ Test(kernel_agree, the_chain_is_told_in_words, .timeout = 30)
 	int rc = tt_np(&out, "replay " TRACES "/legal_kernel_agree.jsonl --no-ui --narrate");
 	cr_assert_eq(rc, 0, "%s", out);
 	static const char *const story[] = {
-	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1 ms) returned -EINTR (blocked "
+	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1: no timeout) returned -EINTR "
+	    "(blocked "
 	    "time unknown) (netpoll #2)",
-	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1 ms) returned 2 after 0.500 "
+	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1: no timeout) returned 2 "
+	    "after 0.500 "
 	    "ms "
 	    "(netpoll #2)",
 	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",

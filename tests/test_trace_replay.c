@@ -139,7 +139,8 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	static const char *const story[] = {
 	    "tid 100        fd 7   [kernel] epoll_ctl           epoll_ctl(epfd 3, ADD, fd 7, "
 	    "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, data 0x7f00000010000001) = 0",
-	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1 ms) returned 1 after "
+	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1: no timeout) returned 1 "
+	    "after "
 	    "0.999 ms (netpoll #1)",
 	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",

@@ -444,6 +444,8 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 		put(o, "%s(epfd %d, %d, ", wait_name(e->sub), w->epfd, w->maxevents);
 		if (w->timeout_ms == NPS_WAIT_TIMEOUT_INVALID)
 			put(o, "invalid timespec) returned ");
+		else if (w->timeout_ms < 0) /* a teacher would read "-1 ms" as a duration */
+			put(o, "%d: no timeout) returned ", w->timeout_ms);
 		else
 			put(o, "%d ms) returned ", w->timeout_ms);
 		if (w->ret >= 0)
