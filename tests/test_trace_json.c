@@ -815,6 +815,52 @@ Test(trace_json, header_errors, .timeout = 10)
 	}
 }
 
+/*
+ * A lone surrogate escape is valid JSON (RFC 8259 section 8.2) that cJSON refuses: it reads as
+ * U+FFFD, as Go's encoding/json reads it; a pair is the character it encodes. Nesting deeper
+ * than cJSON's limit is refused with the reason, not as "not valid JSON".
+ */
+Test(trace_json, lone_surrogates_read_as_fffd_and_deep_nesting_says_why, .timeout = 10)
+{
+	static const struct {
+		const char *text, *want;
+	} notes[] = {
+	    {"a\\ud800b", "a\xef\xbf\xbd"
+			  "b"},
+	    {"\\udc00\\ud800", "\xef\xbf\xbd\xef\xbf\xbd"},
+	    {"\\ud83d\\ude00!", "\xf0\x9f\x98\x80!"},
+	};
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
+		char buf[512];
+		struct trace_reader *r;
+		struct nps_event e;
+		int n = snprintf(buf, sizeof(buf),
+				 "%s{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"%s\"}\n",
+				 HEADER, notes[i].text);
+		cr_assert_eq(trace_reader_open_mem(buf, (size_t)n, "s", &r), 0, "%s",
+			     trace_reader_error(r));
+		cr_assert_eq(trace_reader_next(r, &e), 1, "case %zu: %s", i, trace_reader_error(r));
+		cr_assert_str_eq(e.u.note.text, notes[i].want, "case %zu", i);
+		trace_reader_close(r);
+	}
+	char deep[4200];
+	int n = snprintf(deep, sizeof(deep), "%s{\"ts\":1,\"x\":", HEADER);
+	for (int i = 0; i < 1100; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 1100; i++)
+		deep[n++] = ']';
+	n += snprintf(deep + n, sizeof(deep) - (size_t)n, "}\n");
+	struct trace_reader *r;
+	struct nps_event e;
+	cr_assert_eq(trace_reader_open_mem(deep, (size_t)n, "d", &r), 0);
+	cr_assert_lt(trace_reader_next(r, &e), 0);
+	cr_assert(strstr(trace_reader_error(r),
+			 "d:2: not valid JSON for this reader: nested deeper than 1000 arrays and "
+			 "objects (column"),
+		  "%s", trace_reader_error(r));
+	trace_reader_close(r);
+}
+
 Test(trace_json, a_line_over_the_limit_is_skipped_and_reading_goes_on, .timeout = 30)
 {
 	size_t big = TRACE_LINE_MAX * 3;

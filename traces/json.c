@@ -12,6 +12,7 @@
 #include "traces/json.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -2124,6 +2125,73 @@ static const char *dup_key(const cJSON *o)
 	return NULL;
 }
 
+/* The UTF-16 unit of the \\uXXXX escape at s (n bytes from it), or -1 when there is none. */
+static long u_escape(const char *s, size_t n)
+{
+	char hex[5];
+	if (n < 6 || s[0] != '\\' || s[1] != 'u')
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (!isxdigit((unsigned char)s[2 + i]))
+			return -1;
+	memcpy(hex, s + 2, 4);
+	hex[4] = '\0';
+	return strtol(hex, NULL, 16);
+}
+
+/*
+ * A copy of line with each lone surrogate escape (a \\uD800-\\uDBFF not followed by a
+ * \\uDC00-\\uDFFF, or one of those alone) replaced by \\uFFFD, or NULL when it has none. JSON's
+ * grammar allows them (RFC 8259 section 8.2) and Go's encoding/json reads them as U+FFFD; cJSON
+ * refuses the line.
+ */
+static char *surrogates_fixed(const char *line, size_t len)
+{
+	char *copy = NULL;
+	bool in = false;
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] == '"') {
+			in = !in;
+		} else if (in && line[i] == '\\') {
+			long u = u_escape(line + i, len - i);
+			long v =
+			    u >= 0xd800 && u <= 0xdbff ? u_escape(line + i + 6, len - i - 6) : -1;
+			if (u >= 0xd800 && u <= 0xdbff && v >= 0xdc00 && v <= 0xdfff) {
+				i += 11; /* a pair */
+			} else if (u >= 0xd800 && u <= 0xdfff) {
+				if (!copy && (copy = malloc(len)))
+					memcpy(copy, line, len);
+				if (!copy)
+					return NULL;
+				memcpy(copy + i, "\\uFFFD", 6);
+				i += 5;
+			} else {
+				i++; /* the escaped character */
+			}
+		}
+	}
+	return copy;
+}
+
+/* How many arrays and objects are open at byte at of line (strings skipped). */
+static size_t nesting_at(const char *line, size_t at)
+{
+	size_t depth = 0, most = 0;
+	bool in = false;
+	for (size_t i = 0; i < at; i++) {
+		char c = line[i];
+		if (in && c == '\\')
+			i++;
+		else if (c == '"')
+			in = !in;
+		else if (!in && (c == '[' || c == '{'))
+			most = ++depth > most ? depth : most;
+		else if (!in && (c == ']' || c == '}') && depth)
+			depth--;
+	}
+	return most;
+}
+
 static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 {
 	const char *end = NULL;
@@ -2155,8 +2223,23 @@ static cJSON *parse_line(const char *line, size_t len, struct perr *pe)
 	if (!o) {
 		const char *at = cJSON_GetErrorPtr();
 		size_t col = at && at >= line && at <= line + len ? (size_t)(at - line) + 1 : 0;
-		perr_set(pe, "not valid JSON (column %zu)", col);
-		return NULL;
+		char *fixed = memchr(line, '\\', len) ? surrogates_fixed(line, len) : NULL;
+		if (fixed) { /* the same length: columns and numbers stay where they were */
+			o = cJSON_ParseWithLengthOpts(fixed, len, &end, 0);
+			end = end ? line + (end - fixed) : NULL;
+			free(fixed);
+		}
+		if (!o && col && nesting_at(line, col - 1) >= CJSON_NESTING_LIMIT) {
+			perr_set(pe,
+				 "not valid JSON for this reader: nested deeper than %d arrays and "
+				 "objects (column %zu)",
+				 CJSON_NESTING_LIMIT, col);
+			return NULL;
+		}
+		if (!o) {
+			perr_set(pe, "not valid JSON (column %zu)", col);
+			return NULL;
+		}
 	}
 	while (end && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
 		end++;
