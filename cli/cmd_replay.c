@@ -289,9 +289,12 @@ int cmd_replay(int argc, char **argv)
 			char *end;
 			speed = strtod(optarg, &end);
 			if (*end || !isfinite(speed) || speed <= 0 || speed > 1e9) {
+				char shown[64];
+				trace_sanitize(optarg, strlen(optarg), shown, sizeof(shown));
 				fprintf(stderr,
-					"netpollsim replay: --speed wants a positive number "
-					"(1 = real time, 2 = twice as fast)\n");
+					"netpollsim replay: --speed wants a positive number up to "
+					"1e9 (1 = real time, 2 = twice as fast), not '%s'\n",
+					shown);
 				return NPS_EXIT_USAGE;
 			}
 			break;
