@@ -461,6 +461,21 @@ Test(trace_export, a_wake_up_is_one_flow_from_epoll_to_the_running_goroutine, .t
 	cJSON_Delete(doc);
 }
 
+/* A wait whose entry the probes missed (dur 0) says its blocked time is unknown, as narrated. */
+Test(trace_export, a_wait_begun_before_tracing_says_so, .timeout = 60)
+{
+	char *text = export_text(TRACES "/legal_kernel_agree.jsonl", "unknown-dur.json");
+	cr_assert(strstr(text, "\"name\":\"epoll_pwait (blocked time unknown)\""), "%s", text);
+	cr_assert(strstr(text, "\"n\":-4,\"blocked\":\"unknown: begun before tracing\""), "%s",
+		  text);
+	/* a wait the probes saw whole has no such mark */
+	int marks = 0;
+	for (const char *at = text; (at = strstr(at, "(blocked time unknown)")); at++)
+		marks++;
+	cr_assert_eq(marks, 1, "%d waits marked", marks);
+	free(text);
+}
+
 /*
  * One kernel entry that readies both sides (EPOLLIN|EPOLLOUT) wakes a reader and a writer: a
  * slice carries one flow, so the writer's arrow starts at a slice of its own in the same netpoll

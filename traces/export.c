@@ -474,11 +474,14 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 			s.start = end >= room ? end - room : 0;
 		s.start = at_least(s.start, l->floor);
 		end = at_least(end, s.start + room);
-		snprintf(s.name, sizeof(s.name), "%s",
-			 nps_wait_sub_name(e->sub) ? nps_wait_sub_name(e->sub) : "epoll_wait");
+		/* dur 0: the probes missed its entry (in progress as tracing began), as narrated */
+		snprintf(s.name, sizeof(s.name), "%s%s",
+			 nps_wait_sub_name(e->sub) ? nps_wait_sub_name(e->sub) : "epoll_wait",
+			 w->dur ? "" : " (blocked time unknown)");
 		snprintf(s.args, sizeof(s.args),
-			 "\"epfd\":%d,\"maxevents\":%d,\"timeout_ms\":%d,\"n\":%d", w->epfd,
-			 w->maxevents, w->timeout_ms, w->ret);
+			 "\"epfd\":%d,\"maxevents\":%d,\"timeout_ms\":%d,\"n\":%d%s", w->epfd,
+			 w->maxevents, w->timeout_ms, w->ret,
+			 w->dur ? "" : ",\"blocked\":\"unknown: begun before tracing\"");
 		if (!(w->id & NPS_KERNEL_ID_BIT))
 			snprintf(s.args + strlen(s.args), sizeof(s.args) - strlen(s.args),
 				 ",\"netpoll\":%llu", (unsigned long long)w->id);
