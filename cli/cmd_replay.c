@@ -144,10 +144,12 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 	}
 	rc = trace_reader_open(path, &r);
 	if (rc) {
-		fprintf(stderr, "netpollsim replay: %s\n", trace_reader_error(r));
+		/* stopped while the open waited (a FIFO nobody writes yet): no error, as check */
+		if (!stop_sig)
+			fprintf(stderr, "netpollsim replay: %s\n", trace_reader_error(r));
 		trace_reader_close(r);
 		fold_fini(&f);
-		return NPS_EXIT_FAIL;
+		return stop_sig ? 128 + stop_sig : NPS_EXIT_FAIL;
 	}
 	const struct trace_info *in = trace_reader_info(r);
 	if (in->kernel_view) /* as check judges it: the probes were on from the start */

@@ -686,18 +686,6 @@ Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children
 }
 
 /* Is process pid blocked in system call nr (from /proc/PID/syscall)? */
-static bool in_syscall(pid_t pid, long nr)
-{
-	char path[64], buf[64] = "";
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	bool in = fgets(buf, sizeof(buf), f) && strtol(buf, NULL, 10) == nr;
-	fclose(f);
-	return in;
-}
-
 /* Is process pid a zombie (from /proc/PID/stat)? */
 static bool is_zombie(pid_t pid)
 {
@@ -736,7 +724,7 @@ Test(bpf_trace, a_killed_process_exits_after_its_interrupted_wait, .timeout = 12
 	cr_assert_eq(kill(wl, SIGCONT), 0);
 	/* the self-pipe's wake-up is shown: the workload then waits, nothing ready */
 	free(wait_for(path, ", 8, 100) = 1 ", tr));
-	while (!in_syscall(wl, SYS_epoll_wait))
+	while (!tu_in_syscall(wl, SYS_epoll_wait))
 		usleep(1000);
 	cr_assert_eq(kill(tr, SIGSTOP), 0);
 	cr_assert_eq(kill(wl, SIGKILL), 0);

@@ -7,6 +7,12 @@
 #include "tests/test_trace_util.h"
 
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <fcntl.h>
 
 static double now(void)
 {
@@ -628,5 +634,36 @@ Test(trace_replay, many_bad_lines_are_counted_not_all_shown, .timeout = 30)
 	    "  60 lines skipped: unreadable (the errors above name them)",
 	};
 	TT_IN_ORDER(out, tail);
+	free(out);
+}
+
+/*
+ * Stopped while it waits to open a FIFO nobody writes yet: it ends as the signal says (143), with
+ * no "cannot open: Interrupted system call", as check and export do.
+ */
+Test(trace_replay, a_signal_during_the_open_ends_it_quietly, .timeout = 30)
+{
+	const char *fifo = tt_tmp("nobody-writes");
+	char out_path[600];
+	unlink(fifo);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	snprintf(out_path, sizeof(out_path), "%s.out", fifo);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl(tu_netpollsim(), "netpollsim", "replay", fifo, "--no-ui", (char *)NULL);
+		_exit(127);
+	}
+	while (!tu_in_syscall(pid, SYS_openat)) /* the test's timeout bounds this */
+		usleep(10000);
+	int status;
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	char *out = tt_slurp(out_path, NULL);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 143, "status 0x%x: %s", status, out);
+	cr_assert_str_eq(out, "");
 	free(out);
 }

@@ -388,11 +388,14 @@ static void on_interrupt(int sig)
 	(void)sig;
 }
 
-/* Is thread tid blocked in system call nr? ("running" when it is not in one.) */
+/*
+ * Is thread tid (of this process, or a process's id: its main thread) blocked in system call
+ * nr? ("running" when it is not in one.)
+ */
 int tu_in_syscall(pid_t tid, long nr)
 {
 	char path[64], buf[64];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)tid, (int)tid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
