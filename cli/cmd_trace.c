@@ -221,6 +221,32 @@ static bool proc_exited(int pid)
 	return (ps.state == 'Z' || ps.state == 'X') && ps.threads <= 1;
 }
 
+/*
+ * Where /proc shows the process's fds and program: /proc/PID, or, when its leader has exited
+ * (pthread_exit in main: a zombie while the other threads go on, and its fd, fdinfo and exe
+ * read as empty or gone), /proc/PID/task/TID of a thread still running, which shares them.
+ */
+static void proc_base(int pid, char *buf, size_t len)
+{
+	struct proc_status ps;
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(buf, len, "/proc/%d", pid);
+	if (proc_status(pid, &ps) || (ps.state != 'Z' && ps.state != 'X') || ps.threads <= 1)
+		return;
+	snprintf(buf, len, "/proc/%d/task", pid);
+	d = opendir(buf);
+	snprintf(buf, len, "/proc/%d", pid);
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) != pid) {
+			snprintf(buf, len, "/proc/%d/task/%d", pid, atoi(de->d_name));
+			break;
+		}
+	if (d)
+		closedir(d);
+}
+
 /* One fd of the traced process and what /proc/PID/fd says it is. */
 struct fdlink {
 	int fd;
@@ -337,12 +363,13 @@ static int cmp_fdlink(const void *a, const void *b)
 /* Every fd of the process and its link, each read once. */
 static void read_fds(int pid, struct seed *s)
 {
-	char path[64], link[PATH_MAX];
+	char base[64], path[96], link[PATH_MAX];
 	struct dirent *de;
 	size_t cap = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/fd", base);
 	d = opendir(path);
 	if (!d) {
 		seed_problem(s, pid, path, errno);
@@ -353,7 +380,7 @@ static void read_fds(int pid, struct seed *s)
 			continue;
 		int fd = atoi(de->d_name);
 
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		snprintf(path, sizeof(path), "%s/fd/%d", base, fd);
 		ssize_t n = readlink(path, link, sizeof(link) - 1);
 
 		if (n < 0) {
@@ -394,11 +421,12 @@ static const char *fd_link(const struct seed *s, int fd)
 /* The open flags of fd (O_ACCMODE...), from its fdinfo; -1 if unreadable. */
 static int fd_flags(int pid, int fd)
 {
-	char path[64], line[256];
+	char base[64], path[96], line[256];
 	unsigned flags = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/fdinfo/%d", base, fd);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -416,13 +444,14 @@ static int fd_flags(int pid, int fd)
  */
 static void read_epoll(int pid, int epfd, struct seed *s, size_t *cap)
 {
-	char path[64], line[256];
+	char base[64], path[96], line[256];
 	unsigned events;
 	unsigned long long data;
 	int tfd;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, epfd);
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/fdinfo/%d", base, epfd);
 	f = fopen(path, "r");
 	if (!f) {
 		if (errno != ENOENT)
@@ -586,12 +615,13 @@ static void buildinfo_version(int fd, const Elf64_Shdr *s, char *ver, size_t len
  */
 static int proc_go(int pid, char *ver, size_t len)
 {
-	char path[64], *names = NULL;
+	char base[64], path[96], *names = NULL;
 	Elf64_Shdr *sh = NULL;
 	Elf64_Ehdr eh;
 	int fd, go = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/exe", base);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -664,13 +694,14 @@ static void print_break(int pid, int go, const struct seed *s, bool given, int r
  */
 static int proc_gomaxprocs(int pid)
 {
-	char path[64], buf[65536];
+	char base[64], path[96], buf[65536];
 	size_t n;
 	FILE *f;
 	cpu_set_t set;
 	long v = sched_getaffinity(pid, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/environ", base);
 	f = fopen(path, "r");
 	if (f) {
 		n = fread(buf, 1, sizeof(buf) - 1, f);

@@ -24,6 +24,11 @@
  *                                      on the shared epoll fd and exits, and the parent waits:
  *                                      its ready entry is one it never added; then S seconds
  *                                      of epoll_wait(…, 100 ms). Logs "child added fd F"
+ *   epoll_workload [-s] leaderexit S    a socketpair's fd registered (EPOLLIN, data 5); then main
+ *                                      calls pthread_exit, and a second thread, once the
+ *                                      leader is a zombie ("leader exited"; -s stops here),
+ *                                      writes, waits and drains as pipes does, then S seconds
+ *                                      of epoll_wait(…, 100 ms)
  *   epoll_workload [-s] exec S [PROG]   an epoll fd without CLOEXEC holding a pipe without it
  *                                      (data 0x1), set up before -s stops; then a CLOEXEC
  *                                      epoll fd with a pipe (0x11) and a socket (0x12), and the
@@ -453,6 +458,53 @@ static int exec_(int stop, const char *secs, const char *prog, bool from_thread)
 	return 1;
 }
 
+struct leaderless {
+	int stop, epfd, rd, wr;
+	double secs;
+	pid_t leader;
+};
+
+/* The process's work, once its leader has exited: /proc/PID then shows no fd of it. */
+static void *leaderless(void *arg)
+{
+	struct leaderless *l = arg;
+	char path[64], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)l->leader);
+	for (char *r = NULL;; usleep(1000)) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		if ((r = strrchr(buf, ')')) && r[1] == ' ' && r[2] == 'Z')
+			break;
+	}
+	printf("leader exited\n");
+	stop_here(l->stop);
+	exit(wake_and_wait(l->epfd, l->rd, l->wr, l->secs));
+}
+
+static int leaderexit(int stop, double secs)
+{
+	static struct leaderless l;
+	int a[2];
+	pthread_t t;
+
+	l.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l.epfd < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, a))
+		die("setup");
+	ctl(l.epfd, EPOLL_CTL_ADD, a[0], EPOLLIN, 5);
+	l.stop = stop;
+	l.rd = a[0];
+	l.wr = a[1];
+	l.secs = secs;
+	l.leader = getpid();
+	if (pthread_create(&t, NULL, leaderless, &l))
+		die("pthread_create");
+	pthread_exit(NULL);
+}
+
 /* A registration made by another process (a fork's child) on an epoll fd the parent shares. */
 static int forkadd(int stop, double secs)
 {
@@ -511,6 +563,8 @@ int main(int argc, char **argv)
 		return samedata(stop, atof(argv[a + 1]));
 	if (a + 1 < argc && !strcmp(argv[a], "forkadd"))
 		return forkadd(stop, atof(argv[a + 1]));
+	if (a + 1 < argc && !strcmp(argv[a], "leaderexit"))
+		return leaderexit(stop, atof(argv[a + 1]));
 	if (a + 1 < argc && !strcmp(argv[a], "exec"))
 		return exec_(stop, argv[a + 1], a + 2 < argc ? argv[a + 2] : NULL, false);
 	if (a + 1 < argc && !strcmp(argv[a], "exec-thread"))
@@ -520,6 +574,7 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"usage: epoll_workload [-s] demo | [-s] [-c CPU] bench N K [M] | "
 		"[-s] threads T N | [-s] pipes N S [T] | [-s] samedata S | [-s] forkadd S | "
+		"[-s] leaderexit S | "
 		"[-s] exec S [PROG] | "
 		"[-s] exec-thread S\n");
 	return 2;

@@ -1023,6 +1023,38 @@ Test(bpf_trace, a_registration_made_by_a_fork_is_named, .timeout = 120, .fini = 
 }
 
 /*
+ * A process whose main thread has exited (pthread_exit) while another goes on: /proc/PID shows
+ * none of its fds, /proc/PID/task/TID does. The interest set at attach and the fds of the ready
+ * entries come from there, not "0 registrations" and fd ?.
+ */
+Test(bpf_trace, a_process_whose_leader_exited_is_read_from_its_threads, .timeout = 120,
+     .fini = kill_children)
+{
+	char log[600], out_path[600], want[200], *out;
+	int epfd = -1, fd = -1;
+
+	NEED_ROOT();
+	pid_t wl =
+	    workload_start("leaderexit", (char *[]){"leaderexit", "60", NULL}, log, sizeof(log));
+	char *s = slurp(log), *at = strstr(s, "ctl epfd ");
+	cr_assert(at && sscanf(at, "ctl epfd %d op 1 fd %d", &epfd, &fd) == 2, "%s", s);
+	cr_assert_not_null(strstr(s, "leader exited"), "%s", s);
+	free(s);
+	pid_t tp = trace_start("leaderexit", wl, (char *[]){NULL}, out_path, sizeof(out_path));
+	free(wait_for(log, "read fd", wl)); /* written, woken, drained */
+	snprintf(want, sizeof(want), "[0] fd %d ", fd);
+	free(wait_for(out_path, want, tp));
+	trace_stop(tp, SIGINT);
+	out = slurp(out_path);
+	cr_assert_not_null(
+	    strstr(out, "interest set at attach (from /proc fdinfo): 1 registration\n"), "%s", out);
+	snprintf(want, sizeof(want), "[0] fd %d   EPOLLIN  data 0x5\n", fd);
+	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
+	cr_assert_null(strstr(out, "No such file"), "%s", out);
+	free(out);
+}
+
+/*
  * A recording killed with SIGKILL (no footer, no final flush) holds every event the trace had
  * shown: it is flushed as the events are delivered, not when 512 KiB have piled up.
  */
