@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 libncurses-dev libcjson-dev libcriterion-dev tmux golang-1.22-go golang-1.22-src
-libclang-rt-14-dev jq util-linux procps iproute2 time strace"
+libclang-rt-14-dev jq util-linux procps iproute2 time strace netcat-openbsd"
 BACKPORTS_LIST=/etc/apt/sources.list.d/netpollsim-backports.list
 
 missing=""
