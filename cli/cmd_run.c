@@ -757,12 +757,6 @@ int cmd_run(int argc, char **argv)
 			st->o.scenario);
 		return NPS_EXIT_USAGE;
 	}
-	if (st->o.clients == 0 && !st->o.listen && strcmp(st->sc->name, "echo") == 0 &&
-	    st->o.duration <= 0) {
-		fprintf(stderr, "netpollsim run: --clients 0 serves outside clients: give --listen "
-				"IP:PORT (and --duration, or stop with Ctrl-C)\n");
-		return NPS_EXIT_USAGE;
-	}
 	char why[256];
 	st->so = (struct scenario_opts){
 	    .clients = st->o.clients,
@@ -774,6 +768,13 @@ int cmd_run(int argc, char **argv)
 	};
 	if (scenario_check(st->sc, &st->so, resolve_procs(&st->o, st->sc), why, sizeof(why))) {
 		fprintf(stderr, "netpollsim run: %s (see 'netpollsim run --help')\n", why);
+		return NPS_EXIT_USAGE;
+	}
+	/* every lesson alike: outside clients must be told where (127.0.0.1:0 picks a port) */
+	if (st->o.clients == 0 && !st->o.listen) {
+		fprintf(stderr, "netpollsim run: --clients 0 serves outside clients: give --listen "
+				"IP:PORT (127.0.0.1:0 picks a free port and says which), then "
+				"--duration, or stop with Ctrl-C\n");
 		return NPS_EXIT_USAGE;
 	}
 	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {
@@ -936,7 +937,10 @@ int cmd_run(int argc, char **argv)
 	/* the trace first: complete even while the terminal still shows the narration */
 	finish_trace(st, sig);
 	cli_out_keep_up(&st->narr, false); /* the summary is shown whole */
-	if (!st->o.quiet)
+	if (st->res.listen_err[0]) /* nothing ran: the reason alone, not a summary of nothing */
+		fprintf(stderr, "netpollsim run: --listen %s: %s\n",
+			st->o.listen ? st->o.listen : "127.0.0.1:0", st->res.listen_err);
+	else if (!st->o.quiet)
 		print_summary(st, sig != 0);
 	flush_narration(st);
 	probes_close(st->probes);

@@ -36,11 +36,13 @@ struct scenario_opts {
 struct scenario_result {
 	_Atomic uint64_t round_trips; /* echo round trips completed by the clients */
 	_Atomic uint64_t connections; /* connections accepted */
-	_Atomic int errors; /* unexpected errors (the first ones also printed to stderr) */
-	int reader_err;	    /* the error the lesson's reader got (0 / -NPS_E... / -errno) */
-	int writer_err;	    /* the error the lesson's writer got */
-	int port;	    /* the port served */
-	int server_fd;	    /* the lesson's connection fd on the server side (-1) */
+	_Atomic int errors;   /* unexpected errors (the first ones also printed to stderr) */
+	int reader_err;	      /* the error the lesson's reader got (0 / -NPS_E... / -errno) */
+	int writer_err;	      /* the error the lesson's writer got */
+	int port;	      /* the port served */
+	char listen_err[160]; /* why the listener could not be made, "" when it was (run says it
+			       * alone: no lesson ran) */
+	int server_fd;	      /* the lesson's connection fd on the server side (-1) */
 	uint64_t
 	    park_free_reads; /* ready-before-park: reads that consumed pdReady without parking */
 	char story[256];     /* what happened, in one or two sentences */

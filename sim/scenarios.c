@@ -152,7 +152,7 @@ static void fail(struct scenario_run *r, const char *what, int err)
 		memcpy(r->first_err, text, sizeof(text));
 		atomic_store_explicit(&r->first_err_set, true, memory_order_release);
 	}
-	if (n < PRINTED_ERRORS)
+	if (n < PRINTED_ERRORS && !r->res->listen_err[0]) /* run says that one itself */
 		fprintf(stderr, "netpollsim: %s: %s\n", r->sc->name, text);
 	else if (n == PRINTED_ERRORS)
 		fprintf(stderr,
@@ -286,6 +286,8 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 	char why[160];
 	int err = net_listen(addr, &r->l, why, sizeof(why));
 	if (err) {
+		/* the one thing to say (run prints it, naming --listen): no lesson ran */
+		snprintf(r->res->listen_err, sizeof(r->res->listen_err), "%s", why);
 		fail_stop(r, why, 0);
 		return err;
 	}
