@@ -408,8 +408,8 @@ static void flush_narration(struct run_state *st)
 	st->narr_reported = true;
 	/* a reader gone (`| head`) ends the run quietly, unless it cuts a recording short */
 	if (st->narr.err != EPIPE || st->o.record)
-		say(st, "netpollsim run: narration to %s stopped: %s", st->narr.what,
-		    cli_out_why(&st->narr));
+		say(st, "netpollsim run: %s to %s stopped: %s",
+		    st->o.narrate ? "narration" : "output", st->narr.what, cli_out_why(&st->narr));
 	if (st->narr.err == EPIPE)
 		reader_gone(st);
 }

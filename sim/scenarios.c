@@ -1035,6 +1035,8 @@ static void break_reader(void *arg)
 	char b[64];
 	ssize_t n = conn_read(r->conn, b, sizeof(b));
 	r->res->reader_err = n < 0 ? (int)n : 0;
+	if (n > 0) /* an outside client sent data: the reader need not park */
+		atomic_store(&r->reader_back, true);
 	wg_done(&r->handlers);
 }
 
@@ -1085,6 +1087,10 @@ static void break_main(void *arg)
 		snprintf(r->res->story, sizeof(r->res->story),
 			 "the M blocked in netpoll(-1) was woken by netpollBreak when time.Sleep "
 			 "added an earlier timer, and re-polled with the timer's timeout");
+	} else if (!cut_short(r) && atomic_load(&r->reader_back)) {
+		snprintf(r->res->story, sizeof(r->res->story),
+			 "no netpollBreak this time: the client sent data, so the reader's Read "
+			 "returned and no M stayed blocked in netpoll(-1) for it to wake");
 	} else if (!cut_short(r)) {
 		snprintf(
 		    r->res->story, sizeof(r->res->story),

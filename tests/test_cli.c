@@ -1218,6 +1218,39 @@ Test(cli, a_lesson_tells_what_really_happened)
  * receive buffer is the kernel's default, not the 4 KiB the lesson's own client asks for, and
  * the writer must still meet a full buffer and park (64 KiB fitted in it: it never parked).
  */
+/*
+ * The break lesson with an outside client that sends: the reader's Read returns with the data,
+ * so no M stays in netpoll(-1) for netpollBreak to wake. The story says so; it used to blame a
+ * busy machine.
+ */
+Test(cli, the_break_lesson_says_when_the_client_sent_data)
+{
+	const char *args = "run --scenario break --clients 0 --listen 127.0.0.1:0 --no-ui --no-bpf";
+	struct bg b;
+	bg_start(&b, "break-data", args, 0);
+	int s = dial(b.port);
+	cr_assert_eq(write(s, "hello", 5), 5);
+	int st = bg_end(&b);
+	close(s);
+	cr_assert_eq(st, 0, "%s: exit %d: %s", args, st, b.out);
+	cr_assert(strstr(b.out, "no netpollBreak this time: the client sent data, so the reader's "
+				"Read returned and no M stayed blocked in netpoll(-1)"),
+		  "%s", b.out);
+	cr_assert_null(strstr(b.out, "a busy machine"), "%s", b.out);
+}
+
+/* Without --narrate the output is the summary: its failure says "output", not "narration". */
+Test(cli, a_summary_that_cannot_be_written_says_output)
+{
+	char cmd[700], *out;
+	snprintf(cmd, sizeof(cmd), "%s run --no-ui --no-bpf 2>&1 >/dev/full", tu_netpollsim());
+	int st = tu_run(cmd, 0, &out);
+	cr_assert_eq(st, 1, "exit %d: %s", st, out);
+	cr_assert(strstr(out, "netpollsim run: output to stdout stopped: No space left on device"),
+		  "%s", out);
+	free(out);
+}
+
 Test(cli, slow_reader_parks_the_writer_for_an_outside_client)
 {
 	struct bg b;
