@@ -241,7 +241,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->clients = (int)v;
 			break;
 		case 'r':
-			rc = parse_int("--rounds", optarg, 0, 1000000000L, &v);
+			rc = parse_int("--rounds", optarg, 1, 1000000000L, &v);
 			o->rounds = (int)v;
 			break;
 		case 'd':
