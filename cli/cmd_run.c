@@ -728,10 +728,11 @@ static void attach_probes(struct run_state *st)
 	int err = probes_open(&po, &st->probes, why, sizeof(why));
 	if (err) {
 		st->probes = NULL;
-		fprintf(stderr,
-			"netpollsim: kernel view off: %s (runtime view only; --no-bpf hides "
-			"this line)\n",
-			why);
+		/* fitted to the terminal as the narration is: a class may project 40 columns */
+		cli_say_err(cli_term_width(STDERR_FILENO),
+			    "netpollsim: kernel view off: %s (runtime view only; --no-bpf hides "
+			    "this line)\n",
+			    why);
 		return;
 	}
 	if (st->o.bpf_break) {
@@ -779,8 +780,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {
 		/* The dashboard is not part of this build yet: narrate in the terminal instead. */
-		fprintf(stderr, "netpollsim: no dashboard in this build yet; narrating instead "
-				"(--no-ui and --narrate choose explicitly)\n");
+		cli_say_err(cli_term_width(STDERR_FILENO),
+			    "netpollsim: no dashboard in this build yet; narrating instead "
+			    "(--no-ui and --narrate choose explicitly)\n");
 		st->o.narrate = true;
 	}
 	/*

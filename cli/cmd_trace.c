@@ -80,24 +80,11 @@ static unsigned human_width;
  */
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
-	char *s = NULL, *fit = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-
+	cli_vsay(human, human_width, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	/* a continuation line starts at most a few columns in: 4 times the text is room enough */
-	size_t cap = (size_t)n * 4 + 64;
-
-	if (human_width && (fit = malloc(cap)))
-		fwrite(fit, 1, narrate_fit_text(s, (size_t)n, human_width, fit, cap), human);
-	else
-		fputs(s, human);
-	free(fit);
-	free(s);
 }
 
 static void on_signal(int sig)

@@ -2,6 +2,7 @@
 /* The narration's output: see cli/out.h. */
 #include "cli/out.h"
 #include "traces/names.h"
+#include "traces/narrate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -244,6 +245,30 @@ void cli_term_follow(void)
 	struct sigaction sa = {.sa_handler = on_winch, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGWINCH, &sa, NULL);
+}
+
+void cli_vsay(FILE *f, unsigned width, const char *fmt, va_list ap)
+{
+	char *s = NULL, *fit = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	if (n < 0)
+		return;
+	/* a continuation line starts at most a few columns in: 4 times the text is room enough */
+	size_t cap = (size_t)n * 4 + 64;
+	if (width && (fit = malloc(cap)))
+		fwrite(fit, 1, narrate_fit_text(s, (size_t)n, width, fit, cap), f);
+	else
+		fputs(s, f);
+	free(fit);
+	free(s);
+}
+
+void cli_say_err(unsigned width, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cli_vsay(stderr, width, fmt, ap);
+	va_end(ap);
 }
 
 void cli_term_refit(int fd, unsigned *width)

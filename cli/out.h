@@ -16,9 +16,11 @@
 #ifndef NPS_CLI_OUT_H
 #define NPS_CLI_OUT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CLI_OUT_BUF 65536
 
@@ -82,5 +84,14 @@ unsigned cli_term_width(int fd);
  */
 void cli_term_follow(void);
 void cli_term_refit(int fd, unsigned *width);
+
+/*
+ * Human-readable text of whole lines into f: as it is into a pipe or a file (width 0), fitted to
+ * a terminal of width columns (a line too long continues on the next, further in, as the
+ * narration does: narrate_fit_text).
+ */
+__attribute__((format(printf, 3, 0))) void cli_vsay(FILE *f, unsigned width, const char *fmt,
+						    va_list ap);
+__attribute__((format(printf, 2, 3))) void cli_say_err(unsigned width, const char *fmt, ...);
 
 #endif /* NPS_CLI_OUT_H */

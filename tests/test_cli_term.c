@@ -216,6 +216,18 @@ Test(cli_term, run_narration_fits_an_80_column_terminal)
 	free(out);
 }
 
+/* "netpollsim ARGS" run to its end in a pane of cols columns, every line of it fitting them. */
+static char *in_pane_of(int cols, const char *args)
+{
+	pane_start_at(args, cols);
+	char *out = pane_end();
+	const char *line;
+	size_t w = widest(out, &line);
+	cr_assert_leq(w, (size_t)cols, "no line wider than %d columns; this one is %zu: %.*s", cols,
+		      w, (int)strcspn(line, "\n"), line);
+	return out;
+}
+
 /*
  * A pane split for a class (30 columns, the narrowest the narration fits): every line still
  * fits. The longest function name of the lesson cannot share the time's line: it gets a line of
@@ -223,15 +235,22 @@ Test(cli_term, run_narration_fits_an_80_column_terminal)
  */
 Test(cli_term, a_30_column_pane_still_fits)
 {
-	pane_start_at("run --scenario deadline --no-ui --narrate --no-bpf", 30);
-	char *out = pane_end();
-	const char *line;
-	size_t w = widest(out, &line);
-	cr_assert_leq(w, 30, "no line wider than 30 columns; this one is %zu: %.*s", w,
-		      (int)strcspn(line, "\n"), line);
+	char *out = in_pane_of(30, "run --scenario deadline --no-ui --narrate --no-bpf");
 	cr_assert(strstr(out, "\n  poll_runtime_pollSetDeadline\n          read deadline"),
 		  "the long name on a line of its own, its text under it: %s", out);
 	cr_assert(strstr(out, "\n          netpolldeadlineimpl\n"), "the deadline fires: %s", out);
+	cr_assert(strstr(out, "== deadline (GOMAXPROCS"), "the summary follows: %s", out);
+	free(out);
+}
+
+/*
+ * The notice a run without --no-ui gives (no dashboard yet: it narrates) fits a 40-column pane
+ * as the narration does, instead of breaking mid-word where the terminal wraps it.
+ */
+Test(cli_term, the_notices_fit_the_pane_too)
+{
+	char *out = in_pane_of(40, "run --scenario deadline --no-bpf");
+	cr_assert(strstr(out, "netpollsim: no dashboard in this build"), "%s", out);
 	cr_assert(strstr(out, "== deadline (GOMAXPROCS"), "the summary follows: %s", out);
 	free(out);
 }
