@@ -132,7 +132,7 @@ static void usage(FILE *out)
 		"                        kernel: auto (when narrating or recording), on or off.\n"
 		"                        These probes see every read and write on the machine.\n"
 		"      --no-events       turn the event log off (benchmark baseline)\n"
-		"      --ring-order K    each M's event ring holds 2^K events (default 16)\n"
+		"      --ring-order K    each M's event ring holds 2^K events (8-24; default 16)\n"
 		"  -q, --quiet           no summary\n"
 		"  -h, --help            this help\n\n"
 		"examples:\n"
@@ -251,7 +251,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 					       "(7 days)");
 			break;
 		case O_SEED:
-			rc = parse_int("--seed", optarg, 0, __LONG_MAX__, &v);
+			rc = parse_int("--seed", optarg, 1, __LONG_MAX__,
+				       &v); /* 0: from the clock */
 			o->seed = (uint64_t)v;
 			break;
 		case 'l':

@@ -145,6 +145,8 @@ Test(cli, bad_run_options_name_the_problem)
 	    {"run --procs 0", "--procs '0': expected an integer from 1 to 256"},
 	    /* 0 round trips: clients that connect and close before anyone accepts them */
 	    {"run --rounds 0", "--rounds '0': expected an integer from 1 to 1000000000"},
+	    /* 0 is what no --seed means (one from the clock): it cannot be asked for */
+	    {"run --seed 0", "--seed '0': expected an integer from 1 to 9223372036854775807"},
 	    {"run --clients many", "--clients 'many'"},
 	    {"run --duration -3", "--duration '-3'"},
 	    {"run --bogus", "unknown option '--bogus'"},
