@@ -133,6 +133,30 @@ static char *slurp(const char *path)
 }
 
 /* The events the workload's log says the kernel must have seen, in order. */
+/* The epoll_create event the workload's "create ..." log line says it made. */
+static void expect_create(struct nps_event *e, uint8_t sub, int flags, int size, int ret)
+{
+	e->kind = NPS_EV_EPOLL_CREATE;
+	e->sub = sub;
+	e->u.create.flags = flags;
+	e->u.create.size = size;
+	e->u.create.ret = ret;
+}
+
+/* The epoll_ctl event the workload's "ctl ..." log line says it made. */
+static void expect_ctl(struct nps_event *e, uint8_t sub, int epfd, int op, int fd, uint32_t events,
+		       uint64_t data, int ret)
+{
+	e->kind = NPS_EV_EPOLL_CTL;
+	e->sub = sub;
+	e->fd = fd;
+	e->u.ctl.epfd = epfd;
+	e->u.ctl.op = op;
+	e->u.ctl.events = events;
+	e->u.ctl.data = data;
+	e->u.ctl.ret = ret;
+}
+
 static size_t expected_from_log(const char *log, struct nps_event *exp, size_t max, int *rd,
 				int *wr, unsigned *tid)
 {
@@ -151,33 +175,16 @@ static size_t expected_from_log(const char *log, struct nps_event *exp, size_t m
 		if (sscanf(s, "pid %d tid %u", &a, tid) == 2) {
 		} else if (sscanf(s, "pipe rd %d wr %d", rd, wr) == 2) {
 		} else if (sscanf(s, "create flags %d ret %d", &a, &b) == 2) {
-			e.kind = NPS_EV_EPOLL_CREATE;
-			e.u.create.flags = a;
-			e.u.create.ret = b;
+			expect_create(&e, 0, a, 0, b);
 		} else if (sscanf(s, "create old size %d ret %d", &a, &b) == 2) {
-			e.kind = NPS_EV_EPOLL_CREATE;
-			e.sub = NPS_CREATE_OLD;
-			e.u.create.size = a;
-			e.u.create.ret = b;
+			expect_create(&e, NPS_CREATE_OLD, 0, a, b);
 		} else if (sscanf(s, "ctl epfd %d op %d fd %d events %u data %llu ret %d", &a, &b,
 				  &c, &u, &x, &d) == 6) {
-			e.kind = NPS_EV_EPOLL_CTL;
-			e.fd = c;
-			e.u.ctl.epfd = a;
-			e.u.ctl.op = b;
-			e.u.ctl.events = u;
-			e.u.ctl.data = x;
-			e.u.ctl.ret = d;
+			expect_ctl(&e, 0, a, b, c, u, x, d);
 		} else if (sscanf(s, "ctl epfd %d op %d fd %d unread %llu ret %d", &a, &b, &c, &x,
 				  &d) == 5) {
 			/* no event to read: marked, with the address passed in the data */
-			e.kind = NPS_EV_EPOLL_CTL;
-			e.sub = NPS_CTL_UNREAD;
-			e.fd = c;
-			e.u.ctl.epfd = a;
-			e.u.ctl.op = b;
-			e.u.ctl.data = x;
-			e.u.ctl.ret = d;
+			expect_ctl(&e, NPS_CTL_UNREAD, a, b, c, 0, x, d);
 		} else if (sscanf(s, "wait sub %d epfd %d maxevents %d timeout %d ret %d", &a, &b,
 				  &c, &d, &f) == 5) {
 			e.kind = NPS_EV_EPOLL_WAIT;
