@@ -7,7 +7,7 @@
 #   make demo            set up (if needed), build, run the default scenario
 #   make bench           run the benchmarks (bench/README.md)
 #   make fuzz            run the trace reader's fuzzer for FUZZ_SECONDS (default 60)
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (make uninstall: the same, removed)
 #   V=1                  show the commands
 #   VARIANT=asan|tsan    build with sanitizers (outputs under build/asan, build/tsan)
 
@@ -97,7 +97,7 @@ $(B)/obj/%.o: %.S
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all test test-unit test-san demo bench fuzz install clean setup format check-format
+.PHONY: all test test-unit test-san demo bench fuzz install uninstall clean setup format check-format
 
 all: $(B)/netpollsim
 
@@ -119,10 +119,22 @@ demo: setup
 	$(Q)$(MAKE) --no-print-directory all
 	./build/netpollsim run --scenario echo
 
+# The binary, the sample traces (`netpollsim scenarios` says where) and the documentation;
+# uninstall removes exactly these, and the directories only if they are left empty.
+SAMPLES := $(notdir $(wildcard traces/samples/*.jsonl))
+DOCS := README.md LICENSE $(wildcard docs/*.md)
+SHARE := $(DESTDIR)$(PREFIX)/share
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/netpollsim/samples
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/netpollsim/samples $(SHARE)/doc/netpollsim
 	install -m 0755 build/netpollsim $(DESTDIR)$(PREFIX)/bin/netpollsim
-	install -m 0644 traces/samples/*.jsonl $(DESTDIR)$(PREFIX)/share/netpollsim/samples/
+	install -m 0644 $(addprefix traces/samples/,$(SAMPLES)) $(SHARE)/netpollsim/samples/
+	install -m 0644 $(DOCS) $(SHARE)/doc/netpollsim/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/netpollsim
+	rm -f $(addprefix $(SHARE)/netpollsim/samples/,$(SAMPLES))
+	rm -f $(addprefix $(SHARE)/doc/netpollsim/,$(notdir $(DOCS)))
+	-rmdir $(SHARE)/netpollsim/samples $(SHARE)/netpollsim $(SHARE)/doc/netpollsim 2>/dev/null
 
 clean:
 	rm -rf build

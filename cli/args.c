@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_parse_duration(const char *s, double *secs)
 {
@@ -92,9 +94,63 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
 			return NPS_EXIT_USAGE;
 		}
 	}
-	if (optopt > 0 && optopt < 128)
+	if (optopt > 0 && optopt < 128) {
 		fprintf(stderr, "netpollsim %s: unknown option '-%c' (see --help)\n", cmd, optopt);
+		return NPS_EXIT_USAGE;
+	}
+	/*
+	 * getopt_long takes a shortened name ("--proc") when one option starts with it, and
+	 * refuses it, with optopt 0, when several do ("--r"): name them rather than call it unknown.
+	 */
+	char names[256] = "";
+	int nmatch = 0;
+	for (const struct option *o = opts; is_long && n && o->name; o++) {
+		if (strlen(o->name) > n && !strncmp(o->name, arg + 2, n)) {
+			size_t len = strlen(names);
+			snprintf(names + len, sizeof(names) - len, "%s--%s", nmatch++ ? ", " : "",
+				 o->name);
+		}
+	}
+	char shown[128];
+	trace_sanitize(arg, strlen(arg), shown, sizeof(shown));
+	if (nmatch > 1)
+		fprintf(stderr, "netpollsim %s: option '%s' is ambiguous: %s?\n", cmd, shown,
+			names);
 	else
-		fprintf(stderr, "netpollsim %s: unknown option '%s' (see --help)\n", cmd, arg);
+		fprintf(stderr, "netpollsim %s: unknown option '%s' (see --help)\n", cmd, shown);
 	return NPS_EXIT_USAGE;
+}
+
+/* dir/rel/echo.jsonl readable: dir/rel resolved into out (a path to type, no "bin/.."). */
+static bool samples_at(const char *dir, const char *rel, char *out)
+{
+	char probe[PATH_MAX + 64];
+	snprintf(probe, sizeof(probe), "%s%s/echo.jsonl", dir, rel);
+	if (access(probe, R_OK) || !realpath(probe, out))
+		return false;
+	*strrchr(out, '/') = '\0';
+	return true;
+}
+
+const char *cli_samples_dir(void)
+{
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	if (samples_at(exe, "/../share/netpollsim/samples", dir))
+		return dir;
+	/* the source tree: build/netpollsim, or a variant's build/asan/netpollsim */
+	for (int up = 0; up < 3 && (slash = strrchr(exe, '/')); up++) {
+		*slash = '\0';
+		if (samples_at(exe, "/traces/samples", dir))
+			return dir;
+	}
+	return NULL;
 }

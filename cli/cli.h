@@ -56,6 +56,13 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
  */
 extern bool cli_stdout_was_closed;
 int cli_refuse_closed_stdout(const char *cmd, const char *path);
+
+/*
+ * Where the recorded sample traces are for this binary: PREFIX/share/netpollsim/samples
+ * beside an installed PREFIX/bin/netpollsim, the source tree's traces/samples beside
+ * build/netpollsim; NULL when neither is there.
+ */
+const char *cli_samples_dir(void);
 int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	       const struct option *opts);
 

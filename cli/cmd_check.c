@@ -5,9 +5,12 @@
  */
 #include "cli/cli.h"
 
+#include "traces/json.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "traces/check.h"
 
@@ -18,7 +21,7 @@ static void usage(FILE *out)
 		"Validate a trace: its schema, every pollDesc's rg/wg transitions (Go 1.22's\n"
 		"netpoll.go; the table is in docs/event-stream.md), goroutine states and fd\n"
 		"registration. Violations are errors (file:line, rule,\n"
-		"event); the races Go handles on purpose are notes. Exit 0 only when legal.\n\n"
+		"event); the races Go handles on purpose are notes.\n\n"
 		"options:\n"
 		"  -q, --quiet            print errors and the verdict only, no notes\n"
 		"      --allow-truncated  a trace without footer (cut short) is not an error\n"
@@ -27,7 +30,9 @@ static void usage(FILE *out)
 		"  -h, --help             this help\n\n"
 		"examples:\n"
 		"  netpollsim check echo.jsonl\n"
-		"  netpollsim check --quiet traces/samples/*.jsonl\n");
+		"  netpollsim check --quiet traces/samples/*.jsonl\n\n"
+		"exit status: 0 every file legal, 1 a violation or a file that cannot be read,\n"
+		"2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
 /* --max-errors N, --max-notes N: a number from 1 to 1000000 into *out; false, said, if not. */
@@ -36,7 +41,10 @@ static bool max_arg(const char *name, const char *arg, unsigned *out)
 	char *end;
 	long n = strtol(arg, &end, 10);
 	if (*end || end == arg || n < 1 || n > 1000000) {
-		fprintf(stderr, "netpollsim check: %s wants a number from 1 to 1000000\n", name);
+		char shown[128];
+		trace_sanitize(arg, strlen(arg), shown, sizeof(shown));
+		fprintf(stderr, "netpollsim check: %s '%s': wants a number from 1 to 1000000\n",
+			name, shown);
 		return false;
 	}
 	*out = (unsigned)n;

@@ -5,6 +5,8 @@
  */
 #include "cli/cli.h"
 
+#include "traces/json.h"
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +30,9 @@ static void usage(FILE *out)
 		"  -h, --help         this help\n\n"
 		"examples:\n"
 		"  netpollsim export echo.jsonl --format chrome -o echo.json\n"
-		"  netpollsim export echo.jsonl --format jsonl | jq 'select(.ev==\"pd_state\")'\n");
+		"  netpollsim export echo.jsonl --format jsonl | jq 'select(.ev==\"pd_state\")'\n\n"
+		"exit status: 0 written, 1 the trace cannot be read or the output written (a file\n"
+		"is then left as it was), 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
 /*
@@ -74,8 +78,13 @@ int cmd_export(int argc, char **argv)
 			else if (!strcmp(optarg, "jsonl"))
 				fmt = EXPORT_JSONL;
 			else {
-				fprintf(stderr, "netpollsim export: unknown format (use chrome or "
-						"jsonl)\n");
+				char shown[128];
+				trace_sanitize(optarg, strlen(optarg), shown, sizeof(shown));
+				fprintf(
+				    stderr,
+				    "netpollsim export: --format '%s': unknown format (use chrome "
+				    "or jsonl)\n",
+				    shown);
 				return NPS_EXIT_USAGE;
 			}
 			break;

@@ -34,11 +34,8 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: netpollsim replay FILE --no-ui [--narrate [--speed X]] [--quiet]\n\n"
-		"Replay a recorded trace: the narration of a live run, then the summary.\n"
-		"Exit 0 when every line reads, violations included (they are told;\n"
-		"'netpollsim check' judges: exit 1 on any); 1 when the file or a line cannot\n"
-		"be read.\n\n"
+		"usage: netpollsim replay FILE [--no-ui] [--narrate [--speed X]] [--quiet]\n\n"
+		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
 		"options:\n"
 		"      --no-ui       print to the terminal, not the dashboard (which is not in\n"
 		"                    this build: without --no-ui the replay narrates)\n"
@@ -51,7 +48,10 @@ static void usage(FILE *out)
 		"  -h, --help        this help\n\n"
 		"examples:\n"
 		"  netpollsim replay deadline.jsonl --no-ui --narrate\n"
-		"  netpollsim replay echo.jsonl --no-ui --narrate --speed 0.001\n");
+		"  netpollsim replay echo.jsonl --no-ui --narrate --speed 0.001\n\n"
+		"exit status: 0 every line read, violations included (they are told; 'netpollsim\n"
+		"check' judges them), 1 the file or a line cannot be read or an output failed,\n"
+		"2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "traces/narrate.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +56,7 @@ struct run_opts {
 
 struct run_state {
 	struct run_opts o;
+	int record_fd; /* --record's file, made before anything else (trace_writer_create) */
 	const struct scenario *sc;
 	struct sim_config cfg;
 	struct scenario_opts so;
@@ -138,7 +141,7 @@ static void usage(FILE *out)
 		"examples:\n"
 		"  netpollsim run --scenario deadline --no-ui --narrate\n"
 		"  netpollsim run --clients 50 --rounds 1000 --no-ui --record echo.jsonl\n"
-		"  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n"
+		"  netpollsim run --listen 127.0.0.1:9000 --clients 0 --no-ui --duration 30\n\n"
 		"exit status: 0 ok, 1 the scenario, the checker or an output failed, 2 usage,\n"
 		"128 + N when signal N ended it (130: Ctrl-C; 141: its reader went away)\n");
 }
@@ -696,10 +699,13 @@ static int open_trace(struct run_state *st)
 	    .mono_origin = st->origin,
 	    .wall_start_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec,
 	};
-	int err = trace_writer_open(st->o.record, &h, &st->tw);
-	if (err)
-		fprintf(stderr, "netpollsim run: cannot write trace '%s': %s\n", st->o.record,
+	int err = trace_writer_open_created(st->record_fd, &h, &st->tw);
+	if (err) {
+		char shown[256];
+		trace_sanitize(st->o.record, strlen(st->o.record), shown, sizeof(shown));
+		fprintf(stderr, "netpollsim run: --record '%s': cannot write: %s\n", shown,
 			strerror(-err));
+	}
 	return err;
 }
 
@@ -742,6 +748,57 @@ static void attach_probes(struct run_state *st)
 	}
 }
 
+/* Edits (insert, delete, change, case aside) from a to b, as far as 3: more is "far". */
+static int edits(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > 3)
+		return 4;
+	int d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int same =
+			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+			int v = d[i - 1][j - 1] + !same;
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+/*
+ * The scenario a mistyped name most likely meant ("ech", "Echo", "slowreader", "burst"): the
+ * one whose name it starts or ends, or the nearest within 2 edits; NULL when none or a tie.
+ */
+static const struct scenario *scenario_nearest(const char *name)
+{
+	int n, best = 3, ties = 0;
+	const struct scenario *t = scenario_list(&n), *pick = NULL;
+	size_t len = strlen(name);
+	for (int i = 0; i < n; i++) {
+		size_t tl = strlen(t[i].name);
+		bool part =
+		    len >= 3 && len < tl &&
+		    (!strncasecmp(t[i].name, name, len) || !strcasecmp(t[i].name + tl - len, name));
+		int d = part ? 0 : edits(name, t[i].name);
+		if (d < best) {
+			best = d;
+			pick = &t[i];
+			ties = 0;
+		} else if (d == best) {
+			ties++;
+		}
+	}
+	return ties ? NULL : pick;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static struct run_state state;
@@ -753,10 +810,15 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	st->sc = scenario_find(st->o.scenario);
 	if (!st->sc) {
+		char shown[128], hint[96] = "";
+		trace_sanitize(st->o.scenario, strlen(st->o.scenario), shown, sizeof(shown));
+		const struct scenario *near = scenario_nearest(st->o.scenario);
+		if (near)
+			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", near->name);
 		fprintf(stderr,
-			"netpollsim run: unknown scenario '%s'; 'netpollsim scenarios' "
+			"netpollsim run: unknown scenario '%s'%s; 'netpollsim scenarios' "
 			"lists them\n",
-			st->o.scenario);
+			shown, hint);
 		return NPS_EXIT_USAGE;
 	}
 	char why[256];
@@ -778,6 +840,18 @@ int cmd_run(int argc, char **argv)
 				"IP:PORT (127.0.0.1:0 picks a free port and says which), then "
 				"--duration, or stop with Ctrl-C\n");
 		return NPS_EXIT_USAGE;
+	}
+	/*
+	 * The recording's file first: a path it cannot write is the one thing said, before the
+	 * probes' set-up says anything (or takes its time). Its header comes when the run starts.
+	 */
+	st->record_fd = st->o.record ? trace_writer_create(st->o.record) : -1;
+	if (st->record_fd < 0 && st->o.record) {
+		char shown[256];
+		trace_sanitize(st->o.record, strlen(st->o.record), shown, sizeof(shown));
+		fprintf(stderr, "netpollsim run: --record '%s': cannot create: %s\n", shown,
+			strerror(-st->record_fd));
+		return NPS_EXIT_FAIL;
 	}
 	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {
 		/* The dashboard is not part of this build yet: narrate in the terminal instead. */
@@ -966,17 +1040,27 @@ int cmd_scenarios(int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: netpollsim scenarios\n\nList the scenarios 'netpollsim run "
-		       "--scenario NAME' runs,\nwith what each one teaches.\n");
+		       "--scenario NAME' runs,\nwith what each one teaches, and where their "
+		       "recorded sample traces are.\n\noptions:\n  -h, --help   this help\n\n"
+		       "exit status: 0, or 2 for a usage error\n");
 		return NPS_EXIT_OK;
 	}
 	if (argc > 1) {
-		fprintf(stderr, "netpollsim scenarios: unexpected argument '%s' (see --help)\n",
-			argv[1]);
+		char shown[128];
+		trace_sanitize(argv[1], strlen(argv[1]), shown, sizeof(shown));
+		fprintf(stderr, "netpollsim scenarios: %s '%s' (see --help)\n",
+			argv[1][0] == '-' && argv[1][1] ? "unknown option" : "unexpected argument",
+			shown);
 		return NPS_EXIT_USAGE;
 	}
 	int n;
 	const struct scenario *t = scenario_list(&n);
 	for (int i = 0; i < n; i++)
 		printf("%-18s %s\n", t[i].name, t[i].teaches);
+	const char *samples = cli_samples_dir();
+	if (samples)
+		printf("\nA recorded trace of each, to replay, check or export (no root needed):\n"
+		       "  %s/NAME.jsonl\n",
+		       samples);
 	return NPS_EXIT_OK;
 }

@@ -128,7 +128,7 @@ static void usage(FILE *out)
 		"  -h, --help           this help\n\n"
 		"examples:\n"
 		"  netpollsim trace --pid $(pgrep -n myserver)\n"
-		"  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n"
+		"  netpollsim trace --pid 4242 --duration 10 --record kernel.jsonl\n\n"
 		"exit status: 0 ok (--duration ended, or the process exited), 1 the process\n"
 		"cannot be traced (none, a kernel thread, a zombie) or the probes or an output\n"
 		"failed, 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
@@ -794,7 +794,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 
 		/* dur 0: the entry probe did not run, so the blocked time is unknown. */
 		if (!e->u.wait.dur)
-			snprintf(extra, sizeof(extra), "(entry not seen)");
+			snprintf(extra, sizeof(extra), "(blocked time unknown)");
 		else if (e->u.wait.dur < 1000000)
 			snprintf(extra, sizeof(extra), "after %.1f us",
 				 (double)e->u.wait.dur / 1e3);

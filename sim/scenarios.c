@@ -136,14 +136,15 @@ static bool set_failed(struct scenario_run *r)
 	return first;
 }
 
-static void fail(struct scenario_run *r, const char *what, int err)
+/* Whether the error was counted (and said): after a stop it is not. */
+static bool fail(struct scenario_run *r, const char *what, int err)
 {
 	/*
 	 * Once the run was asked to stop, what the stop itself breaks (a client refused by the
 	 * closed listener, a round trip reset) is its teardown, not a failure of the lesson.
 	 */
 	if (asked_to_stop(r))
-		return;
+		return false;
 	atomic_fetch_add(&r->res->errors, 1);
 	int n = atomic_fetch_add(&r->printed, 1);
 	char text[sizeof(r->first_err)];
@@ -158,6 +159,7 @@ static void fail(struct scenario_run *r, const char *what, int err)
 		fprintf(stderr,
 			"netpollsim: %s: more errors: counted in the summary, not printed\n",
 			r->sc->name);
+	return n < PRINTED_ERRORS;
 }
 
 /*
@@ -185,7 +187,8 @@ static void wait_until(struct scenario_run *r, bool (*over)(struct scenario_run 
 			fail_unless_failed(r, "wake pipe", err);
 			r->wake = NULL;
 		} else {
-			sim_note("wait: Read on the wake pipe");
+			sim_note("wait for what happens outside the runtime (clients, Ctrl-C, "
+				 "--duration): a Read on a pipe they write to");
 			pthread_mutex_lock(&wake_lock);
 			wake_wr = wr;
 			pthread_mutex_unlock(&wake_lock);
@@ -341,12 +344,15 @@ static int client_dial(struct client_arg *a, int rcvbuf)
 		return s >= 0 ? s : -1;
 	if (!set_failed(r))
 		return -1; /* another client's failure stopped the run (and cancelled this dial) */
-	if (s == -EMFILE)
+	/*
+	 * Said only with the error it explains: --duration may end the run between the check
+	 * above and fail(), which then counts nothing (and the run exits 0).
+	 */
+	if (fail(r, "client connect", s) && s == -EMFILE)
 		fprintf(stderr,
 			"netpollsim: %s: out of fds: each client takes two in this process (its "
 			"socket and the server's): raise ulimit -n or lower --clients\n",
 			r->sc->name);
-	fail(r, "client connect", s);
 	return -1;
 }
 
@@ -366,7 +372,9 @@ static bool watch_over(struct scenario_run *r)
 static void watch(void *arg)
 {
 	struct scenario_run *r = arg;
-	sim_note("watch: for Ctrl-C or --duration");
+	/* not the lesson's own: say what it stands for, as its G and fd show in every lesson */
+	sim_note("the stop watcher: Go's go func() { <-ctx.Done(); ln.Close() }(), for Ctrl-C "
+		 "or --duration");
 	wait_until(r, watch_over);
 	if (!atomic_load(&r->unwatched)) {
 		close_listener(r);
@@ -380,6 +388,8 @@ static void unwatch(struct scenario_run *r)
 {
 	if (r->watching && !atomic_exchange(&r->unwatched, 1)) {
 		scenario_wake();
+		/* the semacquire that follows in the narration: say whose */
+		sim_note("every client connected: the stop watcher is told to end (wg.Wait)");
 		wg_wait(&r->watcher);
 	}
 }
@@ -431,19 +441,24 @@ static void lesson_end(struct scenario_run *r)
  * The story of a lesson that did not get what it shows: when the run stopped first, say why and
  * return true; otherwise false (the lesson failed: the caller says how).
  */
+/* Why a stopped run stopped; *named: an error that names itself. */
+static const char *stop_reason(struct scenario_run *r, bool *named)
+{
+	*named = false;
+	if (atomic_load(&r->failed)) {
+		/* the failure names itself: the story is also a recording's footer */
+		*named = atomic_load_explicit(&r->first_err_set, memory_order_acquire);
+		return *named ? r->first_err : "an error stopped it";
+	}
+	return r->o.stop && atomic_load(r->o.stop) ? "interrupted" : "--duration was over";
+}
+
 static bool cut_short(struct scenario_run *r)
 {
 	if (!stopped(r))
 		return false;
-	const char *why = "--duration was over";
-	bool named = false;
-	if (atomic_load(&r->failed)) {
-		/* the failure names itself: the story is also a recording's footer */
-		named = atomic_load_explicit(&r->first_err_set, memory_order_acquire);
-		why = named ? r->first_err : "an error stopped it";
-	} else if (r->o.stop && atomic_load(r->o.stop)) {
-		why = "interrupted";
-	}
+	bool named;
+	const char *why = stop_reason(r, &named);
 	snprintf(r->res->story, sizeof(r->res->story), "the lesson did not reach its end: %s%s",
 		 why, r->res->connections || named ? "" : " before a client connected");
 	return true;
@@ -595,11 +610,20 @@ static void echo_story(struct scenario_run *r)
 	snprintf(served, sizeof(served), "%llu %sconnection%s served by %s", n,
 		 r->o.clients == 0 ? "outside " : "", nps_plural(n),
 		 n == 1 ? "its own goroutine" : "one goroutine each");
+	/* --rounds given, and the stop came first: say so, or the numbers read as the lesson's */
+	unsigned long long asked =
+	    r->o.rounds >= 0 ? (unsigned long long)r->o.clients * (unsigned long long)r->o.rounds
+			     : 0;
+	char cut[192] = "";
+	bool named;
+	if (asked > rt && stopped(r))
+		snprintf(cut, sizeof(cut), " of the %llu asked (%s first)", asked,
+			 stop_reason(r, &named));
 	if (r->o.clients == 0) /* outside clients: their round trips are theirs to count */
 		snprintf(r->res->story, sizeof(r->res->story), "%s", served);
 	else
-		snprintf(r->res->story, sizeof(r->res->story), "%s; %llu round trip%s", served, rt,
-			 nps_plural(rt));
+		snprintf(r->res->story, sizeof(r->res->story), "%s; %llu round trip%s%s", served,
+			 rt, nps_plural(rt), cut);
 }
 
 static void echo_main(void *arg)
@@ -882,7 +906,9 @@ static void rbp_hook(struct FD *fd, int mode)
 	if (fd != rbp_fd || mode != 'r' || !atomic_exchange(&rbp_armed, 0))
 		return;
 	struct scenario_run *r = rbp_run;
-	sim_note("server: read got EAGAIN");
+	/* the gap is the lesson's doing: say so, or the pause reads as the runtime's */
+	sim_note("server: read got EAGAIN; the lesson holds this goroutine here (a test hook "
+		 "after EAGAIN) until the client's data makes rg pdReady");
 	atomic_store(&r->client_go, 1);
 	struct pollDesc *pd = fd->pd.runtimeCtx;
 	/*
@@ -1020,11 +1046,11 @@ static void burst_main(void *arg)
 	/* outside clients come when they come: their connections are counted, not "together" */
 	snprintf(r->res->story, sizeof(r->res->story),
 		 "%llu %sconnection%s %s; each time the listener's goroutine was woken (EPOLLIN, "
-		 "edge-triggered), Accept took every queued connection until EAGAIN, then "
-		 "parked again",
+		 "edge-triggered), Accept took every connection queued by then until EAGAIN, "
+		 "then parked again",
 		 (unsigned long long)r->res->connections, r->o.clients == 0 ? "outside " : "",
 		 nps_plural(r->res->connections),
-		 r->o.clients == 0 ? "accepted" : "arrived together");
+		 r->o.clients == 0 ? "accepted" : "were dialled at once");
 }
 
 /* ---------------- break: a timer wakes the blocked poller ---------------- */

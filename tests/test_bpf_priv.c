@@ -223,6 +223,25 @@ Test(bpf_priv, run_as_nobody_goes_on_with_the_runtime_view, .timeout = 60)
 }
 
 /*
+ * A recording nobody may write: that is the one line said, before the probes' set-up says
+ * anything about privileges, and it names --record and the path.
+ */
+Test(bpf_priv, a_record_nobody_can_write_is_said_first_and_alone, .timeout = 60)
+{
+	if (tu_is_root())
+		need_root_and_reachable();
+	char cmd[1024], *out = NULL;
+	/* root's own directory, 0700: no other user may create a file in it */
+	snprintf(cmd, sizeof(cmd), "%s%s run --scenario echo --no-ui --record /root/np-x.jsonl",
+		 tu_is_root() ? NOBODY : "", tu_netpollsim());
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	cr_assert_str_eq(out, "netpollsim run: --record '/root/np-x.jsonl': cannot create: "
+			      "Permission denied\n");
+	free(out);
+}
+
+/*
  * A user granted CAP_BPF alone is told the one capability missing, CAP_PERFMON (the kernel
  * loads no tracing program without it), not that it is not root; the lesson goes on.
  */

@@ -411,6 +411,14 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	/* netpoll's epoll_pwait: maxevents 128, and the connection's readiness by fd. */
 	snprintf(cmd, sizeof(cmd), "epoll_pwait(%d, 128, ", epfd);
 	cr_assert(strstr(out, cmd) != NULL, "no %s...:\n%s", cmd, out);
+	/*
+	 * The idle server's poller was blocked in it when we attached (its listener is a netpoll
+	 * waiter), and no other M polls while one blocks (sched.lastpoll is 0): its return is the
+	 * first, and its blocked time unknown, said as the narration says it.
+	 */
+	s = strstr(out, cmd);
+	cr_assert(strstr(s, "(blocked time unknown)") && strchr(s, '\n') > strstr(s, "(blocked"),
+		  "the first wait: %.200s", s);
 	snprintf(cmd, sizeof(cmd), "] fd %d ", cfd);
 	cr_assert(strstr(out, cmd) != NULL, "no ready entry for fd %d:\n%s", cfd, out);
 	/* The listener (registered before we attached): its accept readiness, by fd too. */

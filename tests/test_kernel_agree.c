@@ -383,7 +383,9 @@ Test(kernel_agree, the_chain_is_told_in_words, .timeout = 30)
 	    "findRunnable                 G5 waiting → runnable (runs next on this M): epoll_pwait "
 	    "returned fd 7 IN → pd fd 7 rg: G5 → ready → G5 runnable on P0",
 	    /* the break pipe as the kernel saw it: how often the poller was woken early */
-	    "  kernel: 7 epoll waits seen by the probes, 1 fd in the interest set, 1 write to the "
+	    "  kernel: 7 epoll waits seen by the probes, 1 fd in the interest set (the break "
+	    "pipe), "
+	    "1 write to the "
 	    "break pipe (netpollBreak) and 1 read (netpoll's drain)\n",
 	    "kernel/runtime agreement: 3 of 3 ready events produced the expected pollDesc change",
 	};

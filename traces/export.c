@@ -1026,10 +1026,10 @@ static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
 	return rc;
 }
 
-/* "netpollsim export: cannot write OUT: why" (what: create, write); returns rc, a -errno. */
+/* "netpollsim export: cannot write 'OUT': why" (what: create, write); returns rc, a -errno. */
 static int out_error(FILE *err, const char *what, const char *name, int rc)
 {
-	fprintf(err, "netpollsim export: cannot %s %s: %s\n", what, name, strerror(-rc));
+	fprintf(err, "netpollsim export: cannot %s '%s': %s\n", what, name, strerror(-rc));
 	return rc;
 }
 

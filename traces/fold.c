@@ -474,6 +474,16 @@ verdict(struct vctx *v, int level, const char *rule, uint64_t prev_pos, const ch
 		v->f->st.notes++;
 	else
 		v->f->st.violations++;
+	/* rare (a verdict is news): a scan of a few names is no cost */
+	for (int i = 0; i < FOLD_RULES_KEPT; i++) {
+		struct fold_rule_count *c = &v->f->st.by_rule[i];
+		if (!c->rule)
+			*c = (struct fold_rule_count){rule, level, 0};
+		if (c->level == level && !strcmp(c->rule, rule)) {
+			c->n++;
+			break;
+		}
+	}
 	if (v->n >= v->max)
 		return;
 	struct fold_verdict *o = &v->out[v->n++];
@@ -1573,6 +1583,15 @@ bool fold_kernel_view(const struct nps_fold *f)
 bool fold_kernel_only(const struct nps_fold *f)
 {
 	return f->st.kernel_events == f->st.events;
+}
+
+size_t fold_interest_breaks(const struct nps_fold *f)
+{
+	uint64_t data = priv((struct nps_fold *)f)->break_data;
+	size_t n = 0;
+	for (size_t i = 0; data && i < f->ninterest; i++)
+		n += f->interest[i].data == data;
+	return n;
 }
 
 /* netpollopen / netpollclose: the same thread's epoll_ctl is owed by the kernel. */

@@ -109,6 +109,10 @@ struct fold_interest {
 	bool resync; /* a kernel loss may hide this entry's last epoll_ctl: no note for its next */
 };
 
+enum {
+	FOLD_RULES_KEPT = 8
+};
+
 enum fold_wake_cause {
 	FOLD_WAKE_IO = 0,      /* netpollready */
 	FOLD_WAKE_TIMEOUT,     /* netpolldeadlineimpl */
@@ -135,7 +139,13 @@ struct fold_stats {
 	uint64_t goroutines_live;    /* not dead */
 	uint64_t goroutines_total;
 	uint64_t notes, violations; /* verdicts given */
-	uint64_t fidelity_checked;  /* kernel ready entries matched to runtime changes */
+	/* the same by rule, for the first FOLD_RULES_KEPT rules met (rule: a static string) */
+	struct fold_rule_count {
+		const char *rule;
+		int level; /* FOLD_NOTE or FOLD_VIOLATION */
+		uint64_t n;
+	} by_rule[FOLD_RULES_KEPT];
+	uint64_t fidelity_checked; /* kernel ready entries matched to runtime changes */
 	uint64_t fidelity_ok;
 	uint64_t parked_io;	  /* goroutines waiting in IO wait now */
 	uint64_t fds_registered;  /* pollDescs registered with epoll now (netpollopen) */
@@ -191,6 +201,9 @@ bool fold_kernel_view(const struct nps_fold *f); /* set, or a kernel event seen 
  * agree with (a run always has runtime events).
  */
 bool fold_kernel_only(const struct nps_fold *f);
+
+/* How many entries of the kernel's interest set are the runtime's break pipe (netpollinit's). */
+size_t fold_interest_breaks(const struct nps_fold *f);
 
 /*
  * The end of the stream: judge what was still owed (an epoll_ctl the kernel never showed, the

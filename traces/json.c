@@ -1405,20 +1405,33 @@ int trace_writer_open_fd(int fd, const struct trace_header *h, struct trace_writ
 	return writer_new(fd, false, h, out);
 }
 
+int trace_writer_create(const char *path)
+{
+	if (!path || !*path)
+		return -ENOENT; /* open("") says so too */
+	if (!strcmp(path, "-"))
+		return STDOUT_FILENO;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+int trace_writer_open_created(int fd, const struct trace_header *h, struct trace_writer **out)
+{
+	*out = NULL;
+	bool own = fd != STDOUT_FILENO;
+	int r = writer_new(fd, own, h, out);
+	if (r && own)
+		close(fd);
+	return r;
+}
+
 int trace_writer_open(const char *path, const struct trace_header *h, struct trace_writer **out)
 {
 	*out = NULL;
 	if (!path)
 		return -EINVAL;
-	if (!strcmp(path, "-"))
-		return trace_writer_open_fd(STDOUT_FILENO, h, out);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	int r = writer_new(fd, true, h, out);
-	if (r)
-		close(fd);
-	return r;
+	int fd = trace_writer_create(path);
+	return fd < 0 ? fd : trace_writer_open_created(fd, h, out);
 }
 
 static int wr_release(struct trace_writer *w, int r)

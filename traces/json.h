@@ -69,6 +69,15 @@ struct trace_writer;
  */
 int trace_writer_open(const char *path, const struct trace_header *h, struct trace_writer **out);
 
+/*
+ * trace_writer_open in two steps, so that a program can refuse a path it cannot write before it
+ * does anything else: trace_writer_create makes path (or takes stdout for "-") and returns its
+ * fd or -errno; trace_writer_open_created writes the header on it, and the writer then owns
+ * the fd (closes it, even on failure; stdout is never closed).
+ */
+int trace_writer_create(const char *path);
+int trace_writer_open_created(int fd, const struct trace_header *h, struct trace_writer **out);
+
 /* Same, on an open file descriptor that the writer does not close. */
 int trace_writer_open_fd(int fd, const struct trace_header *h, struct trace_writer **out);
 

@@ -1003,7 +1003,7 @@ static void summary_wakes_and_joins(FILE *out, const struct fold_stats *s)
 {
 	fprintf(out,
 		"  wake-ups: %llu I/O, %llu deadline, %llu close, %llu past SetDeadline, %llu "
-		"other\n",
+		"other (sleep, semaphore)\n",
 		(unsigned long long)s->wakes[FOLD_WAKE_IO],
 		(unsigned long long)s->wakes[FOLD_WAKE_TIMEOUT],
 		(unsigned long long)s->wakes[FOLD_WAKE_CLOSE],
@@ -1028,6 +1028,23 @@ static void summary_wakes_and_joins(FILE *out, const struct fold_stats *s)
 	}
 }
 
+/* " (2 ready-before-park, 1 commit-failed)": a live run without --narrate shows no verdict */
+static void summary_rules(FILE *out, const struct fold_stats *s, int level)
+{
+	uint64_t named = 0, all = level == FOLD_NOTE ? s->notes : s->violations;
+	for (int i = 0; i < FOLD_RULES_KEPT && s->by_rule[i].rule; i++) {
+		if (s->by_rule[i].level != level)
+			continue;
+		fprintf(out, "%s%llu %s", named ? ", " : " (", (unsigned long long)s->by_rule[i].n,
+			s->by_rule[i].rule);
+		named += s->by_rule[i].n;
+	}
+	if (named && all > named)
+		fprintf(out, ", %llu by other rules", (unsigned long long)(all - named));
+	if (named)
+		fputc(')', out);
+}
+
 void narrate_summary(FILE *out, const struct nps_fold *f)
 {
 	const struct fold_stats *s = &f->st;
@@ -1048,6 +1065,13 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 			"set",
 			(unsigned long long)s->epoll_waits, nps_plural(s->epoll_waits),
 			(unsigned long long)s->interest, nps_plural(s->interest));
+		/* the pollDesc line counts netpollopen's fds: say why the two differ */
+		size_t brk = fold_interest_breaks(f);
+		if (brk)
+			fprintf(out,
+				brk == s->interest ? " (the break pipe)"
+						   : " (%zu of them the break pipe)",
+				brk);
 		/* how often the poller was woken early: timers, or work for an idle P */
 		if (s->kbreak_writes || s->kbreak_reads)
 			fprintf(out,
@@ -1071,6 +1095,10 @@ void narrate_summary(FILE *out, const struct nps_fold *f)
 		"%llu kernel\n",
 		(unsigned long long)s->lost[1], (unsigned long long)s->lost[2],
 		(unsigned long long)s->late[1], (unsigned long long)s->late[2]);
-	fprintf(out, "  verdicts: %llu note%s, %llu violation%s\n", (unsigned long long)s->notes,
-		nps_plural(s->notes), (unsigned long long)s->violations, nps_plural(s->violations));
+	fprintf(out, "  verdicts: %llu note%s", (unsigned long long)s->notes, nps_plural(s->notes));
+	summary_rules(out, s, FOLD_NOTE);
+	fprintf(out, ", %llu violation%s", (unsigned long long)s->violations,
+		nps_plural(s->violations));
+	summary_rules(out, s, FOLD_VIOLATION);
+	fputc('\n', out);
 }
