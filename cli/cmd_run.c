@@ -57,6 +57,7 @@ struct run_opts {
 struct run_state {
 	struct run_opts o;
 	int record_fd; /* --record's file, made before anything else (trace_writer_create) */
+	char record_shown[256]; /* its name as messages show it (control characters escaped) */
 	const struct scenario *sc;
 	struct sim_config cfg;
 	struct scenario_opts so;
@@ -352,16 +353,27 @@ static void out_stalled(void *ctx)
 
 /*
  * How long an output write may still wait for its reader: as long as it takes until a stop
- * signal, then until the run's forced end (5 s after the first, none after a second).
+ * signal, then until the run's forced end (5 s after the first, none after a second); or 5 s
+ * after --duration is over.
  */
 static int out_patience(void *ctx)
 {
 	struct run_state *st = ctx;
-	if (!got_signal)
-		return -1;
+	uint64_t now = (uint64_t)sim_now();
+	if (!got_signal) {
+		/*
+		 * --duration over is a stop too: a reader that stopped reading gets as long as after
+		 * a signal, but the run is not forced (its lesson winds down by itself).
+		 */
+		uint64_t end = st->o.duration > 0 && st->origin
+				   ? st->origin + (uint64_t)(st->o.duration * 1e9) + 5000000000ULL
+				   : 0;
+		if (!end || now + 5000000000ULL < end)
+			return -1;
+		return now >= end ? 0 : (int)((end - now) / 1000000 + 1);
+	}
 	if (signal_count >= 2)
 		return 0;
-	uint64_t now = (uint64_t)sim_now();
 	if (!st->forced_at)
 		st->forced_at = now + 5000000000ULL;
 	return now >= st->forced_at ? 0 : (int)((st->forced_at - now) / 1000000 + 1);
@@ -392,6 +404,13 @@ static void reader_gone(struct run_state *st)
 	scenario_wake();
 }
 
+/* Why the recording failed, for a message: a -errno, or the patience's -ETIMEDOUT. */
+static const char *record_why(int err)
+{
+	return err == -ETIMEDOUT ? "its reader did not take it in time after the stop"
+				 : strerror(-err);
+}
+
 /* The trace could not be written: say it once; the file stays valid up to its last line. */
 static void trace_failed(struct run_state *st, const char *doing, int err)
 {
@@ -399,7 +418,7 @@ static void trace_failed(struct run_state *st, const char *doing, int err)
 		return;
 	st->write_err = err;
 	say(st, "netpollsim run: %s %s: %s (the trace ends at its last complete line)", doing,
-	    st->o.record, strerror(-err));
+	    st->record_shown, record_why(err));
 	if (err == -EPIPE)
 		reader_gone(st);
 }
@@ -628,9 +647,9 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 	if (st->res.errors)
 		fprintf(out, "errors: %d (see above)\n", st->res.errors);
 	if (st->o.record)
-		fprintf(out, "trace: %s%s%s%s\n", st->o.record,
+		fprintf(out, "trace: %s%s%s%s\n", st->record_shown,
 			st->write_err ? " (incomplete: " : "",
-			st->write_err ? strerror(-st->write_err) : "", st->write_err ? ")" : "");
+			st->write_err ? record_why(st->write_err) : "", st->write_err ? ")" : "");
 }
 
 /* The summary goes where the narration goes, after it. */
@@ -700,12 +719,13 @@ static int open_trace(struct run_state *st)
 	    .wall_start_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec,
 	};
 	int err = trace_writer_open_created(st->record_fd, &h, &st->tw);
-	if (err) {
-		char shown[256];
-		trace_sanitize(st->o.record, strlen(st->o.record), shown, sizeof(shown));
-		fprintf(stderr, "netpollsim run: --record '%s': cannot write: %s\n", shown,
-			strerror(-err));
-	}
+	if (err == -EPIPE) /* `--record - | true`: its reader went away, as later in the run */
+		return 128 + SIGPIPE;
+	if (!err) /* a FIFO or pipe whose reader stops reading cannot hold a stopped run */
+		trace_writer_set_patience(st->tw, out_patience, st);
+	if (err)
+		fprintf(stderr, "netpollsim run: --record '%s': cannot write: %s\n",
+			st->record_shown, strerror(-err));
 	return err;
 }
 
@@ -846,11 +866,12 @@ int cmd_run(int argc, char **argv)
 	 * probes' set-up says anything (or takes its time). Its header comes when the run starts.
 	 */
 	st->record_fd = st->o.record ? trace_writer_create(st->o.record) : -1;
+	if (st->o.record)
+		trace_sanitize(st->o.record, strlen(st->o.record), st->record_shown,
+			       sizeof(st->record_shown));
 	if (st->record_fd < 0 && st->o.record) {
-		char shown[256];
-		trace_sanitize(st->o.record, strlen(st->o.record), shown, sizeof(shown));
-		fprintf(stderr, "netpollsim run: --record '%s': cannot create: %s\n", shown,
-			strerror(-st->record_fd));
+		fprintf(stderr, "netpollsim run: --record '%s': cannot create: %s\n",
+			st->record_shown, strerror(-st->record_fd));
 		return NPS_EXIT_FAIL;
 	}
 	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {
@@ -928,8 +949,8 @@ int cmd_run(int argc, char **argv)
 	}
 	/* Time 0 of the narration and the trace: after the probes' set-up, as the run starts. */
 	st->origin = (uint64_t)sim_now();
-	if (st->o.record && open_trace(st))
-		return NPS_EXIT_FAIL;
+	if (st->o.record && (rc = open_trace(st)))
+		return rc > 0 ? rc : NPS_EXIT_FAIL;
 
 	throw_state = st;
 	sim_set_throw_hook(on_throw);

@@ -41,6 +41,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -106,6 +107,56 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* When --duration is over (mono ns), 0 without one: a stop, as a signal is. */
+static uint64_t trace_end_ns;
+
+/*
+ * How long a write of the recording may wait for a reader that stopped reading (a FIFO, a
+ * pipe): for ever until the stop, then 5 s more, none after a second signal (as run's).
+ */
+static int record_patience(void *ctx)
+{
+	static uint64_t by;
+	(void)ctx;
+	uint64_t now = mono_ns();
+	if (!stop_sig && (!trace_end_ns || now < trace_end_ns))
+		return -1;
+	if (stops >= 2)
+		return 0;
+	if (!by)
+		by = now + 5000000000ULL;
+	return now >= by ? 0 : (int)((by - now) / 1000000 + 1);
+}
+
+/*
+ * The write end of a pipe whose reader went away (`trace ... | head -1`): POLLERR, seen
+ * without writing (Linux's pipe_poll), so that a quiet process does not keep the trace going.
+ */
+static bool reader_gone(FILE *f)
+{
+	struct pollfd pfd = {.fd = fileno(f), .events = 0};
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
+}
+
+/*
+ * The recording failed with err (-errno): the exit status it makes. A stop signal during the
+ * open of a FIFO nobody reads yet, or a reader of "-" gone, end it as the signal would, quietly;
+ * anything else is said, naming the file.
+ */
+static int record_failed(const char *record, int err)
+{
+	if (err == -EINTR && stop_sig)
+		return 128 + stop_sig;
+	if (err == -EPIPE)
+		return 128 + SIGPIPE;
+	char shown[256];
+	fprintf(stderr, "netpollsim trace: --record '%s': %s\n",
+		arg_text(record, shown, sizeof(shown)),
+		err == -ETIMEDOUT ? "its reader did not take it in time after the stop"
+				  : strerror(-err));
+	return NPS_EXIT_FAIL;
 }
 
 static void usage(FILE *out)
@@ -1578,9 +1629,10 @@ int cmd_trace(int argc, char **argv)
 				  (int64_t)(mono_ns() - t.origin);
 		err = trace_writer_open(record, &h, &t.w);
 		if (err) {
-			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-err));
+			rc = record_failed(record, err);
 			goto cleanup;
 		}
+		trace_writer_set_patience(t.w, record_patience, NULL);
 	}
 	/* Always said, -q or not: scripts wait for this line to know the probes are attached. */
 	struct probes_stats st;
@@ -1599,6 +1651,7 @@ int cmd_trace(int argc, char **argv)
 
 	/* The trace's time span: from the probes' start (st.attach_ns) to their stop. */
 	uint64_t deadline = duration > 0 ? st.attach_ns + (uint64_t)(duration * 1e9) : 0;
+	trace_end_ns = deadline;
 	bool exited = false;
 	while (!stop_sig) {
 		uint64_t now = mono_ns();
@@ -1624,11 +1677,17 @@ int cmd_trace(int argc, char **argv)
 		if (t.w && !t.werr)
 			t.werr = trace_writer_flush_bulk(t.w);
 		if (t.werr) {
-			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-t.werr));
+			rc = record_failed(record, t.werr);
 			goto cleanup;
 		}
 		if (!t.quiet)
 			fflush(human);
+		/* nothing to write may come for long: look, as run's narration does (cli/out.c) */
+		if (reader_gone(human)) {
+			stop_sig = SIGPIPE;
+			rc = 128 + SIGPIPE;
+			goto cleanup; /* the recording still gets its footer */
+		}
 		if (proc_exited(o.tgid)) {
 			exited = true; /* said after its last events, delivered below */
 			break;
@@ -1671,10 +1730,8 @@ cleanup:
 		f.wall_end_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec;
 		f.lost_kernel = st.lost;
 		err = trace_writer_close(t.w, &f);
-		if (err && rc != NPS_EXIT_FAIL) {
-			fprintf(stderr, "netpollsim trace: %s: %s\n", record, strerror(-err));
-			rc = NPS_EXIT_FAIL;
-		}
+		if (err && rc != NPS_EXIT_FAIL)
+			rc = record_failed(record, err);
 		if (!err && rc != NPS_EXIT_FAIL)
 			say("recorded: %s\n", record);
 	}

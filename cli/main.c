@@ -126,6 +126,8 @@ int main(int argc, char **argv)
 			return status;
 		return finish_stdout(cmds[i].name, status);
 	}
-	fprintf(stderr, "netpollsim: unknown command '%s' (try 'netpollsim --help')\n", argv[1]);
+	char shown[128];
+	trace_sanitize(argv[1], strlen(argv[1]), shown, sizeof(shown));
+	fprintf(stderr, "netpollsim: unknown command '%s' (try 'netpollsim --help')\n", shown);
 	return NPS_EXIT_USAGE;
 }

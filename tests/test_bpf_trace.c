@@ -669,6 +669,28 @@ Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
 }
 
 /*
+ * `trace --pid P | head -1` of a process that makes no epoll call: nothing more is written,
+ * so no write would ever fail. The trace still sees its reader gone and ends as SIGPIPE would
+ * (141), at once, not when --duration or a Ctrl-C comes (here: the test's timeout, 137).
+ */
+Test(bpf_trace, a_reader_gone_ends_a_quiet_trace, .timeout = 60)
+{
+	char cmd[1024], rcf[600], *out;
+
+	NEED_ROOT();
+	snprintf(rcf, sizeof(rcf), "%s/gone.rc", tu_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+		 "{ timeout -s KILL 30 %s trace --pid %d; echo $? >%s; } | head -n 1 >/dev/null",
+		 tu_netpollsim(), (int)getpid(), rcf);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "cat %s", rcf);
+	tu_run(cmd, 0, &out);
+	cr_assert_str_eq(out, "141\n");
+	free(out);
+}
+
+/*
  * A traced process that has exited is seen as such while it is a zombie (kill(pid, 0) still
  * succeeds): the workload here is this test's child and is not reaped until the trace ends.
  */

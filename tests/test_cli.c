@@ -316,6 +316,11 @@ Test(cli, bad_check_and_export_options_name_the_problem)
 	     "netpollsim run: unknown scenario 'xyz'; 'netpollsim scenarios' lists them\n"},
 	    {"check --max-errors -1 x.jsonl",
 	     "netpollsim check: --max-errors '-1': wants a number from 1 to 1000000\n"},
+	    /* what was typed is shown, never obeyed by the terminal */
+	    {"'\x1b[31m'", "netpollsim: unknown command '\\x1b[31m' (try 'netpollsim --help')\n"},
+	    {"run '--\x1b[31m'", "netpollsim run: unknown option '--\\x1b[31m' (see --help)\n"},
+	    {"run --scenario '\x1b[31m'", "netpollsim run: unknown scenario '\\x1b[31m'; "
+					  "'netpollsim scenarios' lists them\n"},
 	};
 	usage_errors_say(cases, sizeof(cases) / sizeof(cases[0]), true);
 }

@@ -251,6 +251,18 @@ Test(trace_record, a_closed_trace_pipe_ends_the_run_as_sigpipe, .timeout = 120)
 	cr_expect(strstr(msg, "trace: - (incomplete: Broken pipe)"), "%s", msg);
 	free(rc);
 	free(msg);
+	/* gone before the header: the same end, not "cannot write" and 1 */
+	snprintf(cmd, sizeof(cmd),
+		 "{ %s run --scenario echo --no-ui --no-bpf -q --record - 2>%s; echo $? >%s; } | "
+		 "true",
+		 tu_netpollsim(), err, rcf);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	rc = tt_slurp(rcf, NULL);
+	msg = tt_slurp(err, NULL);
+	cr_expect_str_eq(rc, "141\n", "stderr:\n%s", msg);
+	free(rc);
+	free(msg);
 }
 
 /*
@@ -309,6 +321,31 @@ Test(trace_record, a_stalled_narration_reader_cannot_hold_a_stopped_run, .timeou
 {
 	stalled_reader(NULL);
 	stalled_reader(tt_tmp("stall.err"));
+}
+
+/*
+ * The recording itself into a FIFO whose reader stopped reading: the stop (--duration here, a
+ * signal alike) gives it 5 s more, then the recording is cut and said, and the run ends with 1.
+ * Before, the observer stayed blocked in write(2) and the run with it, deaf to every signal
+ * but SIGKILL: the test's `timeout -s KILL` then ends it with 137.
+ */
+Test(trace_record, a_stalled_trace_reader_cannot_hold_a_stopped_run, .timeout = 120)
+{
+	const char *fifo = tt_tmp("tstall.fifo");
+	char cmd[1600], *out;
+	unlink(fifo);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "{ sleep 300 <%s & reader=$!; timeout -s KILL 60 %s run --scenario echo --clients "
+		 "1 --duration 0.5 --no-ui --no-bpf --record %s; echo \"rc=$?\"; kill $reader; }",
+		 fifo, tu_netpollsim(), fifo);
+	tu_run(cmd, 1, &out);
+	cr_expect(strstr(out, "\nrc=1\n"), "%s", out);
+	cr_expect(strstr(out, "netpollsim run: writing /"), "%s", out);
+	cr_expect(strstr(out, ": its reader did not take it in time after the stop (the trace ends "
+			      "at its last complete line)"),
+		  "%s", out);
+	free(out);
 }
 
 /* A full file system: said once, where it happens; the run goes on and exits 1. */

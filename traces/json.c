@@ -15,7 +15,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -1018,7 +1020,10 @@ struct trace_writer {
 	bool own_fd;
 	bool direct;	 /* fd is a regular file that takes O_DIRECT writes (wr_flush_buf) */
 	bool positional; /* pwrite at base: set with direct, kept if direct writes stop */
-	int err;	 /* sticky -errno */
+	bool stream;	 /* a pipe, FIFO, socket or terminal: its reader may stop reading */
+	int (*patience)(void *ctx); /* trace_writer_set_patience; NULL: block */
+	void *pctx;
+	int err; /* sticky -errno */
 	uint64_t origin;
 	char *buf;     /* DIO_ALIGN-aligned */
 	size_t len;    /* bytes in buf */
@@ -1051,6 +1056,43 @@ static int write_all(int fd, const char *p, size_t n, int64_t off)
 			off += w;
 	}
 	return 0;
+}
+
+/*
+ * All of p into a stream whose reader may have stopped reading, as the patience allows: room is
+ * waited for in slices of 100 ms, asking the patience again after each (the stop may have come,
+ * its signal caught by another thread), and a pipe with room takes PIPE_BUF bytes whole, so
+ * that no write blocks. -ETIMEDOUT when the reader did not take it in time.
+ */
+static int write_patient(struct trace_writer *w, const char *p, size_t n)
+{
+	while (n) {
+		for (;;) {
+			int ms = w->patience(w->pctx);
+			struct pollfd pf = {.fd = w->fd, .events = POLLOUT};
+			int k = poll(&pf, 1, ms < 0 || ms > 100 ? 100 : ms);
+			if (k > 0)
+				break; /* room, or POLLERR: the write says which */
+			if (k < 0 && errno != EINTR)
+				return -errno;
+			if (k == 0 && ms == 0)
+				return -ETIMEDOUT;
+		}
+		ssize_t k = write(w->fd, p, n < PIPE_BUF ? n : PIPE_BUF);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+void trace_writer_set_patience(struct trace_writer *w, int (*patience)(void *ctx), void *ctx)
+{
+	w->patience = patience;
+	w->pctx = ctx;
 }
 
 /* One direct write of buf's first n bytes (aligned) at base; O_DIRECT is on only meanwhile. */
@@ -1109,7 +1151,9 @@ static int wr_flush_buf(struct trace_writer *w, bool all)
 				return 0;
 		}
 	}
-	if (!r && w->len > w->synced)
+	if (!r && w->len > w->synced && w->stream && w->patience)
+		r = write_patient(w, w->buf + w->synced, w->len - w->synced);
+	else if (!r && w->len > w->synced)
 		r = write_all(w->fd, w->buf + w->synced, w->len - w->synced,
 			      w->positional ? (int64_t)(w->base + w->synced) : -1);
 	if (r)
@@ -1383,6 +1427,8 @@ static int writer_new(int fd, bool own, const struct trace_header *h, struct tra
 	struct stat st;
 	int fl = fcntl(fd, F_GETFL);
 	off_t at = lseek(fd, 0, SEEK_CUR);
+	w->stream = fstat(fd, &st) == 0 &&
+		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
 	/* Direct writes when the file system takes them (fcntl refuses O_DIRECT otherwise). */
 	if (own && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fl >= 0 && at >= 0 &&
 	    at % DIO_ALIGN == 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {

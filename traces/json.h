@@ -78,6 +78,14 @@ int trace_writer_open(const char *path, const struct trace_header *h, struct tra
 int trace_writer_create(const char *path);
 int trace_writer_open_created(int fd, const struct trace_header *h, struct trace_writer **out);
 
+/*
+ * When the output is a pipe, FIFO, socket or terminal, whose reader may stop reading: patience
+ * returns how many ms a write may still wait for room (0: give up now), or -1 for no hurry
+ * (before a stop). It is asked at least every 100 ms while a write waits; a flush that runs out
+ * of it fails with -ETIMEDOUT, the file as a reader got it ending with a part of a line.
+ */
+void trace_writer_set_patience(struct trace_writer *w, int (*patience)(void *ctx), void *ctx);
+
 /* Same, on an open file descriptor that the writer does not close. */
 int trace_writer_open_fd(int fd, const struct trace_header *h, struct trace_writer **out);
 
