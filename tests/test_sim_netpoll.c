@@ -559,6 +559,80 @@ Test(sim_netpoll, past_deadline_wakes_parked_reader)
 	cr_assert_eq(tu_fold_violations(&EV), 0);
 }
 
+/*
+ * The writer's side: a goroutine parked on wg. A fresh socket's EPOLLOUT edge may have made wg
+ * pdReady first: that wait returns at once (a Write that then finds room), and the next one
+ * parks, as a writer on a full buffer would: waits go on until one returns an error.
+ */
+static void writer(void *arg)
+{
+	(void)arg;
+	T.goid = sim_goid();
+	while ((T.rc = poll_runtime_pollWait(T.pd, 'w')) == pollNoError)
+		;
+	wg_done(&T.wg);
+}
+
+static void start_writer(void)
+{
+	wg_add(&T.wg, 1);
+	go(writer, NULL);
+	for (int i = 0; i < 1000 && atomic_load(&T.pd->wg) <= pdWait; i++)
+		time_sleep(1 * MS);
+	cr_assert(atomic_load(&T.pd->wg) > pdWait, "the writer did not park");
+}
+
+/* wg: whatever came before the park, then wait → G → nil */
+static void assert_writer_woken(const char *how)
+{
+	const char *h = tu_pd_history(&EV, (uint64_t)(uintptr_t)T.pd, 'w');
+	size_t n = strlen(h);
+	cr_assert(n >= 10 && !strcmp(h + n - 10, "wait>G>nil"), "wg history %s (%s)", h, how);
+	cr_assert_eq(T.rc, pollErrTimeout, "%s", how);
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+}
+
+/* SetWriteDeadline(time.Now()) while a Write is parked: Go's way to cancel a blocked Write. */
+static void main_setdeadline_past_w(void *arg)
+{
+	setup_pair();
+	start_writer();
+	poll_runtime_pollSetDeadline(T.pd, -1, (int32_t)(intptr_t)arg);
+	wg_wait(&T.wg);
+}
+
+Test(sim_netpoll, past_deadline_wakes_parked_writer)
+{
+	cr_assert_eq(tu_sim_run(1, main_setdeadline_past_w, (void *)(intptr_t)'w', &EV), 0);
+	assert_writer_woken("SetWriteDeadline");
+	cr_assert_eq(count_kind_fn(&EV, NPS_EV_PD_STATE, NPS_FN_POLLSETDEADLINE), 1);
+}
+
+/* SetDeadline: both directions; the reader is not parked, the writer is woken. */
+Test(sim_netpoll, past_deadline_for_both_wakes_parked_writer)
+{
+	cr_assert_eq(tu_sim_run(1, main_setdeadline_past_w, (void *)(intptr_t)('r' + 'w'), &EV), 0);
+	assert_writer_woken("SetDeadline");
+	cr_assert_eq(count_kind_fn(&EV, NPS_EV_PD_STATE, NPS_FN_POLLSETDEADLINE), 1);
+}
+
+/* A write deadline in the future fires while the writer is parked (netpollWriteDeadline). */
+static void main_deadline_parked_w(void *arg)
+{
+	(void)arg;
+	setup_pair();
+	poll_runtime_pollSetDeadline(T.pd, 20 * MS, 'w');
+	start_writer();
+	wg_wait(&T.wg);
+}
+
+Test(sim_netpoll, write_deadline_fires_while_parked)
+{
+	cr_assert_eq(tu_sim_run(1, main_deadline_parked_w, NULL, &EV), 0);
+	assert_writer_woken("write deadline");
+	cr_assert_eq(count_kind_fn(&EV, NPS_EV_PD_STATE, NPS_FN_NETPOLLDEADLINEIMPL), 1);
+}
+
 /* G -> nil by poll_runtime_pollUnblock: Close wakes the reader with the closing error. */
 static void main_close_parked(void *arg)
 {

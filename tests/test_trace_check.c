@@ -864,6 +864,22 @@ Test(trace_check, anything_after_the_footer_is_an_error, .timeout = 60)
 		   NULL);
 }
 
+/* Several files: each gets its verdict, and one illegal file fails the whole, wherever it is. */
+Test(trace_check, one_illegal_file_among_several_fails_the_check, .timeout = 30)
+{
+	static const char *const orders[] = {
+	    "illegal/fresh_ignored.jsonl %s/legal_read_wait.jsonl",
+	    "legal_read_wait.jsonl %s/illegal/fresh_ignored.jsonl"};
+	for (int i = 0; i < 2; i++) {
+		char args[600], *out;
+		snprintf(args, sizeof(args), orders[i], TRACES);
+		cr_assert_eq(tt_np(&out, "check %s/%s", TRACES, args), 1, "%s: %s", args, out);
+		cr_assert(strstr(out, "fresh_ignored.jsonl: ILLEGAL: "), "%s", out);
+		cr_assert(strstr(out, "legal_read_wait.jsonl: legal: "), "%s", out);
+		free(out);
+	}
+}
+
 /*
  * A count of one reads in the singular and no count says "(s)": check's last line, its "more
  * errors" line, and the replay's summary.
@@ -880,6 +896,7 @@ Test(trace_check, counts_of_one_read_in_the_singular, .timeout = 30)
 	char *out;
 	cr_assert_eq(tt_np(&out, "check --max-errors 1 %s", path), 1);
 	cr_assert(strstr(out, "one.jsonl: 1 more error not shown\n"), "%s", out);
+	cr_assert_eq(tu_count_lines(out, ": error: "), 1, "one shown, as asked: %s", out);
 	free(out);
 	check_says(TRACES "/illegal/fresh_ignored.jsonl", 1,
 		   "ILLEGAL: 1 error (1 violation, 0 unreadable lines), 1 note, 32 events\n",
@@ -1083,6 +1100,9 @@ static const struct malformed cases[] = {
      "{\"format\":\"netpollsim-trace\",\"version\":99,\"scenario\":\"m\"}\n" NOTE,
      "unknown_version.jsonl:1: error: schema: header: field \"version\": unsupported version "
      "99"},
+    /* below the first: no version 0 ever existed */
+    {"version_zero", "{\"format\":\"netpollsim-trace\",\"version\":0,\"scenario\":\"m\"}\n" NOTE,
+     "version_zero.jsonl:1: error: schema: header: field \"version\": unsupported version 0"},
     {"missing_field",
      HDR "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_state\",\"fd\":7,\"pd\":\"0x10\",\"seq\":1,"
 	 "\"mode\":\"r\",\"from\":\"nil\",\"fn\":\"netpollblock\"}\n",

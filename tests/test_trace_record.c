@@ -594,6 +594,13 @@ Test(trace_record, the_summary_counts_what_the_trace_holds, .timeout = 120)
 	snprintf(want, sizeof(want), "goroutines: %ld created, 0 live", created);
 	cr_assert(strstr(out, want), "no '%s' in\n%s", want, out);
 	cr_assert_eq(created, 5, "main, the accept loop and 3 handlers: %ld", created);
+	/*
+	 * io.EOF, recorded as EOF (no errno): each handler's Read when its client closes, and
+	 * Listen's read of /proc/sys/net/core/somaxconn to its end (Go's maxListenerBacklog)
+	 */
+	long eofs = jq_count(path, ".ev == \"fd_err\" and .err == \"EOF\" and .fn == "
+				   "\"(*FD).Read\"");
+	cr_assert_eq(eofs, 4, "one EOF per connection and the somaxconn file's: %ld", eofs);
 
 	long calls = jq_count(path, ".ev == \"netpoll_begin\"");
 	long blocking = jq_count(path, ".ev == \"netpoll_begin\" and .waitms != 0");

@@ -30,6 +30,41 @@ static char *narrate(const char *file)
 	return out;
 }
 
+/*
+ * What a netpoll call will do, from its waitms (Go's netpoll: < 0 blocks, 0 polls), and
+ * eventErr from atomicInfo's bit 0x2 (pollEventErr; 0x1 is pollClosing): each said as it is.
+ */
+Test(trace_replay, narrates_the_poll_kind_and_event_err_from_their_bits, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
+	    "\"gomaxprocs\":3,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}\n"
+	    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_open\",\"m\":0,\"fd\":7,\"pd\":\"0x1000\","
+	    "\"seq\":1,\"fn\":\"poll_runtime_pollOpen\"}\n"
+	    "{\"ts\":2,\"src\":\"sim\",\"ev\":\"pd_eventerr\",\"m\":0,\"fd\":7,\"pd\":\"0x1000\","
+	    "\"seq\":1,\"info\":3}\n"
+	    "{\"ts\":3,\"src\":\"sim\",\"ev\":\"pd_eventerr\",\"m\":0,\"fd\":7,\"pd\":\"0x1000\","
+	    "\"seq\":1,\"info\":1}\n"
+	    "{\"ts\":4,\"src\":\"sim\",\"ev\":\"netpoll_begin\",\"m\":0,\"id\":1,\"delay\":0,"
+	    "\"waitms\":0,\"caller\":\"findRunnable\"}\n"
+	    "{\"ts\":5,\"src\":\"sim\",\"ev\":\"netpoll_begin\",\"m\":1,\"id\":2,\"delay\":-1,"
+	    "\"waitms\":-1,\"caller\":\"findRunnable-block\"}\n"
+	    "{\"ts\":6,\"src\":\"sim\",\"ev\":\"netpoll_begin\",\"m\":2,\"id\":3,"
+	    "\"delay\":5000000,\"waitms\":5,\"caller\":\"findRunnable-block\"}\n";
+	tt_spit(tt_tmp("bits.jsonl"), t, strlen(t));
+	char *out;
+	tt_np(&out, "replay %s --no-ui --narrate", tt_tmp("bits.jsonl"));
+	static const char *const lines[] = {
+	    "eventErr set (info 0x3)\n",
+	    "eventErr cleared (info 0x1)\n",
+	    "netpoll #1 by findRunnable: epoll_pwait timeout 0 ms (non-blocking)\n",
+	    "netpoll #2 by findRunnable-block: epoll_pwait timeout -1 ms (blocks)\n",
+	    "netpoll #3 by findRunnable-block: epoll_pwait timeout 5 ms\n",
+	};
+	TT_IN_ORDER(out, lines);
+	free(out);
+}
+
 Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 {
 	char *out = narrate("legal_read_wait.jsonl");
