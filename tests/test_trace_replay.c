@@ -212,10 +212,11 @@ Test(trace_replay, kernel_lines_are_tagged_and_del_shows_no_mask, .timeout = 30)
 		  "%s", out);
 	cr_assert(!strstr(out, "0x5800"), "%s", out);
 	free(out);
-	/* netpollinit's epoll_create1 as the kernel saw it, its flag by name */
+	/* netpollinit's epoll_create1 as the kernel saw it, its flag by name (the fd it got
+	 * depends on the recording's machine: scripts/record_samples.sh) */
 	cr_assert_eq(tt_np(&out, "replay traces/samples/echo-kernel.jsonl --no-ui -n -q"), 0);
-	cr_assert(strstr(out, "[kernel] epoll_create1       epoll_create1(EPOLL_CLOEXEC) = 48\n"),
-		  "%s", out);
+	const char *c = strstr(out, "[kernel] epoll_create1       epoll_create1(EPOLL_CLOEXEC) = ");
+	cr_assert(c && c[60] >= '1' && c[60] <= '9', "%s", out);
 	free(out);
 }
 
