@@ -37,6 +37,12 @@ static bool looks_like_option(const char *v)
 	return (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z');
 }
 
+const char *cli_arg_text(const char *s, char *buf, size_t len)
+{
+	trace_sanitize(s, strlen(s), buf, len);
+	return buf;
+}
+
 int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	       const struct option *opts)
 {
@@ -45,9 +51,8 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	if (c > 0 && optarg && optind >= 2 && optarg == argv[optind - 1] &&
 	    looks_like_option(optarg)) {
 		char shown[128];
-		trace_sanitize(optarg, strlen(optarg), shown, sizeof(shown));
 		fprintf(stderr, "netpollsim %s: %s needs a value: '%s' is an option (see --help)\n",
-			cmd, argv[optind - 2], shown);
+			cmd, argv[optind - 2], cli_arg_text(optarg, shown, sizeof(shown)));
 		return CLI_OPT_SAID;
 	}
 	return c;
@@ -112,7 +117,7 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
 		}
 	}
 	char shown[128];
-	trace_sanitize(arg, strlen(arg), shown, sizeof(shown));
+	cli_arg_text(arg, shown, sizeof(shown));
 	if (nmatch > 1)
 		fprintf(stderr, "netpollsim %s: option '%s' is ambiguous: %s?\n", cmd, shown,
 			names);

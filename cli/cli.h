@@ -8,6 +8,7 @@
 #define NPS_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 int cmd_run(int argc, char **argv);	  /* cli/cmd_run.c: run a scenario */
 int cmd_scenarios(int argc, char **argv); /* cli/cmd_run.c: list the scenarios */
@@ -56,6 +57,12 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
  */
 extern bool cli_stdout_was_closed;
 int cli_refuse_closed_stdout(const char *cmd, const char *path);
+
+/*
+ * A value the user typed, for a message: any control character escaped (traces/json.h's
+ * trace_sanitize), so that nothing printed can change the terminal's state. Returns buf.
+ */
+const char *cli_arg_text(const char *s, char *buf, size_t len);
 
 /*
  * Where the recorded sample traces are for this binary: PREFIX/share/netpollsim/samples

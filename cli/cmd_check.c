@@ -5,8 +5,6 @@
  */
 #include "cli/cli.h"
 
-#include "traces/json.h"
-
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +40,7 @@ static bool max_arg(const char *name, const char *arg, unsigned *out)
 	long n = strtol(arg, &end, 10);
 	if (*end || end == arg || n < 1 || n > 1000000) {
 		char shown[128];
-		trace_sanitize(arg, strlen(arg), shown, sizeof(shown));
+		cli_arg_text(arg, shown, sizeof(shown));
 		fprintf(stderr, "netpollsim check: %s '%s': wants a number from 1 to 1000000\n",
 			name, shown);
 		return false;

@@ -5,8 +5,6 @@
  */
 #include "cli/cli.h"
 
-#include "traces/json.h"
-
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,7 +77,7 @@ int cmd_export(int argc, char **argv)
 				fmt = EXPORT_JSONL;
 			else {
 				char shown[128];
-				trace_sanitize(optarg, strlen(optarg), shown, sizeof(shown));
+				cli_arg_text(optarg, shown, sizeof(shown));
 				fprintf(
 				    stderr,
 				    "netpollsim export: --format '%s': unknown format (use chrome "

@@ -292,7 +292,7 @@ int cmd_replay(int argc, char **argv)
 			speed = strtod(optarg, &end);
 			if (*end || !isfinite(speed) || speed <= 0 || speed > 1e9) {
 				char shown[64];
-				trace_sanitize(optarg, strlen(optarg), shown, sizeof(shown));
+				cli_arg_text(optarg, shown, sizeof(shown));
 				fprintf(stderr,
 					"netpollsim replay: --speed wants a positive number up to "
 					"1e9 (1 = real time, 2 = twice as fast), not '%s'\n",

@@ -150,7 +150,7 @@ static void usage(FILE *out)
 static int bad_arg(const char *opt, const char *val, const char *why)
 {
 	char shown[256]; /* what the user typed, with any control character made visible */
-	trace_sanitize(val, strlen(val), shown, sizeof(shown));
+	cli_arg_text(val, shown, sizeof(shown));
 	fprintf(stderr, "netpollsim run: %s '%s': %s (see 'netpollsim run --help')\n", opt, shown,
 		why);
 	return NPS_EXIT_USAGE;
@@ -831,7 +831,7 @@ int cmd_run(int argc, char **argv)
 	st->sc = scenario_find(st->o.scenario);
 	if (!st->sc) {
 		char shown[128], hint[96] = "";
-		trace_sanitize(st->o.scenario, strlen(st->o.scenario), shown, sizeof(shown));
+		cli_arg_text(st->o.scenario, shown, sizeof(shown));
 		const struct scenario *near = scenario_nearest(st->o.scenario);
 		if (near)
 			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", near->name);
@@ -867,8 +867,7 @@ int cmd_run(int argc, char **argv)
 	 */
 	st->record_fd = st->o.record ? trace_writer_create(st->o.record) : -1;
 	if (st->o.record)
-		trace_sanitize(st->o.record, strlen(st->o.record), st->record_shown,
-			       sizeof(st->record_shown));
+		cli_arg_text(st->o.record, st->record_shown, sizeof(st->record_shown));
 	if (st->record_fd < 0 && st->o.record) {
 		fprintf(stderr, "netpollsim run: --record '%s': cannot create: %s\n",
 			st->record_shown, strerror(-st->record_fd));
@@ -1068,7 +1067,7 @@ int cmd_scenarios(int argc, char **argv)
 	}
 	if (argc > 1) {
 		char shown[128];
-		trace_sanitize(argv[1], strlen(argv[1]), shown, sizeof(shown));
+		cli_arg_text(argv[1], shown, sizeof(shown));
 		fprintf(stderr, "netpollsim scenarios: %s '%s' (see --help)\n",
 			argv[1][0] == '-' && argv[1][1] ? "unknown option" : "unexpected argument",
 			shown);

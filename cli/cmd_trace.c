@@ -94,13 +94,6 @@ static void on_signal(int sig)
 	stops++;
 }
 
-/* A command-line value, printable whatever it holds (traces/json.h's escaping). */
-static const char *arg_text(const char *s, char *buf, size_t len)
-{
-	trace_sanitize(s, strlen(s), buf, len);
-	return buf;
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -153,7 +146,7 @@ static int record_failed(const char *record, int err)
 		return 128 + SIGPIPE;
 	char shown[256];
 	fprintf(stderr, "netpollsim trace: --record '%s': %s\n",
-		arg_text(record, shown, sizeof(shown)),
+		cli_arg_text(record, shown, sizeof(shown)),
 		err == -ETIMEDOUT ? "its reader did not take it in time after the stop"
 				  : strerror(-err));
 	return NPS_EXIT_FAIL;
@@ -1451,7 +1444,7 @@ int cmd_trace(int argc, char **argv)
 
 			if (*end || v <= 0 || v > INT_MAX) {
 				fprintf(stderr, "netpollsim trace: --pid: not a process id: '%s'\n",
-					arg_text(optarg, txt, sizeof(txt)));
+					cli_arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			/* the probes follow one tgid: a second --pid would be dropped silently */
@@ -1476,7 +1469,7 @@ int cmd_trace(int argc, char **argv)
 				    "netpollsim trace: --duration: wants a positive number of "
 				    "seconds, at most 604800 (7 days; without --duration the trace "
 				    "runs until Ctrl-C), got '%s'\n",
-				    arg_text(optarg, txt, sizeof(txt)));
+				    cli_arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			break;
@@ -1487,7 +1480,7 @@ int cmd_trace(int argc, char **argv)
 				fprintf(stderr,
 					"netpollsim trace: --break: expected RD,WR or none, got "
 					"'%s'\n",
-					arg_text(brk, txt, sizeof(txt)));
+					cli_arg_text(brk, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			break;
@@ -1498,7 +1491,7 @@ int cmd_trace(int argc, char **argv)
 				fprintf(stderr,
 					"netpollsim trace: --ring: bytes from 1 to 2^30, got "
 					"'%s'\n",
-					arg_text(optarg, txt, sizeof(txt)));
+					cli_arg_text(optarg, txt, sizeof(txt)));
 				return NPS_EXIT_USAGE;
 			}
 			o.ring_bytes = (size_t)v;
@@ -1524,7 +1517,7 @@ int cmd_trace(int argc, char **argv)
 			    stderr,
 			    "netpollsim trace: unexpected argument '%s' (one process: --pid PID; "
 			    "see --help)\n",
-			    arg_text(argv[optind], txt, sizeof(txt)));
+			    cli_arg_text(argv[optind], txt, sizeof(txt)));
 		else
 			fprintf(stderr, "netpollsim trace: --pid PID is required (see --help)\n");
 		return NPS_EXIT_USAGE;

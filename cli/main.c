@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 		return finish_stdout(cmds[i].name, status);
 	}
 	char shown[128];
-	trace_sanitize(argv[1], strlen(argv[1]), shown, sizeof(shown));
+	cli_arg_text(argv[1], shown, sizeof(shown));
 	fprintf(stderr, "netpollsim: unknown command '%s' (try 'netpollsim --help')\n", shown);
 	return NPS_EXIT_USAGE;
 }

@@ -234,32 +234,35 @@ Test(trace_record, a_closed_narration_pipe_ends_the_run_as_sigpipe, .timeout = 1
 	free(t);
 }
 
-/* The same for a trace recorded to stdout (`--record -`) whose reader went away. */
-Test(trace_record, a_closed_trace_pipe_ends_the_run_as_sigpipe, .timeout = 120)
+/*
+ * `{ netpollsim run ARGS --record -; } | READER`: the run's exit status and its stderr (both
+ * malloc'd), as the pipe's reader goes away.
+ */
+static void run_into(const char *args, const char *reader, char **rc, char **msg)
 {
 	const char *err = tt_tmp("tpipe.err"), *rcf = tt_tmp("tpipe.rc");
 	char cmd[1600], *out;
-	snprintf(cmd, sizeof(cmd),
-		 "{ %s run --scenario echo --clients 1 --duration 60 --no-ui --no-bpf "
-		 "--record - 2>%s; echo $? >%s; } | head -c 1000 >/dev/null",
-		 tu_netpollsim(), err, rcf);
+	snprintf(cmd, sizeof(cmd), "{ %s run %s --record - 2>%s; echo $? >%s; } | %s",
+		 tu_netpollsim(), args, err, rcf, reader);
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
 	free(out);
-	char *rc = tt_slurp(rcf, NULL), *msg = tt_slurp(err, NULL);
+	*rc = tt_slurp(rcf, NULL);
+	*msg = tt_slurp(err, NULL);
+}
+
+/* The same for a trace recorded to stdout (`--record -`) whose reader went away. */
+Test(trace_record, a_closed_trace_pipe_ends_the_run_as_sigpipe, .timeout = 120)
+{
+	char *rc, *msg;
+	run_into("--scenario echo --clients 1 --duration 60 --no-ui --no-bpf",
+		 "head -c 1000 >/dev/null", &rc, &msg);
 	cr_expect_str_eq(rc, "141\n", "stderr:\n%s", msg);
 	cr_expect(strstr(msg, "netpollsim run: writing -: Broken pipe"), "%s", msg);
 	cr_expect(strstr(msg, "trace: - (incomplete: Broken pipe)"), "%s", msg);
 	free(rc);
 	free(msg);
 	/* gone before the header: the same end, not "cannot write" and 1 */
-	snprintf(cmd, sizeof(cmd),
-		 "{ %s run --scenario echo --no-ui --no-bpf -q --record - 2>%s; echo $? >%s; } | "
-		 "true",
-		 tu_netpollsim(), err, rcf);
-	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
-	free(out);
-	rc = tt_slurp(rcf, NULL);
-	msg = tt_slurp(err, NULL);
+	run_into("--scenario echo --no-ui --no-bpf -q", "true", &rc, &msg);
 	cr_expect_str_eq(rc, "141\n", "stderr:\n%s", msg);
 	free(rc);
 	free(msg);
