@@ -1088,6 +1088,7 @@ static void signals_block(sigset_t *old)
 
 struct dest {
 	int fd;
+	bool unnamed;	     /* an O_TMPFILE file: named tmp_path, then path, when complete */
 	bool tmp;	     /* written to tmp_path, renamed over path when complete */
 	char path[PATH_MAX]; /* the regular file to replace or create (its symlinks followed) */
 	char name[512];	     /* the output as given, sanitised for messages */
@@ -1140,9 +1141,43 @@ static int beside_error(FILE *err, const char *name, const char *path, int rc)
 }
 
 /*
+ * An unnamed file (O_TMPFILE) in the directory of path: no name until it is complete, so that
+ * even SIGKILL, which no handler sees, leaves nothing behind. -EOPNOTSUPP where the file system
+ * (or the kernel: EISDIR) has no such files; the fd, or -errno.
+ */
+static int open_unnamed(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		return fd;
+	return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP : -errno;
+}
+
+/*
+ * Give the complete unnamed file its temporary name (dest_close renames it at once): through
+ * /proc, as any user may; AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, for a machine without /proc.
+ */
+static int name_unnamed(const struct dest *d)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", d->fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp_path, AT_SYMLINK_FOLLOW) == 0 ||
+	    linkat(d->fd, "", AT_FDCWD, tmp_path, AT_EMPTY_PATH) == 0)
+		return 0;
+	return -errno;
+}
+
+/*
  * Open the output. A regular file, or a new one, is written to a temporary file beside it (beside
  * the file a symlink names) with the mode and owner of the file it replaces, renamed over it when
- * complete: a failed export leaves the old file, or none. Anything else (a FIFO, a character
+ * complete: a failed export leaves the old file, or none. The temporary file has no name until
+ * then where the file system allows (open_unnamed): a killed export leaves nothing. Anything else (a FIFO, a character
  * device such as /dev/null or /dev/stdout) is written in place: a rename would replace the node
  * itself. The input is never the output: that would read what it writes, then replace the
  * recording. 0, or 1 with the error printed.
@@ -1184,9 +1219,15 @@ static int dest_open(struct dest *d, const char *out, const struct stat *in, con
 			rc = -ENAMETOOLONG;
 		if (!rc) {
 			signals_block(&old);
-			d->fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-			rc = d->fd < 0 ? -errno : 0;
-			tmp_live = d->tmp = d->fd >= 0;
+			int fd = open_unnamed(d->path);
+			d->unnamed = fd >= 0;
+			if (fd == -EOPNOTSUPP) {
+				fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+				fd = fd < 0 ? -errno : fd;
+				tmp_live = d->tmp = fd >= 0;
+			}
+			d->fd = fd < 0 ? -1 : fd;
+			rc = fd < 0 ? fd : 0;
 			sigprocmask(SIG_SETMASK, &old, NULL);
 			/* the file itself is not opened: its directory refused the new one beside it */
 			if (rc && exists)
@@ -1207,16 +1248,21 @@ static int dest_open(struct dest *d, const char *out, const struct stat *in, con
 static int dest_close(struct dest *d, int rc, FILE *err)
 {
 	sigset_t old;
+	signals_block(&old);
+	int named = d->unnamed && !rc ? name_unnamed(d) : 0;
+	if (named)
+		rc = out_error(err, "write", d->name, named);
+	else if (d->unnamed && !rc)
+		tmp_live = d->tmp = true;
 	if (d->fd >= 0 && d->fd != STDOUT_FILENO && close(d->fd) != 0 && !rc)
 		rc = out_error(err, "write", d->name, -errno);
-	if (!d->tmp)
-		return rc;
-	signals_block(&old);
-	if (!rc && rename(tmp_path, d->path) != 0)
-		rc = out_error(err, "write", d->name, -errno);
-	if (rc)
-		unlink(tmp_path);
-	tmp_live = 0;
+	if (d->tmp) {
+		if (!rc && rename(tmp_path, d->path) != 0)
+			rc = out_error(err, "write", d->name, -errno);
+		if (rc)
+			unlink(tmp_path);
+		tmp_live = 0;
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -1242,16 +1288,17 @@ int trace_export(const char *in, const char *out, enum export_format fmt, FILE *
 	if (fmt == EXPORT_JSONL) {
 		rc = export_jsonl(r, d.fd, d.name, err);
 	} else {
-		FILE *o = d.fd == STDOUT_FILENO ? stdout : fdopen(d.fd, "w");
+		/* a copy of the fd for the stream: dest_close names the file through d.fd */
+		int sfd = d.fd == STDOUT_FILENO ? -1 : fcntl(d.fd, F_DUPFD_CLOEXEC, 0);
+		FILE *o = d.fd == STDOUT_FILENO ? stdout : sfd >= 0 ? fdopen(sfd, "w") : NULL;
 		rc = o ? export_chrome(r, o, err) : out_error(err, "write", d.name, -errno);
 		errno = EIO; /* for a write error that ferror() alone remembers */
 		if (o && (fflush(o) != 0 || ferror(o)) && !rc)
 			rc = out_error(err, "write", d.name, -errno);
-		if (o && o != stdout) {
-			if (fclose(o) != 0 && !rc)
-				rc = out_error(err, "write", d.name, -errno);
-			d.fd = -1;
-		}
+		if (o && o != stdout && fclose(o) != 0 && !rc)
+			rc = out_error(err, "write", d.name, -errno);
+		else if (!o && sfd >= 0)
+			close(sfd);
 	}
 	rc = dest_close(&d, rc, err);
 	/*
