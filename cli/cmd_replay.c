@@ -220,7 +220,8 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 	if (rc == 0 && !stop_sig && !in->has_footer && !in->footer_bad)
 		fprintf(
 		    mem,
-		    "  the trace has no footer: it was cut short (the recording was killed?)\n");
+		    "  the trace has no footer: it was cut short (the recording was killed, or its "
+		    "disk filled?)\n");
 	int wrong =
 	    rc == 0 && !stop_sig ? trace_footer_mismatches(in, &f, f.st.events, NULL, NULL) : 0;
 	if (wrong) /* a file edited, or joined from two: check calls it illegal */

@@ -373,12 +373,18 @@ Test(trace_record, a_full_disk_is_said_and_the_trace_stays_readable, .timeout = 
 	cr_expect(strstr(out, "/full.jsonl (incomplete: No space left on device)"), "%s", out);
 	free(out);
 	int chk = tt_np(&out, "check --quiet --allow-truncated %s/full.jsonl", dir);
+	/* without --allow-truncated, the missing footer is an error that names a full disk */
+	char *strict;
+	int chk_strict = tt_np(&strict, "check --quiet %s/full.jsonl", dir);
 	char *um;
 	snprintf(cmd, sizeof(cmd), "umount %s", dir);
 	tu_run(cmd, 1, &um);
 	free(um);
 	cr_expect_eq(chk, 0, "%s", out);
 	free(out);
+	cr_expect_eq(chk_strict, 1, "%s", strict);
+	cr_expect(strstr(strict, "(the recording was killed, or its disk filled?)"), "%s", strict);
+	free(strict);
 }
 
 Test(trace_record, a_recording_read_and_written_again_is_identical, .timeout = 120)

@@ -481,7 +481,7 @@ Test(trace_replay, quiet_prints_the_narration_alone, .timeout = 30)
 	rc = tt_np(&out, "replay " TRACES "/truncated_no_footer.jsonl --no-ui --quiet");
 	cr_assert_eq(rc, 0, "%s", out);
 	cr_assert_str_eq(out, "  the trace has no footer: it was cut short (the recording was "
-			      "killed?)\n");
+			      "killed, or its disk filled?)\n");
 	free(out);
 }
 

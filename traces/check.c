@@ -166,7 +166,8 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 		} else {
 			file_error(c, 0, "no-footer",
 				   "the trace has no footer: it was cut short after line %llu (the "
-				   "recording was killed?); the events before are readable",
+				   "recording was killed, or its disk filled?); the events before "
+				   "are readable",
 				   (unsigned long long)last_line);
 		}
 		return;
