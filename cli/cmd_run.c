@@ -61,10 +61,11 @@ struct run_state {
 	const struct scenario *sc;
 	struct sim_config cfg;
 	struct scenario_opts so;
-	bool narrate_behind; /* this drain found the rings filling up: no narration */
-	bool forced;	     /* the run ended with the scenario still running */
-	bool deaf;	     /* test hook: the lesson is not told of a stop signal */
-	unsigned ring_order; /* of the runtime's rings */
+	bool narrate_behind;  /* this drain found the rings filling up: no narration */
+	bool forced;	      /* the run ended with the scenario still running */
+	uint64_t undelivered; /* then: the events it counted as lost (drain_forced) */
+	bool deaf;	      /* test hook: the lesson is not told of a stop signal */
+	unsigned ring_order;  /* of the runtime's rings */
 	struct scenario_result res;
 	int sim_err;
 	_Atomic int done; /* the runtime thread has finished */
@@ -510,6 +511,18 @@ static void on_kernel_event(void *ctx, const struct nps_event *e)
 		say(st, "netpollsim run: out of memory holding kernel events");
 }
 
+/* What a drain ends with: the trace written out (all of it when final), the narration shown. */
+static void drain_out(struct run_state *st, bool final)
+{
+	if (st->tw && !st->write_err) {
+		/* bulk: a fast recording keeps its last partial block for the next drain */
+		int err = final ? trace_writer_flush(st->tw) : trace_writer_flush_bulk(st->tw);
+		if (err)
+			trace_failed(st, "writing", err);
+	}
+	flush_narration(st);
+}
+
 /* Drain what is safe now; final: everything (the runtime has stopped). */
 static void drain(struct run_state *st, bool final)
 {
@@ -530,13 +543,54 @@ static void drain(struct run_state *st, bool final)
 		livemerge_kernel_upto(st->lm, probes_drained_upto(st->probes));
 	}
 	livemerge_drain(st->lm, final, consume, st);
-	if (st->tw && !st->write_err) {
-		/* bulk: a fast recording keeps its last partial block for the next drain */
-		int err = final ? trace_writer_flush(st->tw) : trace_writer_flush_bulk(st->tw);
-		if (err)
-			trace_failed(st, "writing", err);
+	drain_out(st, final);
+}
+
+/*
+ * The forced end: the runtime did not stop, so its rings cannot be drained to the end
+ * (evmerge_drain's final drain needs every producer stopped), and what it logs from now on is
+ * after the recording's end. The end is now or, with the probes, the instant they stop: the
+ * kernel view ends there, and a netpoll after it would have no epoll_wait to match. Every event
+ * stamped up to the end is delivered, or counted as lost, last (the kernel's losses the probes
+ * had not reported yet too), so that the trace, its footer and the summary say it.
+ */
+static void drain_forced(struct run_state *st)
+{
+	if (!st->merge)
+		return;
+	uint64_t end = (uint64_t)sim_now(), left[3] = {0, 0, 0}, first; /* per enum nps_src */
+	if (st->probes) {
+		struct probes_stats ps;
+		probes_stop(st->probes);
+		probes_stats(st->probes, &ps);
+		end = ps.stop_ns;
+		/* a probe still running at the stop submits what it stamped */
+		usleep(PROBES_INFLIGHT_NS / 1000);
+		probes_poll(st->probes, 0, on_kernel_event, st);
+		livemerge_kernel_upto(st->lm, end);
+		probes_stats(st->probes, &ps);
+		left[NPS_SRC_KERNEL] = ps.lost - ps.lost_reported;
 	}
-	flush_narration(st);
+	livemerge_drain(st->lm, false, consume, st);
+	uint64_t sim, kernel, lost = evmerge_lost(st->merge);
+	livemerge_undelivered(st->lm, end, &sim, &kernel, &first);
+	left[NPS_SRC_SIM] =
+	    sim + (lost > st->fold.st.lost[NPS_SRC_SIM] ? lost - st->fold.st.lost[NPS_SRC_SIM] : 0);
+	left[NPS_SRC_KERNEL] += kernel;
+	for (int src = NPS_SRC_SIM; src <= NPS_SRC_KERNEL; src++) {
+		if (!left[src])
+			continue;
+		struct nps_event l = {
+		    .kind = NPS_EV_LOST, .src = (uint8_t)src, .ts = st->fold.last_ts};
+		l.m = l.p = -1;
+		l.fd = -1;
+		l.u.lost.count = left[src];
+		l.u.lost.since = first < l.ts ? first : l.ts;
+		l.u.lost.source = (uint8_t)src;
+		consume(st, &l);
+		st->undelivered += left[src];
+	}
+	drain_out(st, true);
 }
 
 /* ---- the runtime thread ---- */
@@ -1007,7 +1061,10 @@ int cmd_run(int argc, char **argv)
 		pthread_join(rt, NULL);
 	else
 		pthread_detach(rt); /* still running, or ending: the process exits without it */
-	drain(st, !forced);
+	if (forced)
+		drain_forced(st);
+	else
+		drain(st, true);
 	/* a signal, or SIGPIPE's part when an output's reader went away */
 	int sig = got_signal ? got_signal : st->pipe_sig;
 	if (!forced && st->merge) {
@@ -1029,7 +1086,12 @@ int cmd_run(int argc, char **argv)
 			}
 		} while (n == 8);
 	}
-	if (forced)
+	if (forced && st->undelivered)
+		say(st,
+		    "netpollsim run: the scenario did not stop; ending now (%llu event%s not yet "
+		    "drained, counted as lost)",
+		    (unsigned long long)st->undelivered, nps_plural(st->undelivered));
+	else if (forced)
 		say(st, "netpollsim run: the scenario did not stop; ending now");
 	/* the trace first: complete even while the terminal still shows the narration */
 	finish_trace(st, sig);

@@ -563,3 +563,45 @@ Test(evring, a_merge_drains_every_ring_however_many, .timeout = 30)
 	cr_assert_eq(evmerge_lost(m), 0);
 	evmerge_free(m);
 }
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * A run's forced end counts what its rings still hold up to the end as lost
+ * (evmerge_pending_upto): the events stamped at or before it, not the ones after it, the oldest
+ * one's ns being where the loss begins.
+ */
+Test(evring, pending_events_are_counted_up_to_an_end, .timeout = 10)
+{
+	struct evring *a, *b = evring_new(4, 1, NPS_SRC_SIM);
+	struct evmerge *m = one_ring(4, &a);
+	cr_assert(b);
+	evmerge_add(m, b);
+	uint64_t seq = 0, first, before = mono_ns();
+	struct timespec ms = {0, 1000000};
+	for (int k = 0; k < 3; k++)
+		cr_assert(put(a, &seq));
+	cr_assert(put(b, &seq));
+	nanosleep(&ms, NULL);
+	uint64_t end = mono_ns();
+	nanosleep(&ms, NULL);
+	for (int k = 0; k < 2; k++)
+		cr_assert(put(a, &seq));
+	cr_assert(put(b, &seq));
+	cr_assert_eq(evmerge_pending_upto(m, end, &first), 4);
+	cr_assert(first >= before && first <= end, "the oldest at %lu, not in %lu..%lu",
+		  (unsigned long)first, (unsigned long)before, (unsigned long)end);
+	cr_assert_eq(evmerge_pending_upto(m, before - 1, &first), 0);
+	cr_assert_eq(first, UINT64_MAX);
+	cr_assert_eq(evmerge_pending_upto(m, UINT64_MAX, NULL), 7);
+	struct seen s = {0};
+	drain(m, &s);
+	cr_assert_eq(s.n, 7);
+	cr_assert_eq(evmerge_pending_upto(m, UINT64_MAX, NULL), 0);
+	evmerge_free(m);
+}

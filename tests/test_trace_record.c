@@ -351,6 +351,39 @@ Test(trace_record, a_stalled_trace_reader_cannot_hold_a_stopped_run, .timeout = 
 	free(out);
 }
 
+/*
+ * A run ended while its lesson still runs (a second signal; NPS_TEST_DEAF_LESSON=1 keeps the
+ * first from the lesson, as a hung one would miss it): the recording ends where the probes
+ * stopped, everything up to there is in it or counted as lost, and nothing after it is, so the
+ * kernel's view and the runtime's still agree (a netpoll after the probes' stop would have no
+ * epoll_wait to match: check would call it a violation).
+ */
+Test(trace_record, a_forced_end_records_up_to_where_the_probes_stopped, .timeout = 120)
+{
+	NEED_ROOT();
+	const char *path = tt_tmp("forced.jsonl");
+	char cmd[1600], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "( i=0; until head -n 1 %s 2>/dev/null | grep -q '}$'; do i=$((i+1)); "
+		 "[ $i -gt 600 ] && exit; sleep 0.05; done; sleep 1; kill -TERM $$; sleep 0.3; "
+		 "kill -TERM $$ ) >/dev/null 2>&1 & NPS_TEST_DEAF_LESSON=1 exec %s run --scenario "
+		 "echo --clients 4 --rounds 100000000 --no-ui --record %s",
+		 path, tu_netpollsim(), path);
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 128 + SIGTERM, "%s", out);
+	cr_assert(strstr(out, "the scenario did not stop; ending now"), "%s", out);
+	cr_assert(strstr(out, "probes: "), "the probes were attached: %s", out);
+	free(out);
+	rc = tt_np(&out, "check --quiet %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	/* the footer counts every loss the trace places (check compares the kinds' counts) */
+	long placed = jq_count(path, ".ev == \"lost\" and .count > 0");
+	long footer = jq_count(path, ".footer and (.lost.sim + .lost.kernel) > 0");
+	cr_assert_eq(placed > 0, footer == 1, "%ld lost events, footer with losses: %ld", placed,
+		     footer);
+}
+
 /* A full file system: said once, where it happens; the run goes on and exits 1. */
 Test(trace_record, a_full_disk_is_said_and_the_trace_stays_readable, .timeout = 120)
 {

@@ -619,3 +619,19 @@ uint64_t evmerge_pending(struct evmerge *m)
 		n += atomic_load(&r->head) - atomic_load(&r->tail);
 	return n;
 }
+
+uint64_t evmerge_pending_upto(struct evmerge *m, uint64_t ns, uint64_t *first)
+{
+	uint64_t n = 0, limit = ns_stamp(m, ns), oldest = UINT64_MAX;
+	for (struct evring *r = atomic_load(&m->rings); r; r = r->next) {
+		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+		/* a ring's stamps only grow: its events up to limit are the first ones */
+		for (uint64_t t = atomic_load(&r->tail);
+		     t != h && r->slots[t & r->mask].ts <= limit; t++, n++)
+			if (r->slots[t & r->mask].ts < oldest)
+				oldest = r->slots[t & r->mask].ts;
+	}
+	if (first)
+		*first = oldest == UINT64_MAX ? oldest : stamp_ns(m, oldest);
+	return n;
+}

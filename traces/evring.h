@@ -209,6 +209,13 @@ uint64_t evmerge_lost(struct evmerge *m);
 uint64_t evmerge_pending(struct evmerge *m);
 
 /*
+ * The consumer's count of the buffered events stamped at or before ns (CLOCK_MONOTONIC), and in
+ * *first (may be NULL) the oldest one's ns (UINT64_MAX when none): what an end that cannot
+ * wait for the producers to stop leaves undelivered (cli/cmd_run.c, a forced end).
+ */
+uint64_t evmerge_pending_upto(struct evmerge *m, uint64_t ns, uint64_t *first);
+
+/*
  * on: from now on, a producer whose ring is full waits until the consumer makes room, instead
  * of losing the event: for a consumer that writes a record that must be complete, at the price
  * of slowing the producers to its pace. While it is on, the consumer must keep draining until

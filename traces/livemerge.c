@@ -130,3 +130,18 @@ int livemerge_drain(struct livemerge *lm, bool final, evmerge_cb cb, void *ctx)
 		return rc;
 	return kernel_until(lm, upto < limit ? upto : limit);
 }
+
+void livemerge_undelivered(struct livemerge *lm, uint64_t end, uint64_t *sim, uint64_t *kernel,
+			   uint64_t *first)
+{
+	*first = UINT64_MAX;
+	*sim = lm->sim ? evmerge_pending_upto(lm->sim, end, first) : 0;
+	*kernel = 0;
+	for (size_t i = 0; i < lm->n; i++) {
+		if (lm->heap[i].e.ts > end)
+			continue;
+		++*kernel;
+		if (lm->heap[i].e.ts < *first)
+			*first = lm->heap[i].e.ts;
+	}
+}

@@ -42,4 +42,13 @@ void livemerge_kernel_upto(struct livemerge *lm, uint64_t upto);
 /* Deliver what is safe (everything when final: all producers stopped). As evmerge_drain. */
 int livemerge_drain(struct livemerge *lm, bool final, evmerge_cb cb, void *ctx);
 
+/*
+ * What was not delivered of the events stamped at or before end: those still in the runtime's
+ * rings and the kernel events still held, and the oldest one's ts in *first (UINT64_MAX when
+ * none). For an end that cannot wait for the producers to stop (a run's forced end), which
+ * counts them as lost.
+ */
+void livemerge_undelivered(struct livemerge *lm, uint64_t end, uint64_t *sim, uint64_t *kernel,
+			   uint64_t *first);
+
 #endif /* NPS_TRACES_LIVEMERGE_H */
