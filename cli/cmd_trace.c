@@ -105,6 +105,54 @@ static uint64_t mono_ns(void)
 /* When --duration is over (mono ns), 0 without one: a stop, as a signal is. */
 static uint64_t trace_end_ns;
 
+static int record_patience(void *ctx);
+
+/*
+ * human writes through cli/out.h, as run's narration does: a reader that stopped reading
+ * (`trace ... | less` left idle, a FIFO) cannot hold a stopped trace. Its writes wait for room
+ * with record_patience, and what the reader did not take in time is cut and said at the end.
+ */
+static struct cli_out human_out;
+
+static ssize_t human_write(void *ctx, const char *buf, size_t n)
+{
+	struct cli_out *o = ctx;
+	cli_out_text(o, buf, n);
+	if (cli_out_flush(o) && o->err) {
+		errno = o->err;
+		return -1;
+	}
+	return (ssize_t)n; /* cut: the rest is counted, not written (human_close says so) */
+}
+
+static FILE *human_open(int fd)
+{
+	cli_out_init(&human_out, fd, fd == STDOUT_FILENO ? "stdout" : "stderr", record_patience,
+		     NULL);
+	FILE *f = fopencookie(&human_out, "w", (cookie_io_functions_t){.write = human_write});
+	if (!f)
+		return fd == STDOUT_FILENO ? stdout : stderr;
+	/* as stdio buffers stdout and stderr: lines keep their order with stderr's messages */
+	setvbuf(f, NULL, fd == STDERR_FILENO || isatty(fd) ? _IOLBF : _IOFBF, 0);
+	return f;
+}
+
+/* Write out human; a failed or cut output is said, and makes the exit status rc (cli/main.c). */
+static int human_close(int rc)
+{
+	if (human == stdout || human == stderr)
+		return rc;
+	fclose(human);
+	human = human_out.fd == STDOUT_FILENO ? stdout : stderr;
+	if (human_out.err == EPIPE)
+		return rc == NPS_EXIT_OK ? 128 + SIGPIPE : rc;
+	if (!human_out.err && !human_out.cut)
+		return rc;
+	fprintf(stderr, "netpollsim trace: writing to %s stopped: %s\n", human_out.what,
+		cli_out_why(&human_out));
+	return rc == NPS_EXIT_OK ? NPS_EXIT_FAIL : rc;
+}
+
 /*
  * How long a write of the recording may wait for a reader that stopped reading (a FIFO, a
  * pipe): for ever until the stop, then 5 s more, none after a second signal (as run's).
@@ -127,9 +175,9 @@ static int record_patience(void *ctx)
  * The write end of a pipe whose reader went away (`trace ... | head -1`): POLLERR, seen
  * without writing (Linux's pipe_poll), so that a quiet process does not keep the trace going.
  */
-static bool reader_gone(FILE *f)
+static bool reader_gone(int fd)
 {
-	struct pollfd pfd = {.fd = fileno(f), .events = 0};
+	struct pollfd pfd = {.fd = fd, .events = 0};
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
 }
 
@@ -1524,9 +1572,9 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (cli_refuse_closed_stdout("trace", record))
 		return NPS_EXIT_FAIL;
-	if (record && !strcmp(record, "-"))
-		human = stderr; /* stdout carries the trace */
-	human_width = cli_term_width(fileno(human));
+	/* stdout carries the trace to "-" */
+	human = human_open(record && !strcmp(record, "-") ? STDERR_FILENO : STDOUT_FILENO);
+	human_width = cli_term_width(human_out.fd);
 	if (human_width)
 		cli_term_follow();
 	t.narrate = human_width && !t.quiet;
@@ -1660,7 +1708,7 @@ int cmd_trace(int argc, char **argv)
 				strerror(-err));
 			goto cleanup;
 		}
-		cli_term_refit(fileno(human), &human_width); /* what follows fits a new window */
+		cli_term_refit(human_out.fd, &human_width); /* what follows fits a new window */
 		deliver(&t, p, false);
 		/*
 		 * The recording gets what was delivered before the narration shows it (as run does
@@ -1676,7 +1724,7 @@ int cmd_trace(int argc, char **argv)
 		if (!t.quiet)
 			fflush(human);
 		/* nothing to write may come for long: look, as run's narration does (cli/out.c) */
-		if (reader_gone(human)) {
+		if (reader_gone(human_out.fd)) {
 			stop_sig = SIGPIPE;
 			rc = 128 + SIGPIPE;
 			goto cleanup; /* the recording still gets its footer */
@@ -1692,7 +1740,7 @@ int cmd_trace(int argc, char **argv)
 	 */
 	probes_detach(p);
 	probes_poll(p, 0, on_kernel, &t);
-	cli_term_refit(fileno(human), &human_width);
+	cli_term_refit(human_out.fd, &human_width);
 	deliver(&t, p, true);
 	if (exited && !t.quiet)
 		say("process %d exited\n", o.tgid);
@@ -1735,5 +1783,5 @@ cleanup:
 	seed_free(&t.exec_seed);
 	if (t.narrate)
 		fold_fini(&t.fold);
-	return rc;
+	return human_close(rc);
 }

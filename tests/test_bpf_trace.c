@@ -691,6 +691,35 @@ Test(bpf_trace, a_reader_gone_ends_a_quiet_trace, .timeout = 60)
 }
 
 /*
+ * A reader that stopped reading (a FIFO held open, never read) cannot hold a stopped trace: its
+ * output waits for room until the stop, then 5 s more, and is then cut and said, as run's
+ * narration is (cli/out.h). Before, trace sat in stdio's write until SIGKILL (here: 137).
+ */
+Test(bpf_trace, a_stalled_reader_cannot_hold_a_stopped_trace, .timeout = 120)
+{
+	char cmd[2400], dir[600], *out;
+
+	NEED_ROOT();
+	snprintf(dir, sizeof(dir), "%s/stall", tu_tmpdir());
+	mkdir(dir, 0700);
+	/* the reader holds the FIFO open and never reads; a watchdog stands for the hang (137) */
+	snprintf(cmd, sizeof(cmd),
+		 "d=%s; mkfifo $d/out.fifo || exit; sleep 100 <$d/out.fifo & h=$!; "
+		 "%s run --scenario echo --no-bpf --clients 4 --rounds 100000000 --duration 60 -q "
+		 ">/dev/null 2>&1 & busy=$!; sleep 1; "
+		 "%s trace --pid $busy >$d/out.fifo 2>$d/err.txt & t=$!; "
+		 "( sleep 30; kill -KILL $t ) >/dev/null 2>&1 & w=$!; "
+		 "sleep 2; kill -TERM $t; wait $t; echo rc=$?; kill $w $busy $h; cat $d/err.txt",
+		 dir, tu_netpollsim(), tu_netpollsim());
+	tu_run(cmd, 1, &out);
+	cr_assert(strstr(out, "rc=143\n"), "%s", out);
+	cr_assert(strstr(out, "netpollsim trace: writing to stdout stopped: its reader did not "
+			      "take it in time after the stop\n"),
+		  "%s", out);
+	free(out);
+}
+
+/*
  * A traced process that has exited is seen as such while it is a zombie (kill(pid, 0) still
  * succeeds): the workload here is this test's child and is not reaped until the trace ends.
  */
