@@ -1626,37 +1626,59 @@ int sim_run(const struct sim_config *cfg, void (*main_fn)(void *), void *arg)
 
 /* ---- notes and stats ---- */
 
+/*
+ * The length of a note's next piece: at most NPS_NOTE_LEN bytes of s (n long), not cutting a
+ * UTF-8 character in two (a continuation byte is 10xxxxxx).
+ */
+static size_t note_piece(const char *s, size_t n)
+{
+	if (n <= NPS_NOTE_LEN)
+		return n;
+	size_t k = NPS_NOTE_LEN;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	return k ? k : NPS_NOTE_LEN;
+}
+
 void trace_note(const char *fmt, ...)
 {
-	char text[NPS_NOTE_LEN + 1];
+	char text[NPS_NOTE_MAX + 1];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (!nps_trace_on)
 		return;
+	/* in pieces of one event each, consecutive in this producer's ring (NPS_NOTE_MORE) */
 	struct m *mp = getm();
-	if (mp) {
-		struct nps_event *e = traceEv(mp, NPS_EV_NOTE, -1);
+	if (!mp)
+		pthread_mutex_lock(&aux_lock);
+	for (size_t off = 0, n = strlen(text);;) {
+		size_t k = note_piece(text + off, n - off);
+		struct nps_event *e =
+		    mp ? traceEv(mp, NPS_EV_NOTE, -1) : evring_begin(aux_ring, NPS_EV_NOTE);
 		if (e) {
-			memcpy(e->u.note.text, text, NPS_NOTE_LEN);
-			traceCommit(mp);
+			e->sub = off + k < n ? NPS_NOTE_MORE : 0;
+			memset(e->u.note.text, 0, NPS_NOTE_LEN);
+			memcpy(e->u.note.text, text + off, k);
+			if (mp) {
+				traceCommit(mp);
+			} else {
+				e->tid = (nps_u32)gettid();
+				evring_commit(aux_ring);
+			}
 		}
-		return;
+		off += k;
+		if (off >= n)
+			break;
 	}
-	pthread_mutex_lock(&aux_lock);
-	struct nps_event *e = evring_begin(aux_ring, NPS_EV_NOTE);
-	if (e) {
-		e->tid = (nps_u32)gettid();
-		memcpy(e->u.note.text, text, NPS_NOTE_LEN);
-		evring_commit(aux_ring);
-	}
-	pthread_mutex_unlock(&aux_lock);
+	if (!mp)
+		pthread_mutex_unlock(&aux_lock);
 }
 
 void sim_note(const char *fmt, ...)
 {
-	char text[NPS_NOTE_LEN + 1];
+	char text[NPS_NOTE_MAX + 1];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);

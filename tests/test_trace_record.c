@@ -529,8 +529,11 @@ struct sample {
 };
 
 static const struct sample samples[] = {
+    /* a note longer than an event (32 bytes) is told whole */
     {"echo",
-     {"parks: IO wait)", "ready: I/O)", "note: client 1 sends 64 bytes",
+     {"note: wait for what happens outside the runtime (clients, Ctrl-C, --duration): a Read on "
+      "a pipe they write to\n",
+      "parks: IO wait)", "ready: I/O)", "note: client 1 sends 64 bytes",
       "(pending readiness cleared: the syscall is tried first)"}},
     {"deadline",
      {"read deadline expired", "woken, gets i/o timeout)", "note: deadline-while-parked",
@@ -541,7 +544,10 @@ static const struct sample samples[] = {
     {"slow-reader",
      {"wg pdNil → pdWait (", "announces it will park)", "wg pdWait → G", "parks: IO wait)",
       "ready: I/O)"}},
-    {"ready-before-park", {"takes the readiness: no park)", "note: ready-before-park"}},
+    {"ready-before-park",
+     {"note: server: read got EAGAIN; the lesson holds this goroutine here (a test hook after "
+      "EAGAIN) until the client's data makes rg pdReady\n",
+      "takes the readiness: no park)", "note: ready-before-park"}},
     {"accept-burst", {"note: 4 clients connect at once", "accept4(fd ", ") = -EAGAIN"}},
     {"break",
      {"wake the poller: one byte to the break pipe (asked by wakeNetPoller)",

@@ -65,6 +65,49 @@ Test(trace_replay, narrates_the_poll_kind_and_event_err_from_their_bits, .timeou
 	free(out);
 }
 
+/*
+ * A note longer than an event's 32 bytes comes in pieces (sub 1: more follows from the same
+ * producer), which may interleave with another producer's notes: each is narrated and exported
+ * whole, once, where its last piece is.
+ */
+Test(trace_replay, a_note_in_pieces_is_told_whole, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
+	    "\"gomaxprocs\":2,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}\n"
+	    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"m\":0,\"tid\":5,\"sub\":1,"
+	    "\"text\":\"the stop watcher: Go's go func()\"}\n"
+	    "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"tid\":9,\"sub\":1,"
+	    "\"text\":\"client 1 \"}\n"
+	    "{\"ts\":3,\"src\":\"sim\",\"ev\":\"note\",\"m\":1,\"tid\":6,"
+	    "\"text\":\"a short one\"}\n"
+	    "{\"ts\":4,\"src\":\"sim\",\"ev\":\"note\",\"m\":0,\"tid\":5,\"sub\":1,"
+	    "\"text\":\" { <-ctx.Done(); ln.Close() }(),\"}\n"
+	    "{\"ts\":5,\"src\":\"sim\",\"ev\":\"note\",\"tid\":9,\"text\":\"connects\"}\n"
+	    "{\"ts\":6,\"src\":\"sim\",\"ev\":\"note\",\"m\":0,\"tid\":5,"
+	    "\"text\":\" for Ctrl-C\"}\n";
+	const char *path = tt_tmp("pieces.jsonl"), *doc = tt_tmp("pieces.json");
+	tt_spit(path, t, strlen(t));
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui --narrate --quiet", path), 0, "%s", out);
+	static const char *const lines[] = {
+	    "note: a short one\n",
+	    "note: client 1 connects\n",
+	    "note: the stop watcher: Go's go func() { <-ctx.Done(); ln.Close() }(), for Ctrl-C\n",
+	};
+	TT_IN_ORDER(out, lines);
+	cr_assert_eq(tu_count_lines(out, "note: "), 3, "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "export %s -o %s", path, doc), 0, "%s", out);
+	free(out);
+	char *d = tt_slurp(doc, NULL);
+	cr_assert(strstr(d, "\"name\":\"the stop watcher: Go's go func() { <-ctx.Done(); "
+			    "ln.Close() }(), for Ctrl-C\""),
+		  "%s", d);
+	cr_assert_null(strstr(d, "\"name\":\"client 1 \""), "a piece exported alone: %s", d);
+	free(d);
+}
+
 Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 {
 	char *out = narrate("legal_read_wait.jsonl");

@@ -86,7 +86,8 @@ enum nps_kind {
 	/* sim or kernel: events were lost at this point [u.lost; sub=1: a loss has begun here and
 	 * its count comes with a later lost event (count 0 in this one)] */
 	NPS_EV_LOST = 23,
-	/* sim: a scenario's note for the narration [u.note] */
+	/* sim: a scenario's note for the narration [u.note; sub NPS_NOTE_MORE: its text goes on in
+	 * the next note of the same producer (a longer note comes in pieces of 32 bytes)] */
 	NPS_EV_NOTE = 24,
 	/* sim: netpollinit created the epoll instance and the break pipe [u.init] */
 	NPS_EV_NETPOLLINIT = 25,
@@ -487,7 +488,14 @@ struct nps_ev_lost {
 	nps_u8 _pad[15];
 };
 
-#define NPS_NOTE_LEN 32
+#define NPS_NOTE_LEN  32
+/*
+ * A note longer than one event's 32 bytes is written as consecutive notes of one producer (an M,
+ * or a client thread), every one but the last with sub NPS_NOTE_MORE; the fold joins them
+ * (fold_note_text), up to NPS_NOTE_MAX bytes.
+ */
+#define NPS_NOTE_MORE 1
+#define NPS_NOTE_MAX  256
 struct nps_ev_note {
 	char text[NPS_NOTE_LEN]; /* NUL-terminated unless all 32 bytes are used */
 };

@@ -838,11 +838,16 @@ static void on_marker(struct ex *x, const struct nps_event *e)
 		snprintf(name, sizeof(name), "fatal error: %s", msg ? msg : "?");
 		emit_instant(x, NULL, e->ts, name, "");
 		break;
-	case NPS_EV_NOTE:
-		trace_sanitize(e->u.note.text, strnlen(e->u.note.text, NPS_NOTE_LEN), t, sizeof(t));
+	case NPS_EV_NOTE: {
+		if (e->sub & NPS_NOTE_MORE)
+			break; /* a piece: the note is shown whole at its last (fold_note_text) */
+		size_t n;
+		const char *text = fold_note_text(&x->f, e, &n);
+		trace_sanitize(text, n, t, sizeof(t));
 		jcopy(name, sizeof(name), t);
 		emit_instant(x, NULL, e->ts, name, "");
 		break;
+	}
 	case NPS_EV_NETPOLLOPEN:
 	case NPS_EV_NETPOLLCLOSE: {
 		const struct fold_pd *p =

@@ -251,6 +251,17 @@ struct fold_priv {
 	size_t nwk, cap_wk;
 	uint64_t last_wait_id; /* the last kernel epoll_wait return: its id and sub */
 	uint8_t last_wait_sub;
+	/* notes in pieces (NPS_NOTE_MORE): those being joined, by producer, and the last whole */
+	struct note_join {
+		bool used;
+		int16_t m;
+		uint32_t tid;
+		size_t len;
+		char text[NPS_NOTE_MAX];
+	} notes[4];
+	struct nps_event note_ev; /* the last piece of the last whole note, and its text */
+	size_t note_len;
+	char note[NPS_NOTE_MAX];
 };
 
 static struct fold_priv *priv(const struct nps_fold *f)
@@ -319,6 +330,49 @@ void fold_fini(struct nps_fold *f)
 }
 
 /* ---- lookups ---- */
+
+/*
+ * A note's piece: joined to the pieces before it from the same producer (an M's ring, or a
+ * client thread's), which came just before it in that producer's order. More producers in the
+ * middle of a note than there are places: the oldest place is taken over (its text is lost).
+ */
+static void apply_note(struct nps_fold *f, const struct nps_event *e)
+{
+	struct fold_priv *pv = priv(f);
+	struct note_join *j = NULL;
+	for (size_t i = 0; i < sizeof(pv->notes) / sizeof(pv->notes[0]) && !j; i++)
+		if (pv->notes[i].used && pv->notes[i].m == e->m && pv->notes[i].tid == e->tid)
+			j = &pv->notes[i];
+	for (size_t i = 0; i < sizeof(pv->notes) / sizeof(pv->notes[0]) && !j; i++)
+		if (!pv->notes[i].used)
+			j = &pv->notes[i];
+	if (!j)
+		j = &pv->notes[0];
+	if (!j->used)
+		*j = (struct note_join){.used = true, .m = e->m, .tid = e->tid};
+	size_t n = strnlen(e->u.note.text, NPS_NOTE_LEN);
+	if (n > sizeof(j->text) - j->len)
+		n = sizeof(j->text) - j->len;
+	memcpy(j->text + j->len, e->u.note.text, n);
+	j->len += n;
+	if (e->sub & NPS_NOTE_MORE)
+		return;
+	pv->note_ev = *e;
+	pv->note_len = j->len;
+	memcpy(pv->note, j->text, j->len);
+	j->used = false;
+}
+
+const char *fold_note_text(const struct nps_fold *f, const struct nps_event *e, size_t *len)
+{
+	const struct fold_priv *pv = priv(f);
+	if (pv && !memcmp(&pv->note_ev, e, sizeof(*e))) {
+		*len = pv->note_len;
+		return pv->note;
+	}
+	*len = strnlen(e->u.note.text, NPS_NOTE_LEN);
+	return e->u.note.text;
+}
 
 const struct fold_pd *fold_find_pd(const struct nps_fold *f, uint64_t pd)
 {
@@ -2413,6 +2467,9 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 	}
 	case NPS_EV_LOST:
 		apply_lost(f, e, &v);
+		break;
+	case NPS_EV_NOTE:
+		apply_note(f, e);
 		break;
 	case NPS_EV_EPOLL_WAIT:
 		f->st.epoll_waits++;

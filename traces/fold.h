@@ -246,6 +246,12 @@ bool fold_chain_g(const struct nps_fold *f, uint64_t goid, struct fold_chain *ou
  */
 unsigned fold_ready_sub(const struct nps_fold *f, const struct nps_event *ready);
 
+/*
+ * The whole text of note e, the last piece of a note the fold has just applied (NPS_NOTE_MORE:
+ * the pieces before it were joined); its own text when it is not that. *len: its length.
+ */
+const char *fold_note_text(const struct nps_fold *f, const struct nps_event *e, size_t *len);
+
 /* Lookups; NULL when unknown. */
 const struct fold_pd *fold_find_pd(const struct nps_fold *f, uint64_t pd);
 const struct fold_pd *fold_find_fd(const struct nps_fold *f, int32_t fd); /* open pd of fd */

@@ -521,7 +521,8 @@ static void timer_text(struct out *o, const struct nps_event *e, uint64_t origin
 		put(o, " on P%d", t->tp);
 }
 
-static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
+static void misc_text(struct out *o, const struct nps_event *e, const struct nps_fold *f,
+		      uint64_t origin)
 {
 	char mask[160];
 	switch (e->kind) {
@@ -596,9 +597,10 @@ static void misc_text(struct out *o, const struct nps_event *e, uint64_t origin)
 		    str_or(nps_src_name(e->u.lost.source), "?"), nps_plural(e->u.lost.count));
 		break;
 	case NPS_EV_NOTE: {
-		char t[4 * NPS_NOTE_LEN + 1];
-		size_t n = strnlen(e->u.note.text, NPS_NOTE_LEN);
-		trace_sanitize(e->u.note.text, n, t, sizeof(t));
+		char t[4 * NPS_NOTE_MAX + 1];
+		size_t n;
+		const char *text = fold_note_text(f, e, &n);
+		trace_sanitize(text, n, t, sizeof(t));
 		put(o, "note: %s", t);
 		break;
 	}
@@ -832,7 +834,7 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 		return 0;
 	buf[0] = '\0';
 	text[0] = '\0';
-	if (e->kind == NPS_EV_WAITERS ||
+	if (e->kind == NPS_EV_WAITERS || (e->kind == NPS_EV_NOTE && (e->sub & NPS_NOTE_MORE)) ||
 	    (e->kind == NPS_EV_SCHED &&
 	     (e->u.sched.op == NPS_SCHED_PIDLEPUT || e->u.sched.op == NPS_SCHED_PIDLEGET)) ||
 	    e->kind >= NPS_EV__COUNT || !nps_kind_name(e->kind))
@@ -892,7 +894,7 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 		kernel_text(&o, e);
 		break;
 	default:
-		misc_text(&o, e, origin);
+		misc_text(&o, e, f, origin);
 	}
 	struct out line = {buf, len, 0, l->ms};
 	const char *fn = fn_column(e, f);
