@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 int cli_parse_duration(const char *s, double *secs)
@@ -158,4 +159,13 @@ const char *cli_samples_dir(void)
 			return dir;
 	}
 	return NULL;
+}
+
+void cli_hint_samples(const char *cmd, const char *path)
+{
+	const char *samples;
+	if (strcmp(path, "-") && access(path, F_OK) && errno == ENOENT &&
+	    (samples = cli_samples_dir()))
+		fprintf(stderr, "netpollsim %s: the sample traces are in %s (e.g. %s/echo.jsonl)\n",
+			cmd, samples, samples);
 }

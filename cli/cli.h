@@ -70,6 +70,12 @@ const char *cli_arg_text(const char *s, char *buf, size_t len);
  * build/netpollsim; NULL when neither is there.
  */
 const char *cli_samples_dir(void);
+/*
+ * After "cannot open" for a trace path that does not exist (a sample's name typed wrong):
+ * "netpollsim CMD: the sample traces are in DIR (e.g. DIR/echo.jsonl)" on stderr, when there are
+ * samples beside this binary.
+ */
+void cli_hint_samples(const char *cmd, const char *path);
 int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	       const struct option *opts);
 

@@ -97,8 +97,10 @@ int cmd_check(int argc, char **argv)
 			fprintf(stderr, "netpollsim check: out of memory\n");
 			return NPS_EXIT_FAIL;
 		}
-		if (r)
+		if (r) {
 			status = NPS_EXIT_FAIL;
+			cli_hint_samples("check", argv[i]);
+		}
 	}
 	return status; /* main writes out stdout and says if that failed */
 }

@@ -107,5 +107,9 @@ int cmd_export(int argc, char **argv)
 	sigaction(SIGPIPE, NULL, &pipe);
 	cli_catch_stop_signals(on_signal);
 	sigaction(SIGPIPE, &pipe, NULL);
-	return trace_export(argv[optind], out, fmt, stderr) ? NPS_EXIT_FAIL : NPS_EXIT_OK;
+	if (trace_export(argv[optind], out, fmt, stderr)) {
+		cli_hint_samples("export", argv[optind]);
+		return NPS_EXIT_FAIL;
+	}
+	return NPS_EXIT_OK;
 }

@@ -2,7 +2,8 @@
 /*
  * `netpollsim replay FILE --no-ui [--narrate] [--speed X] [--quiet]`: read a trace back through the fold
  * and print the same narration a live run prints (traces/narrate.h), then the summary. With
- * --speed the events are paced in real time (X times faster); by default as fast as possible.
+ * --speed the events are paced in real time (X times faster); by default as fast as possible;
+ * --max-gap S caps each pause at S seconds (a lesson's 100 ms deadline at 0.001 is 100 s).
  * SIGINT/SIGTERM stop the replay after the current event; the summary is still printed.
  * The dashboard (ui/) is not part of this command yet: --no-ui is required.
  */
@@ -34,7 +35,8 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: netpollsim replay FILE [--no-ui] [--narrate [--speed X]] [--quiet]\n\n"
+		"usage: netpollsim replay FILE [--no-ui] [--narrate [--speed X [--max-gap S]]]\n"
+		"                         [--quiet]\n\n"
 		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
 		"options:\n"
 		"      --no-ui       print to the terminal, not the dashboard (which is not in\n"
@@ -44,11 +46,15 @@ static void usage(FILE *out)
 		"      --speed X     pace the events in real time, X times faster (default: as\n"
 		"                    fast as possible). A lesson lasts a few ms: 0.001 shows one\n"
 		"                    ms of it per second, 0.0002 one ms in five seconds\n"
+		"      --max-gap S   with --speed: a stretch without events that would take more\n"
+		"                    than S seconds is shown in S, and said (a 100 ms deadline at\n"
+		"                    0.001 would be 100 s of silence)\n"
 		"  -q, --quiet       no summary (what went wrong with the file is still said)\n"
 		"  -h, --help        this help\n\n"
 		"examples:\n"
 		"  netpollsim replay deadline.jsonl --no-ui --narrate\n"
-		"  netpollsim replay echo.jsonl --no-ui --narrate --speed 0.001\n\n"
+		"  netpollsim replay echo.jsonl --no-ui --narrate --speed 0.001\n"
+		"  netpollsim replay deadline.jsonl --no-ui --narrate --speed 0.001 --max-gap 2\n\n"
 		"exit status: 0 every line read, violations included (they are told; 'netpollsim\n"
 		"check' judges them), 1 the file or a line cannot be read or an output failed,\n"
 		"2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
@@ -123,7 +129,24 @@ static const char *procs_said(const struct trace_info *in)
 	return s;
 }
 
-static int replay(const char *path, bool narrate, double speed, bool quiet)
+/*
+ * --max-gap: the trace time a stretch without events that would take more than max_gap seconds
+ * at speed loses, added to *cut (the replay clock runs that much ahead from there), and said.
+ */
+static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut)
+{
+	double keep = max_gap * speed * 1e9; /* trace ns shown in max_gap seconds */
+	if (max_gap <= 0 || (double)gap_ns <= keep)
+		return;
+	*cut += gap_ns - (uint64_t)keep;
+	char line[160];
+	snprintf(line, sizeof(line),
+		 "            ... %.3f ms without events, shown in %g s (--max-gap)",
+		 (double)gap_ns / 1e6, max_gap);
+	out_line(line);
+}
+
+static int replay(const char *path, bool narrate, double speed, double max_gap, bool quiet)
 {
 	struct trace_reader *r = NULL;
 	struct nps_fold f;
@@ -147,6 +170,8 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 		/* stopped while the open waited (a FIFO nobody writes yet): no error, as check */
 		if (!stop_sig)
 			fprintf(stderr, "netpollsim replay: %s\n", trace_reader_error(r));
+		if (!stop_sig)
+			cli_hint_samples("replay", path);
 		trace_reader_close(r);
 		fold_fini(&f);
 		return stop_sig ? 128 + stop_sig : NPS_EXIT_FAIL;
@@ -161,16 +186,19 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 		out_fitted(mem, &text, &tlen, width);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	uint64_t first = 0;
+	uint64_t first = 0, prev = 0, cut = 0;
 	bool have_first = false;
 	/* a bad line is reported where it is and skipped (docs/trace-format.md), the replay goes
 	 * on; only an error that is not about one line (I/O) stops it */
 	while (!stop_sig && (rc = trace_reader_next_skipping(r, &e, stderr)) > 0) {
 		if (!have_first) {
-			first = e.ts;
+			first = prev = e.ts;
 			have_first = true;
 		}
-		if (speed > 0 && !pace(e.ts > first ? e.ts - first : 0, speed, &t0))
+		if (speed > 0 && e.ts > prev)
+			cut_gap(e.ts - prev, speed, max_gap, &cut);
+		prev = e.ts > prev ? e.ts : prev;
+		if (speed > 0 && !pace(e.ts > first + cut ? e.ts - first - cut : 0, speed, &t0))
 			break;
 		int n = fold_apply(&f, &e, trace_reader_line(r), v, 8);
 		if (n < 0) {
@@ -265,15 +293,32 @@ static int replay(const char *path, bool narrate, double speed, bool quiet)
 	return status;
 }
 
+/* A number in (0, max] for an option; false, said with what it wants, for anything else. */
+static bool number_arg(const char *opt, const char *arg, double max, const char *wants, double *v)
+{
+	char *end;
+	*v = strtod(arg, &end);
+	if (!*end && isfinite(*v) && *v > 0 && *v <= max)
+		return true;
+	char shown[64];
+	cli_arg_text(arg, shown, sizeof(shown));
+	fprintf(stderr, "netpollsim replay: %s wants %s, not '%s'\n", opt, wants, shown);
+	return false;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"no-ui", no_argument, NULL, 'U'},	     {"narrate", no_argument, NULL, 'n'},
-	    {"speed", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},	     {0},
+	    {"no-ui", no_argument, NULL, 'U'},
+	    {"narrate", no_argument, NULL, 'n'},
+	    {"speed", required_argument, NULL, 's'},
+	    {"max-gap", required_argument, NULL, 'g'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	bool no_ui = false, narrate = false, quiet = false;
-	double speed = 0;
+	double speed = 0, max_gap = 0;
 	int c;
 	optind = 1;
 	opterr = 0; /* its errors are said as run says them (cli_option_error) */
@@ -288,20 +333,18 @@ int cmd_replay(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
-		case 's': {
-			char *end;
-			speed = strtod(optarg, &end);
-			if (*end || !isfinite(speed) || speed <= 0 || speed > 1e9) {
-				char shown[64];
-				cli_arg_text(optarg, shown, sizeof(shown));
-				fprintf(stderr,
-					"netpollsim replay: --speed wants a positive number up to "
-					"1e9 (1 = real time, 2 = twice as fast), not '%s'\n",
-					shown);
+		case 's':
+			if (!number_arg("--speed", optarg, 1e9,
+					"a positive number up to 1e9 (1 = real time, 2 = twice as "
+					"fast)",
+					&speed))
 				return NPS_EXIT_USAGE;
-			}
 			break;
-		}
+		case 'g':
+			if (!number_arg("--max-gap", optarg, 86400,
+					"a positive number of seconds up to 86400", &max_gap))
+				return NPS_EXIT_USAGE;
+			break;
 		case 'h':
 			usage(stdout);
 			return NPS_EXIT_OK;
@@ -324,6 +367,11 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "netpollsim replay: --speed paces the narration: add --narrate\n");
 		return NPS_EXIT_USAGE;
 	}
+	if (max_gap > 0 && speed <= 0) {
+		fprintf(stderr, "netpollsim replay: --max-gap shortens the pauses of --speed: add "
+				"--speed X\n");
+		return NPS_EXIT_USAGE;
+	}
 	cli_catch_stop_signals(on_signal);
-	return replay(argv[optind], narrate, speed, quiet);
+	return replay(argv[optind], narrate, speed, max_gap, quiet);
 }

@@ -688,7 +688,10 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 		fprintf(out,
 			"narration: %llu line%s not shown: the terminal fell behind (their events "
 			"are in the summary%s)\n",
-			k, nps_plural(k), st->o.record ? " and the recording" : "");
+			k, nps_plural(k),
+			st->o.record ? " and the recording"
+				     : "; to read every line, run again with --record FILE, then "
+				       "netpollsim replay FILE --no-ui --narrate --speed X");
 	}
 	uint64_t waited_ns, waits = st->merge ? evmerge_waits(st->merge, &waited_ns) : 0;
 	if (waits)

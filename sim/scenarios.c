@@ -759,7 +759,14 @@ static void close_main(void *arg)
 			}
 			fail(r, why, rerr);
 		}
-		sim_note(parked ? "main: Close, both parked" : "main: Close, not both parked");
+		/*
+		 * Close does not close(2) the fd itself while the parked goroutines hold it: the
+		 * one that lets go of it last (fdMutex's decref) does, in (*FD).destroy.
+		 */
+		sim_note(
+		    parked ? "main: Close, both parked; the woken goroutine that lets go of the fd "
+			     "last (fdMutex) closes it: (*FD).destroy"
+			   : "main: Close, not both parked");
 		int err = close_conn(r);
 		if (err)
 			fail(r, "close", err);

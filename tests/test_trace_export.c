@@ -1248,10 +1248,20 @@ Test(trace_export, kernel_epoll_create_and_break_pipe_are_instants_on_kernel_lan
 	/* a live break lesson with the probes: netpollBreak's writes and netpoll's drain */
 	NEED_ROOT();
 	const char *rec = tt_tmp("break.jsonl");
-	char *out;
-	int rc = tt_np(&out, "run --scenario break --procs 2 --no-ui --record %s", rec);
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "probes:"), "the probes did not run:\n%s", out);
+	char *out = NULL;
+	/*
+	 * On a busy machine no M may be asleep in netpoll(-1) when the timer comes, and the
+	 * lesson says it had no break to show: run it again, a few times at most.
+	 */
+	bool broke = false;
+	for (int i = 0; i < 5 && !broke; i++) {
+		free(out);
+		int rc = tt_np(&out, "run --scenario break --procs 2 --no-ui --record %s", rec);
+		cr_assert_eq(rc, 0, "%s", out);
+		cr_assert(strstr(out, "probes:"), "the probes did not run:\n%s", out);
+		broke = strstr(out, "was woken by netpollBreak") != NULL;
+	}
+	cr_assert(broke, "no netpollBreak in 5 runs of the break lesson:\n%s", out);
 	free(out);
 	tt_assert_legal(rec); /* as every trace the tests record */
 	doc = export_chrome(rec, "break.json");

@@ -58,8 +58,8 @@ Test(trace_replay, narrates_the_poll_kind_and_event_err_from_their_bits, .timeou
 	    "eventErr set (info 0x3)\n",
 	    "eventErr cleared (info 0x1)\n",
 	    "netpoll #1 by findRunnable: epoll_pwait timeout 0 ms (non-blocking)\n",
-	    "netpoll #2 by findRunnable-block: epoll_pwait timeout -1 ms (blocks)\n",
-	    "netpoll #3 by findRunnable-block: epoll_pwait timeout 5 ms\n",
+	    "netpoll #2 by findRunnable (blocking poll): epoll_pwait timeout -1 (blocks)\n",
+	    "netpoll #3 by findRunnable (blocking poll): epoll_pwait timeout 5 ms\n",
 	};
 	TT_IN_ORDER(out, lines);
 	free(out);
@@ -119,7 +119,7 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "park_m                       G5 running → waiting (IO wait on fd 7 read)",
 	    "   0.000013  M0 P0          fd 7   netpollblockcommit           rg pdWait → G5 (G5 "
 	    "parks: IO wait)",
-	    "netpoll #1 by findRunnable-block: epoll_pwait timeout -1 ms (blocks)",
+	    "netpoll #1 by findRunnable (blocking poll): epoll_pwait timeout -1 (blocks)",
 	    "netpoll #1: fd 7 EPOLLIN → read ready",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
 	    "netpoll #1 returns: 1 event, 1 goroutine ready, netpollWaiters -1",
@@ -128,7 +128,7 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "woken for)",
 	    "read(fd 7, 4096) = 5",
 	    "note: read 5 bytes",
-	    "poll_runtime_pollUnblock     fd 7 closing: rseq and wseq bumped, a parked reader or "
+	    "poll_runtime_pollUnblock     fd 7 closing: rseq and wseq bumped, any parked reader or "
 	    "writer is woken",
 	    "netpollclose                 epoll_ctl(DEL, fd 7) = 0",
 	    "pollCache.free               pollDesc 0x7f0000001000 back on pollcache (fdseq now 2)",
@@ -166,7 +166,7 @@ Test(trace_replay, narrates_the_races_and_their_notes, .timeout = 30)
 	    "G5 waiting → runnable",
 	    "            note: commit-failed:",
 	    "rg pdReady → pdNil (G5's commit failed: it takes the readiness)",
-	    "read deadline +0.001011s, write deadline none",
+	    "read deadline at 0.001011 s, write deadline none",
 	    "read deadline expired",
 	    "rg G5 → pdNil (deadline: G5 woken, gets i/o timeout)",
 	    "            note: deadline-while-parked:",
@@ -583,6 +583,38 @@ Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 	free(out);
 }
 
+/*
+ * --max-gap: a paced replay of the deadline lesson, whose 100 ms deadline is 100 s of silence at
+ * --speed 0.001, shows each long stretch without events in the time given and says so (without
+ * it this test would run into its timeout).
+ */
+Test(trace_replay, max_gap_shortens_and_says_a_long_pause, .timeout = 60)
+{
+	char *out;
+	int rc = tt_np(&out, "replay traces/samples/deadline.jsonl --no-ui --narrate --quiet "
+			     "--speed 0.001 --max-gap 0.2");
+	cr_assert_eq(rc, 0, "%s", out);
+	static const char *const lines[] = {
+	    "note: client 1 connects, idle\n",
+	    " ms without events, shown in 0.2 s (--max-gap)\n",
+	    "read deadline expired",
+	};
+	TT_IN_ORDER(out, lines);
+	free(out);
+	cr_assert_eq(tt_np(&out, "replay traces/samples/deadline.jsonl --no-ui --narrate "
+				 "--max-gap 1"),
+		     2);
+	cr_assert_str_eq(out, "netpollsim replay: --max-gap shortens the pauses of --speed: add "
+			      "--speed X\n");
+	free(out);
+	cr_assert_eq(tt_np(&out, "replay traces/samples/deadline.jsonl --no-ui --narrate "
+				 "--speed 1 --max-gap 0"),
+		     2);
+	cr_assert(strstr(out, "--max-gap wants a positive number of seconds up to 86400, not '0'"),
+		  "%s", out);
+	free(out);
+}
+
 Test(trace_replay, sigint_stops_the_replay_with_its_summary, .timeout = 60)
 {
 	const char *path = paced_trace("slow.jsonl", 600000000000ULL); /* ten minutes */
@@ -616,6 +648,14 @@ Test(trace_replay, usage_errors, .timeout = 30)
 	free(out);
 	cr_assert_eq(tt_np(&out, "replay --help"), 0);
 	cr_assert(strstr(out, "usage: netpollsim replay FILE [--no-ui]"), "%s", out);
+	free(out);
+	/* a sample's name typed wrong: where the samples are */
+	cr_assert_eq(tt_np(&out, "replay traces/samples/dedline.jsonl --no-ui"), 1);
+	cr_assert(strstr(out,
+			 "netpollsim replay: traces/samples/dedline.jsonl: cannot open: No such "
+			 "file or directory\nnetpollsim replay: the sample traces are in "),
+		  "%s", out);
+	cr_assert(strstr(out, "/traces/samples (e.g. "), "%s", out);
 	free(out);
 }
 

@@ -105,12 +105,15 @@ static void format_rel(char *buf, size_t len, int64_t rel, const char *plus, boo
 	buf[n] = '\0';
 }
 
-/* A CLOCK_MONOTONIC time since the origin, in the unit of the time column. */
+/*
+ * A CLOCK_MONOTONIC time since the origin, in the unit of the time column, said as a time of
+ * the trace ("at 100.588 ms"), not as a delay from now, which a "+" made it look like.
+ */
 static void put_when(struct out *o, int64_t t, uint64_t origin)
 {
 	char w[32];
-	format_rel(w, sizeof(w), (int64_t)((uint64_t)t - origin), "+", o->ms);
-	put(o, "%s%s", w, o->ms ? "ms" : "s");
+	format_rel(w, sizeof(w), (int64_t)((uint64_t)t - origin), "", o->ms);
+	put(o, "at %s %s", w, o->ms ? "ms" : "s");
 }
 
 static void put_deadline(struct out *o, const char *what, int64_t d, uint64_t origin)
@@ -347,7 +350,7 @@ static void pd_text(struct out *o, const struct nps_event *e, uint64_t origin)
 		break;
 	case NPS_EV_PD_EVICT:
 		/* the wake-ups, if a goroutine is parked, are the pd_state lines that follow */
-		put(o, "fd %d closing: rseq and wseq bumped, a parked reader or writer is woken",
+		put(o, "fd %d closing: rseq and wseq bumped, any parked reader or writer is woken",
 		    e->fd);
 		break;
 	case NPS_EV_PD_DEADLINE:
@@ -369,13 +372,18 @@ static void pd_text(struct out *o, const struct nps_event *e, uint64_t origin)
 static void netpoll_text(struct out *o, const struct nps_event *e)
 {
 	const struct nps_ev_netpoll *n = &e->u.netpoll;
-	const char *who = str_or(nps_caller_name(n->caller), "?");
+	/* the trace's name for findRunnable's second poll is no Go name: said in words */
+	const char *who = n->caller == NPS_NPC_FINDRUNNABLE_BLOCK
+			      ? "findRunnable (blocking poll)"
+			      : str_or(nps_caller_name(n->caller), "?");
 	if (e->kind == NPS_EV_NETPOLL_BEGIN) {
-		put(o, "netpoll #%llu by %s: epoll_pwait timeout %d ms%s",
-		    (unsigned long long)n->id, who, n->waitms,
-		    n->waitms < 0    ? " (blocks)"
-		    : n->waitms == 0 ? " (non-blocking)"
-				     : "");
+		if (n->waitms < 0) /* epoll_pwait's -1: no timeout */
+			put(o, "netpoll #%llu by %s: epoll_pwait timeout -1 (blocks)",
+			    (unsigned long long)n->id, who);
+		else
+			put(o, "netpoll #%llu by %s: epoll_pwait timeout %d ms%s",
+			    (unsigned long long)n->id, who, n->waitms,
+			    n->waitms == 0 ? " (non-blocking)" : "");
 		return;
 	}
 	put(o, "netpoll #%llu returns: %d event%s, %u goroutine%s ready", (unsigned long long)n->id,
