@@ -21,9 +21,11 @@ int cli_parse_duration(const char *s, double *secs)
 
 	/*
 	 * !(v > 0) also refuses NaN; under 1 ns would round to 0 ns, which means "no duration"; the
-	 * cap keeps v * 1e9 ns far inside 64 bits
+	 * cap keeps v * 1e9 ns far inside 64 bits; strtod's hexadecimal ("0x10": 16) is no number
+	 * of seconds anyone means
 	 */
-	if (end == s || *end || !isfinite(v) || !(v >= 1e-9) || v > CLI_DURATION_MAX_S)
+	if (end == s || *end || !isfinite(v) || !(v >= 1e-9) || v > CLI_DURATION_MAX_S ||
+	    strpbrk(s, "xX"))
 		return -1;
 	*secs = v;
 	return 0;

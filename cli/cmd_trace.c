@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -572,6 +573,45 @@ static int cmp_link(const void *a, const void *b)
 	return c ? c : cmp_fdlink(a, b);
 }
 
+/* A break fd candidate: its read and write ends and the registration that makes it one. */
+struct break_cand {
+	int rd, wr;
+	const struct join_interest *reg;
+};
+
+/* Does epoll fd epfd hold a registration made as Go's netpollopen makes them? */
+static bool epfd_has_netpollopen(const struct seed *s, int epfd)
+{
+	for (size_t i = 0; i < s->nreg; i++)
+		if (s->reg[i].epfd == epfd && s->reg[i].events == NPS_NETPOLL_EVENTS)
+			return true;
+	return false;
+}
+
+/*
+ * Of several candidates (a program with an epoll fd of its own, and its own wake-up pipe, as
+ * older fsnotify has), Go's: the one whose epoll fd also holds netpollopen's registrations
+ * (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET), which the runtime's alone makes. A process with no
+ * socket open yet has none: the candidates stay ambiguous (--break names the pipe).
+ */
+static void pick_break(struct seed *s, const struct break_cand *c, int n)
+{
+	int found = -1, matches = 0;
+
+	for (int i = 0; i < n; i++)
+		if (epfd_has_netpollopen(s, c[i].reg->epfd)) {
+			found = i;
+			matches++;
+		}
+	if (n == 1)
+		found = 0;
+	else if (matches != 1)
+		return;
+	s->break_rd = c[found].rd;
+	s->break_wr = c[found].wr;
+	s->candidates = 1;
+}
+
 /*
  * Go's break fd: registered for EPOLLIN alone, level-triggered (spec section 2.2): an eventfd
  * (Go 1.23+), or the read end of a pipe whose write end the process holds (Go <= 1.22).
@@ -579,6 +619,8 @@ static int cmp_link(const void *a, const void *b)
 static void find_break(int pid, struct seed *s)
 {
 	struct fdlink *bylink = NULL;
+	struct break_cand cand[16];
+	int n = 0;
 
 	for (size_t i = 0; i < s->nreg && !s->interrupted; i++) {
 		const char *link = fd_link(s, s->reg[i].fd);
@@ -586,7 +628,9 @@ static void find_break(int pid, struct seed *s)
 		if (s->reg[i].events != 0x1)
 			continue;
 		if (!strcmp(link, "anon_inode:[eventfd]")) {
-			s->break_rd = s->break_wr = s->reg[i].fd;
+			if (n < 16)
+				cand[n++] =
+				    (struct break_cand){s->reg[i].fd, s->reg[i].fd, &s->reg[i]};
 			s->candidates++;
 			continue;
 		}
@@ -615,14 +659,17 @@ static void find_break(int pid, struct seed *s)
 		for (; lo < s->nfds && !strcmp(bylink[lo].link, link); lo++) {
 			if (bylink[lo].fd != s->reg[i].fd &&
 			    (fd_flags(pid, bylink[lo].fd) & O_ACCMODE) == O_WRONLY) {
-				s->break_rd = s->reg[i].fd;
-				s->break_wr = bylink[lo].fd;
+				if (n < 16)
+					cand[n++] = (struct break_cand){s->reg[i].fd, bylink[lo].fd,
+									&s->reg[i]};
 				s->candidates++;
 				break;
 			}
 		}
 	}
 	free(bylink);
+	if (n && n == s->candidates)
+		pick_break(s, cand, n);
 }
 
 /*
@@ -763,7 +810,7 @@ static void print_break(int pid, int go, const struct seed *s, bool given, int r
 		    pid, pid, strerror(-go));
 	else if (!s->problem[0])
 		say("break pipe: %s in /proc (Go's: one pipe or eventfd registered for EPOLLIN "
-		    "alone); --break RD,WR names it\n",
+		    "alone, beside Go's sockets); --break RD,WR names it\n",
 		    s->candidates ? "more than one candidate" : "none found");
 }
 
@@ -1356,13 +1403,22 @@ static void print_interest_now(struct nps_join *j, const char *title)
 	free(l);
 }
 
+/* The kernel events the probes lost so far. */
+static uint64_t lost_so_far(struct probes *p)
+{
+	struct probes_stats st;
+	probes_stats(p, &st);
+	return st.lost;
+}
+
 /*
  * The registrations of the rebuilt set that the kernel's set no longer holds when tracing ends
  * (/proc/PID/fdinfo, read again): closing a file's last descriptor removes it from epoll, which
  * no epoll call shows (nginx closes its connections so). Said after the set, not taken out of
- * it: the set is what the calls showed, and a recording replays it so.
+ * it: the set is what the calls showed, and a recording replays it so. After lost events (lost)
+ * the likeliest cause comes first: the missing calls were among them (Go always DELs).
  */
-static void say_gone_unseen(int pid, struct nps_join *j)
+static void say_gone_unseen(int pid, struct nps_join *j, uint64_t lost)
 {
 	size_t n = join_interest_list(j, NULL, 0), gone = 0, cap = 0;
 	struct join_interest *l = n ? calloc(n, sizeof(*l)) : NULL;
@@ -1388,7 +1444,12 @@ static void say_gone_unseen(int pid, struct nps_join *j)
 	for (size_t i = 0; i < n && !now.problem[0] && !now.interrupted; i++) {
 		if (bsearch(&l[i], now.reg, now.nreg, sizeof(*now.reg), cmp_reg))
 			continue;
-		if (!gone++)
+		if (!gone++ && lost)
+			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): their "
+			    "EPOLL_CTL_DEL may be among the %llu lost events, or they were closed "
+			    "without one, or removed after the probes stopped:\n",
+			    pid, (unsigned long long)lost);
+		else if (gone == 1)
 			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): "
 			    "closed without EPOLL_CTL_DEL, which removes a registration unseen, "
 			    "or removed after the probes stopped:\n",
@@ -1405,10 +1466,10 @@ static void say_gone_unseen(int pid, struct nps_join *j)
 			continue;
 		if (!unseen++)
 			say("in the kernel's set when tracing ended (/proc/%d/fdinfo) but not "
-			    "seen added: by another process that shares the epoll fd (a fork's "
+			    "seen added: %sby another process that shares the epoll fd (a fork's "
 			    "parent or child: the probes trace pid %d only), or after the probes "
 			    "stopped:\n",
-			    pid, pid);
+			    pid, lost ? "its ADD among the lost events, or " : "", pid);
 		if (unseen <= 8)
 			say("   fd %d on epfd %d (data 0x%" PRIx64 ")\n", now.reg[i].fd,
 			    now.reg[i].epfd, now.reg[i].data);
@@ -1479,7 +1540,7 @@ int cmd_trace(int argc, char **argv)
 	const char *record = NULL, *brk = NULL;
 	double duration = 0;
 	char why[512], txt[256], *end;
-	int c, rc = NPS_EXIT_FAIL, brd = -1, bwr = -1;
+	int c, rc = NPS_EXIT_FAIL, brd = -1, bwr = -1, record_fd = -1;
 	struct seed seed = {0};
 
 	human = stdout;
@@ -1614,6 +1675,13 @@ int cmd_trace(int argc, char **argv)
 		return NPS_EXIT_FAIL;
 	}
 	cli_catch_stop_signals(on_signal);
+	/*
+	 * The recording's file first, as run makes it: a path it cannot write is said before the
+	 * probes load (and say what they found). After the stop signals are caught: a FIFO's open
+	 * waits for its reader, and a Ctrl-C then ends the trace as it would later.
+	 */
+	if (record && (record_fd = trace_writer_create(record)) < 0)
+		return human_close(record_failed(record, record_fd));
 
 	t.origin = mono_ns();
 	int err = probes_open(&o, &p, why, sizeof(why));
@@ -1668,7 +1736,8 @@ int cmd_trace(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &wall);
 		h.wall_start_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec -
 				  (int64_t)(mono_ns() - t.origin);
-		err = trace_writer_open(record, &h, &t.w);
+		err = trace_writer_open_created(record_fd, &h, &t.w);
+		record_fd = -1; /* the writer's now, even when it failed */
 		if (err) {
 			rc = record_failed(record, err);
 			goto cleanup;
@@ -1755,12 +1824,19 @@ int cmd_trace(int argc, char **argv)
 
 	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");
 	if (!exited)
-		say_gone_unseen(o.tgid, t.join);
+		say_gone_unseen(o.tgid, t.join, lost_so_far(p));
 	print_summary(&t, p, o.verbose);
 	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
 	rc = stop_sig ? 128 + stop_sig : NPS_EXIT_OK;
 
 cleanup:
+	/* made, but the trace ended before its header: no empty file left behind */
+	if (record_fd >= 0 && record_fd != STDOUT_FILENO) {
+		struct stat rs;
+		if (!fstat(record_fd, &rs) && S_ISREG(rs.st_mode) && !rs.st_size)
+			unlink(record);
+		close(record_fd);
+	}
 	if (t.w) {
 		struct probes_stats st;
 		struct trace_footer f = {.interrupted = stop_sig};

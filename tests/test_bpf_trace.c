@@ -41,10 +41,28 @@ static const char echo_go[] =
     "\t\"fmt\"\n"
     "\t\"net\"\n"
     "\t\"os\"\n"
+    "\t\"syscall\"\n"
     "\t\"time\"\n"
     ")\n"
     "\n"
     "func main() {\n"
+    "\t// -second-epoll: an epoll fd of the program's own, with a self-pipe registered for\n"
+    "\t// EPOLLIN alone, as older fsnotify has: a second candidate for the break pipe.\n"
+    "\tif len(os.Args) > 1 && os.Args[1] == \"-second-epoll\" {\n"
+    "\t\tepfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)\n"
+    "\t\tvar p [2]int\n"
+    "\t\tif err == nil {\n"
+    "\t\t\terr = syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC)\n"
+    "\t\t}\n"
+    "\t\tif err == nil {\n"
+    "\t\t\tev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p[0])}\n"
+    "\t\t\terr = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev)\n"
+    "\t\t}\n"
+    "\t\tif err != nil {\n"
+    "\t\t\tfmt.Fprintln(os.Stderr, err)\n"
+    "\t\t\tos.Exit(1)\n"
+    "\t\t}\n"
+    "\t}\n"
     "\tln, err := net.Listen(\"tcp\", \"127.0.0.1:0\")\n"
     "\tif err != nil {\n"
     "\t\tfmt.Fprintln(os.Stderr, err)\n"
@@ -324,6 +342,35 @@ static void build_go_echo(char *dir, size_t len)
 		 "GO111MODULE=off " GO " build -o echo main.go",
 		 dir);
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "go build failed:\n%s", out);
+	free(out);
+}
+
+/*
+ * A Go program with an epoll fd of its own beside the runtime's, each with a self-pipe registered
+ * for EPOLLIN alone: Go's break pipe is the one on the epoll fd that holds netpollopen's
+ * registrations (its listener's), and its netpollBreak writes are shown (it used to say "more
+ * than one candidate" and show none).
+ */
+Test(bpf_trace, go_s_break_pipe_is_found_beside_another_epoll_fd, .timeout = 300,
+     .fini = kill_children)
+{
+	char dir[512], srv[600], srvout[600], pidarg[16], *out;
+
+	NEED_ROOT();
+	build_go_echo(dir, sizeof(dir));
+	snprintf(srv, sizeof(srv), "%s/echo", dir);
+	snprintf(srvout, sizeof(srvout), "%s/echo2.out", dir);
+	pid_t sp = children[0] = spawn((char *[]){srv, "-second-epoll", NULL}, srvout);
+	free(wait_for(srvout, "port ", sp));
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)sp);
+	int rc = trace_run((char *[]){"--pid", pidarg, "--duration", "1", NULL}, 0, &out, NULL);
+	kill_children();
+	children[0] = 0;
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	cr_assert_null(strstr(out, "more than one candidate"), "%s", out);
+	cr_assert_not_null(strstr(out, "break pipe: read fd "), "%s", out);
+	/* its busy-then-sleeping goroutine's timers wake the poller every 5 ms */
+	cr_assert_not_null(strstr(out, "netpollBreak"), "no netpollBreak shown:\n%s", out);
 	free(out);
 }
 
@@ -641,7 +688,7 @@ Test(bpf_trace, busy_threads_are_recorded_in_time_order, .timeout = 120, .fini =
 Test(bpf_trace, bad_durations_are_refused, .timeout = 60)
 {
 	static const char *const bad[] = {"inf", "nan", "1e300", "1e11", "-1", "0", "abc", "604801",
-					  "", "1\x1b[2J",
+					  "", "1\x1b[2J", "0x10",
 					  /* under 1 ns: 0 ns, which meant "no duration" */
 					  "1e-10"};
 	char cmd[1024], *out;
@@ -1529,6 +1576,38 @@ Test(bpf_trace, a_second_pid_is_refused, .timeout = 60)
  * place: refused, exit 1, before anything is attached (so it needs no root). Refused or not, the
  * trace is bounded: a tracer that went ahead ends at its --duration.
  */
+/*
+ * A --record path that cannot be written is the one thing said, before the probes load and say
+ * what they found (as run does); a trace that fails before its header leaves no empty file.
+ * Needs no root: the file comes first.
+ */
+Test(bpf_trace, a_record_path_that_cannot_be_written_is_said_first, .timeout = 60)
+{
+	char cmd[1024], want[700], *out;
+
+	snprintf(cmd, sizeof(cmd), "%s trace --pid %d --record %s/nodir/x.jsonl", tu_netpollsim(),
+		 (int)getpid(), tu_tmpdir());
+	cr_assert_eq(tu_run(cmd, 1, &out), 1, "%s", out);
+	snprintf(want, sizeof(want),
+		 "netpollsim trace: --record '%s/nodir/x.jsonl': No such file or directory\n",
+		 tu_tmpdir());
+	cr_assert_str_eq(out, want);
+	free(out);
+	/* as nobody, the probes cannot load: the file made for the recording is taken back */
+	snprintf(cmd, sizeof(cmd),
+		 "cd /tmp && setpriv --reuid=nobody --regid=nogroup --clear-groups %s/%s trace "
+		 "--pid %d --record /tmp/nps-nobody-%d.jsonl 2>&1; echo rc=$?; ls "
+		 "/tmp/nps-nobody-%d.jsonl 2>&1",
+		 getcwd(want, sizeof(want)), tu_netpollsim(), (int)getpid(), (int)getpid(),
+		 (int)getpid());
+	NEED_ROOT(); /* setpriv */
+	tu_run(cmd, 1, &out);
+	cr_assert(strstr(out, "kernel view unavailable"), "%s", out);
+	cr_assert(strstr(out, "rc=1\n"), "%s", out);
+	cr_assert(strstr(out, "No such file or directory"), "the file is still there: %s", out);
+	free(out);
+}
+
 Test(bpf_trace, a_recording_to_a_closed_stdout_is_refused, .timeout = 60)
 {
 	char cmd[1024], *out;
