@@ -114,13 +114,18 @@ static void out_fitted(FILE *mem, char **text, size_t *len, unsigned width)
 }
 
 /*
- * "GOMAXPROCS 2" for a run or a traced Go program; what the header says of any other traced
- * program ("go": "none" or "unknown"), whose gomaxprocs is only a placeholder.
+ * "GOMAXPROCS 2" for a run; for a traced Go program, where `trace` found it (its $GOMAXPROCS, or
+ * the CPUs it may use: Go's default), since a runtime.GOMAXPROCS call in the program would not
+ * show; what the header says of any other traced program ("go": "none" or "unknown"), whose
+ * gomaxprocs is only a placeholder.
  */
 static const char *procs_said(const struct trace_info *in)
 {
 	static char s[64];
-	if (!strncmp(in->go_version, "go", 2))
+	if (!strncmp(in->go_version, "go", 2) && !strcmp(in->scenario, "trace"))
+		snprintf(s, sizeof(s), "GOMAXPROCS %d from its environment or CPUs",
+			 in->gomaxprocs);
+	else if (!strncmp(in->go_version, "go", 2))
 		snprintf(s, sizeof(s), "GOMAXPROCS %d", in->gomaxprocs);
 	else if (!strcmp(in->go_version, "none"))
 		snprintf(s, sizeof(s), "not a Go program");

@@ -1501,6 +1501,14 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 	say("probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
 	    " (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
 	    st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
+	/* nothing to see: a program that waits with poll(2) (python's http.server) looks so */
+	bool has_epoll = false;
+	for (size_t i = 0; t->seed && i < t->seed->nfds && !has_epoll; i++)
+		has_epoll = !strcmp(t->seed->fds[i].link, "anon_inode:[eventpoll]");
+	if (!t->events && !st.produced && !has_epoll && t->seed && !t->seed->problem[0])
+		say("pid %d had no epoll fd and made no epoll call: it waits some other way "
+		    "(poll(2), select(2)) or not at all, which these probes do not show\n",
+		    t->pid);
 	if (st.unmatched || st.exit_missed)
 		say("probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
 		    "unknown: in progress when tracing began), %" PRIu64

@@ -967,6 +967,7 @@ Test(bpf_trace, a_self_pipe_of_another_program_is_not_go_s, .timeout = 120, .fin
 	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
 	cr_assert_null(strstr(out, "netpollBreak"), "%s", out);
 	cr_assert_null(strstr(out, "and the break pipe"), "%s", out);
+	cr_assert_null(strstr(out, "had no epoll fd"), "%s", out);
 	/* the pipe's registration is still in the interest set, and its readiness resolved */
 	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 1 "), "%s",
 			   out);
@@ -1526,6 +1527,11 @@ Test(bpf_trace, a_go_program_s_header_gives_its_go_and_gomaxprocs, .timeout = 30
 		free(got);
 	}
 	free(out);
+	/* where it came from: a runtime.GOMAXPROCS call in the program would not show */
+	out = np_ok("replay %s/header.jsonl --no-ui", tu_tmpdir());
+	cr_assert_not_null(strstr(out, "== trace (GOMAXPROCS 3 from its environment or CPUs)"),
+			   "%s", out);
+	free(out);
 }
 
 /*
@@ -1543,6 +1549,18 @@ Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
 	/* replayed, it has no GOMAXPROCS and no runtime lines, which would all say 0 */
 	char *out = np_ok("replay %s/header.jsonl --no-ui --narrate", tu_tmpdir());
 	cr_assert_not_null(strstr(out, "\n== trace (not a Go program)\n"), "%s", out);
+	free(out);
+	/* a process with no epoll fd, that makes no epoll call: the trace says why it saw nothing */
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "sleep 5 & p=$!; %s trace --pid $p --duration 0.2 -q 2>&1; kill $p",
+		 tu_netpollsim());
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, " had no epoll fd and made no epoll call: it waits some "
+				       "other way (poll(2), select(2)) or not at all"),
+			   "%s", out);
+	free(out);
+	out = np_ok("replay %s/header.jsonl --no-ui --narrate", tu_tmpdir());
 	cr_assert_not_null(strstr(out, "\n  runtime: none seen"), "%s", out);
 	cr_assert_null(strstr(out, "GOMAXPROCS"), "%s", out);
 	cr_assert_null(strstr(out, "goroutines:"), "%s", out);
