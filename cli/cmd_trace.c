@@ -75,6 +75,8 @@ static FILE *human;
  * or a file, which get the full layout byte for byte as before (tests and scripts compare it).
  */
 static unsigned human_width;
+/* The read end of Go's break pipe being traced, -1 none: named where it shows (ready, set). */
+static int break_rd_shown = -1;
 
 /*
  * Human-readable text of whole lines: as it is into a pipe or a file, fitted to the terminal on
@@ -954,10 +956,13 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 			snprintf(extra, sizeof(extra), "fd %d", e->fd);
 		else
 			snprintf(extra, sizeof(extra), "fd ?");
-		fprintf(human, "%12s                [%u] %-6s %s  data 0x%" PRIx64 "\n", "",
+		fprintf(human, "%12s                [%u] %-6s %s  data 0x%" PRIx64 "%s\n", "",
 			e->u.ready.index, extra,
 			nps_epoll_mask_format(e->u.ready.events, mask, sizeof(mask)),
-			e->u.ready.data);
+			e->u.ready.data,
+			e->fd >= 0 && e->fd == break_rd_shown
+			    ? "  (the break pipe: netpollBreak woke the poller)"
+			    : "");
 		break;
 	case NPS_EV_SYSCALL:
 		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %s  %s\n", rel, e->tid,
@@ -1099,6 +1104,8 @@ static void fitted_cells(const struct join_interest *r, bool short_mask, char ep
 	if (r->events == NPS_NETPOLL_EVENTS)
 		snprintf(go, 64, "pd 0x%" PRIx64 " fdseq %" PRIu64,
 			 (uint64_t)(((int64_t)r->data >> 19) << 3), r->data & 0x7ffff);
+	else if (r->fd == break_rd_shown)
+		snprintf(go, 64, "the break pipe");
 }
 
 /*
@@ -1179,6 +1186,8 @@ static void print_interest(const struct join_interest *l, size_t n, const char *
 		extra[0] = '\0';
 		if (l[i].events == NPS_NETPOLL_EVENTS)
 			go_data(l[i].data, extra, sizeof(extra));
+		else if (l[i].fd == break_rd_shown)
+			snprintf(extra, sizeof(extra), "  (Go: the break pipe, netpollBreakRd)");
 		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
 			nps_epoll_mask_format(l[i].events, mask, sizeof(mask)), l[i].data, extra);
 	}
@@ -1290,6 +1299,7 @@ static void on_exec(struct trace_ctx *t, const struct nps_event *e)
 	t->seed_ts = e->ts;
 	t->seeds_pushed = false;
 	t->exec_brd = t->exec_bwr = -1;
+	break_rd_shown = -1; /* the old program's fds are gone with it */
 	t->exec_berr = 0;
 	t->break_ctl_ts = 0;
 	t->break_wanted = t->exec_go == 1;
@@ -1311,6 +1321,7 @@ static void on_break_registered(struct trace_ctx *t, const struct nps_event *e)
 		t->exec_brd = s.break_rd;
 		t->exec_bwr = s.break_wr;
 		t->exec_berr = probes_set_break_fds(t->p, t->exec_brd, t->exec_bwr);
+		break_rd_shown = t->exec_berr ? -1 : t->exec_brd;
 		t->break_wanted = false;
 		t->break_ctl_ts = e->ts;
 	}
@@ -1717,6 +1728,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	int berr = brd >= 0 ? probes_set_break_fds(p, brd, bwr) : 0;
 	bool break_on = brd >= 0 && !berr;
+	break_rd_shown = break_on ? brd : -1;
 
 	if (!t.quiet)
 		print_break(o.tgid, go, &seed, brk != NULL, brd, bwr, berr);

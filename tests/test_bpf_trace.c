@@ -371,6 +371,10 @@ Test(bpf_trace, go_s_break_pipe_is_found_beside_another_epoll_fd, .timeout = 300
 	cr_assert_not_null(strstr(out, "break pipe: read fd "), "%s", out);
 	/* its busy-then-sleeping goroutine's timers wake the poller every 5 ms */
 	cr_assert_not_null(strstr(out, "netpollBreak"), "no netpollBreak shown:\n%s", out);
+	/* and the pipe is named where it shows: its registration, its readiness */
+	cr_assert_not_null(strstr(out, "(Go: the break pipe, netpollBreakRd)"), "%s", out);
+	cr_assert_not_null(strstr(out, "(the break pipe: netpollBreak woke the poller)"), "%s",
+			   out);
 	free(out);
 }
 
