@@ -1414,6 +1414,25 @@ static void print_interest_now(struct nps_join *j, const char *title)
 	free(l);
 }
 
+/* How the trace ended, for its footer's closing line (replay prints it under the heading). */
+static const char *trace_story(const struct probes_opts *o, bool exited)
+{
+	static char s[160];
+	char sig[32];
+	if (exited)
+		snprintf(s, sizeof(s), "pid %d exited: the trace ends with it", o->tgid);
+	else if (stop_sig && stop_sig != SIGPIPE)
+		snprintf(s, sizeof(s), "the trace was stopped by %s",
+			 stop_sig == SIGINT
+			     ? "Ctrl-C (SIGINT)"
+			     : nps_or_q(nps_signal_name(stop_sig, sig, sizeof(sig))));
+	else if (!stop_sig && trace_end_ns)
+		snprintf(s, sizeof(s), "--duration ended the trace");
+	else
+		s[0] = '\0';
+	return s;
+}
+
 /* The kernel events the probes lost so far. */
 static uint64_t lost_so_far(struct probes *p)
 {
@@ -1560,6 +1579,7 @@ int cmd_trace(int argc, char **argv)
 	double duration = 0;
 	char why[512], txt[256], *end;
 	int c, rc = NPS_EXIT_FAIL, brd = -1, bwr = -1, record_fd = -1;
+	bool exited = false; /* the traced process exited (said, and in the footer's story) */
 	struct seed seed = {0};
 
 	human = stdout;
@@ -1782,7 +1802,6 @@ int cmd_trace(int argc, char **argv)
 	/* The trace's time span: from the probes' start (st.attach_ns) to their stop. */
 	uint64_t deadline = duration > 0 ? st.attach_ns + (uint64_t)(duration * 1e9) : 0;
 	trace_end_ns = deadline;
-	bool exited = false;
 	while (!stop_sig) {
 		uint64_t now = mono_ns();
 		int timeout = 100; /* ms; shorter when the deadline is nearer */
@@ -1859,7 +1878,7 @@ cleanup:
 	}
 	if (t.w) {
 		struct probes_stats st;
-		struct trace_footer f = {.interrupted = stop_sig};
+		struct trace_footer f = {.interrupted = stop_sig, .story = trace_story(&o, exited)};
 		struct timespec wall;
 
 		probes_stats(p, &st);

@@ -568,6 +568,10 @@ Test(bpf_trace, ends_cleanly_at_its_duration, .timeout = 120, .fini = kill_child
 		      "events span %.3f s, the trace %.3f s: a tail after the stop",
 		      (double)(last - first) / 1e9, secs);
 	free(out);
+	/* the recording says how the trace ended */
+	out = np_ok("replay %s --no-ui", rec);
+	cr_assert_not_null(strstr(out, ")\n--duration ended the trace.\n"), "%s", out);
+	free(out);
 }
 
 /*
@@ -776,14 +780,16 @@ Test(bpf_trace, a_stalled_reader_cannot_hold_a_stopped_trace, .timeout = 120)
  */
 Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children)
 {
-	char log[600], pid[16], line[64], *out;
+	char log[600], pid[16], line[64], rec[600], *out;
 
 	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/exits.%d.jsonl", tu_tmpdir(), (int)getpid());
 	pid_t wl =
 	    workload_start("exits", (char *[]){"bench", "1000", "1", NULL}, log, sizeof(log));
 	snprintf(pid, sizeof(pid), "%d", (int)wl);
 	/* a trace that missed the exit would run its 30 s and never say "exited" */
-	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", NULL}, wl, &out, NULL);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", "--record", rec, NULL}, wl,
+			   &out, NULL);
 	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
 	snprintf(line, sizeof(line), "process %d exited\n", (int)wl);
 	const char *said = strstr(out, line);
@@ -792,6 +798,11 @@ Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children
 	cr_assert_null(strstr(said, "epoll_wait("), "events after '%s':\n%s", line, said);
 	cr_assert_gt(tu_count_lines(out, "epoll_wait("), 900, "the workload's waits:\n%.2000s",
 		     out);
+	free(out);
+	/* and the recording says so: its footer's closing line, under replay's heading */
+	snprintf(line, sizeof(line), ")\npid %d exited: the trace ends with it.\n", (int)wl);
+	out = np_ok("replay %s --no-ui", rec);
+	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
 	free(out);
 }
 

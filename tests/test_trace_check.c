@@ -971,6 +971,21 @@ Test(trace_check, an_interrupted_run_is_a_note, .timeout = 30)
 		  "%s", out);
 	cr_assert(strstr(out, "interrupted.jsonl: legal: 32 events, 1 note\n"), "%s", out);
 	free(out);
+	/* a `trace` recording ends so when it has no --duration: said as its usual end */
+	char *sc = strstr(text, "\"scenario\":\"");
+	cr_assert(sc);
+	char *trace_text;
+	cr_assert(asprintf(&trace_text, "%.*s\"scenario\":\"trace\",\"was\":%s", (int)(sc - text),
+			   text, sc + strlen("\"scenario\":")) > 0);
+	tt_spit(path, trace_text, strlen(trace_text));
+	rc = tt_np(&out, "check %s", path);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "note: interrupted: the trace was ended by SIGINT (signal 2), as a "
+			      "trace without --duration ends; everything before the footer was "
+			      "recorded\n"),
+		  "%s", out);
+	free(out);
+	free(trace_text);
 	free(text);
 	free(t);
 }

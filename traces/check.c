@@ -178,12 +178,15 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 		c->r.notes++;
 		char sig[32];
 		const char *name = nps_signal_name(in->interrupted, sig, sizeof(sig));
+		/* `trace` ends at a stop signal when it has no --duration: its usual end */
+		bool trace = !strcmp(in->scenario, "trace");
 		if (!c->o->quiet)
 			fprintf(c->out,
-				"%s:%llu: note: interrupted: the run was ended by %s (signal %d); "
+				"%s:%llu: note: interrupted: the %s was ended by %s (signal %d)%s; "
 				"everything before the footer was recorded\n",
 				c->name, (unsigned long long)in->footer_line,
-				name ? name : "a signal", in->interrupted);
+				trace ? "trace" : "run", name ? name : "a signal", in->interrupted,
+				trace ? ", as a trace without --duration ends" : "");
 	}
 }
 
