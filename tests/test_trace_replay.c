@@ -233,6 +233,12 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	};
 	TT_IN_ORDER(out, story);
 	free(out);
+	/* a wait under a microsecond in ns, not "0.000 ms" */
+	out = narrate("legal_kernel_agree.jsonl");
+	cr_assert(
+	    strstr(out, "epoll_pwait(epfd 3, 128, 0 ms) returned 1 after 0.8 us (netpoll #1)"),
+	    "%s", out);
+	free(out);
 }
 
 /*
