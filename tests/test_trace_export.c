@@ -641,9 +641,10 @@ Test(trace_export, an_event_late_by_a_hair_still_nests, .timeout = 120)
 }
 
 /*
- * A `trace --pid` recording has no runtime: no runtime counters, the interest set read from
- * /proc at attach on a lane that says so (not "tid 0"), and a DEL without the mask and data the
- * kernel ignores (CPython passes garbage there).
+ * A `trace --pid` recording has no runtime: no runtime counters and no empty runtime tracks
+ * (pollDescs, goroutines, Ms), the interest set read from /proc at attach on a lane that says
+ * so (not "tid 0"), and a DEL without the mask and data the kernel ignores (CPython passes
+ * garbage there).
  */
 Test(trace_export, a_kernel_only_trace_shows_the_kernel_alone, .timeout = 60)
 {
@@ -654,6 +655,10 @@ Test(trace_export, a_kernel_only_trace_shows_the_kernel_alone, .timeout = 60)
 	cr_assert(!strstr(text, "parked_goroutines"), "%s", text);
 	cr_assert(!strstr(text, "registered_fds"), "%s", text);
 	cr_assert(strstr(text, "\"name\":\"lost_events\""), "%s", text);
+	cr_assert(strstr(text, "\"args\":{\"name\":\"kernel (eBPF)\"}"), "%s", text);
+	cr_assert(!strstr(text, "\"args\":{\"name\":\"pollDescs (rg/wg)\"}"), "%s", text);
+	cr_assert(!strstr(text, "\"args\":{\"name\":\"goroutines\"}"), "%s", text);
+	cr_assert(!strstr(text, "\"args\":{\"name\":\"Ms (OS threads)\"}"), "%s", text);
 	free(text);
 	text = export_text(TRACES "/legal_kernel_reuse.jsonl", "reuse.json");
 	cr_assert(strstr(text, "\"name\":\"epoll_ctl DEL fd 4\",\"cat\":\"kernel\""), "%s", text);

@@ -94,6 +94,7 @@ struct ex {
 	FILE *out;
 	uint64_t base;
 	bool any;
+	bool markers; /* anything on PID_COUNTERS: a counter or a global instant */
 	struct nps_fold f;
 	struct lane **lanes; /* each allocated apart: pointers stay valid as lanes are added */
 	size_t nlanes, cap_lanes;
@@ -190,7 +191,7 @@ static void emit_instant(struct ex *x, const struct lane *l, uint64_t ts, const 
 		     "d,"
 		     "\"ts\":%s,\"args\":{%s}}",
 		     name, pid_cats[l->pid], l->pid, l->tid, us(x, ts, a, sizeof(a)), args);
-	else
+	else if ((x->markers = true))
 		emit(x,
 		     "{\"ph\":\"i\",\"s\":\"g\",\"name\":\"%s\",\"cat\":\"marker\",\"pid\":%d,"
 		     "\"tid\":0,"
@@ -902,6 +903,7 @@ static void on_counters(struct ex *x, uint64_t ts)
 		     (unsigned long long)now[i]);
 		x->counters[i] = now[i];
 		x->counters_set |= 1U << i;
+		x->markers = true;
 	}
 }
 
@@ -944,7 +946,16 @@ static void on_event(struct ex *x, const struct nps_event *e, const struct fold_
 
 static void emit_metadata(struct ex *x)
 {
+	/*
+	 * Only the processes something was drawn in: a `trace --pid` recording has no runtime,
+	 * and empty pollDesc, goroutine and M tracks would say there was one to see.
+	 */
+	bool used[PID_COUNTERS + 1] = {[PID_COUNTERS] = x->markers};
+	for (size_t i = 0; i < x->nlanes; i++)
+		used[x->lanes[i]->pid] = true;
 	for (int p = PID_PD; p <= PID_COUNTERS; p++) {
+		if (!used[p])
+			continue;
 		emit(x,
 		     "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":\"%s\"}"
 		     "}",

@@ -461,7 +461,8 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 		else
 			put(o, "-%s", str_or(err, "E?"));
 		/* dur 0: the probe missed the syscall's entry (docs/kernel-view.md) */
-		if (w->dur && w->dur < 1000) /* "0.000 ms" would say nothing: ns, as trace pipes it */
+		if (w->dur &&
+		    w->dur < 1000) /* "0.000 ms" would say nothing: ns, as trace pipes it */
 			put(o, " after %.1f us", (double)w->dur / 1e3);
 		else if (w->dur)
 			put(o, " after %llu.%03llu ms", (unsigned long long)(w->dur / 1000000),
