@@ -1719,8 +1719,10 @@ int cmd_trace(int argc, char **argv)
 	 * probes load (and say what they found). After the stop signals are caught: a FIFO's open
 	 * waits for its reader, and a Ctrl-C then ends the trace as it would later.
 	 */
-	if (record && (record_fd = trace_writer_create(record)) < 0)
-		return human_close(record_failed(record, record_fd));
+	if (record && (record_fd = trace_writer_create(record)) < 0) {
+		rc = record_failed(record, record_fd);
+		goto cleanup;
+	}
 
 	t.origin = mono_ns();
 	int err = probes_open(&o, &p, why, sizeof(why));
