@@ -520,9 +520,12 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	err = attach_some(p, false, why, whylen);
 	if (err)
 		goto cleanup;
-	/* Every probe at once: an exit is never seen without its entry because of attach order. */
-	__atomic_store_n(&p->skel->bss->tracing, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * Every probe at once: an exit is never seen without its entry because of attach order.
+	 * The clock first: every event is stamped at or after attach_ns (a trace's origin).
+	 */
 	p->attach_ns = now_ns();
+	__atomic_store_n(&p->skel->bss->tracing, 1, __ATOMIC_SEQ_CST);
 	*out = p;
 	return 0;
 

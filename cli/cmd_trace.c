@@ -856,7 +856,7 @@ struct trace_ctx {
 	bool break_wanted;     /* a Go program exec'd: its netpollinit's EPOLLIN ADD names it */
 	uint64_t break_ctl_ts; /* the ts of that ADD, to say so when it is delivered */
 	struct trace_writer *w;
-	uint64_t origin; /* CLOCK_MONOTONIC ns, just before attaching */
+	uint64_t origin; /* CLOCK_MONOTONIC ns when the probes began tracing (probes_stats) */
 	bool quiet;
 	int werr; /* first writer error */
 	uint64_t events, waits, readies, ctls, lost, seeded;
@@ -1730,6 +1730,14 @@ int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "netpollsim trace: kernel view unavailable: %s\n", why);
 		goto cleanup;
 	}
+	/*
+	 * Time 0 is when the probes began tracing (no event is older), not before their load (a
+	 * quarter of a second earlier): the times shown, the recording's and the summary's span
+	 * (attach to stop) then agree.
+	 */
+	struct probes_stats at;
+	probes_stats(p, &at);
+	t.origin = at.attach_ns;
 	/* After attaching: anything registered from now on is seen by the probes as well. */
 	char gover[64];
 	int isgo = proc_go(o.tgid, gover, sizeof(gover)), go = brk ? 0 : isgo;

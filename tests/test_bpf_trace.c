@@ -567,6 +567,18 @@ Test(bpf_trace, ends_cleanly_at_its_duration, .timeout = 120, .fini = kill_child
 	cr_assert_leq((double)(last - first) / 1e9, secs,
 		      "events span %.3f s, the trace %.3f s: a tail after the stop",
 		      (double)(last - first) / 1e9, secs);
+	/*
+	 * Time 0 is when the probes began: no event before it, and none later than the span the
+	 * summary gives (it was the start of the probes' load, a quarter second earlier)
+	 */
+	struct trace_reader *r = NULL;
+	cr_assert_eq(trace_reader_open(rec, &r), 0);
+	uint64_t origin = trace_reader_info(r)->mono_origin;
+	trace_reader_close(r);
+	cr_assert_geq(first, origin);
+	cr_assert_leq((double)(last - origin) / 1e9, secs + 0.0005,
+		      "the last event at %.4f s of a %.3f s trace", (double)(last - origin) / 1e9,
+		      secs);
 	free(out);
 	/* the recording says how the trace ended */
 	out = np_ok("replay %s --no-ui", rec);
