@@ -65,6 +65,7 @@ struct run_state {
 	bool forced;	      /* the run ended with the scenario still running */
 	uint64_t undelivered; /* then: the events it counted as lost (drain_forced) */
 	bool deaf;	      /* test hook: the lesson is not told of a stop signal */
+	bool illegal;	      /* test hook: one illegal pd_state is judged (NPS_TEST_ILLEGAL) */
 	unsigned ring_order;  /* of the runtime's rings */
 	struct scenario_result res;
 	int sim_err;
@@ -455,9 +456,29 @@ static bool narrate_now(struct run_state *st)
 	return cli_out_room(&st->narr, NARRATE_LINE_MAX);
 }
 
+/*
+ * TEST HOOK (NPS_TEST_ILLEGAL=1): before the first pd_state, one the runtime never makes: rg
+ * pdNil → G by netpollblockcommit, which Go's table forbids (commit only turns pdWait into a G).
+ * The only way to show what a run does when its checker finds a violation, since the runtime
+ * makes none (tests/test_trace_record.c).
+ */
+static int consume(void *ctx, const struct nps_event *ev);
+static void inject_illegal(struct run_state *st, const struct nps_event *ev)
+{
+	st->illegal = false;
+	struct nps_event bad = *ev;
+	bad.u.pd_state.from = NPS_PDV_NIL;
+	bad.u.pd_state.to = NPS_PDV_G(ev->g ? (uint64_t)ev->g : 1);
+	bad.u.pd_state.mode = 'r';
+	bad.u.pd_state.fn = NPS_FN_NETPOLLBLOCKCOMMIT;
+	consume(st, &bad);
+}
+
 static int consume(void *ctx, const struct nps_event *ev)
 {
 	struct run_state *st = ctx;
+	if (__builtin_expect(st->illegal, 0) && ev->kind == NPS_EV_PD_STATE)
+		inject_illegal(st, ev);
 	/* Only the kernel's events are changed by the join: the runtime's are not copied. */
 	struct nps_event joined;
 	const struct nps_event *e = ev;
@@ -489,8 +510,11 @@ static int consume(void *ctx, const struct nps_event *ev)
 			st->violations++;
 			if (!st->o.narrate) {
 				char line[NARRATE_LINE_MAX];
-				size_t n = narrate_verdict(&v[i], 0, line, sizeof(line));
-				say(st, "netpollsim run: %.*s", (int)n, line);
+				size_t n = narrate_verdict(&v[i], 0, line, sizeof(line)), k = 0;
+				while (k < n &&
+				       line[k] == ' ') /* the narration's columns: none here */
+					k++;
+				say(st, "netpollsim run: %.*s", (int)(n - k), line + k);
 			}
 		} else if (v[i].level == FOLD_NOTE) {
 			st->notes++;
@@ -944,6 +968,7 @@ int cmd_run(int argc, char **argv)
 	 * stops when asked (tests/test_cli.c).
 	 */
 	st->deaf = getenv("NPS_TEST_DEAF_LESSON") && !strcmp(getenv("NPS_TEST_DEAF_LESSON"), "1");
+	st->illegal = getenv("NPS_TEST_ILLEGAL") && !strcmp(getenv("NPS_TEST_ILLEGAL"), "1");
 	stop_flag = st->deaf ? NULL : &st->stop;
 	cli_catch_stop_signals(on_signal);
 	if (st->o.record && strcmp(st->o.record, "-") == 0)

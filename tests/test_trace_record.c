@@ -389,6 +389,33 @@ Test(trace_record, a_forced_end_records_up_to_where_the_probes_stopped, .timeout
 		     footer);
 }
 
+/*
+ * A violation the live checker finds is said where it happens (on stderr without --narrate,
+ * without the narration's blank columns), counted by rule in the summary, makes the run exit 1,
+ * and is in the recording, where check finds it again with its file:line. The runtime makes none:
+ * the test hook NPS_TEST_ILLEGAL=1 judges one pd_state Go's table forbids.
+ */
+Test(trace_record, a_violation_is_said_and_fails_the_run_and_its_recording, .timeout = 120)
+{
+	const char *path = tt_tmp("illegal.jsonl");
+	char cmd[1200], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "NPS_TEST_ILLEGAL=1 %s run --scenario echo --no-bpf --no-ui --record %s 2>&1",
+		 tu_netpollsim(), path);
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "\nnetpollsim run: VIOLATION: pd-transition: pd fd ") ||
+		      !strncmp(out, "netpollsim run: VIOLATION: pd-transition: pd fd ", 48),
+		  "%s", out);
+	cr_assert(strstr(out, "netpollblockcommit cannot move pdNil → G"), "%s", out);
+	cr_assert(strstr(out, " violations (1 pd-transition"), "the summary's verdicts: %s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "check %s", path), 1, "%s", out);
+	cr_assert(strstr(out, ": error: pd-transition: pd fd "), "%s", out);
+	cr_assert(strstr(out, ": ILLEGAL: "), "%s", out);
+	free(out);
+}
+
 /* A full file system: said once, where it happens; the run goes on and exits 1. */
 Test(trace_record, a_full_disk_is_said_and_the_trace_stays_readable, .timeout = 120)
 {
