@@ -108,6 +108,41 @@ Test(trace_replay, a_note_in_pieces_is_told_whole, .timeout = 30)
 	free(d);
 }
 
+/*
+ * Five producers in the middle of a note at once, more than the fold keeps apart (4): the one
+ * that finds no place takes over the first one's, and A's last piece then E's: each of the two
+ * is told from the piece it came back with; no note is ever told with another producer's text.
+ */
+Test(trace_replay, more_notes_in_pieces_at_once_than_places_mix_no_text, .timeout = 30)
+{
+	char t[4096];
+	size_t n = (size_t)snprintf(
+	    t, sizeof(t), "%s",
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
+	    "\"gomaxprocs\":2,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}\n");
+	for (int p = 0; p < 5; p++) /* the first pieces: producers A..E (threads 10..14) */
+		n += (size_t)snprintf(t + n, sizeof(t) - n,
+				      "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"note\",\"tid\":%d,"
+				      "\"sub\":1,\"text\":\"%c-first \"}\n",
+				      1 + p, 10 + p, 'A' + p);
+	for (int p = 0; p < 5; p++) /* their last pieces */
+		n += (size_t)snprintf(t + n, sizeof(t) - n,
+				      "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"note\",\"tid\":%d,"
+				      "\"text\":\"%c-last\"}\n",
+				      10 + p, 10 + p, 'A' + p);
+	const char *path = tt_tmp("five.jsonl");
+	tt_spit(path, t, n);
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui --narrate --quiet", path), 0, "%s", out);
+	static const char *const lines[] = {
+	    "note: A-last\n",	      "note: B-first B-last\n", "note: C-first C-last\n",
+	    "note: D-first D-last\n", "note: E-last\n",
+	};
+	TT_IN_ORDER(out, lines);
+	cr_assert_eq(tu_count_lines(out, "note: "), 5, "%s", out);
+	free(out);
+}
+
 Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 {
 	char *out = narrate("legal_read_wait.jsonl");

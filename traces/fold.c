@@ -334,22 +334,24 @@ void fold_fini(struct nps_fold *f)
 /*
  * A note's piece: joined to the pieces before it from the same producer (an M's ring, or a
  * client thread's), which came just before it in that producer's order. More producers in the
- * middle of a note than there are places: the oldest place is taken over (its text is lost).
+ * middle of a note than there are places: the first place is taken over (its text is lost, and
+ * that note is told from its next piece on).
  */
 static void apply_note(struct nps_fold *f, const struct nps_event *e)
 {
 	struct fold_priv *pv = priv(f);
-	struct note_join *j = NULL;
-	for (size_t i = 0; i < sizeof(pv->notes) / sizeof(pv->notes[0]) && !j; i++)
+	const size_t places = sizeof(pv->notes) / sizeof(pv->notes[0]);
+	struct note_join *j = NULL, *free_place = NULL;
+	for (size_t i = 0; i < places && !j; i++) {
 		if (pv->notes[i].used && pv->notes[i].m == e->m && pv->notes[i].tid == e->tid)
 			j = &pv->notes[i];
-	for (size_t i = 0; i < sizeof(pv->notes) / sizeof(pv->notes[0]) && !j; i++)
-		if (!pv->notes[i].used)
-			j = &pv->notes[i];
-	if (!j)
-		j = &pv->notes[0];
-	if (!j->used)
+		else if (!pv->notes[i].used && !free_place)
+			free_place = &pv->notes[i];
+	}
+	if (!j) {
+		j = free_place ? free_place : &pv->notes[0];
 		*j = (struct note_join){.used = true, .m = e->m, .tid = e->tid};
+	}
 	size_t n = strnlen(e->u.note.text, NPS_NOTE_LEN);
 	if (n > sizeof(j->text) - j->len)
 		n = sizeof(j->text) - j->len;
