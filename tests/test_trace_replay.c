@@ -21,6 +21,24 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/*
+ * A hand-made trace of scenario "handmade", GOMAXPROCS procs, made of events (lines, no footer)
+ * in the test's directory as name: its path.
+ */
+static const char *handmade_trace(const char *name, int procs, const char *events)
+{
+	const char *path = tt_tmp(name);
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f,
+		"{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
+		"\"gomaxprocs\":%d,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}"
+		"\n%s",
+		procs, events);
+	fclose(f);
+	return path;
+}
+
 /* `replay TRACES/file --no-ui --narrate`, which must succeed: its output (free it). */
 static char *narrate(const char *file)
 {
@@ -37,8 +55,6 @@ static char *narrate(const char *file)
 Test(trace_replay, narrates_the_poll_kind_and_event_err_from_their_bits, .timeout = 30)
 {
 	static const char t[] =
-	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
-	    "\"gomaxprocs\":3,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}\n"
 	    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"pd_open\",\"m\":0,\"fd\":7,\"pd\":\"0x1000\","
 	    "\"seq\":1,\"fn\":\"poll_runtime_pollOpen\"}\n"
 	    "{\"ts\":2,\"src\":\"sim\",\"ev\":\"pd_eventerr\",\"m\":0,\"fd\":7,\"pd\":\"0x1000\","
@@ -51,9 +67,9 @@ Test(trace_replay, narrates_the_poll_kind_and_event_err_from_their_bits, .timeou
 	    "\"waitms\":-1,\"caller\":\"findRunnable-block\"}\n"
 	    "{\"ts\":6,\"src\":\"sim\",\"ev\":\"netpoll_begin\",\"m\":2,\"id\":3,"
 	    "\"delay\":5000000,\"waitms\":5,\"caller\":\"findRunnable-block\"}\n";
-	tt_spit(tt_tmp("bits.jsonl"), t, strlen(t));
+	const char *path = handmade_trace("bits.jsonl", 3, t);
 	char *out;
-	tt_np(&out, "replay %s --no-ui --narrate", tt_tmp("bits.jsonl"));
+	tt_np(&out, "replay %s --no-ui --narrate", path);
 	static const char *const lines[] = {
 	    "eventErr set (info 0x3)\n",
 	    "eventErr cleared (info 0x1)\n",
@@ -73,8 +89,6 @@ Test(trace_replay, narrates_the_poll_kind_and_event_err_from_their_bits, .timeou
 Test(trace_replay, a_note_in_pieces_is_told_whole, .timeout = 30)
 {
 	static const char t[] =
-	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
-	    "\"gomaxprocs\":2,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}\n"
 	    "{\"ts\":1,\"src\":\"sim\",\"ev\":\"note\",\"m\":0,\"tid\":5,\"sub\":1,"
 	    "\"text\":\"the stop watcher: Go's go func()\"}\n"
 	    "{\"ts\":2,\"src\":\"sim\",\"ev\":\"note\",\"tid\":9,\"sub\":1,"
@@ -86,8 +100,7 @@ Test(trace_replay, a_note_in_pieces_is_told_whole, .timeout = 30)
 	    "{\"ts\":5,\"src\":\"sim\",\"ev\":\"note\",\"tid\":9,\"text\":\"connects\"}\n"
 	    "{\"ts\":6,\"src\":\"sim\",\"ev\":\"note\",\"m\":0,\"tid\":5,"
 	    "\"text\":\" for Ctrl-C\"}\n";
-	const char *path = tt_tmp("pieces.jsonl"), *doc = tt_tmp("pieces.json");
-	tt_spit(path, t, strlen(t));
+	const char *path = handmade_trace("pieces.jsonl", 2, t), *doc = tt_tmp("pieces.json");
 	char *out;
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --narrate --quiet", path), 0, "%s", out);
 	static const char *const lines[] = {
@@ -116,10 +129,7 @@ Test(trace_replay, a_note_in_pieces_is_told_whole, .timeout = 30)
 Test(trace_replay, more_notes_in_pieces_at_once_than_places_mix_no_text, .timeout = 30)
 {
 	char t[4096];
-	size_t n = (size_t)snprintf(
-	    t, sizeof(t), "%s",
-	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
-	    "\"gomaxprocs\":2,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}\n");
+	size_t n = 0;
 	for (int p = 0; p < 5; p++) /* the first pieces: producers A..E (threads 10..14) */
 		n += (size_t)snprintf(t + n, sizeof(t) - n,
 				      "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"note\",\"tid\":%d,"
@@ -130,8 +140,7 @@ Test(trace_replay, more_notes_in_pieces_at_once_than_places_mix_no_text, .timeou
 				      "{\"ts\":%d,\"src\":\"sim\",\"ev\":\"note\",\"tid\":%d,"
 				      "\"text\":\"%c-last\"}\n",
 				      10 + p, 10 + p, 'A' + p);
-	const char *path = tt_tmp("five.jsonl");
-	tt_spit(path, t, n);
+	const char *path = handmade_trace("five.jsonl", 2, t);
 	char *out;
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --narrate --quiet", path), 0, "%s", out);
 	static const char *const lines[] = {
