@@ -138,17 +138,18 @@ static const char *procs_said(const struct trace_info *in)
  * --max-gap: the trace time a stretch without events that would take more than max_gap seconds
  * at speed loses, added to *cut (the replay clock runs that much ahead from there), and said.
  */
-static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut)
+static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut, unsigned width)
 {
 	double keep = max_gap * speed * 1e9; /* trace ns shown in max_gap seconds */
 	if (max_gap <= 0 || (double)gap_ns <= keep)
 		return;
 	*cut += gap_ns - (uint64_t)keep;
-	char line[160];
-	snprintf(line, sizeof(line),
-		 "            ... %.3f ms without events, shown in %g s (--max-gap)",
-		 (double)gap_ns / 1e6, max_gap);
-	out_line(line);
+	/* under the text column in a pipe; on a terminal, fitted to it as the narration is */
+	char line[160], fit[640];
+	int n =
+	    snprintf(line, sizeof(line), "%s... %.3f ms without events, shown in %g s (--max-gap)",
+		     width ? "  " : "            ", (double)gap_ns / 1e6, max_gap);
+	out_line(width && narrate_fit_text(line, (size_t)n, width, fit, sizeof(fit)) ? fit : line);
 }
 
 static int replay(const char *path, bool narrate, double speed, double max_gap, bool quiet)
@@ -201,7 +202,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 			have_first = true;
 		}
 		if (speed > 0 && e.ts > prev)
-			cut_gap(e.ts - prev, speed, max_gap, &cut);
+			cut_gap(e.ts - prev, speed, max_gap, &cut, width);
 		prev = e.ts > prev ? e.ts : prev;
 		if (speed > 0 && !pace(e.ts > first + cut ? e.ts - first - cut : 0, speed, &t0))
 			break;

@@ -279,6 +279,24 @@ Test(cli_term, replay_narration_fits_an_80_column_terminal)
 }
 
 /*
+ * A paced replay's shortened pause (--max-gap) is said in a line fitted to the pane as the
+ * narration is: in a 40-column pane it used to keep the pipe's 12-column indent and wrap
+ * where the terminal cut it.
+ */
+Test(cli_term, a_shortened_pause_fits_the_pane)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "replay %s --no-ui --narrate --quiet --speed 0.001 --max-gap 0.2",
+		 deadline_trace());
+	char *out = in_pane_of(40, cmd);
+	cr_assert(strstr(out, "\n  ... ") && strstr(out, " ms without events, shown in"),
+		  "the pause is said: %s", out);
+	cr_assert(strstr(out, "(--max-gap)"), "%s", out);
+	free(out);
+}
+
+/*
  * What the pane printed after it showed before (its text when the window was resized to cols):
  * every line of it fits cols, while before holds a wider one (the narration followed the
  * window, it was not narrow from the start). Returns the new part, within after.
