@@ -876,9 +876,9 @@ struct trace_ctx {
 /* Go's tagged pollDesc pointer (spec section 1.5), shown for netpollopen's registrations. */
 static const char *go_data(uint64_t data, char *buf, size_t len)
 {
-	uint64_t pd = (uint64_t)(((int64_t)data >> 19) << 3);
+	char go[64];
 
-	snprintf(buf, len, "  (Go: pd 0x%" PRIx64 " fdseq %" PRIu64 ")", pd, data & 0x7ffff);
+	snprintf(buf, len, "  (Go: %s)", narrate_go_data(data, go, sizeof(go)));
 	return buf;
 }
 
@@ -1102,8 +1102,7 @@ static void fitted_cells(const struct join_interest *r, bool short_mask, char ep
 	snprintf(data, 24, "0x%" PRIx64, r->data);
 	go[0] = '\0';
 	if (r->events == NPS_NETPOLL_EVENTS)
-		snprintf(go, 64, "pd 0x%" PRIx64 " fdseq %" PRIu64,
-			 (uint64_t)(((int64_t)r->data >> 19) << 3), r->data & 0x7ffff);
+		narrate_go_data(r->data, go, 64);
 	else if (r->fd == break_rd_shown)
 		snprintf(go, 64, "the break pipe");
 }

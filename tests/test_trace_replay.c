@@ -358,6 +358,36 @@ Test(trace_replay, an_op_without_a_name_is_read_back_as_its_number, .timeout = 3
 }
 
 /*
+ * A Go process traced from outside has no netpollopen line: the narration decodes Go's
+ * registrations (its mask) to the pollDesc and fdseq in their data, as trace's own output does;
+ * another program's data is left alone, and a run's (whose netpollopen says it) too.
+ */
+Test(trace_replay, a_go_registration_seen_from_outside_names_its_pd, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":7,\"op\":"
+	    "\"ADD\","
+	    "\"epfd\":3,\"events\":2147491845,\"data\":\"0x7f8a24843cc80003\",\"ret\":0}\n"
+	    "{\"ts\":2000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":8,\"op\":"
+	    "\"ADD\","
+	    "\"epfd\":3,\"events\":1,\"data\":\"0x7f8a24843cc80003\",\"ret\":0}\n"
+	    "{\"footer\":true,\"events\":2,\"counts\":{\"epoll_ctl\":2},\"lost\":{\"sim\":0,"
+	    "\"kernel\":0}}\n";
+	const char *path = kernel_trace("go_outside.jsonl", t);
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n -q", path), 0, "%s", out);
+	cr_assert(strstr(out, "EPOLLET, data 0x7f8a24843cc80003) = 0 (Go: pd 0x7f8a24843cc8 "
+			      "fdseq 3)\n"),
+		  "%s", out);
+	cr_assert(strstr(out, "EPOLLIN, data 0x7f8a24843cc80003) = 0\n"), "%s", out);
+	free(out);
+	cr_assert_eq(tt_np(&out, "replay traces/samples/echo-kernel.jsonl --no-ui -n -q"), 0);
+	cr_assert(strstr(out, "EPOLLET, data 0x"), "%s", out);
+	cr_assert(!strstr(out, "(Go: pd"), "%s", out);
+	free(out);
+}
+
+/*
  * A new epoll instance given an old one's number starts with an empty interest set: every fd
  * the old one held goes (two here), another instance's stay (epfd 5's fd 4).
  */

@@ -159,6 +159,15 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len)
 	return mask_short(events, buf, len);
 }
 
+/* Go's taggedPointerUnpack on amd64 (runtime/tagptr_64bit.go): tagBits 19, the address << 3. */
+const char *narrate_go_data(uint64_t data, char *buf, size_t len)
+{
+	snprintf(buf, len, "pd 0x%llx fdseq %llu",
+		 (unsigned long long)(uint64_t)(((int64_t)data >> 19) << 3),
+		 (unsigned long long)(data & 0x7ffff));
+	return buf;
+}
+
 static const char *wait_name(uint8_t sub)
 {
 	return str_or(nps_wait_sub_name(sub), "epoll_wait");
@@ -420,7 +429,7 @@ static void npev_text(struct out *o, const struct nps_event *e, const struct nps
 	}
 }
 
-static void kernel_text(struct out *o, const struct nps_event *e)
+static void kernel_text(struct out *o, const struct nps_event *e, const struct nps_fold *f)
 {
 	char mask[160];
 	switch (e->kind) {
@@ -445,6 +454,13 @@ static void kernel_text(struct out *o, const struct nps_event *e)
 			    (unsigned long long)e->u.ctl.data);
 		put(o, ") ");
 		put_ret(o, e->u.ctl.ret);
+		/*
+		 * A process seen from outside (netpollsim trace) has no netpollopen line to say
+		 * whose registration this is: Go's mask tells, and its data is the pollDesc.
+		 */
+		if (fold_kernel_only(f) && e->u.ctl.op != NPS_EPOLL_CTL_DEL &&
+		    e->sub != NPS_CTL_UNREAD && e->u.ctl.events == NPS_NETPOLL_EVENTS)
+			put(o, " (Go: %s)", narrate_go_data(e->u.ctl.data, mask, sizeof(mask)));
 		break;
 	case NPS_EV_EPOLL_WAIT: {
 		const struct nps_ev_wait *w = &e->u.wait;
@@ -902,7 +918,7 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	case NPS_EV_EPOLL_READY:
 	case NPS_EV_EPOLL_CREATE:
 	case NPS_EV_EXEC:
-		kernel_text(&o, e);
+		kernel_text(&o, e, f);
 		break;
 	default:
 		misc_text(&o, e, f, origin);

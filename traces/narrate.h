@@ -68,6 +68,12 @@ const char *narrate_exec_path(const struct nps_event *e, char *buf, size_t len);
  */
 const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len);
 
+/*
+ * The pollDesc and fdseq Go packed into an epoll_event's data (netpollopen's tagged pointer,
+ * spec section 1.5): "pd 0x7f3a... fdseq 1". Returns buf.
+ */
+const char *narrate_go_data(uint64_t data, char *buf, size_t len);
+
 /* The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts. */
 void narrate_summary(FILE *out, const struct nps_fold *f);
 
