@@ -874,12 +874,12 @@ struct trace_ctx {
 /* ---- printing ---- */
 
 /* Go's tagged pollDesc pointer (spec section 1.5), shown for netpollopen's registrations. */
-static const char *go_data(uint64_t data, char *buf, size_t len)
+static void go_data(uint32_t events, uint64_t data, char *buf, size_t len)
 {
 	char go[64];
 
-	snprintf(buf, len, "  (Go: %s)", narrate_go_data(data, go, sizeof(go)));
-	return buf;
+	if (narrate_go_data(events, data, go, sizeof(go)))
+		snprintf(buf, len, "  (Go: %s)", go);
 }
 
 /* A system call's result as the narration writes it: "5", or "-EINTR" for -4. */
@@ -921,8 +921,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 				ret_text(e->u.ctl.ret, rb, sizeof(rb)));
 			break;
 		}
-		if (e->u.ctl.events == NPS_NETPOLL_EVENTS)
-			go_data(e->u.ctl.data, extra, sizeof(extra));
+		go_data(e->u.ctl.events, e->u.ctl.data, extra, sizeof(extra));
 		fprintf(human,
 			"%12.6f tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %s%s\n", rel,
 			e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
@@ -1100,11 +1099,8 @@ static void fitted_cells(const struct join_interest *r, bool short_mask, char ep
 	else
 		nps_epoll_mask_format(r->events, mask, 160);
 	snprintf(data, 24, "0x%" PRIx64, r->data);
-	go[0] = '\0';
-	if (r->events == NPS_NETPOLL_EVENTS)
-		narrate_go_data(r->data, go, 64);
-	else if (r->fd == break_rd_shown)
-		snprintf(go, 64, "the break pipe");
+	if (!narrate_go_data(r->events, r->data, go, 64))
+		snprintf(go, 64, "%s", r->fd == break_rd_shown ? "the break pipe" : "");
 }
 
 /*
@@ -1183,9 +1179,8 @@ static void print_interest(const struct join_interest *l, size_t n, const char *
 		fprintf(human, "  %5s %5s  %-44s %-18s\n", "epfd", "fd", "events", "data");
 	for (size_t i = 0; i < n; i++) {
 		extra[0] = '\0';
-		if (l[i].events == NPS_NETPOLL_EVENTS)
-			go_data(l[i].data, extra, sizeof(extra));
-		else if (l[i].fd == break_rd_shown)
+		go_data(l[i].events, l[i].data, extra, sizeof(extra));
+		if (!extra[0] && l[i].fd == break_rd_shown)
 			snprintf(extra, sizeof(extra), "  (Go: the break pipe, netpollBreakRd)");
 		fprintf(human, "  %5d %5d  %-44s 0x%016" PRIx64 "%s\n", l[i].epfd, l[i].fd,
 			nps_epoll_mask_format(l[i].events, mask, sizeof(mask)), l[i].data, extra);

@@ -279,6 +279,27 @@ Test(cli_term, replay_narration_fits_an_80_column_terminal)
 }
 
 /*
+ * Between 30 and 65 columns there is no room for a text column: a text that does not fit beside
+ * the function goes under it, each of its lines from the function's column (at 50 the text
+ * column's one word a line used to continue 15 columns to the left of where it began).
+ */
+Test(cli_term, a_half_width_pane_puts_the_text_under_the_function)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "replay %s --no-ui --narrate", deadline_trace());
+	char *out = in_pane_of(50, cmd);
+	static const char *const under[] = {
+	    "netpollinit\n                        epoll instance epfd ",
+	    "netpolldeadlineimpl\n                        ",
+	    "netpollblockcommit\n                        rg pdWait → G1 (G1 parks:\n"
+	    "                        IO wait)\n",
+	};
+	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++)
+		cr_assert(strstr(out, under[i]), "'%s' in: %s", under[i], out);
+	free(out);
+}
+
+/*
  * A paced replay's shortened pause (--max-gap) is said in a line fitted to the pane as the
  * narration is: in a 40-column pane it used to keep the pipe's 12-column indent and wrap
  * where the terminal cut it.

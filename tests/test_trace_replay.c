@@ -362,17 +362,20 @@ Test(trace_replay, an_op_without_a_name_is_read_back_as_its_number, .timeout = 3
  * registrations (its mask) to the pollDesc and fdseq in their data, as trace's own output does;
  * another program's data is left alone, and a run's (whose netpollopen says it) too.
  */
+#define KADD(ts, fd, events, data)                                                                 \
+	"{\"ts\":" #ts ",\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":" #fd          \
+	",\"op\":\"ADD\",\"epfd\":3,\"events\":" #events ",\"data\":\"" data "\",\"ret\":0}\n"
+#define KCTL_FOOTER(n)                                                                             \
+	"{\"footer\":true,\"events\":" #n ",\"counts\":{\"epoll_ctl\":" #n                         \
+	"},\"lost\":{\"sim\":0,"                                                                   \
+	"\"kernel\":0}}\n"
 Test(trace_replay, a_go_registration_seen_from_outside_names_its_pd, .timeout = 30)
 {
 	static const char t[] =
-	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":7,\"op\":"
-	    "\"ADD\","
-	    "\"epfd\":3,\"events\":2147491845,\"data\":\"0x7f8a24843cc80003\",\"ret\":0}\n"
-	    "{\"ts\":2000,\"src\":\"kernel\",\"ev\":\"epoll_ctl\",\"tid\":200,\"fd\":8,\"op\":"
-	    "\"ADD\","
-	    "\"epfd\":3,\"events\":1,\"data\":\"0x7f8a24843cc80003\",\"ret\":0}\n"
-	    "{\"footer\":true,\"events\":2,\"counts\":{\"epoll_ctl\":2},\"lost\":{\"sim\":0,"
-	    "\"kernel\":0}}\n";
+	    KADD(1000, 7, 2147491845, "0x7f8a24843cc80003") KADD(2000, 8, 1, "0x7f8a24843cc80003")
+	    /* Go's mask, another program's data: an fd (epoll_echo), a pointer (nginx) */
+	    KADD(3000, 9, 2147491845, "0x9") KADD(4000, 10, 2147491845, "0x55d0c0a01238")
+		KCTL_FOOTER(4);
 	const char *path = kernel_trace("go_outside.jsonl", t);
 	char *out;
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n -q", path), 0, "%s", out);
@@ -380,6 +383,8 @@ Test(trace_replay, a_go_registration_seen_from_outside_names_its_pd, .timeout = 
 			      "fdseq 3)\n"),
 		  "%s", out);
 	cr_assert(strstr(out, "EPOLLIN, data 0x7f8a24843cc80003) = 0\n"), "%s", out);
+	cr_assert(strstr(out, "EPOLLET, data 0x9) = 0\n"), "%s", out);
+	cr_assert(strstr(out, "EPOLLET, data 0x55d0c0a01238) = 0\n"), "%s", out);
 	free(out);
 	cr_assert_eq(tt_np(&out, "replay traces/samples/echo-kernel.jsonl --no-ui -n -q"), 0);
 	cr_assert(strstr(out, "EPOLLET, data 0x"), "%s", out);

@@ -159,9 +159,16 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len)
 	return mask_short(events, buf, len);
 }
 
-/* Go's taggedPointerUnpack on amd64 (runtime/tagptr_64bit.go): tagBits 19, the address << 3. */
-const char *narrate_go_data(uint64_t data, char *buf, size_t len)
+/*
+ * Go's taggedPointerUnpack on amd64 (runtime/tagptr_64bit.go): tagBits 19, the address << 3.
+ * Go packs the address << 16, so a pollDesc (persistentalloc'd, far above 2^31) gives data of
+ * 2^47 and more, which neither an fd number nor a plain pointer (as nginx's, with the same
+ * mask) reaches.
+ */
+const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t len)
 {
+	if (events != NPS_NETPOLL_EVENTS || data >> 47 == 0)
+		return NULL;
 	snprintf(buf, len, "pd 0x%llx fdseq %llu",
 		 (unsigned long long)(uint64_t)(((int64_t)data >> 19) << 3),
 		 (unsigned long long)(data & 0x7ffff));
@@ -459,8 +466,9 @@ static void kernel_text(struct out *o, const struct nps_event *e, const struct n
 		 * whose registration this is: Go's mask tells, and its data is the pollDesc.
 		 */
 		if (fold_kernel_only(f) && e->u.ctl.op != NPS_EPOLL_CTL_DEL &&
-		    e->sub != NPS_CTL_UNREAD && e->u.ctl.events == NPS_NETPOLL_EVENTS)
-			put(o, " (Go: %s)", narrate_go_data(e->u.ctl.data, mask, sizeof(mask)));
+		    e->sub != NPS_CTL_UNREAD &&
+		    narrate_go_data(e->u.ctl.events, e->u.ctl.data, mask, sizeof(mask)))
+			put(o, " (Go: %s)", mask);
 		break;
 	case NPS_EV_EPOLL_WAIT: {
 		const struct nps_ev_wait *w = &e->u.wait;
@@ -925,15 +933,25 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	}
 	struct out line = {buf, len, 0, l->ms};
 	const char *fn = fn_column(e, f);
-	size_t column = (size_t)(l->when + (int)strlen(l->gap) + l->who + l->fd + l->fn + 3);
-	size_t indent = wrap_indent(column, wd);
+	size_t fn_at = (size_t)(l->when + (int)strlen(l->gap) + l->who + l->fd + 2);
+	size_t column = fn_at + (size_t)l->fn + 1;
+	/*
+	 * Too narrow for the text column (under 65 columns): a text that does not fit after the
+	 * function goes under it, from the function's column, so that every line of it starts
+	 * at the same place (at 50 columns the text column would leave one word a line).
+	 */
+	bool narrow = wd && column + MIN_TEXT > wd;
+	size_t indent = narrow ? wrap_indent(fn_at, wd) : wrap_indent(column, wd);
 	put_col(&line, when, -l->when);
 	put_col(&line, l->gap, 0);
 	put_col(&line, who, l->who);
 	put_col(&line, " ", 0);
 	put_col(&line, fd, l->fd);
 	put_col(&line, " ", 0);
-	if (wd && line.n + strlen(fn) > wd) {
+	if (narrow && line.n + strlen(fn) <= wd && column + cols(text, strlen(text)) > wd) {
+		put(&line, "%s\n%*s", fn, (int)indent, "");
+		put_wrapped(&line, text, indent, indent, wd);
+	} else if (wd && line.n + strlen(fn) > wd) {
 		/*
 		 * A narrow terminal and a long name (poll_runtime_pollSetDeadline): the name would
 		 * overflow the first line, so it gets a line of its own, further left if it must

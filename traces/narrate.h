@@ -70,9 +70,10 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len);
 
 /*
  * The pollDesc and fdseq Go packed into an epoll_event's data (netpollopen's tagged pointer,
- * spec section 1.5): "pd 0x7f3a... fdseq 1". Returns buf.
+ * spec section 1.5): "pd 0x7f3a... fdseq 1" in buf, which it returns; NULL when the mask is not
+ * netpollopen's or the data holds no tagged pointer (another program's fd or pointer).
  */
-const char *narrate_go_data(uint64_t data, char *buf, size_t len);
+const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t len);
 
 /* The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts. */
 void narrate_summary(FILE *out, const struct nps_fold *f);
