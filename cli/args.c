@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Option values and option errors shared by the commands (cli/cli.h). */
 #include "cli/cli.h"
+#include "cli/out.h"
 
 #include "traces/json.h"
 
@@ -168,6 +169,7 @@ void cli_hint_samples(const char *cmd, const char *path)
 	const char *samples;
 	if (strcmp(path, "-") && access(path, F_OK) && errno == ENOENT &&
 	    (samples = cli_samples_dir()))
-		fprintf(stderr, "netpollsim %s: the sample traces are in %s (e.g. %s/echo.jsonl)\n",
-			cmd, samples, samples);
+		cli_say_err(cli_term_width(STDERR_FILENO),
+			    "netpollsim %s: the sample traces are in %s (e.g. %s/echo.jsonl)\n",
+			    cmd, samples, samples);
 }

@@ -365,8 +365,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (!no_ui && !narrate) {
 		/* as run does: the dashboard is not part of this build yet */
-		fprintf(stderr, "netpollsim: no dashboard in this build yet; narrating instead "
-				"(--no-ui and --narrate choose explicitly)\n");
+		cli_say_no_dashboard();
 		narrate = true;
 	}
 	if (speed > 0 && !narrate) {

@@ -956,9 +956,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {
 		/* The dashboard is not part of this build yet: narrate in the terminal instead. */
-		cli_say_err(cli_term_width(STDERR_FILENO),
-			    "netpollsim: no dashboard in this build yet; narrating instead "
-			    "(--no-ui and --narrate choose explicitly)\n");
+		cli_say_no_dashboard();
 		st->o.narrate = true;
 	}
 	/*

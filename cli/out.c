@@ -271,6 +271,13 @@ void cli_say_err(unsigned width, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cli_say_no_dashboard(void)
+{
+	cli_say_err(cli_term_width(STDERR_FILENO),
+		    "netpollsim: no dashboard in this build yet; narrating instead (--no-ui and "
+		    "--narrate choose explicitly)\n");
+}
+
 void cli_term_refit(int fd, unsigned *width)
 {
 	if (!*width || !resized)

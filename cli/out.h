@@ -93,5 +93,7 @@ void cli_term_refit(int fd, unsigned *width);
 __attribute__((format(printf, 3, 0))) void cli_vsay(FILE *f, unsigned width, const char *fmt,
 						    va_list ap);
 __attribute__((format(printf, 2, 3))) void cli_say_err(unsigned width, const char *fmt, ...);
+/* run and replay without --no-ui or --narrate: the dashboard is not built yet, they narrate */
+void cli_say_no_dashboard(void);
 
 #endif /* NPS_CLI_OUT_H */

@@ -66,8 +66,19 @@ static void pane_kill(void)
 		kill(frozen, SIGCONT);
 	if (!sock[0])
 		return;
+	char *pid = NULL;
+	snprintf(cmd, sizeof(cmd), "tmux -S %s display -p '#{pid}' 2>/dev/null", sock);
+	pid_t server = tu_run(cmd, 1, &pid) == 0 && pid ? (pid_t)atoi(pid) : 0;
+	free(pid);
 	snprintf(cmd, sizeof(cmd), "tmux -S %s kill-server 2>/dev/null", sock);
 	tu_run(cmd, 1, NULL);
+	/*
+	 * kill-server returns before the server is gone: a pane started at once on the same
+	 * socket would find the dying server ("server exited unexpectedly").
+	 */
+	for (int i = 0; i < 500 && server && kill(server, 0) == 0; i++)
+		usleep(10 * 1000);
+	unlink(sock);
 }
 
 /*
@@ -244,7 +255,7 @@ Test(cli_term, a_30_column_pane_still_fits)
 }
 
 /*
- * The notice a run without --no-ui gives (no dashboard yet: it narrates) fits a 40-column pane
+ * The notice a run or replay without --no-ui gives (no dashboard yet: it narrates) fits a 40-column pane
  * as the narration does, instead of breaking mid-word where the terminal wraps it.
  */
 Test(cli_term, the_notices_fit_the_pane_too)
@@ -252,6 +263,19 @@ Test(cli_term, the_notices_fit_the_pane_too)
 	char *out = in_pane_of(40, "run --scenario deadline --no-bpf");
 	cr_assert(strstr(out, "netpollsim: no dashboard in this build"), "%s", out);
 	cr_assert(strstr(out, "== deadline (GOMAXPROCS"), "the summary follows: %s", out);
+	free(out);
+	/* replay's, the same notice; and where the samples are, for a file that is not there */
+	char cmd[1200], cwd[1024];
+	cr_assert(getcwd(cwd, sizeof(cwd)));
+	snprintf(cmd, sizeof(cmd), "replay %s/traces/samples/deadline.jsonl -q", cwd);
+	out = in_pane_of(40, cmd);
+	cr_assert(strstr(out, "netpollsim: no dashboard in this build"), "%s", out);
+	cr_assert(strstr(out, "M0 exits"), "the narration follows: %s", out);
+	free(out);
+	/* the error itself is one line, as errors are; the hint after it fits */
+	pane_start_at("replay no-such-lesson.jsonl", 40);
+	out = pane_end();
+	cr_assert(strstr(out, "\nnetpollsim replay: the sample traces are\n"), "%s", out);
 	free(out);
 }
 

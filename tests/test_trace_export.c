@@ -438,6 +438,37 @@ Test(trace_export, chrome_documents_follow_perfettos_rules, .timeout = 120)
 	}
 }
 
+/*
+ * A student gives replay the export instead of the recording: it says what the file is and what
+ * to give instead, as written and squeezed onto one line (jq -c), not "not valid JSON".
+ */
+Test(trace_export, an_export_given_back_is_named_for_what_it_is, .timeout = 60)
+{
+	cJSON *doc = export_chrome("traces/samples/deadline.jsonl", "given-back.json");
+	const char *one = tt_tmp("given-back-1.json");
+	char *text = cJSON_PrintUnformatted(doc);
+	FILE *f = fopen(one, "w");
+	cr_assert(f && text);
+	fprintf(f, "%s\n", text);
+	fclose(f);
+	free(text);
+	cJSON_Delete(doc);
+	const char *files[] = {tt_tmp("given-back.json"), one};
+	for (size_t i = 0; i < 2; i++) {
+		char *out;
+		cr_assert_eq(tt_np(&out, "replay %s --no-ui", files[i]), 1, "%s", out);
+		cr_assert(strstr(out,
+				 ":1: header: a Chrome trace-event document (as 'netpollsim "
+				 "export --format chrome' writes, for Perfetto), not a netpollsim "
+				 "trace: give the .jsonl recording it was exported from"),
+			  "%s", out);
+		free(out);
+		cr_assert_eq(tt_np(&out, "check %s", files[i]), 1, "%s", out);
+		cr_assert(strstr(out, "a Chrome trace-event document"), "%s", out);
+		free(out);
+	}
+}
+
 /* The flow that starts at a slice named first has the steps named want (n of them). */
 static void assert_flow(cJSON *doc, const char *first, const char *const *want, int n)
 {

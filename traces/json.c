@@ -2728,12 +2728,18 @@ static int check_options(const cJSON *opts, struct perr *pe)
 	return 0;
 }
 
+static const char chrome_doc[] =
+    "a Chrome trace-event document (as 'netpollsim export --format chrome' writes, for "
+    "Perfetto), not a netpollsim trace: give the .jsonl recording it was exported from";
+
 static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 {
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "format");
 	char tmp[64];
 	int64_t iv;
 	struct trace_info *in = &r->info;
+	if (!j && cJSON_GetObjectItemCaseSensitive(o, "traceEvents"))
+		return perr_set(pe, "%s", chrome_doc);
 	if (!cJSON_IsString(j) || strcmp(j->valuestring, TRACE_FORMAT))
 		return perr_set(pe,
 				"field \"format\": not a netpollsim trace (the first line must be "
@@ -2898,6 +2904,10 @@ static int reader_init(struct trace_reader *r, const char *name)
 			      "header: cut short: the file ends inside the header line, after %zu "
 			      "bytes (%s)",
 			      len, msg);
+	/* what `export --format chrome` writes, given back: say so, not "not valid JSON" */
+	if (!o && (memmem(line, len, "\"traceEvents\"", 13) ||
+		   memmem(line, len, "\"displayTimeUnit\"", 17)))
+		return rd_err(r, r->lineno, "header: %s", chrome_doc);
 	if (!o)
 		return rd_err(r, r->lineno, "header: %s", msg);
 	rc = parse_header(r, o, &pe);

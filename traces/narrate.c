@@ -948,7 +948,10 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	put_col(&line, " ", 0);
 	put_col(&line, fd, l->fd);
 	put_col(&line, " ", 0);
-	if (narrow && line.n + strlen(fn) <= wd && column + cols(text, strlen(text)) > wd) {
+	if (narrow && !*fn && line.n <= indent) { /* a note: its text where a function goes */
+		put(&line, "%*s", (int)(indent - line.n), "");
+		put_wrapped(&line, text, indent, indent, wd);
+	} else if (narrow && line.n + strlen(fn) <= wd && column + cols(text, strlen(text)) > wd) {
 		put(&line, "%s\n%*s", fn, (int)indent, "");
 		put_wrapped(&line, text, indent, indent, wd);
 	} else if (wd && line.n + strlen(fn) > wd) {
