@@ -1168,7 +1168,9 @@ int cmd_scenarios(int argc, char **argv)
 	const char *samples = cli_samples_dir();
 	if (samples)
 		printf("\nA recorded trace of each, to replay, check or export (no root needed):\n"
-		       "  %s/NAME.jsonl\n",
+		       "  %s/NAME.jsonl\n"
+		       "and echo-kernel.jsonl: echo with the kernel's side too (eBPF: epoll_ctl,\n"
+		       "epoll_pwait and its ready list, linked to what the runtime did)\n",
 		       samples);
 	return NPS_EXIT_OK;
 }

@@ -470,10 +470,11 @@ static void *echo_client(void *arg)
 {
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
+	/* said before the dial: once connect() returns, the server may have accepted already */
+	sim_note("client %d connects", a->idx);
 	int s = client_dial(a, 0);
 	if (s < 0)
 		return NULL;
-	sim_note("client %d connected", a->idx);
 	size_t len = (size_t)r->o.msg_size;
 	char *out = malloc(len), *in = malloc(len);
 	for (int i = 0; out && in && (r->o.rounds < 0 || i < r->o.rounds) && !stopped(r); i++) {
@@ -641,10 +642,10 @@ static void echo_main(void *arg)
 static void *hold_client(struct client_arg *a, int rcvbuf, const char *what)
 {
 	struct scenario_run *r = a->r;
+	sim_note("client %d connects, %s", a->idx, what); /* before the dial, as echo's */
 	int s = client_dial(a, rcvbuf);
 	if (s < 0)
 		return NULL;
-	sim_note("client %d connects, %s", a->idx, what);
 	while (!atomic_load(&r->client_quit) && !stopped(r))
 		client_sleep_ms(2);
 	sim_note("client %d closes", a->idx);
@@ -800,10 +801,10 @@ static void *slow_client(void *arg)
 {
 	struct client_arg *a = arg;
 	struct scenario_run *r = a->r;
+	sim_note("client %d connects, then reads 4 KiB per 10 ms", a->idx); /* as echo's */
 	int s = client_dial(a, 4096);
 	if (s < 0)
 		return NULL;
-	sim_note("client %d: 4 KiB per 10 ms", a->idx);
 	char *buf = malloc(4096);
 	size_t got = 0;
 	while (buf && got < SLOW_PAYLOAD && !stopped(r)) {

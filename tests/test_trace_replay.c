@@ -166,7 +166,7 @@ Test(trace_replay, narrates_a_read_that_has_to_wait, .timeout = 30)
 	    "netpoll #1 by findRunnable (blocking poll): epoll_pwait timeout -1 (blocks)",
 	    "netpoll #1: fd 7 EPOLLIN → read ready",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
-	    "netpoll #1 returns: 1 event, 1 goroutine ready, netpollWaiters -1",
+	    "netpoll #1 returns: 1 event, 1 goroutine ready, netpollWaiters delta -1",
 	    "findRunnable                 G5 waiting → runnable (runs next on this M)",
 	    "netpollblock                 rg pdReady → pdNil (G5 resumes: the readiness it was "
 	    "woken for)",

@@ -405,7 +405,8 @@ static void netpoll_text(struct out *o, const struct nps_event *e)
 	put(o, "netpoll #%llu returns: %d event%s, %u goroutine%s ready", (unsigned long long)n->id,
 	    n->n, nps_plural((unsigned long long)n->n), n->ngs, nps_plural(n->ngs));
 	if (n->delta)
-		put(o, ", netpollWaiters %+d", n->delta);
+		/* Go's name for it: netpoll returns delta, findRunnable's netpollAdjustWaiters adds it */
+		put(o, ", netpollWaiters delta %+d", n->delta);
 	if (n->eintr)
 		put(o, " (EINTR)");
 }
@@ -640,8 +641,8 @@ static void misc_text(struct out *o, const struct nps_event *e, const struct nps
 		break;
 	}
 	case NPS_EV_NETPOLLINIT:
-		put(o, "epoll instance epfd %d, break pipe %d ← %d", e->u.init.epfd,
-		    e->u.init.break_rd, e->u.init.break_wr);
+		put(o, "epoll instance epfd %d, break pipe read end %d ← write end %d",
+		    e->u.init.epfd, e->u.init.break_rd, e->u.init.break_wr);
 		break;
 	}
 }
