@@ -193,7 +193,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t first = 0, prev = 0, cut = 0;
-	bool have_first = false;
+	bool have_first = false, headed = false; /* headed: the columns' names said */
 	/* a bad line is reported where it is and skipped (docs/trace-format.md), the replay goes
 	 * on; only an error that is not about one line (I/O) stops it */
 	while (!stop_sig && (rc = trace_reader_next_skipping(r, &e, stderr)) > 0) {
@@ -214,8 +214,13 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		if (!narrate)
 			continue;
 		cli_term_refit(STDOUT_FILENO, &width); /* a paced replay may be resized meanwhile */
-		if (narrate_event(&e, &f, in->mono_origin, width, line, sizeof(line)))
+		if (narrate_event(&e, &f, in->mono_origin, width, line, sizeof(line))) {
+			char head[NARRATE_LINE_MAX];
+			if (!headed && narrate_header(width, head, sizeof(head)))
+				out_line(head);
+			headed = true;
 			out_line(line);
+		}
 		for (int i = 0; i < n; i++)
 			if (narrate_verdict(&v[i], width, line, sizeof(line)))
 				out_line(line);

@@ -62,6 +62,7 @@ struct run_state {
 	struct sim_config cfg;
 	struct scenario_opts so;
 	bool narrate_behind;  /* this drain found the rings filling up: no narration */
+	bool headed;	      /* the columns' names are said (narrate_header) */
 	bool forced;	      /* the run ended with the scenario still running */
 	uint64_t undelivered; /* then: the events it counted as lost (drain_forced) */
 	bool deaf;	      /* test hook: the lesson is not told of a stop signal */
@@ -497,6 +498,13 @@ static int consume(void *ctx, const struct nps_event *ev)
 	if (st->o.narrate && narrate_now(st)) {
 		char line[NARRATE_LINE_MAX];
 		size_t n = narrate_event(e, &st->fold, st->origin, st->width, line, sizeof(line));
+		if (n && !st->headed) {
+			char head[NARRATE_LINE_MAX];
+			size_t h = narrate_header(st->width, head, sizeof(head));
+			if (h)
+				write_line(st, head, h);
+			st->headed = true;
+		}
 		if (n)
 			write_line(st, line, n);
 		for (int i = 0; i < nv; i++) {

@@ -867,6 +867,7 @@ struct trace_ctx {
 	bool said_unknown;    /* "fd ?" for a data no registration seen has was explained */
 	/* on a terminal (not -q): the events narrated as replay narrates them, from this fold */
 	bool narrate;
+	bool headed; /* the columns' names are said (narrate_header) */
 	struct nps_fold fold;
 	uint64_t pos; /* events the fold applied: their position, for its verdicts */
 };
@@ -1041,8 +1042,13 @@ static void narrate_line(struct trace_ctx *t, const struct nps_event *e,
 {
 	char line[NARRATE_LINE_MAX];
 
-	if (narrate_event(e, &t->fold, t->origin, human_width, line, sizeof(line)))
+	if (narrate_event(e, &t->fold, t->origin, human_width, line, sizeof(line))) {
+		char head[NARRATE_LINE_MAX];
+		if (!t->headed && narrate_header(human_width, head, sizeof(head)))
+			fprintf(human, "%s\n", head);
+		t->headed = true;
 		fprintf(human, "%s\n", line);
+	}
 	say_verdicts(v, nv);
 }
 

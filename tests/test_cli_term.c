@@ -299,6 +299,11 @@ Test(cli_term, replay_narration_fits_an_80_column_terminal)
 	snprintf(cmd, sizeof(cmd), "replay %s --no-ui --narrate", deadline_trace());
 	out = in_terminal(cmd);
 	assert_fits_and_tells_the_story(out);
+	/* the columns named once, above the first event: the times have no unit of their own */
+	const char *head = strstr(out, "\n     ms who       fd    Go function          what "
+				       "happened\n");
+	cr_assert(head && tu_count_lines(out, "Go function") == 1, "%s", out);
+	cr_assert(!strncmp(strchr(head + 1, '\n') + 1, "  ", 2), "an event follows: %s", head);
 	free(out);
 }
 
@@ -487,6 +492,7 @@ Test(cli_term, piped_narration_keeps_the_full_layout)
 	cr_assert(strstr(out, " netpolldeadlineimpl          read deadline expired\n"),
 		  "the full layout: %s", out);
 	cr_assert_null(strstr(out, "\n                    "), "no continuation lines: %s", out);
+	cr_assert_null(strstr(out, "Go function"), "no column names: %s", out);
 	free(out);
 }
 

@@ -30,7 +30,8 @@ Test(trace_check, legal_traces_pass, .timeout = 60)
 	    "legal_waiters_wrap", "legal_lost_moved",	   "legal_late_ready",
 	    "legal_kernel_reuse", "legal_lost_agree",	   "legal_kernel_seeded",
 	    "legal_fd_errno",	  "legal_lost_free_ready", "legal_kernel_wait_lost",
-	    "legal_ready_both",	  "legal_kernel_unread",   "legal_announce_cut"};
+	    "legal_ready_both",	  "legal_kernel_unread",   "legal_announce_cut",
+	    "legal_two_polls"};
 	for (size_t i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
 		char *out;
 		int rc = tt_np(&out, "check " TRACES "/%s.jsonl", legal[i]);

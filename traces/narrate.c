@@ -974,6 +974,26 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	return line.n;
 }
 
+size_t narrate_header(unsigned width, char *buf, size_t len)
+{
+	const struct layout *l = &term_layout;
+	size_t wd = clamp_width(width);
+	size_t column = (size_t)(l->when + (int)strlen(l->gap) + l->who + l->fd + l->fn + 3);
+	if (!width || !len)
+		return 0;
+	/* as the lines below it: what happened beside the function, or (narrow) under it */
+	int n = snprintf(buf, len, "%*s%s%-*s %-*s %-*s %s", l->when, "ms", l->gap, l->who, "who",
+			 l->fd, "fd", l->fn, "Go function",
+			 column + MIN_TEXT > wd ? "" : "what happened");
+	size_t k = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+	if (k > wd) /* under 35 columns the names have lines of their own: no column for them */
+		k = (size_t)(l->when + (int)strlen(l->gap) + l->who + 1 + l->fd);
+	while (k && buf[k - 1] == ' ')
+		k--;
+	buf[k] = '\0';
+	return k;
+}
+
 size_t narrate_verdict(const struct fold_verdict *v, unsigned width, char *buf, size_t len)
 {
 	struct out o = {buf, len, 0, false};

@@ -44,6 +44,13 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 		     unsigned width, char *buf, size_t len);
 
 /*
+ * On a terminal (width > 0), the columns' names, to print above the first narrated line: a
+ * class reads "ms" where the times have no unit. Returns its length; 0 for a pipe or a file,
+ * whose layout stays line for line what scripts compare.
+ */
+size_t narrate_header(unsigned width, char *buf, size_t len);
+
+/*
  * The line that follows a narrated event for each verdict fold_apply gave it:
  * "            note: ready-before-park: ..." or "            VIOLATION: pd-from: ...",
  * wrapped for width as narrate_event wraps.
