@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_parse_duration(const char *s, double *secs)
@@ -172,4 +173,22 @@ void cli_hint_samples(const char *cmd, const char *path)
 		cli_say_err(cli_term_width(STDERR_FILENO),
 			    "netpollsim %s: the sample traces are in %s (e.g. %s/echo.jsonl)\n",
 			    cmd, samples, samples);
+}
+
+bool cli_record_is_stdout(const char *cmd, const char *path, int record_fd)
+{
+	struct stat a, b;
+	char shown[256];
+	/* a file or a pipe; /dev/null for both is no mix (nor a terminal one chose to see it on) */
+	if (record_fd == STDOUT_FILENO || fstat(record_fd, &a) || fstat(STDOUT_FILENO, &b) ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino ||
+	    !(S_ISREG(a.st_mode) || S_ISFIFO(a.st_mode)))
+		return false;
+	fprintf(stderr,
+		"netpollsim %s: --record '%s' is where standard output goes too: the %s would "
+		"write into the trace; --record - puts the trace on standard output (and the rest "
+		"on stderr)\n",
+		cmd, cli_arg_text(path, shown, sizeof(shown)),
+		strcmp(cmd, "trace") ? "narration and summary" : "trace's own output");
+	return true;
 }

@@ -76,6 +76,13 @@ const char *cli_samples_dir(void);
  * samples beside this binary.
  */
 void cli_hint_samples(const char *cmd, const char *path);
+
+/*
+ * --record's file (record_fd, made for path) is where standard output goes too (`--record
+ * x.jsonl > x.jsonl`, `--record /dev/stdout`): the narration and summary would write into the
+ * trace. Says so for cmd and returns true; "-" is the way to put the trace on stdout.
+ */
+bool cli_record_is_stdout(const char *cmd, const char *path, int record_fd);
 int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	       const struct option *opts);
 

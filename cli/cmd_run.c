@@ -962,6 +962,10 @@ int cmd_run(int argc, char **argv)
 			st->record_shown, strerror(-st->record_fd));
 		return NPS_EXIT_FAIL;
 	}
+	if (st->o.record && cli_record_is_stdout("run", st->o.record, st->record_fd)) {
+		close(st->record_fd);
+		return NPS_EXIT_USAGE;
+	}
 	if (!st->o.no_ui && !st->o.narrate && !st->o.no_events) {
 		/* The dashboard is not part of this build yet: narrate in the terminal instead. */
 		cli_say_no_dashboard();

@@ -1723,6 +1723,12 @@ int cmd_trace(int argc, char **argv)
 		rc = record_failed(record, record_fd);
 		goto cleanup;
 	}
+	if (record && cli_record_is_stdout("trace", record, record_fd)) {
+		close(record_fd); /* standard output's file: not this command's to remove */
+		record_fd = -1;
+		rc = NPS_EXIT_USAGE;
+		goto cleanup;
+	}
 
 	t.origin = mono_ns();
 	int err = probes_open(&o, &p, why, sizeof(why));

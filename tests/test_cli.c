@@ -530,6 +530,36 @@ Test(cli, a_waitgroup_wait_parks_as_go_1_22_says)
  * A recorded run names the seed its scheduler used, given or not (it said 0 when not given),
  * and the summary says the one the runtime's cheaprand was seeded with: the same.
  */
+/*
+ * --record to the file standard output goes to (`--record x.jsonl > x.jsonl`, `--record
+ * /dev/stdout > x.jsonl`, a pipe): the summary would write over the header. Refused, with the
+ * way to do it; --record /dev/null with stdout there too is still fine (benchmarks use it).
+ */
+Test(cli, a_record_to_where_stdout_goes_is_refused, .timeout = 60)
+{
+	char file[600], cmd[2000], *out = NULL;
+	snprintf(file, sizeof(file), "%s/same.jsonl", tu_tmpdir());
+	for (int i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "{ %s run --scenario close --no-ui --no-bpf --record %s %s%s; }",
+			 tu_netpollsim(), i ? "/dev/stdout" : file, i == 2 ? "| cat >" : ">", file);
+		/* stderr is what tu_run reads; a pipeline's status is cat's */
+		int st = tu_run(cmd, 1, &out);
+		cr_assert_eq(st, i == 2 ? 0 : 2, "%s: exit %d: %s", cmd, st, out);
+		cr_assert(strstr(out,
+				 "is where standard output goes too: the narration and summary "
+				 "would write into the trace; --record - puts the trace on "
+				 "standard output"),
+			  "%s: %s", cmd, out);
+		free(out);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "%s run --scenario close --no-ui --no-bpf -q --record /dev/null >/dev/null",
+		 tu_netpollsim());
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+}
+
 Test(cli, the_trace_records_the_seed_used)
 {
 	static const char *const given[] = {"", "--seed 7"};
