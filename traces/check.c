@@ -127,6 +127,15 @@ int trace_footer_mismatches(const struct trace_info *in, const struct nps_fold *
 			say(ctx, "footer-counts", msg);
 		}
 	for (unsigned s = 1; s <= 2; s++)
+		if (in->footer_late[s] != f->st.late[s] && ++n && say) {
+			snprintf(msg, sizeof(msg),
+				 "the footer says %llu %s events were late (out of time order) but "
+				 "the file holds %llu",
+				 (unsigned long long)in->footer_late[s], nps_src_name(s),
+				 (unsigned long long)f->st.late[s]);
+			say(ctx, "footer-late", msg);
+		}
+	for (unsigned s = 1; s <= 2; s++)
 		if (in->footer_lost[s] < f->st.lost[s] && ++n && say) {
 			snprintf(msg, sizeof(msg),
 				 "the footer says %llu %s events were lost but lost events add up "
@@ -267,6 +276,13 @@ int trace_check(const char *path, const struct check_opts *opts, struct check_re
 		}
 		c.r.events++;
 		last_line = trace_reader_line(r);
+		/* Ps are allp[0..GOMAXPROCS): the header says how many there were */
+		if (e.src == NPS_SRC_SIM && e.p >= in->gomaxprocs) {
+			c.r.violations++;
+			file_error(&c, last_line, "p-range",
+				   "P%d: the header's gomaxprocs is %d, so the Ps are P0 to P%d",
+				   e.p, in->gomaxprocs, in->gomaxprocs - 1);
+		}
 		int n = fold_apply(&f, &e, last_line, v, MAX_VERDICTS);
 		if (n < 0) {
 			file_error(&c, last_line, "read", "out of memory");

@@ -2859,6 +2859,22 @@ static int parse_footer(struct trace_reader *r, const cJSON *o, struct perr *pe)
 	if (j && get_int(j, "interrupted", 0, 128, &iv, pe))
 		return -EINVAL;
 	in->interrupted = j ? (int)iv : 0;
+	/* "signal" names "interrupted" (the writer derives it): one may not say another signal */
+	j = cJSON_GetObjectItemCaseSensitive(o, "signal");
+	if (j) {
+		char name[32], got[64];
+		if (!cJSON_IsString(j))
+			return perr_set(pe, "field \"signal\": expected a string, got %s",
+					json_type(j));
+		if (!in->interrupted || !nps_signal_name(in->interrupted, name, sizeof(name)) ||
+		    strcmp(name, j->valuestring))
+			return perr_set(pe, "field \"signal\": %s, but \"interrupted\" is %d (%s)",
+					quote(j->valuestring, got, sizeof(got)), in->interrupted,
+					in->interrupted &&
+						nps_signal_name(in->interrupted, name, sizeof(name))
+					    ? name
+					    : "no signal");
+	}
 	if (get_text(o, "story", false, in->story, sizeof(in->story), pe))
 		return -EINVAL;
 	uint64_t we = 0;
