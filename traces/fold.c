@@ -873,6 +873,11 @@ static void apply_pd_state(struct nps_fold *f, const struct nps_event *e, uint64
 	*cur = s->to;
 	*cts = e->ts;
 	*cpos = pos;
+	if (s->fn == NPS_FN_NETPOLLREADY && NPS_PDV_IS_G(s->from) && e->m >= 0) {
+		struct fold_m *m = m_get(f, e->m);
+		if (m && m->polling)
+			m->took++;
+	}
 	if (priv(f)->nfid)
 		fid_pd_state(f, e);
 	if (priv(f)->ndefer)
@@ -1442,6 +1447,24 @@ static void blocking_overlap(struct nps_fold *f, const struct fold_m *m, const s
 	}
 }
 
+/*
+ * netpoll_end against the call it ends (netpoll_epoll.go's netpoll): one netpoll_event per entry
+ * epoll_pwait returned (skipped, stale, the break pipe's included), and as many goroutines on
+ * its list as netpollready took from rg/wg.
+ */
+static void netpoll_counts(const struct fold_m *m, const struct nps_ev_netpoll *n, struct vctx *v)
+{
+	if (n->n >= 0 && m->npevs != (uint32_t)n->n)
+		verdict(v, FOLD_VIOLATION, "netpoll-count", 0,
+			"netpoll #%llu returns %d event%s but handled %u",
+			(unsigned long long)n->id, n->n, nps_plural((unsigned long long)n->n),
+			m->npevs);
+	if (n->ngs != 0xFFFF && m->took != n->ngs)
+		verdict(v, FOLD_VIOLATION, "netpoll-count", 0,
+			"netpoll #%llu returns %u goroutine%s ready but netpollready took %u",
+			(unsigned long long)n->id, n->ngs, nps_plural(n->ngs), m->took);
+}
+
 static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct vctx *v)
 {
 	const struct nps_ev_netpoll *n = &e->u.netpoll;
@@ -1458,6 +1481,7 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 		if (n->waitms != 0)
 			blocking_overlap(f, m, e, v);
 		m->polling = true;
+		m->npevs = m->took = 0;
 		m->klost = priv(f)->klost;
 		m->waitms = n->waitms;
 		m->netpoll_id = n->id;
@@ -1472,6 +1496,8 @@ static void apply_netpoll(struct nps_fold *f, const struct nps_event *e, struct 
 				"M%d: netpoll #%llu returns but it %s", e->m,
 				(unsigned long long)n->id,
 				m->polling ? "is in another netpoll call" : "never started");
+		if (paired && !undecided(f))
+			netpoll_counts(m, n, v);
 		m->polling = false;
 		m->since = e->ts;
 		if (priv(f)->nkw || priv(f)->kview)
@@ -1527,9 +1553,11 @@ static void apply_npev(struct nps_fold *f, const struct nps_event *e, uint64_t p
 	f->st.netpoll_events++;
 	if (priv(f)->nkw)
 		kw_npev(f, e, pos, v);
-	const struct fold_m *pm = e->m >= 0 ? m_get(f, e->m) : NULL;
+	struct fold_m *pm = e->m >= 0 ? m_get(f, e->m) : NULL;
 	if (pm && (pm->resync || !pm->polling || pm->netpoll_id != n->id))
 		pm = NULL;
+	if (pm)
+		pm->npevs++;
 	if (!npev_action_fits(priv(f), pm, n))
 		verdict(v, FOLD_VIOLATION, "npev-action", 0,
 			"netpoll #%llu: an event %s data 0x%llx is not one Go's netpoll would %s",

@@ -83,12 +83,13 @@ struct fold_m {
 	int16_t p;     /* P held, -1 */
 	uint64_t curg; /* goid running, 0 */
 	bool spinning;
-	bool parked;	     /* in stopm */
-	bool polling;	     /* between netpoll_begin and netpoll_end */
-	bool resync;	     /* after a loss, until its next netpoll_begin/end: polling unknown */
-	int32_t waitms;	     /* of the current netpoll */
-	uint64_t netpoll_id; /* of the current/last netpoll */
-	uint32_t klost;	     /* kernel losses the fold had seen at its netpoll_begin */
+	bool parked;	      /* in stopm */
+	bool polling;	      /* between netpoll_begin and netpoll_end */
+	bool resync;	      /* after a loss, until its next netpoll_begin/end: polling unknown */
+	int32_t waitms;	      /* of the current netpoll */
+	uint64_t netpoll_id;  /* of the current/last netpoll */
+	uint32_t klost;	      /* kernel losses the fold had seen at its netpoll_begin */
+	uint32_t npevs, took; /* of the current netpoll: events handled, Gs netpollready took */
 	uint64_t since;
 };
 
