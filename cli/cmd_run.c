@@ -741,6 +741,24 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 			st->write_err ? record_why(st->write_err) : "", st->write_err ? ")" : "");
 }
 
+/* What to do about a listener the kernel refused (Go's own error says only what). */
+static const char *listen_hint(int err)
+{
+	switch (err) {
+	case EACCES:
+		return " (a port below 1024 needs root or CAP_NET_BIND_SERVICE; port 0 picks a "
+		       "free "
+		       "one)";
+	case EADDRINUSE:
+		return " (another socket listens there: `ss -ltnp` names it; port 0 picks a free "
+		       "one)";
+	case EADDRNOTAVAIL:
+		return " (no interface of this machine has that address: 127.0.0.1 is loopback)";
+	default:
+		return "";
+	}
+}
+
 /* The summary goes where the narration goes, after it. */
 static void print_summary(struct run_state *st, bool interrupted)
 {
@@ -1135,8 +1153,9 @@ int cmd_run(int argc, char **argv)
 	finish_trace(st, sig);
 	cli_out_keep_up(&st->narr, false); /* the summary is shown whole */
 	if (st->res.listen_err[0]) /* nothing ran: the reason alone, not a summary of nothing */
-		fprintf(stderr, "netpollsim run: --listen %s: %s\n",
-			st->o.listen ? st->o.listen : "127.0.0.1:0", st->res.listen_err);
+		fprintf(stderr, "netpollsim run: --listen %s: %s%s\n",
+			st->o.listen ? st->o.listen : "127.0.0.1:0", st->res.listen_err,
+			listen_hint(st->res.listen_errno));
 	else if (!st->o.quiet)
 		print_summary(st, sig != 0);
 	flush_narration(st);

@@ -42,6 +42,7 @@ struct scenario_result {
 	int port;	      /* the port served */
 	char listen_err[160]; /* why the listener could not be made, "" when it was (run says it
 			       * alone: no lesson ran) */
+	int listen_errno;     /* its errno (EACCES, EADDRINUSE, ...): run adds what to do */
 	int server_fd;	      /* the lesson's connection fd on the server side (-1) */
 	uint64_t
 	    park_free_reads; /* ready-before-park: reads that consumed pdReady without parking */

@@ -291,6 +291,7 @@ static int serve_start(struct scenario_run *r, void *(*client)(void *))
 	if (err) {
 		/* the one thing to say (run prints it, naming --listen): no lesson ran */
 		snprintf(r->res->listen_err, sizeof(r->res->listen_err), "%s", why);
+		r->res->listen_errno = -err;
 		fail_stop(r, why, 0);
 		return err;
 	}

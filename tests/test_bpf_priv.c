@@ -456,3 +456,34 @@ Test(bpf_priv, no_bpf_syscall_is_its_own_reason, .timeout = 60)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x:\n%s", status, out);
 	assert_one_line(out, "no bpf(): this kernel has no BPF system call", "blocked by seccomp");
 }
+
+/*
+ * Without privileges a port below 1024 is refused: Go's error ("bind: permission denied"), then
+ * the privilege that is missing, not "permission denied" alone.
+ */
+Test(bpf_priv, a_privileged_port_as_nobody_names_the_privilege, .timeout = 60)
+{
+	char cmd[700], *out = NULL;
+	need_root_and_reachable();
+	/* a container may open every port to everyone (net.ipv4.ip_unprivileged_port_start) */
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "r");
+	int start = 1024;
+	if (f && fscanf(f, "%d", &start) != 1)
+		start = 1024;
+	if (f)
+		fclose(f);
+	if (start <= 80) {
+		printf("skipped: ports from %d need no privilege here\n", start);
+		cr_skip_test("no privileged ports");
+	}
+	snprintf(cmd, sizeof(cmd),
+		 NOBODY "%s run --listen 127.0.0.1:80 --clients 0 --no-ui --no-bpf --duration 1",
+		 tu_netpollsim());
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 1, "exit status %d:\n%s", rc, out);
+	cr_assert_str_eq(out,
+			 "netpollsim run: --listen 127.0.0.1:80: listen tcp 127.0.0.1:80: bind: "
+			 "permission denied (a port below 1024 needs root or CAP_NET_BIND_SERVICE; "
+			 "port 0 picks a free one)\n");
+	free(out);
+}

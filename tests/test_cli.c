@@ -1027,8 +1027,11 @@ Test(cli, a_listen_that_fails_says_why_and_its_recording_shows_it)
 	cr_assert_eq(st, 1, "exit %d: %s", st, out);
 	snprintf(want, sizeof(want), "listen tcp 127.0.0.1:%d: bind: address already in use",
 		 ntohs(sa.sin_port));
-	char line[256];
-	snprintf(line, sizeof(line), "netpollsim run: --listen 127.0.0.1:%d: %s\n",
+	char line[400];
+	/* Go's error, then what to do about it */
+	snprintf(line, sizeof(line),
+		 "netpollsim run: --listen 127.0.0.1:%d: %s (another socket listens there: `ss "
+		 "-ltnp` names it; port 0 picks a free one)\n",
 		 ntohs(sa.sin_port), want);
 	cr_assert_str_eq(out, line, "one line, naming --listen");
 	free(out);
