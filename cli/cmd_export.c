@@ -39,14 +39,21 @@ static void usage(FILE *out)
  */
 static void on_signal(int sig)
 {
-	static const char msg[] = "netpollsim export: interrupted by signal ";
-	char buf[sizeof(msg) + 4];
+	/* "interrupted by SIGINT (signal 2)", as replay says it: plain stores and write(2) only */
+	static const char msg[] = "netpollsim export: interrupted by SIG";
+	const char *ab = sigabbrev_np(sig); /* a constant string: safe in a handler */
+	char buf[sizeof(msg) + 40];
 	size_t n = sizeof(msg) - 1;
 	trace_export_interrupted();
 	memcpy(buf, msg, n);
+	for (size_t i = 0; ab && ab[i] && i < 16; i++)
+		buf[n++] = ab[i];
+	memcpy(buf + n, " (signal ", 9);
+	n += 9;
 	if (sig >= 10)
 		buf[n++] = (char)('0' + sig / 10 % 10);
 	buf[n++] = (char)('0' + sig % 10);
+	buf[n++] = ')';
 	buf[n++] = '\n';
 	if (write(STDERR_FILENO, buf, n) < 0) {
 		/* nothing more to do */

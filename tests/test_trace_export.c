@@ -1595,17 +1595,18 @@ static void signal_a_stalled_export(int sig)
 	const char *dir = fresh_dir(sig == SIGINT    ? "killed_int"
 				    : sig == SIGTERM ? "killed_term"
 						     : "killed_kill");
-	char fifo[700], dst[700];
+	char fifo[700], dst[700], err[700];
 	snprintf(fifo, sizeof(fifo), "%s/in.fifo", dir);
 	snprintf(dst, sizeof(dst), "%s/killed.json", dir);
+	snprintf(err, sizeof(err), "%s/stderr.txt", dir);
 	cr_assert_eq(mkfifo(fifo, 0600), 0);
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL); /* as in a terminal, whatever the test runner does */
 		signal(SIGTERM, SIG_DFL);
-		int devnull = open("/dev/null", O_WRONLY);
-		dup2(devnull, STDERR_FILENO);
+		int efd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(efd, STDERR_FILENO);
 		execl(tu_netpollsim(), "netpollsim", "export", fifo, "-o", dst, (char *)NULL);
 		_exit(127);
 	}
@@ -1628,6 +1629,12 @@ static void signal_a_stalled_export(int sig)
 	else
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 128 + sig, "status 0x%x", st);
 	cr_assert_str_eq(entries_with(dir, "killed"), "", "left behind");
+	/* the signal by name, as replay says it */
+	char *said = tt_slurp(err, NULL), want[100];
+	snprintf(want, sizeof(want), "netpollsim export: interrupted by SIG%s (signal %d)\n",
+		 sigabbrev_np(sig), sig);
+	cr_assert_str_eq(said, sig == SIGKILL ? "" : want);
+	free(said);
 }
 
 Test(trace_export, a_stop_signal_or_a_kill_leaves_no_file, .timeout = 30)
