@@ -5,6 +5,7 @@
 
 #include "traces/json.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <math.h>
@@ -191,4 +192,22 @@ bool cli_record_is_stdout(const char *cmd, const char *path, int record_fd)
 		cmd, cli_arg_text(path, shown, sizeof(shown)),
 		strcmp(cmd, "trace") ? "narration and summary" : "trace's own output");
 	return true;
+}
+
+int cli_record_create(const char *cmd, const char *path)
+{
+	struct stat st;
+	char shown[256];
+	if (path && strcmp(path, "-") && !stat(path, &st) && S_ISFIFO(st.st_mode)) {
+		int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd); /* a reader is there: the open below does not wait */
+		else if (errno == ENXIO)
+			fprintf(
+			    stderr,
+			    "netpollsim %s: --record '%s' is a FIFO nobody reads yet: waiting for "
+			    "its reader (Ctrl-C stops)\n",
+			    cmd, cli_arg_text(path, shown, sizeof(shown)));
+	}
+	return trace_writer_create(path);
 }

@@ -83,6 +83,12 @@ void cli_hint_samples(const char *cmd, const char *path);
  * trace. Says so for cmd and returns true; "-" is the way to put the trace on stdout.
  */
 bool cli_record_is_stdout(const char *cmd, const char *path, int record_fd);
+
+/*
+ * --record's file made (traces/json.h trace_writer_create): a FIFO nobody reads yet makes the
+ * open wait for a reader, which is said first, not waited on in silence.
+ */
+int cli_record_create(const char *cmd, const char *path);
 int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 	       const struct option *opts);
 

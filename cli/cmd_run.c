@@ -972,7 +972,7 @@ int cmd_run(int argc, char **argv)
 	 * The recording's file first: a path it cannot write is the one thing said, before the
 	 * probes' set-up says anything (or takes its time). Its header comes when the run starts.
 	 */
-	st->record_fd = st->o.record ? trace_writer_create(st->o.record) : -1;
+	st->record_fd = st->o.record ? cli_record_create("run", st->o.record) : -1;
 	if (st->o.record)
 		cli_arg_text(st->o.record, st->record_shown, sizeof(st->record_shown));
 	if (st->record_fd < 0 && st->o.record) {

@@ -1719,7 +1719,7 @@ int cmd_trace(int argc, char **argv)
 	 * probes load (and say what they found). After the stop signals are caught: a FIFO's open
 	 * waits for its reader, and a Ctrl-C then ends the trace as it would later.
 	 */
-	if (record && (record_fd = trace_writer_create(record)) < 0) {
+	if (record && (record_fd = cli_record_create("trace", record)) < 0) {
 		rc = record_failed(record, record_fd);
 		goto cleanup;
 	}

@@ -560,6 +560,31 @@ Test(cli, a_record_to_where_stdout_goes_is_refused, .timeout = 60)
 	free(out);
 }
 
+/*
+ * --record to a FIFO nobody reads yet: the open waits for a reader, and says so first (it
+ * waited in silence); once a reader comes the run goes on and records.
+ */
+Test(cli, a_record_to_a_fifo_without_reader_says_it_waits, .timeout = 60)
+{
+	/* the binary by its full path: the shell works in the test's directory */
+	char cmd[2000], *out = NULL, *bin = realpath(tu_netpollsim(), NULL);
+	cr_assert(bin);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "cd %s && mkfifo f && { %s run --scenario close --no-ui --no-bpf -q --record f "
+	    "2>err.txt & } && for i in $(seq 200); do grep -q 'waiting for its reader' err.txt "
+	    "&& break; sleep 0.05; done; timeout 20 sh -c 'wc -l <f'; wait $!; "
+	    "echo \"rc=$?\"; cat err.txt",
+	    tu_tmpdir(), bin);
+	free(bin);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert(strstr(out, "\nrc=0\nnetpollsim run: --record 'f' is a FIFO nobody reads yet: "
+			      "waiting for its reader (Ctrl-C stops)\n"),
+		  "%s", out);
+	cr_assert_gt(atoi(out), 100, "the trace came through the FIFO: %s", out);
+	free(out);
+}
+
 Test(cli, the_trace_records_the_seed_used)
 {
 	static const char *const given[] = {"", "--seed 7"};
