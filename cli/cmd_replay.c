@@ -141,14 +141,32 @@ static const char *procs_said(const struct trace_info *in)
 static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut, unsigned width)
 {
 	double keep = max_gap * speed * 1e9; /* trace ns shown in max_gap seconds */
-	if (max_gap <= 0 || (double)gap_ns <= keep)
+	double wait = (double)gap_ns / 1e9 / speed;
+	char line[200], fit[800], span[32];
+	int n;
+	if (max_gap <= 0 && wait > 10) {
+		/* a pause longer than a class waits in silence: how long, and how to shorten it */
+		if (wait < 120)
+			snprintf(span, sizeof(span), "%.0f s", wait);
+		else if (wait < 7200)
+			snprintf(span, sizeof(span), "%.0f min", wait / 60);
+		else if (wait < 172800)
+			snprintf(span, sizeof(span), "%.1f h", wait / 3600);
+		else
+			snprintf(span, sizeof(span), "%.0f days", wait / 86400);
+		n = snprintf(line, sizeof(line),
+			     "%s... %.3f ms without events: the next one in %s at --speed %g "
+			     "(--max-gap S shows such a pause in S seconds)",
+			     width ? "  " : "            ", (double)gap_ns / 1e6, span, speed);
+	} else if (max_gap > 0 && (double)gap_ns > keep) {
+		*cut += gap_ns - (uint64_t)keep;
+		n = snprintf(line, sizeof(line),
+			     "%s... %.3f ms without events, shown in %g s (--max-gap)",
+			     width ? "  " : "            ", (double)gap_ns / 1e6, max_gap);
+	} else {
 		return;
-	*cut += gap_ns - (uint64_t)keep;
+	}
 	/* under the text column in a pipe; on a terminal, fitted to it as the narration is */
-	char line[160], fit[640];
-	int n =
-	    snprintf(line, sizeof(line), "%s... %.3f ms without events, shown in %g s (--max-gap)",
-		     width ? "  " : "            ", (double)gap_ns / 1e6, max_gap);
 	out_line(width && narrate_fit_text(line, (size_t)n, width, fit, sizeof(fit)) ? fit : line);
 }
 

@@ -669,6 +669,33 @@ Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 }
 
 /*
+ * A paced replay that meets a pause longer than 10 s (here 1,000 s at --speed 1) says how long
+ * and how to shorten it, instead of waiting in silence; Ctrl-C ends it as always.
+ */
+Test(trace_replay, a_long_pause_is_said_before_it_is_waited, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"ts\":1000,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"before\"}\n"
+	    "{\"ts\":1000001000,\"src\":\"sim\",\"ev\":\"note\",\"text\":"
+	    "\"after\"}\n";
+	const char *path = handmade_trace("pause.jsonl", 1, t);
+	char cmd[1200], *out;
+	snprintf(cmd, sizeof(cmd),
+		 "timeout --preserve-status -s INT 1 %s replay %s --no-ui -n -q --speed 0.001",
+		 tu_netpollsim(), path);
+	cr_assert_eq(tu_run(cmd, 1, &out), 130, "%s", out);
+	static const char *const lines[] = {
+	    "note: before\n",
+	    "            ... 1000.000 ms without events: the next one in 17 min at --speed 0.001 "
+	    "(--max-gap S shows such a pause in S seconds)\n",
+	    "replay interrupted by SIGINT",
+	};
+	TT_IN_ORDER(out, lines);
+	cr_assert_null(strstr(out, "note: after"), "%s", out);
+	free(out);
+}
+
+/*
  * --max-gap: a paced replay of the deadline lesson, whose 100 ms deadline is 100 s of silence at
  * --speed 0.001, shows each long stretch without events in the time given and says so (without
  * it this test would run into its timeout).
