@@ -1749,6 +1749,15 @@ int cmd_trace(int argc, char **argv)
 	int isgo = proc_go(o.tgid, gover, sizeof(gover)), go = brk ? 0 : isgo;
 
 	seed_from_proc(o.tgid, go == 1, &seed);
+	/* gone during the probes' load (a quarter of a second) or the reading of /proc */
+	if (proc_exited(o.tgid)) {
+		fprintf(stderr,
+			"netpollsim trace: process %d exited while the probes attached, before "
+			"tracing began: nothing to trace\n",
+			o.tgid);
+		rc = NPS_EXIT_FAIL;
+		goto cleanup;
+	}
 	t.seed = &seed;
 	t.seed_ts = t.origin;
 	t.pid = o.tgid;
