@@ -105,14 +105,23 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return NPS_EXIT_USAGE;
 	}
-	/* "help run" is "run --help" */
-	if (!strcmp(argv[1], "help") && argc == 3)
+	bool help =
+	    !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help");
+	bool version = !strcmp(argv[1], "--version") || !strcmp(argv[1], "version");
+	/* "help run" and "--help run" are "run --help", as git's */
+	if (help && argc == 3)
 		return main(3, (char *[]){argv[0], argv[2], "--help", NULL});
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if ((help || version) && argc > 2) {
+		char shown[128];
+		fprintf(stderr, "netpollsim: unexpected argument '%s' after %s (see --help)\n",
+			cli_arg_text(argv[2], shown, sizeof(shown)), argv[1]);
+		return NPS_EXIT_USAGE;
+	}
+	if (help) {
 		usage(stdout);
 		return finish_stdout(NULL, NPS_EXIT_OK);
 	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+	if (version) {
 		printf("netpollsim %s: models Go 1.22's netpoll and scheduler (go1.22); writes and "
 		       "reads traces of format version %d\n",
 		       NPS_VERSION, TRACE_VERSION);

@@ -310,6 +310,8 @@ Test(cli, bad_check_and_export_options_name_the_problem)
 	     "netpollsim trace: unexpected argument '2' (one process: --pid PID; see --help)\n"},
 	    {"trace", "netpollsim trace: --pid PID is required (see --help)\n"},
 	    {"scenarios echo", "netpollsim scenarios: unexpected argument 'echo' (see --help)\n"},
+	    {"--version x", "netpollsim: unexpected argument 'x' after --version (see --help)\n"},
+	    {"--help run x", "netpollsim: unexpected argument 'run' after --help (see --help)\n"},
 	    {"scenarios --bogus", "netpollsim scenarios: unknown option '--bogus' (see --help)\n"},
 	    /* a shortened name that several options start with: which ones */
 	    {"run --r 3", "netpollsim run: option '--r' is ambiguous: --rounds, --record, "
