@@ -4,10 +4,12 @@
  * and print the same narration a live run prints (traces/narrate.h), then the summary. With
  * --speed the events are paced in real time (X times faster); by default as fast as possible;
  * --max-gap S caps each pause at S seconds (a lesson's 100 ms deadline at 0.001 is 100 s).
+ * On a terminal a paced replay reads keys (cli/keys.h): space pauses, n steps, q ends.
  * SIGINT/SIGTERM stop the replay after the current event; the summary is still printed.
- * The dashboard (ui/) is not part of this command yet: --no-ui is required.
+ * The dashboard (ui/) is not part of this command yet: without --no-ui it narrates.
  */
 #include "cli/cli.h"
+#include "cli/keys.h"
 #include "cli/out.h"
 
 #include <errno.h>
@@ -45,7 +47,9 @@ static void usage(FILE *out)
 		"                    (on a terminal: fitted to its width, times in ms)\n"
 		"      --speed X     pace the events in real time, X times faster (default: as\n"
 		"                    fast as possible). A lesson lasts 1-200 ms: 0.001 shows\n"
-		"                    one ms of it per second, 0.0002 one ms in five seconds\n"
+		"                    one ms of it per second, 0.0002 one ms in five seconds.\n"
+		"                    On a terminal: space pauses and resumes, n (paused) shows\n"
+		"                    the next event, q ends the replay\n"
 		"      --max-gap S   with --speed: a stretch without events that would take more\n"
 		"                    than S seconds is shown in S, and said (a 100 ms deadline at\n"
 		"                    0.001 would be 100 s of silence)\n"
@@ -60,29 +64,80 @@ static void usage(FILE *out)
 		"2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
-/*
- * Sleep until the event's time on the replay clock; false when a signal stopped it. Sleeps in
- * slices of at most 50 ms so that a signal is seen promptly even where its delivery is deferred
- * to the end of a blocking call (TSan does that).
- */
-static bool pace(uint64_t rel_ns, double speed, const struct timespec *t0)
+static uint64_t now_ns(void)
 {
-	double at = (double)rel_ns / speed;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* The replay clock of a paced replay, and what the keys did to it (cli/keys.h). */
+struct pacer {
+	double speed;
+	uint64_t t0;   /* CLOCK_MONOTONIC ns when the replay clock read 0 (moved by pauses) */
+	uint64_t last; /* the replay time (ns) of the last event shown */
+	bool keys;     /* keys are read: space pauses and resumes, n steps, q ends */
+	bool paused, quit;
+	bool step; /* n while paused: events go out until one is narrated */
+	unsigned *width;
+};
+
+static void out_line(const char *line);
+
+/* A line about the replay itself, under the narration's text column, fitted as it is. */
+static void say_replay(const struct pacer *pc, const char *text)
+{
+	char line[200], fit[800];
+	int n = snprintf(line, sizeof(line), "%s%s", *pc->width ? "  " : "            ", text);
+	out_line(*pc->width && narrate_fit_text(line, (size_t)n, *pc->width, fit, sizeof(fit))
+		     ? fit
+		     : line);
+	fflush(stdout);
+}
+
+/*
+ * Wait until the event at replay time rel_ns is due; false when a signal or q stopped it. Waits
+ * in slices of at most 50 ms so that a signal is seen promptly even where its delivery is
+ * deferred to the end of a blocking call (TSan does that). Paused, only n lets an event out.
+ */
+static bool pace(struct pacer *pc, uint64_t rel_ns)
+{
+	double at = (double)rel_ns / pc->speed;
 	if (at > 1e15)
 		at = 1e15;
-	uint64_t ns = (uint64_t)at;
-	uint64_t until = (uint64_t)t0->tv_sec * 1000000000u + (uint64_t)t0->tv_nsec + ns;
 	for (;;) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		uint64_t n = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-		if (stop_sig)
+		if (stop_sig || pc->quit)
 			return false;
-		if (n >= until)
+		uint64_t now = now_ns(), until = pc->t0 + (uint64_t)at;
+		if ((!pc->paused && now >= until) || pc->step) {
+			pc->last = rel_ns;
 			return true;
-		uint64_t left = until - n < 50000000u ? until - n : 50000000u;
-		struct timespec d = {0, (long)left};
-		nanosleep(&d, NULL); /* EINTR or not: the loop looks again */
+		}
+		uint64_t left = pc->paused || until - now > 50000000u ? 50000000u : until - now;
+		switch (keys_wait(left)) {
+		case ' ':
+		case 'p':
+			pc->paused = !pc->paused;
+			if (pc->paused)
+				say_replay(pc,
+					   "-- paused: space resumes, n shows the next event, q "
+					   "ends the replay --");
+			else /* the clock goes on from the last event shown */
+				pc->t0 = now_ns() - (uint64_t)((double)pc->last / pc->speed);
+			break;
+		case 'n':
+			if (pc->paused) {
+				pc->last = rel_ns;
+				pc->step = true;
+				return true;
+			}
+			break;
+		case 'q':
+			pc->quit = true;
+			break;
+		default:
+			break;
+		}
 	}
 }
 
@@ -176,7 +231,6 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 	struct nps_fold f;
 	struct nps_event e;
 	struct fold_verdict v[8];
-	struct timespec t0;
 	char line[NARRATE_LINE_MAX];
 	char *text = NULL;
 	size_t tlen = 0;
@@ -209,12 +263,18 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 			in->start[0] ? in->start : "?", in->kernel[0] ? in->kernel : "?");
 		out_fitted(mem, &text, &tlen, width);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct pacer pc = {.speed = speed, .width = &width};
+	/* a class pauses a paced replay to talk over it: keys, on a terminal */
+	if (speed > 0 && narrate && (pc.keys = keys_start()))
+		say_replay(&pc,
+			   "keys: space pauses and resumes, n (paused) shows the next event, q "
+			   "ends the replay");
+	pc.t0 = now_ns();
 	uint64_t first = 0, prev = 0, cut = 0;
 	bool have_first = false, headed = false; /* headed: the columns' names said */
 	/* a bad line is reported where it is and skipped (docs/trace-format.md), the replay goes
 	 * on; only an error that is not about one line (I/O) stops it */
-	while (!stop_sig && (rc = trace_reader_next_skipping(r, &e, stderr)) > 0) {
+	while (!stop_sig && !pc.quit && (rc = trace_reader_next_skipping(r, &e, stderr)) > 0) {
 		if (!have_first) {
 			first = prev = e.ts;
 			have_first = true;
@@ -222,7 +282,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		if (speed > 0 && e.ts > prev)
 			cut_gap(e.ts - prev, speed, max_gap, &cut, width);
 		prev = e.ts > prev ? e.ts : prev;
-		if (speed > 0 && !pace(e.ts > first + cut ? e.ts - first - cut : 0, speed, &t0))
+		if (speed > 0 && !pace(&pc, e.ts > first + cut ? e.ts - first - cut : 0))
 			break;
 		int n = fold_apply(&f, &e, trace_reader_line(r), v, 8);
 		if (n < 0) {
@@ -238,6 +298,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 				out_line(head);
 			headed = true;
 			out_line(line);
+			pc.step = false; /* a step shows one narrated event */
 		}
 		for (int i = 0; i < n; i++)
 			if (narrate_verdict(&v[i], width, line, sizeof(line)))
@@ -245,13 +306,15 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		if (out_errno == EPIPE)
 			break; /* the reader went away: nobody reads the rest */
 	}
+	keys_stop();
+	bool ended = stop_sig || pc.quit; /* before the trace's end */
 	if (rc < 0) {
 		fflush(stdout);
 		fprintf(stderr, "netpollsim replay: %s\n",
 			rc == -ENOMEM ? "out of memory" : trace_reader_error(r));
 		status = NPS_EXIT_FAIL;
 	}
-	if (rc == 0 && !stop_sig && in->has_footer) {
+	if (rc == 0 && !ended && in->has_footer) {
 		/* A complete trace: judge what its end leaves owed (an epoll_ctl never shown). */
 		int n;
 		do {
@@ -275,13 +338,13 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 			fprintf(mem, "%s.\n", in->story);
 		narrate_summary(mem, &f);
 	}
-	if (rc == 0 && !stop_sig && !in->has_footer && !in->footer_bad)
+	if (rc == 0 && !ended && !in->has_footer && !in->footer_bad)
 		fprintf(
 		    mem,
 		    "  the trace has no footer: it was cut short (the recording was killed, or its "
 		    "disk filled?)\n");
 	int wrong =
-	    rc == 0 && !stop_sig ? trace_footer_mismatches(in, &f, f.st.events, NULL, NULL) : 0;
+	    rc == 0 && !ended ? trace_footer_mismatches(in, &f, f.st.events, NULL, NULL) : 0;
 	if (wrong) /* a file edited, or joined from two: check calls it illegal */
 		fprintf(mem,
 			"  the footer disagrees with the events read in %d count%s (netpollsim "
@@ -294,6 +357,9 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 			(unsigned long long)skipped, nps_plural(skipped));
 		status = NPS_EXIT_FAIL;
 	}
+	if (pc.quit && !stop_sig)
+		fprintf(mem, "  replay ended by q after %llu event%s\n",
+			(unsigned long long)f.st.events, nps_plural(f.st.events));
 	if (stop_sig) {
 		char sig[32];
 		const char *name = nps_signal_name(stop_sig, sig, sizeof(sig));

@@ -397,6 +397,66 @@ Test(cli_term, a_live_run_follows_a_resize)
  * A paced replay follows it too: resized while it waits for the recording's next event, and
  * stopped (SIGTERM), what it prints after the resize, its summary, fits the new width.
  */
+/* Type keys into the pane (tmux send-keys: as a user types them). */
+static void pane_keys(const char *keys)
+{
+	char cmd[800];
+	snprintf(cmd, sizeof(cmd), "tmux -S %s send-keys -t 0 %s", sock, keys);
+	cr_assert_eq(tu_run(cmd, 1, NULL), 0, "%s", cmd);
+}
+
+/*
+ * A class talks over a paced replay: space pauses it (and says how to go on), n shows the next
+ * narrated event while paused, space resumes, q ends it with the summary and exit 0. The keys
+ * are not echoed into the narration, and the terminal is as it was after.
+ */
+Test(cli_term, a_paced_replay_pauses_steps_and_ends_on_keys)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "replay %s --no-ui --narrate --speed 0.0005", deadline_trace());
+	pane_start_at(cmd, COLS);
+	free(pane_wait_for("M0 takes P0"));
+	pane_keys("Space");
+	char *paused = pane_wait_for("-- paused: space resumes, n shows the next event, q ends");
+	/* paused: nothing more comes (4 × 0.05 s at 0.0005 would be 100 µs of a dense trace) */
+	usleep(200 * 1000);
+	char *still = pane_text();
+	cr_assert_str_eq(paused, still, "a paused replay goes on");
+	pane_keys("n");
+	char *stepped = NULL;
+	for (int i = 0; i < 500; i++) {
+		free(stepped);
+		stepped = pane_text();
+		if (strlen(stepped) > strlen(still))
+			break;
+		usleep(10 * 1000);
+	}
+	const char *fresh = stepped + strlen(still);
+	cr_assert_eq(tu_count_lines(fresh, " M"), 1, "n shows one narrated event: '%s'", fresh);
+	free(paused);
+	free(still);
+	free(stepped);
+	pane_keys("Space");
+	pane_keys("q");
+	free(pane_wait_for("replay ended by q after "));
+	/* the terminal as it was: line editing and echo (the summary comes after keys_stop) */
+	char *tty = NULL, *modes = NULL;
+	snprintf(cmd, sizeof(cmd), "tmux -S %s display -p '#{pane_tty}'", sock);
+	cr_assert_eq(tu_run(cmd, 0, &tty), 0);
+	tty[strcspn(tty, "\n")] = '\0';
+	snprintf(cmd, sizeof(cmd), "stty -a -F %s", tty);
+	cr_assert_eq(tu_run(cmd, 0, &modes), 0, "%s", modes);
+	cr_assert(strstr(modes, " icanon") && !strstr(modes, "-icanon") &&
+		      strstr(modes, " echo ") && !strstr(modes, "-echo "),
+		  "%s", modes);
+	free(tty);
+	free(modes);
+	char *out = pane_end();
+	cr_assert_null(strstr(out, "qreplay"), "q echoed: %s", out);
+	cr_assert_null(strstr(out, "\nn"), "n echoed: %s", out);
+	free(out);
+}
+
 Test(cli_term, a_paced_replay_follows_a_resize)
 {
 	char cmd[1024];
