@@ -108,6 +108,8 @@ static bool pace(struct pacer *pc, uint64_t rel_ns)
 	for (;;) {
 		if (stop_sig || pc->quit)
 			return false;
+		if (keys_continued()) /* stopped by Ctrl-Z: on from the last event shown */
+			pc->t0 = now_ns() - (uint64_t)((double)pc->last / pc->speed);
 		uint64_t now = now_ns(), until = pc->t0 + (uint64_t)at;
 		if ((!pc->paused && now >= until) || pc->step) {
 			pc->last = rel_ns;

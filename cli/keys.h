@@ -18,6 +18,8 @@
 bool keys_start(void);
 /* The terminal as it was (also at exit: registered with atexit). */
 void keys_stop(void);
+/* Continued after Ctrl-Z since the last call: the time stopped is not the replay's to catch up. */
+bool keys_continued(void);
 /* A key typed within ns nanoseconds (0 none; when keys are not read it just waits). */
 int keys_wait(uint64_t ns);
 

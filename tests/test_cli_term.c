@@ -457,6 +457,47 @@ Test(cli_term, a_paced_replay_pauses_steps_and_ends_on_keys)
 	free(out);
 }
 
+/*
+ * Ctrl-Z during a paced replay in a shell with job control: the shell gets its terminal back
+ * as it was (echo, line editing), `fg` continues the replay with its keys, q ends it.
+ */
+Test(cli_term, a_paced_replay_stopped_by_ctrl_z_gives_the_terminal_back)
+{
+	char cmd[2000], modes[700], *bin = realpath(tu_netpollsim(), NULL), *out = NULL;
+	cr_assert(bin);
+	snprintf(sock, sizeof(sock), "%s/tmux.sock", tu_tmpdir());
+	snprintf(modes, sizeof(modes), "%s/modes.txt", tu_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+		 "tmux -S %s new-session -d -x %d -y 40 'env -i TERM=screen PS1=\"$ \" bash "
+		 "--norc --noprofile -i'",
+		 sock, COLS);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "'%s replay %s --no-ui --narrate --speed 0.0005' Enter", bin,
+		 deadline_trace());
+	pane_keys(cmd);
+	free(bin);
+	free(pane_wait_for("M0 takes P0"));
+	pane_keys("C-z");
+	free(pane_wait_for("Stopped"));
+	snprintf(cmd, sizeof(cmd), "'stty -a > %s; fg' Enter", modes);
+	pane_keys(cmd);
+	char *m = NULL;
+	for (int i = 0; i < 300 && !(m && strstr(m, "echo")); i++) {
+		free(m);
+		m = access(modes, F_OK) ? NULL : tt_slurp(modes, NULL);
+		usleep(10 * 1000);
+	}
+	cr_assert(m, "stty wrote nothing");
+	cr_assert(strstr(m, " icanon") && !strstr(m, "-icanon") && strstr(m, " echo ") &&
+		      !strstr(m, "-echo "),
+		  "the shell's terminal while the replay was stopped: %s", m);
+	free(m);
+	pane_keys("q");
+	out = pane_wait_for("replay ended by q after ");
+	free(out);
+}
+
 Test(cli_term, a_paced_replay_follows_a_resize)
 {
 	char cmd[1024];
