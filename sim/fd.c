@@ -309,6 +309,7 @@ static int FD_destroy(struct FD *fd)
 	 * fd number from accept4 and log it, and the log must show this close first.
 	 */
 	struct m *mp = getm();
+	entersyscall();
 	struct nps_event *e = trace_syscall_begin(mp, fd->Sysfd);
 	int r = close(fd->Sysfd);
 	int err = r == 0 ? 0 : -errno;
@@ -377,6 +378,7 @@ ssize_t FD_Read(struct FD *fd, void *p, size_t n)
 	for (;;) {
 		ssize_t r;
 		struct m *mp = getm();
+		entersyscall();
 		struct nps_event *ev = trace_syscall_begin(mp, fd->Sysfd);
 		do
 			r = read(fd->Sysfd, p, n);
@@ -431,6 +433,7 @@ ssize_t FD_Write(struct FD *fd, const void *p, size_t n, size_t *written)
 			max = nn + maxRW;
 		ssize_t r;
 		struct m *mp = getm();
+		entersyscall();
 		struct nps_event *ev = trace_syscall_begin(mp, fd->Sysfd);
 		do
 			r = write(fd->Sysfd, (const char *)p + nn, max - nn);
@@ -530,6 +533,7 @@ static int poll_accept(int s, struct RawSockaddrAny *rsa, const char **errcall)
 	if (err) {
 		/* CloseFunc(ns) */
 		struct m *mp = getm();
+		entersyscall();
 		struct nps_event *e = trace_syscall_begin(mp, ns);
 		int r = close(ns);
 		trace_syscall_end(mp, e, NPS_SYS_CLOSE, r == 0 ? 0 : -errno, 0, NPS_FN_FD_ACCEPT);

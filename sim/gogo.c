@@ -6,9 +6,10 @@
  * (asm_amd64.S); around it, this file tells AddressSanitizer and ThreadSanitizer that the
  * thread changes stacks, which they cannot see on their own.
  *
- * SIMPLIFICATION: stacks have a fixed size (no growth, no copying): Go starts goroutines with
- * 8 KiB and grows them; here each gets NPS_STACK_SIZE of address space, of which only the
- * touched pages cost memory.
+ * SIMPLIFICATION: stacks have a fixed size (no growth, no copying): Go 1.22 starts goroutines
+ * with 2 KiB (stackMin; adaptivestackstart then starts them at the average size scanned) and
+ * grows them; here each gets NPS_STACK_SIZE of address space, of which only the touched pages
+ * cost memory.
  */
 #include "sim/gogo.h"
 

@@ -45,11 +45,14 @@ struct netlistener {
 };
 
 /*
- * Go's syscall.Errno.Error(): the table syscall/zerrors_linux_amd64.go, which mkerrors.sh made
- * from the C library's strerror with the first letter lowered when the second is lowercase
- * ("connection refused", not "Connection refused"). Built once, so the strings stay valid.
+ * Go's syscall.Errno.Error() (syscall/syscall_unix.go) over its table errors[] in
+ * syscall/zerrors_linux_amd64.go, which mkerrors.sh made from an older C library's strerror
+ * with the first letter lowered when the second is lowercase ("connection refused"). Built
+ * once from this C library's, with where the table differs: it ends at 132 (EHWPOISON, 133, is
+ * not in it), has no text for 41 and 58 (no such errno on Linux), and 116 (ESTALE) is "stale
+ * NFS file handle". An errno without a text is "errno N", as Error says it.
  */
-#define ERRNO_MAX 134
+#define ERRNO_MAX 133
 static char errno_texts[ERRNO_MAX][64];
 static pthread_once_t errno_once = PTHREAD_ONCE_INIT;
 
@@ -57,7 +60,12 @@ static void errno_table(void)
 {
 	for (int e = 1; e < ERRNO_MAX; e++) {
 		char *t = errno_texts[e];
-		snprintf(t, sizeof(errno_texts[e]), "%s", strerror(e));
+		if (e == 41 || e == 58)
+			snprintf(t, sizeof(errno_texts[e]), "errno %d", e);
+		else if (e == ESTALE)
+			snprintf(t, sizeof(errno_texts[e]), "stale NFS file handle");
+		else
+			snprintf(t, sizeof(errno_texts[e]), "%s", strerror(e));
 		if (isupper((unsigned char)t[0]) && islower((unsigned char)t[1]))
 			t[0] = (char)tolower((unsigned char)t[0]);
 	}
@@ -65,8 +73,11 @@ static void errno_table(void)
 
 static const char *errno_text(int err)
 {
-	if (err <= 0 || err >= ERRNO_MAX)
-		return strerror(err);
+	static __thread char beyond[24]; /* per M: read before its goroutine runs again */
+	if (err <= 0 || err >= ERRNO_MAX) {
+		snprintf(beyond, sizeof(beyond), "errno %d", err);
+		return beyond;
+	}
 	pthread_once(&errno_once, errno_table);
 	return errno_texts[err];
 }
@@ -222,7 +233,8 @@ static int listenerBacklog_v = -1;
 static pthread_once_t listenerBacklog_once = PTHREAD_ONCE_INIT;
 static void maxListenerBacklog(void)
 {
-	int backlog = SOMAXCONN;
+	/* Go's fallback is syscall.SOMAXCONN, 128 (0x80), not the C library's 4096 */
+	int backlog = 128;
 	/* the log's one word on the file: a narration would show an fd nothing explains */
 	trace_note("net reads somaxconn (backlog)");
 	int f = open("/proc/sys/net/core/somaxconn", O_RDONLY | O_CLOEXEC);
@@ -265,7 +277,8 @@ int os_pipe(struct netconn **rd, int *wfd)
 	}
 	int err = os_newFile(&c->pfd, p[0]);
 	if (err) {
-		/* Go would go on with a blocking read end; a lesson cannot wait on one */
+		/* SIMPLIFICATION: Go's newFile goes on with a blocking read end; a lesson cannot
+		 * wait on one (docs/go-mapping.md) */
 		close(p[0]);
 		close(p[1]);
 		free(c);
@@ -281,12 +294,14 @@ int os_pipe(struct netconn **rd, int *wfd)
 static int listenStream(int s, const struct sockaddr_in *sa, const char **op)
 {
 	struct m *mp = getm();
+	entersyscall();
 	struct nps_event *e = trace_syscall_begin(mp, s);
 	int err = bind(s, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
 	trace_syscall_end(mp, e, NPS_SYS_BIND, err, 0, NPS_FN_NONE);
 	*op = "bind";
 	if (err)
 		return err;
+	entersyscall();
 	e = trace_syscall_begin(mp, s);
 	err = listen(s, listenerBacklog_v) ? -errno : 0;
 	trace_syscall_end(mp, e, NPS_SYS_LISTEN, err, (uint64_t)listenerBacklog_v, NPS_FN_NONE);

@@ -110,12 +110,12 @@ void sim_set_throw_hook(void (*hook)(const char *msg))
 }
 
 /*
- * ---- randomness: Go's cheaprandn (rand.go), seeded by --seed ----
+ * ---- randomness: Go's cheaprand and cheaprandn (rand.go), seeded by --seed ----
  * SIMPLIFICATION: the per-M generator is xorshift64*, not 1.22's wyrand; the reduction to
  * [0, n) is Go's. It only picks where work stealing starts.
  */
 
-uint32_t cheaprandn(uint32_t n)
+uint32_t cheaprand(void)
 {
 	struct m *mp = getm();
 	uint64_t x = mp ? mp->cheaprand : rand_seed;
@@ -125,8 +125,12 @@ uint32_t cheaprandn(uint32_t n)
 	x ^= x >> 27;
 	if (mp)
 		mp->cheaprand = x;
-	uint32_t r = (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
-	return (uint32_t)(((uint64_t)r * n) >> 32);
+	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+uint32_t cheaprandn(uint32_t n)
+{
+	return (uint32_t)(((uint64_t)cheaprand() * n) >> 32);
 }
 
 /* ---- pMask ---- */
@@ -888,6 +892,7 @@ void goready(struct g *gp)
 	ready(gp, true, NPS_FN_GOREADY);
 }
 
+/* Go: gosched_m, goschedImpl. SIMPLIFICATION: no "bad g status" throw (only running Gs yield). */
 static struct g *gosched_m(struct g *gp)
 {
 	casgstatus_where(gp, _Grunning, _Grunnable, NPS_FN_GOSCHED_M, NPS_RQ_GLOBAL, -1);
@@ -1016,7 +1021,7 @@ static struct g *stealWork(int64_t now, bool *inheritTime, int64_t *rnow, int64_
 	*inheritTime = false;
 	for (int i = 0; i < stealTries; i++) {
 		bool stealTimersOrRunNextG = i == stealTries - 1;
-		uint32_t r = cheaprandn(0xFFFFFFFFu);
+		uint32_t r = cheaprand(); /* stealOrder.start(cheaprand()) */
 		uint32_t count = (uint32_t)gomaxprocs;
 		uint32_t pos = r % count;
 		uint32_t inc = stealCoprimes[r / count % stealNCoprimes];
@@ -1099,7 +1104,8 @@ static inline bool exiting(void)
  * (at most one M at a time) or stopm. Returns NULL only when the runtime is exiting.
  * Go: runtime/proc.go findRunnable.
  * SIMPLIFICATION: the GC steps (gcstopm, GC workers, idle mark work), the trace reader, the
- * finalizer goroutine, runSafePointFn and cgo_yield are left out; the rest keeps Go's order.
+ * finalizer goroutine, runSafePointFn and cgo_yield are left out, and so are the faketime
+ * branches (the playground's) and wasm's beforeIdle; the rest keeps Go's order.
  */
 static struct g *findRunnable(bool *inheritTime, bool *tryWakeP)
 {
@@ -1472,6 +1478,17 @@ static void *mstart(void *arg)
  * the M in netpoll by the break; an M that becomes the poller after that break was drained
  * sees the flag in findRunnable instead.
  */
+/* Go's entersyscall_sysmon (proc.go): wake a sysmon in its deep sleep. */
+void entersyscall_sysmon(void)
+{
+	lock(&sched.lock);
+	if (atomic_load(&sched.sysmonwait)) {
+		atomic_store(&sched.sysmonwait, false);
+		notewakeup(&sched.sysmonnote);
+	}
+	unlock(&sched.lock);
+}
+
 static void sim_exit(void)
 {
 	atomic_store(&sched.exiting, 1);
@@ -1568,7 +1585,7 @@ int sim_run(const struct sim_config *cfg, void (*main_fn)(void *), void *arg)
 	ncpu = getproccount();
 	/* SIMPLIFICATION: Go's schedinit lets $GOMAXPROCS override ncpu; here the caller does. */
 	gomaxprocs = cfg->gomaxprocs > 0 ? cfg->gomaxprocs : ncpu;
-	if (gomaxprocs > 256)
+	if (gomaxprocs > 256) /* SIMPLIFICATION: Go 1.22 has no such limit (docs/go-mapping.md) */
 		return -EINVAL;
 	nps_trace_on = cfg->events;
 	trace_merge = cfg->merge;
@@ -1710,7 +1727,7 @@ void sim_stats(struct sim_stats *st)
  * findRunnable's non-blocking poll does, run at a point a lesson chooses. Returns the number of
  * goroutines readied.
  * SIMPLIFICATION: Go has no such entry point; the ready-before-park lesson uses it only when
- * GOMAXPROCS=1 leaves no other M to poll.
+ * GOMAXPROCS=1 leaves no other M to poll at the instant it needs (sysmon would, within 10 ms).
  */
 int sim_netpoll_now(void)
 {

@@ -311,8 +311,21 @@ void goready(struct g *gp);
 void ready(struct g *gp, bool next, uint8_t fn);
 void injectglist(struct gList *glist, uint8_t fn);
 void wakep(void);
+void entersyscall_sysmon(void);
+/*
+ * Before a system call (Go: syscall.Syscall's entersyscall, reentersyscall): a sysmon in its
+ * deep sleep is woken, so that its 10 ms netpoll rule watches a program that runs again.
+ * SIMPLIFICATION: the rest of entersyscall (the P left in _Psyscall for retake to take, the
+ * M's syscall accounting) is not modelled: the model has no blocking system calls.
+ */
+static inline void entersyscall(void)
+{
+	if (atomic_load_explicit(&sched.sysmonwait, memory_order_relaxed))
+		entersyscall_sysmon();
+}
 void mcall(struct g *(*fn)(struct g *));
 struct g *newproc(void (*fn)(void *), void *arg);
+uint32_t cheaprand(void);
 uint32_t cheaprandn(uint32_t n);
 void gList_push(struct gList *l, struct g *gp);
 struct g *gList_pop(struct gList *l);

@@ -9,11 +9,16 @@
  * (timerWaiting, timerModifiedEarlier, timerDeleted, ...) and fixes the heap later in
  * adjusttimers/cleantimers. Here every change takes the owning P's timersLock and fixes the
  * heap at once (Go 1.23 also moved to a locked heap): a timer runs once its time has come, and
- * an earlier timer wakes the blocked poller. One difference can be seen: deltimer removes a
+ * an earlier timer wakes the blocked poller. Two differences can be seen. deltimer removes a
  * timer at once, as if its P had already cleaned it, so modtimer re-arms it on the current P
  * and always wakes the poller; Go revives a timer still marked timerDeleted on its old P and
  * wakes the poller only when the new time is earlier (a deadline set, cleared and set again
- * can make one netpollBreak that Go would not).
+ * can make one netpollBreak that Go would not). And a timer moved later (or deleted) stops
+ * bounding the poll at once: Go marks it timerModifiedLater (timerDeleted) and keeps timer0When
+ * at the old time until adjusttimers/cleantimers run, so checkTimers and nobarrierWakeTime
+ * still give the old, earlier time as pollUntil, and the poller wakes once with 0 events and
+ * sleeps again. A SetReadDeadline before each Read therefore shows longer epoll_pwait timeouts
+ * here than strace shows of a Go server (spec section 9.4), and none of those empty wake-ups.
  */
 #include "sim/runtime.h"
 #include "sim/sim.h"
@@ -223,7 +228,11 @@ bool modtimer(struct timer *t, int64_t when, int64_t period, void (*f)(void *, u
 		if (when < old)
 			wakeNetPoller(when);
 	} else {
-		/* The timer already ran or was stopped: add it to the current P, like Go. */
+		/*
+		 * The timer already ran, or deltimer removed it: add it to the current P, as Go does
+		 * for one that ran (timerNoStatus). SIMPLIFICATION: one stopped is re-armed here too,
+		 * where Go revives it in place on its old P (timerDeleted): the header's difference.
+		 */
 		t->when = when;
 		pp = mp->p;
 		lock(&pp->timersLock);

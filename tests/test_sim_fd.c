@@ -1170,3 +1170,18 @@ Test(sim_fd, a_somaxconn_over_65535_is_kept_on_a_kernel_since_4_1, .timeout = 30
 	cr_assert_eq(listen_backlog, 100000, "listen(2)'s backlog: %lld",
 		     (long long)listen_backlog);
 }
+
+/*
+ * Go's Errno.Error() text for a system call's error (syscall_unix.go over zerrors_linux_amd64.go):
+ * lowered first letter, the table's own older texts, and "errno N" where it has none.
+ */
+Test(sim_fd, errno_texts_are_gos)
+{
+	cr_assert_str_eq(nps_strerror(-ECONNREFUSED), "connection refused");
+	cr_assert_str_eq(nps_strerror(-EAGAIN), "resource temporarily unavailable");
+	cr_assert_str_eq(nps_strerror(-ESTALE), "stale NFS file handle");
+	cr_assert_str_eq(nps_strerror(-41), "errno 41");
+	cr_assert_str_eq(nps_strerror(-58), "errno 58");
+	cr_assert_str_eq(nps_strerror(-EHWPOISON), "errno 133");
+	cr_assert_str_eq(nps_strerror(-4000), "errno 4000");
+}

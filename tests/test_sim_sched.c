@@ -462,6 +462,107 @@ Test(sim_sched, sysmon_polls_when_nobody_did_for_10ms)
 	cr_assert_gt(capped, 0, "sysmon's sleep reached 10 ms");
 }
 
+/*
+ * ---- sysmon's deep sleep ends at a system call (entersyscall) ----
+ * GOMAXPROCS 1. Everything parks: the one M blocks in netpoll(-1) and sysmon, every P idle and
+ * no timer, sleeps on sysmonnote for up to 60 s. The client writes B: main runs and reads it
+ * (a system call: Go's entersyscall wakes sysmon), then holds the P without polling. The
+ * client writes A, whose reader is parked: only sysmon's 10 ms rule can find it, which it does
+ * only if main's read woke it (else the test runs into its timeout).
+ */
+static struct {
+	int port;
+	_Atomic int connected, write_a, stop;
+	struct netconn *a, *b;
+	struct g *reader;
+	ssize_t got_a;
+} W;
+
+static void *two_conn_client(void *arg)
+{
+	(void)arg;
+	int fd[2];
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)W.port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < 2; i++) {
+		fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd[i] < 0 || connect(fd[i], (struct sockaddr *)&a, sizeof(a)) != 0)
+			abort();
+	}
+	atomic_store(&W.connected, 1);
+	while (!atomic_load(&sched.sysmonwait)) /* sysmon in its deep sleep */
+		usleep(200);
+	if (write(fd[1], "b", 1) != 1)
+		abort();
+	while (!atomic_load(&W.write_a))
+		usleep(200);
+	if (write(fd[0], "a", 1) != 1)
+		abort();
+	while (!atomic_load(&W.stop))
+		usleep(200);
+	close(fd[0]);
+	close(fd[1]);
+	return NULL;
+}
+
+static void reader_a(void *arg)
+{
+	(void)arg;
+	char c;
+	W.got_a = conn_read(W.a, &c, 1);
+	wg_done(&wg);
+}
+
+static void deep_sleep_main(void *arg)
+{
+	(void)arg;
+	struct netlistener *l;
+	char c;
+	if (net_listen("127.0.0.1:0", &l, NULL, 0) != 0)
+		abort();
+	W.port = listener_port(l);
+	pthread_t t;
+	pthread_create(&t, NULL, two_conn_client, NULL);
+	while (!atomic_load(&W.connected))
+		usleep(100);
+	if (net_accept(l, &W.a) != 0 || net_accept(l, &W.b) != 0)
+		abort();
+	wg_add(&wg, 1);
+	W.reader = newproc(reader_a, NULL);
+	if (conn_read(W.b, &c, 1) != 1) /* parks: every P idles; then its data comes */
+		abort();
+	atomic_store(&W.write_a, 1);
+	while (atomic_load(&W.reader->atomicstatus) == _Gwaiting)
+		usleep(500); /* holds the P: nobody but sysmon polls */
+	atomic_store(&W.stop, 1);
+	wg_wait(&wg);
+	pthread_join(t, NULL);
+	conn_close(W.a);
+	conn_close(W.b);
+	listener_close(l);
+}
+
+Test(sim_sched, a_system_call_wakes_sysmon_from_its_deep_sleep)
+{
+	cr_assert_eq(tu_sim_run(1, deep_sleep_main, NULL, &EV), 0);
+	cr_assert_eq(W.got_a, 1, "the reader got its byte");
+	cr_assert_eq(tu_fold_violations(&EV), 0);
+	bool slept = false;
+	long ready = -1;
+	for (size_t i = 0; i < EV.n && ready < 0; i++) {
+		const struct nps_event *e = &EV.v[i];
+		slept |= e->kind == NPS_EV_SYSMON && e->u.sysmon.op == NPS_SYSMON_SLEEP &&
+			 e->u.sysmon.sleep > 1000000000;
+		if (e->kind == NPS_EV_GSTATUS && e->u.gstatus.goid == W.reader->goid &&
+		    e->u.gstatus.from == _Gwaiting && e->u.gstatus.to == _Grunnable)
+			ready = (long)i;
+	}
+	cr_assert(slept, "sysmon went into its deep sleep (all Ps idle, no timer)");
+	cr_assert_geq(ready, 0, "the reader was readied");
+	cr_assert_eq(EV.v[ready].u.gstatus.fn, NPS_FN_SYSMON, "readied by sysmon's netpoll, not %u",
+		     EV.v[ready].u.gstatus.fn);
+}
+
 /* ---- injectglist after the blocking poll: work for the idle Ps ---- */
 
 #define NWAIT 4
