@@ -304,7 +304,55 @@ Test(cli_term, replay_narration_fits_an_80_column_terminal)
 				       "happened\n");
 	cr_assert(head && tu_count_lines(out, "Go function") == 1, "%s", out);
 	cr_assert(!strncmp(strchr(head + 1, '\n') + 1, "  ", 2), "an event follows: %s", head);
+	/* a name wider than its column: the text on the next line, at the text column */
+	cr_assert(strstr(out, " poll_runtime_pollUnblock\n                                   "
+			      "          fd "),
+		  "%s", out);
 	free(out);
+}
+
+/* The terminal column where p is on its line of text ("→" takes one). */
+static size_t column_of(const char *text, const char *p)
+{
+	const char *l = p;
+	while (l > text && l[-1] != '\n')
+		l--;
+	size_t c = 0;
+	for (; l < p; l++)
+		c += ((unsigned char)*l & 0xc0) != 0x80;
+	return c;
+}
+
+/*
+ * After 1000 ms a time is wider than its column (the nc demo, a long trace): it takes the
+ * columns from who's and the fd's padding, so the function and the text stay under the names.
+ */
+Test(cli_term, times_past_a_second_keep_the_columns)
+{
+	const char *late = tt_tmp("late.jsonl");
+	FILE *in = fopen(deadline_trace(), "r"), *out = fopen(late, "w");
+	char line[8192];
+	cr_assert(in && out);
+	while (fgets(line, sizeof(line), in)) {
+		unsigned long long ts;
+		int at = 0;
+		/* every event's "ts" 1.2 s later (the header and the footer have none) */
+		if (sscanf(line, "{\"ts\":%llu%n", &ts, &at) == 1)
+			fprintf(out, "{\"ts\":%llu%s", ts + 1200000000ULL, line + at);
+		else
+			fputs(line, out);
+	}
+	fclose(in);
+	fclose(out);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "replay %s --no-ui --narrate", late);
+	char *text = in_terminal(cmd);
+	const char *names = strstr(text, "Go function"), *init = strstr(text, " netpollinit ");
+	const char *read = strstr(text, " (*FD).Read ");
+	cr_assert(names && init && read && strstr(text, "\n1200."), "%s", text);
+	cr_assert_eq(column_of(text, init + 1), column_of(text, names), "%s", text);
+	cr_assert_eq(column_of(text, read + 1), column_of(text, names), "%s", text);
+	free(text);
 }
 
 /*

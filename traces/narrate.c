@@ -945,12 +945,38 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	size_t indent = narrow ? wrap_indent(fn_at, wd) : wrap_indent(column, wd);
 	put_col(&line, when, -l->when);
 	put_col(&line, l->gap, 0);
-	put_col(&line, who, l->who);
+	/*
+	 * On a terminal a time of 1000 ms and more takes its extra columns from who's padding,
+	 * then the fd's, so that the function and the text stay under the column names (from
+	 * 10 s on, M, P, G and a two-digit fd all there, one column is still over).
+	 */
+	int over = (int)strlen(when) - l->when, ww = l->who, fw = l->fd;
+	if (wd && over > 0)
+		ww = l->who - over > (int)strlen(who) ? l->who - over : (int)strlen(who);
+	put_col(&line, who, ww);
 	put_col(&line, " ", 0);
-	put_col(&line, fd, l->fd);
+	size_t fd_at =
+	    fn_at - (size_t)l->fd - 1; /* and what who could not give, the fd's padding */
+	if (wd && line.n > fd_at)
+		fw = l->fd - (int)(line.n - fd_at) > (int)strlen(fd) ? l->fd - (int)(line.n - fd_at)
+								     : (int)strlen(fd);
+	put_col(&line, fd, fw);
 	put_col(&line, " ", 0);
-	if (narrow && !*fn && line.n <= indent) { /* a note: its text where a function goes */
-		put(&line, "%*s", (int)(indent - line.n), "");
+	if (narrow && !*fn) { /* a note: its text where a function goes, or under it */
+		if (line.n <= indent) {
+			put(&line, "%*s", (int)(indent - line.n), "");
+		} else {
+			trim(&line);
+			put(&line, "\n%*s", (int)indent, "");
+		}
+		put_wrapped(&line, text, indent, indent, wd);
+	} else if (wd && !narrow && strlen(fn) > (size_t)l->fn &&
+		   line.n + strlen(fn) < column + 20) {
+		/*
+		 * A name wider than its column (poll_runtime_pollUnblock, [kernel] epoll_create1):
+		 * the text starts on the next line, at the text column, as its continuations do.
+		 */
+		put(&line, "%s\n%*s", fn, (int)indent, "");
 		put_wrapped(&line, text, indent, indent, wd);
 	} else if (narrow && line.n + strlen(fn) <= wd && column + cols(text, strlen(text)) > wd) {
 		put(&line, "%s\n%*s", fn, (int)indent, "");
