@@ -28,6 +28,7 @@
 #include "traces/narrate.h"
 
 static volatile sig_atomic_t stop_sig;
+static bool no_dashboard; /* neither --no-ui nor --narrate: the notice run also gives */
 
 static void on_signal(int sig)
 {
@@ -84,6 +85,8 @@ struct pacer {
 
 static void out_line(const char *line);
 
+#define PAUSED "-- paused: space resumes, n shows the next event, q ends the replay --"
+
 /* A line about the replay itself, under the narration's text column, fitted as it is. */
 static void say_replay(const struct pacer *pc, const char *text)
 {
@@ -108,8 +111,11 @@ static bool pace(struct pacer *pc, uint64_t rel_ns)
 	for (;;) {
 		if (stop_sig || pc->quit)
 			return false;
-		if (keys_continued()) /* stopped by Ctrl-Z: on from the last event shown */
+		if (keys_continued()) { /* stopped by Ctrl-Z: on from the last event shown */
 			pc->t0 = now_ns() - (uint64_t)((double)pc->last / pc->speed);
+			if (pc->paused) /* the shell's lines are on the screen now: say it again */
+				say_replay(pc, PAUSED);
+		}
 		uint64_t now = now_ns(), until = pc->t0 + (uint64_t)at;
 		if ((!pc->paused && now >= until) || pc->step) {
 			pc->last = rel_ns;
@@ -120,12 +126,12 @@ static bool pace(struct pacer *pc, uint64_t rel_ns)
 		case ' ':
 		case 'p':
 			pc->paused = !pc->paused;
-			if (pc->paused)
-				say_replay(pc,
-					   "-- paused: space resumes, n shows the next event, q "
-					   "ends the replay --");
-			else /* the clock goes on from the last event shown */
+			if (pc->paused) {
+				say_replay(pc, PAUSED);
+			} else { /* the clock goes on from the last event shown */
 				pc->t0 = now_ns() - (uint64_t)((double)pc->last / pc->speed);
+				say_replay(pc, "-- resumed --");
+			}
 			break;
 		case 'n':
 			if (pc->paused) {
@@ -195,7 +201,8 @@ static const char *procs_said(const struct trace_info *in)
  * --max-gap: the trace time a stretch without events that would take more than max_gap seconds
  * at speed loses, added to *cut (the replay clock runs that much ahead from there), and said.
  */
-static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut, unsigned width)
+static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut, unsigned width,
+		    bool keys)
 {
 	double keep = max_gap * speed * 1e9; /* trace ns shown in max_gap seconds */
 	double wait = (double)gap_ns / 1e9 / speed;
@@ -213,8 +220,9 @@ static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut
 			snprintf(span, sizeof(span), "%.0f days", wait / 86400);
 		n = snprintf(line, sizeof(line),
 			     "%s... %.3f ms without events: the next one in %s at --speed %g "
-			     "(--max-gap S shows such a pause in S seconds)",
-			     width ? "  " : "            ", (double)gap_ns / 1e6, span, speed);
+			     "(%s--max-gap S shows such a pause in S seconds)",
+			     width ? "  " : "            ", (double)gap_ns / 1e6, span, speed,
+			     keys ? "space then n shows it now; " : "");
 	} else if (max_gap > 0 && (double)gap_ns > keep) {
 		*cut += gap_ns - (uint64_t)keep;
 		n = snprintf(line, sizeof(line),
@@ -256,6 +264,8 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		fold_fini(&f);
 		return stop_sig ? 128 + stop_sig : NPS_EXIT_FAIL;
 	}
+	if (no_dashboard) /* after the open: a file not there is the one thing to say */
+		cli_say_no_dashboard();
 	const struct trace_info *in = trace_reader_info(r);
 	if (in->kernel_view) /* as check judges it: the probes were on from the start */
 		fold_set_kernel_view(&f);
@@ -282,7 +292,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 			have_first = true;
 		}
 		if (speed > 0 && e.ts > prev)
-			cut_gap(e.ts - prev, speed, max_gap, &cut, width);
+			cut_gap(e.ts - prev, speed, max_gap, &cut, width, pc.keys);
 		prev = e.ts > prev ? e.ts : prev;
 		if (speed > 0 && !pace(&pc, e.ts > first + cut ? e.ts - first - cut : 0))
 			break;
@@ -432,10 +442,11 @@ int cmd_replay(int argc, char **argv)
 			quiet = true;
 			break;
 		case 's':
-			if (!number_arg("--speed", optarg, 1e9,
-					"a positive number up to 1e9 (1 = real time, 2 = twice as "
-					"fast)",
-					&speed))
+			if (!number_arg(
+				"--speed", optarg, 1e9,
+				"a positive number up to 1e9 (1 = real time, 0.001 = one ms of "
+				"the trace a second, as a class watches it)",
+				&speed))
 				return NPS_EXIT_USAGE;
 			break;
 		case 'g':
@@ -455,8 +466,8 @@ int cmd_replay(int argc, char **argv)
 		return NPS_EXIT_USAGE;
 	}
 	if (!no_ui && !narrate) {
-		/* as run does: the dashboard is not part of this build yet */
-		cli_say_no_dashboard();
+		/* as run does: the dashboard is not part of this build yet (said once the file opens) */
+		no_dashboard = true;
 		narrate = true;
 	}
 	if (speed > 0 && !narrate) {

@@ -1137,9 +1137,9 @@ static void break_main(void *arg)
 /* ---------------- the table ---------------- */
 
 static const struct scenario table[] = {
-    {"echo", "goroutine per connection: rg nil → wait → G → ready → nil", 2, 3, 0, 0, SCENARIO_ANY,
-     NULL, echo_main},
-    {"deadline", "an idle read hits its deadline: rg G → nil, i/o timeout", 1, 0, 0, 0,
+    {"echo", "a goroutine per conn: rg pdNil → pdWait → G → pdReady → pdNil", 2, 3, 0, 0,
+     SCENARIO_ANY, NULL, echo_main},
+    {"deadline", "an idle read hits its deadline: rg G → pdNil, i/o timeout", 1, 0, 0, 0,
      SCENARIO_FIXED, NULL, deadline_main},
     {"close", "Close wakes a parked reader and writer with ErrNetClosing", 1, 0, 0, 0,
      SCENARIO_FIXED, NULL, close_main},

@@ -276,6 +276,8 @@ Test(cli_term, the_notices_fit_the_pane_too)
 	pane_start_at("replay no-such-lesson.jsonl", 40);
 	out = pane_end();
 	cr_assert(strstr(out, "\nnetpollsim replay: the sample traces are\n"), "%s", out);
+	cr_assert_null(strstr(out, "no dashboard"), "a file not there is the one thing said: %s",
+		       out);
 	free(out);
 }
 
@@ -485,6 +487,7 @@ Test(cli_term, a_paced_replay_pauses_steps_and_ends_on_keys)
 	free(still);
 	free(stepped);
 	pane_keys("Space");
+	free(pane_wait_for("\n  -- resumed --\n"));
 	pane_keys("q");
 	free(pane_wait_for("replay ended by q after "));
 	/* the terminal as it was: line editing and echo (the summary comes after keys_stop) */

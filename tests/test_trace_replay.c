@@ -655,8 +655,8 @@ Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 	real = replay_seconds(path, "0.5");
 	cr_assert_geq(real, 0.78, "--speed 0.5 replayed 0.4 s of trace in %.3f s", real);
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 0", path), 2);
-	cr_assert(strstr(out, "--speed wants a positive number up to 1e9 (1 = real time, 2 = twice "
-			      "as fast), not '0'"),
+	cr_assert(strstr(out, "--speed wants a positive number up to 1e9 (1 = real time, 0.001 = "
+			      "one ms of the trace a second, as a class watches it), not '0'"),
 		  "%s", out);
 	free(out);
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --narrate --speed 1e308", path), 2);
