@@ -270,7 +270,7 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	    "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, data 0x7f00000010000001) = 0",
 	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1: no timeout) returned 1 "
 	    "after "
-	    "0.999 ms (netpoll #1)",
+	    "0.999 ms (netpoll #1 on M0)",
 	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
 	    "kernel: 1 epoll wait seen by the probes, 0 fds in the interest set",
@@ -280,7 +280,8 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	/* a wait under a microsecond in ns, not "0.000 ms" */
 	out = narrate("legal_kernel_agree.jsonl");
 	cr_assert(
-	    strstr(out, "epoll_pwait(epfd 3, 128, 0 ms) returned 1 after 0.8 us (netpoll #1)"),
+	    strstr(out,
+		   "epoll_pwait(epfd 3, 128, 0 ms) returned 1 after 0.8 us (netpoll #1 on M0)"),
 	    "%s", out);
 	free(out);
 }

@@ -494,8 +494,17 @@ static void kernel_text(struct out *o, const struct nps_event *e, const struct n
 			    (unsigned long long)(w->dur / 1000 % 1000));
 		else
 			put(o, " (blocked time unknown)");
-		if (!(w->id & NPS_KERNEL_ID_BIT))
-			put(o, " (netpoll #%llu)", (unsigned long long)w->id);
+		if (!(w->id & NPS_KERNEL_ID_BIT)) {
+			/* which M that thread is: the kernel knows tids, the lesson knows Ms */
+			const struct fold_m *m = NULL;
+			for (size_t i = 0; i < f->nms && !m; i++)
+				if (f->ms[i].tid == e->tid && f->ms[i].netpoll_id == w->id)
+					m = &f->ms[i];
+			if (m)
+				put(o, " (netpoll #%llu on M%d)", (unsigned long long)w->id, m->id);
+			else
+				put(o, " (netpoll #%llu)", (unsigned long long)w->id);
+		}
 		break;
 	}
 	case NPS_EV_EPOLL_READY:
