@@ -522,6 +522,9 @@ static int consume(void *ctx, const struct nps_event *ev)
 				while (k < n &&
 				       line[k] == ' ') /* the narration's columns: none here */
 					k++;
+				if (!strncmp(line + k, "check ",
+					     6)) /* the run's own line says it */
+					k += 6;
 				say(st, "netpollsim run: %.*s", (int)(n - k), line + k);
 			}
 		} else if (v[i].level == FOLD_NOTE) {

@@ -204,16 +204,16 @@ Test(trace_replay, narrates_the_races_and_their_notes, .timeout = 30)
 	static const char *const story[] = {
 	    "rg pdNil → pdReady (readiness kept for the next read)",
 	    "rg pdReady → pdNil (G5 takes the readiness: no park)",
-	    "            note: ready-before-park:",
+	    "            check note: ready-before-park:",
 	    "rg pdWait → pdReady (readiness during the announce: the commit will fail)",
-	    "            note: ready-before-commit:",
+	    "            check note: ready-before-commit:",
 	    "G5 waiting → runnable",
-	    "            note: commit-failed:",
+	    "            check note: commit-failed:",
 	    "rg pdReady → pdNil (G5's commit failed: it takes the readiness)",
 	    "read deadline at 0.001011 s, write deadline none",
 	    "read deadline expired",
 	    "rg G5 → pdNil (deadline: G5 woken, gets i/o timeout)",
-	    "            note: deadline-while-parked:",
+	    "            check note: deadline-while-parked:",
 	    "returns \"i/o timeout\"",
 	    "for an older incarnation (tag 7): ignored",
 	    "wg G6 → pdNil (close: G6 woken, gets use of closed network connection)",
@@ -238,7 +238,8 @@ Test(trace_replay, a_close_during_the_announce_wakes_nobody, .timeout = 30)
 	    "rg pdNil → pdWait (G5 announces it will park)",
 	    "rg pdWait → pdNil (close during the announce: nobody to wake; the announcing "
 	    "goroutine does not stay parked, gets use of closed network connection)",
-	    "            note: close-while-parked: fd 7 rg: close while a goroutine announces",
+	    "            check note: close-while-parked: fd 7 rg: close while a goroutine "
+	    "announces",
 	    "G5       fd 7   (*FD).Read                   returns \"use of closed network "
 	    "connection\"",
 	    "wake-ups: 0 I/O, 0 deadline, 0 close, 0 past SetDeadline, 0 other",
@@ -570,7 +571,7 @@ Test(trace_replay, every_call_owed_at_the_end_is_shown, .timeout = 30)
 		char want[200];
 		snprintf(
 		    want, sizeof(want),
-		    "\n            VIOLATION: kernel-add-missing: netpollopen of fd %d: the "
+		    "\n            check VIOLATION: kernel-add-missing: netpollopen of fd %d: the "
 		    "kernel shows no epoll_ctl ADD from thread 100 (the trace ends without it)\n",
 		    10 + i);
 		cr_assert(strstr(out, want), "no '%s' in\n%s", want + 1, out);

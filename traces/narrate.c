@@ -1038,7 +1038,8 @@ size_t narrate_verdict(const struct fold_verdict *v, unsigned width, char *buf, 
 	buf[0] = '\0';
 	trace_sanitize(v->text, strnlen(v->text, sizeof(v->text)), t, sizeof(t));
 	snprintf(text, sizeof(text), "%s: %s: %s",
-		 v->level == FOLD_VIOLATION ? "VIOLATION" : "note", v->rule ? v->rule : "?", t);
+		 v->level == FOLD_VIOLATION ? "check VIOLATION" : "check note",
+		 v->rule ? v->rule : "?", t);
 	/* under the event it is about; its own continuation lines two columns further in */
 	put(&o, "            ");
 	put_wrapped(&o, text, o.n, 14, clamp_width(width));

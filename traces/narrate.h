@@ -52,7 +52,7 @@ size_t narrate_header(unsigned width, char *buf, size_t len);
 
 /*
  * The line that follows a narrated event for each verdict fold_apply gave it:
- * "            note: ready-before-park: ..." or "            VIOLATION: pd-from: ...",
+ * "            check note: ready-before-park: ..." or "            check VIOLATION: pd-from: ...",
  * wrapped for width as narrate_event wraps.
  */
 size_t narrate_verdict(const struct fold_verdict *v, unsigned width, char *buf, size_t len);
