@@ -378,6 +378,9 @@ Test(kernel_agree, the_chain_is_told_in_words, .timeout = 30)
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O) ← epoll_pwait ready[0] "
 	    "fd "
 	    "7 IN",
+	    /* a side already pdReady: netpollready changes nothing there, and says why no line */
+	    "netpoll #2: fd 8 EPOLLIN|EPOLLOUT → read+write ready (wg already pdReady: "
+	    "netpollready leaves it as it is)\n",
 	    "netpollready                 rg pdNil → pdReady (readiness kept for the next read) ← "
 	    "epoll_pwait ready[1] fd 8 IN|OUT",
 	    "findRunnable                 G5 waiting → runnable (runs next on this M): epoll_pwait "

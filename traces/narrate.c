@@ -419,9 +419,22 @@ static void npev_text(struct out *o, const struct nps_event *e, const struct nps
 	nps_epoll_mask_format(n->events, mask, sizeof(mask));
 	put(o, "netpoll #%llu: ", (unsigned long long)n->id);
 	switch (n->action) {
-	case NPS_NPEV_READY:
+	case NPS_NPEV_READY: {
 		put(o, "fd %d %s → %s ready", p ? p->fd : -1, mask, dir(n->mode));
+		/*
+		 * A side already pdReady (an edge its goroutine has not consumed yet): Go's
+		 * netpollunblock returns at once, so no netpollready line follows for it.
+		 */
+		bool r = n->mode != 'w' && p && !p->resync && p->rg == NPS_PDV_READY;
+		bool w = n->mode != 'r' && p && !p->resync && p->wg == NPS_PDV_READY;
+		if (r || w)
+			put(o, " (%s already pdReady: netpollready leaves %s as %s)",
+			    r && w ? "rg and wg"
+			    : r	   ? "rg"
+				   : "wg",
+			    r && w ? "them" : "it", r && w ? "they are" : "it is");
 		break;
+	}
 	case NPS_NPEV_STALE:
 		put(o, "%s for an older incarnation (tag %u): ignored", mask,
 		    (unsigned)(n->data & ((1u << 19) - 1)));
