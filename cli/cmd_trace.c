@@ -22,7 +22,7 @@
  *
  * What it leaves out: the runtime's side (there is none to see in a foreign process: that is
  * what `netpollsim run` adds), and the children the process forks (the tgid is fixed at load
- * time).
+ * time): a process with no epoll fd has those of its descendants that have one named.
  */
 #include "cli/cli.h"
 #include "cli/out.h"
@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -260,14 +261,12 @@ static int proc_status(int pid, struct proc_status *ps)
 #define PF_KTHREAD 0x00200000 /* include/linux/sched.h: the task is a kernel thread */
 
 /*
- * Is pid a kernel thread (kthreadd, kworker/0:1...)? PF_KTHREAD in the flags of /proc/PID/stat
- * (its 9th field), and its name into comm (printable). A kernel thread makes no system call, so
- * no epoll call to trace: the probes would show nothing, and say nothing of why.
+ * What /proc/PID/stat says of pid: its name into comm (printable), its parent and its flags
+ * (the 4th and 9th fields); false when it cannot be read (gone).
  */
-static bool proc_kthread(int pid, char *comm, size_t len)
+static bool proc_stat(int pid, char *comm, size_t len, int *ppid, unsigned long *flags)
 {
 	char path[64], buf[512];
-	unsigned long flags = 0;
 	size_t n = 0;
 	FILE *f;
 
@@ -281,10 +280,23 @@ static bool proc_kthread(int pid, char *comm, size_t len)
 	/* the name, in parentheses, may hold anything, ')' too: the fields follow the last ')' */
 	char *l = strchr(buf, '('), *r = strrchr(buf, ')');
 
-	if (!l || !r || r < l || sscanf(r + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+	if (!l || !r || r < l || sscanf(r + 1, " %*c %d %*d %*d %*d %*d %lu", ppid, flags) != 2)
 		return false;
 	trace_sanitize(l + 1, (size_t)(r - l - 1), comm, len);
-	return flags & PF_KTHREAD;
+	return true;
+}
+
+/*
+ * Is pid a kernel thread (kthreadd, kworker/0:1...)? PF_KTHREAD in the flags of /proc/PID/stat,
+ * and its name into comm. A kernel thread makes no system call, so no epoll call to trace: the
+ * probes would show nothing, and say nothing of why.
+ */
+static bool proc_kthread(int pid, char *comm, size_t len)
+{
+	unsigned long flags = 0;
+	int ppid;
+
+	return proc_stat(pid, comm, len, &ppid, &flags) && (flags & PF_KTHREAD);
 }
 
 /*
@@ -328,6 +340,8 @@ static void proc_base(int pid, char *buf, size_t len)
 	if (d)
 		closedir(d);
 }
+
+#define EVENTPOLL_LINK "anon_inode:[eventpoll]" /* what /proc/PID/fd/N reads for an epoll fd */
 
 /* One fd of the traced process and what /proc/PID/fd says it is. */
 struct fdlink {
@@ -687,7 +701,7 @@ static void seed_from_proc(int pid, bool want_break, struct seed *s)
 	s->break_rd = s->break_wr = -1;
 	read_fds(pid, s);
 	for (size_t i = 0; i < s->nfds && !s->interrupted; i++)
-		if (!strcmp(s->fds[i].link, "anon_inode:[eventpoll]"))
+		if (!strcmp(s->fds[i].link, EVENTPOLL_LINK))
 			read_epoll(pid, s->fds[i].fd, s, &cap);
 	if (s->nreg) {
 		qsort(s->reg, s->nreg, sizeof(*s->reg), cmp_reg);
@@ -696,6 +710,228 @@ static void seed_from_proc(int pid, bool want_break, struct seed *s)
 	if (want_break)
 		find_break(pid, s);
 	s->done_ns = mono_ns();
+}
+
+/* ---- what /proc tells a tracer that sees nothing: the children, the waits in progress ---- */
+
+/* Did /proc show the process an epoll fd when the seed was read? */
+static bool seed_has_epoll(const struct seed *s)
+{
+	for (size_t i = 0; s && i < s->nfds; i++)
+		if (!strcmp(s->fds[i].link, EVENTPOLL_LINK))
+			return true;
+	return false;
+}
+
+/* Does pid have an epoll fd now? (Its fds' links, one readlink each.) */
+static bool proc_has_epoll(int pid)
+{
+	char path[64], link[64];
+	struct dirent *de;
+	bool yes = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	while (d && !yes && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, atoi(de->d_name));
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+		yes = n == (ssize_t)strlen(EVENTPOLL_LINK) &&
+		      !memcmp(link, EVENTPOLL_LINK, (size_t)n);
+	}
+	if (d)
+		closedir(d);
+	return yes;
+}
+
+struct proc_parent {
+	int pid, ppid;
+};
+
+/*
+ * The processes descended from pid (its children, theirs...) that have an epoll fd, as
+ * "31912 (nginx), 31913 (nginx)" into buf, at most 4 and "and N more"; returns how many, the
+ * first one's pid in *first. A server that forks its workers waits in them, not in the process
+ * one finds first (nginx's master, `pgrep -o nginx`); `go run` runs the program as its child.
+ * The probes trace one process (the tgid is fixed at load time): naming these is the way on.
+ * Every process's parent is read from its stat: /proc/PID/task/TID/children needs
+ * CONFIG_PROC_CHILDREN and lists one thread's children only.
+ */
+static int epoll_descendants(int pid, char *buf, size_t len, int *first)
+{
+	struct proc_parent *v = NULL;
+	size_t n = 0, cap = 0, len0 = 0;
+	char comm[64];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int found = 0;
+
+	buf[0] = '\0';
+	while (d && (de = readdir(d))) {
+		unsigned long flags;
+		struct proc_parent p = {atoi(de->d_name), 0};
+
+		if (p.pid <= 0 || !proc_stat(p.pid, comm, sizeof(comm), &p.ppid, &flags))
+			continue;
+		if (n == cap) {
+			struct proc_parent *w =
+			    realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+			if (!w)
+				break;
+			v = w;
+		}
+		v[n++] = p;
+	}
+	if (d)
+		closedir(d);
+	/* breadth first: each process found takes its parent's place as ppid 0, never seen again */
+	int *queue = malloc((n + 1) * sizeof(*queue));
+	size_t qn = 0;
+
+	if (queue)
+		queue[qn++] = pid;
+	for (size_t q = 0; queue && q < qn; q++)
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].ppid != queue[q] || v[i].pid == pid)
+				continue;
+			queue[qn++] = v[i].pid;
+			v[i].ppid = 0;
+		}
+	for (size_t q = 1; q < qn; q++) {
+		unsigned long flags;
+		int ppid;
+
+		if (!proc_has_epoll(queue[q]) ||
+		    !proc_stat(queue[q], comm, sizeof(comm), &ppid, &flags))
+			continue;
+		if (!found++)
+			*first = queue[q];
+		if (found <= 4 && len0 < len)
+			len0 += (size_t)snprintf(buf + len0, len - len0, "%s%d (%s)",
+						 found > 1 ? ", " : "", queue[q], comm);
+	}
+	if (found > 4 && len0 < len)
+		snprintf(buf + len0, len - len0, " and %d more", found - 4);
+	free(queue);
+	free(v);
+	return found;
+}
+
+/*
+ * Say which processes descended from pid have an epoll fd: as tracing begins (start), or in
+ * the summary, after it said that pid had none and made no epoll call.
+ */
+static void say_descendants(int pid, bool start)
+{
+	char list[512];
+	int first = 0, n = epoll_descendants(pid, list, sizeof(list), &first);
+	const char *who = n == 1 ? "a process it started" : "processes it started";
+
+	if (!n)
+		return;
+	if (start)
+		say("pid %d has no epoll fd, but %s %s: %s; this traces pid %d alone, --pid %d "
+		    "traces %s\n",
+		    pid, who, n == 1 ? "does" : "do", list, pid, first,
+		    n == 1 ? "it" : "the first");
+	else
+		say("%s %s an epoll fd: %s; --pid %d traces %s\n", who, n == 1 ? "has" : "have",
+		    list, first, n == 1 ? "it" : "the first");
+}
+
+/* A thread of the process in an epoll wait, as /proc/PID/task/TID/syscall shows it. */
+struct wait_now {
+	int tid;
+	int sub; /* enum nps_wait_sub */
+	int epfd, maxevents;
+	char timeout[24]; /* as the events show it: "-1", "100", "?" (pwait2's timespec unread) */
+};
+
+/*
+ * epoll_pwait2's timeout from its timespec in the process's memory, in ms rounded up as the
+ * probes show it (bpf/netpoll.bpf.c timespec_ms): "-1" for NULL, "?" when it cannot be read.
+ */
+static void pwait2_timeout(int pid, unsigned long addr, char *buf, size_t len)
+{
+	struct {
+		int64_t sec, nsec;
+	} ts;
+	char path[64];
+	int fd;
+
+	snprintf(buf, len, addr ? "?" : "-1");
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if (!addr || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (pread(fd, &ts, sizeof(ts), (off_t)addr) == (ssize_t)sizeof(ts) && ts.sec >= 0 &&
+	    ts.nsec >= 0 && ts.nsec < 1000000000)
+		snprintf(buf, len, "%" PRId64,
+			 ts.sec >= 0x7fffffff / 1000
+			     ? 0x7fffffff
+			     : ts.sec * 1000 + (ts.nsec + 999999) / 1000000);
+	close(fd);
+}
+
+/*
+ * The threads of pid in an epoll wait now, into w (max), in thread order; returns how many
+ * there are (more than max: only max are filled). A wait that began before the probes were
+ * attached shows nothing until it returns, and a process that waits all the time shows nothing
+ * at all: this says where it is.
+ */
+static int waits_now(int pid, struct wait_now *w, int max)
+{
+	char path[96], line[256];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		int tid = atoi(de->d_name), fd;
+		long nr;
+		unsigned long a[4];
+		ssize_t k;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+		if (tid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		k = read(fd, line, sizeof(line) - 1);
+		close(fd);
+		line[k > 0 ? k : 0] = '\0';
+		/* "232 0x7 0x5561d2c0 0x200 0xffffffff ...", or "running", or "-1 ..." */
+		if (sscanf(line, "%ld %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3]) != 5)
+			continue;
+		int sub = -1;
+#ifdef SYS_epoll_wait
+		sub = nr == SYS_epoll_wait ? NPS_WAIT_EPOLL_WAIT : sub;
+#endif
+		sub = nr == SYS_epoll_pwait ? NPS_WAIT_EPOLL_PWAIT : sub;
+#ifdef SYS_epoll_pwait2
+		sub = nr == SYS_epoll_pwait2 ? NPS_WAIT_EPOLL_PWAIT2 : sub;
+#endif
+		if (sub < 0 || n++ >= max)
+			continue;
+		struct wait_now *x = &w[n - 1];
+
+		*x = (struct wait_now){tid, sub, (int)a[0], (int)a[2], ""};
+		if (sub == NPS_WAIT_EPOLL_PWAIT2)
+			pwait2_timeout(pid, a[3], x->timeout, sizeof(x->timeout));
+		else
+			snprintf(x->timeout, sizeof(x->timeout), "%d", (int)(uint32_t)a[3]);
+	}
+	if (d)
+		closedir(d);
+	for (int i = 1; i < (n < max ? n : max); i++) /* insertion sort by tid: few threads */
+		for (int j = i; j > 0 && w[j].tid < w[j - 1].tid; j--) {
+			struct wait_now tmp = w[j];
+
+			w[j] = w[j - 1];
+			w[j - 1] = tmp;
+		}
+	return n;
 }
 
 /* What a trace's header says of a Go program whose build info has no version trace can read. */
@@ -870,6 +1106,12 @@ struct trace_ctx {
 	bool headed; /* the columns' names are said (narrate_header) */
 	struct nps_fold fold;
 	uint64_t pos; /* events the fold applied: their position, for its verdicts */
+	/* each thread's last epoll wait return, for the waits in progress at the end */
+	struct tid_return {
+		uint32_t tid;
+		uint64_t ts;
+	} * rets;
+	size_t nrets, caprets;
 };
 
 /* ---- printing ---- */
@@ -1219,6 +1461,63 @@ static void print_after_exec(struct trace_ctx *t)
 }
 
 /* An event in timestamp order: join, count, print, record. */
+/* A wait of thread tid returned at ts. Few threads wait: a linear search, the last one first. */
+static void note_return(struct trace_ctx *t, uint32_t tid, uint64_t ts)
+{
+	for (size_t i = t->nrets; i-- > 0;)
+		if (t->rets[i].tid == tid) {
+			t->rets[i].ts = ts;
+			return;
+		}
+	if (t->nrets == t->caprets) {
+		size_t cap = t->caprets ? t->caprets * 2 : 16;
+		struct tid_return *v = realloc(t->rets, cap * sizeof(*v));
+
+		if (!v)
+			return; /* the end then says less of that thread's wait */
+		t->rets = v;
+		t->caprets = cap;
+	}
+	t->rets[t->nrets++] = (struct tid_return){tid, ts};
+}
+
+/*
+ * The process's threads in an epoll wait now (/proc/PID/task/TID/syscall): as tracing begins,
+ * a wait whose return will show without its blocked time; as it ends, one whose return no
+ * probe will see, with the last return of the same thread that was seen.
+ */
+static void say_waits_now(const struct trace_ctx *t, bool end)
+{
+	struct wait_now w[8];
+	int n = waits_now(t->pid, w, 8);
+
+	if (!n)
+		return;
+	if (end)
+		say("in an epoll wait as tracing ends (/proc/%d/task/TID/syscall):\n", t->pid);
+	else
+		say("in an epoll wait as tracing begins (its return will show without its blocked "
+		    "time):\n");
+	for (int i = 0; i < n && i < 8; i++) {
+		char since[80] = "";
+		const struct tid_return *r = NULL;
+
+		for (size_t k = 0; end && k < t->nrets && !r; k++)
+			r = t->rets[k].tid == (uint32_t)w[i].tid ? &t->rets[k] : NULL;
+		if (r)
+			snprintf(since, sizeof(since), ": since its last return at %.6f s or later",
+				 (double)(r->ts - t->origin) / 1e9);
+		else if (end)
+			snprintf(since, sizeof(since),
+				 ": none of its waits returned while tracing");
+		say("   tid %-7d %s(%d, %d, %s)%s\n", w[i].tid,
+		    nps_wait_sub_name((unsigned)w[i].sub), w[i].epfd, w[i].maxevents, w[i].timeout,
+		    since);
+	}
+	if (n > 8)
+		say("   and %d more threads\n", n - 8);
+}
+
 static int on_event(void *ctx, const struct nps_event *ev)
 {
 	struct trace_ctx *t = ctx;
@@ -1241,6 +1540,8 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	}
 	t->events++;
 	t->waits += e.kind == NPS_EV_EPOLL_WAIT;
+	if (e.kind == NPS_EV_EPOLL_WAIT)
+		note_return(t, e.tid, e.ts);
 	t->readies += e.kind == NPS_EV_EPOLL_READY;
 	t->ctls += e.kind == NPS_EV_EPOLL_CTL;
 	t->break_writes += e.kind == NPS_EV_SYSCALL && e.u.sys.op == NPS_SYS_WRITE;
@@ -1510,7 +1811,7 @@ static void say_gone_unseen(int pid, struct nps_join *j, uint64_t lost)
 	free(l);
 }
 
-static void print_summary(const struct trace_ctx *t, struct probes *p, int verbose)
+static void print_summary(const struct trace_ctx *t, struct probes *p, int verbose, bool exited)
 {
 	struct probes_stats st;
 
@@ -1532,13 +1833,14 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 	    " (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
 	    st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
 	/* nothing to see: a program that waits with poll(2) (python's http.server) looks so */
-	bool has_epoll = false;
-	for (size_t i = 0; t->seed && i < t->seed->nfds && !has_epoll; i++)
-		has_epoll = !strcmp(t->seed->fds[i].link, "anon_inode:[eventpoll]");
-	if (!t->events && !st.produced && !has_epoll && t->seed && !t->seed->problem[0])
+	if (!t->events && !st.produced && !seed_has_epoll(t->seed) && t->seed &&
+	    !t->seed->problem[0]) {
 		say("pid %d had no epoll fd and made no epoll call: it waits some other way "
 		    "(poll(2), select(2)) or not at all, which these probes do not show\n",
 		    t->pid);
+		if (!exited)
+			say_descendants(t->pid, false);
+	}
 	if (st.unmatched || st.exit_missed)
 		say("probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
 		    "unknown: in progress when tracing began), %" PRIu64
@@ -1822,6 +2124,10 @@ int cmd_trace(int argc, char **argv)
 			       seed.problem[0]
 				   ? "interest set at attach (from /proc fdinfo, incomplete)"
 				   : "interest set at attach (from /proc fdinfo)");
+	if (!t.quiet && !seed.problem[0] && !seed_has_epoll(&seed))
+		say_descendants(o.tgid, true);
+	if (!t.quiet)
+		say_waits_now(&t, false);
 	fflush(human);
 
 	/* The trace's time span: from the probes' start (st.attach_ns) to their stop. */
@@ -1886,10 +2192,12 @@ int cmd_trace(int argc, char **argv)
 		while (n == 8);
 	}
 
+	if (!exited) /* where the events stop: what it is waiting in, that no probe shows */
+		say_waits_now(&t, true);
 	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");
 	if (!exited)
 		say_gone_unseen(o.tgid, t.join, lost_so_far(p));
-	print_summary(&t, p, o.verbose);
+	print_summary(&t, p, o.verbose, exited);
 	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
 	rc = stop_sig ? 128 + stop_sig : NPS_EXIT_OK;
 
@@ -1921,6 +2229,7 @@ cleanup:
 	livemerge_free(t.lm);
 	seed_free(&seed);
 	seed_free(&t.exec_seed);
+	free(t.rets);
 	if (t.narrate)
 		fold_fini(&t.fold);
 	return human_close(rc);

@@ -1612,6 +1612,107 @@ Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
 }
 
 /*
+ * A server that forks its workers (nginx) waits in them: traced by its first pid, the parent,
+ * it showed nothing and said only that pid waits some other way. The processes it started that
+ * have an epoll fd are named, as tracing begins and in the summary, with the --pid to use: here
+ * a shell whose child is the workload. A shell with no epoll child is told nothing more.
+ */
+Test(bpf_trace, a_parent_without_epoll_names_its_children_with_one, .timeout = 60)
+{
+	char cmd[2048], want[256], *out;
+	int child = 0;
+
+	NEED_ROOT();
+	snprintf(cmd, sizeof(cmd),
+		 "f=%s/child.%d; rm -f $f; sh -c '%s/tests/epoll_workload pipes 1 120 60000 & "
+		 "echo $! > '$f'; wait' & p=$!; until [ -s $f ]; do sleep 0.02; done; c=$(cat $f); "
+		 "until ls -l /proc/$c/fd | grep -q eventpoll; do sleep 0.02; done; echo child=$c; "
+		 "%s trace --pid $p --duration 0.2 2>&1; kill $c; wait",
+		 tu_tmpdir(), (int)getpid(), tu_build_dir(), tu_netpollsim());
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	const char *c = strstr(out, "child=");
+	cr_assert(c && sscanf(c, "child=%d", &child) == 1 && child > 0, "%s", out);
+	snprintf(want, sizeof(want),
+		 " has no epoll fd, but a process it started does: %d (epoll_workload); this "
+		 "traces pid ",
+		 child);
+	const char *start = strstr(out, want), *end;
+	cr_assert_not_null(start, "no '%s':\n%s", want, out);
+	snprintf(want, sizeof(want), " alone, --pid %d traces it\n", child);
+	cr_assert_not_null(strstr(start, want), "no '%s':\n%s", want, out);
+	snprintf(
+	    want, sizeof(want),
+	    "\na process it started has an epoll fd: %d (epoll_workload); --pid %d traces it\n",
+	    child, child);
+	cr_assert_not_null(end = strstr(out, want), "no '%s':\n%s", want, out);
+	cr_assert_not_null(strstr(out, " had no epoll fd and made no epoll call"), "%s", out);
+	free(out);
+	/* no child with an epoll fd: nothing said of children */
+	snprintf(cmd, sizeof(cmd),
+		 "f=%s/child.%d; rm -f $f; sh -c 'sleep 30 & echo $! > '$f'; wait' & "
+		 "until [ -s $f ]; do sleep 0.02; done; %s trace --pid $! --duration 0.2 2>&1; "
+		 "kill $(cat $f); wait",
+		 tu_tmpdir(), (int)getpid(), tu_netpollsim());
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, " had no epoll fd and made no epoll call"), "%s", out);
+	cr_assert_null(strstr(out, "it started"), "%s", out);
+	free(out);
+}
+
+/*
+ * A thread blocked in epoll_wait since before tracing began shows nothing until it returns: a
+ * trace of an idle server said "0 events" and nothing of why. The threads in an epoll wait are
+ * named as tracing begins and as it ends, with the last return seen of each, or none.
+ */
+Test(bpf_trace, a_wait_in_progress_is_named_at_both_ends, .timeout = 120, .fini = kill_children)
+{
+	char log[600], pid[16], want[256], *out;
+
+	NEED_ROOT();
+	/* stopped before its first wait; continued once traced: one wait returns, then 60 s */
+	pid_t wl = workload_start("inwait", (char *[]){"pipes", "1", "120", "60000", NULL}, log,
+				  sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "0.5", NULL}, wl, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	/* stopped as it began: no wait in progress; then its first wait's return is seen */
+	cr_assert_null(strstr(out, "as tracing begins"), "%s", out);
+	const char *ret = strstr(out, ", 8, 100) = 1 ");
+	cr_assert_not_null(ret, "no first wait:\n%s", out);
+	/* the last return seen is that one: the time its line begins with */
+	const char *line = ret;
+	while (line > out && line[-1] != '\n')
+		line--;
+	double at = -1;
+	cr_assert_eq(sscanf(line, "%lf", &at), 1, "%s", line);
+	snprintf(want, sizeof(want),
+		 "in an epoll wait as tracing ends (/proc/%d/task/TID/syscall):\n   tid %-7d "
+		 "epoll_wait(",
+		 (int)wl, (int)wl);
+	const char *end = strstr(out, want);
+	cr_assert_not_null(end, "no '%s':\n%s", want, out);
+	snprintf(want, sizeof(want), ", 8, 60000): since its last return at %.6f s or later\n", at);
+	cr_assert_not_null(strstr(end, want), "no '%s':\n%s", want, end);
+	free(out);
+	/* traced again, in its 60 s wait: named as tracing begins, and none returned */
+	rc = trace_run((char *[]){"--pid", pid, "--duration", "0.3", NULL}, 0, &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	snprintf(want, sizeof(want),
+		 "in an epoll wait as tracing begins (its return will show without its blocked "
+		 "time):\n   tid %-7d epoll_wait(",
+		 (int)wl);
+	const char *begin = strstr(out, want);
+	cr_assert_not_null(begin, "no '%s':\n%s", want, out);
+	cr_assert_not_null(strstr(begin, ", 8, 60000)\n"), "%s", out);
+	snprintf(want, sizeof(want), "   tid %-7d epoll_wait(", (int)wl);
+	end = strstr(out, "as tracing ends");
+	cr_assert(end && strstr(end, want) &&
+		      strstr(end, ", 8, 60000): none of its waits returned while tracing\n"),
+		  "%s", out);
+	free(out);
+}
+
+/*
  * `trace --pid 1 --pid 2` traced pid 2 and said nothing of pid 1: a second --pid is refused,
  * exit status 2, nothing traced. Needs no root.
  */
