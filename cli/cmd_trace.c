@@ -1175,15 +1175,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 	case NPS_EV_EPOLL_WAIT: {
 		const char *name = nps_wait_sub_name(e->sub);
 
-		/* dur 0: the entry probe did not run, so the blocked time is unknown. */
-		if (!e->u.wait.dur)
-			snprintf(extra, sizeof(extra), "(blocked time unknown)");
-		else if (e->u.wait.dur < 1000000)
-			snprintf(extra, sizeof(extra), "after %.1f us",
-				 (double)e->u.wait.dur / 1e3);
-		else
-			snprintf(extra, sizeof(extra), "after %.3f ms",
-				 (double)e->u.wait.dur / 1e6);
+		narrate_dur(e->u.wait.dur, extra, sizeof(extra));
 		char tmo[24] = "invalid timespec";
 
 		if (e->u.wait.timeout_ms != NPS_WAIT_TIMEOUT_INVALID)

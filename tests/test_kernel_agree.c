@@ -371,9 +371,7 @@ Test(kernel_agree, the_chain_is_told_in_words, .timeout = 30)
 	    "(blocked "
 	    "time unknown) (netpoll #2 on M0)",
 	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1: no timeout) returned 2 "
-	    "after 0.500 "
-	    "ms "
-	    "(netpoll #2 on M0)",
+	    "after 500.0 us (netpoll #2 on M0)",
 	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O) ← epoll_pwait ready[0] "
 	    "fd "

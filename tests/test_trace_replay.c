@@ -270,15 +270,14 @@ Test(trace_replay, narrates_the_kernel_side_joined_to_netpoll, .timeout = 30)
 	    "tid 100        fd 7   [kernel] epoll_ctl           epoll_ctl(epfd 3, ADD, fd 7, "
 	    "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, data 0x7f00000010000001) = 0",
 	    "[kernel] epoll_pwait         epoll_pwait(epfd 3, 128, -1: no timeout) returned 1 "
-	    "after "
-	    "0.999 ms (netpoll #1 on M0)",
+	    "after 999.8 us (netpoll #1 on M0)",
 	    "[kernel] epoll_pwait           ready[0]: fd 7 EPOLLIN (data 0x7f00000010000001)",
 	    "netpollready                 rg G5 → pdReady (G5 ready: I/O)",
 	    "kernel: 1 epoll wait seen by the probes, 0 fds in the interest set",
 	};
 	TT_IN_ORDER(out, story);
 	free(out);
-	/* a wait under a microsecond in ns, not "0.000 ms" */
+	/* every wait under a millisecond in us, not "0.000 ms" nor "0.001 ms" next to "0.8 us" */
 	out = narrate("legal_kernel_agree.jsonl");
 	cr_assert(
 	    strstr(out,

@@ -165,6 +165,18 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len)
  * 2^47 and more, which neither an fd number nor a plain pointer (as nginx's, with the same
  * mask) reaches.
  */
+const char *narrate_dur(uint64_t ns, char *buf, size_t len)
+{
+	/* one unit for every wait under a millisecond: "0.001 ms" next to "0.8 us" read oddly */
+	if (!ns)
+		snprintf(buf, len, "(blocked time unknown)");
+	else if (ns < 1000000)
+		snprintf(buf, len, "after %.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "after %.3f ms", (double)ns / 1e6);
+	return buf;
+}
+
 const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t len)
 {
 	if (events != NPS_NETPOLL_EVENTS || data >> 47 == 0)
@@ -498,15 +510,9 @@ static void kernel_text(struct out *o, const struct nps_event *e, const struct n
 			put(o, "%d", w->ret);
 		else
 			put(o, "-%s", str_or(err, "E?"));
-		/* dur 0: the probe missed the syscall's entry (docs/kernel-view.md) */
-		if (w->dur &&
-		    w->dur < 1000) /* "0.000 ms" would say nothing: ns, as trace pipes it */
-			put(o, " after %.1f us", (double)w->dur / 1e3);
-		else if (w->dur)
-			put(o, " after %llu.%03llu ms", (unsigned long long)(w->dur / 1000000),
-			    (unsigned long long)(w->dur / 1000 % 1000));
-		else
-			put(o, " (blocked time unknown)");
+		char dur[40];
+
+		put(o, " %s", narrate_dur(w->dur, dur, sizeof(dur)));
 		if (!(w->id & NPS_KERNEL_ID_BIT)) {
 			/* which M that thread is: the kernel knows tids, the lesson knows Ms */
 			const struct fold_m *m = NULL;

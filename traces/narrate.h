@@ -82,6 +82,13 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len);
  */
 const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t len);
 
+/*
+ * How long a wait blocked, as every narration says it: "after 43.4 us" under a millisecond,
+ * "after 5.615 ms" from one on, "(blocked time unknown)" for 0 (the probe missed the
+ * syscall's entry: docs/kernel-view.md). Into buf, which it returns.
+ */
+const char *narrate_dur(uint64_t ns, char *buf, size_t len);
+
 /* The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts. */
 void narrate_summary(FILE *out, const struct nps_fold *f);
 
