@@ -26,6 +26,7 @@
  */
 #include "cli/cli.h"
 #include "cli/out.h"
+#include "cli/procfs.h"
 #include "bpf/probes.h"
 #include "traces/fold.h"
 #include "traces/join.h"
@@ -34,16 +35,11 @@
 #include "traces/names.h"
 #include "traces/narrate.h"
 
-#include <dirent.h>
-#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <linux/capability.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -51,11 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#define EPOLLERR_HUP 0x18U /* the kernel adds these to every registration */
 
 /*
  * How long an event waits for the ones stamped before it on other CPUs: the probes' records
@@ -230,595 +223,6 @@ static void usage(FILE *out)
 		"failed, 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
-/* ---- /proc: the process, the interest set before we attached, and Go's break pipe ---- */
-
-/* What trace needs of /proc/PID/status. */
-struct proc_status {
-	int tgid;    /* the process a thread id belongs to */
-	int threads; /* threads not yet dead */
-	char state;  /* R, S, D, T, Z (zombie), X (dead)... */
-};
-
-/* 0, or -errno (ENOENT: no such process or thread). */
-static int proc_status(int pid, struct proc_status *ps)
-{
-	char path[64], line[256];
-	FILE *f;
-
-	memset(ps, 0, sizeof(*ps));
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "State: %c", &ps->state) != 1 &&
-		    sscanf(line, "Tgid: %d", &ps->tgid) != 1)
-			sscanf(line, "Threads: %d", &ps->threads);
-	fclose(f);
-	return 0;
-}
-
-#define PF_KTHREAD 0x00200000 /* include/linux/sched.h: the task is a kernel thread */
-
-/*
- * What /proc/PID/stat says of pid: its name into comm (printable), its parent and its flags
- * (the 4th and 9th fields); false when it cannot be read (gone).
- */
-static bool proc_stat(int pid, char *comm, size_t len, int *ppid, unsigned long *flags)
-{
-	char path[64], buf[512];
-	size_t n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	/* the name, in parentheses, may hold anything, ')' too: the fields follow the last ')' */
-	char *l = strchr(buf, '('), *r = strrchr(buf, ')');
-
-	if (!l || !r || r < l || sscanf(r + 1, " %*c %d %*d %*d %*d %*d %lu", ppid, flags) != 2)
-		return false;
-	trace_sanitize(l + 1, (size_t)(r - l - 1), comm, len);
-	return true;
-}
-
-/*
- * Is pid a kernel thread (kthreadd, kworker/0:1...)? PF_KTHREAD in the flags of /proc/PID/stat,
- * and its name into comm. A kernel thread makes no system call, so no epoll call to trace: the
- * probes would show nothing, and say nothing of why.
- */
-static bool proc_kthread(int pid, char *comm, size_t len)
-{
-	unsigned long flags = 0;
-	int ppid;
-
-	return proc_stat(pid, comm, len, &ppid, &flags) && (flags & PF_KTHREAD);
-}
-
-/*
- * Has the process ended? kill(pid, 0) still succeeds for a zombie (it has exited, its parent
- * has not reaped it yet), so a zombie counts as ended: state Z or X with no thread left (a
- * leader that called pthread_exit is a zombie too, while its other threads go on).
- */
-static bool proc_exited(int pid)
-{
-	struct proc_status ps;
-
-	if (kill(pid, 0) && errno == ESRCH)
-		return true;
-	if (proc_status(pid, &ps))
-		return false; /* cannot tell: kill() says it is there */
-	return (ps.state == 'Z' || ps.state == 'X') && ps.threads <= 1;
-}
-
-/*
- * Where /proc shows the process's fds and program: /proc/PID, or, when its leader has exited
- * (pthread_exit in main: a zombie while the other threads go on, and its fd, fdinfo and exe
- * read as empty or gone), /proc/PID/task/TID of a thread still running, which shares them.
- */
-static void proc_base(int pid, char *buf, size_t len)
-{
-	struct proc_status ps;
-	DIR *d;
-	struct dirent *de;
-
-	snprintf(buf, len, "/proc/%d", pid);
-	if (proc_status(pid, &ps) || (ps.state != 'Z' && ps.state != 'X') || ps.threads <= 1)
-		return;
-	snprintf(buf, len, "/proc/%d/task", pid);
-	d = opendir(buf);
-	snprintf(buf, len, "/proc/%d", pid);
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.' && atoi(de->d_name) != pid) {
-			snprintf(buf, len, "/proc/%d/task/%d", pid, atoi(de->d_name));
-			break;
-		}
-	if (d)
-		closedir(d);
-}
-
-#define EVENTPOLL_LINK "anon_inode:[eventpoll]" /* what /proc/PID/fd/N reads for an epoll fd */
-
-/* One fd of the traced process and what /proc/PID/fd says it is. */
-struct fdlink {
-	int fd;
-	char link[40]; /* "pipe:[1234]", "anon_inode:[eventpoll]"... (longer ones cut short) */
-};
-
-/* What /proc says of the process when tracing begins (and again when it ends: say_gone_unseen). */
-struct seed {
-	struct fdlink *fds; /* every fd, sorted by fd */
-	size_t nfds;
-	struct join_interest *reg; /* the registrations in its epoll fds, sorted by (epfd, fd) */
-	bool *superseded; /* reg[i] was changed by an epoll_ctl made while /proc was read */
-	size_t nreg;
-	int break_rd, break_wr, candidates; /* Go's break pipe: the one candidate */
-	uint64_t done_ns;		    /* when the seeding ended */
-	char problem[512];		    /* the first read of /proc that failed, "" if none */
-	bool interrupted;		    /* a stop signal came during the seeding */
-	sig_atomic_t stops0;		    /* stops when it began */
-};
-
-static void seed_free(struct seed *s)
-{
-	free(s->fds);
-	free(s->reg);
-	free(s->superseded);
-}
-
-/* The value of a line of /proc/WHO/status ("Uid:", "CapEff:"), into buf; false: not there. */
-static bool status_field(const char *who, const char *key, char *buf, size_t len)
-{
-	char path[64], line[256];
-	size_t k = strlen(key);
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%s/status", who);
-	f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		if ((found = !strncmp(line, key, k)))
-			snprintf(buf, len, "%s", line + k);
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/*
- * Why the kernel refuses netpollsim pid's fds in /proc (EACCES): its ptrace access check
- * (PTRACE_MODE_READ_FSCREDS) lets in a caller with CAP_SYS_PTRACE, or one of the same user and
- * group when the process holds no capability the caller lacks and is dumpable. Refused despite
- * CAP_SYS_PTRACE (root reading the init of a sandboxed VM or container), it is a security
- * module's doing, and no privilege helps; the message must not send root after one it has.
- */
-static void denied_why(int pid, char *buf, size_t len)
-{
-	char who[16], v[128];
-	unsigned long long eff = 0, prm = 0;
-	unsigned uid[3] = {0}, gid[3] = {0};
-	bool ptrace = status_field("self", "CapEff:", v, sizeof(v)) &&
-		      sscanf(v, "%llx", &eff) == 1 && (eff >> CAP_SYS_PTRACE & 1);
-
-	snprintf(who, sizeof(who), "%d", pid);
-	bool ids = status_field(who, "Uid:", v, sizeof(v)) &&
-		   sscanf(v, "%u %u %u", &uid[0], &uid[1], &uid[2]) == 3 &&
-		   status_field(who, "Gid:", v, sizeof(v)) &&
-		   sscanf(v, "%u %u %u", &gid[0], &gid[1], &gid[2]) == 3;
-	bool caps = status_field(who, "CapPrm:", v, sizeof(v)) && sscanf(v, "%llx", &prm) == 1;
-	bool same = ids;
-
-	for (int i = 0; i < 3; i++)
-		same = same && uid[i] == geteuid() && gid[i] == getegid();
-	if (ptrace)
-		snprintf(
-		    buf, len,
-		    "netpollsim has CAP_SYS_PTRACE, so no privilege is missing: a security "
-		    "module (Landlock, SELinux, AppArmor, a BPF LSM) keeps pid %d's /proc from it",
-		    pid);
-	else if (ids && !same)
-		snprintf(buf, len,
-			 "pid %d runs as uid %u gid %u, not as netpollsim (uid %u gid %u): reading "
-			 "another user's /proc needs CAP_SYS_PTRACE",
-			 pid, uid[1], gid[1], (unsigned)geteuid(), (unsigned)getegid());
-	else if (caps && (prm & ~eff))
-		snprintf(buf, len,
-			 "pid %d holds capabilities netpollsim lacks (%#llx): reading its /proc "
-			 "needs CAP_SYS_PTRACE",
-			 pid, prm & ~eff);
-	else
-		snprintf(buf, len,
-			 "pid %d is not dumpable (a set-user-ID or file-capability program, or "
-			 "prctl(PR_SET_DUMPABLE, 0)): reading its /proc needs CAP_SYS_PTRACE",
-			 pid);
-}
-
-/* Remember the first failure: one line says it (what: the path). */
-static void seed_problem(struct seed *s, int pid, const char *what, int err)
-{
-	char why[256] = "";
-
-	if (s->problem[0])
-		return;
-	if (err == EACCES || err == EPERM)
-		denied_why(pid, why, sizeof(why));
-	snprintf(s->problem, sizeof(s->problem), "cannot read %s: %s%s%s%s", what, strerror(err),
-		 why[0] ? " (" : "", why, why[0] ? ")" : "");
-}
-
-static int cmp_fdlink(const void *a, const void *b)
-{
-	const struct fdlink *x = a, *y = b;
-
-	return (x->fd > y->fd) - (x->fd < y->fd);
-}
-
-/* Every fd of the process and its link, each read once. */
-static void read_fds(int pid, struct seed *s)
-{
-	char base[64], path[96], link[PATH_MAX];
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
-
-	proc_base(pid, base, sizeof(base));
-	snprintf(path, sizeof(path), "%s/fd", base);
-	d = opendir(path);
-	if (!d) {
-		seed_problem(s, pid, path, errno);
-		return;
-	}
-	while ((de = readdir(d)) && !(s->interrupted = stops != s->stops0)) {
-		if (de->d_name[0] == '.')
-			continue;
-		int fd = atoi(de->d_name);
-
-		snprintf(path, sizeof(path), "%s/fd/%d", base, fd);
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
-
-		if (n < 0) {
-			if (errno != ENOENT) /* ENOENT: closed since readdir */
-				seed_problem(s, pid, path, errno);
-			continue;
-		}
-		if (s->nfds == cap) {
-			struct fdlink *v = realloc(s->fds, (cap ? cap * 2 : 64) * sizeof(*v));
-
-			if (!v)
-				break;
-			s->fds = v;
-			cap = cap ? cap * 2 : 64;
-		}
-		struct fdlink *l = &s->fds[s->nfds++];
-		size_t k = (size_t)n < sizeof(l->link) - 1 ? (size_t)n : sizeof(l->link) - 1;
-
-		l->fd = fd;
-		memcpy(l->link, link, k);
-		l->link[k] = '\0';
-	}
-	closedir(d);
-	if (s->nfds)
-		qsort(s->fds, s->nfds, sizeof(*s->fds), cmp_fdlink);
-}
-
-/* The link of fd, or "" when it was not read. */
-static const char *fd_link(const struct seed *s, int fd)
-{
-	struct fdlink key = {.fd = fd};
-	const struct fdlink *l =
-	    s->nfds ? bsearch(&key, s->fds, s->nfds, sizeof(*s->fds), cmp_fdlink) : NULL;
-
-	return l ? l->link : "";
-}
-
-/* The open flags of fd (O_ACCMODE...), from its fdinfo; -1 if unreadable. */
-static int fd_flags(int pid, int fd)
-{
-	char base[64], path[96], line[256];
-	unsigned flags = 0;
-	FILE *f;
-
-	proc_base(pid, base, sizeof(base));
-	snprintf(path, sizeof(path), "%s/fdinfo/%d", base, fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "flags: %o", &flags) == 1)
-			break;
-	fclose(f);
-	return (int)flags;
-}
-
-/*
- * One epoll fd's registrations, from its fdinfo ("tfd: 7 events: 8000201d data: ..."). The
- * kernel adds EPOLLERR|EPOLLHUP to every registration; they are taken off again, so that a
- * registration reads as it was asked for (Go's netpollopen mask, for one).
- */
-static void read_epoll(int pid, int epfd, struct seed *s, size_t *cap)
-{
-	char base[64], path[96], line[256];
-	unsigned events;
-	unsigned long long data;
-	int tfd;
-	FILE *f;
-
-	proc_base(pid, base, sizeof(base));
-	snprintf(path, sizeof(path), "%s/fdinfo/%d", base, epfd);
-	f = fopen(path, "r");
-	if (!f) {
-		if (errno != ENOENT)
-			seed_problem(s, pid, path, errno);
-		return;
-	}
-	while (fgets(line, sizeof(line), f) && !(s->interrupted = stops != s->stops0)) {
-		if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3)
-			continue;
-		if (s->nreg == *cap) {
-			struct join_interest *v =
-			    realloc(s->reg, (*cap ? *cap * 2 : 64) * sizeof(*v));
-
-			if (!v)
-				break;
-			s->reg = v;
-			*cap = *cap ? *cap * 2 : 64;
-		}
-		s->reg[s->nreg++] = (struct join_interest){
-		    .epfd = epfd, .fd = tfd, .events = events & ~EPOLLERR_HUP, .data = data};
-	}
-	fclose(f);
-}
-
-static int cmp_reg(const void *a, const void *b)
-{
-	const struct join_interest *x = a, *y = b;
-
-	if (x->epfd != y->epfd)
-		return (x->epfd > y->epfd) - (x->epfd < y->epfd);
-	return (x->fd > y->fd) - (x->fd < y->fd);
-}
-
-static int cmp_link(const void *a, const void *b)
-{
-	const struct fdlink *x = a, *y = b;
-	int c = strcmp(x->link, y->link);
-
-	return c ? c : cmp_fdlink(a, b);
-}
-
-/* A break fd candidate: its read and write ends and the registration that makes it one. */
-struct break_cand {
-	int rd, wr;
-	const struct join_interest *reg;
-};
-
-/* Does epoll fd epfd hold a registration made as Go's netpollopen makes them? */
-static bool epfd_has_netpollopen(const struct seed *s, int epfd)
-{
-	for (size_t i = 0; i < s->nreg; i++)
-		if (s->reg[i].epfd == epfd && s->reg[i].events == NPS_NETPOLL_EVENTS)
-			return true;
-	return false;
-}
-
-/*
- * Of several candidates (a program with an epoll fd of its own, and its own wake-up pipe, as
- * older fsnotify has), Go's: the one whose epoll fd also holds netpollopen's registrations
- * (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET), which the runtime's alone makes. A process with no
- * socket open yet has none: the candidates stay ambiguous (--break names the pipe).
- */
-static void pick_break(struct seed *s, const struct break_cand *c, int n)
-{
-	int found = -1, matches = 0;
-
-	for (int i = 0; i < n; i++)
-		if (epfd_has_netpollopen(s, c[i].reg->epfd)) {
-			found = i;
-			matches++;
-		}
-	if (n == 1)
-		found = 0;
-	else if (matches != 1)
-		return;
-	s->break_rd = c[found].rd;
-	s->break_wr = c[found].wr;
-	s->candidates = 1;
-}
-
-/*
- * Go's break fd: registered for EPOLLIN alone, level-triggered (spec section 2.2): an eventfd
- * (Go 1.23+), or the read end of a pipe whose write end the process holds (Go <= 1.22).
- */
-static void find_break(int pid, struct seed *s)
-{
-	struct fdlink *bylink = NULL;
-	struct break_cand cand[16];
-	int n = 0;
-
-	for (size_t i = 0; i < s->nreg && !s->interrupted; i++) {
-		const char *link = fd_link(s, s->reg[i].fd);
-
-		if (s->reg[i].events != 0x1)
-			continue;
-		if (!strcmp(link, "anon_inode:[eventfd]")) {
-			if (n < 16)
-				cand[n++] =
-				    (struct break_cand){s->reg[i].fd, s->reg[i].fd, &s->reg[i]};
-			s->candidates++;
-			continue;
-		}
-		if (strncmp(link, "pipe:[", 6))
-			continue;
-		if (!bylink) { /* the fds sorted by link, to find the other end of each pipe */
-			bylink = malloc(s->nfds * sizeof(*bylink));
-			if (!bylink)
-				return;
-			memcpy(bylink, s->fds, s->nfds * sizeof(*bylink));
-			qsort(bylink, s->nfds, sizeof(*bylink), cmp_link);
-		}
-		struct fdlink key = {.fd = -1};
-
-		snprintf(key.link, sizeof(key.link), "%s", link);
-		size_t lo = 0, hi = s->nfds; /* the first entry >= key */
-
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (cmp_link(&bylink[mid], &key) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < s->nfds && !strcmp(bylink[lo].link, link); lo++) {
-			if (bylink[lo].fd != s->reg[i].fd &&
-			    (fd_flags(pid, bylink[lo].fd) & O_ACCMODE) == O_WRONLY) {
-				if (n < 16)
-					cand[n++] = (struct break_cand){s->reg[i].fd, bylink[lo].fd,
-									&s->reg[i]};
-				s->candidates++;
-				break;
-			}
-		}
-	}
-	free(bylink);
-	if (n && n == s->candidates)
-		pick_break(s, cand, n);
-}
-
-/*
- * The process's interest set and (want_break) Go's break pipe, from /proc: each fd's link read
- * once, each epoll fd's fdinfo once. Stops early on a stop signal (s->interrupted).
- */
-static void seed_from_proc(int pid, bool want_break, struct seed *s)
-{
-	size_t cap = 0;
-
-	memset(s, 0, sizeof(*s));
-	s->stops0 = stops;
-	s->break_rd = s->break_wr = -1;
-	read_fds(pid, s);
-	for (size_t i = 0; i < s->nfds && !s->interrupted; i++)
-		if (!strcmp(s->fds[i].link, EVENTPOLL_LINK))
-			read_epoll(pid, s->fds[i].fd, s, &cap);
-	if (s->nreg) {
-		qsort(s->reg, s->nreg, sizeof(*s->reg), cmp_reg);
-		s->superseded = calloc(s->nreg, sizeof(*s->superseded));
-	}
-	if (want_break)
-		find_break(pid, s);
-	s->done_ns = mono_ns();
-}
-
-/* ---- what /proc tells a tracer that sees nothing: the children, the waits in progress ---- */
-
-/* Did /proc show the process an epoll fd when the seed was read? */
-static bool seed_has_epoll(const struct seed *s)
-{
-	for (size_t i = 0; s && i < s->nfds; i++)
-		if (!strcmp(s->fds[i].link, EVENTPOLL_LINK))
-			return true;
-	return false;
-}
-
-/* Does pid have an epoll fd now? (Its fds' links, one readlink each.) */
-static bool proc_has_epoll(int pid)
-{
-	char path[64], link[64];
-	struct dirent *de;
-	bool yes = false;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	while (d && !yes && (de = readdir(d))) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, atoi(de->d_name));
-		ssize_t n = readlink(path, link, sizeof(link) - 1);
-
-		yes = n == (ssize_t)strlen(EVENTPOLL_LINK) &&
-		      !memcmp(link, EVENTPOLL_LINK, (size_t)n);
-	}
-	if (d)
-		closedir(d);
-	return yes;
-}
-
-struct proc_parent {
-	int pid, ppid;
-};
-
-/*
- * The processes descended from pid (its children, theirs...) that have an epoll fd, as
- * "31912 (nginx), 31913 (nginx)" into buf, at most 4 and "and N more"; returns how many, the
- * first one's pid in *first. A server that forks its workers waits in them, not in the process
- * one finds first (nginx's master, `pgrep -o nginx`); `go run` runs the program as its child.
- * The probes trace one process (the tgid is fixed at load time): naming these is the way on.
- * Every process's parent is read from its stat: /proc/PID/task/TID/children needs
- * CONFIG_PROC_CHILDREN and lists one thread's children only.
- */
-static int epoll_descendants(int pid, char *buf, size_t len, int *first)
-{
-	struct proc_parent *v = NULL;
-	size_t n = 0, cap = 0, len0 = 0;
-	char comm[64];
-	struct dirent *de;
-	DIR *d = opendir("/proc");
-	int found = 0;
-
-	buf[0] = '\0';
-	while (d && (de = readdir(d))) {
-		unsigned long flags;
-		struct proc_parent p = {atoi(de->d_name), 0};
-
-		if (p.pid <= 0 || !proc_stat(p.pid, comm, sizeof(comm), &p.ppid, &flags))
-			continue;
-		if (n == cap) {
-			struct proc_parent *w =
-			    realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
-
-			if (!w)
-				break;
-			v = w;
-		}
-		v[n++] = p;
-	}
-	if (d)
-		closedir(d);
-	/* breadth first: each process found takes its parent's place as ppid 0, never seen again */
-	int *queue = malloc((n + 1) * sizeof(*queue));
-	size_t qn = 0;
-
-	if (queue)
-		queue[qn++] = pid;
-	for (size_t q = 0; queue && q < qn; q++)
-		for (size_t i = 0; i < n; i++) {
-			if (v[i].ppid != queue[q] || v[i].pid == pid)
-				continue;
-			queue[qn++] = v[i].pid;
-			v[i].ppid = 0;
-		}
-	for (size_t q = 1; q < qn; q++) {
-		unsigned long flags;
-		int ppid;
-
-		if (!proc_has_epoll(queue[q]) ||
-		    !proc_stat(queue[q], comm, sizeof(comm), &ppid, &flags))
-			continue;
-		if (!found++)
-			*first = queue[q];
-		if (found <= 4 && len0 < len)
-			len0 += (size_t)snprintf(buf + len0, len - len0, "%s%d (%s)",
-						 found > 1 ? ", " : "", queue[q], comm);
-	}
-	if (found > 4 && len0 < len)
-		snprintf(buf + len0, len - len0, " and %d more", found - 4);
-	free(queue);
-	free(v);
-	return found;
-}
-
 /*
  * Say which processes descended from pid have an epoll fd: as tracing begins (start), or in
  * the summary, after it said that pid had none and made no epoll call.
@@ -826,7 +230,7 @@ static int epoll_descendants(int pid, char *buf, size_t len, int *first)
 static void say_descendants(int pid, bool start)
 {
 	char list[512];
-	int first = 0, n = epoll_descendants(pid, list, sizeof(list), &first);
+	int first = 0, n = proc_epoll_descendants(pid, list, sizeof(list), &first);
 	const char *who = n == 1 ? "a process it started" : "processes it started";
 
 	if (!n)
@@ -839,190 +243,6 @@ static void say_descendants(int pid, bool start)
 	else
 		say("%s %s an epoll fd: %s; --pid %d traces %s\n", who, n == 1 ? "has" : "have",
 		    list, first, n == 1 ? "it" : "the first");
-}
-
-/* A thread of the process in an epoll wait, as /proc/PID/task/TID/syscall shows it. */
-struct wait_now {
-	int tid;
-	int sub; /* enum nps_wait_sub */
-	int epfd, maxevents;
-	char timeout[24]; /* as the events show it: "-1", "100", "?" (pwait2's timespec unread) */
-};
-
-/*
- * epoll_pwait2's timeout from its timespec in the process's memory, in ms rounded up as the
- * probes show it (bpf/netpoll.bpf.c timespec_ms): "-1" for NULL, "?" when it cannot be read.
- */
-static void pwait2_timeout(int pid, unsigned long addr, char *buf, size_t len)
-{
-	struct {
-		int64_t sec, nsec;
-	} ts;
-	char path[64];
-	int fd;
-
-	snprintf(buf, len, addr ? "?" : "-1");
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	if (!addr || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (pread(fd, &ts, sizeof(ts), (off_t)addr) == (ssize_t)sizeof(ts) && ts.sec >= 0 &&
-	    ts.nsec >= 0 && ts.nsec < 1000000000)
-		snprintf(buf, len, "%" PRId64,
-			 ts.sec >= 0x7fffffff / 1000
-			     ? 0x7fffffff
-			     : ts.sec * 1000 + (ts.nsec + 999999) / 1000000);
-	close(fd);
-}
-
-/*
- * The threads of pid in an epoll wait now, into w (max), in thread order; returns how many
- * there are (more than max: only max are filled). A wait that began before the probes were
- * attached shows nothing until it returns, and a process that waits all the time shows nothing
- * at all: this says where it is.
- */
-static int waits_now(int pid, struct wait_now *w, int max)
-{
-	char path[96], line[256];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		int tid = atoi(de->d_name), fd;
-		long nr;
-		unsigned long a[4];
-		ssize_t k;
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
-		if (tid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		k = read(fd, line, sizeof(line) - 1);
-		close(fd);
-		line[k > 0 ? k : 0] = '\0';
-		/* "232 0x7 0x5561d2c0 0x200 0xffffffff ...", or "running", or "-1 ..." */
-		if (sscanf(line, "%ld %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3]) != 5)
-			continue;
-		int sub = -1;
-#ifdef SYS_epoll_wait
-		sub = nr == SYS_epoll_wait ? NPS_WAIT_EPOLL_WAIT : sub;
-#endif
-		sub = nr == SYS_epoll_pwait ? NPS_WAIT_EPOLL_PWAIT : sub;
-#ifdef SYS_epoll_pwait2
-		sub = nr == SYS_epoll_pwait2 ? NPS_WAIT_EPOLL_PWAIT2 : sub;
-#endif
-		if (sub < 0 || n++ >= max)
-			continue;
-		struct wait_now *x = &w[n - 1];
-
-		*x = (struct wait_now){tid, sub, (int)a[0], (int)a[2], ""};
-		if (sub == NPS_WAIT_EPOLL_PWAIT2)
-			pwait2_timeout(pid, a[3], x->timeout, sizeof(x->timeout));
-		else
-			snprintf(x->timeout, sizeof(x->timeout), "%d", (int)(uint32_t)a[3]);
-	}
-	if (d)
-		closedir(d);
-	for (int i = 1; i < (n < max ? n : max); i++) /* insertion sort by tid: few threads */
-		for (int j = i; j > 0 && w[j].tid < w[j - 1].tid; j--) {
-			struct wait_now tmp = w[j];
-
-			w[j] = w[j - 1];
-			w[j - 1] = tmp;
-		}
-	return n;
-}
-
-/* What a trace's header says of a Go program whose build info has no version trace can read. */
-#define GO_VERSION_UNKNOWN "go (version unknown)"
-
-/*
- * The Go version in a .go.buildinfo section s, into ver (len bytes), as `go version` prints it
- * ("go1.22.12"). The layout since Go 1.18 (debug/buildinfo): the magic "\xff Go buildinf:", the
- * pointer size, flags whose bit 1 says the strings follow inline, and at offset 32 the version,
- * its length a uvarint. Older Go points to the strings instead; for that, and for anything that
- * does not read as a version, GO_VERSION_UNKNOWN.
- */
-static void buildinfo_version(int fd, const Elf64_Shdr *s, char *ver, size_t len)
-{
-	unsigned char b[32 + 10 + 64];
-	size_t n = s->sh_size < sizeof(b) ? (size_t)s->sh_size : sizeof(b), i = 32;
-	uint64_t vlen = 0;
-
-	snprintf(ver, len, GO_VERSION_UNKNOWN);
-	if (n <= i || pread(fd, b, n, (off_t)s->sh_offset) != (ssize_t)n ||
-	    memcmp(b, "\xff Go buildinf:", 14) || !(b[15] & 2))
-		return;
-	for (int shift = 0; i < n && shift < 64; shift += 7) {
-		vlen |= (uint64_t)(b[i] & 0x7f) << shift;
-		if (!(b[i++] & 0x80))
-			break;
-	}
-	/* "go1.22.12", or a toolchain built from source: "devel go1.23-..." */
-	if (vlen < 2 || vlen > n - i || vlen >= len ||
-	    (strncmp((const char *)b + i, "go", 2) && strncmp((const char *)b + i, "devel", 5)))
-		return;
-	for (size_t k = 0; k < vlen; k++)
-		if (b[i + k] < 0x20 || b[i + k] > 0x7e)
-			return;
-	memcpy(ver, b + i, vlen);
-	ver[vlen] = '\0';
-}
-
-/*
- * Is pid a Go program? Go's linker gives every executable it links a .go.buildinfo section
- * (the build information of runtime/debug.ReadBuildInfo and `go version -m`), kept by
- * -ldflags=-s and by strip(1): one section-name lookup in the ELF of /proc/PID/exe. 1 yes, 0 no
- * (or not an ELF64 with section headers), -errno when the executable cannot be read. For a Go
- * program, ver (len bytes; NULL: not wanted) gets the Go version that built it.
- */
-static int proc_go(int pid, char *ver, size_t len)
-{
-	char base[64], path[96], *names = NULL;
-	Elf64_Shdr *sh = NULL;
-	Elf64_Ehdr eh;
-	int fd, go = 0;
-
-	proc_base(pid, base, sizeof(base));
-	snprintf(path, sizeof(path), "%s/exe", base);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
-		goto out;
-	size_t shlen = (size_t)eh.e_shnum * sizeof(*sh);
-
-	sh = malloc(shlen);
-	if (!sh || pread(fd, sh, shlen, (off_t)eh.e_shoff) != (ssize_t)shlen)
-		goto out;
-	const Elf64_Shdr *strtab = &sh[eh.e_shstrndx];
-
-	if (!strtab->sh_size || strtab->sh_size > (1U << 20))
-		goto out;
-	names = malloc(strtab->sh_size + 1);
-	if (!names ||
-	    pread(fd, names, strtab->sh_size, (off_t)strtab->sh_offset) != (ssize_t)strtab->sh_size)
-		goto out;
-	names[strtab->sh_size] = '\0';
-	for (int i = 0; i < eh.e_shnum && !go; i++) {
-		go = sh[i].sh_name < strtab->sh_size &&
-		     !strcmp(names + sh[i].sh_name, ".go.buildinfo");
-		if (go && ver)
-			buildinfo_version(fd, &sh[i], ver, len);
-	}
-out:
-	free(names);
-	free(sh);
-	close(fd);
-	return go;
-}
-
-static int proc_is_go(int pid)
-{
-	return proc_go(pid, NULL, 0);
 }
 
 /*
@@ -1050,32 +270,6 @@ static void print_break(int pid, int go, const struct seed *s, bool given, int r
 		say("break pipe: %s in /proc (Go's: one pipe or eventfd registered for EPOLLIN "
 		    "alone, beside Go's sockets); --break RD,WR names it\n",
 		    s->candidates ? "more than one candidate" : "none found");
-}
-
-/*
- * GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPUs its affinity
- * mask allows (runtime/os_linux.go getproccount; read now, where Go read it at its start).
- */
-static int proc_gomaxprocs(int pid)
-{
-	char base[64], path[96], buf[65536];
-	size_t n;
-	FILE *f;
-	cpu_set_t set;
-	long v = sched_getaffinity(pid, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
-
-	proc_base(pid, base, sizeof(base));
-	snprintf(path, sizeof(path), "%s/environ", base);
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[n] = '\0';
-		for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
-			if (!strncmp(buf + i, "GOMAXPROCS=", 11) && atoi(buf + i + 11) > 0)
-				v = atoi(buf + i + 11);
-		fclose(f);
-	}
-	return v > 0 && v <= 32768 ? (int)v : 1;
 }
 
 struct trace_ctx {
@@ -1481,7 +675,7 @@ static void note_return(struct trace_ctx *t, uint32_t tid, uint64_t ts)
 static void say_waits_now(const struct trace_ctx *t, bool end)
 {
 	struct wait_now w[8];
-	int n = waits_now(t->pid, w, 8);
+	int n = proc_waits_now(t->pid, w, 8);
 
 	if (!n)
 		return;
@@ -1564,7 +758,7 @@ static void seed_supersede(struct seed *s, const struct nps_event *e)
 {
 	struct join_interest key = {.epfd = e->u.ctl.epfd, .fd = e->fd};
 	struct join_interest *r =
-	    s->nreg ? bsearch(&key, s->reg, s->nreg, sizeof(*s->reg), cmp_reg) : NULL;
+	    s->nreg ? bsearch(&key, s->reg, s->nreg, sizeof(*s->reg), seed_cmp_reg) : NULL;
 
 	if (r && s->superseded)
 		s->superseded[r - s->reg] = true;
@@ -1587,7 +781,7 @@ static void on_exec(struct trace_ctx *t, const struct nps_event *e)
 		push_seeds(t); /* the previous reading (attach or exec), as it stands */
 	seed_free(&t->exec_seed);
 	t->exec_go = proc_is_go(t->pid);
-	seed_from_proc(t->pid, false, &t->exec_seed);
+	seed_from_proc(t->pid, false, &stops, &t->exec_seed);
 	t->seed = &t->exec_seed;
 	t->seed_ts = e->ts;
 	t->seeds_pushed = false;
@@ -1601,15 +795,15 @@ static void on_exec(struct trace_ctx *t, const struct nps_event *e)
 /*
  * A Go program exec'd: its netpollinit registers the break pipe's read end (or Go 1.23's
  * eventfd) for EPOLLIN alone, level-triggered (spec section 2.2), the first such ADD after the
- * exec; the write end is found in /proc as at attach (find_break).
+ * exec; the write end is found in /proc as at attach (seed_find_break).
  */
 static void on_break_registered(struct trace_ctx *t, const struct nps_event *e)
 {
 	struct join_interest r = {.epfd = e->u.ctl.epfd, .fd = e->fd, .events = e->u.ctl.events};
 	struct seed s = {.reg = &r, .nreg = 1, .break_rd = -1, .break_wr = -1};
 
-	read_fds(t->pid, &s);
-	find_break(t->pid, &s);
+	seed_read_fds(t->pid, &s);
+	seed_find_break(t->pid, &s);
 	if (s.candidates == 1) {
 		t->exec_brd = s.break_rd;
 		t->exec_bwr = s.break_wr;
@@ -1756,16 +950,17 @@ static void say_gone_unseen(int pid, struct nps_join *j, uint64_t lost)
 	 * an epoll fd closed since, whose registrations are gone with it; unless the process is.
 	 */
 	memset(&now, 0, sizeof(now));
+	now.stops = &stops;
 	now.stops0 = stops;
 	for (size_t i = 0; i < n && !now.interrupted; i++)
 		if (!i || l[i].epfd != l[i - 1].epfd)
-			read_epoll(pid, l[i].epfd, &now, &cap);
+			seed_read_epoll(pid, l[i].epfd, &now, &cap);
 	if (now.nreg)
-		qsort(now.reg, now.nreg, sizeof(*now.reg), cmp_reg);
+		qsort(now.reg, now.nreg, sizeof(*now.reg), seed_cmp_reg);
 	if (proc_exited(pid))
 		now.interrupted = true; /* it exited meanwhile: its fds say nothing */
 	for (size_t i = 0; i < n && !now.problem[0] && !now.interrupted; i++) {
-		if (bsearch(&l[i], now.reg, now.nreg, sizeof(*now.reg), cmp_reg))
+		if (bsearch(&l[i], now.reg, now.nreg, sizeof(*now.reg), seed_cmp_reg))
 			continue;
 		if (!gone++ && lost)
 			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): their "
@@ -1785,7 +980,7 @@ static void say_gone_unseen(int pid, struct nps_join *j, uint64_t lost)
 	/* the other way: on those epoll fds, registrations no epoll_ctl of the process made */
 	size_t unseen = 0;
 	for (size_t i = 0; i < now.nreg && !now.problem[0] && !now.interrupted; i++) {
-		if (bsearch(&now.reg[i], l, n, sizeof(*l), cmp_reg))
+		if (bsearch(&now.reg[i], l, n, sizeof(*l), seed_cmp_reg))
 			continue;
 		if (!unseen++)
 			say("in the kernel's set when tracing ended (/proc/%d/fdinfo) but not "
@@ -2042,7 +1237,7 @@ int cmd_trace(int argc, char **argv)
 	char gover[64];
 	int isgo = proc_go(o.tgid, gover, sizeof(gover)), go = brk ? 0 : isgo;
 
-	seed_from_proc(o.tgid, go == 1, &seed);
+	seed_from_proc(o.tgid, go == 1, &stops, &seed);
 	/* gone during the probes' load (a quarter of a second) or the reading of /proc */
 	if (proc_exited(o.tgid)) {
 		fprintf(stderr,
