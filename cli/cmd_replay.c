@@ -348,7 +348,11 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 			in->interrupted && strcmp(in->scenario, "trace") ? " -- interrupted" : "");
 		if (in->story[0])
 			fprintf(mem, "%s.\n", in->story);
-		narrate_summary(mem, &f);
+		/* the footer's end less the header's start: the events may stop well before it */
+		bool spanned =
+		    in->has_footer && in->wall_start_ns > 0 && in->wall_end_ns > in->wall_start_ns;
+		narrate_summary(mem, &f,
+				spanned ? (uint64_t)(in->wall_end_ns - in->wall_start_ns) : 0);
 	}
 	if (rc == 0 && !ended && !in->has_footer && !in->footer_bad)
 		fprintf(

@@ -688,7 +688,7 @@ static void summarise(struct run_state *st, FILE *out, bool interrupted)
 	if (story(st)[0])
 		fprintf(out, "%s.\n", story(st));
 	if (st->merge)
-		narrate_summary(out, &st->fold);
+		narrate_summary(out, &st->fold, 0);
 	unsigned long long g = ss.goroutines, ms = ss.ms, blocks = ss.pd_blocks,
 			   polls = ss.netpolls, breaks = ss.breaks;
 	fprintf(out,

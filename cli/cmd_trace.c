@@ -1403,7 +1403,10 @@ cleanup:
 
 		probes_stats(p, &st);
 		clock_gettime(CLOCK_REALTIME, &wall);
-		f.wall_end_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec;
+		/* when the probes stopped, not now: the detach after it takes tens of ms */
+		uint64_t now = mono_ns();
+		f.wall_end_ns = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec -
+				(st.stop_ns && st.stop_ns < now ? (int64_t)(now - st.stop_ns) : 0);
 		f.lost_kernel = st.lost;
 		err = trace_writer_close(t.w, &f);
 		if (err && rc != NPS_EXIT_FAIL)

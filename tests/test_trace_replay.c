@@ -6,6 +6,7 @@
  */
 #include "tests/test_trace_util.h"
 
+#include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -21,22 +22,34 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The file name in the test's directory, made of fmt's text: its path. */
+__attribute__((format(printf, 2, 3))) static const char *trace_file(const char *name,
+								    const char *fmt, ...)
+{
+	const char *path = tt_tmp(name);
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	cr_assert(f, "%s", path);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+	return path;
+}
+
 /*
  * A hand-made trace of scenario "handmade", GOMAXPROCS procs, made of events (lines, no footer)
  * in the test's directory as name: its path.
  */
 static const char *handmade_trace(const char *name, int procs, const char *events)
 {
-	const char *path = tt_tmp(name);
-	FILE *f = fopen(path, "w");
-	cr_assert(f);
-	fprintf(f,
-		"{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
-		"\"gomaxprocs\":%d,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}"
-		"\n%s",
-		procs, events);
-	fclose(f);
-	return path;
+	return trace_file(
+	    name,
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"handmade\","
+	    "\"gomaxprocs\":%d,\"go\":\"go1.22\",\"kernel\":\"k\",\"mono_origin_ns\":\"1000\"}"
+	    "\n%s",
+	    procs, events);
 }
 
 /* `replay TRACES/file --no-ui --narrate`, which must succeed: its output (free it). */
@@ -321,11 +334,8 @@ static const char *kernel_trace(const char *name, const char *events_and_footer)
 	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\",\"gomaxprocs\":"
 	    "1,"
 	    "\"go\":\"none\",\"kernel_view\":true,\"mono_origin_ns\":\"1\"}\n";
-	const char *path = tt_tmp(name);
-	FILE *f = fopen(path, "w");
-	cr_assert(f);
-	fprintf(f, "%s%s", hdr, events_and_footer);
-	fclose(f);
+	const char *path = trace_file(name, "%s%s", hdr, events_and_footer);
+
 	tt_assert_legal(path);
 	return path;
 }
@@ -390,6 +400,43 @@ Test(trace_replay, a_go_registration_seen_from_outside_names_its_pd, .timeout = 
 	cr_assert_eq(tt_np(&out, "replay traces/samples/echo-kernel.jsonl --no-ui -n -q"), 0);
 	cr_assert(strstr(out, "EPOLLET, data 0x"), "%s", out);
 	cr_assert(!strstr(out, "(Go: pd"), "%s", out);
+	free(out);
+}
+
+/*
+ * A trace of a quiet process: its events stop long before the recording does. Its replay said
+ * "summary: 2 events over 0.000001 s" of a 10 s trace; it says how long the recording lasted
+ * (the footer's end_ns less the header's start_ns) when that is well past the events' span, and
+ * nothing more when it is not.
+ */
+static const char *quiet_trace(const char *name, const char *end_ns)
+{
+	const char *path = trace_file(
+	    name,
+	    "{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\","
+	    "\"gomaxprocs\":1,\"go\":\"none\",\"kernel_view\":true,\"mono_origin_ns\":\"1\","
+	    "\"start_ns\":\"1000000000000\"}\n" KADD(1000, 7, 1, "0x7")
+		KADD(2000, 8, 1, "0x8") "{\"footer\":true,\"events\":2,\"counts\":{\"epoll_ctl\":2}"
+					",\"lost\":{\"sim\":0,"
+					"\"kernel\":0},\"end_ns\":\"%s\"}\n",
+	    end_ns);
+
+	tt_assert_legal(path);
+	return path;
+}
+
+Test(trace_replay, the_summary_says_the_recordings_span_when_events_stop_early, .timeout = 30)
+{
+	char *out;
+	const char *path = quiet_trace("quiet10.jsonl", "1010000000000");
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui", path), 0, "%s", out);
+	cr_assert(strstr(out, "\nsummary: 2 events over 0.000001 s, in a recording of 10.000 s\n"),
+		  "%s", out);
+	free(out);
+	/* 5 ms past the last event: the span said is the events' own */
+	path = quiet_trace("quiet5ms.jsonl", "1000005000000");
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui", path), 0, "%s", out);
+	cr_assert(strstr(out, "\nsummary: 2 events over 0.000001 s\n"), "%s", out);
 	free(out);
 }
 

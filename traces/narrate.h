@@ -89,7 +89,11 @@ const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t le
  */
 const char *narrate_dur(uint64_t ns, char *buf, size_t len);
 
-/* The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts. */
-void narrate_summary(FILE *out, const struct nps_fold *f);
+/*
+ * The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts.
+ * span_ns: how long the recording lasted (its footer's end less its header's start), 0 when
+ * unknown: said when it is well past the events' own span (a trace of a quiet process).
+ */
+void narrate_summary(FILE *out, const struct nps_fold *f, uint64_t span_ns);
 
 #endif /* NPS_TRACES_NARRATE_H */
