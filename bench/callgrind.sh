@@ -23,8 +23,7 @@ pid=$!
 build/bench/loadclient --connect "127.0.0.1:$port" --probe --wait 60 >/dev/null 2>&1 ||
 	{ echo "callgrind: the server did not start:" >&2; cat "$OUT/run.log" >&2; exit 1; }
 build/bench/loadclient --connect "127.0.0.1:$port" --conns "$CONNS" --count "$ROUNDS" >/dev/null
-# TERM, not INT: a background job of a script starts with SIGINT ignored, and netpollsim keeps
-# an ignored signal ignored (as nohup expects)
+# TERM: the signal a script sends to end a job (INT stops it the same way: cli/signals.c)
 kill -TERM "$pid"
 wait "$pid"
 rt=$((CONNS * ROUNDS))

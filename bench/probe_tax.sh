@@ -42,8 +42,7 @@ attach() { # start the probes on the sleeping process; wait until they say they 
 	echo "probe_tax: the probes did not attach: $(cat "$LOG")" >&2
 	exit 1
 }
-# TERM, not INT: a background job of a script starts with SIGINT ignored, and netpollsim keeps
-# an ignored signal ignored (as nohup expects)
+# TERM: the signal a script sends to end a job (INT stops it the same way: cli/signals.c)
 detach() { kill -TERM "$TR"; wait "$TR" 2>/dev/null; TR=""; }
 
 declare -A G R

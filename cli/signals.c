@@ -7,12 +7,16 @@
  * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS): those keep their default, and the
  * trace then stays readable up to its last flushed line, as after SIGKILL.
  *
- * A signal ignored when the program starts stays ignored (nohup sets SIGHUP so; a shell's
- * background job gets SIGINT and SIGQUIT so): the user asked for that.
+ * A signal ignored when the program starts stays ignored (nohup sets SIGHUP so: the user asked
+ * for that), except SIGINT and SIGQUIT: a non-interactive shell starts every background job
+ * with them ignored, not because its user asked, and `cmd & ... kill -INT $!` is how a script
+ * stops a tracer (strace -p, bpftrace and perf record stop so too). Caught, they stop it as
+ * Ctrl-C does, with the trace's footer written.
  */
 #include "cli/cli.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 void cli_catch_stop_signals(void (*handler)(int))
@@ -25,7 +29,9 @@ void cli_catch_stop_signals(void (*handler)(int))
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
 		struct sigaction old;
-		if (sigaction(stop[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		bool shell_set = stop[i] == SIGINT || stop[i] == SIGQUIT;
+
+		if (shell_set || (sigaction(stop[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN))
 			sigaction(stop[i], &sa, NULL);
 	}
 	/* Real-time signals end a process by default too (glibc keeps the first few for itself). */

@@ -183,6 +183,32 @@ Test(trace_record, nohup_keeps_sighup_ignored, .timeout = 120)
 	unlink(path);
 }
 
+/*
+ * A script's background job starts with SIGINT ignored (a non-interactive shell sets it so), and
+ * `kill -INT $!` is how a script stops a tracer: the run kept it ignored and went on to the end
+ * of --duration (60 s here) with its footer saying it was not cut. It ends as Ctrl-C ends it.
+ */
+Test(trace_record, a_script_s_kill_int_stops_a_background_run, .timeout = 120)
+{
+	const char *path = tt_tmp("bgint.jsonl");
+	char cmd[1200], *out;
+	unlink(path);
+	snprintf(cmd, sizeof(cmd),
+		 "sh -c '%s run --scenario echo --clients 0 --listen 127.0.0.1:0 --duration 60 "
+		 "--no-ui --no-bpf -q --record %s & until [ -s %s ]; do sleep 0.02; done; "
+		 "grep SigIgn /proc/$!/status; kill -INT $!; wait $!; echo status=$?'",
+		 tu_netpollsim(), path, path);
+	int rc = tu_run(cmd, 1, &out);
+	cr_assert_eq(rc, 0, "exit %d\n%s", rc, out);
+	cr_assert(strstr(out, "status=130\n"), "%s", out);
+	free(out);
+	size_t len;
+	char *t = tt_slurp(path, &len);
+	cr_assert(strstr(t, "\"interrupted\":2,\"signal\":\"SIGINT\""), "%s", t + len / 2);
+	free(t);
+	unlink(path);
+}
+
 Test(trace_record, sigkill_leaves_a_trace_readable_up_to_its_last_line, .timeout = 120)
 {
 	const char *path = tt_tmp("sigkill.jsonl");
