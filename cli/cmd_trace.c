@@ -319,6 +319,22 @@ static void go_data(uint32_t events, uint64_t data, char *buf, size_t len)
 		snprintf(buf, len, "  (Go: %s)", go);
 }
 
+/*
+ * A time since the trace's origin in seconds to the microsecond, cut as the narration cuts it
+ * (traces/narrate.c), not rounded: the same event reads the same live, replayed and exported.
+ */
+static const char *rel_text(int64_t ns, bool sign, char *buf, size_t len)
+{
+	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+
+	snprintf(buf, len, "%s%llu.%06llu",
+		 ns < 0 ? "-"
+		 : sign ? "+"
+			: "",
+		 (unsigned long long)(a / 1000000000), (unsigned long long)(a % 1000000000 / 1000));
+	return buf;
+}
+
 /* A system call's result as the narration writes it: "5", or "-EINTR" for -4. */
 static const char *ret_text(int64_t ret, char *buf, size_t len)
 {
@@ -335,11 +351,13 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 {
 	char rb[24];
 	char mask[160], extra[80] = "";
-	double rel = (double)((int64_t)(e->ts - t->origin)) / 1e9;
+	char rel[32], since[32];
+
+	rel_text((int64_t)(e->ts - t->origin), false, rel, sizeof(rel));
 
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CREATE:
-		fprintf(human, "%12.6f tid %-7u %s = %s\n", rel, e->tid,
+		fprintf(human, "%12s tid %-7u %s = %s\n", rel, e->tid,
 			nps_epoll_create_call(e, mask, sizeof(mask)),
 			ret_text(e->u.create.ret, rb, sizeof(rb)));
 		break;
@@ -347,21 +365,19 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 		const char *op = nps_ctl_op_name(e->u.ctl.op);
 
 		if (e->u.ctl.op == NPS_EPOLL_CTL_DEL) {
-			fprintf(human, "%12.6f tid %-7u epoll_ctl(%d, DEL, %d) = %s\n", rel, e->tid,
+			fprintf(human, "%12s tid %-7u epoll_ctl(%d, DEL, %d) = %s\n", rel, e->tid,
 				e->u.ctl.epfd, e->fd, ret_text(e->u.ctl.ret, rb, sizeof(rb)));
 			break;
 		}
 		if (e->sub == NPS_CTL_UNREAD) { /* an address it has not mapped: strace's form */
-			fprintf(human,
-				"%12.6f tid %-7u epoll_ctl(%d, %s, %d, 0x%" PRIx64 ") = %s\n", rel,
-				e->tid, e->u.ctl.epfd, op ? op : "?", e->fd, e->u.ctl.data,
+			fprintf(human, "%12s tid %-7u epoll_ctl(%d, %s, %d, 0x%" PRIx64 ") = %s\n",
+				rel, e->tid, e->u.ctl.epfd, op ? op : "?", e->fd, e->u.ctl.data,
 				ret_text(e->u.ctl.ret, rb, sizeof(rb)));
 			break;
 		}
 		go_data(e->u.ctl.events, e->u.ctl.data, extra, sizeof(extra));
-		fprintf(human,
-			"%12.6f tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %s%s\n", rel,
-			e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
+		fprintf(human, "%12s tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %s%s\n",
+			rel, e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
 			nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)), e->u.ctl.data,
 			ret_text(e->u.ctl.ret, rb, sizeof(rb)), extra);
 		break;
@@ -374,7 +390,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 
 		if (e->u.wait.timeout_ms != NPS_WAIT_TIMEOUT_INVALID)
 			snprintf(tmo, sizeof(tmo), "%d", e->u.wait.timeout_ms);
-		fprintf(human, "%12.6f tid %-7u %s(%d, %d, %s) = %s  %s\n", rel, e->tid,
+		fprintf(human, "%12s tid %-7u %s(%d, %d, %s) = %s  %s\n", rel, e->tid,
 			name ? name : "epoll_wait", e->u.wait.epfd, e->u.wait.maxevents, tmo,
 			ret_text(e->u.wait.ret, rb, sizeof(rb)), extra);
 		break;
@@ -393,7 +409,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 			    : "");
 		break;
 	case NPS_EV_SYSCALL:
-		fprintf(human, "%12.6f tid %-7u %s(%d, %" PRIu64 ") = %s  %s\n", rel, e->tid,
+		fprintf(human, "%12s tid %-7u %s(%d, %" PRIu64 ") = %s  %s\n", rel, e->tid,
 			e->u.sys.op == NPS_SYS_WRITE ? "write" : "read", e->fd, e->u.sys.count,
 			ret_text(e->u.sys.ret, rb, sizeof(rb)),
 			e->u.sys.op == NPS_SYS_WRITE ? "netpollBreak: wakes the poller"
@@ -403,7 +419,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 		char path[4 * NPS_PATH_LEN + 1];
 
 		/* as the narration says it: which thread called execve, when not the leader */
-		fprintf(human, "%12.6f tid %-7u [kernel] %u exec'd %s", rel, e->tid, e->tid,
+		fprintf(human, "%12s tid %-7u [kernel] %u exec'd %s", rel, e->tid, e->tid,
 			narrate_exec_path(e, path, sizeof(path)));
 		if (e->u.exec.old_tid > 0 && (uint32_t)e->u.exec.old_tid != e->tid)
 			fprintf(human, " (execve called by thread %d)", e->u.exec.old_tid);
@@ -411,11 +427,10 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 		break;
 	}
 	case NPS_EV_LOST:
-		fprintf(human,
-			"%12.6f *** %" PRIu64
-			" kernel event%s lost (ring buffer full) since %+.6f\n",
-			rel, e->u.lost.count, nps_plural(e->u.lost.count),
-			(double)((int64_t)(e->u.lost.since - t->origin)) / 1e9);
+		fprintf(
+		    human, "%12s *** %" PRIu64 " kernel event%s lost (ring buffer full) since %s\n",
+		    rel, e->u.lost.count, nps_plural(e->u.lost.count),
+		    rel_text((int64_t)(e->u.lost.since - t->origin), true, since, sizeof(since)));
 		break;
 	default:
 		break;
@@ -690,9 +705,11 @@ static void say_waits_now(const struct trace_ctx *t, bool end)
 
 		for (size_t k = 0; end && k < t->nrets && !r; k++)
 			r = t->rets[k].tid == (uint32_t)w[i].tid ? &t->rets[k] : NULL;
+		char at[32];
+
 		if (r)
-			snprintf(since, sizeof(since), ": since its last return at %.6f s or later",
-				 (double)(r->ts - t->origin) / 1e9);
+			snprintf(since, sizeof(since), ": since its last return at %s s or later",
+				 rel_text((int64_t)(r->ts - t->origin), false, at, sizeof(at)));
 		else if (end)
 			snprintf(since, sizeof(since),
 				 ": none of its waits returned while tracing");

@@ -654,9 +654,22 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	/* the old epoll_create, as strace shows it, with its size (0: EINVAL) */
 	cr_assert_not_null(strstr(out, "epoll_create(16) = "), "%s", out);
 	cr_assert_not_null(strstr(out, "epoll_create(0) = -EINVAL\n"), "%s", out);
-	free(out);
+	char *live = out;
 
 	out = np_ok("replay %s --no-ui --narrate", rec);
+	/* each event at the same time, to the microsecond, live and replayed (live rounded) */
+	int n = 0;
+	for (const char *l = live; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		char at[32], needle[64];
+		unsigned tid;
+		if (sscanf(l, "%31s tid %u", at, &tid) != 2)
+			continue;
+		snprintf(needle, sizeof(needle), " %s  tid %u ", at, tid);
+		cr_assert_not_null(strstr(out, needle), "no '%s' in the replay:\n%s", needle, out);
+		n++;
+	}
+	cr_assert_gt(n, 20, "%s", live);
+	free(live);
 	snprintf(line, sizeof(line), "epoll_ctl(epfd %d, ADD, fd %d, event at 0x8 unreadable) ",
 		 epfd, addfd);
 	cr_assert_not_null(strstr(out, line), "no '%s' in the replay:\n%s", line, out);
