@@ -246,16 +246,20 @@ static void say_descendants(int pid, bool start)
 }
 
 /*
- * Which break pipe is traced, or why none: go as proc_is_go() said, given: --break was given,
- * err: what attaching the read/write probes returned.
+ * Which break pipe is traced, or why none: go as proc_is_go() said; how: where it was found
+ * ("--break" when given, NULL when none was named: /proc was searched); err: what attaching
+ * the read/write probes returned.
  */
-static void print_break(int pid, int go, const struct seed *s, bool given, int rd, int wr, int err)
+static void print_break(int pid, int go, const struct seed *s, const char *how, int rd, int wr,
+			int err)
 {
+	bool given = how && !strcmp(how, "--break");
+
 	if (rd >= 0 && err)
 		say("break pipe: read fd %d, write fd %d not traced: %s\n", rd, wr, strerror(-err));
 	else if (rd >= 0)
 		say("break pipe: read fd %d, write fd %d (%s)\n", rd, wr,
-		    given ? "--break" : "found in /proc: Go's netpollBreak pipe");
+		    how ? how : "found in /proc: Go's netpollBreak pipe");
 	else if (given) /* --break none */
 		return;
 	else if (go == 0)
@@ -651,7 +655,7 @@ static void print_after_exec(struct trace_ctx *t)
 		    "registration names it\n",
 		    t->pid);
 	else
-		print_break(t->pid, t->exec_go, s, false, -1, -1, 0);
+		print_break(t->pid, t->exec_go, s, NULL, -1, -1, 0);
 	for (size_t i = 0; l && i < s->nreg; i++)
 		if (!(s->superseded && s->superseded[i]))
 			l[n++] = s->reg[i];
@@ -760,8 +764,9 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	if (!t->quiet && e.kind == NPS_EV_EXEC)
 		print_after_exec(t);
 	if (!t->quiet && e.kind == NPS_EV_EPOLL_CTL && t->break_ctl_ts && e.ts == t->break_ctl_ts)
-		print_break(t->pid, 1, &t->exec_seed, false, t->exec_brd, t->exec_bwr,
-			    t->exec_berr);
+		print_break(t->pid, 1, &t->exec_seed,
+			    "its netpollinit's registration, the write end found in /proc",
+			    t->exec_brd, t->exec_bwr, t->exec_berr);
 	if (t->w && !t->werr)
 		t->werr = trace_writer_event(t->w, &e);
 	return 0;
@@ -1282,7 +1287,7 @@ int cmd_trace(int argc, char **argv)
 	break_rd_shown = break_on ? brd : -1;
 
 	if (!t.quiet)
-		print_break(o.tgid, go, &seed, brk != NULL, brd, bwr, berr);
+		print_break(o.tgid, go, &seed, brk ? "--break" : NULL, brd, bwr, berr);
 	if (record) {
 		/*
 		 * What is known of the program at attach, nothing more (docs/trace-format.md): the
