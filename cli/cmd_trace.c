@@ -294,6 +294,7 @@ struct trace_ctx {
 	bool quiet;
 	int werr; /* first writer error */
 	uint64_t events, waits, readies, ctls, lost, seeded;
+	uint64_t creates, execs, lost_reports; /* the other kinds of events, for the summary */
 	uint64_t break_writes, break_reads; /* of the break pipe: netpollBreak, netpoll's drain */
 	uint64_t last_ts;		    /* of the last event delivered */
 	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
@@ -751,6 +752,9 @@ static int on_event(void *ctx, const struct nps_event *ev)
 		note_return(t, e.tid, e.ts);
 	t->readies += e.kind == NPS_EV_EPOLL_READY;
 	t->ctls += e.kind == NPS_EV_EPOLL_CTL;
+	t->creates += e.kind == NPS_EV_EPOLL_CREATE;
+	t->execs += e.kind == NPS_EV_EXEC;
+	t->lost_reports += e.kind == NPS_EV_LOST;
 	t->break_writes += e.kind == NPS_EV_SYSCALL && e.u.sys.op == NPS_SYS_WRITE;
 	t->break_reads += e.kind == NPS_EV_SYSCALL && e.u.sys.op == NPS_SYS_READ;
 	if (e.kind == NPS_EV_LOST)
@@ -1033,14 +1037,36 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 			 " read%s (netpoll's drain)",
 			 t->break_writes, nps_plural(t->break_writes), t->break_reads,
 			 nps_plural(t->break_reads));
+	/* every kind counted, so that the parts add up to the events (a replay's count too) */
+	char more[256] = "";
+	size_t k = 0;
+	if (t->creates)
+		k += (size_t)snprintf(more + k, sizeof(more) - k, ", %" PRIu64 " epoll_create%s",
+				      t->creates, nps_plural(t->creates));
+	if (t->execs && k < sizeof(more))
+		k += (size_t)snprintf(more + k, sizeof(more) - k, ", %" PRIu64 " exec%s", t->execs,
+				      nps_plural(t->execs));
+	if (t->lost_reports && k < sizeof(more))
+		k += (size_t)snprintf(more + k, sizeof(more) - k,
+				      ", %" PRIu64 " report%s of lost events", t->lost_reports,
+				      nps_plural(t->lost_reports));
+	if (t->seeded && k < sizeof(more))
+		snprintf(more + k, sizeof(more) - k,
+			 "; and %" PRIu64 " registration%s read from /proc at attach (events at "
+			 "time 0 in a recording)",
+			 t->seeded, nps_plural(t->seeded));
 	say("kernel view: %" PRIu64 " event%s in %.3f s (%.0f/s): %" PRIu64
-	    " epoll_wait return%s, %" PRIu64 " ready %s, %" PRIu64 " epoll_ctl%s\n",
+	    " epoll_wait return%s, %" PRIu64 " ready %s, %" PRIu64 " epoll_ctl%s%s\n",
 	    t->events, nps_plural(t->events), secs, secs > 0 ? (double)st.delivered / secs : 0.0,
 	    t->waits, nps_plural(t->waits), t->readies, t->readies == 1 ? "entry" : "entries",
-	    t->ctls, brk);
+	    t->ctls, brk, more);
 	say("probes: produced %" PRIu64 ", delivered %" PRIu64 ", lost %" PRIu64
 	    " (ring %zu KiB), records %" PRIu64 ", wake-ups %" PRIu64 "\n",
 	    st.produced, st.delivered, st.lost, st.ring_bytes >> 10, st.records, st.wakeups);
+	if (st.lost) /* the ring filled between two reads of it */
+		say("probes: events were lost because the ring buffer was full: a larger --ring "
+		    "(now %zu KiB) holds more between two reads\n",
+		    st.ring_bytes >> 10);
 	/* nothing to see: a program that waits with poll(2) (python's http.server) looks so */
 	if (!t->events && !st.produced && !seed_has_epoll(t->seed) && t->seed &&
 	    !t->seed->problem[0]) {
