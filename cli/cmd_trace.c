@@ -355,7 +355,7 @@ static const char *ret_text(int64_t ret, char *buf, size_t len)
 static void print_event(struct trace_ctx *t, const struct nps_event *e)
 {
 	char rb[24];
-	char mask[160], extra[80] = "";
+	char mask[160], extra[200] = "";
 	char rel[32], since[32];
 
 	rel_text((int64_t)(e->ts - t->origin), false, rel, sizeof(rel));
@@ -381,6 +381,11 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 			break;
 		}
 		go_data(e->u.ctl.events, e->u.ctl.data, extra, sizeof(extra));
+		if (narrate_ctl_why(e->u.ctl.op, e->u.ctl.ret)) {
+			size_t k = strlen(extra);
+			snprintf(extra + k, sizeof(extra) - k, "  (%s)",
+				 narrate_ctl_why(e->u.ctl.op, e->u.ctl.ret));
+		}
 		fprintf(human, "%12s tid %-7u epoll_ctl(%d, %s, %d, {%s, 0x%" PRIx64 "}) = %s%s\n",
 			rel, e->tid, e->u.ctl.epfd, op ? op : "?", e->fd,
 			nps_epoll_mask_format(e->u.ctl.events, mask, sizeof(mask)), e->u.ctl.data,

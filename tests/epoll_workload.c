@@ -45,7 +45,8 @@
  * -c CPU: run on that CPU only (the loss test needs every loss on one CPU's counter).
  *
  * demo: a break pipe like Go's (pipe2, O_NONBLOCK|O_CLOEXEC), epoll_create1, epoll_ctl ADD with
- * Go's mask and tagged data, MOD, DEL (NULL event), a failing ADD, an ADD and a MOD whose event is
+ * Go's mask and tagged data, MOD, DEL (NULL event), a failing ADD (EBADF), an ADD of a regular
+ * file (EPERM), an ADD and a MOD whose event is
  * at an unmapped address (EFAULT), epoll_wait, epoll_pwait,
  * epoll_pwait2 (1.25 s, 0.5 ms, 0, huge, invalid and NULL timeouts), a write/read of the break pipe,
  * an EFAULT wait, a 20-entry and a 300-entry ready list (more than one ring-buffer record), a
@@ -194,10 +195,11 @@ static void stop_here(int stop)
 static int demo(int stop)
 {
 	int brk[2], sp1[2], sp2[2], many[MANY], epfd, bad = 9999;
+	int file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC); /* epoll refuses files: EPERM */
 	volatile uintptr_t badaddr = 8; /* mapped by nobody; volatile: gcc would object */
 
 	if (pipe2(brk, O_NONBLOCK | O_CLOEXEC) || socketpair(AF_UNIX, SOCK_STREAM, 0, sp1) ||
-	    socketpair(AF_UNIX, SOCK_STREAM, 0, sp2))
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sp2) || file < 0)
 		die("setup");
 	for (int i = 0; i < MANY; i++)
 		if ((many[i] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
@@ -215,6 +217,7 @@ static int demo(int stop)
 	ctl(epfd, EPOLL_CTL_ADD, sp2[0], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 	    0x7ffaf8624e400002ULL);
 	ctl(epfd, EPOLL_CTL_ADD, bad, EPOLLIN, 1);
+	ctl(epfd, EPOLL_CTL_ADD, file, EPOLLIN, 2);
 	ctl_unread(epfd, EPOLL_CTL_ADD, sp2[1], badaddr);
 	ctl_unread(epfd, EPOLL_CTL_MOD, sp1[0], 0); /* NULL */
 	rw(1, sp1[1], 1);

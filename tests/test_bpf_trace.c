@@ -644,6 +644,11 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	cr_assert_null(strstr(out, line), "an invalid timespec shown as -1:\n%s", out);
 	snprintf(line, sizeof(line), "epoll_ctl(%d, ADD, 9999, {EPOLLIN, 0x1}) = -EBADF\n", epfd);
 	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	/* a regular file: EPERM, which is no privilege problem, and the line says so */
+	const char *perm = strstr(out, ", {EPOLLIN, 0x2}) = -EPERM  (the fd does not support epoll "
+				       "(a regular file, /dev/null): a Go program then uses it "
+				       "blocking)\n");
+	cr_assert_not_null(perm, "%s", out);
 	/* epoll_create1(-1): the flag there is, and the bits the kernel refused, in hex */
 	cr_assert_not_null(strstr(out, "epoll_create1(EPOLL_CLOEXEC|0xfff7ffff) = -EINVAL\n"), "%s",
 			   out);
@@ -677,6 +682,10 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 		 epfd, modfd);
 	cr_assert_not_null(strstr(out, line), "no '%s' in the replay:\n%s", line, out);
 	cr_assert_not_null(strstr(out, "[kernel] epoll_create        epoll_create(0) = -EINVAL"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "EPOLLIN, data 0x2) = -EPERM (the fd does not support epoll "
+				       "(a regular file, /dev/null): a Go program then uses it "
+				       "blocking)"),
 			   "%s", out);
 	cr_assert_not_null(strstr(out, "[kernel] epoll_create        epoll_create(16) = "), "%s",
 			   out);

@@ -11,6 +11,7 @@
 #include "traces/narrate.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
@@ -175,6 +176,16 @@ const char *narrate_dur(uint64_t ns, char *buf, size_t len)
 	else
 		snprintf(buf, len, "after %.3f ms", (double)ns / 1e6);
 	return buf;
+}
+
+const char *narrate_ctl_why(int op, int64_t ret)
+{
+	/* Go: internal/poll FD.Init, "assume we are using blocking mode"; os.newFile goes on */
+	if (op == NPS_EPOLL_CTL_ADD && ret == -EPERM)
+		return "the fd does not support epoll (a regular file, /dev/null): a Go program "
+		       "then "
+		       "uses it blocking";
+	return NULL;
 }
 
 const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t len)
@@ -487,6 +498,8 @@ static void kernel_text(struct out *o, const struct nps_event *e, const struct n
 			    (unsigned long long)e->u.ctl.data);
 		put(o, ") ");
 		put_ret(o, e->u.ctl.ret);
+		if (narrate_ctl_why(e->u.ctl.op, e->u.ctl.ret))
+			put(o, " (%s)", narrate_ctl_why(e->u.ctl.op, e->u.ctl.ret));
 		/*
 		 * A process seen from outside (netpollsim trace) has no netpollopen line to say
 		 * whose registration this is: Go's mask tells, and its data is the pollDesc.

@@ -83,6 +83,12 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len);
 const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t len);
 
 /*
+ * Why an epoll_ctl failed, when the error alone misleads: EPERM on ADD is no privilege problem
+ * but an fd epoll cannot watch (a regular file, /dev/null). NULL when there is nothing to add.
+ */
+const char *narrate_ctl_why(int op, int64_t ret);
+
+/*
  * How long a wait blocked, as every narration says it: "after 43.4 us" under a millisecond,
  * "after 5.615 ms" from one on, "(blocked time unknown)" for 0 (the probe missed the
  * syscall's entry: docs/kernel-view.md). Into buf, which it returns.
