@@ -177,6 +177,22 @@ static void out_fitted(FILE *mem, char **text, size_t *len, unsigned width)
 }
 
 /*
+ * What was recorded: the scenario's name for a run; for `netpollsim trace`, the process and its
+ * program ("trace of pid 2887, /srv/httpsrv"), as far as the header says them.
+ */
+static const char *what_said(const struct trace_info *in)
+{
+	static char s[640];
+	const char *pid = strstr(in->options_json, "\"pid\":");
+
+	if (strcmp(in->scenario, "trace") || !pid)
+		return in->scenario;
+	snprintf(s, sizeof(s), "trace of pid %d%s%s", atoi(pid + 6), in->exe[0] ? ", " : "",
+		 in->exe);
+	return s;
+}
+
+/*
  * "GOMAXPROCS 2" for a run; for a traced Go program, where `trace` found it (its $GOMAXPROCS, or
  * the CPUs it may use: Go's default), since a runtime.GOMAXPROCS call in the program would not
  * show; what the header says of any other traced program ("go": "none" or "unknown"), whose
@@ -184,10 +200,13 @@ static void out_fitted(FILE *mem, char **text, size_t *len, unsigned width)
  */
 static const char *procs_said(const struct trace_info *in)
 {
-	static char s[64];
-	if (!strncmp(in->go_version, "go", 2) && !strcmp(in->scenario, "trace"))
-		snprintf(s, sizeof(s), "GOMAXPROCS %d from its environment or CPUs",
-			 in->gomaxprocs);
+	static char s[128];
+	if (!strncmp(in->go_version, "go", 2) && !strcmp(in->gomaxprocs_from, "runtime"))
+		snprintf(s, sizeof(s), "%s, GOMAXPROCS %d read from runtime.gomaxprocs",
+			 in->go_version, in->gomaxprocs);
+	else if (!strncmp(in->go_version, "go", 2) && !strcmp(in->scenario, "trace"))
+		snprintf(s, sizeof(s), "%s, GOMAXPROCS %d from its environment or CPUs",
+			 in->go_version, in->gomaxprocs);
 	else if (!strncmp(in->go_version, "go", 2))
 		snprintf(s, sizeof(s), "GOMAXPROCS %d", in->gomaxprocs);
 	else if (!strcmp(in->go_version, "none"))
@@ -271,7 +290,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		fold_set_kernel_view(&f);
 	if (narrate && !quiet && (mem = open_memstream(&text, &tlen))) {
 		fprintf(mem, "replay of %s: %s, %s, recorded %s on kernel %s\n",
-			trace_reader_name(r), in->scenario, procs_said(in),
+			trace_reader_name(r), what_said(in), procs_said(in),
 			in->start[0] ? in->start : "?", in->kernel[0] ? in->kernel : "?");
 		out_fitted(mem, &text, &tlen, width);
 	}

@@ -1317,6 +1317,17 @@ int cmd_trace(int argc, char **argv)
 	bool break_on = brd >= 0 && !berr;
 	break_rd_shown = break_on ? brd : -1;
 
+	/* what runs there: its program, and for Go its version and GOMAXPROCS */
+	char exe[512];
+	bool gmp_rt = false;
+	int gmp = isgo == 1 ? proc_gomaxprocs(o.tgid, &gmp_rt) : 1;
+
+	proc_exe(o.tgid, exe, sizeof(exe));
+	if (!t.quiet && isgo == 1)
+		say("pid %d runs %s (%s, GOMAXPROCS %d %s)\n", o.tgid, exe[0] ? exe : "?", gover,
+		    gmp, gmp_rt ? "read from runtime.gomaxprocs" : "from its environment or CPUs");
+	else if (!t.quiet)
+		say("pid %d runs %s\n", o.tgid, exe[0] ? exe : "?");
 	if (!t.quiet)
 		print_break(o.tgid, go, &seed, brk ? "--break" : NULL, brd, bwr, berr);
 	if (record) {
@@ -1328,12 +1339,16 @@ int cmd_trace(int argc, char **argv)
 		 */
 		struct trace_header h = {
 		    .scenario = "trace",
-		    .gomaxprocs = isgo == 1 ? proc_gomaxprocs(o.tgid) : 1,
+		    .gomaxprocs = gmp,
 		    .go_version = isgo == 1   ? gover
 				  : isgo == 0 ? "none"
 					      : "unknown",
 		    .kernel_view = 1,
 		    .mono_origin = t.origin,
+		    .exe = exe[0] ? exe : NULL,
+		    .gomaxprocs_from = isgo != 1 ? NULL
+				       : gmp_rt	 ? "runtime"
+						 : "environment",
 		};
 		struct timespec wall;
 		char opts[64];

@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -674,47 +676,189 @@ static void buildinfo_version(int fd, const Elf64_Shdr *s, char *ver, size_t len
 	ver[vlen] = '\0';
 }
 
+/* The executable of a process, its ELF header and section headers (struct elf_close frees). */
+struct elf {
+	int fd;
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh;	 /* eh.e_shnum of them */
+	char *names;	 /* the section names */
+	size_t names_sz; /* bytes in names */
+};
+
+static void elf_close(struct elf *e)
+{
+	free(e->names);
+	free(e->sh);
+	if (e->fd >= 0)
+		close(e->fd);
+}
+
+/* 1 read, 0 not an ELF64 with section headers, -errno when /proc/PID/exe cannot be opened. */
+static int elf_open(int pid, struct elf *e)
+{
+	char base[64], path[96];
+
+	memset(e, 0, sizeof(*e));
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/exe", base);
+	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (e->fd < 0)
+		return -errno;
+	if (pread(e->fd, &e->eh, sizeof(e->eh), 0) != (ssize_t)sizeof(e->eh) ||
+	    memcmp(e->eh.e_ident, ELFMAG, SELFMAG) || e->eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    e->eh.e_shentsize != sizeof(Elf64_Shdr) || !e->eh.e_shnum ||
+	    e->eh.e_shstrndx >= e->eh.e_shnum)
+		return 0;
+	size_t shlen = (size_t)e->eh.e_shnum * sizeof(*e->sh);
+
+	e->sh = malloc(shlen);
+	if (!e->sh || pread(e->fd, e->sh, shlen, (off_t)e->eh.e_shoff) != (ssize_t)shlen)
+		return 0;
+	const Elf64_Shdr *strtab = &e->sh[e->eh.e_shstrndx];
+
+	if (!strtab->sh_size || strtab->sh_size > (1U << 20))
+		return 0;
+	e->names = malloc(strtab->sh_size + 1);
+	if (!e->names || pread(e->fd, e->names, strtab->sh_size, (off_t)strtab->sh_offset) !=
+			     (ssize_t)strtab->sh_size)
+		return 0;
+	e->names[strtab->sh_size] = '\0';
+	e->names_sz = strtab->sh_size;
+	return 1;
+}
+
+/* The section of that name, or NULL. */
+static const Elf64_Shdr *elf_section(const struct elf *e, const char *name)
+{
+	for (int i = 0; e->names && i < e->eh.e_shnum; i++)
+		if (e->sh[i].sh_name < e->names_sz && !strcmp(e->names + e->sh[i].sh_name, name))
+			return &e->sh[i];
+	return NULL;
+}
+
 int proc_go(int pid, char *ver, size_t len)
 {
-	char base[64], path[96], *names = NULL;
-	Elf64_Shdr *sh = NULL;
-	Elf64_Ehdr eh;
-	int fd, go = 0;
+	struct elf e;
+	int rc = elf_open(pid, &e);
+	const Elf64_Shdr *bi = rc > 0 ? elf_section(&e, ".go.buildinfo") : NULL;
+
+	if (bi && ver)
+		buildinfo_version(e.fd, bi, ver, len);
+	elf_close(&e);
+	return rc < 0 ? rc : bi != NULL;
+}
+
+/*
+ * The address of the symbol name in the executable's symbol table, 0 when there is none (a
+ * program linked with -s, or stripped). Read a few thousand symbols at a time.
+ */
+static uint64_t elf_symbol(const struct elf *e, const char *name)
+{
+	const Elf64_Shdr *st = elf_section(e, ".symtab");
+	Elf64_Sym sym[2048];
+	size_t nlen = strlen(name);
+
+	if (!st || st->sh_entsize != sizeof(Elf64_Sym) || st->sh_link >= e->eh.e_shnum)
+		return 0;
+	const Elf64_Shdr *str = &e->sh[st->sh_link];
+	char *want = malloc(nlen + 1);
+
+	for (uint64_t off = 0; want && off < st->sh_size; off += sizeof(sym)) {
+		ssize_t n = pread(e->fd, sym, sizeof(sym), (off_t)(st->sh_offset + off));
+
+		for (ssize_t k = 0; k < n / (ssize_t)sizeof(*sym); k++) {
+			if (sym[k].st_name + nlen >= str->sh_size ||
+			    pread(e->fd, want, nlen + 1,
+				  (off_t)(str->sh_offset + sym[k].st_name)) !=
+				(ssize_t)(nlen + 1) ||
+			    memcmp(want, name, nlen + 1))
+				continue;
+			free(want);
+			return sym[k].st_value;
+		}
+		if (n < (ssize_t)sizeof(sym))
+			break;
+	}
+	free(want);
+	return 0;
+}
+
+/*
+ * Where a position-independent executable was loaded: the start of its mapping at offset 0 in
+ * /proc/PID/maps (found by the executable's inode: the Go heap's mappings may come first) less
+ * its first PT_LOAD's page (0x400000 for Go's PIEs); 0 for a fixed-address one (Go's default on
+ * linux/amd64), or when it cannot be told.
+ */
+static uint64_t elf_load_bias(int pid, const struct elf *e)
+{
+	char base[64], path[96], line[512];
+	Elf64_Phdr ph;
+	uint64_t first = UINT64_MAX, bias = 0;
+	struct stat st;
+	FILE *f;
+
+	if (e->eh.e_type != ET_DYN || e->eh.e_phentsize != sizeof(ph) || fstat(e->fd, &st))
+		return 0;
+	for (int i = 0; i < e->eh.e_phnum; i++)
+		if (pread(e->fd, &ph, sizeof(ph),
+			  (off_t)(e->eh.e_phoff + (uint64_t)i * sizeof(ph))) ==
+			(ssize_t)sizeof(ph) &&
+		    ph.p_type == PT_LOAD && ph.p_vaddr < first)
+			first = ph.p_vaddr & ~(uint64_t)0xfff;
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/maps", base);
+	f = fopen(path, "r");
+	while (f && first != UINT64_MAX && fgets(line, sizeof(line), f)) {
+		uint64_t start, off;
+		unsigned long ino;
+
+		if (sscanf(line, "%" SCNx64 "-%*x %*s %" SCNx64 " %*s %lu", &start, &off, &ino) ==
+			3 &&
+		    !off && ino == st.st_ino && start >= first) {
+			bias = start - first;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return bias;
+}
+
+/*
+ * runtime.gomaxprocs of a running Go program, read from its memory (/proc/PID/mem) at the
+ * address its symbol table gives: what a runtime.GOMAXPROCS call set, which neither the
+ * environment nor the CPUs tell. 0 when it cannot be read (no symbol table, no access).
+ */
+static int go_gomaxprocs(int pid)
+{
+	struct elf e;
+	int32_t v = 0;
+	uint64_t at = elf_open(pid, &e) > 0 ? elf_symbol(&e, "runtime.gomaxprocs") : 0;
+	char path[64];
+	int fd;
+
+	if (at) {
+		at += elf_load_bias(pid, &e);
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || pread(fd, &v, sizeof(v), (off_t)at) != (ssize_t)sizeof(v))
+			v = 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	elf_close(&e);
+	return v > 0 && v <= 32768 ? v : 0;
+}
+
+void proc_exe(int pid, char *buf, size_t len)
+{
+	char base[64], path[96], link[PATH_MAX];
 
 	proc_base(pid, base, sizeof(base));
 	snprintf(path, sizeof(path), "%s/exe", base);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_shentsize != sizeof(Elf64_Shdr) || !eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
-		goto out;
-	size_t shlen = (size_t)eh.e_shnum * sizeof(*sh);
+	ssize_t n = readlink(path, link, sizeof(link));
 
-	sh = malloc(shlen);
-	if (!sh || pread(fd, sh, shlen, (off_t)eh.e_shoff) != (ssize_t)shlen)
-		goto out;
-	const Elf64_Shdr *strtab = &sh[eh.e_shstrndx];
-
-	if (!strtab->sh_size || strtab->sh_size > (1U << 20))
-		goto out;
-	names = malloc(strtab->sh_size + 1);
-	if (!names ||
-	    pread(fd, names, strtab->sh_size, (off_t)strtab->sh_offset) != (ssize_t)strtab->sh_size)
-		goto out;
-	names[strtab->sh_size] = '\0';
-	for (int i = 0; i < eh.e_shnum && !go; i++) {
-		go = sh[i].sh_name < strtab->sh_size &&
-		     !strcmp(names + sh[i].sh_name, ".go.buildinfo");
-		if (go && ver)
-			buildinfo_version(fd, &sh[i], ver, len);
-	}
-out:
-	free(names);
-	free(sh);
-	close(fd);
-	return go;
+	trace_sanitize(link, n > 0 ? (size_t)n : 0, buf, len);
 }
 
 int proc_is_go(int pid)
@@ -722,13 +866,18 @@ int proc_is_go(int pid)
 	return proc_go(pid, NULL, 0);
 }
 
-int proc_gomaxprocs(int pid)
+int proc_gomaxprocs(int pid, bool *from_runtime)
 {
 	char base[64], path[96], buf[65536];
 	size_t n;
 	FILE *f;
 	cpu_set_t set;
-	long v = sched_getaffinity(pid, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+	long v = go_gomaxprocs(pid);
+
+	*from_runtime = v > 0;
+	if (v > 0)
+		return (int)v;
+	v = sched_getaffinity(pid, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 
 	proc_base(pid, base, sizeof(base));
 	snprintf(path, sizeof(path), "%s/environ", base);

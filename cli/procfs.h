@@ -133,13 +133,18 @@ int proc_waits_now(int pid, struct wait_now *w, int max);
  */
 int proc_go(int pid, char *ver, size_t len);
 
+/* The path of the process's executable into buf, printable (trace_sanitize); "" unknown. */
+void proc_exe(int pid, char *buf, size_t len);
+
 /* proc_go without the version. */
 int proc_is_go(int pid);
 
 /*
- * GOMAXPROCS of a (Go) process: from its environment, else Go's default, the CPUs its affinity
- * mask allows (runtime/os_linux.go getproccount; read now, where Go read it at its start).
+ * GOMAXPROCS of a (Go) process: runtime.gomaxprocs read from its memory when its executable
+ * has a symbol table (*from_runtime true); else from its environment, else Go's default, the
+ * CPUs its affinity mask allows (runtime/os_linux.go getproccount; read now, where Go read it
+ * at its start), which a runtime.GOMAXPROCS call in the program would make wrong.
  */
-int proc_gomaxprocs(int pid);
+int proc_gomaxprocs(int pid, bool *from_runtime);
 
 #endif /* NPS_CLI_PROCFS_H */

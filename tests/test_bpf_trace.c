@@ -41,6 +41,8 @@ static const char echo_go[] =
     "\t\"fmt\"\n"
     "\t\"net\"\n"
     "\t\"os\"\n"
+    "\t\"runtime\"\n"
+    "\t\"strconv\"\n"
     "\t\"syscall\"\n"
     "\t\"time\"\n"
     ")\n"
@@ -62,6 +64,11 @@ static const char echo_go[] =
     "\t\t\tfmt.Fprintln(os.Stderr, err)\n"
     "\t\t\tos.Exit(1)\n"
     "\t\t}\n"
+    "\t}\n"
+    "\t// -gomaxprocs N: set by the program, as neither its environment nor its CPUs say\n"
+    "\tif len(os.Args) > 2 && os.Args[1] == \"-gomaxprocs\" {\n"
+    "\t\tn, _ := strconv.Atoi(os.Args[2])\n"
+    "\t\truntime.GOMAXPROCS(n)\n"
     "\t}\n"
     "\tln, err := net.Listen(\"tcp\", \"127.0.0.1:0\")\n"
     "\tif err != nil {\n"
@@ -440,6 +447,11 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130,
 		  "trace did not end as interrupted (status 0x%x):\n%s", status, out);
 
+	/* what runs there: the program, the Go that built it, its GOMAXPROCS and whence */
+	snprintf(cmd, sizeof(cmd), "pid %d runs %s (go1.", (int)sp, srv);
+	s = strstr(out, cmd);
+	cr_assert_not_null(s, "no '%s' in:\n%s", cmd, out);
+	cr_assert_not_null(strstr(s, ", GOMAXPROCS 2 read from runtime.gomaxprocs)\n"), "%s", out);
 	/* Go's break pipe, found in /proc (Go 1.22: a pipe registered for EPOLLIN alone). */
 	int brd, bwr, lfd = -1, epfd = -1, cfd = -1;
 	s = strstr(out, "break pipe: read fd ");
@@ -1613,7 +1625,8 @@ static char *recorded_go(const char *prefix, const char *prog)
 	snprintf(rec, sizeof(rec), "%s/header.jsonl", tu_tmpdir());
 	snprintf(cmd, sizeof(cmd),
 		 "%s %s >/dev/null & p=$!; sleep 0.2; %s trace --pid $p --duration 0.2 -q "
-		 "--record %s >/dev/null 2>&1; kill $p; head -n 1 %s | jq -c '[.go, .gomaxprocs]'",
+		 "--record %s >/dev/null 2>&1; kill $p; head -n 1 %s | jq -c '[.go, .gomaxprocs] + "
+		 "if .gomaxprocs_from then [.gomaxprocs_from] else [] end'",
 		 prefix, prog, tu_netpollsim(), rec, rec);
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
 	return out;
@@ -1621,34 +1634,52 @@ static char *recorded_go(const char *prefix, const char *prog)
 
 /*
  * A Go program's recording says which Go built it (its build info, as `go version` reads it) and
- * its GOMAXPROCS as Go would have it: its $GOMAXPROCS, else the CPUs of its affinity mask
- * (getproccount), not the machine's CPU count. It used to say "go1.22", whatever built it.
+ * its GOMAXPROCS: runtime.gomaxprocs read from its memory (its symbol table gives the address),
+ * so that a runtime.GOMAXPROCS call in the program shows; without a symbol table (-ldflags=-s)
+ * as Go would have it at its start: its $GOMAXPROCS, else the CPUs of its affinity mask
+ * (getproccount), not the machine's CPU count. It used to say "go1.22", whatever built it, and
+ * the environment's 3 for a program that had set 2.
  */
 Test(bpf_trace, a_go_program_s_header_gives_its_go_and_gomaxprocs, .timeout = 300)
 {
-	char dir[512], prog[600], cmd[1400], want[160], *out, *ver;
+	char dir[512], prog[600], progs[600], stripped[600], cmd[1400], want[160], *out, *ver;
 
 	NEED_ROOT();
 	build_go_echo(dir, sizeof(dir));
 	snprintf(prog, sizeof(prog), "%s/echo", dir);
-	snprintf(cmd, sizeof(cmd), GO " version %s", prog);
+	snprintf(progs, sizeof(progs), "%s/echo -gomaxprocs 2", dir);
+	snprintf(stripped, sizeof(stripped), "%s/echo-s -gomaxprocs 2", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && GOCACHE=/tmp/nps-gocache GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0 "
+		 "GO111MODULE=off " GO " build -ldflags=-s -o echo-s main.go && " GO " version %s",
+		 dir, prog);
 	cr_assert_eq(tu_run(cmd, 0, &out), 0, "%s", out);
 	cr_assert_not_null(ver = strstr(out, ": go1."), "%s", out);
 	ver[2 + strcspn(ver + 2, "\n")] = '\0';
-	const char *envs[] = {"taskset -c 0", "taskset -c 0 env GOMAXPROCS=3"},
-		   *procs[] = {"1", "3"};
-	for (int i = 0; i < 2; i++) {
-		char *got = recorded_go(envs[i], prog);
+	const struct {
+		const char *env, *prog, *procs, *from;
+	} c[] = {
+	    {"taskset -c 0", prog, "1", "runtime"},
+	    {"taskset -c 0 env GOMAXPROCS=3", prog, "3", "runtime"},
+	    {"env GOMAXPROCS=3", progs, "2", "runtime"},
+	    {"env GOMAXPROCS=3", stripped, "3", "environment"},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char *got = recorded_go(c[i].env, c[i].prog);
 
-		snprintf(want, sizeof(want), "[\"%s\",%s]\n", ver + 2, procs[i]);
-		cr_assert_str_eq(got, want, "%s %s", envs[i], prog);
+		snprintf(want, sizeof(want), "[\"%s\",%s,\"%s\"]\n", ver + 2, c[i].procs,
+			 c[i].from);
+		cr_assert_str_eq(got, want, "%s %s", c[i].env, c[i].prog);
 		free(got);
+		/* where it came from, in the replay's heading */
+		char *rp = np_ok("replay %s/header.jsonl --no-ui", tu_tmpdir());
+		snprintf(want, sizeof(want), "== trace (%s, GOMAXPROCS %s %s)\n", ver + 2,
+			 c[i].procs,
+			 c[i].from[0] == 'r' ? "read from runtime.gomaxprocs"
+					     : "from its environment or CPUs");
+		cr_assert_not_null(strstr(rp, want), "no '%s' in:\n%s", want, rp);
+		free(rp);
 	}
-	free(out);
-	/* where it came from: a runtime.GOMAXPROCS call in the program would not show */
-	out = np_ok("replay %s/header.jsonl --no-ui", tu_tmpdir());
-	cr_assert_not_null(strstr(out, "== trace (GOMAXPROCS 3 from its environment or CPUs)"),
-			   "%s", out);
 	free(out);
 }
 

@@ -1403,6 +1403,10 @@ static cJSON *header_json(const struct trace_header *h)
 	iso_time(h->wall_start_ns, when, sizeof(when));
 	cJSON_AddStringToObject(o, "start", when);
 	add_ns_string(o, "start_ns", (uint64_t)h->wall_start_ns);
+	if (h->exe)
+		cJSON_AddStringToObject(o, "exe", h->exe);
+	if (h->gomaxprocs_from)
+		cJSON_AddStringToObject(o, "gomaxprocs_from", h->gomaxprocs_from);
 	cJSON_AddStringToObject(o, "writer", "netpollsim");
 	return o;
 }
@@ -2761,7 +2765,10 @@ static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 	if (get_text(o, "scenario", true, in->scenario, sizeof(in->scenario), pe) ||
 	    get_text(o, "go", true, in->go_version, sizeof(in->go_version), pe) ||
 	    get_text(o, "kernel", false, in->kernel, sizeof(in->kernel), pe) ||
-	    get_text(o, "start", false, in->start, sizeof(in->start), pe))
+	    get_text(o, "start", false, in->start, sizeof(in->start), pe) ||
+	    get_text(o, "exe", false, in->exe, sizeof(in->exe), pe) ||
+	    get_text(o, "gomaxprocs_from", false, in->gomaxprocs_from, sizeof(in->gomaxprocs_from),
+		     pe))
 		return -EINVAL;
 	j = cJSON_GetObjectItemCaseSensitive(o, "gomaxprocs");
 	if (!j)

@@ -39,6 +39,9 @@ struct trace_header {
 	uint64_t mono_origin;	  /* CLOCK_MONOTONIC ns: event ts are written relative to this */
 	int64_t wall_start_ns;	  /* CLOCK_REALTIME ns at the origin */
 	const char *kernel;	  /* host kernel release; NULL: this host's (uname) */
+	/* netpollsim trace: the traced executable, and where gomaxprocs came from ("runtime":
+	 * runtime.gomaxprocs in its memory; "environment": $GOMAXPROCS or its CPUs); NULL: none */
+	const char *exe, *gomaxprocs_from;
 	const char *json; /* a whole header object to write instead of the fields above (export:
 			     its input's, as it was); mono_origin must still be its origin */
 };
@@ -140,6 +143,8 @@ struct trace_info {
 	int kernel_view;
 	uint64_t mono_origin;
 	int64_t wall_start_ns;
+	char exe[512];		  /* trace: the traced executable (sanitised), "" unknown */
+	char gomaxprocs_from[16]; /* trace: "runtime", "environment", "" unknown */
 	/* footer, once read */
 	bool has_footer;
 	uint64_t footer_events;		       /* "events": total */
