@@ -224,25 +224,30 @@ static void usage(FILE *out)
 }
 
 /*
- * Say which processes descended from pid have an epoll fd: as tracing begins (start), or in
- * the summary, after it said that pid had none and made no epoll call.
+ * Say which processes descended from pid have an epoll fd: as tracing begins (start; has_epoll:
+ * pid has one itself), or in the summary, after it said that pid had none and made no epoll
+ * call.
  */
-static void say_descendants(int pid, bool start)
+static void say_descendants(int pid, bool start, bool has_epoll)
 {
 	char list[512];
 	int first = 0, n = proc_epoll_descendants(pid, list, sizeof(list), &first);
 	const char *who = n == 1 ? "a process it started" : "processes it started";
+	const char *which = n == 1 ? "it" : "the first";
 
 	if (!n)
 		return;
-	if (start)
+	if (start && has_epoll) /* `go run`: the go command polls too, its child is the program */
+		say("pid %d has %s with an epoll fd too: %s; this traces pid %d alone, --pid %d "
+		    "traces %s\n",
+		    pid, n == 1 ? "a child process" : "child processes", list, pid, first, which);
+	else if (start)
 		say("pid %d has no epoll fd, but %s %s: %s; this traces pid %d alone, --pid %d "
 		    "traces %s\n",
-		    pid, who, n == 1 ? "does" : "do", list, pid, first,
-		    n == 1 ? "it" : "the first");
+		    pid, who, n == 1 ? "does" : "do", list, pid, first, which);
 	else
 		say("%s %s an epoll fd: %s; --pid %d traces %s\n", who, n == 1 ? "has" : "have",
-		    list, first, n == 1 ? "it" : "the first");
+		    list, first, which);
 }
 
 /*
@@ -1079,7 +1084,7 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 		    "(poll(2), select(2)) or not at all, which these probes do not show\n",
 		    t->pid);
 		if (!exited)
-			say_descendants(t->pid, false);
+			say_descendants(t->pid, false, false);
 	}
 	if (st.unmatched || st.exit_missed)
 		say("probes: %" PRIu64 " epoll_wait returns without their entry (blocked time "
@@ -1379,8 +1384,8 @@ int cmd_trace(int argc, char **argv)
 			       seed.problem[0]
 				   ? "interest set at attach (from /proc fdinfo, incomplete)"
 				   : "interest set at attach (from /proc fdinfo)");
-	if (!t.quiet && !seed.problem[0] && !seed_has_epoll(&seed))
-		say_descendants(o.tgid, true);
+	if (!t.quiet && !seed.problem[0])
+		say_descendants(o.tgid, true, seed_has_epoll(&seed));
 	if (!t.quiet)
 		say_waits_now(&t, false);
 	fflush(human);

@@ -24,6 +24,9 @@
  *                                      on the shared epoll fd and exits, and the parent waits:
  *                                      its ready entry is one it never added; then S seconds
  *                                      of epoll_wait(…, 100 ms). Logs "child added fd F"
+ *   epoll_workload [-s] spawn S         an epoll fd with a pipe registered, and a child (this
+ *                                      program) running `pipes 1 S 60000`; then S seconds of
+ *                                      epoll_wait(…, 100 ms). Logs "child PID"
  *   epoll_workload [-s] leaderexit S    a socketpair's fd registered (EPOLLIN, data 5); then main
  *                                      calls pthread_exit, and a second thread, once the
  *                                      leader is a zombie ("leader exited"; -s stops here),
@@ -531,6 +534,46 @@ static int forkadd(int stop, double secs)
 	return 0;
 }
 
+/*
+ * spawn S: an epoll fd of its own with a pipe registered, and a child (this program again, by
+ * /proc/self/exe) that runs `pipes 1 S 60000`; then S seconds of epoll_wait(..., 100 ms).
+ * Logs "child PID" once the child has its epoll fd.
+ */
+static int spawn(int stop, double secs)
+{
+	char self[4096], s[32];
+	int p[2], epfd = epoll_create1(EPOLL_CLOEXEC), ready[2];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (epfd < 0 || n <= 0 || pipe2(p, O_NONBLOCK | O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
+		die("setup");
+	self[n] = '\0';
+	ctl(epfd, EPOLL_CTL_ADD, p[0], EPOLLIN, 1);
+	stop_here(stop);
+	snprintf(s, sizeof(s), "%g", secs);
+	pid_t child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		/* its stdout, the pipe: its first line says it is set up */
+		dup2(ready[1], STDOUT_FILENO);
+		execv(self, (char *[]){self, "pipes", "1", s, "60000", NULL});
+		_exit(127);
+	}
+	close(ready[1]);
+	FILE *f = fdopen(ready[0], "r");
+	char line[256];
+	/* "pipe rd": after its epoll fd and pipe are made */
+	while (f && fgets(line, sizeof(line), f) && strncmp(line, "pipe rd", 7))
+		;
+	printf("child %d\n", (int)child);
+	wait_for_secs(epfd, secs);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	printf("done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int stop = 0, a = 1;
@@ -564,6 +607,8 @@ int main(int argc, char **argv)
 	}
 	if (a + 1 < argc && !strcmp(argv[a], "samedata"))
 		return samedata(stop, atof(argv[a + 1]));
+	if (a + 1 < argc && !strcmp(argv[a], "spawn"))
+		return spawn(stop, atof(argv[a + 1]));
 	if (a + 1 < argc && !strcmp(argv[a], "forkadd"))
 		return forkadd(stop, atof(argv[a + 1]));
 	if (a + 1 < argc && !strcmp(argv[a], "leaderexit"))

@@ -1720,9 +1720,10 @@ Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
  * A server that forks its workers (nginx) waits in them: traced by its first pid, the parent,
  * it showed nothing and said only that pid waits some other way. The processes it started that
  * have an epoll fd are named, as tracing begins and in the summary, with the --pid to use: here
- * a shell whose child is the workload. A shell with no epoll child is told nothing more.
+ * a shell whose child is the workload. So they are when the parent polls too (`go run`, whose
+ * child is the program). A shell with no epoll child is told nothing more.
  */
-Test(bpf_trace, a_parent_without_epoll_names_its_children_with_one, .timeout = 60)
+Test(bpf_trace, a_parent_names_its_children_with_an_epoll_fd, .timeout = 60)
 {
 	char cmd[2048], want[256], *out;
 	int child = 0;
@@ -1751,6 +1752,23 @@ Test(bpf_trace, a_parent_without_epoll_names_its_children_with_one, .timeout = 6
 	    child, child);
 	cr_assert_not_null(end = strstr(out, want), "no '%s':\n%s", want, out);
 	cr_assert_not_null(strstr(out, " had no epoll fd and made no epoll call"), "%s", out);
+	free(out);
+	/* `go run`'s case: the parent polls too, its child is the program to trace */
+	snprintf(cmd, sizeof(cmd),
+		 "f=%s/spawn.%d; rm -f $f; %s/tests/epoll_workload spawn 120 > $f & p=$!; "
+		 "until grep -q '^child ' $f; do sleep 0.02; done; grep '^child ' $f; "
+		 "%s trace --pid $p --duration 0.2 2>&1; kill $p; wait",
+		 tu_tmpdir(), (int)getpid(), tu_build_dir(), tu_netpollsim());
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	c = strstr(out, "child ");
+	cr_assert(c && sscanf(c, "child %d", &child) == 1 && child > 0, "%s", out);
+	snprintf(want, sizeof(want),
+		 " has a child process with an epoll fd too: %d (epoll_workload); this traces "
+		 "pid ",
+		 child);
+	cr_assert_not_null(start = strstr(out, want), "no '%s':\n%s", want, out);
+	snprintf(want, sizeof(want), " alone, --pid %d traces it\n", child);
+	cr_assert_not_null(strstr(start, want), "no '%s':\n%s", want, out);
 	free(out);
 	/* no child with an epoll fd: nothing said of children */
 	snprintf(cmd, sizeof(cmd),
