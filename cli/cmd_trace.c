@@ -290,8 +290,9 @@ struct trace_ctx {
 	uint64_t seed_ts;      /* when: the origin, or the exec's ts */
 	bool seeds_pushed;     /* its registrations are in the stream (seeded epoll_ctl ADDs) */
 	struct seed exec_seed; /* what /proc said after the last exec */
-	/* after an exec: is the new program Go (proc_is_go), and its break pipe, once known */
-	int exec_go, exec_brd, exec_bwr, exec_berr;
+	int prog_go; /* is the program it runs now Go (proc_is_go: at attach, after each exec) */
+	/* after an exec: the new program's break pipe, once known */
+	int exec_brd, exec_bwr, exec_berr;
 	bool break_wanted;     /* a Go program exec'd: its netpollinit's EPOLLIN ADD names it */
 	uint64_t break_ctl_ts; /* the ts of that ADD, to say so when it is delivered */
 	struct trace_writer *w;
@@ -661,12 +662,12 @@ static void print_after_exec(struct trace_ctx *t)
 	struct join_interest *l = s->nreg ? calloc(s->nreg, sizeof(*l)) : NULL;
 	size_t n = 0;
 
-	if (t->exec_go == 1) /* named when its registration is delivered (on_event) */
+	if (t->prog_go == 1) /* named when its registration is delivered (on_event) */
 		say("break pipe: pid %d now runs a Go program: its netpollinit's EPOLLIN "
 		    "registration names it\n",
 		    t->pid);
 	else
-		print_break(t->pid, t->exec_go, s, NULL, -1, -1, 0);
+		print_break(t->pid, t->prog_go, s, NULL, -1, -1, 0);
 	for (size_t i = 0; l && i < s->nreg; i++)
 		if (!(s->superseded && s->superseded[i]))
 			l[n++] = s->reg[i];
@@ -816,7 +817,7 @@ static void on_exec(struct trace_ctx *t, const struct nps_event *e)
 	if (!t->seeds_pushed)
 		push_seeds(t); /* the previous reading (attach or exec), as it stands */
 	seed_free(&t->exec_seed);
-	t->exec_go = proc_is_go(t->pid);
+	t->prog_go = proc_is_go(t->pid);
 	seed_from_proc(t->pid, false, &stops, &t->exec_seed);
 	t->seed = &t->exec_seed;
 	t->seed_ts = e->ts;
@@ -825,7 +826,7 @@ static void on_exec(struct trace_ctx *t, const struct nps_event *e)
 	break_rd_shown = -1; /* the old program's fds are gone with it */
 	t->exec_berr = 0;
 	t->break_ctl_ts = 0;
-	t->break_wanted = t->exec_go == 1;
+	t->break_wanted = t->prog_go == 1;
 }
 
 /*
@@ -971,7 +972,7 @@ static uint64_t lost_so_far(struct probes *p)
  * it: the set is what the calls showed, and a recording replays it so. After lost events (lost)
  * the likeliest cause comes first: the missing calls were among them (Go always DELs).
  */
-static void say_gone_unseen(int pid, struct nps_join *j, uint64_t lost)
+static void say_gone_unseen(int pid, struct nps_join *j, uint64_t lost, bool go)
 {
 	size_t n = join_interest_list(j, NULL, 0), gone = 0, cap = 0;
 	struct join_interest *l = n ? calloc(n, sizeof(*l)) : NULL;
@@ -998,11 +999,18 @@ static void say_gone_unseen(int pid, struct nps_join *j, uint64_t lost)
 	for (size_t i = 0; i < n && !now.problem[0] && !now.interrupted; i++) {
 		if (bsearch(&l[i], now.reg, now.nreg, sizeof(*now.reg), seed_cmp_reg))
 			continue;
+		/* Go's netpollclose DELs every fd before its close: never closed without one */
 		if (!gone++ && lost)
 			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): their "
-			    "EPOLL_CTL_DEL may be among the %llu lost events, or they were closed "
-			    "without one, or removed after the probes stopped:\n",
-			    pid, (unsigned long long)lost);
+			    "EPOLL_CTL_DEL may be among the %llu lost events, %sor removed after "
+			    "the probes stopped:\n",
+			    pid, (unsigned long long)lost,
+			    go ? "" : "or they were closed without one, ");
+		else if (gone == 1 && go)
+			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): removed "
+			    "after the probes stopped (a Go program's netpollclose makes an "
+			    "EPOLL_CTL_DEL before each close):\n",
+			    pid);
 		else if (gone == 1)
 			say("not in the kernel's set when tracing ended (/proc/%d/fdinfo): "
 			    "closed without EPOLL_CTL_DEL, which removes a registration unseen, "
@@ -1308,6 +1316,7 @@ int cmd_trace(int argc, char **argv)
 	t.seed = &seed;
 	t.seed_ts = t.origin;
 	t.pid = o.tgid;
+	t.prog_go = isgo;
 	t.p = p;
 	/* Always said: without /proc, ready entries of fds registered before show as fd ?. */
 	if (seed.problem[0])
@@ -1456,7 +1465,7 @@ int cmd_trace(int argc, char **argv)
 		say_waits_now(&t, true);
 	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");
 	if (!exited)
-		say_gone_unseen(o.tgid, t.join, lost_so_far(p));
+		say_gone_unseen(o.tgid, t.join, lost_so_far(p), t.prog_go == 1);
 	print_summary(&t, p, o.verbose, exited);
 	/* Ctrl-C or SIGTERM is the normal end of a trace without --duration (cli/cli.h). */
 	rc = stop_sig ? 128 + stop_sig : NPS_EXIT_OK;
