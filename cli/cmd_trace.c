@@ -1215,7 +1215,20 @@ int cmd_trace(int argc, char **argv)
 		}
 	}
 	if (optind < argc || !o.tgid) {
-		if (optind < argc)
+		if (optind < argc && !o.tgid) { /* `trace CMD` or `trace -- CMD`, as strace takes */
+			char cmd[256] = "";
+			size_t k = 0;
+			for (int i = optind; i < argc && k < sizeof(cmd); i++)
+				k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, "%s%s",
+						      i > optind ? " " : "",
+						      cli_arg_text(argv[i], txt, sizeof(txt)));
+			fprintf(
+			    stderr,
+			    "netpollsim trace: unexpected argument '%s': trace follows a running "
+			    "process (--pid PID); for a command, start it first: '%s & "
+			    "netpollsim trace --pid $!'\n",
+			    cli_arg_text(argv[optind], txt, sizeof(txt)), cmd);
+		} else if (optind < argc)
 			fprintf(
 			    stderr,
 			    "netpollsim trace: unexpected argument '%s' (one process: --pid PID; "

@@ -309,6 +309,11 @@ Test(cli, bad_check_and_export_options_name_the_problem)
 	    {"trace --pid 1 2",
 	     "netpollsim trace: unexpected argument '2' (one process: --pid PID; see --help)\n"},
 	    {"trace", "netpollsim trace: --pid PID is required (see --help)\n"},
+	    /* strace's form: the way to do it */
+	    {"trace -- ./server -v",
+	     "netpollsim trace: unexpected argument './server': trace follows a running process "
+	     "(--pid PID); for a command, start it first: './server -v & netpollsim trace --pid "
+	     "$!'\n"},
 	    {"scenarios echo", "netpollsim scenarios: unexpected argument 'echo' (see --help)\n"},
 	    {"--version x", "netpollsim: unexpected argument 'x' after --version (see --help)\n"},
 	    {"--help run x", "netpollsim: unexpected argument 'run' after --help (see --help)\n"},
