@@ -325,7 +325,8 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		cli_term_refit(STDOUT_FILENO, &width); /* a paced replay may be resized meanwhile */
 		if (narrate_event(&e, &f, in->mono_origin, width, line, sizeof(line))) {
 			char head[NARRATE_LINE_MAX];
-			if (!headed && narrate_header(width, head, sizeof(head)))
+			if (!headed && narrate_header(width, !strcmp(in->scenario, "trace"), head,
+						      sizeof(head)))
 				out_line(head);
 			headed = true;
 			out_line(line);

@@ -500,7 +500,7 @@ static int consume(void *ctx, const struct nps_event *ev)
 		size_t n = narrate_event(e, &st->fold, st->origin, st->width, line, sizeof(line));
 		if (n && !st->headed) {
 			char head[NARRATE_LINE_MAX];
-			size_t h = narrate_header(st->width, head, sizeof(head));
+			size_t h = narrate_header(st->width, false, head, sizeof(head));
 			if (h)
 				write_line(st, head, h);
 			st->headed = true;

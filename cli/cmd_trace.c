@@ -503,7 +503,7 @@ static void narrate_line(struct trace_ctx *t, const struct nps_event *e,
 
 	if (narrate_event(e, &t->fold, t->origin, human_width, line, sizeof(line))) {
 		char head[NARRATE_LINE_MAX];
-		if (!t->headed && narrate_header(human_width, head, sizeof(head)))
+		if (!t->headed && narrate_header(human_width, true, head, sizeof(head)))
 			fprintf(human, "%s\n", head);
 		t->headed = true;
 		fprintf(human, "%s\n", line);

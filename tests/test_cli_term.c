@@ -305,6 +305,16 @@ Test(cli_term, replay_narration_fits_an_80_column_terminal)
 	const char *head = strstr(out, "\n     ms who       fd    Go function          what "
 				       "happened\n");
 	cr_assert(head && tu_count_lines(out, "Go function") == 1, "%s", out);
+	/* a recording of `netpollsim trace`: the kernel's calls, no Go function among them */
+	char kcmd[1200], cwd[1024];
+	cr_assert(getcwd(cwd, sizeof(cwd)));
+	snprintf(kcmd, sizeof(kcmd),
+		 "replay %s/tests/data/traces/legal_kernel_seeded.jsonl --no-ui --narrate", cwd);
+	char *k = in_terminal(kcmd);
+	cr_assert(strstr(k, "\n     ms who       fd    system call          what happened\n") &&
+		      !strstr(k, "Go function"),
+		  "%s", k);
+	free(k);
 	cr_assert(!strncmp(strchr(head + 1, '\n') + 1, "  ", 2), "an event follows: %s", head);
 	/* a name wider than its column: the text on the next line, at the text column */
 	cr_assert(strstr(out, " poll_runtime_pollUnblock\n                                   "

@@ -1041,7 +1041,7 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	return line.n;
 }
 
-size_t narrate_header(unsigned width, char *buf, size_t len)
+size_t narrate_header(unsigned width, bool kernel_only, char *buf, size_t len)
 {
 	const struct layout *l = &term_layout;
 	size_t wd = clamp_width(width);
@@ -1050,7 +1050,7 @@ size_t narrate_header(unsigned width, char *buf, size_t len)
 		return 0;
 	/* as the lines below it: what happened beside the function, or (narrow) under it */
 	int n = snprintf(buf, len, "%*s%s%-*s %-*s %-*s %s", l->when, "ms", l->gap, l->who, "who",
-			 l->fd, "fd", l->fn, "Go function",
+			 l->fd, "fd", l->fn, kernel_only ? "system call" : "Go function",
 			 column + MIN_TEXT > wd ? "" : "what happened");
 	size_t k = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 	if (k > wd) /* under 35 columns the names have lines of their own: no column for them */

@@ -13,6 +13,7 @@
 #ifndef NPS_TRACES_NARRATE_H
 #define NPS_TRACES_NARRATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,10 +46,12 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 
 /*
  * On a terminal (width > 0), the columns' names, to print above the first narrated line: a
- * class reads "ms" where the times have no unit. Returns its length; 0 for a pipe or a file,
- * whose layout stays line for line what scripts compare.
+ * class reads "ms" where the times have no unit. kernel_only: the events are the kernel's
+ * alone (netpollsim trace, and its recordings), whose column holds system calls, not Go's
+ * functions. Returns its length; 0 for a pipe or a file, whose layout stays line for line what
+ * scripts compare.
  */
-size_t narrate_header(unsigned width, char *buf, size_t len);
+size_t narrate_header(unsigned width, bool kernel_only, char *buf, size_t len);
 
 /*
  * The line that follows a narrated event for each verdict fold_apply gave it:
