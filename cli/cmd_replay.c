@@ -364,7 +364,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 	}
 	if (!quiet) {
 		/* a trace's stop signal is how it ends (its story says so), not an interruption */
-		fprintf(mem, "%s== %s (%s)%s\n", narrate ? "\n" : "", in->scenario, procs_said(in),
+		fprintf(mem, "%s== %s (%s)%s\n", narrate ? "\n" : "", what_said(in), procs_said(in),
 			in->interrupted && strcmp(in->scenario, "trace") ? " -- interrupted" : "");
 		if (in->story[0])
 			fprintf(mem, "%s.\n", in->story);

@@ -948,7 +948,7 @@ static const char *trace_story(const struct probes_opts *o, bool exited)
 	else if (stop_sig && stop_sig != SIGPIPE)
 		snprintf(s, sizeof(s), "the trace was stopped by %s",
 			 stop_sig == SIGINT
-			     ? "Ctrl-C (SIGINT)"
+			     ? "SIGINT (Ctrl-C, or kill -INT)"
 			     : nps_or_q(nps_signal_name(stop_sig, sig, sizeof(sig))));
 	else if (!stop_sig && trace_end_ns)
 		snprintf(s, sizeof(s), "--duration ended the trace");
@@ -1114,6 +1114,32 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 		    (double)st.run_ns[i] / 1e9);
 }
 
+/*
+ * s as one word a shell reads back as s: as it is when it holds only characters no shell
+ * treats specially, else in single quotes (a quote inside as '"'"': no backslash, which
+ * cli_arg_text would double); printable (cli_arg_text).
+ */
+static const char *shell_word(const char *s, char *buf, size_t len)
+{
+	char q[1024];
+	size_t k = 0;
+
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			    "_./:=+,@%-") == strlen(s))
+		return cli_arg_text(s, buf, len);
+	q[k++] = '\'';
+	for (; *s && k + 7 < sizeof(q); s++)
+		if (*s == '\'') {
+			memcpy(q + k, "'\"'\"'", 5);
+			k += 5;
+		} else {
+			q[k++] = *s;
+		}
+	q[k++] = '\'';
+	q[k] = '\0';
+	return cli_arg_text(q, buf, len);
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1221,12 +1247,12 @@ int cmd_trace(int argc, char **argv)
 			for (int i = optind; i < argc && k < sizeof(cmd); i++)
 				k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, "%s%s",
 						      i > optind ? " " : "",
-						      cli_arg_text(argv[i], txt, sizeof(txt)));
+						      shell_word(argv[i], txt, sizeof(txt)));
 			fprintf(
 			    stderr,
 			    "netpollsim trace: unexpected argument '%s': trace follows a running "
-			    "process (--pid PID); for a command, start it first: '%s & "
-			    "netpollsim trace --pid $!'\n",
+			    "process (--pid PID); for a command, start it first: %s & "
+			    "netpollsim trace --pid $!\n",
 			    cli_arg_text(argv[optind], txt, sizeof(txt)), cmd);
 		} else if (optind < argc)
 			fprintf(

@@ -536,7 +536,8 @@ int proc_epoll_descendants(int pid, char *buf, size_t len, int *first)
 		queue[qn++] = pid;
 	for (size_t q = 0; queue && q < qn; q++)
 		for (size_t i = 0; i < n; i++) {
-			if (v[i].ppid != queue[q] || v[i].pid == pid)
+			/* not this tracer (its own ring buffer's epoll fd), when pid is its shell */
+			if (v[i].ppid != queue[q] || v[i].pid == pid || v[i].pid == getpid())
 				continue;
 			queue[qn++] = v[i].pid;
 			v[i].ppid = 0;
@@ -562,6 +563,26 @@ int proc_epoll_descendants(int pid, char *buf, size_t len, int *first)
 }
 
 /*
+ * n bytes of the process's memory at addr into buf (through a running thread when the leader
+ * has exited: a zombie's mem reads nothing); true when all were read.
+ */
+static bool proc_mem_read(int pid, uint64_t addr, void *buf, size_t n)
+{
+	char base[64], path[96];
+	int fd;
+	bool ok;
+
+	proc_base(pid, base, sizeof(base));
+	snprintf(path, sizeof(path), "%s/mem", base);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ok = pread(fd, buf, n, (off_t)addr) == (ssize_t)n;
+	close(fd);
+	return ok;
+}
+
+/*
  * epoll_pwait2's timeout from its timespec in the process's memory, in ms rounded up as the
  * probes show it (bpf/netpoll.bpf.c timespec_ms): "-1" for NULL, "?" when it cannot be read.
  */
@@ -570,20 +591,13 @@ static void pwait2_timeout(int pid, unsigned long addr, char *buf, size_t len)
 	struct {
 		int64_t sec, nsec;
 	} ts;
-	char path[64];
-	int fd;
-
 	snprintf(buf, len, addr ? "?" : "-1");
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	if (!addr || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (pread(fd, &ts, sizeof(ts), (off_t)addr) == (ssize_t)sizeof(ts) && ts.sec >= 0 &&
-	    ts.nsec >= 0 && ts.nsec < 1000000000)
+	if (addr && proc_mem_read(pid, addr, &ts, sizeof(ts)) && ts.sec >= 0 && ts.nsec >= 0 &&
+	    ts.nsec < 1000000000)
 		snprintf(buf, len, "%" PRId64,
 			 ts.sec >= 0x7fffffff / 1000
 			     ? 0x7fffffff
 			     : ts.sec * 1000 + (ts.nsec + 999999) / 1000000);
-	close(fd);
 }
 
 int proc_waits_now(int pid, struct wait_now *w, int max)
@@ -834,18 +848,9 @@ static int go_gomaxprocs(int pid)
 	struct elf e;
 	int32_t v = 0;
 	uint64_t at = elf_open(pid, &e) > 0 ? elf_symbol(&e, "runtime.gomaxprocs") : 0;
-	char path[64];
-	int fd;
 
-	if (at) {
-		at += elf_load_bias(pid, &e);
-		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || pread(fd, &v, sizeof(v), (off_t)at) != (ssize_t)sizeof(v))
-			v = 0;
-		if (fd >= 0)
-			close(fd);
-	}
+	if (at && !proc_mem_read(pid, at + elf_load_bias(pid, &e), &v, sizeof(v)))
+		v = 0;
 	elf_close(&e);
 	return v > 0 && v <= 32768 ? v : 0;
 }
@@ -885,10 +890,19 @@ int proc_gomaxprocs(int pid, bool *from_runtime)
 	if (f) {
 		n = fread(buf, 1, sizeof(buf) - 1, f);
 		buf[n] = '\0';
-		for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
-			if (!strncmp(buf + i, "GOMAXPROCS=", 11) && atoi(buf + i + 11) > 0)
-				v = atoi(buf + i + 11);
+		/* as schedinit reads it: the first GOMAXPROCS= (gogetenv), digits only (atoi32) */
+		for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+			if (strncmp(buf + i, "GOMAXPROCS=", 11))
+				continue;
+			const char *d = buf + i + 11;
+			char *end;
+			long x = *d >= '0' && *d <= '9' ? strtol(d, &end, 10) : 0;
+			if (x > 0 && !*end)
+				v = x;
+			break;
+		}
 		fclose(f);
 	}
-	return v > 0 && v <= 32768 ? (int)v : 1;
+	/* the header's range: Go would start with more, which no machine here gives it */
+	return v > 32768 ? 32768 : v > 0 ? (int)v : 1;
 }

@@ -556,6 +556,11 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	cr_assert_eq(seeded_listener, 1, "the listener's registration at attach is not in %s", rec);
 	printf("trace of a Go echo server: %d events recorded\n", n);
 	free(out);
+	/* its replay says how it ended: SIGINT, whether Ctrl-C or a script's kill sent it */
+	out = np_ok("replay %s --no-ui", rec);
+	cr_assert_not_null(
+	    strstr(out, ")\nthe trace was stopped by SIGINT (Ctrl-C, or kill -INT).\n"), "%s", out);
+	free(out);
 }
 
 /*
@@ -657,9 +662,10 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	snprintf(line, sizeof(line), "epoll_ctl(%d, ADD, 9999, {EPOLLIN, 0x1}) = -EBADF\n", epfd);
 	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
 	/* a regular file: EPERM, which is no privilege problem, and the line says so */
-	const char *perm = strstr(out, ", {EPOLLIN, 0x2}) = -EPERM  (the fd does not support epoll "
-				       "(a regular file, /dev/null): a Go program then uses it "
-				       "blocking)\n");
+	const char *perm =
+	    strstr(out, ", {EPOLLIN, 0x2}) = -EPERM  (the fd does not support "
+			"epoll: a regular file, a directory, /dev/null; Go then does "
+			"blocking I/O on it)\n");
 	cr_assert_not_null(perm, "%s", out);
 	/* epoll_create1(-1): the flag there is, and the bits the kernel refused, in hex */
 	cr_assert_not_null(strstr(out, "epoll_create1(EPOLL_CLOEXEC|0xfff7ffff) = -EINVAL\n"), "%s",
@@ -695,9 +701,10 @@ Test(bpf_trace, failed_calls_are_shown_as_such, .timeout = 120, .fini = kill_chi
 	cr_assert_not_null(strstr(out, line), "no '%s' in the replay:\n%s", line, out);
 	cr_assert_not_null(strstr(out, "[kernel] epoll_create        epoll_create(0) = -EINVAL"),
 			   "%s", out);
-	cr_assert_not_null(strstr(out, "EPOLLIN, data 0x2) = -EPERM (the fd does not support epoll "
-				       "(a regular file, /dev/null): a Go program then uses it "
-				       "blocking)"),
+	cr_assert_not_null(strstr(out,
+				  "EPOLLIN, data 0x2) = -EPERM (the fd does not support "
+				  "epoll: a regular file, a directory, /dev/null; Go then does "
+				  "blocking I/O on it)"),
 			   "%s", out);
 	cr_assert_not_null(strstr(out, "[kernel] epoll_create        epoll_create(16) = "), "%s",
 			   out);
@@ -1663,6 +1670,8 @@ Test(bpf_trace, a_go_program_s_header_gives_its_go_and_gomaxprocs, .timeout = 30
 	    {"taskset -c 0 env GOMAXPROCS=3", prog, "3", "runtime"},
 	    {"env GOMAXPROCS=3", progs, "2", "runtime"},
 	    {"env GOMAXPROCS=3", stripped, "3", "environment"},
+	    /* as Go reads it: digits only (atoi32), else the CPUs */
+	    {"taskset -c 0 env GOMAXPROCS=4x", stripped, "1", "environment"},
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		char *got = recorded_go(c[i].env, c[i].prog);
@@ -1673,11 +1682,12 @@ Test(bpf_trace, a_go_program_s_header_gives_its_go_and_gomaxprocs, .timeout = 30
 		free(got);
 		/* where it came from, in the replay's heading */
 		char *rp = np_ok("replay %s/header.jsonl --no-ui", tu_tmpdir());
-		snprintf(want, sizeof(want), "== trace (%s, GOMAXPROCS %s %s)\n", ver + 2,
-			 c[i].procs,
+		snprintf(want, sizeof(want), "/echo%s (%s, GOMAXPROCS %s %s)\n",
+			 strstr(c[i].prog, "echo-s") ? "-s" : "", ver + 2, c[i].procs,
 			 c[i].from[0] == 'r' ? "read from runtime.gomaxprocs"
 					     : "from its environment or CPUs");
-		cr_assert_not_null(strstr(rp, want), "no '%s' in:\n%s", want, rp);
+		const char *h = strstr(rp, "== trace of pid ");
+		cr_assert(h && strstr(h, want), "no '== trace of pid N, ...%s' in:\n%s", want, rp);
 		free(rp);
 	}
 	free(out);
@@ -1697,7 +1707,8 @@ Test(bpf_trace, a_program_that_is_not_go_gets_no_go_header, .timeout = 60)
 	free(got);
 	/* replayed, it has no GOMAXPROCS and no runtime lines, which would all say 0 */
 	char *out = np_ok("replay %s/header.jsonl --no-ui --narrate", tu_tmpdir());
-	cr_assert_not_null(strstr(out, "\n== trace (not a Go program)\n"), "%s", out);
+	const char *h = strstr(out, "\n== trace of pid ");
+	cr_assert(h && strstr(h, "sleep (not a Go program)\n"), "%s", out);
 	free(out);
 	/* a process with no epoll fd, that makes no epoll call: the trace says why it saw nothing */
 	char cmd[1024];
@@ -1776,6 +1787,13 @@ Test(bpf_trace, a_parent_names_its_children_with_an_epoll_fd, .timeout = 60)
 		 "until [ -s $f ]; do sleep 0.02; done; %s trace --pid $! --duration 0.2 2>&1; "
 		 "kill $(cat $f); wait",
 		 tu_tmpdir(), (int)getpid(), tu_netpollsim());
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, " had no epoll fd and made no epoll call"), "%s", out);
+	cr_assert_null(strstr(out, "it started"), "%s", out);
+	free(out);
+	/* the shell that runs the tracer: the tracer (its ring buffer's epoll fd) is not named */
+	snprintf(cmd, sizeof(cmd), "sh -c '%s trace --pid $$ --duration 0.2 2>&1; true'",
+		 tu_netpollsim());
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, " had no epoll fd and made no epoll call"), "%s", out);
 	cr_assert_null(strstr(out, "it started"), "%s", out);

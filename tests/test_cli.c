@@ -312,8 +312,13 @@ Test(cli, bad_check_and_export_options_name_the_problem)
 	    /* strace's form: the way to do it */
 	    {"trace -- ./server -v",
 	     "netpollsim trace: unexpected argument './server': trace follows a running process "
-	     "(--pid PID); for a command, start it first: './server -v & netpollsim trace --pid "
-	     "$!'\n"},
+	     "(--pid PID); for a command, start it first: ./server -v & netpollsim trace --pid "
+	     "$!\n"},
+	    /* quoted so that the shell reads the same words back */
+	    {"trace -- sh -c \"echo 'a b'; x\"",
+	     "netpollsim trace: unexpected argument 'sh': trace follows a running process (--pid "
+	     "PID); for a command, start it first: sh -c 'echo '\"'\"'a b'\"'\"'; x' & netpollsim "
+	     "trace --pid $!\n"},
 	    {"scenarios echo", "netpollsim scenarios: unexpected argument 'echo' (see --help)\n"},
 	    {"--version x", "netpollsim: unexpected argument 'x' after --version (see --help)\n"},
 	    {"--help run x", "netpollsim: unexpected argument 'run' after --help (see --help)\n"},

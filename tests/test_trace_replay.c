@@ -5,6 +5,7 @@
  * stopping a replay with its summary.
  */
 #include "tests/test_trace_util.h"
+#include "traces/narrate.h"
 
 #include <stdarg.h>
 #include <time.h>
@@ -401,6 +402,23 @@ Test(trace_replay, a_go_registration_seen_from_outside_names_its_pd, .timeout = 
 	cr_assert(strstr(out, "EPOLLET, data 0x"), "%s", out);
 	cr_assert(!strstr(out, "(Go: pd"), "%s", out);
 	free(out);
+}
+
+/* A wait's blocked time: us under a millisecond, ms from one on, never "1000.0 us". */
+Test(trace_replay, blocked_times_have_one_unit_each_side_of_a_millisecond, .timeout = 30)
+{
+	static const struct {
+		uint64_t ns;
+		const char *said;
+	} c[] = {
+	    {0, "(blocked time unknown)"}, {800, "after 0.8 us"},      {999800, "after 999.8 us"},
+	    {999949, "after 999.9 us"},	   {999950, "after 1.000 ms"}, {1000000, "after 1.000 ms"},
+	    {82605123, "after 82.605 ms"},
+	};
+	char buf[64];
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		cr_assert_str_eq(narrate_dur(c[i].ns, buf, sizeof(buf)), c[i].said, "%llu ns",
+				 (unsigned long long)c[i].ns);
 }
 
 /*

@@ -171,7 +171,7 @@ const char *narrate_dur(uint64_t ns, char *buf, size_t len)
 	/* one unit for every wait under a millisecond: "0.001 ms" next to "0.8 us" read oddly */
 	if (!ns)
 		snprintf(buf, len, "(blocked time unknown)");
-	else if (ns < 1000000)
+	else if (ns < 999950) /* what rounds to 1000.0 us is 1.000 ms */
 		snprintf(buf, len, "after %.1f us", (double)ns / 1e3);
 	else
 		snprintf(buf, len, "after %.3f ms", (double)ns / 1e6);
@@ -182,9 +182,8 @@ const char *narrate_ctl_why(int op, int64_t ret)
 {
 	/* Go: internal/poll FD.Init, "assume we are using blocking mode"; os.newFile goes on */
 	if (op == NPS_EPOLL_CTL_ADD && ret == -EPERM)
-		return "the fd does not support epoll (a regular file, /dev/null): a Go program "
-		       "then "
-		       "uses it blocking";
+		return "the fd does not support epoll: a regular file, a directory, /dev/null; Go "
+		       "then does blocking I/O on it";
 	return NULL;
 }
 
