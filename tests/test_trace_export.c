@@ -697,6 +697,38 @@ Test(trace_export, a_kernel_only_trace_shows_the_kernel_alone, .timeout = 60)
 	free(text);
 }
 
+/*
+ * A recording of `netpollsim trace` says which process and program it watched, and whence its
+ * GOMAXPROCS: the export keeps them in otherData (it kept only scenario, go, kernel and the
+ * number), the program's name escaped as JSON.
+ */
+Test(trace_export, a_trace_recording_names_its_process_in_other_data, .timeout = 60)
+{
+	size_t len;
+	char *t = tt_slurp(TRACES "/legal_kernel_seeded.jsonl", &len);
+	const char *hdr_end = strchr(t, '\n');
+	const char *path = tt_tmp("named.jsonl");
+	FILE *f = fopen(path, "w");
+	cr_assert(f && hdr_end);
+	/* the header with the fields trace writes, the events as they are */
+	fprintf(f,
+		"{\"format\":\"netpollsim-trace\",\"version\":1,\"scenario\":\"trace\","
+		"\"options\":{\"pid\":200},\"gomaxprocs\":3,\"go\":\"go1.22.12\",\"kernel\":"
+		"\"6.1.0-test\",\"kernel_view\":true,\"mono_origin_ns\":\"1000000000\",\"exe\":"
+		"\"/srv/a \\\"b\\\"\",\"gomaxprocs_from\":\"runtime\"}%s",
+		hdr_end);
+	fclose(f);
+	free(t);
+	cJSON *doc = export_chrome(path, "named.json");
+	char *od = cJSON_PrintUnformatted(cJSON_GetObjectItem(doc, "otherData"));
+	cr_assert_str_eq(od,
+			 "{\"source\":\"netpollsim\",\"scenario\":\"trace\",\"go\":\"go1.22.12\","
+			 "\"kernel\":\"6.1.0-test\",\"gomaxprocs\":3,\"pid\":200,\"exe\":\"/srv/a "
+			 "\\\"b\\\"\",\"gomaxprocs_from\":\"runtime\"}");
+	free(od);
+	cJSON_Delete(doc);
+}
+
 /* The name of lane (pid, tid): its thread_name. */
 static const char *lane_name(const cJSON *evs, int pid, int tid)
 {

@@ -994,17 +994,26 @@ static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
 	const struct trace_info *in = trace_reader_info(r);
 	struct nps_event e;
 	struct fold_verdict v[8];
-	char scen[200], go[80], kern[300];
+	char scen[200], go[80], kern[300], exe[1100], from[40], traced[1300] = "";
 	int rc = 0;
 	if (fold_init(&x.f))
 		return -ENOMEM;
 	jcopy(scen, sizeof(scen), in->scenario);
 	jcopy(go, sizeof(go), in->go_version);
 	jcopy(kern, sizeof(kern), in->kernel);
+	jcopy(exe, sizeof(exe), in->exe);
+	jcopy(from, sizeof(from), in->gomaxprocs_from);
+	/* netpollsim trace: which process, which program, and whence its GOMAXPROCS */
+	const char *pid = strstr(in->options_json, "\"pid\":");
+	size_t k = pid ? (size_t)snprintf(traced, sizeof(traced), ",\"pid\":%d", atoi(pid + 6)) : 0;
+	if (exe[0] && k < sizeof(traced))
+		k += (size_t)snprintf(traced + k, sizeof(traced) - k, ",\"exe\":\"%s\"", exe);
+	if (from[0] && k < sizeof(traced))
+		snprintf(traced + k, sizeof(traced) - k, ",\"gomaxprocs_from\":\"%s\"", from);
 	fprintf(out,
 		"{\"displayTimeUnit\":\"ns\",\"otherData\":{\"source\":\"netpollsim\",\"scenario\":"
-		"\"%s\",\"go\":\"%s\",\"kernel\":\"%s\",\"gomaxprocs\":%d},\"traceEvents\":[",
-		scen, go, kern, in->gomaxprocs);
+		"\"%s\",\"go\":\"%s\",\"kernel\":\"%s\",\"gomaxprocs\":%d%s},\"traceEvents\":[",
+		scen, go, kern, in->gomaxprocs, traced);
 	for (;;) {
 		rc = trace_reader_next_skipping(r, &e, err); /* a bad line adds nothing */
 		if (rc <= 0)
