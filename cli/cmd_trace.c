@@ -291,6 +291,7 @@ struct trace_ctx {
 	bool seeds_pushed;     /* its registrations are in the stream (seeded epoll_ctl ADDs) */
 	struct seed exec_seed; /* what /proc said after the last exec */
 	int prog_go; /* is the program it runs now Go (proc_is_go: at attach, after each exec) */
+	char exec_gover[64]; /* after an exec into Go: the Go that built the new program */
 	/* after an exec: the new program's break pipe, once known */
 	int exec_brd, exec_bwr, exec_berr;
 	bool break_wanted;     /* a Go program exec'd: its netpollinit's EPOLLIN ADD names it */
@@ -663,9 +664,9 @@ static void print_after_exec(struct trace_ctx *t)
 	size_t n = 0;
 
 	if (t->prog_go == 1) /* named when its registration is delivered (on_event) */
-		say("break pipe: pid %d now runs a Go program: its netpollinit's EPOLLIN "
+		say("break pipe: pid %d now runs a Go program (%s): its netpollinit's EPOLLIN "
 		    "registration names it\n",
-		    t->pid);
+		    t->pid, t->exec_gover);
 	else
 		print_break(t->pid, t->prog_go, s, NULL, -1, -1, 0);
 	for (size_t i = 0; l && i < s->nreg; i++)
@@ -817,7 +818,7 @@ static void on_exec(struct trace_ctx *t, const struct nps_event *e)
 	if (!t->seeds_pushed)
 		push_seeds(t); /* the previous reading (attach or exec), as it stands */
 	seed_free(&t->exec_seed);
-	t->prog_go = proc_is_go(t->pid);
+	t->prog_go = proc_go(t->pid, t->exec_gover, sizeof(t->exec_gover));
 	seed_from_proc(t->pid, false, &stops, &t->exec_seed);
 	t->seed = &t->exec_seed;
 	t->seed_ts = e->ts;
