@@ -183,12 +183,10 @@ static void out_fitted(FILE *mem, char **text, size_t *len, unsigned width)
 static const char *what_said(const struct trace_info *in)
 {
 	static char s[640];
-	const char *pid = strstr(in->options_json, "\"pid\":");
 
-	if (strcmp(in->scenario, "trace") || !pid)
+	if (strcmp(in->scenario, "trace") || !in->pid)
 		return in->scenario;
-	snprintf(s, sizeof(s), "trace of pid %d%s%s", atoi(pid + 6), in->exe[0] ? ", " : "",
-		 in->exe);
+	snprintf(s, sizeof(s), "trace of pid %d%s%s", in->pid, in->exe[0] ? ", " : "", in->exe);
 	return s;
 }
 

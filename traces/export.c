@@ -1004,8 +1004,7 @@ static int export_chrome(struct trace_reader *r, FILE *out, FILE *err)
 	jcopy(exe, sizeof(exe), in->exe);
 	jcopy(from, sizeof(from), in->gomaxprocs_from);
 	/* netpollsim trace: which process, which program, and whence its GOMAXPROCS */
-	const char *pid = strstr(in->options_json, "\"pid\":");
-	size_t k = pid ? (size_t)snprintf(traced, sizeof(traced), ",\"pid\":%d", atoi(pid + 6)) : 0;
+	size_t k = in->pid ? (size_t)snprintf(traced, sizeof(traced), ",\"pid\":%d", in->pid) : 0;
 	if (exe[0] && k < sizeof(traced))
 		k += (size_t)snprintf(traced + k, sizeof(traced) - k, ",\"exe\":\"%s\"", exe);
 	if (from[0] && k < sizeof(traced))

@@ -2786,6 +2786,8 @@ static int parse_header(struct trace_reader *r, const cJSON *o, struct perr *pe)
 		return perr_set(pe, "field \"options\": expected an object, got %s", json_type(j));
 	if (j && check_options(j, pe))
 		return -EINVAL;
+	const cJSON *pid = j ? cJSON_GetObjectItemCaseSensitive(j, "pid") : NULL;
+	in->pid = cJSON_IsNumber(pid) ? (int)pid->valuedouble : 0; /* its range checked above */
 	char *opts =
 	    j ? print_exact((cJSON *)j) : NULL; /* after check_options: numbers as written */
 	snprintf(in->options_json, sizeof(in->options_json), "%s",

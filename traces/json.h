@@ -143,6 +143,7 @@ struct trace_info {
 	int kernel_view;
 	uint64_t mono_origin;
 	int64_t wall_start_ns;
+	int pid;		  /* trace: the traced process (options "pid"), 0 none */
 	char exe[512];		  /* trace: the traced executable (sanitised), "" unknown */
 	char gomaxprocs_from[16]; /* trace: "runtime", "environment", "" unknown */
 	/* footer, once read */
