@@ -331,22 +331,6 @@ static void go_data(uint32_t events, uint64_t data, char *buf, size_t len)
 		snprintf(buf, len, "  (Go: %s)", go);
 }
 
-/*
- * A time since the trace's origin in seconds to the microsecond, cut as the narration cuts it
- * (traces/narrate.c), not rounded: the same event reads the same live, replayed and exported.
- */
-static const char *rel_text(int64_t ns, bool sign, char *buf, size_t len)
-{
-	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-
-	snprintf(buf, len, "%s%llu.%06llu",
-		 ns < 0 ? "-"
-		 : sign ? "+"
-			: "",
-		 (unsigned long long)(a / 1000000000), (unsigned long long)(a % 1000000000 / 1000));
-	return buf;
-}
-
 /* A system call's result as the narration writes it: "5", or "-EINTR" for -4. */
 static const char *ret_text(int64_t ret, char *buf, size_t len)
 {
@@ -365,7 +349,7 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 	char mask[160], extra[200] = "";
 	char rel[32], since[32];
 
-	rel_text((int64_t)(e->ts - t->origin), false, rel, sizeof(rel));
+	narrate_time((int64_t)(e->ts - t->origin), false, rel, sizeof(rel));
 
 	switch (e->kind) {
 	case NPS_EV_EPOLL_CREATE:
@@ -444,10 +428,11 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 		break;
 	}
 	case NPS_EV_LOST:
-		fprintf(
-		    human, "%12s *** %" PRIu64 " kernel event%s lost (ring buffer full) since %s\n",
-		    rel, e->u.lost.count, nps_plural(e->u.lost.count),
-		    rel_text((int64_t)(e->u.lost.since - t->origin), true, since, sizeof(since)));
+		fprintf(human,
+			"%12s *** %" PRIu64 " kernel event%s lost (ring buffer full) since %s\n",
+			rel, e->u.lost.count, nps_plural(e->u.lost.count),
+			narrate_time((int64_t)(e->u.lost.since - t->origin), true, since,
+				     sizeof(since)));
 		break;
 	default:
 		break;
@@ -726,7 +711,7 @@ static void say_waits_now(const struct trace_ctx *t, bool end)
 
 		if (r)
 			snprintf(since, sizeof(since), ": since its last return at %s s or later",
-				 rel_text((int64_t)(r->ts - t->origin), false, at, sizeof(at)));
+				 narrate_time((int64_t)(r->ts - t->origin), false, at, sizeof(at)));
 		else if (end)
 			snprintf(since, sizeof(since),
 				 ": none of its waits returned while tracing");

@@ -5,6 +5,7 @@
  * the callers tell apart from a refusal (denied_why says which privilege is missing).
  */
 #include "cli/procfs.h"
+#include "traces/evring.h" /* nps_nanotime */
 #include "traces/json.h"
 
 #include <dirent.h>
@@ -22,14 +23,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* A stop signal came since the seeding began: what is left unread stays so. */
 static bool seed_stopped(const struct seed *s)
@@ -461,7 +454,7 @@ void seed_from_proc(int pid, bool want_break, const volatile sig_atomic_t *stops
 	}
 	if (want_break)
 		seed_find_break(pid, s);
-	s->done_ns = mono_now();
+	s->done_ns = nps_nanotime();
 }
 
 /* ---- what /proc tells a tracer that sees nothing: the children, the waits in progress ---- */

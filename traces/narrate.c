@@ -178,6 +178,12 @@ const char *narrate_dur(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
+const char *narrate_time(int64_t rel_ns, bool plus, char *buf, size_t len)
+{
+	format_rel(buf, len, rel_ns, plus ? "+" : "", false);
+	return buf;
+}
+
 const char *narrate_ctl_why(int op, int64_t ret)
 {
 	/* Go: internal/poll FD.Init, "assume we are using blocking mode"; os.newFile goes on */

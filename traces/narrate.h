@@ -86,6 +86,13 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len);
 const char *narrate_go_data(uint32_t events, uint64_t data, char *buf, size_t len);
 
 /*
+ * A time since the origin (ns) as the full layout's time column says it, "[sign]S.uuuuuu":
+ * seconds cut to the microsecond, not rounded; plus: "+" before a positive one. Into buf,
+ * which it returns.
+ */
+const char *narrate_time(int64_t rel_ns, bool plus, char *buf, size_t len);
+
+/*
  * Why an epoll_ctl failed, when the error alone misleads: EPERM on ADD is no privilege problem
  * but an fd epoll cannot watch (a regular file, /dev/null). NULL when there is nothing to add.
  */
