@@ -1139,14 +1139,16 @@ Test(cli, a_client_that_cannot_connect_ends_the_run)
 {
 	char cmd[1024], *out = NULL;
 	/*
-	 * 1000 rounds: each client holds its connection long enough that the others, started at
-	 * once, run out of fds (with 3 rounds the first clients could end before the last began,
-	 * and all 100 got through 64 fds); the first failure ends the run at once.
+	 * A million rounds: no client ends, so the others, started at once, run out of fds
+	 * whatever the speed (with 3 rounds the first clients could end before the last began,
+	 * and all 100 got through 64 fds); the first failure ends the run at once. --duration
+	 * only bounds a run that would not fail.
 	 */
-	snprintf(cmd, sizeof(cmd),
-		 "timeout -s KILL 60 sh -c 'ulimit -n 64; exec %s run --clients 100 --rounds 1000 "
-		 "--no-ui --no-bpf' </dev/null",
-		 tu_netpollsim());
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "timeout -s KILL 60 sh -c 'ulimit -n 64; exec %s run --clients 100 --rounds 1000000 "
+	    "--duration 30 --no-ui --no-bpf' </dev/null",
+	    tu_netpollsim());
 	int st = tu_run(cmd, 1, &out);
 	cr_assert_eq(st, 1, "exit %d: %s", st, out);
 	cr_assert(strstr(out, "each client takes two in this process"), "%s", out);
@@ -1168,11 +1170,15 @@ Test(cli, clients_whose_syn_was_dropped_end_with_the_run, .timeout = 60)
 	 * dropped and they wait for the kernel's retransmits while the first ones out of fds end
 	 * the run. Those dials must end with it (they waited up to the next retransmit after the
 	 * listener closed: minutes at 30000 clients), and say nothing more than the first error.
+	 * A million rounds: no client ends, so the fds run out whatever the speed (with 3 rounds
+	 * a run under ASan, its clients started more slowly, sometimes served them all with fewer
+	 * than 1000 fds, through a minute of SYN retransmits). --duration only bounds a run that
+	 * would not fail.
 	 */
 	snprintf(cmd, sizeof(cmd),
 		 "timeout -s KILL 50 unshare -n sh -c 'ip link set lo up && sysctl -qw "
-		 "net.core.somaxconn=8 && ulimit -n 1000 && exec %s run --clients 2000 --no-ui "
-		 "--no-bpf' </dev/null",
+		 "net.core.somaxconn=8 && ulimit -n 1000 && exec %s run --clients 2000 --rounds "
+		 "1000000 --duration 30 --no-ui --no-bpf' </dev/null",
 		 tu_netpollsim());
 	int st = tu_run(cmd, 1, &out);
 	cr_assert_eq(st, 1, "exit %d: %s", st, out);
