@@ -7,6 +7,7 @@
 #
 #   bench/callgrind.sh [RUN OPTIONS...]       e.g.  bench/callgrind.sh --no-bpf --record /tmp/t.jsonl
 #   ROUNDS=400 CONNS=50 bench/callgrind.sh --no-bpf --no-events
+#   KEEP=/tmp/cg.out bench/callgrind.sh --no-bpf --record /tmp/t.jsonl   # then callgrind_annotate /tmp/cg.out
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 CONNS=${CONNS:-50}
@@ -15,7 +16,7 @@ command -v valgrind >/dev/null || { echo "callgrind: valgrind is not installed" 
 [ -x build/netpollsim ] && [ -x build/bench/loadclient ] ||
 	{ echo "callgrind: build first: make all build/bench/loadclient" >&2; exit 1; }
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+trap '[ -n "${KEEP:-}" ] && cp "$OUT/cg.out" "$KEEP"; rm -rf "$OUT"' EXIT
 port=$((20000 + RANDOM % 20000))
 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.out" build/netpollsim run --clients 0 \
 	--procs 1 --no-ui -q --duration 600 --listen "127.0.0.1:$port" "$@" >"$OUT/run.log" 2>&1 &
