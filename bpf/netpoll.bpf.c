@@ -253,16 +253,21 @@ static __always_inline void rec_put(struct rec *r, const struct nps_event *e)
  * switch per event (2.5 us here, ebpf-notes section 7), so wake it only when the ring is filling
  * up; otherwise the consumer's periodic poll timeout collects the records.
  */
-static __always_inline void rec_close(struct rec *r, struct nps_bpf_cpu *c)
+static __always_inline void rec_close_wake(struct rec *r, struct nps_bpf_cpu *c, bool now)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+	if (now || bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
 		flags = BPF_RB_FORCE_WAKEUP;
 		stat_add(c, NPS_STAT_WAKEUPS, 1);
 	}
 	bpf_ringbuf_submit_dynptr(&r->dp, flags);
 	stat_add(c, NPS_STAT_RECORDS, 1);
+}
+
+static __always_inline void rec_close(struct rec *r, struct nps_bpf_cpu *c)
+{
+	rec_close_wake(r, c, false);
 }
 
 /*
@@ -686,5 +691,52 @@ int nps_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	rec_put(&r, &e);
 	bpf_dynptr_write(&r.dp, r.off, path, NPS_BPF_EXEC_PATH, 0);
 	rec_close(&r, c);
+	return 0;
+}
+
+/* ---- exit: the process ends ---- */
+
+/* Set by the first exit event: two threads leaving at once may both see the group dead. */
+__u32 exit_said = 0;
+
+/*
+ * The process's end, with its status as wait(2) will give it to the parent: the trace ends here
+ * (the loader stops at this event instead of noticing the exit in /proc up to 100 ms later, with
+ * no status). Every thread's exit runs this; only the last one's counts: do_exit decrements
+ * signal->live before the tracepoint, so 0 means the thread group is dead (the tracepoint's own
+ * group_dead field is newer than the kernels we run on). exit_code is set before it too: for
+ * exit_group(2) and a fatal signal it is the group's (do_group_exit passes the group's code to
+ * every thread), which is what the parent reaps.
+ */
+SEC("tracepoint/sched/sched_process_exit")
+int nps_sched_process_exit(void *ctx)
+{
+	__u64 id = current_id();
+	struct task_struct *task;
+	struct nps_bpf_cpu *c;
+	struct nps_event e;
+	struct rec r;
+	int code;
+
+	if (!is_traced(id) || !(c = cpu_slot()))
+		return 0;
+	stat_add(c, NPS_PROBE_EXIT, 1);
+	task = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 ||
+	    __sync_lock_test_and_set(&exit_said, 1))
+		return 0;
+	code = BPF_CORE_READ(task, exit_code);
+	ev_init(&e, NPS_EV_EXIT, bpf_ktime_get_ns(), (__u32)id, -1);
+	if (code & 0x7f) { /* killed: the signal in the low 7 bits, 0x80 if it dumped core */
+		e.u.exit.code = -1;
+		e.u.exit.signal = code & 0x7f;
+		e.u.exit.core = (code & 0x80) != 0;
+	} else {
+		e.u.exit.code = (code >> 8) & 0xff;
+	}
+	if (rec_open(&r, c, 1, e.ts, e.tid))
+		return 0;
+	rec_put(&r, &e);
+	rec_close_wake(&r, c, true); /* the last record: the loader ends the trace at once */
 	return 0;
 }

@@ -63,6 +63,7 @@ enum nps_bpf_probe {
 	NPS_PROBE_WRITE_EXIT,
 	NPS_PROBE_EXEC,	       /* sched/sched_process_exec: the process runs a new program */
 	NPS_PROBE_CREATE_EXIT, /* epoll_create(2), the old call */
+	NPS_PROBE_EXIT,	       /* sched/sched_process_exit: the process's last thread exits */
 	NPS_PROBE__COUNT,
 };
 

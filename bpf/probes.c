@@ -45,12 +45,13 @@ static const char *const probe_tp[PROBES_NPROBES] = {
     "sys_exit_epoll_wait",    "sys_enter_epoll_pwait", "sys_exit_epoll_pwait",
     "sys_enter_epoll_pwait2", "sys_exit_epoll_pwait2", "sys_exit_read",
     "sys_exit_write",	      "sched_process_exec",    "sys_exit_epoll_create",
+    "sched_process_exit",
 };
 
-/* The tracefs directory of probe i's tracepoint: "syscalls", or "sched" for the exec. */
+/* The tracefs directory of probe i's tracepoint: "syscalls", or "sched" for exec and exit. */
 static const char *probe_dir(int i)
 {
-	return i == NPS_PROBE_EXEC ? "sched" : "syscalls";
+	return i == NPS_PROBE_EXEC || i == NPS_PROBE_EXIT ? "sched" : "syscalls";
 }
 
 struct probes {
@@ -66,7 +67,7 @@ struct probes {
 	uint64_t attach_ns;
 	/* written by the poll thread, read by probes_stats() from any thread (__atomic) */
 	uint64_t delivered;
-	uint64_t woken; /* records ring_buffer__poll consumed: the kernel woke the consumer */
+	uint64_t woken; /* polls that got records before their timeout: a probe woke the consumer */
 	uint64_t lost_reported;
 	uint64_t drain_ns;
 	uint64_t stop_ns;
@@ -455,6 +456,7 @@ int probes_open(const struct probes_opts *o, struct probes **out, char *why, siz
 	    p->skel->progs.nps_enter_epoll_pwait2, p->skel->progs.nps_exit_epoll_pwait2,
 	    p->skel->progs.nps_exit_read,	   p->skel->progs.nps_exit_write,
 	    p->skel->progs.nps_sched_process_exec, p->skel->progs.nps_exit_epoll_create,
+	    p->skel->progs.nps_sched_process_exit,
 	};
 	memcpy(p->progs, progs, sizeof(progs));
 	if (!p->pwait2) {
@@ -655,7 +657,7 @@ int probes_poll(struct probes *p, int timeout_ms, void (*cb)(void *ctx, const st
 		 * nearly every record), from this side rather than from the probes' own count.
 		 */
 		if (err > 0)
-			__atomic_fetch_add(&p->woken, (uint64_t)err, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&p->woken, 1, __ATOMIC_RELAXED);
 	}
 	if (err >= 0) {
 		__atomic_store_n(&p->drain_ns, now_ns(), __ATOMIC_RELAXED);

@@ -21,7 +21,7 @@
 
 #include "traces/event.h"
 
-#define PROBES_NPROBES 12 /* enum nps_bpf_probe (bpf/netpoll.h) */
+#define PROBES_NPROBES 13 /* enum nps_bpf_probe (bpf/netpoll.h) */
 
 struct probes_opts {
 	int tgid;	   /* process to trace (> 0); getpid() traces ourselves */
@@ -37,12 +37,12 @@ struct probes_stats {
 	uint64_t lost_reported; /* lost events already reported by NPS_EV_LOST in the stream */
 	uint64_t records;	/* ring buffer records submitted */
 	uint64_t wakeups;	/* records that forced a consumer wake-up (batching at work) */
-	uint64_t woken;	      /* records the consumer got by being woken, not by its poll timeout */
-	uint64_t filtered;    /* calls of the consumer itself, not traced (excluded tid/epfd) */
-	uint64_t read_fail;   /* user memory the probes could not read (the EFAULT case) */
-	uint64_t unmatched;   /* wait exits with no entry seen: dur unknown, shown as 0 */
-	uint64_t exit_missed; /* wait entries whose exit probe never ran */
-	uint64_t no_storage;  /* entries dropped: no task storage */
+	uint64_t woken;		/* times a probe woke the consumer (not its poll's timeout) */
+	uint64_t filtered;	/* calls of the consumer itself, not traced (excluded tid/epfd) */
+	uint64_t read_fail;	/* user memory the probes could not read (the EFAULT case) */
+	uint64_t unmatched;	/* wait exits with no entry seen: dur unknown, shown as 0 */
+	uint64_t exit_missed;	/* wait entries whose exit probe never ran */
+	uint64_t no_storage;	/* entries dropped: no task storage */
 	uint64_t hits[PROBES_NPROBES];	  /* per probe, calls of the traced process */
 	uint64_t run_ns[PROBES_NPROBES];  /* per probe, kernel time spent (prog_stats), else 0 */
 	uint64_t run_cnt[PROBES_NPROBES]; /* per probe, runs of every process (prog_stats) */

@@ -301,7 +301,10 @@ struct trace_ctx {
 	bool quiet;
 	int werr; /* first writer error */
 	uint64_t events, waits, readies, ctls, lost, seeded;
-	uint64_t creates, execs, lost_reports; /* the other kinds of events, for the summary */
+	uint64_t creates, execs, exits, lost_reports; /* the other kinds, for the summary */
+	/* the process's end as its probe saw it (sched_process_exit): when, and its status */
+	bool exit_seen;
+	struct nps_event exit_ev;
 	uint64_t break_writes, break_reads; /* of the break pipe: netpollBreak, netpoll's drain */
 	uint64_t last_ts;		    /* of the last event delivered */
 	uint64_t late, nomem; /* events delivered out of order; not held for lack of memory */
@@ -427,6 +430,10 @@ static void print_event(struct trace_ctx *t, const struct nps_event *e)
 		fputc('\n', human);
 		break;
 	}
+	case NPS_EV_EXIT: /* as the narration says it; the tid is its last thread's */
+		fprintf(human, "%12s tid %-7u [kernel] the process %s\n", rel, e->tid,
+			narrate_exit_status(e, extra, sizeof(extra)));
+		break;
 	case NPS_EV_LOST:
 		fprintf(human,
 			"%12s *** %" PRIu64 " kernel event%s lost (ring buffer full) since %s\n",
@@ -751,6 +758,7 @@ static int on_event(void *ctx, const struct nps_event *ev)
 	t->ctls += e.kind == NPS_EV_EPOLL_CTL;
 	t->creates += e.kind == NPS_EV_EPOLL_CREATE;
 	t->execs += e.kind == NPS_EV_EXEC;
+	t->exits += e.kind == NPS_EV_EXIT;
 	t->lost_reports += e.kind == NPS_EV_LOST;
 	t->break_writes += e.kind == NPS_EV_SYSCALL && e.u.sys.op == NPS_SYS_WRITE;
 	t->break_reads += e.kind == NPS_EV_SYSCALL && e.u.sys.op == NPS_SYS_READ;
@@ -845,6 +853,10 @@ static void on_kernel(void *ctx, const struct nps_event *e)
 
 	if (e->kind == NPS_EV_EXEC)
 		on_exec(t, e);
+	if (e->kind == NPS_EV_EXIT && !t->exit_seen) { /* the trace ends: see the loop */
+		t->exit_seen = true;
+		t->exit_ev = *e;
+	}
 	if (t->break_wanted && e->kind == NPS_EV_EPOLL_CTL && e->u.ctl.op == NPS_EPOLL_CTL_ADD &&
 	    !e->u.ctl.ret && e->u.ctl.events == 0x1 && e->ts > t->seed_ts)
 		on_break_registered(t, e);
@@ -924,12 +936,19 @@ static void print_interest_now(struct nps_join *j, const char *title)
 	free(l);
 }
 
-/* How the trace ended, for its footer's closing line (replay prints it under the heading). */
-static const char *trace_story(const struct probes_opts *o, bool exited)
+/*
+ * How the trace ended, for its footer's closing line (replay prints it under the heading); exit:
+ * the process's end as its probe saw it, NULL when only /proc said it (the event was lost).
+ */
+static const char *trace_story(const struct probes_opts *o, bool exited,
+			       const struct nps_event *exit)
 {
 	static char s[160];
-	char sig[32];
-	if (exited)
+	char sig[32], how[64];
+	if (exited && exit)
+		snprintf(s, sizeof(s), "pid %d %s: the trace ends with it", o->tgid,
+			 narrate_exit_status(exit, how, sizeof(how)));
+	else if (exited)
 		snprintf(s, sizeof(s), "pid %d exited: the trace ends with it", o->tgid);
 	else if (stop_sig && stop_sig != SIGPIPE)
 		snprintf(s, sizeof(s), "the trace was stopped by %s",
@@ -1050,6 +1069,8 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 	if (t->execs && k < sizeof(more))
 		k += (size_t)snprintf(more + k, sizeof(more) - k, ", %" PRIu64 " exec%s", t->execs,
 				      nps_plural(t->execs));
+	if (t->exits && k < sizeof(more))
+		k += (size_t)snprintf(more + k, sizeof(more) - k, ", the exit");
 	if (t->lost_reports && k < sizeof(more))
 		k += (size_t)snprintf(more + k, sizeof(more) - k,
 				      ", %" PRIu64 " report%s of lost events", t->lost_reports,
@@ -1462,7 +1483,8 @@ int cmd_trace(int argc, char **argv)
 			rc = 128 + SIGPIPE;
 			goto cleanup; /* the recording still gets its footer */
 		}
-		if (proc_exited(o.tgid)) {
+		/* its exit event (with its status), or /proc when that was lost */
+		if (t.exit_seen || proc_exited(o.tgid)) {
 			exited = true; /* said after its last events, delivered below */
 			break;
 		}
@@ -1475,8 +1497,14 @@ int cmd_trace(int argc, char **argv)
 	probes_poll(p, 0, on_kernel, &t);
 	cli_term_refit(human_out.fd, &human_width);
 	deliver(&t, p, true);
-	if (exited && !t.quiet)
+	if (exited && !t.quiet && t.exit_seen) {
+		char how[64], at[32];
+		say("process %d %s at %s s\n", o.tgid,
+		    narrate_exit_status(&t.exit_ev, how, sizeof(how)),
+		    narrate_time((int64_t)(t.exit_ev.ts - t.origin), false, at, sizeof(at)));
+	} else if (exited && !t.quiet) {
 		say("process %d exited\n", o.tgid);
+	}
 	if (t.narrate) {
 		/* what the end leaves owed, as a replay of the recording judges it */
 		struct fold_verdict v[8];
@@ -1488,7 +1516,8 @@ int cmd_trace(int argc, char **argv)
 
 	if (!exited) /* where the events stop: what it is waiting in, that no probe shows */
 		say_waits_now(&t, true);
-	print_interest_now(t.join, "interest set (rebuilt from epoll_ctl)");
+	print_interest_now(t.join, exited ? "interest set as it exited (rebuilt from epoll_ctl)"
+					  : "interest set (rebuilt from epoll_ctl)");
 	if (!exited)
 		say_gone_unseen(o.tgid, t.join, lost_so_far(p), t.prog_go == 1);
 	print_summary(&t, p, o.verbose, exited);
@@ -1505,7 +1534,9 @@ cleanup:
 	}
 	if (t.w) {
 		struct probes_stats st;
-		struct trace_footer f = {.interrupted = stop_sig, .story = trace_story(&o, exited)};
+		struct trace_footer f = {
+		    .interrupted = stop_sig,
+		    .story = trace_story(&o, exited, t.exit_seen ? &t.exit_ev : NULL)};
 		struct timespec wall;
 
 		probes_stats(p, &st);

@@ -29,9 +29,11 @@
  *                                      epoll_wait(…, 100 ms). Logs "child PID"
  *   epoll_workload [-s] leaderexit S    a socketpair's fd registered (EPOLLIN, data 5); then main
  *                                      calls pthread_exit, and a second thread, once the
- *                                      leader is a zombie ("leader exited"; -s stops here),
- *                                      writes, waits and drains as pipes does, then S seconds
- *                                      of epoll_wait(…, 100 ms)
+ *                                      leader is a zombie ("leader exited; tid N goes on";
+ *                                      -s stops here), starts and joins a thread that ends
+ *                                      at once, writes, waits and drains as pipes does, then
+ *                                      S seconds of epoll_wait(…, 100 ms), and exits with
+ *                                      status 3: the process's last thread is not its leader
  *   epoll_workload [-s] exec S [PROG]   an epoll fd without CLOEXEC holding a pipe without it
  *                                      (data 0x1), set up before -s stops; then a CLOEXEC
  *                                      epoll fd with a pipe (0x11) and a socket (0x12), and the
@@ -470,6 +472,11 @@ struct leaderless {
 	pid_t leader;
 };
 
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
 /* The process's work, once its leader has exited: /proc/PID then shows no fd of it. */
 static void *leaderless(void *arg)
 {
@@ -486,9 +493,14 @@ static void *leaderless(void *arg)
 		if ((r = strrchr(buf, ')')) && r[1] == ' ' && r[2] == 'Z')
 			break;
 	}
-	printf("leader exited\n");
+	printf("leader exited; tid %d goes on\n", (int)gettid());
 	stop_here(l->stop);
-	exit(wake_and_wait(l->epfd, l->rd, l->wr, l->secs));
+	/* a thread that ends at once, while traced: its exit is not the process's */
+	pthread_t t;
+	if (pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL))
+		die("pthread_create");
+	wake_and_wait(l->epfd, l->rd, l->wr, l->secs);
+	exit(3);
 }
 
 static int leaderexit(int stop, double secs)

@@ -861,7 +861,7 @@ Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children
 	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", "--record", rec, NULL}, wl,
 			   &out, NULL);
 	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
-	snprintf(line, sizeof(line), "process %d exited\n", (int)wl);
+	snprintf(line, sizeof(line), "process %d exited with code 0 at ", (int)wl);
 	const char *said = strstr(out, line);
 	cr_assert_not_null(said, "no '%s':\n%s", line, out);
 	/* said after the last of its events, which the trace delivers before it stops */
@@ -870,9 +870,77 @@ Test(bpf_trace, a_zombie_counts_as_exited, .timeout = 120, .fini = kill_children
 		     out);
 	free(out);
 	/* and the recording says so: its footer's closing line, under replay's heading */
-	snprintf(line, sizeof(line), ")\npid %d exited: the trace ends with it.\n", (int)wl);
+	snprintf(line, sizeof(line), ")\npid %d exited with code 0: the trace ends with it.\n",
+		 (int)wl);
 	out = np_ok("replay %s --no-ui", rec);
 	cr_assert_not_null(strstr(out, line), "no '%s':\n%s", line, out);
+	free(out);
+}
+
+/*
+ * The process's end is an event: when, and how it ended, as wait(2) tells its parent. Here its
+ * leader exits first (pthread_exit) and its last thread later calls exit(3): the end is that
+ * thread's, with its status, not the leader's (which ended nothing).
+ */
+Test(bpf_trace, the_process_s_exit_is_an_event_with_its_status, .timeout = 120,
+     .fini = kill_children)
+{
+	char log[600], pid[16], want[160], rec[600], *out;
+	int last = 0;
+
+	NEED_ROOT();
+	snprintf(rec, sizeof(rec), "%s/exit3.%d.jsonl", tu_tmpdir(), (int)getpid());
+	pid_t wl = workload_start("exit3", (char *[]){"leaderexit", "0.3", NULL}, log, sizeof(log));
+	snprintf(pid, sizeof(pid), "%d", (int)wl);
+	int rc = trace_run((char *[]){"--pid", pid, "--duration", "30", "--record", rec, NULL}, wl,
+			   &out, NULL);
+	cr_assert_eq(rc, 0, "exit status %d:\n%s", rc, out);
+	/*
+	 * In the flow of events, by its last thread (the one that went on, or under TSan its
+	 * own background thread, which outlives it): never the leader. Then the closing line.
+	 */
+	const char *ev = strstr(out, " [kernel] the process exited with code 3\n");
+	cr_assert_not_null(ev, "no exit:\n%s", out);
+	const char *tid = ev;
+	while (tid > out && strncmp(tid, " tid ", 5))
+		tid--;
+	cr_assert(sscanf(tid, " tid %d", &last) == 1 && last != wl, "by the leader:\n%s", out);
+	cr_assert_null(strstr(ev, "epoll_wait("), "events after the exit:\n%s", out);
+	snprintf(want, sizeof(want), "\nprocess %d exited with code 3 at ", (int)wl);
+	cr_assert_not_null(strstr(ev, want), "no '%s' after the event:\n%s", want, out);
+	cr_assert_not_null(strstr(ev, "\ninterest set as it exited (rebuilt from epoll_ctl): 1 "
+				      "registration\n"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, ", the exit; and 1 registration read from /proc"), "%s",
+			   out);
+	free(out);
+	/* the recording holds it: legal, narrated by replay, its story under the heading */
+	out = np_ok("check %s", rec);
+	free(out);
+	snprintf(want, sizeof(want), "select(.ev == \"exit\") | [.tid, .code, .signal]");
+	char cmd[1400];
+	snprintf(cmd, sizeof(cmd), "jq -c '%s' %s", want, rec);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	snprintf(want, sizeof(want), "[%d,3,null]\n", last);
+	cr_assert_str_eq(out, want);
+	free(out);
+	out = np_ok("replay %s --no-ui --narrate", rec);
+	cr_assert_not_null(strstr(out, "[kernel]                     the process exited with code "
+				       "3\n"),
+			   "%s", out);
+	snprintf(want, sizeof(want), ")\npid %d exited with code 3: the trace ends with it.\n",
+		 (int)wl);
+	cr_assert_not_null(strstr(out, want), "no '%s':\n%s", want, out);
+	free(out);
+	/* an instant on its thread's kernel lane in the export */
+	free(np_ok("export %s --format chrome -o %s.json", rec, rec));
+	snprintf(cmd, sizeof(cmd), "%s.json", rec);
+	out = slurp(cmd);
+	cr_assert_not_null(strstr(out, "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"exited with code "
+				       "3\""),
+			   "no exit in the export");
+	cr_assert_not_null(strstr(out, "\"args\":{\"code\":3,\"signal\":0,\"core\":false}"),
+			   "no exit's args in the export");
 	free(out);
 }
 
@@ -928,9 +996,12 @@ Test(bpf_trace, a_killed_process_exits_after_its_interrupted_wait, .timeout = 12
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x:\n%s", status, out);
 	const char *eintr = strstr(out, ", 8, 60000) = -EINTR");
 	cr_assert_not_null(eintr, "no interrupted wait:\n%s", out);
-	snprintf(line, sizeof(line), "process %d exited\n", (int)wl);
+	/* its end, as the parent reaps it: the event in the flow, then the closing line */
+	const char *ev = strstr(out, "[kernel] the process was killed by SIGKILL\n");
+	cr_assert(ev && eintr < ev, "no kill after the last wait:\n%s", out);
+	snprintf(line, sizeof(line), "process %d was killed by SIGKILL at ", (int)wl);
 	const char *said = strstr(out, line);
-	cr_assert(said && eintr < said, "'%s' before the last wait:\n%s", line, out);
+	cr_assert(said && ev < said, "'%s' not after the event:\n%s", line, out);
 	cr_assert_null(strstr(said, "epoll_wait("), "events after '%s':\n%s", line, said);
 	free(out);
 }
@@ -1404,7 +1475,8 @@ Test(bpf_trace, the_interest_set_is_rebuilt_from_epoll_ctl, .timeout = 120, .fin
 		  adds, dels, failed);
 	cr_assert_not_null(strstr(out, "interest set at attach (from /proc fdinfo): 0 "), "%s",
 			   out);
-	snprintf(want, sizeof(want), "interest set (rebuilt from epoll_ctl): %d registrations",
+	snprintf(want, sizeof(want),
+		 "interest set as it exited (rebuilt from epoll_ctl): %d registrations",
 		 adds - dels);
 	cr_assert_not_null(strstr(out, want), "no '%s' in:\n%s", want, out);
 	free(out);
@@ -1457,7 +1529,7 @@ Test(bpf_trace, an_exec_starts_a_new_interest_set, .timeout = 120, .fini = kill_
 	snprintf(line, sizeof(line), "] fd %d ", newrd);
 	cr_assert_not_null(strstr(x, line), "the new pipe's ready entry:\n%s", out);
 	/* the rebuilt set: the survivor and the new registration, none of the old program's */
-	x = strstr(out, "interest set (rebuilt from epoll_ctl): 2 registrations");
+	x = strstr(out, "interest set as it exited (rebuilt from epoll_ctl): 2 registrations");
 	cr_assert_not_null(x, "%s", out);
 	static const unsigned kept_data[] = {0x1, 0x21}, gone_data[] = {0x11, 0x12, 0x13};
 	for (size_t i = 0; i < 5; i++) {

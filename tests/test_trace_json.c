@@ -142,6 +142,12 @@ static struct nps_event make_event(unsigned kind, unsigned i)
 		e.u.exec.path = nps_path_intern("/opt/my \"server\"\x01", 64);
 		e.u.exec.old_tid = 4243;
 		break;
+	case NPS_EV_EXIT: /* killed, with a core dump: every field of the kind */
+		e.src = NPS_SRC_KERNEL;
+		e.fd = e.m = e.p = -1;
+		e.g = 0;
+		e.u.exit = (struct nps_ev_exit){.code = -1, .signal = 11, .core = 1};
+		break;
 	}
 	return e;
 }
@@ -187,7 +193,7 @@ Test(trace_json, every_kind_formats_parses_and_round_trips, .timeout = 30)
 			     0, "%s: %s", line, err);
 		assert_same(&e, &back, "cJSON path");
 	}
-	cr_assert_eq(kinds, 30, "a kind was added: give it a case in make_event");
+	cr_assert_eq(kinds, 31, "a kind was added: give it a case in make_event");
 }
 
 Test(trace_json, pd_state_line_has_the_documented_fields, .timeout = 10)
@@ -728,6 +734,8 @@ Test(trace_json, signed_fields_keep_to_their_documented_domain, .timeout = 10)
 	    {"\"ev\":\"epoll_ready\",\"id\":1,\"data\":\"0x1\",\"events\":1,\"%s\":%s", "epfd",
 	     "-1"},
 	    {"\"ev\":\"exec\",\"path\":\"/bin/x\",\"%s\":%s", "old_tid", "0"},
+	    {"\"ev\":\"exit\",\"signal\":9,\"%s\":%s", "code", "-1"},
+	    {"\"ev\":\"exit\",\"code\":1,\"%s\":%s", "signal", "0"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char body[300], line[400], err[512] = "", want[160];
@@ -923,6 +931,42 @@ Test(trace_json, a_seed_beyond_a_double_is_kept_as_written, .timeout = 30)
 	cr_assert_str_eq(again, text, "the export changed the header");
 	free(again);
 	free(text);
+}
+
+/* An exit says how the process ended: an exit code or a signal, one of the two. */
+Test(trace_json, an_exit_line_has_a_code_or_a_signal, .timeout = 10)
+{
+	static const struct {
+		const char *fields, *err; /* err NULL: read as legal */
+	} cases[] = {
+	    {"\"code\":0", NULL},
+	    {"\"code\":255", NULL},
+	    {"\"signal\":9", NULL},
+	    {"\"signal\":6,\"core\":1", NULL},
+	    {"", "fields \"code\" and \"signal\": an exit has one of them (exited with a code, "
+		 "or killed by a signal), not neither"},
+	    {"\"code\":2,\"signal\":9",
+	     "fields \"code\" and \"signal\": an exit has one of "
+	     "them (exited with a code, or killed by a signal), not both"},
+	    {"\"code\":256", "field \"code\": out of range"},
+	    {"\"signal\":128", "field \"signal\": out of range"},
+	    {"\"code\":1,\"core\":1", "field \"core\": out of range"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[200], err[512] = "";
+		struct nps_event e;
+		snprintf(line, sizeof(line), "{\"ts\":1,\"src\":\"kernel\",\"ev\":\"exit\"%s%s}",
+			 cases[i].fields[0] ? "," : "", cases[i].fields);
+		int rc = trace_event_parse(line, strlen(line), ORIGIN, &e, NULL, 0, NULL, err,
+					   sizeof(err));
+		if (!cases[i].err) {
+			cr_assert_eq(rc, 0, "%s refused: %s", line, err);
+			continue;
+		}
+		cr_assert_eq(rc, -EINVAL, "%s accepted", line);
+		cr_assert(!strncmp(err, cases[i].err, strlen(cases[i].err)), "%s: '%s' is not '%s'",
+			  line, err, cases[i].err);
+	}
 }
 
 /* An exec's path does not fit the event: the line carries it whole, the event an id of it. */

@@ -107,7 +107,11 @@ enum nps_kind {
 	 * id, which the exec keeps; u.exec]. Every CLOEXEC fd is closed from here on (Go's epoll
 	 * fd and break pipe among them): the interest set is what /proc shows after it */
 	NPS_EV_EXEC = 36,
-	NPS_EV__COUNT = 37,
+	/* kernel: the traced process ended, its last thread leaving the kernel's do_exit
+	 * (sched_process_exit with the thread group dead) [tid: that thread; u.exit]. Every fd
+	 * it had is closed: its epoll fds and their interest sets with them */
+	NPS_EV_EXIT = 37,
+	NPS_EV__COUNT = 38,
 };
 
 /* Value of pd.rg / pd.wg in an event: pdNil, pdReady, pdWait, or the parked G (by goid). */
@@ -543,6 +547,15 @@ struct nps_ev_exec {
 	nps_u8 _pad[24];
 };
 
+/* How the process ended, as wait(2) tells its parent. */
+struct nps_ev_exit {
+	nps_s32 code;	/* the exit status (exit_group's argument, & 0xff), -1 when a signal
+			 * killed it */
+	nps_s32 signal; /* the signal that killed it, 0 when it exited */
+	nps_u8 core;	/* 1: that signal dumped core */
+	nps_u8 _pad[23];
+};
+
 struct nps_event {
 	nps_u64 ts;   /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns on the kernel side) */
 	nps_u64 g;    /* goid running on this M when emitted, 0 for none/g0/kernel */
@@ -575,6 +588,7 @@ struct nps_event {
 		struct nps_ev_ready ready;
 		struct nps_ev_create create;
 		struct nps_ev_exec exec;
+		struct nps_ev_exit exit;
 		nps_u64 raw[4];
 	} u;
 };

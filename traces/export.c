@@ -557,6 +557,12 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 		snprintf(xargs, sizeof(xargs), "\"path\":\"%s\",\"old_tid\":%d", jpath,
 			 e->u.exec.old_tid);
 		emit_instant(x, l, e->ts, name, xargs);
+	} else if (e->kind == NPS_EV_EXIT) {
+		/* the process ended: every fd closed, its interest sets with them */
+		char how[64];
+		snprintf(args, sizeof(args), "\"code\":%d,\"signal\":%d,\"core\":%s",
+			 e->u.exit.code, e->u.exit.signal, e->u.exit.core ? "true" : "false");
+		emit_instant(x, l, e->ts, narrate_exit_status(e, how, sizeof(how)), args);
 	} else if (e->kind == NPS_EV_SYSCALL) {
 		/* The break pipe: netpollBreak's write, netpoll's drain (read). Instants: the
 		 * probes stamp the exit only, so there is no duration to show. */
@@ -931,6 +937,7 @@ static void on_event(struct ex *x, const struct nps_event *e, const struct fold_
 	case NPS_EV_EPOLL_CTL:
 	case NPS_EV_EPOLL_CREATE:
 	case NPS_EV_EXEC:
+	case NPS_EV_EXIT:
 		on_kernel(x, e);
 		break;
 	case NPS_EV_SYSCALL: /* the runtime's own syscalls have no lane; the kernel's do */

@@ -310,6 +310,12 @@ static const struct fdesc f_exec[] = {
     TYP("path", T_PATH, u.exec.path, F_REQ),
     INT("old_tid", u.exec.old_tid, S_REQ | F_NNEG, 0),
 };
+/* "code" when it exited, "signal" (and "core") when a signal killed it: one of the two */
+static const struct fdesc f_exit[] = {
+    INT("code", u.exit.code, ID_OPT, -1),
+    INT("signal", u.exit.signal, S_OPT | F_NNEG, 0),
+    INT("core", u.exit.core, F_OPT, 0),
+};
 static const struct fdesc f_create[] = {
     INT("flags", u.create.flags, S_OPT, 0),
     INT("ret", u.create.ret, S_REQ, 0),
@@ -358,7 +364,8 @@ struct kdesc {
 	X(NPS_EV_EPOLL_WAIT, f_wait, 0, 1)                                                         \
 	X(NPS_EV_EPOLL_READY, f_ready, 0, 0)                                                       \
 	X(NPS_EV_EPOLL_CREATE, f_create, 0, 0)                                                     \
-	X(NPS_EV_EXEC, f_exec, 0, 0)
+	X(NPS_EV_EXEC, f_exec, 0, 0)                                                               \
+	X(NPS_EV_EXIT, f_exit, 0, 0)
 
 #define KD_ENTRY(kind, arr, fd_, sub_) [kind] = KD(arr, fd_, sub_),
 static const struct kdesc kinds[NPS_EV__COUNT] = {KIND_LIST(KD_ENTRY)};
@@ -2030,6 +2037,22 @@ static int parse_obj(const cJSON *o, uint64_t origin, struct nps_event *e, struc
 		return -EINVAL;
 	if (get_fields(o, k->f, k->nf, origin, e, pe, &cur))
 		return -EINVAL;
+	if (kind == NPS_EV_EXIT) {
+		const struct nps_ev_exit *x = &e->u.exit;
+		if ((x->code >= 0) == (x->signal > 0))
+			return perr_set(pe,
+					"fields \"code\" and \"signal\": an exit has one of "
+					"them (exited with a code, or killed by a signal), "
+					"not %s",
+					x->code >= 0 ? "both" : "neither");
+		if (x->code > 255 || x->signal > 127 || x->core > 1 || (x->core && !x->signal))
+			return perr_set(pe,
+					"field \"%s\": out of range (code 0-255, signal "
+					"1-127, core 0 or 1 with a signal)",
+					x->code > 255	  ? "code"
+					: x->signal > 127 ? "signal"
+							  : "core");
+	}
 	if (kind == NPS_EV_EPOLL_WAIT) {
 		j = member(o, "ready", &cur);
 		if (!j)

@@ -72,6 +72,7 @@ static const char *const kind_names[NPS_EV__COUNT] = {
     [NPS_EV_EPOLL_READY] = "epoll_ready",
     [NPS_EV_EPOLL_CREATE] = "epoll_create",
     [NPS_EV_EXEC] = "exec",
+    [NPS_EV_EXIT] = "exit",
 };
 NAME_TABLE(kind, kind_names)
 

@@ -563,7 +563,24 @@ static void kernel_text(struct out *o, const struct nps_event *e, const struct n
 			put(o, " (execve called by thread %d)", e->u.exec.old_tid);
 		break;
 	}
+	case NPS_EV_EXIT: {
+		char how[64];
+		put(o, "the process %s", narrate_exit_status(e, how, sizeof(how)));
+		break;
 	}
+	}
+}
+
+const char *narrate_exit_status(const struct nps_event *e, char *buf, size_t len)
+{
+	char sig[32];
+	if (e->u.exit.signal > 0)
+		snprintf(buf, len, "was killed by %s%s",
+			 nps_or_q(nps_signal_name(e->u.exit.signal, sig, sizeof(sig))),
+			 e->u.exit.core ? " (core dumped)" : "");
+	else
+		snprintf(buf, len, "exited with code %d", e->u.exit.code);
+	return buf;
 }
 
 const char *narrate_exec_path(const struct nps_event *e, char *buf, size_t len)
@@ -776,6 +793,7 @@ static const char *fn_column(const struct nps_event *e, const struct nps_fold *f
 	case NPS_EV_EPOLL_CREATE:
 		return sub == NPS_CREATE_OLD ? "[kernel] epoll_create" : "[kernel] epoll_create1";
 	case NPS_EV_EXEC:
+	case NPS_EV_EXIT:
 		return "[kernel]";
 	case NPS_EV_LOST:
 		return e->src == NPS_SRC_KERNEL ? "[kernel] lost" : "";
@@ -973,6 +991,7 @@ size_t narrate_event(const struct nps_event *e, const struct nps_fold *f, uint64
 	case NPS_EV_EPOLL_READY:
 	case NPS_EV_EPOLL_CREATE:
 	case NPS_EV_EXEC:
+	case NPS_EV_EXIT:
 		kernel_text(&o, e, f);
 		break;
 	default:

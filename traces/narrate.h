@@ -72,6 +72,10 @@ size_t narrate_fit_text(const char *s, size_t n, unsigned width, char *buf, size
  */
 const char *narrate_exec_path(const struct nps_event *e, char *buf, size_t len);
 
+/* How an NPS_EV_EXIT's process ended: "exited with code 2", "was killed by SIGKILL", "was
+ * killed by SIGSEGV (core dumped)". Returns buf (64 bytes hold any). */
+const char *narrate_exit_status(const struct nps_event *e, char *buf, size_t len);
+
 /*
  * An epoll mask the short way the narration's chains read it: "IN|OUT|RDHUP|ET" (for a table
  * too narrow for "EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET"). Returns buf.
