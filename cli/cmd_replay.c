@@ -47,8 +47,9 @@ static void usage(FILE *out)
 		"  -n, --narrate     one line per event that matters, with notes and violations\n"
 		"                    (on a terminal: fitted to its width, times in ms)\n"
 		"      --speed X     pace the events in real time, X times faster (default: as\n"
-		"                    fast as possible). A lesson lasts 1-200 ms: 0.001 shows\n"
-		"                    one ms of it per second, 0.0002 one ms in five seconds.\n"
+		"                    fast as possible; 1e-6 to 1e9). A lesson lasts 1-200 ms:\n"
+		"                    0.001 shows one ms of it per second, 0.0002 one ms in\n"
+		"                    five seconds.\n"
 		"                    On a terminal: space pauses and resumes, n (paused) shows\n"
 		"                    the next event, q ends the replay\n"
 		"      --max-gap S   with --speed: a stretch without events that would take more\n"
@@ -103,9 +104,9 @@ static void say_replay(const struct pacer *pc, const char *text)
  * in slices of at most 50 ms so that a signal is seen promptly even where its delivery is
  * deferred to the end of a blocking call (TSan does that). Paused, only n lets an event out.
  */
-static bool pace(struct pacer *pc, uint64_t rel_ns)
+static bool pace(struct pacer *pc, double rel_ns)
 {
-	double at = (double)rel_ns / pc->speed;
+	double at = rel_ns / pc->speed;
 	if (at > 1e15)
 		at = 1e15;
 	for (;;) {
@@ -218,12 +219,13 @@ static const char *procs_said(const struct trace_info *in)
  * --max-gap: the trace time a stretch without events that would take more than max_gap seconds
  * at speed loses, added to *cut (the replay clock runs that much ahead from there), and said.
  */
-static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut, unsigned width,
+static void cut_gap(uint64_t gap_ns, double speed, double max_gap, double *cut, unsigned width,
 		    bool keys)
 {
-	double keep = max_gap * speed * 1e9; /* trace ns shown in max_gap seconds */
+	/* trace ns shown in max_gap seconds: under 1 ns at the slowest speeds, hence doubles */
+	double keep = max_gap * speed * 1e9;
 	double wait = (double)gap_ns / 1e9 / speed;
-	char line[200], fit[800], span[32];
+	char line[200], fit[800], span[32], gap[40];
 	int n;
 	if (max_gap <= 0 && wait > 10) {
 		/* a pause longer than a class waits in silence: how long, and how to shorten it */
@@ -236,15 +238,15 @@ static void cut_gap(uint64_t gap_ns, double speed, double max_gap, uint64_t *cut
 		else
 			snprintf(span, sizeof(span), "%.0f days", wait / 86400);
 		n = snprintf(line, sizeof(line),
-			     "%s... %.3f ms without events: the next one in %s at --speed %g "
+			     "%s... %s without events: the next one in %s at --speed %g "
 			     "(%s--max-gap S shows such a pause in S seconds)",
-			     width ? "  " : "            ", (double)gap_ns / 1e6, span, speed,
-			     keys ? "space then n shows it now; " : "");
+			     width ? "  " : "            ", narrate_span(gap_ns, gap, sizeof(gap)),
+			     span, speed, keys ? "space then n shows it now; " : "");
 	} else if (max_gap > 0 && (double)gap_ns > keep) {
-		*cut += gap_ns - (uint64_t)keep;
-		n = snprintf(line, sizeof(line),
-			     "%s... %.3f ms without events, shown in %g s (--max-gap)",
-			     width ? "  " : "            ", (double)gap_ns / 1e6, max_gap);
+		*cut += (double)gap_ns - keep;
+		n = snprintf(
+		    line, sizeof(line), "%s... %s without events, shown in %g s (--max-gap)",
+		    width ? "  " : "            ", narrate_span(gap_ns, gap, sizeof(gap)), max_gap);
 	} else {
 		return;
 	}
@@ -299,7 +301,8 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 			   "keys: space pauses and resumes, n (paused) shows the next event, q "
 			   "ends the replay");
 	pc.t0 = now_ns();
-	uint64_t first = 0, prev = 0, cut = 0;
+	uint64_t first = 0, prev = 0;
+	double cut = 0;				 /* trace ns --max-gap took out so far */
 	bool have_first = false, headed = false; /* headed: the columns' names said */
 	/* a bad line is reported where it is and skipped (docs/trace-format.md), the replay goes
 	 * on; only an error that is not about one line (I/O) stops it */
@@ -311,7 +314,7 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		if (speed > 0 && e.ts > prev)
 			cut_gap(e.ts - prev, speed, max_gap, &cut, width, pc.keys);
 		prev = e.ts > prev ? e.ts : prev;
-		if (speed > 0 && !pace(&pc, e.ts > first + cut ? e.ts - first - cut : 0))
+		if (speed > 0 && !pace(&pc, fmax((double)(e.ts - first) - cut, 0)))
 			break;
 		int n = fold_apply(&f, &e, trace_reader_line(r), v, 8);
 		if (n < 0) {
@@ -423,12 +426,13 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 	return status;
 }
 
-/* A number in (0, max] for an option; false, said with what it wants, for anything else. */
-static bool number_arg(const char *opt, const char *arg, double max, const char *wants, double *v)
+/* A number in [min, max] for an option; false, said with what it wants, for anything else. */
+static bool number_arg(const char *opt, const char *arg, double min, double max, const char *wants,
+		       double *v)
 {
 	char *end;
 	*v = strtod(arg, &end);
-	if (!*end && isfinite(*v) && *v > 0 && *v <= max)
+	if (!*end && isfinite(*v) && *v >= min && *v <= max)
 		return true;
 	char shown[64];
 	cli_arg_text(arg, shown, sizeof(shown));
@@ -465,15 +469,16 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 's':
 			if (!number_arg(
-				"--speed", optarg, 1e9,
-				"a positive number up to 1e9 (1 = real time, 0.001 = one ms of "
-				"the trace a second, as a class watches it)",
+				"--speed", optarg, 1e-6, 1e9,
+				"a number from 1e-6 (one microsecond of the trace a second) up "
+				"to 1e9 (1 = real time, 0.001 = one ms of the trace a second, as a "
+				"class watches it)",
 				&speed))
 				return NPS_EXIT_USAGE;
 			break;
 		case 'g':
-			if (!number_arg("--max-gap", optarg, 86400,
-					"a positive number of seconds up to 86400", &max_gap))
+			if (!number_arg("--max-gap", optarg, 0.001, 86400,
+					"a number of seconds from 0.001 up to 86400", &max_gap))
 				return NPS_EXIT_USAGE;
 			break;
 		case 'h':

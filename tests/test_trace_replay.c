@@ -721,12 +721,15 @@ Test(trace_replay, speed_paces_events_in_real_time, .timeout = 60)
 	real = replay_seconds(path, "0.5");
 	cr_assert_geq(real, 0.78, "--speed 0.5 replayed 0.4 s of trace in %.3f s", real);
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 0", path), 2);
-	cr_assert(strstr(out, "--speed wants a positive number up to 1e9 (1 = real time, 0.001 = "
-			      "one ms of the trace a second, as a class watches it), not '0'"),
+	cr_assert(strstr(out, "--speed wants a number from 1e-6 (one microsecond of the trace a "
+			      "second) up to 1e9 (1 = real time, 0.001 = one ms of the trace a "
+			      "second, as a class watches it), not '0'"),
 		  "%s", out);
 	free(out);
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --narrate --speed 1e308", path), 2);
-	cr_assert(strstr(out, "--speed wants a positive number up to 1e9"), "%s", out);
+	cr_assert(strstr(out, "--speed wants a number from 1e-6 (one microsecond of the trace a "
+			      "second) up to 1e9"),
+		  "%s", out);
 	free(out);
 	/* without --narrate there is nothing to pace: it would sit silent, then summarise */
 	cr_assert_eq(tt_np(&out, "replay %s --no-ui --speed 1", path), 2);
@@ -788,7 +791,36 @@ Test(trace_replay, max_gap_shortens_and_says_a_long_pause, .timeout = 60)
 	cr_assert_eq(tt_np(&out, "replay traces/samples/deadline.jsonl --no-ui --narrate "
 				 "--speed 1 --max-gap 0"),
 		     2);
-	cr_assert(strstr(out, "--max-gap wants a positive number of seconds up to 86400, not '0'"),
+	cr_assert(
+	    strstr(out, "--max-gap wants a number of seconds from 0.001 up to 86400, not '0'"),
+	    "%s", out);
+	free(out);
+}
+
+/*
+ * The slowest pace: a microsecond of the trace a second, gaps said in microseconds (they read
+ * "0.005 ms"); slower is refused (1e-8 was taken, and its pauses, kept in whole nanoseconds of
+ * the trace, came out as none at all).
+ */
+Test(trace_replay, the_slowest_speed_shows_microseconds, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"ts\":1000,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"before\"}\n"
+	    "{\"ts\":6000,\"src\":\"sim\",\"ev\":\"note\",\"text\":\"after\"}\n";
+	const char *path = handmade_trace("micro.jsonl", 1, t);
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n -q --speed 1e-6 --max-gap 0.001", path), 0,
+		     "%s", out);
+	static const char *const lines[] = {
+	    "note: before\n",
+	    "            ... 5.0 us without events, shown in 0.001 s (--max-gap)\n",
+	    "note: after\n",
+	};
+	TT_IN_ORDER(out, lines);
+	free(out);
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n --speed 9e-7", path), 2, "%s", out);
+	cr_assert(strstr(out, "--speed wants a number from 1e-6 (one microsecond of the trace a "
+			      "second) up to 1e9"),
 		  "%s", out);
 	free(out);
 }

@@ -166,15 +166,23 @@ const char *narrate_epoll_mask_short(uint32_t events, char *buf, size_t len)
  * 2^47 and more, which neither an fd number nor a plain pointer (as nginx's, with the same
  * mask) reaches.
  */
+const char *narrate_span(uint64_t ns, char *buf, size_t len)
+{
+	/* one unit for every span under a millisecond: "0.001 ms" next to "0.8 us" read oddly */
+	if (ns < 999950) /* what rounds to 1000.0 us is 1.000 ms */
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%.3f ms", (double)ns / 1e6);
+	return buf;
+}
+
 const char *narrate_dur(uint64_t ns, char *buf, size_t len)
 {
-	/* one unit for every wait under a millisecond: "0.001 ms" next to "0.8 us" read oddly */
+	char span[32];
 	if (!ns)
 		snprintf(buf, len, "(blocked time unknown)");
-	else if (ns < 999950) /* what rounds to 1000.0 us is 1.000 ms */
-		snprintf(buf, len, "after %.1f us", (double)ns / 1e3);
 	else
-		snprintf(buf, len, "after %.3f ms", (double)ns / 1e6);
+		snprintf(buf, len, "after %s", narrate_span(ns, span, sizeof(span)));
 	return buf;
 }
 

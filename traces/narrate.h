@@ -109,6 +109,9 @@ const char *narrate_ctl_why(int op, int64_t ret);
  */
 const char *narrate_dur(uint64_t ns, char *buf, size_t len);
 
+/* A span of trace time in those units: "43.4 us", "5.615 ms". Into buf, which it returns. */
+const char *narrate_span(uint64_t ns, char *buf, size_t len);
+
 /*
  * The end-of-run summary: goroutines, pollDescs, netpoll calls, wake-ups, losses, verdicts.
  * span_ns: how long the recording lasted (its footer's end less its header's start), 0 when
