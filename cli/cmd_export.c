@@ -30,7 +30,9 @@ static void usage(FILE *out)
 		"  netpollsim export echo.jsonl --format chrome -o echo.json\n"
 		"  netpollsim export echo.jsonl --format jsonl | jq 'select(.ev==\"pd_state\")'\n\n"
 		"exit status: 0 written, 1 the trace cannot be read or the output written (a file\n"
-		"is then left as it was), 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
+		"is then left as it was), or lines of it could not be read (said, with file:line;\n"
+		"the output holds every other event), 2 usage, 128 + N when signal N ended it\n"
+		"(130: Ctrl-C)\n");
 }
 
 /*

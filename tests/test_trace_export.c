@@ -398,7 +398,11 @@ static cJSON *export_chrome(const char *in, const char *name)
 	const char *path = tt_tmp(name);
 	int rc = tt_np(&out, "export %s --format chrome -o %s", in, path);
 	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert_str_eq(out, "");
+	/* nothing said, but that a trace made by hand without a footer has none */
+	cr_assert(!*out ||
+		      (strstr(out, ": the trace has no footer: it was cut short after line ") &&
+		       !strchr(out, '\n')[1]),
+		  "%s", out);
 	free(out);
 	char cmd[1200];
 	snprintf(cmd, sizeof(cmd), "jq empty %s", path);
@@ -1594,9 +1598,46 @@ Test(trace_export, a_directory_refusing_the_new_file_is_named, .timeout = 30)
 {
 	char *out;
 	cr_assert_eq(tt_np(&out, "export " SAMPLE " -o /proc/version"), 1, "%s", out);
-	cr_assert_str_eq(out, "netpollsim export: /proc/version: cannot create a file next to it "
-			      "in /proc: No such file or directory\n");
+	cr_assert_str_eq(out, "netpollsim export: cannot write '/proc/version': it is replaced "
+			      "whole by a new file made beside it, and /proc refuses that: No such "
+			      "file or directory (-o a file in a directory you can write, or - for "
+			      "standard output)\n");
 	free(out);
+}
+
+/*
+ * A file its user may not write (mode 444) is left as it is, as run --record leaves it, though
+ * its directory would let the new file replace it: a student's write-protected export stayed
+ * write-protected and was overwritten all the same.
+ */
+Test(trace_export, a_file_you_may_not_write_is_left_as_it_is, .timeout = 30)
+{
+	if (!tu_is_root()) {
+		printf("skipped: needs root\n");
+		cr_skip_test("needs root (to run it as nobody)");
+	}
+	/* not under the tests' own directory, which nobody may not enter */
+	char dir[] = "/tmp/nps-ro-XXXXXX", ro[700], cmd[2000], want[800], *out;
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(ro, sizeof(ro), "%s/ro.json", dir);
+	tt_spit(ro, "kept\n", 5);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cr_assert_eq(chown(ro, 65534, 65534), 0);
+	cr_assert_eq(chmod(ro, 0444), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups %s export " SAMPLE " -o %s",
+		 tu_netpollsim(), ro);
+	cr_assert_eq(tu_run(cmd, 1, &out), 1, "%s", out);
+	snprintf(want, sizeof(want), "netpollsim export: cannot write '%s': Permission denied\n",
+		 ro);
+	cr_assert_str_eq(out, want);
+	free(out);
+	out = tt_slurp(ro, NULL);
+	cr_assert_str_eq(out, "kept\n");
+	free(out);
+	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+	unlink(ro);
+	rmdir(dir);
 }
 
 /* Does process pid hold a file in dir open (named or not: "DIR/#123 (deleted)")? */
@@ -1750,6 +1791,12 @@ Test(trace_export, jsonl_copies_the_footer_as_it_was, .timeout = 60)
 	cr_assert_eq(
 	    tt_np(&out, "export " TRACES "/truncated_no_footer.jsonl --format jsonl -o %s", x), 0,
 	    "%s", out);
+	/* said: Perfetto would show what was under way as never ending, with no word why */
+	cr_assert_str_eq(
+	    out, "netpollsim export: " TRACES "/truncated_no_footer.jsonl: the trace has no "
+		 "footer: it was cut short after line 13 (the recording was killed, or "
+		 "its disk filled?); the output holds the events before, and what was "
+		 "under way then shows as never ending\n");
 	free(out);
 	char *b = tt_slurp(x, NULL);
 	cr_assert(!strstr(b, "\"footer\""), "%s", b);

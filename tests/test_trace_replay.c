@@ -674,8 +674,19 @@ Test(trace_replay, quiet_prints_the_narration_alone, .timeout = 30)
 	/* what is wrong with the file is still said: a trace cut short */
 	rc = tt_np(&out, "replay " TRACES "/truncated_no_footer.jsonl --no-ui --quiet");
 	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert_str_eq(out, "  the trace has no footer: it was cut short (the recording was "
-			      "killed, or its disk filled?)\n");
+	cr_assert_str_eq(out, "  the trace has no footer: it was cut short after line 13 (the "
+			      "recording was killed, or its disk filled?)\n");
+	free(out);
+	/* and where: in the middle of a line, when it was (the incomplete line is left out) */
+	const char *mid = tt_tmp("midline.jsonl");
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "head -c -20 " TRACES "/truncated_no_footer.jsonl > %s", mid);
+	cr_assert_eq(tu_run(cmd, 0, NULL), 0);
+	rc = tt_np(&out, "replay %s --no-ui --quiet", mid);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert_str_eq(out, "  the trace has no footer: it was cut short after line 12, in the "
+			      "middle of the next one (the recording was killed, or its disk "
+			      "filled?)\n");
 	free(out);
 }
 

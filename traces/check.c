@@ -32,6 +32,7 @@ struct ck {
 		unsigned long long n;
 	} by_rule[32];
 	size_t nrules;
+	bool cut; /* the one error about the file as a whole is its missing footer */
 };
 
 static bool show_error(struct ck *c)
@@ -173,6 +174,7 @@ static void check_footer(struct ck *c, const struct trace_info *in, const struct
 					"short after line %llu\n",
 					c->name, (unsigned long long)last_line);
 		} else {
+			c->cut = true;
 			file_error(c, 0, "no-footer",
 				   "the trace has no footer: it was cut short after line %llu (the "
 				   "recording was killed, or its disk filled?); the events before "
@@ -330,7 +332,15 @@ done:
 	char part[64] = "";
 	if (other)
 		snprintf(part, sizeof(part), ", %llu about the file as a whole", other);
-	if (c.r.errors)
+	if (c.r.errors && c.cut && c.r.errors == 1)
+		/* not ILLEGAL: nothing it holds breaks a rule; it just stops (still exit 1) */
+		fprintf(c.out,
+			"%s: INCOMPLETE: cut short, without its footer (--allow-truncated "
+			"accepts that); the %llu event%s before break no rule: 0 violations, "
+			"%llu note%s%s\n",
+			c.name, (unsigned long long)c.r.events, nps_plural(c.r.events),
+			(unsigned long long)c.r.notes, nps_plural(c.r.notes), agree);
+	else if (c.r.errors)
 		fprintf(c.out,
 			"%s: ILLEGAL: %llu error%s (%llu violation%s, %llu unreadable line%s%s), "
 			"%llu note%s, %llu event%s%s\n",

@@ -1166,8 +1166,11 @@ static int beside_error(FILE *err, const char *name, const char *path, int rc)
 		snprintf(dir, sizeof(dir), "/");
 	else
 		trace_sanitize(path, (size_t)(slash - path), dir, sizeof(dir));
-	fprintf(err, "netpollsim export: %s: cannot create a file next to it in %s: %s\n", name,
-		dir, strerror(-rc));
+	fprintf(err,
+		"netpollsim export: cannot write '%s': it is replaced whole by a new file made "
+		"beside it, and %s refuses that: %s (-o a file in a directory you can write, or "
+		"- for standard output)\n",
+		name, dir, strerror(-rc));
 	return 1;
 }
 
@@ -1243,6 +1246,10 @@ static int dest_open(struct dest *d, const char *out, const struct stat *in, con
 	} else if (exists && !S_ISREG(st.st_mode)) {
 		d->fd = open(out, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 		rc = d->fd < 0 ? -errno : 0;
+	} else if (exists && faccessat(AT_FDCWD, out, W_OK, AT_EACCESS) != 0) {
+		/* a file we may not write stays as it is, though its directory would let the
+		 * rename replace it (as run --record leaves it) */
+		return out_error(err, "write", d->name, -errno);
 	} else {
 		rc = follow_links(out, d->path, sizeof(d->path));
 		if (!rc && snprintf(tmp_path, sizeof(tmp_path), "%s.tmp%d", d->path,
@@ -1342,6 +1349,16 @@ int trace_export(const char *in, const char *out, enum export_format fmt, FILE *
 			"netpollsim export: %s: %llu line%s skipped: unreadable (the errors "
 			"above name them); the output holds every other event\n",
 			trace_reader_name(r), (unsigned long long)skipped, nps_plural(skipped));
+	/* a cut recording exports as far as it goes, and says so: Perfetto cannot */
+	const struct trace_info *info = trace_reader_info(r);
+	if (!rc && !info->has_footer && !info->footer_bad)
+		fprintf(
+		    err,
+		    "netpollsim export: %s: the trace has no footer: it was cut short after line "
+		    "%llu%s (the recording was killed, or its disk filled?); the output holds "
+		    "the events before, and what was under way then shows as never ending\n",
+		    trace_reader_name(r), (unsigned long long)trace_reader_lines(r),
+		    info->truncated_line ? ", in the middle of the next one" : "");
 	trace_reader_close(r);
 	return rc || skipped ? 1 : 0;
 }
