@@ -368,14 +368,14 @@ static bool watch_over(struct scenario_run *r)
  * While a lesson waits for what happens outside the runtime (a client to connect, an outside
  * client to read or close), this goroutine watches for the stop, and then closes the listener
  * and the lesson's connection: whoever is blocked on them gets ErrNetClosing (Go: go func()
- * { <-ctx.Done(); ln.Close(); c.Close() }()).
+ * { select { case <-ctx.Done(): ln.Close(); c.Close(); case <-done: } }()).
  */
 static void watch(void *arg)
 {
 	struct scenario_run *r = arg;
 	/* not the lesson's own: say what it stands for, as its G and fd show in every lesson */
-	sim_note("the stop watcher: Go's go func() { <-ctx.Done(); ln.Close() }(), for Ctrl-C "
-		 "or --duration");
+	sim_note("the stop watcher: Go's go func() { select { case <-ctx.Done(): ln.Close(); "
+		 "case <-done: } }(), for Ctrl-C or --duration");
 	wait_until(r, watch_over);
 	if (!atomic_load(&r->unwatched)) {
 		close_listener(r);
@@ -390,7 +390,8 @@ static void unwatch(struct scenario_run *r)
 	if (r->watching && !atomic_exchange(&r->unwatched, 1)) {
 		scenario_wake();
 		/* the semacquire that follows in the narration: say whose */
-		sim_note("every client connected: the stop watcher is told to end (wg.Wait)");
+		sim_note("every client connected: main ends the stop watcher (close(done)) and "
+			 "waits for it to return (a sync.WaitGroup's Wait)");
 		wg_wait(&r->watcher);
 	}
 }
