@@ -155,7 +155,9 @@ const char *cli_samples_dir(void)
 	if (!slash)
 		return NULL;
 	*slash = '\0';
-	if (samples_at(exe, "/../share/netpollsim/samples", dir))
+	/* installed; or handed out as a directory: the binary with samples/ beside it */
+	if (samples_at(exe, "/../share/netpollsim/samples", dir) ||
+	    samples_at(exe, "/samples", dir))
 		return dir;
 	/* the source tree: build/netpollsim, or a variant's build/asan/netpollsim */
 	for (int up = 0; up < 3 && (slash = strrchr(exe, '/')); up++) {

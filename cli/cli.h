@@ -66,8 +66,8 @@ const char *cli_arg_text(const char *s, char *buf, size_t len);
 
 /*
  * Where the recorded sample traces are for this binary: PREFIX/share/netpollsim/samples
- * beside an installed PREFIX/bin/netpollsim, the source tree's traces/samples beside
- * build/netpollsim; NULL when neither is there.
+ * beside an installed PREFIX/bin/netpollsim, samples/ in the binary's own directory (a copy
+ * handed out), the source tree's traces/samples beside build/netpollsim; NULL when none is.
  */
 const char *cli_samples_dir(void);
 /*

@@ -1206,5 +1206,10 @@ int cmd_scenarios(int argc, char **argv)
 		       "and echo-kernel.jsonl: echo with the kernel's side too (eBPF: epoll_ctl,\n"
 		       "epoll_pwait and its ready list, linked to what the runtime did)\n",
 		       samples);
+	else /* said: --help promises where they are */
+		printf("\nThe recorded sample traces were not found: not in "
+		       "../share/netpollsim/samples "
+		       "nor\nsamples/ beside this binary, nor in the source tree it was built in "
+		       "(traces/samples).\n");
 	return NPS_EXIT_OK;
 }

@@ -1466,6 +1466,37 @@ Test(cli, the_close_lesson_sends_an_outside_client_readable_lines, .timeout = 60
 	cr_assert_eq(st, 0, "exit %d: %s", st, b.out);
 }
 
+/*
+ * A copy of the binary handed out alone says it found no samples, and where it looked; handed
+ * out with its samples/ beside it, it names them, as `replay` does for a file not found.
+ */
+Test(cli, scenarios_says_where_the_samples_are_or_that_they_are_not)
+{
+	char cmd[1400], want[700], *out = NULL;
+	const char *dir = tu_tmpdir();
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "mkdir -p %s/handout && cp %s %s/handout/ && cd / && %s/handout/netpollsim scenarios",
+	    dir, tu_netpollsim(), dir, dir);
+	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
+	cr_assert(strstr(out,
+			 "\nThe recorded sample traces were not found: not in "
+			 "../share/netpollsim/samples nor\nsamples/ beside this binary, nor in "
+			 "the source tree it was built in (traces/samples).\n"),
+		  "%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd),
+		 "cp -r traces/samples %s/handout/ && cd / && %s/handout/netpollsim scenarios && "
+		 "%s/handout/netpollsim replay nosuch.jsonl",
+		 dir, dir, dir);
+	cr_assert_eq(tu_run(cmd, 1, &out), 1, "%s", out);
+	snprintf(want, sizeof(want), "\n  %s/handout/samples/NAME.jsonl\n", dir);
+	cr_assert(strstr(out, want), "no '%s' in: %s", want + 1, out);
+	snprintf(want, sizeof(want), "the sample traces are in %s/handout/samples (e.g. ", dir);
+	cr_assert(strstr(out, want), "no '%s' in: %s", want, out);
+	free(out);
+}
+
 Test(cli, make_install_honours_prefix_and_destdir)
 {
 	char cmd[1024], *out = NULL;
