@@ -5,6 +5,7 @@
 
 #include "traces/json.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,6 +99,7 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
 	}
 	/* "--help=x": getopt sets optopt to the option's value, as for an unknown short option */
 	size_t n = is_long ? strcspn(arg + 2, "=") : 0;
+	const struct option *all = opts; /* the loop below moves opts */
 	for (; optopt && is_long && arg[2 + n] == '=' && opts->name; opts++) {
 		/* the name as typed may be shortened ("--he=x") */
 		if (opts->has_arg == no_argument && opts->val == optopt &&
@@ -115,7 +118,7 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
 	 */
 	char names[256] = "";
 	int nmatch = 0;
-	for (const struct option *o = opts; is_long && n && o->name; o++) {
+	for (const struct option *o = all; is_long && n && o->name; o++) {
 		if (strlen(o->name) > n && !strncmp(o->name, arg + 2, n)) {
 			size_t len = strlen(names);
 			snprintf(names + len, sizeof(names) - len, "%s--%s", nmatch++ ? ", " : "",
@@ -124,12 +127,69 @@ int cli_option_error(const char *cmd, int c, char **argv, const struct option *o
 	}
 	char shown[128];
 	cli_arg_text(arg, shown, sizeof(shown));
+	size_t nopts = 0;
+	while (all[nopts].name)
+		nopts++;
+	/* "--narate": the name as typed, without its dashes and any "=value" */
+	char typed[64];
+	snprintf(typed, sizeof(typed), "%.*s", (int)(n < sizeof(typed) ? n : sizeof(typed) - 1),
+		 arg + 2);
+	int near = is_long && n ? cli_nearest(typed, all, sizeof(*all), nopts) : -1;
 	if (nmatch > 1)
 		fprintf(stderr, "netpollsim %s: option '%s' is ambiguous: %s?\n", cmd, shown,
 			names);
+	else if (near >= 0)
+		fprintf(stderr, "netpollsim %s: unknown option '%s' (did you mean '--%s'?)\n", cmd,
+			shown, all[near].name);
 	else
 		fprintf(stderr, "netpollsim %s: unknown option '%s' (see --help)\n", cmd, shown);
 	return NPS_EXIT_USAGE;
+}
+
+/* Edits (insert, delete, change, case aside) from a to b, as far as 3: more is "far". */
+static int edits(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > 3)
+		return 4;
+	int d[65][65];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int same =
+			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+			int v = d[i - 1][j - 1] + !same;
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+int cli_nearest(const char *typed, const void *table, size_t stride, size_t n)
+{
+	int best = 3, ties = 0, pick = -1;
+	size_t len = strlen(typed);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = *(const char *const *)((const char *)table + i * stride);
+		size_t tl = strlen(name);
+		bool part = len >= 3 && len < tl &&
+			    (!strncasecmp(name, typed, len) || !strcasecmp(name + tl - len, typed));
+		int d = part ? 0 : edits(typed, name);
+		if (d < best) {
+			best = d;
+			pick = (int)i;
+			ties = 0;
+		} else if (d == best) {
+			ties++;
+		}
+	}
+	return ties ? -1 : pick;
 }
 
 /* dir/rel/echo.jsonl readable: dir/rel resolved into out (a path to type, no "bin/.."). */

@@ -65,6 +65,14 @@ int cli_refuse_closed_stdout(const char *cmd, const char *path);
 const char *cli_arg_text(const char *s, char *buf, size_t len);
 
 /*
+ * The name a mistyped one most likely meant ("ech", "Echo", "slowreader", "--narate", "replya"):
+ * the one it starts or ends (3 characters at least), or the nearest within 2 edits, case
+ * aside. table: n entries of stride bytes, each starting with its name (a const char *, as
+ * struct option and struct scenario do). Its index, or -1 when none or a tie.
+ */
+int cli_nearest(const char *typed, const void *table, size_t stride, size_t n);
+
+/*
  * Where the recorded sample traces are for this binary: PREFIX/share/netpollsim/samples
  * beside an installed PREFIX/bin/netpollsim, samples/ in the binary's own directory (a copy
  * handed out), the source tree's traces/samples beside build/netpollsim; NULL when none is.

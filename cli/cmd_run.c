@@ -25,7 +25,6 @@
 #include "traces/narrate.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -878,57 +877,6 @@ static void attach_probes(struct run_state *st)
 	}
 }
 
-/* Edits (insert, delete, change, case aside) from a to b, as far as 3: more is "far". */
-static int edits(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > 3)
-		return 4;
-	int d[65][65];
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = (int)i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = (int)j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			int same =
-			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
-			int v = d[i - 1][j - 1] + !same;
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			d[i][j] = v;
-		}
-	return d[la][lb];
-}
-
-/*
- * The scenario a mistyped name most likely meant ("ech", "Echo", "slowreader", "burst"): the
- * one whose name it starts or ends, or the nearest within 2 edits; NULL when none or a tie.
- */
-static const struct scenario *scenario_nearest(const char *name)
-{
-	int n, best = 3, ties = 0;
-	const struct scenario *t = scenario_list(&n), *pick = NULL;
-	size_t len = strlen(name);
-	for (int i = 0; i < n; i++) {
-		size_t tl = strlen(t[i].name);
-		bool part =
-		    len >= 3 && len < tl &&
-		    (!strncasecmp(t[i].name, name, len) || !strcasecmp(t[i].name + tl - len, name));
-		int d = part ? 0 : edits(name, t[i].name);
-		if (d < best) {
-			best = d;
-			pick = &t[i];
-			ties = 0;
-		} else if (d == best) {
-			ties++;
-		}
-	}
-	return ties ? NULL : pick;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	static struct run_state state;
@@ -942,9 +890,11 @@ int cmd_run(int argc, char **argv)
 	if (!st->sc) {
 		char shown[128], hint[96] = "";
 		cli_arg_text(st->o.scenario, shown, sizeof(shown));
-		const struct scenario *near = scenario_nearest(st->o.scenario);
-		if (near)
-			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", near->name);
+		int n;
+		const struct scenario *t = scenario_list(&n);
+		int near = cli_nearest(st->o.scenario, t, sizeof(*t), (size_t)n);
+		if (near >= 0)
+			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", t[near].name);
 		fprintf(stderr,
 			"netpollsim run: unknown scenario '%s'%s; 'netpollsim scenarios' "
 			"lists them\n",

@@ -137,6 +137,12 @@ int main(int argc, char **argv)
 	}
 	char shown[128];
 	cli_arg_text(argv[1], shown, sizeof(shown));
-	fprintf(stderr, "netpollsim: unknown command '%s' (try 'netpollsim --help')\n", shown);
+	int near = cli_nearest(argv[1], cmds, sizeof(cmds[0]), sizeof(cmds) / sizeof(cmds[0]));
+	if (near >= 0)
+		fprintf(stderr, "netpollsim: unknown command '%s' (did you mean '%s'?)\n", shown,
+			cmds[near].name);
+	else
+		fprintf(stderr, "netpollsim: unknown command '%s' (try 'netpollsim --help')\n",
+			shown);
 	return NPS_EXIT_USAGE;
 }

@@ -125,7 +125,8 @@ Test(cli, no_command_is_a_usage_error)
 	cr_assert(strstr(out, "usage: netpollsim COMMAND"), "%s", out);
 	free(out);
 	cr_assert_eq(np("frobnicate", &out), 2);
-	cr_assert(strstr(out, "unknown command 'frobnicate'"), "%s", out);
+	cr_assert_str_eq(out,
+			 "netpollsim: unknown command 'frobnicate' (try 'netpollsim --help')\n");
 	free(out);
 }
 
@@ -133,6 +134,27 @@ Test(cli, no_command_is_a_usage_error)
 struct says_case {
 	const char *args, *says;
 };
+
+/* A mistyped command or option is named with the one it most likely meant, as scenarios are. */
+Test(cli, a_mistyped_command_or_option_says_what_it_likely_meant)
+{
+	static const struct says_case cases[] = {
+	    {"replya x", "netpollsim: unknown command 'replya' (did you mean 'replay'?)\n"},
+	    {"Export x", "netpollsim: unknown command 'Export' (did you mean 'export'?)\n"},
+	    {"replay x --narate",
+	     "netpollsim replay: unknown option '--narate' (did you mean '--narrate'?)\n"},
+	    {"run --procss 2",
+	     "netpollsim run: unknown option '--procss' (did you mean '--procs'?)\n"},
+	    {"export x --fromat=jsonl",
+	     "netpollsim export: unknown option '--fromat=jsonl' (did you mean '--format'?)\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = NULL;
+		cr_assert_eq(np(cases[i].args, &out), 2, "%s: %s", cases[i].args, out);
+		cr_assert_str_eq(out, cases[i].says, "%s", cases[i].args);
+		free(out);
+	}
+}
 
 /*
  * Each "netpollsim ARGS" of cases is a usage error (exit 2) that says its text: all it says
