@@ -1499,9 +1499,14 @@ int cmd_trace(int argc, char **argv)
 	deliver(&t, p, true);
 	if (exited && !t.quiet && t.exit_seen) {
 		char how[64], at[32];
-		say("process %d %s at %s s\n", o.tgid,
+		/* Go's own exits with 2: a panic nobody recovered, a throw, a SIGQUIT dump */
+		bool go2 = t.prog_go == 1 && t.exit_ev.u.exit.code == 2;
+		say("process %d %s at %s s%s\n", o.tgid,
 		    narrate_exit_status(&t.exit_ev, how, sizeof(how)),
-		    narrate_time((int64_t)(t.exit_ev.ts - t.origin), false, at, sizeof(at)));
+		    narrate_time((int64_t)(t.exit_ev.ts - t.origin), false, at, sizeof(at)),
+		    go2 ? " (a Go program exits with 2 after a panic nobody recovered, a fatal "
+			  "error or SIGQUIT: its stderr says which)"
+			: "");
 	} else if (exited && !t.quiet) {
 		say("process %d exited\n", o.tgid);
 	}

@@ -101,6 +101,10 @@ static const char echo_go[] =
     "\t\t\t\tif err != nil {\n"
     "\t\t\t\t\treturn\n"
     "\t\t\t\t}\n"
+    "\t\t\t\t// a panic nobody recovers ends the program: exit status 2\n"
+    "\t\t\t\tif string(buf[:n]) == \"panic\\n\" {\n"
+    "\t\t\t\t\tpanic(\"asked to\")\n"
+    "\t\t\t\t}\n"
     "\t\t\t\tif _, err := c.Write(buf[:n]); err != nil {\n"
     "\t\t\t\t\treturn\n"
     "\t\t\t\t}\n"
@@ -382,6 +386,55 @@ Test(bpf_trace, go_s_break_pipe_is_found_beside_another_epoll_fd, .timeout = 300
 	cr_assert_not_null(strstr(out, "(Go: the break pipe, netpollBreakRd)"), "%s", out);
 	cr_assert_not_null(strstr(out, "(the break pipe: netpollBreak woke the poller)"), "%s",
 			   out);
+	free(out);
+}
+
+/*
+ * A Go program's end (all its threads, exit_group(2) from a panic): its status, and what a Go
+ * engineer reads into a 2.
+ */
+Test(bpf_trace, a_go_program_s_panic_ends_the_trace_with_its_status, .timeout = 300,
+     .fini = kill_children)
+{
+	char dir[512], srv[600], srvout[600], pidarg[16], want[160], *out;
+	int port = 0;
+
+	NEED_ROOT();
+	build_go_echo(dir, sizeof(dir));
+	snprintf(srv, sizeof(srv), "%s/echo", dir);
+	snprintf(srvout, sizeof(srvout), "%s/panic.out", dir);
+	pid_t sp = children[0] = spawn((char *[]){srv, NULL}, srvout);
+	out = wait_for(srvout, "port ", sp);
+	cr_assert_eq(sscanf(strstr(out, "port "), "port %d", &port), 1);
+	free(out);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)sp);
+	char trout[600];
+	snprintf(trout, sizeof(trout), "%s/panic.trace", dir);
+	pid_t tp = children[1] = spawn(
+	    (char *[]){(char *)tu_netpollsim(), "trace", "--pid", pidarg, "--duration", "60", NULL},
+	    trout);
+	free(wait_for(trout, "interest set at attach", tp));
+	int conn = dial(port);
+	cr_assert_eq(write(conn, "panic\n", 6), 6);
+	int status;
+	cr_assert_eq(waitpid(tp, &status, 0), tp);
+	children[1] = 0;
+	close(conn);
+	out = slurp(trout);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x:\n%s", status, out);
+	/* once: every thread of the group leaves do_exit, the last one ends the process */
+	const char *ev = strstr(out, "[kernel] the process exited with code 2\n");
+	cr_assert(ev && !strstr(ev + 1, "[kernel] the process exited"), "%s", out);
+	snprintf(want, sizeof(want), "\nprocess %d exited with code 2 at ", (int)sp);
+	const char *end = strstr(out, want);
+	cr_assert_not_null(end, "no '%s':\n%s", want + 1, out);
+	cr_assert_not_null(strstr(end,
+				  " s (a Go program exits with 2 after a panic nobody "
+				  "recovered, a fatal error or SIGQUIT: its stderr says which)\n"),
+			   "%s", out);
+	free(out);
+	out = slurp(srvout);
+	cr_assert_not_null(strstr(out, "panic: asked to"), "%s", out);
 	free(out);
 }
 
