@@ -316,6 +316,14 @@ Test(cli_term, replay_narration_fits_an_80_column_terminal)
 		  "%s", k);
 	free(k);
 	cr_assert(!strncmp(strchr(head + 1, '\n') + 1, "  ", 2), "an event follows: %s", head);
+	/* a line is not broken between "fd" and its number, nor after "=" or "→" */
+	for (const char *l = out, *e; (e = strchr(l, '\n')); l = e + 1) {
+		size_t n = (size_t)(e - l);
+		bool bad = (n >= 3 && !memcmp(e - 3, " fd", 3)) ||
+			   (n >= 2 && !memcmp(e - 2, " =", 2)) ||
+			   (n >= 4 && !memcmp(e - 4, " \xe2\x86\x92", 4));
+		cr_assert(!bad, "a line broken after its last word: '%.*s'\n%s", (int)n, l, out);
+	}
 	/* a name wider than its column: the text on the next line, at the text column */
 	cr_assert(strstr(out, " poll_runtime_pollUnblock\n                                   "
 			      "          fd "),

@@ -872,6 +872,20 @@ static size_t fit_bytes(const char *s, size_t n, size_t room)
  * space (dropped) or after a '|' (in "EPOLLIN|EPOLLOUT"); a word wider than a whole line is
  * broken where the line ends, so nothing is ever cut. width 0: s as it is.
  */
+/*
+ * Is the space at s[i] glue, not a break: after "fd" ("fd 6"), "=" ("= 5") or "→": a line that
+ * ends "(IO wait on fd" or "read(fd 7, 65536) =" leaves its reader to find the rest below.
+ */
+static bool glued(const char *s, size_t i)
+{
+	size_t w = i;
+	while (w && s[w - 1] != ' ')
+		w--;
+	size_t wl = i - w;
+	return (wl == 2 && !memcmp(s + w, "fd", 2)) || (wl == 3 && !memcmp(s + w, "(fd", 3)) ||
+	       (wl == 1 && s[w] == '=') || (wl == 3 && !memcmp(s + w, "\xe2\x86\x92", 3));
+}
+
 static void put_wrapped(struct out *o, const char *s, size_t at, size_t indent, size_t width)
 {
 	size_t n = strlen(s), pos = at;
@@ -890,7 +904,7 @@ static void put_wrapped(struct out *o, const char *s, size_t at, size_t indent, 
 		for (size_t i = 0; i < n; i++) {
 			bool space = s[i] == ' ';
 			size_t end = space ? i : i + 1;
-			if (!space && s[i] != '|')
+			if ((!space && s[i] != '|') || (space && glued(s, i)))
 				continue;
 			if (cols(s, end) > room)
 				break;
