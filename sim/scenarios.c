@@ -1080,6 +1080,7 @@ static void break_spinner(void *arg)
 {
 	struct scenario_run *r = arg;
 	/* Busy for 50 ms on one P while an idle M sleeps in netpoll(-1) on behalf of the reader. */
+	sim_note("spinner: busy for 50 ms, no system call: nothing to show until it sleeps");
 	int64_t until = sim_now() + 50 * MS;
 	while (sim_now() < until)
 		;
