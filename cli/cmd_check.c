@@ -18,8 +18,8 @@ static void usage(FILE *out)
 		"usage: netpollsim check [OPTIONS] FILE...\n\n"
 		"Validate a trace: its schema, every pollDesc's rg/wg transitions (Go 1.22's\n"
 		"netpoll.go; the table is in docs/event-stream.md), goroutine states and fd\n"
-		"registration. Violations are errors (file:line, rule,\n"
-		"event); the races Go handles on purpose are notes.\n\n"
+		"registration. Violations are errors (file:line, rule, event); the races Go\n"
+		"handles on purpose are notes. A trace cut short (no footer) is INCOMPLETE.\n\n"
 		"options:\n"
 		"  -q, --quiet            print errors and the verdict only, no notes\n"
 		"      --allow-truncated  a trace without footer (cut short) is not an error\n"
@@ -29,8 +29,8 @@ static void usage(FILE *out)
 		"examples:\n"
 		"  netpollsim check echo.jsonl\n"
 		"  netpollsim check --quiet traces/samples/*.jsonl\n\n"
-		"exit status: 0 every file legal, 1 a violation or a file that cannot be read,\n"
-		"2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
+		"exit status: 0 every file legal, 1 a violation, a file cut short (INCOMPLETE) or\n"
+		"one that cannot be read, 2 usage, 128 + N when signal N ended it (130: Ctrl-C)\n");
 }
 
 /* --max-errors N, --max-notes N: a number from 1 to 1000000 into *out; false, said, if not. */

@@ -22,7 +22,7 @@ static void usage(FILE *out)
 		"goroutine and M; flows from epoll to the woken goroutine). jsonl: the trace as\n"
 		"canonical JSON Lines, plain enough for jq.\n\n"
 		"options:\n"
-		"  -f, --format FMT   chrome (default) or jsonl\n"
+		"  -f, --format FMT   chrome (default; perfetto is the same) or jsonl\n"
 		"  -o, --output OUT   output file, - for stdout (default); a file is replaced\n"
 		"                     when complete, a FIFO or device written to\n"
 		"  -h, --help         this help\n\n"
@@ -89,8 +89,8 @@ int cmd_export(int argc, char **argv)
 				cli_arg_text(optarg, shown, sizeof(shown));
 				fprintf(
 				    stderr,
-				    "netpollsim export: --format '%s': unknown format (use chrome "
-				    "or jsonl)\n",
+				    "netpollsim export: --format '%s': unknown format (use chrome, "
+				    "also named perfetto, or jsonl)\n",
 				    shown);
 				return NPS_EXIT_USAGE;
 			}

@@ -1401,8 +1401,8 @@ Test(trace_export, usage_errors, .timeout = 30)
 {
 	char *out;
 	cr_assert_eq(tt_np(&out, "export " TRACES "/legal_kernel.jsonl --format svg"), 2);
-	cr_assert_str_eq(out, "netpollsim export: --format 'svg': unknown format (use chrome or "
-			      "jsonl)\n");
+	cr_assert_str_eq(out, "netpollsim export: --format 'svg': unknown format (use chrome, also "
+			      "named perfetto, or jsonl)\n");
 	free(out);
 	cr_assert_eq(tt_np(&out, "export"), 2);
 	free(out);
