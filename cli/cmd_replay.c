@@ -40,7 +40,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: netpollsim replay FILE [--no-ui] [--narrate [--speed X [--max-gap S]]]\n"
 		"                         [--quiet]\n\n"
-		"Replay a recorded trace: the narration of a live run, then the summary.\n\n"
+		"Replay a recorded trace: its events narrated as a live run narrates them (with\n"
+		"--narrate, or without --no-ui), then the summary (--no-ui alone: the summary).\n\n"
 		"options:\n"
 		"      --no-ui       print to the terminal, not the dashboard (which is not in\n"
 		"                    this build: without --no-ui the replay narrates)\n"
