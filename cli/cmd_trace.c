@@ -937,17 +937,29 @@ static void print_interest_now(struct nps_join *j, const char *title)
 }
 
 /*
+ * Go's own exits with 2: a panic nobody recovered, a throw, a SIGQUIT dump. "" otherwise, or
+ * when the program is not Go (prog_go: proc_is_go's answer).
+ */
+static const char *go_exit_hint(const struct nps_event *exit, int prog_go)
+{
+	return prog_go == 1 && exit->u.exit.code == 2
+		   ? " (a Go program exits with 2 after a panic nobody recovered, a fatal error or "
+		     "SIGQUIT: its stderr says which)"
+		   : "";
+}
+
+/*
  * How the trace ended, for its footer's closing line (replay prints it under the heading); exit:
  * the process's end as its probe saw it, NULL when only /proc said it (the event was lost).
  */
 static const char *trace_story(const struct probes_opts *o, bool exited,
-			       const struct nps_event *exit)
+			       const struct nps_event *exit, int prog_go)
 {
-	static char s[160];
+	static char s[320];
 	char sig[32], how[64];
 	if (exited && exit)
-		snprintf(s, sizeof(s), "pid %d %s: the trace ends with it", o->tgid,
-			 narrate_exit_status(exit, how, sizeof(how)));
+		snprintf(s, sizeof(s), "pid %d %s%s: the trace ends with it", o->tgid,
+			 narrate_exit_status(exit, how, sizeof(how)), go_exit_hint(exit, prog_go));
 	else if (exited)
 		snprintf(s, sizeof(s), "pid %d exited: the trace ends with it", o->tgid);
 	else if (stop_sig && stop_sig != SIGPIPE)
@@ -1093,8 +1105,9 @@ static void print_summary(const struct trace_ctx *t, struct probes *p, int verbo
 		    "(now %zu KiB) holds more between two reads\n",
 		    st.ring_bytes >> 10);
 	/* nothing to see: a program that waits with poll(2) (python's http.server) looks so */
-	if (!t->events && !st.produced && !seed_has_epoll(t->seed) && t->seed &&
-	    !t->seed->problem[0]) {
+	/* the exit is no epoll activity: a process that only exited made no epoll call */
+	if (t->events == t->exits && st.produced == t->exits && !seed_has_epoll(t->seed) &&
+	    t->seed && !t->seed->problem[0]) {
 		say("pid %d had no epoll fd and made no epoll call: it waits some other way "
 		    "(poll(2), select(2)) or not at all, which these probes do not show\n",
 		    t->pid);
@@ -1497,16 +1510,12 @@ int cmd_trace(int argc, char **argv)
 	probes_poll(p, 0, on_kernel, &t);
 	cli_term_refit(human_out.fd, &human_width);
 	deliver(&t, p, true);
-	if (exited && !t.quiet && t.exit_seen) {
+	if (exited && t.exit_seen) { /* the summary's first line: said under -q too */
 		char how[64], at[32];
-		/* Go's own exits with 2: a panic nobody recovered, a throw, a SIGQUIT dump */
-		bool go2 = t.prog_go == 1 && t.exit_ev.u.exit.code == 2;
 		say("process %d %s at %s s%s\n", o.tgid,
 		    narrate_exit_status(&t.exit_ev, how, sizeof(how)),
 		    narrate_time((int64_t)(t.exit_ev.ts - t.origin), false, at, sizeof(at)),
-		    go2 ? " (a Go program exits with 2 after a panic nobody recovered, a fatal "
-			  "error or SIGQUIT: its stderr says which)"
-			: "");
+		    go_exit_hint(&t.exit_ev, t.prog_go));
 	} else if (exited && !t.quiet) {
 		say("process %d exited\n", o.tgid);
 	}
@@ -1541,7 +1550,7 @@ cleanup:
 		struct probes_stats st;
 		struct trace_footer f = {
 		    .interrupted = stop_sig,
-		    .story = trace_story(&o, exited, t.exit_seen ? &t.exit_ev : NULL)};
+		    .story = trace_story(&o, exited, t.exit_seen ? &t.exit_ev : NULL, t.prog_go)};
 		struct timespec wall;
 
 		probes_stats(p, &st);

@@ -808,6 +808,25 @@ Test(trace_replay, max_gap_shortens_and_says_a_long_pause, .timeout = 60)
 	free(out);
 }
 
+/* How a process ended, narrated: a signal with no name is given by its number, not "?". */
+Test(trace_replay, an_exit_is_narrated_with_its_status, .timeout = 30)
+{
+	static const char t[] =
+	    "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"exit\",\"tid\":7,\"code\":3}\n"
+	    "{\"ts\":2000,\"src\":\"kernel\",\"ev\":\"exit\",\"tid\":8,\"signal\":11,\"core\":1}\n"
+	    "{\"ts\":3000,\"src\":\"kernel\",\"ev\":\"exit\",\"tid\":9,\"signal\":65}\n";
+	const char *path = handmade_trace("exits.jsonl", 1, t);
+	char *out;
+	cr_assert_eq(tt_np(&out, "replay %s --no-ui -n -q", path), 0, "%s", out);
+	static const char *const lines[] = {
+	    "[kernel]                     the process exited with code 3\n",
+	    "[kernel]                     the process was killed by SIGSEGV (core dumped)\n",
+	    "[kernel]                     the process was killed by signal 65\n",
+	};
+	TT_IN_ORDER(out, lines);
+	free(out);
+}
+
 /*
  * The slowest pace: a microsecond of the trace a second, gaps said in microseconds (they read
  * "0.005 ms"); slower is refused (1e-8 was taken, and its pauses, kept in whole nanoseconds of

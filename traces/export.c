@@ -560,8 +560,11 @@ static void on_kernel(struct ex *x, const struct nps_event *e)
 	} else if (e->kind == NPS_EV_EXIT) {
 		/* the process ended: every fd closed, its interest sets with them */
 		char how[64];
-		snprintf(args, sizeof(args), "\"code\":%d,\"signal\":%d,\"core\":%s",
-			 e->u.exit.code, e->u.exit.signal, e->u.exit.core ? "true" : "false");
+		if (e->u.exit.signal > 0) /* the fields that apply, as the trace has them */
+			snprintf(args, sizeof(args), "\"signal\":%d,\"core\":%s", e->u.exit.signal,
+				 e->u.exit.core ? "true" : "false");
+		else
+			snprintf(args, sizeof(args), "\"code\":%d", e->u.exit.code);
 		emit_instant(x, l, e->ts, narrate_exit_status(e, how, sizeof(how)), args);
 	} else if (e->kind == NPS_EV_SYSCALL) {
 		/* The break pipe: netpollBreak's write, netpoll's drain (read). Instants: the

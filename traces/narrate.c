@@ -582,9 +582,10 @@ static void kernel_text(struct out *o, const struct nps_event *e, const struct n
 const char *narrate_exit_status(const struct nps_event *e, char *buf, size_t len)
 {
 	char sig[32];
+	if (e->u.exit.signal > 0 && !nps_signal_name(e->u.exit.signal, sig, sizeof(sig)))
+		snprintf(sig, sizeof(sig), "signal %d", e->u.exit.signal); /* one with no name */
 	if (e->u.exit.signal > 0)
-		snprintf(buf, len, "was killed by %s%s",
-			 nps_or_q(nps_signal_name(e->u.exit.signal, sig, sizeof(sig))),
+		snprintf(buf, len, "was killed by %s%s", sig,
 			 e->u.exit.core ? " (core dumped)" : "");
 	else
 		snprintf(buf, len, "exited with code %d", e->u.exit.code);
