@@ -171,15 +171,26 @@ static int edits(const char *a, const char *b)
 	return d[la][lb];
 }
 
+/* "events" and "no-events": one is the other turned off, never its misspelling */
+static bool negation(const char *a, const char *b)
+{
+	return (!strncasecmp(a, "no-", 3) && !strcasecmp(a + 3, b)) ||
+	       (!strncasecmp(b, "no-", 3) && !strcasecmp(b + 3, a));
+}
+
 int cli_nearest(const char *typed, const void *table, size_t stride, size_t n)
 {
-	int best = 3, ties = 0, pick = -1;
 	size_t len = strlen(typed);
+	/* two letters match too much ("re", "up"); a short word is allowed one edit, not two */
+	int best = len < 3 ? 0 : len <= 4 ? 2 : 3, ties = 0, pick = -1;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = *(const char *const *)((const char *)table + i * stride);
 		size_t tl = strlen(name);
-		bool part = len >= 3 && len < tl &&
-			    (!strncasecmp(name, typed, len) || !strcasecmp(name + tl - len, typed));
+		if (negation(name, typed))
+			continue;
+		/* a beginning of 3 letters ("ech"), an end of 4 ("burst"; "ord" is not "record") */
+		bool part = len < tl && ((len >= 3 && !strncasecmp(name, typed, len)) ||
+					 (len >= 4 && !strcasecmp(name + tl - len, typed)));
 		int d = part ? 0 : edits(typed, name);
 		if (d < best) {
 			best = d;

@@ -66,8 +66,8 @@ const char *cli_arg_text(const char *s, char *buf, size_t len);
 
 /*
  * The name a mistyped one most likely meant ("ech", "Echo", "slowreader", "--narate", "replya"):
- * the one it starts or ends (3 characters at least), or the nearest within 2 edits, case
- * aside. table: n entries of stride bytes, each starting with its name (a const char *, as
+ * the one it starts (3 characters at least) or ends (4), or the nearest within 2 edits (1 for
+ * a word of 3 or 4 letters), case aside; never for 2 letters, nor "no-X" for "X". table: n entries of stride bytes, each starting with its name (a const char *, as
  * struct option and struct scenario do). Its index, or -1 when none or a tie.
  */
 int cli_nearest(const char *typed, const void *table, size_t stride, size_t n);

@@ -147,6 +147,10 @@ Test(cli, a_mistyped_command_or_option_says_what_it_likely_meant)
 	     "netpollsim run: unknown option '--procss' (did you mean '--procs'?)\n"},
 	    {"export x --fromat=jsonl",
 	     "netpollsim export: unknown option '--fromat=jsonl' (did you mean '--format'?)\n"},
+	    /* no guess where a guess would mislead: two letters, the option turned off, a tail */
+	    {"re x", "netpollsim: unknown command 're' (try 'netpollsim --help')\n"},
+	    {"run --events", "netpollsim run: unknown option '--events' (see --help)\n"},
+	    {"run --ord", "netpollsim run: unknown option '--ord' (see --help)\n"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out = NULL;
