@@ -991,6 +991,33 @@ Test(trace_check, an_interrupted_run_is_a_note, .timeout = 30)
 	free(t);
 }
 
+/*
+ * A process makes no call once it has exited, nor exits twice: a trace that says otherwise was
+ * edited or joined from two (check called both legal).
+ */
+Test(trace_check, nothing_of_the_process_follows_its_exit, .timeout = 30)
+{
+	static const char wait[] = "{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_wait\"";
+	const char *after =
+	    variant("legal_kernel_seeded.jsonl", "after_exit.jsonl", wait,
+		    "{\"ts\":900,\"src\":\"kernel\",\"ev\":\"exit\",\"tid\":200,"
+		    "\"code\":0}\n{\"ts\":1000,\"src\":\"kernel\",\"ev\":\"epoll_wait\"",
+		    0, NULL, 0);
+	check_says(after, 1,
+		   "after_exit.jsonl:4: error: after-exit: an event of the process after "
+		   "the process exited",
+		   NULL);
+	const char *twice = variant("legal_kernel_seeded.jsonl", "exit_twice.jsonl", wait,
+				    "{\"ts\":900,\"src\":\"kernel\",\"ev\":\"exit\",\"tid\":200,"
+				    "\"code\":0}\n{\"ts\":950,\"src\":\"kernel\",\"ev\":\"exit\","
+				    "\"tid\":200,\"signal\":9}\n{\"ts\":1000,\"src\":\"kernel\","
+				    "\"ev\":\"epoll_wait\"",
+				    0, NULL, 0);
+	check_says(twice, 1,
+		   "exit_twice.jsonl:4: error: exit-twice: a second exit after the process exited",
+		   NULL);
+}
+
 Test(trace_check, a_trace_without_footer_is_cut_short, .timeout = 30)
 {
 	char *out;

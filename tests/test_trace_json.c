@@ -745,7 +745,9 @@ Test(trace_json, signed_fields_keep_to_their_documented_domain, .timeout = 10)
 			char val[24];
 			snprintf(val, sizeof(val), "%lld", v);
 			snprintf(body, sizeof(body), cases[i].tmpl, cases[i].key, val);
-			snprintf(line, sizeof(line), "{\"ts\":1,\"src\":\"sim\",%s}", body);
+			/* an exit is the kernel's */
+			snprintf(line, sizeof(line), "{\"ts\":1,\"src\":\"%s\",%s}",
+				 strstr(body, "\"exit\"") ? "kernel" : "sim", body);
 			int rc = trace_event_parse(line, strlen(line), ORIGIN, &e, NULL, 0, NULL,
 						   err, sizeof(err));
 			if (!below) {
@@ -952,6 +954,13 @@ Test(trace_json, an_exit_line_has_a_code_or_a_signal, .timeout = 10)
 	    {"\"signal\":128", "field \"signal\": out of range"},
 	    {"\"code\":1,\"core\":1", "field \"core\": out of range"},
 	};
+	char err[512] = "";
+	struct nps_event e;
+	static const char sim[] = "{\"ts\":1,\"src\":\"sim\",\"ev\":\"exit\",\"code\":0}";
+	cr_assert_eq(
+	    trace_event_parse(sim, strlen(sim), ORIGIN, &e, NULL, 0, NULL, err, sizeof(err)),
+	    -EINVAL);
+	cr_assert_str_eq(err, "field \"src\": an exit is the kernel's (\"kernel\")");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char line[200], err[512] = "";
 		struct nps_event e;

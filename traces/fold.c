@@ -236,6 +236,7 @@ struct fold_priv {
 	size_t end_at;	     /* fold_end: the owed kernel calls judged so far */
 	uint64_t last_pos;   /* of the event with the latest ts */
 	uint64_t break_data; /* netpollinit's: the break pipe's epoll data, 0 unknown */
+	uint64_t exit_pos;   /* the process's exit event (NPS_EV_EXIT), 0 none yet */
 	bool waiters_known;
 	uint64_t waiters_pos;
 	/* kernel/runtime agreement */
@@ -2523,6 +2524,15 @@ int fold_apply(struct nps_fold *f, const struct nps_event *e, uint64_t pos,
 		struct fold_priv *pv = priv(f);
 		pv->kview = true;
 		f->st.kernel_events++;
+		/* a dead process makes no call; a loss is reported when the probes stop, after */
+		if (pv->exit_pos && e->kind != NPS_EV_LOST)
+			verdict(&v, FOLD_VIOLATION,
+				e->kind == NPS_EV_EXIT ? "exit-twice" : "after-exit", pv->exit_pos,
+				"%s after the process exited",
+				e->kind == NPS_EV_EXIT ? "a second exit"
+						       : "an event of the process");
+		if (e->kind == NPS_EV_EXIT && !pv->exit_pos)
+			pv->exit_pos = pos;
 		if (pv->nexp && e->kind != NPS_EV_LOST)
 			expect_resolve(f, e, &v);
 	}

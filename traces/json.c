@@ -2039,6 +2039,8 @@ static int parse_obj(const cJSON *o, uint64_t origin, struct nps_event *e, struc
 		return -EINVAL;
 	if (kind == NPS_EV_EXIT) {
 		const struct nps_ev_exit *x = &e->u.exit;
+		if (e->src != NPS_SRC_KERNEL) /* the probes see it; the runtime never logs one */
+			return perr_set(pe, "field \"src\": an exit is the kernel's (\"kernel\")");
 		if ((x->code >= 0) == (x->signal > 0))
 			return perr_set(pe,
 					"fields \"code\" and \"signal\": an exit has one of "
