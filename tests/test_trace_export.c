@@ -1617,7 +1617,7 @@ Test(trace_export, a_file_you_may_not_write_is_left_as_it_is, .timeout = 30)
 		cr_skip_test("needs root (to run it as nobody)");
 	}
 	/* not under the tests' own directory, which nobody may not enter */
-	char dir[] = "/tmp/nps-ro-XXXXXX", ro[700], cmd[2000], want[800], *out;
+	char dir[] = "/tmp/nps-ro-XXXXXX", ro[700], cmd[2000], want[1400], *out;
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(ro, sizeof(ro), "%s/ro.json", dir);
 	tt_spit(ro, "kept\n", 5);
@@ -1636,6 +1636,27 @@ Test(trace_export, a_file_you_may_not_write_is_left_as_it_is, .timeout = 30)
 	cr_assert_str_eq(out, "kept\n");
 	free(out);
 	cr_assert_str_eq(entries_with(dir, ".tmp"), "");
+	/* root's file in a sticky directory (/tmp), writable by all: only root may replace it */
+	char sticky[700], theirs[800];
+	snprintf(sticky, sizeof(sticky), "%s/sticky", dir);
+	snprintf(theirs, sizeof(theirs), "%s/theirs.json", sticky);
+	cr_assert_eq(mkdir(sticky, 0777), 0);
+	cr_assert_eq(chmod(sticky, 01777), 0);
+	tt_spit(theirs, "kept\n", 5);
+	cr_assert_eq(chmod(theirs, 0666), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups %s export " SAMPLE " -o %s",
+		 tu_netpollsim(), theirs);
+	cr_assert_eq(tu_run(cmd, 1, &out), 1, "%s", out);
+	snprintf(want, sizeof(want),
+		 "netpollsim export: cannot write '%s': it is replaced whole by a new file made "
+		 "beside it, and in a sticky directory (as /tmp is) only its owner may replace it "
+		 "(-o a file of yours, or - for standard output)\n",
+		 theirs);
+	cr_assert_str_eq(out, want);
+	free(out);
+	unlink(theirs);
+	rmdir(sticky);
 	unlink(ro);
 	rmdir(dir);
 }

@@ -1178,6 +1178,25 @@ static int beside_error(FILE *err, const char *name, const char *path, int rc)
 }
 
 /*
+ * Is path (whose stat is st) someone else's file in a sticky directory (/tmp) whose owner we
+ * are not either: there rename(2) may not replace it (EPERM), whatever its mode.
+ */
+static bool sticky_other(const char *path, const struct stat *st)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat ds;
+	uid_t me = geteuid();
+	snprintf(dir, sizeof(dir), "%.*s",
+		 !slash		 ? 1
+		 : slash == path ? 1
+				 : (int)(slash - path),
+		 !slash ? "." : path);
+	return me != 0 && st->st_uid != me && !stat(dir, &ds) && (ds.st_mode & S_ISVTX) &&
+	       ds.st_uid != me;
+}
+
+/*
  * An unnamed file (O_TMPFILE) in the directory of path: no name until it is complete, so that
  * even SIGKILL, which no handler sees, leaves nothing behind. -EOPNOTSUPP where the file system
  * (or the kernel: EISDIR) has no such files; the fd, or -errno.
@@ -1253,6 +1272,13 @@ static int dest_open(struct dest *d, const char *out, const struct stat *in, con
 		/* a file we may not write stays as it is, though its directory would let the
 		 * rename replace it (as run --record leaves it) */
 		return out_error(err, "write", d->name, -errno);
+	} else if (exists && sticky_other(out, &st)) {
+		fprintf(err,
+			"netpollsim export: cannot write '%s': it is replaced whole by a new file "
+			"made beside it, and in a sticky directory (as /tmp is) only its owner may "
+			"replace it (-o a file of yours, or - for standard output)\n",
+			d->name);
+		return 1;
 	} else {
 		rc = follow_links(out, d->path, sizeof(d->path));
 		if (!rc && snprintf(tmp_path, sizeof(tmp_path), "%s.tmp%d", d->path,
