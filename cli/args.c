@@ -214,18 +214,26 @@ static bool samples_at(const char *dir, const char *rel, char *out)
 	return true;
 }
 
+const char *cli_exe_dir(void)
+{
+	static char dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	char *slash = n > 0 ? (dir[n] = '\0', strrchr(dir, '/')) : NULL;
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return dir;
+}
+
 const char *cli_samples_dir(void)
 {
 	static char dir[PATH_MAX];
 	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
+	const char *at = cli_exe_dir();
+	if (!at)
 		return NULL;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
+	snprintf(exe, sizeof(exe), "%s", at);
+	char *slash;
 	/* installed; or handed out as a directory: the binary with samples/ beside it */
 	if (samples_at(exe, "/../share/netpollsim/samples", dir) ||
 	    samples_at(exe, "/samples", dir))

@@ -78,6 +78,8 @@ int cli_nearest(const char *typed, const void *table, size_t stride, size_t n);
  * handed out), the source tree's traces/samples beside build/netpollsim; NULL when none is.
  */
 const char *cli_samples_dir(void);
+/* The directory this binary is in (/proc/self/exe's), NULL when unknown. */
+const char *cli_exe_dir(void);
 /*
  * After "cannot open" for a trace path that does not exist (a sample's name typed wrong):
  * "netpollsim CMD: the sample traces are in DIR (e.g. DIR/echo.jsonl)" on stderr, when there are

@@ -1171,7 +1171,8 @@ int cmd_scenarios(int argc, char **argv)
 	else /* said: --help promises where they are */
 		printf("\nThe recorded sample traces were not found: not in "
 		       "../share/netpollsim/samples "
-		       "nor\nsamples/ beside this binary, nor in the source tree it was built in "
-		       "(traces/samples).\n");
+		       "nor\nsamples/ beside this binary (in %s), nor in the source tree it was "
+		       "built in\n(traces/samples).\n",
+		       nps_or_q(cli_exe_dir()));
 	return NPS_EXIT_OK;
 }

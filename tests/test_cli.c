@@ -1505,11 +1505,12 @@ Test(cli, scenarios_says_where_the_samples_are_or_that_they_are_not)
 	    "mkdir -p %s/handout && cp %s %s/handout/ && cd / && %s/handout/netpollsim scenarios",
 	    dir, tu_netpollsim(), dir, dir);
 	cr_assert_eq(tu_run(cmd, 1, &out), 0, "%s", out);
-	cr_assert(strstr(out,
-			 "\nThe recorded sample traces were not found: not in "
-			 "../share/netpollsim/samples nor\nsamples/ beside this binary, nor in "
-			 "the source tree it was built in (traces/samples).\n"),
-		  "%s", out);
+	snprintf(want, sizeof(want),
+		 "\nThe recorded sample traces were not found: not in ../share/netpollsim/samples "
+		 "nor\nsamples/ beside this binary (in %s/handout), nor in the source tree it was "
+		 "built in\n(traces/samples).\n",
+		 dir);
+	cr_assert(strstr(out, want), "no '%s' in: %s", want, out);
 	free(out);
 	snprintf(cmd, sizeof(cmd),
 		 "cp -r traces/samples %s/handout/ && cd / && %s/handout/netpollsim scenarios && "
