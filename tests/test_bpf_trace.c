@@ -356,6 +356,16 @@ static void build_go_echo(char *dir, size_t len)
 	free(out);
 }
 
+/* The port the Go echo server (pid sp, output in srvout) says it listens on. */
+static int server_port(const char *srvout, pid_t sp)
+{
+	int port = 0;
+	char *out = wait_for(srvout, "port ", sp);
+	cr_assert_eq(sscanf(strstr(out, "port "), "port %d", &port), 1, "%s", out);
+	free(out);
+	return port;
+}
+
 /*
  * A Go program with an epoll fd of its own beside the runtime's, each with a self-pipe registered
  * for EPOLLIN alone: Go's break pipe is the one on the epoll fd that holds netpollopen's
@@ -404,9 +414,7 @@ Test(bpf_trace, a_go_program_s_panic_ends_the_trace_with_its_status, .timeout = 
 	snprintf(srv, sizeof(srv), "%s/echo", dir);
 	snprintf(srvout, sizeof(srvout), "%s/panic.out", dir);
 	pid_t sp = children[0] = spawn((char *[]){srv, NULL}, srvout);
-	out = wait_for(srvout, "port ", sp);
-	cr_assert_eq(sscanf(strstr(out, "port "), "port %d", &port), 1);
-	free(out);
+	port = server_port(srvout, sp);
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)sp);
 	char trout[600], rec[600];
 	snprintf(trout, sizeof(trout), "%s/panic.trace", dir);
@@ -479,9 +487,7 @@ Test(bpf_trace, go_echo_server, .timeout = 300, .fini = kill_children)
 	snprintf(rec, sizeof(rec), "%s/kernel.jsonl", dir);
 	setenv("GOMAXPROCS", "2", 1);
 	pid_t sp = children[0] = spawn((char *[]){srv, NULL}, srvout);
-	out = wait_for(srvout, "port ", sp);
-	cr_assert_eq(sscanf(strstr(out, "port "), "port %d", &port), 1);
-	free(out);
+	port = server_port(srvout, sp);
 
 	char pidarg[16];
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)sp);
@@ -2283,9 +2289,7 @@ static char *trace_echo_in_a_pane(int cols, int resize, int *cfd)
 	snprintf(srvout, sizeof(srvout), "%s/echo.out", dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/trace.pid", dir);
 	pid_t sp = children[0] = spawn((char *[]){srv, NULL}, srvout);
-	out = wait_for(srvout, "port ", sp);
-	cr_assert_eq(sscanf(strstr(out, "port "), "port %d", &port), 1);
-	free(out);
+	port = server_port(srvout, sp);
 	snprintf(args, sizeof(args), "--pid %d", (int)sp);
 	trace_pane(cols, args, pidfile);
 	free(pane_shows("Ctrl-C to stop"));
