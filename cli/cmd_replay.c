@@ -376,12 +376,9 @@ static int replay(const char *path, bool narrate, double speed, double max_gap, 
 		narrate_summary(mem, &f,
 				spanned ? (uint64_t)(in->wall_end_ns - in->wall_start_ns) : 0);
 	}
-	if (rc == 0 && !ended && !in->has_footer && !in->footer_bad)
-		fprintf(mem,
-			"  the trace has no footer: it was cut short after line %llu%s (the "
-			"recording was killed, or its disk filled?)\n",
-			(unsigned long long)trace_reader_lines(r),
-			in->truncated_line ? ", in the middle of the next one" : "");
+	char shortened[200];
+	if (rc == 0 && !ended && trace_reader_cut_short(r, shortened, sizeof(shortened)))
+		fprintf(mem, "  %s\n", shortened);
 	int wrong =
 	    rc == 0 && !ended ? trace_footer_mismatches(in, &f, f.st.events, NULL, NULL) : 0;
 	if (wrong) /* a file edited, or joined from two: check calls it illegal */

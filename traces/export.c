@@ -1177,6 +1177,16 @@ static int beside_error(FILE *err, const char *name, const char *path, int rc)
 	return 1;
 }
 
+/* The directory path is in: "." for a bare name, "/" for one at the root. */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, len, ".");
+	else
+		snprintf(dir, len, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
 /*
  * Is path (whose stat is st) someone else's file in a sticky directory (/tmp) whose owner we
  * are not either: there rename(2) may not replace it (EPERM), whatever its mode.
@@ -1184,14 +1194,9 @@ static int beside_error(FILE *err, const char *name, const char *path, int rc)
 static bool sticky_other(const char *path, const struct stat *st)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	struct stat ds;
 	uid_t me = geteuid();
-	snprintf(dir, sizeof(dir), "%.*s",
-		 !slash		 ? 1
-		 : slash == path ? 1
-				 : (int)(slash - path),
-		 !slash ? "." : path);
+	dir_of(path, dir, sizeof(dir));
 	return me != 0 && st->st_uid != me && !stat(dir, &ds) && (ds.st_mode & S_ISVTX) &&
 	       ds.st_uid != me;
 }
@@ -1204,11 +1209,7 @@ static bool sticky_other(const char *path, const struct stat *st)
 static int open_unnamed(const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	dir_of(path, dir, sizeof(dir));
 	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
 	if (fd >= 0)
 		return fd;
@@ -1379,15 +1380,12 @@ int trace_export(const char *in, const char *out, enum export_format fmt, FILE *
 			"above name them); the output holds every other event\n",
 			trace_reader_name(r), (unsigned long long)skipped, nps_plural(skipped));
 	/* a cut recording exports as far as it goes, and says so: Perfetto cannot */
-	const struct trace_info *info = trace_reader_info(r);
-	if (!rc && !info->has_footer && !info->footer_bad)
-		fprintf(
-		    err,
-		    "netpollsim export: %s: the trace has no footer: it was cut short after line "
-		    "%llu%s (the recording was killed, or its disk filled?); the output holds "
-		    "the events before, and what was under way then shows as never ending\n",
-		    trace_reader_name(r), (unsigned long long)trace_reader_lines(r),
-		    info->truncated_line ? ", in the middle of the next one" : "");
+	char cut[200];
+	if (!rc && trace_reader_cut_short(r, cut, sizeof(cut)))
+		fprintf(err,
+			"netpollsim export: %s: %s; the output holds the events before, and what "
+			"was under way then shows as never ending\n",
+			trace_reader_name(r), cut);
 	trace_reader_close(r);
 	return rc || skipped ? 1 : 0;
 }

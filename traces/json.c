@@ -3143,6 +3143,18 @@ uint64_t trace_reader_lines(const struct trace_reader *r)
 	return r->lineno - (r->info.truncated_line ? 1 : 0);
 }
 
+const char *trace_reader_cut_short(const struct trace_reader *r, char *buf, size_t len)
+{
+	if (r->info.has_footer || r->info.footer_bad)
+		return NULL;
+	snprintf(buf, len,
+		 "the trace has no footer: it was cut short after line %llu%s (the recording was "
+		 "killed, or its disk filled?)",
+		 (unsigned long long)trace_reader_lines(r),
+		 r->info.truncated_line ? ", in the middle of the next one" : "");
+	return buf;
+}
+
 const char *trace_reader_error(const struct trace_reader *r)
 {
 	return r ? r->err : "out of memory";

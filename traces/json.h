@@ -199,6 +199,12 @@ const char *trace_reader_name(const struct trace_reader *r); /* sanitised file n
 uint64_t trace_reader_line(const struct trace_reader *r);    /* line of the last event returned */
 /* Lines read so far, an incomplete last line that was ignored (truncated_line) not counted. */
 uint64_t trace_reader_lines(const struct trace_reader *r);
+/*
+ * A trace read to its end without a footer, as replay and export say it: "the trace has no
+ * footer: it was cut short after line 80[, in the middle of the next one] (the recording was
+ * killed, or its disk filled?)" into buf; NULL when it has its footer (or a bad one, said).
+ */
+const char *trace_reader_cut_short(const struct trace_reader *r, char *buf, size_t len);
 const char *trace_reader_error(const struct trace_reader *r); /* "file:line: field ...: what" */
 const char *trace_reader_errmsg(const struct trace_reader *r,
 				uint64_t *line); /* without file:line */
